@@ -1,0 +1,253 @@
+"""The content library: taxonomies, the library tree, assets and their documents.
+
+An asset is a Wagtail page, so drafts, revisions, moderation workflows, scheduled publishing
+and expiry come from Wagtail itself. Who may see an asset is decided by team restrictions on the
+asset and on every library section above it (see ``cms.selectors.asset_allowed_team_ids``).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import slugify
+from modelcluster.fields import ParentalManyToManyField
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.documents.models import AbstractDocument, Document
+from wagtail.fields import RichTextField
+from wagtail.models import Page
+from wagtail.search import index
+
+
+class Taxonomy(models.Model):
+    """A named term editors pick from; the slug is what filters and search facets use."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, blank=True)
+
+    panels = [FieldPanel("name"), FieldPanel("slug")]
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:100]
+        super().save(*args, **kwargs)
+
+
+class BuyerStage(Taxonomy):
+    """A step of the buyer journey, in the order the company configures.
+
+    ``crm_stage_names`` lists, one per line, the CRM opportunity stages this journey stage
+    covers; deal imports map stages through it and never guess.
+    """
+
+    sort_order = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+    crm_stage_names = models.TextField(
+        blank=True, help_text="CRM stage names this journey stage covers, one per line."
+    )
+
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("sort_order"),
+        FieldPanel("description"),
+        FieldPanel("crm_stage_names"),
+    ]
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        verbose_name = "buyer stage"
+
+    def crm_stages(self) -> list[str]:
+        return [line.strip() for line in self.crm_stage_names.splitlines() if line.strip()]
+
+
+class Pillar(Taxonomy):
+    """One of Mark Cranney's three questions: Why Buy? / Why Buy You? / Why Buy Now?"""
+
+    question = models.CharField(max_length=200, blank=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    panels = [FieldPanel("name"), FieldPanel("question"), FieldPanel("sort_order")]
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+
+class AssetType(Taxonomy):
+    class Meta(Taxonomy.Meta):
+        verbose_name = "asset type"
+
+
+class Product(Taxonomy):
+    pass
+
+
+class Industry(Taxonomy):
+    class Meta(Taxonomy.Meta):
+        verbose_name_plural = "industries"
+
+
+class Persona(Taxonomy):
+    pass
+
+
+class Competitor(Taxonomy):
+    pass
+
+
+class Team(Taxonomy):
+    """A team or region. Assets and library sections restricted to teams are seen only by
+    their members (and by marketers, enablement leads and admins, who manage content)."""
+
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("members")]
+
+
+class LibraryDocument(AbstractDocument):
+    """A Wagtail document with the text, page count and thumbnail extracted from its file."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Processing"
+        DONE = "done", "Processed"
+        FAILED = "failed", "Could not be processed"
+        UNSUPPORTED = "unsupported", "No text extraction for this type"
+
+    extracted_text = models.TextField(blank=True, editable=False)
+    extraction_status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, editable=False
+    )
+    extraction_error = models.TextField(blank=True, editable=False)
+    page_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    thumbnail = models.FileField(upload_to="thumbnails", blank=True, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    admin_form_fields = Document.admin_form_fields
+
+    search_fields = AbstractDocument.search_fields + [index.SearchField("extracted_text")]
+
+    class Meta(AbstractDocument.Meta):
+        verbose_name = "document"
+
+
+class RestrictableMixin(models.Model):
+    """Pages that can be limited to teams. No teams means everyone signed in."""
+
+    restricted_teams = ParentalManyToManyField(
+        Team,
+        blank=True,
+        help_text="Only these teams (and content managers) see this. Empty means everyone.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class LibraryPage(RestrictableMixin, Page):
+    """The library home or one of its sections. Sections can nest."""
+
+    intro = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    settings_panels = Page.settings_panels + [FieldPanel("restricted_teams")]
+
+    subpage_types = ["cms.LibraryPage", "cms.AssetPage"]
+    template = "cms/library_page.html"
+
+    def serve(self, request, *args, **kwargs):
+        from cms.views import library_page_serve
+
+        return library_page_serve(request, page=self)
+
+
+class AssetPage(RestrictableMixin, Page):
+    """One piece of collateral: a file (LibraryDocument) or an external link such as a video."""
+
+    summary = models.TextField(max_length=1000)
+    body = RichTextField(blank=True)
+    document = models.ForeignKey(
+        settings.WAGTAILDOCS_DOCUMENT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+    )
+    external_url = models.URLField(blank=True, help_text="A link instead of a file, e.g. a video.")
+    thumbnail_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Overrides the thumbnail made from the file.",
+    )
+    asset_type = models.ForeignKey(AssetType, null=True, on_delete=models.PROTECT)
+    stages = ParentalManyToManyField(BuyerStage, related_name="assets")
+    pillars = ParentalManyToManyField(Pillar, related_name="assets")
+    products = ParentalManyToManyField(Product, blank=True, related_name="assets")
+    industries = ParentalManyToManyField(Industry, blank=True, related_name="assets")
+    personas = ParentalManyToManyField(Persona, blank=True, related_name="assets")
+    competitors = ParentalManyToManyField(Competitor, blank=True, related_name="assets")
+    review_by = models.DateField(
+        null=True, blank=True, help_text="Defaults to the review period after first publishing."
+    )
+    language = models.CharField(max_length=10, default="en")
+    # The asset's owner is Wagtail's own Page.owner, shown in the governance panel.
+    archived = models.BooleanField(
+        default=False, help_text="Archived assets disappear from everything reps see."
+    )
+
+    content_panels = Page.content_panels + [
+        FieldPanel("summary"),
+        FieldPanel("body"),
+        MultiFieldPanel(
+            [FieldPanel("document"), FieldPanel("external_url"), FieldPanel("thumbnail_image")],
+            heading="File or link",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("asset_type"),
+                FieldPanel("stages", widget=forms.CheckboxSelectMultiple),
+                FieldPanel("pillars", widget=forms.CheckboxSelectMultiple),
+                FieldPanel("products"),
+                FieldPanel("industries"),
+                FieldPanel("personas"),
+                FieldPanel("competitors"),
+                FieldPanel("language"),
+            ],
+            heading="Placement",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("owner"), FieldPanel("review_by"), FieldPanel("archived")],
+            heading="Governance",
+        ),
+    ]
+    settings_panels = Page.settings_panels + [FieldPanel("restricted_teams")]
+
+    parent_page_types = ["cms.LibraryPage"]
+    subpage_types: list[str] = []
+    template = "cms/asset_page.html"
+
+    search_fields = Page.search_fields + [
+        index.SearchField("summary"),
+        index.SearchField("body"),
+    ]
+
+    def clean(self):
+        super().clean()
+        if self.document_id and self.external_url:
+            raise ValidationError({"external_url": "Give a file or a link, not both."})
+
+    def serve(self, request, *args, **kwargs):
+        from cms.views import asset_page_serve
+
+        return asset_page_serve(request, page=self)

@@ -1,0 +1,1 @@
+"""Signal wiring for cms. Handlers only hand work to services or tasks."""

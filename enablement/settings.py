@@ -1,0 +1,233 @@
+"""Settings for the enablement library.
+
+One module for every environment. The embedded defaults (SQLite, files under DATA_DIR, the
+embedded search engine, tasks run immediately) make ``make run`` work offline; each service at
+scale switches on when its environment variable is present. See the README's table.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from enablement.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+
+PRODUCTION = env_bool("PRODUCTION", False)
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+
+
+def _secret_key() -> str:
+    """Use SECRET_KEY; outside production fall back to a key generated once under DATA_DIR."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when PRODUCTION is true")
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "enablement",
+    "cms",
+    "search",
+    "analytics",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.settings",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_tasks",
+    "django_tasks_db",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "enablement.urls"
+WSGI_APPLICATION = "enablement.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "enablement.context_processors.roles",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite under DATA_DIR unless DATABASE_URL names PostgreSQL -----------------
+DATABASES = {
+    "default": database_from_url("DATABASE_URL")
+    or {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "db.sqlite3",
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Files: local disk under DATA_DIR unless S3_BUCKET is set --------------------------------
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "enablement" / "static"]
+
+S3_BUCKET = env_str("S3_BUCKET")
+S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 60, minimum=1)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+    },
+}
+if S3_BUCKET:
+    _addressing = env_str("S3_ADDRESSING_STYLE", "auto")
+    if _addressing not in {"auto", "path", "virtual"}:
+        raise ImproperlyConfigured(
+            f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {_addressing!r}"
+        )
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_url("S3_ENDPOINT_URL", schemes=("http", "https")),
+            "region_name": env_str("S3_REGION", "us-east-1"),
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "addressing_style": _addressing,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": S3_PRESIGN_SECONDS,
+            "file_overwrite": False,
+        },
+    }
+
+# --- Search: the embedded engine under DATA_DIR unless SEARCH_URL names a server --------------
+SEARCH_URL = env_url("SEARCH_URL", schemes=("http", "https"))
+SEARCH_ENGINE = env_str("SEARCH_ENGINE", "auto")
+if SEARCH_ENGINE not in {"auto", "embedded", "elasticsearch", "opensearch"}:
+    raise ImproperlyConfigured(
+        f"SEARCH_ENGINE must be auto, embedded, elasticsearch or opensearch, got {SEARCH_ENGINE!r}"
+    )
+SEARCH_INDEX = env_str("SEARCH_INDEX", "enablement-assets")
+SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(DATA_DIR / "search-index")))
+
+# Wagtail's own admin search stays on its database backend; reps use search/.
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+# --- Background tasks: immediate by default, a database queue and worker at scale ------------
+TASKS_BACKEND = env_str("TASKS_BACKEND", "immediate")
+if TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+elif TASKS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be immediate or database, got {TASKS_BACKEND!r}"
+    )
+
+# --- Wagtail ----------------------------------------------------------------------------------
+WAGTAIL_SITE_NAME = env_str("SITE_NAME", "Enablement Library")
+WAGTAILADMIN_BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000")
+WAGTAILDOCS_DOCUMENT_MODEL = "cms.LibraryDocument"
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAILDOCS_EXTENSIONS = ["pdf", "pptx", "docx", "txt", "md", "xlsx", "csv", "png", "jpg", "jpeg"]
+WAGTAIL_I18N_ENABLED = False
+WAGTAIL_WORKFLOW_ENABLED = True
+WAGTAIL_MODERATION_ENABLED = True
+
+# Upload and extraction bounds.
+MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50, minimum=1)
+EXTRACTION_MAX_PAGES = env_int("EXTRACTION_MAX_PAGES", 500, minimum=1)
+EXTRACTION_MAX_CHARS = env_int("EXTRACTION_MAX_CHARS", 2_000_000, minimum=1000)
+EXTRACTION_TIMEOUT_SECONDS = env_int("EXTRACTION_TIMEOUT_SECONDS", 60, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Governance and analytics.
+REVIEW_PERIOD_DAYS = env_int("REVIEW_PERIOD_DAYS", 90, minimum=1)
+ANALYTICS_MIN_DEALS = env_int("ANALYTICS_MIN_DEALS", 20, minimum=1)
+SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
+
+# --- Auth ------------------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Production hardening (passes `manage.py check --deploy` when PRODUCTION=true) -----------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"werkzeug": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+// Enablement Library: small progressive enhancements
