@@ -109,3 +109,35 @@ def database_from_url(name: str, *, environ: Mapping[str, str] | None = None) ->
         "OPTIONS": options,
         "CONN_MAX_AGE": 60,
     }
+
+
+def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | None:
+    """The STORAGES entry for a private S3 bucket when S3_BUCKET is set, else None.
+
+    Objects are private (no ACL); reads go through presigned URLs that live
+    S3_PRESIGN_SECONDS. S3_ENDPOINT_URL points at MinIO or another S3-compatible server.
+    """
+    bucket = env_str("S3_BUCKET", environ=environ)
+    if not bucket:
+        return None
+    addressing = env_str("S3_ADDRESSING_STYLE", "auto", environ=environ)
+    if addressing not in {"auto", "path", "virtual"}:
+        raise ImproperlyConfigured(
+            f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {addressing!r}"
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env_url("S3_ENDPOINT_URL", schemes=("http", "https"), environ=environ),
+            "region_name": env_str("S3_REGION", "us-east-1", environ=environ),
+            "access_key": env_str("S3_ACCESS_KEY_ID", environ=environ) or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", environ=environ) or None,
+            "addressing_style": addressing,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env_int("S3_PRESIGN_SECONDS", 60, minimum=1, environ=environ),
+            "file_overwrite": False,
+        },
+    }

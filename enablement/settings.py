@@ -12,7 +12,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from enablement.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
+from enablement.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    s3_storage_from_env,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -71,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,30 +133,12 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-if S3_BUCKET:
-    _addressing = env_str("S3_ADDRESSING_STYLE", "auto")
-    if _addressing not in {"auto", "path", "virtual"}:
-        raise ImproperlyConfigured(
-            f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {_addressing!r}"
-        )
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env_url("S3_ENDPOINT_URL", schemes=("http", "https")),
-            "region_name": env_str("S3_REGION", "us-east-1"),
-            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
-            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
-            "addressing_style": _addressing,
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": S3_PRESIGN_SECONDS,
-            "file_overwrite": False,
-        },
-    }
+_s3 = s3_storage_from_env()
+if _s3:
+    STORAGES["default"] = _s3
 
 # --- Search: the embedded engine under DATA_DIR unless SEARCH_URL names a server --------------
 SEARCH_URL = env_url("SEARCH_URL", schemes=("http", "https"))
@@ -222,7 +213,9 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Wagtail's live preview frames the site's own pages, so SAMEORIGIN rather than DENY.
     X_FRAME_OPTIONS = "SAMEORIGIN"
+    SILENCED_SYSTEM_CHECKS = ["security.W019"]
 
 LOGGING = {
     "version": 1,

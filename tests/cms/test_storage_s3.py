@@ -1,0 +1,100 @@
+"""Files on S3 (django-storages + boto3) against moto's server: upload, presigned download
+that expires, no public access, delete."""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import boto3
+import pytest
+from django.test import override_settings
+
+from cms.downloads import stored_file_response
+from enablement.env import s3_storage_from_env
+from tests.factories import make_document
+
+pytestmark = pytest.mark.django_db
+
+BUCKET = "enablement-test"
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(moto_endpoint, settings):
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    storages = dict(settings.STORAGES)
+    storages["default"] = s3_storage_from_env(
+        environ={
+            "S3_BUCKET": BUCKET,
+            "S3_ENDPOINT_URL": moto_endpoint,
+            "S3_ADDRESSING_STYLE": "path",
+            "S3_ACCESS_KEY_ID": "testing",
+            "S3_SECRET_ACCESS_KEY": "testing",
+        }
+    )
+    with override_settings(STORAGES=storages, S3_PRESIGN_SECONDS=60):
+        yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def _keys(client) -> list[str]:
+    return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def test_uploaded_document_is_stored_in_the_bucket(s3):
+    document = make_document("pricing.txt", b"Pricing for the Decide stage")
+    assert document.file.name in _keys(s3)
+    body = s3.get_object(Bucket=BUCKET, Key=document.file.name)["Body"].read()
+    assert body == b"Pricing for the Decide stage"
+
+
+def test_download_is_a_short_lived_presigned_redirect(s3):
+    document = make_document("deck.txt", b"slide text")
+    response = stored_file_response(document.file, filename="deck.txt")
+    assert response.status_code == 302
+    url = response["Location"]
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert query["X-Amz-Expires"] == ["60"]
+    assert "X-Amz-Signature" in query
+    assert query["response-content-disposition"] == ['attachment; filename="deck.txt"']
+    with urllib.request.urlopen(url) as fetched:  # noqa: S310 - moto on loopback
+        assert fetched.read() == b"slide text"
+
+
+def test_object_is_not_readable_without_a_signature(s3, moto_endpoint):
+    document = make_document("secret.txt", b"internal only")
+    unsigned = f"{moto_endpoint}/{BUCKET}/{document.file.name}"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(unsigned)  # noqa: S310 - moto on loopback
+    assert refused.value.code == 403
+
+
+def test_deleting_a_document_file_removes_the_object(s3):
+    document = make_document("old.txt", b"outdated")
+    name = document.file.name
+    document.file.delete(save=False)
+    document.delete()
+    assert name not in _keys(s3)
