@@ -1,7 +1,31 @@
 """Signal wiring for cms. Handlers only hand work to services or tasks."""
 
-from django.dispatch import Signal
+from django.conf import settings
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import Signal, receiver
 
 # Sent by the rep-facing asset page with ``request`` and ``asset`` after the permission check;
 # analytics records it as an asset_viewed event.
 asset_viewed = Signal()
+
+# Sent with ``document`` after a document's processing results (text, page count, thumbnail,
+# status) were stored, so that search can reindex the assets that use it.
+document_processed = Signal()
+
+
+@receiver(pre_save, sender=settings.WAGTAILDOCS_DOCUMENT_MODEL)
+def _document_pre_save(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    from cms.documents import document_prepare_save
+
+    document_prepare_save(document=instance)
+
+
+@receiver(post_save, sender=settings.WAGTAILDOCS_DOCUMENT_MODEL)
+def _document_post_save(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    from cms.documents import document_after_save
+
+    document_after_save(document=instance, created=created)

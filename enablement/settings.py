@@ -170,6 +170,7 @@ WAGTAILADMIN_BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000")
 WAGTAILDOCS_DOCUMENT_MODEL = "cms.LibraryDocument"
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILDOCS_EXTENSIONS = ["pdf", "pptx", "docx", "txt", "md", "xlsx", "csv", "png", "jpg", "jpeg"]
+WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.forms.LibraryDocumentForm"
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_WORKFLOW_ENABLED = True
 WAGTAIL_MODERATION_ENABLED = True

@@ -1,0 +1,225 @@
+"""Services for library documents: deciding when a file needs processing, and processing it.
+
+Processing results (text, page count, thumbnail, status, error) belong to these services alone.
+They are written with ``QuerySet.update`` so that storing them never fires ``post_save`` again,
+and any other save of a document keeps the stored results (``document_prepare_save``), so an
+editor saving a title with a stale instance cannot wipe what processing found.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from wagtail.documents import get_document_model
+from wagtail.permissions import policy_registry
+from wagtail.search import index as search_index
+
+from cms.extraction import (
+    MB,
+    Extraction,
+    ExtractionError,
+    Limits,
+    extension_of,
+    extract_bounded,
+    kind_for,
+)
+from cms.models import LibraryDocument
+
+logger = logging.getLogger(__name__)
+Status = LibraryDocument.Status
+
+PROCESSING_FIELDS = (
+    "extracted_text",
+    "extraction_status",
+    "extraction_error",
+    "page_count",
+    "thumbnail",
+    "processed_at",
+)
+
+
+@dataclass
+class Outcome:
+    status: str
+    message: str = ""
+    extraction: Extraction | None = None
+
+
+def extraction_limits() -> Limits:
+    return Limits(
+        max_pages=settings.EXTRACTION_MAX_PAGES,
+        max_chars=settings.EXTRACTION_MAX_CHARS,
+    )
+
+
+def document_prepare_save(*, document: LibraryDocument) -> None:
+    """Called before any save of a document. A new document or a new file resets the results
+    to pending and marks the document for processing after the save; otherwise the results
+    stored in the database are copied onto the instance so the save keeps them."""
+    stored = None
+    if document.pk is not None:
+        stored = (
+            type(document).objects.filter(pk=document.pk).values("file", *PROCESSING_FIELDS).first()
+        )
+    if stored is not None and stored["file"] == document.file.name:
+        document._needs_processing = False
+        for name in PROCESSING_FIELDS:
+            setattr(document, name, stored[name])
+        return
+    document._needs_processing = True
+    document.extracted_text = ""
+    document.extraction_status = Status.PENDING
+    document.extraction_error = ""
+    document.page_count = None
+    document.processed_at = None
+
+
+def document_after_save(*, document: LibraryDocument, created: bool) -> None:
+    """Called after any save: schedule processing when ``document_prepare_save`` asked for it."""
+    if created or getattr(document, "_needs_processing", False):
+        document._needs_processing = False
+        document_schedule_processing(document_id=document.pk)
+
+
+def document_schedule_processing(*, document_id: int) -> None:
+    """Enqueue processing once the current transaction commits (at once with the immediate
+    task backend, by a worker with the database backend)."""
+    from cms.tasks import document_process_task
+
+    transaction.on_commit(lambda: document_process_task.enqueue(document_id))
+
+
+def document_reprocess(*, document_id: int) -> None:
+    """Mark a document pending and schedule its processing again (an editor's retry)."""
+    Document = get_document_model()
+    Document.objects.filter(pk=document_id).update(
+        extraction_status=Status.PENDING, extraction_error=""
+    )
+    document_schedule_processing(document_id=document_id)
+
+
+def documents_processing_for_user(*, user) -> QuerySet[LibraryDocument]:
+    """Documents whose processing ``user`` may follow: those they may edit or choose, under
+    Wagtail's collection permissions (a read used by the admin report and dashboard)."""
+    policy = policy_registry.get_by_type(get_document_model())
+    return policy.instances_user_has_any_permission_for(user, ["change", "choose"])
+
+
+def document_process(*, document_id: int) -> LibraryDocument | None:
+    """Extract text, page count and thumbnail from the document's file and store them.
+
+    Idempotent: running it again reprocesses the same file to the same result. Returns the
+    refreshed document, or None when it was deleted, or its file replaced while it was being
+    processed (the newer file has its own processing scheduled).
+    """
+    Document = get_document_model()
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return None
+    file_name = document.file.name
+    outcome = _outcome_for(document)
+    if not _store_outcome(document, file_name=file_name, outcome=outcome):
+        return None
+    document.refresh_from_db()
+    search_index.insert_or_update_object(document)
+    from cms.signals import document_processed
+
+    document_processed.send(sender=Document, document=document)
+    return document
+
+
+def _outcome_for(document: LibraryDocument) -> Outcome:
+    name = document.file.name
+    if not name:
+        return Outcome(Status.FAILED, "The document has no file.")
+    if kind_for(name) is None:
+        return Outcome(
+            Status.UNSUPPORTED,
+            f"Text is not extracted from .{extension_of(name)} files; "
+            "the file is stored and can be downloaded, but its contents are not searchable.",
+        )
+    try:
+        extraction = _extract_stored_file(document)
+    except ExtractionError as error:
+        return Outcome(Status.FAILED, str(error))
+    if not extraction.searchable:
+        return Outcome(
+            Status.UNSUPPORTED,
+            "Images have no text to search; the image itself is used as the thumbnail.",
+            extraction,
+        )
+    return Outcome(Status.DONE, " ".join(extraction.notes), extraction)
+
+
+def _extract_stored_file(document: LibraryDocument) -> Extraction:
+    """Copy the stored file (local disk or S3) to a temporary file and extract it in a
+    bounded child process."""
+    limit = settings.MAX_UPLOAD_MB * MB
+    with tempfile.NamedTemporaryFile(prefix="document-") as local:
+        try:
+            with document.file.open("rb") as stored:
+                copied = _copy_bounded(stored, local, limit=limit)
+        except OSError as error:
+            raise ExtractionError("The stored file could not be found or read.") from error
+        if copied > limit:
+            raise ExtractionError(
+                f"The file is larger than {settings.MAX_UPLOAD_MB} MB (MAX_UPLOAD_MB), "
+                "so it was not processed."
+            )
+        local.flush()
+        return extract_bounded(
+            Path(local.name),
+            filename=document.file.name,
+            limits=extraction_limits(),
+            timeout=settings.EXTRACTION_TIMEOUT_SECONDS,
+            max_memory_mb=getattr(settings, "EXTRACTION_MAX_MEMORY_MB", 1024),
+        )
+
+
+def _copy_bounded(source, target, *, limit: int) -> int:
+    """Copy at most ``limit + 1`` bytes; the count tells the caller whether the file is over."""
+    copied = 0
+    while copied <= limit:
+        chunk = source.read(min(MB, limit + 1 - copied))
+        if not chunk:
+            break
+        target.write(chunk)
+        copied += len(chunk)
+    return copied
+
+
+def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcome) -> bool:
+    """Write the results unless the file changed meanwhile; replace the old thumbnail."""
+    extraction = outcome.extraction or Extraction()
+    thumbnail_name = ""
+    if extraction.thumbnail:
+        field = document.thumbnail.field
+        name = field.generate_filename(document, f"document-{document.pk}.png")
+        thumbnail_name = field.storage.save(name, ContentFile(extraction.thumbnail))
+    current = type(document).objects.filter(pk=document.pk, file=file_name)
+    with transaction.atomic():
+        previous = current.values_list("thumbnail", flat=True).first()
+        updated = current.update(
+            extracted_text=extraction.text,
+            page_count=extraction.page_count,
+            thumbnail=thumbnail_name,
+            extraction_status=outcome.status,
+            extraction_error=outcome.message,
+            processed_at=timezone.now(),
+        )
+    storage = document.thumbnail.storage
+    if updated and previous and previous != thumbnail_name:
+        storage.delete(previous)
+    elif not updated and thumbnail_name:
+        storage.delete(thumbnail_name)
+    if outcome.status == Status.FAILED:
+        logger.info("Document %s could not be processed: %s", document.pk, outcome.message)
+    return bool(updated)

@@ -1,0 +1,346 @@
+"""Uploading documents: what the upload form refuses, and what processing stores afterwards."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+from wagtail.documents import get_document_model
+from wagtail.models import Collection
+
+from cms import documents as document_services
+from cms import extraction
+from cms.documents import document_process
+from cms.models import LibraryDocument
+from cms.signals import document_processed
+from tests.cms.test_extraction import (
+    make_docx,
+    make_encrypted_pdf,
+    make_pdf,
+    make_png,
+    make_pptx,
+    zip_bomb_docx,
+)
+from tests.factories import make_document, make_user
+
+pytestmark = pytest.mark.django_db
+Status = LibraryDocument.Status
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(make_user(is_superuser=True, is_staff=True))
+    return client
+
+
+def upload_single(client, name: str, content: bytes, title: str = "Uploaded"):
+    return client.post(
+        reverse("wagtaildocs:add"),
+        {
+            "title": title,
+            "file": SimpleUploadedFile(name, content),
+            "collection": Collection.get_first_root_node().pk,
+        },
+    )
+
+
+def processed(filename: str, content: bytes, capture) -> LibraryDocument:
+    """Create a document (as any code path would) and let its processing run."""
+    with capture(execute=True):
+        document = make_document(filename, content)
+    document.refresh_from_db()
+    return document
+
+
+# --- Through the Wagtail admin ---------------------------------------------------------------
+
+
+def test_pdf_uploaded_in_the_admin_has_its_text_pages_and_thumbnail_stored(
+    admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_single(
+            admin_client, "pricing.pdf", make_pdf(["Enterprise pricing", "Discount rules"])
+        )
+
+    assert response.status_code == 302
+    document = get_document_model().objects.get(title="Uploaded")
+    assert document.extraction_status == Status.DONE
+    assert "Enterprise pricing" in document.extracted_text
+    assert "Discount rules" in document.extracted_text
+    assert document.page_count == 2
+    with document.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as image:
+        assert image.format == "PNG" and image.width == 400
+
+
+def test_deck_uploaded_with_the_multiple_uploader_is_processed(
+    admin_client, django_capture_on_commit_callbacks
+):
+    content = make_pptx([("Why buy now", "Prices rise in March"), ("Proof", "Case study")])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("wagtaildocs:add_multiple"),
+            {"files[]": SimpleUploadedFile("pitch.pptx", content)},
+        )
+
+    assert response.json()["success"] is True
+    document = get_document_model().objects.get()
+    assert document.extraction_status == Status.DONE
+    assert document.page_count == 2
+    assert "Prices rise in March" in document.extracted_text
+
+
+@pytest.mark.parametrize("view", ["single", "multiple"])
+def test_upload_over_the_size_limit_is_refused_with_a_message_naming_the_limit(
+    admin_client, settings, view
+):
+    settings.MAX_UPLOAD_MB = 1
+    content = make_pdf(["big"]) + b"%" + b"0" * (1024 * 1024)
+
+    if view == "single":
+        response = upload_single(admin_client, "big.pdf", content)
+        message = response.content.decode()
+    else:
+        files = {"files[]": SimpleUploadedFile("big.pdf", content)}
+        response = admin_client.post(reverse("wagtaildocs:add_multiple"), files)
+        message = response.json()["error_message"]
+
+    assert "big.pdf" in message and "1.0 MB" in message and "the limit is 1 MB" in message
+    assert not get_document_model().objects.exists()
+
+
+def test_upload_of_a_type_outside_the_allowlist_is_refused_naming_the_type(admin_client):
+    response = upload_single(admin_client, "setup.exe", b"MZ\x90\x00")
+
+    page = response.content.decode()
+    assert ".exe files are not accepted" in page
+    assert "Accepted types: pdf, pptx, docx" in page
+    assert not get_document_model().objects.exists()
+
+
+def test_upload_whose_content_is_not_what_its_extension_says_is_refused(admin_client):
+    response = upload_single(admin_client, "invoice.pdf", b"<html>not a pdf</html>")
+
+    assert "is not a PDF" in response.content.decode()
+    assert not get_document_model().objects.exists()
+
+
+def test_file_name_in_an_upload_error_is_escaped(admin_client):
+    response = upload_single(admin_client, "<img src=x onerror=alert(1)>.exe", b"MZ")
+
+    page = response.content.decode()
+    assert "<img src=x onerror=alert(1)>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.exe" in page
+
+
+# --- Processing results ----------------------------------------------------------------------
+
+
+def test_truncated_pdf_is_stored_but_marked_failed_with_a_clear_reason(
+    django_capture_on_commit_callbacks,
+):
+    whole = make_pdf(["Page one", "Page two"])
+    document = processed("broken.pdf", whole[: len(whole) // 2], django_capture_on_commit_callbacks)
+
+    assert document.extraction_status == Status.FAILED
+    assert "damaged or incomplete" in document.extraction_error
+    assert document.file.storage.exists(document.file.name)
+    assert document.extracted_text == "" and not document.thumbnail
+
+
+def test_password_protected_pdf_is_marked_failed_asking_for_a_copy_without_password(
+    django_capture_on_commit_callbacks,
+):
+    content = make_encrypted_pdf(["Secret"], user_password="pw", algorithm="AES-256")
+    document = processed("locked.pdf", content, django_capture_on_commit_callbacks)
+
+    assert document.extraction_status == Status.FAILED
+    assert "protected by a password" in document.extraction_error
+
+
+def test_zip_bomb_document_fails_quickly_and_stays_stored(django_capture_on_commit_callbacks):
+    started = time.monotonic()
+    document = processed("bomb.docx", zip_bomb_docx(), django_capture_on_commit_callbacks)
+
+    assert time.monotonic() - started < 10
+    assert document.extraction_status == Status.FAILED
+    assert "zip bomb" in document.extraction_error
+    assert document.file.storage.exists(document.file.name)
+
+
+def test_processing_that_exceeds_the_time_limit_is_stopped_and_reported(
+    django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    settings.EXTRACTION_TIMEOUT_SECONDS = 1
+    hang = [sys.executable, "-c", "import time; time.sleep(60)"]
+    monkeypatch.setattr(extraction, "_worker_command", lambda *args: hang)
+
+    started = time.monotonic()
+    document = processed("slow.pdf", make_pdf(["x"]), django_capture_on_commit_callbacks)
+
+    assert time.monotonic() - started < 6
+    assert document.extraction_status == Status.FAILED
+    assert document.extraction_error == "Processing took longer than 1 seconds and was stopped."
+
+
+def test_page_limit_setting_bounds_what_is_read(django_capture_on_commit_callbacks, settings):
+    settings.EXTRACTION_MAX_PAGES = 2
+    pages = [f"Chapter{n}" for n in range(1, 5)]
+    document = processed("book.pdf", make_pdf(pages), django_capture_on_commit_callbacks)
+
+    assert document.extraction_status == Status.DONE
+    assert document.page_count == 4
+    assert "Chapter2" in document.extracted_text and "Chapter3" not in document.extracted_text
+    assert document.extraction_error == "Only the first 2 of 4 pages were read for search."
+
+
+def test_stored_file_over_the_size_limit_is_not_processed(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.MAX_UPLOAD_MB = 1
+    content = make_pdf(["x"]) + b"%" + b"0" * (1024 * 1024)
+    document = processed("big.pdf", content, django_capture_on_commit_callbacks)
+
+    assert document.extraction_status == Status.FAILED
+    assert "larger than 1 MB (MAX_UPLOAD_MB)" in document.extraction_error
+
+
+def test_word_document_and_markdown_text_are_stored(django_capture_on_commit_callbacks):
+    word = processed(
+        "card.docx", make_docx(["Objection: too pricey"]), django_capture_on_commit_callbacks
+    )
+    notes = processed(
+        "notes.md", b"# Talk track\nLead with ROI", django_capture_on_commit_callbacks
+    )
+
+    assert word.extraction_status == Status.DONE and "too pricey" in word.extracted_text
+    assert notes.extraction_status == Status.DONE and "Lead with ROI" in notes.extracted_text
+
+
+def test_spreadsheet_is_stored_as_unsupported_with_an_explanation(
+    django_capture_on_commit_callbacks,
+):
+    document = processed("prices.xlsx", b"PK\x03\x04", django_capture_on_commit_callbacks)
+
+    assert document.extraction_status == Status.UNSUPPORTED
+    assert "Text is not extracted from .xlsx files" in document.extraction_error
+
+
+def test_image_gets_a_thumbnail_but_no_text(django_capture_on_commit_callbacks):
+    document = processed("logo.png", make_png(1000, 500), django_capture_on_commit_callbacks)
+
+    assert document.extraction_status == Status.UNSUPPORTED
+    with document.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as image:
+        assert image.size == (400, 200)
+
+
+# --- When processing runs --------------------------------------------------------------------
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record processing requests instead of running them."""
+    calls: list[int] = []
+    monkeypatch.setattr(
+        document_services,
+        "document_schedule_processing",
+        lambda *, document_id: calls.append(document_id),
+    )
+    return calls
+
+
+def test_editing_a_documents_title_does_not_reprocess_it_nor_lose_its_results(
+    django_capture_on_commit_callbacks, enqueued
+):
+    document = make_document("a.txt", b"Original words")
+    assert enqueued == [document.pk]
+    document_process(document_id=document.pk)
+    stale = LibraryDocument.objects.get(pk=document.pk)
+    LibraryDocument.objects.filter(pk=document.pk).update(extracted_text="Newer results")
+
+    stale.title = "Renamed"
+    stale.save()
+
+    stale.refresh_from_db()
+    assert enqueued == [document.pk]
+    assert stale.title == "Renamed" and stale.extracted_text == "Newer results"
+
+
+def test_replacing_the_file_resets_the_results_and_processes_the_new_file(
+    django_capture_on_commit_callbacks,
+):
+    document = processed("a.txt", b"First version", django_capture_on_commit_callbacks)
+    old_thumbnail = document.thumbnail.name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        document.file.save("b.txt", ContentFile(b"Second version"), save=False)
+        document.save()
+
+    document.refresh_from_db()
+    assert document.extracted_text == "Second version"
+    assert document.thumbnail.name != old_thumbnail
+    assert not document.thumbnail.storage.exists(old_thumbnail)
+
+
+def test_processing_twice_gives_the_same_result_and_keeps_one_thumbnail(
+    django_capture_on_commit_callbacks,
+):
+    document = processed("deck.pdf", make_pdf(["Same"]), django_capture_on_commit_callbacks)
+    first = (document.extracted_text, document.page_count, document.extraction_status)
+
+    again = document_process(document_id=document.pk)
+
+    assert (again.extracted_text, again.page_count, again.extraction_status) == first
+    assert again.thumbnail.storage.exists(again.thumbnail.name)
+    assert not document.thumbnail.storage.exists(document.thumbnail.name)
+
+
+def test_results_for_a_file_replaced_during_processing_are_discarded(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    document = processed("a.txt", b"Old", django_capture_on_commit_callbacks)
+    real = document_services._extract_stored_file
+
+    def replace_file_meanwhile(doc):
+        result = real(doc)
+        LibraryDocument.objects.filter(pk=doc.pk).update(file="documents/other.txt")
+        return result
+
+    monkeypatch.setattr(document_services, "_extract_stored_file", replace_file_meanwhile)
+
+    assert document_process(document_id=document.pk) is None
+    assert LibraryDocument.objects.get(pk=document.pk).file.name == "documents/other.txt"
+
+
+def test_processing_a_deleted_document_does_nothing():
+    assert document_process(document_id=987654) is None
+
+
+def test_search_is_told_when_a_document_was_processed(django_capture_on_commit_callbacks):
+    received = []
+
+    def listener(sender, document, **kwargs):
+        received.append((document.pk, document.extraction_status))
+
+    document_processed.connect(listener)
+    try:
+        document = processed("a.txt", b"Hello", django_capture_on_commit_callbacks)
+    finally:
+        document_processed.disconnect(listener)
+
+    assert received == [(document.pk, Status.DONE)]
+
+
+def test_thumbnail_is_a_png_file_in_storage(django_capture_on_commit_callbacks):
+    document = processed("deck.pdf", make_pdf(["Cover"]), django_capture_on_commit_callbacks)
+
+    with document.thumbnail.open("rb") as thumbnail:
+        assert thumbnail.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert document.thumbnail.name.startswith("thumbnails/") and document.thumbnail.name.endswith(
+        ".png"
+    )
