@@ -73,7 +73,9 @@ class DocumentProcessingReportView(ReportView):
     export_headings = {"extraction_status": _("Status"), "extraction_error": _("Details")}
     columns = [
         TitleColumn("title", label=_("Document"), url_name="wagtaildocs:edit", sort_key="title"),
-        Column("file_type", label=_("Type"), accessor=lambda doc: extension_of(doc.file.name)),
+        Column(
+            "file_type", label=_("Type"), accessor=lambda doc: extension_of(doc.file.name).upper()
+        ),
         StatusTagColumn(
             "extraction_status",
             label=_("Processing"),

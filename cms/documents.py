@@ -118,15 +118,27 @@ def document_process(*, document_id: int) -> LibraryDocument | None:
 
     Idempotent: running it again reprocesses the same file to the same result. Returns the
     refreshed document, or None when it was deleted, or its file replaced while it was being
-    processed (the newer file has its own processing scheduled).
+    processed (the newer file has its own processing scheduled). An unexpected error (storage
+    down, a bug) marks the document failed, so it never stays "Processing", and is re-raised
+    for the task backend to record.
     """
     Document = get_document_model()
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return None
     file_name = document.file.name
-    outcome = _outcome_for(document)
-    if not _store_outcome(document, file_name=file_name, outcome=outcome):
+    try:
+        outcome = _outcome_for(document)
+        stored = _store_outcome(document, file_name=file_name, outcome=outcome)
+    except Exception:
+        Document.objects.filter(pk=document_id, file=file_name).update(
+            extraction_status=Status.FAILED,
+            extraction_error="Processing failed unexpectedly. Try “Process again” in the "
+            "Document processing report; if it fails again, tell an administrator.",
+            processed_at=timezone.now(),
+        )
+        raise
+    if not stored:
         return None
     document.refresh_from_db()
     search_index.insert_or_update_object(document)

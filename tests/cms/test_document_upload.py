@@ -317,6 +317,23 @@ def test_results_for_a_file_replaced_during_processing_are_discarded(
     assert LibraryDocument.objects.get(pk=document.pk).file.name == "documents/other.txt"
 
 
+def test_unexpected_error_marks_the_document_failed_instead_of_leaving_it_pending(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    def storage_down(document):
+        raise ConnectionError("S3 unreachable")
+
+    document = processed("a.txt", b"Hello", django_capture_on_commit_callbacks)
+    monkeypatch.setattr(document_services, "_extract_stored_file", storage_down)
+
+    with pytest.raises(ConnectionError):
+        document_process(document_id=document.pk)
+
+    document.refresh_from_db()
+    assert document.extraction_status == Status.FAILED
+    assert "Processing failed unexpectedly" in document.extraction_error
+
+
 def test_processing_a_deleted_document_does_nothing():
     assert document_process(document_id=987654) is None
 
