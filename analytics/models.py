@@ -34,3 +34,267 @@ class SearchClick(models.Model):
     )
     position = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+# --- Deals ------------------------------------------------------------------------------------
+
+
+class Deal(models.Model):
+    """A CRM opportunity, keyed by the CRM's own id (``external_id``).
+
+    ``reached_stage_order`` is the highest journey-stage ``sort_order`` the deal's history
+    passed through (a won deal reached every stage); the stage-matched baseline reads it.
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    external_id = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    account = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    stage = models.CharField(max_length=100, help_text="The CRM stage name, as the CRM says it.")
+    journey_stage = models.ForeignKey(
+        "cms.BuyerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(
+        max_length=4, choices=Outcome.choices, default=Outcome.OPEN, db_index=True
+    )
+    close_date = models.DateField(null=True, blank=True, db_index=True)
+    created_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+    )
+    owner_name = models.CharField(max_length=255, blank=True)
+    industry = models.CharField(max_length=100, blank=True, db_index=True)
+    segment = models.CharField(max_length=100, blank=True, db_index=True)
+    reached_stage_order = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-close_date", "external_id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name or self.external_id} ({self.account})"
+            if self.account
+            else (self.name or self.external_id)
+        )
+
+
+class DealStageChange(models.Model):
+    """One step of a deal's stage history: it entered ``stage`` at ``entered_at``."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="history")
+    stage = models.CharField(max_length=100)
+    journey_stage = models.ForeignKey(
+        "cms.BuyerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["deal", "entered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "stage", "entered_at"], name="analytics_stage_change_once"
+            )
+        ]
+
+
+# --- Usage ------------------------------------------------------------------------------------
+
+
+class EventKind(models.TextChoices):
+    VIEWED = "asset_viewed", "Viewed"
+    DOWNLOADED = "asset_downloaded", "Downloaded"
+    SHARED = "asset_shared", "Shared"
+    BUYER_OPENED = "buyer_opened", "Opened by buyer"
+    USED_IN_DEAL = "used_in_deal", "Used in deal"
+    PRESENTED = "asset_presented", "Presented"
+
+
+#: Events that count as a touch of a deal; a rep's own views and downloads do not.
+TOUCH_KINDS = (
+    EventKind.SHARED,
+    EventKind.BUYER_OPENED,
+    EventKind.USED_IN_DEAL,
+    EventKind.PRESENTED,
+)
+
+
+class UsageEvent(models.Model):
+    """One thing that happened to an asset. Append-only; ``idempotency_key`` is unique so the
+    same event sent twice is stored once. ``journey_stage`` is the deal's stage when it
+    happened."""
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=EventKind.choices, db_index=True)
+    asset = models.ForeignKey(
+        "cms.AssetPage", null=True, on_delete=models.SET_NULL, related_name="+", db_index=True
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    journey_stage = models.ForeignKey(
+        "cms.BuyerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    crm_stage = models.CharField(max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    share_link = models.ForeignKey(
+        "analytics.ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, default="web")  # web | api | share | demo
+    metadata = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["deal", "occurred_at"], name="analytics_event_deal_time")]
+
+
+class ShareLink(models.Model):
+    """A buyer-facing link to one asset for one deal. Only the SHA-256 of the token is stored;
+    the token itself (>= 128 random bits) is shown once to the rep who made it."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    asset = models.ForeignKey("cms.AssetPage", on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="share_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class AssetFeedback(models.Model):
+    """A rep's word on an asset: helpful, outdated, or "I needed ..." (a request)."""
+
+    class Kind(models.TextChoices):
+        HELPFUL = "helpful", "Helpful"
+        OUTDATED = "outdated", "Outdated"
+        REQUEST = "request", "I needed ..."
+
+    asset = models.ForeignKey("cms.AssetPage", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ContentRequest(models.Model):
+    """A request for marketing to make content, e.g. from a search that found nothing."""
+
+    text = models.CharField(max_length=500)
+    source = models.CharField(max_length=20, default="search_gap")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ApiKey(models.Model):
+    """A bearer token for the analytics API (CRM webhooks, event collectors). Stored hashed;
+    requests act as ``user`` and get that user's role."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+# --- Rollups (rebuilt by update_analytics; dashboards read only these) -----------------------
+
+
+class JobLock(models.Model):
+    """A named lock row: whoever inserted it holds the lock until it deletes it."""
+
+    name = models.CharField(max_length=50, unique=True)
+    acquired_at = models.DateTimeField()
+
+
+class DealAssetTouch(models.Model):
+    """Per deal and asset: its touches before close and its attributed revenue per model."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    asset_id = models.BigIntegerField(db_index=True)
+    touches = models.PositiveIntegerField()
+    first_touch_at = models.DateTimeField()
+    first_touch_stage_order = models.IntegerField()
+    credit_first = models.FloatField(default=0)
+    credit_last = models.FloatField(default=0)
+    credit_linear = models.FloatField(default=0)
+    credit_u_shaped = models.FloatField(default=0)
+    credit_time_decay = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "asset_id"], name="analytics_touch_once")
+        ]
+
+
+class AssetStats(models.Model):
+    """Every per-asset number of the dashboard for one window ("90d", "365d", "all")."""
+
+    asset_id = models.BigIntegerField()
+    window = models.CharField(max_length=10)
+    data = models.JSONField(default=dict)
+    deals_used = models.IntegerField(default=0)
+    win_rate = models.FloatField(null=True)
+    lift = models.FloatField(null=True)
+    lift_ci_low = models.FloatField(null=True)
+    influenced_revenue = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset_id", "window"], name="analytics_stats_once")
+        ]
+
+
+class UsageWeekly(models.Model):
+    """Events per asset, week (its Monday) and kind."""
+
+    asset_id = models.BigIntegerField(db_index=True)
+    week = models.DateField()
+    kind = models.CharField(max_length=20)
+    count = models.PositiveIntegerField()
+
+
+class RollupSnapshot(models.Model):
+    """Small computed documents: the overview, the heat map, search gaps, per window."""
+
+    key = models.CharField(max_length=50)
+    window = models.CharField(max_length=10, default="all")
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="analytics_snapshot_once")
+        ]

@@ -1,0 +1,386 @@
+"""Importing a Salesforce opportunity report (or its Opportunity History export).
+
+Rows are read as a stream and written in chunks, so a large file neither fills memory nor
+holds one long transaction. Good rows are kept; each bad row is reported with its row number,
+column and reason. Re-importing updates deals by external id and never duplicates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from analytics.models import Deal, DealStageChange
+from analytics.parsing import (
+    TableError,
+    parse_amount,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    read_table,
+)
+from analytics.services import (
+    DealInput,
+    StageMap,
+    deal_apply,
+    deal_reached_order,
+)
+
+#: Common Salesforce report headers (case-insensitive) -> DealInput fields.
+HEADER_FIELDS = {
+    "opportunity id": "external_id",
+    "opportunity id (18)": "external_id",
+    "opportunity id (15)": "external_id",
+    "deal id": "external_id",
+    "opportunity name": "name",
+    "account name": "account",
+    "amount": "amount",
+    "amount currency": "currency",
+    "opportunity currency": "currency",
+    "currency": "currency",
+    "stage": "stage",
+    "stage name": "stage",
+    "to stage": "stage",
+    "close date": "close_date",
+    "won": "won",
+    "closed": "closed",
+    "opportunity owner": "owner",
+    "owner": "owner",
+    "industry": "industry",
+    "type": "segment",
+    "segment": "segment",
+    "created date": "created_date",
+    "last stage change date": "stage_changed_at",
+}
+#: Headers of an Opportunity History export's date column.
+HISTORY_DATE_HEADERS = {
+    "last modified": "changed_at",
+    "last modified date": "changed_at",
+    "edit date": "changed_at",
+    "stage change date": "changed_at",
+    "date": "changed_at",
+}
+FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})
+REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage", "changed_at")}
+FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
+CHUNK = 2000
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    history_added: int = 0
+    error_count: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    unmapped_stages: dict[str, int] = field(default_factory=dict)
+
+    def error(self, row: int, column: str, reason: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append((row, column, reason))
+
+
+class ImportError_(ValueError):
+    """The file cannot be imported at all; the message says why."""
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """``"Deal Ref = external_id"`` lines -> {"deal ref": "external_id"}; unknown fields fail."""
+    mapping = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        header, sep, target = line.rpartition("=")
+        target = target.strip()
+        if not sep or not header.strip() or target not in FIELDS:
+            raise ImportError_(
+                f"mapping line {number} {line.strip()!r}: write 'Header = field' with a field "
+                f"among {', '.join(FIELDS)}"
+            )
+        mapping[header.strip().casefold()] = target
+    return mapping
+
+
+def _columns(headers: list[str], kind: str, mapping: dict[str, str]) -> dict[str, int]:
+    known = dict(HEADER_FIELDS)
+    if kind == "history":
+        known.update(HISTORY_DATE_HEADERS)
+    known.update(mapping)
+    columns: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        target = known.get(" ".join(header.split()).casefold())
+        if target and target not in columns:
+            columns[target] = index
+    missing = [FIELD_LABELS.get(f, f) for f in REQUIRED[kind] if f not in columns]
+    if missing:
+        raise ImportError_(
+            f"missing required column(s): {', '.join(missing)} (found: {', '.join(headers)})"
+        )
+    return columns
+
+
+def deal_import_file(
+    stream,
+    filename: str,
+    *,
+    kind: str = "deals",
+    dry_run: bool = False,
+    mapping: dict[str, str] | None = None,
+    date_order: str = "auto",
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import deals (``kind="deals"``) or stage history (``kind="history"``) from a file.
+
+    Raises ImportError_ when the file as a whole is unusable (empty, unreadable, missing a
+    required column). ``dry_run`` runs everything and rolls it back, so the report says
+    exactly what would change.
+    """
+    try:
+        headers, rows = read_table(stream, filename)
+    except TableError as error:
+        raise ImportError_(f"{filename}: {error}") from None
+    columns = _columns(headers, kind, mapping or {})
+    report = ImportReport(kind=kind, dry_run=dry_run)
+    context = _Context(StageMap(), headers, columns, date_order)
+    with transaction.atomic():
+        chunk: list = []
+        for number, values in rows:
+            chunk.append((number, values))
+            if len(chunk) >= CHUNK:
+                _import_chunk(chunk, kind, context, report, progress)
+                chunk = []
+        if chunk:
+            _import_chunk(chunk, kind, context, report, progress)
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+@dataclass
+class _Context:
+    stage_map: StageMap
+    headers: list[str]
+    columns: dict[str, int]
+    date_order: str
+    owners: dict = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def _import_chunk(chunk, kind, context, report, progress) -> None:
+    if kind == "history":
+        _import_history_chunk(chunk, context, report)
+    else:
+        _import_deal_chunk(chunk, context, report)
+    report.rows += len(chunk)
+    if progress:
+        progress(report.rows)
+
+
+def _cell(values: list, context: _Context, name: str):
+    index = context.columns.get(name)
+    if index is None or index >= len(values):
+        return ""
+    value = values[index]
+    return value.strip() if isinstance(value, str) else value
+
+
+def _row_input(number: int, values: list, context: _Context, report) -> DealInput | None:
+    """Parse one row; on the first bad cell report it (row, column, reason) and return None."""
+    parsers = {
+        "amount": parse_amount,
+        "close_date": lambda v: parse_date(v, order=context.date_order),
+        "created_date": lambda v: parse_date(v, order=context.date_order),
+        "stage_changed_at": lambda v: parse_datetime(v, order=context.date_order),
+        "won": parse_bool,
+        "closed": parse_bool,
+    }
+    data = {}
+    for name in context.columns:
+        if name == "changed_at":
+            continue
+        raw = _cell(values, context, name)
+        try:
+            data[name] = parsers[name](raw) if name in parsers else str(raw)
+        except ValueError as error:
+            report.error(number, context.headers[context.columns[name]], str(error))
+            return None
+    amount, symbol_currency = data.pop("amount", (None, ""))
+    data["currency"] = data.get("currency") or symbol_currency
+    if not data.get("external_id"):
+        report.error(number, _label(context, "external_id"), "is empty")
+        return None
+    if not data.get("stage"):
+        report.error(number, _label(context, "stage"), "is empty")
+        return None
+    return DealInput(amount=amount, **data)
+
+
+def _label(context: _Context, name: str) -> str:
+    return context.headers[context.columns[name]]
+
+
+def _accept_stage(number, stage, context, report) -> bool:
+    if context.stage_map.is_known(stage):
+        return True
+    report.unmapped_stages[stage] = report.unmapped_stages.get(stage, 0) + 1
+    report.error(
+        number,
+        _label(context, "stage"),
+        f"stage {stage!r} is not mapped to a journey stage (add it to a buyer stage's CRM "
+        "stage names in the admin)",
+    )
+    return False
+
+
+_SNAPSHOT_FIELDS = (
+    "name account amount currency stage journey_stage_id outcome close_date created_date "
+    "owner_id owner_name industry segment"
+).split()
+
+
+_UPDATE_FIELDS = [f.removesuffix("_id") for f in _SNAPSHOT_FIELDS]
+
+
+def _import_deal_chunk(chunk, context: _Context, report: ImportReport) -> None:
+    parsed = []
+    for number, values in chunk:
+        data = _row_input(number, values, context, report)
+        if data is None or not _accept_stage(number, data.stage, context, report):
+            continue
+        first = context.seen.get(data.external_id)
+        if first is not None:
+            report.error(
+                number, _label(context, "external_id"), f"duplicate id (first on row {first})"
+            )
+            continue
+        context.seen[data.external_id] = number
+        parsed.append(data)
+    existing = Deal.objects.in_bulk([d.external_id for d in parsed], field_name="external_id")
+    now = timezone.now()
+    new, changed, changes = [], [], []
+    for data in parsed:
+        deal = existing.get(data.external_id)
+        before = [getattr(deal, f) for f in _SNAPSHOT_FIELDS] if deal else None
+        deal, change = deal_apply(
+            deal=deal, data=data, stage_map=context.stage_map, owners=context.owners, now=now
+        )
+        if change is not None:
+            changes.append((deal, change))
+        if before is None:
+            new.append(deal)
+        elif before != [getattr(deal, f) for f in _SNAPSHOT_FIELDS]:
+            changed.append(deal)
+        else:
+            report.unchanged += 1
+    _save_deals(new, changed, changes, context, report)
+
+
+def _save_deals(new, changed, changes, context, report) -> None:
+    for deal in new + changed:
+        try:
+            deal.full_clean(exclude=["external_id", "owner", "journey_stage"])
+        except ValidationError as error:  # pragma: no cover - parsers keep values valid
+            raise ImportError_(f"deal {deal.external_id}: {error}") from None
+    Deal.objects.bulk_create(new, batch_size=500)
+    if changed:
+        Deal.objects.bulk_update(changed, _UPDATE_FIELDS, batch_size=500)
+    report.created += len(new)
+    report.updated += len(changed)
+    if not changes:
+        return
+    if new and new[0].pk is None:  # backends without RETURNING on bulk insert
+        ids = dict(
+            Deal.objects.filter(external_id__in=[d.external_id for d in new]).values_list(
+                "external_id", "id"
+            )
+        )
+        for deal in new:
+            deal.pk = deal.id = ids[deal.external_id]
+    rows = []
+    for deal, change in changes:
+        change.deal_id = deal.pk
+        rows.append(change)
+    DealStageChange.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    report.history_added += len(rows)
+    deals_refresh_reached([deal.pk for deal, _ in changes] + [d.pk for d in changed], context)
+
+
+def deals_refresh_reached(deal_ids: list[int], context: _Context, *, set_current=False) -> None:
+    """Recompute reached_stage_order (and with ``set_current`` the current stage and outcome
+    from the latest history entry) for ``deal_ids``."""
+    deals = Deal.objects.in_bulk(set(deal_ids))
+    orders = dict(
+        DealStageChange.objects.filter(deal_id__in=deals, journey_stage__isnull=False)
+        .values("deal_id")
+        .annotate(top=Max("journey_stage__sort_order"))
+        .values_list("deal_id", "top")
+    )
+    if set_current:
+        _apply_latest_stage(deals, context.stage_map)
+    for deal in deals.values():
+        known = [orders[deal.pk]] if deal.pk in orders else []
+        deal.reached_stage_order = deal_reached_order(
+            outcome=deal.outcome, orders=known, stage_map=context.stage_map
+        )
+    Deal.objects.bulk_update(
+        list(deals.values()),
+        ["reached_stage_order", "stage", "journey_stage", "outcome"],
+        batch_size=500,
+    )
+
+
+def _apply_latest_stage(deals: dict, stage_map: StageMap) -> None:
+    latest = {}
+    for change in DealStageChange.objects.filter(deal_id__in=deals).order_by("entered_at", "id"):
+        latest[change.deal_id] = change
+    for deal_id, change in latest.items():
+        deal = deals[deal_id]
+        deal.stage = change.stage
+        deal.journey_stage_id = change.journey_stage_id or deal.journey_stage_id
+        deal.outcome = StageMap.outcome(change.stage) or Deal.Outcome.OPEN
+
+
+def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> None:
+    parsed = []
+    for number, values in chunk:
+        external_id = str(_cell(values, context, "external_id"))
+        stage = str(_cell(values, context, "stage"))
+        try:
+            when = parse_datetime(_cell(values, context, "changed_at"), order=context.date_order)
+        except ValueError as error:
+            report.error(number, _label(context, "changed_at"), str(error))
+            continue
+        if not external_id or not stage or when is None:
+            empty = "external_id" if not external_id else "stage" if not stage else "changed_at"
+            report.error(number, _label(context, empty), "is empty")
+            continue
+        if _accept_stage(number, stage, context, report):
+            parsed.append((number, external_id, stage, when))
+    deals = Deal.objects.in_bulk([p[1] for p in parsed], field_name="external_id")
+    rows = []
+    for number, external_id, stage, when in parsed:
+        deal = deals.get(external_id)
+        if deal is None:
+            report.error(number, _label(context, "external_id"), f"no deal {external_id!r}")
+            continue
+        journey = context.stage_map.journey(stage)
+        rows.append(DealStageChange(deal=deal, stage=stage, journey_stage=journey, entered_at=when))
+    touched = {row.deal_id for row in rows}
+    before = DealStageChange.objects.filter(deal_id__in=touched).count()
+    DealStageChange.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    added = DealStageChange.objects.filter(deal_id__in=touched).count() - before
+    report.history_added += added
+    report.updated += len(touched) if added else 0
+    report.unchanged += len(rows) - added
+    deals_refresh_reached([row.deal_id for row in rows], context, set_current=True)

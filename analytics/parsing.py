@@ -1,0 +1,255 @@
+"""Reading CRM exports: tables from CSV/XLSX, amounts, dates and booleans as people type them.
+
+Every parser raises ``ValueError`` with a message that names the bad value, so an import can
+report it against the row and column it came from.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
+_CODE = re.compile(r"\b([A-Z]{3})\b")
+_AMOUNT_CHARS = re.compile(r"^[\d.,\s'’()+-]+$")
+
+
+def parse_amount(text) -> tuple[Decimal | None, str]:
+    """``"$1,200.50"`` -> (1200.50, "USD"); ``"1.200,50 €"`` -> (1200.50, "EUR"); "" -> None.
+
+    Separators: when both "," and "." appear, the last one is the decimal mark. When only one
+    kind appears, it is a thousands separator if it appears more than once or is followed by
+    exactly three digits, else the decimal mark. Spaces and apostrophes group thousands.
+    """
+    if isinstance(text, int | float | Decimal):
+        return Decimal(str(text)).quantize(Decimal("0.01")), ""
+    raw = str(text or "").strip()
+    if not raw:
+        return None, ""
+    currency, rest = "", raw
+    for symbol, code in CURRENCY_SYMBOLS.items():
+        if symbol in rest:
+            currency, rest = code, rest.replace(symbol, "")
+    match = _CODE.search(rest.upper())
+    if match and rest.upper().count(match.group(1)) == 1 and re.search(r"[A-Za-z]", rest):
+        currency = match.group(1)
+        rest = re.sub(match.group(1), "", rest, flags=re.IGNORECASE)
+    rest = rest.replace("\u00a0", " ").replace("\u202f", " ").strip()
+    if not rest or not _AMOUNT_CHARS.match(rest) or not re.search(r"\d", rest):
+        raise ValueError(f"amount {raw!r} is not a number")
+    negative = rest.startswith("-") or (rest.startswith("(") and rest.endswith(")"))
+    digits = re.sub(r"[^\d.,]", "", rest)
+    digits = _normalise_separators(digits)
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        raise ValueError(f"amount {raw!r} is not a number") from None
+    return (-value if negative else value).quantize(Decimal("0.01")), currency
+
+
+def _normalise_separators(digits: str) -> str:
+    if "," in digits and "." in digits:
+        decimal_mark = "," if digits.rfind(",") > digits.rfind(".") else "."
+        thousands = "." if decimal_mark == "," else ","
+        return digits.replace(thousands, "").replace(decimal_mark, ".")
+    for mark in (",", "."):
+        if mark in digits:
+            tail = len(digits) - digits.rfind(mark) - 1
+            if digits.count(mark) > 1 or tail == 3:
+                return digits.replace(mark, "")
+            return digits.replace(mark, ".")
+    return digits
+
+
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})([/.\-])(\d{1,2})\2(\d{2,4})(?:[ T](.*))?$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
+_TEXT_FORMATS = ("%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y", "%b %d %Y")
+
+
+def parse_date(value, *, order: str = "auto") -> date | None:
+    """A date from ISO (2024-03-31), numeric (3/31/2024, 31/03/2024, 31.03.2024) or text
+    (31 Mar 2024, Mar 31, 2024) forms; "" -> None.
+
+    ``order`` settles numeric dates with "/" or "-": "mdy" (Salesforce's US export), "dmy",
+    or "auto": month first unless the first number cannot be a month. Dotted dates are
+    day-first.
+    """
+    parsed = parse_datetime(value, order=order)
+    return parsed.date() if parsed else None
+
+
+def parse_datetime(value, *, order: str = "auto") -> datetime | None:
+    """Like ``parse_date`` but keeps a time of day when there is one; aware (UTC if naive)."""
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
+    if isinstance(value, date):
+        value = datetime.combine(value, time.min)
+        return timezone.make_aware(value, timezone.utc)
+    raw = str(value or "").strip()
+    if not raw:
+        return None
+    parsed = _parse_iso(raw) or _parse_numeric(raw, order) or _parse_text(raw)
+    if parsed is None:
+        raise ValueError(f"date {raw!r} is not a date (expected e.g. 2024-03-31 or 3/31/2024)")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+
+
+def _parse_iso(raw: str) -> datetime | None:
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", raw):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _parse_numeric(raw: str, order: str) -> datetime | None:
+    match = _NUMERIC_DATE.match(raw)
+    if not match:
+        return None
+    first, separator, second, third, rest = match.groups()
+    if len(first) == 4:
+        year, month, day = int(first), int(second), int(third)
+    elif separator == "." or order == "dmy" or (order == "auto" and int(first) > 12):
+        day, month, year = int(first), int(second), int(third)
+    else:
+        month, day, year = int(first), int(second), int(third)
+    if year < 100:
+        year += 2000
+    try:
+        return datetime.combine(date(year, month, day), _parse_time(rest or ""))
+    except ValueError:
+        return None
+
+
+def _parse_time(text: str) -> time:
+    match = _TIME.match(text.strip())
+    if not match:
+        return time.min
+    hour, minute, second, meridiem = match.groups()
+    hour = int(hour)
+    if meridiem:
+        hour = hour % 12 + (12 if meridiem.lower() == "pm" else 0)
+    return time(hour, int(minute), int(second or 0))
+
+
+def _parse_text(raw: str) -> datetime | None:
+    for fmt in _TEXT_FORMATS:
+        try:
+            return datetime.strptime(raw, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_bool(value) -> bool | None:
+    """1/true/yes/y/x -> True, 0/false/no/n/"" -> None when blank, else ValueError."""
+    if isinstance(value, bool):
+        return value
+    raw = str(value if value is not None else "").strip().casefold()
+    if raw == "":
+        return None
+    if raw in {"1", "true", "yes", "y", "x", "won", "closed"}:
+        return True
+    if raw in {"0", "false", "no", "n", "open", "lost"}:
+        return False
+    raise ValueError(f"{value!r} is not yes/no")
+
+
+# --- Tables -------------------------------------------------------------------------------------
+
+
+class TableError(ValueError):
+    """The file as a whole cannot be read (empty, unreadable, missing columns)."""
+
+
+def read_table(stream, filename: str) -> tuple[list[str], Iterator[tuple[int, list]]]:
+    """Headers and (row number, values) pairs of a CSV or XLSX file; row 1 is the header.
+
+    CSV: UTF-8 with or without BOM (else Windows-1252), delimiter ",", ";" or tab, detected
+    from the header line. Blank rows are skipped.
+    """
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(stream)
+    return _read_csv(stream)
+
+
+def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
+    head = stream.read(65536)
+    if isinstance(head, str):
+        head = head.encode()
+    if not head.strip(b"\xef\xbb\xbf \r\n\t"):
+        raise TableError("the file is empty")
+    encoding = "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        encoding = "cp1252"
+    text = io.TextIOWrapper(
+        _Prefixed(head, stream), encoding=encoding, newline="", errors="replace"
+    )
+    first_line = head.decode(encoding, errors="replace").splitlines()[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(text, delimiter=delimiter)
+    headers = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+    if not any(headers):
+        raise TableError("the file has no header row")
+
+    def rows():
+        for number, values in enumerate(reader, start=2):
+            if any(v.strip() for v in values):
+                yield number, values
+
+    return headers, rows()
+
+
+class _Prefixed(io.RawIOBase):
+    """A byte stream that replays ``head`` before the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size] = self.head[:size]
+            self.head = self.head[size:]
+            return size
+        chunk = self.stream.read(len(buffer))
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _read_xlsx(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a broken file
+        raise TableError(f"not a readable XLSX file ({error.__class__.__name__})") from None
+    sheet = workbook.worksheets[0]
+    iterator = sheet.iter_rows(values_only=True)
+    first = next(iterator, None)
+    if not first or not any(cell not in (None, "") for cell in first):
+        raise TableError("the file is empty")
+    headers = [str(cell or "").strip() for cell in first]
+
+    def rows():
+        for number, values in enumerate(iterator, start=2):
+            cells = ["" if cell is None else cell for cell in values]
+            if any(str(cell).strip() for cell in cells):
+                yield number, cells
+
+    return headers, rows()

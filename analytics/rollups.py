@@ -1,0 +1,378 @@
+"""``update_analytics``: rebuild every rollup from the raw events and deals.
+
+The rebuild is a pure function of the raw data: it deletes and refills each rollup table in
+one transaction, so running it twice leaves the same tables, and readers see either the old
+or the new numbers. A lock row keeps two runs from overlapping.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from analytics import selectors, stats
+from analytics.models import (
+    TOUCH_KINDS,
+    AssetStats,
+    Deal,
+    DealAssetTouch,
+    EventKind,
+    JobLock,
+    RollupSnapshot,
+    SearchEvent,
+    UsageEvent,
+    UsageWeekly,
+)
+from cms.models import AssetPage, BuyerStage, Pillar
+
+LOCK_NAME = "update_analytics"
+STALE_LOCK = timedelta(hours=2)
+BATCH = 5000
+
+
+class AnalyticsLocked(RuntimeError):
+    """Another update_analytics run holds the lock."""
+
+
+def _acquire() -> None:
+    now = timezone.now()
+    JobLock.objects.filter(name=LOCK_NAME, acquired_at__lt=now - STALE_LOCK).delete()
+    try:
+        with transaction.atomic():
+            JobLock.objects.create(name=LOCK_NAME, acquired_at=now)
+    except IntegrityError:
+        raise AnalyticsLocked("update_analytics is already running") from None
+
+
+def update_analytics(*, log: Callable[[str], None] = lambda message: None) -> dict:
+    """Rebuild all rollups; returns row counts per table. Raises AnalyticsLocked."""
+    _acquire()
+    try:
+        with transaction.atomic():
+            counts = {"deal_asset_touches": rebuild_touches()}
+            log(f"deal x asset touches: {counts['deal_asset_touches']}")
+            counts["usage_weeks"] = rebuild_usage_weeks()
+            log(f"usage weeks: {counts['usage_weeks']}")
+            counts["asset_stats"] = rebuild_asset_stats()
+            log(f"asset stats rows: {counts['asset_stats']}")
+            rebuild_snapshots()
+            log("overview, heat map and search gaps rebuilt")
+        return counts
+    finally:
+        JobLock.objects.filter(name=LOCK_NAME).delete()
+
+
+# --- Deal x asset touches and attribution ---------------------------------------------------
+
+
+def rebuild_touches() -> int:
+    """Fill DealAssetTouch from the touch events that happened on or before close."""
+    DealAssetTouch.objects.all().delete()
+    deals = {
+        pk: (outcome, close, amount)
+        for pk, outcome, close, amount in Deal.objects.values_list(
+            "pk", "outcome", "close_date", "amount"
+        ).iterator(chunk_size=20000)
+    }
+    orders = dict(BuyerStage.objects.values_list("pk", "sort_order"))
+    bottom = min(orders.values(), default=0)
+    events = (
+        UsageEvent.objects.filter(kind__in=TOUCH_KINDS, deal__isnull=False, asset__isnull=False)
+        .order_by("deal_id", "occurred_at", "id")
+        .values_list("deal_id", "asset_id", "occurred_at", "journey_stage_id")
+    )
+    pending: list[DealAssetTouch] = []
+    total = 0
+    current, touches = None, []
+    for deal_id, asset_id, occurred_at, stage_id in events.iterator(chunk_size=20000):
+        if deal_id != current:
+            pending.extend(_deal_rows(current, touches, deals))
+            current, touches = deal_id, []
+        touches.append((asset_id, occurred_at, orders.get(stage_id, bottom)))
+        if len(pending) >= BATCH:
+            total += _flush(pending)
+    pending.extend(_deal_rows(current, touches, deals))
+    return total + _flush(pending)
+
+
+def _flush(pending: list) -> int:
+    DealAssetTouch.objects.bulk_create(pending, batch_size=BATCH)
+    count = len(pending)
+    pending.clear()
+    return count
+
+
+def _deal_rows(deal_id, touches, deals) -> list[DealAssetTouch]:
+    """Rows for one deal from its time-ordered touches (asset, time, stage order)."""
+    if deal_id is None or deal_id not in deals:
+        return []
+    outcome, close, amount = deals[deal_id]
+    if outcome != Deal.Outcome.OPEN and close is not None:
+        touches = [t for t in touches if t[1].date() <= close]
+    if not touches:
+        return []
+    rows: dict[int, DealAssetTouch] = {}
+    for asset_id, occurred_at, order in touches:
+        row = rows.get(asset_id)
+        if row is None:
+            rows[asset_id] = DealAssetTouch(
+                deal_id=deal_id,
+                asset_id=asset_id,
+                touches=1,
+                first_touch_at=occurred_at,
+                first_touch_stage_order=order,
+            )
+        else:
+            row.touches += 1
+    if outcome == Deal.Outcome.WON:
+        _credit(rows, touches, float(amount), close)
+    return list(rows.values())
+
+
+_MODEL_COLUMNS = {
+    "first_touch": "credit_first",
+    "last_touch": "credit_last",
+    "linear": "credit_linear",
+    "u_shaped": "credit_u_shaped",
+    "time_decay": "credit_time_decay",
+}
+
+
+def _credit(rows: dict, touches: list, amount: float, close: date | None) -> None:
+    ordered = [stats.Touch(asset_id, occurred_at.date()) for asset_id, occurred_at, _ in touches]
+    for model, column in _MODEL_COLUMNS.items():
+        for asset_id, credit in stats.attribute(amount, ordered, close, model).items():
+            setattr(rows[asset_id], column, credit)
+
+
+# --- Usage --------------------------------------------------------------------------------
+
+
+def rebuild_usage_weeks() -> int:
+    UsageWeekly.objects.all().delete()
+    grouped = (
+        UsageEvent.objects.filter(asset__isnull=False)
+        .annotate(week=TruncWeek("occurred_at"))
+        .values("asset_id", "week", "kind")
+        .annotate(n=Count("id"))
+    )
+    rows = [
+        UsageWeekly(asset_id=r["asset_id"], week=_as_date(r["week"]), kind=r["kind"], count=r["n"])
+        for r in grouped
+    ]
+    UsageWeekly.objects.bulk_create(rows, batch_size=BATCH)
+    return len(rows)
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+USAGE_KIND_FIELDS = {
+    EventKind.VIEWED: "views",
+    EventKind.DOWNLOADED: "downloads",
+    EventKind.SHARED: "shares",
+    EventKind.BUYER_OPENED: "buyer_opens",
+    EventKind.USED_IN_DEAL: "used_in_deal",
+    EventKind.PRESENTED: "presented",
+}
+
+
+def usage_totals(since: date | None) -> dict[int, dict]:
+    """Per asset: event counts per kind, distinct reps and distinct deals since ``since``."""
+    events = UsageEvent.objects.filter(asset__isnull=False)
+    if since:
+        events = events.filter(occurred_at__date__gte=since)
+    usage: dict[int, dict] = defaultdict(lambda: dict.fromkeys(selectors.USAGE_FIELDS, 0))
+    for row in events.values("asset_id", "kind").annotate(n=Count("id")):
+        usage[row["asset_id"]][USAGE_KIND_FIELDS[row["kind"]]] = row["n"]
+    distinct = events.values("asset_id").annotate(
+        reps=Count("user_id", distinct=True), deals=Count("deal_id", distinct=True)
+    )
+    for row in distinct:
+        usage[row["asset_id"]]["distinct_reps"] = row["reps"]
+        usage[row["asset_id"]]["distinct_deals"] = row["deals"]
+    return usage
+
+
+# --- Per-asset stats, overview, heat map, search gaps --------------------------------------
+
+
+def rebuild_asset_stats() -> int:
+    AssetStats.objects.all().delete()
+    live_ids = set(AssetPage.objects.live().values_list("pk", flat=True))
+    rows = []
+    for window in selectors.WINDOWS:
+        since = selectors.window_start(window)
+        effect = selectors.asset_effectiveness(since=since)
+        usage = usage_totals(since)
+        for asset_id in live_ids | set(effect) | set(usage):
+            data = selectors.empty_asset_numbers()
+            data.update(effect.get(asset_id, {}))
+            data.update(usage.get(asset_id, {}))
+            rows.append(
+                AssetStats(
+                    asset_id=asset_id,
+                    window=window,
+                    data=data,
+                    deals_used=data["deals_used"],
+                    win_rate=data["win_rate"],
+                    lift=data["lift"],
+                    lift_ci_low=data["lift_ci_low"],
+                    influenced_revenue=data["influenced_revenue"],
+                )
+            )
+    AssetStats.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def rebuild_snapshots() -> None:
+    RollupSnapshot.objects.all().delete()
+    now = timezone.now()
+    rows = []
+    for window in selectors.WINDOWS:
+        since = selectors.window_start(window)
+        overview = overview_numbers(since)
+        overview["top_asset_uses"] = max(
+            (selectors._uses(s.data) for s in AssetStats.objects.filter(window=window)),
+            default=0,
+        )
+        rows.append(RollupSnapshot(key="overview", window=window, data=overview, computed_at=now))
+        rows.append(
+            RollupSnapshot(key="heatmap", window=window, data=heatmap(since), computed_at=now)
+        )
+    rows.append(
+        RollupSnapshot(key="search_gaps", window="90d", data=search_gaps(), computed_at=now)
+    )
+    RollupSnapshot.objects.bulk_create(rows)
+
+
+def overview_numbers(since: date | None) -> dict:
+    """Closed deals in scope split by "used content" (at least one touch) or not:
+    ``win_rate_with_content`` and ``win_rate_without_content`` (won / closed of each group),
+    ``influenced_revenue`` (won amount of deals with a touch), ``won_revenue`` (all won)."""
+    scope = selectors.closed_deals_filter(since=since)
+    touched = DealAssetTouch.objects.values("deal_id")
+    deals = Deal.objects.filter(scope)
+    with_content = deals.filter(pk__in=touched)
+    without = deals.exclude(pk__in=touched)
+
+    def split(queryset):
+        row = queryset.aggregate(
+            n=Count("id"),
+            w=Count("id", filter=Q(outcome=Deal.Outcome.WON)),
+        )
+        return row["n"], row["w"]
+
+    n_with, w_with = split(with_content)
+    n_without, w_without = split(without)
+    revenue = with_content.filter(outcome=Deal.Outcome.WON).values_list("amount", flat=True)
+    won_all = deals.filter(outcome=Deal.Outcome.WON).values_list("amount", flat=True)
+    lift = stats.newcombe_difference(w_with, n_with, w_without, n_without)
+    return {
+        "closed_deals": n_with + n_without,
+        "deals_with_content": n_with,
+        "deals_without_content": n_without,
+        "win_rate_with_content": stats.win_rate(w_with, n_with - w_with),
+        "win_rate_without_content": stats.win_rate(w_without, n_without - w_without),
+        "lift": lift.lift if lift else None,
+        "lift_ci_low": lift.low if lift else None,
+        "lift_ci_high": lift.high if lift else None,
+        "influenced_revenue": float(sum(revenue)),
+        "won_revenue": float(sum(won_all)),
+    }
+
+
+def heatmap(since: date | None) -> dict:
+    """Per journey stage x pillar cell: the live assets tagged with both, and over closed
+    deals in scope the deals that used any of them (``deals_used``, ``won``, ``win_rate``),
+    the stage-matched baseline (closed deals that reached the cell's stage and used none of
+    them) and the Newcombe lift interval. ``enough_data`` as for assets."""
+    from django.conf import settings
+
+    scope = selectors.closed_deals_filter(since=since)
+    totals = selectors.stage_totals(scope)
+    deal_info = dict(Deal.objects.filter(scope).values_list("pk", "reached_stage_order").iterator())
+    won_ids = set(Deal.objects.filter(scope, outcome=Deal.Outcome.WON).values_list("pk", flat=True))
+    deals_by_asset: dict[int, set[int]] = defaultdict(set)
+    touches = DealAssetTouch.objects.filter(
+        selectors.closed_deals_filter(since=since, prefix="deal__")
+    )
+    for deal_id, asset_id in touches.values_list("deal_id", "asset_id").iterator():
+        deals_by_asset[asset_id].add(deal_id)
+    stages = list(BuyerStage.objects.order_by("sort_order", "name"))
+    pillars = list(Pillar.objects.order_by("sort_order", "name"))
+    tags = _asset_tags()
+    cells = []
+    for stage in stages:
+        for pillar in pillars:
+            assets = [a for a, (s, p) in tags.items() if stage.pk in s and pillar.pk in p]
+            used = set().union(*(deals_by_asset.get(a, set()) for a in assets))
+            cells.append(_cell(stage, pillar, assets, used, won_ids, deal_info, totals, settings))
+    return {
+        "stages": [{"id": s.pk, "name": s.name} for s in stages],
+        "pillars": [{"id": p.pk, "name": p.name} for p in pillars],
+        "cells": cells,
+    }
+
+
+def _cell(stage, pillar, assets, used, won_ids, deal_info, totals, settings) -> dict:
+    won = len(used & won_ids)
+    reached_users = [d for d in used if deal_info.get(d, -1) >= stage.sort_order]
+    all_n, all_w = selectors.reached(totals, stage.sort_order)
+    base_n = all_n - len(reached_users)
+    base_w = all_w - len(set(reached_users) & won_ids)
+    lift = stats.newcombe_difference(won, len(used), base_w, base_n)
+    minimum = settings.ANALYTICS_MIN_DEALS
+    return {
+        "stage": stage.pk,
+        "pillar": pillar.pk,
+        "assets": len(assets),
+        "deals_used": len(used),
+        "won": won,
+        "win_rate": stats.win_rate(won, len(used) - won),
+        "baseline_win_rate": stats.win_rate(base_w, base_n - base_w),
+        "lift": lift.lift if lift else None,
+        "lift_ci_low": lift.low if lift else None,
+        "lift_ci_high": lift.high if lift else None,
+        "enough_data": len(used) >= minimum and base_n >= minimum,
+    }
+
+
+def _asset_tags() -> dict[int, tuple[set[int], set[int]]]:
+    tags: dict[int, tuple[set[int], set[int]]] = {}
+    live = AssetPage.objects.live().filter(archived=False)
+    for asset_id, stage_id in live.values_list("pk", "stages"):
+        tags.setdefault(asset_id, (set(), set()))[0].add(stage_id)
+    for asset_id, pillar_id in live.values_list("pk", "pillars"):
+        tags.setdefault(asset_id, (set(), set()))[1].add(pillar_id)
+    return tags
+
+
+def search_gaps(days: int = 90, limit: int = 50) -> dict:
+    """Top normalised queries of the last ``days`` that found nothing (``zero_results``) and
+    that found something nobody clicked (``no_click``), most frequent first."""
+    since = timezone.now() - timedelta(days=days)
+    recent = SearchEvent.objects.filter(created_at__gte=since).exclude(normalized_query="")
+    zero = (
+        recent.filter(result_count=0)
+        .values("normalized_query")
+        .annotate(searches=Count("id"))
+        .order_by("-searches", "normalized_query")[:limit]
+    )
+    no_click = (
+        recent.filter(result_count__gt=0, clicks__isnull=True)
+        .values("normalized_query")
+        .annotate(searches=Count("id"))
+        .order_by("-searches", "normalized_query")[:limit]
+    )
+    return {
+        "zero_results": [{"query": r["normalized_query"], "searches": r["searches"]} for r in zero],
+        "no_click": [{"query": r["normalized_query"], "searches": r["searches"]} for r in no_click],
+    }

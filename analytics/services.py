@@ -1,0 +1,444 @@
+"""Writes: deals and their stage history, usage events, share links, feedback, API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from analytics.models import (
+    ApiKey,
+    AssetFeedback,
+    ContentRequest,
+    Deal,
+    DealStageChange,
+    EventKind,
+    ShareLink,
+    UsageEvent,
+)
+from cms.models import AssetPage, BuyerStage
+
+WON_STAGES = {"closed won"}
+LOST_STAGES = {"closed lost"}
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Stage mapping ----------------------------------------------------------------------------
+
+
+class StageMap:
+    """CRM stage name (case-insensitive) -> journey stage, from BuyerStage.crm_stage_names.
+
+    "Closed Won" and "Closed Lost" are always known: they decide the outcome. Any other name
+    that no journey stage lists is unmapped, and callers report it rather than guess.
+    """
+
+    def __init__(self) -> None:
+        self.stages = list(BuyerStage.objects.order_by("sort_order", "name"))
+        self.by_name: dict[str, BuyerStage] = {}
+        for stage in self.stages:
+            for name in stage.crm_stages():
+                self.by_name.setdefault(name.casefold(), stage)
+        self.top_order = max((s.sort_order for s in self.stages), default=0)
+        self.bottom_order = min((s.sort_order for s in self.stages), default=0)
+
+    def journey(self, crm_stage: str) -> BuyerStage | None:
+        return self.by_name.get(crm_stage.strip().casefold())
+
+    def is_known(self, crm_stage: str) -> bool:
+        key = crm_stage.strip().casefold()
+        return key in self.by_name or key in WON_STAGES or key in LOST_STAGES
+
+    @staticmethod
+    def outcome(crm_stage: str) -> str | None:
+        key = crm_stage.strip().casefold()
+        if key in WON_STAGES:
+            return Deal.Outcome.WON
+        if key in LOST_STAGES:
+            return Deal.Outcome.LOST
+        return None
+
+
+def deal_reached_order(*, outcome: str, orders: Iterable[int], stage_map: StageMap) -> int:
+    """The furthest journey stage a deal reached: the highest sort_order among its history's
+    mapped stages, the top stage for a won deal, the first stage when nothing is known."""
+    if outcome == Deal.Outcome.WON:
+        return stage_map.top_order
+    return max(orders, default=stage_map.bottom_order)
+
+
+def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
+    orders = [
+        order
+        for order in deal.history.exclude(journey_stage=None).values_list(
+            "journey_stage__sort_order", flat=True
+        )
+    ]
+    if deal.journey_stage_id:
+        orders.append(deal.journey_stage.sort_order)
+    deal.reached_stage_order = deal_reached_order(
+        outcome=deal.outcome, orders=orders, stage_map=stage_map
+    )
+    Deal.objects.filter(pk=deal.pk).update(reached_stage_order=deal.reached_stage_order)
+
+
+# --- Deals ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DealInput:
+    """One deal as a CRM describes it; only ``external_id`` and ``stage`` are required."""
+
+    external_id: str
+    stage: str
+    name: str = ""
+    account: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    close_date: date | None = None
+    created_date: date | None = None
+    owner: str = ""
+    industry: str = ""
+    segment: str = ""
+    won: bool | None = None
+    closed: bool | None = None
+    stage_changed_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def deal_outcome(data: DealInput) -> str:
+    """Outcome from the stage ("Closed Won"/"Closed Lost"), else from the Closed/Won flags."""
+    from_stage = StageMap.outcome(data.stage)
+    if from_stage:
+        return from_stage
+    if data.closed:
+        return Deal.Outcome.WON if data.won else Deal.Outcome.LOST
+    return Deal.Outcome.OPEN
+
+
+def owner_for(name: str, cache: dict[str, object]):
+    """The user an owner name refers to (username, email or full name), or None."""
+    from django.contrib.auth import get_user_model
+
+    key = name.strip().casefold()
+    if not key:
+        return None
+    if key not in cache:
+        User = get_user_model()
+        users = User.objects.filter(is_active=True)
+        match = users.filter(username__iexact=key).first()
+        match = match or users.filter(email__iexact=key).first()
+        if match is None and " " in key:
+            first, _, last = name.strip().partition(" ")
+            match = users.filter(first_name__iexact=first, last_name__iexact=last.strip()).first()
+        cache[key] = match
+    return cache[key]
+
+
+def deal_apply(
+    *, deal: Deal | None, data: DealInput, stage_map: StageMap, owners: dict, now: datetime
+) -> tuple[Deal, DealStageChange | None]:
+    """Fill ``deal`` (or a new one) from ``data`` without saving. Returns the deal and the
+    stage change to append when the stage differs from the stored one (or the deal is new)."""
+    stage = data.stage.strip()
+    if not stage_map.is_known(stage):
+        raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
+    is_new = deal is None
+    deal = deal or Deal(external_id=data.external_id.strip())
+    changed_stage = is_new or deal.stage.casefold() != stage.casefold()
+    for attr in ("name", "account", "industry", "segment"):
+        value = getattr(data, attr)
+        if value or is_new:
+            setattr(deal, attr, value.strip()[:255])
+    if data.amount is not None:
+        deal.amount = data.amount
+    deal.currency = (data.currency or deal.currency or default_currency()).upper()[:3]
+    deal.close_date = data.close_date or deal.close_date
+    deal.created_date = data.created_date or deal.created_date
+    if data.owner:
+        deal.owner_name = data.owner.strip()[:255]
+        deal.owner = owner_for(data.owner, owners)
+    deal.stage = stage
+    journey = stage_map.journey(stage)
+    if journey is not None:
+        deal.journey_stage = journey
+    deal.outcome = deal_outcome(data)
+    change = None
+    if changed_stage:
+        entered = data.stage_changed_at or _day_start(data.created_date if is_new else None) or now
+        change = DealStageChange(stage=stage, journey_stage=journey, entered_at=entered)
+    return deal, change
+
+
+def default_currency() -> str:
+    return getattr(settings, "ANALYTICS_CURRENCY", "USD")
+
+
+def _day_start(day: date | None) -> datetime | None:
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()), timezone.utc)
+
+
+@transaction.atomic
+def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[Deal, bool]:
+    """Create or update one deal by external id, appending a stage change when the stage
+    moved. Returns (deal, created). Raises ValidationError naming the field."""
+    if not data.external_id.strip():
+        raise ValidationError({"external_id": "is required"})
+    stage_map = stage_map or StageMap()
+    existing = Deal.objects.select_for_update().filter(external_id=data.external_id).first()
+    deal, change = deal_apply(
+        deal=existing, data=data, stage_map=stage_map, owners={}, now=timezone.now()
+    )
+    deal.full_clean(validate_unique=False)
+    deal.save()
+    if change is not None:
+        change.deal = deal
+        DealStageChange.objects.bulk_create([change], ignore_conflicts=True)
+    deal_refresh_reached(deal=deal, stage_map=stage_map)
+    return deal, existing is None
+
+
+@transaction.atomic
+def deal_stage_change(
+    *, deal: Deal, stage: str, entered_at: datetime, stage_map: StageMap | None = None
+) -> DealStageChange:
+    """Append ``stage`` to a deal's history; it becomes the current stage when it is the
+    latest entry. The same (stage, time) twice is stored once."""
+    stage_map = stage_map or StageMap()
+    if not stage_map.is_known(stage):
+        raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
+    journey = stage_map.journey(stage)
+    change, _ = DealStageChange.objects.get_or_create(
+        deal=deal, stage=stage.strip(), entered_at=entered_at, defaults={"journey_stage": journey}
+    )
+    latest = deal.history.order_by("-entered_at", "-id").first()
+    if latest is not None and latest.pk == change.pk:
+        deal.stage = change.stage
+        deal.journey_stage = journey or deal.journey_stage
+        deal.outcome = StageMap.outcome(stage) or Deal.Outcome.OPEN
+        deal.save()
+    deal_refresh_reached(deal=deal, stage_map=stage_map)
+    return change
+
+
+# --- Usage events -----------------------------------------------------------------------------
+
+
+@dataclass
+class EventInput:
+    idempotency_key: str
+    kind: str
+    asset_id: int
+    deal_external_id: str = ""
+    occurred_at: datetime | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class EventBatchResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None, str]:
+    """The deal's (journey stage id, CRM stage) at ``when``: the latest history entry at or
+    before it, else the earliest entry (the event predates the recorded history)."""
+    entries = histories.get(deal_id) or []
+    chosen = None
+    for entered_at, journey_id, stage in entries:
+        if entered_at <= when:
+            chosen = (journey_id, stage)
+        else:
+            break
+    if chosen is None and entries:
+        chosen = (entries[0][1], entries[0][2])
+    return chosen or (None, "")
+
+
+def _batch_context(events: list[EventInput]) -> tuple[dict, dict, set[int]]:
+    external_ids = {e.deal_external_id for e in events if e.deal_external_id}
+    deals = dict(Deal.objects.filter(external_id__in=external_ids).values_list("external_id", "id"))
+    histories: dict[int, list] = {}
+    rows = DealStageChange.objects.filter(deal_id__in=deals.values()).order_by(
+        "deal_id", "entered_at", "id"
+    )
+    for deal_id, entered_at, journey_id, stage in rows.values_list(
+        "deal_id", "entered_at", "journey_stage_id", "stage"
+    ):
+        histories.setdefault(deal_id, []).append((entered_at, journey_id, stage))
+    asset_ids = {e.asset_id for e in events}
+    assets = set(AssetPage.objects.filter(pk__in=asset_ids).values_list("pk", flat=True))
+    return deals, histories, assets
+
+
+def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -> dict | None:
+    if not event.idempotency_key or len(event.idempotency_key) > 100:
+        return {"index": index, "field": "idempotency_key", "error": "1 to 100 characters"}
+    if event.kind not in EventKind.values:
+        return {"index": index, "field": "kind", "error": f"unknown kind {event.kind!r}"}
+    if event.asset_id not in assets:
+        return {"index": index, "field": "asset_id", "error": f"no asset {event.asset_id}"}
+    if event.deal_external_id and event.deal_external_id not in deals:
+        return {"index": index, "field": "deal_id", "error": "no deal with that external id"}
+    return None
+
+
+def usage_record_batch(
+    *, events: list[EventInput], user=None, source: str = "api"
+) -> EventBatchResult:
+    """Store a batch of events; valid ones are kept, invalid ones reported by index and field.
+
+    Each idempotency key is stored once, whatever the number of senders or retries: keys
+    already present are skipped, and the unique index settles races between writers.
+    """
+    result = EventBatchResult(received=len(events))
+    deals, histories, assets = _batch_context(events)
+    now = timezone.now()
+    rows, seen = [], set()
+    for index, event in enumerate(events):
+        error = _event_error(index, event, deals, assets)
+        if error:
+            result.errors.append(error)
+            continue
+        if event.idempotency_key in seen:
+            result.duplicates += 1
+            continue
+        seen.add(event.idempotency_key)
+        rows.append(_event_row(event, deals, histories, user, source, now))
+    existing = set(
+        UsageEvent.objects.filter(idempotency_key__in=seen).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    fresh = [row for row in rows if row.idempotency_key not in existing]
+    UsageEvent.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
+    result.stored = len(fresh)
+    result.duplicates += len(rows) - len(fresh)
+    return result
+
+
+def _event_row(event, deals, histories, user, source, now) -> UsageEvent:
+    when = event.occurred_at or now
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when, timezone.utc)
+    deal_id = deals.get(event.deal_external_id) if event.deal_external_id else None
+    journey_id, crm_stage = _stage_at(deal_id, when, histories) if deal_id else (None, "")
+    return UsageEvent(
+        idempotency_key=event.idempotency_key,
+        kind=event.kind,
+        asset_id=event.asset_id,
+        deal_id=deal_id,
+        journey_stage_id=journey_id,
+        crm_stage=crm_stage,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        metadata=event.metadata or {},
+        occurred_at=when,
+    )
+
+
+def usage_record(
+    *,
+    kind: str,
+    asset: AssetPage,
+    user=None,
+    deal: Deal | None = None,
+    share_link: ShareLink | None = None,
+    source: str = "web",
+) -> UsageEvent:
+    """Record one event that happened now in the app (a fresh idempotency key each time)."""
+    now = timezone.now()
+    journey_id, crm_stage = None, ""
+    if deal is not None:
+        history = list(deal.history.values_list("entered_at", "journey_stage_id", "stage"))
+        journey_id, crm_stage = _stage_at(deal.pk, now, {deal.pk: history})
+        journey_id = journey_id or deal.journey_stage_id
+        crm_stage = crm_stage or deal.stage
+    return UsageEvent.objects.create(
+        idempotency_key=uuid.uuid4().hex,
+        kind=kind,
+        asset=asset,
+        deal=deal,
+        journey_stage_id=journey_id,
+        crm_stage=crm_stage,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        share_link=share_link,
+        source=source,
+        occurred_at=now,
+    )
+
+
+# --- Share links ------------------------------------------------------------------------------
+
+
+def share_link_create(*, user, asset: AssetPage, deal: Deal) -> tuple[ShareLink, str]:
+    """A link for a buyer to open ``asset``; returns the link and its token (shown once).
+
+    The token carries 256 random bits; only its SHA-256 is stored. Recording the share is an
+    asset_shared touch of the deal.
+    """
+    token = secrets.token_urlsafe(32)
+    link = ShareLink(
+        token_hash=token_digest(token),
+        asset=asset,
+        deal=deal,
+        created_by=user,
+        expires_at=timezone.now() + timedelta(days=settings.SHARE_LINK_DAYS),
+    )
+    link.full_clean()
+    link.save()
+    usage_record(
+        kind=EventKind.SHARED, asset=asset, user=user, deal=deal, share_link=link, source="web"
+    )
+    return link, token
+
+
+def share_link_revoke(*, link: ShareLink) -> None:
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+
+
+# --- Feedback, requests, API keys ------------------------------------------------------------
+
+
+def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> AssetFeedback:
+    text = text.strip()
+    if kind == AssetFeedback.Kind.REQUEST and not text:
+        raise ValidationError({"text": "Say what you needed."})
+    feedback = AssetFeedback(asset=asset, user=user, kind=kind, text=text)
+    feedback.full_clean()
+    feedback.save()
+    return feedback
+
+
+def content_request_create(*, user, text: str, source: str = "search_gap") -> ContentRequest:
+    request = ContentRequest(text=text.strip()[:500], source=source, requested_by=user)
+    request.full_clean()
+    request.save()
+    return request
+
+
+def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
+    """A new bearer key for ``user``; the key itself is returned once and stored hashed."""
+    key = "ea_" + secrets.token_urlsafe(32)
+    api_key = ApiKey(user=user, name=name, key_hash=token_digest(key))
+    api_key.full_clean()
+    api_key.save()
+    return api_key, key
