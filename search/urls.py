@@ -1,2 +1,10 @@
+from django.urls import path
+
+from search import views
+
 app_name = "search"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.search_page, name="search"),
+    path("suggest/", views.suggest, name="suggest"),
+    path("click/<int:search_id>/<int:asset_id>/", views.click, name="click"),
+]

@@ -1,0 +1,218 @@
+"""Asset -> search document: the one place that decides what an engine stores about an asset.
+
+A document carries the searchable text (title, summary, body, the file's extracted text), the
+facet values (taxonomy slugs), who may see it (``audience`` tokens: ``"all"`` or
+``"team:<id>"``; no token at all means only content managers), when it expires (enforced at
+query time because expiry happens by time passing), the ranking signals analytics provides,
+and the display fields a result card needs. Only live assets get a document
+(``cms.selectors.asset_is_live``); everything else is deleted from the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from django.db.models import QuerySet
+from django.utils.html import strip_tags
+
+from analytics.selectors import asset_ranking_signals
+from cms.models import AssetPage, LibraryPage
+from cms.selectors import asset_allowed_team_ids, asset_is_live, assets_live
+from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
+
+TAXONOMY_FIELDS = ("stages", "pillars", "products", "industries", "personas", "competitors")
+DISPLAY_FIELDS = (
+    "title",
+    "summary",
+    "url",
+    "asset_type",
+    *TAXONOMY_FIELDS,
+    "owner",
+    "published_at",
+    "review_by",
+    "effectiveness",
+    "popularity",
+    "won_deals",
+    "has_thumbnail",
+    "language",
+)
+_STRIP = str.maketrans("", "", MARK_START + MARK_END)
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    id: int
+    title: str
+    summary: str = ""
+    body: str = ""
+    file_text: str = ""
+    url: str = ""
+    asset_type: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    pillars: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    personas: tuple[str, ...] = ()
+    competitors: tuple[str, ...] = ()
+    owner: str = ""
+    published_at: int = 0
+    review_by: str = ""
+    expire_at: int = FAR_FUTURE
+    audience: tuple[str, ...] = (ALL_TOKEN,)
+    effectiveness: float = 0.0
+    popularity: float = 0.0
+    won_deals: bool = False
+    has_thumbnail: bool = False
+    language: str = "en"
+    fingerprint: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        for name in ("title", "summary", "body", "file_text"):
+            object.__setattr__(self, name, (getattr(self, name) or "").translate(_STRIP))
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", self.compute_fingerprint())
+
+    @property
+    def content(self) -> str:
+        """Body and file text: the lowest-boosted text, and where snippets come from."""
+        return "\n\n".join(part for part in (self.body, self.file_text) if part)
+
+    @property
+    def signals(self) -> list[str]:
+        """Tokens for the ranking boosts (see query.SIGNAL_BOOSTS)."""
+        tokens = []
+        if self.effectiveness >= SIGNAL_THRESHOLD:
+            tokens.append("effective")
+        if self.popularity >= SIGNAL_THRESHOLD:
+            tokens.append("popular")
+        if self.won_deals:
+            tokens.append("won")
+        return tokens
+
+    def display(self) -> dict:
+        data = asdict(self)
+        return {name: _jsonable(data[name]) for name in DISPLAY_FIELDS}
+
+    def compute_fingerprint(self) -> str:
+        """A digest of everything indexed; ``search_reindex --check`` compares it."""
+        data = asdict(self)
+        data.pop("fingerprint")
+        raw = json.dumps(data, sort_keys=True, default=list).encode()
+        return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def audience_tokens(allowed_team_ids: frozenset[int] | None) -> tuple[str, ...]:
+    """None (open to everyone) -> ("all",); teams -> ("team:<id>", ...); empty -> ()."""
+    if allowed_team_ids is None:
+        return (ALL_TOKEN,)
+    return tuple(f"team:{team_id}" for team_id in sorted(allowed_team_ids))
+
+
+def _epoch(value) -> int:
+    return int(value.timestamp()) if value else 0
+
+
+def _owner_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def build_document(
+    asset: AssetPage, *, allowed_team_ids: frozenset[int] | None, signals: dict | None = None
+) -> SearchDocument:
+    """The document for a live ``asset``; the caller decides liveness and visibility."""
+    signals = signals or {}
+    document = asset.document
+    slugs = {name: tuple(t.slug for t in getattr(asset, name).all()) for name in TAXONOMY_FIELDS}
+    return SearchDocument(
+        id=asset.pk,
+        title=asset.title,
+        summary=asset.summary,
+        body=html.unescape(strip_tags(asset.body or "")),
+        file_text=(document.extracted_text if document else "") or "",
+        url=asset.get_url() or "",
+        asset_type=(asset.asset_type.slug,) if asset.asset_type_id else (),
+        owner=_owner_name(asset.owner),
+        published_at=_epoch(asset.first_published_at),
+        review_by=asset.review_by.isoformat() if asset.review_by else "",
+        expire_at=_epoch(asset.expire_at) or FAR_FUTURE,
+        audience=audience_tokens(allowed_team_ids),
+        effectiveness=float(signals.get("effectiveness") or 0.0),
+        popularity=float(signals.get("popularity") or 0.0),
+        won_deals=bool(signals.get("won_deals")),
+        has_thumbnail=bool(asset.thumbnail_image_id or (document and document.thumbnail)),
+        language=asset.language,
+        **slugs,
+    )
+
+
+def document_for_asset(asset_id: int) -> SearchDocument | None:
+    """The document for one asset, or None when it must not be in the index."""
+    asset = AssetPage.objects.filter(pk=asset_id).select_related(*_RELATED).first()
+    if asset is None or not asset_is_live(asset):
+        return None
+    signals = asset_ranking_signals([asset.pk]).get(asset.pk)
+    return build_document(asset, allowed_team_ids=asset_allowed_team_ids(asset), signals=signals)
+
+
+_RELATED = ("asset_type", "owner", "document")
+
+
+def _restricted_sections() -> list[tuple[str, frozenset[int]]]:
+    sections = LibraryPage.objects.filter(restricted_teams__isnull=False).distinct()
+    return [
+        (section.path, frozenset(team.id for team in section.restricted_teams.all()))
+        for section in sections.prefetch_related("restricted_teams")
+    ]
+
+
+def allowed_teams_in_bulk(
+    asset: AssetPage, sections: list[tuple[str, frozenset[int]]]
+) -> frozenset[int] | None:
+    """Same rule as ``cms.selectors.asset_allowed_team_ids`` (tests hold them equal), from
+    prefetched restrictions: the intersection of every restricted level's team set."""
+    levels = [frozenset(team.id for team in asset.restricted_teams.all())]
+    levels += [teams for path, teams in sections if asset.path.startswith(path)]
+    levels = [level for level in levels if level]
+    if not levels:
+        return None
+    return frozenset.intersection(*levels)
+
+
+def live_documents(
+    assets: QuerySet[AssetPage] | None = None, *, batch_size: int = 500
+) -> Iterator[list[SearchDocument]]:
+    """Documents for every live asset (or the live ones of ``assets``), in batches."""
+    queryset = assets_live() if assets is None else assets & assets_live()
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    sections = _restricted_sections()
+    for chunk in _chunks(ids, batch_size):
+        batch = (
+            AssetPage.objects.filter(pk__in=chunk)
+            .select_related(*_RELATED)
+            .prefetch_related("restricted_teams", *TAXONOMY_FIELDS)
+            .order_by("pk")
+        )
+        signals = asset_ranking_signals(chunk)
+        yield [
+            build_document(
+                asset,
+                allowed_team_ids=allowed_teams_in_bulk(asset, sections),
+                signals=signals.get(asset.pk),
+            )
+            for asset in batch
+        ]
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,72 @@
+"""The search engine contract. Every engine (embedded tantivy, Elasticsearch, OpenSearch)
+implements ``SearchEngine``; the behavioural test suite in tests/search/engine_suite.py holds
+each of them to the guarantees stated here. Views and services never ask which engine runs.
+
+Failure contract: any engine failure a rep could hit (server down, timeout, index locked or
+unreadable) raises ``SearchUnavailable``; nothing else escapes. Callers turn it into a
+"search is unavailable" page or a 503, and writers record what could not be indexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from search.documents import SearchDocument
+from search.query import Audience, SearchQuery, SearchResults, Suggestion
+
+
+class SearchUnavailable(Exception):
+    """The engine cannot answer or write right now. The message is for logs, not for reps."""
+
+
+@dataclass
+class EngineHealth:
+    ok: bool
+    engine: str
+    detail: str = ""
+    documents: int | None = None
+
+
+@runtime_checkable
+class SearchEngine(Protocol):
+    name: str
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        """Insert or replace these documents, in one batch, by id. Idempotent: upserting the
+        same document twice leaves one copy. Visible to ``search`` when this returns."""
+
+    def delete(self, asset_ids: Sequence[int]) -> None:
+        """Remove these ids; ids not in the index are ignored. Visible when this returns."""
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Results for ``query``. Guarantees, on every engine:
+        - only documents whose audience admits ``query.audience`` and whose ``expire_at`` is
+          after ``query.now`` appear, in hits and in facet counts;
+        - every text word must match (stemmed, or within ``fuzzy_distance`` typos), every
+          quoted phrase must match as a phrase; title outweighs summary outweighs content;
+        - facet counts for a facet apply every active filter except that facet's own;
+        - hits are sorted by ``query.sort`` and cut to ``query.page``/``query.per_page``;
+        - ``SearchHit.highlight`` contains only escaped text and <mark> tags."""
+
+    def suggest(
+        self, text: str, *, audience: Audience, now_epoch: int, limit: int
+    ) -> list[Suggestion]:
+        """Titles of visible, unexpired assets completing ``text`` (the last word as a
+        prefix, typos tolerated), best first. Taxonomy term suggestions are built on top of
+        facet counts by the selector, so they obey the same permissions."""
+
+    def fingerprints(self) -> dict[int, str]:
+        """Every indexed id with its document's fingerprint (for ``search_reindex --check``)."""
+
+    def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        """Build a fresh index from ``batches`` beside the live one, then swap it in
+        atomically (an alias on servers, a pointer file for the embedded engine). Searches
+        keep answering from the old index until the swap. Returns the number indexed."""
+
+    def reset(self) -> None:
+        """Drop everything and start from an empty index (tests, first start)."""
+
+    def health(self) -> EngineHealth:
+        """Whether the engine answers, without raising."""

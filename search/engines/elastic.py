@@ -1,0 +1,476 @@
+"""Elasticsearch and OpenSearch: one request body built with ``elasticsearch.dsl``, two
+transports.
+
+The mapping, queries and aggregations are built here once with the DSL and serialised with
+``to_dict()``. The elasticsearch client refuses servers that are not Elasticsearch (it checks
+the ``X-Elastic-Product`` header), so OpenSearch goes through opensearch-py; both send the same
+dict, and the answer is wrapped in the DSL's ``Response``.
+
+The engine's index name is an alias. A rebuild creates ``<alias>-<timestamp>``, fills it,
+then moves the alias in one ``_aliases`` call and deletes the old index: zero downtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import urllib.request
+from collections.abc import Iterable, Sequence
+
+from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter
+from elasticsearch.dsl.field import Text
+from elasticsearch.dsl.response import Response
+
+from search.documents import SearchDocument
+from search.engines.base import EngineHealth, SearchUnavailable
+from search.query import (
+    FACETS,
+    FIELD_BOOSTS,
+    FUZZY_WEIGHT,
+    Audience,
+    FacetCount,
+    SearchHit,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    boost_clauses,
+    fuzzy_distance,
+    parse_text,
+    render_highlight,
+)
+
+logger = logging.getLogger(__name__)
+
+FACET_SIZE = 200
+SNIPPET_CHARS = 220
+TAXONOMY = ("asset_type", "stages", "pillars", "products", "industries", "personas", "competitors")
+_PREFIX = analyzer(
+    "title_prefix",
+    tokenizer="standard",
+    filter=[
+        "lowercase",
+        token_filter("title_edge", type="edge_ngram", min_gram=1, max_gram=30),
+    ],
+)
+
+
+# --- the shared body --------------------------------------------------------------------------
+def index_body() -> dict:
+    """Settings and mappings of a new index (analysis settings are collected by the DSL)."""
+    mapping = Mapping()
+    mapping.field("id", "long")
+    mapping.field(
+        "title",
+        "text",
+        analyzer="english",
+        fields={
+            "plain": Text(analyzer="standard"),
+            "prefix": Text(analyzer=_PREFIX, search_analyzer="standard"),
+        },
+    )
+    for name in ("summary", "content"):
+        mapping.field(name, "text", analyzer="english", fields={"plain": Text(analyzer="standard")})
+    for name in (*TAXONOMY, "audience", "signals", "fingerprint"):
+        mapping.field(name, "keyword")
+    mapping.field("expire_at", "long")
+    mapping.field("published_at", "long")
+    mapping.field("effectiveness", "float")
+    mapping.field("display", "object", enabled=False)
+    index = Index("unused")
+    index.settings(number_of_shards=1, auto_expand_replicas="0-1")
+    index.mapping(mapping)
+    return index.to_dict()
+
+
+def to_source(document: SearchDocument) -> dict:
+    source = {name: list(getattr(document, name)) for name in (*TAXONOMY, "audience")}
+    source.update(
+        id=document.id,
+        title=document.title,
+        summary=document.summary,
+        content=document.content,
+        signals=document.signals,
+        expire_at=document.expire_at,
+        published_at=document.published_at,
+        effectiveness=document.effectiveness,
+        fingerprint=document.fingerprint,
+        display=document.display(),
+    )
+    return source
+
+
+def _fields(suffix: str = "") -> list[str]:
+    return [f"{field}{suffix}^{boost:g}" for field, boost in FIELD_BOOSTS.items()]
+
+
+def _word(word: str) -> Q:
+    stemmed = Q(
+        "multi_match", query=word, fields=_fields(), type="most_fields", zero_terms_query="all"
+    )
+    options = [stemmed]
+    distance = fuzzy_distance(word)
+    if distance:
+        fuzzy_fields = [f"title.plain^{FIELD_BOOSTS['title']:g}", "summary.plain", "content.plain"]
+        options.append(
+            Q(
+                "multi_match",
+                query=word,
+                fields=fuzzy_fields,
+                type="most_fields",
+                fuzziness=distance,
+                boost=FUZZY_WEIGHT,
+            )
+        )
+    return Q("bool", should=options, minimum_should_match=1)
+
+
+def text_query(text: str) -> Q | None:
+    parsed = parse_text(text)
+    parts = [_word(word) for word in parsed.words]
+    parts += [
+        Q("multi_match", query=" ".join(phrase), type="phrase", fields=_fields())
+        for phrase in parsed.phrases
+    ]
+    return Q("bool", must=parts) if parts else None
+
+
+def visibility(audience: Audience, now_epoch: int) -> list[Q]:
+    clauses = [Q("range", expire_at={"gt": now_epoch})]
+    if not audience.sees_everything:
+        clauses.append(Q("terms", audience=audience.tokens()))
+    return clauses
+
+
+def search_body(query: SearchQuery, index: str) -> Search:
+    text = text_query(query.text)
+    facet_filters = {
+        name: Q("terms", **{FACETS[name]: list(values)})
+        for name, values in query.active_filters().items()
+    }
+    boosts = [
+        Q("constant_score", filter=Q("term", **{field: value}), boost=boost)
+        for field, value, boost in boost_clauses(query)
+    ]
+    search = Search(index=index).extra(track_total_hits=True)
+    search = search.query(
+        Q(
+            "bool",
+            must=[text or Q("match_all")],
+            filter=visibility(query.audience, query.now_epoch),
+            should=boosts,
+        )
+    )
+    if facet_filters:
+        search = search.post_filter(Q("bool", filter=list(facet_filters.values())))
+    for name in query.facets:
+        others = [clause for other, clause in facet_filters.items() if other != name]
+        search.aggs.bucket(f"within_{name}", "filter", filter=Q("bool", filter=others)).bucket(
+            name, "terms", field=FACETS[name], size=FACET_SIZE
+        )
+    order = {"newest": "published_at", "effective": "effectiveness"}.get(query.sort)
+    if order:
+        search = search.sort({order: {"order": "desc"}}, "_score")
+    search = search.source(["id", "display"])[query.offset : query.offset + query.per_page]
+    if text is not None and query.highlight:
+        search = search.highlight_options(
+            pre_tags=["\x02"],
+            post_tags=["\x03"],
+            fragment_size=SNIPPET_CHARS,
+            number_of_fragments=1,
+            order="score",
+        ).highlight("content", "summary")
+    return search
+
+
+def suggest_body(text: str, audience: Audience, now_epoch: int, limit: int, index: str):
+    words = parse_text(text).words
+    if not words:
+        return None
+    *head, last = words
+    prefix = [Q("match", **{"title.prefix": {"query": last, "boost": 2.0}})]
+    if fuzzy_distance(last):
+        prefix.append(Q("match", **{"title.prefix": {"query": last, "fuzziness": 1}}))
+    must = [Q("bool", should=prefix, minimum_should_match=1)]
+    for word in head:
+        must.append(
+            Q("match", **{"title.plain": {"query": word, "fuzziness": fuzzy_distance(word)}})
+        )
+    search = Search(index=index).query(Q("bool", must=must, filter=visibility(audience, now_epoch)))
+    return search.source(["id", "display"])[:limit]
+
+
+# --- transports -------------------------------------------------------------------------------
+class _OpenSearchTransport:
+    kind = "opensearch"
+
+    def __init__(self, url: str, timeout: float):
+        from opensearchpy import OpenSearch, exceptions
+
+        self.client = OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
+        self.errors = (exceptions.TransportError, exceptions.ConnectionError)
+
+    def search(self, index: str, body: dict) -> dict:
+        return self.client.search(index=index, body=body)
+
+    def bulk(self, operations: list[dict], refresh) -> dict:
+        return self.client.bulk(body=operations, refresh=refresh)
+
+    def create(self, name: str, body: dict) -> None:
+        self.client.indices.create(index=name, body=body)
+
+    def delete(self, name: str) -> None:
+        self.client.indices.delete(index=name, ignore_unavailable=True)
+
+    def aliases(self, alias: str) -> list[str]:
+        if not self.client.indices.exists_alias(name=alias):
+            return []
+        return list(self.client.indices.get_alias(name=alias))
+
+    def exists(self, name: str) -> bool:
+        return bool(self.client.indices.exists(index=name))
+
+    def update_aliases(self, actions: list[dict]) -> None:
+        self.client.indices.update_aliases(body={"actions": actions})
+
+    def refresh(self, name: str) -> None:
+        self.client.indices.refresh(index=name)
+
+    def health(self) -> dict:
+        return self.client.cluster.health()
+
+
+class _ElasticsearchTransport:
+    kind = "elasticsearch"
+
+    def __init__(self, url: str, timeout: float):
+        import elastic_transport
+        import elasticsearch
+
+        self.client = elasticsearch.Elasticsearch(url, request_timeout=timeout, max_retries=0)
+        self.errors = (
+            elasticsearch.ApiError,
+            elasticsearch.UnsupportedProductError,
+            elastic_transport.TransportError,
+        )
+
+    def search(self, index: str, body: dict) -> dict:
+        return self.client.search(index=index, body=body).body
+
+    def bulk(self, operations: list[dict], refresh) -> dict:
+        return self.client.bulk(operations=operations, refresh=refresh).body
+
+    def create(self, name: str, body: dict) -> None:
+        self.client.indices.create(index=name, **body)
+
+    def delete(self, name: str) -> None:
+        self.client.indices.delete(index=name, ignore_unavailable=True)
+
+    def aliases(self, alias: str) -> list[str]:
+        if not self.client.indices.exists_alias(name=alias):
+            return []
+        return list(self.client.indices.get_alias(name=alias).body)
+
+    def exists(self, name: str) -> bool:
+        return bool(self.client.indices.exists(index=name))
+
+    def update_aliases(self, actions: list[dict]) -> None:
+        self.client.indices.update_aliases(actions=actions)
+
+    def refresh(self, name: str) -> None:
+        self.client.indices.refresh(index=name)
+
+    def health(self) -> dict:
+        return self.client.cluster.health().body
+
+
+def detect_kind(url: str, timeout: float = 5.0) -> str:
+    """ "opensearch" or "elasticsearch", from the server's root document."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as answer:  # noqa: S310
+            info = json.load(answer)
+    except (OSError, ValueError) as error:
+        raise SearchUnavailable(f"cannot reach the search server at {url}: {error}") from error
+    distribution = info.get("version", {}).get("distribution", "")
+    return "opensearch" if distribution == "opensearch" else "elasticsearch"
+
+
+# --- the engine -------------------------------------------------------------------------------
+class ElasticEngine:
+    """``kind`` is "opensearch", "elasticsearch" or "auto" (asks the server on first use)."""
+
+    def __init__(self, *, url: str, index: str, kind: str = "auto", timeout: float = 5.0,
+                 refresh: bool | str = False):  # fmt: skip
+        self.url, self.alias, self.kind = url, index, kind
+        self.timeout, self.refresh = timeout, refresh
+        self.name = kind if kind != "auto" else "server"
+        self._transport = None
+        self._ready = False
+
+    @property
+    def transport(self):
+        if self._transport is None:
+            kind = detect_kind(self.url, self.timeout) if self.kind == "auto" else self.kind
+            cls = _OpenSearchTransport if kind == "opensearch" else _ElasticsearchTransport
+            self._transport, self.name = cls(self.url, self.timeout), kind
+        return self._transport
+
+    @contextlib.contextmanager
+    def _guard(self, action: str):
+        transport = self.transport
+        try:
+            yield transport
+        except transport.errors as error:
+            raise SearchUnavailable(f"{self.name} {action} failed: {error}") from error
+
+    def _ensure(self, transport) -> None:
+        """Create the index and its alias on first use."""
+        if self._ready:
+            return
+        if not transport.aliases(self.alias):
+            if transport.exists(self.alias):
+                transport.delete(self.alias)
+            name = self._new_index(transport)
+            transport.update_aliases([{"add": {"index": name, "alias": self.alias}}])
+        self._ready = True
+
+    def _new_index(self, transport) -> str:
+        name = f"{self.alias}-{time.time_ns()}"
+        transport.create(name, index_body())
+        return name
+
+    def _bulk(self, transport, operations: list[dict], index: str, refresh) -> None:
+        if not operations:
+            return
+        answer = transport.bulk(operations, refresh)
+        if answer.get("errors"):
+            failures = [
+                item
+                for entry in answer["items"]
+                for op, item in entry.items()
+                if item.get("status", 200) >= 300 and not (op == "delete" and item["status"] == 404)
+            ]
+            if failures:
+                raise SearchUnavailable(f"{len(failures)} bulk operations failed: {failures[0]}")
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        operations = []
+        for document in documents:
+            operations.append({"index": {"_index": self.alias, "_id": str(document.id)}})
+            operations.append(to_source(document))
+        with self._guard("indexing") as transport:
+            self._ensure(transport)
+            self._bulk(transport, operations, self.alias, self.refresh)
+
+    def delete(self, asset_ids: Sequence[int]) -> None:
+        operations = [{"delete": {"_index": self.alias, "_id": str(i)}} for i in asset_ids]
+        with self._guard("deleting") as transport:
+            self._ensure(transport)
+            self._bulk(transport, operations, self.alias, self.refresh)
+
+    def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        count = 0
+        with self._guard("rebuilding") as transport:
+            name = self._new_index(transport)
+            for batch in batches:
+                operations = []
+                for document in batch:
+                    operations.append({"index": {"_index": name, "_id": str(document.id)}})
+                    operations.append(to_source(document))
+                self._bulk(transport, operations, name, False)
+                count += len(batch)
+            transport.refresh(name)
+            old = transport.aliases(self.alias)
+            if not old and transport.exists(self.alias):
+                transport.delete(self.alias)
+            actions = [{"remove": {"index": index, "alias": self.alias}} for index in old]
+            transport.update_aliases(actions + [{"add": {"index": name, "alias": self.alias}}])
+            for index in old:
+                transport.delete(index)
+            self._ready = True
+        return count
+
+    def reset(self) -> None:
+        self.rebuild([])
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        started = time.perf_counter()
+        search = search_body(query, self.alias)
+        with self._guard("search") as transport:
+            self._ensure(transport)
+            raw = transport.search(self.alias, search.to_dict())
+        response = Response(search, raw)
+        hits = []
+        for hit in response.hits:
+            highlight = getattr(hit.meta, "highlight", None)
+            fragments = []
+            if highlight is not None:
+                fragments = list(highlight.to_dict().get("content", [])) or list(
+                    highlight.to_dict().get("summary", [])
+                )
+            hits.append(
+                SearchHit(
+                    asset_id=int(hit.id),
+                    score=float(hit.meta.score or 0.0),
+                    fields=hit.display.to_dict(),
+                    highlight=render_highlight(fragments[0] if fragments else ""),
+                )
+            )
+        facets = {
+            name: [
+                FacetCount(bucket["key"], int(bucket["doc_count"]))
+                for bucket in raw["aggregations"][f"within_{name}"][name]["buckets"]
+            ]
+            for name in query.facets
+        }
+        return SearchResults(
+            total=int(raw["hits"]["total"]["value"]),
+            hits=hits,
+            facets=facets,
+            took_ms=(time.perf_counter() - started) * 1000,
+            page=query.page,
+            per_page=query.per_page,
+        )
+
+    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int):
+        search = suggest_body(text, audience, now_epoch, limit, self.alias)
+        if search is None:
+            return []
+        with self._guard("suggest") as transport:
+            self._ensure(transport)
+            raw = transport.search(self.alias, search.to_dict())
+        return [
+            Suggestion(
+                "asset",
+                hit["_source"]["display"]["title"],
+                str(hit["_source"]["id"]),
+                hit["_source"]["display"]["url"],
+            )  # fmt: skip
+            for hit in raw["hits"]["hits"]
+        ]
+
+    def fingerprints(self) -> dict[int, str]:
+        found: dict[int, str] = {}
+        after = None
+        with self._guard("reading") as transport:
+            self._ensure(transport)
+            while True:
+                body = {"size": 1000, "sort": [{"id": "asc"}], "_source": ["id", "fingerprint"]}
+                if after is not None:
+                    body["search_after"] = after
+                page = transport.search(self.alias, body)["hits"]["hits"]
+                for hit in page:
+                    found[int(hit["_source"]["id"])] = hit["_source"]["fingerprint"]
+                if len(page) < 1000:
+                    return found
+                after = page[-1]["sort"]
+
+    def health(self) -> EngineHealth:
+        try:
+            with self._guard("health check") as transport:
+                status = transport.health().get("status", "unknown")
+        except SearchUnavailable as error:
+            return EngineHealth(ok=False, engine=self.name, detail=str(error))
+        ok = status in ("green", "yellow")
+        return EngineHealth(ok=ok, engine=self.name, detail=f"cluster status {status}")

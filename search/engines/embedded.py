@@ -1,0 +1,457 @@
+"""The embedded engine: tantivy (a Rust library, Lucene-like) in a local directory.
+
+Layout under ``path``: one directory per index generation and a ``CURRENT`` file naming the
+live one. A rebuild writes a new generation beside the live one and swaps ``CURRENT`` with an
+atomic rename, so searches never see a half-built index; every process notices the swap on its
+next search (one ``stat`` per search).
+
+tantivy allows one writer per index directory across all processes. Writes are batched (one
+writer, one commit per batch), serialized within a process by a lock, and retried with
+exponential backoff while another process holds the directory; a writer that cannot get the
+lock within ``lock_timeout`` seconds raises ``SearchUnavailable`` and the caller records the
+batch for a later catch-up.
+
+Text is indexed twice: stemmed with ``en_stem`` ("pricing" -> "price") for relevance and
+phrases, and unstemmed (``title_plain``, ``plain``) for typo tolerance, because tantivy
+applies fuzzy matching to the stored stem and a misspelt word rarely lies within one edit of
+a stem. Facet fields are ``raw`` fast fields, which terms aggregations require.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import tantivy
+from tantivy import Occur, Query
+
+from search.documents import SearchDocument
+from search.engines.base import EngineHealth, SearchUnavailable
+from search.query import (
+    FACETS,
+    FIELD_BOOSTS,
+    FUZZY_WEIGHT,
+    MARK_END,
+    MARK_START,
+    Audience,
+    FacetCount,
+    SearchHit,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    boost_clauses,
+    fuzzy_distance,
+    parse_text,
+    render_highlight,
+)
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+FACET_SIZE = 200
+SNIPPET_CHARS = 220
+TAXONOMY = ("asset_type", "stages", "pillars", "products", "industries", "personas", "competitors")
+
+
+def _build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for name in ("title", "summary", "content"):
+        builder.add_text_field(name, stored=True, tokenizer_name="en_stem")
+    builder.add_text_field("title_plain", tokenizer_name="default")
+    builder.add_text_field("plain", tokenizer_name="default")
+    for name in (*TAXONOMY, "audience", "signals"):
+        builder.add_text_field(name, fast=True, tokenizer_name="raw")
+    builder.add_integer_field("expire_at", indexed=True, fast=True)
+    builder.add_integer_field("published_at", indexed=True, fast=True)
+    builder.add_float_field("effectiveness", indexed=True, fast=True)
+    builder.add_text_field("fingerprint", stored=True, tokenizer_name="raw")
+    builder.add_bytes_field("payload", stored=True)
+    return builder.build()
+
+
+SCHEMA = _build_schema()
+_STEMMER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.remove_long(40))
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
+
+
+def to_tantivy(document: SearchDocument) -> tantivy.Document:
+    content = document.content
+    fields = {name: list(getattr(document, name)) for name in TAXONOMY}
+    return tantivy.Document(
+        id=document.id,
+        title=document.title,
+        summary=document.summary,
+        content=content,
+        title_plain=document.title,
+        plain="\n".join((document.title, document.summary, content)),
+        audience=list(document.audience),
+        signals=document.signals,
+        expire_at=document.expire_at,
+        published_at=document.published_at,
+        effectiveness=document.effectiveness,
+        fingerprint=document.fingerprint,
+        payload=json.dumps(document.display()).encode(),
+        **fields,
+    )
+
+
+def _should(queries: Iterable[Query]) -> Query:
+    return Query.boolean_query([(Occur.Should, query) for query in queries])
+
+
+def _must(queries: Iterable[Query]) -> Query:
+    return Query.boolean_query([(Occur.Must, query) for query in queries])
+
+
+def _filter(query: Query) -> Query:
+    """A clause that restricts without adding to the score."""
+    return Query.const_score_query(query, 0.0)
+
+
+class EmbeddedEngine:
+    name = "embedded"
+
+    def __init__(self, *, path: str | Path, heap_bytes: int = 64_000_000, lock_timeout=10.0):
+        self.root = Path(path) / f"v{SCHEMA_VERSION}"
+        self.heap_bytes = heap_bytes
+        self.lock_timeout = lock_timeout
+        self._index: tantivy.Index | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._open_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # --- opening and swapping ---------------------------------------------------------------
+    @property
+    def _pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def _index_now(self) -> tantivy.Index:
+        """The live generation, reopened when another process swapped ``CURRENT``."""
+        try:
+            stat = os.stat(self._pointer)
+        except FileNotFoundError:
+            self._swap_in(self._new_generation(), only_if_missing=True)
+            stat = os.stat(self._pointer)
+        except OSError as error:
+            raise SearchUnavailable(f"index directory {self.root}: {error}") from error
+        stamp = (stat.st_ino, stat.st_mtime_ns)
+        if stamp != self._stamp:
+            with self._open_lock:
+                generation = self._pointer.read_text().strip()
+                try:
+                    self._index = tantivy.Index.open(str(self.root / generation))
+                except (ValueError, OSError) as error:
+                    raise SearchUnavailable(f"cannot open index {generation}: {error}") from error
+                self._stamp = stamp
+        return self._index
+
+    def _new_generation(self) -> tuple[str, tantivy.Index]:
+        name = f"g{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+        try:
+            (self.root / name).mkdir(parents=True)
+            return name, tantivy.Index(SCHEMA, path=str(self.root / name))
+        except (ValueError, OSError) as error:
+            raise SearchUnavailable(f"cannot create an index under {self.root}: {error}") from error
+
+    def _swap_in(self, generation: tuple[str, tantivy.Index], only_if_missing=False) -> None:
+        """Point ``CURRENT`` at ``generation`` and delete older generations, under a file
+        lock so that two processes swapping at once cannot delete each other's index."""
+        name, _ = generation
+        with open(self.root / ".swap.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if only_if_missing and self._pointer.exists():
+                shutil.rmtree(self.root / name, ignore_errors=True)
+                return
+            if not (self.root / name / "meta.json").exists():
+                raise SearchUnavailable(f"index generation {name} vanished before the swap")
+            temporary = self.root / f"CURRENT.{name}.tmp"
+            temporary.write_text(name)
+            os.replace(temporary, self._pointer)
+            for stale in self.root.iterdir():
+                if stale.is_dir() and stale.name < name:
+                    shutil.rmtree(stale, ignore_errors=True)
+
+    # --- writing ----------------------------------------------------------------------------
+    def _writer(self, index: tantivy.Index, threads: int = 1):
+        delay, deadline = 0.02, time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                return index.writer(heap_size=self.heap_bytes, num_threads=threads)
+            except ValueError as error:
+                if "LockBusy" not in str(error):
+                    raise SearchUnavailable(f"cannot write the index: {error}") from error
+                if time.monotonic() + delay > deadline:
+                    raise SearchUnavailable("the index is locked by another writer") from error
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _write(self, apply) -> None:
+        with self._write_lock:
+            index = self._index_now()
+            writer = self._writer(index)
+            try:
+                apply(writer)
+                writer.commit()
+            except ValueError as error:
+                writer.rollback()
+                raise SearchUnavailable(f"index write failed: {error}") from error
+            finally:
+                writer.wait_merging_threads()
+            index.reload()
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        if not documents:
+            return
+
+        def apply(writer):
+            for document in documents:
+                writer.delete_documents_by_term("id", document.id)
+                writer.add_document(to_tantivy(document))
+
+        self._write(apply)
+
+    def delete(self, asset_ids: Sequence[int]) -> None:
+        if not asset_ids:
+            return
+
+        def apply(writer):
+            for asset_id in asset_ids:
+                writer.delete_documents_by_term("id", int(asset_id))
+
+        self._write(apply)
+
+    def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        with self._write_lock:
+            generation = self._new_generation()
+            writer = self._writer(generation[1], threads=0)
+            count = 0
+            try:
+                for batch in batches:
+                    for document in batch:
+                        writer.add_document(to_tantivy(document))
+                    count += len(batch)
+                writer.commit()
+            finally:
+                writer.wait_merging_threads()
+            self._swap_in(generation)
+        return count
+
+    def reset(self) -> None:
+        self.rebuild([])
+
+    # --- reading ----------------------------------------------------------------------------
+    def _visibility(self, audience: Audience, now_epoch: int) -> list[Query]:
+        clauses = [
+            Query.range_query(
+                SCHEMA, "expire_at", tantivy.FieldType.Integer, lower_bound=now_epoch + 1
+            )
+        ]
+        if not audience.sees_everything:
+            clauses.append(Query.term_set_query(SCHEMA, "audience", audience.tokens()))
+        return clauses
+
+    def _word(self, word: str) -> Query | None:
+        stems = _STEMMER.analyze(word)
+        if not stems:
+            return None
+        options = [
+            Query.boost_query(Query.term_query(SCHEMA, field, stem), boost)
+            for field, boost in FIELD_BOOSTS.items()
+            for stem in stems
+        ]
+        distance = fuzzy_distance(word)
+        if distance:
+            for field, boost in (("title_plain", FIELD_BOOSTS["title"]), ("plain", 1.0)):
+                fuzzy = Query.fuzzy_term_query(SCHEMA, field, word, distance=distance)
+                options.append(Query.boost_query(fuzzy, boost * FUZZY_WEIGHT))
+        return _should(options)
+
+    def _phrase(self, words: Sequence[str]) -> Query:
+        stems = [stem for word in words for stem in _STEMMER.analyze(word)]
+        return _should(
+            Query.boost_query(Query.phrase_query(SCHEMA, field, stems), boost)
+            for field, boost in FIELD_BOOSTS.items()
+        )
+
+    def _text(self, text: str) -> Query | None:
+        parsed = parse_text(text)
+        parts = [self._word(word) for word in parsed.words]
+        parts += [self._phrase(phrase) for phrase in parsed.phrases]
+        parts = [part for part in parts if part is not None]
+        return _must(parts) if parts else None
+
+    def _facet_filters(self, query: SearchQuery) -> dict[str, Query]:
+        return {
+            name: Query.term_set_query(SCHEMA, FACETS[name], list(values))
+            for name, values in query.active_filters().items()
+        }
+
+    def _combine(self, text: Query | None, filters: Iterable[Query], boosts=()) -> Query:
+        clauses = [(Occur.Must, text if text is not None else Query.all_query())]
+        clauses += [(Occur.Must, _filter(clause)) for clause in filters]
+        clauses += [(Occur.Should, boost) for boost in boosts]
+        return Query.boolean_query(clauses)
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        started = time.perf_counter()
+        try:
+            index = self._index_now()
+            searcher = index.searcher()
+            text = self._text(query.text)
+            base = self._visibility(query.audience, query.now_epoch)
+            facet_filters = self._facet_filters(query)
+            boosts = [
+                Query.const_score_query(Query.term_query(SCHEMA, field, value), boost)
+                for field, value, boost in boost_clauses(query)
+            ]
+            main = self._combine(text, [*base, *facet_filters.values()], boosts)
+            total, hits = self._hits(searcher, main, text, query)
+            facets = self._facets(searcher, text, base, facet_filters, query.facets)
+        except ValueError as error:
+            raise SearchUnavailable(f"search failed: {error}") from error
+        took = (time.perf_counter() - started) * 1000
+        return SearchResults(
+            total=total,
+            hits=hits,
+            facets=facets,
+            took_ms=took,
+            page=query.page,
+            per_page=query.per_page,
+        )
+
+    def _hits(self, searcher, main: Query, text: Query | None, query: SearchQuery):
+        limit = max(query.per_page, 1)
+        order = {"newest": "published_at", "effective": "effectiveness"}.get(query.sort)
+        result = searcher.search(
+            main, limit=limit, count=True, offset=query.offset, order_by_field=order
+        )
+        if not query.per_page:
+            return result.count, []
+        snippets = self._snippet_generators(searcher, text) if query.highlight else []
+        hits = []
+        for score, address in result.hits:
+            document = searcher.doc(address)
+            hits.append(
+                SearchHit(
+                    asset_id=document.get_first("id"),
+                    score=float(score),
+                    fields=json.loads(document.get_first("payload")),
+                    highlight=render_highlight(self._snippet(snippets, document)),
+                )
+            )
+        return result.count, hits
+
+    def _snippet_generators(self, searcher, text: Query | None) -> list:
+        if text is None:
+            return []
+        generators = []
+        for field in ("content", "summary"):
+            generator = tantivy.SnippetGenerator.create(searcher, text, SCHEMA, field)
+            generator.set_max_num_chars(SNIPPET_CHARS)
+            generators.append(generator)
+        return generators
+
+    @staticmethod
+    def _snippet(generators: list, document) -> str:
+        """The first field's best fragment with matches wrapped in MARK_START/MARK_END."""
+        for generator in generators:
+            snippet = generator.snippet_from_doc(document)
+            ranges = snippet.highlighted()
+            if not ranges:
+                continue
+            raw = snippet.fragment().encode()
+            pieces, cursor = [], 0
+            for span in ranges:
+                pieces.append(raw[cursor : span.start].decode(errors="ignore"))
+                pieces.append(MARK_START + raw[span.start : span.end].decode(errors="ignore"))
+                pieces.append(MARK_END)
+                cursor = span.end
+            pieces.append(raw[cursor:].decode(errors="ignore"))
+            return "".join(pieces)
+        return ""
+
+    def _facets(self, searcher, text, base, facet_filters, names) -> dict[str, list[FacetCount]]:
+        """Counts per facet under every filter except the facet's own (disjunctive facets)."""
+        groups: list[tuple[list[str], list[Query]]] = []
+        unfiltered = [name for name in names if name not in facet_filters]
+        if unfiltered:
+            groups.append((unfiltered, [*base, *facet_filters.values()]))
+        for name in names:
+            if name in facet_filters:
+                others = [clause for other, clause in facet_filters.items() if other != name]
+                groups.append(([name], [*base, *others]))
+        facets: dict[str, list[FacetCount]] = {}
+        for group, filters in groups:
+            request = {
+                name: {"terms": {"field": FACETS[name], "size": FACET_SIZE}} for name in group
+            }
+            answer = searcher.aggregate(self._combine(text, filters), request)
+            for name in group:
+                buckets = answer.get(name, {}).get("buckets", [])
+                facets[name] = [FacetCount(b["key"], int(b["doc_count"])) for b in buckets]
+        return facets
+
+    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int):
+        words = parse_text(text).words
+        if not words:
+            return []
+        *head, last = words
+        prefix = [
+            Query.boost_query(
+                Query.fuzzy_term_query(SCHEMA, "title_plain", last, distance=0, prefix=True), 2.0
+            )
+        ]
+        if fuzzy_distance(last):
+            prefix.append(Query.fuzzy_term_query(SCHEMA, "title_plain", last, 1, prefix=True))
+        clauses = [_should(prefix)]
+        for word in head:
+            distance = fuzzy_distance(word)
+            clauses.append(Query.fuzzy_term_query(SCHEMA, "title_plain", word, distance))
+        clauses += [_filter(clause) for clause in self._visibility(audience, now_epoch)]
+        try:
+            searcher = self._index_now().searcher()
+            result = searcher.search(_must(clauses), limit=limit)
+            documents = [searcher.doc(address) for _, address in result.hits]
+        except ValueError as error:
+            raise SearchUnavailable(f"suggest failed: {error}") from error
+        suggestions = []
+        for document in documents:
+            fields = json.loads(document.get_first("payload"))
+            suggestions.append(
+                Suggestion("asset", fields["title"], str(document.get_first("id")), fields["url"])
+            )
+        return suggestions
+
+    def fingerprints(self) -> dict[int, str]:
+        try:
+            searcher = self._index_now().searcher()
+            limit = max(searcher.num_docs, 1)
+            result = searcher.search(Query.all_query(), limit=limit)
+            found = {}
+            for _, address in result.hits:
+                document = searcher.doc(address)
+                found[document.get_first("id")] = document.get_first("fingerprint")
+            return found
+        except ValueError as error:
+            raise SearchUnavailable(f"reading the index failed: {error}") from error
+
+    def health(self) -> EngineHealth:
+        try:
+            documents = self._index_now().searcher().num_docs
+        except (SearchUnavailable, ValueError, OSError) as error:
+            return EngineHealth(ok=False, engine=self.name, detail=str(error))
+        return EngineHealth(ok=True, engine=self.name, detail=str(self.root), documents=documents)

@@ -1,0 +1,263 @@
+"""The one query model every engine translates, and the result shapes every engine returns.
+
+A ``SearchQuery`` says what the rep typed, which facet values they picked, who they are
+(``Audience``), how to sort, which page, and optionally the deal they are working
+(``DealContext``). Engines never see a user or a request; they see this.
+
+Text handling is shared so that all engines agree on it: ``parse_text`` splits the input into
+words and quoted phrases (everything else the user types is ignored, so query syntax can never
+be injected), and ``fuzzy_distance`` says how many typos a word may carry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Facet name as used in URLs and the API -> index field name. The order is the display order.
+FACETS: dict[str, str] = {
+    "stage": "stages",
+    "pillar": "pillars",
+    "type": "asset_type",
+    "product": "products",
+    "industry": "industries",
+    "persona": "personas",
+    "competitor": "competitors",
+}
+SORTS = ("relevance", "newest", "effective")
+MAX_PER_PAGE = 50
+MAX_PAGE = 200  # offset stays within the servers' default max_result_window (10,000)
+MAX_TEXT_CHARS = 200
+MAX_WORDS = 12
+
+# Relevance: title over summary over body and file text; typo matches weigh less than exact.
+FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "content": 1.0}
+FUZZY_WEIGHT = 0.4
+# Ranking signals from analytics are a mild, additive nudge; deal context dominates on purpose
+# ("results for that context rank first").
+SIGNAL_BOOSTS = {"effective": 1.0, "popular": 0.5, "won": 0.5}
+SIGNAL_THRESHOLD = 0.5
+DEAL_BOOSTS = {"stage": 12.0, "pillar": 8.0, "industry": 8.0, "persona": 8.0, "competitor": 10.0}
+DEAL_FIELDS = ("stage", "pillar", "industry", "persona", "competitor")
+
+# Highlight markers: engines wrap matches in these; ``render_highlight`` escapes everything
+# and turns only these into <mark>. Indexed text never contains them (documents.py strips them).
+MARK_START = "\x02"
+MARK_END = "\x03"
+ALL_TOKEN = "all"  # noqa: S105 - the audience token for "open to everyone"
+FAR_FUTURE = 253_402_300_799  # 9999-12-31T23:59:59Z, "never expires"
+
+_WORD = re.compile(r"[^\W_]+")
+_PHRASE = re.compile(r'"([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whose permissions apply. ``team_ids=None`` means a content manager, who sees every
+    live asset; otherwise an asset is visible when it is open to all or to one of the teams."""
+
+    team_ids: frozenset[int] | None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.team_ids is None
+
+    def tokens(self) -> list[str]:
+        """Index tokens this audience may match (see ``documents.audience_tokens``)."""
+        return [ALL_TOKEN] + [f"team:{team_id}" for team_id in sorted(self.team_ids or ())]
+
+
+def audience_for(user) -> Audience:
+    from enablement.roles import user_manages_content, user_team_ids
+
+    if user_manages_content(user):
+        return Audience(team_ids=None)
+    return Audience(team_ids=frozenset(user_team_ids(user)))
+
+
+@dataclass(frozen=True)
+class DealContext:
+    """The deal a rep is working: facet slugs whose matches rank first and are explained."""
+
+    stage: str = ""
+    pillar: str = ""
+    industry: str = ""
+    persona: str = ""
+    competitor: str = ""
+
+    def items(self) -> list[tuple[str, str]]:
+        """(facet name, slug) for every field that is set."""
+        return [(name, getattr(self, name)) for name in DEAL_FIELDS if getattr(self, name)]
+
+    def __bool__(self) -> bool:
+        return bool(self.items())
+
+
+@dataclass(frozen=True)
+class ParsedText:
+    words: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.phrases)
+
+
+def parse_text(text: str) -> ParsedText:
+    """Lower-cased words and quoted phrases; punctuation and query syntax are dropped.
+
+    Words are split the way the engines' tokenizers split (letters and digits), so a word here
+    is a term there. A one-word "phrase" is just a word.
+    """
+    text = (text or "")[:MAX_TEXT_CHARS]
+    phrases: list[tuple[str, ...]] = []
+    words: list[str] = []
+    for quoted in _PHRASE.findall(text):
+        tokens = tuple(_WORD.findall(quoted.lower()))
+        if len(tokens) > 1:
+            phrases.append(tokens)
+        else:
+            words.extend(tokens)
+    words.extend(_WORD.findall(_PHRASE.sub(" ", text).lower()))
+    unique = list(dict.fromkeys(word for word in words if len(word) <= 40))
+    return ParsedText(words=tuple(unique[:MAX_WORDS]), phrases=tuple(phrases[:3]))
+
+
+def normalize_text(text: str) -> str:
+    """The form analytics groups searches by: lower-case words, single spaces."""
+    return " ".join(_WORD.findall((text or "").lower()))[:500]
+
+
+def fuzzy_distance(word: str) -> int:
+    """Typos tolerated in a word: none below 4 letters, 1 up to 7, 2 from 8 ("battlecrad")."""
+    if len(word) < 4:
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    audience: Audience
+    now: datetime
+    text: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    facets: tuple[str, ...] = tuple(FACETS)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    deal: DealContext = field(default_factory=DealContext)
+    highlight: bool = True
+
+    def __post_init__(self):
+        if self.sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {self.sort!r}")
+        unknown = (set(self.filters) | set(self.facets)) - set(FACETS)
+        if unknown:
+            raise ValueError(f"unknown facet {sorted(unknown)[0]!r}")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValueError(f"page must be between 1 and {MAX_PAGE}")
+        if not 0 <= self.per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be between 0 and {MAX_PER_PAGE}")
+
+    @property
+    def parsed(self) -> ParsedText:
+        return parse_text(self.text)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def now_epoch(self) -> int:
+        return int(self.now.timestamp())
+
+    def active_filters(self) -> dict[str, tuple[str, ...]]:
+        return {name: values for name, values in self.filters.items() if values}
+
+
+@dataclass
+class FacetCount:
+    value: str
+    count: int
+    label: str = ""
+    selected: bool = False
+
+
+@dataclass
+class SearchHit:
+    """One result. ``fields`` holds the stored display fields (see documents.DISPLAY_FIELDS);
+    ``highlight`` is safe HTML in which only <mark> is markup."""
+
+    asset_id: int
+    score: float
+    fields: dict
+    highlight: SafeString = field(default_factory=lambda: mark_safe(""))  # noqa: S308
+    reasons: list[str] = field(default_factory=list)
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    review_status: str = ""
+    thumbnail_url: str = ""
+
+
+@dataclass
+class SearchResults:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetCount]]
+    took_ms: float = 0.0
+    page: int = 1
+    per_page: int = 20
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+@dataclass
+class Suggestion:
+    """A completion: an asset title (``kind="asset"``) or a taxonomy term (``kind=<facet>``)."""
+
+    kind: str
+    label: str
+    value: str
+    url: str = ""
+
+
+def boost_clauses(query: SearchQuery) -> list[tuple[str, str, float]]:
+    """(index field, value, score to add) for the ranking signals and the deal context.
+
+    Every engine adds these as optional clauses with a constant score, so a matching document
+    gains exactly that much whatever the engine's text scoring.
+    """
+    clauses = [("signals", token, boost) for token, boost in SIGNAL_BOOSTS.items()]
+    clauses += [(FACETS[name], slug, DEAL_BOOSTS[name]) for name, slug in query.deal.items()]
+    return clauses
+
+
+def render_highlight(marked: str) -> SafeString:
+    """Escape ``marked`` and turn only the engine's match markers into <mark> tags."""
+    escaped = escape(marked.replace(MARK_START + MARK_END, ""))
+    balanced = _balance_marks(escaped)
+    html = balanced.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    return mark_safe(html)  # noqa: S308 - everything but the markers was escaped above
+
+
+def _balance_marks(text: str) -> str:
+    """Drop stray markers so that the <mark> tags produced are always properly nested."""
+    out, open_ = [], False
+    for char in text:
+        if char == MARK_START:
+            if open_:
+                continue
+            open_ = True
+        elif char == MARK_END:
+            if not open_:
+                continue
+            open_ = False
+        out.append(char)
+    if open_:
+        out.append(MARK_END)
+    return "".join(out)

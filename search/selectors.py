@@ -1,0 +1,217 @@
+"""Reads: run a search for a user, suggest as they type, compare the index with the library.
+
+Permissions are part of every query (``query.audience``): the engine filters hits, facet
+counts and title suggestions by it, and term suggestions are drawn from facet counts, so a
+restricted asset leaks through none of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from cms.models import AssetPage, AssetType, BuyerStage, Competitor, Industry, Persona, Pillar
+from cms.models import Product as ProductTerm
+from search.documents import live_documents
+from search.engines import get_engine
+from search.query import (
+    FACETS,
+    Audience,
+    DealContext,
+    FacetCount,
+    SearchHit,
+    SearchQuery,
+    SearchResults,
+    Suggestion,
+    parse_text,
+)
+
+TAXONOMY_MODELS = {
+    "stage": BuyerStage,
+    "pillar": Pillar,
+    "type": AssetType,
+    "product": ProductTerm,
+    "industry": Industry,
+    "persona": Persona,
+    "competitor": Competitor,
+}
+ORDERED_FACETS = ("stage", "pillar")  # shown in the configured journey order, not by count
+REASONS = {
+    "stage": "{label} stage",
+    "pillar": "{label}",
+    "industry": "{label} industry",
+    "persona": "For {label}",
+    "competitor": "Against {label}",
+}
+LABELS_TTL_SECONDS = 60.0
+
+_labels_lock = threading.Lock()
+_labels_cache: tuple[float, dict[str, dict[str, str]]] | None = None
+
+
+def taxonomy_labels() -> dict[str, dict[str, str]]:
+    """{facet: {slug: name}} in each taxonomy's configured order. Cached per process for
+    ``LABELS_TTL_SECONDS`` and cleared when a term is saved or deleted (see apps.py)."""
+    global _labels_cache
+    cached = _labels_cache
+    if cached is not None and time.monotonic() - cached[0] < LABELS_TTL_SECONDS:
+        return cached[1]
+    labels = {
+        facet: dict(model.objects.values_list("slug", "name"))
+        for facet, model in TAXONOMY_MODELS.items()
+    }
+    with _labels_lock:
+        _labels_cache = (time.monotonic(), labels)
+    return labels
+
+
+def taxonomy_labels_clear(**_kwargs) -> None:
+    global _labels_cache
+    _labels_cache = None
+
+
+def _label_facets(results: SearchResults, query: SearchQuery, labels) -> None:
+    for name, buckets in results.facets.items():
+        names = labels.get(name, {})
+        chosen = set(query.filters.get(name, ()))
+        present = {bucket.value for bucket in buckets}
+        buckets += [FacetCount(value, 0) for value in chosen - present]
+        for bucket in buckets:
+            bucket.label = names.get(bucket.value, bucket.value)
+            bucket.selected = bucket.value in chosen
+        if name in ORDERED_FACETS:
+            order = {slug: position for position, slug in enumerate(names)}
+            buckets.sort(key=lambda b: (order.get(b.value, len(order)), b.label))
+        else:
+            buckets.sort(key=lambda b: (-b.count, b.label.lower()))
+
+
+def deal_reasons(hit: SearchHit, deal: DealContext, labels) -> list[str]:
+    """Why a result is there in deal mode: "Decide stage", "Why Buy Now?", "used in won deals"."""
+    reasons = []
+    for name, slug in deal.items():
+        if slug in hit.fields.get(FACETS[name], []):
+            label = labels.get(name, {}).get(slug, slug)
+            reasons.append(REASONS[name].format(label=label))
+    if hit.fields.get("won_deals"):
+        reasons.append("used in won deals")
+    return reasons
+
+
+def _thumbnail_url(asset_id: int) -> str:
+    try:
+        return reverse("cms:asset_thumbnail", kwargs={"asset_id": asset_id})
+    except NoReverseMatch:
+        return ""
+
+
+def _decorate_hit(hit: SearchHit, deal: DealContext, labels, today: str) -> None:
+    fields = hit.fields
+    hit.labels = {
+        facet: [labels[facet].get(slug, slug) for slug in fields.get(FACETS[facet], [])]
+        for facet in ("type", "stage", "pillar")
+    }
+    review_by = fields.get("review_by") or ""
+    hit.review_status = "" if not review_by else ("overdue" if review_by < today else "current")
+    hit.thumbnail_url = _thumbnail_url(hit.asset_id) if fields.get("has_thumbnail") else ""
+    hit.reasons = deal_reasons(hit, deal, labels) if deal else []
+
+
+def search_run(*, query: SearchQuery) -> SearchResults:
+    """Run ``query`` on the configured engine; label facets and explain deal-mode hits.
+    Raises ``SearchUnavailable`` when the engine is down."""
+    results = get_engine().search(query)
+    labels = taxonomy_labels()
+    _label_facets(results, query, labels)
+    today = timezone.localdate().isoformat()
+    for hit in results.hits:
+        _decorate_hit(hit, query.deal, labels, today)
+    return results
+
+
+def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: int):
+    """Taxonomy terms whose name starts with the typed text (or whose words start with the
+    last typed word) and that tag at least one asset this audience may see."""
+    typed, last = " ".join(words), words[-1]
+    labels = taxonomy_labels()
+    candidates = [
+        (facet, slug, name)
+        for facet, names in labels.items()
+        for slug, name in names.items()
+        if name.lower().startswith(typed)
+        or any(part.startswith(last) for part in parse_text(name).words)
+    ]
+    if not candidates:
+        return []
+    facets = tuple(dict.fromkeys(facet for facet, _, _ in candidates))
+    counts = get_engine().search(
+        SearchQuery(audience=audience, now=now, facets=facets, per_page=0, highlight=False)
+    )
+    visible = {(name, b.value) for name, buckets in counts.facets.items() for b in buckets}
+    return [
+        Suggestion(facet, name, slug, f"{reverse('search:search')}?{facet}={slug}")
+        for facet, slug, name in candidates
+        if (facet, slug) in visible
+    ][:limit]
+
+
+def search_suggest(*, audience: Audience, text: str, limit: int = 8) -> list[Suggestion]:
+    """Asset titles and taxonomy terms completing ``text``; raises ``SearchUnavailable``."""
+    words = parse_text(text).words
+    if not words or len(" ".join(words)) < 2:
+        return []
+    now = timezone.now()
+    titles = get_engine().suggest(
+        text, audience=audience, now_epoch=int(now.timestamp()), limit=limit
+    )
+    terms = _term_suggestions(words, audience, now, limit=max(2, limit - len(titles)))
+    return (titles + terms)[: limit + 2]
+
+
+def asset_ids_in_section(section_id: int) -> list[int]:
+    """Ids of every asset below a library section (for re-indexing after a restriction or
+    move of the section)."""
+    from cms.models import LibraryPage
+
+    section = LibraryPage.objects.filter(pk=section_id).first()
+    if section is None:
+        return []
+    return list(AssetPage.objects.descendant_of(section).values_list("pk", flat=True))
+
+
+@dataclass
+class IndexReport:
+    """How the index differs from the library: ``missing`` live assets not indexed,
+    ``stale`` ones indexed with out-of-date content, ``extra`` ids that must not be there."""
+
+    indexed: int
+    live: int
+    missing: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)
+    extra: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+
+def index_check(*, batch_size: int = 500) -> IndexReport:
+    """Compare every live asset's current document with the index (``SearchUnavailable``
+    when the engine is down)."""
+    indexed = get_engine().fingerprints()
+    report = IndexReport(indexed=len(indexed), live=0)
+    seen = set()
+    for batch in live_documents(batch_size=batch_size):
+        for document in batch:
+            seen.add(document.id)
+            if document.id not in indexed:
+                report.missing.append(document.id)
+            elif indexed[document.id] != document.fingerprint:
+                report.stale.append(document.id)
+    report.live = len(seen)
+    report.extra = sorted(set(indexed) - seen)
+    return report

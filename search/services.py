@@ -1,0 +1,164 @@
+"""Writes: keep the index in step with the library, record searches and clicks.
+
+Index updates are requested with ``index_schedule`` (signal handlers call it); it enqueues
+``search.tasks.index_assets_task`` when the transaction commits, and the task calls
+``index_assets``. When the engine is down, ``index_assets`` never raises: it logs, records the
+asset ids as ``PendingIndexUpdate`` rows and returns; the next successful write, or
+``search_reindex``, replays them. Publishing therefore always succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from analytics.models import SearchClick, SearchEvent
+from cms.models import AssetPage
+from cms.selectors import asset_visible_to
+from search.documents import document_for_asset, live_documents
+from search.engines import SearchUnavailable, get_engine
+from search.models import PendingIndexUpdate
+from search.query import SearchQuery, SearchResults, normalize_text
+from search.selectors import index_check
+
+logger = logging.getLogger(__name__)
+PENDING_BATCH = 500
+
+
+def index_schedule(*, asset_ids: Iterable[int]) -> None:
+    """Re-index these assets once the current transaction commits (immediately when there
+    is none). Safe to call from signal handlers."""
+    ids = sorted({int(asset_id) for asset_id in asset_ids})
+    if not ids:
+        return
+    from search.tasks import index_assets_task
+
+    transaction.on_commit(lambda: _enqueue(index_assets_task, ids))
+
+
+def index_schedule_section(*, section_id: int) -> None:
+    """Re-index every asset below a section after the transaction commits."""
+    from search.tasks import index_section_task
+
+    transaction.on_commit(lambda: _enqueue(index_section_task, [section_id], section=True))
+
+
+def _enqueue(task, ids: list[int], section: bool = False) -> None:
+    try:
+        if section:
+            task.enqueue(section_id=ids[0])
+        else:
+            task.enqueue(asset_ids=ids)
+    except Exception:  # the task queue itself is down: keep the ids for the catch-up
+        logger.exception("could not enqueue search indexing for %s", ids)
+        if not section:
+            _record_pending(ids, "task queue unavailable")
+
+
+@dataclass
+class IndexOutcome:
+    indexed: int = 0
+    deleted: int = 0
+    pending: int = 0
+    ok: bool = True
+
+
+def index_assets(*, asset_ids: Iterable[int]) -> IndexOutcome:
+    """Bring these assets' index entries up to date: live ones are upserted, everything else
+    (unpublished, archived, expired, deleted) is removed. Replays pending updates too."""
+    requested = {int(asset_id) for asset_id in asset_ids}
+    waiting = set(PendingIndexUpdate.objects.values_list("asset_id", flat=True)[:PENDING_BATCH])
+    ids = sorted(requested | waiting)
+    documents = _documents(ids)
+    gone = sorted(set(ids) - {document.id for document in documents})
+    engine = get_engine()
+    try:
+        engine.upsert(documents)
+        engine.delete(gone)
+    except SearchUnavailable as error:
+        logger.warning("search index update postponed for %s assets: %s", len(ids), error)
+        _record_pending(requested, str(error))
+        return IndexOutcome(pending=len(requested | waiting), ok=False)
+    if waiting:
+        PendingIndexUpdate.objects.filter(asset_id__in=waiting).delete()
+    return IndexOutcome(indexed=len(documents), deleted=len(gone))
+
+
+def _documents(ids: list[int]) -> list:
+    """Current documents for the live ones among ``ids``; a few go through the cms selectors
+    one by one, many through the prefetching bulk builder (tests hold the two equal)."""
+    if len(ids) <= 20:
+        return [doc for doc in map(document_for_asset, ids) if doc is not None]
+    assets = AssetPage.objects.filter(pk__in=ids)
+    return [document for batch in live_documents(assets) for document in batch]
+
+
+def _record_pending(asset_ids: Iterable[int], error: str) -> None:
+    PendingIndexUpdate.objects.bulk_create(
+        [PendingIndexUpdate(asset_id=asset_id, error=error[:500]) for asset_id in asset_ids],
+        ignore_conflicts=True,
+    )
+
+
+def index_rebuild(
+    *, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Rebuild the whole index beside the live one and swap it in; then repair whatever
+    changed while it was being built and clear the pending updates. Returns the number of
+    assets indexed. Raises ``SearchUnavailable`` when the engine is down."""
+    from cms.selectors import assets_live
+
+    total = assets_live().count()
+    done = 0
+
+    def batches():
+        nonlocal done
+        for batch in live_documents(batch_size=batch_size):
+            yield batch
+            done += len(batch)
+            if progress:
+                progress(done, total)
+
+    pending_before = set(PendingIndexUpdate.objects.values_list("asset_id", flat=True))
+    count = get_engine().rebuild(batches())
+    report = index_check(batch_size=batch_size)
+    if not report.ok:
+        index_assets(asset_ids=[*report.missing, *report.stale, *report.extra])
+    PendingIndexUpdate.objects.filter(asset_id__in=pending_before).delete()
+    return count
+
+
+def search_event_record(
+    *, user, query: SearchQuery, results: SearchResults, source: str
+) -> SearchEvent:
+    """Record one search (one insert, after the results are computed)."""
+    filters = {name: list(values) for name, values in query.active_filters().items()}
+    if query.deal:
+        filters["deal"] = dict(query.deal.items())
+    if query.sort != "relevance":
+        filters["sort"] = query.sort
+    return SearchEvent.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        query=query.text[:500],
+        normalized_query=normalize_text(query.text),
+        filters=filters,
+        result_count=results.total,
+        latency_ms=round(results.took_ms, 3),
+        source=source,
+    )
+
+
+def search_click_record(*, user, search_id: int, asset_id: int, position: int) -> str | None:
+    """Record that ``user`` opened ``asset_id`` from their search ``search_id`` and return
+    the asset's URL, or None when the asset is not visible to them (nothing is recorded).
+    Clicks on someone else's search are not recorded but still lead to the asset."""
+    asset = AssetPage.objects.filter(pk=asset_id).first()
+    if asset is None or not asset_visible_to(user, asset):
+        return None
+    event = SearchEvent.objects.filter(pk=search_id, user=user).first()
+    if event is not None:
+        SearchClick.objects.create(search=event, asset=asset, position=max(0, position))
+    return asset.get_url()

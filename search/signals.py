@@ -1,0 +1,40 @@
+"""Signal handlers that keep the index in step with the library. Each one only works out
+which assets are affected and calls ``services.index_schedule*`` (a task on commit)."""
+
+from __future__ import annotations
+
+from cms.models import AssetPage, LibraryPage
+from search import services
+
+
+def _schedule_page(page) -> None:
+    if isinstance(page, AssetPage) or getattr(page, "specific_class", None) is AssetPage:
+        services.index_schedule(asset_ids=[page.pk])
+    elif isinstance(page, LibraryPage) or getattr(page, "specific_class", None) is LibraryPage:
+        services.index_schedule_section(section_id=page.pk)
+
+
+def page_changed(sender, instance, **kwargs) -> None:
+    """page_published, page_unpublished, post_page_move."""
+    _schedule_page(instance)
+
+
+def asset_deleted(sender, instance, **kwargs) -> None:
+    services.index_schedule(asset_ids=[instance.pk])
+
+
+def restrictions_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
+    """m2m_changed on AssetPage/LibraryPage.restricted_teams, from either side."""
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        _schedule_page(instance)
+        return
+    for page in model.objects.filter(pk__in=pk_set or ()):
+        _schedule_page(page)
+
+
+def document_processed(sender, document, **kwargs) -> None:
+    """A file's text or thumbnail changed: re-index the assets that use it."""
+    ids = AssetPage.objects.filter(document=document).values_list("pk", flat=True)
+    services.index_schedule(asset_ids=list(ids))
