@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import Signal, receiver
+from wagtail.signals import page_published
 
 # Sent by the rep-facing asset page with ``request`` and ``asset`` after the permission check;
 # analytics records it as an asset_viewed event.
@@ -29,3 +30,14 @@ def _document_post_save(sender, instance, created, raw=False, **kwargs):
     from cms.documents import document_after_save
 
     document_after_save(document=instance, created=created)
+
+
+@receiver(page_published)
+def _asset_published(sender, instance, revision=None, **kwargs):
+    from cms.models import AssetPage
+
+    if not isinstance(instance, AssetPage):
+        return
+    from cms.services import asset_review_by_default
+
+    asset_review_by_default(asset=instance)

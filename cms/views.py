@@ -1,24 +1,174 @@
-"""Rep-facing library views: section listings, the asset page, downloads and thumbnails."""
+"""Rep-facing library views: section listings, the asset page, downloads and thumbnails.
+
+Every view asks ``cms.selectors`` what the user may see; an asset the user may not see is a
+404, never a 403, so its existence does not leak.
+"""
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+from wagtail.documents import get_document_model
+from wagtail.documents.models import document_served
+from wagtail.images.exceptions import InvalidFilterSpecError
 
 from cms import selectors
+from cms.downloads import stored_file_response
+from cms.models import AssetPage, AssetType, Industry, Product
+from cms.signals import asset_viewed
+from enablement.roles import user_manages_content
+
+ASSETS_PER_PAGE = 24
+THUMBNAIL_SPEC = "max-640x400"
+# The filters a listing accepts as GET parameters, in the order the filter form shows them.
+FILTER_FORM = (
+    ("type", "Type", AssetType),
+    ("product", "Product", Product),
+    ("industry", "Industry", Industry),
+)
+
+
+def _is_manager_preview(request) -> bool:
+    return getattr(request, "is_preview", False) and user_manages_content(request.user)
+
+
+def _requested_filters(request) -> dict[str, list[str]]:
+    """The taxonomy filters in the query string: {name: [slug, ...]} for names that are set."""
+    filters = {}
+    for name in selectors.ASSET_FILTERS:
+        slugs = [slug.strip() for slug in request.GET.getlist(name) if slug.strip()]
+        if slugs:
+            filters[name] = list(dict.fromkeys(slugs))
+    return filters
+
+
+def _filter_form(filters: dict[str, list[str]]) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "label": label,
+            "options": model.objects.all(),
+            "selected": filters.get(name),
+        }
+        for name, label, model in FILTER_FORM
+    ]
+
+
+def _grid_links(grid: list[dict], filters: dict[str, list[str]]) -> list[dict]:
+    """Give each grid cell the query string of the listing filtered to that cell, keeping the
+    type/product/industry filters in force."""
+    kept = [(k, v) for k, slugs in filters.items() if k not in ("stage", "pillar") for v in slugs]
+    for row in grid:
+        for cell in row["cells"]:
+            stage, pillar = cell["stage"].slug, cell["pillar"].slug
+            cell["query"] = urlencode(kept + [("stage", stage), ("pillar", pillar)])
+            cell["selected"] = filters.get("stage") == [stage] and filters.get("pillar") == [pillar]
+    return grid
 
 
 def library_page_serve(request, *, page):
+    """A library section: search box, stage x pillar grid, filters, sub-sections, asset cards.
+
+    Grid counts follow the type/product/industry filters but not stage/pillar (the grid is how
+    a rep picks those); the listing follows all of them.
+    """
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    assets = selectors.assets_for_user(request.user).descendant_of(page).specific()
-    return TemplateResponse(request, page.template, {"page": page, "assets": assets})
+    if not _is_manager_preview(request) and not selectors.section_visible_to(request.user, page):
+        raise Http404("No such library section")
+    filters = _requested_filters(request)
+    unknown = selectors.taxonomy_unknown_slugs(filters)
+    filters = {
+        name: [slug for slug in slugs if slug not in unknown.get(name, ())]
+        for name, slugs in filters.items()
+    }
+    visible = selectors.assets_for_user(request.user).descendant_of(page)
+    grid_filters = {k: v for k, v in filters.items() if k not in ("stage", "pillar")}
+    grid = selectors.asset_grid(selectors.assets_filter(visible, grid_filters))
+    listing = selectors.assets_filter(visible, filters).select_related("asset_type", "document")
+    listing = listing.order_by("-last_published_at", "title")
+    paginator = Paginator(listing.prefetch_related("stages", "pillars"), ASSETS_PER_PAGE)
+    page_of_assets = paginator.get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "self": page,
+        "grid": _grid_links(grid, filters),
+        "pillars": [cell["pillar"] for cell in grid[0]["cells"]] if grid else [],
+        "sections": selectors.sections_for_user(request.user, page),
+        "assets": page_of_assets,
+        "asset_count": paginator.count,
+        "filters": filters,
+        "filter_form": _filter_form(filters),
+        "unknown_filters": unknown,
+        "is_filtering": bool(filters),
+        "page_query": urlencode([(k, v) for k, slugs in filters.items() for v in slugs]),
+    }
+    return TemplateResponse(request, page.template, context)
 
 
 def asset_page_serve(request, *, page):
+    """One asset for a rep: preview, summary, body, placement, owner, review status, the
+    download (or link) and related assets. Records a view (``asset_viewed``) unless previewed."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not selectors.asset_visible_to(request.user, page):
+    preview = _is_manager_preview(request)
+    if not preview and not selectors.asset_visible_to(request.user, page):
         raise Http404("No such asset")
-    return TemplateResponse(request, page.template, {"page": page})
+    if not preview:
+        asset_viewed.send(sender=AssetPage, request=request, asset=page)
+    context = {
+        "page": page,
+        "self": page,
+        "related": selectors.assets_related(request.user, page),
+        "has_thumbnail": _has_thumbnail(page),
+        "review_overdue": page.review_by is not None and page.review_by < timezone.localdate(),
+    }
+    return TemplateResponse(request, page.template, context)
+
+
+def _has_thumbnail(asset: AssetPage) -> bool:
+    return bool(asset.thumbnail_image_id or (asset.document and asset.document.thumbnail))
+
+
+def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
+    asset = get_object_or_404(AssetPage.objects.select_related("document"), pk=asset_id)
+    if not selectors.asset_visible_to(request.user, asset):
+        raise Http404("No such asset")
+    return asset
+
+
+@require_GET
+@login_required
+def asset_download(request, asset_id: int):
+    """The asset's file, for users who may see the asset. Sends ``document_served`` so that
+    analytics records the download."""
+    asset = _visible_asset_or_404(request, asset_id)
+    document = asset.document
+    if document is None or not document.file:
+        raise Http404("This asset has no file to download")
+    document_served.send(sender=get_document_model(), instance=document, request=request)
+    return stored_file_response(document.file, filename=document.filename)
+
+
+@require_GET
+@login_required
+def asset_thumbnail(request, asset_id: int):
+    """The asset's preview image: its thumbnail image's rendition, else the thumbnail made from
+    its file, else 404 (the templates show a placeholder instead)."""
+    asset = _visible_asset_or_404(request, asset_id)
+    if asset.thumbnail_image_id:
+        try:
+            rendition = asset.thumbnail_image.get_rendition(THUMBNAIL_SPEC)
+        except (InvalidFilterSpecError, OSError) as error:  # SourceImageIOError is an OSError
+            raise Http404("The thumbnail image cannot be read") from error
+        return stored_file_response(rendition.file, as_attachment=False)
+    if asset.document is not None and asset.document.thumbnail:
+        return stored_file_response(asset.document.thumbnail, as_attachment=False)
+    raise Http404("This asset has no thumbnail")

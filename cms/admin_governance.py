@@ -1,0 +1,247 @@
+"""Governance in Wagtail's admin: the taxonomy snippets, the "Needs review" and "Coverage
+matrix" reports, and the rule that Wagtail's own document URLs serve files only to content
+managers.
+
+Reports are Wagtail ReportViews, so each has CSV and XLSX export. Only content managers
+(marketers, enablement leads, admins) see them; reps never reach the admin at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseForbidden
+from django.urls import path, reverse
+from django.utils.http import urlencode
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.views.reports import ReportView
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from cms import selectors
+from cms.models import (
+    AssetType,
+    BuyerStage,
+    Competitor,
+    Industry,
+    Persona,
+    Pillar,
+    Product,
+    Team,
+)
+from enablement.roles import user_manages_content
+
+# --- Taxonomy snippets ------------------------------------------------------------------------
+
+
+def _taxonomy_viewset(taxonomy, icon: str, ordered: bool = False) -> type[SnippetViewSet]:
+    """A snippet listing for one taxonomy; ordered taxonomies show their sort order."""
+    attrs = {
+        "model": taxonomy,
+        "icon": icon,
+        "list_display": ["name", "slug"] + (["sort_order"] if ordered else []),
+        "search_fields": ["name"],
+        "ordering": ["sort_order", "name"] if ordered else ["name"],
+    }
+    return type(f"{taxonomy.__name__}ViewSet", (SnippetViewSet,), attrs)
+
+
+class TaxonomyGroup(SnippetViewSetGroup):
+    """Everything editors classify assets by, under one "Taxonomy" menu."""
+
+    menu_label = "Taxonomy"
+    menu_icon = "tag"
+    menu_order = 250
+    items = (
+        _taxonomy_viewset(BuyerStage, "list-ol", ordered=True),
+        _taxonomy_viewset(Pillar, "pick", ordered=True),
+        _taxonomy_viewset(AssetType, "doc-full"),
+        _taxonomy_viewset(Product, "cog"),
+        _taxonomy_viewset(Industry, "site"),
+        _taxonomy_viewset(Persona, "user"),
+        _taxonomy_viewset(Competitor, "warning"),
+        _taxonomy_viewset(Team, "group"),
+    )
+
+
+register_snippet(TaxonomyGroup)
+
+
+# --- Wagtail's document URLs ---------------------------------------------------------------
+
+
+@hooks.register("before_serve_document")
+def _documents_only_for_content_managers(document, request):
+    """/documents/<id>/<name> is Wagtail's editor-facing URL and ignores asset restrictions,
+    so it refuses everyone but content managers; reps download via /assets/<id>/download/."""
+    if not user_manages_content(request.user):
+        return HttpResponseForbidden("Documents are downloaded from their asset's page.")
+    return None
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+
+def _owner_label(user) -> str:
+    if user is None:
+        return ""
+    name = user.get_full_name() or user.get_username()
+    return f"{name} <{user.email}>" if user.email else name
+
+
+class ContentManagerReport(ReportView):
+    """A report only content managers may open."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not user_manages_content(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AssetListReport(ContentManagerReport):
+    """A list of assets with their owner and review date, linking to the page editor."""
+
+    results_template_name = "cms/reports/asset_list_results.html"
+    list_export = ["title", "section", "owner", "review_by", "asset_type"]
+    export_headings = {
+        "title": "Asset",
+        "section": "Section",
+        "owner": "Owner",
+        "review_by": "Review by",
+        "asset_type": "Type",
+    }
+
+    def to_row_dict(self, item):
+        parent = item.get_parent()
+        return {
+            "title": item.title,
+            "section": parent.title if parent else "",
+            "owner": _owner_label(item.owner),
+            "review_by": item.review_by,
+            "asset_type": str(item.asset_type or ""),
+        }
+
+
+class NeedsReviewReport(AssetListReport):
+    """Live assets whose review date has passed, oldest review date first."""
+
+    page_title = "Needs review"
+    header_icon = "time"
+    index_url_name = "cms_governance:needs_review"
+    export_filename = "assets-needing-review"
+    no_results_message = "No live asset is past its review date."
+
+    def get_filtered_queryset(self):
+        return selectors.assets_needing_review()
+
+
+class CoverageCellReport(AssetListReport):
+    """The live assets of one coverage matrix cell: ?stage=<slug>&pillar=<slug>."""
+
+    header_icon = "table"
+    index_url_name = "cms_governance:coverage_cell"
+    export_filename = "coverage-cell-assets"
+    no_results_message = "No live asset covers this stage and pillar."
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.stage = BuyerStage.objects.filter(slug=request.GET.get("stage", "")).first()
+        self.pillar = Pillar.objects.filter(slug=request.GET.get("pillar", "")).first()
+
+    def get_page_title(self):
+        if self.stage is None or self.pillar is None:
+            return "Coverage cell"
+        return f"Coverage: {self.stage.name} × {self.pillar.name}"
+
+    def get_index_url(self):
+        return self.request.get_full_path()
+
+    def get_filtered_queryset(self):
+        if self.stage is None or self.pillar is None:
+            raise Http404(
+                f"Unknown coverage cell: stage {self.request.GET.get('stage', '')!r}, "
+                f"pillar {self.request.GET.get('pillar', '')!r}"
+            )
+        return selectors.assets_filter(
+            selectors.assets_live(), {"stage": [self.stage.slug], "pillar": [self.pillar.slug]}
+        ).order_by("title")
+
+
+@dataclass
+class CoverageCell:
+    stage: str
+    pillar: str
+    live_assets: int
+    url: str
+
+    @property
+    def is_empty(self) -> bool:
+        return self.live_assets == 0
+
+
+class CoverageMatrixReport(ContentManagerReport):
+    """Stages x pillars with the number of live assets in each cell; empty cells are gaps."""
+
+    page_title = "Coverage matrix"
+    header_icon = "table"
+    index_url_name = "cms_governance:coverage"
+    template_name = "cms/reports/coverage.html"
+    results_template_name = "cms/reports/coverage_results.html"
+    paginate_by = None
+    export_filename = "coverage-matrix"
+    list_export = ["stage", "pillar", "live_assets"]
+    export_headings = {"stage": "stage", "pillar": "pillar", "live_assets": "live_assets"}
+
+    def get_filtered_queryset(self):
+        self.rows = []
+        cells = []
+        for row in selectors.coverage_matrix():
+            row_cells = [self._cell(cell) for cell in row["cells"]]
+            self.rows.append({"stage": row["stage"], "cells": row_cells})
+            cells.extend(row_cells)
+        return cells
+
+    def _cell(self, cell: dict) -> CoverageCell:
+        query = urlencode({"stage": cell["stage"].slug, "pillar": cell["pillar"].slug})
+        return CoverageCell(
+            stage=cell["stage"].name,
+            pillar=cell["pillar"].name,
+            live_assets=cell["count"],
+            url=f"{reverse('cms_governance:coverage_cell')}?{query}",
+        )
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        context["rows"] = self.rows
+        context["pillars"] = list(Pillar.objects.all())
+        context["empty_cells"] = [cell for cell in self.object_list if cell.is_empty]
+        return context
+
+
+@hooks.register("register_admin_urls")
+def _governance_urls():
+    urls = [
+        path("needs-review/", NeedsReviewReport.as_view(), name="needs_review"),
+        path("coverage/", CoverageMatrixReport.as_view(), name="coverage"),
+        path("coverage/cell/", CoverageCellReport.as_view(), name="coverage_cell"),
+    ]
+    return [path("governance/", (urls, "cms_governance", "cms_governance"))]
+
+
+class ContentManagerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return user_manages_content(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def _needs_review_menu_item():
+    url = reverse("cms_governance:needs_review")
+    return ContentManagerMenuItem("Needs review", url, name="needs-review", icon_name="time")
+
+
+@hooks.register("register_reports_menu_item")
+def _coverage_menu_item():
+    url = reverse("cms_governance:coverage")
+    return ContentManagerMenuItem("Coverage matrix", url, name="coverage", icon_name="table")

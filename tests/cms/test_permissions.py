@@ -1,0 +1,119 @@
+"""What each role may do in Wagtail's admin: reach it, edit library pages, publish them, and
+move an asset through the "Marketing review" workflow."""
+
+import pytest
+from django.urls import reverse
+
+from cms.services import MODERATION_WORKFLOW
+from enablement.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
+from tests.factories import PASSWORD, library_root, make_asset, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _client_for(client, role):
+    user = make_user(role=role)
+    assert client.login(username=user.username, password=PASSWORD)
+    return client, user
+
+
+def _admin_dashboard_shown(response) -> bool:
+    return response.status_code == 200 and b"wagtail" in response.content.lower()
+
+
+@pytest.mark.parametrize("role", [MARKETER, ENABLEMENT_LEAD, ADMIN])
+def test_content_roles_reach_the_admin(client, role):
+    client, _ = _client_for(client, role)
+    assert _admin_dashboard_shown(client.get(reverse("wagtailadmin_home")))
+
+
+def test_rep_cannot_reach_the_admin(client):
+    client, _ = _client_for(client, REP)
+    response = client.get(reverse("wagtailadmin_home"))
+    assert response.status_code in (302, 403)
+    assert "/admin/login/" in response.get("Location", "/admin/login/")
+
+
+def test_anonymous_visitor_is_sent_to_the_admin_login(client):
+    response = client.get(reverse("wagtailadmin_home"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(("role", "can_edit"), [(MARKETER, True), (ENABLEMENT_LEAD, True)])
+def test_content_roles_open_the_asset_editor(client, role, can_edit):
+    asset = make_asset("Pricing deck")
+    client, _ = _client_for(client, role)
+    response = client.get(reverse("wagtailadmin_pages:edit", args=[asset.id]))
+    assert (response.status_code == 200) is can_edit
+
+
+def test_rep_cannot_open_the_asset_editor(client):
+    asset = make_asset("Pricing deck")
+    client, _ = _client_for(client, REP)
+    response = client.get(reverse("wagtailadmin_pages:edit", args=[asset.id]))
+    assert response.status_code != 200
+
+
+@pytest.mark.parametrize(
+    ("role", "can_edit", "can_publish", "can_add"),
+    [
+        (REP, False, False, False),
+        (MARKETER, True, False, True),
+        (ENABLEMENT_LEAD, True, True, True),
+        (ADMIN, True, True, True),
+    ],
+)
+def test_page_permissions_by_role(role, can_edit, can_publish, can_add):
+    asset = make_asset("Pricing deck")
+    user = make_user(role=role)
+    permissions = asset.permissions_for_user(user)
+    assert permissions.can_edit() is can_edit
+    assert permissions.can_publish() is can_publish
+    assert library_root().permissions_for_user(user).can_add_subpage() is can_add
+
+
+def test_marketer_can_submit_for_moderation_but_not_publish():
+    asset = make_asset("Draft deck", publish=False)
+    marketer = make_user(role=MARKETER)
+    permissions = asset.permissions_for_user(marketer)
+    assert permissions.can_submit_for_moderation()
+    assert not permissions.can_publish()
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(ADMIN, True), (ENABLEMENT_LEAD, False)])
+def test_only_admins_manage_users(client, role, allowed):
+    client, _ = _client_for(client, role)
+    response = client.get(reverse("wagtailusers_users:index"))
+    assert (response.status_code == 200) is allowed
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(MARKETER, True), (REP, False)])
+def test_marketers_manage_taxonomy_snippets(client, role, allowed):
+    client, _ = _client_for(client, role)
+    response = client.get(reverse("wagtailsnippets_cms_product:add"))
+    assert (response.status_code == 200) is allowed
+
+
+def test_library_assets_go_through_marketing_review():
+    asset = make_asset("Draft deck", publish=False)
+    assert asset.get_workflow().name == MODERATION_WORKFLOW
+
+
+def test_lead_approval_publishes_a_marketers_submission():
+    marketer = make_user(role=MARKETER)
+    lead = make_user(role=ENABLEMENT_LEAD)
+    asset = make_asset("Draft deck", publish=False)
+    asset.save_revision(user=marketer)
+    state = asset.get_workflow().start(asset, marketer)
+    task_state = state.current_task_state
+    task = task_state.task.specific
+
+    assert task.get_actions(asset, marketer) == []
+    assert [name for name, *_ in task.get_actions(asset, lead)].count("approve") >= 1
+    task.on_action(task_state.specific, lead, "approve")
+
+    asset.refresh_from_db()
+    assert asset.live
+    state.refresh_from_db()
+    assert state.status == state.STATUS_APPROVED

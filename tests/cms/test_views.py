@@ -1,0 +1,436 @@
+"""The rep portal: library listings, the browse grid, filters, the asset page, downloads,
+thumbnails, and team restrictions on every one of those paths."""
+
+import io
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.images import ImageFile
+from PIL import Image as PILImage
+from wagtail.documents import get_document_model
+from wagtail.documents.models import document_served
+from wagtail.images import get_image_model
+
+from cms.models import Industry, Product
+from cms.signals import asset_viewed
+from enablement.roles import MARKETER, REP
+from tests.factories import (
+    PASSWORD,
+    library_root,
+    make_asset,
+    make_document,
+    make_section,
+    make_team,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _png_bytes(color="red") -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (40, 30), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def _cell(response, stage: str, pillar: str) -> int:
+    for row in response.context["grid"]:
+        for cell in row["cells"]:
+            if cell["stage"].slug == stage and cell["pillar"].slug == pillar:
+                return cell["count"]
+    raise AssertionError(f"no cell {stage} x {pillar}")
+
+
+def _listed_titles(response) -> set[str]:
+    return {asset.title for asset in response.context["assets"]}
+
+
+@pytest.fixture
+def rep(client):
+    user = make_user(role=REP)
+    _login(client, user)
+    return user
+
+
+# --- Library page ------------------------------------------------------------------------
+
+
+def test_anonymous_visitor_is_sent_to_login_from_the_library(client):
+    library_root()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_home_redirects_to_the_library(client, rep):
+    response = client.get("/home/")
+    assert response.status_code == 302
+    assert response["Location"] == library_root().url
+
+
+def test_grid_counts_assets_per_stage_and_pillar(client, rep):
+    make_asset("Why change", stages=["discover"], pillars=["why-buy"])
+    make_asset("Two cells", stages=["discover", "evaluate"], pillars=["why-buy"])
+    make_asset("Now", stages=["decide"], pillars=["why-buy-now"])
+    response = client.get("/")
+    assert _cell(response, "discover", "why-buy") == 2
+    assert _cell(response, "evaluate", "why-buy") == 1
+    assert _cell(response, "decide", "why-buy-now") == 1
+    assert _cell(response, "onboard", "why-buy-you") == 0
+    html = response.content.decode()
+    assert 'class="coverage-grid"' in html
+    assert 'data-stage="discover" data-pillar="why-buy" data-count="2"' in html
+
+
+def test_grid_rows_follow_the_journey_order_and_columns_the_pillars(client, rep):
+    response = client.get("/")
+    stages = [row["stage"].slug for row in response.context["grid"]]
+    pillars = [cell["pillar"].slug for cell in response.context["grid"][0]["cells"]]
+    assert stages == ["discover", "evaluate", "decide", "onboard"]
+    assert pillars == ["why-buy", "why-buy-you", "why-buy-now"]
+
+
+def test_grid_cell_link_lists_only_that_cells_assets(client, rep):
+    make_asset("In cell", stages=["evaluate"], pillars=["why-buy-you"])
+    make_asset("Other stage", stages=["discover"], pillars=["why-buy-you"])
+    response = client.get("/")
+    assert '<a href="?stage=evaluate&amp;pillar=why-buy-you"' in response.content.decode()
+    response = client.get("/?stage=evaluate&pillar=why-buy-you")
+    assert _listed_titles(response) == {"In cell"}
+
+
+def test_listing_filters_by_type_product_and_industry(client, rep):
+    cloud = Product.objects.create(name="Cloud")
+    health = Industry.objects.create(name="Healthcare")
+    deck = make_asset("Cloud deck", asset_type="deck")
+    deck.products.add(cloud)
+    deck.save()
+    study = make_asset("Hospital case study", asset_type="case-study")
+    study.industries.add(health)
+    study.save()
+    make_asset("Other deck", asset_type="deck")
+
+    assert _listed_titles(client.get("/?type=deck")) == {"Cloud deck", "Other deck"}
+    assert _listed_titles(client.get("/?product=cloud")) == {"Cloud deck"}
+    assert _listed_titles(client.get("/?industry=healthcare")) == {"Hospital case study"}
+    assert _listed_titles(client.get("/?type=deck&product=cloud")) == {"Cloud deck"}
+
+
+def test_grid_counts_follow_the_type_filter(client, rep):
+    make_asset("Deck", asset_type="deck")
+    make_asset("Battlecard", asset_type="battlecard")
+    assert _cell(client.get("/?type=battlecard"), "discover", "why-buy") == 1
+    assert _cell(client.get("/"), "discover", "why-buy") == 2
+
+
+def test_unknown_filter_value_is_named_and_ignored(client, rep):
+    make_asset("Deck")
+    response = client.get("/?product=no-such-product")
+    assert "No product named “no-such-product”" in response.content.decode()
+    assert _listed_titles(response) == {"Deck"}
+
+
+def test_filter_value_is_escaped_in_the_page(client, rep):
+    response = client.get("/?industry=<script>alert(1)</script>")
+    html = response.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_asset_cards_show_title_type_stage_pillar_and_summary(client, rep):
+    make_asset("ROI model", asset_type="roi-calculator", summary="Payback in six months")
+    html = client.get("/").content.decode()
+    for text in ["ROI model", "ROI calculator", "Discover", "Why Buy?", "Payback in six months"]:
+        assert text in html
+
+
+def test_library_lists_sub_sections_the_rep_may_open(client, rep):
+    emea = make_team("EMEA")
+    make_section("Competitive")
+    make_section("EMEA only", teams=[emea])
+    sections = [section.title for section in client.get("/").context["sections"]]
+    assert sections == ["Competitive"]
+
+
+def test_section_page_lists_only_its_own_assets(client, rep):
+    section = make_section("Competitive")
+    make_asset("Battlecard", parent=section)
+    make_asset("Elsewhere")
+    assert _listed_titles(client.get(section.url)) == {"Battlecard"}
+
+
+def test_listing_paginates(client, rep):
+    for number in range(26):
+        make_asset(f"Asset {number}")
+    first = client.get("/")
+    assert len(first.context["assets"]) == 24
+    assert first.context["asset_count"] == 26
+    assert len(client.get("/?page=2").context["assets"]) == 2
+
+
+# --- Restrictions on every rep path -------------------------------------------------------
+
+
+@pytest.fixture
+def restricted_assets():
+    """An asset restricted to EMEA, an asset in a section restricted to EMEA, an open one."""
+    emea = make_team("EMEA")
+    section = make_section("EMEA deals", teams=[emea])
+    document = make_document("pricing.txt", b"EMEA prices")
+    return {
+        "team": emea,
+        "asset_level": make_asset("EMEA pricing", teams=[emea], document=document),
+        "section_level": make_asset("EMEA playbook", parent=section, document=document),
+        "open": make_asset("Global overview", document=document),
+    }
+
+
+def _set_document_thumbnail(document):
+    Document = get_document_model()
+    document.thumbnail.save("thumb.png", ContentFile(_png_bytes()), save=False)
+    Document.objects.filter(pk=document.pk).update(thumbnail=document.thumbnail.name)
+
+
+@pytest.mark.parametrize("level", ["asset_level", "section_level"])
+def test_rep_outside_team_cannot_reach_restricted_asset_anywhere(client, restricted_assets, level):
+    outsider = make_user(role=REP)
+    _login(client, outsider)
+    asset = restricted_assets[level]
+    _set_document_thumbnail(asset.document)
+
+    listing = client.get("/")
+    assert asset.title not in _listed_titles(listing)
+    assert asset.title not in listing.content.decode()
+    assert _cell(listing, "discover", "why-buy") == 1  # only the open asset
+    assert client.get(asset.url).status_code == 404
+    assert client.get(f"/assets/{asset.id}/download/").status_code == 404
+    assert client.get(f"/assets/{asset.id}/thumbnail/").status_code == 404
+
+
+@pytest.mark.parametrize("level", ["asset_level", "section_level"])
+def test_rep_inside_team_reaches_restricted_asset_everywhere(client, restricted_assets, level):
+    insider = make_user(role=REP, teams=[restricted_assets["team"]])
+    _login(client, insider)
+    asset = restricted_assets[level]
+    _set_document_thumbnail(asset.document)
+
+    listing = client.get("/")
+    assert asset.title in _listed_titles(listing)
+    assert _cell(listing, "discover", "why-buy") == 3
+    assert client.get(asset.url).status_code == 200
+    download = client.get(f"/assets/{asset.id}/download/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"EMEA prices"
+    assert client.get(f"/assets/{asset.id}/thumbnail/").status_code == 200
+
+
+def test_rep_outside_team_cannot_open_a_restricted_section(client, restricted_assets):
+    _login(client, make_user(role=REP))
+    section = restricted_assets["section_level"].get_parent()
+    assert client.get(section.url).status_code == 404
+
+
+def test_marketer_sees_restricted_assets(client, restricted_assets):
+    _login(client, make_user(role=MARKETER))
+    assert _cell(client.get("/"), "discover", "why-buy") == 3
+
+
+def test_expired_asset_disappears_for_reps(client, rep):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    asset = make_asset("Old promo")
+    type(asset).objects.filter(pk=asset.pk).update(expire_at=timezone.now() - timedelta(hours=1))
+    assert "Old promo" not in _listed_titles(client.get("/"))
+    assert client.get(asset.url).status_code == 404
+    assert client.get(f"/assets/{asset.id}/download/").status_code == 404
+
+
+def test_archived_asset_disappears_for_reps(client, rep):
+    asset = make_asset("Retired deck", archived=True)
+    assert "Retired deck" not in _listed_titles(client.get("/"))
+    assert _cell(client.get("/"), "discover", "why-buy") == 0
+    assert client.get(asset.url).status_code == 404
+
+
+def test_unpublished_asset_is_not_shown(client, rep):
+    make_asset("Draft", publish=False)
+    assert "Draft" not in _listed_titles(client.get("/"))
+
+
+# --- Asset page ----------------------------------------------------------------------------
+
+
+def test_asset_page_shows_placement_owner_review_status_and_download(client, rep):
+    owner = make_user("olivia", first_name="Olivia", last_name="Owner")
+    document = make_document("deck.pdf", b"%PDF-1.4 fake")
+    asset = make_asset(
+        "Pricing deck",
+        document=document,
+        owner=owner,
+        body="<p>How to <b>price</b> it</p>",
+        stages=["decide"],
+        pillars=["why-buy-now"],
+    )
+    html = client.get(asset.url).content.decode()
+    for text in ["Pricing deck", "Deck", "Decide", "Why Buy Now?", "Olivia Owner", "<b>price</b>"]:
+        assert text in html
+    assert f'href="/assets/{asset.id}/download/">Download</a>' in html
+    assert "next review by" in html
+
+
+def test_asset_page_flags_an_overdue_review(client, rep):
+    import datetime
+
+    asset = make_asset("Stale deck", review_by=datetime.date(2020, 1, 1))
+    assert "Review overdue since 1 Jan 2020" in client.get(asset.url).content.decode()
+
+
+def test_link_asset_offers_open_link_instead_of_download(client, rep):
+    asset = make_asset("Demo video", external_url="https://video.example.com/demo")
+    html = client.get(asset.url).content.decode()
+    assert 'href="https://video.example.com/demo"' in html
+    assert "Open link" in html
+    assert f"/assets/{asset.id}/download/" not in html
+
+
+def test_asset_page_shows_a_placeholder_without_thumbnail(client, rep):
+    asset = make_asset("Plain deck")
+    html = client.get(asset.url).content.decode()
+    assert "thumb-placeholder" in html
+    assert f"/assets/{asset.id}/thumbnail/" not in html
+
+
+def test_related_assets_share_a_stage_and_a_pillar_and_are_visible(client, rep):
+    secret = make_team("Secret")
+    asset = make_asset("Main", stages=["discover", "evaluate"], pillars=["why-buy"])
+    make_asset("Same cell", stages=["evaluate"], pillars=["why-buy"])
+    make_asset("Same stage other pillar", stages=["discover"], pillars=["why-buy-you"])
+    make_asset("Same pillar other stage", stages=["onboard"], pillars=["why-buy"])
+    make_asset("Hidden same cell", stages=["discover"], pillars=["why-buy"], teams=[secret])
+    response = client.get(asset.url)
+    assert [related.title for related in response.context["related"]] == ["Same cell"]
+
+
+def test_viewing_an_asset_sends_asset_viewed_once(client, rep):
+    asset = make_asset("Deck")
+    seen = []
+
+    def receiver(sender, request, asset, **kwargs):
+        seen.append(asset.pk)
+
+    asset_viewed.connect(receiver)
+    try:
+        client.get(asset.url)
+    finally:
+        asset_viewed.disconnect(receiver)
+    assert seen == [asset.pk]
+
+
+def test_refused_asset_sends_no_asset_viewed(client, rep):
+    asset = make_asset("Secret deck", teams=[make_team("Secret")])
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs["asset"].pk)
+
+    asset_viewed.connect(receiver)
+    try:
+        assert client.get(asset.url).status_code == 404
+    finally:
+        asset_viewed.disconnect(receiver)
+    assert seen == []
+
+
+# --- Downloads, thumbnails and Wagtail's document URLs --------------------------------------
+
+
+def test_download_is_an_attachment_and_sends_document_served(client, rep):
+    document = make_document("brief.txt", b"the brief")
+    asset = make_asset("Brief", document=document)
+    served = []
+
+    def receiver(sender, instance, request, **kwargs):
+        served.append((sender, instance.pk, request.user.pk))
+
+    document_served.connect(receiver)
+    try:
+        response = client.get(f"/assets/{asset.id}/download/")
+    finally:
+        document_served.disconnect(receiver)
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    assert "brief.txt" in response["Content-Disposition"]
+    assert served == [(get_document_model(), document.pk, rep.pk)]
+
+
+def test_download_of_an_asset_without_file_is_404(client, rep):
+    asset = make_asset("Link only", external_url="https://example.com/x")
+    assert client.get(f"/assets/{asset.id}/download/").status_code == 404
+
+
+def test_download_needs_login(client):
+    asset = make_asset("Brief", document=make_document())
+    response = client.get(f"/assets/{asset.id}/download/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_download_of_unknown_asset_is_404(client, rep):
+    assert client.get("/assets/999999/download/").status_code == 404
+
+
+def test_thumbnail_serves_the_documents_thumbnail_inline(client, rep):
+    document = make_document("deck.pdf", b"%PDF")
+    _set_document_thumbnail(document)
+    asset = make_asset("Deck", document=document)
+    response = client.get(f"/assets/{asset.id}/thumbnail/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "attachment" not in response.get("Content-Disposition", "")
+    assert f"/assets/{asset.id}/thumbnail/" in client.get(asset.url).content.decode()
+
+
+def test_thumbnail_prefers_the_thumbnail_image(client, rep):
+    image = get_image_model().objects.create(
+        title="cover", file=ImageFile(io.BytesIO(_png_bytes("blue")), name="cover.png")
+    )
+    asset = make_asset("Deck", thumbnail_image=image)
+    response = client.get(f"/assets/{asset.id}/thumbnail/")
+    assert response.status_code == 200
+    served = PILImage.open(io.BytesIO(b"".join(response.streaming_content))).convert("RGB")
+    assert served.getpixel((1, 1)) == (0, 0, 255)
+
+
+def test_thumbnail_without_any_image_is_404(client, rep):
+    asset = make_asset("Deck", document=make_document())
+    assert client.get(f"/assets/{asset.id}/thumbnail/").status_code == 404
+
+
+def test_wagtail_document_url_refuses_reps_and_anonymous(client, rep):
+    document = make_document("secret.txt", b"secret")
+    make_asset("Secret", document=document, teams=[make_team("Secret")])
+    url = document.url
+    assert url.startswith("/documents/")
+    assert client.get(url).status_code == 403
+    client.logout()
+    assert client.get(url).status_code == 403
+
+
+def test_wagtail_document_url_serves_content_managers(client):
+    document = make_document("brief.txt", b"brief")
+    _login(client, make_user(role=MARKETER))
+    response = client.get(document.url)
+    assert response.status_code == 200
+
+
+def test_media_files_are_not_served_from_a_public_url(client, rep):
+    document = make_document("brief.txt", b"brief")
+    response = client.get("/media/" + document.file.name)
+    assert response.status_code == 404
