@@ -361,3 +361,25 @@ def test_thumbnail_is_a_png_file_in_storage(django_capture_on_commit_callbacks):
     assert document.thumbnail.name.startswith("thumbnails/") and document.thumbnail.name.endswith(
         ".png"
     )
+
+
+def test_with_the_database_task_backend_a_worker_processes_the_upload_later(
+    django_capture_on_commit_callbacks, settings
+):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        document = make_document("plan.txt", b"Territory plan")
+
+    queued = DBTaskResult.objects.filter(task_path="cms.tasks.document_process_task")
+    assert [task.args_kwargs["args"] for task in queued] == [[document.pk]]
+    document.refresh_from_db()
+    assert document.extraction_status == Status.PENDING
+
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+    document.refresh_from_db()
+    assert document.extraction_status == Status.DONE
+    assert document.extracted_text == "Territory plan"
