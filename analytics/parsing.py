@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -88,17 +88,17 @@ def parse_date(value, *, order: str = "auto") -> date | None:
 def parse_datetime(value, *, order: str = "auto") -> datetime | None:
     """Like ``parse_date`` but keeps a time of day when there is one; aware (UTC if naive)."""
     if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
+        return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
     if isinstance(value, date):
         value = datetime.combine(value, time.min)
-        return timezone.make_aware(value, timezone.utc)
+        return timezone.make_aware(value, UTC)
     raw = str(value or "").strip()
     if not raw:
         return None
     parsed = _parse_iso(raw) or _parse_numeric(raw, order) or _parse_text(raw)
     if parsed is None:
         raise ValueError(f"date {raw!r} is not a date (expected e.g. 2024-03-31 or 3/31/2024)")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def _parse_iso(raw: str) -> datetime | None:

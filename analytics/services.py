@@ -7,7 +7,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -189,7 +189,7 @@ def default_currency() -> str:
 def _day_start(day: date | None) -> datetime | None:
     if day is None:
         return None
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()), timezone.utc)
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()), UTC)
 
 
 @transaction.atomic
@@ -336,7 +336,7 @@ def usage_record_batch(
 def _event_row(event, deals, histories, user, source, now) -> UsageEvent:
     when = event.occurred_at or now
     if timezone.is_naive(when):
-        when = timezone.make_aware(when, timezone.utc)
+        when = timezone.make_aware(when, UTC)
     deal_id = deals.get(event.deal_external_id) if event.deal_external_id else None
     journey_id, crm_stage = _stage_at(deal_id, when, histories) if deal_id else (None, "")
     return UsageEvent(

@@ -1,0 +1,62 @@
+"""Small builders for analytics tests: deals walked through stages, events at given times."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from analytics.services import DealInput, EventInput, deal_upsert, usage_record_batch
+
+CRM = {
+    "discover": "Prospecting",
+    "evaluate": "Needs Analysis",
+    "decide": "Proposal/Price Quote",
+    "won": "Closed Won",
+    "lost": "Closed Lost",
+}
+STAGE_DATES = {
+    "discover": date(2024, 5, 1),
+    "evaluate": date(2024, 5, 15),
+    "decide": date(2024, 6, 15),
+    "won": date(2024, 6, 30),
+    "lost": date(2024, 6, 30),
+}
+
+
+def at(day: date, hour: int = 12) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour), UTC)
+
+
+def walk_deal(external_id: str, path: list[str], *, amount: int = 0, **fields):
+    """Create a deal and move it through ``path`` (journey slugs, then won/lost)."""
+    deal = None
+    close = STAGE_DATES[path[-1]] if path[-1] in ("won", "lost") else None
+    for step in path:
+        deal, _ = deal_upsert(
+            data=DealInput(
+                external_id=external_id,
+                stage=CRM[step],
+                amount=Decimal(amount),
+                close_date=close,
+                stage_changed_at=at(STAGE_DATES[step], 9),
+                **fields,
+            )
+        )
+    return deal
+
+
+def send_events(*rows, user=None):
+    """rows: (key, kind, asset, deal external id or "", day)."""
+    events = [
+        EventInput(
+            idempotency_key=key,
+            kind=kind,
+            asset_id=asset.pk,
+            deal_external_id=deal,
+            occurred_at=at(day),
+        )
+        for key, kind, asset, deal, day in rows
+    ]
+    return usage_record_batch(events=events, user=user)
