@@ -17,5 +17,6 @@ urlpatterns = [
     path("assets/", include("cms.urls")),
     path("search/", include("search.urls")),
     path("analytics/", include("analytics.urls")),
+    path("s/", include("analytics.share_urls")),
     path("", include(wagtail_urls)),
 ]
