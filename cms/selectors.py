@@ -101,21 +101,29 @@ def asset_visible_to(user, asset: AssetPage) -> bool:
 # --- Library browsing: sections, filters, the stage x pillar grid, related assets ------------
 
 
+def _hidden_section_paths(user) -> list[str] | None:
+    """Tree paths of the sections hidden from ``user``; None when the user may see none."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user_manages_content(user):
+        return []
+    return _sections_hidden_from(user_team_ids(user))
+
+
 def section_visible_to(user, section: LibraryPage) -> bool:
     """A rep may open a library section when it and every section above it admit a team of
     theirs (unrestricted sections admit everyone). Content managers may open every section."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user_manages_content(user):
-        return True
-    hidden = _sections_hidden_from(user_team_ids(user))
-    return not any(section.path.startswith(path) for path in hidden)
+    hidden = _hidden_section_paths(user)
+    return hidden is not None and not any(section.path.startswith(path) for path in hidden)
 
 
 def sections_for_user(user, parent: LibraryPage) -> list[LibraryPage]:
     """The live sub-sections directly under ``parent`` that ``user`` may open, in tree order."""
+    hidden = _hidden_section_paths(user)
+    if hidden is None:
+        return []
     children = LibraryPage.objects.child_of(parent).live().order_by("path")
-    return [section for section in children if section_visible_to(user, section)]
+    return [child for child in children if not any(child.path.startswith(p) for p in hidden)]
 
 
 ASSET_FILTERS = {

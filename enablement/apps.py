@@ -32,6 +32,10 @@ def _ensure_roles_after_migrate(sender, using="default", **kwargs):
 
     if not REQUIRED_TABLES <= set(connections[using].introspection.table_names()):
         return
+    from wagtail.models import Page
+
+    if not Page.objects.using(using).filter(depth=1).exists():
+        return  # a flushed database has no page tree to attach the library to
     for app_config in apps.get_app_configs():
         create_contenttypes(app_config, verbosity=0, using=using)
         create_permissions(app_config, verbosity=0, using=using)

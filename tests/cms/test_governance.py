@@ -78,3 +78,20 @@ def test_archiving_hides_the_asset_from_reps():
     asset.refresh_from_db()
     assert not asset_visible_to(rep, asset)
     assert asset not in assets_for_user(rep)
+
+
+def test_lead_can_compare_two_revisions_of_an_asset(client):
+    from enablement.roles import ENABLEMENT_LEAD
+    from tests.factories import PASSWORD
+
+    asset = make_asset("Deck", summary="First summary")
+    first = asset.latest_revision
+    asset.summary = "Second summary"
+    second = asset.save_revision()
+    lead = make_user(role=ENABLEMENT_LEAD)
+    assert client.login(username=lead.username, password=PASSWORD)
+    url = f"/admin/pages/{asset.id}/revisions/compare/{first.id}...{second.id}/"
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "First" in html and "Second" in html  # the summary diff, word by word
