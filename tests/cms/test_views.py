@@ -434,3 +434,35 @@ def test_media_files_are_not_served_from_a_public_url(client, rep):
     document = make_document("brief.txt", b"brief")
     response = client.get("/media/" + document.file.name)
     assert response.status_code == 404
+
+
+def test_content_manager_previews_a_draft_asset_without_recording_a_view(rf):
+    asset = make_asset("Draft deck", publish=False)
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs["asset"].pk)
+
+    request = rf.get("/")
+    request.user = make_user(role=MARKETER)
+    request.is_preview = True
+    asset_viewed.connect(receiver)
+    try:
+        response = asset.serve(request)
+        response.render()
+    finally:
+        asset_viewed.disconnect(receiver)
+    assert response.status_code == 200
+    assert b"Draft deck" in response.content
+    assert seen == []
+
+
+def test_rep_cannot_preview_a_draft_asset(rf):
+    from django.http import Http404
+
+    asset = make_asset("Draft deck", publish=False)
+    request = rf.get("/")
+    request.user = make_user(role=REP)
+    request.is_preview = True
+    with pytest.raises(Http404):
+        asset.serve(request)
