@@ -302,3 +302,80 @@ def _uses(data: dict) -> int:
 def _top_uses() -> int:
     row = RollupSnapshot.objects.filter(key="overview", window="365d").first()
     return int(row.data.get("top_asset_uses", 0)) if row else 0
+
+
+# --- Dashboard pages ------------------------------------------------------------------------
+
+
+def heatmap_grid(window: str = DEFAULT_WINDOW) -> dict:
+    """The heat map snapshot as rows (stages) of cells (pillars) for a template."""
+    heat = snapshot("heatmap", window)
+    cells = {(c["stage"], c["pillar"]): c for c in heat.get("cells", [])}
+    rows = [
+        {"stage": stage, "cells": [cells.get((stage["id"], p["id"]), {}) for p in heat["pillars"]]}
+        for stage in heat.get("stages", [])
+    ]
+    return {"pillars": heat.get("pillars", []), "rows": rows}
+
+
+def content_health(*, unused_days: int = 90) -> dict:
+    """Live assets with no usage in ``unused_days`` (no event in the 90-day rollup), live
+    assets past their review-by date, and expired or archived assets still touched in
+    open deals."""
+    from cms.models import AssetPage
+    from cms.selectors import assets_live
+
+    today = timezone.now().date()
+    live = assets_live()
+    used_recently = {
+        row.asset_id for row in AssetStats.objects.filter(window="90d") if _uses(row.data) > 0
+    }
+    unused = live.exclude(pk__in=used_recently).order_by("title")
+    stale = live.filter(review_by__lt=today).order_by("review_by")
+    open_touched = DealAssetTouch.objects.filter(deal__outcome=Deal.Outcome.OPEN)
+    live_ids = live.values("pk")
+    expired = (
+        AssetPage.objects.filter(pk__in=open_touched.values("asset_id"))
+        .exclude(pk__in=live_ids)
+        .order_by("title")
+    )
+    open_counts = dict(
+        open_touched.values("asset_id").annotate(n=Count("deal_id")).values_list("asset_id", "n")
+    )
+    return {
+        "unused": list(unused.values("pk", "title", "first_published_at")),
+        "stale": list(stale.values("pk", "title", "review_by", "owner__username")),
+        "expired_in_open_deals": [
+            {"pk": a.pk, "title": a.title, "open_deals": open_counts.get(a.pk, 0)} for a in expired
+        ],
+    }
+
+
+def share_links_for(*, user, asset_id: int):
+    from analytics.models import ShareLink
+
+    if not getattr(user, "is_authenticated", False):
+        return ShareLink.objects.none()
+    return ShareLink.objects.filter(created_by=user, asset_id=asset_id).select_related("deal")[:10]
+
+
+def feedback_for_asset(asset_id: int):
+    from analytics.models import AssetFeedback
+
+    return AssetFeedback.objects.filter(asset_id=asset_id).select_related("user")
+
+
+def feedback_for_owner(user):
+    """Feedback on assets ``user`` owns (Wagtail's page owner), newest first."""
+    from analytics.models import AssetFeedback
+    from cms.models import AssetPage
+
+    owned = AssetPage.objects.filter(owner=user).values("pk")
+    return AssetFeedback.objects.filter(asset_id__in=owned).select_related("asset", "user")
+
+
+def deal_segments() -> tuple[list[str], list[str]]:
+    """Distinct non-empty segments and industries, for the dashboard's filters."""
+    segments = Deal.objects.exclude(segment="").values_list("segment", flat=True).distinct()
+    industries = Deal.objects.exclude(industry="").values_list("industry", flat=True).distinct()
+    return sorted(set(segments)), sorted(set(industries))

@@ -1,2 +1,20 @@
+from django.urls import path
+
+from analytics import rep_views, views
+
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("assets/", views.asset_list, name="assets"),
+    path("assets.csv", views.asset_csv, name="assets_csv"),
+    path("assets/<int:asset_id>/", views.asset_detail, name="asset"),
+    path("health/", views.health, name="health"),
+    path("search-gaps/", views.search_gaps, name="search_gaps"),
+    path("import/", views.import_deals, name="import"),
+    path("refresh/", views.refresh, name="refresh"),
+    # Rep actions on an asset.
+    path("assets/<int:asset_id>/used/", rep_views.asset_used, name="asset_used"),
+    path("assets/<int:asset_id>/share/", rep_views.share_create, name="share_create"),
+    path("assets/<int:asset_id>/feedback/", rep_views.feedback, name="feedback"),
+    path("share-links/<int:link_id>/revoke/", rep_views.share_revoke, name="share_revoke"),
+]

@@ -1,0 +1,197 @@
+"""/api/v1 endpoints for usage events, CRM deal webhooks and per-asset analytics.
+
+Authentication: a bearer key (``Authorization: Bearer ea_...``, made with
+``manage.py create_api_key``) or a signed-in session (with its CSRF token for writes).
+Events may come from any signed-in user; deals and analytics need the Enablement lead role.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuth
+
+from analytics import selectors, services
+from analytics.models import ApiKey, Deal
+from analytics.parsing import parse_amount
+from enablement.roles import user_is_enablement_lead
+
+PREFIX = "/"
+MAX_BATCH = 1000
+
+
+class KeyAuth(HttpBearer):
+    def authenticate(self, request, token):
+        key = (
+            ApiKey.objects.select_related("user")
+            .filter(key_hash=services.token_digest(token), revoked_at__isnull=True)
+            .first()
+        )
+        if key is None or not key.user.is_active:
+            return None
+        request.user = key.user
+        return key.user
+
+
+router = Router(auth=[KeyAuth(), SessionAuth()], tags=["analytics"])
+
+
+def _require_lead(request) -> None:
+    if not user_is_enablement_lead(request.user):
+        raise HttpError(403, "Only enablement leads may use this endpoint.")
+
+
+# --- Events -----------------------------------------------------------------------------------
+
+
+class EventIn(Schema):
+    idempotency_key: str = Field(..., min_length=1, max_length=100)
+    kind: str
+    asset_id: int = Field(..., description="The asset id the search API returns.")
+    deal_id: str = Field("", description="The deal's CRM external id, if any.")
+    occurred_at: datetime | None = None
+    metadata: dict = Field(default_factory=dict)
+
+
+class EventsIn(Schema):
+    events: list[EventIn] = Field(..., max_length=MAX_BATCH)
+
+
+class EventError(Schema):
+    index: int
+    field: str
+    error: str
+
+
+class EventsOut(Schema):
+    received: int
+    stored: int
+    duplicates: int
+    errors: list[EventError]
+
+
+@router.post("events", response=EventsOut, summary="Record a batch of usage events")
+def post_events(request, payload: EventsIn):
+    """Each event is stored once per idempotency key; retries are safe. Bad events are
+    reported by index and field, the others kept."""
+    events = [
+        services.EventInput(
+            idempotency_key=e.idempotency_key,
+            kind=e.kind,
+            asset_id=e.asset_id,
+            deal_external_id=e.deal_id,
+            occurred_at=e.occurred_at,
+            metadata=e.metadata,
+        )
+        for e in payload.events
+    ]
+    result = services.usage_record_batch(events=events, user=request.user, source="api")
+    return result.__dict__
+
+
+# --- Deals (CRM webhook) ----------------------------------------------------------------------
+
+
+class DealIn(Schema):
+    external_id: str = Field(..., min_length=1, max_length=100)
+    stage: str = Field(..., min_length=1, max_length=100)
+    name: str = ""
+    account: str = ""
+    amount: Decimal | str | None = None
+    currency: str = ""
+    close_date: date | None = None
+    created_date: date | None = None
+    owner: str = ""
+    industry: str = ""
+    segment: str = ""
+    won: bool | None = None
+    closed: bool | None = None
+    stage_changed_at: datetime | None = None
+
+
+class DealOut(Schema):
+    external_id: str
+    name: str
+    stage: str
+    journey_stage: str | None
+    outcome: str
+    amount: Decimal
+    currency: str
+    close_date: date | None
+    created: bool = False
+
+
+class StageIn(Schema):
+    stage: str = Field(..., min_length=1, max_length=100)
+    entered_at: datetime | None = None
+
+
+def _deal_out(deal: Deal, created: bool = False) -> dict:
+    return {
+        "external_id": deal.external_id,
+        "name": deal.name,
+        "stage": deal.stage,
+        "journey_stage": deal.journey_stage.name if deal.journey_stage_id else None,
+        "outcome": deal.outcome,
+        "amount": deal.amount,
+        "currency": deal.currency,
+        "close_date": deal.close_date,
+        "created": created,
+    }
+
+
+def _bad_request(error: ValidationError):
+    raise HttpError(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()))
+
+
+@router.post("deals", response={200: DealOut, 201: DealOut}, summary="Create or update a deal")
+def upsert_deal(request, payload: DealIn):
+    """Upsert by ``external_id``. A new stage is appended to the deal's history; a stage no
+    journey stage lists is refused with 400 naming it."""
+    _require_lead(request)
+    data = payload.dict()
+    amount = data.pop("amount")
+    try:
+        parsed, currency = parse_amount(amount) if amount not in (None, "") else (None, "")
+    except ValueError as error:
+        raise HttpError(400, f"amount: {error}") from None
+    data["currency"] = data["currency"] or currency
+    try:
+        deal, created = services.deal_upsert(data=services.DealInput(amount=parsed, **data))
+    except ValidationError as error:
+        _bad_request(error)
+    return (201 if created else 200), _deal_out(deal, created)
+
+
+@router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")
+def post_stage(request, external_id: str, payload: StageIn):
+    _require_lead(request)
+    deal = get_object_or_404(Deal, external_id=external_id)
+    try:
+        services.deal_stage_change(
+            deal=deal, stage=payload.stage, entered_at=payload.entered_at or timezone.now()
+        )
+    except ValidationError as error:
+        _bad_request(error)
+    deal.refresh_from_db()
+    return _deal_out(deal)
+
+
+# --- Analytics --------------------------------------------------------------------------------
+
+
+@router.get("analytics/assets", summary="Per-asset effectiveness and usage")
+def analytics_assets(request, window: str = "365d", segment: str = "", industry: str = ""):
+    """The numbers of the dashboard's asset table, one object per asset, with the field
+    names of ``analytics.selectors.ASSET_FIELDS`` plus ``asset_id`` and ``title``."""
+    _require_lead(request)
+    if window not in selectors.WINDOWS:
+        raise HttpError(400, f"window must be one of {', '.join(selectors.WINDOWS)}")
+    rows = selectors.asset_table(window=window, segment=segment, industry=industry)
+    return {"window": window, "updated_at": selectors.last_updated(), "assets": rows}

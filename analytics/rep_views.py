@@ -1,0 +1,100 @@
+"""What a rep does with an asset: record its use in a deal, share it, give feedback.
+
+Every action re-checks that the rep may see the asset (cms.selectors.asset_visible_to) and
+that the deal is one of the rep's own open deals.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from analytics import services
+from analytics.forms import DealForm, FeedbackForm
+from analytics.models import EventKind, ShareLink
+from cms.models import AssetPage
+from cms.selectors import asset_visible_to
+from enablement.roles import user_is_enablement_lead
+
+
+def _visible_asset(request, asset_id: int) -> AssetPage:
+    asset = AssetPage.objects.filter(pk=asset_id).first()
+    if asset is None or not asset_visible_to(request.user, asset):
+        raise Http404("No such asset")
+    return asset
+
+
+def _back(request, asset: AssetPage):
+    return redirect(asset.url or "home")
+
+
+def _chosen_deal(request, asset):
+    form = DealForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Pick one of your open deals.")
+        return None
+    return form.cleaned_data["deal"]
+
+
+@login_required
+@require_POST
+def asset_used(request, asset_id: int):
+    asset = _visible_asset(request, asset_id)
+    deal = _chosen_deal(request, asset)
+    if deal is not None:
+        services.usage_record(
+            kind=EventKind.USED_IN_DEAL, asset=asset, user=request.user, deal=deal
+        )
+        messages.success(request, f"Recorded: {asset.title} used in {deal.name or deal}.")
+    return _back(request, asset)
+
+
+@login_required
+@require_POST
+def share_create(request, asset_id: int):
+    asset = _visible_asset(request, asset_id)
+    deal = _chosen_deal(request, asset)
+    if deal is None:
+        return _back(request, asset)
+    link, token = services.share_link_create(user=request.user, asset=asset, deal=deal)
+    url = request.build_absolute_uri(f"/s/{token}/")
+    return render(
+        request, "analytics/share_created.html", {"asset": asset, "link": link, "url": url}
+    )
+
+
+@login_required
+@require_POST
+def share_revoke(request, link_id: int):
+    link = get_object_or_404(ShareLink, pk=link_id)
+    if link.created_by_id != request.user.pk and not user_is_enablement_lead(request.user):
+        raise PermissionDenied("Only the rep who made a link (or a lead) may revoke it.")
+    services.share_link_revoke(link=link)
+    messages.success(request, "The link no longer opens.")
+    return _back(request, link.asset)
+
+
+@login_required
+@require_POST
+def feedback(request, asset_id: int):
+    asset = _visible_asset(request, asset_id)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose helpful, outdated or 'I needed ...'.")
+        return _back(request, asset)
+    try:
+        services.feedback_create(
+            user=request.user,
+            asset=asset,
+            kind=form.cleaned_data["kind"],
+            text=form.cleaned_data["text"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _back(request, asset)
+    messages.success(request, "Thanks, the asset's owner will see this.")
+    return _back(request, asset)

@@ -1,0 +1,184 @@
+"""The /api/v1 endpoints: events (idempotent, concurrent), CRM deal webhooks, analytics."""
+
+import json
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from analytics.models import Deal, UsageEvent
+from analytics.services import api_key_create
+from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
+from tests.analytics.helpers import walk_deal
+from tests.factories import make_asset, make_user
+
+
+def _post(client, url, body, key=None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
+    return client.post(url, json.dumps(body), content_type="application/json", **headers)
+
+
+def _event(key, asset, **extra):
+    return {"idempotency_key": key, "kind": "asset_presented", "asset_id": asset.pk, **extra}
+
+
+@pytest.fixture
+def lead_key(db):
+    lead = make_user(role=ENABLEMENT_LEAD)
+    return api_key_create(user=lead, name="crm")[1]
+
+
+@pytest.mark.django_db
+def test_events_need_authentication():
+    response = _post(Client(), "/api/v1/events", {"events": []})
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_wrong_or_revoked_key_is_refused(lead_key):
+    from analytics.models import ApiKey
+
+    assert _post(Client(), "/api/v1/events", {"events": []}, "ea_wrong").status_code == 401
+    ApiKey.objects.update(revoked_at="2024-01-01T00:00:00Z")
+    assert _post(Client(), "/api/v1/events", {"events": []}, lead_key).status_code == 401
+
+
+@pytest.mark.django_db
+def test_same_idempotency_key_twice_is_stored_once():
+    asset = make_asset("Deck")
+    rep = make_user(role=REP)
+    key = api_key_create(user=rep, name="plugin")[1]
+    walk_deal("006A", ["discover", "evaluate"])
+    body = {"events": [_event("e-1", asset, deal_id="006A"), _event("e-1", asset)]}
+    first = _post(Client(), "/api/v1/events", body, key).json()
+    second = _post(Client(), "/api/v1/events", body, key).json()
+    assert (first["stored"], first["duplicates"]) == (1, 1)
+    assert (second["stored"], second["duplicates"]) == (0, 2)
+    event = UsageEvent.objects.get()
+    assert event.user == rep and event.deal.external_id == "006A"
+    assert event.journey_stage.slug == "evaluate"  # the deal's stage when it happened
+
+
+@pytest.mark.django_db
+def test_bad_events_are_reported_by_index_and_the_rest_kept():
+    asset = make_asset("Deck")
+    client = Client()
+    client.force_login(make_user(role=REP))
+    body = {
+        "events": [
+            _event("ok", asset),
+            {**_event("bad-kind", asset), "kind": "liked"},
+            _event("bad-asset", asset, asset_id=999999),
+            _event("bad-deal", asset, deal_id="nope"),
+        ]
+    }
+    result = _post(client, "/api/v1/events", body).json()
+    assert result["stored"] == 1
+    assert [(e["index"], e["field"]) for e in result["errors"]] == [
+        (1, "kind"),
+        (2, "asset_id"),
+        (3, "deal_id"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_writers_lose_and_double_nothing():
+    asset = make_asset("Deck")
+    key = api_key_create(user=make_user(role=REP), name="load")[1]
+    keys = [uuid.uuid4().hex for _ in range(400)]
+    errors = []
+
+    def writer(number):
+        try:
+            client = Client()
+            # Every writer sends its own 40 keys plus 20 keys another writer also sends.
+            mine = keys[number * 20 : number * 20 + 40] if number < 19 else keys[380:] + keys[:20]
+            for start in range(0, len(mine), 10):
+                batch = [_event(k, asset) for k in mine[start : start + 10]]
+                response = _post(client, "/api/v1/events", {"events": batch}, key)
+                if response.status_code != 200:
+                    errors.append(response.content)
+        except Exception as error:  # reported below
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stored = list(UsageEvent.objects.values_list("idempotency_key", flat=True))
+    assert len(stored) == len(set(stored)) == 400
+    assert set(stored) == set(keys)
+
+
+@pytest.mark.django_db
+def test_crm_webhook_creates_then_updates_a_deal_and_appends_history(lead_key):
+    client = Client()
+    body = {"external_id": "006X", "stage": "Prospecting", "name": "Acme", "amount": "$1,200.50"}
+    created = _post(client, "/api/v1/deals", body, lead_key)
+    assert created.status_code == 201
+    assert created.json()["journey_stage"] == "Discover"
+    moved = _post(client, "/api/v1/deals", {**body, "stage": "Closed Won"}, lead_key)
+    assert moved.status_code == 200 and moved.json()["outcome"] == "won"
+    deal = Deal.objects.get(external_id="006X")
+    assert str(deal.amount) == "1200.50"
+    assert list(deal.history.values_list("stage", flat=True)) == ["Prospecting", "Closed Won"]
+
+
+@pytest.mark.django_db
+def test_crm_webhook_refuses_an_unmapped_stage_by_name(lead_key):
+    response = _post(Client(), "/api/v1/deals", {"external_id": "1", "stage": "Pilot"}, lead_key)
+    assert response.status_code == 400
+    assert "Pilot" in response.json()["detail"]
+    assert not Deal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_stage_change_endpoint_moves_the_deal(lead_key):
+    walk_deal("006S", ["discover"])
+    response = _post(
+        Client(),
+        "/api/v1/deals/006S/stages",
+        {"stage": "Negotiation/Review", "entered_at": "2030-01-01T00:00:00Z"},
+        lead_key,
+    )
+    assert response.status_code == 200
+    assert response.json()["journey_stage"] == "Decide"
+    assert Deal.objects.get().reached_stage_order == 2
+
+
+@pytest.mark.django_db
+def test_stage_change_for_an_unknown_deal_is_404(lead_key):
+    response = _post(Client(), "/api/v1/deals/none/stages", {"stage": "Prospecting"}, lead_key)
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [REP, MARKETER])
+def test_reps_and_marketers_get_403_from_deals_and_analytics(role):
+    client = Client()
+    client.force_login(make_user(role=role))
+    assert client.get("/api/v1/analytics/assets").status_code == 403
+    body = {"external_id": "1", "stage": "Prospecting"}
+    assert _post(client, "/api/v1/deals", body).status_code == 403
+
+
+@pytest.mark.django_db
+def test_analytics_assets_returns_the_documented_field_names():
+    from analytics.rollups import update_analytics
+    from analytics.selectors import ASSET_FIELDS
+
+    asset = make_asset("Battlecard")
+    update_analytics()
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    body = client.get("/api/v1/analytics/assets?window=all").json()
+    row = next(r for r in body["assets"] if r["asset_id"] == asset.pk)
+    assert set(ASSET_FIELDS) <= set(row)
+    assert row["title"] == "Battlecard" and row["deals_used"] == 0
+    assert client.get("/api/v1/analytics/assets?window=7y").status_code == 400

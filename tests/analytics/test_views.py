@@ -1,0 +1,169 @@
+"""Dashboard pages, role gating, rep actions and in-app usage capture."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from analytics.models import AssetFeedback, ContentRequest, EventKind, SearchEvent, UsageEvent
+from analytics.rollups import update_analytics
+from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
+from tests.analytics.helpers import walk_deal
+from tests.factories import make_asset, make_document, make_user
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "/analytics/",
+    "/analytics/assets/",
+    "/analytics/assets.csv",
+    "/analytics/health/",
+    "/analytics/search-gaps/",
+    "/analytics/import/",
+]
+
+
+def _client(role):
+    client = Client()
+    client.force_login(make_user(role=role))
+    return client
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("role", [REP, MARKETER])
+def test_reps_and_marketers_get_403_on_the_dashboard(url, role):
+    assert _client(role).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_visitors_are_sent_to_login(url):
+    response = Client().get(url)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_enablement_lead_reaches_every_dashboard_page(url):
+    update_analytics()
+    assert _client(ENABLEMENT_LEAD).get(url).status_code == 200
+
+
+def test_asset_detail_is_lead_only_and_shows_the_interval_chart():
+    asset = make_asset("Case study")
+    update_analytics()
+    assert _client(REP).get(f"/analytics/assets/{asset.pk}/").status_code == 403
+    page = _client(ENABLEMENT_LEAD).get(f"/analytics/assets/{asset.pk}/?window=all")
+    body = page.content.decode()
+    assert "interval-chart" in body and "Not enough data" in body
+
+
+def test_csv_export_uses_the_documented_field_names_and_neutralises_formulas():
+    from analytics.selectors import ASSET_FIELDS
+
+    make_asset("=HYPERLINK(evil)")
+    update_analytics()
+    response = _client(ENABLEMENT_LEAD).get("/analytics/assets.csv?window=all")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["asset_id", "title", *ASSET_FIELDS]
+    assert rows[1][1] == "'=HYPERLINK(evil)"
+
+
+def test_asset_table_filters_by_title_and_sorts():
+    make_asset("Alpha deck")
+    make_asset("Beta deck")
+    update_analytics()
+    client = _client(ENABLEMENT_LEAD)
+    only_beta = client.get("/analytics/assets/?window=all&q=beta")
+    assert [r["title"] for r in only_beta.context["rows"]] == ["Beta deck"]
+    by_title = client.get("/analytics/assets/?window=all&sort=title&order=desc")
+    assert [r["title"] for r in by_title.context["rows"]] == ["Beta deck", "Alpha deck"]
+
+
+def test_rep_viewing_and_downloading_an_asset_is_recorded_as_usage_not_touches():
+    rep = make_user(role=REP)
+    asset = make_asset("Datasheet", document=make_document("data.txt", b"data"))
+    client = Client()
+    client.force_login(rep)
+    assert client.get(asset.url).status_code == 200
+    download = client.get(f"/assets/{asset.pk}/download/")
+    assert download.status_code == 200
+    kinds = sorted(UsageEvent.objects.filter(asset=asset, user=rep).values_list("kind", flat=True))
+    assert kinds == [EventKind.DOWNLOADED, EventKind.VIEWED]
+
+
+def test_rep_records_use_in_an_own_open_deal_with_the_deals_stage():
+    rep = make_user(role=REP)
+    deal = walk_deal("006U", ["discover", "evaluate", "decide"], owner=rep.username)
+    asset = make_asset("ROI calculator")
+    client = Client()
+    client.force_login(rep)
+    page = client.get(asset.url)
+    assert "006U" in page.content.decode() or deal.name in page.content.decode()
+    client.post(f"/analytics/assets/{asset.pk}/used/", {"deal": deal.pk})
+    event = UsageEvent.objects.get(kind=EventKind.USED_IN_DEAL)
+    assert (event.deal, event.user, event.journey_stage.slug) == (deal, rep, "decide")
+
+
+def test_rep_cannot_record_use_in_a_closed_deal():
+    rep = make_user(role=REP)
+    deal = walk_deal("006C", ["discover", "won"], owner=rep.username)
+    asset = make_asset("ROI calculator")
+    client = Client()
+    client.force_login(rep)
+    client.post(f"/analytics/assets/{asset.pk}/used/", {"deal": deal.pk})
+    assert not UsageEvent.objects.filter(kind=EventKind.USED_IN_DEAL).exists()
+
+
+def test_feedback_is_stored_and_shown_to_the_lead_and_a_request_needs_text():
+    rep = make_user(role=REP)
+    asset = make_asset("Battlecard")
+    client = Client()
+    client.force_login(rep)
+    client.post(f"/analytics/assets/{asset.pk}/feedback/", {"kind": "outdated", "text": "old logo"})
+    client.post(f"/analytics/assets/{asset.pk}/feedback/", {"kind": "request", "text": ""})
+    assert list(AssetFeedback.objects.values_list("kind", "text")) == [("outdated", "old logo")]
+    update_analytics()
+    page = _client(ENABLEMENT_LEAD).get(f"/analytics/assets/{asset.pk}/")
+    assert "old logo" in page.content.decode()
+
+
+def test_feedback_text_is_escaped_on_the_dashboard():
+    asset = make_asset("Battlecard")
+    AssetFeedback.objects.create(asset=asset, kind="request", text="<script>alert(1)</script>")
+    update_analytics()
+    body = _client(ENABLEMENT_LEAD).get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_search_gap_becomes_a_content_request():
+    lead = make_user(role=ENABLEMENT_LEAD)
+    SearchEvent.objects.create(
+        query="SOC 2", normalized_query="soc 2", result_count=0, latency_ms=1
+    )
+    update_analytics()
+    client = Client()
+    client.force_login(lead)
+    page = client.get("/analytics/search-gaps/")
+    assert "soc 2" in page.content.decode()
+    client.post("/analytics/search-gaps/", {"query": "soc 2"})
+    assert ContentRequest.objects.get().text == "soc 2"
+
+
+def test_content_health_lists_unused_stale_and_expired_in_open_deals():
+    import datetime
+
+    from analytics.services import usage_record
+
+    rep = make_user(role=REP)
+    make_asset("Never used")
+    make_asset("Old", review_by=datetime.date(2020, 1, 1))
+    expired = make_asset("Withdrawn")
+    deal = walk_deal("006H", ["discover"], owner=rep.username)
+    usage_record(kind=EventKind.USED_IN_DEAL, asset=expired, user=rep, deal=deal)
+    expired.unpublish()
+    update_analytics()
+    health = _client(ENABLEMENT_LEAD).get("/analytics/health/").context["health"]
+    assert "Never used" in [a["title"] for a in health["unused"]]
+    assert [a["title"] for a in health["stale"]] == ["Old"]
+    assert [a["title"] for a in health["expired_in_open_deals"]] == ["Withdrawn"]
