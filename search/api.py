@@ -10,7 +10,7 @@ under Settings > API tokens). Either way the caller's own permissions apply.
 from __future__ import annotations
 
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.security import SessionAuth
 from wagtail.api.v3.auth import BearerTokenAuth
 
@@ -135,11 +135,11 @@ def search(request, params: Query[SearchParams]):
     try:
         query = query_from_params(params.dict(), audience=audience_for(request.user))
     except InvalidSearch as error:
-        return 400, {"detail": str(error)}
+        return Status(400, {"detail": str(error)})
     try:
         results = selectors.search_run(query=query)
     except SearchUnavailable:
-        return 503, {"detail": UNAVAILABLE}
+        return Status(503, {"detail": UNAVAILABLE})
     search_id = None
     if is_search(query):
         event = services.search_event_record(
@@ -157,17 +157,20 @@ def search(request, params: Query[SearchParams]):
         _hit(hit, search_id, position)
         for position, hit in enumerate(results.hits, start=query.offset + 1)
     ]
-    return 200, {
-        "query": query.text,
-        "total": results.total,
-        "page": query.page,
-        "pages": results.pages,
-        "per_page": query.per_page,
-        "took_ms": round(results.took_ms, 3),
-        "search_id": search_id,
-        "results": hits,
-        "facets": facets,
-    }
+    return Status(
+        200,
+        {
+            "query": query.text,
+            "total": results.total,
+            "page": query.page,
+            "pages": results.pages,
+            "per_page": query.per_page,
+            "took_ms": round(results.took_ms, 3),
+            "search_id": search_id,
+            "results": hits,
+            "facets": facets,
+        },
+    )
 
 
 @router.get("/suggest", response={200: SuggestOut, 503: ErrorOut}, summary="Complete a query")
@@ -176,7 +179,8 @@ def suggest(request, q: str = ""):
     try:
         suggestions = selectors.search_suggest(audience=audience_for(request.user), text=q)
     except SearchUnavailable:
-        return 503, {"detail": UNAVAILABLE}
-    return 200, {
-        "suggestions": [{"kind": s.kind, "label": s.label, "url": s.url} for s in suggestions]
-    }
+        return Status(503, {"detail": UNAVAILABLE})
+    return Status(
+        200,
+        {"suggestions": [{"kind": s.kind, "label": s.label, "url": s.url} for s in suggestions]},
+    )

@@ -37,9 +37,10 @@ def _values(params: Mapping, name: str) -> list[str]:
     if hasattr(params, "getlist"):
         raw = params.getlist(name)
     else:
-        raw = params.get(name) or []
-        raw = [raw] if isinstance(raw, str) else list(raw)
-    return [value.strip() for value in raw if value and value.strip()]
+        raw = params.get(name)
+        raw = [] if raw is None else raw if isinstance(raw, list | tuple) else [raw]
+    values = [str(value).strip() for value in raw]
+    return [value for value in values if value]
 
 
 def _slug(name: str, value: str) -> str:

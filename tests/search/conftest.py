@@ -1,0 +1,203 @@
+"""Search test fixtures: engines under test, a small library with restrictions, helpers.
+
+Engines: the embedded engine always; OpenSearch when OPENSEARCH_TEST_URL is set (CI starts one
+with .ci/opensearch.sh); Elasticsearch only when ELASTICSEARCH_TEST_URL is set (its test module
+is not even collected otherwise). Server indices get a unique name per test run and are deleted
+afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from cms.models import Competitor, Industry, LibraryDocument, Persona, Product
+from enablement.roles import MARKETER, REP
+from search import services
+from search.engines import use_engine
+from search.engines.elastic import ElasticEngine
+from search.engines.embedded import EmbeddedEngine
+from search.query import SearchQuery, audience_for
+from tests.factories import make_asset, make_document, make_section, make_team, make_user
+
+collect_ignore = (
+    [] if os.environ.get("ELASTICSEARCH_TEST_URL") else ["test_engine_elasticsearch.py"]
+)
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def server_engine(url_variable: str, kind: str, request) -> ElasticEngine:
+    url = os.environ.get(url_variable)
+    if not url:
+        pytest.skip(f"{url_variable} is not set: no {kind} server to test against")
+    name = f"test-{RUN_ID}-{request.node.name.lower()}"[:80]
+    engine = ElasticEngine(url=url, index=name, kind=kind, refresh=True, timeout=30)
+    request.addfinalizer(lambda: _drop_server_index(engine))
+    return engine
+
+
+def _drop_server_index(engine: ElasticEngine) -> None:
+    transport = engine.transport
+    for index in transport.aliases(engine.alias):
+        transport.delete(index)
+
+
+@pytest.fixture
+def embedded_engine(tmp_path):
+    """On tmpfs when the machine has one: tantivy fsyncs every commit, which is slow on disk
+    and proves nothing here."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        directory = Path(tempfile.mkdtemp(prefix="search-test-", dir=shm))
+        yield EmbeddedEngine(path=directory / "index")
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        yield EmbeddedEngine(path=tmp_path / "index")
+
+
+@pytest.fixture
+def active_engine(embedded_engine):
+    """The embedded engine, empty, as the process's engine."""
+    embedded_engine.reset()
+    with use_engine(embedded_engine):
+        yield embedded_engine
+
+
+@pytest.fixture
+def down_engine(tmp_path):
+    """An embedded engine whose index directory cannot exist (its parent is a file)."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    return EmbeddedEngine(path=blocker / "index", lock_timeout=0.1)
+
+
+def run_search(user, text: str = "", now=None, **options):
+    from search.selectors import search_run
+
+    query = SearchQuery(
+        audience=audience_for(user), now=now or timezone.now(), text=text, **options
+    )
+    return search_run(query=query)
+
+
+def titles(results) -> list[str]:
+    return [hit.fields["title"] for hit in results.hits]
+
+
+def facet(results, name: str) -> dict[str, int]:
+    return {bucket.value: bucket.count for bucket in results.facets.get(name, [])}
+
+
+def publish(page) -> None:
+    page.save_revision().publish()
+
+
+@pytest.fixture
+def library(db, django_capture_on_commit_callbacks):
+    """A small library indexed through the real signals (publish -> task on commit).
+
+    Teams: emea, na. Reps: ``insider`` (emea), ``na_rep`` (na), ``outsider`` (no team).
+    ``restricted`` lives in the EMEA-only section; ``nobody`` is in the EMEA section but
+    restricted to na, so only managers see it.
+    """
+    with django_capture_on_commit_callbacks(execute=True):
+        lib = _build_library()
+    LibraryDocument.objects.filter(pk=lib.pdf.pk).update(
+        extracted_text="Appendix: quarterly kaleidoscope savings for the CFO.",
+        extraction_status=LibraryDocument.Status.DONE,
+    )
+    services.index_assets(asset_ids=[lib.case_study.pk])
+    return lib
+
+
+def _terms():
+    return SimpleNamespace(
+        acme=Competitor.objects.create(name="Acme"),
+        globex=Competitor.objects.create(name="Globex"),
+        fintech=Industry.objects.create(name="Fintech"),
+        cfo=Persona.objects.create(name="CFO"),
+        widget=Product.objects.create(name="Widget Cloud"),
+    )
+
+
+def _build_library():
+    emea, na = make_team("EMEA"), make_team("North America")
+    terms = _terms()
+    lib = SimpleNamespace(emea=emea, na=na, terms=terms)
+    lib.insider = make_user("insider", role=REP, teams=[emea])
+    lib.na_rep = make_user("na_rep", role=REP, teams=[na])
+    lib.outsider = make_user("outsider", role=REP)
+    lib.marketer = make_user("marketer", role=MARKETER)
+    lib.battlecard = make_asset(
+        "Acme battlecard",
+        asset_type="battlecard",
+        stages=("decide",),
+        pillars=("why-buy-you",),
+        summary="How we win against Acme in competitive deals.",
+        body="<p>Acme undercuts on list price; lead with total cost.</p>",
+        competitors=[terms.acme],
+        industries=[terms.fintech],
+    )
+    lib.pricing = make_asset(
+        "Price list overview",
+        asset_type="deck",
+        stages=("evaluate",),
+        pillars=("why-buy",),
+        summary="Every price we quote, by plan.",
+        products=[terms.widget],
+    )
+    lib.roadmap = make_asset(
+        "Roadmap briefing",
+        asset_type="deck",
+        stages=("discover",),
+        summary="Where the product goes next.",
+    )
+    lib.mention = make_asset(
+        "Analyst notes",
+        asset_type="one-pager",
+        stages=("discover",),
+        summary="Notes from analysts.",
+        body="<p>The analysts asked about our roadmap twice.</p>",
+    )
+    section = make_section("EMEA only", teams=[emea])
+    lib.restricted = make_asset(
+        "Zephyrine secret plan",
+        parent=section,
+        asset_type="deck",
+        stages=("decide",),
+        pillars=("why-buy-now",),
+        summary="Only EMEA sees the zephyrine plan against Globex.",
+        competitors=[terms.globex],
+    )
+    lib.nobody = make_asset(
+        "Quixotic merger memo", parent=section, teams=[na], summary="Managers only."
+    )
+    lib.pdf = make_document("case-study.pdf", b"%PDF-1.4 placeholder", title="Case study file")
+    lib.case_study = make_asset(
+        "Globex case study",
+        asset_type="case-study",
+        stages=("onboard",),
+        summary="A customer story.",
+        document=lib.pdf,
+    )
+    lib.hostile = make_asset(
+        "<script>alert('title')</script> Hostile deck",
+        asset_type="deck",
+        summary="<b>bold</b> claims about onerror handlers",
+        body="<p>&lt;img src=x onerror=alert(1)&gt; pricing handlers</p>",
+    )
+    lib.draft = make_asset("Unreleased launch plan", publish=False, summary="Not yet.")
+    lib.soon_expiring = make_asset(
+        "Limited offer sheet",
+        summary="Valid for a short time.",
+        expire_at=timezone.now() + timedelta(hours=1),
+    )
+    return lib

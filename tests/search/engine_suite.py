@@ -1,0 +1,243 @@
+"""The behavioural suite every search engine must pass. An engine's test module subclasses
+``EngineSuite`` and provides two fixtures: ``engine`` (empty, working) and ``broken_engine``
+(one that cannot be reached). Everything here goes through the real services and selectors.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from search import selectors, services
+from search.engines import SearchUnavailable, use_engine
+from search.query import DealContext, audience_for
+from tests.search.conftest import facet, publish, run_search, titles
+
+
+class EngineSuite:
+    @pytest.fixture(autouse=True)
+    def _active(self, engine):
+        engine.reset()
+        with use_engine(engine):
+            yield engine
+
+    # --- relevance ------------------------------------------------------------------------
+    def test_title_word_finds_the_asset(self, library):
+        assert titles(run_search(library.outsider, "roadmap"))[0] == "Roadmap briefing"
+
+    def test_title_match_ranks_above_body_match(self, library):
+        found = titles(run_search(library.outsider, "roadmap"))
+        assert found.index("Roadmap briefing") < found.index("Analyst notes")
+
+    def test_stemming_pricing_finds_price(self, library):
+        assert "Price list overview" in titles(run_search(library.outsider, "pricing"))
+
+    def test_typo_battlecrad_finds_battlecard(self, library):
+        assert titles(run_search(library.outsider, "battlecrad")) == ["Acme battlecard"]
+
+    def test_every_word_must_match(self, library):
+        assert titles(run_search(library.outsider, "roadmap battlecard")) == []
+
+    def test_quoted_phrase_matches_words_in_order_only(self, library):
+        assert titles(run_search(library.outsider, '"win against acme"')) == ["Acme battlecard"]
+        assert titles(run_search(library.outsider, '"acme against win"')) == []
+
+    def test_text_only_inside_the_file_is_found(self, library):
+        found = run_search(library.outsider, "kaleidoscope")
+        assert titles(found) == ["Globex case study"]
+        assert "<mark>kaleidoscope</mark>" in found.hits[0].highlight
+
+    # --- permissions ----------------------------------------------------------------------
+    def test_rep_outside_team_never_sees_restricted_asset(self, library):
+        assert titles(run_search(library.outsider, "zephyrine")) == []
+        assert titles(run_search(library.insider, "zephyrine")) == ["Zephyrine secret plan"]
+        assert "Zephyrine secret plan" not in titles(run_search(library.outsider, per_page=50))
+
+    def test_rep_outside_team_cannot_see_restricted_asset_in_facet_counts(self, library):
+        outsider = run_search(library.outsider)
+        insider = run_search(library.insider)
+        assert "globex" not in facet(outsider, "competitor")
+        assert facet(insider, "competitor")["globex"] == 1
+        assert facet(outsider, "stage")["decide"] == facet(insider, "stage")["decide"] - 1
+        assert outsider.total == insider.total - 1
+
+    def test_rep_outside_team_gets_no_suggestion_for_restricted_asset(self, library):
+        outsider = selectors.search_suggest(audience=audience_for(library.outsider), text="zephy")
+        insider = selectors.search_suggest(audience=audience_for(library.insider), text="zephy")
+        assert outsider == []
+        assert [s.label for s in insider] == ["Zephyrine secret plan"]
+        # Globex tags a visible case study too, so the term itself is not a secret...
+        terms = selectors.search_suggest(audience=audience_for(library.na_rep), text="glob")
+        assert ("competitor", "Globex") not in {(s.kind, s.label) for s in terms}
+
+    def test_asset_whose_restrictions_admit_no_team_is_seen_only_by_managers(self, library):
+        assert titles(run_search(library.insider, "quixotic")) == []
+        assert titles(run_search(library.na_rep, "quixotic")) == []
+        assert titles(run_search(library.marketer, "quixotic")) == ["Quixotic merger memo"]
+
+    def test_content_manager_sees_every_live_asset(self, library):
+        assert run_search(library.marketer).total == run_search(library.insider).total + 1
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def test_expired_asset_disappears_when_its_time_passes(self, library):
+        assert titles(run_search(library.outsider, "limited offer")) == ["Limited offer sheet"]
+        later = timezone.now() + timedelta(hours=2)
+        assert titles(run_search(library.outsider, "limited offer", now=later)) == []
+        assert run_search(library.outsider, now=later).total == (
+            run_search(library.outsider).total - 1
+        )
+
+    def test_unpublished_draft_is_never_returned(self, library):
+        assert titles(run_search(library.marketer, "unreleased")) == []
+
+    def test_unpublishing_removes_the_asset(self, library, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            library.roadmap.unpublish()
+        assert "Roadmap briefing" not in titles(run_search(library.marketer, "roadmap"))
+
+    def test_archiving_removes_the_asset(self, library, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            library.pricing.archived = True
+            publish(library.pricing)
+        assert "Price list overview" not in titles(run_search(library.marketer, "price list"))
+
+    # --- hostile content ------------------------------------------------------------------
+    def test_html_in_text_comes_back_escaped_in_highlights(self, library):
+        hit = run_search(library.outsider, "handlers").hits[0]
+        assert hit.fields["title"].startswith("<script>")  # stored as typed, escaped on output
+        assert "<mark>handlers</mark>" in hit.highlight
+        assert "<img" not in hit.highlight and "<b>" not in hit.highlight
+        assert "&lt;img src=x onerror=alert(1)&gt;" in hit.highlight
+
+    # --- facets, sort, pages --------------------------------------------------------------
+    def test_facet_counts_follow_the_active_filters(self, library):
+        narrowed = run_search(library.insider, filters={"stage": ("decide",)})
+        assert sorted(titles(narrowed)) == ["Acme battlecard", "Zephyrine secret plan"]
+        assert facet(narrowed, "type") == {"battlecard": 1, "deck": 1}
+        assert facet(narrowed, "competitor") == {"acme": 1, "globex": 1}
+        # The stage facet still offers the other stages, counted under the other filters.
+        assert facet(narrowed, "stage")["discover"] >= 2
+
+    def test_filters_on_two_facets_combine(self, library):
+        found = run_search(library.insider, filters={"stage": ("decide",), "type": ("deck",)})
+        assert titles(found) == ["Zephyrine secret plan"]
+        assert facet(found, "type") == {"battlecard": 1, "deck": 1}
+
+    def test_values_within_a_facet_are_alternatives(self, library):
+        found = run_search(library.outsider, filters={"stage": ("decide", "evaluate")})
+        assert sorted(titles(found)) == ["Acme battlecard", "Price list overview"]
+
+    def test_newest_sort_puts_latest_first(self, library):
+        from cms.models import AssetPage
+
+        AssetPage.objects.filter(pk=library.mention.pk).update(
+            first_published_at=timezone.now() + timedelta(days=1)
+        )
+        services.index_assets(asset_ids=[library.mention.pk])
+        found = run_search(library.outsider, sort="newest")
+        assert titles(found)[0] == "Analyst notes"
+
+    def test_most_effective_sort_and_boost_use_analytics_signals(self, library, monkeypatch):
+        signals = {library.roadmap.pk: {"effectiveness": 0.9, "popularity": 0.8, "won_deals": 1}}
+        monkeypatch.setattr(
+            "search.documents.asset_ranking_signals",
+            lambda ids: {i: signals[i] for i in ids if i in signals},
+        )
+        services.index_assets(asset_ids=[library.roadmap.pk])
+        assert titles(run_search(library.outsider, sort="effective"))[0] == "Roadmap briefing"
+        assert titles(run_search(library.outsider))[0] == "Roadmap briefing"
+
+    def test_pages_split_results_without_overlap(self, library):
+        first = run_search(library.outsider, per_page=3, page=1)
+        second = run_search(library.outsider, per_page=3, page=2)
+        assert first.total == second.total >= 6
+        assert len(first.hits) == 3
+        assert not set(titles(first)) & set(titles(second))
+        assert first.pages == -(-first.total // 3)
+
+    # --- deal mode ------------------------------------------------------------------------
+    def test_deal_mode_ranks_context_first_and_says_why(self, library, monkeypatch):
+        monkeypatch.setattr(
+            "search.documents.asset_ranking_signals",
+            lambda ids: {i: {"won_deals": True} for i in ids if i == library.battlecard.pk},
+        )
+        services.index_assets(asset_ids=[library.battlecard.pk])
+        deal = DealContext(stage="decide", competitor="acme", industry="fintech")
+        found = run_search(library.outsider, deal=deal)
+        top = found.hits[0]
+        assert top.fields["title"] == "Acme battlecard"
+        assert top.reasons == [
+            "Decide stage",
+            "Fintech industry",
+            "Against Acme",
+            "used in won deals",
+        ]
+        assert found.total == run_search(library.outsider).total  # ranks, never hides
+        assert all(not hit.reasons for hit in run_search(library.outsider).hits)
+
+    # --- suggestions ----------------------------------------------------------------------
+    def test_suggestions_complete_titles_despite_a_typo(self, library):
+        audience = audience_for(library.outsider)
+        assert selectors.search_suggest(audience=audience, text="battlecr")[0].label == (
+            "Acme battlecard"
+        )
+        assert "Acme battlecard" in [
+            s.label for s in selectors.search_suggest(audience=audience, text="batlec")
+        ]
+
+    def test_suggestions_offer_taxonomy_terms(self, library):
+        found = selectors.search_suggest(audience=audience_for(library.outsider), text="acm")
+        term = [s for s in found if s.kind == "competitor"]
+        assert [(s.label, s.value) for s in term] == [("Acme", "acme")]
+        assert term[0].url.endswith("?competitor=acme")
+
+    # --- writes ---------------------------------------------------------------------------
+    def test_indexing_twice_keeps_one_copy(self, library):
+        services.index_assets(asset_ids=[library.roadmap.pk])
+        services.index_assets(asset_ids=[library.roadmap.pk])
+        assert titles(run_search(library.outsider, "roadmap briefing")) == ["Roadmap briefing"]
+
+    def test_rebuild_swaps_in_a_complete_index(self, library, engine):
+        engine.delete([library.roadmap.pk])
+        assert selectors.index_check().missing == [library.roadmap.pk]
+        count = services.index_rebuild(batch_size=3)
+        assert count == run_search(library.marketer).total
+        assert selectors.index_check().ok
+        assert titles(run_search(library.outsider, "roadmap"))[0] == "Roadmap briefing"
+
+    # --- engine down ----------------------------------------------------------------------
+    def test_engine_down_raises_search_unavailable(self, library, broken_engine):
+        with use_engine(broken_engine):
+            with pytest.raises(SearchUnavailable):
+                run_search(library.outsider, "roadmap")
+            with pytest.raises(SearchUnavailable):
+                selectors.search_suggest(audience=audience_for(library.outsider), text="road")
+            assert broken_engine.health().ok is False
+
+    def test_engine_down_shows_reps_a_clear_message(self, library, broken_engine, client):
+        client.force_login(library.outsider)
+        with use_engine(broken_engine):
+            page = client.get("/search/", {"q": "roadmap"})
+            api = client.get("/api/v1/search", {"q": "roadmap"})
+        assert page.status_code == 503
+        assert "Search is unavailable right now" in page.content.decode()
+        assert api.status_code == 503
+        assert api.json() == {"detail": "search is unavailable; try again shortly"}
+
+    def test_publishing_while_engine_down_succeeds_and_catches_up(
+        self, library, broken_engine, engine, django_capture_on_commit_callbacks
+    ):
+        from search.models import PendingIndexUpdate
+        from tests.factories import make_asset
+
+        with use_engine(broken_engine), django_capture_on_commit_callbacks(execute=True):
+            late = make_asset("Outage survival guide", summary="Written while search was down.")
+        assert late.live
+        assert PendingIndexUpdate.objects.filter(asset_id=late.pk).exists()
+        assert titles(run_search(library.outsider, "outage")) == []
+        with django_capture_on_commit_callbacks(execute=True):
+            publish(library.roadmap)  # the next successful write replays the pending one
+        assert titles(run_search(library.outsider, "outage")) == ["Outage survival guide"]
+        assert not PendingIndexUpdate.objects.exists()

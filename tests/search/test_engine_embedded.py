@@ -1,0 +1,17 @@
+"""The behavioural suite on the embedded tantivy engine (always runs)."""
+
+import pytest
+
+from tests.search.engine_suite import EngineSuite
+
+pytestmark = pytest.mark.django_db
+
+
+class TestEmbeddedEngine(EngineSuite):
+    @pytest.fixture
+    def engine(self, embedded_engine):
+        return embedded_engine
+
+    @pytest.fixture
+    def broken_engine(self, down_engine):
+        return down_engine
