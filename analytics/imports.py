@@ -316,9 +316,9 @@ def _save_deals(new, changed, changes, context, report) -> None:
     deals_refresh_reached([deal.pk for deal, _ in changes] + [d.pk for d in changed], context)
 
 
-def deals_refresh_reached(deal_ids: list[int], context: _Context, *, set_current=False) -> None:
-    """Recompute reached_stage_order (and with ``set_current`` the current stage and outcome
-    from the latest history entry) for ``deal_ids``."""
+def deals_refresh_reached(deal_ids: list[int], context: _Context) -> None:
+    """Recompute reached_stage_order for ``deal_ids`` from their history. The current stage
+    and outcome stay as the opportunity report (or webhook) last said."""
     deals = Deal.objects.in_bulk(set(deal_ids))
     orders = dict(
         DealStageChange.objects.filter(deal_id__in=deals, journey_stage__isnull=False)
@@ -326,8 +326,6 @@ def deals_refresh_reached(deal_ids: list[int], context: _Context, *, set_current
         .annotate(top=Max("journey_stage__sort_order"))
         .values_list("deal_id", "top")
     )
-    if set_current:
-        _apply_latest_stage(deals, context.stage_map)
     for deal in deals.values():
         known = [orders[deal.pk]] if deal.pk in orders else []
         deal.reached_stage_order = deal_reached_order(
@@ -335,20 +333,9 @@ def deals_refresh_reached(deal_ids: list[int], context: _Context, *, set_current
         )
     Deal.objects.bulk_update(
         list(deals.values()),
-        ["reached_stage_order", "stage", "journey_stage", "outcome"],
+        ["reached_stage_order"],
         batch_size=500,
     )
-
-
-def _apply_latest_stage(deals: dict, stage_map: StageMap) -> None:
-    latest = {}
-    for change in DealStageChange.objects.filter(deal_id__in=deals).order_by("entered_at", "id"):
-        latest[change.deal_id] = change
-    for deal_id, change in latest.items():
-        deal = deals[deal_id]
-        deal.stage = change.stage
-        deal.journey_stage_id = change.journey_stage_id or deal.journey_stage_id
-        deal.outcome = StageMap.outcome(change.stage) or Deal.Outcome.OPEN
 
 
 def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> None:
@@ -383,4 +370,4 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
     report.history_added += added
     report.updated += len(touched) if added else 0
     report.unchanged += len(rows) - added
-    deals_refresh_reached([row.deal_id for row in rows], context, set_current=True)
+    deals_refresh_reached([row.deal_id for row in rows], context)

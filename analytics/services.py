@@ -177,19 +177,13 @@ def deal_apply(
     deal.outcome = deal_outcome(data)
     change = None
     if changed_stage:
-        entered = data.stage_changed_at or _day_start(data.created_date if is_new else None) or now
+        entered = data.stage_changed_at or now
         change = DealStageChange(stage=stage, journey_stage=journey, entered_at=entered)
     return deal, change
 
 
 def default_currency() -> str:
     return getattr(settings, "ANALYTICS_CURRENCY", "USD")
-
-
-def _day_start(day: date | None) -> datetime | None:
-    if day is None:
-        return None
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()), UTC)
 
 
 @transaction.atomic

@@ -1,0 +1,241 @@
+"""Importing Salesforce opportunity reports and history exports."""
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from analytics.imports import ImportError_, deal_import_file, parse_mapping
+from analytics.models import Deal, DealStageChange
+from analytics.parsing import parse_amount, parse_date
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "Opportunity ID,Opportunity Name,Account Name,Amount,Stage,Close Date,Industry,Type\n"
+
+
+def _import(text: str, name="report.csv", encoding="utf-8", **options):
+    return deal_import_file(io.BytesIO(text.encode(encoding)), name, **options)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("$1,200.50", "1200.50", "USD"),
+        ("1.200,50 €", "1200.50", "EUR"),
+        ("EUR 1 200,50", "1200.50", "EUR"),
+        ("1200", "1200.00", ""),
+        ("12,5", "12.50", ""),
+        ("(300.00)", "-300.00", ""),
+        ("£2,000,000", "2000000.00", "GBP"),
+    ],
+)
+def test_amounts_with_symbols_and_separators_are_read(text, amount, currency):
+    assert parse_amount(text) == (Decimal(amount), currency)
+
+
+@pytest.mark.parametrize("text", ["abc", "12 apples", "$", "1.2.3,4,5"])
+def test_amounts_that_are_not_numbers_are_refused_by_name(text):
+    with pytest.raises(ValueError, match="is not a number"):
+        parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-31", date(2024, 3, 31)),
+        ("3/31/2024", date(2024, 3, 31)),
+        ("31/03/2024", date(2024, 3, 31)),
+        ("31.03.2024", date(2024, 3, 31)),
+        ("31 Mar 2024", date(2024, 3, 31)),
+        ("Mar 31, 2024", date(2024, 3, 31)),
+        ("3/31/24 10:15 PM", date(2024, 3, 31)),
+    ],
+)
+def test_common_date_formats_are_read(text, expected):
+    assert parse_date(text) == expected
+
+
+def test_day_first_order_settles_ambiguous_dates():
+    assert parse_date("02/03/2024") == date(2024, 2, 3)
+    assert parse_date("02/03/2024", order="dmy") == date(2024, 3, 2)
+
+
+def test_import_creates_deals_with_amounts_currencies_and_journey_stages():
+    report = _import(
+        HEADER
+        + '006A,Acme renewal,Acme,"$1,200.50",Prospecting,3/31/2024,Retail,New Business\n'
+        + '006B,Globex,Globex,"1.200,50 €",Closed Won,2024-04-30,Energy,Existing Business\n'
+    )
+    assert (report.created, report.error_count) == (2, 0)
+    acme = Deal.objects.get(external_id="006A")
+    assert (acme.amount, acme.currency, acme.journey_stage.slug) == (
+        Decimal("1200.50"),
+        "USD",
+        "discover",
+    )
+    assert (acme.close_date, acme.segment, acme.outcome) == (
+        date(2024, 3, 31),
+        "New Business",
+        "open",
+    )
+    globex = Deal.objects.get(external_id="006B")
+    assert (globex.currency, globex.outcome) == ("EUR", "won")
+
+
+def test_reimport_updates_by_id_and_appends_a_stage_change():
+    _import(HEADER + "006A,Acme,Acme,100,Prospecting,3/31/2024,,\n")
+    report = _import(HEADER + "006A,Acme,Acme,250,Negotiation/Review,3/31/2024,,\n")
+    assert (report.created, report.updated) == (0, 1)
+    deal = Deal.objects.get()
+    assert deal.amount == Decimal("250.00") and deal.journey_stage.slug == "decide"
+    assert list(deal.history.values_list("stage", flat=True)) == [
+        "Prospecting",
+        "Negotiation/Review",
+    ]
+    assert deal.reached_stage_order == 2
+    again = _import(HEADER + "006A,Acme,Acme,250,Negotiation/Review,3/31/2024,,\n")
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert Deal.objects.count() == 1 and DealStageChange.objects.count() == 2
+
+
+def test_bad_rows_are_reported_by_row_and_column_and_good_rows_kept():
+    report = _import(
+        HEADER
+        + "006A,Acme,Acme,100,Prospecting,31/31/2024,,\n"
+        + "006B,Globex,Globex,lots,Prospecting,3/31/2024,,\n"
+        + "006C,Initech,Initech,5,Prospecting,3/31/2024,,\n"
+        + "006C,Initech again,Initech,5,Prospecting,3/31/2024,,\n"
+        + ",No id,X,5,Prospecting,3/31/2024,,\n"
+    )
+    assert report.created == 1
+    assert report.errors == [
+        (
+            2,
+            "Close Date",
+            "date '31/31/2024' is not a date (expected e.g. 2024-03-31 or 3/31/2024)",
+        ),
+        (3, "Amount", "amount 'lots' is not a number"),
+        (5, "Opportunity ID", "duplicate id (first on row 4)"),
+        (6, "Opportunity ID", "is empty"),
+    ]
+    assert list(Deal.objects.values_list("external_id", flat=True)) == ["006C"]
+
+
+def test_unmapped_stage_is_reported_never_guessed():
+    report = _import(HEADER + "006A,Acme,Acme,1,Pilot,3/31/2024,,\n006B,B,B,1,Pilot,,,\n")
+    assert report.unmapped_stages == {"Pilot": 2}
+    assert report.errors[0][:2] == (2, "Stage") and "not mapped" in report.errors[0][2]
+    assert not Deal.objects.exists()
+
+
+def test_missing_required_columns_fail_the_file_naming_them():
+    with pytest.raises(ImportError_, match="missing required column.*Opportunity ID"):
+        _import("Opportunity Name,Stage\nAcme,Prospecting\n")
+
+
+def test_empty_file_is_refused():
+    with pytest.raises(ImportError_, match="empty"):
+        _import("")
+    with pytest.raises(ImportError_, match="empty"):
+        _import("\ufeff\n\n", encoding="utf-8")
+
+
+def test_utf8_bom_and_semicolons_are_read():
+    text = "\ufeffOpportunity ID;Opportunity Name;Amount;Stage\n006Z;Müller GmbH;1.200,50 €;Qualification\n"
+    report = _import(text)
+    assert report.created == 1
+    deal = Deal.objects.get()
+    assert (deal.name, deal.amount) == ("Müller GmbH", Decimal("1200.50"))
+
+
+def test_windows_1252_file_is_read():
+    report = _import(HEADER + "006A,Café,Café,1,Prospecting,,,\n", encoding="cp1252")
+    assert report.created == 1 and Deal.objects.get().name == "Café"
+
+
+def test_dry_run_reports_but_changes_nothing():
+    report = _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n", dry_run=True)
+    assert report.created == 1 and not Deal.objects.exists()
+
+
+def test_other_headers_can_be_mapped():
+    mapping = parse_mapping("Deal Ref = external_id\nPhase=stage")
+    report = _import("Deal Ref,Phase\nX1,Prospecting\n", mapping=mapping)
+    assert report.created == 1
+    with pytest.raises(ImportError_, match="mapping line 1"):
+        parse_mapping("Deal Ref = nonsense")
+
+
+def test_won_and_closed_columns_set_the_outcome():
+    report = _import(
+        "Opportunity ID,Stage,Won,Closed\nA,Negotiation/Review,1,1\nB,Negotiation/Review,0,1\n"
+    )
+    assert report.created == 2
+    assert dict(Deal.objects.values_list("external_id", "outcome")) == {"A": "won", "B": "lost"}
+
+
+def test_opportunity_history_export_builds_the_stage_history():
+    _import(HEADER + "006A,Acme,Acme,1,Closed Lost,,,\n")
+    history = (
+        "Opportunity ID,To Stage,Last Modified\n"
+        "006A,Needs Analysis,2024-02-01\n006A,Negotiation/Review,2024-03-01\n"
+        "006A,Closed Lost,2024-03-15\nNOPE,Prospecting,2024-03-01\n"
+    )
+    report = _import(history, kind="history")
+    assert report.errors == [(5, "Opportunity ID", "no deal 'NOPE'")]
+    deal = Deal.objects.get()
+    assert (deal.stage, deal.outcome, deal.reached_stage_order) == ("Closed Lost", "lost", 2)
+    again = _import(history, kind="history")
+    assert again.history_added == 0
+    # The report's own observation (Closed Lost, at import time) plus three history rows.
+    assert deal.history.count() == 4
+
+
+def test_xlsx_export_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Opportunity ID", "Amount", "Stage", "Close Date"])
+    sheet.append(["X9", 1500.5, "Qualification", date(2024, 5, 1)])
+    path = tmp_path / "report.xlsx"
+    workbook.save(path)
+    with path.open("rb") as stream:
+        report = deal_import_file(stream, "report.xlsx")
+    assert report.created == 1
+    deal = Deal.objects.get()
+    assert (deal.amount, deal.close_date) == (Decimal("1500.50"), date(2024, 5, 1))
+
+
+def test_command_imports_shows_progress_and_reports_bad_rows(tmp_path, capsys):
+    path = tmp_path / "deals.csv"
+    path.write_text(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n006B,B,B,x,Prospecting,,,\n")
+    call_command("import_deals", str(path))
+    out, err = capsys.readouterr()
+    assert "2 rows read" in out and "1 created" in out
+    assert "row 3, column 'Amount'" in err
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_deals", str(tmp_path / "missing.csv"))
+
+
+@pytest.mark.slow
+def test_a_50_megabyte_file_imports_in_chunks(tmp_path):
+    path = tmp_path / "big.csv"
+    padding = "x" * 900
+    with path.open("w") as out:
+        out.write("Opportunity ID,Opportunity Name,Amount,Stage,Close Date,Description\n")
+        row = 0
+        while out.tell() < 50 * 1024 * 1024:
+            row += 1
+            out.write(
+                f'B{row},Deal {row},"$1,{row % 1000:03d}.00",Prospecting,3/31/2024,{padding}\n'
+            )
+    seen = []
+    with path.open("rb") as stream:
+        report = deal_import_file(stream, "big.csv", progress=seen.append)
+    assert report.error_count == 0
+    assert report.created == row == Deal.objects.count()
+    assert len(seen) > 10 and seen[-1] == row
