@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
@@ -166,7 +166,7 @@ def upsert_deal(request, payload: DealIn):
         deal, created = services.deal_upsert(data=services.DealInput(amount=parsed, **data))
     except ValidationError as error:
         _bad_request(error)
-    return (201 if created else 200), _deal_out(deal, created)
+    return Status(201 if created else 200, _deal_out(deal, created))
 
 
 @router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")
