@@ -1,0 +1,784 @@
+"""The demo library (``manage.py seed_demo``): the assets of Tidewater Data, a fictional
+data-reliability company (``cms.demo_catalogue``), and the service that creates them.
+
+Contracts of ``demo_seed``:
+- It creates the taxonomy (products, industries, personas, competitors, teams), one demo user
+  per role plus two more marketers who own content, the library sections (one restricted to
+  the EMEA team) under the library home, which becomes the default site's root page, and the
+  ``asset_specs()`` assets, each published through a Wagtail revision by its owner. Assets
+  with a file get a generated PDF, PPTX or DOCX (``cms.demo_files``) whose text contains a code
+  word found nowhere else (``code_word``); videos get an external link.
+- Every stage x pillar cell holds assets except ``EMPTY_CELLS``, left empty on purpose so the
+  coverage matrix has gaps to show. Some assets are past their review date, one has expired,
+  a few are restricted to a team.
+- It is idempotent: pages are found by slug under their parent, documents by title, users by
+  username and taxonomy terms by slug or name. A second run creates and changes nothing
+  (existing users keep whatever password they have now).
+- Each asset is created in its own transaction, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.db import connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import slugify
+from wagtail.documents import get_document_model
+from wagtail.models import Page, Site
+from wagtail.utils.file import hash_filelike
+
+from cms import demo_files
+from cms.demo_catalogue import (
+    COMPANY,
+    CONTENT_OWNERS,
+    CUSTOMERS,
+    DEMO_USERS,
+    EMAIL_DOMAIN,
+    INDUSTRIES,
+    LIBRARY_INTRO,
+    PERSONAS,
+    PLATFORM,
+    PRODUCTS,
+    RIVALS,
+    SECTIONS,
+    TEAMS,
+    VIDEO_BASE,
+    DemoUser,
+    SectionSpec,
+)
+from cms.demo_files import Brief
+from cms.models import (
+    AssetPage,
+    AssetType,
+    BuyerStage,
+    Competitor,
+    Industry,
+    LibraryPage,
+    Persona,
+    Pillar,
+    Product,
+    Team,
+)
+from cms.services import library_root_ensure
+
+EMPTY_CELLS = frozenset({("discover", "why-buy-you"), ("onboard", "why-buy-now")})
+FILE_KINDS = {
+    "deck": "pptx",
+    "case-study": "pdf",
+    "battlecard": "pdf",
+    "one-pager": "pdf",
+    "datasheet": "pdf",
+    "whitepaper": "pdf",
+    "roi-calculator": "docx",
+    "demo-script": "docx",
+    "email-template": "docx",
+}  # video: an external link, no file
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One asset of the demo library. Taxonomy fields are slugs or keys of the tables above."""
+
+    title: str
+    section: str
+    asset_type: str
+    stages: tuple[str, ...]
+    pillars: tuple[str, ...]
+    summary: str
+    product: str | None = None
+    rival: str | None = None
+    customer: str | None = None
+    industry: str | None = None
+    persona: str | None = None
+    teams: tuple[str, ...] = ()
+    stale: bool = False  # past its review date
+    expired: bool = False
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.title)[:80]
+
+    @property
+    def industry_key(self) -> str | None:
+        return CUSTOMERS[self.customer].industry if self.customer else self.industry
+
+
+def _product_assets() -> list[AssetSpec]:
+    specs = []
+    for key, product in PRODUCTS.items():
+        name = product.name
+        specs += [
+            AssetSpec(
+                f"{name} overview deck",
+                "product",
+                "deck",
+                ("discover",),
+                ("why-buy",),
+                f"The first-meeting story for {name}: the problem, the product, the proof.",
+                product=key,
+                persona="head-of-data",
+            ),
+            AssetSpec(
+                f"{name} datasheet",
+                "product",
+                "datasheet",
+                ("evaluate",),
+                ("why-buy-you",),
+                f"Capabilities, technical specifications and packaging of {name}.",
+                product=key,
+                persona="data-engineer",
+            ),
+            AssetSpec(
+                f"{name} demo script",
+                "product",
+                "demo-script",
+                ("evaluate",),
+                ("why-buy-you",),
+                f"A three-act, 25-minute demo of {name} with the questions buyers ask.",
+                product=key,
+                persona="data-engineer",
+            ),
+            AssetSpec(
+                f"{name} technical deep dive",
+                "product",
+                "deck",
+                ("evaluate",),
+                ("why-buy-you",),
+                f"Architecture, security and integrations of {name} for technical evaluators.",
+                product=key,
+                persona="analytics-engineer",
+                stale=key == "pipelines",
+            ),
+            AssetSpec(
+                f"{name} in five minutes",
+                "product",
+                "video",
+                ("discover",),
+                ("why-buy",),
+                f"A five-minute product tour of {name} to send before a first call.",
+                product=key,
+            ),
+        ]
+    return specs
+
+
+def _competitive_assets() -> list[AssetSpec]:
+    specs = []
+    for key, rival in RIVALS.items():
+        versus = "Observe" if key == "brightwell" else "Pipelines"
+        product = "observe" if key == "brightwell" else "pipelines"
+        specs += [
+            AssetSpec(
+                f"Battlecard: Tidewater {versus} vs {rival.name}",
+                "competitive",
+                "battlecard",
+                ("evaluate", "decide"),
+                ("why-buy-you",),
+                f"How to win against {rival.name}: where they look strong, where we win.",
+                product=product,
+                rival=key,
+                stale=key == "pipewise",
+            ),
+            AssetSpec(
+                f"Switching from {rival.name}",
+                "competitive",
+                "one-pager",
+                ("decide",),
+                ("why-buy-now",),
+                f"The migration plan and incentives for buyers leaving {rival.name}.",
+                product=product,
+                rival=key,
+                stale=key == "quarrystone",
+            ),
+            AssetSpec(
+                f"Talk track: objections about {rival.name}",
+                "competitive",
+                "demo-script",
+                ("evaluate",),
+                ("why-buy-you",),
+                f"Answers to the objections buyers raise when they also talk to {rival.name}.",
+                product=product,
+                rival=key,
+            ),
+        ]
+    return specs
+
+
+def _customer_assets() -> list[AssetSpec]:
+    placements = [
+        (("evaluate",), ("why-buy",)),
+        (("decide",), ("why-buy-you",)),
+        (("evaluate", "decide"), ("why-buy-you",)),
+        (("discover", "evaluate"), ("why-buy",)),
+        (("decide",), ("why-buy-now",)),
+    ]
+    specs = []
+    for index, (name, customer) in enumerate(CUSTOMERS.items()):
+        stages, pillars = placements[index % len(placements)]
+        result = customer.facts.results[0]
+        specs.append(
+            AssetSpec(
+                f"{name} case study",
+                "customer-stories",
+                "case-study",
+                stages,
+                pillars,
+                f"How {name} put {PRODUCTS[customer.product].name} to work: "
+                f"{result[0].lower()}{result[1:]}.",
+                product=customer.product,
+                rival=customer.rival,
+                customer=name,
+            )
+        )
+    for name in ("Harbor Mutual", "Copperleaf Outfitters", "Lumen Play Studios"):
+        customer = CUSTOMERS[name]
+        specs.append(
+            AssetSpec(
+                f"Video testimonial: {name}",
+                "customer-stories",
+                "video",
+                ("discover",),
+                ("why-buy",),
+                f"{customer.facts.speaker} on camera, in two minutes.",
+                product=customer.product,
+                customer=name,
+            )
+        )
+    return specs
+
+
+def _row(section: str, title: str, asset_type: str, placement: str, summary: str, **extra):
+    """An asset from a table row; ``placement`` reads "stage,stage/pillar,pillar"."""
+    stages, pillars = (tuple(part.split(",")) for part in placement.split("/"))
+    return AssetSpec(title, section, asset_type, stages, pillars, summary, **extra)
+
+
+def _pricing_assets() -> list[AssetSpec]:
+    calculators = [
+        _row(
+            "pricing-roi",
+            f"ROI calculator: {product.name}",
+            "roi-calculator",
+            "decide/why-buy-now",
+            f"A worksheet that turns the buyer's own numbers into the annual saving of "
+            f"{product.name}.",
+            product=key,
+            persona="cfo",
+        )
+        for key, product in PRODUCTS.items()
+    ]
+    # fmt: off
+    return calculators + [
+        _row("pricing-roi", "The cost of bad data: 2026 benchmark report", "whitepaper",
+             "discover/why-buy", "Survey of 600 data leaders on what data incidents cost."),
+        _row("pricing-roi", "CFO business case deck", "deck", "decide/why-buy,why-buy-now",
+             "The five-slide case for finance: cost of inaction, saving, payback.",
+             persona="cfo"),
+        _row("pricing-roi", "Pricing and packaging overview", "deck", "decide/why-buy-you",
+             "List prices, bundles and discount guardrails for all four products.",
+             stale=True),
+        _row("pricing-roi", "Total cost of ownership: Tidewater vs in-house scripts",
+             "whitepaper", "evaluate/why-buy-now",
+             "Three-year cost model comparing the platform with a homegrown stack.",
+             rival="diy"),
+        _row("pricing-roi", "Security and compliance whitepaper", "whitepaper",
+             "evaluate,decide/why-buy-you",
+             "How Tidewater handles access, encryption, residency and audits.", persona="ciso"),
+        _row("pricing-roi", "Spring switch-and-save offer", "one-pager", "decide/why-buy-now",
+             "Two free months for buyers who sign before the end of the spring promotion.",
+             expired=True),
+        _row("pricing-roi", "North America public sector addendum", "one-pager",
+             "decide/why-buy-now",
+             "Contract vehicles and procurement terms for US and Canadian public agencies.",
+             teams=("north-america",)),
+    ]
+    # fmt: on
+
+
+def _prospecting_assets() -> list[AssetSpec]:
+    sequences = [
+        _row(
+            "prospecting",
+            f"Cold outreach sequence: {persona.name}",
+            "email-template",
+            "discover/why-buy",
+            f"Three e-mails that open a conversation with a {persona.name}.",
+            product="observe",
+            persona=key,
+            stale=key == "cfo",
+        )
+        for key, persona in PERSONAS.items()
+    ]
+    # fmt: off
+    return sequences + [
+        _row("prospecting", "Trigger e-mail: a new Chief Data Officer", "email-template",
+             "discover/why-buy-now", "Reach a newly hired CDO in their first 90 days.",
+             persona="head-of-data"),
+        _row("prospecting", "Event follow-up: DataOps Summit", "email-template",
+             "discover/why-buy-now",
+             "Follow up with booth visitors while the conference is still fresh."),
+        _row("prospecting", "Tidewater Data company overview", "deck", "discover/why-buy",
+             "Who we are, who we serve and why data reliability matters now."),
+        _row("prospecting", "First-call discovery guide", "demo-script", "discover/why-buy",
+             "Questions that uncover the cost of data incidents in the first call.",
+             persona="head-of-data"),
+        _row("prospecting", "Data reliability maturity model", "whitepaper",
+             "discover,evaluate/why-buy",
+             "Five levels from firefighting to contracts; where does the buyer sit?",
+             stale=True),
+        _row("prospecting", "Quarterly release highlights", "video", "evaluate/why-buy-now",
+             "What shipped this quarter, in eight minutes."),
+    ]
+    # fmt: on
+
+
+def _onboarding_assets() -> list[AssetSpec]:
+    kickoffs = [
+        _row(
+            "onboarding",
+            f"{product.name} onboarding kickoff deck",
+            "deck",
+            "onboard/why-buy",
+            f"The kickoff for new {product.name} customers: goals, plan, owners.",
+            product=key,
+        )
+        for key, product in PRODUCTS.items()
+    ]
+    # fmt: off
+    return kickoffs + [
+        _row("onboarding", "Customer success plan template", "one-pager", "onboard/why-buy",
+             "One page that records the customer's goals and how we will measure them."),
+        _row("onboarding", "First 90 days: value realization guide", "whitepaper",
+             "onboard/why-buy",
+             "Milestones that get a new customer to measurable value within a quarter."),
+        _row("onboarding", "Admin training", "video", "onboard/why-buy-you",
+             "Workspace set-up, roles and alert routing for new administrators."),
+        _row("onboarding", "Executive business review deck", "deck", "onboard/why-buy-you",
+             "The quarterly review that shows the customer what they got."),
+        _row("onboarding", "Expansion playbook: from Observe to Lineage", "one-pager",
+             "onboard/why-buy-you", "When and how to introduce Lineage to an Observe customer.",
+             product="lineage"),
+    ]
+    # fmt: on
+
+
+def _regional_assets() -> list[AssetSpec]:
+    # fmt: off
+    return [
+        _row("emea-field-kit", "GDPR and data residency whitepaper", "whitepaper",
+             "evaluate/why-buy-you", "EU hosting, sub-processors and transfer safeguards.",
+             persona="ciso", industry="financial-services"),
+        _row("emea-field-kit", "EMEA partner co-sell deck", "deck", "evaluate/why-buy",
+             "Joint pitch with our systems-integrator partners in the UK, DACH and Nordics."),
+        _row("emea-field-kit", "EMEA pricing in EUR and GBP", "one-pager", "decide/why-buy-now",
+             "Regional list prices and the approval path for discounts."),
+        _row("emea-field-kit", "Trigger e-mail: DORA compliance deadline", "email-template",
+             "discover/why-buy-now",
+             "Open a conversation with EU banks about operational resilience.",
+             industry="financial-services"),
+        _row("emea-field-kit", "Ironvale Components plant rollout story", "case-study",
+             "decide/why-buy-you", "How the German plants rolled out one certified metric.",
+             customer="Ironvale Components", product="lineage"),
+        # Restricted to a team inside open sections.
+        _row("product", "APAC launch deck: Singapore region", "deck", "discover/why-buy-now",
+             "Our new Singapore region and the launch offer for APAC buyers.", teams=("apac",)),
+        _row("customer-stories", "Japan reference customers", "one-pager",
+             "decide/why-buy-you", "Customers in Japan who agreed to take reference calls.",
+             teams=("apac",), industry="manufacturing"),
+        _row("competitive", "Strategic accounts executive briefing", "deck",
+             "evaluate/why-buy-now", "Board-level briefing for our top 50 accounts.",
+             teams=("strategic-accounts",), persona="head-of-data"),
+    ]
+    # fmt: on
+
+
+def asset_specs() -> list[AssetSpec]:
+    """Every asset of the demo library, in creation order."""
+    return (
+        _product_assets()
+        + _competitive_assets()
+        + _customer_assets()
+        + _pricing_assets()
+        + _prospecting_assets()
+        + _onboarding_assets()
+        + _regional_assets()
+    )
+
+
+ADJECTIVES = (
+    "amber", "cobalt", "saffron", "juniper", "vermilion", "indigo",
+    "russet", "celadon", "ochre", "mauve", "cerulean", "umber",
+)  # fmt: skip
+ANIMALS = (
+    "heron", "otter", "lynx", "marten", "ibis", "puffin",
+    "wombat", "narwhal", "gecko", "tapir", "okapi", "pangolin",
+)  # fmt: skip
+
+
+def code_word(number: int) -> str:
+    """The two-word code word inside the file of asset ``number`` (1-based), unique up to 144
+    assets: the adjective cycles with the number, the animal shifts with each round."""
+    index = number - 1
+    adjective = index % len(ADJECTIVES)
+    animal = (index // len(ADJECTIVES) + 5 * adjective) % len(ANIMALS)
+    return f"{ADJECTIVES[adjective]} {ANIMALS[animal]}"
+
+
+def brief_for(spec: AssetSpec, *, number: int, owner_name: str) -> Brief:
+    """What the file of ``spec`` talks about, resolved from the catalogue."""
+    customer = CUSTOMERS.get(spec.customer)
+    return Brief(
+        title=spec.title,
+        summary=spec.summary,
+        asset_type=spec.asset_type,
+        code_word=code_word(number),
+        company=COMPANY,
+        owner=owner_name,
+        product=PRODUCTS.get(spec.product, PLATFORM),
+        rival=RIVALS.get(spec.rival),
+        customer=customer.facts if customer else None,
+        industry=INDUSTRIES.get(spec.industry_key),
+        persona=PERSONAS.get(spec.persona),
+    )
+
+
+# --- Seeding ---------------------------------------------------------------------------------
+
+Progress = Callable[[str], None]
+PUBLISHER = "lead"
+SECTION_OWNERS = {spec.slug: spec.owner for spec in SECTIONS}
+
+
+@dataclass
+class SeedResult:
+    """What a run did. ``created`` counts new rows by kind; empty when nothing changed."""
+
+    created: Counter = field(default_factory=Counter)
+    assets: int = 0
+    users: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values())
+
+
+@dataclass
+class _Seed:
+    """What every step of a run needs: the taxonomy, the users and the tally of new rows.
+
+    Marketers own and write content; the enablement lead publishes it, as the "Marketing
+    review" workflow would after approval."""
+
+    terms: _Terms
+    users: dict
+    created: Counter
+
+    @property
+    def publisher(self):
+        return self.users[PUBLISHER]
+
+    def owner_of(self, section_slug: str):
+        return self.users[SECTION_OWNERS[section_slug]]
+
+
+@dataclass
+class _Terms:
+    """Taxonomy rows by slug (stages, pillars, asset types, teams) or catalogue key."""
+
+    stages: dict
+    pillars: dict
+    asset_types: dict
+    products: dict
+    competitors: dict
+    industries: dict
+    personas: dict
+    teams: dict
+
+
+def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResult:
+    """Create whatever part of the demo library is missing; see the module docstring.
+
+    ``progress`` receives one line per asset created, before the work starts. ``workers``
+    threads create the documents ahead of the pages (see ``_Documents``)."""
+    from enablement.services import roles_ensure
+
+    created = Counter()
+    groups = roles_ensure()
+    terms = _terms_ensure(created)
+    users = {
+        spec.username: _user_ensure(spec, groups, terms, created)
+        for spec in DEMO_USERS + CONTENT_OWNERS
+    }
+    seed = _Seed(terms=terms, users=users, created=created)
+    library = _library_ensure(seed)
+    sections = {spec.slug: _section_ensure(spec, library, seed) for spec in SECTIONS}
+    specs = asset_specs()
+    missing = [
+        (number, spec)
+        for number, spec in enumerate(specs, 1)
+        if not AssetPage.objects.child_of(sections[spec.section]).filter(slug=spec.slug).exists()
+    ]
+    with _Documents(seed, workers=workers, wanted=missing) as documents:
+        for number, spec in missing:
+            label = terms.asset_types[spec.asset_type].name.lower()
+            if progress:
+                progress(f"[{number}/{len(specs)}] Creating {label}: {spec.title}")
+            document = documents.get(spec)
+            with transaction.atomic():
+                _asset_create(spec, number, sections[spec.section], seed, document)
+            created["assets"] += 1
+    return SeedResult(created=created, assets=len(specs), users=users)
+
+
+class _Documents:
+    """The assets' documents, created ahead of their pages by worker threads when possible.
+
+    Saving a document extracts its text in a child process (with the immediate task
+    backend), which costs far more than building the page; worker threads keep both cores
+    busy while the main thread builds pages. The main thread takes a document before it opens
+    the page's transaction, so it never waits for a worker while holding a write lock.
+    Threads are not used inside a transaction (tests; their work would be invisible to other
+    connections) or on an in-memory SQLite database (each thread would need the same one).
+    """
+
+    def __init__(self, seed: _Seed, *, workers: int, wanted: list[tuple[int, AssetSpec]]):
+        self.seed = seed
+        self.pool = None
+        self.futures = {}
+        with_file = [(number, spec) for number, spec in wanted if spec.asset_type in FILE_KINDS]
+        if with_file and _threads_allowed(workers):
+            self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed-demo")
+            for number, spec in with_file:
+                self.futures[spec.slug] = self.pool.submit(self._in_thread, spec, number)
+        self.numbers = {spec.slug: number for number, spec in with_file}
+
+    def __enter__(self) -> _Documents:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def get(self, spec: AssetSpec):
+        """The document of ``spec`` (None for links), waiting for its worker if need be."""
+        if spec.asset_type not in FILE_KINDS:
+            return None
+        future = self.futures.pop(spec.slug, None)
+        document, new = future.result() if future else self._create(spec, self.numbers[spec.slug])
+        self.seed.created["documents"] += int(new)
+        return document
+
+    def _create(self, spec: AssetSpec, number: int):
+        owner = self.seed.owner_of(spec.section)
+        brief = brief_for(spec, number=number, owner_name=owner.get_full_name())
+        return _document_ensure(brief, spec, owner)
+
+    def _in_thread(self, spec: AssetSpec, number: int):
+        try:
+            return self._create(spec, number)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
+def _threads_allowed(workers: int) -> bool:
+    connection = transaction.get_connection()
+    if workers < 2 or connection.in_atomic_block:
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def _term_ensure(model, name: str, created: Counter):
+    """The term named ``name`` (matched by slug or name), created when missing."""
+    slug = slugify(name)[:100]
+    term = model.objects.filter(Q(slug=slug) | Q(name=name)).first()
+    if term is None:
+        term = model(name=name, slug=slug)
+        term.full_clean()
+        term.save()
+        created["taxonomy terms"] += 1
+    return term
+
+
+def _terms_ensure(created: Counter) -> _Terms:
+    def ensure(model, names: dict) -> dict:
+        return {key: _term_ensure(model, name, created) for key, name in names.items()}
+
+    rivals = {key: rival.name[0].upper() + rival.name[1:] for key, rival in RIVALS.items()}
+    return _Terms(
+        stages={stage.slug: stage for stage in BuyerStage.objects.all()},
+        pillars={pillar.slug: pillar for pillar in Pillar.objects.all()},
+        asset_types={kind.slug: kind for kind in AssetType.objects.all()},
+        products=ensure(Product, {key: product.name for key, product in PRODUCTS.items()}),
+        competitors=ensure(Competitor, rivals),
+        industries=ensure(Industry, {key: facts.name for key, facts in INDUSTRIES.items()}),
+        personas=ensure(Persona, {key: facts.name for key, facts in PERSONAS.items()}),
+        teams=ensure(Team, TEAMS),
+    )
+
+
+def _user_ensure(spec: DemoUser, groups: dict, terms: _Terms, created: Counter):
+    """The user ``spec.username`` in its role group and teams; a new one gets the demo
+    password (or an unusable one when the spec has none)."""
+    User = get_user_model()
+    user = User.objects.filter(username=spec.username).first()
+    if user is None:
+        first_name, last_name = spec.name.split(" ", 1)
+        is_admin = spec.role == "Admin"
+        user = User(
+            username=spec.username,
+            email=f"{spec.username}@{EMAIL_DOMAIN}",
+            first_name=first_name,
+            last_name=last_name,
+            is_staff=is_admin,
+            is_superuser=is_admin,
+        )
+        if spec.password:
+            user.set_password(spec.password)
+        else:
+            user.set_unusable_password()
+        user.full_clean()
+        user.save()
+        created["users"] += 1
+    user.groups.add(groups[spec.role])
+    for team in spec.teams:
+        terms.teams[team].members.add(user)
+    return user
+
+
+def _library_ensure(seed: _Seed) -> LibraryPage:
+    """The library home as the default site's root, with an intro, and without Wagtail's
+    "Welcome" starter page."""
+    library = library_root_ensure()
+    if _welcome_page_remove():
+        seed.created["starter pages removed"] += 1
+    if not library.intro:
+        library.intro = LIBRARY_INTRO
+        library.save_revision(user=seed.publisher).publish(user=seed.publisher)
+        seed.created["library intros"] += 1
+    return library
+
+
+def _welcome_page_remove() -> bool:
+    """Delete Wagtail's starter page when it is untouched and no site uses it as its root
+    (deleting a site's root page would delete the site)."""
+    welcome = (
+        Page.objects.filter(
+            depth=2,
+            numchild=0,
+            content_type=ContentType.objects.get_for_model(Page),
+            title__startswith="Welcome to your new Wagtail site",
+        )
+        .exclude(pk__in=Site.objects.values("root_page"))
+        .first()
+    )
+    if welcome is None:
+        return False
+    welcome.delete()
+    return True
+
+
+def _section_ensure(spec: SectionSpec, library: LibraryPage, seed: _Seed) -> LibraryPage:
+    section = LibraryPage.objects.child_of(library).filter(slug=spec.slug).first()
+    if section is not None:
+        return section
+    owner = seed.users[spec.owner]
+    section = LibraryPage(title=spec.title, slug=spec.slug, intro=spec.intro, owner=owner)
+    section.restricted_teams.set([seed.terms.teams[slug] for slug in spec.teams])
+    library.add_child(instance=section)
+    section.save_revision(user=owner).publish(user=seed.publisher)
+    seed.created["sections"] += 1
+    return section
+
+
+def _asset_create(spec: AssetSpec, number: int, section: LibraryPage, seed: _Seed, document):
+    """Create one asset as its section's owner, publish that revision as the enablement lead,
+    and back-date its publication to somewhere in the last 16 months."""
+    owner, terms, now = seed.owner_of(spec.section), seed.terms, timezone.now()
+    asset = AssetPage(
+        title=spec.title,
+        slug=spec.slug,
+        summary=spec.summary,
+        body=_body(spec, terms),
+        document=document,
+        external_url="" if document else f"{VIDEO_BASE}{spec.slug}",
+        asset_type=terms.asset_types[spec.asset_type],
+        owner=owner,
+        review_by=_review_by(spec, number, timezone.localdate(now)),
+        expire_at=now - datetime.timedelta(days=12) if spec.expired else None,
+    )
+    _place(asset, spec, terms)
+    section.add_child(instance=asset)
+    asset.save_revision(user=owner).publish(user=seed.publisher)
+    published = now - datetime.timedelta(days=60 + (number * 53) % 420)
+    AssetPage.objects.filter(pk=asset.pk).update(
+        first_published_at=published, last_published_at=published
+    )
+    return asset
+
+
+def _place(asset: AssetPage, spec: AssetSpec, terms: _Terms) -> None:
+    def pick(table: dict, *keys) -> list:
+        return [table[key] for key in keys if key]
+
+    asset.stages.set(pick(terms.stages, *spec.stages))
+    asset.pillars.set(pick(terms.pillars, *spec.pillars))
+    asset.products.set(pick(terms.products, spec.product))
+    asset.competitors.set(pick(terms.competitors, spec.rival))
+    asset.industries.set(pick(terms.industries, spec.industry_key))
+    asset.personas.set(pick(terms.personas, spec.persona))
+    asset.restricted_teams.set(pick(terms.teams, *spec.teams))
+
+
+def _document_ensure(brief: Brief, spec: AssetSpec, owner) -> tuple[object, bool]:
+    """The generated file of ``spec`` as a library document, and whether it is new. One with
+    the asset's title (e.g. left by an interrupted run) is reused. Saving a new one schedules
+    its text extraction."""
+    Document = get_document_model()
+    existing = Document.objects.filter(title=spec.title).first()
+    if existing is not None:
+        return existing, False
+    kind = FILE_KINDS[spec.asset_type]
+    data = demo_files.render(demo_files.outline_for(brief), kind)
+    document = Document(
+        title=spec.title,
+        uploaded_by_user=owner,
+        file_size=len(data),
+        file_hash=hash_filelike(io.BytesIO(data)),
+    )
+    document.file.save(f"{spec.slug}.{kind}", ContentFile(data), save=False)
+    document.full_clean()
+    document.save()
+    return document, True
+
+
+def _body(spec: AssetSpec, terms: _Terms) -> str:
+    stages = " and ".join(terms.stages[slug].name for slug in spec.stages)
+    questions = " ".join(terms.pillars[slug].question for slug in spec.pillars)
+    return format_html(
+        "<p>{}</p><p>Use it in the {} stage to answer: {}</p>", spec.summary, stages, questions
+    )
+
+
+def _review_by(spec: AssetSpec, number: int, today: datetime.date) -> datetime.date:
+    if spec.stale:
+        return today - datetime.timedelta(days=7 + number % 50)
+    return today + datetime.timedelta(days=20 + (number * 37) % 180)
+
+
+def search_hint() -> tuple[str, str]:
+    """A code word a rep can search for, and the title of the asset whose file holds it."""
+    for number, spec in enumerate(asset_specs(), 1):
+        if FILE_KINDS.get(spec.asset_type) == "pdf" and spec.customer and not spec.teams:
+            return code_word(number), spec.title
+    raise LookupError("The demo catalogue has no unrestricted customer PDF.")
