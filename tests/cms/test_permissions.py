@@ -117,3 +117,11 @@ def test_lead_approval_publishes_a_marketers_submission():
     assert asset.live
     state.refresh_from_db()
     assert state.status == state.STATUS_APPROVED
+
+
+def test_marketers_editor_offers_submission_to_marketing_review_not_publish(client):
+    asset = make_asset("Draft deck", publish=False)
+    client, _ = _client_for(client, MARKETER)
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[asset.id])).content.decode()
+    assert f"Submit to {MODERATION_WORKFLOW}" in html
+    assert 'name="action-publish"' not in html
