@@ -145,6 +145,7 @@ def _build_library():
         body="<p>Acme undercuts on list price; lead with total cost.</p>",
         competitors=[terms.acme],
         industries=[terms.fintech],
+        owner=lib.marketer,
     )
     lib.pricing = make_asset(
         "Price list overview",

@@ -1,0 +1,100 @@
+"""GET /api/v1/search and /api/v1/search/suggest: auth, features, errors, OpenAPI schema."""
+
+import pytest
+from wagtail.models import APIToken
+
+from analytics.models import SearchEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(active_engine, library, client):
+    client.force_login(library.outsider)
+    return client
+
+
+def test_session_user_searches_with_facets_and_typo_tolerance(api, library):
+    data = api.get("/api/v1/search", {"q": "battlecrad"}).json()
+    assert data["total"] == 1
+    hit = data["results"][0]
+    assert (hit["id"], hit["title"], hit["type"], hit["stages"]) == (
+        library.battlecard.pk,
+        "Acme battlecard",
+        ["battlecard"],
+        ["decide"],
+    )
+    assert hit["click_url"] == f"/search/click/{data['search_id']}/{library.battlecard.pk}/?pos=1"
+    assert data["facets"]["competitor"] == [
+        {"value": "acme", "label": "Acme", "count": 1, "selected": False}
+    ]
+    event = SearchEvent.objects.get(pk=data["search_id"])
+    assert (event.source, event.user, event.result_count) == ("api", library.outsider, 1)
+
+
+def test_bearer_token_acts_as_its_user_with_their_permissions(active_engine, library, client):
+    _, outsider_token = APIToken.create_token(user=library.outsider, name="crm")
+    _, insider_token = APIToken.create_token(user=library.insider, name="crm")
+    outsider = client.get(
+        "/api/v1/search", {"q": "zephyrine"}, HTTP_AUTHORIZATION=f"Bearer {outsider_token}"
+    )
+    insider = client.get(
+        "/api/v1/search", {"q": "zephyrine"}, HTTP_AUTHORIZATION=f"Bearer {insider_token}"
+    )
+    assert outsider.status_code == insider.status_code == 200
+    assert outsider.json()["total"] == 0
+    assert [hit["title"] for hit in insider.json()["results"]] == ["Zephyrine secret plan"]
+
+
+def test_missing_revoked_or_wrong_credentials_get_401(active_engine, library, client):
+    token, raw = APIToken.create_token(user=library.insider, name="old")
+    token.revoke()
+    assert client.get("/api/v1/search", {"q": "x"}).status_code == 401
+    assert client.get("/api/v1/search", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    assert client.get("/api/v1/search", HTTP_AUTHORIZATION="Bearer nope").status_code == 401
+
+
+def test_filters_sort_pages_and_deal_mode(api):
+    data = api.get(
+        "/api/v1/search",
+        {"stage": ["decide", "evaluate"], "sort": "newest", "per_page": 1, "page": 2},
+    ).json()
+    assert (data["total"], data["pages"], data["page"], len(data["results"])) == (2, 2, 2, 1)
+    deal = api.get("/api/v1/search", {"deal_stage": "decide", "deal_competitor": "acme"}).json()
+    assert deal["results"][0]["reasons"] == ["Decide stage", "Against Acme"]
+
+
+def test_bad_parameters_get_400_naming_them(api):
+    response = api.get("/api/v1/search", {"sort": "loudest"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "sort must be one of relevance, newest, effective, got 'loudest'"
+    }
+    assert api.get("/api/v1/search", {"page": "x"}).status_code == 422
+
+
+def test_highlights_in_json_escape_everything_but_marks(api):
+    hit = api.get("/api/v1/search", {"q": "handlers"}).json()["results"][0]
+    assert hit["title"].startswith("<script>")  # data, not markup: clients must escape it
+    assert "&lt;img src=x onerror=alert(1)&gt;" in hit["highlight"]
+    assert "<mark>handlers</mark>" in hit["highlight"]
+
+
+def test_suggest_endpoint_respects_permissions(api, library, client):
+    assert api.get("/api/v1/search/suggest", {"q": "zephy"}).json() == {"suggestions": []}
+    client.force_login(library.insider)
+    labels = [
+        s["label"]
+        for s in client.get("/api/v1/search/suggest", {"q": "zephy"}).json()["suggestions"]
+    ]
+    assert labels == ["Zephyrine secret plan"]
+
+
+def test_openapi_schema_describes_search(client, db):
+    schema = client.get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/search"]["get"]
+    parameters = {parameter["name"] for parameter in operation["parameters"]}
+    assert {"q", "stage", "type", "competitor", "sort", "page", "deal_stage"} <= parameters
+    assert set(operation["responses"]) >= {"200", "400", "503"}
+    assert "/api/v1/search/suggest" in schema["paths"]
+    assert {"BearerTokenAuth", "SessionAuth"} <= set(schema["components"]["securitySchemes"])

@@ -1,0 +1,154 @@
+"""The index follows the library: publish, unpublish, move, restrict, delete, file processing,
+and `manage.py search_reindex` (progress, --check). Runs on the embedded engine."""
+
+from io import BytesIO, StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cms.models import AssetPage
+from enablement.roles import REP
+from search.engines import use_engine
+from search.models import PendingIndexUpdate
+from tests.factories import make_asset, make_document, make_section, make_team, make_user
+from tests.search.conftest import publish, run_search, titles
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run what would happen when the surrounding transaction commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def rep(db):
+    return make_user("rep", role=REP)
+
+
+def test_publishing_an_asset_makes_it_searchable(active_engine, commit, rep):
+    with commit():
+        make_asset("Onboarding checklist")
+    assert titles(run_search(rep, "onboarding")) == ["Onboarding checklist"]
+
+
+def test_saving_a_draft_does_not_change_what_reps_find(active_engine, commit, rep):
+    with commit():
+        asset = make_asset("Published title")
+    with commit():
+        asset.title = "Draft title"
+        asset.save_revision()
+    assert titles(run_search(rep, "title")) == ["Published title"]
+
+
+def test_moving_an_asset_into_a_restricted_section_hides_it(active_engine, commit, rep):
+    emea = make_team("EMEA")
+    with commit():
+        section = make_section("EMEA", teams=[emea])
+        asset = make_asset("Portable deck")
+    with commit():
+        AssetPage.objects.get(pk=asset.pk).move(section, pos="last-child")
+    assert titles(run_search(rep, "portable")) == []
+    assert titles(run_search(make_user(role=REP, teams=[emea]), "portable")) == ["Portable deck"]
+
+
+def test_restricting_a_section_hides_the_assets_below_it(active_engine, commit, rep):
+    with commit():
+        section = make_section("Partners")
+        make_asset("Partner pricing", parent=section)
+    assert titles(run_search(rep, "partner")) == ["Partner pricing"]
+    with commit():
+        section.restricted_teams.set([make_team("Partners team")])
+        publish(section)
+    assert titles(run_search(rep, "partner")) == []
+
+
+def test_restricting_an_asset_directly_hides_it(active_engine, commit, rep):
+    with commit():
+        asset = make_asset("Internal memo")
+    with commit():
+        asset.restricted_teams.set([make_team("Leadership")])
+        asset.save()
+    assert titles(run_search(rep, "memo")) == []
+
+
+def test_deleting_assets_and_sections_removes_them(active_engine, commit, rep):
+    with commit():
+        section = make_section("Old stuff")
+        make_asset("Retired deck", parent=section)
+        lone = make_asset("Retired sheet")
+    with commit():
+        AssetPage.objects.get(pk=lone.pk).delete()
+        section.delete()
+    assert titles(run_search(rep, "retired")) == []
+
+
+def _pdf(text: str) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buffer = BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 720, text)
+    page.save()
+    return buffer.getvalue()
+
+
+def test_text_extracted_from_an_uploaded_pdf_becomes_searchable(active_engine, commit, rep):
+    with commit():
+        pdf = make_document("terms.pdf", _pdf("Indemnification clauses explained"))
+        make_asset("Legal terms", document=pdf)
+    found = run_search(rep, "indemnification")
+    assert titles(found) == ["Legal terms"]
+    assert "<mark>Indemnification</mark>" in found.hits[0].highlight
+
+
+def test_publishing_while_search_is_down_records_and_later_replays(
+    active_engine, down_engine, commit, rep
+):
+    with use_engine(down_engine), commit():
+        asset = make_asset("Written during the outage")
+    assert asset.live
+    assert list(PendingIndexUpdate.objects.values_list("asset_id", flat=True)) == [asset.pk]
+    call_command("search_reindex", stdout=StringIO())
+    assert titles(run_search(rep, "outage")) == ["Written during the outage"]
+    assert not PendingIndexUpdate.objects.exists()
+
+
+def test_reindex_shows_progress_and_check_passes_after(active_engine, rep):
+    for number in range(5):
+        make_asset(f"Asset number {number}")
+    active_engine.reset()
+    out = StringIO()
+    call_command("search_reindex", "--batch-size", "2", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Rebuilding the embedded search index…"
+    assert [line.split(" assets")[0].strip() for line in lines[1:4]] == ["2/5", "4/5", "5/5"]
+    assert lines[-1].startswith("Indexed 5 assets in")
+    check = StringIO()
+    call_command("search_reindex", "--check", stdout=check)
+    assert "5 live assets, 5 indexed documents." in check.getvalue()
+    assert "The index matches the library." in check.getvalue()
+
+
+def test_check_reports_missing_stale_and_extra_assets(active_engine, rep):
+    kept, changed, removed = (make_asset(title) for title in ("Kept", "Changed", "Removed"))
+    call_command("search_reindex", stdout=StringIO())
+    active_engine.delete([kept.pk])
+    AssetPage.objects.filter(pk=changed.pk).update(title="Changed behind its back")
+    AssetPage.objects.filter(pk=removed.pk).update(archived=True)
+    out = StringIO()
+    with pytest.raises(CommandError, match="the index is out of date"):
+        call_command("search_reindex", "--check", stdout=out)
+    report = out.getvalue()
+    assert f"1 missing from the index: {kept.pk}" in report
+    assert f"1 stale in the index: {changed.pk}" in report
+    assert (
+        f"1 in the index but not live (unpublished, archived, expired or deleted): {removed.pk}"
+        in report
+    )
+
+
+def test_reindex_with_search_down_fails_with_a_clear_message(down_engine, db):
+    with use_engine(down_engine), pytest.raises(CommandError, match="search engine is unavailable"):
+        call_command("search_reindex", stdout=StringIO())

@@ -1,0 +1,145 @@
+"""The rep search page, suggestions endpoint and result click-through (embedded engine)."""
+
+import re
+
+import pytest
+
+from analytics.models import SearchClick, SearchEvent
+from cms.models import LibraryDocument
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def searching(active_engine, library, client):
+    client.force_login(library.outsider)
+    return client
+
+
+def test_search_page_shows_result_cards_with_chips_owner_and_review(searching):
+    page = searching.get("/search/", {"q": "battlecrad"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "1 result for “battlecrad”" in html
+    card = html[html.index('class="result-card"') :]
+    assert "Acme battlecard" in card
+    assert '<span class="chip chip-type">Battlecard</span>' in card
+    assert '<span class="chip chip-stage">Decide</span>' in card
+    assert '<span class="chip chip-pillar">Why Buy You?</span>' in card
+    assert "Owner: marketer ·" in card
+    assert "Reviewed until 20" in card
+
+
+def test_hostile_title_and_text_are_escaped_on_the_page(searching, library):
+    LibraryDocument.objects.filter(pk=library.pdf.pk).update(
+        extracted_text="<script>alert('file')</script> handlers"
+    )
+    from search import services
+
+    services.index_assets(asset_ids=[library.case_study.pk])
+    html = searching.get("/search/", {"q": "handlers"}).content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt; Hostile deck" in html
+    assert "&lt;script&gt;alert(&#x27;file&#x27;)&lt;/script&gt; <mark>handlers</mark>" in html
+    assert "<img" not in html
+
+
+def test_facet_links_narrow_and_show_counts(searching):
+    html = searching.get("/search/", {"stage": "decide"}).content.decode()
+    assert re.search(
+        r'data-value="decide" aria-current="true">.*?<span class="count">1</span>', html
+    )
+    assert "Acme battlecard" in html and "Roadmap briefing" not in html
+    assert 'href="/search/?q=&amp;stage=decide&amp;competitor=acme"' not in html  # q="" dropped
+    assert 'href="/search/?stage=decide&amp;competitor=acme"' in html
+
+
+def test_every_search_is_recorded_with_its_filters_and_latency(searching, library):
+    searching.get("/search/", {"q": "  Acme   Battlecard ", "stage": "decide", "sort": "newest"})
+    event = SearchEvent.objects.get()
+    assert event.user == library.outsider
+    assert event.query == "Acme   Battlecard"
+    assert event.normalized_query == "acme battlecard"
+    assert event.filters == {"stage": ["decide"], "sort": "newest"}
+    assert event.result_count == 1
+    assert 0 < event.latency_ms < 1000
+    assert event.source == "web"
+
+
+def test_opening_the_empty_search_page_is_not_a_search(searching):
+    assert searching.get("/search/").status_code == 200
+    assert not SearchEvent.objects.exists()
+
+
+def test_searches_that_find_nothing_are_recorded_with_zero(searching):
+    html = searching.get("/search/", {"q": "zephyrine"}).content.decode()
+    assert "Nothing matches “zephyrine”" in html
+    assert SearchEvent.objects.get().result_count == 0
+
+
+def test_result_click_is_recorded_then_opens_the_asset(searching, library):
+    html = searching.get("/search/", {"q": "roadmap"}).content.decode()
+    event = SearchEvent.objects.get()
+    link = f"/search/click/{event.pk}/{library.roadmap.pk}/?pos=1"
+    assert f'href="{link}"' in html
+    response = searching.get(link)
+    assert response.status_code == 302 and response["Location"] == library.roadmap.url
+    click = SearchClick.objects.get()
+    assert (click.search, click.asset_id, click.position) == (event, library.roadmap.pk, 1)
+
+
+def test_click_on_an_asset_the_rep_may_not_see_is_a_404_and_not_recorded(searching, library):
+    searching.get("/search/", {"q": "roadmap"})
+    event = SearchEvent.objects.get()
+    response = searching.get(f"/search/click/{event.pk}/{library.restricted.pk}/?pos=1")
+    assert response.status_code == 404
+    assert not SearchClick.objects.exists()
+
+
+def test_second_page_keeps_the_search_id_and_records_no_new_event(searching):
+    first = searching.get("/search/", {"q": "", "type": "deck", "per_page": "1"})
+    event = SearchEvent.objects.get()
+    assert f"sid={event.pk}" in first.content.decode()
+    second = searching.get(
+        "/search/", {"type": "deck", "per_page": "1", "page": "2", "sid": event.pk}
+    )
+    assert second.status_code == 200
+    assert SearchEvent.objects.count() == 1
+    assert f"/search/click/{event.pk}/" in second.content.decode()
+
+
+def test_bad_parameters_get_a_clear_message(searching):
+    page = searching.get("/search/", {"q": "x", "sort": "loudest"})
+    assert page.status_code == 400
+    assert "sort must be one of relevance, newest, effective" in page.content.decode()
+
+
+def test_deal_mode_form_and_reasons_on_the_page(searching):
+    html = searching.get(
+        "/search/", {"deal_stage": "decide", "deal_competitor": "acme"}
+    ).content.decode()
+    assert '<details class="deal-mode" open>' in html
+    assert '<option value="decide" selected>Decide</option>' in html
+    first_card = html[html.index('class="result-card"') :]
+    assert first_card.index("Acme battlecard") < first_card.index("</li>")
+    assert "<li>Decide stage</li><li>Against Acme</li>" in first_card
+
+
+def test_suggestions_endpoint_returns_titles_and_terms(searching):
+    data = searching.get("/search/suggest/", {"q": "acm"}).json()
+    assert {"kind": "competitor", "label": "Acme", "url": "/search/?competitor=acme"} in data[
+        "suggestions"
+    ]
+    assert data["suggestions"][0]["label"] == "Acme battlecard"
+
+
+def test_search_needs_a_signed_in_user(client, active_engine):
+    assert client.get("/search/", {"q": "x"}).status_code == 302
+    assert client.get("/search/suggest/", {"q": "xx"}).status_code == 401
+
+
+def test_search_box_serves_its_script_and_styles_locally(searching):
+    html = searching.get("/search/").content.decode()
+    assert '<script src="/static/search/search.js" defer></script>' in html
+    assert '<link rel="stylesheet" href="/static/search/search.css">' in html
+    assert "http://" not in html.split("<body>")[1].split("</form>")[0]
