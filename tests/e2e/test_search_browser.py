@@ -1,0 +1,73 @@
+"""A rep finds a deck in the browser: misspelled query, suggestions, a facet, the asset.
+Same flow on a desktop and at a phone-sized viewport."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from analytics.models import SearchClick
+from enablement.roles import REP
+from search.engines import use_engine
+from search.engines.embedded import EmbeddedEngine
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_asset, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def library(tmp_path):
+    """Indexed through the real publish signals (transactions commit in these tests)."""
+    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
+        make_user("rep", role=REP)
+        make_asset(
+            "Acme battlecard",
+            asset_type="battlecard",
+            stages=("decide",),
+            summary="Answers to pricing objections against Acme.",
+        )
+        make_asset(
+            "Battlecard basics",
+            asset_type="deck",
+            stages=("discover",),
+            summary="How reps use a battlecard on calls.",
+        )
+        make_asset("Roadmap briefing", asset_type="deck", summary="Where we go next.")
+        yield
+
+
+def find_the_battlecard(page, *, open_filters: bool) -> None:
+    login(page, "rep", PASSWORD)
+    page.goto("/search/")
+    page.keyboard.press("/")
+    box = page.locator("#search-q")
+    expect(box).to_be_focused()
+    box.press_sequentially("battlecrad", delay=30)
+    suggestions = page.locator("#search-suggestions [role=option]")
+    expect(suggestions.first).to_be_visible()
+    for title in ("Acme battlecard", "Battlecard basics"):
+        expect(suggestions.filter(has_text=title)).to_have_count(1)
+    box.press("Enter")
+    expect(page.locator(".result-count")).to_have_text("2 results for “battlecrad”")
+    if open_filters:
+        page.locator("details.facets > summary").click()
+    page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+    expect(page.locator(".result-count")).to_have_text("1 result for “battlecrad”")
+    expect(page.locator('[data-facet=type] a[aria-current="true"]')).to_contain_text("Battlecard")
+    page.locator(".result-link", has_text="Acme battlecard").click()
+    expect(page).to_have_url(re.compile(r"/acme-battlecard/$"))
+    expect(page.locator("h1")).to_have_text("Acme battlecard")
+    assert SearchClick.objects.get().position == 1
+
+
+def test_rep_finds_an_asset_from_a_misspelled_query(page, library):
+    find_the_battlecard(page, open_filters=False)
+
+
+def test_rep_finds_an_asset_from_a_misspelled_query_on_a_phone(phone_page, library):
+    find_the_battlecard(phone_page, open_filters=True)
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the asset page scrolls sideways on a phone"
