@@ -125,26 +125,26 @@ def asset_effectiveness(
     min_deals = settings.ANALYTICS_MIN_DEALS if min_deals is None else min_deals
     totals = stage_totals(closed_deals_filter(since=since, segment=segment, industry=industry))
     scope = closed_deals_filter(since=since, segment=segment, industry=industry, prefix="deal__")
-    touches = DealAssetTouch.objects.filter(scope)
-    groups = touches.values(
-        "asset_id", "first_touch_stage_order", "deal__reached_stage_order", "deal__outcome"
-    ).annotate(n=Count("id"))
+    groups = (
+        DealAssetTouch.objects.filter(scope)
+        .values("asset_id", "first_touch_stage_order", "deal__reached_stage_order", "deal__outcome")
+        .annotate(
+            n=Count("id"),
+            revenue=Sum("deal__amount"),
+            **{name: Sum(column) for name, column in CREDIT_FIELDS.items()},
+        )
+    )
     per_asset: dict[int, list] = defaultdict(list)
     for row in groups:
         per_asset[row["asset_id"]].append(row)
-    money = touches.values("asset_id").annotate(
-        influenced_revenue=Sum("deal__amount", filter=Q(deal__outcome=Deal.Outcome.WON)),
-        **{name: Sum(column) for name, column in CREDIT_FIELDS.items()},
-    )
-    sums = {row.pop("asset_id"): row for row in money}
     stage_names = _stage_names()
     return {
-        asset_id: _asset_numbers(rows, sums.get(asset_id, {}), totals, min_deals, stage_names)
+        asset_id: _asset_numbers(rows, totals, min_deals, stage_names)
         for asset_id, rows in per_asset.items()
     }
 
 
-def _asset_numbers(rows, money, totals, min_deals, stage_names) -> dict:
+def _asset_numbers(rows, totals, min_deals, stage_names) -> dict:
     won = sum(r["n"] for r in rows if r["deal__outcome"] == Deal.Outcome.WON)
     used = sum(r["n"] for r in rows)
     stage = stats.lower_median([r["first_touch_stage_order"] for r in rows for _ in range(r["n"])])
@@ -165,10 +165,12 @@ def _asset_numbers(rows, money, totals, min_deals, stage_names) -> dict:
         "lift_ci_low": interval.low if interval else None,
         "lift_ci_high": interval.high if interval else None,
         "enough_data": used >= min_deals and base_n >= min_deals,
-        "influenced_revenue": float(money.get("influenced_revenue") or 0),
+        "influenced_revenue": float(
+            sum(r["revenue"] or 0 for r in rows if r["deal__outcome"] == Deal.Outcome.WON)
+        ),
     }
     for name in CREDIT_FIELDS:
-        numbers[name] = round(float(money.get(name) or 0), 2)
+        numbers[name] = round(float(sum(r[name] or 0 for r in rows)), 2)
     return numbers
 
 
