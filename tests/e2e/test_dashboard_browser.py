@@ -1,0 +1,90 @@
+"""Issue 4 in a real browser: an enablement lead imports a deal file, opens the dashboard,
+reads the heat map and an asset's interval chart, and exports the asset table as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from analytics.demo import seed_analytics
+from enablement.roles import ENABLEMENT_LEAD, REP
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_asset, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIBRARY = [
+    ("Discovery deck", ("discover",)),
+    ("Pain calculator", ("discover",)),
+    ("Evaluation guide", ("evaluate",)),
+    ("Security FAQ", ("evaluate",)),
+    ("Pricing sheet", ("decide",)),
+    ("Mutual plan", ("decide",)),
+]
+
+DEALS_CSV = (
+    "Opportunity ID;Opportunity Name;Account Name;Amount;Stage;Close Date\n"
+    "006E2E1;Harbor expansion;Harbor Co;12.500,00 €;Prospecting;31.12.2030\n"
+    "006E2E2;Quarry renewal;Quarry Ltd;$8,000.00;Closed Won;2024-05-31\n"
+    "006E2E3;Broken amount;Nowhere;lots;Prospecting;2024-05-31\n"
+)
+
+
+@pytest.fixture
+def dashboard_data():
+    make_user("lena", role=ENABLEMENT_LEAD)
+    make_user("demo-rep", role=REP)
+    for title, stages in LIBRARY:
+        make_asset(title, stages=stages)
+    truth = seed_analytics(stdout=io.StringIO())
+    return truth
+
+
+def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_path):
+    truth = dashboard_data
+    deals_file = tmp_path / "opportunities.csv"
+    deals_file.write_text("\ufeff" + DEALS_CSV, encoding="utf-8")
+    login(page, "lena", PASSWORD)
+
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_role("link", name="Import deals").click()
+    page.set_input_files("#id_file", str(deals_file))
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-summary")).to_contain_text("2 created")
+    expect(page.locator("#import-errors")).to_contain_text("amount 'lots' is not a number")
+
+    page.get_by_role("link", name="Open the dashboard").click()
+    page.select_option("#window", "all")
+    page.get_by_role("button", name="Show").click()
+    heatmap = page.locator("#heatmap")
+    expect(heatmap).to_be_visible()
+    expect(heatmap.locator("tbody th")).to_have_count(4)  # Discover, Evaluate, Decide, Onboard
+    expect(heatmap).to_contain_text("▲ helps")
+    expect(heatmap).to_contain_text("not enough data")
+
+    page.get_by_role("link", name="Assets").click()
+    effective_title = next(t for t, _ in LIBRARY if _asset_id(t) in truth.effective)
+    page.get_by_role("link", name=effective_title, exact=True).click()
+    chart = page.locator("svg.interval-chart")
+    expect(chart).to_be_visible()
+    expect(chart).to_contain_text("Stage-matched baseline")
+    expect(page.locator("#asset-verdict")).to_have_text("▲ helps")
+    page.screenshot(path=str(tmp_path / "asset.png"), full_page=True)
+
+    page.get_by_role("link", name="Assets").click()
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    by_title = {row["title"]: row for row in rows}
+    assert set(by_title) == {title for title, _ in LIBRARY}
+    assert float(by_title[effective_title]["lift_ci_low"]) > 0
+
+
+def _asset_id(title: str) -> int:
+    from cms.models import AssetPage
+
+    return AssetPage.objects.get(title=title).pk
