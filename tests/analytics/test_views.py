@@ -167,3 +167,16 @@ def test_content_health_lists_unused_stale_and_expired_in_open_deals():
     assert "Never used" in [a["title"] for a in health["unused"]]
     assert [a["title"] for a in health["stale"]] == ["Old"]
     assert [a["title"] for a in health["expired_in_open_deals"]] == ["Withdrawn"]
+
+
+def test_asset_owner_sees_feedback_on_own_assets_in_the_admin():
+    marketer = make_user(role=MARKETER, is_staff=True)
+    mine = make_asset("Mine", owner=marketer)
+    theirs = make_asset("Theirs")
+    AssetFeedback.objects.create(asset=mine, kind="outdated", text="pricing changed")
+    AssetFeedback.objects.create(asset=theirs, kind="helpful", text="someone else's")
+    client = Client()
+    client.force_login(marketer)
+    body = client.get("/admin/analytics/feedback/").content.decode()
+    assert "pricing changed" in body and "someone else" not in body
+    assert _client(REP).get("/admin/analytics/feedback/").status_code in (302, 403)
