@@ -466,11 +466,24 @@ class SeedResult:
 
     created: Counter = field(default_factory=Counter)
     assets: int = 0
-    users: dict[str, object] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
         return any(self.created.values())
+
+
+@dataclass
+class _Terms:
+    """Taxonomy rows by slug (stages, pillars, asset types, teams) or catalogue key."""
+
+    stages: dict
+    pillars: dict
+    asset_types: dict
+    products: dict
+    competitors: dict
+    industries: dict
+    personas: dict
+    teams: dict
 
 
 @dataclass
@@ -490,20 +503,6 @@ class _Seed:
 
     def owner_of(self, section_slug: str):
         return self.users[SECTION_OWNERS[section_slug]]
-
-
-@dataclass
-class _Terms:
-    """Taxonomy rows by slug (stages, pillars, asset types, teams) or catalogue key."""
-
-    stages: dict
-    pillars: dict
-    asset_types: dict
-    products: dict
-    competitors: dict
-    industries: dict
-    personas: dict
-    teams: dict
 
 
 def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResult:
@@ -538,7 +537,7 @@ def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResu
             with transaction.atomic():
                 _asset_create(spec, number, sections[spec.section], seed, document)
             created["assets"] += 1
-    return SeedResult(created=created, assets=len(specs), users=users)
+    return SeedResult(created=created, assets=len(specs))
 
 
 class _Documents:
@@ -661,11 +660,11 @@ def _library_ensure(seed: _Seed) -> LibraryPage:
     "Welcome" starter page."""
     library = library_root_ensure()
     if _welcome_page_remove():
-        seed.created["starter pages removed"] += 1
+        seed.created["welcome page removed"] += 1
     if not library.intro:
         library.intro = LIBRARY_INTRO
         library.save_revision(user=seed.publisher).publish(user=seed.publisher)
-        seed.created["library intros"] += 1
+        seed.created["library intro"] += 1
     return library
 
 

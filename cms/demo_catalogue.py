@@ -421,7 +421,7 @@ DEMO_USERS = (
         DEMO_PASSWORDS["marketer"],
         MARKETER,
         "Priya Nair",
-        try_this="/admin/: edit an asset you own (Competitive), submit it for review",
+        try_this="/admin/governance/needs-review/: your overdue assets; edit one, submit it",
     ),
     DemoUser(
         "rep",
@@ -429,14 +429,14 @@ DEMO_USERS = (
         REP,
         "Sam Carter",
         ("north-america",),
-        "/: browse, search; EMEA field kit and APAC assets are hidden from you",
+        "/: browse and search; the EMEA field kit and APAC-only assets are hidden",
     ),
     DemoUser(
         "lead",
         DEMO_PASSWORDS["lead"],
         ENABLEMENT_LEAD,
         "Jordan Blake",
-        try_this="/analytics/ dashboard; approve submissions in /admin/",
+        try_this="/analytics/; /admin/governance/coverage/ (two gaps); approve submissions",
     ),
     DemoUser(
         "admin",

@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import types
 from collections import Counter
 from pathlib import Path
@@ -53,9 +54,9 @@ def _throwaway_search_index():
     return directory, use_engine(EmbeddedEngine(path=directory / "index"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def first_run(django_db_setup, django_db_blocker):
-    """The output of one full seed into an empty library; rolled back after the module."""
+    """The output of one full seed into an empty library; rolled back after the class."""
     directory, engine = _throwaway_search_index()
     with django_db_blocker.unblock(), engine, transaction.atomic():
         out = io.StringIO()
@@ -101,156 +102,149 @@ def _snapshot() -> dict:
     }
 
 
-def test_seed_publishes_at_least_80_assets_through_revisions_in_sections(first_run):
-    assets = AssetPage.objects.live().specific()
-    assert assets.count() >= 80
-    library = LibraryPage.objects.get(depth=2)
-    sections = set(LibraryPage.objects.child_of(library).values_list("pk", flat=True))
-    for asset in assets:
-        assert asset.get_parent().pk in sections, asset.title
-        assert asset.live_revision_id is not None, asset.title
-        assert asset.owner.groups.filter(name=MARKETER).exists(), asset.title
-    titles = {section.title for section in LibraryPage.objects.child_of(library)}
-    assert {"Product", "Competitive", "Customer stories"} <= titles
+class TestFullSeed:
+    """One full seed shared by the tests of this class."""
 
+    def test_seed_publishes_at_least_80_assets_through_revisions_in_sections(self, first_run):
+        assets = AssetPage.objects.live().specific()
+        assert assets.count() >= 80
+        library = LibraryPage.objects.get(depth=2)
+        sections = set(LibraryPage.objects.child_of(library).values_list("pk", flat=True))
+        for asset in assets:
+            assert asset.get_parent().pk in sections, asset.title
+            assert asset.live_revision_id is not None, asset.title
+            assert asset.owner.groups.filter(name=MARKETER).exists(), asset.title
+        titles = {section.title for section in LibraryPage.objects.child_of(library)}
+        assert {"Product", "Competitive", "Customer stories"} <= titles
 
-def test_every_asset_type_is_used_and_videos_are_links(first_run):
-    used = set(AssetPage.objects.live().values_list("asset_type__slug", flat=True))
-    assert used == set(AssetType.objects.values_list("slug", flat=True))
-    for video in AssetPage.objects.filter(asset_type__slug="video"):
-        assert video.external_url.startswith("https://") and video.document_id is None
-    extensions = Counter(
-        Path(asset.document.file.name).suffix
-        for asset in AssetPage.objects.exclude(document=None).select_related("document")
-    )
-    assert {".pdf", ".pptx", ".docx"} <= set(extensions)
+    def test_every_asset_type_is_used_and_videos_are_links(self, first_run):
+        used = set(AssetPage.objects.live().values_list("asset_type__slug", flat=True))
+        assert used == set(AssetType.objects.values_list("slug", flat=True))
+        for video in AssetPage.objects.filter(asset_type__slug="video"):
+            assert video.external_url.startswith("https://") and video.document_id is None
+        extensions = Counter(
+            Path(asset.document.file.name).suffix
+            for asset in AssetPage.objects.exclude(document=None).select_related("document")
+        )
+        assert {".pdf", ".pptx", ".docx"} <= set(extensions)
 
+    def test_every_stage_pillar_cell_has_assets_except_the_deliberate_gaps(self, first_run):
+        cells = _cells()
+        every_cell = {
+            (stage, pillar)
+            for stage in BuyerStage.objects.values_list("slug", flat=True)
+            for pillar in Pillar.objects.values_list("slug", flat=True)
+        }
+        assert len(every_cell) == 12
+        assert {cell for cell in every_cell if cells[cell] == 0} == DELIBERATELY_EMPTY
 
-def test_every_stage_pillar_cell_has_assets_except_the_deliberate_gaps(first_run):
-    cells = _cells()
-    every_cell = {
-        (stage, pillar)
-        for stage in BuyerStage.objects.values_list("slug", flat=True)
-        for pillar in Pillar.objects.values_list("slug", flat=True)
-    }
-    assert len(every_cell) == 12
-    assert {cell for cell in every_cell if cells[cell] == 0} == DELIBERATELY_EMPTY
+    def test_library_replaces_wagtails_welcome_page_as_site_root(self, first_run):
+        library = LibraryPage.objects.get(depth=2)
+        assert Site.objects.get(is_default_site=True).root_page_id == library.pk
+        assert not Page.objects.filter(
+            title__startswith="Welcome to your new Wagtail site"
+        ).exists()
+        assert library.intro
 
+    def test_demo_users_sign_in_with_printed_passwords_and_have_their_roles(self, first_run):
+        for username, password, role in LOGINS:
+            user = authenticate(username=username, password=password)
+            assert user is not None, username
+            assert user.groups.filter(name=role).exists(), username
+            assert f"{username}  {password}" in re.sub(r" {2,}", "  ", first_run)
+        assert _user("admin").is_superuser
+        assert not _user("rep").is_superuser
+        assert list(_user("rep").teams.values_list("name", flat=True)) == ["North America"]
+        assert "Rep (North America team)" in first_run
 
-def test_library_replaces_wagtails_welcome_page_as_site_root(first_run):
-    library = LibraryPage.objects.get(depth=2)
-    assert Site.objects.get(is_default_site=True).root_page_id == library.pk
-    assert not Page.objects.filter(title__startswith="Welcome to your new Wagtail site").exists()
-    assert library.intro
+    def test_taxonomy_snippets_are_created(self, first_run):
+        from cms.models import Competitor, Industry, Persona, Product
 
+        assert Product.objects.count() >= 3
+        assert Competitor.objects.count() >= 3
+        assert Industry.objects.count() >= 3
+        assert Persona.objects.count() >= 3
+        assert {"North America", "EMEA", "APAC"} <= set(Team.objects.values_list("name", flat=True))
 
-def test_demo_users_sign_in_with_printed_passwords_and_have_their_roles(first_run):
-    for username, password, role in LOGINS:
-        user = authenticate(username=username, password=password)
-        assert user is not None, username
-        assert user.groups.filter(name=role).exists(), username
-        assert f"{username}  {password}" in re.sub(r" {2,}", "  ", first_run)
-    assert _user("admin").is_superuser
-    assert not _user("rep").is_superuser
-    assert list(_user("rep").teams.values_list("name", flat=True)) == ["North America"]
-    assert "Rep (North America team)" in first_run
+    def test_expired_asset_is_hidden_from_the_rep(self, first_run):
+        expired = AssetPage.objects.filter(expire_at__lt=timezone.now())
+        assert expired.count() == 1
+        rep = _user("rep")
+        assert not assets_for_user(rep).filter(pk=expired.get().pk).exists()
+        assert not asset_visible_to(rep, expired.get())
+        assert assets_for_user(rep).count() >= 60
 
+    def test_team_restrictions_hide_emea_and_apac_assets_from_the_north_america_rep(
+        self, first_run
+    ):
+        rep, marketer = _user("rep"), _user("marketer")
+        emea_kit = LibraryPage.objects.get(restricted_teams__name="EMEA")
+        kit_assets = AssetPage.objects.live().descendant_of(emea_kit)
+        assert kit_assets.count() >= 3
+        assert not assets_for_user(rep).filter(pk__in=kit_assets).exists()
+        assert assets_for_user(marketer).filter(pk__in=kit_assets).count() == kit_assets.count()
+        apac_only = AssetPage.objects.filter(restricted_teams__name="APAC")
+        assert apac_only.exists() and not assets_for_user(rep).filter(pk__in=apac_only).exists()
+        north_america = AssetPage.objects.filter(restricted_teams__name="North America")
+        assert north_america.exists()
+        assert assets_for_user(rep).filter(pk__in=north_america).count() == north_america.count()
 
-def test_taxonomy_snippets_are_created(first_run):
-    from cms.models import Competitor, Industry, Persona, Product
+    def test_some_assets_are_past_their_review_date(self, first_run):
+        today = timezone.localdate()
+        assert AssetPage.objects.live().filter(review_by__lt=today).count() >= 3
+        assert AssetPage.objects.live().filter(review_by__gte=today).count() >= 60
 
-    assert Product.objects.count() >= 3
-    assert Competitor.objects.count() >= 3
-    assert Industry.objects.count() >= 3
-    assert Persona.objects.count() >= 3
-    assert {"North America", "EMEA", "APAC"} <= set(Team.objects.values_list("name", flat=True))
+    def test_generated_files_are_extracted_and_have_several_pages(self, first_run):
+        Document = get_document_model()
+        documents = Document.objects.filter(assets__isnull=False)
+        assert documents.count() >= 60
+        assert set(documents.values_list("extraction_status", flat=True)) == {"done"}
+        for document in documents:
+            if not document.file.name.endswith(".docx"):
+                assert document.page_count >= 3, document.title
 
+    def test_code_word_inside_a_pdf_is_searchable_text_found_nowhere_else(self, first_run):
+        word, title = search_hint()
+        asset = AssetPage.objects.get(title=title)
+        assert asset.document.file.name.endswith(".pdf")
+        assert word in " ".join(asset.document.extracted_text.split())
+        assert f'search for "{word}"' in first_run
+        for page in AssetPage.objects.all():
+            assert word not in f"{page.title} {page.summary} {page.body}".lower()
 
-def test_expired_asset_is_hidden_from_the_rep(first_run):
-    expired = AssetPage.objects.filter(expire_at__lt=timezone.now())
-    assert expired.count() == 1
-    rep = _user("rep")
-    assert not assets_for_user(rep).filter(pk=expired.get().pk).exists()
-    assert not asset_visible_to(rep, expired.get())
-    assert assets_for_user(rep).count() >= 60
+    def test_each_file_has_its_own_code_word(self, first_run):
+        texts = get_document_model().objects.values_list("extracted_text", flat=True)
+        words = [code_word(number) for number in range(1, AssetPage.objects.count() + 1)]
+        per_file = [[word for word in words if word in " ".join(text.split())] for text in texts]
+        assert all(len(found) == 1 for found in per_file)
+        assert len({found[0] for found in per_file}) == len(per_file)
 
+    def test_progress_and_summary_are_printed(self, first_run):
+        lines = first_run.splitlines()
+        progress = [line for line in lines if re.match(r"\[\d+/\d+\] Creating ", line)]
+        total = AssetPage.objects.count()
+        assert len(progress) == total
+        assert progress[0].startswith(f"[1/{total}] Creating ")
+        assert f"Created: assets {total}, documents " in first_run
+        assert "Coverage gaps left on purpose: discover x why-buy-you, onboard x why-buy-now" in (
+            first_run
+        )
 
-def test_team_restrictions_hide_emea_and_apac_assets_from_the_north_america_rep(first_run):
-    rep, marketer = _user("rep"), _user("marketer")
-    emea_kit = LibraryPage.objects.get(restricted_teams__name="EMEA")
-    kit_assets = AssetPage.objects.live().descendant_of(emea_kit)
-    assert kit_assets.count() >= 3
-    assert not assets_for_user(rep).filter(pk__in=kit_assets).exists()
-    assert assets_for_user(marketer).filter(pk__in=kit_assets).count() == kit_assets.count()
-    apac_only = AssetPage.objects.filter(restricted_teams__name="APAC")
-    assert apac_only.exists() and not assets_for_user(rep).filter(pk__in=apac_only).exists()
-    north_america = AssetPage.objects.filter(restricted_teams__name="North America")
-    assert north_america.exists()
-    assert assets_for_user(rep).filter(pk__in=north_america).count() == north_america.count()
+    def test_second_run_changes_nothing_and_says_so(self, first_run):
+        before = _snapshot()
+        output = _seed()
+        assert _snapshot() == before
+        assert "nothing changed" in output
+        assert "Creating" not in output
 
-
-def test_some_assets_are_past_their_review_date(first_run):
-    today = timezone.localdate()
-    assert AssetPage.objects.live().filter(review_by__lt=today).count() >= 3
-    assert AssetPage.objects.live().filter(review_by__gte=today).count() >= 60
-
-
-def test_generated_files_are_extracted_and_have_several_pages(first_run):
-    Document = get_document_model()
-    documents = Document.objects.filter(assets__isnull=False)
-    assert documents.count() >= 60
-    assert set(documents.values_list("extraction_status", flat=True)) == {"done"}
-    for document in documents:
-        if not document.file.name.endswith(".docx"):
-            assert document.page_count >= 3, document.title
-
-
-def test_code_word_inside_a_pdf_is_searchable_text_found_nowhere_else(first_run):
-    word, title = search_hint()
-    asset = AssetPage.objects.get(title=title)
-    assert asset.document.file.name.endswith(".pdf")
-    assert word in " ".join(asset.document.extracted_text.split())
-    assert f'search for "{word}"' in first_run
-    for page in AssetPage.objects.all():
-        assert word not in f"{page.title} {page.summary} {page.body}".lower()
-
-
-def test_each_file_has_its_own_code_word(first_run):
-    texts = get_document_model().objects.values_list("extracted_text", flat=True)
-    words = [code_word(number) for number in range(1, AssetPage.objects.count() + 1)]
-    per_file = [[word for word in words if word in " ".join(text.split())] for text in texts]
-    assert all(len(found) == 1 for found in per_file)
-    assert len({found[0] for found in per_file}) == len(per_file)
-
-
-def test_progress_and_summary_are_printed(first_run):
-    lines = first_run.splitlines()
-    progress = [line for line in lines if re.match(r"\[\d+/\d+\] Creating ", line)]
-    total = AssetPage.objects.count()
-    assert len(progress) == total
-    assert progress[0].startswith(f"[1/{total}] Creating ")
-    assert f"created {total} assets" in first_run
-    assert "Coverage gaps left on purpose: discover x why-buy-you, onboard x why-buy-now" in (
-        first_run
-    )
-
-
-def test_second_run_changes_nothing_and_says_so(first_run):
-    before = _snapshot()
-    output = _seed()
-    assert _snapshot() == before
-    assert "nothing changed" in output
-    assert "Creating" not in output
-
-
-def test_interrupted_seed_resumes_and_quiet_prints_nothing(first_run):
-    victim = AssetPage.objects.get(title="Battlecard: Tidewater Pipelines vs Pipewise")
-    document_id = victim.document_id
-    victim.delete()
-    output = _seed("--quiet")
-    assert output == ""
-    recreated = AssetPage.objects.get(title="Battlecard: Tidewater Pipelines vs Pipewise")
-    assert recreated.live and recreated.document_id == document_id
+    def test_interrupted_seed_resumes_and_quiet_prints_nothing(self, first_run):
+        victim = AssetPage.objects.get(title="Battlecard: Tidewater Pipelines vs Pipewise")
+        document_id = victim.document_id
+        victim.delete()
+        output = _seed("--quiet")
+        assert output == ""
+        recreated = AssetPage.objects.get(title="Battlecard: Tidewater Pipelines vs Pipewise")
+        assert recreated.live and recreated.document_id == document_id
 
 
 def test_analytics_seed_runs_when_the_module_provides_it(monkeypatch):
@@ -275,3 +269,33 @@ def test_broken_analytics_module_raises(monkeypatch):
     monkeypatch.setattr(seed_demo.importlib, "import_module", broken)
     with pytest.raises(ModuleNotFoundError, match="faker"):
         seed_demo._seed_analytics(io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_threads_create_extracted_documents_outside_a_transaction(monkeypatch):
+    """Outside a transaction (a real run) documents are made by worker threads while the
+    main thread builds pages; they must land in the database with their text extracted."""
+    from cms import demo
+
+    few = demo.asset_specs()[:6]
+    threads = []
+    make_document = demo._document_ensure
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return make_document(*args, **kwargs)
+
+    monkeypatch.setattr(demo, "asset_specs", lambda: few)
+    monkeypatch.setattr(demo, "_document_ensure", spy)
+    directory, engine = _throwaway_search_index()
+    with engine:
+        result = demo.demo_seed(workers=2)
+    shutil.rmtree(directory, ignore_errors=True)
+
+    with_files = [spec for spec in few if spec.asset_type != "video"]
+    assert result.created["assets"] == len(few)
+    assert result.created["documents"] == len(with_files) == len(threads)
+    assert all(name.startswith("seed-demo") for name in threads)
+    for spec in with_files:
+        document = AssetPage.objects.get(title=spec.title).document
+        assert document.extraction_status == "done", spec.title

@@ -43,16 +43,18 @@ class Command(BaseCommand):
 
         with _loggers_at_warning(CHATTY_LOGGERS if verbosity < 2 else ()):
             result = demo_seed(progress=progress)
+        library_seconds = time.monotonic() - started
         if result.changed:
-            made = ", ".join(f"{count} {kind}" for kind, count in sorted(result.created.items()))
-            out.write(self.style.SUCCESS(f"Demo library ready: created {made}."))
+            made = ", ".join(f"{kind} {count}" for kind, count in sorted(result.created.items()))
+            out.write(self.style.SUCCESS(f"Demo library ready. Created: {made}."))
         else:
             out.write(f"Demo library already complete ({result.assets} assets): nothing changed.")
         cells = ", ".join(f"{stage} x {pillar}" for stage, pillar in sorted(EMPTY_CELLS))
         out.write(f"Coverage gaps left on purpose: {cells}.")
-        if _seed_analytics(out):
-            out.write("Demo analytics loaded.")
-        out.write(f"Took {time.monotonic() - started:.1f} s.\n")
+        with _loggers_at_warning(CHATTY_LOGGERS if verbosity < 2 else ()):
+            _seed_analytics(out)
+        total = time.monotonic() - started
+        out.write(f"Took {total:.1f} s (library {library_seconds:.1f} s).\n")
         _print_logins(out)
 
 
