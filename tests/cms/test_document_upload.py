@@ -364,10 +364,15 @@ def test_thumbnail_is_a_png_file_in_storage(django_capture_on_commit_callbacks):
 
 
 def test_with_the_database_task_backend_a_worker_processes_the_upload_later(
-    django_capture_on_commit_callbacks, settings
+    django_capture_on_commit_callbacks, settings, monkeypatch
 ):
     from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
     from django_tasks_db.models import DBTaskResult
+
+    # The worker drops connections it considers stale; inside the test's transaction that
+    # would close the test database itself, so keep the connection for this in-process run.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     with django_capture_on_commit_callbacks(execute=True):
