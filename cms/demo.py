@@ -71,6 +71,7 @@ from cms.models import (
     Team,
 )
 from cms.services import library_root_ensure
+from enablement.roles import ADMIN
 
 EMPTY_CELLS = frozenset({("discover", "why-buy-you"), ("onboard", "why-buy-now")})
 FILE_KINDS = {
@@ -633,7 +634,7 @@ def _user_ensure(spec: DemoUser, groups: dict, terms: _Terms, created: Counter):
     user = User.objects.filter(username=spec.username).first()
     if user is None:
         first_name, last_name = spec.name.split(" ", 1)
-        is_admin = spec.role == "Admin"
+        is_admin = spec.role == ADMIN
         user = User(
             username=spec.username,
             email=f"{spec.username}@{EMAIL_DOMAIN}",

@@ -14,10 +14,12 @@ its own slide, so multi-section outlines give multi-page files.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 
 KINDS = ("pdf", "pptx", "docx")
+BRAND_RGB = (0.05, 0.42, 0.47)  # Tidewater teal
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Outline:
     subtitle: str
     author: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    brand: str = ""  # printed on the PDF cover band
 
 
 def render(outline: Outline, kind: str) -> bytes:
@@ -75,8 +78,25 @@ def render_pdf(outline: Outline) -> bytes:
         if section.bullets:
             items = [Item(Paragraph(_xml(text), styles["BodyText"])) for text in section.bullets]
             story.append(ListFlowable(items, bulletType="bullet"))
-    document.build(story)
+    cover = functools.partial(_pdf_band, height=6 * cm, label=outline.brand)
+    later = functools.partial(_pdf_band, height=1.2 * cm, label=outline.title)
+    document.build(story, onFirstPage=cover, onLaterPages=later)
     return buffer.getvalue()
+
+
+def _pdf_band(canvas, document, *, height: float, label: str) -> None:
+    """A brand-coloured band across the top of a page (tall on the cover) and a footer."""
+    width, page_height = document.pagesize
+    canvas.saveState()
+    canvas.setFillColorRGB(*BRAND_RGB)
+    canvas.rect(0, page_height - height, width, height, stroke=0, fill=1)
+    canvas.setFillColorRGB(1, 1, 1)
+    canvas.setFont("Helvetica-Bold", 11)
+    canvas.drawString(document.leftMargin, page_height - height + 12, label)
+    canvas.setFillColorRGB(0.4, 0.4, 0.4)
+    canvas.setFont("Helvetica", 8)
+    canvas.drawRightString(width - document.rightMargin, 20, f"Page {document.page}")
+    canvas.restoreState()
 
 
 def _xml(text: str) -> str:
@@ -220,6 +240,7 @@ def outline_for(brief: Brief) -> Outline:
         subtitle=brief.summary,
         author=f"{brief.company} marketing, owner {brief.owner}",
         sections=sections,
+        brand=brief.company,
     )
 
 

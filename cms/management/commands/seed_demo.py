@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, OutputWrapper
 
 from cms.demo import EMPTY_CELLS, demo_seed, search_hint
 from cms.demo_catalogue import DEMO_USERS, TEAMS
+from enablement.roles import ADMIN
 
 ANALYTICS_MODULE = "analytics.demo"
 # Loggers that narrate every page save and task run; below verbosity 2 they would bury the
@@ -94,7 +95,7 @@ def _print_logins(out) -> None:
         role = user.role
         if user.teams:
             role += f" ({', '.join(TEAMS[slug] for slug in user.teams)} team)"
-        if user.role == "Admin":
+        if user.role == ADMIN:
             role += " (superuser)"
         rows.append((user.username, user.password, role, user.try_this))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
