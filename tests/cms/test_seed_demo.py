@@ -21,7 +21,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
@@ -299,3 +299,10 @@ def test_worker_threads_create_extracted_documents_outside_a_transaction(monkeyp
     for spec in with_files:
         document = AssetPage.objects.get(title=spec.title).document
         assert document.extraction_status == "done", spec.title
+
+
+def test_refuses_to_seed_in_production_without_explicit_permission(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="PRODUCTION=true.*--allow-production"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not get_user_model().objects.filter(username="admin").exists()

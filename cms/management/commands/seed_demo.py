@@ -9,7 +9,8 @@ import io
 import logging
 import time
 
-from django.core.management.base import BaseCommand, OutputWrapper
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from cms.demo import EMPTY_CELLS, demo_seed, search_hint
 from cms.demo_catalogue import DEMO_USERS, TEAMS
@@ -32,8 +33,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet", action="store_true", help="Print nothing unless something fails."
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even when PRODUCTION=true (creates a superuser with a public password).",
+        )
 
-    def handle(self, *args, quiet: bool = False, verbosity: int = 1, **options):
+    def handle(self, *args, quiet=False, allow_production=False, verbosity=1, **options):
+        if settings.PRODUCTION and not allow_production:
+            raise CommandError(
+                "PRODUCTION=true: seed_demo would create users whose passwords are published "
+                "(admin / demo-admin is a superuser). Pass --allow-production to seed anyway."
+            )
         quiet = quiet or verbosity == 0
         out = OutputWrapper(io.StringIO()) if quiet else self.stdout
         started = time.monotonic()
