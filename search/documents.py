@@ -14,7 +14,7 @@ import hashlib
 import html
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from django.db.models import QuerySet
 from django.utils.html import strip_tags
@@ -94,15 +94,16 @@ class SearchDocument:
         return tokens
 
     def display(self) -> dict:
-        data = asdict(self)
-        return {name: _jsonable(data[name]) for name in DISPLAY_FIELDS}
+        return {name: _jsonable(getattr(self, name)) for name in DISPLAY_FIELDS}
 
     def compute_fingerprint(self) -> str:
         """A digest of everything indexed; ``search_reindex --check`` compares it."""
-        data = asdict(self)
-        data.pop("fingerprint")
-        raw = json.dumps(data, sort_keys=True, default=list).encode()
+        data = [getattr(self, item.name) for item in _FIELDS if item.name != "fingerprint"]
+        raw = json.dumps(data, default=list).encode()
         return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+
+_FIELDS = fields(SearchDocument)
 
 
 def _jsonable(value):
@@ -127,19 +128,27 @@ def _owner_name(user) -> str:
 
 
 def build_document(
-    asset: AssetPage, *, allowed_team_ids: frozenset[int] | None, signals: dict | None = None
+    asset: AssetPage,
+    *,
+    allowed_team_ids: frozenset[int] | None,
+    signals: dict | None = None,
+    slugs: dict[str, tuple[str, ...]] | None = None,
+    url: str | None = None,
 ) -> SearchDocument:
-    """The document for a live ``asset``; the caller decides liveness and visibility."""
+    """The document for a live ``asset``; the caller decides liveness and visibility.
+    ``slugs`` (taxonomy field -> slugs) and ``url`` may be passed in by bulk callers."""
     signals = signals or {}
     document = asset.document
-    slugs = {name: tuple(t.slug for t in getattr(asset, name).all()) for name in TAXONOMY_FIELDS}
+    if slugs is None:
+        slugs = {name: tuple(sorted(t.slug for t in getattr(asset, name).all()))
+                 for name in TAXONOMY_FIELDS}  # fmt: skip
     return SearchDocument(
         id=asset.pk,
         title=asset.title,
         summary=asset.summary,
         body=html.unescape(strip_tags(asset.body or "")),
         file_text=(document.extracted_text if document else "") or "",
-        url=asset.get_url() or "",
+        url=(asset.get_url() if url is None else url) or "",
         asset_type=(asset.asset_type.slug,) if asset.asset_type_id else (),
         owner=_owner_name(asset.owner),
         published_at=_epoch(asset.first_published_at),
@@ -176,38 +185,73 @@ def _restricted_sections() -> list[tuple[str, frozenset[int]]]:
 
 
 def allowed_teams_in_bulk(
-    asset: AssetPage, sections: list[tuple[str, frozenset[int]]]
+    asset: AssetPage, own_teams: frozenset[int], sections: list[tuple[str, frozenset[int]]]
 ) -> frozenset[int] | None:
     """Same rule as ``cms.selectors.asset_allowed_team_ids`` (tests hold them equal), from
     prefetched restrictions: the intersection of every restricted level's team set."""
-    levels = [frozenset(team.id for team in asset.restricted_teams.all())]
-    levels += [teams for path, teams in sections if asset.path.startswith(path)]
+    levels = [own_teams] + [teams for path, teams in sections if asset.path.startswith(path)]
     levels = [level for level in levels if level]
     if not levels:
         return None
     return frozenset.intersection(*levels)
 
 
+def _links(field_name: str, ids: list[int], target: str) -> dict[int, list]:
+    """asset id -> related values for one many-to-many field, in one query."""
+    relation = AssetPage._meta.get_field(field_name)
+    through = relation.remote_field.through
+    source, other = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+    rows = through.objects.filter(**{f"{source}_id__in": ids}).values_list(
+        f"{source}_id", f"{other}__{target}"
+    )
+    found: dict[int, list] = {}
+    for asset_id, value in rows:
+        found.setdefault(asset_id, []).append(value)
+    return found
+
+
+class _PageUrls:
+    """Page URLs the way ``Page.get_url()`` makes them, with the site lookups and the
+    ``wagtail_serve`` reverse done once instead of per page (tests hold them equal)."""
+
+    def __init__(self):
+        from django.urls import reverse
+        from wagtail.models import Site
+
+        self.roots = Site.get_site_root_paths()
+        self.single_site = len({root.site_id for root in self.roots}) <= 1
+        self.prefix = reverse("wagtail_serve", args=("",))
+
+    def __call__(self, page) -> str:
+        for root in self.roots:
+            if page.url_path.startswith(root.root_path):
+                path = self.prefix + page.url_path[len(root.root_path) :]
+                return path if self.single_site else root.root_url + path
+        return ""
+
+
 def live_documents(
     assets: QuerySet[AssetPage] | None = None, *, batch_size: int = 500
 ) -> Iterator[list[SearchDocument]]:
-    """Documents for every live asset (or the live ones of ``assets``), in batches."""
+    """Documents for every live asset (or the live ones of ``assets``), in batches, with a
+    fixed number of queries per batch."""
     queryset = assets_live() if assets is None else assets & assets_live()
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-    sections = _restricted_sections()
+    sections, urls = _restricted_sections(), _PageUrls()
     for chunk in _chunks(ids, batch_size):
-        batch = (
-            AssetPage.objects.filter(pk__in=chunk)
-            .select_related(*_RELATED)
-            .prefetch_related("restricted_teams", *TAXONOMY_FIELDS)
-            .order_by("pk")
-        )
+        batch = AssetPage.objects.filter(pk__in=chunk).select_related(*_RELATED).order_by("pk")
+        links = {name: _links(name, chunk, "slug") for name in TAXONOMY_FIELDS}
+        teams = _links("restricted_teams", chunk, "id")
         signals = asset_ranking_signals(chunk)
         yield [
             build_document(
                 asset,
-                allowed_team_ids=allowed_teams_in_bulk(asset, sections),
+                allowed_team_ids=allowed_teams_in_bulk(
+                    asset, frozenset(teams.get(asset.pk, ())), sections
+                ),
                 signals=signals.get(asset.pk),
+                slugs={name: tuple(sorted(links[name].get(asset.pk, ()))) for name in links},
+                url=urls(asset),
             )
             for asset in batch
         ]

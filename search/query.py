@@ -245,8 +245,15 @@ def render_highlight(marked: str) -> SafeString:
     return mark_safe(html)  # noqa: S308 - everything but the markers was escaped above
 
 
+_BALANCED = re.compile(
+    f"[^{MARK_START}{MARK_END}]*(?:{MARK_START}[^{MARK_START}{MARK_END}]*{MARK_END}[^{MARK_START}{MARK_END}]*)*"
+)
+
+
 def _balance_marks(text: str) -> str:
     """Drop stray markers so that the <mark> tags produced are always properly nested."""
+    if _BALANCED.fullmatch(text):
+        return text
     out, open_ = [], False
     for char in text:
         if char == MARK_START:

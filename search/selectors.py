@@ -111,10 +111,11 @@ def _thumbnail_url(asset_id: int) -> str:
 
 def _decorate_hit(hit: SearchHit, deal: DealContext, labels, today: str) -> None:
     fields = hit.fields
-    hit.labels = {
-        facet: [labels[facet].get(slug, slug) for slug in fields.get(FACETS[facet], [])]
-        for facet in ("type", "stage", "pillar")
-    }
+    hit.labels = {}
+    for facet in ("type", "stage", "pillar"):
+        names, slugs = labels[facet], set(fields.get(FACETS[facet], []))
+        known = [names[slug] for slug in names if slug in slugs]  # the taxonomy's own order
+        hit.labels[facet] = known + sorted(slugs - set(names))
     review_by = fields.get("review_by") or ""
     hit.review_status = "" if not review_by else ("overdue" if review_by < today else "current")
     hit.thumbnail_url = _thumbnail_url(hit.asset_id) if fields.get("has_thumbnail") else ""
@@ -197,6 +198,24 @@ class IndexReport:
     @property
     def ok(self) -> bool:
         return not (self.missing or self.stale or self.extra)
+
+
+def index_changed_since(started) -> set[int]:
+    """Assets whose index entry may be out of date because they, or a section above them,
+    were published, unpublished or changed since ``started`` (for the post-rebuild repair)."""
+    from cms.models import LibraryPage
+
+    changed = set(
+        AssetPage.objects.filter(latest_revision_created_at__gte=started).values_list(
+            "pk", flat=True
+        )
+    )
+    changed |= set(
+        AssetPage.objects.filter(last_published_at__gte=started).values_list("pk", flat=True)
+    )
+    for section in LibraryPage.objects.filter(latest_revision_created_at__gte=started):
+        changed.update(asset_ids_in_section(section.pk))
+    return changed
 
 
 def index_check(*, batch_size: int = 500) -> IndexReport:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from analytics.models import SearchClick, SearchEvent
 from cms.models import AssetPage
@@ -22,7 +23,7 @@ from search.documents import document_for_asset, live_documents
 from search.engines import SearchUnavailable, get_engine
 from search.models import PendingIndexUpdate
 from search.query import SearchQuery, SearchResults, normalize_text
-from search.selectors import index_check
+from search.selectors import index_changed_since
 
 logger = logging.getLogger(__name__)
 PENDING_BATCH = 500
@@ -106,11 +107,13 @@ def _record_pending(asset_ids: Iterable[int], error: str) -> None:
 def index_rebuild(
     *, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
 ) -> int:
-    """Rebuild the whole index beside the live one and swap it in; then repair whatever
-    changed while it was being built and clear the pending updates. Returns the number of
-    assets indexed. Raises ``SearchUnavailable`` when the engine is down."""
+    """Rebuild the whole index beside the live one and swap it in, then repair what changed
+    while it was being built (writes during the rebuild went to the old index): assets
+    published or changed since the start, ids gone from or added to the library, and the
+    pending updates. Returns the number of assets indexed; ``SearchUnavailable`` when down."""
     from cms.selectors import assets_live
 
+    started = timezone.now()
     total = assets_live().count()
     done = 0
 
@@ -123,10 +126,13 @@ def index_rebuild(
                 progress(done, total)
 
     pending_before = set(PendingIndexUpdate.objects.values_list("asset_id", flat=True))
-    count = get_engine().rebuild(batches())
-    report = index_check(batch_size=batch_size)
-    if not report.ok:
-        index_assets(asset_ids=[*report.missing, *report.stale, *report.extra])
+    engine = get_engine()
+    count = engine.rebuild(batches())
+    live = set(assets_live().values_list("pk", flat=True))
+    indexed = engine.indexed_ids()
+    repair = (live ^ indexed) | index_changed_since(started) | pending_before
+    if repair:
+        index_assets(asset_ids=repair)
     PendingIndexUpdate.objects.filter(asset_id__in=pending_before).delete()
     return count
 

@@ -57,6 +57,9 @@ class SearchEngine(Protocol):
         prefix, typos tolerated), best first. Taxonomy term suggestions are built on top of
         facet counts by the selector, so they obey the same permissions."""
 
+    def indexed_ids(self) -> set[int]:
+        """Every id in the index (cheap: no stored fields are read)."""
+
     def fingerprints(self) -> dict[int, str]:
         """Every indexed id with its document's fingerprint (for ``search_reindex --check``)."""
 

@@ -450,21 +450,27 @@ class ElasticEngine:
             for hit in raw["hits"]["hits"]
         ]
 
-    def fingerprints(self) -> dict[int, str]:
-        found: dict[int, str] = {}
+    def _scan(self, fields: list[str]):
+        """Every document's ``fields``, 1000 at a time in id order (search_after)."""
         after = None
         with self._guard("reading") as transport:
             self._ensure(transport)
             while True:
-                body = {"size": 1000, "sort": [{"id": "asc"}], "_source": ["id", "fingerprint"]}
+                body = {"size": 1000, "sort": [{"id": "asc"}], "_source": fields}
                 if after is not None:
                     body["search_after"] = after
                 page = transport.search(self.alias, body)["hits"]["hits"]
                 for hit in page:
-                    found[int(hit["_source"]["id"])] = hit["_source"]["fingerprint"]
+                    yield hit["_source"]
                 if len(page) < 1000:
-                    return found
+                    return
                 after = page[-1]["sort"]
+
+    def indexed_ids(self) -> set[int]:
+        return {int(source["id"]) for source in self._scan(["id"])}
+
+    def fingerprints(self) -> dict[int, str]:
+        return {int(s["id"]): s["fingerprint"] for s in self._scan(["id", "fingerprint"])}
 
     def health(self) -> EngineHealth:
         try:

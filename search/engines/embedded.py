@@ -66,8 +66,9 @@ def _build_schema() -> tantivy.Schema:
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
     for name in ("title", "summary", "content"):
         builder.add_text_field(name, stored=True, tokenizer_name="en_stem")
-    builder.add_text_field("title_plain", tokenizer_name="default")
-    builder.add_text_field("plain", tokenizer_name="default")
+    # Typo matching needs only which documents hold a term: no frequencies, no positions.
+    builder.add_text_field("title_plain", tokenizer_name="default", index_option="basic")
+    builder.add_text_field("plain", tokenizer_name="default", index_option="basic")
     for name in (*TAXONOMY, "audience", "signals"):
         builder.add_text_field(name, fast=True, tokenizer_name="raw")
     builder.add_integer_field("expire_at", indexed=True, fast=True)
@@ -306,21 +307,26 @@ class EmbeddedEngine:
         clauses += [(Occur.Should, boost) for boost in boosts]
         return Query.boolean_query(clauses)
 
+    def plan(self, query: SearchQuery) -> tuple[Query | None, Query, list]:
+        """The tantivy queries for ``query``: (text query, main query, facet plan). The
+        benchmark times these raw tantivy calls against the whole ``search``."""
+        text = self._text(query.text)
+        base = self._visibility(query.audience, query.now_epoch)
+        facet_filters = self._facet_filters(query)
+        boosts = [
+            Query.const_score_query(Query.term_query(SCHEMA, field, value), boost)
+            for field, value, boost in boost_clauses(query)
+        ]
+        main = self._combine(text, [*base, *facet_filters.values()], boosts)
+        return text, main, self._facet_plan(text, base, facet_filters, query.facets)
+
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
         try:
-            index = self._index_now()
-            searcher = index.searcher()
-            text = self._text(query.text)
-            base = self._visibility(query.audience, query.now_epoch)
-            facet_filters = self._facet_filters(query)
-            boosts = [
-                Query.const_score_query(Query.term_query(SCHEMA, field, value), boost)
-                for field, value, boost in boost_clauses(query)
-            ]
-            main = self._combine(text, [*base, *facet_filters.values()], boosts)
+            searcher = self._index_now().searcher()
+            text, main, facet_plan = self.plan(query)
             total, hits = self._hits(searcher, main, text, query)
-            facets = self._facets(searcher, text, base, facet_filters, query.facets)
+            facets = self._facets(searcher, facet_plan)
         except ValueError as error:
             raise SearchUnavailable(f"search failed: {error}") from error
         took = (time.perf_counter() - started) * 1000
@@ -384,8 +390,9 @@ class EmbeddedEngine:
             return "".join(pieces)
         return ""
 
-    def _facets(self, searcher, text, base, facet_filters, names) -> dict[str, list[FacetCount]]:
-        """Counts per facet under every filter except the facet's own (disjunctive facets)."""
+    def _facet_plan(self, text, base, facet_filters, names) -> list[tuple[list[str], Query, dict]]:
+        """Counts per facet under every filter except the facet's own (disjunctive facets):
+        one aggregation for the unfiltered facets, one per filtered facet."""
         groups: list[tuple[list[str], list[Query]]] = []
         unfiltered = [name for name in names if name not in facet_filters]
         if unfiltered:
@@ -394,12 +401,20 @@ class EmbeddedEngine:
             if name in facet_filters:
                 others = [clause for other, clause in facet_filters.items() if other != name]
                 groups.append(([name], [*base, *others]))
+        return [
+            (
+                group,
+                self._combine(text, filters),
+                {name: {"terms": {"field": FACETS[name], "size": FACET_SIZE}} for name in group},
+            )
+            for group, filters in groups
+        ]
+
+    @staticmethod
+    def _facets(searcher, facet_plan) -> dict[str, list[FacetCount]]:
         facets: dict[str, list[FacetCount]] = {}
-        for group, filters in groups:
-            request = {
-                name: {"terms": {"field": FACETS[name], "size": FACET_SIZE}} for name in group
-            }
-            answer = searcher.aggregate(self._combine(text, filters), request)
+        for group, query, request in facet_plan:
+            answer = searcher.aggregate(query, request)
             for name in group:
                 buckets = answer.get(name, {}).get("buckets", [])
                 facets[name] = [FacetCount(b["key"], int(b["doc_count"])) for b in buckets]
@@ -435,6 +450,15 @@ class EmbeddedEngine:
                 Suggestion("asset", fields["title"], str(document.get_first("id")), fields["url"])
             )
         return suggestions
+
+    def indexed_ids(self) -> set[int]:
+        try:
+            searcher = self._index_now().searcher()
+            result = searcher.search(Query.all_query(), limit=max(searcher.num_docs, 1))
+            addresses = [address for _, address in result.hits]
+            return {int(value) for value in searcher.fast_field_values("id", addresses)}
+        except ValueError as error:
+            raise SearchUnavailable(f"reading the index failed: {error}") from error
 
     def fingerprints(self) -> dict[int, str]:
         try:

@@ -79,9 +79,11 @@ def test_bulk_documents_apply_the_same_visibility_rule_as_cms_selectors():
         make_asset("In inner", parent=inner),
         make_asset("In inner, to nobody", parent=inner, teams=[a]),
     ]
-    bulk = {doc.id: doc.audience for batch in live_documents(batch_size=2) for doc in batch}
-    single = {asset.pk: document_for_asset(asset.pk).audience for asset in assets}
-    assert bulk == single
+    bulk = {doc.id: doc for batch in live_documents(batch_size=2) for doc in batch}
+    single = {asset.pk: document_for_asset(asset.pk) for asset in assets}
+    assert bulk == single  # every field, URLs and taxonomy slugs included
+    assert [d.fingerprint for d in bulk.values()] == [d.fingerprint for d in single.values()]
+    single = {pk: document.audience for pk, document in single.items()}
     assert single[assets[4].pk] == (f"team:{b.pk}",)
     assert single[assets[5].pk] == ()
     assert asset_allowed_team_ids(assets[5]) == frozenset()
