@@ -1,0 +1,69 @@
+"""What only the embedded engine has to get right: the single-writer lock and the atomic
+swap of a rebuilt index, seen from another process's engine object."""
+
+import threading
+import time
+
+import pytest
+
+from search.documents import SearchDocument
+from search.engines import SearchUnavailable
+from search.engines.embedded import EmbeddedEngine
+from search.query import Audience, SearchQuery
+
+EVERYONE = Audience(team_ids=None)
+
+
+def _search(engine, text):
+    from django.utils import timezone
+
+    results = engine.search(SearchQuery(audience=EVERYONE, now=timezone.now(), text=text))
+    return [hit.fields["title"] for hit in results.hits]
+
+
+def test_writer_waits_for_another_writer_to_release_the_lock(embedded_engine):
+    embedded_engine.reset()
+    index = embedded_engine._index_now()
+    held = index.writer(heap_size=15_000_000, num_threads=1)  # another process's writer
+
+    def release():
+        time.sleep(0.3)
+        held.wait_merging_threads()
+
+    threading.Thread(target=release).start()
+    started = time.monotonic()
+    embedded_engine.upsert([SearchDocument(id=1, title="Patient writer")])
+    assert time.monotonic() - started >= 0.25
+    assert _search(embedded_engine, "patient") == ["Patient writer"]
+
+
+def test_writer_gives_up_with_search_unavailable_when_the_lock_stays_taken(embedded_engine):
+    embedded_engine.reset()
+    embedded_engine.lock_timeout = 0.2
+    held = embedded_engine._index_now().writer(heap_size=15_000_000, num_threads=1)
+    try:
+        with pytest.raises(SearchUnavailable, match="locked by another writer"):
+            embedded_engine.upsert([SearchDocument(id=1, title="Impatient")])
+    finally:
+        held.wait_merging_threads()
+
+
+def test_rebuild_swaps_atomically_and_other_processes_follow(embedded_engine):
+    other_process = EmbeddedEngine(path=embedded_engine.root.parent)
+    embedded_engine.reset()
+    embedded_engine.upsert([SearchDocument(id=1, title="Old edition")])
+    assert _search(other_process, "edition") == ["Old edition"]
+    old_generation = (embedded_engine.root / "CURRENT").read_text()
+
+    embedded_engine.rebuild([[SearchDocument(id=2, title="New edition")]])
+
+    assert _search(other_process, "edition") == ["New edition"]
+    generations = [p.name for p in embedded_engine.root.iterdir() if p.is_dir()]
+    assert generations == [(embedded_engine.root / "CURRENT").read_text()]
+    assert old_generation not in generations
+
+
+def test_unreadable_index_directory_is_reported_not_raised(down_engine):
+    health = down_engine.health()
+    assert not health.ok
+    assert "Not a directory" in health.detail
