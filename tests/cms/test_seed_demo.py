@@ -56,9 +56,14 @@ def _throwaway_search_index():
 
 @pytest.fixture(scope="class")
 def first_run(django_db_setup, django_db_blocker):
-    """The output of one full seed into an empty library; rolled back after the class."""
+    """The output of one full seed into an empty library; rolled back after the class.
+
+    The demo analytics (2,000 deals) are left out to keep this quick: they have their own
+    tests, and the hook that calls them is tested below."""
     directory, engine = _throwaway_search_index()
-    with django_db_blocker.unblock(), engine, transaction.atomic():
+    no_analytics = pytest.MonkeyPatch.context()
+    with no_analytics as patch, django_db_blocker.unblock(), engine, transaction.atomic():
+        patch.setitem(sys.modules, seed_demo.ANALYTICS_MODULE, None)
         out = io.StringIO()
         with TestCase.captureOnCommitCallbacks(execute=True):
             call_command("seed_demo", stdout=out)
