@@ -169,3 +169,18 @@ def test_usage_counts_views_separately_from_touches(fixture):
     assert data["presented"] == 1 and data["used_in_deal"] == 2
     # Usage counts every event tied to a deal, after close too: D1, D3, D6 and D7.
     assert data["distinct_deals"] == 4
+
+
+def test_weekly_usage_groups_events_by_their_monday():
+    asset = make_asset("Weekly")
+    send_events(
+        ("w1", "asset_viewed", asset, "", date(2024, 6, 30)),  # a Sunday
+        ("w2", "asset_viewed", asset, "", date(2024, 7, 1)),  # the next Monday
+        ("w3", "asset_presented", asset, "", date(2024, 7, 7)),  # that week's Sunday
+    )
+    update_analytics()
+    weeks = selectors.asset_usage_weeks(asset.pk)
+    assert weeks == [
+        {"week": date(2024, 6, 24), "asset_viewed": 1},
+        {"week": date(2024, 7, 1), "asset_viewed": 1, "asset_presented": 1},
+    ]
