@@ -125,7 +125,20 @@ def asset_effectiveness(
     min_deals = settings.ANALYTICS_MIN_DEALS if min_deals is None else min_deals
     totals = stage_totals(closed_deals_filter(since=since, segment=segment, industry=industry))
     scope = closed_deals_filter(since=since, segment=segment, industry=industry, prefix="deal__")
-    groups = (
+    per_asset: dict[int, list] = defaultdict(list)
+    for row in touch_groups(scope):
+        per_asset[row["asset_id"]].append(row)
+    stage_names = _stage_names()
+    return {
+        asset_id: _asset_numbers(rows, totals, min_deals, stage_names)
+        for asset_id, rows in per_asset.items()
+    }
+
+
+def touch_groups(scope: Q):
+    """Deal x asset rollup rows in ``scope`` grouped by asset, first-touch stage, the deal's
+    reached stage and outcome: counts, amounts and attribution credits (one query)."""
+    return (
         DealAssetTouch.objects.filter(scope)
         .values("asset_id", "first_touch_stage_order", "deal__reached_stage_order", "deal__outcome")
         .annotate(
@@ -134,14 +147,6 @@ def asset_effectiveness(
             **{name: Sum(column) for name, column in CREDIT_FIELDS.items()},
         )
     )
-    per_asset: dict[int, list] = defaultdict(list)
-    for row in groups:
-        per_asset[row["asset_id"]].append(row)
-    stage_names = _stage_names()
-    return {
-        asset_id: _asset_numbers(rows, totals, min_deals, stage_names)
-        for asset_id, rows in per_asset.items()
-    }
 
 
 def _asset_numbers(rows, totals, min_deals, stage_names) -> dict:
