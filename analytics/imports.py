@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from analytics.locks import Locked, job_lock
 from analytics.models import Deal, DealStageChange
 from analytics.parsing import (
     TableError,
@@ -143,8 +144,8 @@ def deal_import_file(
     """Import deals (``kind="deals"``) or stage history (``kind="history"``) from a file.
 
     Raises ImportError_ when the file as a whole is unusable (empty, unreadable, missing a
-    required column). ``dry_run`` runs everything and rolls it back, so the report says
-    exactly what would change.
+    required column) or another import is running (imports take a lock). ``dry_run`` runs
+    everything and rolls it back, so the report says exactly what would change.
     """
     try:
         headers, rows = read_table(stream, filename)
@@ -153,6 +154,15 @@ def deal_import_file(
     columns = _columns(headers, kind, mapping or {})
     report = ImportReport(kind=kind, dry_run=dry_run)
     context = _Context(StageMap(), headers, columns, date_order)
+    try:
+        with job_lock("import_deals"):
+            _import_rows(rows, kind, context, report, progress, dry_run)
+    except Locked as error:
+        raise ImportError_(f"{error}; try again when it has finished") from None
+    return report
+
+
+def _import_rows(rows, kind, context, report, progress, dry_run) -> None:
     with transaction.atomic():
         chunk: list = []
         for number, values in rows:
@@ -164,7 +174,6 @@ def deal_import_file(
             _import_chunk(chunk, kind, context, report, progress)
         if dry_run:
             transaction.set_rollback(True)
-    return report
 
 
 @dataclass

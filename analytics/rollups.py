@@ -11,20 +11,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from analytics import selectors, stats
+from analytics.locks import Locked, job_lock
 from analytics.models import (
     TOUCH_KINDS,
     AssetStats,
     Deal,
     DealAssetTouch,
     EventKind,
-    JobLock,
     RollupSnapshot,
     SearchEvent,
     UsageEvent,
@@ -32,41 +32,23 @@ from analytics.models import (
 )
 from cms.models import AssetPage, BuyerStage, Pillar
 
-LOCK_NAME = "update_analytics"
-STALE_LOCK = timedelta(hours=2)
 BATCH = 5000
-
-
-class AnalyticsLocked(RuntimeError):
-    """Another update_analytics run holds the lock."""
-
-
-def _acquire() -> None:
-    now = timezone.now()
-    JobLock.objects.filter(name=LOCK_NAME, acquired_at__lt=now - STALE_LOCK).delete()
-    try:
-        with transaction.atomic():
-            JobLock.objects.create(name=LOCK_NAME, acquired_at=now)
-    except IntegrityError:
-        raise AnalyticsLocked("update_analytics is already running") from None
+AnalyticsLocked = Locked
 
 
 def update_analytics(*, log: Callable[[str], None] = lambda message: None) -> dict:
-    """Rebuild all rollups; returns row counts per table. Raises AnalyticsLocked."""
-    _acquire()
-    try:
-        with transaction.atomic():
-            counts = {"deal_asset_touches": rebuild_touches()}
-            log(f"deal x asset touches: {counts['deal_asset_touches']}")
-            counts["usage_weeks"] = rebuild_usage_weeks()
-            log(f"usage weeks: {counts['usage_weeks']}")
-            counts["asset_stats"] = rebuild_asset_stats()
-            log(f"asset stats rows: {counts['asset_stats']}")
-            rebuild_snapshots()
-            log("overview, heat map and search gaps rebuilt")
-        return counts
-    finally:
-        JobLock.objects.filter(name=LOCK_NAME).delete()
+    """Rebuild all rollups; returns row counts per table. Raises AnalyticsLocked when
+    another run holds the lock."""
+    with job_lock("update_analytics"), transaction.atomic():
+        counts = {"deal_asset_touches": rebuild_touches()}
+        log(f"deal x asset touches: {counts['deal_asset_touches']}")
+        counts["usage_weeks"] = rebuild_usage_weeks()
+        log(f"usage weeks: {counts['usage_weeks']}")
+        counts["asset_stats"] = rebuild_asset_stats()
+        log(f"asset stats rows: {counts['asset_stats']}")
+        rebuild_snapshots()
+        log("overview, heat map and search gaps rebuilt")
+    return counts
 
 
 # --- Deal x asset touches and attribution ---------------------------------------------------

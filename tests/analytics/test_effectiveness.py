@@ -184,3 +184,32 @@ def test_weekly_usage_groups_events_by_their_monday():
         {"week": date(2024, 6, 24), "asset_viewed": 1},
         {"week": date(2024, 7, 1), "asset_viewed": 1, "asset_presented": 1},
     ]
+
+
+def test_update_analytics_refuses_to_overlap_another_run():
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    from analytics.models import JobLock
+
+    JobLock.objects.create(name="update_analytics", acquired_at=timezone.now())
+    with pytest.raises(CommandError, match="already running"):
+        call_command("update_analytics")
+    from analytics.tasks import update_analytics_task
+
+    result = update_analytics_task.enqueue()
+    assert "skipped" in result.return_value
+
+
+def test_an_abandoned_lock_is_taken_over_and_the_task_runs():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.models import JobLock
+    from analytics.tasks import update_analytics_task
+
+    JobLock.objects.create(name="update_analytics", acquired_at=timezone.now() - timedelta(hours=3))
+    result = update_analytics_task.enqueue()
+    assert "asset_stats" in result.return_value
+    assert not JobLock.objects.exists()

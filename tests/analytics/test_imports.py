@@ -239,3 +239,30 @@ def test_a_50_megabyte_file_imports_in_chunks(tmp_path):
     assert report.error_count == 0
     assert report.created == row == Deal.objects.count()
     assert len(seen) > 10 and seen[-1] == row
+
+
+def test_a_second_import_while_one_runs_is_refused():
+    from django.utils import timezone
+
+    from analytics.models import JobLock
+
+    JobLock.objects.create(name="import_deals", acquired_at=timezone.now())
+    with pytest.raises(ImportError_, match="already running"):
+        _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n")
+
+
+def test_upload_page_reports_a_missing_column_on_the_form():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from enablement.roles import ENABLEMENT_LEAD
+    from tests.factories import make_user
+
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    upload = SimpleUploadedFile("deals.csv", b"Name,Stage\nAcme,Prospecting\n")
+    response = client.post(
+        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+    )
+    assert "missing required column(s): Opportunity ID" in response.content.decode()
+    assert not Deal.objects.exists()
