@@ -135,15 +135,27 @@ class UsageEvent(models.Model):
     happened."""
 
     idempotency_key = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=EventKind.choices, db_index=True)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
     asset = models.ForeignKey(
         "cms.AssetPage", null=True, on_delete=models.SET_NULL, related_name="+", db_index=True
     )
+    # Ingestion speed is bounded by index upkeep, so only indexes that reads use: the
+    # (deal, occurred_at) index below also serves the deal foreign key.
     deal = models.ForeignKey(
-        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Deal,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
     )
     journey_stage = models.ForeignKey(
-        "cms.BuyerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "cms.BuyerStage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     crm_stage = models.CharField(max_length=100, blank=True)
     user = models.ForeignKey(
@@ -152,9 +164,15 @@ class UsageEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     share_link = models.ForeignKey(
-        "analytics.ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "analytics.ShareLink",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=20, default="web")  # web | api | share | demo
     metadata = models.JSONField(default=dict, blank=True)
