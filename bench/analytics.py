@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -51,10 +52,13 @@ def _options(argv: list[str]) -> dict:
     return options
 
 
-def _setup_django() -> None:
+def _setup_django() -> str | None:
+    """Configure Django on a scratch data directory; returns it (None when the caller had
+    configured Django already) so that main() can remove it afterwards."""
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    scratch = None
     if "DJANGO_SETTINGS_MODULE" not in os.environ:
-        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-analytics-")
+        scratch = os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-analytics-")
         os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
         os.environ["DEBUG"] = "false"
         os.environ["TASKS_BACKEND"] = "immediate"
@@ -65,6 +69,7 @@ def _setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    return scratch
 
 
 def _log(message: str) -> None:
@@ -339,7 +344,7 @@ def _queries() -> dict:
 def main(argv: list[str]) -> None:
     options = _options(argv)
     total_started = time.monotonic()
-    _setup_django()
+    scratch = _setup_django()
     from django.db import connection
 
     from analytics.rollups import update_analytics
@@ -378,3 +383,8 @@ def main(argv: list[str]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     _log(f"wrote {RESULTS.relative_to(ROOT)} in {result['total_seconds']} s total")
+    if scratch:
+        from django.db import connections
+
+        connections.close_all()
+        shutil.rmtree(scratch, ignore_errors=True)
