@@ -141,8 +141,12 @@ def _index_engine_directly(corpus, team_ids) -> dict:
     elapsed = _timed(lambda: engine.rebuild(batches)) / 1000
     size_mb = _directory_mb(directory)
     shutil.rmtree(directory, ignore_errors=True)
-    return {"docs": len(documents), "seconds": round(elapsed, 2),
-            "docs_per_s": round(len(documents) / elapsed), "index_mb": size_mb}  # fmt: skip
+    return {
+        "docs": len(documents),
+        "seconds": round(elapsed, 2),
+        "docs_per_s": round(len(documents) / elapsed),
+        "index_mb": size_mb,
+    }
 
 
 def _reindex_from_rows(engine) -> dict:
@@ -155,8 +159,12 @@ def _reindex_from_rows(engine) -> dict:
         count = services.index_rebuild(batch_size=1000)
         elapsed = time.perf_counter() - started
     size_mb = _directory_mb(engine.root)
-    return {"assets": count, "seconds": round(elapsed, 2),
-            "assets_per_s": round(count / elapsed), "index_mb": size_mb}  # fmt: skip
+    return {
+        "assets": count,
+        "seconds": round(elapsed, 2),
+        "assets_per_s": round(count / elapsed),
+        "index_mb": size_mb,
+    }
 
 
 def _index_wagtail_db_backend() -> dict:
@@ -175,9 +183,12 @@ def _index_wagtail_db_backend() -> dict:
         )
     elapsed = time.perf_counter() - started
     database = Path(connection.settings_dict["NAME"])
-    return {"docs": len(ids), "seconds": round(elapsed, 2),
-            "docs_per_s": round(len(ids) / elapsed),
-            "sqlite_file_mb": round(database.stat().st_size / 1_000_000, 1)}  # fmt: skip
+    return {
+        "docs": len(ids),
+        "seconds": round(elapsed, 2),
+        "docs_per_s": round(len(ids) / elapsed),
+        "sqlite_file_mb": round(database.stat().st_size / 1_000_000, 1),
+    }
 
 
 def _raw_engine(engine, queries) -> tuple[dict, dict]:
@@ -292,8 +303,12 @@ def _db_backend_queries(queries, cap_s: float, budget_s: float) -> dict:
             raw.set_progress_handler(None, 0)
         timings.append(elapsed)
         spent += elapsed / 1000
-    return {**percentiles(timings), "capped": capped, "cap_s": cap_s,
-            "note": "text only (no facet filters); capped queries count as the cap"}  # fmt: skip
+    return {
+        **percentiles(timings),
+        "capped": capped,
+        "cap_s": cap_s,
+        "note": "text only (no facet filters); capped queries count as the cap",
+    }
 
 
 def _measure(size, corpus, options, rep, team_ids) -> dict:
@@ -322,14 +337,15 @@ def _measure(size, corpus, options, rep, team_ids) -> dict:
             "embedded_engine_direct": direct,
             "search_reindex_from_rows": reindex,
             "wagtail_db_backend": wagtail_index,
-        },  # fmt: skip
+        },
         "queries": {
             "raw_engine": raw,
+            "raw_engine_search_and_facets_only": raw_core,
             "server_side": server,
             "http_view": http,
             "event_insert": event,
             "wagtail_db_backend": database,
-        },  # fmt: skip
+        },
         "mean_results_per_query": round(statistics.mean(totals), 1),
         "targets": _targets(raw, server, database, reindex, size),
     }
@@ -360,9 +376,11 @@ def _print_summary(report: dict) -> None:
             "wagtail_db_backend",
         ):
             print(f"    {name:<20} {q[name].get('p50_ms')} / {q[name].get('p95_ms')}")
-        print(f"    engine indexing {ix['embedded_engine_direct']['docs_per_s']} docs/s; "
-              f"search_reindex {ix['search_reindex_from_rows']['assets_per_s']} assets/s; "
-              f"Wagtail DB backend {ix['wagtail_db_backend']['docs_per_s']} docs/s")  # fmt: skip
+        print(
+            f"    engine indexing {ix['embedded_engine_direct']['docs_per_s']} docs/s; "
+            f"search_reindex {ix['search_reindex_from_rows']['assets_per_s']} assets/s; "
+            f"Wagtail DB backend {ix['wagtail_db_backend']['docs_per_s']} docs/s"
+        )
         print(f"    targets: {data['targets']}")
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
@@ -387,7 +405,8 @@ def run(argv: list[str]) -> dict:
             "python": platform.python_version(),
             "tantivy": getattr(tantivy, "__version__", "?"),
             "platform": platform.platform(),
-        },  # fmt: skip
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "options": options,
         "sizes": {},
     }
@@ -399,6 +418,7 @@ def run(argv: list[str]) -> dict:
         report["sizes"][str(size)] = _measure(
             size, corpus[:size], options, rep, [team.pk for team in teams]
         )
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     _print_summary(report)

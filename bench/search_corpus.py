@@ -10,6 +10,7 @@ builder read them like any other pages.
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from dataclasses import dataclass
@@ -46,8 +47,18 @@ PERSONAS = ("CFO", "CIO", "CISO", "VP Sales", "Head of Operations", "Procurement
 PRODUCTS = ("Widget Cloud", "Widget Edge", "Insights", "Connect", "Guard")
 STAGES = ("discover", "evaluate", "decide", "onboard")
 PILLARS = ("why-buy", "why-buy-you", "why-buy-now")
-TYPES = ("deck", "case-study", "battlecard", "one-pager", "roi-calculator", "datasheet",
-         "whitepaper", "demo-script", "email-template", "video")  # fmt: skip
+TYPES = (
+    "deck",
+    "case-study",
+    "battlecard",
+    "one-pager",
+    "roi-calculator",
+    "datasheet",
+    "whitepaper",
+    "demo-script",
+    "email-template",
+    "video",
+)
 
 
 @dataclass
@@ -66,17 +77,52 @@ class SyntheticAsset:
     team: int | None  # restricted to this team index, or open to all
 
 
+_SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ter",
+    "an",
+    "vel",
+    "so",
+    "ri",
+    "den",
+    "po",
+    "lu",
+    "gra",
+    "mon",
+    "ste",
+    "fi",
+    "bar",
+    "qu",
+    "ent",
+    "ol",
+    "ix",
+)
+RARE_WORDS = 6000
+
+
+def _rare_words(pick: random.Random) -> list[str]:
+    """Pronounceable made-up words: the long tail of a real vocabulary (names, jargon)."""
+    words: set[str] = set()
+    while len(words) < RARE_WORDS:
+        words.add("".join(pick.choices(_SYLLABLES, k=pick.randint(2, 4))))
+    return sorted(words)
+
+
 class TextMaker:
+    """Words by Zipf's law (weight 1/rank): common English first, then the domain words,
+    then a long tail, so a domain word appears in a minority of documents as in real text."""
+
     def __init__(self, seed: int):
         self.random = random.Random(seed)
-        self.words = DOMAIN + COMMON
-        # Zipf-like: common words first get most weight; domain words spread the rest.
-        self.weights = [1.0 / (rank + 8) for rank in range(len(self.words))]
-        self.random.shuffle(self.weights)
-        self.cumulative = None
+        domain = list(DOMAIN)
+        self.random.shuffle(domain)
+        self.words = COMMON + domain + _rare_words(self.random)
+        self.cumulative = list(itertools.accumulate(1.0 / (r + 2) for r in range(len(self.words))))
 
     def words_(self, count: int) -> list[str]:
-        return self.random.choices(self.words, weights=self.weights, k=count)
+        return self.random.choices(self.words, cum_weights=self.cumulative, k=count)
 
     def sentence(self, low: int = 8, high: int = 20) -> str:
         words = self.words_(self.random.randint(low, high))
@@ -240,16 +286,32 @@ def _lookups() -> dict:
 
 def _asset_columns() -> list[str]:
     return [
-        "page_ptr_id", "summary", "body", "document_id", "external_url", "thumbnail_image_id",
-        "asset_type_id", "review_by", "language", "archived",
-    ]  # fmt: skip
+        "page_ptr_id",
+        "summary",
+        "body",
+        "document_id",
+        "external_url",
+        "thumbnail_image_id",
+        "asset_type_id",
+        "review_by",
+        "language",
+        "archived",
+    ]
 
 
 def _asset_row(asset: SyntheticAsset, page, lookups) -> list:
     return [
-        page.pk, asset.summary, f"<p>{asset.body}</p>", None, "", None,
-        lookups["type"][asset.asset_type], None, "en", False,
-    ]  # fmt: skip
+        page.pk,
+        asset.summary,
+        f"<p>{asset.body}</p>",
+        None,
+        "",
+        None,
+        lookups["type"][asset.asset_type],
+        None,
+        "en",
+        False,
+    ]
 
 
 def _page_rows(chunk, parents, children, now):

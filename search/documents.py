@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 
 from django.db.models import QuerySet
-from django.utils.html import strip_tags
 
 from analytics.selectors import asset_ranking_signals
 from cms.models import AssetPage, LibraryPage
@@ -117,63 +117,85 @@ def audience_tokens(allowed_team_ids: frozenset[int] | None) -> tuple[str, ...]:
     return tuple(f"team:{team_id}" for team_id in sorted(allowed_team_ids))
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_to_text(markup: str) -> str:
+    """Rich text -> plain text: tags become spaces (so blocks do not run together), runs of
+    whitespace one space, entities are decoded. Text that was escaped in the markup stays
+    text here and is escaped again on output."""
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
+
+
 def _epoch(value) -> int:
     return int(value.timestamp()) if value else 0
 
 
-def _owner_name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+# What a document is built from, read with ``values()`` so that bulk builds never pay for
+# model instances; the single-asset path reads the same fields.
+ROW_FIELDS = (
+    "pk", "title", "summary", "body", "path", "url_path", "first_published_at", "review_by",
+    "expire_at", "thumbnail_image_id", "language", "asset_type__slug", "owner__username",
+    "owner__first_name", "owner__last_name", "document__extracted_text", "document__thumbnail",
+)  # fmt: skip
+
+
+def _owner_name(row: dict) -> str:
+    full = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
+    return full or row["owner__username"] or ""
 
 
 def build_document(
-    asset: AssetPage,
+    row: dict,
     *,
     allowed_team_ids: frozenset[int] | None,
+    url: str,
+    slugs: dict[str, tuple[str, ...]],
     signals: dict | None = None,
-    slugs: dict[str, tuple[str, ...]] | None = None,
-    url: str | None = None,
 ) -> SearchDocument:
-    """The document for a live ``asset``; the caller decides liveness and visibility.
-    ``slugs`` (taxonomy field -> slugs) and ``url`` may be passed in by bulk callers."""
+    """The document for a live asset's ``row`` (``ROW_FIELDS``); the caller decides
+    liveness and visibility and passes the URL and taxonomy slugs."""
     signals = signals or {}
-    document = asset.document
-    if slugs is None:
-        slugs = {name: tuple(sorted(t.slug for t in getattr(asset, name).all()))
-                 for name in TAXONOMY_FIELDS}  # fmt: skip
     return SearchDocument(
-        id=asset.pk,
-        title=asset.title,
-        summary=asset.summary,
-        body=html.unescape(strip_tags(asset.body or "")),
-        file_text=(document.extracted_text if document else "") or "",
-        url=(asset.get_url() if url is None else url) or "",
-        asset_type=(asset.asset_type.slug,) if asset.asset_type_id else (),
-        owner=_owner_name(asset.owner),
-        published_at=_epoch(asset.first_published_at),
-        review_by=asset.review_by.isoformat() if asset.review_by else "",
-        expire_at=_epoch(asset.expire_at) or FAR_FUTURE,
+        id=row["pk"],
+        title=row["title"],
+        summary=row["summary"],
+        body=html_to_text(row["body"] or ""),
+        file_text=row["document__extracted_text"] or "",
+        url=url or "",
+        asset_type=(row["asset_type__slug"],) if row["asset_type__slug"] else (),
+        owner=_owner_name(row),
+        published_at=_epoch(row["first_published_at"]),
+        review_by=row["review_by"].isoformat() if row["review_by"] else "",
+        expire_at=_epoch(row["expire_at"]) or FAR_FUTURE,
         audience=audience_tokens(allowed_team_ids),
         effectiveness=float(signals.get("effectiveness") or 0.0),
         popularity=float(signals.get("popularity") or 0.0),
         won_deals=bool(signals.get("won_deals")),
-        has_thumbnail=bool(asset.thumbnail_image_id or (document and document.thumbnail)),
-        language=asset.language,
+        has_thumbnail=bool(row["thumbnail_image_id"] or row["document__thumbnail"]),
+        language=row["language"],
         **slugs,
     )
 
 
 def document_for_asset(asset_id: int) -> SearchDocument | None:
-    """The document for one asset, or None when it must not be in the index."""
-    asset = AssetPage.objects.filter(pk=asset_id).select_related(*_RELATED).first()
+    """The document for one asset, or None when it must not be in the index. Visibility
+    comes from ``cms.selectors.asset_allowed_team_ids`` and the URL from ``Page.get_url``."""
+    asset = AssetPage.objects.filter(pk=asset_id).first()
     if asset is None or not asset_is_live(asset):
         return None
-    signals = asset_ranking_signals([asset.pk]).get(asset.pk)
-    return build_document(asset, allowed_team_ids=asset_allowed_team_ids(asset), signals=signals)
-
-
-_RELATED = ("asset_type", "owner", "document")
+    row = AssetPage.objects.filter(pk=asset_id).values(*ROW_FIELDS).get()
+    slugs = {
+        name: tuple(sorted(getattr(asset, name).values_list("slug", flat=True)))
+        for name in TAXONOMY_FIELDS
+    }
+    return build_document(
+        row,
+        allowed_team_ids=asset_allowed_team_ids(asset),
+        url=asset.get_url(),
+        slugs=slugs,
+        signals=asset_ranking_signals([asset.pk]).get(asset.pk),
+    )
 
 
 def _restricted_sections() -> list[tuple[str, frozenset[int]]]:
@@ -185,11 +207,11 @@ def _restricted_sections() -> list[tuple[str, frozenset[int]]]:
 
 
 def allowed_teams_in_bulk(
-    asset: AssetPage, own_teams: frozenset[int], sections: list[tuple[str, frozenset[int]]]
+    path: str, own_teams: frozenset[int], sections: list[tuple[str, frozenset[int]]]
 ) -> frozenset[int] | None:
     """Same rule as ``cms.selectors.asset_allowed_team_ids`` (tests hold them equal), from
     prefetched restrictions: the intersection of every restricted level's team set."""
-    levels = [own_teams] + [teams for path, teams in sections if asset.path.startswith(path)]
+    levels = [own_teams] + [teams for prefix, teams in sections if path.startswith(prefix)]
     levels = [level for level in levels if level]
     if not levels:
         return None
@@ -197,13 +219,14 @@ def allowed_teams_in_bulk(
 
 
 def _links(field_name: str, ids: list[int], target: str) -> dict[int, list]:
-    """asset id -> related values for one many-to-many field, in one query."""
+    """asset id -> related values for one many-to-many field, in one query over the id range
+    of the (sorted) batch; a range is far cheaper to build and run than a long IN list."""
     relation = AssetPage._meta.get_field(field_name)
     through = relation.remote_field.through
     source, other = relation.m2m_field_name(), relation.m2m_reverse_field_name()
-    rows = through.objects.filter(**{f"{source}_id__in": ids}).values_list(
-        f"{source}_id", f"{other}__{target}"
-    )
+    rows = through.objects.filter(
+        **{f"{source}_id__gte": ids[0], f"{source}_id__lte": ids[-1]}
+    ).values_list(f"{source}_id", f"{other}__{target}")
     found: dict[int, list] = {}
     for asset_id, value in rows:
         found.setdefault(asset_id, []).append(value)
@@ -222,10 +245,10 @@ class _PageUrls:
         self.single_site = len({root.site_id for root in self.roots}) <= 1
         self.prefix = reverse("wagtail_serve", args=("",))
 
-    def __call__(self, page) -> str:
+    def __call__(self, url_path: str) -> str:
         for root in self.roots:
-            if page.url_path.startswith(root.root_path):
-                path = self.prefix + page.url_path[len(root.root_path) :]
+            if url_path.startswith(root.root_path):
+                path = self.prefix + url_path[len(root.root_path) :]
                 return path if self.single_site else root.root_url + path
         return ""
 
@@ -239,21 +262,23 @@ def live_documents(
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     sections, urls = _restricted_sections(), _PageUrls()
     for chunk in _chunks(ids, batch_size):
-        batch = AssetPage.objects.filter(pk__in=chunk).select_related(*_RELATED).order_by("pk")
+        wanted = set(chunk)
+        rows = AssetPage.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).order_by("pk")
         links = {name: _links(name, chunk, "slug") for name in TAXONOMY_FIELDS}
         teams = _links("restricted_teams", chunk, "id")
         signals = asset_ranking_signals(chunk)
         yield [
             build_document(
-                asset,
+                row,
                 allowed_team_ids=allowed_teams_in_bulk(
-                    asset, frozenset(teams.get(asset.pk, ())), sections
+                    row["path"], frozenset(teams.get(row["pk"], ())), sections
                 ),
-                signals=signals.get(asset.pk),
-                slugs={name: tuple(sorted(links[name].get(asset.pk, ()))) for name in links},
-                url=urls(asset),
+                url=urls(row["url_path"]),
+                slugs={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
+                signals=signals.get(row["pk"]),
             )
-            for asset in batch
+            for row in rows.values(*ROW_FIELDS)
+            if row["pk"] in wanted
         ]
 
 

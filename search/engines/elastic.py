@@ -300,8 +300,15 @@ def detect_kind(url: str, timeout: float = 5.0) -> str:
 class ElasticEngine:
     """``kind`` is "opensearch", "elasticsearch" or "auto" (asks the server on first use)."""
 
-    def __init__(self, *, url: str, index: str, kind: str = "auto", timeout: float = 5.0,
-                 refresh: bool | str = False):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        url: str,
+        index: str,
+        kind: str = "auto",
+        timeout: float = 5.0,
+        refresh: bool | str = False,
+    ):
         self.url, self.alias, self.kind = url, index, kind
         self.timeout, self.refresh = timeout, refresh
         self.name = kind if kind != "auto" else "server"
@@ -446,7 +453,7 @@ class ElasticEngine:
                 hit["_source"]["display"]["title"],
                 str(hit["_source"]["id"]),
                 hit["_source"]["display"]["url"],
-            )  # fmt: skip
+            )
             for hit in raw["hits"]["hits"]
         ]
 
