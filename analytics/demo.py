@@ -34,6 +34,7 @@ BOOST = 0.15
 EFFECTIVE_USE = 0.3
 PLACEBO_USE = 0.5
 NEUTRAL_USE = 0.08
+AFTER_WIN = -1  # neutral stage index of assets used only after a win
 SEGMENTS = ("New Business", "Existing Business")
 INDUSTRIES = ("Retail", "Healthcare", "Financial Services", "Manufacturing", "Software")
 TOUCH_KINDS = (EventKind.USED_IN_DEAL, EventKind.SHARED, EventKind.PRESENTED)
@@ -61,7 +62,8 @@ def _pipeline() -> list[BuyerStage]:
 def assign_truth(assets: list[AssetPage], pipeline: list[BuyerStage]) -> Truth:
     """Placebo: the first asset tagged with the last pipeline stage (else the last asset).
     Effective: up to three others, preferring ones tagged with an earlier stage. Neutral: the
-    rest, used at their earliest tagged pipeline stage."""
+    rest, used at their earliest tagged pipeline stage; assets tagged only with stages after the
+    pipeline (such as Onboard) are used after a win, as onboarding material is."""
     last = len(pipeline) - 1
     index = {stage.pk: i for i, stage in enumerate(pipeline)}
     tagged = {a.pk: sorted(index[s] for s in a.stage_ids if s in index) for a in assets}
@@ -76,7 +78,7 @@ def assign_truth(assets: list[AssetPage], pipeline: list[BuyerStage]) -> Truth:
         truth.effective[asset.pk] = stages[0] if stages else number % max(1, last)
     for asset in rest:
         if asset.pk not in truth.effective:
-            truth.neutral[asset.pk] = tagged[asset.pk][0] if tagged[asset.pk] else 0
+            truth.neutral[asset.pk] = tagged[asset.pk][0] if tagged[asset.pk] else AFTER_WIN
     return truth
 
 
@@ -185,6 +187,8 @@ class _Generator:
                 )
             )
         touches = [t for t in touches if t[1] <= min(moment, self.now)]
+        if closed and outcome == Deal.Outcome.WON:
+            touches += self._touch_after_win(moment)
         deal = self._deal(
             number, rep, created, history, outcome if closed else None, moment, reached
         )
@@ -208,6 +212,15 @@ class _Generator:
             if rng.random() < NEUTRAL_USE:
                 touches.append((asset_id, at(), stage))
         return boosts
+
+    def _touch_after_win(self, close: datetime) -> list:
+        """Onboarding material: used in the weeks after a win, never before the close."""
+        touches = []
+        for asset_id in self.by_stage.get(AFTER_WIN, []):
+            moment = close + timedelta(days=self.rng.uniform(1, 30))
+            if self.rng.random() < NEUTRAL_USE and moment <= self.now:
+                touches.append((asset_id, moment, self.won_stage))
+        return touches
 
     def _deal(self, number, rep, created, history, outcome, close, reached) -> Deal:
         rng = self.rng
@@ -258,7 +271,9 @@ class _Generator:
             kind=kind,
             asset_id=asset_id,
             journey_stage=stage,
-            crm_stage=self.crm[self.pipeline.index(stage)],
+            crm_stage=self.crm[self.pipeline.index(stage)]
+            if stage in self.pipeline
+            else "Closed Won",
             user=user,
             source="demo",
             occurred_at=when,
