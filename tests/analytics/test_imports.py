@@ -144,7 +144,10 @@ def test_empty_file_is_refused():
 
 
 def test_utf8_bom_and_semicolons_are_read():
-    text = "\ufeffOpportunity ID;Opportunity Name;Amount;Stage\n006Z;Müller GmbH;1.200,50 €;Qualification\n"
+    text = (
+        "\ufeffOpportunity ID;Opportunity Name;Amount;Stage\n"
+        "006Z;Müller GmbH;1.200,50 €;Qualification\n"
+    )
     report = _import(text)
     assert report.created == 1
     deal = Deal.objects.get()
