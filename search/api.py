@@ -124,6 +124,16 @@ def _hit(hit, search_id: int | None, position: int) -> dict:
     }
 
 
+def _facets(results) -> dict:
+    return {
+        name: [
+            {"value": b.value, "label": b.label, "count": b.count, "selected": b.selected}
+            for b in buckets
+        ]
+        for name, buckets in results.facets.items()
+    }
+
+
 @router.get(
     "",
     response={200: SearchOut, 400: ErrorOut, 503: ErrorOut},
@@ -146,13 +156,6 @@ def search(request, params: Query[SearchParams]):
             user=request.user, query=query, results=results, source="api"
         )
         search_id = event.pk
-    facets = {
-        name: [
-            {"value": b.value, "label": b.label, "count": b.count, "selected": b.selected}
-            for b in buckets
-        ]
-        for name, buckets in results.facets.items()
-    }
     hits = [
         _hit(hit, search_id, position)
         for position, hit in enumerate(results.hits, start=query.offset + 1)
@@ -168,7 +171,7 @@ def search(request, params: Query[SearchParams]):
             "took_ms": round(results.took_ms, 3),
             "search_id": search_id,
             "results": hits,
-            "facets": facets,
+            "facets": _facets(results),
         },
     )
 

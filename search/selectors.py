@@ -160,17 +160,19 @@ def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: in
     ][:limit]
 
 
-def search_suggest(*, audience: Audience, text: str, limit: int = 8) -> list[Suggestion]:
-    """Asset titles and taxonomy terms completing ``text``; raises ``SearchUnavailable``."""
+def search_suggest(
+    *, audience: Audience, text: str, titles: int = 6, terms: int = 4
+) -> list[Suggestion]:
+    """Up to ``titles`` asset titles, then up to ``terms`` taxonomy terms, completing
+    ``text`` (two characters at least); raises ``SearchUnavailable``."""
     words = parse_text(text).words
     if not words or len(" ".join(words)) < 2:
         return []
     now = timezone.now()
-    titles = get_engine().suggest(
-        text, audience=audience, now_epoch=int(now.timestamp()), limit=limit
+    found = get_engine().suggest(
+        text, audience=audience, now_epoch=int(now.timestamp()), limit=titles
     )
-    terms = _term_suggestions(words, audience, now, limit=max(2, limit - len(titles)))
-    return (titles + terms)[: limit + 2]
+    return found + _term_suggestions(words, audience, now, limit=terms)
 
 
 def asset_ids_in_section(section_id: int) -> list[int]:

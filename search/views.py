@@ -40,8 +40,9 @@ def _facet_groups(results, query, params) -> list[dict]:
             continue
         chosen = list(query.filters.get(name, ()))
         for bucket in buckets:
-            values = [v for v in chosen if v != bucket.value] if bucket.selected else chosen
-            if not bucket.selected:
+            if bucket.selected:
+                values = [value for value in chosen if value != bucket.value]
+            else:
                 values = [*chosen, bucket.value]
             bucket.url = _link(params, **{name: values, "page": None, "sid": None})
         groups.append({"name": name, "buckets": buckets})
@@ -87,18 +88,28 @@ def search_page(request):
             user=request.user, query=query, results=results, source="web"
         )
         search_id = str(event.pk)
+    _link_hits(results, query, search_id)
+    context = _page_context(request.GET, query, results, search_id)
+    return TemplateResponse(request, "search/search_page.html", context)
+
+
+def _link_hits(results, query, search_id: str) -> None:
+    """Result links go through the click recorder when the search was recorded."""
     for position, hit in enumerate(results.hits, start=query.offset + 1):
         hit.link = (
             f"{reverse('search:click', args=[search_id, hit.asset_id])}?pos={position}"
             if search_id.isdigit()
             else hit.fields.get("url", "")
         )
-    params = request.GET
-    context = {
+
+
+def _page_context(params, query, results, search_id: str) -> dict:
+    previous_page = _link(params, page=str(query.page - 1), sid=search_id)
+    next_page = _link(params, page=str(query.page + 1), sid=search_id)
+    return {
         "query": query,
         "q": query.text,
         "results": results,
-        "searched": is_search(query),
         "facet_groups": _facet_groups(results, query, params),
         "deal_options": _deal_options(query),
         "keep": [(f"deal_{name}", slug) for name, slug in query.deal.items()]
@@ -107,15 +118,10 @@ def search_page(request):
             sort: _link(params, sort=sort, page=None, sid=None)
             for sort in ("relevance", "newest", "effective")
         },
-        "previous_url": _link(params, page=str(query.page - 1), sid=search_id)
-        if query.page > 1
-        else "",
-        "next_url": _link(params, page=str(query.page + 1), sid=search_id)
-        if query.page < results.pages
-        else "",
+        "previous_url": previous_page if query.page > 1 else "",
+        "next_url": next_page if query.page < results.pages else "",
         "clear_url": _link(params, **{name: None for name in FACETS}, page=None, sid=None),
     }
-    return TemplateResponse(request, "search/search_page.html", context)
 
 
 @require_GET
