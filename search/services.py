@@ -23,7 +23,7 @@ from search.documents import document_for_asset, live_documents
 from search.engines import SearchUnavailable, get_engine
 from search.models import PendingIndexUpdate
 from search.query import SearchQuery, SearchResults, normalize_text
-from search.selectors import index_changed_since
+from search.selectors import IndexReport, index_changed_since, index_check
 
 logger = logging.getLogger(__name__)
 PENDING_BATCH = 500
@@ -135,6 +135,17 @@ def index_rebuild(
         index_assets(asset_ids=repair)
     PendingIndexUpdate.objects.filter(asset_id__in=pending_before).delete()
     return count
+
+
+def index_repair(*, batch_size: int = 500) -> IndexReport:
+    """Fix only what ``index_check`` finds (missing, stale, extra) without a full rebuild;
+    e.g. after analytics recomputed the ranking signals. Returns what was found."""
+    report = index_check(batch_size=batch_size)
+    if not report.ok:
+        outcome = index_assets(asset_ids=[*report.missing, *report.stale, *report.extra])
+        if not outcome.ok:
+            raise SearchUnavailable("the engine went away during the repair")
+    return report
 
 
 def search_event_record(

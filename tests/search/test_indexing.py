@@ -149,6 +149,21 @@ def test_check_reports_missing_stale_and_extra_assets(active_engine, rep):
     )
 
 
+def test_repair_fixes_only_what_check_finds(active_engine, rep, monkeypatch):
+    make_asset("Kept as is")
+    rated = make_asset("Rated later")
+    call_command("search_reindex", stdout=StringIO())
+    monkeypatch.setattr(
+        "search.documents.asset_ranking_signals",
+        lambda ids: {i: {"effectiveness": 0.8} for i in ids if i == rated.pk},
+    )
+    out = StringIO()
+    call_command("search_reindex", "--repair", stdout=out)
+    assert "Repaired 1 entries (0 missing, 1 stale, 0 not live)." in out.getvalue()
+    assert titles(run_search(rep, sort="effective"))[0] == "Rated later"
+    call_command("search_reindex", "--check", stdout=StringIO())  # no error: all fixed
+
+
 def test_reindex_with_search_down_fails_with_a_clear_message(down_engine, db):
     with use_engine(down_engine), pytest.raises(CommandError, match="search engine is unavailable"):
         call_command("search_reindex", stdout=StringIO())

@@ -22,15 +22,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="store_true", help="only compare, change nothing")
+        parser.add_argument("--repair", action="store_true", help="fix only what --check finds")
         parser.add_argument("--batch-size", type=int, default=500)
 
-    def handle(self, *args, check: bool, batch_size: int, **options):
+    def handle(self, *args, check: bool, repair: bool, batch_size: int, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
+        if check and repair:
+            raise CommandError("choose --check or --repair, not both")
         engine = get_engine()
         try:
             if check:
                 return self._check(batch_size)
+            if repair:
+                return self._repair(batch_size)
             self._rebuild(engine, batch_size)
         except SearchUnavailable as error:
             raise CommandError(f"the search engine is unavailable: {error}") from error
@@ -49,6 +54,16 @@ class Command(BaseCommand):
         count = services.index_rebuild(batch_size=batch_size, progress=progress)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"Indexed {count} assets in {elapsed:.1f}s."))
+
+    def _repair(self, batch_size: int) -> None:
+        report = services.index_repair(batch_size=batch_size)
+        fixed = len(report.missing) + len(report.stale) + len(report.extra)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Repaired {fixed} entries ({len(report.missing)} missing, "
+                f"{len(report.stale)} stale, {len(report.extra)} not live)."
+            )
+        )
 
     def _check(self, batch_size: int) -> None:
         report = selectors.index_check(batch_size=batch_size)
