@@ -459,3 +459,24 @@ def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
     api_key.full_clean()
     api_key.save()
     return api_key, key
+
+
+def analytics_update_and_publish(*, log=lambda message: None) -> dict:
+    """Rebuild the rollups, then hand the new ranking signals to search.
+
+    Search keeps effectiveness and popularity in its index; ``index_repair`` rewrites only the
+    assets whose signals (or anything else) changed. When the engine is down the rollups
+    still stand and the index catches up on its next successful write or ``search_reindex``.
+    """
+    from analytics.rollups import update_analytics
+    from search.engines.base import SearchUnavailable
+    from search.services import index_repair
+
+    counts = update_analytics(log=log)
+    try:
+        report = index_repair()
+        counts["search_refreshed"] = len(report.stale) + len(report.missing)
+    except SearchUnavailable as error:
+        log(f"search index not refreshed: {error}")
+        counts["search_refreshed"] = 0
+    return counts

@@ -9,6 +9,7 @@ from analytics.demo import seed_analytics
 from analytics.models import Deal
 from enablement.roles import REP
 from tests.factories import make_asset, make_user
+from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +84,28 @@ def test_no_live_assets_means_no_demo_data():
     assert seed_analytics(stdout=out) is None
     assert "No live assets" in out.getvalue()
     assert not Deal.objects.exists()
+
+
+@pytest.mark.usefixtures("active_engine")
+def test_update_analytics_puts_proven_assets_first_in_most_effective_search(seeded):
+    """The effectiveness signal reaches search when update_analytics runs, and only assets
+    whose lift interval excludes zero get it."""
+    from django.core.management import call_command
+
+    from search.services import index_rebuild
+    from tests.search.conftest import run_search
+
+    truth, _ = seeded
+    index_rebuild()
+    call_command("update_analytics", stdout=io.StringIO())
+    rep = make_user(role=REP)
+    results = run_search(rep, sort="effective", per_page=len(LIBRARY))
+    ranked = [hit.asset_id for hit in results.hits]
+    proven = {
+        asset_id
+        for asset_id, signals in selectors.asset_ranking_signals().items()
+        if signals["effectiveness"] > 0
+    }
+    assert proven and proven <= set(truth.effective)
+    assert set(ranked[: len(proven)]) == proven
+    assert truth.placebo not in ranked[: len(proven)]

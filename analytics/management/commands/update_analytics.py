@@ -4,16 +4,22 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.rollups import AnalyticsLocked, update_analytics
+from analytics.rollups import AnalyticsLocked
+from analytics.services import analytics_update_and_publish
 
 
 class Command(BaseCommand):
-    help = "Rebuild the analytics rollups from raw events and deals. Safe to run repeatedly."
+    help = (
+        "Rebuild the analytics rollups from raw events and deals, then refresh the ranking "
+        "signals in the search index. Safe to run repeatedly."
+    )
 
     def handle(self, *args, **options):
         started = time.monotonic()
         try:
-            counts = update_analytics(log=lambda message: self.stdout.write(f"  {message}"))
+            counts = analytics_update_and_publish(
+                log=lambda message: self.stdout.write(f"  {message}")
+            )
         except AnalyticsLocked as error:
             raise CommandError(str(error)) from None
         seconds = time.monotonic() - started
