@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from analytics import services
@@ -29,6 +30,12 @@ def _visible_asset(request, asset_id: int) -> AssetPage:
 
 
 def _back(request, asset: AssetPage):
+    """Back to where the rep acted (a search result page sends ``next``), else the asset."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
     return redirect(asset.url or "home")
 
 

@@ -11,6 +11,7 @@ from analytics.rollups import update_analytics
 from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
+from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +181,37 @@ def test_asset_owner_sees_feedback_on_own_assets_in_the_admin():
     body = client.get("/admin/analytics/feedback/").content.decode()
     assert "pricing changed" in body and "someone else" not in body
     assert _client(REP).get("/admin/analytics/feedback/").status_code in (302, 403)
+
+
+@pytest.mark.usefixtures("active_engine")
+def test_rep_records_use_from_a_search_result_and_returns_to_the_results():
+    from search.services import index_rebuild
+
+    rep = make_user(role=REP)
+    deal = walk_deal("006S", ["discover", "evaluate"], owner=rep.username)
+    asset = make_asset("Payback calculator")
+    index_rebuild()
+    client = Client()
+    client.force_login(rep)
+    page = client.get("/search/?q=payback").content.decode()
+    assert f'action="/analytics/assets/{asset.pk}/used/"' in page
+    assert 'name="next" value="/search/?q=payback"' in page
+
+    response = client.post(
+        f"/analytics/assets/{asset.pk}/used/", {"deal": deal.pk, "next": "/search/?q=payback"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/search/?q=payback"
+    event = UsageEvent.objects.get(kind=EventKind.USED_IN_DEAL)
+    assert (event.asset_id, event.deal, event.journey_stage.slug) == (asset.pk, deal, "evaluate")
+
+
+def test_recording_use_never_redirects_off_site():
+    rep = make_user(role=REP)
+    deal = walk_deal("006X", ["discover"], owner=rep.username)
+    asset = make_asset("Payback calculator")
+    client = Client()
+    client.force_login(rep)
+    response = client.post(
+        f"/analytics/assets/{asset.pk}/used/", {"deal": deal.pk, "next": "https://evil.example/"}
+    )
+    assert response["Location"] == asset.url
