@@ -496,8 +496,14 @@ def _png(image) -> bytes:
     return buffer.getvalue()
 
 
+# Control characters other than tab and newline (PDF fonts often map bullets to DEL, 0x7f);
+# they mean nothing to a reader and show as boxes in snippets.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _join(chunks: list[str], limits: Limits) -> str:
-    return "\n\n".join(chunk.strip() for chunk in chunks if chunk.strip())[: limits.max_chars]
+    chunks = [_CONTROL.sub(" ", chunk).strip() for chunk in chunks]
+    return "\n\n".join(chunk for chunk in chunks if chunk)[: limits.max_chars]
 
 
 def _chars_note(limits: Limits) -> str:

@@ -439,3 +439,10 @@ def test_child_that_runs_out_of_memory_is_reported(tmp_path):
 
     with pytest.raises(ExtractionError, match="more than 1 MB of memory"):
         extract_bounded(path, filename="deck.pdf", limits=LIMITS, timeout=30, max_memory_mb=1)
+
+
+def test_control_characters_from_pdf_fonts_do_not_reach_search_text():
+    # Some PDF fonts map bullets to DEL (0x7f); pypdf hands them over as they are.
+    text = extraction._join(["coverage on day two\n\x7f\nIncidents\x07 linked"], LIMITS)
+
+    assert text == "coverage on day two\n \nIncidents  linked"
