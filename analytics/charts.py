@@ -13,6 +13,10 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.0f} pts" if signed else f"{value * 100:.0f}%"
 
 
+#: Room right of a full-length bar for its "75% of 1,234 deals" label.
+VALUE_LABEL_ROOM = 130
+
+
 def interval_chart(numbers: dict, *, width: int = 560) -> SafeString:
     """Win rate vs stage-matched baseline as two labelled bars, and the lift as a dot with
     its 95% interval on a -100..+100 point axis with a dashed zero line."""
@@ -20,6 +24,7 @@ def interval_chart(numbers: dict, *, width: int = 560) -> SafeString:
     lift, low, high = (numbers.get(k) for k in ("lift", "lift_ci_low", "lift_ci_high"))
     left, right = 170, width - 20
     span = right - left
+    bar_span = span - VALUE_LABEL_ROOM
     parts = [
         f'<svg class="chart interval-chart" role="img" viewBox="0 0 {width} 150" '
         f'width="100%" aria-labelledby="interval-title">',
@@ -37,7 +42,7 @@ def interval_chart(numbers: dict, *, width: int = 560) -> SafeString:
         ]
     ):
         y = 10 + row * 30
-        bar = 0 if value is None else value * span
+        bar = 0 if value is None else value * bar_span
         parts.append(f'<text x="0" y="{y + 15}" class="label">{escape(label)}</text>')
         parts.append(f'<rect x="{left}" y="{y}" width="{bar:.1f}" height="20" class="{css}"/>')
         parts.append(

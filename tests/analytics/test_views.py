@@ -215,3 +215,15 @@ def test_recording_use_never_redirects_off_site():
         f"/analytics/assets/{asset.pk}/used/", {"deal": deal.pk, "next": "https://evil.example/"}
     )
     assert response["Location"] == asset.url
+
+
+def test_interval_chart_leaves_room_for_the_label_of_a_full_bar():
+    import re
+
+    from analytics.charts import interval_chart
+
+    svg = str(interval_chart({"win_rate": 1.0, "deals_used": 1234, "baseline_win_rate": 0.5}))
+    width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
+    label_x = float(re.search(r'<text x="([\d.]+)" y="\d+" class="value">100%', svg).group(1))
+    assert label_x + 120 <= width, "a '100% of 1234 deals' label needs about 120 units"
+    assert "100% of 1234 deals" in svg
