@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from analytics.locks import Locked, job_lock
@@ -71,6 +70,7 @@ REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
 CHUNK = 2000
 MAX_REPORTED_ERRORS = 1000
+REFRESH_SLICE = 2000
 
 
 @dataclass
@@ -329,12 +329,19 @@ def deals_refresh_reached(deal_ids: list[int], context: _Context) -> None:
     """Recompute reached_stage_order for ``deal_ids`` from their history. The current stage
     and outcome stay as the opportunity report (or webhook) last said."""
     deals = Deal.objects.in_bulk(set(deal_ids))
-    orders = dict(
-        DealStageChange.objects.filter(deal_id__in=deals, journey_stage__isnull=False)
-        .values("deal_id")
-        .annotate(top=Max("journey_stage__sort_order"))
-        .values_list("deal_id", "top")
-    )
+    sort_order = {stage.pk: stage.sort_order for stage in context.stage_map.stages}
+    orders: dict[int, int] = {}
+    ids = list(deals)
+    # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
+    # a quadratic plan on PostgreSQL before autovacuum has analysed it.
+    for start in range(0, len(ids), REFRESH_SLICE):
+        changes = DealStageChange.objects.filter(
+            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
+        ).values_list("deal_id", "journey_stage_id")
+        for deal_id, stage_id in changes:
+            order = sort_order.get(stage_id)
+            if order is not None and order > orders.get(deal_id, order - 1):
+                orders[deal_id] = order
     for deal in deals.values():
         known = [orders[deal.pk]] if deal.pk in orders else []
         deal.reached_stage_order = deal_reached_order(
