@@ -335,13 +335,9 @@ def deals_refresh_reached(deal_ids: list[int], context: _Context) -> None:
     # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
     # a quadratic plan on PostgreSQL before autovacuum has analysed it.
     for start in range(0, len(ids), REFRESH_SLICE):
-        changes = (
-            DealStageChange.objects.filter(
-                deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
-            )
-            .order_by()  # the model's default ordering would join deals and sort
-            .values_list("deal_id", "journey_stage_id")
-        )
+        changes = DealStageChange.objects.filter(
+            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
+        ).values_list("deal_id", "journey_stage_id")
         for deal_id, stage_id in changes:
             order = sort_order.get(stage_id)
             if order is not None and order > orders.get(deal_id, order - 1):

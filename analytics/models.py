@@ -100,7 +100,8 @@ class DealStageChange(models.Model):
     entered_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["deal", "entered_at", "id"]
+        # By the key, not the related model: "deal" would join and sort by the deal's ordering.
+        ordering = ["deal_id", "entered_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["deal", "stage", "entered_at"], name="analytics_stage_change_once"
