@@ -1,41 +1,56 @@
 """Does using an asset change a deal's chance of winning? Estimates that survive confounding.
 
 Pure functions over plain rows (no ORM): the rollup hands them one ``DealRecord`` per closed
-deal and the (asset, deal, time) touches, and gets per-asset effects with intervals, verdicts
-and the sample behind them. The formulas, in the order they are applied:
+deal of a view and the (asset, deal, time) touches, and gets per-asset effects with intervals,
+verdicts and the sample behind them. The formulas, in the order they are applied:
 
-**1. Landmarks: one comparison per journey stage.** A deal's *first stay* in stage s runs from
-its first entry into s to its next change of journey stage (consecutive CRM stages that map to
-one journey stage are one stay; the last stay before the close is open-ended). With T the
-deal's first touch of the asset (touches after the close are dropped; a touch stamped before
-the history starts counts at its first entry)::
+**1. Who is compared with whom: the moment of use is the landmark.** A deal's *first stay* in
+journey stage s runs from its first entry into s to its next change of journey stage
+(consecutive CRM stages that map to one journey stage are one stay; no stay runs past the
+close). Let T be the deal's first touch of the asset (touches after the close are dropped; one
+stamped before the history starts counts at its first entry).
 
-    treated at s   if  entered_s <= T < left_s      (first used while in s)
-    control at s   if  no T, or T >= left_s          (not used by the time it left s)
-    neither        if  T < entered_s                 (used before it got to s)
+- *Treated at s, day u*: T falls in the deal's first stay in s, u days after it entered.
+- Its *comparison deals*: the deals of the same stratum (section 2) whose first stay in s
+  lasted beyond day u and that had not been touched by day u of it, nor before it.
 
-Every assignment is decided when the first stay ends (the landmark, as in Dafni 2011's
-landmark analysis), so nothing that happens later - moving backwards, reopening, a touch on a
-revisit - moves a deal from one group to the other; such look-ahead would bias the comparison.
-A first touch during a revisit therefore makes the deal treated at no stage (it stays a control
-at the stages it had already left). Deals whose history names no journey stage are left out
-and counted (``without_history``), never treated as if they died at the first stage.
+Everything that decides the groups is known at the landmark (day u of the stay), so nothing
+later - moving backwards, reopening, the comparison deal's own later use of the asset - moves
+a deal between them: a comparison deal used later stays a comparison (intention-to-treat at
+the landmark), which can only dilute a real effect, never invent one. A first touch during a
+revisit, between stages or after the pipeline makes the deal treated nowhere; deals whose
+history names no journey stage are left out and counted (``without_history``).
 
-**2. Strata.** At each stage, deals are grouped by segment and by a stratum key (the deal owner,
-plus whatever the lead picks: industry, region, deal-size band). Each stratum k is a 2x2 table:
-a_k of n1_k treated deals won, c_k of n0_k controls won, N_k = n1_k + n0_k. Strata with no
-treated or no control deal say nothing about the difference and are dropped; the deals left
-are the *usable* ones. Within each stage x segment cell the strata are combined with the
+Why not "treated if first used while in s, control if unused by the time it left s" (the first
+draft of issue 9)? A deal can only be touched while it is in the stage, so over a whole stay the
+treated are the deals that stayed long enough to be touched. When deals about to be lost leave a
+stage faster than deals about to advance - disqualified opportunities are closed quickly - an
+asset with no effect looks good (immortal-time bias, Suissa 2008): in the simulation
+(tests/analytics/effectiveness_sim.py) the whole-stay rule calls no-effect assets used at
+Discover or Evaluate "helps" in 63-99% of views, this estimator in 1-2%. Comparing deals still
+in the stage on the same day removes that, as risk-set matching does for time-varying exposures
+(Li, Propert & Rosenbaum 2001); the whole-stay rule is its one-landmark-per-stage special case.
+
+**2. Strata.** Treated deals are compared within their stage, their segment and a stratum key
+(the deal owner, plus whatever the lead picks: industry, region, deal-size band). Each treated
+deal with its comparison deals is a 2x2 table: a = 1 if it won (n1 = 1), c of the n0 comparison
+deals won, N = 1 + n0. Within each stage x segment cell the tables are combined with the
 Mantel-Haenszel risk difference (Greenland & Robins 1985) and Sato's variance (Sato 1989),
-``analytics.stats.mantel_haenszel_rd``::
+``analytics.stats.mantel_haenszel_rd``, for tables k::
 
     RD_MH = sum_k (a_k n0_k - c_k n1_k) / N_k  /  sum_k n1_k n0_k / N_k
     Var   = (RD_MH sum_k P_k + sum_k Q_k) / (sum_k n1_k n0_k / N_k)^2
     P_k   = (n1_k^2 c_k - n0_k^2 a_k + n1_k n0_k (n0_k - n1_k) / 2) / N_k^2
     Q_k   = (a_k (n0_k - c_k) + c_k (n1_k - a_k)) / (2 N_k)
 
-Sato's variance stays valid when strata are many and small (one rep's few deals at one stage),
-where a per-stratum binomial variance is 0 for a stratum of one deal.
+A treated deal with no comparison deal says nothing and is dropped; the rest are the *usable*
+deals. With one treated deal per table the weight n0 / (n0 + 1) is nearly 1, so within a cell
+the estimate is close to the average over treated deals of (won - win rate of its comparison
+deals): the effect on the deals that used the asset. Sato's variance stays valid for many small
+tables. The same comparison deal serves several treated deals; because each later treated
+deal's comparison set is nested in the earlier ones' and the later treated deal is itself one of
+the earlier comparisons, the covariances this creates cancel to first order (as in the log-rank
+statistic), and the simulation checks the resulting coverage.
 
 **3. Headline: averaged over the deals that used the asset (ATT weighting).** With cells j =
 (stage, segment), t_j the usable treated deals of cell j and T = sum_j t_j::
@@ -44,19 +59,12 @@ where a per-stratum binomial variance is 0 for a stratum of one deal.
 
 This is also the rule that combines stages into one asset-level number: each stage counts in
 proportion to the deals that first used the asset there, so the lift is the effect averaged
-over the deals that used it, each judged against the deals that had reached the same stage
-without it, in its own segment and with its own rep. Treating the cells as independent is
-exact between segments (disjoint deals). Between stages the same deal can be a control at s and
-treated or a control at a later s'; within a stratum the covariance of the stage-s control mean
-with the stage-s' treated mean and with the stage-s' control mean are both about
-sigma^2 / n0_s, and they enter Cov(RD_s, RD_s') with opposite signs, so they cancel up to the
-difference of outcome variances between those groups divided by the (large) number of stage-s
-controls - the reason sequential landmark comparisons are nearly uncorrelated. The simulation
-in tests/analytics/test_effectiveness_simulation.py checks the coverage this gives for an asset
-used at two stages. Within a cell, MH weights (n1 n0 / N) rather than treated counts weight the
-owner strata: they approach the treated counts whenever controls outnumber treated deals in a
-stratum (the usual case), and unlike treated-count weights they have a variance that is
-estimable when strata hold one or two deals.
+over the deals that used it, each judged at the stage and day it was first used, in its own
+segment and with its own rep. Cells in different segments hold different deals. Between stages
+the same deal can compare at s and be treated or compare at a later s'; as within a cell, the
+covariance of the stage-s comparison mean with the stage-s' treated mean and with the stage-s'
+comparison mean are both about sigma^2 / n0_s and enter with opposite signs, so the cells are
+treated as independent; the simulation checks coverage for an asset used at two stages.
 
 **4. Heterogeneity.** The per-segment lift is the same average restricted to one segment;
 Cochran's Q (Cochran 1954, ``analytics.stats.cochran_q``) tests whether the segment lifts
@@ -65,7 +73,7 @@ chi-squared with G - 1 degrees of freedom. When its p-value is below ``HETEROGEN
 page should show the per-segment lifts beside the headline.
 
 **5. Verdicts across many assets.** Each asset with at least ``min_deals`` usable treated deals
-and ``min_deals`` usable control comparisons gets a two-sided Wald p-value ``erfc(|z| / sqrt 2)``,
+and ``min_deals`` distinct comparison deals gets a two-sided Wald p-value ``erfc(|z| / sqrt 2)``,
 z = lift / se. Benjamini-Hochberg (1995) adjusts them across all assets of the view; "helps" or
 "hurts" (by the sign of the lift) needs an adjusted p-value <= ``FDR`` (10%), otherwise "no clear
 effect" with the 95% interval; too few deals: "not enough data".
@@ -74,20 +82,23 @@ effect" with the 95% interval; too few deals: "not enough data".
 ``(z_{1-alpha/2} + z_0.80) se``, with alpha the view's Benjamini-Hochberg threshold for one more
 discovery, ``min(FDR, (R + 1) FDR / m)`` (R assets passed out of m tested).
 
-**What it cannot do.** It removes confounding by stage, segment, rep and any picked attribute;
-a reason to use an asset that also predicts winning and is none of these (a champion who asks
-for the security FAQ) still biases it. The opportunity to be touched grows with the time spent
-in a stage; if that time itself predicts the outcome, the comparison leans accordingly.
+**What it cannot do.** It removes confounding by stage, time in stage, segment, rep and any
+picked attribute; a reason to use an asset that also predicts winning and is none of these (a
+champion who asks for the security FAQ) still biases it. Being intention-to-treat at the moment
+of use, it estimates "using it now rather than not (yet)", smaller than "using it rather than
+never" when comparison deals often use it later.
 
 References: Greenland S, Robins JM (1985) Biometrics 41:55-68. Sato T (1989) Biometrics
 45:1323-1324. Cochran WG (1954) Biometrics 10:101-129. Benjamini Y, Hochberg Y (1995) JRSS B
-57:289-300. Dafni U (2011) Circ Cardiovasc Qual Outcomes 4:363-371 (landmark analysis).
-Rothman KJ, Greenland S, Lash TL (2008) Modern Epidemiology, 3rd ed., ch. 15.
+57:289-300. Suissa S (2008) Am J Epidemiol 167:492-499 (immortal-time bias). Li YP, Propert KJ,
+Rosenbaum PR (2001) JASA 96:870-882 (balanced risk-set matching). Rothman KJ, Greenland S,
+Lash TL (2008) Modern Epidemiology, 3rd ed., ch. 15.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -112,11 +123,12 @@ NOT_ENOUGH_DATA = "not enough data"
 class DealRecord:
     """One closed deal as the estimator needs it.
 
-    Times (``closed_at``, history, touches) share one clock, e.g. epoch seconds; the caller
-    turns a close *date* into the end of that day. ``history`` holds ``(entered_at, stage)``
-    pairs in any order, ``stage`` being a journey-stage key from ``stages`` (a sort order) or
-    anything else (None, a closed or unmapped CRM stage) for time outside the pipeline.
-    ``stratum`` is any hashable, e.g. ``(owner_id,)`` or ``(owner_id, industry, size_band)``.
+    Times (``closed_at``, history, touches) share one clock, e.g. days since an epoch; the
+    caller turns a close *date* into the end of that day. ``history`` holds
+    ``(entered_at, stage)`` pairs in any order, ``stage`` being a journey-stage key from
+    ``stages`` (a sort order) or anything else (None, a closed or unmapped CRM stage) for time
+    outside the pipeline. ``stratum`` is any hashable, e.g. ``(owner_id,)`` or
+    ``(owner_id, industry, size_band)``.
     """
 
     deal_id: int
@@ -136,19 +148,23 @@ class Stay:
     left: float
 
 
-def first_stays(history: Iterable[tuple[float, Hashable]], stages: Iterable[int]) -> list[Stay]:
+def first_stays(
+    history: Iterable[tuple[float, Hashable]],
+    stages: Iterable[int],
+    closed_at: float = math.inf,
+) -> list[Stay]:
     """The first stay in each journey stage the history reaches, in time order.
 
     Consecutive entries of one journey stage are one stay; a stay ends at the next entry of a
-    different stage (journey or not) and the last one is open-ended (``math.inf``).
+    different stage (journey or not), and none runs past ``closed_at``.
     """
-    return [Stay(*stay) for stay in _stays(history, frozenset(stages))]
+    return [Stay(*stay) for stay in _stays(history, frozenset(stages), closed_at)]
 
 
 _BEFORE = object()  # the stage before the first history entry
 
 
-def _stays(history, pipeline: frozenset) -> tuple[tuple[int, float, float], ...]:
+def _stays(history, pipeline: frozenset, closed_at: float) -> tuple[tuple[int, float, float], ...]:
     seen: set = set()
     stays: list[list] = []
     previous: Hashable = _BEFORE
@@ -164,7 +180,8 @@ def _stays(history, pipeline: frozenset) -> tuple[tuple[int, float, float], ...]
             stays.append([stage, when, None])
         previous = stage
     return tuple(
-        (stage, entered, math.inf if left is None else left) for stage, entered, left in stays
+        (stage, entered, max(entered, min(closed_at if left is None else left, closed_at)))
+        for stage, entered, left in stays
     )
 
 
@@ -172,31 +189,43 @@ def _time(entry: tuple[float, Hashable]) -> float:
     return entry[0]
 
 
-TREATED, CONTROL, NEITHER = "treated", "control", "neither"
+def _effective_touch(deal: DealRecord, first_touch: float | None) -> float | None:
+    """A touch after the close counts as none; one stamped before the history starts counts
+    at the first entry."""
+    if first_touch is None or first_touch > deal.closed_at:
+        return None
+    if deal.history:
+        return max(first_touch, min(when for when, _ in deal.history))
+    return first_touch
 
 
-def landmark_status(stay: Stay, first_touch: float | None) -> str:
-    """TREATED, CONTROL or NEITHER at ``stay.stage`` for a deal first touched at ``first_touch``
-    (None: never touched before close). See the module docstring, section 1."""
-    if first_touch is None or first_touch >= stay.left:
-        return CONTROL
-    return TREATED if first_touch >= stay.entered else NEITHER
-
-
-def deal_statuses(
+def treated_at(
     deal: DealRecord, first_touch: float | None, stages: Sequence[int]
-) -> dict[int, str]:
-    """The deal's status at each journey stage it reached, for an asset it first touched at
-    ``first_touch`` (None: never). A touch after the close counts as none; one stamped before
-    the history starts counts at the first entry. The one-deal statement of the rule that
+) -> tuple[int, float] | None:
+    """``(stage, day)`` when the deal counts as treated: its first touch fell in its first stay
+    in ``stage``, ``day`` time units after it entered; None when it fell in no first stay
+    (never touched, touched after the close, between stages or on a revisit)."""
+    touch = _effective_touch(deal, first_touch)
+    if touch is None:
+        return None
+    for stay in first_stays(deal.history, stages, deal.closed_at):
+        if stay.entered <= touch < stay.left:
+            return stay.stage, touch - stay.entered
+    return None
+
+
+def is_comparison(
+    deal: DealRecord, first_touch: float | None, stage: int, day: float, stages: Sequence[int]
+) -> bool:
+    """Whether the deal is a comparison deal for one treated at ``day`` of ``stage`` (given the
+    same stratum): its first stay in ``stage`` lasted beyond ``day`` and it had not been touched
+    by that day of the stay (nor before the stay). The one-deal statement of the rule that
     ``asset_tables`` applies in bulk."""
-    if first_touch is not None and first_touch > deal.closed_at:
-        first_touch = None
-    if first_touch is not None and deal.history:
-        first_touch = max(first_touch, min(when for when, _ in deal.history))
-    return {
-        stay.stage: landmark_status(stay, first_touch) for stay in first_stays(deal.history, stages)
-    }
+    touch = _effective_touch(deal, first_touch)
+    for stay in first_stays(deal.history, stages, deal.closed_at):
+        if stay.stage == stage:
+            return stay.left - stay.entered > day and (touch is None or touch > stay.entered + day)
+    return False
 
 
 # --- The population of a view -----------------------------------------------------------------
@@ -208,33 +237,36 @@ class Population:
 
     ``deals`` maps a deal id to ``(won, cell, start, closed_at, stays)`` where ``cell`` indexes
     ``strata`` (its (segment, stratum key)), ``start`` is the first history time and ``stays``
-    are ``(stage, entered, left)`` tuples. ``reached[(stage, cell)]`` is ``[deals, won]`` over
-    deals that reached the stage.
+    are ``(slot, entered, left)`` tuples, ``slot`` indexing ``slots`` (its (stage, cell)).
+    ``at_risk[slot]`` holds the durations of the first stays there, sorted, and the running
+    count of won deals along them.
     """
 
     stages: tuple[int, ...]
     deals: dict[int, tuple[int, int, float, float, tuple[tuple[int, float, float], ...]]]
     strata: list[tuple[str, Hashable]]
-    reached: dict[tuple[int, int], list[int]]
+    slots: list[tuple[int, int]]
+    at_risk: list[tuple[list[float], list[int]]]
     without_history: int
 
 
 def population_prepare(deals: Iterable[DealRecord], *, stages: Sequence[int]) -> Population:
-    """Landmarks and per-stage stratum totals for ``deals`` (closed deals only).
+    """Landmarks and per-(stage, stratum) risk sets for ``deals`` (closed deals only).
 
     Raises ValueError naming the deal when a deal appears twice or lacks its close time.
     """
     pipeline = frozenset(stages)
     cells: dict[tuple[str, Hashable], int] = {}
+    slots: dict[tuple[int, int], int] = {}
     prepared: dict = {}
-    reached: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    durations: list[list[tuple[float, int]]] = []
     without = 0
     for deal in deals:
         if deal.deal_id in prepared:
             raise ValueError(f"deal {deal.deal_id}: listed twice")
         if deal.closed_at is None:
             raise ValueError(f"deal {deal.deal_id}: closed_at is missing (only closed deals)")
-        stays = _stays(deal.history, pipeline)
+        stays = _stays(deal.history, pipeline, deal.closed_at)
         if not stays:
             without += 1
             prepared[deal.deal_id] = None
@@ -243,18 +275,31 @@ def population_prepare(deals: Iterable[DealRecord], *, stages: Sequence[int]) ->
         cell = cells.setdefault(key, len(cells))
         won = 1 if deal.won else 0
         start = min(when for when, _ in deal.history)
-        prepared[deal.deal_id] = (won, cell, start, deal.closed_at, stays)
-        for stage, _, _ in stays:
-            totals = reached[(stage, cell)]
-            totals[0] += 1
-            totals[1] += won
+        placed = []
+        for stage, entered, left in stays:
+            slot = slots.setdefault((stage, cell), len(slots))
+            if slot == len(durations):
+                durations.append([])
+            durations[slot].append((left - entered, won))
+            placed.append((slot, entered, left))
+        prepared[deal.deal_id] = (won, cell, start, deal.closed_at, tuple(placed))
     return Population(
         stages=tuple(stages),
         deals={k: v for k, v in prepared.items() if v is not None},
         strata=list(cells),
-        reached=dict(reached),
+        slots=list(slots),
+        at_risk=[_sorted_with_wins(rows) for rows in durations],
         without_history=without,
     )
+
+
+def _sorted_with_wins(rows: list[tuple[float, int]]) -> tuple[list[float], list[int]]:
+    """Values sorted, and ``wins[i]`` = won deals among the first i of them."""
+    rows.sort()
+    wins = [0]
+    for _, won in rows:
+        wins.append(wins[-1] + won)
+    return [value for value, _ in rows], wins
 
 
 def first_touches(touches: Iterable[tuple[int, int, float]]) -> dict[int, dict[int, float]]:
@@ -274,8 +319,8 @@ def first_touches(touches: Iterable[tuple[int, int, float]]) -> dict[int, dict[i
 @dataclass(frozen=True)
 class StageEffect:
     """One stage's comparison: ``treated`` deals first used the asset there (usable or not);
-    ``mh`` pools all its strata with Mantel-Haenszel weights; ``att`` averages its segments by
-    usable treated deals (the part of the headline that comes from this stage)."""
+    ``mh`` pools them all with Mantel-Haenszel weights; ``att`` averages the stage's segments
+    by usable treated deals (the part of the headline that comes from this stage)."""
 
     stage: int
     treated: int
@@ -287,11 +332,11 @@ class StageEffect:
 @dataclass(frozen=True)
 class AssetEffect:
     """An asset's effect on winning. ``effect`` is the headline (section 3), None when no
-    stratum had both treated and control deals. ``touched`` counts deals in the view touched
-    before close, ``treated`` those treated at some stage; ``effect.treated`` and
-    ``effect.control`` the usable ones (controls are deal-stage comparisons: a deal can be a
-    control at several stages). ``verdict``, ``q_value`` and ``mde`` are filled by
-    ``verdicts_assign`` (they depend on every asset of the view)."""
+    treated deal had a comparison deal. ``touched`` counts deals in the view touched before
+    close, ``treated`` those treated at some stage; ``effect.treated`` and ``effect.control``
+    the usable ones (treated deals with comparison deals, and the distinct comparison deals per
+    stage, summed over stages: a deal can compare at several). ``verdict``, ``q_value`` and
+    ``mde`` are filled by ``verdicts_assign`` (they depend on every asset of the view)."""
 
     asset_id: int
     touched: int
@@ -309,27 +354,30 @@ class AssetEffect:
 
 @dataclass(frozen=True)
 class AssetTables:
-    """One asset's 2x2 tables: ``tables[(stage, segment)]`` lists ``(cell, a, n1, c, n0)``
-    for every stratum with a treated deal (``cell`` indexes ``Population.strata``); strata
-    without a control deal are listed too (with n0 = 0) and dropped by the estimator.
-    ``touched``: deals of the view touched before close; ``treated``: of those, treated at a
-    stage."""
+    """One asset's matched sets: ``tables[(stage, segment)]`` lists, for every treated deal,
+    ``(cell, day, won, comparisons_won, comparisons)`` (``cell`` indexes
+    ``Population.strata``; a treated deal with no comparison deal has 0 and is dropped by the
+    estimator). ``comparisons[(stage, segment)]`` counts the distinct comparison deals (the
+    largest set of each stratum holds every later one). ``touched``: deals of the view touched
+    before close; ``treated``: of those, treated at a stage."""
 
-    tables: dict[tuple[int, str], list[tuple[int, int, int, int, int]]]
+    tables: dict[tuple[int, str], list[tuple[int, float, int, int, int]]]
+    comparisons: dict[tuple[int, str], int]
     touched: int
     treated: int
 
 
 def asset_tables(population: Population, touched: Mapping[int, float]) -> AssetTables:
-    """The stratified tables of one asset from its deals' first touch times ``{deal: time}``.
+    """Each treated deal's comparison set, from the deals' first touch times ``{deal: time}``.
 
-    Only touched deals are visited: a stage's controls in a stratum are the deals that reached
-    it minus the touched deals that are not its controls (treated there, or touched before
-    they got there), so the cost is the asset's touches, not the view's deals.
+    Only touched deals are visited. For a deal treated at day u of stage s in stratum k, the
+    comparison deals are those of (s, k) whose stay lasted beyond u (a count read off the
+    sorted durations) minus the touched ones that were touched by day u and still in the stay
+    (the touched deals with touch day <= u, less those whose stay ended by u, since a touch
+    day is always below its stay's length): O(log n) per treated deal.
     """
-    treated: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    not_control: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    in_view = treated_deals = 0
+    groups: dict[int, list[tuple[float, float, int]]] = {}
+    in_view = 0
     deals = population.deals
     for deal_id, when in touched.items():
         deal = deals.get(deal_id)
@@ -339,24 +387,59 @@ def asset_tables(population: Population, touched: Mapping[int, float]) -> AssetT
         if when > closed_at:
             continue  # a touch after the close cannot have changed the outcome
         in_view += 1
-        when = max(when, start)
-        for stage, entered, left in stays:
-            if when < left:
-                row = not_control[(stage, cell)]
-                row[0] += 1
-                row[1] += won
-                if when >= entered:
-                    treated_deals += 1
-                    row = treated[(stage, cell)]
-                    row[0] += 1
-                    row[1] += won
-    tables: dict[tuple[int, str], list[tuple[int, int, int, int, int]]] = defaultdict(list)
-    for (stage, cell), (n1, a) in treated.items():
-        n, won = population.reached[(stage, cell)]
-        removed, removed_won = not_control[(stage, cell)]
+        if when < start:
+            when = start
+        for slot, entered, left in stays:
+            if when < left:  # else untouched through the stay: a comparison deal throughout
+                group = groups.get(slot)
+                if group is None:
+                    group = groups[slot] = []
+                group.append((when - entered, left - entered, won))
+    tables: dict[tuple[int, str], list[tuple[int, float, int, int, int]]] = defaultdict(list)
+    comparisons: dict[tuple[int, str], int] = defaultdict(int)
+    treated_deals = 0
+    for slot, group in groups.items():
+        treated = [(day, won) for day, _, won in group if day >= 0]
+        if not treated:
+            continue  # touched only before they reached this stage
+        treated_deals += len(treated)
+        stage, cell = population.slots[slot]
+        durations, wins = population.at_risk[slot]
         segment = population.strata[cell][0]
-        tables[(stage, segment)].append((cell, a, n1, won - removed_won, n - removed))
-    return AssetTables(dict(tables), in_view, treated_deals)
+        rows = tables[(stage, segment)]
+        largest = 0
+        for day, won, removed, removed_won in _touched_by(group, treated):
+            staying = bisect_right(durations, day)
+            n0 = len(durations) - staying - removed
+            c = wins[-1] - wins[staying] - removed_won
+            rows.append((cell, day, won, c, n0))
+            if n0 > largest:
+                largest = n0
+        comparisons[(stage, segment)] += largest
+    return AssetTables(dict(tables), dict(comparisons), in_view, treated_deals)
+
+
+_SMALL = 12  # below this many touched deals in a stratum, counting directly beats sorting
+
+
+def _touched_by(group: list[tuple[float, float, int]], treated: list[tuple[float, int]]):
+    """For each treated ``(day, won)``: how many of the stratum's touched deals (won among them)
+    were touched by that day of their stay (day 0 if before it) and still in it. A touch day is
+    always below its stay's length, so that is (touched by the day) - (stay ended by the day)."""
+    if len(group) <= _SMALL:
+        for day, won in treated:
+            removed = removed_won = 0
+            for other_day, length, other_won in group:
+                if other_day <= day < length:
+                    removed += 1
+                    removed_won += other_won
+            yield day, won, removed, removed_won
+        return
+    days, days_won = _sorted_with_wins([(d if d > 0 else 0.0, w) for d, _, w in group])
+    ends, ends_won = _sorted_with_wins([(length, w) for _, length, w in group])
+    for day, won in treated:
+        passed, gone = bisect_right(days, day), bisect_right(ends, day)
+        yield day, won, passed - gone, days_won[passed] - ends_won[gone]
 
 
 def asset_effect(
@@ -365,9 +448,11 @@ def asset_effect(
     """The effect of one asset from its deals' first touch times ``{deal id: time}``
     (sections 1-4 of the module docstring; verdicts come from ``verdicts_assign``)."""
     counted = asset_tables(population, touched)
-    tables = {key: [row[1:] for row in rows] for key, rows in counted.tables.items()}
-    cells = {key: stats.mantel_haenszel_rd(rows) for key, rows in tables.items()}
-    cells = {key: rd for key, rd in cells.items() if rd is not None}
+    cells = {}
+    for key, rows in counted.tables.items():
+        rd = stats.mantel_haenszel_rd((won, 1, c, n0) for _, _, won, c, n0 in rows)
+        if rd is not None:
+            cells[key] = replace(rd, control=counted.comparisons[key])
     headline = _att(list(cells.values()))
     segments = {
         segment: _att([rd for (_, g), rd in cells.items() if g == segment])
@@ -377,15 +462,19 @@ def asset_effect(
     heterogeneity = stats.cochran_q([(rd.estimate, rd.variance) for rd in usable.values()])
     stage_rows = []
     for stage in population.stages:
-        rows = [row for (s, _), group in tables.items() if s == stage for row in group]
+        rows = [row for (s, _), group in counted.tables.items() if s == stage for row in group]
         if not rows:
             continue
+        pooled = stats.mantel_haenszel_rd((won, 1, c, n0) for _, _, won, c, n0 in rows)
+        if pooled is not None:
+            distinct = sum(n for (s, _), n in counted.comparisons.items() if s == stage)
+            pooled = replace(pooled, control=distinct)
         stage_rows.append(
             StageEffect(
                 stage=stage,
-                treated=sum(row[1] for row in rows),
-                treated_won=sum(row[0] for row in rows),
-                mh=stats.mantel_haenszel_rd(rows),
+                treated=len(rows),
+                treated_won=sum(row[2] for row in rows),
+                mh=pooled,
                 att=_att([rd for (s, _), rd in cells.items() if s == stage]),
             )
         )

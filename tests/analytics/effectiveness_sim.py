@@ -5,16 +5,18 @@ than SMB) and a rep (a quarter of the reps are "best reps" who move deals on and
 often). A deal walks Discover (1) -> Evaluate (2) -> Decide (3): at stages 1 and 2 it moves on
 with a probability set by segment and rep, otherwise it is lost there; at Decide it is won with
 a probability set by segment, rep and the assets it used (each effective asset adds its boost
-to that final probability). At its first stay in each stage, each asset not used yet is used
-with a probability that may depend on segment, rep and stage (the confounding), touched at a
-uniform time within the stay. Histories carry the mess of real CRMs: two CRM stages for one
-journey stage, a tenth of deals slipping from Decide back to Evaluate and returning, and a few
-deals with no history at all; some won deals get an onboarding touch after the close.
+to that final probability). Deals about to be lost at Discover or Evaluate are disqualified
+quickly (2-12 days) while the others stay 8-35 days, so a deal that has spent long in a stage
+is likelier to advance. During its first stay in each stage, each asset not used yet reaches the
+deal at a steady rate that may depend on segment, rep and stage (the confounding): longer stays
+collect more touches, the trap that makes a whole-stay comparison flatter every early asset.
+Histories carry the mess of real CRMs: two CRM stages for one journey stage, a tenth of deals
+slipping from Decide back to Evaluate and returning, and a few deals with no history at all;
+some won deals get an onboarding touch after the close.
 
-Because an effective asset only changes the final win probability and is used at one stage,
-its true effect for a deal treated at stage s in stratum k is ``boost x R_sk``, with R_sk the
-probability of reaching Decide from s (1 at Decide). The truth an interval should cover is the
-estimator's own weighting of those stratum effects (``asset_truth``).
+An effective asset only changes the final win probability and is used at one stage, so a deal
+treated at day u of stage s gains ``boost x R`` with R its chance of reaching Decide from there;
+``asset_truth`` turns that into the value the estimator's interval should cover.
 
 ``python -m tests.analytics.effectiveness_sim [runs] [deals]`` prints the rates quoted in the
 report (false verdicts, coverage, power, and today's stage-matched estimator on the same data).
@@ -22,6 +24,7 @@ report (false verdicts, coverage, power, and today's stage-matched estimator on 
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 from dataclasses import dataclass, field
@@ -39,6 +42,11 @@ MIN_DEALS = 20
 MOVE_ON = {"Enterprise": (0.65, 0.70), "SMB": (0.50, 0.55)}
 WIN = {"Enterprise": 0.55, "SMB": 0.30}
 SKILL = 0.08  # a best rep's bonus on every probability
+# Stay lengths in days: deals about to be lost at Discover or Evaluate are disqualified
+# quickly; the others (and every stay at Decide) take longer.
+ADVANCING_STAY = (8.0, 35.0)
+QUICK_LOSS = (2.0, 12.0)
+TYPICAL_STAY = 20.0  # an asset's use probability is its chance over a stay this long
 
 
 @dataclass(frozen=True)
@@ -137,12 +145,23 @@ class Dataset:
     touch_stage: dict[tuple[int, int], int]  # (asset, deal) -> stage of the touch (today's rollup)
 
 
-def _reach_decide(segment: str, best: bool, stage: int) -> float:
-    """R: the probability of reaching Decide from ``stage``."""
+def _survival(day: float, low: float, high: float) -> float:
+    """P(a stay drawn uniformly from [low, high] days lasts beyond ``day``)."""
+    return min(1.0, max(0.0, (high - day) / (high - low)))
+
+
+def _reach_decide(segment: str, best: bool, stage: int, day: float = 0.0) -> float:
+    """R: the probability of reaching Decide for a deal still in ``stage`` at ``day`` of its
+    stay. Deals about to be lost leave Discover and Evaluate sooner, so the longer a deal has
+    stayed, the likelier it is to move on."""
     bonus = SKILL if best else 0.0
     reach = 1.0
     for s in range(stage, 3):
-        reach *= MOVE_ON[segment][s - 1] + bonus
+        move_on = MOVE_ON[segment][s - 1] + bonus
+        if s == stage:
+            advancing = move_on * _survival(day, *ADVANCING_STAY)
+            move_on = advancing / (advancing + (1 - move_on) * _survival(day, *QUICK_LOSS))
+        reach *= move_on
     return reach
 
 
@@ -151,7 +170,9 @@ def generate(seed: int, n_deals: int = 3000, assets: list[AssetSpec] | None = No
     assets = library() if assets is None else assets
     menu = {
         (g, b, s): [
-            (a.asset_id, a.p_use(g, b, s), a.boost.get(g, 0.0)) for a in assets if a.p_use(g, b, s)
+            (a.asset_id, -math.log(1 - a.p_use(g, b, s)) / TYPICAL_STAY, a.boost.get(g, 0.0))
+            for a in assets
+            if a.p_use(g, b, s)
         ]
         for g in SEGMENTS
         for b in (False, True)
@@ -169,23 +190,23 @@ def generate(seed: int, n_deals: int = 3000, assets: list[AssetSpec] | None = No
         boost = 0.0
         won = False
         for stage in STAGES:
-            stay = rng.uniform(5, 30)
+            moves_on = stage == 3 or rng.random() < MOVE_ON[segment][stage - 1] + bonus
+            stay = rng.uniform(*(ADVANCING_STAY if moves_on else QUICK_LOSS))
             history.append((t, stage))
             if stage == 2 and rng.random() < 0.3:  # a second CRM stage inside Evaluate
                 history.append((t + stay / 2, stage))
-            for asset_id, p_use, asset_boost in menu[(segment, best[rep], stage)]:
-                if asset_id in used or rng.random() >= p_use:
+            for asset_id, rate, asset_boost in menu[(segment, best[rep], stage)]:
+                wait = rng.expovariate(rate)  # touches come at a steady rate while in the stage
+                if asset_id in used or wait >= stay:
                     continue
                 used.add(asset_id)
                 boost += asset_boost
-                when = t + rng.random() * stay
-                touches.append((asset_id, deal_id, when))
+                touches.append((asset_id, deal_id, t + wait))
                 touch_stage[(asset_id, deal_id)] = stage
             t += stay
-            if stage < 3:
-                if rng.random() >= MOVE_ON[segment][stage - 1] + bonus:
-                    break
-            else:
+            if not moves_on:
+                break
+            if stage == 3:
                 if rng.random() < 0.1:  # slips back to Evaluate, then returns to Decide
                     history.append((t, 2))
                     t += rng.uniform(3, 10)
@@ -211,23 +232,34 @@ def generate(seed: int, n_deals: int = 3000, assets: list[AssetSpec] | None = No
 
 
 def asset_truth(spec: AssetSpec, tables: effectiveness.AssetTables, population, best) -> float:
-    """The value the headline estimates: each (stage, segment) cell's Mantel-Haenszel average of
-    the true stratum effects ``boost x R``, averaged over cells by usable treated deals."""
+    """The value the headline estimates. A deal treated at day u of stage s in stratum k gains
+    ``boost x R_sk(u)`` over deals that never use the asset, R being its chance of reaching
+    Decide from there; its comparison deals are judged as of day u, so the share f of them
+    that use the asset later in the stay carry the boost too and its true contrast is
+    ``boost x R_sk(u) x (1 - f)`` (the asset is used at one stage only).
+    Those contrasts are averaged with the estimator's own weights: n0 / (n0 + 1) within a
+    (stage, segment) cell, usable treated deals across cells."""
+    later: dict[tuple[int, int], list[float]] = {}
+    for (stage, _), rows in tables.tables.items():
+        for cell, day, _, _, _ in rows:
+            later.setdefault((stage, cell), []).append(day)
     total = 0
     acc = 0.0
     for (stage, segment), rows in tables.tables.items():
-        usable = [(cell, n1, n0) for cell, _, n1, _, n0 in rows if n1 and n0]
+        usable = [(cell, day, n0) for cell, day, _, _, n0 in rows if n0]
         if not usable:
             continue
-        weights = [(n1 * n0 / (n1 + n0), cell) for cell, n1, n0 in usable]
-        effects = []
-        for weight, cell in weights:
+        weighted = weights = 0.0
+        for cell, day, n0 in usable:
             rep = population.strata[cell][1][0]
-            tau = spec.boost.get(segment, 0.0) * _reach_decide(segment, best[rep], stage)
-            effects.append(weight * tau)
-        treated = sum(n1 for _, n1, _ in usable)
-        acc += treated * sum(effects) / sum(w for w, _ in weights)
-        total += treated
+            used_later = sum(1 for other in later[(stage, cell)] if other > day)
+            reach = _reach_decide(segment, best[rep], stage, day)
+            tau = spec.boost.get(segment, 0.0) * reach
+            weight = n0 / (n0 + 1)
+            weighted += weight * tau * (1 - used_later / n0)
+            weights += weight
+        acc += len(usable) * weighted / weights
+        total += len(usable)
     return acc / total if total else 0.0
 
 
@@ -300,6 +332,51 @@ def stage_matched_numbers(dataset: Dataset, *, min_deals: int = MIN_DEALS) -> di
     return result
 
 
+# --- The whole-stay rule of issue 9's first draft, on the same rows -----------------------------
+
+
+def whole_stay_verdicts(dataset: Dataset, *, min_deals: int = MIN_DEALS) -> dict[int, str]:
+    """Verdicts under the issue's first-draft rule, otherwise estimated exactly like the new
+    estimator: treated at s if first touched during the first stay in s, control if untouched
+    when that stay ended, Mantel-Haenszel over reps within stage x segment, ATT across,
+    Benjamini-Hochberg. Deals that stay longer collect more touches, so when deals about to be
+    lost leave early, the treated are the survivors."""
+    stays = {}
+    for record in dataset.deals:
+        found = effectiveness.first_stays(record.history, STAGES, record.closed_at)
+        if found:
+            stays[record.deal_id] = (record, found, min(t for t, _ in record.history))
+    effects = []
+    for asset_id, firsts in sorted(effectiveness.first_touches(dataset.touches).items()):
+        tables: dict = {}
+        for deal_id, (record, found, start) in stays.items():
+            touch = firsts.get(deal_id)
+            touch = None if touch is None or touch > record.closed_at else max(touch, start)
+            for stay in found:
+                row = tables.setdefault((stay.stage, record.segment), {}).setdefault(
+                    record.stratum, [0, 0, 0, 0]
+                )
+                if touch is None or touch >= stay.left:
+                    row[2] += record.won
+                    row[3] += 1
+                elif touch >= stay.entered:
+                    row[0] += record.won
+                    row[1] += 1
+        cells = [stats.mantel_haenszel_rd(map(tuple, rows.values())) for rows in tables.values()]
+        cells = [rd for rd in cells if rd is not None]
+        total = sum(rd.treated for rd in cells)
+        headline = stats.weighted_sum((rd.treated / total, rd) for rd in cells) if total else None
+        enough = bool(
+            headline and min(headline.treated, headline.control) >= min_deals and headline.variance
+        )
+        effects.append(
+            effectiveness.AssetEffect(
+                asset_id, 0, 0, headline, (), {}, None, enough, headline.p_value if enough else None
+            )
+        )
+    return {e.asset_id: e.verdict for e in effectiveness.verdicts_assign(effects)}
+
+
 # --- Many datasets -----------------------------------------------------------------------------
 
 
@@ -308,6 +385,8 @@ class Tally:
     runs: int = 0
     verdicts: dict = field(default_factory=dict)  # asset_id -> {verdict: count}
     today: dict = field(default_factory=dict)
+    whole_stay: dict = field(default_factory=dict)
+    whole_stay_runs: int = 0
     covered: dict = field(default_factory=dict)  # asset_id -> [covered, judged]
     segment_covered: list = field(default_factory=lambda: [0, 0])
     heterogeneous: int = 0
@@ -316,13 +395,24 @@ class Tally:
         counts = (self.today if today else self.verdicts).get(asset_id, {})
         return sum(counts.get(v, 0) for v in verdicts) / self.runs
 
+    def whole_stay_rate(self, asset_id: int, *verdicts: str) -> float:
+        counts = self.whole_stay.get(asset_id, {})
+        return sum(counts.get(v, 0) for v in verdicts) / self.whole_stay_runs
+
     def coverage(self, asset_ids) -> float:
         hit = sum(self.covered.get(a, [0, 0])[0] for a in asset_ids)
         seen = sum(self.covered.get(a, [0, 0])[1] for a in asset_ids)
         return hit / seen if seen else float("nan")
 
 
-def simulate(runs: int, *, n_deals: int = 3000, seed: int = 20261201, today: bool = True) -> Tally:
+def simulate(
+    runs: int,
+    *,
+    n_deals: int = 3000,
+    seed: int = 20261201,
+    today: bool = True,
+    whole_stay_runs: int = 0,
+) -> Tally:
     assets = library()
     tally = Tally()
     for run in range(runs):
@@ -352,6 +442,11 @@ def simulate(runs: int, *, n_deals: int = 3000, seed: int = 20261201, today: boo
             for asset_id, verdict in stage_matched_today(data).items():
                 counts = tally.today.setdefault(asset_id, {})
                 counts[verdict] = counts.get(verdict, 0) + 1
+        if run < whole_stay_runs:
+            for asset_id, verdict in whole_stay_verdicts(data).items():
+                counts = tally.whole_stay.setdefault(asset_id, {})
+                counts[verdict] = counts.get(verdict, 0) + 1
+            tally.whole_stay_runs += 1
         tally.runs += 1
     return tally
 
@@ -359,7 +454,7 @@ def simulate(runs: int, *, n_deals: int = 3000, seed: int = 20261201, today: boo
 def _segment_truth(spec, segment, population, firsts, best) -> float:
     tables = effectiveness.asset_tables(population, firsts.get(spec.asset_id, {}))
     only = effectiveness.AssetTables(
-        {k: v for k, v in tables.tables.items() if k[1] == segment}, 0, 0
+        {k: v for k, v in tables.tables.items() if k[1] == segment}, {}, 0, 0
     )
     return asset_truth(spec, only, population, best)
 
@@ -367,18 +462,29 @@ def _segment_truth(spec, segment, population, firsts, best) -> float:
 def main(argv: list[str]) -> None:  # pragma: no cover - a report printer
     runs = int(argv[1]) if len(argv) > 1 else 200
     n_deals = int(argv[2]) if len(argv) > 2 else 3000
-    tally = simulate(runs, n_deals=n_deals)
+    tally = simulate(runs, n_deals=n_deals, whole_stay_runs=runs)
     print(f"{runs} datasets of {n_deals} deals, FDR {effectiveness.FDR:.0%}, min {MIN_DEALS}")
-    header = ("asset", "new: helps", "hurts", "cover", "today: helps", "hurts")
-    print("{:48} {:>10} {:>6} {:>6}   {:>12} {:>6}".format(*header))
+    header = (
+        "asset",
+        "new: helps",
+        "hurts",
+        "cover",
+        "today: helps",
+        "hurts",
+        "stay: helps",
+        "hurts",
+    )
+    print("{:46} {:>10} {:>6} {:>6}  {:>12} {:>6}  {:>11} {:>6}".format(*header))
     for spec in library():
         a = spec.asset_id
         seen = tally.covered.get(a, [0, 0])
         cover = f"{seen[0] / seen[1]:.3f}" if seen[1] else "-"
         new = (tally.rate(a, "helps"), tally.rate(a, "hurts"))
         old = (tally.rate(a, "helps", today=True), tally.rate(a, "hurts", today=True))
+        stay = (tally.whole_stay_rate(a, "helps"), tally.whole_stay_rate(a, "hurts"))
         print(
-            f"{spec.name:48} {new[0]:10.3f} {new[1]:6.3f} {cover:>6}   {old[0]:12.3f} {old[1]:6.3f}"
+            f"{spec.name[:46]:46} {new[0]:10.3f} {new[1]:6.3f} {cover:>6}  {old[0]:12.3f}"
+            f" {old[1]:6.3f}  {stay[0]:11.3f} {stay[1]:6.3f}"
         )
     ids = [s.asset_id for s in library()]
     print(f"pooled 95% coverage: {tally.coverage(ids):.3f}")

@@ -1,7 +1,7 @@
 """The landmark design and the per-asset estimate on small deals worked out by hand.
 
-Stages are 1 (Discover), 2 (Evaluate), 3 (Decide); None is time outside the pipeline (closed
-or an unmapped CRM stage). Times are days.
+Stages are 1 (Discover), 2 (Evaluate), 3 (Decide); None or a CRM name outside the pipeline is
+time outside it (closed, unmapped). Times are days.
 """
 
 import math
@@ -10,7 +10,7 @@ import pytest
 
 from analytics import effectiveness as eff
 from analytics import stats
-from analytics.effectiveness import CONTROL, NEITHER, TREATED, DealRecord, Stay
+from analytics.effectiveness import DealRecord, Stay
 
 STAGES = (1, 2, 3)
 ASSET = 7
@@ -19,10 +19,6 @@ ASSET = 7
 def deal(deal_id, history, *, won=False, closed_at=None, segment="SMB", rep=1):
     closed = closed_at if closed_at is not None else max((t for t, _ in history), default=0)
     return DealRecord(deal_id, won, closed, segment, (rep,), tuple(history))
-
-
-def statuses(history, touch, closed_at=None):
-    return eff.deal_statuses(deal(1, history, won=True, closed_at=closed_at), touch, STAGES)
 
 
 # --- Stays ---------------------------------------------------------------------------------
@@ -37,61 +33,83 @@ def test_first_stays_merge_crm_stages_of_one_journey_stage_and_ignore_revisits()
     ]
 
 
-def test_a_stage_outside_the_pipeline_ends_a_stay_and_the_last_stay_is_open_ended():
+def test_a_stage_outside_the_pipeline_ends_a_stay_and_none_runs_past_the_close():
     assert eff.first_stays([(0, 1), (3, "Unmapped"), (8, 2)], STAGES) == [
         Stay(1, 0, 3),
         Stay(2, 8, math.inf),
     ]
+    assert eff.first_stays([(0, 1), (3, "Unmapped"), (8, 2)], STAGES, closed_at=20) == [
+        Stay(1, 0, 3),
+        Stay(2, 8, 20),
+    ]
     assert eff.first_stays([(0, None), (1, "Closed Lost")], STAGES) == []
 
 
-@pytest.mark.parametrize(
-    ("touch", "status"),
-    [(None, CONTROL), (9.9, NEITHER), (10, TREATED), (19.9, TREATED), (20, CONTROL), (99, CONTROL)],
-)
-def test_landmark_status_at_the_edges_of_a_stay(touch, status):
-    assert eff.landmark_status(Stay(2, 10, 20), touch) == status
-
-
-# --- Deals that move backwards, reopen, arrive late, lack history ---------------------------
+# --- Treated and comparison deals: moving backwards, reopening, late events ---------------
 
 BACKWARDS = [(0, 1), (10, 2), (20, 1), (30, 2), (40, 3), (50, None)]
 
 
+def roles(history, touch, closed_at=None, days=(0, 5, 9, 12)):
+    """Where the deal is treated, and the (stage, day) landmarks it is a comparison deal at."""
+    record = deal(1, history, won=True, closed_at=closed_at)
+    treated = eff.treated_at(record, touch, STAGES)
+    compared = {
+        (stage, day)
+        for stage in STAGES
+        for day in days
+        if eff.is_comparison(record, touch, stage, day, STAGES)
+    }
+    return treated, compared
+
+
 def test_deal_moving_backwards_is_judged_by_its_first_stay_in_each_stage():
-    # First touch in its first Evaluate stay: treated at Evaluate, a Discover control (it had
-    # left Discover untouched), touched before it reached Decide.
-    assert statuses(BACKWARDS, 15) == {1: CONTROL, 2: TREATED, 3: NEITHER}
+    # First touch at 15, day 5 of its first Evaluate stay (10-20). It compares for deals
+    # treated in Discover (first stay 0-10) at days up to its length, and for deals treated
+    # in Evaluate before day 5; never at Decide, which it reached after the touch.
+    treated, compared = roles(BACKWARDS, 15)
+    assert treated == (2, 5)
+    assert compared == {(1, 0), (1, 5), (1, 9), (2, 0)}
 
 
 def test_first_touch_during_a_revisit_is_treated_at_no_stage():
     # Touched at 25, back in Discover: its first Discover and Evaluate stays had ended
-    # untouched (controls there, decided at those landmarks); Decide came after the touch.
-    assert statuses(BACKWARDS, 25) == {1: CONTROL, 2: CONTROL, 3: NEITHER}
+    # untouched, so it compares there throughout; Decide (from 40) came after the touch.
+    treated, compared = roles(BACKWARDS, 25)
+    assert treated is None
+    assert compared == {(1, 0), (1, 5), (1, 9), (2, 0), (2, 5), (2, 9)}
 
 
-def test_never_touched_deal_is_a_control_at_every_stage_it_reached():
-    assert statuses(BACKWARDS, None) == {1: CONTROL, 2: CONTROL, 3: CONTROL}
+def test_never_touched_deal_compares_wherever_its_stay_lasted_beyond_the_day():
+    treated, compared = roles(BACKWARDS, None)
+    assert treated is None
+    # Decide 40-50 lasts 10 days: it is at risk at days 0, 5 and 9, not 12.
+    assert compared == {(1, 0), (1, 5), (1, 9), (2, 0), (2, 5), (2, 9), (3, 0), (3, 5), (3, 9)}
 
 
 REOPENED = [(0, 1), (10, 2), (20, "Closed Lost"), (30, 2), (35, 3), (45, "Closed Won")]
 
 
-def test_reopened_deal_counts_its_final_outcome_and_first_stays():
+def test_reopened_deal_counts_its_final_outcome_and_its_first_stays():
     # Lost at 20, reopened at 30 back into Evaluate, won at 45.
-    assert statuses(REOPENED, 37, closed_at=45) == {1: CONTROL, 2: CONTROL, 3: TREATED}
-    # A touch while it was closed-lost, before the reopen: treated nowhere.
-    assert statuses(REOPENED, 22, closed_at=45) == {1: CONTROL, 2: CONTROL, 3: NEITHER}
+    assert roles(REOPENED, 37, closed_at=45)[0] == (3, 2)
+    # A touch while it was closed-lost, before the reopen: treated nowhere, a comparison in
+    # its first Evaluate stay (10-20) throughout, and not at Decide (reached after the touch).
+    treated, compared = roles(REOPENED, 22, closed_at=45)
+    assert treated is None
+    assert {k for k in compared if k[0] > 1} == {(2, 0), (2, 5), (2, 9)}
     # A touch in the reopened Evaluate stay is a revisit: treated nowhere.
-    assert statuses(REOPENED, 32, closed_at=45) == {1: CONTROL, 2: CONTROL, 3: NEITHER}
+    assert roles(REOPENED, 32, closed_at=45)[0] is None
 
 
 def test_touch_after_the_final_close_is_ignored():
-    assert statuses(BACKWARDS, 60, closed_at=50) == {1: CONTROL, 2: CONTROL, 3: CONTROL}
+    assert roles(BACKWARDS, 60, closed_at=50) == roles(BACKWARDS, None, closed_at=50)
 
 
 def test_touch_stamped_before_the_history_starts_counts_at_the_first_stage():
-    assert statuses([(5, 1), (10, 2), (20, None)], 1) == {1: TREATED, 2: NEITHER}
+    treated, compared = roles([(5, 1), (10, 2), (20, None)], 1)
+    assert treated == (1, 0)
+    assert compared == set()  # touched on entering Discover, before it reached Evaluate
 
 
 def test_touch_is_placed_by_its_own_time_whatever_order_the_rows_arrive_in():
@@ -102,7 +120,7 @@ def test_touch_is_placed_by_its_own_time_whatever_order_the_rows_arrive_in():
     record = deal(1, [(20, 3), (0, 1), (10, 2), (50, None)], won=True)
     population = eff.population_prepare([record], stages=STAGES)
     tables = eff.asset_tables(population, firsts[ASSET])
-    assert list(tables.tables) == [(1, "SMB")]  # treated at Discover, not Decide
+    assert tables.tables == {(1, "SMB"): [(0, 3.0, 1, 0, 0)]}  # treated at Discover, day 3
 
 
 def test_deals_without_stage_history_are_left_out_and_counted():
@@ -128,49 +146,52 @@ def test_bad_deal_rows_are_refused_naming_the_deal():
         eff.population_prepare([broken], stages=STAGES)
 
 
-# --- Tables and the estimate -----------------------------------------------------------------
+# --- Matched sets and the estimate ---------------------------------------------------------
 
 
-def _walk(deal_id, last_stage, *, won, segment, rep, touch_stage=None):
-    """A deal that walks 1..last_stage (10 days each) and closes; touched mid-stay."""
-    history = [(10 * (s - 1), s) for s in range(1, last_stage + 1)]
-    history.append((10 * last_stage, None))
-    record = deal(deal_id, history, won=won, segment=segment, rep=rep)
-    touch = None if touch_stage is None else (ASSET, deal_id, 10 * (touch_stage - 1) + 5)
+def _decide(deal_id, days_in_decide, *, won, touch_day=None, segment="SMB", rep=1):
+    """A deal through Discover (0-10) and Evaluate (10-20) into Decide at 20, closed after
+    ``days_in_decide``; touched at ``touch_day`` of its Decide stay."""
+    close = 20 + days_in_decide
+    record = deal(
+        deal_id, [(0, 1), (10, 2), (20, 3), (close, None)], won=won, segment=segment, rep=rep
+    )
+    touch = None if touch_day is None else (ASSET, deal_id, 20 + touch_day)
     return record, touch
 
 
 def _book(rows):
     deals, touches = [], []
-    for number, row in enumerate(rows, start=1):
-        record, touch = _walk(number, **row)
+    for number, (days, kwargs) in enumerate(rows, start=1):
+        record, touch = _decide(number, days, **kwargs)
         deals.append(record)
         if touch:
             touches.append(touch)
     return deals, touches
 
 
-def test_tables_count_treated_and_controls_per_stage_and_stratum_by_hand():
-    # Rep 1 (SMB): two deals reach Decide; one used the asset at Decide and won, one did not
-    # and lost; one deal used it at Discover and lost there; one died at Evaluate untouched.
+def test_each_treated_deal_is_compared_with_its_stratum_still_in_the_stage_untouched_that_day():
     deals, touches = _book(
         [
-            dict(last_stage=3, won=True, segment="SMB", rep=1, touch_stage=3),
-            dict(last_stage=3, won=False, segment="SMB", rep=1),
-            dict(last_stage=1, won=False, segment="SMB", rep=1, touch_stage=1),
-            dict(last_stage=2, won=False, segment="SMB", rep=1),
+            (30, dict(won=True, touch_day=5)),  # 1
+            (10, dict(won=False)),  # 2
+            (40, dict(won=True, touch_day=15)),  # 3
+            (20, dict(won=False)),  # 4
+            (50, dict(won=True)),  # 5
         ]
     )
+    deals.append(deal(6, [(0, 1), (10, 2), (15, None)]))  # lost in Evaluate, untouched
     population = eff.population_prepare(deals, stages=STAGES)
     tables = eff.asset_tables(population, eff.first_touches(touches)[ASSET])
-    # Discover: treated deal 3 (lost); controls deals 1, 2, 4 (deal 1 won).
-    # Decide: treated deal 1 (won); control deal 2 (lost). Deal 1 is no Evaluate control?
-    # It is: it left Evaluate untouched (touched later, at Decide).
-    assert tables.tables == {
-        (1, "SMB"): [(0, 0, 1, 1, 3)],
-        (3, "SMB"): [(0, 1, 1, 0, 1)],
-    }
-    assert (tables.touched, tables.treated) == (2, 2)
+    # Deal 1 at day 5: deals 2-5 are still in Decide and untouched (deal 3 is touched only at
+    # day 15): 4 comparisons, 2 won (3 and 5). Deal 3 at day 15: deal 2 has left (10 days),
+    # deal 1 was touched at day 5; deals 4 and 5 remain, 1 won.
+    assert tables.tables == {(3, "SMB"): [(0, 5.0, 1, 2, 4), (0, 15.0, 1, 1, 2)]}
+    assert tables.comparisons == {(3, "SMB"): 4}
+    effect = eff.asset_effect(population, ASSET, eff.first_touches(touches)[ASSET], min_deals=1)
+    # MH over the two matched sets: ((1*4 - 2)/5 + (1*2 - 1)/3) / (4/5 + 2/3) = 0.5
+    assert effect.effect.estimate == pytest.approx(0.5)
+    assert (effect.effect.treated, effect.effect.control) == (2, 4)
 
 
 def test_confounded_by_segment_pooled_difference_vanishes_within_strata():
@@ -182,14 +203,12 @@ def test_confounded_by_segment_pooled_difference_vanishes_within_strata():
         ("SMB", 10, 2, 40, 8),
     ):
         for index in range(used):
-            rows.append(
-                dict(last_stage=3, won=index < used_won, segment=segment, rep=1, touch_stage=3)
-            )
+            rows.append((10, dict(won=index < used_won, touch_day=5, segment=segment)))
         for index in range(unused):
-            rows.append(dict(last_stage=3, won=index < unused_won, segment=segment, rep=1))
+            rows.append((10, dict(won=index < unused_won, segment=segment)))
     deals, touches = _book(rows)
     crude = stats.newcombe_difference(34, 50, 16, 50)
-    assert crude.low > 0.15  # today's kind of comparison says "helps"
+    assert crude.low > 0.15  # a pooled comparison says "helps"
     effect = eff.effects_estimate(deals, touches, stages=STAGES, min_deals=5).assets[ASSET]
     assert effect.effect.estimate == pytest.approx(0.0, abs=1e-12)
     assert effect.verdict == eff.NO_CLEAR_EFFECT
@@ -199,54 +218,100 @@ def test_confounded_by_segment_pooled_difference_vanishes_within_strata():
 
 
 def test_headline_weights_stage_segment_cells_by_usable_treated_deals():
-    # Stage 3, SMB rep 1: 2 treated (2 won) vs 2 controls (1 won): RD 0.5.
-    # Stage 3, Enterprise rep 2: 1 treated (lost) vs 3 controls (1 won): RD -1/3.
-    # Stage 1, SMB rep 3: 1 treated (lost, died at Discover) vs 1 control (lost): RD 0.
-    rows = [
-        dict(last_stage=3, won=True, segment="SMB", rep=1, touch_stage=3),
-        dict(last_stage=3, won=True, segment="SMB", rep=1, touch_stage=3),
-        dict(last_stage=3, won=True, segment="SMB", rep=1),
-        dict(last_stage=3, won=False, segment="SMB", rep=1),
-        dict(last_stage=3, won=False, segment="Enterprise", rep=2, touch_stage=3),
-        dict(last_stage=3, won=True, segment="Enterprise", rep=2),
-        dict(last_stage=3, won=False, segment="Enterprise", rep=2),
-        dict(last_stage=3, won=False, segment="Enterprise", rep=2),
-        dict(last_stage=1, won=False, segment="SMB", rep=3, touch_stage=1),
-        dict(last_stage=1, won=False, segment="SMB", rep=3),
-    ]
-    deals, touches = _book(rows)
+    # Decide, SMB rep 1: 2 treated (won) on day 5, 2 untouched (1 won): each set (1, 1, 1, 2).
+    # Decide, Enterprise rep 2: 1 treated (lost) on day 5, 3 untouched (1 won): (0, 1, 1, 3).
+    # Discover, SMB rep 3: 1 treated (lost) on day 5, 1 untouched (lost): (0, 1, 0, 1).
+    deals, touches = _book(
+        [
+            (10, dict(won=True, touch_day=5)),
+            (10, dict(won=True, touch_day=5)),
+            (10, dict(won=True)),
+            (10, dict(won=False)),
+            (10, dict(won=False, touch_day=5, segment="Enterprise", rep=2)),
+            (10, dict(won=True, segment="Enterprise", rep=2)),
+            (10, dict(won=False, segment="Enterprise", rep=2)),
+            (10, dict(won=False, segment="Enterprise", rep=2)),
+        ]
+    )
+    deals += [deal(9, [(0, 1), (10, None)], rep=3), deal(10, [(0, 1), (10, None)], rep=3)]
+    touches.append((ASSET, 9, 5.0))
     population = eff.population_prepare(deals, stages=STAGES)
     effect = eff.asset_effect(population, ASSET, eff.first_touches(touches)[ASSET], min_deals=1)
-    smb3 = stats.mantel_haenszel_rd([(2, 2, 1, 2)])
+    smb3 = stats.mantel_haenszel_rd([(1, 1, 1, 2), (1, 1, 1, 2)])
     ent3 = stats.mantel_haenszel_rd([(0, 1, 1, 3)])
     smb1 = stats.mantel_haenszel_rd([(0, 1, 0, 1)])
+    assert (smb3.estimate, ent3.estimate, smb1.estimate) == pytest.approx((0.5, -1 / 3, 0))
     assert effect.effect.estimate == pytest.approx((2 * 0.5 + 1 * (-1 / 3) + 1 * 0.0) / 4)
     assert effect.effect.variance == pytest.approx(
         (2 / 4) ** 2 * smb3.variance + (1 / 4) ** 2 * ent3.variance + (1 / 4) ** 2 * smb1.variance
     )
-    assert (effect.effect.treated, effect.effect.control) == (4, 6)
+    assert (effect.effect.treated, effect.effect.control) == (4, 2 + 3 + 1)
     assert effect.segments["Enterprise"].estimate == pytest.approx(-1 / 3)
     assert effect.segments["SMB"].estimate == pytest.approx((2 * 0.5 + 0.0) / 3)
     decide = next(s for s in effect.stages if s.stage == 3)
     assert (decide.treated, decide.treated_won) == (3, 2)
-    assert decide.mh == stats.mantel_haenszel_rd([(2, 2, 1, 2), (0, 1, 1, 3)])
-    # Cochran's Q over the two segment lifts (both have a variance here).
+    assert decide.mh.estimate == pytest.approx(
+        stats.mantel_haenszel_rd([(1, 1, 1, 2), (1, 1, 1, 2), (0, 1, 1, 3)]).estimate
+    )
     assert effect.heterogeneity == stats.cochran_q(
         [(rd.estimate, rd.variance) for rd in effect.segments.values()]
     )
     assert effect.heterogeneity.df == 1
 
 
-def test_treated_deals_without_a_comparable_control_are_not_usable():
-    rows = [
-        dict(last_stage=3, won=True, segment="SMB", rep=1, touch_stage=3),  # rep 1: no control
-        dict(last_stage=3, won=True, segment="SMB", rep=2, touch_stage=3),
-        dict(last_stage=3, won=False, segment="SMB", rep=2),
-    ]
-    deals, touches = _book(rows)
+def test_treated_deals_without_a_comparison_deal_are_not_usable():
+    deals, touches = _book(
+        [
+            (10, dict(won=True, touch_day=5, rep=1)),  # rep 1 has no other deal
+            (10, dict(won=True, touch_day=5, rep=2)),
+            (10, dict(won=False, rep=2)),
+        ]
+    )
     effect = eff.effects_estimate(deals, touches, stages=STAGES, min_deals=1).assets[ASSET]
     assert effect.treated == 2
     assert (effect.effect.treated, effect.effect.control) == (1, 1)
+
+
+def test_minimum_sample_rule_counts_usable_deals():
+    rows = [(10, dict(won=i % 2 == 0, touch_day=5)) for i in range(5)]
+    rows += [(10, dict(won=i % 3 == 0)) for i in range(30)]
+    deals, touches = _book(rows)
+    effect = eff.effects_estimate(deals, touches, stages=STAGES, min_deals=6).assets[ASSET]
+    assert not effect.enough_data and effect.verdict == eff.NOT_ENOUGH_DATA
+    effect = eff.effects_estimate(deals, touches, stages=STAGES, min_deals=5).assets[ASSET]
+    assert effect.enough_data and (effect.effect.treated, effect.effect.control) == (5, 30)
+
+
+@pytest.mark.parametrize("small", [0, 12, 10_000], ids=["sorted", "default", "direct"])
+def test_bulk_tables_agree_with_the_one_deal_rule_on_messy_synthetic_deals(monkeypatch, small):
+    # Brute force with treated_at and is_comparison over every pair of deals of a stratum,
+    # through both ways of counting the touched deals (sorted arrays, direct loop).
+    from tests.analytics.effectiveness_sim import generate
+
+    monkeypatch.setattr(eff, "_SMALL", small)
+    data = generate(seed=7, n_deals=500)
+    population = eff.population_prepare(data.deals, stages=STAGES)
+    records = [r for r in data.deals if r.deal_id in population.deals]
+    for asset_id, touched in eff.first_touches(data.touches).items():
+        expected: dict = {}
+        for record in records:
+            place = eff.treated_at(record, touched.get(record.deal_id), STAGES)
+            if place is None:
+                continue
+            stage, day = place
+            peers = [
+                other
+                for other in records
+                if (other.segment, other.stratum) == (record.segment, record.stratum)
+                and eff.is_comparison(other, touched.get(other.deal_id), stage, day, STAGES)
+            ]
+            cell = population.deals[record.deal_id][1]
+            row = (cell, day, int(record.won), sum(p.won for p in peers), len(peers))
+            expected.setdefault((stage, record.segment), []).append(row)
+        got = eff.asset_tables(population, touched).tables
+        assert {k: sorted(v) for k, v in got.items()} == {
+            k: sorted(v) for k, v in expected.items()
+        }, asset_id
 
 
 # --- Verdicts -------------------------------------------------------------------------------
@@ -302,59 +367,7 @@ def test_minimum_detectable_effect_uses_the_threshold_for_one_more_discovery():
 
 
 def test_untouched_assets_of_the_view_are_listed_as_not_enough_data():
-    deals, touches = _book([dict(last_stage=1, won=False, segment="SMB", rep=1)])
+    deals, touches = _book([(10, dict(won=False))])
     report = eff.effects_estimate(deals, touches, stages=STAGES, min_deals=1, asset_ids=[3])
     assert report.assets[3].verdict == eff.NOT_ENOUGH_DATA
     assert report.assets[3].effect is None
-
-
-def test_minimum_sample_rule_counts_usable_deals():
-    rows = [
-        dict(last_stage=3, won=i % 2 == 0, segment="SMB", rep=1, touch_stage=3) for i in range(5)
-    ]
-    rows += [dict(last_stage=3, won=i % 3 == 0, segment="SMB", rep=1) for i in range(30)]
-    deals, touches = _book(rows)
-    assert (
-        not eff.effects_estimate(deals, touches, stages=STAGES, min_deals=6)
-        .assets[ASSET]
-        .enough_data
-    )
-    assert (
-        eff.effects_estimate(deals, touches, stages=STAGES, min_deals=5).assets[ASSET].enough_data
-    )
-
-
-def test_bulk_tables_agree_with_the_one_deal_rule_on_messy_synthetic_deals():
-    # Brute force: every deal's status from deal_statuses, tallied per (stage, stratum).
-    from tests.analytics.effectiveness_sim import generate
-
-    data = generate(seed=7, n_deals=600)
-    population = eff.population_prepare(data.deals, stages=STAGES)
-    firsts = eff.first_touches(data.touches)
-    for asset_id, touched in firsts.items():
-        expected: dict = {}
-        for record in data.deals:
-            if record.deal_id not in population.deals:
-                continue
-            cell = population.deals[record.deal_id][1]
-            for stage, status in eff.deal_statuses(
-                record, touched.get(record.deal_id), STAGES
-            ).items():
-                row = expected.setdefault((stage, record.segment, cell), [0, 0, 0, 0])
-                if status == TREATED:
-                    row[0] += record.won
-                    row[1] += 1
-                elif status == CONTROL:
-                    row[2] += record.won
-                    row[3] += 1
-        expected_rows = {
-            (stage, segment): sorted(
-                (cell, *row)
-                for (s, g, cell), row in expected.items()
-                if (s, g) == (stage, segment) and row[1]
-            )
-            for stage, segment, _ in expected
-        }
-        expected_rows = {k: v for k, v in expected_rows.items() if v}
-        got = {k: sorted(v) for k, v in eff.asset_tables(population, touched).tables.items()}
-        assert got == expected_rows, asset_id

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 EPOCH = date(2025, 1, 1)
 SEGMENT_NULL, REP_NULL, TWO_STAGE_NULL, SEGMENT_ONLY = 1, 2, 3, 7
+EARLY_NEUTRAL = [100, 101, 103, 104, 106, 107, 109]  # no effect, used at Discover or Evaluate
 
 
 def _load(dataset: sim.Dataset) -> None:
@@ -81,9 +82,8 @@ def test_today_calls_confounded_no_effect_assets_helpful_or_harmful_and_the_new_
     assert today[SEGMENT_NULL]["lift_ci_low"] > 0.05
     # Used at Discover and at Decide: baseline is the deals that reached Decide, so "hurts".
     assert today[TWO_STAGE_NULL]["lift_ci_high"] < 0
-    # Helps only in Enterprise but used mostly in SMB: below its baseline today (its interval
-    # excludes zero in 96% of simulated views; here it only just reaches it).
-    assert today[SEGMENT_ONLY]["lift"] < -0.03
+    # Used mostly by the best reps: "helps" today.
+    assert today[REP_NULL]["lift_ci_low"] > 0
 
     report = effectiveness.effects_estimate(
         view.deals, view.touches, stages=sim.STAGES, min_deals=sim.MIN_DEALS
@@ -93,4 +93,9 @@ def test_today_calls_confounded_no_effect_assets_helpful_or_harmful_and_the_new_
         assert effect.verdict == effectiveness.NO_CLEAR_EFFECT, asset_id
         assert effect.effect.low < 0 < effect.effect.high
     assert report.assets[SEGMENT_ONLY].verdict != effectiveness.HURTS
+    # Neutral assets used early: deals that stay longer collect more touches and deals about
+    # to be lost leave early, so today's comparison flatters them; the matched one does not.
+    flattered = [a for a in EARLY_NEUTRAL if today[a]["lift_ci_low"] > 0]
+    assert len(flattered) >= 3
+    assert all(report.assets[a].verdict != effectiveness.HELPS for a in flattered)
     assert report.without_history > 0  # the imported-without-history deals were left out
