@@ -73,7 +73,8 @@ chi-squared with G - 1 degrees of freedom. When its p-value is below ``HETEROGEN
 page should show the per-segment lifts beside the headline.
 
 **5. Verdicts across many assets.** Each asset with at least ``min_deals`` usable treated deals
-and ``min_deals`` distinct comparison deals gets a two-sided Wald p-value ``erfc(|z| / sqrt 2)``,
+and ``min_deals`` distinct comparison deals (the minimum-sample rule, ``ANALYTICS_MIN_DEALS``)
+gets a two-sided Wald p-value ``erfc(|z| / sqrt 2)``,
 z = lift / se. Benjamini-Hochberg (1995) adjusts them across all assets of the view; "helps" or
 "hurts" (by the sign of the lift) needs an adjusted p-value <= ``FDR`` (10%), otherwise "no clear
 effect" with the 95% interval; too few deals: "not enough data".
@@ -335,8 +336,10 @@ class AssetEffect:
     treated deal had a comparison deal. ``touched`` counts deals in the view touched before
     close, ``treated`` those treated at some stage; ``effect.treated`` and ``effect.control``
     the usable ones (treated deals with comparison deals, and the distinct comparison deals per
-    stage, summed over stages: a deal can compare at several). ``verdict``, ``q_value`` and
-    ``mde`` are filled by ``verdicts_assign`` (they depend on every asset of the view)."""
+    stage, summed over stages: a deal can compare at several). ``enough_data``: at least
+    ``min_deals`` of each, and some variation in outcomes (a zero variance allows no test).
+    ``verdict``, ``q_value`` and ``mde`` are filled by ``verdicts_assign`` (they depend on
+    every asset of the view)."""
 
     asset_id: int
     touched: int
