@@ -4,12 +4,14 @@ tests/analytics/test_stats.py checks each against numbers computed by hand."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from statistics import NormalDist
 
 #: Two-sided 95% normal quantile.
 Z95 = 1.959963984540054
+_NORMAL = NormalDist()
 
 
 def win_rate(won: int, lost: int) -> float | None:
@@ -126,3 +128,198 @@ def attribute(
     for touch, weight in zip(touches, _weights(model, touches, close), strict=True):
         credit[touch.asset_id] = credit.get(touch.asset_id, 0.0) + amount * weight
     return credit
+
+
+# --- Stratified risk differences, heterogeneity, many comparisons ---------------------------
+
+
+def normal_two_sided_p(z: float) -> float:
+    """Two-sided p-value of a standard normal statistic: ``P(|Z| >= |z|) = erfc(|z| / sqrt 2)``."""
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def normal_quantile(p: float) -> float:
+    """The standard normal quantile ``z_p`` (Phi^-1(p)), for 0 < p < 1."""
+    return _NORMAL.inv_cdf(p)
+
+
+@dataclass(frozen=True)
+class RiskDifference:
+    """An estimated difference of win probabilities (treated - control) with its variance.
+
+    ``treated`` and ``control`` count the deals that carried the estimate (deals in strata with
+    both kinds); the interval is the Wald interval ``estimate -/+ z * sqrt(variance)``.
+    """
+
+    estimate: float
+    variance: float
+    treated: int
+    control: int
+
+    @property
+    def se(self) -> float:
+        return math.sqrt(self.variance)
+
+    def interval(self, z: float = Z95) -> tuple[float, float]:
+        return self.estimate - z * self.se, self.estimate + z * self.se
+
+    @property
+    def low(self) -> float:
+        return self.interval()[0]
+
+    @property
+    def high(self) -> float:
+        return self.interval()[1]
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided p-value of the Wald test of no difference; 1 when the variance is 0
+        (every usable deal had the same outcome, so the data say nothing)."""
+        if self.variance <= 0:
+            return 1.0
+        return normal_two_sided_p(self.estimate / self.se)
+
+
+def mantel_haenszel_rd(tables: Iterable[tuple[int, int, int, int]]) -> RiskDifference | None:
+    """Mantel-Haenszel common risk difference (Greenland & Robins 1985) with Sato's variance
+    (Sato 1989).
+
+    Each table is one stratum ``(a, n1, c, n0)``: a of n1 treated deals won, c of n0 control
+    deals won; ``N = n1 + n0``. Strata with no treated or no control deal carry no
+    information about the difference and are skipped. With ``w = n1 n0 / N``::
+
+        RD_MH = sum((a n0 - c n1) / N) / sum(w)
+        P     = (n1^2 c - n0^2 a + n1 n0 (n0 - n1) / 2) / N^2
+        Q     = (a (n0 - c) + c (n1 - a)) / (2 N)
+        Var   = (RD_MH sum(P) + sum(Q)) / sum(w)^2
+
+    Sato's variance is consistent both when strata are few and large and when they are many
+    and small (one rep's handful of deals), which is why it is used here rather than the
+    Greenland-Robins variance for large strata. Same formulas: Rothman, Greenland & Lash,
+    *Modern Epidemiology* 3rd ed. (2008), ch. 15; SAS PROC FREQ ``COMMONRISKDIFF``. None when
+    no stratum has both kinds of deal.
+    """
+    weight = numerator = p_sum = q_sum = 0.0
+    treated = control = 0
+    for a, n1, c, n0 in tables:
+        if n1 <= 0 or n0 <= 0:
+            continue
+        total = n1 + n0
+        weight += n1 * n0 / total
+        numerator += (a * n0 - c * n1) / total
+        p_sum += (n1 * n1 * c - n0 * n0 * a + n1 * n0 * (n0 - n1) / 2) / (total * total)
+        q_sum += (a * (n0 - c) + c * (n1 - a)) / (2 * total)
+        treated += n1
+        control += n0
+    if weight == 0:
+        return None
+    estimate = numerator / weight
+    variance = max(0.0, (estimate * p_sum + q_sum) / (weight * weight))
+    return RiskDifference(estimate, variance, treated, control)
+
+
+def weighted_sum(parts: Iterable[tuple[float, RiskDifference]]) -> RiskDifference | None:
+    """``sum(v_i * RD_i)`` for weights ``v_i`` and independent estimates RD_i, with variance
+    ``sum(v_i^2 Var_i)`` (the variance of a sum of independent terms). Deal counts add up.
+    Used to average per-stratum-group estimates with weights that sum to 1."""
+    estimate = variance = 0.0
+    treated = control = 0
+    seen = False
+    for weight, part in parts:
+        seen = True
+        estimate += weight * part.estimate
+        variance += weight * weight * part.variance
+        treated += part.treated
+        control += part.control
+    return RiskDifference(estimate, variance, treated, control) if seen else None
+
+
+def chi2_sf(x: float, df: int) -> float:
+    """Upper tail ``P(X >= x)`` of a chi-squared variable with integer ``df`` >= 1.
+
+    Closed forms (Abramowitz & Stegun 1964, 26.4.4 and 26.4.5), with Z the standard normal
+    density and c = sqrt(x):
+
+    - odd df:  ``2 (1 - Phi(c)) + 2 Z(c) sum_{r=1}^{(df-1)/2} c^(2r-1) / (1*3*...*(2r-1))``
+    - even df: ``exp(-x/2) sum_{r=0}^{df/2-1} (x/2)^r / r!``
+    """
+    if df < 1:
+        raise ValueError(f"chi-squared needs at least one degree of freedom, got {df}")
+    if x <= 0:
+        return 1.0
+    if df % 2 == 0:
+        term = total = math.exp(-x / 2)
+        for r in range(1, df // 2):
+            term *= x / (2 * r)
+            total += term
+        return min(1.0, total)
+    c = math.sqrt(x)
+    term = 2 * math.exp(-x / 2) / math.sqrt(2 * math.pi) * c  # 2 Z(c) c^1 / 1
+    total = math.erfc(c / math.sqrt(2))
+    for r in range(1, (df - 1) // 2 + 1):
+        if r > 1:
+            term *= x / (2 * r - 1)
+        total += term
+    return min(1.0, total)
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q with its degrees of freedom and p-value."""
+
+    q: float
+    df: int
+    p_value: float
+
+
+def cochran_q(
+    estimates: Sequence[tuple[float, float]], centre: float | None = None
+) -> Heterogeneity | None:
+    """Cochran's Q test that several independent estimates share one value (Cochran 1954).
+
+    For estimates ``d_i`` with variances ``v_i``::
+
+        Q = sum((d_i - d_bar)^2 / v_i),   df = k - 1,   p = P(chi2_df >= Q)
+
+    where ``d_bar`` is the inverse-variance mean ``sum(d_i / v_i) / sum(1 / v_i)`` unless a
+    ``centre`` is given (e.g. the Mantel-Haenszel estimate, as in Fagerland, Lydersen & Laake
+    2017, ch. 10). Estimates with a variance of 0 carry no weight and are left out. None
+    with fewer than two usable estimates. Q has little power with few groups, so a large
+    p-value does not show the effect is the same everywhere.
+    """
+    usable = [(d, v) for d, v in estimates if v > 0]
+    if len(usable) < 2:
+        return None
+    if centre is None:
+        centre = sum(d / v for d, v in usable) / sum(1 / v for _, v in usable)
+    q = sum((d - centre) ** 2 / v for d, v in usable)
+    df = len(usable) - 1
+    return Heterogeneity(q, df, chi2_sf(q, df))
+
+
+def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
+    """Benjamini-Hochberg adjusted p-values (Benjamini & Hochberg 1995), in input order.
+
+    With the m tested p-values sorted ``p_(1) <= ... <= p_(m)``, the adjusted value of rank i
+    is ``min_{j >= i} min(1, m p_(j) / j)``. Rejecting every hypothesis whose adjusted value is
+    <= q controls the false discovery rate at q (for independent or positively dependent
+    tests). None entries were not tested (e.g. too few deals): they are not counted in m and
+    stay None.
+    """
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(tested)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        p, index = tested[rank - 1]
+        running = min(running, m * p / rank)
+        adjusted[index] = min(1.0, running)
+    return adjusted
+
+
+def minimum_detectable_effect(se: float, *, alpha: float, power: float = 0.8) -> float:
+    """The smallest true difference a two-sided level-``alpha`` Wald test detects with
+    probability ``power`` when the estimate's standard error is ``se``:
+    ``MDE = (z_{1-alpha/2} + z_power) * se`` (e.g. Bloom 1995; 2.80 se at alpha 5%, power 80%).
+    """
+    return (normal_quantile(1 - alpha / 2) + normal_quantile(power)) * se
