@@ -1,12 +1,12 @@
 """`make bench`: run every benchmark suite and write JSON under bench/results/.
 
-Usage: python -m bench [suite ...]   (suites: search, analytics; default all)
+Usage: python -m bench [suite ...]   (suites: search, analytics, documents; default all)
 """
 
 import importlib
 import sys
 
-SUITES = ("search", "analytics")
+SUITES = ("search", "analytics", "documents")
 
 
 def main(argv: list[str]) -> int:
