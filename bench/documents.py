@@ -140,7 +140,8 @@ def run_tika(files: list[Path], work: Path) -> dict[int, dict]:
 
 
 def tika_text(xhtml: str) -> tuple[str, dict[str, str]]:
-    """Tika's text (OCR blocks left out) and the text of its PDF annotation and form blocks."""
+    """Tika's text (OCR blocks and embedded files' names left out) and the text of its PDF
+    annotation blocks and form-field values."""
     from lxml import etree
 
     parser = etree.XMLParser(recover=True, huge_tree=True, resolve_entities=False)
@@ -150,15 +151,23 @@ def tika_text(xhtml: str) -> tuple[str, dict[str, str]]:
         root = None
     if root is None:
         return "", {}
-    blocks: dict[str, list[str]] = {"pdf annotations": [], "pdf form fields": []}
+    blocks: dict[str, list[str]] = {"pdf annotations": [], "pdf form field values": []}
     for div in list(root.iter("{*}div")):
         kind = div.get("class")
         if kind == "ocr":
             div.getparent().remove(div)
+        elif kind == "package-entry":  # an embedded file: its name is not text of the document
+            for heading in div.findall("{*}h1"):
+                div.remove(heading)
         elif kind == "annotation":
             blocks["pdf annotations"].append(" ".join(div.itertext()))
         elif kind == "acroform":
-            blocks["pdf form fields"].append(" ".join(div.itertext()))
+            # "name: value" items; a field's name is not shown to a reader, its value is.
+            # Check box states (Yes/Off) are not words of the document either.
+            for item in div.iter("{*}li"):
+                value = "".join(item.itertext()).partition(": ")[2]
+                if value.strip().lower() not in ("yes", "off", "on", "no", ""):
+                    blocks["pdf form field values"].append(value)
     body = next(root.iter("{*}body"), root)
     return " ".join(body.itertext()), {key: " ".join(value) for key, value in blocks.items()}
 

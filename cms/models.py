@@ -215,6 +215,14 @@ class AssetPage(RestrictableMixin, Page):
         related_name="assets",
     )
     external_url = models.URLField(blank=True, help_text="A link instead of a file, e.g. a video.")
+    transcript = models.ForeignKey(
+        settings.WAGTAILDOCS_DOCUMENT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transcript_of",
+        help_text="The video's captions or transcript (.vtt or .srt): its words become searchable.",
+    )
     thumbnail_image = models.ForeignKey(
         "wagtailimages.Image",
         null=True,
@@ -243,7 +251,12 @@ class AssetPage(RestrictableMixin, Page):
         FieldPanel("summary"),
         FieldPanel("body"),
         MultiFieldPanel(
-            [FieldPanel("document"), FieldPanel("external_url"), FieldPanel("thumbnail_image")],
+            [
+                FieldPanel("document"),
+                FieldPanel("external_url"),
+                FieldPanel("transcript"),
+                FieldPanel("thumbnail_image"),
+            ],
             heading="File or link",
         ),
         MultiFieldPanel(
@@ -279,6 +292,10 @@ class AssetPage(RestrictableMixin, Page):
         super().clean()
         if self.document_id and self.external_url:
             raise ValidationError({"external_url": "Give a file or a link, not both."})
+        if self.transcript_id and self.transcript.file_extension.lower() not in ("vtt", "srt"):
+            raise ValidationError(
+                {"transcript": "A transcript is a WebVTT (.vtt) or SubRip (.srt) captions file."}
+            )
 
     def serve(self, request, *args, **kwargs):
         from cms.views import asset_page_serve

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cms.extraction import ooxml
 from cms.extraction.base import Extraction, Limits, text_extraction
+from cms.extraction.embedded import EMBEDDED_SUFFIXES, embedded_text
 from cms.extraction.registry import Parser
 from cms.extraction.thumbnails import embedded_preview, title_card
 
@@ -51,6 +52,8 @@ class _Reader:
                 self._table(child, out)
             elif name == "AlternateContent":
                 self._blocks(_first_choice(child), out)
+            elif name == "altChunk":
+                out.append(self._alt_chunk(child))
             elif name and name not in _SKIPPED:
                 self._blocks(child, out)  # sdt, sdtContent, customXml, ins, moveTo, body...
 
@@ -84,6 +87,8 @@ class _Reader:
                 texts.append("\n")
             elif name == "noBreakHyphen":
                 texts.append("-")
+            elif name == "ruby":  # East Asian text with its reading: base, then (reading)
+                self._ruby(child, texts, floating)
             elif name == "txbxContent":
                 floating.extend(self.blocks(child))
             elif name == "AlternateContent":
@@ -94,13 +99,65 @@ class _Reader:
             elif name and name not in _SKIPPED:
                 self._inline(child, texts, floating)
 
+    def _ruby(self, ruby, texts: list[str], floating: list[str]) -> None:
+        parts = {ooxml.local(child.tag): child for child in ruby}
+        if "rubyBase" in parts:
+            self._inline(parts["rubyBase"], texts, floating)
+        if "rt" in parts:
+            reading: list[str] = []
+            self._inline(parts["rt"], reading, floating)
+            if "".join(reading).strip():
+                texts.append(f" ({''.join(reading)})")
+
+    def _alt_chunk(self, element) -> str:
+        """Content another program pasted in as a whole part (HTML, MHT, text, a document)."""
+        rel = self.package.rels(self.part).get(element.get(ooxml.q("r", "id")) or "")
+        if rel is None:
+            return ""
+        if rel.target.lower().endswith(EMBEDDED_SUFFIXES):
+            return embedded_text(self.package, rel.target, depth=self.depth + 1)
+        data = self.package.read_optional(rel.target)
+        return alt_chunk_text(rel.target, data) if data else ""
+
     def _graphic(self, element) -> list[str]:
         return ooxml.graphic_frame_text(
             self.package, self.part, element, reader=self._embedded
         )
 
     def _embedded(self, package: ooxml.Package, target: str) -> str:
-        return nested_text(package, target, depth=self.depth + 1)
+        return embedded_text(package, target, depth=self.depth + 1)
+
+
+def alt_chunk_text(name: str, data: bytes) -> str:
+    """Text of an alternative-format chunk: HTML, a web archive (MHT) or plain text."""
+    lowered = name.lower()
+    if lowered.endswith((".mht", ".mhtml")):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(data, policy=policy.default)
+        part = message.get_body(preferencelist=("html", "plain"))
+        if part is None:
+            return ""
+        data = part.get_content().encode("utf-8") if part.get_content_type() == "text/html" else b""
+        if not data:
+            return part.get_content()
+        lowered = ".html"
+    if lowered.endswith((".htm", ".html", ".xhtml")):
+        from lxml import etree, html
+
+        from cms.extraction.tika import xhtml_text
+
+        try:
+            body = html.document_fromstring(data).find("body")
+        except (etree.ParserError, ValueError):
+            return ""
+        return xhtml_text(body) if body is not None else ""
+    if lowered.endswith(".txt"):
+        from cms.extraction.text import decode_text
+
+        return decode_text(data)
+    return ""
 
 
 def _first_choice(alternate):
@@ -152,34 +209,6 @@ def docx_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:
                     package, rel.target, depth=depth, skip_types=_NOTE_SEPARATORS
                 )
     return blocks
-
-
-def nested_text(package: ooxml.Package, target: str, *, depth: int) -> str:
-    """Text of a package embedded in ``package`` (a workbook in a deck, a document in a
-    workbook...), read within the same budget; "" when it is too deep or unreadable."""
-    if depth > package.limits.max_nesting:
-        return ""
-    data = package.read(target)
-    if not data.startswith(ooxml.ZIP_MAGIC):
-        return ""
-    import io
-
-    from cms.extraction import pptx, xlsx
-    from cms.extraction.base import ExtractionError
-
-    try:
-        inner = ooxml.Package(io.BytesIO(data), limits=package.limits, unpacked=package.unpacked)
-        kind = inner.kind()
-    except ExtractionError as error:
-        if "zip bomb" in str(error):
-            raise
-        return ""
-    readers = {
-        "docx": lambda: docx_text(inner, depth=depth),
-        "pptx": lambda: [page.text for page in pptx.slides(inner, depth=depth)[0]],
-        "xlsx": lambda: xlsx.workbook_text(inner, depth=depth),
-    }
-    return "\n".join(readers[kind]()) if kind in readers else ""
 
 
 def _unique(texts: list[str]) -> list[str]:

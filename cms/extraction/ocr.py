@@ -70,6 +70,8 @@ def recognise_pages(
                 return done, numbers[position:]
             try:
                 image = _page_image(document, number - 1)
+            except MemoryError:
+                raise
             except Exception:  # noqa: BLE001 - a page pdfium cannot draw is left unread
                 continue
             image_path = Path(folder) / f"page-{number}.png"

@@ -7,9 +7,11 @@ so that templates and slideshows (whose main part has another content type) read
 documents and decks, and so that nothing a reader sees (text boxes, charts...) is skipped.
 
 Zip bombs: before any part is unpacked, every part's declared size is checked (see
-``Limits``); only XML parts, relationships, previews and embedded packages are ever unpacked,
-and their declared sizes together must stay within ``max_unzipped_bytes``. Python's zipfile
-never unpacks more than a part declares, so the declared sizes bound the memory used.
+``Limits``); only XML parts, relationships, previews and embedded files are ever unpacked, and
+their declared sizes together must stay within ``max_unzipped_bytes`` (XML parts count when the
+package opens, a preview or embedded file when it is read, and is skipped when it would not
+fit). Python's zipfile never unpacks more than a part declares, so the declared sizes bound the
+memory used. Pictures, audio and video are never unpacked.
 """
 
 from __future__ import annotations
@@ -66,11 +68,17 @@ class Rel:
 
 
 def _is_unpacked(name: str) -> bool:
-    """Parts the readers unpack: XML, relationships, previews and embedded packages."""
+    """Parts the readers always unpack: XML and relationships (counted when a package opens)."""
+    return name.lower().endswith((".xml", ".rels", ".vml"))
+
+
+def _may_be_read(name: str) -> bool:
+    """Parts the readers may unpack: the above, previews and embedded files (counted when read)."""
     lowered = name.lower()
     return (
-        lowered.endswith((".xml", ".rels", ".vml"))
+        _is_unpacked(name)
         or lowered.startswith("docprops/thumbnail.")
+        or "/embeddings/" in lowered
         or lowered.endswith(NESTED_SUFFIXES)
     )
 
@@ -166,7 +174,7 @@ class Package:
             compressed = 0
         chunk = data[body : body + compressed] if compressed else data[body:]
         next_header = data.find(ZIP_MAGIC, body + compressed)  # > start: progress
-        if flags & 0x1 or method not in (0, 8) or not _is_unpacked(name):
+        if flags & 0x1 or method not in (0, 8) or not _may_be_read(name):
             return next_header
         if method == 0:
             part = chunk if compressed else b""
@@ -290,12 +298,23 @@ class Package:
                 return kind
         return ""
 
+    def read_optional(self, name: str) -> bytes | None:
+        """The bytes of a part read only if the unpacking budget allows (an embedded file, a
+        preview): None when it is missing or would take the package over the budget."""
+        if not self.has(name):
+            return None
+        size = self._sizes[name]
+        if _is_unpacked(name) or self.recovered:
+            return self.read(name)  # counted when the package was opened
+        if self.unpacked[0] + size > self.limits.max_unzipped_bytes:
+            return None
+        self.unpacked[0] += size
+        return self.read(name)
+
     def thumbnail(self) -> bytes | None:
         for name in self.names():
             if name.lower().startswith("docprops/thumbnail."):
-                if self._sizes[name] > 5 * MB:
-                    return None
-                return self.read(name)
+                return None if self._sizes[name] > 5 * MB else self.read_optional(name)
         return None
 
 
@@ -467,6 +486,7 @@ def graphic_frame_text(package: Package, part: str, frame, *, reader) -> list[st
     """
     rels = package.rels(part)
     texts = []
+    seen: set[str] = set()
     for element in frame.iter():
         name = local(element.tag)
         if name == "chart":
@@ -477,9 +497,10 @@ def graphic_frame_text(package: Package, part: str, frame, *, reader) -> list[st
             rel = rels.get(element.get(q("r", "dm")) or "")
             if rel:
                 texts.append(diagram_text(package, rel.target))
-        elif name in ("oleObj", "embed") and element.get(q("r", "id")):
+        elif name in ("oleObj", "OLEObject") and element.get(q("r", "id")):
             rel = rels.get(element.get(q("r", "id")))
-            if rel and rel.target.lower().endswith(NESTED_SUFFIXES):
+            if rel and rel.target not in seen:  # the same object appears in mc:Fallback
+                seen.add(rel.target)
                 texts.append(reader(package, rel.target))
     return [text for text in texts if text and text.strip()]
 

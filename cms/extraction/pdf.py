@@ -1,8 +1,9 @@
 """PDF: text page by page, with what a reader sees besides the text layer.
 
 Each page is read on its own, so a malformed page costs that page (and a note, "Page 303 could
-not be read.") instead of the file. A page's text is its text layer, then the comments and
-notes attached to it (annotations), then the values typed into its form fields.
+not be read.") instead of the file. A page's text is its text layer, then what is attached to
+it: comments and notes (annotations), link addresses, the values typed into its form fields.
+The bookmarks' titles close the whole text.
 
 Two readers: pypdf (better on rotated and letter-spaced text) and pdfium (repairs broken
 files, maps CID and Japanese fonts that pypdf garbles, keeps spaces that pypdf sometimes
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +32,7 @@ from cms.extraction.base import (
     ExtractionError,
     Limits,
     Page,
+    clean,
     numbers_phrase,
     pages_note,
     paged_extraction,
@@ -132,6 +135,8 @@ def _open_pypdf(path: Path):
         raise
     except FileNotDecryptedError as error:
         raise password_error("PDF") from error
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - pdfium may still read what pypdf cannot
         return None
 
@@ -158,6 +163,8 @@ def _pypdf_text(reader, index: int, seconds: float) -> str | None:
             return reader.pages[index].extract_text() or ""
     except RecursionError:
         return None
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - a malformed page must not cost the others
         return None
 
@@ -175,6 +182,8 @@ def _pdfium_text(document, index: int) -> str | None:
                 textpage.close()
         finally:
             page.close()
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - pdfium raises PdfiumError and others on bad pages
         return None
 
@@ -191,7 +200,8 @@ def _decoded(value) -> str:
 
 
 def _page_extras(reader, index: int) -> list[str]:
-    """Annotation comments (author, subject, text) and form-field values on a page."""
+    """Annotation comments (author, subject, text), link addresses and form-field values on
+    a page."""
     if reader is None:
         return []
     texts: list[str] = []
@@ -202,9 +212,15 @@ def _page_extras(reader, index: int) -> list[str]:
             subtype = annotation.get("/Subtype")
             if subtype == "/Widget":
                 texts.append(_field_text(annotation))
-            elif subtype not in ("/Link", "/Popup"):
+            elif subtype == "/Link":
+                action = annotation.get("/A")
+                action = action.get_object() if action is not None else {}
+                texts.append(_decoded(action.get("/URI")))
+            elif subtype != "/Popup":
                 for key in ("/T", "/Subj", "/Contents"):
                     texts.append(_decoded(annotation.get(key)))
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - malformed annotations are skipped, not fatal
         return [text for text in texts if text.strip()]
     return [text for text in texts if text.strip()]
@@ -235,11 +251,42 @@ def _has_image(document, index: int) -> bool:
             return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
         finally:
             page.close()
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001
         return False
 
 
 # --- The whole file --------------------------------------------------------------------------
+
+
+_OBJECT = re.compile(rb"(?<![0-9])(\d{1,10})\s+(\d{1,5})\s+obj\b")
+_CATALOG = re.compile(rb"/Type\s*/Catalog\b")
+
+
+def rebuilt_cross_references(data: bytes) -> bytes | None:
+    """``data`` with a new cross-reference table and trailer found by scanning for objects (as
+    PDFBox does for files whose own are missing or wrong), or None without a catalog."""
+    offsets: dict[int, int] = {}
+    root = None
+    for match in _OBJECT.finditer(data):
+        number = int(match.group(1))
+        if number >= 10_000_000:
+            continue
+        offsets[number] = match.start()  # the last definition of an object wins
+        end = data.find(b"endobj", match.end())
+        if root is None and _CATALOG.search(data, match.end(), end if end > 0 else len(data)):
+            root = number
+    if root is None:
+        return None
+    size = max(offsets) + 1
+    table = [b"xref\n0 %d\n0000000000 65535 f \n" % size]
+    for number in range(1, size):
+        offset = offsets.get(number)
+        table.append(b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 65535 f \n")
+    start = len(data) + 1
+    trailer = b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, start)
+    return data + b"\n" + b"".join(table) + trailer
 
 
 class _PdfRead:
@@ -248,8 +295,11 @@ class _PdfRead:
     def __init__(self, path: Path, limits: Limits):
         self.limits = limits
         self.budget = Budget(limits)
+        self._repaired = None
         self.reader = _open_pypdf(path)
         self.document = _open_pdfium(path)
+        if self.reader is None and self.document is None:
+            self._open_repaired(path)
         if self.reader is None and self.document is None:
             raise ExtractionError(
                 "The PDF is damaged or incomplete and could not be read; "
@@ -324,7 +374,45 @@ class _PdfRead:
                 return png(image)
         return title_card(title, label="PDF", width=width, portrait=True)
 
+    def outline(self) -> str:
+        """The titles of the bookmarks (the outline a PDF viewer shows beside the pages)."""
+        titles: list[str] = []
+
+        def walk(items, depth: int) -> None:
+            for item in items:
+                if len(titles) >= 2000 or depth > 20:
+                    return
+                if isinstance(item, list):
+                    walk(item, depth + 1)
+                else:
+                    titles.append(_decoded(getattr(item, "title", None)))
+
+        if self.reader is not None:
+            try:
+                with time_limit(min(5.0, max(self.budget.seconds_left(), 0.5))):
+                    walk(self.reader.outline, 0)
+            except MemoryError:
+                raise
+            except Exception:  # noqa: BLE001 - a broken outline is not worth failing the file
+                pass
+        return "\n".join(title for title in titles if title.strip())
+
+    def _open_repaired(self, path: Path) -> None:
+        """Last resort for a file neither reader opens: rebuild its cross-references."""
+        if path.stat().st_size > 200 * 1024 * 1024:
+            return
+        repaired = rebuilt_cross_references(path.read_bytes())
+        if repaired is None:
+            return
+        self._repaired = tempfile.NamedTemporaryFile(suffix=".pdf")  # noqa: SIM115 - closed in close()
+        self._repaired.write(repaired)
+        self._repaired.flush()
+        self.reader = _open_pypdf(Path(self._repaired.name))
+        self.document = _open_pdfium(Path(self._repaired.name))
+
     def close(self) -> None:
+        if self._repaired is not None:
+            self._repaired.close()
         if self.document is not None:
             self.document.close()
 
@@ -339,6 +427,8 @@ def render_page(document, index: int, *, width: int, max_height_ratio: float = 2
             return page.render(scale=scale).to_pil()
         finally:
             page.close()
+    except MemoryError:
+        raise
     except Exception as error:  # noqa: BLE001
         raise ExtractionError(f"Page {index + 1} could not be drawn.") from error
 
@@ -358,7 +448,7 @@ def render_pdf_page(path: Path, *, number: int, width: int) -> bytes:
         document.close()
 
 
-def read_pdf(path: Path, *, filename: str, limits: Limits) -> Extraction:
+def read_pdf(path: Path, *, filename: str, limits: Limits, thumbnail: bool = True) -> Extraction:
     read = _PdfRead(path, limits)
     try:
         pages = read.pages()
@@ -368,9 +458,13 @@ def read_pdf(path: Path, *, filename: str, limits: Limits) -> Extraction:
             verb = "Page" if len(numbers) == 1 else "Pages"
             read.notes.insert(0, f"{verb} {numbers_phrase(numbers)} could not be read.")
         extraction = paged_extraction(pages, limits=limits, page_count=read.page_count)
-        extraction.notes = read.notes + extraction.notes
+        extraction.notes = list(dict.fromkeys(read.notes + extraction.notes))
+        outline = clean(read.outline())
+        if outline and len(extraction.text) + len(outline) < limits.max_chars:
+            extraction.text = f"{extraction.text}\n\n{outline}".strip()
         title = next((line for line in extraction.text.splitlines() if line.strip()), "")
-        extraction.thumbnail = read.thumbnail(title or Path(filename).stem)
+        if thumbnail:
+            extraction.thumbnail = read.thumbnail(title or Path(filename).stem)
         return extraction
     finally:
         read.close()

@@ -2,8 +2,9 @@
 text per slide, in slide order.
 
 A slide's text is its title first, then every shape in the order of the slide's shape tree
-(text, tables, groups, charts, SmartArt, embedded workbooks and documents), then its speaker
-notes and its comments (classic and modern). Hidden slides are read too: a rep may unhide them.
+(text, tables, groups, charts, SmartArt, embedded workbooks and documents), then the words its
+layout and master draw on it (on the first slide that shows them), then its speaker notes and
+its comments (classic and modern). Hidden slides are read too: a rep may unhide them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from cms.extraction.registry import Parser
 from cms.extraction.thumbnails import embedded_preview, title_card
 
 _TITLE_TYPES = {"title", "ctrTitle"}
-_NOTES_SKIPPED = {"sldImg", "sldNum", "hdr", "ftr", "dt"}
+_NOTES_SKIPPED = {"sldImg"}  # the picture of the slide on the notes page
 
 
 def _placeholder_type(shape) -> str | None:
@@ -36,18 +37,21 @@ class _Slide:
         self.part = part
         self.depth = depth
 
-    def shapes(self, tree, *, skip_types=frozenset()) -> list[str]:
+    def shapes(self, tree, *, skip_types=frozenset(), static_only: bool = False) -> list[str]:
+        """Text of the shapes in ``tree``, in order; ``static_only`` leaves out placeholders
+        (on layouts and masters they hold prompts such as "Click to edit Master title style")."""
         texts: list[str] = []
         for shape in tree:
             name = ooxml.local(shape.tag)
             if name == "AlternateContent":
                 choice = next((c for c in shape if ooxml.local(c.tag) == "Choice"), None)
                 if choice is not None:
-                    texts += self.shapes(choice, skip_types=skip_types)
+                    texts += self.shapes(choice, skip_types=skip_types, static_only=static_only)
             elif name == "grpSp":
-                texts += self.shapes(shape, skip_types=skip_types)
+                texts += self.shapes(shape, skip_types=skip_types, static_only=static_only)
             elif name == "sp":
-                if _placeholder_type(shape) in skip_types:
+                kind = _placeholder_type(shape)
+                if kind in skip_types or (static_only and kind is not None):
                     continue
                 body = next((c for c in shape if ooxml.local(c.tag) == "txBody"), None)
                 texts.append(ooxml.text_body(body))
@@ -66,18 +70,36 @@ class _Slide:
         return ooxml.graphic_frame_text(self.package, self.part, frame, reader=self._embedded)
 
     def _embedded(self, package: ooxml.Package, target: str) -> str:
-        from cms.extraction.docx import nested_text
+        from cms.extraction.embedded import embedded_text
 
-        return nested_text(package, target, depth=self.depth + 1)
+        return embedded_text(package, target, depth=self.depth + 1)
 
-    def text(self) -> str:
+    def text(self, seen_templates: set[str]) -> str:
         root = self.package.xml(self.part)
         if root is None:
             return ""
         tree = _shape_tree(root)
         titles = [] if tree is None else _titles(tree)
         body = [] if tree is None else self.shapes(tree, skip_types=_TITLE_TYPES)
+        if root.get("showMasterSp") not in ("0", "false"):
+            body += self._template_text(seen_templates)
         return "\n".join(titles + body + self._notes() + self._comments())
+
+    def _template_text(self, seen: set[str]) -> list[str]:
+        """Words drawn on the slide by its layout and master (a footer, a tagline), kept once
+        per deck: on the first slide that shows them."""
+        texts = []
+        parts = [rel.target for rel in self.package.rels_of_type(self.part, "/slideLayout")]
+        parts += [rel.target for p in parts for rel in self.package.rels_of_type(p, "/slideMaster")]
+        for part in parts:
+            if part in seen:
+                continue
+            seen.add(part)
+            root = self.package.xml(part)
+            tree = None if root is None else _shape_tree(root)
+            if tree is not None:
+                texts += _Slide(self.package, part, depth=self.depth).shapes(tree, static_only=True)
+        return texts
 
     def _notes(self) -> list[str]:
         for rel in self.package.rels_of_type(self.part, "/notesSlide"):
@@ -138,8 +160,9 @@ def slide_parts(package: ooxml.Package) -> list[str]:
 def slides(package: ooxml.Package, *, depth: int = 0) -> tuple[list[Page], int]:
     """One page per slide (up to ``max_pages``) and the number of slides in the deck."""
     parts = slide_parts(package)
+    seen_templates: set[str] = set()
     pages = [
-        Page(number, _Slide(package, part, depth=depth).text())
+        Page(number, _Slide(package, part, depth=depth).text(seen_templates))
         for number, part in enumerate(parts[: package.limits.max_pages], 1)
     ]
     return pages, len(parts)

@@ -48,7 +48,9 @@ def xhtml_text(element) -> str:
     parts: list[str] = []
 
     def walk(node):
-        name = node.tag.rsplit("}", 1)[-1] if isinstance(node.tag, str) else ""
+        if not isinstance(node.tag, str):
+            return  # a comment or processing instruction (its tail is the parent's business)
+        name = node.tag.rsplit("}", 1)[-1]
         if name in ("head", "script", "style"):
             return
         if node.text:
@@ -76,11 +78,16 @@ def _pages(body) -> list[str]:
 
 
 def _parse_xhtml(content: str):
-    from lxml import etree
+    """The body of Tika's (X)HTML, parsed leniently; None when there is none."""
+    from lxml import etree, html
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
-    root = etree.fromstring(content.encode("utf-8"), parser)
-    return None if root is None else next(root.iter("{*}body"), root)
+    if not content.strip():
+        return None
+    try:
+        root = html.document_fromstring(content.encode("utf-8"))
+    except (etree.ParserError, ValueError):
+        return None
+    return root.find("body")
 
 
 def _request(path: Path, filename: str, limits: Limits) -> list[dict]:
@@ -92,6 +99,7 @@ def _request(path: Path, filename: str, limits: Limits) -> list[dict]:
             method="PUT",
             headers={
                 "Accept": "application/json",
+                "Content-Type": "application/octet-stream",  # Tika detects the type itself
                 "Content-Length": str(path.stat().st_size),
                 "Content-Disposition": f'attachment; filename="{Path(filename).name}"',
                 "writeLimit": str(limits.max_chars * 2),

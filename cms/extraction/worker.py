@@ -5,15 +5,16 @@ then answers requests until its input closes: one JSON object a line on stdin, o
 a line on stdout. Anything a library prints goes to stderr, never into the answers. The pool
 (``cms.extraction.pool``) kills it when an answer takes too long.
 
-Requests: ``{"op": "extract", "path", "filename", "limits"}`` and
-``{"op": "render", "path", "number", "width"}``. Answers: ``{"extraction": {...}}`` or
-``{"png": base64}``, or ``{"error": sentence, "status": "failed"|"protected"}``; an answer with
+Requests: ``{"op": "extract", "path", "filename", "limits"}``,
+``{"op": "render", "path", "number", "width"}`` and ``{"op": "ping"}``. Answers:
+``{"extraction": {...}}``, ``{"png": base64}`` or ``{"pid": N}``, or ``{"error": sentence, "status": "failed"|"protected"}``; an answer with
 ``"recycle": true`` means this worker should not be used again (it is exiting).
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import os
@@ -64,6 +65,8 @@ def handle(request: dict, *, max_memory_mb: int) -> dict:
     from cms.extraction.registry import extract
 
     try:
+        if request["op"] == "ping":
+            return {"pid": os.getpid()}
         if request["op"] == "render":
             image = render_pdf_page(
                 Path(request["path"]), number=request["number"], width=request["width"]
@@ -74,14 +77,25 @@ def handle(request: dict, *, max_memory_mb: int) -> dict:
         return {"extraction": extraction_to_dict(extraction)}
     except ExtractionError as error:
         return {"error": str(error), "status": error.status}
-    except MemoryError:
-        return {
-            "error": f"The file needs more than {max_memory_mb} MB of memory to process.",
-            "status": "failed",
-            "recycle": True,
-        }
-    except Exception:  # noqa: BLE001 - any other failure means the file is unreadable
-        return {"error": "The file is damaged and could not be read.", "status": "failed", "recycle": True}
+    except Exception as error:  # noqa: BLE001 - any other failure means the file is unreadable
+        if _out_of_memory(error):
+            message = f"The file needs more than {max_memory_mb} MB of memory to process."
+        else:
+            message = "The file is damaged and could not be read."
+        return {"error": message, "status": "failed", "recycle": True}
+
+
+def _out_of_memory(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) is the memory cap being hit."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, MemoryError):
+            return True
+        if isinstance(error, OSError) and error.errno == errno.ENOMEM:
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 def main(argv: list[str]) -> int:

@@ -109,7 +109,7 @@ def _cell_value(cell, strings: list[str]) -> str:
 
 def _drawing_text(package: ooxml.Package, sheet: str, *, depth: int) -> list[str]:
     """Text boxes, charts and SmartArt drawn over a sheet."""
-    from cms.extraction.docx import nested_text
+    from cms.extraction.embedded import embedded_text
 
     texts = []
     for rel in package.rels_of_type(sheet, "/drawing"):
@@ -125,7 +125,7 @@ def _drawing_text(package: ooxml.Package, sheet: str, *, depth: int) -> list[str
                     package,
                     rel.target,
                     element,
-                    reader=lambda pkg, target: nested_text(pkg, target, depth=depth + 1),
+                    reader=lambda pkg, target: embedded_text(pkg, target, depth=depth + 1),
                 )
     return texts
 
@@ -143,12 +143,11 @@ def _comments(package: ooxml.Package, sheet: str) -> list[str]:
 
 
 def _embedded(package: ooxml.Package, sheet: str, *, depth: int) -> list[str]:
-    from cms.extraction.docx import nested_text
+    """Objects embedded in a sheet (a document, a deck, a PDF)."""
+    from cms.extraction.embedded import embedded_text
 
-    return [
-        nested_text(package, rel.target, depth=depth + 1)
-        for rel in package.rels_of_type(sheet, "/package")
-    ]
+    rels = package.rels_of_type(sheet, "/package") + package.rels_of_type(sheet, "/oleObject")
+    return [embedded_text(package, rel.target, depth=depth + 1) for rel in rels]
 
 
 def workbook_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:

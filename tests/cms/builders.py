@@ -199,8 +199,11 @@ def zip_bomb_docx() -> bytes:
 
 
 def jpeg(colour: tuple[int, int, int], size=(256, 144)) -> bytes:
+    """A preview picture: ``colour`` with a black bar across the top (not one flat colour)."""
+    image = Image.new("RGB", size, colour)
+    ImageDraw.Draw(image).rectangle((0, 0, size[0], size[1] // 8), fill=(0, 0, 0))
     buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="JPEG")
+    image.save(buffer, format="JPEG")
     return buffer.getvalue()
 
 
