@@ -62,8 +62,13 @@ TIKA_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _options(argv: list[str]) -> dict:
-    options = {"corpus": "", "limit": "0", "tika-url": os.environ.get("TIKA_URL", ""), "no-tika": "",
-               "formats": ""}  # fmt: skip
+    options = {
+        "corpus": "",
+        "limit": "0",
+        "tika-url": os.environ.get("TIKA_URL", ""),
+        "no-tika": "",
+        "formats": "",
+    }
     for arg in argv:
         name, _, value = arg.lstrip("-").partition("=")
         if name in options:
@@ -189,7 +194,11 @@ def _scrape(element) -> str:
             parts.append("".join(t.text or "" for t in node.iter() if _local(t.tag) == "t"))
         elif name in ("v", "text") and node.text:
             parts.append(node.text)
-        elif name == "t" and node.text and not any(_local(a.tag) == "p" for a in node.iterancestors()):
+        elif (
+            name == "t"
+            and node.text
+            and not any(_local(a.tag) == "p" for a in node.iterancestors())
+        ):
             parts.append(node.text)
     return " ".join(parts)
 
@@ -198,7 +207,9 @@ def _xml(archive: zipfile.ZipFile, name: str):
     from lxml import etree
 
     try:
-        return etree.fromstring(archive.read(name), etree.XMLParser(recover=True, resolve_entities=False))
+        return etree.fromstring(
+            archive.read(name), etree.XMLParser(recover=True, resolve_entities=False)
+        )
     except Exception:  # noqa: BLE001 - a part we cannot parse has no words for the benchmark
         return None
 
@@ -213,9 +224,13 @@ def docx_categories(archive: zipfile.ZipFile) -> tuple[dict[str, str], str]:
     for name in archive.namelist():
         base = name.rsplit("/", 1)[-1]
         part = None
-        for prefix, category in (("header", "headers/footers"), ("footer", "headers/footers"),
-                                 ("footnotes", "footnotes/endnotes"),
-                                 ("endnotes", "footnotes/endnotes"), ("comments", "comments")):
+        for prefix, category in (
+            ("header", "headers/footers"),
+            ("footer", "headers/footers"),
+            ("footnotes", "footnotes/endnotes"),
+            ("endnotes", "footnotes/endnotes"),
+            ("comments", "comments"),
+        ):
             if name.startswith("word/") and base.startswith(prefix) and base.endswith(".xml"):
                 part = _xml(archive, name)
                 if part is not None:
@@ -247,7 +262,9 @@ def _embedded_words(archive: zipfile.ZipFile, name: str) -> str:
         return ""
     texts = []
     for part in inner.namelist():
-        if part.endswith(".xml") and ("sharedStrings" in part or "document.xml" in part or "/slides/slide" in part):
+        if part.endswith(".xml") and (
+            "sharedStrings" in part or "document.xml" in part or "/slides/slide" in part
+        ):
             root = _xml(inner, part)
             if root is not None:
                 texts.append(_scrape(root))
@@ -331,7 +348,11 @@ def run_ours(files: list[Path], *, tika_url: str) -> dict[int, dict]:
         started = time.perf_counter()
         try:
             extraction = extract_bounded(
-                path, filename=path.name, limits=limits, timeout=SECONDS, max_memory_mb=MEMORY_MB,
+                path,
+                filename=path.name,
+                limits=limits,
+                timeout=SECONDS,
+                max_memory_mb=MEMORY_MB,
                 workers=1,
             )
             result = {"status": "ok", "text": extraction.text, "notes": extraction.notes}
@@ -357,16 +378,24 @@ def ocr_pass(files: list[Path], ours: dict[int, dict]) -> dict:
         started = time.perf_counter()
         try:
             extraction = extract_bounded(
-                files[index], filename=files[index].name, limits=Limits(ocr_pages=5),
-                timeout=SECONDS * 2, max_memory_mb=MEMORY_MB, workers=1,
+                files[index],
+                filename=files[index].name,
+                limits=Limits(ocr_pages=5),
+                timeout=SECONDS * 2,
+                max_memory_mb=MEMORY_MB,
+                workers=1,
             )
         except ExtractionError:
             continue
         seconds.append(time.perf_counter() - started)
         characters += len(extraction.text)
         read += bool(extraction.text.strip())
-    report.update(ocr_tried=len(scanned[:10]), ocr_gave_text=read, ocr_characters=characters,
-                  ocr_seconds_per_file_median=_round(statistics.median(seconds)) if seconds else None)  # fmt: skip
+    report.update(
+        ocr_tried=len(scanned[:10]),
+        ocr_gave_text=read,
+        ocr_characters=characters,
+        ocr_seconds_per_file_median=_round(statistics.median(seconds)) if seconds else None,
+    )
     return report
 
 
@@ -380,15 +409,29 @@ def overhead() -> dict:
         path.write_text("Hello from a tiny file.")
         limits = Limits()
         timings = {"in_process": [], "warm_worker": [], "new_process": []}
-        extract_bounded(path, filename="tiny.txt", limits=limits, timeout=30, max_memory_mb=MEMORY_MB, workers=1)
+        extract_bounded(
+            path, filename="tiny.txt", limits=limits, timeout=30, max_memory_mb=MEMORY_MB, workers=1
+        )
         for _ in range(30):
             started = time.perf_counter()
             extract(path, filename="tiny.txt", limits=limits)
             timings["in_process"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            extract_bounded(path, filename="tiny.txt", limits=limits, timeout=30, max_memory_mb=MEMORY_MB, workers=1)
+            extract_bounded(
+                path,
+                filename="tiny.txt",
+                limits=limits,
+                timeout=30,
+                max_memory_mb=MEMORY_MB,
+                workers=1,
+            )
             timings["warm_worker"].append(time.perf_counter() - started)
-        request = {"op": "extract", "path": str(path), "filename": "tiny.txt", "limits": limits.__dict__}
+        request = {
+            "op": "extract",
+            "path": str(path),
+            "filename": "tiny.txt",
+            "limits": limits.__dict__,
+        }
         for _ in range(5):
             started = time.perf_counter()
             worker = pool.Worker(pool.worker_command(MEMORY_MB))
@@ -431,7 +474,9 @@ def compare(files: list[Path], ours: dict, tika: dict) -> dict:
         row["seconds_tika"].append(theirs["seconds"])
         tika_ok = theirs["status"] == "ok"
         if tika_ok and mine["status"] in ("failed",):
-            row["only_tika_reads"].append(f"{path.parent.name}/{path.name}: {mine['notes'][0][:120]}")
+            row["only_tika_reads"].append(
+                f"{path.parent.name}/{path.name}: {mine['notes'][0][:120]}"
+            )
         if mine["status"] == "ok" and not tika_ok:
             row["only_we_read"].append(f"{path.parent.name}/{path.name}")
         if not (tika_ok and mine["status"] == "ok"):
@@ -459,7 +504,9 @@ def _categories(row, path, extension, ours: str, reference: str, pdf_blocks: dic
         attributable = (set(words(text)) & tika_words) - body
         if not attributable:
             continue
-        stats = row["categories"].setdefault(category, {"files": 0, "words": 0, "found": 0, "missed": collections.Counter()})
+        stats = row["categories"].setdefault(
+            category, {"files": 0, "words": 0, "found": 0, "missed": collections.Counter()}
+        )
         stats["files"] += 1
         stats["words"] += len(attributable)
         found = attributable & ours_words
@@ -480,10 +527,18 @@ def _summary(row: dict) -> dict:
         },
         "tika_empty_ours_not": row["tika_empty_ours_not"],
         "seconds_per_file": {
-            "ours_median": _round(statistics.median(row["seconds_ours"]), 4) if row["seconds_ours"] else None,
-            "ours_mean": _round(statistics.mean(row["seconds_ours"]), 4) if row["seconds_ours"] else None,
-            "tika_median": _round(statistics.median(row["seconds_tika"]), 4) if row["seconds_tika"] else None,
-            "tika_mean": _round(statistics.mean(row["seconds_tika"]), 4) if row["seconds_tika"] else None,
+            "ours_median": _round(statistics.median(row["seconds_ours"]), 4)
+            if row["seconds_ours"]
+            else None,
+            "ours_mean": _round(statistics.mean(row["seconds_ours"]), 4)
+            if row["seconds_ours"]
+            else None,
+            "tika_median": _round(statistics.median(row["seconds_tika"]), 4)
+            if row["seconds_tika"]
+            else None,
+            "tika_mean": _round(statistics.mean(row["seconds_tika"]), 4)
+            if row["seconds_tika"]
+            else None,
         },
         "categories": {
             name: {
@@ -506,15 +561,19 @@ def _print(report: dict) -> None:
           f"{'F1 med':>6} {'p10':>5} {'s ours':>7} {'s tika':>7}")  # fmt: skip
     for extension, row in report["formats"].items():
         ours, tika, f1, sec = row["ours"], row["tika"], row["word_f1"], row["seconds_per_file"]
+        counts = "/".join(
+            str(ours.get(key, 0)) for key in ("ok", "failed", "protected", "unsupported")
+        )
+        theirs = f"{tika.get('ok', 0)}/{tika.get('failed', 0) + tika.get('timeout', 0)}"
+        median = "-" if f1["median"] is None else f1["median"]
+        p10 = "-" if f1["p10"] is None else f1["p10"]
         print(
-            f"{extension:7} {row['files']:5} "
-            f"{ours.get('ok', 0):>7}/{ours.get('failed', 0)}/{ours.get('protected', 0)}/{ours.get('unsupported', 0):<7} "
-            f"{tika.get('ok', 0):>6}/{tika.get('failed', 0) + tika.get('timeout', 0):<5} "
-            f"{f1['median'] if f1['median'] is not None else '-':>6} {f1['p10'] if f1['p10'] is not None else '-':>5} "
+            f"{extension:7} {row['files']:5} {counts:>24} {theirs:>12} {median:>6} {p10:>5} "
             f"{sec['ours_median'] or '-':>7} {sec['tika_median'] or '-':>7}"
-        )  # fmt: skip
+        )
         for name, stats in row["categories"].items():
-            print(f"        {name:22} {stats['found']}/{stats['tika_words']} words ({stats['recall']}) in {stats['files']} files")
+            found = f"{stats['found']}/{stats['tika_words']}"
+            print(f"        {name:22} {found} words ({stats['recall']}) in {stats['files']} files")
     print("\noverhead:", json.dumps(report["overhead"]))
     print("ocr:", json.dumps(report["ocr"]))
 
@@ -543,7 +602,9 @@ def main(argv: list[str]) -> int:
         "files": len(files),
         "tika": f"tika-app {TIKA_VERSION} (OCR off)" if tika else None,
         "ours": "cms.extraction.extract_bounded (warm sandboxed worker, OCR off)"
-        + (f", legacy formats via Tika server {options['tika-url']}" if options["tika-url"] else ""),
+        + (
+            f", legacy formats via Tika server {options['tika-url']}" if options["tika-url"] else ""
+        ),
         "formats": compare(files, ours, tika),
         "ocr": ocr_pass(files, ours),
         "overhead": overhead(),

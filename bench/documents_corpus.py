@@ -51,9 +51,13 @@ class Source:
 
 SOURCES = {
     "py-pdf+sample-files": Source("py-pdf/sample-files", "per file, see its README"),
-    "mozilla+pdf.js": Source("mozilla/pdf.js", "Apache-2.0 (test files: see test/pdfs)", ("test/pdfs/",)),
+    "mozilla+pdf.js": Source(
+        "mozilla/pdf.js", "Apache-2.0 (test files: see test/pdfs)", ("test/pdfs/",)
+    ),
     "scanny+python-pptx": Source("scanny/python-pptx", "MIT", ("tests/", "features/")),
-    "python-openxml+python-docx": Source("python-openxml/python-docx", "MIT", ("tests/", "features/")),
+    "python-openxml+python-docx": Source(
+        "python-openxml/python-docx", "MIT", ("tests/", "features/")
+    ),
     "apache+poi": Source("apache/poi", "Apache-2.0", ("test-data/",)),
     "apache+tika": Source("apache/tika", "Apache-2.0", ("tika-parsers/",)),
 }
@@ -110,7 +114,9 @@ def build(repos: list[Path], out: Path, *, per_format: int, caps: dict[str, int]
                     continue  # a Git LFS pointer, not the file
                 name = path.replace("/", "__")[-150:]
                 (folder / name).write_bytes(data)
-                rows.append(f"{key}\t{name}\t{source.repository}\t{commit}\t{path}\t{source.licence}")
+                rows.append(
+                    f"{key}\t{name}\t{source.repository}\t{commit}\t{path}\t{source.licence}"
+                )
                 copied += 1
     (out / "SOURCES.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return copied

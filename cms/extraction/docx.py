@@ -120,9 +120,7 @@ class _Reader:
         return alt_chunk_text(rel.target, data) if data else ""
 
     def _graphic(self, element) -> list[str]:
-        return ooxml.graphic_frame_text(
-            self.package, self.part, element, reader=self._embedded
-        )
+        return ooxml.graphic_frame_text(self.package, self.part, element, reader=self._embedded)
 
     def _embedded(self, package: ooxml.Package, target: str) -> str:
         return embedded_text(package, target, depth=self.depth + 1)

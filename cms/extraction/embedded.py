@@ -68,7 +68,9 @@ def _pdf_text(data: bytes, package: ooxml.Package) -> str:
         handle.write(data)
         handle.flush()
         try:
-            return read_pdf(Path(handle.name), filename="embedded.pdf", limits=package.limits, thumbnail=False).text
+            return read_pdf(
+                Path(handle.name), filename="embedded.pdf", limits=package.limits, thumbnail=False
+            ).text
         except ExtractionError:
             return ""
 

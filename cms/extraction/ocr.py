@@ -72,7 +72,7 @@ def recognise_pages(
                 image = _page_image(document, number - 1)
             except MemoryError:
                 raise
-            except Exception:  # noqa: BLE001 - a page pdfium cannot draw is left unread
+            except Exception:  # noqa: BLE001, S112 - a page pdfium cannot draw is left unread
                 continue
             image_path = Path(folder) / f"page-{number}.png"
             image.save(image_path)

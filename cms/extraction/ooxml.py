@@ -262,7 +262,9 @@ class Package:
                 target = target.lstrip("/")
             else:
                 target = posixpath.normpath(posixpath.join(folder, target))
-            found[element.get("Id", "")] = Rel(element.get("Id", ""), element.get("Type", ""), target)
+            found[element.get("Id", "")] = Rel(
+                element.get("Id", ""), element.get("Type", ""), target
+            )
         return found
 
     def rels_of_type(self, part: str, suffix: str) -> list[Rel]:
@@ -289,7 +291,7 @@ class Package:
         return ""
 
     def kind(self) -> str:
-        """"docx", "pptx" or "xlsx" by the main part's content type (templates, slideshows and
+        """ "docx", "pptx" or "xlsx" by the main part's content type (templates, slideshows and
         macro-enabled files included), or "" when it is none of them."""
         main = self.main_part()
         content_type = self.content_type(main).lower() if main else ""

@@ -34,8 +34,8 @@ from cms.extraction.base import (
     Page,
     clean,
     numbers_phrase,
-    pages_note,
     paged_extraction,
+    pages_note,
     password_error,
 )
 from cms.extraction.registry import Parser
@@ -283,9 +283,15 @@ def rebuilt_cross_references(data: bytes) -> bytes | None:
     table = [b"xref\n0 %d\n0000000000 65535 f \n" % size]
     for number in range(1, size):
         offset = offsets.get(number)
-        table.append(b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 65535 f \n")
+        table.append(
+            b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 65535 f \n"
+        )
     start = len(data) + 1
-    trailer = b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, start)
+    trailer = b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size,
+        root,
+        start,
+    )
     return data + b"\n" + b"".join(table) + trailer
 
 
@@ -393,7 +399,7 @@ class _PdfRead:
                     walk(self.reader.outline, 0)
             except MemoryError:
                 raise
-            except Exception:  # noqa: BLE001 - a broken outline is not worth failing the file
+            except Exception:  # noqa: BLE001, S110 - a broken outline is not worth failing the file
                 pass
         return "\n".join(title for title in titles if title.strip())
 
@@ -423,7 +429,9 @@ def render_page(document, index: int, *, width: int, max_height_ratio: float = 2
         page = document[index]
         try:
             page_width, page_height = page.get_size()
-            scale = min(width / max(page_width, 1), (max_height_ratio * width) / max(page_height, 1))
+            scale = min(
+                width / max(page_width, 1), (max_height_ratio * width) / max(page_height, 1)
+            )
             return page.render(scale=scale).to_pil()
         finally:
             page.close()

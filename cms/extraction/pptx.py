@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cms.extraction import ooxml
-from cms.extraction.base import Extraction, Limits, Page, pages_note, paged_extraction
+from cms.extraction.base import Extraction, Limits, Page, paged_extraction, pages_note
 from cms.extraction.registry import Parser
 from cms.extraction.thumbnails import embedded_preview, title_card
 

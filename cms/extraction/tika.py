@@ -138,7 +138,9 @@ def read_with_tika(path: Path, *, filename: str, limits: Limits, label: str) -> 
         raise ExtractionError(f"The {label} file is damaged and could not be read.")
     body = _parse_xhtml(container.get("X-TIKA:content") or "")
     attachments = join(
-        xhtml_text(root) for doc in documents[1:] if (root := _parse_xhtml(doc.get("X-TIKA:content") or "")) is not None
+        xhtml_text(root)
+        for doc in documents[1:]
+        if (root := _parse_xhtml(doc.get("X-TIKA:content") or "")) is not None
     )
     page_texts = _pages(body) if body is not None else []
     if page_texts:
@@ -180,7 +182,9 @@ class TikaParser(Parser):
             "rtf": b"{\\rtf",
         }[extension]  # fmt: skip
         if not head.startswith(expected):
-            raise ExtractionError(f"“{filename}” is not an {label} file: it does not start like one.")
+            raise ExtractionError(
+                f"“{filename}” is not an {label} file: it does not start like one."
+            )
 
     @classmethod
     def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:

@@ -46,9 +46,13 @@ class TranscriptParser(Parser):
         check_text_signature(filename, head)
         start = head.lstrip(b"\xef\xbb\xbf").lstrip()
         if filename.lower().endswith(".vtt") and not start.startswith(b"WEBVTT"):
-            raise ExtractionError(f"“{filename}” is not a WebVTT file: it does not start with WEBVTT.")
+            raise ExtractionError(
+                f"“{filename}” is not a WebVTT file: it does not start with WEBVTT."
+            )
         if filename.lower().endswith(".srt") and b"-->" not in head:
-            raise ExtractionError(f"“{filename}” is not a SubRip (.srt) file: it has no cue timings.")
+            raise ExtractionError(
+                f"“{filename}” is not a SubRip (.srt) file: it has no cue timings."
+            )
 
     @classmethod
     def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:

@@ -7,8 +7,9 @@ a line on stdout. Anything a library prints goes to stderr, never into the answe
 
 Requests: ``{"op": "extract", "path", "filename", "limits"}``,
 ``{"op": "render", "path", "number", "width"}`` and ``{"op": "ping"}``. Answers:
-``{"extraction": {...}}``, ``{"png": base64}`` or ``{"pid": N}``, or ``{"error": sentence, "status": "failed"|"protected"}``; an answer with
-``"recycle": true`` means this worker should not be used again (it is exiting).
+``{"extraction": {...}}``, ``{"png": base64}`` or ``{"pid": N}``, or
+``{"error": sentence, "status": "failed"|"protected"}``; an answer with ``"recycle": true``
+means this worker should not be used again (it is exiting).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def extraction_to_dict(extraction: Extraction) -> dict:
         "text": extraction.text,
         "pages": [[page.number, page.text] for page in extraction.pages],
         "page_count": extraction.page_count,
-        "thumbnail": base64.b64encode(extraction.thumbnail).decode() if extraction.thumbnail else None,
+        "thumbnail": base64.b64encode(extraction.thumbnail).decode()
+        if extraction.thumbnail
+        else None,
         "notes": extraction.notes,
         "searchable": extraction.searchable,
     }

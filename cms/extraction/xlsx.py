@@ -138,7 +138,9 @@ def _comments(package: ooxml.Package, sheet: str) -> list[str]:
             continue
         for comment in root.iter():
             if ooxml.local(comment.tag) == "comment":
-                texts.append("".join(t.text or "" for t in comment.iter() if ooxml.local(t.tag) == "t"))
+                texts.append(
+                    "".join(t.text or "" for t in comment.iter() if ooxml.local(t.tag) == "t")
+                )
     return texts
 
 

@@ -142,14 +142,18 @@ def _pdf_from_objects(objects: list[bytes]) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
     return out.getvalue()
 
 
 # --- Zip packages ------------------------------------------------------------------------------
 
 
-def rewrite_zip(data: bytes, *, drop=(), add: dict[str, bytes] | None = None, replace=None) -> bytes:
+def rewrite_zip(
+    data: bytes, *, drop=(), add: dict[str, bytes] | None = None, replace=None
+) -> bytes:
     """Copy a zip, dropping, adding and replacing members (deflated). ``replace`` maps a
     member to a function of its bytes."""
     output = io.BytesIO()
@@ -252,7 +256,9 @@ def p(text: str) -> str:
     return f'<w:p><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p>'
 
 
-def make_raw_docx(body: str, *, parts: dict[str, str] | None = None, main_type=WORD_DOCUMENT) -> bytes:
+def make_raw_docx(
+    body: str, *, parts: dict[str, str] | None = None, main_type=WORD_DOCUMENT
+) -> bytes:
     """A Word package whose body XML (inside ``w:body``) and other parts' content (inside their
     root element; keys from ``WORD_PARTS``) are given."""
     parts = parts or {}
@@ -266,10 +272,9 @@ def make_raw_docx(body: str, *, parts: dict[str, str] | None = None, main_type=W
         files[f"word/{name}"] = f"<w:{root} {W_NS}>{content}</w:{root}>"
     files["[Content_Types].xml"] = (
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        + "".join(overrides)
-        + "</Types>"
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>' + "".join(overrides) + "</Types>"
     )
     files["_rels/.rels"] = (
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -295,7 +300,7 @@ def text_box(text: str) -> str:
     """A text box as Word 2010+ writes it: a DrawingML shape, with a VML copy as fallback."""
     content = f"<w:txbxContent>{p(text)}</w:txbxContent>"
     return (
-        "<w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wp:anchor>"
+        '<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor>'
         '<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
         f"<wps:wsp><wps:txbx>{content}</wps:txbx></wps:wsp>"
         "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
@@ -321,7 +326,8 @@ def everything_docx(main_type: str = WORD_DOCUMENT) -> bytes:
         + "</w:tc></w:tr></w:tbl>"
         + '<w:p><w:r><w:t xml:space="preserve">We offer </w:t></w:r>'
         + '<w:ins w:id="1" w:author="Ann"><w:r><w:t>inserted clause marigold</w:t></w:r></w:ins>'
-        + '<w:del w:id="2" w:author="Ann"><w:r><w:delText>deleted clause hemlock</w:delText></w:r></w:del>'
+        + '<w:del w:id="2" w:author="Ann">'
+        + "<w:r><w:delText>deleted clause hemlock</w:delText></w:r></w:del>"
         + '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
         + '<w:r><w:instrText> HYPERLINK "http://example.com/fieldcode" </w:instrText></w:r>'
         + '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>field result lilac</w:t></w:r>'
@@ -331,12 +337,15 @@ def everything_docx(main_type: str = WORD_DOCUMENT) -> bytes:
     parts = {
         "header1.xml": p("Header confidential heron"),
         "footer1.xml": p("Footer address pelican"),
-        "footnotes.xml": '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+        "footnotes.xml": '<w:footnote w:type="separator" w:id="-1">'
+        + "<w:p><w:r><w:separator/></w:r></w:p></w:footnote>"
         + '<w:footnote w:id="1">'
         + p("Footnote source cormorant")
         + "</w:footnote>",
         "endnotes.xml": '<w:endnote w:id="1">' + p("Endnote remark gannet") + "</w:endnote>",
-        "comments.xml": '<w:comment w:id="0" w:author="Bo">' + p("Comment reviewer osprey") + "</w:comment>",
+        "comments.xml": '<w:comment w:id="0" w:author="Bo">'
+        + p("Comment reviewer osprey")
+        + "</w:comment>",
     }
     return make_raw_docx(body, parts=parts, main_type=main_type)
 
@@ -427,8 +436,10 @@ def everything_pptx() -> bytes:
             f'<dgm:dataModel xmlns:dgm="{DGM}" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
             "<dgm:ptLst>"
             '<dgm:pt modelId="1" type="doc"><dgm:t><a:p/></dgm:t></dgm:pt>'
-            '<dgm:pt modelId="2"><dgm:t><a:p><a:r><a:t>Kickoff workshop</a:t></a:r></a:p></dgm:t></dgm:pt>'
-            '<dgm:pt modelId="3"><dgm:t><a:p><a:r><a:t>Pilot rollout</a:t></a:r></a:p></dgm:t></dgm:pt>'
+            '<dgm:pt modelId="2"><dgm:t><a:p><a:r><a:t>Kickoff workshop</a:t></a:r></a:p>'
+            "</dgm:t></dgm:pt>"
+            '<dgm:pt modelId="3"><dgm:t><a:p><a:r><a:t>Pilot rollout</a:t></a:r></a:p>'
+            "</dgm:t></dgm:pt>"
             "</dgm:ptLst></dgm:dataModel>"
         ).encode(),
     )
@@ -463,7 +474,9 @@ def everything_pptx() -> bytes:
         b"<p188:txBody><a:p><a:r><a:t>Modern comment about pricing</a:t></a:r></a:p></p188:txBody>"
         b"</p188:cm></p188:cmLst>",
     )
-    second.part.relate_to(modern, "http://schemas.microsoft.com/office/2018/10/relationships/comments")
+    second.part.relate_to(
+        modern, "http://schemas.microsoft.com/office/2018/10/relationships/comments"
+    )
     workbook = make_xlsx([["Embedded price sheet"], ["Gold tier", 1200]])
     second.shapes.add_ole_object(io.BytesIO(workbook), PROG_ID.XLSX, Inches(1), Inches(5))
     buffer = io.BytesIO()
@@ -471,7 +484,7 @@ def everything_pptx() -> bytes:
     return buffer.getvalue()
 
 
-# --- Excel ------------------------------------------------------------------------------------------
+# --- Excel -----------------------------------------------------------------------------------
 
 
 def everything_xlsx() -> bytes:

@@ -49,17 +49,26 @@ def pages_of(document) -> list[tuple[int, str]]:
 def test_pdf_pages_are_stored_with_their_numbers_beside_the_whole_text(
     django_capture_on_commit_callbacks,
 ):
-    document = processed("plan.pdf", make_pdf(["Territory plan", "Quota by region", ""]), django_capture_on_commit_callbacks)
+    document = processed(
+        "plan.pdf",
+        make_pdf(["Territory plan", "Quota by region", ""]),
+        django_capture_on_commit_callbacks,
+    )
 
     assert pages_of(document) == [(1, "Territory plan"), (2, "Quota by region"), (3, "")]
     assert document.extracted_text == "Territory plan\n\nQuota by region"
 
 
 def test_each_slide_is_a_page_with_its_notes(django_capture_on_commit_callbacks):
-    content = make_pptx([("Why now", "Prices rise"), ("Proof", "Case study")], notes="Ask about budget")
+    content = make_pptx(
+        [("Why now", "Prices rise"), ("Proof", "Case study")], notes="Ask about budget"
+    )
     document = processed("pitch.pptx", content, django_capture_on_commit_callbacks)
 
-    assert pages_of(document) == [(1, "Why now\nPrices rise"), (2, "Proof\nCase study\nAsk about budget")]
+    assert pages_of(document) == [
+        (1, "Why now\nPrices rise"),
+        (2, "Proof\nCase study\nAsk about budget"),
+    ]
 
 
 def test_documents_without_pages_store_none(django_capture_on_commit_callbacks):
@@ -69,7 +78,9 @@ def test_documents_without_pages_store_none(django_capture_on_commit_callbacks):
 
 
 def test_a_new_file_replaces_the_pages_of_the_old_one(django_capture_on_commit_callbacks):
-    document = processed("a.pdf", make_pdf(["Old one", "Old two", "Old three"]), django_capture_on_commit_callbacks)
+    document = processed(
+        "a.pdf", make_pdf(["Old one", "Old two", "Old three"]), django_capture_on_commit_callbacks
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         document.file.save("b.pdf", ContentFile(make_pdf(["New only"])), save=False)
@@ -133,7 +144,9 @@ def test_a_password_protected_deck_is_marked_protected_and_shown_for_attention(
     client, django_capture_on_commit_callbacks
 ):
     document = processed(
-        "locked.pptx", (FIXTURES / "protected-deck.pptx").read_bytes(), django_capture_on_commit_callbacks
+        "locked.pptx",
+        (FIXTURES / "protected-deck.pptx").read_bytes(),
+        django_capture_on_commit_callbacks,
     )
     client.force_login(make_user(is_superuser=True, is_staff=True))
 
@@ -149,7 +162,9 @@ def test_a_scanned_pdf_is_done_with_a_note_saying_it_has_no_text_layer(
     from tests.cms.builders import make_scanned_pdf
 
     settings.EXTRACTION_OCR_PAGES = 0  # as on a server without Tesseract
-    document = processed("scan.pdf", make_scanned_pdf([["Signed contract"]]), django_capture_on_commit_callbacks)
+    document = processed(
+        "scan.pdf", make_scanned_pdf([["Signed contract"]]), django_capture_on_commit_callbacks
+    )
 
     assert document.extraction_status == Status.DONE
     assert document.extraction_error.startswith("No text layer: this PDF looks scanned")
@@ -159,8 +174,12 @@ def test_a_scanned_pdf_is_done_with_a_note_saying_it_has_no_text_layer(
 
 
 def test_a_videos_transcript_makes_its_words_searchable(django_capture_on_commit_callbacks):
-    transcript = processed("webinar.vtt", (FIXTURES / "webinar.vtt").read_bytes(), django_capture_on_commit_callbacks)
-    video = make_asset("Launch webinar", external_url="https://video.example.com/launch", transcript=transcript)
+    transcript = processed(
+        "webinar.vtt", (FIXTURES / "webinar.vtt").read_bytes(), django_capture_on_commit_callbacks
+    )
+    video = make_asset(
+        "Launch webinar", external_url="https://video.example.com/launch", transcript=transcript
+    )
 
     assert transcript.extraction_status == Status.DONE
     assert "one super package" in document_for_asset(video.pk).file_text
@@ -187,7 +206,9 @@ def run_command(*args) -> tuple[str, int]:
     return out.getvalue(), 0
 
 
-def test_extract_text_prints_status_notes_and_text_page_by_page(tmp_path, django_assert_num_queries):
+def test_extract_text_prints_status_notes_and_text_page_by_page(
+    tmp_path, django_assert_num_queries
+):
     path = write(tmp_path, "plan.pdf", make_pdf(["Territory plan", "Quota by region"]))
 
     with django_assert_num_queries(0):  # it never touches the database
@@ -195,7 +216,9 @@ def test_extract_text_prints_status_notes_and_text_page_by_page(tmp_path, django
 
     assert code == 0
     assert output.startswith("Status: done\nPages: 2\nCharacters: 31\n")
-    assert "--- Page 1 ---\nTerritory plan" in output and "--- Page 2 ---\nQuota by region" in output
+    assert (
+        "--- Page 1 ---\nTerritory plan" in output and "--- Page 2 ---\nQuota by region" in output
+    )
 
 
 def test_extract_text_json_is_one_object(tmp_path):
@@ -214,7 +237,9 @@ def test_extract_text_json_is_one_object(tmp_path):
 
 def test_extract_text_applies_the_upload_checks_and_bounds(tmp_path, settings):
     renamed = write(tmp_path, "invoice.pdf", b"<html>not a pdf</html>")
-    locked = write(tmp_path, "locked.pdf", make_encrypted_pdf(["x"], user_password="pw", algorithm="AES-128"))
+    locked = write(
+        tmp_path, "locked.pdf", make_encrypted_pdf(["x"], user_password="pw", algorithm="AES-128")
+    )
     settings.EXTRACTION_MAX_PAGES = 1
     long = write(tmp_path, "long.pdf", make_pdf(["One", "Two"]))
 

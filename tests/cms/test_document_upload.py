@@ -226,7 +226,9 @@ def test_word_document_and_markdown_text_are_stored(django_capture_on_commit_cal
 def test_a_type_that_is_only_stored_is_marked_unsupported_with_an_explanation(
     django_capture_on_commit_callbacks,
 ):
-    document = processed("clip.mp4", b"\x00\x00\x00\x18ftypmp42", django_capture_on_commit_callbacks)
+    document = processed(
+        "clip.mp4", b"\x00\x00\x00\x18ftypmp42", django_capture_on_commit_callbacks
+    )
 
     assert document.extraction_status == Status.UNSUPPORTED
     assert "Text is not extracted from .mp4 files" in document.extraction_error
@@ -236,10 +238,14 @@ def test_legacy_office_file_without_a_tika_server_is_stored_saying_how_to_make_i
     django_capture_on_commit_callbacks, settings
 ):
     settings.TIKA_URL = ""
-    document = processed("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", django_capture_on_commit_callbacks)
+    document = processed(
+        "old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", django_capture_on_commit_callbacks
+    )
 
     assert document.extraction_status == Status.UNSUPPORTED
-    assert "read only when an Apache Tika server is configured (TIKA_URL)" in document.extraction_error
+    assert (
+        "read only when an Apache Tika server is configured (TIKA_URL)" in document.extraction_error
+    )
 
 
 def test_image_gets_a_thumbnail_but_no_text(django_capture_on_commit_callbacks):

@@ -142,8 +142,18 @@ def test_docx_page_count_is_the_one_word_saved_in_the_package(tmp_path):
         content, add={"docProps/app.xml": app_xml.replace(b"<Pages>7</Pages>", b"")}
     )
 
-    assert extract(write(tmp_path, "a.docx", saved_by_word), filename="a.docx", limits=LIMITS).page_count == 7
-    assert extract(write(tmp_path, "b.docx", without_count), filename="b.docx", limits=LIMITS).page_count is None
+    assert (
+        extract(
+            write(tmp_path, "a.docx", saved_by_word), filename="a.docx", limits=LIMITS
+        ).page_count
+        == 7
+    )
+    assert (
+        extract(
+            write(tmp_path, "b.docx", without_count), filename="b.docx", limits=LIMITS
+        ).page_count
+        is None
+    )
 
 
 def test_text_and_markdown_files_are_decoded_including_windows_encoded_text(tmp_path):
@@ -198,7 +208,7 @@ def test_lone_surrogates_and_control_characters_never_reach_stored_text():
     text.encode("utf-8")  # would raise on a lone surrogate
 
 
-# --- Transcripts -----------------------------------------------------------------------------------
+# --- Transcripts -----------------------------------------------------------------------------
 
 
 def test_webvtt_transcript_keeps_what_is_said_without_timings_markup_or_repeats(tmp_path):
@@ -299,7 +309,10 @@ def test_a_large_part_compressed_beyond_the_allowed_ratio_is_refused(tmp_path):
 
 def test_a_highly_compressible_picture_is_not_mistaken_for_a_zip_bomb(tmp_path):
     # A blank 12 MB bitmap compresses about 1000 to 1; it is large but harmless.
-    picture = rewrite_zip(make_docx(["Deck with a big flat picture"]), add={"word/media/image1.bmp": b"\xff" * (12 * MB)})
+    picture = rewrite_zip(
+        make_docx(["Deck with a big flat picture"]),
+        add={"word/media/image1.bmp": b"\xff" * (12 * MB)},
+    )
     path = write(tmp_path, "picture.docx", picture)
 
     result = extract(path, filename="picture.docx", limits=LIMITS)

@@ -88,7 +88,9 @@ def test_word_template_is_read_like_a_document(tmp_path):
 
 
 def test_docx_uses_its_embedded_preview_as_thumbnail(tmp_path):
-    content = rewrite_zip(make_docx(["Brief"]), add={"docProps/thumbnail.jpeg": jpeg((0, 128, 0), (200, 260))})
+    content = rewrite_zip(
+        make_docx(["Brief"]), add={"docProps/thumbnail.jpeg": jpeg((0, 128, 0), (200, 260))}
+    )
 
     thumbnail = read(tmp_path, "brief.docx", content).thumbnail
 
@@ -139,9 +141,13 @@ def test_pptx_reads_smartart_comments_and_embedded_workbooks_on_their_slide(tmp_
         assert phrase in second.text
 
 
-@pytest.mark.parametrize(("name", "content_type"), [("show.pptx", PPTX_SLIDESHOW), ("t.potx", PPTX_TEMPLATE)])
+@pytest.mark.parametrize(
+    ("name", "content_type"), [("show.pptx", PPTX_SLIDESHOW), ("t.potx", PPTX_TEMPLATE)]
+)
 def test_slideshows_and_templates_are_read_like_decks(tmp_path, name, content_type):
-    content = set_main_content_type(make_pptx([("Renewal playbook", "Step one")]), PPTX_MAIN, content_type)
+    content = set_main_content_type(
+        make_pptx([("Renewal playbook", "Step one")]), PPTX_MAIN, content_type
+    )
 
     result = read(tmp_path, name, content)
 
@@ -149,7 +155,9 @@ def test_slideshows_and_templates_are_read_like_decks(tmp_path, name, content_ty
 
 
 def test_deck_keeps_its_own_preview_as_thumbnail(tmp_path):
-    content = rewrite_zip(make_pptx([("Title", "Body")]), add={"docProps/thumbnail.jpeg": jpeg((0, 128, 0))})
+    content = rewrite_zip(
+        make_pptx([("Title", "Body")]), add={"docProps/thumbnail.jpeg": jpeg((0, 128, 0))}
+    )
 
     thumbnail = read(tmp_path, "d.pptx", content).thumbnail
 
@@ -176,7 +184,9 @@ def test_deck_with_a_blank_or_missing_preview_gets_a_title_card(tmp_path):
 def test_xlsx_reads_sheet_names_cells_cached_results_header_comments_and_charts(tmp_path):
     text = read(tmp_path, "prices.xlsx", everything_xlsx()).text
 
-    assert in_order(text, "Price list", "Confidential pricing", "Tier\tSeats\tPrice", "Starter\t10\t990")
+    assert in_order(
+        text, "Price list", "Confidential pricing", "Tier\tSeats\tPrice", "Starter\t10\t990"
+    )
     assert "Enterprise\t500\t45000" in text
     assert "Cached formula result" in text  # the value Excel last calculated, not the formula
     assert "CONCAT" not in text

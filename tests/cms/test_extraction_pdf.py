@@ -67,7 +67,9 @@ def test_a_page_neither_reader_can_read_is_skipped_and_named_in_a_note(tmp_path,
 def test_a_page_pypdf_fails_on_is_read_by_pdfium(tmp_path, monkeypatch):
     real = pdf_module._pypdf_text
     monkeypatch.setattr(
-        pdf_module, "_pypdf_text", lambda reader, index, s: None if index == 1 else real(reader, index, s)
+        pdf_module,
+        "_pypdf_text",
+        lambda reader, index, s: None if index == 1 else real(reader, index, s),
     )
 
     result = read(tmp_path, make_pdf(["Alpha", "Bravo", "Charlie"]))

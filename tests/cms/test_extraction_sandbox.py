@@ -12,7 +12,12 @@ import time
 import pytest
 
 from cms.extraction import ExtractionError, Limits, extract_bounded, pool
-from tests.cms.builders import make_encrypted_pdf, make_pdf, make_pdf_mapping_to_lone_surrogate, write
+from tests.cms.builders import (
+    make_encrypted_pdf,
+    make_pdf,
+    make_pdf_mapping_to_lone_surrogate,
+    write,
+)
 
 LIMITS = Limits(ocr_pages=0)
 
@@ -132,7 +137,9 @@ def test_file_needing_more_memory_than_the_cap_is_reported(tmp_path):
 
 
 def test_errors_come_back_with_their_status(tmp_path):
-    locked = write(tmp_path, "l.pdf", make_encrypted_pdf(["x"], user_password="pw", algorithm="AES-128"))
+    locked = write(
+        tmp_path, "l.pdf", make_encrypted_pdf(["x"], user_password="pw", algorithm="AES-128")
+    )
 
     with pytest.raises(ExtractionError, match="protected by a password") as error:
         extract_bounded(locked, filename="l.pdf", limits=LIMITS, timeout=30, max_memory_mb=1024)

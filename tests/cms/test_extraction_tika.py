@@ -91,5 +91,7 @@ def test_a_tika_server_that_does_not_answer_fails_the_file_with_a_clear_message(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    with pytest.raises(ExtractionError, match=r"Apache Tika at http://127.0.0.1:\d+\) did not answer"):
+    with pytest.raises(
+        ExtractionError, match=r"Apache Tika at http://127.0.0.1:\d+\) did not answer"
+    ):
         read("legacy.doc", url=f"http://127.0.0.1:{port}")
