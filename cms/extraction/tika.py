@@ -100,6 +100,8 @@ def _request(path: Path, filename: str, limits: Limits) -> list[dict]:
             headers={
                 "Accept": "application/json",
                 "Content-Type": "application/octet-stream",  # Tika detects the type itself
+                # OCR stays ours (scanned PDF pages, bounded); Tika would read every picture.
+                "X-Tika-OCRskipOcr": "true",
                 "Content-Length": str(path.stat().st_size),
                 "Content-Disposition": f'attachment; filename="{Path(filename).name}"',
                 "writeLimit": str(limits.max_chars * 2),
