@@ -20,8 +20,10 @@ there that we miss. A category's words are those of its own XML parts or element
 directly from the package (PDF: Tika's annotation and form-field blocks), that Tika's text
 has and that do not also occur in the body; recall is the share of them in our text. Words
 are lower-cased tokens with at least one letter. Then a second pass OCRs the PDFs we found
-without a text layer (up to 10), and the per-file overhead of the sandbox is measured: a warm
-worker against a process started for the file.
+without a text layer (up to 10); the rule that picks pypdf's or pdfium's text for a PDF page
+is scored against each reader alone (word-F1 against Tika's text of the same page); and the
+per-file overhead of the sandbox is measured: a warm worker against a process started for the
+file.
 
 Writes bench/results/documents.json.
 """
@@ -399,6 +401,70 @@ def ocr_pass(files: list[Path], ours: dict[int, dict]) -> dict:
     return report
 
 
+def _tika_pages(xhtml: str) -> list[str]:
+    from lxml import etree
+
+    parser = etree.XMLParser(recover=True, huge_tree=True, resolve_entities=False)
+    try:
+        root = etree.fromstring(xhtml.encode("utf-8"), parser)
+    except etree.XMLSyntaxError:
+        return []
+    if root is None:
+        return []
+    pages = []
+    for div in root.iter("{*}div"):
+        if div.get("class") == "page":
+            for block in list(div.iter("{*}div")):
+                if block.get("class") in ("annotation", "ocr") and block.getparent() is not None:
+                    block.getparent().remove(block)
+            pages.append(" ".join(div.itertext()))
+    return pages
+
+
+def reader_rule(files: list[Path], tika: dict[int, dict], *, max_pages: int = 60) -> dict:
+    """How the rule that picks pypdf's or pdfium's text for a page (``cms.extraction.pdf.
+    choose_text``) compares with either reader alone: mean word-F1 against Tika's text of the
+    same page, over the pages of PDFs (up to ``max_pages``) whose page counts agree."""
+    import logging
+
+    from cms.extraction import pdf
+
+    logging.disable(logging.CRITICAL)
+    scores: dict[str, list[float]] = {"pypdf": [], "pdfium": [], "rule": []}
+    switched: dict[str, list[float]] = {"pypdf": [], "pdfium": []}
+    for index, path in enumerate(files):
+        theirs = tika.get(index)
+        if path.suffix.lower() != ".pdf" or not theirs or theirs["status"] != "ok":
+            continue
+        reference = _tika_pages(theirs["xhtml"])
+        try:
+            reader, document = pdf._open_pypdf(path), pdf._open_pdfium(path)
+        except Exception:  # noqa: BLE001, S112 - encrypted or broken: not this measure's business
+            continue
+        if reader is None or document is None or len(reader.pages) != len(reference):
+            continue
+        for number, page_reference in enumerate(reference[:max_pages]):
+            if not words(page_reference):
+                continue
+            first = pdf._pypdf_text(reader, number, 5.0) or ""
+            second = pdf._pdfium_text(document, number) or ""
+            chosen, source = pdf.choose_text(first, second)
+            for name, text in (("pypdf", first), ("pdfium", second), ("rule", chosen)):
+                scores[name].append(word_f1(text, page_reference) or 0.0)
+            if source == "pdfium" and first.strip():
+                switched["pypdf"].append(word_f1(first, page_reference) or 0.0)
+                switched["pdfium"].append(word_f1(second, page_reference) or 0.0)
+        document.close()
+    logging.disable(logging.NOTSET)
+    mean = lambda values: _round(statistics.mean(values)) if values else None  # noqa: E731
+    return {
+        "pages": len(scores["rule"]),
+        "mean_word_f1_vs_tika": {name: mean(values) for name, values in scores.items()},
+        "pages_switched_to_pdfium": len(switched["pdfium"]),
+        "on_switched_pages_mean_word_f1": {name: mean(v) for name, v in switched.items()},
+    }
+
+
 def overhead() -> dict:
     """Per-file cost of isolation: a warm worker vs a process started for the file, on a tiny
     text file (so the cost measured is the sandbox, not the reading)."""
@@ -576,6 +642,7 @@ def _print(report: dict) -> None:
             print(f"        {name:22} {found} words ({stats['recall']}) in {stats['files']} files")
     print("\noverhead:", json.dumps(report["overhead"]))
     print("ocr:", json.dumps(report["ocr"]))
+    print("pdf reader rule:", json.dumps(report["pdf_reader_rule"]))
 
 
 def main(argv: list[str]) -> int:
@@ -607,6 +674,7 @@ def main(argv: list[str]) -> int:
         ),
         "formats": compare(files, ours, tika),
         "ocr": ocr_pass(files, ours),
+        "pdf_reader_rule": reader_rule(files, tika) if tika else None,
         "overhead": overhead(),
         "seconds": round(time.time() - started, 1),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",

@@ -111,9 +111,12 @@ def document_prepare_save(*, document: LibraryDocument) -> None:
 
 
 def document_after_save(*, document: LibraryDocument, created: bool) -> None:
-    """Called after any save: schedule processing when ``document_prepare_save`` asked for it."""
+    """Called after any save: schedule processing when ``document_prepare_save`` asked for it;
+    the pages of a replaced file go at once, so stored pages always belong to the current file."""
     if created or getattr(document, "_needs_processing", False):
         document._needs_processing = False
+        if not created:
+            LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
         document_schedule_processing(document_id=document.pk)
 
 

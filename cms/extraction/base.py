@@ -92,9 +92,10 @@ def extension_of(filename: str) -> str:
 
 # --- Clean text ------------------------------------------------------------------------------
 
-# Control characters other than tab and newline (PDF fonts often map bullets to DEL, 0x7f);
-# they mean nothing to a reader and show as boxes in snippets.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters other than tab and newline (PDF fonts often map bullets to DEL, 0x7f) and
+# the non-characters pdfium marks soft hyphens with; they mean nothing to a reader and show as
+# boxes in snippets.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 # Half of a UTF-16 surrogate pair cannot be encoded as UTF-8: databases and JSON writers fail
 # on it. Broken font maps and truncated strings produce them.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")

@@ -146,8 +146,10 @@ def alt_chunk_text(name: str, data: bytes) -> str:
 
         from cms.extraction.tika import xhtml_text
 
+        encoding = None if b"charset" in data[:4096].lower() else "utf-8"  # else as declared
         try:
-            body = html.document_fromstring(data).find("body")
+            parser = html.HTMLParser(encoding=encoding)
+            body = html.document_fromstring(data, parser=parser).find("body")
         except (etree.ParserError, ValueError):
             return ""
         return xhtml_text(body) if body is not None else ""

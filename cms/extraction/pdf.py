@@ -118,18 +118,19 @@ def _open_pypdf(path: Path):
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
     try:
-        reader = pypdf.PdfReader(str(path), strict=False)
-        if reader.is_encrypted:
-            try:
-                unlocked = reader.decrypt("")
-            except DependencyError as error:
-                raise ExtractionError(
-                    "The PDF uses encryption this server cannot read (the cryptography package "
-                    "is missing); ask an administrator."
-                ) from error
-            if not unlocked:
-                raise password_error("PDF")
-        len(reader.pages)
+        with time_limit(PYPDF_SECONDS):  # rebuilding a broken file's structure can crawl
+            reader = pypdf.PdfReader(str(path), strict=False)
+            if reader.is_encrypted:
+                try:
+                    unlocked = reader.decrypt("")
+                except DependencyError as error:
+                    raise ExtractionError(
+                        "The PDF uses encryption this server cannot read (the cryptography "
+                        "package is missing); ask an administrator."
+                    ) from error
+                if not unlocked:
+                    raise password_error("PDF")
+            len(reader.pages)
         return reader
     except ExtractionError:
         raise

@@ -83,8 +83,9 @@ def _parse_xhtml(content: str):
 
     if not content.strip():
         return None
-    try:
-        root = html.document_fromstring(content.encode("utf-8"))
+    try:  # bytes with their encoding named: lxml would otherwise guess Latin-1
+        parser = html.HTMLParser(encoding="utf-8")
+        root = html.document_fromstring(content.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):
         return None
     return root.find("body")

@@ -90,6 +90,22 @@ def test_a_new_file_replaces_the_pages_of_the_old_one(django_capture_on_commit_c
     assert LibraryDocumentPage.objects.count() == 1
 
 
+def test_pages_of_a_replaced_file_go_before_the_new_file_is_processed(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from cms import documents as document_services
+
+    document = processed("a.pdf", make_pdf(["Old one"]), django_capture_on_commit_callbacks)
+    monkeypatch.setattr(document_services, "document_schedule_processing", lambda **kw: None)
+
+    document.file.save("b.pdf", ContentFile(make_pdf(["New"])), save=False)
+    document.save()
+
+    assert pages_of(document) == []
+    document.refresh_from_db()
+    assert document.extraction_status == Status.PENDING
+
+
 def test_processing_again_keeps_one_set_of_pages(django_capture_on_commit_callbacks):
     document = processed("a.pdf", make_pdf(["One", "Two"]), django_capture_on_commit_callbacks)
 

@@ -23,6 +23,8 @@ from tests.cms.builders import (
     jpeg,
     make_docx,
     make_pptx,
+    make_raw_docx,
+    p,
     rewrite_zip,
     set_main_content_type,
     write,
@@ -242,3 +244,28 @@ def test_package_cut_before_its_text_fails_saying_nothing_could_be_recovered(tmp
 
     with pytest.raises(ExtractionError, match="incomplete .* none of its text could be recovered"):
         read(tmp_path, "cut.docx", cut)
+
+
+def test_docx_reads_content_pasted_in_as_html_and_east_asian_readings(tmp_path):
+    body = (
+        p("Before the chunk")
+        + '<w:altChunk r:id="rIdHtml"/>'
+        + "<w:p><w:ruby><w:rt><w:r><w:t>とうきょう</w:t></w:r></w:rt>"
+        + "<w:rubyBase><w:r><w:t>東京</w:t></w:r></w:rubyBase></w:ruby></w:p>"
+    )
+    chunk = "<html><body><p>Prix réduit pour l’équipe</p><table><tr><td>Gold</td></tr></table>"
+    content = rewrite_zip(
+        make_raw_docx(body),
+        add={"word/chunk.htm": (chunk + "</body></html>").encode()},
+        replace={
+            "word/_rels/document.xml.rels": lambda xml: xml.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdHtml" Target="chunk.htm" Type="http://schemas.'
+                b'openxmlformats.org/officeDocument/2006/relationships/aFChunk"/></Relationships>',
+            )
+        },
+    )
+
+    text = read(tmp_path, "chunk.docx", content).text
+
+    assert in_order(text, "Before the chunk", "Prix réduit pour l’équipe", "Gold", "東京 (とうきょう)")
