@@ -268,4 +268,6 @@ def test_docx_reads_content_pasted_in_as_html_and_east_asian_readings(tmp_path):
 
     text = read(tmp_path, "chunk.docx", content).text
 
-    assert in_order(text, "Before the chunk", "Prix réduit pour l’équipe", "Gold", "東京 (とうきょう)")
+    assert in_order(
+        text, "Before the chunk", "Prix réduit pour l’équipe", "Gold", "東京 (とうきょう)"
+    )
