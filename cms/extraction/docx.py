@@ -228,13 +228,6 @@ def saved_page_count(package: ooxml.Package) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def recovered_note() -> str:
-    return (
-        "The file is incomplete (it was cut off, perhaps while copying or uploading); "
-        "the text of the parts that could be read is shown."
-    )
-
-
 class DocxParser(Parser):
     name = "docx"
     label = "Word"
@@ -250,7 +243,7 @@ class DocxParser(Parser):
         extraction = text_extraction(["\n".join(docx_text(package))], limits=limits)
         extraction.page_count = saved_page_count(package)
         if package.recovered:
-            extraction.notes.append(recovered_note())
+            extraction.notes.append(ooxml.recovered_note())
         width = limits.thumbnail_width
         extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
         if extraction.thumbnail is None:

@@ -320,6 +320,13 @@ class Package:
         return None
 
 
+def recovered_note() -> str:
+    return (
+        "The file is incomplete (it was cut off, perhaps while copying or uploading); "
+        "the text of the parts that could be read is shown."
+    )
+
+
 # --- Opening an Office file ------------------------------------------------------------------
 
 

@@ -179,15 +179,13 @@ class PptxParser(Parser):
 
     @classmethod
     def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:
-        from cms.extraction.docx import recovered_note
-
         package = ooxml.open_office(path, kind="pptx", limits=limits)
         pages, total = slides(package)
         extraction = paged_extraction(pages, limits=limits, page_count=total)
         if total > limits.max_pages:
             extraction.notes.append(pages_note(limits.max_pages, total, "slides"))
         if package.recovered:
-            extraction.notes.append(recovered_note())
+            extraction.notes.append(ooxml.recovered_note())
         width = limits.thumbnail_width
         extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
         if extraction.thumbnail is None:

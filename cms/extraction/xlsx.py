@@ -191,12 +191,10 @@ class XlsxParser(Parser):
 
     @classmethod
     def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:
-        from cms.extraction.docx import recovered_note
-
         package = ooxml.open_office(path, kind="xlsx", limits=limits)
         extraction = text_extraction(workbook_text(package), limits=limits)
         if package.recovered:
-            extraction.notes.append(recovered_note())
+            extraction.notes.append(ooxml.recovered_note())
         width = limits.thumbnail_width
         extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
         if extraction.thumbnail is None:
