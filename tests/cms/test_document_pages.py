@@ -201,6 +201,25 @@ def test_a_videos_transcript_makes_its_words_searchable(django_capture_on_commit
     assert "one super package" in document_for_asset(video.pk).file_text
 
 
+def test_processing_a_transcript_again_reindexes_its_video(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from search import services as search_services
+
+    transcript = processed(
+        "w.vtt", (FIXTURES / "webinar.vtt").read_bytes(), django_capture_on_commit_callbacks
+    )
+    video = make_asset("Webinar", external_url="https://video.example.com/w", transcript=transcript)
+    scheduled = []
+    monkeypatch.setattr(
+        search_services, "index_schedule", lambda *, asset_ids: scheduled.append(asset_ids)
+    )
+
+    document_process(document_id=transcript.pk)
+
+    assert scheduled == [[video.pk]]
+
+
 def test_a_transcript_must_be_a_captions_file():
     pdf = make_document("notes.pdf", make_pdf(["x"]))
     video = make_asset("Webinar", external_url="https://video.example.com/w", publish=False)
