@@ -1,12 +1,12 @@
 """`make bench`: run every benchmark suite and write JSON under bench/results/.
 
-Usage: python -m bench [suite ...]   (suites: search, analytics, effectiveness; default all)
+Usage: python -m bench [suite ...]   (suites: search, analytics, effectiveness, documents; default all)
 """
 
 import importlib
 import sys
 
-SUITES = ("search", "analytics", "effectiveness")
+SUITES = ("search", "analytics", "effectiveness", "documents")
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,7 @@ from cms.models import LibraryDocument
 
 REPORT_PERMISSIONS = ["add", "change", "choose"]
 Status = LibraryDocument.Status
+NEEDS_ATTENTION = (Status.FAILED, Status.PROTECTED)  # their text could not be read
 
 
 def document_policy():
@@ -80,7 +81,7 @@ class DocumentProcessingReportView(ReportView):
             "extraction_status",
             label=_("Processing"),
             accessor="get_extraction_status_display",
-            primary=lambda doc: doc.extraction_status == Status.FAILED,
+            primary=lambda doc: doc.extraction_status in NEEDS_ATTENTION,
             sort_key="extraction_status",
         ),
         Column("extraction_error", label=_("Details")),
@@ -99,7 +100,8 @@ class DocumentProcessingReportView(ReportView):
 
 
 class DocumentsNeedingAttentionPanel(Component):
-    """Dashboard panel: documents the user manages whose processing failed (latest five)."""
+    """Dashboard panel: documents the user manages that could not be read: failed, or
+    protected by a password (latest five)."""
 
     name = "documents_needing_attention"
     template_name = "cms/admin/documents_needing_attention_panel.html"
@@ -170,7 +172,7 @@ def add_documents_needing_attention_panel(request, panels):
     if not document_policy().user_has_any_permission(request.user, REPORT_PERMISSIONS):
         return
     failed = documents_processing_for_user(user=request.user).filter(
-        extraction_status=Status.FAILED
+        extraction_status__in=NEEDS_ATTENTION
     )
     failed = list(failed.order_by("-created_at")[:5])
     if failed:

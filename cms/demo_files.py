@@ -9,13 +9,16 @@ it finds this one file.
 Contract of ``render(outline, kind)``: it returns the bytes of a complete, valid file of
 ``kind`` ("pdf", "pptx" or "docx") whose extractable text contains every heading, paragraph
 and bullet of the outline. A PDF puts each section on its own page and a deck each section on
-its own slide, so multi-section outlines give multi-page files.
+its own slide, so multi-section outlines give multi-page files. Decks and Word files carry a
+preview picture of their title in the brand's colours, as Office saves one (python-pptx and
+python-docx would otherwise ship Office's pure-white default preview).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import zipfile
 from dataclasses import dataclass, field
 
 KINDS = ("pdf", "pptx", "docx")
@@ -123,7 +126,7 @@ def render_pptx(outline: Outline) -> bytes:
     presentation.core_properties.author = outline.author
     buffer = io.BytesIO()
     presentation.save(buffer)
-    return buffer.getvalue()
+    return _with_preview(buffer.getvalue(), outline, portrait=False)
 
 
 def render_docx(outline: Outline) -> bytes:
@@ -142,7 +145,37 @@ def render_docx(outline: Outline) -> bytes:
             document.add_paragraph(text, style="List Bullet")
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
+    return _with_preview(buffer.getvalue(), outline, portrait=True)
+
+
+PREVIEW = "docProps/thumbnail.jpeg"
+
+
+def _with_preview(package: bytes, outline: Outline, *, portrait: bool) -> bytes:
+    """``package`` with its preview picture (``docProps/thumbnail.jpeg``) replaced by one of
+    the outline's title on a band of the brand's colour."""
+    from PIL import Image
+
+    from cms.extraction.thumbnails import title_card
+
+    band = tuple(round(channel * 255) for channel in BRAND_RGB)
+    card = title_card(
+        outline.title,
+        label=outline.brand.upper() or "DOCUMENT",
+        width=256,
+        portrait=portrait,
+        band=band,
+        subtitle=outline.subtitle,
+    )
+    preview = io.BytesIO()
+    Image.open(io.BytesIO(card)).convert("RGB").save(preview, format="JPEG", quality=85)
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source:
+        with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                data = preview.getvalue() if info.filename == PREVIEW else source.read(info)
+                target.writestr(info, data)
+    return output.getvalue()
 
 
 # --- What a file says ----------------------------------------------------------------------

@@ -1,13 +1,24 @@
-"""Services for library documents: deciding when a file needs processing, and processing it.
+"""Services for library documents: deciding when a file needs processing, processing it, and
+reading what processing found page by page.
 
-Processing results (text, page count, thumbnail, status, error) belong to these services alone.
-They are written with ``QuerySet.update`` so that storing them never fires ``post_save`` again,
-and any other save of a document keeps the stored results (``document_prepare_save``), so an
-editor saving a title with a stale instance cannot wipe what processing found.
+Processing results (text, pages, page count, thumbnail, status, error) belong to these services
+alone. They are written with ``QuerySet.update`` so that storing them never fires ``post_save``
+again, and any other save of a document keeps the stored results (``document_prepare_save``),
+so an editor saving a title with a stale instance cannot wipe what processing found.
+
+Every file goes through ``file_outcome``: the same checks, bounds and sandbox whether it was
+uploaded, reprocessed, or given to ``manage.py extract_text`` by support staff.
+
+For per-page search hits (the interface other apps use):
+- ``document_page_texts(document_id=...)``: the stored pages, ``LibraryDocumentPage`` rows
+  (number from 1, text), in page order; empty for formats without pages;
+- ``document_page_preview(document_id=..., number=..., width=...)``: a PNG of one PDF page,
+  drawn in the sandbox; None when the document is not a PDF.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -29,9 +40,10 @@ from cms.extraction import (
     Limits,
     extension_of,
     extract_bounded,
-    kind_for,
+    render_page_bounded,
+    unsupported_reason,
 )
-from cms.models import LibraryDocument
+from cms.models import LibraryDocument, LibraryDocumentPage
 
 logger = logging.getLogger(__name__)
 Status = LibraryDocument.Status
@@ -54,10 +66,26 @@ class Outcome:
 
 
 def extraction_limits() -> Limits:
+    """Bounds from settings. Reading stops a little before the sandbox's time limit, so a slow
+    file keeps the pages read so far instead of being killed with nothing."""
+    timeout = settings.EXTRACTION_TIMEOUT_SECONDS
     return Limits(
         max_pages=settings.EXTRACTION_MAX_PAGES,
         max_chars=settings.EXTRACTION_MAX_CHARS,
+        seconds=max(timeout * 0.8, timeout - 10),
+        ocr_pages=settings.EXTRACTION_OCR_PAGES,
+        ocr_languages=settings.EXTRACTION_OCR_LANGUAGES,
+        tika_url=settings.TIKA_URL,
+        tika_seconds=max(timeout * 0.8, timeout - 10),
     )
+
+
+def _sandbox() -> dict:
+    return {
+        "timeout": settings.EXTRACTION_TIMEOUT_SECONDS,
+        "max_memory_mb": settings.EXTRACTION_MAX_MEMORY_MB,
+        "workers": settings.EXTRACTION_WORKERS,
+    }
 
 
 def document_prepare_save(*, document: LibraryDocument) -> None:
@@ -83,9 +111,12 @@ def document_prepare_save(*, document: LibraryDocument) -> None:
 
 
 def document_after_save(*, document: LibraryDocument, created: bool) -> None:
-    """Called after any save: schedule processing when ``document_prepare_save`` asked for it."""
+    """Called after any save: schedule processing when ``document_prepare_save`` asked for it;
+    the pages of a replaced file go at once, so stored pages always belong to the current file."""
     if created or getattr(document, "_needs_processing", False):
         document._needs_processing = False
+        if not created:
+            LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
         document_schedule_processing(document_id=document.pk)
 
 
@@ -152,16 +183,35 @@ def _outcome_for(document: LibraryDocument) -> Outcome:
     name = document.file.name
     if not name:
         return Outcome(Status.FAILED, "The document has no file.")
-    if kind_for(name) is None:
-        return Outcome(
-            Status.UNSUPPORTED,
-            f"Text is not extracted from .{extension_of(name)} files; "
-            "the file is stored and can be downloaded, but its contents are not searchable.",
-        )
+    reason = unsupported_reason(name, extraction_limits())
+    if reason:
+        return Outcome(Status.UNSUPPORTED, reason)
     try:
-        extraction = _extract_stored_file(document)
+        with _local_copy(document) as path:
+            return file_outcome(path=path, filename=name)
     except ExtractionError as error:
         return Outcome(Status.FAILED, str(error))
+
+
+def file_outcome(*, path: Path, filename: str) -> Outcome:
+    """What processing makes of the file at ``path`` named ``filename``: its status, the message
+    for whoever uploaded it, and what was extracted. Runs in the sandbox with the settings'
+    bounds; never touches the database."""
+    limits = extraction_limits()
+    reason = unsupported_reason(filename, limits)
+    if reason:
+        return Outcome(Status.UNSUPPORTED, reason)
+    try:
+        extraction = extract_bounded(
+            path,
+            filename=filename,
+            limits=limits,
+            max_jobs=settings.EXTRACTION_WORKER_MAX_FILES,
+            **_sandbox(),
+        )
+    except ExtractionError as error:
+        status = Status.PROTECTED if error.status == "protected" else Status.FAILED
+        return Outcome(status, str(error))
     if not extraction.searchable:
         return Outcome(
             Status.UNSUPPORTED,
@@ -171,9 +221,9 @@ def _outcome_for(document: LibraryDocument) -> Outcome:
     return Outcome(Status.DONE, " ".join(extraction.notes), extraction)
 
 
-def _extract_stored_file(document: LibraryDocument) -> Extraction:
-    """Copy the stored file (local disk or S3) to a temporary file and extract it in a
-    bounded child process."""
+@contextlib.contextmanager
+def _local_copy(document: LibraryDocument):
+    """The stored file (local disk or S3) copied to a temporary file, at most MAX_UPLOAD_MB."""
     limit = settings.MAX_UPLOAD_MB * MB
     with tempfile.NamedTemporaryFile(prefix="document-") as local:
         try:
@@ -187,13 +237,7 @@ def _extract_stored_file(document: LibraryDocument) -> Extraction:
                 "so it was not processed."
             )
         local.flush()
-        return extract_bounded(
-            Path(local.name),
-            filename=document.file.name,
-            limits=extraction_limits(),
-            timeout=settings.EXTRACTION_TIMEOUT_SECONDS,
-            max_memory_mb=getattr(settings, "EXTRACTION_MAX_MEMORY_MB", 1024),
-        )
+        yield Path(local.name)
 
 
 def _copy_bounded(source, target, *, limit: int) -> int:
@@ -218,7 +262,7 @@ def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcom
         thumbnail_name = field.storage.save(name, ContentFile(extraction.thumbnail))
     current = type(document).objects.filter(pk=document.pk, file=file_name)
     with transaction.atomic():
-        previous = current.values_list("thumbnail", flat=True).first()
+        previous = current.select_for_update().values_list("thumbnail", flat=True).first()
         updated = current.update(
             extracted_text=extraction.text,
             page_count=extraction.page_count,
@@ -227,6 +271,12 @@ def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcom
             extraction_error=outcome.message,
             processed_at=timezone.now(),
         )
+        if updated:
+            LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
+            LibraryDocumentPage.objects.bulk_create(
+                LibraryDocumentPage(document_id=document.pk, number=page.number, text=page.text)
+                for page in extraction.pages
+            )
     storage = document.thumbnail.storage
     if updated and previous and previous != thumbnail_name:
         storage.delete(previous)
@@ -235,3 +285,27 @@ def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcom
     if outcome.status == Status.FAILED:
         logger.info("Document %s could not be processed: %s", document.pk, outcome.message)
     return bool(updated)
+
+
+def document_page_texts(*, document_id: int) -> list[LibraryDocumentPage]:
+    """The stored pages of a document, in page order (see ``LibraryDocumentPage``). The caller
+    checks that the user may see the document's asset."""
+    return list(LibraryDocumentPage.objects.filter(document_id=document_id).order_by("number"))
+
+
+def document_page_preview(*, document_id: int, number: int, width: int = 800) -> bytes | None:
+    """PNG of page ``number`` (from 1) of a PDF document, ``width`` pixels wide (at most 2000),
+    drawn in the sandbox. None when the document is missing or not a PDF; ExtractionError when
+    the page does not exist or cannot be drawn. The caller checks permissions."""
+    document = get_document_model().objects.filter(pk=document_id).first()
+    if document is None or extension_of(document.file.name) != "pdf":
+        return None
+    with _local_copy(document) as path:
+        return render_page_bounded(
+            path,
+            number=number,
+            width=max(16, min(width, 2000)),
+            timeout=settings.EXTRACTION_TIMEOUT_SECONDS,
+            max_memory_mb=settings.EXTRACTION_MAX_MEMORY_MB,
+            workers=settings.EXTRACTION_WORKERS,
+        )

@@ -114,12 +114,17 @@ class Team(Taxonomy):
 
 
 class LibraryDocument(AbstractDocument):
-    """A Wagtail document with the text, page count and thumbnail extracted from its file."""
+    """A Wagtail document with the text, page count and thumbnail extracted from its file.
+
+    ``extracted_text`` is the whole text; PDFs and decks also keep it page by page (slide by
+    slide, notes included) in ``page_texts`` (``LibraryDocumentPage``).
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Processing"
         DONE = "done", "Processed"
         FAILED = "failed", "Could not be processed"
+        PROTECTED = "protected", "Protected by a password"
         UNSUPPORTED = "unsupported", "No text extraction for this type"
 
     extracted_text = models.TextField(blank=True, editable=False)
@@ -137,6 +142,34 @@ class LibraryDocument(AbstractDocument):
 
     class Meta(AbstractDocument.Meta):
         verbose_name = "document"
+
+
+class LibraryDocumentPage(models.Model):
+    """The text of one page of a document's PDF, or one slide of its deck with its notes.
+
+    The interface search builds per-page hits on: rows are written only by document
+    processing (``cms.documents``), all of a document's pages in the transaction that stores
+    its ``extracted_text``, so they always describe the current file: ``number`` runs from 1
+    to the number of pages read (``page_count`` may be larger when a page limit applied), a
+    page without text has a row with empty ``text``, and every page's text is also in the
+    document's ``extracted_text``, in page order. Documents without pages (Word, Excel, text)
+    have no rows. A PDF page can be drawn with ``cms.documents.document_page_preview``.
+    """
+
+    document = models.ForeignKey(
+        settings.WAGTAILDOCS_DOCUMENT_MODEL, on_delete=models.CASCADE, related_name="page_texts"
+    )
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="unique_document_page")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} page {self.number}"
 
 
 class RestrictableMixin(models.Model):
@@ -182,6 +215,14 @@ class AssetPage(RestrictableMixin, Page):
         related_name="assets",
     )
     external_url = models.URLField(blank=True, help_text="A link instead of a file, e.g. a video.")
+    transcript = models.ForeignKey(
+        settings.WAGTAILDOCS_DOCUMENT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transcript_of",
+        help_text="The video's captions or transcript (.vtt or .srt): its words become searchable.",
+    )
     thumbnail_image = models.ForeignKey(
         "wagtailimages.Image",
         null=True,
@@ -210,7 +251,12 @@ class AssetPage(RestrictableMixin, Page):
         FieldPanel("summary"),
         FieldPanel("body"),
         MultiFieldPanel(
-            [FieldPanel("document"), FieldPanel("external_url"), FieldPanel("thumbnail_image")],
+            [
+                FieldPanel("document"),
+                FieldPanel("external_url"),
+                FieldPanel("transcript"),
+                FieldPanel("thumbnail_image"),
+            ],
             heading="File or link",
         ),
         MultiFieldPanel(
@@ -246,6 +292,10 @@ class AssetPage(RestrictableMixin, Page):
         super().clean()
         if self.document_id and self.external_url:
             raise ValidationError({"external_url": "Give a file or a link, not both."})
+        if self.transcript_id and self.transcript.file_extension.lower() not in ("vtt", "srt"):
+            raise ValidationError(
+                {"transcript": "A transcript is a WebVTT (.vtt) or SubRip (.srt) captions file."}
+            )
 
     def serve(self, request, *args, **kwargs):
         from cms.views import asset_page_serve

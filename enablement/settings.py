@@ -169,7 +169,11 @@ WAGTAIL_SITE_NAME = env_str("SITE_NAME", "Enablement Library")
 WAGTAILADMIN_BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000")
 WAGTAILDOCS_DOCUMENT_MODEL = "cms.LibraryDocument"
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
-WAGTAILDOCS_EXTENSIONS = ["pdf", "pptx", "docx", "txt", "md", "xlsx", "csv", "png", "jpg", "jpeg"]
+WAGTAILDOCS_EXTENSIONS = [
+    *("pdf", "pptx", "ppsx", "potx", "docx", "dotx", "xlsx", "xltx", "txt", "md", "csv"),
+    *("png", "jpg", "jpeg", "vtt", "srt"),  # pictures; video transcripts and captions
+    *("doc", "ppt", "xls", "odt", "odp", "ods", "rtf", "msg"),  # read through TIKA_URL
+]
 WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.forms.LibraryDocumentForm"
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_WORKFLOW_ENABLED = True
@@ -181,6 +185,11 @@ EXTRACTION_MAX_PAGES = env_int("EXTRACTION_MAX_PAGES", 500, minimum=1)
 EXTRACTION_MAX_CHARS = env_int("EXTRACTION_MAX_CHARS", 2_000_000, minimum=1000)
 EXTRACTION_TIMEOUT_SECONDS = env_int("EXTRACTION_TIMEOUT_SECONDS", 60, minimum=1)
 EXTRACTION_MAX_MEMORY_MB = env_int("EXTRACTION_MAX_MEMORY_MB", 1024, minimum=64)
+EXTRACTION_WORKERS = env_int("EXTRACTION_WORKERS", 2, minimum=1)  # sandboxed processes kept warm
+EXTRACTION_WORKER_MAX_FILES = env_int("EXTRACTION_WORKER_MAX_FILES", 50, minimum=1)
+EXTRACTION_OCR_PAGES = env_int("EXTRACTION_OCR_PAGES", 20, minimum=0)  # 0: no OCR
+EXTRACTION_OCR_LANGUAGES = env_str("EXTRACTION_OCR_LANGUAGES", "eng")  # Tesseract's, e.g. eng+deu
+TIKA_URL = env_url("TIKA_URL", schemes=("http", "https")) or ""  # Apache Tika server
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

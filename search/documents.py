@@ -137,6 +137,7 @@ ROW_FIELDS = (
     "pk", "title", "summary", "body", "path", "url_path", "first_published_at", "review_by",
     "expire_at", "thumbnail_image_id", "language", "asset_type__slug", "owner__username",
     "owner__first_name", "owner__last_name", "document__extracted_text", "document__thumbnail",
+    "transcript__extracted_text",
 )  # fmt: skip
 
 
@@ -161,7 +162,11 @@ def build_document(
         title=row["title"],
         summary=row["summary"],
         body=html_to_text(row["body"] or ""),
-        file_text=row["document__extracted_text"] or "",
+        file_text="\n\n".join(
+            text
+            for text in (row["document__extracted_text"], row["transcript__extracted_text"])
+            if text
+        ),
         url=url or "",
         asset_type=(row["asset_type__slug"],) if row["asset_type__slug"] else (),
         owner=_owner_name(row),

@@ -3,6 +3,8 @@ which assets are affected and calls ``services.index_schedule*`` (a task on comm
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from cms.models import AssetPage, LibraryPage
 from search import services
 
@@ -36,5 +38,6 @@ def restrictions_changed(sender, instance, action, reverse, model, pk_set, **kwa
 
 def document_processed(sender, document, **kwargs) -> None:
     """A file's text or thumbnail changed: re-index the assets that use it."""
-    ids = AssetPage.objects.filter(document=document).values_list("pk", flat=True)
+    uses = Q(document=document) | Q(transcript=document)  # a file, or a video's captions
+    ids = AssetPage.objects.filter(uses).values_list("pk", flat=True)
     services.index_schedule(asset_ids=list(ids))

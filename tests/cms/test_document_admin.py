@@ -10,7 +10,7 @@ from django.urls import reverse
 from wagtail.models import Collection, GroupCollectionPermission
 
 from cms.models import LibraryDocument
-from tests.cms.test_extraction import make_pdf
+from tests.cms.builders import make_pdf
 from tests.factories import make_document, make_user
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,11 @@ from wagtail.documents import get_document_model
 from wagtail.models import Collection
 
 from cms import documents as document_services
-from cms import extraction
 from cms.documents import document_process
+from cms.extraction import pool
 from cms.models import LibraryDocument
 from cms.signals import document_processed
-from tests.cms.test_extraction import (
+from tests.cms.builders import (
     make_docx,
     make_encrypted_pdf,
     make_pdf,
@@ -119,7 +119,7 @@ def test_upload_of_a_type_outside_the_allowlist_is_refused_naming_the_type(admin
 
     page = response.content.decode()
     assert ".exe files are not accepted" in page
-    assert "Accepted types: pdf, pptx, docx" in page
+    assert "Accepted types: pdf, pptx, ppsx, potx, docx" in page
     assert not get_document_model().objects.exists()
 
 
@@ -153,13 +153,14 @@ def test_truncated_pdf_is_stored_but_marked_failed_with_a_clear_reason(
     assert document.extracted_text == "" and not document.thumbnail
 
 
-def test_password_protected_pdf_is_marked_failed_asking_for_a_copy_without_password(
+def test_password_protected_pdf_is_marked_protected_asking_for_a_copy_without_password(
     django_capture_on_commit_callbacks,
 ):
     content = make_encrypted_pdf(["Secret"], user_password="pw", algorithm="AES-256")
     document = processed("locked.pdf", content, django_capture_on_commit_callbacks)
 
-    assert document.extraction_status == Status.FAILED
+    assert document.extraction_status == Status.PROTECTED
+    assert document.get_extraction_status_display() == "Protected by a password"
     assert "protected by a password" in document.extraction_error
 
 
@@ -178,7 +179,7 @@ def test_processing_that_exceeds_the_time_limit_is_stopped_and_reported(
 ):
     settings.EXTRACTION_TIMEOUT_SECONDS = 1
     hang = [sys.executable, "-c", "import time; time.sleep(60)"]
-    monkeypatch.setattr(extraction, "_worker_command", lambda *args: hang)
+    monkeypatch.setattr(pool, "worker_command", lambda max_memory_mb: hang)
 
     started = time.monotonic()
     document = processed("slow.pdf", make_pdf(["x"]), django_capture_on_commit_callbacks)
@@ -222,13 +223,29 @@ def test_word_document_and_markdown_text_are_stored(django_capture_on_commit_cal
     assert notes.extraction_status == Status.DONE and "Lead with ROI" in notes.extracted_text
 
 
-def test_spreadsheet_is_stored_as_unsupported_with_an_explanation(
+def test_a_type_that_is_only_stored_is_marked_unsupported_with_an_explanation(
     django_capture_on_commit_callbacks,
 ):
-    document = processed("prices.xlsx", b"PK\x03\x04", django_capture_on_commit_callbacks)
+    document = processed(
+        "clip.mp4", b"\x00\x00\x00\x18ftypmp42", django_capture_on_commit_callbacks
+    )
 
     assert document.extraction_status == Status.UNSUPPORTED
-    assert "Text is not extracted from .xlsx files" in document.extraction_error
+    assert "Text is not extracted from .mp4 files" in document.extraction_error
+
+
+def test_legacy_office_file_without_a_tika_server_is_stored_saying_how_to_make_it_searchable(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.TIKA_URL = ""
+    document = processed(
+        "old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", django_capture_on_commit_callbacks
+    )
+
+    assert document.extraction_status == Status.UNSUPPORTED
+    assert (
+        "read only when an Apache Tika server is configured (TIKA_URL)" in document.extraction_error
+    )
 
 
 def test_image_gets_a_thumbnail_but_no_text(django_capture_on_commit_callbacks):
@@ -304,14 +321,14 @@ def test_results_for_a_file_replaced_during_processing_are_discarded(
     django_capture_on_commit_callbacks, monkeypatch
 ):
     document = processed("a.txt", b"Old", django_capture_on_commit_callbacks)
-    real = document_services._extract_stored_file
+    real = document_services.file_outcome
 
-    def replace_file_meanwhile(doc):
-        result = real(doc)
-        LibraryDocument.objects.filter(pk=doc.pk).update(file="documents/other.txt")
+    def replace_file_meanwhile(**kwargs):
+        result = real(**kwargs)
+        LibraryDocument.objects.filter(pk=document.pk).update(file="documents/other.txt")
         return result
 
-    monkeypatch.setattr(document_services, "_extract_stored_file", replace_file_meanwhile)
+    monkeypatch.setattr(document_services, "file_outcome", replace_file_meanwhile)
 
     assert document_process(document_id=document.pk) is None
     assert LibraryDocument.objects.get(pk=document.pk).file.name == "documents/other.txt"
@@ -324,7 +341,7 @@ def test_unexpected_error_marks_the_document_failed_instead_of_leaving_it_pendin
         raise ConnectionError("S3 unreachable")
 
     document = processed("a.txt", b"Hello", django_capture_on_commit_callbacks)
-    monkeypatch.setattr(document_services, "_extract_stored_file", storage_down)
+    monkeypatch.setattr(document_services, "_local_copy", storage_down)
 
     with pytest.raises(ConnectionError):
         document_process(document_id=document.pk)

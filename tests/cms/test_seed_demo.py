@@ -208,6 +208,28 @@ class TestFullSeed:
             if not document.file.name.endswith(".docx"):
                 assert document.page_count >= 3, document.title
 
+    def test_every_generated_file_has_a_thumbnail_that_is_not_blank(self, first_run):
+        from PIL import Image
+
+        from cms.extraction.thumbnails import is_blank
+
+        documents = get_document_model().objects.filter(assets__isnull=False)
+        decks = [document for document in documents if document.file.name.endswith(".pptx")]
+        assert len(decks) >= 15
+        for document in documents:
+            with document.thumbnail.open("rb") as stored, Image.open(stored) as image:
+                assert not is_blank(image), document.title
+                assert image.convert("L").getextrema()[0] < 200, document.title  # not all white
+
+    def test_decks_are_stored_page_by_page(self, first_run):
+        from cms.models import LibraryDocumentPage
+
+        deck = get_document_model().objects.filter(file__endswith=".pptx").first()
+        numbers = list(
+            LibraryDocumentPage.objects.filter(document=deck).values_list("number", flat=True)
+        )
+        assert numbers == list(range(1, deck.page_count + 1))
+
     def test_code_word_inside_a_pdf_is_searchable_text_found_nowhere_else(self, first_run):
         word, title = search_hint()
         asset = AssetPage.objects.get(title=title)

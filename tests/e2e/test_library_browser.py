@@ -50,7 +50,7 @@ def _marketer_uploads_and_submits(page, pdf_path):
     page.fill("#id_title", TITLE)
     page.press("#id_title", "Tab")
     page.fill("#id_summary", "Payback model for logistics buyers")
-    page.get_by_role("button", name="Choose a document").click()
+    page.locator("#id_document-chooser").get_by_role("button", name="Choose a document").click()
     page.locator(".modal-dialog a", has_text="Freight payback PDF").first.click()
     page.wait_for_selector(".modal-dialog", state="hidden")
     page.get_by_role("button", name="Choose asset type").click()

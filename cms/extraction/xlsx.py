@@ -1,0 +1,205 @@
+"""Excel workbooks (.xlsx, and templates and macro-enabled workbooks): sheet by sheet, the
+sheet's name, its cells row by row (text, and the values formulas last calculated), its header
+and footer, comments, text boxes, charts and embedded documents.
+
+Sheets are streamed (``iterparse``), so a large price list costs its text, not its XML tree.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from cms.extraction import ooxml
+from cms.extraction.base import Extraction, Limits, text_extraction
+from cms.extraction.registry import Parser
+from cms.extraction.thumbnails import embedded_preview, title_card
+
+# Header/footer codes: fonts (&"Arial,Bold"), sizes (&12), colours (&KFF0000), fields (&P...).
+_HEADER_CODES = re.compile(r'&"[^"]*"|&K[0-9A-Fa-f]{6}|&\d+|&[A-Za-z]')
+
+
+def _shared_strings(package: ooxml.Package, workbook: str) -> list[str]:
+    strings: list[str] = []
+    for rel in package.rels_of_type(workbook, "/sharedStrings"):
+        root = package.xml(rel.target)
+        if root is None:
+            continue
+        for item in root:
+            if ooxml.local(item.tag) != "si":
+                continue
+            strings.append(
+                "".join(
+                    t.text or ""
+                    for t in item.iter()
+                    if ooxml.local(t.tag) == "t" and not _in_phonetic(t, item)
+                )
+            )
+    return strings
+
+
+def _in_phonetic(element, stop) -> bool:
+    for ancestor in element.iterancestors():
+        if ancestor is stop:
+            return False
+        if ooxml.local(ancestor.tag) == "rPh":  # Japanese reading hints, not shown
+            return True
+    return False
+
+
+def _sheet_rows(data: bytes, strings: list[str], *, max_chars: int) -> tuple[list[str], str]:
+    """Rows of a sheet as tab-separated lines, and its header/footer text."""
+    from lxml import etree
+
+    rows: list[str] = []
+    cells: list[str] = []
+    header: list[str] = []
+    size = 0
+    events = etree.iterparse(
+        io.BytesIO(data), events=("end",), resolve_entities=False, no_network=True, recover=True
+    )
+    try:
+        for _event, element in events:
+            if _row_or_header(element, strings, rows, cells, header):
+                size += len(rows[-1]) if rows else 0
+            if size > max_chars:
+                break
+    except etree.XMLSyntaxError:
+        pass  # a damaged sheet: keep the rows read before the damage
+    return rows, " ".join(" ".join(header).split())
+
+
+def _row_or_header(element, strings, rows, cells, header) -> bool:
+    """Take one parsed element of a sheet; True when it completed a row."""
+    name = ooxml.local(element.tag)
+    if name == "c":
+        value = _cell_value(element, strings)
+        if value:
+            cells.append(value)
+        element.clear()
+    elif name == "row":
+        completed = bool(cells)
+        if cells:
+            rows.append("\t".join(cells))
+        cells.clear()
+        element.clear()
+        return completed
+    elif name in ("oddHeader", "oddFooter", "evenHeader", "evenFooter", "firstHeader"):
+        header.append(_HEADER_CODES.sub(" ", element.text or ""))
+    return False
+
+
+def _cell_value(cell, strings: list[str]) -> str:
+    kind = cell.get("t", "n")
+    value = next((child.text for child in cell if ooxml.local(child.tag) == "v"), None)
+    if kind == "inlineStr":
+        return "".join(t.text or "" for t in cell.iter() if ooxml.local(t.tag) == "t")
+    if value is None:
+        return ""
+    if kind == "s":
+        index = int(value) if value.strip().isdigit() else -1
+        return strings[index] if 0 <= index < len(strings) else ""
+    if kind == "b":
+        return "TRUE" if value.strip() == "1" else "FALSE"
+    if kind == "e":
+        return ""
+    return value.strip()
+
+
+def _drawing_text(package: ooxml.Package, sheet: str, *, depth: int) -> list[str]:
+    """Text boxes, charts and SmartArt drawn over a sheet."""
+    from cms.extraction.embedded import embedded_text
+
+    texts = []
+    for rel in package.rels_of_type(sheet, "/drawing"):
+        root = package.xml(rel.target)
+        if root is None:
+            continue
+        for element in root.iter():
+            name = ooxml.local(element.tag)
+            if name == "txBody":
+                texts.append(ooxml.text_body(element))
+            elif name == "graphicFrame":
+                texts += ooxml.graphic_frame_text(
+                    package,
+                    rel.target,
+                    element,
+                    reader=lambda pkg, target: embedded_text(pkg, target, depth=depth + 1),
+                )
+    return texts
+
+
+def _comments(package: ooxml.Package, sheet: str) -> list[str]:
+    texts = []
+    for rel in package.rels_of_type(sheet, "/comments"):
+        root = package.xml(rel.target)
+        if root is None:
+            continue
+        for comment in root.iter():
+            if ooxml.local(comment.tag) == "comment":
+                texts.append(
+                    "".join(t.text or "" for t in comment.iter() if ooxml.local(t.tag) == "t")
+                )
+    return texts
+
+
+def _embedded(package: ooxml.Package, sheet: str, *, depth: int) -> list[str]:
+    """Objects embedded in a sheet (a document, a deck, a PDF)."""
+    from cms.extraction.embedded import embedded_text
+
+    rels = package.rels_of_type(sheet, "/package") + package.rels_of_type(sheet, "/oleObject")
+    return [embedded_text(package, rel.target, depth=depth + 1) for rel in rels]
+
+
+def workbook_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:
+    """Text of a workbook, one block a sheet (see the module docstring)."""
+    workbook = package.main_part()
+    root = package.xml(workbook)
+    if root is None:
+        return []
+    rels = package.rels(workbook)
+    strings = _shared_strings(package, workbook)
+    blocks: list[str] = []
+    budget = package.limits.max_chars
+    for sheet in root.iter():
+        if ooxml.local(sheet.tag) != "sheet":
+            continue
+        rel = rels.get(sheet.get(ooxml.q("r", "id")) or "")
+        lines = [sheet.get("name", "")]
+        if rel is not None and package.has(rel.target):
+            rows, header = _sheet_rows(package.read(rel.target), strings, max_chars=budget)
+            lines += [header, *rows]
+            lines += _comments(package, rel.target)
+            lines += _drawing_text(package, rel.target, depth=depth)
+            lines += _embedded(package, rel.target, depth=depth)
+            budget -= sum(len(row) for row in rows)
+        blocks.append("\n".join(line for line in lines if line and line.strip()))
+        if budget <= 0:
+            break
+    return [block for block in blocks if block and block.strip()]
+
+
+class XlsxParser(Parser):
+    name = "xlsx"
+    label = "Excel"
+    extensions = ("xlsx", "xlsm", "xltx", "xltm")
+
+    @classmethod
+    def check_signature(cls, filename: str, head: bytes, fileobj) -> None:
+        ooxml.check_office_signature(filename, "xlsx", head, fileobj)
+
+    @classmethod
+    def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:
+        package = ooxml.open_office(path, kind="xlsx", limits=limits)
+        extraction = text_extraction(workbook_text(package), limits=limits)
+        if package.recovered:
+            extraction.notes.append(ooxml.recovered_note())
+        width = limits.thumbnail_width
+        extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
+        if extraction.thumbnail is None:
+            extraction.thumbnail = title_card(Path(filename).stem, label="SPREADSHEET", width=width)
+        return extraction
+
+
+PARSER = XlsxParser

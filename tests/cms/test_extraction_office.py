@@ -1,0 +1,273 @@
+"""Word, PowerPoint and Excel: everything a reader sees, in reading order; templates and
+slideshows read like the files they are; password-protected, legacy and truncated packages
+get true statuses; thumbnails are never blank."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from cms.extraction import ExtractionError, Limits, extract
+from tests.cms.builders import (
+    FIXTURES,
+    PPTX_MAIN,
+    PPTX_SLIDESHOW,
+    PPTX_TEMPLATE,
+    WORD_TEMPLATE,
+    cut_central_directory,
+    everything_docx,
+    everything_pptx,
+    everything_xlsx,
+    jpeg,
+    make_docx,
+    make_pptx,
+    make_raw_docx,
+    p,
+    rewrite_zip,
+    set_main_content_type,
+    write,
+)
+from tests.cms.test_extraction import assert_not_blank
+
+LIMITS = Limits(ocr_pages=0)
+
+
+def read(tmp_path, name: str, content: bytes):
+    return extract(write(tmp_path, name, content), filename=name, limits=LIMITS)
+
+
+def in_order(text: str, *phrases: str) -> bool:
+    positions = [text.index(phrase) for phrase in phrases]
+    return positions == sorted(positions)
+
+
+# --- Word ---------------------------------------------------------------------------------------
+
+
+def test_docx_reads_headers_body_footers_footnotes_endnotes_and_comments_in_reading_order(tmp_path):
+    text = read(tmp_path, "proposal.docx", everything_docx()).text
+
+    assert in_order(
+        text,
+        "Header confidential heron",
+        "Opening paragraph of the proposal",
+        "Footer address pelican",
+        "Footnote source cormorant",
+        "Endnote remark gannet",
+        "Comment reviewer osprey",
+    )
+
+
+def test_docx_reads_text_boxes_once_after_their_anchor_paragraph(tmp_path):
+    text = read(tmp_path, "proposal.docx", everything_docx()).text
+
+    assert text.count("Textbox callout saffron") == 1  # not again from the VML fallback copy
+    assert in_order(text, "Anchor paragraph", "Textbox callout saffron", "Content control")
+
+
+def test_docx_reads_content_controls_and_tables_nested_in_cells(tmp_path):
+    text = read(tmp_path, "proposal.docx", everything_docx()).text
+
+    assert "Content control umbrella" in text
+    assert in_order(text, "Outer cell walnut", "Nested cell juniper")
+
+
+def test_docx_reads_tracked_insertions_but_not_deletions_nor_field_codes(tmp_path):
+    text = read(tmp_path, "proposal.docx", everything_docx()).text
+
+    assert "We offer inserted clause marigold" in text
+    assert "field result lilac" in text
+    assert "hemlock" not in text and "fieldcode" not in text
+
+
+def test_word_template_is_read_like_a_document(tmp_path):
+    template = everything_docx(main_type=WORD_TEMPLATE)
+
+    for name in ("proposal.dotx", "saved-as.docx"):
+        assert "Opening paragraph of the proposal" in read(tmp_path, name, template).text
+
+
+def test_docx_uses_its_embedded_preview_as_thumbnail(tmp_path):
+    content = rewrite_zip(
+        make_docx(["Brief"]), add={"docProps/thumbnail.jpeg": jpeg((0, 128, 0), (200, 260))}
+    )
+
+    thumbnail = read(tmp_path, "brief.docx", content).thumbnail
+
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert image.width == 400
+        red, green, blue = image.convert("RGB").getpixel((200, 200))
+    assert green > 100 and red < 30 and blue < 30
+
+
+def test_docx_with_a_blank_preview_gets_a_title_card_instead(tmp_path):
+    # python-docx's default template carries Office's pure-white preview.
+    thumbnail = read(tmp_path, "brief.docx", make_docx(["Battlecard: Initech"])).thumbnail
+
+    assert_not_blank(thumbnail)
+
+
+# --- PowerPoint -----------------------------------------------------------------------------------
+
+
+def test_pptx_slide_title_comes_first_then_shapes_charts_and_notes(tmp_path):
+    first = read(tmp_path, "pitch.pptx", everything_pptx()).pages[0]
+
+    assert first.number == 1
+    assert first.text.splitlines()[0] == "Quarterly pitch"
+    assert in_order(
+        first.text,
+        "Quarterly pitch",
+        "Textbox before the title",
+        "Pipeline by territory",  # the chart's title, series and categories
+        "Revenue growth",
+        "North region",
+        "Say the price last",  # speaker notes close the slide's page
+    )
+
+
+def test_pptx_reads_smartart_comments_and_embedded_workbooks_on_their_slide(tmp_path):
+    second = read(tmp_path, "pitch.pptx", everything_pptx()).pages[1]
+
+    assert second.number == 2
+    for phrase in (
+        "Kickoff workshop",
+        "Pilot rollout",
+        "Embedded price sheet",
+        "Gold tier",
+        "Check the pilot dates",
+        "Modern comment about pricing",
+    ):
+        assert phrase in second.text
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"), [("show.pptx", PPTX_SLIDESHOW), ("t.potx", PPTX_TEMPLATE)]
+)
+def test_slideshows_and_templates_are_read_like_decks(tmp_path, name, content_type):
+    content = set_main_content_type(
+        make_pptx([("Renewal playbook", "Step one")]), PPTX_MAIN, content_type
+    )
+
+    result = read(tmp_path, name, content)
+
+    assert result.page_count == 1 and "Renewal playbook" in result.text
+
+
+def test_deck_keeps_its_own_preview_as_thumbnail(tmp_path):
+    content = rewrite_zip(
+        make_pptx([("Title", "Body")]), add={"docProps/thumbnail.jpeg": jpeg((0, 128, 0))}
+    )
+
+    thumbnail = read(tmp_path, "d.pptx", content).thumbnail
+
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert image.size == (400, 225)
+        red, green, blue = image.convert("RGB").getpixel((200, 112))
+    assert green > 100 and red < 30 and blue < 30
+
+
+def test_deck_with_a_blank_or_missing_preview_gets_a_title_card(tmp_path):
+    blank = make_pptx([("Q3 launch", "Body")])  # python-pptx ships a pure-white preview
+    missing = rewrite_zip(blank, drop={"docProps/thumbnail.jpeg"})
+
+    for content in (blank, missing):
+        thumbnail = read(tmp_path, "d.pptx", content).thumbnail
+        assert_not_blank(thumbnail)
+        with Image.open(io.BytesIO(thumbnail)) as image:
+            assert image.size == (400, 225)
+
+
+# --- Excel --------------------------------------------------------------------------------------
+
+
+def test_xlsx_reads_sheet_names_cells_cached_results_header_comments_and_charts(tmp_path):
+    text = read(tmp_path, "prices.xlsx", everything_xlsx()).text
+
+    assert in_order(
+        text, "Price list", "Confidential pricing", "Tier\tSeats\tPrice", "Starter\t10\t990"
+    )
+    assert "Enterprise\t500\t45000" in text
+    assert "Cached formula result" in text  # the value Excel last calculated, not the formula
+    assert "CONCAT" not in text
+    assert "Starter excludes onboarding" in text  # a cell comment
+    assert "Seats per tier" in text  # the chart's title
+    assert in_order(text, "Price list", "ROI inputs", "Engineers\t12")
+
+
+# --- Protected, legacy and damaged packages --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["protected-word.docx", "protected-deck.pptx", "protected-workbook.xlsx"]
+)
+def test_password_protected_office_file_says_so_with_protected_status(tmp_path, name):
+    content = (FIXTURES / name).read_bytes()
+    label = {"docx": "Word", "pptx": "PowerPoint", "xlsx": "Excel"}[name.rsplit(".", 1)[1]]
+
+    with pytest.raises(ExtractionError, match=f"{label} file is protected by a password") as error:
+        read(tmp_path, name, content)
+
+    assert error.value.status == "protected"
+
+
+def test_older_binary_file_renamed_to_docx_is_named_as_such(tmp_path):
+    legacy = (FIXTURES / "legacy.doc").read_bytes()
+
+    with pytest.raises(ExtractionError, match=r"older Word file \(\.doc\) saved under the \.docx"):
+        read(tmp_path, "renamed.docx", legacy)
+
+
+def test_truncated_package_is_recovered_and_says_it_was_incomplete(tmp_path):
+    content = cut_central_directory(make_docx(["The part before the cut", "still readable"]))
+
+    result = read(tmp_path, "cut.docx", content)
+
+    assert "The part before the cut\nstill readable" in result.text
+    assert "incomplete" in result.notes[0]
+
+
+def test_truncated_deck_is_recovered_slide_by_slide(tmp_path):
+    content = cut_central_directory(make_pptx([("First slide", "a"), ("Second slide", "b")]))
+
+    result = read(tmp_path, "cut.pptx", content)
+
+    assert [page.text.splitlines()[0] for page in result.pages] == ["First slide", "Second slide"]
+    assert "incomplete" in result.notes[-1]
+
+
+def test_package_cut_before_its_text_fails_saying_nothing_could_be_recovered(tmp_path):
+    content = make_docx(["Lost"])
+    cut = content[: content.index(b"word/document.xml") + 40]
+
+    with pytest.raises(ExtractionError, match="incomplete .* none of its text could be recovered"):
+        read(tmp_path, "cut.docx", cut)
+
+
+def test_docx_reads_content_pasted_in_as_html_and_east_asian_readings(tmp_path):
+    body = (
+        p("Before the chunk")
+        + '<w:altChunk r:id="rIdHtml"/>'
+        + "<w:p><w:ruby><w:rt><w:r><w:t>とうきょう</w:t></w:r></w:rt>"
+        + "<w:rubyBase><w:r><w:t>東京</w:t></w:r></w:rubyBase></w:ruby></w:p>"
+    )
+    chunk = "<html><body><p>Prix réduit pour l’équipe</p><table><tr><td>Gold</td></tr></table>"
+    content = rewrite_zip(
+        make_raw_docx(body),
+        add={"word/chunk.htm": (chunk + "</body></html>").encode()},
+        replace={
+            "word/_rels/document.xml.rels": lambda xml: xml.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdHtml" Target="chunk.htm" Type="http://schemas.'
+                b'openxmlformats.org/officeDocument/2006/relationships/aFChunk"/></Relationships>',
+            )
+        },
+    )
+
+    text = read(tmp_path, "chunk.docx", content).text
+
+    assert in_order(
+        text, "Before the chunk", "Prix réduit pour l’équipe", "Gold", "東京 (とうきょう)"
+    )
