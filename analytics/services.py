@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from analytics.models import (
     ApiKey,
@@ -404,20 +406,44 @@ def usage_record(
 # --- Share links ------------------------------------------------------------------------------
 
 
-def share_link_create(*, user, asset: AssetPage, deal: Deal) -> tuple[ShareLink, str]:
-    """A link for a buyer to open ``asset``; returns the link and its token (shown once).
+def share_link_token(link: ShareLink) -> str | None:
+    """The link's token, derived from its nonce under SECRET_KEY; None for links made before
+    nonces existed (their token was shown once and is not kept)."""
+    if not link.nonce:
+        return None
+    digest = salted_hmac("analytics.share_link", link.nonce, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    The token carries 256 random bits; only its SHA-256 is stored. Recording the share is an
-    asset_shared touch of the deal.
+
+def share_link_create(
+    *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
+) -> tuple[ShareLink, str]:
+    """A link for a buyer to open ``asset``; returns the link and its token.
+
+    Refused (ValidationError) unless the asset may go to buyers, ``user`` may see it, and
+    the deal is the user's own open deal (an enablement lead may use any open deal). The
+    token carries 256 bits. Recording the share is an asset_shared touch of the deal.
     """
-    token = secrets.token_urlsafe(32)
+    from cms.selectors import asset_visible_to
+    from enablement.roles import user_is_enablement_lead
+
+    if not asset_visible_to(user, asset):
+        raise ValidationError({"asset": f"no asset {asset.pk}"})
+    if not asset.shareable_with_buyers:
+        raise ValidationError({"asset": "This asset is internal and cannot be shared with buyers."})
+    own = deal.owner_id == user.pk or user_is_enablement_lead(user)
+    if not own or deal.outcome != Deal.Outcome.OPEN:
+        raise ValidationError({"deal": "Pick one of your open deals."})
     link = ShareLink(
-        token_hash=token_digest(token),
+        nonce=secrets.token_hex(16),
         asset=asset,
         deal=deal,
         created_by=user,
+        recipient_note=recipient_note.strip(),
         expires_at=timezone.now() + timedelta(days=settings.SHARE_LINK_DAYS),
     )
+    token = share_link_token(link)
+    link.token_hash = token_digest(token)
     link.full_clean()
     link.save()
     usage_record(
@@ -426,10 +452,27 @@ def share_link_create(*, user, asset: AssetPage, deal: Deal) -> tuple[ShareLink,
     return link, token
 
 
-def share_link_revoke(*, link: ShareLink) -> None:
-    if link.revoked_at is None:
-        link.revoked_at = timezone.now()
-        link.save(update_fields=["revoked_at"])
+def share_link_revoke(*, link: ShareLink) -> bool:
+    """Revoke ``link``; returns False when it was already revoked."""
+    if link.revoked_at is not None:
+        return False
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])
+    return True
+
+
+def share_link_opened(*, link: ShareLink) -> None:
+    """A buyer opened ``link``: note when (the rep's list shows it) and record the touch."""
+    now = timezone.now()
+    ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+    link.last_opened_at = now
+    usage_record(
+        kind=EventKind.BUYER_OPENED,
+        asset=link.asset,
+        deal=link.deal,
+        share_link=link,
+        source="share",
+    )
 
 
 # --- Feedback, requests, API keys ------------------------------------------------------------

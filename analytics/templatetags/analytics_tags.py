@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import template
-from django.utils import timezone
 
 from analytics import selectors
 from analytics.forms import DealForm, FeedbackForm
@@ -46,13 +45,16 @@ def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
     request = context["request"]
     deals = DealForm(user=request.user).fields["deal"].queryset
+    links = selectors.share_links_for(user=request.user, asset_id=asset.pk, limit=10)
+    for link in links:
+        link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
     return {
         "asset": asset,
         "deals": deals,
         "feedback_form": FeedbackForm(),
         "csrf_token": context.get("csrf_token"),
-        "share_links": selectors.share_links_for(user=request.user, asset_id=asset.pk),
-        "now": timezone.now(),
+        "share_links": links,
+        "back": request.get_full_path(),
     }
 
 
