@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -101,6 +102,13 @@ def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
 # --- Deals ------------------------------------------------------------------------------------
 
 
+def deal_external_id_normalise(value) -> str:
+    """A CRM id as the library keys deals: surrounding whitespace (spaces, tabs, a CSV's
+    stray newline, no-break spaces) removed. The webhook, the import and the events API all
+    go through here, so " 006A" and "006A" are one deal."""
+    return str(value or "").strip()
+
+
 @dataclass
 class DealInput:
     """One deal as a CRM describes it; only ``external_id`` and ``stage`` are required."""
@@ -120,6 +128,32 @@ class DealInput:
     closed: bool | None = None
     stage_changed_at: datetime | None = None
     extra: dict = field(default_factory=dict)
+
+
+#: DealInput field -> the Deal column that stores it (its max_length bounds the input).
+_STORED_AS = {
+    "external_id": "external_id",
+    "stage": "stage",
+    "name": "name",
+    "account": "account",
+    "currency": "currency",
+    "owner": "owner_name",
+    "industry": "industry",
+    "segment": "segment",
+}
+
+
+def deal_input_problems(data: DealInput) -> dict[str, str]:
+    """Field -> why its value cannot be stored (too long for its column), checked here so
+    that SQLite (which would store it) and PostgreSQL (which would fail the whole write)
+    answer alike, and the webhook and the import report the same field."""
+    problems = {}
+    for name, column in _STORED_AS.items():
+        value = str(getattr(data, name) or "").strip()
+        limit = Deal._meta.get_field(column).max_length
+        if len(value) > limit:
+            problems[name] = f"is {len(value)} characters long; at most {limit} are allowed"
+    return problems
 
 
 def deal_outcome(data: DealInput) -> str:
@@ -159,20 +193,23 @@ def deal_apply(
     stage = data.stage.strip()
     if not stage_map.is_known(stage):
         raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
+    problems = deal_input_problems(data)
+    if problems:
+        raise ValidationError(problems)
     is_new = deal is None
-    deal = deal or Deal(external_id=data.external_id.strip())
+    deal = deal or Deal(external_id=deal_external_id_normalise(data.external_id))
     changed_stage = is_new or deal.stage.casefold() != stage.casefold()
     for attr in ("name", "account", "industry", "segment"):
         value = getattr(data, attr)
         if value or is_new:
-            setattr(deal, attr, value.strip()[:255])
+            setattr(deal, attr, value.strip())
     if data.amount is not None:
         deal.amount = data.amount
-    deal.currency = (data.currency or deal.currency or default_currency()).upper()[:3]
+    deal.currency = (data.currency.strip() or deal.currency or default_currency()).upper()
     deal.close_date = data.close_date or deal.close_date
     deal.created_date = data.created_date or deal.created_date
     if data.owner:
-        deal.owner_name = data.owner.strip()[:255]
+        deal.owner_name = data.owner.strip()
         deal.owner = owner_for(data.owner, owners)
     deal.stage = stage
     journey = stage_map.journey(stage)
@@ -194,7 +231,8 @@ def default_currency() -> str:
 def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[Deal, bool]:
     """Create or update one deal by external id, appending a stage change when the stage
     moved. Returns (deal, created). Raises ValidationError naming the field."""
-    if not data.external_id.strip():
+    data.external_id = deal_external_id_normalise(data.external_id)
+    if not data.external_id:
         raise ValidationError({"external_id": "is required"})
     stage_map = stage_map or StageMap()
     existing = Deal.objects.select_for_update().filter(external_id=data.external_id).first()
@@ -269,9 +307,17 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
     return chosen or (None, "")
 
 
-def _batch_context(events: list[EventInput]) -> tuple[dict, dict, set[int]]:
+def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict, set[int]]:
+    """The deals (external id -> id) and assets (ids) of ``events`` that ``user`` may name:
+    assets they may see; their own deals, or any deal for a lead or an integration key."""
+    from cms.selectors import assets_for_user
+    from enablement.roles import user_is_enablement_lead
+
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
-    deals = dict(Deal.objects.filter(external_id__in=external_ids).values_list("external_id", "id"))
+    deals_named = Deal.objects.filter(external_id__in=external_ids)
+    if not (any_deal or user_is_enablement_lead(user)):
+        deals_named = deals_named.filter(owner_id=getattr(user, "pk", None))
+    deals = dict(deals_named.values_list("external_id", "id"))
     histories: dict[int, list] = {}
     rows = DealStageChange.objects.filter(deal_id__in=deals.values()).order_by(
         "deal_id", "entered_at", "id"
@@ -281,11 +327,15 @@ def _batch_context(events: list[EventInput]) -> tuple[dict, dict, set[int]]:
     ):
         histories.setdefault(deal_id, []).append((entered_at, journey_id, stage))
     asset_ids = {e.asset_id for e in events}
-    assets = set(AssetPage.objects.filter(pk__in=asset_ids).values_list("pk", flat=True))
+    named = AssetPage.objects.filter(pk__in=asset_ids)
+    assets = set(assets_for_user(user, named).values_list("pk", flat=True))
     return deals, histories, assets
 
 
 def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -> dict | None:
+    """The first problem with one event, or None. An asset the caller may not see gets the
+    same answer as one that does not exist, and so does a deal that is not theirs: the API
+    is no oracle for what exists."""
     if not event.idempotency_key or len(event.idempotency_key) > 100:
         return {"index": index, "field": "idempotency_key", "error": "1 to 100 characters"}
     if event.kind not in _KINDS:
@@ -293,21 +343,30 @@ def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -
     if event.asset_id not in assets:
         return {"index": index, "field": "asset_id", "error": f"no asset {event.asset_id}"}
     if event.deal_external_id and event.deal_external_id not in deals:
-        return {"index": index, "field": "deal_id", "error": "no deal with that external id"}
+        return {
+            "index": index,
+            "field": "deal_id",
+            "error": f"no deal {event.deal_external_id!r}",
+        }
     return None
 
 
 def usage_record_batch(
-    *, events: list[EventInput], user=None, source: str = "api"
+    *, events: list[EventInput], user, source: str = "api", any_deal: bool = False
 ) -> EventBatchResult:
-    """Store a batch of events; valid ones are kept, invalid ones reported by index and field.
+    """Store a batch of events as ``user``, all or nothing: when any event is refused, none
+    is stored and ``errors`` says, per event (index, field), why.
 
+    An event may name only assets ``user`` may see, and only the user's own deals unless
+    the user is an enablement lead or ``any_deal`` (an integration key) allows every deal.
     Each idempotency key is stored once, whatever the number of senders or retries: the
     insert skips keys the unique index already holds (``ON CONFLICT DO NOTHING``), so two
     writers racing with the same key store it once. ``stored`` counts rows really inserted.
     """
+    for event in events:
+        event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
     result = EventBatchResult(received=len(events))
-    deals, histories, assets = _batch_context(events)
+    deals, histories, assets = _batch_context(events, user, any_deal)
     now = timezone.now()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     rows, seen = [], set()
@@ -321,6 +380,9 @@ def usage_record_batch(
             continue
         seen.add(event.idempotency_key)
         rows.append(_event_row(event, deals, histories, user_id, source, now))
+    if result.errors:
+        result.duplicates = 0
+        return result
     result.stored = _insert_new_events(rows)
     result.duplicates += len(rows) - result.stored
     return result
@@ -495,13 +557,57 @@ def content_request_create(*, user, text: str, source: str = "search_gap") -> Co
     return request
 
 
-def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    user,
+    name: str,
+    scope: str = ApiKey.Scope.PERSONAL,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """A new bearer key for ``user``; the key itself is returned once and stored hashed."""
     key = "ea_" + secrets.token_urlsafe(32)
-    api_key = ApiKey(user=user, name=name, key_hash=token_digest(key))
+    api_key = ApiKey(
+        user=user, name=name, key_hash=token_digest(key), scope=scope, expires_at=expires_at
+    )
     api_key.full_clean()
     api_key.save()
     return api_key, key
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
+    """The usable key for ``token``, or None: unknown, revoked, expired, or its user is
+    inactive. Read from the database on every call (no cache), so revoking takes effect on
+    the next request. Notes the last use (to the minute, to spare writes) and reports
+    failures to the login throttle."""
+    from enablement.throttle import credentials_check, credentials_failed
+
+    credentials_check(request=request, username="api-key")
+    now = timezone.now()
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(key_hash=token_digest(token), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+    if key is None or not key.user.is_active:
+        credentials_failed(request=request, username="api-key")
+        return None
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def api_key_revoke(*, key: ApiKey) -> bool:
+    """Revoke ``key`` now; False when it was already revoked."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    return True
 
 
 def analytics_update_and_publish(*, log=lambda message: None) -> dict:

@@ -37,9 +37,10 @@ def test_admin_refuses_to_delete_a_team_that_restricts_an_asset_and_says_where(l
 def test_admin_bulk_delete_refuses_teams_in_use(lead_client):
     used, unused = make_team("Partners"), make_team("Old team")
     make_section("Partner portal", teams=[used])
-    url = reverse(
-        "wagtail_bulk_action", args=("cms", "team", "delete")
-    ) + f"?id={used.pk}&id={unused.pk}"
+    url = (
+        reverse("wagtail_bulk_action", args=("cms", "team", "delete"))
+        + f"?id={used.pk}&id={unused.pk}"
+    )
     response = lead_client.post(url, follow=True)
     assert Team.objects.filter(pk=used.pk).exists()
     assert "Partner portal" in " ".join(str(m) for m in response.context["messages"])
