@@ -16,7 +16,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from django.contrib.auth.signals import user_login_failed
 from django.http import JsonResponse
-from django.template.response import TemplateResponse
+from django.shortcuts import render
 from django.utils import timezone
 from wagtail.api.v3.auth import BearerTokenAuth
 
@@ -53,7 +53,7 @@ def lockout_response(request, original_response=None, credentials=None):
         response = JsonResponse({"detail": str(Throttled(seconds))}, status=429)
     else:
         retry_at = timezone.localtime(timezone.now() + timezone.timedelta(seconds=seconds))
-        response = TemplateResponse(
+        response = render(
             request,
             "registration/locked_out.html",
             {"retry_at": retry_at, "minutes": math.ceil(seconds / 60)},
