@@ -319,7 +319,10 @@ def heatmap_grid(window: str = DEFAULT_WINDOW) -> dict:
     heat = snapshot("heatmap", window)
     cells = {(c["stage"], c["pillar"]): c for c in heat.get("cells", [])}
     rows = [
-        {"stage": stage, "cells": [cells.get((stage["id"], p["id"]), {}) for p in heat["pillars"]]}
+        {
+            "stage": stage,
+            "cells": [cells.get((stage["id"], p["id"]), {}) for p in heat.get("pillars", [])],
+        }
         for stage in heat.get("stages", [])
     ]
     return {"pillars": heat.get("pillars", []), "rows": rows}

@@ -12,14 +12,14 @@ register = template.Library()
 
 @register.filter
 def pct(value):
-    """0.423 -> "42%"; None -> "n/a"."""
-    return "n/a" if value is None else f"{float(value) * 100:.0f}%"
+    """0.423 -> "42%"; None (or a missing number) -> "n/a"."""
+    return "n/a" if value in (None, "") else f"{float(value) * 100:.0f}%"
 
 
 @register.filter
 def pts(value):
     """A difference of proportions in percentage points: 0.12 -> "+12 pts"."""
-    return "n/a" if value is None else f"{float(value) * 100:+.0f} pts"
+    return "n/a" if value in (None, "") else f"{float(value) * 100:+.0f} pts"
 
 
 @register.filter
