@@ -14,6 +14,10 @@ class EnablementConfig(AppConfig):
 
         post_migrate.connect(_ensure_roles_after_migrate, sender=apps.get_app_config("cms"))
 
+        from enablement.exports import neutralise_admin_exports
+
+        neutralise_admin_exports()
+
 
 REQUIRED_TABLES = {"auth_group", "cms_librarypage", "wagtailcore_workflowpage"}
 
