@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import logging
+import os
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -30,6 +34,7 @@ from analytics.models import (
 )
 from cms.models import AssetPage, BuyerStage
 
+logger = logging.getLogger(__name__)
 _METADATA = UsageEvent._meta.get_field("metadata")
 _KINDS = frozenset(EventKind.values)
 WON_STAGES = {"closed won"}
@@ -443,7 +448,12 @@ def usage_record(
     share_link: ShareLink | None = None,
     source: str = "web",
 ) -> UsageEvent:
-    """Record one event that happened now in the app (a fresh idempotency key each time)."""
+    """Record one event that happened now in the app (a fresh idempotency key each time).
+
+    Never lost and never an error page: when the database stays busy past its timeout, the
+    event is written to the spool (``usage_spool``) and stored by the next event recorded
+    or the next ``update_analytics``.
+    """
     now = timezone.now()
     journey_id, crm_stage = None, ""
     if deal is not None:
@@ -451,7 +461,7 @@ def usage_record(
         journey_id, crm_stage = _stage_at(deal.pk, now, {deal.pk: history})
         journey_id = journey_id or deal.journey_stage_id
         crm_stage = crm_stage or deal.stage
-    return UsageEvent.objects.create(
+    event = UsageEvent(
         idempotency_key=uuid.uuid4().hex,
         kind=kind,
         asset=asset,
@@ -463,6 +473,64 @@ def usage_record(
         source=source,
         occurred_at=now,
     )
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except OperationalError as error:
+        from enablement.middleware import database_busy
+
+        if not database_busy(error):
+            raise
+        usage_spool(event)
+        return event
+    usage_spool_replay()
+    return event
+
+
+_SPOOLED = (
+    "idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id share_link_id source"
+).split()
+
+
+def _spool_dir() -> Path:
+    return Path(settings.DATA_DIR) / "spool" / "events"
+
+
+def usage_spool(event: UsageEvent) -> None:
+    """Keep an event the database could not take now, as a file under DATA_DIR/spool."""
+    directory = _spool_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {name: getattr(event, name) for name in _SPOOLED}
+    data["occurred_at"] = event.occurred_at.isoformat()
+    partial = directory / f".{event.idempotency_key}.tmp"
+    partial.write_text(json.dumps(data))
+    partial.replace(directory / f"{event.idempotency_key}.json")
+    logger.warning("database busy: event %s spooled for later", event.idempotency_key)
+
+
+def usage_spool_replay() -> int:
+    """Store spooled events (once each: their idempotency keys are unique); returns how many
+    files were taken. Safe to run from several processes: each file is claimed by a rename."""
+    directory = _spool_dir()
+    if not directory.is_dir():
+        return 0
+    taken = 0
+    for path in sorted(directory.glob("*.json")):
+        claimed = path.with_suffix(f".{os.getpid()}.claimed")
+        try:
+            path.replace(claimed)
+        except FileNotFoundError:
+            continue  # another process took it
+        data = json.loads(claimed.read_text())
+        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+        try:
+            UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
+        except OperationalError:
+            claimed.replace(path)  # still busy: leave it for the next replay
+            break
+        claimed.unlink()
+        taken += 1
+    return taken
 
 
 # --- Share links ------------------------------------------------------------------------------
@@ -526,8 +594,15 @@ def share_link_revoke(*, link: ShareLink) -> bool:
 def share_link_opened(*, link: ShareLink) -> None:
     """A buyer opened ``link``: note when (the rep's list shows it) and record the touch."""
     now = timezone.now()
-    ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
-    link.last_opened_at = now
+    try:
+        with transaction.atomic():
+            ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+        link.last_opened_at = now
+    except OperationalError as error:  # busy: the open itself is still recorded below
+        from enablement.middleware import database_busy
+
+        if not database_busy(error):
+            raise
     usage_record(
         kind=EventKind.BUYER_OPENED,
         asset=link.asset,
