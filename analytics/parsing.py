@@ -232,9 +232,29 @@ class _Prefixed(io.RawIOBase):
         return len(chunk)
 
 
+def _check_not_a_zip_bomb(stream) -> None:
+    """Measure the workbook's zip directory before openpyxl decompresses anything: a small
+    upload must not unpack into gigabytes (the same check as document uploads)."""
+    from django.conf import settings
+
+    from cms.extraction import MB, ExtractionError, Limits, check_zip_package
+
+    limits = Limits(
+        max_unzipped_bytes=settings.XLSX_MAX_UNPACKED_MB * MB,
+        max_zip_ratio=settings.XLSX_MAX_RATIO,
+    )
+    try:
+        check_zip_package(stream, limits=limits)
+    except ExtractionError as error:
+        raise TableError(str(error)) from None
+    finally:
+        stream.seek(0)
+
+
 def _read_xlsx(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     from openpyxl import load_workbook
 
+    _check_not_a_zip_bomb(stream)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a broken file

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 
@@ -38,8 +37,7 @@ def _too_large(request) -> HttpResponse:
 class RequestSizeLimitMiddleware:
     """Refuse (413) a body whose declared length exceeds MAX_REQUEST_BYTES before anything
     reads it: CSRF checking would otherwise parse it, spooling uploads to temporary files,
-    even for an anonymous caller. A body without a declared length is bounded while it is
-    read, by ``BoundedUploadHandler``."""
+    even for an anonymous caller. (Django never reads past the declared length.)"""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -52,25 +50,6 @@ class RequestSizeLimitMiddleware:
         if length > settings.MAX_REQUEST_BYTES:
             return _too_large(request)
         return self.get_response(request)
-
-
-class BoundedUploadHandler(FileUploadHandler):
-    """First in FILE_UPLOAD_HANDLERS: stops reading a multipart body once it passes
-    MAX_REQUEST_BYTES, whatever its declared length, so no oversized temporary file is
-    written. Django then sees an empty form and the view refuses it as incomplete."""
-
-    def __init__(self, request=None):
-        super().__init__(request)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > settings.MAX_REQUEST_BYTES:
-            raise StopUpload(connection_reset=True)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
 
 
 def database_busy(error: BaseException) -> bool:
