@@ -14,7 +14,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
@@ -89,6 +91,12 @@ def _refuse_deleting_teams_in_use(request, instances):
         "Remove the team from these pages first.",
     )
     return redirect(reverse("wagtailsnippets_cms_team:list"))
+
+
+@hooks.register("insert_global_admin_js")
+def _admin_widgets_without_inline_script():
+    """Starts the admin widgets whose inline scripts the Content-Security-Policy blocks."""
+    return format_html('<script src="{}" defer></script>', static("enablement/admin_csp.js"))
 
 
 # --- Wagtail's document URLs ---------------------------------------------------------------
