@@ -219,7 +219,7 @@ SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "enablement.throttle.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Login throttling (django-axes; enablement.throttle): failures count per username and
