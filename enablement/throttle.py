@@ -19,7 +19,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from wagtail.api.v3.auth import BearerTokenAuth
+from wagtail.api.v3.auth import BearerTokenAuth as WagtailBearerTokenAuth
 
 
 class ThrottleBackend(AxesStandaloneBackend):
@@ -82,8 +82,9 @@ def throttled_response(request, error: Throttled):
     return response
 
 
-class ThrottledBearerTokenAuth(BearerTokenAuth):
-    """Wagtail's API token check (``Authorization: Bearer``), throttled like logins."""
+class BearerTokenAuth(WagtailBearerTokenAuth):
+    """Wagtail's API token check (``Authorization: Bearer``), throttled like logins. (Same
+    class name as Wagtail's, which names the scheme in the OpenAPI schema.)"""
 
     def authenticate(self, request, token: str):
         credentials_check(request=request, username="api-key")
