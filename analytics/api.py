@@ -27,15 +27,16 @@ MAX_BATCH = 1000
 
 
 class KeyAuth(HttpBearer):
+    """``Authorization: Bearer ea_...``: an active, unrevoked, unexpired key of an active
+    user (checked on every request, so a revoked key fails at once). Failed keys count
+    towards the login throttle (``enablement.throttle``)."""
+
     def authenticate(self, request, token):
-        key = (
-            ApiKey.objects.select_related("user")
-            .filter(key_hash=services.token_digest(token), revoked_at__isnull=True)
-            .first()
-        )
-        if key is None or not key.user.is_active:
+        key = services.api_key_authenticate(token=token, request=request)
+        if key is None:
             return None
         request.user = key.user
+        request.api_key = key
         return key.user
 
 
@@ -76,10 +77,15 @@ class EventsOut(Schema):
     errors: list[EventError]
 
 
-@router.post("events", response=EventsOut, summary="Record a batch of usage events")
+@router.post(
+    "events", response={200: EventsOut, 400: EventsOut}, summary="Record a batch of usage events"
+)
 def post_events(request, payload: EventsIn):
-    """Each event is stored once per idempotency key; retries are safe. Bad events are
-    reported by index and field, the others kept."""
+    """Each event is stored once per idempotency key; retries are safe. A batch is stored
+    whole or not at all: when any event is refused (400), none is stored, and ``errors``
+    says for each refused event its index, field and reason. An asset the caller may not
+    see is "no asset N", exactly like one that does not exist; a deal must be the caller's
+    own unless the caller is an enablement lead or uses an integration key."""
     events = [
         services.EventInput(
             idempotency_key=e.idempotency_key,
@@ -91,8 +97,14 @@ def post_events(request, payload: EventsIn):
         )
         for e in payload.events
     ]
-    result = services.usage_record_batch(events=events, user=request.user, source="api")
-    return result.__dict__
+    key = getattr(request, "api_key", None)
+    result = services.usage_record_batch(
+        events=events,
+        user=request.user,
+        source="api",
+        any_deal=key is not None and key.scope == ApiKey.Scope.INTEGRATION,
+    )
+    return Status(400 if result.errors else 200, result.__dict__)
 
 
 # --- Deals (CRM webhook) ----------------------------------------------------------------------
@@ -172,7 +184,7 @@ def upsert_deal(request, payload: DealIn):
 @router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")
 def post_stage(request, external_id: str, payload: StageIn):
     _require_lead(request)
-    deal = get_object_or_404(Deal, external_id=external_id)
+    deal = get_object_or_404(Deal, external_id=services.deal_external_id_normalise(external_id))
     try:
         services.deal_stage_change(
             deal=deal, stage=payload.stage, entered_at=payload.entered_at or timezone.now()

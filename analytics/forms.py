@@ -49,3 +49,14 @@ class DealForm(forms.Form):
 class FeedbackForm(forms.Form):
     kind = forms.ChoiceField(choices=AssetFeedback.Kind.choices)
     text = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class ShareForm(DealForm):
+    """One of the rep's open deals and, optionally, who the link is for."""
+
+    recipient_note = forms.CharField(
+        required=False,
+        max_length=200,
+        label="For",
+        help_text="Who you are sending it to, so you can tell your links apart.",
+    )

@@ -28,6 +28,8 @@ from analytics.services import (
     DealInput,
     StageMap,
     deal_apply,
+    deal_external_id_normalise,
+    deal_input_problems,
     deal_reached_order,
 )
 
@@ -226,13 +228,19 @@ def _row_input(number: int, values: list, context: _Context, report) -> DealInpu
             return None
     amount, symbol_currency = data.pop("amount", (None, ""))
     data["currency"] = data.get("currency") or symbol_currency
+    data["external_id"] = deal_external_id_normalise(data.get("external_id"))
     if not data.get("external_id"):
         report.error(number, _label(context, "external_id"), "is empty")
         return None
     if not data.get("stage"):
         report.error(number, _label(context, "stage"), "is empty")
         return None
-    return DealInput(amount=amount, **data)
+    deal = DealInput(amount=amount, **data)
+    for name, problem in deal_input_problems(deal).items():
+        column = _label(context, name) if name in context.columns else name
+        report.error(number, column, problem)
+        return None
+    return deal
 
 
 def _label(context: _Context, name: str) -> str:
@@ -357,8 +365,13 @@ def deals_refresh_reached(deal_ids: list[int], context: _Context) -> None:
 def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> None:
     parsed = []
     for number, values in chunk:
-        external_id = str(_cell(values, context, "external_id"))
-        stage = str(_cell(values, context, "stage"))
+        external_id = deal_external_id_normalise(_cell(values, context, "external_id"))
+        stage = str(_cell(values, context, "stage")).strip()
+        too_long = deal_input_problems(DealInput(external_id=external_id, stage=stage))
+        if too_long:
+            name, problem = next(iter(too_long.items()))
+            report.error(number, _label(context, name), problem)
+            continue
         try:
             when = parse_datetime(_cell(values, context, "changed_at"), order=context.date_order)
         except ValueError as error:

@@ -186,18 +186,28 @@ class UsageEvent(models.Model):
 
 
 class ShareLink(models.Model):
-    """A buyer-facing link to one asset for one deal. Only the SHA-256 of the token is stored;
-    the token itself (>= 128 random bits) is shown once to the rep who made it."""
+    """A buyer-facing link to one asset for one deal.
+
+    The token is an HMAC of a random ``nonce`` under the site's SECRET_KEY (256 bits), so
+    the rep who made the link can copy it again from their list, while the database alone
+    (a backup, a dump) reveals no working link: lookups go through ``token_hash``, the
+    token's SHA-256. Links made before nonces existed have none and cannot be shown again.
+    """
 
     token_hash = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64, blank=True, default="")
     asset = models.ForeignKey("cms.AssetPage", on_delete=models.CASCADE, related_name="+")
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="share_links")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    recipient_note = models.CharField(
+        max_length=200, blank=True, help_text="Who the link is for, e.g. 'Dana, CFO'."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -239,13 +249,41 @@ class ContentRequest(models.Model):
 
 class ApiKey(models.Model):
     """A bearer token for the analytics API (CRM webhooks, event collectors). Stored hashed;
-    requests act as ``user`` and get that user's role."""
+    requests act as ``user`` and get that user's role.
+
+    An ``integration`` key (a CRM connector, an event collector) may record events on any
+    rep's deal; a personal key only on its user's own deals (leads: on every deal). A key
+    stops working the moment it is revoked or its expiry passes."""
+
+    class Scope(models.TextChoices):
+        PERSONAL = "personal", "Personal (the user's own deals)"
+        INTEGRATION = "integration", "Integration (events on any deal)"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.PERSONAL)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @property
+    def status(self) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
 
 
 # --- Rollups (rebuilt by update_analytics; dashboards read only these) -----------------------

@@ -232,9 +232,32 @@ class _Prefixed(io.RawIOBase):
         return len(chunk)
 
 
+def _check_not_a_zip_bomb(stream) -> None:
+    """Measure the workbook's zip directory before openpyxl decompresses anything: a small
+    upload must not unpack into gigabytes (the same check as document uploads)."""
+    from django.conf import settings
+
+    from cms.extraction import MB, ExtractionError, Limits
+    from cms.extraction.ooxml import Package
+
+    limits = Limits(
+        max_unzipped_bytes=settings.XLSX_MAX_UNPACKED_MB * MB,
+        max_part_bytes=settings.XLSX_MAX_UNPACKED_MB * MB,
+        max_zip_ratio=settings.XLSX_MAX_RATIO,
+        ratio_floor_bytes=MB,  # a sheet of deals compresses about 10 to 1, never 100
+    )
+    try:
+        Package(stream, limits=limits)  # reads the zip directory only, refusing a bomb
+    except ExtractionError as error:
+        raise TableError(str(error)) from None
+    finally:
+        stream.seek(0)
+
+
 def _read_xlsx(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     from openpyxl import load_workbook
 
+    _check_not_a_zip_bomb(stream)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a broken file

@@ -11,12 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from analytics import services
-from analytics.forms import DealForm, FeedbackForm
+from analytics import selectors, services
+from analytics.forms import DealForm, FeedbackForm, ShareForm
 from analytics.models import EventKind, ShareLink
+from analytics.selectors import share_link_label
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
 from enablement.roles import user_is_enablement_lead
@@ -29,13 +31,15 @@ def _visible_asset(request, asset_id: int) -> AssetPage:
     return asset
 
 
-def _back(request, asset: AssetPage):
+def _back(request, asset: AssetPage | None):
     """Back to where the rep acted (a search result page sends ``next``), else the asset."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(target)
+    if asset is None:
+        return redirect("analytics:share_links")
     return redirect(asset.url or "home")
 
 
@@ -63,26 +67,57 @@ def asset_used(request, asset_id: int):
 @login_required
 @require_POST
 def share_create(request, asset_id: int):
+    """Make a link, then redirect to the rep's list of links (POST, redirect, GET: a reload
+    never makes a second link)."""
     asset = _visible_asset(request, asset_id)
-    deal = _chosen_deal(request, asset)
-    if deal is None:
+    if not asset.shareable_with_buyers:
+        messages.error(request, "This asset is internal: it cannot be shared with buyers.")
         return _back(request, asset)
-    link, token = services.share_link_create(user=request.user, asset=asset, deal=deal)
-    url = request.build_absolute_uri(f"/s/{token}/")
+    form = ShareForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Pick one of your open deals.")
+        return _back(request, asset)
+    try:
+        link, _ = services.share_link_create(
+            user=request.user,
+            asset=asset,
+            deal=form.cleaned_data["deal"],
+            recipient_note=form.cleaned_data["recipient_note"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _back(request, asset)
+    messages.success(request, f"Link {share_link_label(link)} created: copy it below.")
+    return redirect(f"{reverse('analytics:share_links')}?created={link.pk}#link-{link.pk}")
+
+
+@login_required
+@require_GET
+def share_links(request):
+    """The rep's share links: what each is, when it was last opened, copy and revoke."""
+    links = selectors.share_links_for(user=request.user)
+    for link in links:
+        link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
+    created = request.GET.get("created", "")
     return render(
-        request, "analytics/share_created.html", {"asset": asset, "link": link, "url": url}
+        request,
+        "analytics/share_links.html",
+        {"links": links, "created": int(created) if created.isdigit() else None},
     )
 
 
 @login_required
 @require_POST
 def share_revoke(request, link_id: int):
-    link = get_object_or_404(ShareLink, pk=link_id)
+    link = get_object_or_404(ShareLink.objects.select_related("asset", "deal"), pk=link_id)
     if link.created_by_id != request.user.pk and not user_is_enablement_lead(request.user):
         raise PermissionDenied("Only the rep who made a link (or a lead) may revoke it.")
-    services.share_link_revoke(link=link)
-    messages.success(request, "The link no longer opens.")
-    return _back(request, link.asset)
+    label = share_link_label(link)
+    if services.share_link_revoke(link=link):
+        messages.success(request, f"Revoked {label}: it no longer opens.")
+    else:
+        messages.info(request, f"{label} was already revoked.")
+    return _back(request, None)
 
 
 @login_required

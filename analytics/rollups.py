@@ -1,8 +1,11 @@
 """``update_analytics``: rebuild every rollup from the raw events and deals.
 
-The rebuild is a pure function of the raw data: it deletes and refills each rollup table in
-one transaction, so running it twice leaves the same tables, and readers see either the old
-or the new numbers. A lock row keeps two runs from overlapping.
+The rebuild is a pure function of the raw data, so running it twice leaves the same tables.
+Each rollup is computed first, reading only, and then swapped in by one short write
+transaction (delete and refill that table), so readers see either its old or its new rows,
+and writers (the events API, the app's own events, buyers opening links) never wait long for
+the database: on SQLite only one transaction writes at a time, and a rebuild holding it for
+its whole run made them time out. A lock row keeps two runs from overlapping.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ AnalyticsLocked = Locked
 def update_analytics(*, log: Callable[[str], None] = lambda message: None) -> dict:
     """Rebuild all rollups; returns row counts per table. Raises AnalyticsLocked when
     another run holds the lock."""
-    with job_lock("update_analytics"), transaction.atomic():
+    from analytics.services import usage_spool_replay
+
+    with job_lock("update_analytics"):
+        spooled = usage_spool_replay()
+        if spooled:
+            log(f"spooled events stored: {spooled}")
         counts = {"deal_asset_touches": rebuild_touches()}
         log(f"deal x asset touches: {counts['deal_asset_touches']}")
         counts["usage_weeks"] = rebuild_usage_weeks()
@@ -56,7 +64,6 @@ def update_analytics(*, log: Callable[[str], None] = lambda message: None) -> di
 
 def rebuild_touches() -> int:
     """Fill DealAssetTouch from the touch events that happened on or before close."""
-    DealAssetTouch.objects.all().delete()
     deals = {
         pk: (outcome, close, amount)
         for pk, outcome, close, amount in Deal.objects.values_list(
@@ -70,18 +77,16 @@ def rebuild_touches() -> int:
         .order_by("deal_id", "occurred_at", "id")
         .values_list("deal_id", "asset_id", "occurred_at", "journey_stage_id")
     )
-    pending: list[DealAssetTouch] = []
-    total = 0
+    rows: list[tuple] = []
     current, touches = None, []
     for deal_id, asset_id, occurred_at, stage_id in events.iterator(chunk_size=20000):
         if deal_id != current:
-            pending.extend(_deal_rows(current, touches, deals))
+            rows.extend(_touch_values(_deal_rows(current, touches, deals)))
             current, touches = deal_id, []
         touches.append((asset_id, occurred_at, orders.get(stage_id, bottom)))
-        if len(pending) >= BATCH:
-            total += _flush(pending)
-    pending.extend(_deal_rows(current, touches, deals))
-    return total + _flush(pending)
+    rows.extend(_touch_values(_deal_rows(current, touches, deals)))
+    _replace(DealAssetTouch, _TOUCH_COLUMNS, rows)
+    return len(rows)
 
 
 _TOUCH_COLUMNS = [
@@ -98,19 +103,22 @@ _TOUCH_COLUMNS = [
 ]
 
 
-def _flush(pending: list) -> int:
+def _touch_values(touches: list[DealAssetTouch]) -> list[tuple]:
     adapt = connection.ops.adapt_datetimefield_value
-    rows = [
+    return [
         tuple(
             adapt(value) if column == "first_touch_at" else value
             for column, value in ((c, getattr(row, c)) for c in _TOUCH_COLUMNS)
         )
-        for row in pending
+        for row in touches
     ]
-    _insert_rows(DealAssetTouch, _TOUCH_COLUMNS, rows)
-    count = len(pending)
-    pending.clear()
-    return count
+
+
+def _replace(model, columns: list[str], rows: list[tuple]) -> None:
+    """Swap ``model``'s rows for ``rows`` in one short write transaction."""
+    with transaction.atomic():
+        model.objects.all().delete()
+        _insert_rows(model, columns, rows)
 
 
 def _deal_rows(deal_id, touches, deals) -> list[DealAssetTouch]:
@@ -168,7 +176,6 @@ def _week_expression():
 
 
 def rebuild_usage_weeks() -> int:
-    UsageWeekly.objects.all().delete()
     grouped = (
         UsageEvent.objects.filter(asset__isnull=False)
         .annotate(week=_week_expression())
@@ -179,7 +186,7 @@ def rebuild_usage_weeks() -> int:
         (r["asset_id"], _as_date(r["week"]), r["kind"], r["n"])
         for r in grouped.iterator(chunk_size=20000)
     ]
-    _insert_rows(UsageWeekly, ["asset_id", "week", "kind", "count"], rows)
+    _replace(UsageWeekly, ["asset_id", "week", "kind", "count"], rows)
     return len(rows)
 
 
@@ -235,7 +242,6 @@ def usage_totals(since: date | None) -> dict[int, dict]:
 
 
 def rebuild_asset_stats() -> int:
-    AssetStats.objects.all().delete()
     live_ids = set(AssetPage.objects.live().values_list("pk", flat=True))
     rows = []
     for window in selectors.WINDOWS:
@@ -258,12 +264,13 @@ def rebuild_asset_stats() -> int:
                     influenced_revenue=data["influenced_revenue"],
                 )
             )
-    AssetStats.objects.bulk_create(rows, batch_size=1000)
+    with transaction.atomic():
+        AssetStats.objects.all().delete()
+        AssetStats.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 
 def rebuild_snapshots() -> None:
-    RollupSnapshot.objects.all().delete()
     now = timezone.now()
     rows = []
     for window in selectors.WINDOWS:
@@ -280,7 +287,9 @@ def rebuild_snapshots() -> None:
     rows.append(
         RollupSnapshot(key="search_gaps", window="90d", data=search_gaps(), computed_at=now)
     )
-    RollupSnapshot.objects.bulk_create(rows)
+    with transaction.atomic():
+        RollupSnapshot.objects.all().delete()
+        RollupSnapshot.objects.bulk_create(rows)
 
 
 def overview_numbers(since: date | None) -> dict:

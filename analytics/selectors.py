@@ -319,7 +319,10 @@ def heatmap_grid(window: str = DEFAULT_WINDOW) -> dict:
     heat = snapshot("heatmap", window)
     cells = {(c["stage"], c["pillar"]): c for c in heat.get("cells", [])}
     rows = [
-        {"stage": stage, "cells": [cells.get((stage["id"], p["id"]), {}) for p in heat["pillars"]]}
+        {
+            "stage": stage,
+            "cells": [cells.get((stage["id"], p["id"]), {}) for p in heat.get("pillars", [])],
+        }
         for stage in heat.get("stages", [])
     ]
     return {"pillars": heat.get("pillars", []), "rows": rows}
@@ -358,12 +361,60 @@ def content_health(*, unused_days: int = 90) -> dict:
     }
 
 
-def share_links_for(*, user, asset_id: int):
+def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> list:
+    """The share links ``user`` made (of one asset when given), newest first. Each carries
+    ``label`` (asset, deal, recipient note, creation time and number: unique), ``state``
+    ("active", "expired", "revoked") and ``token`` (None when it cannot be shown again)."""
     from analytics.models import ShareLink
+    from analytics.services import share_link_token
 
     if not getattr(user, "is_authenticated", False):
-        return ShareLink.objects.none()
-    return ShareLink.objects.filter(created_by=user, asset_id=asset_id).select_related("deal")[:10]
+        return []
+    links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset")
+    if asset_id is not None:
+        links = links.filter(asset_id=asset_id)
+    now = timezone.now()
+    result = list(links.order_by("-created_at", "-pk")[:limit])
+    for link in result:
+        link.label = share_link_label(link)
+        link.token = share_link_token(link)
+        link.state = (
+            "revoked" if link.revoked_at else "expired" if link.expires_at <= now else "active"
+        )
+    return result
+
+
+def share_link_label(link) -> str:
+    """A name for one link that no other link of the rep shares: its number makes it so."""
+    created = timezone.localtime(link.created_at).strftime("%d %b %Y %H:%M")
+    note = f" for {link.recipient_note}" if link.recipient_note else ""
+    return f"#{link.pk} {link.asset.title} → {link.deal}{note}, created {created}"
+
+
+def share_link_for_buyer(token: str):
+    """The link ``token`` opens, or None. A link opens only while it is unrevoked and
+    unexpired, its asset may go to buyers, and the rep who made it is active and may still
+    see the asset now (``cms.selectors.asset_visible_to``: live, sections published, team
+    restrictions). Checked on every open, so a link stops the moment any of that changes."""
+    from analytics.models import ShareLink
+    from analytics.services import token_digest
+    from cms.selectors import asset_visible_to
+
+    if not token or len(token) > 200:
+        return None
+    link = (
+        ShareLink.objects.select_related("asset", "asset__asset_type", "deal", "created_by")
+        .filter(token_hash=token_digest(token))
+        .first()
+    )
+    if link is None or link.revoked_at is not None or link.expires_at <= timezone.now():
+        return None
+    creator = link.created_by
+    if creator is None or not creator.is_active:
+        return None
+    if not link.asset.shareable_with_buyers or not asset_visible_to(creator, link.asset):
+        return None
+    return link
 
 
 def feedback_for_asset(asset_id: int):

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import logging
+import os
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from analytics.models import (
     ApiKey,
@@ -27,6 +34,7 @@ from analytics.models import (
 )
 from cms.models import AssetPage, BuyerStage
 
+logger = logging.getLogger(__name__)
 _METADATA = UsageEvent._meta.get_field("metadata")
 _KINDS = frozenset(EventKind.values)
 WON_STAGES = {"closed won"}
@@ -99,6 +107,13 @@ def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
 # --- Deals ------------------------------------------------------------------------------------
 
 
+def deal_external_id_normalise(value) -> str:
+    """A CRM id as the library keys deals: surrounding whitespace (spaces, tabs, a CSV's
+    stray newline, no-break spaces) removed. The webhook, the import and the events API all
+    go through here, so " 006A" and "006A" are one deal."""
+    return str(value or "").strip()
+
+
 @dataclass
 class DealInput:
     """One deal as a CRM describes it; only ``external_id`` and ``stage`` are required."""
@@ -118,6 +133,32 @@ class DealInput:
     closed: bool | None = None
     stage_changed_at: datetime | None = None
     extra: dict = field(default_factory=dict)
+
+
+#: DealInput field -> the Deal column that stores it (its max_length bounds the input).
+_STORED_AS = {
+    "external_id": "external_id",
+    "stage": "stage",
+    "name": "name",
+    "account": "account",
+    "currency": "currency",
+    "owner": "owner_name",
+    "industry": "industry",
+    "segment": "segment",
+}
+
+
+def deal_input_problems(data: DealInput) -> dict[str, str]:
+    """Field -> why its value cannot be stored (too long for its column), checked here so
+    that SQLite (which would store it) and PostgreSQL (which would fail the whole write)
+    answer alike, and the webhook and the import report the same field."""
+    problems = {}
+    for name, column in _STORED_AS.items():
+        value = str(getattr(data, name) or "").strip()
+        limit = Deal._meta.get_field(column).max_length
+        if len(value) > limit:
+            problems[name] = f"is {len(value)} characters long; at most {limit} are allowed"
+    return problems
 
 
 def deal_outcome(data: DealInput) -> str:
@@ -157,20 +198,23 @@ def deal_apply(
     stage = data.stage.strip()
     if not stage_map.is_known(stage):
         raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
+    problems = deal_input_problems(data)
+    if problems:
+        raise ValidationError(problems)
     is_new = deal is None
-    deal = deal or Deal(external_id=data.external_id.strip())
+    deal = deal or Deal(external_id=deal_external_id_normalise(data.external_id))
     changed_stage = is_new or deal.stage.casefold() != stage.casefold()
     for attr in ("name", "account", "industry", "segment"):
         value = getattr(data, attr)
         if value or is_new:
-            setattr(deal, attr, value.strip()[:255])
+            setattr(deal, attr, value.strip())
     if data.amount is not None:
         deal.amount = data.amount
-    deal.currency = (data.currency or deal.currency or default_currency()).upper()[:3]
+    deal.currency = (data.currency.strip() or deal.currency or default_currency()).upper()
     deal.close_date = data.close_date or deal.close_date
     deal.created_date = data.created_date or deal.created_date
     if data.owner:
-        deal.owner_name = data.owner.strip()[:255]
+        deal.owner_name = data.owner.strip()
         deal.owner = owner_for(data.owner, owners)
     deal.stage = stage
     journey = stage_map.journey(stage)
@@ -192,7 +236,8 @@ def default_currency() -> str:
 def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[Deal, bool]:
     """Create or update one deal by external id, appending a stage change when the stage
     moved. Returns (deal, created). Raises ValidationError naming the field."""
-    if not data.external_id.strip():
+    data.external_id = deal_external_id_normalise(data.external_id)
+    if not data.external_id:
         raise ValidationError({"external_id": "is required"})
     stage_map = stage_map or StageMap()
     existing = Deal.objects.select_for_update().filter(external_id=data.external_id).first()
@@ -267,9 +312,17 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
     return chosen or (None, "")
 
 
-def _batch_context(events: list[EventInput]) -> tuple[dict, dict, set[int]]:
+def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict, set[int]]:
+    """The deals (external id -> id) and assets (ids) of ``events`` that ``user`` may name:
+    assets they may see; their own deals, or any deal for a lead or an integration key."""
+    from cms.selectors import assets_for_user
+    from enablement.roles import user_is_enablement_lead
+
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
-    deals = dict(Deal.objects.filter(external_id__in=external_ids).values_list("external_id", "id"))
+    deals_named = Deal.objects.filter(external_id__in=external_ids)
+    if not (any_deal or user_is_enablement_lead(user)):
+        deals_named = deals_named.filter(owner_id=getattr(user, "pk", None))
+    deals = dict(deals_named.values_list("external_id", "id"))
     histories: dict[int, list] = {}
     rows = DealStageChange.objects.filter(deal_id__in=deals.values()).order_by(
         "deal_id", "entered_at", "id"
@@ -279,11 +332,15 @@ def _batch_context(events: list[EventInput]) -> tuple[dict, dict, set[int]]:
     ):
         histories.setdefault(deal_id, []).append((entered_at, journey_id, stage))
     asset_ids = {e.asset_id for e in events}
-    assets = set(AssetPage.objects.filter(pk__in=asset_ids).values_list("pk", flat=True))
+    named = AssetPage.objects.filter(pk__in=asset_ids)
+    assets = set(assets_for_user(user, named).values_list("pk", flat=True))
     return deals, histories, assets
 
 
 def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -> dict | None:
+    """The first problem with one event, or None. An asset the caller may not see gets the
+    same answer as one that does not exist, and so does a deal that is not theirs: the API
+    is no oracle for what exists."""
     if not event.idempotency_key or len(event.idempotency_key) > 100:
         return {"index": index, "field": "idempotency_key", "error": "1 to 100 characters"}
     if event.kind not in _KINDS:
@@ -291,21 +348,30 @@ def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -
     if event.asset_id not in assets:
         return {"index": index, "field": "asset_id", "error": f"no asset {event.asset_id}"}
     if event.deal_external_id and event.deal_external_id not in deals:
-        return {"index": index, "field": "deal_id", "error": "no deal with that external id"}
+        return {
+            "index": index,
+            "field": "deal_id",
+            "error": f"no deal {event.deal_external_id!r}",
+        }
     return None
 
 
 def usage_record_batch(
-    *, events: list[EventInput], user=None, source: str = "api"
+    *, events: list[EventInput], user, source: str = "api", any_deal: bool = False
 ) -> EventBatchResult:
-    """Store a batch of events; valid ones are kept, invalid ones reported by index and field.
+    """Store a batch of events as ``user``, all or nothing: when any event is refused, none
+    is stored and ``errors`` says, per event (index, field), why.
 
+    An event may name only assets ``user`` may see, and only the user's own deals unless
+    the user is an enablement lead or ``any_deal`` (an integration key) allows every deal.
     Each idempotency key is stored once, whatever the number of senders or retries: the
     insert skips keys the unique index already holds (``ON CONFLICT DO NOTHING``), so two
     writers racing with the same key store it once. ``stored`` counts rows really inserted.
     """
+    for event in events:
+        event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
     result = EventBatchResult(received=len(events))
-    deals, histories, assets = _batch_context(events)
+    deals, histories, assets = _batch_context(events, user, any_deal)
     now = timezone.now()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     rows, seen = [], set()
@@ -319,6 +385,9 @@ def usage_record_batch(
             continue
         seen.add(event.idempotency_key)
         rows.append(_event_row(event, deals, histories, user_id, source, now))
+    if result.errors:
+        result.duplicates = 0
+        return result
     result.stored = _insert_new_events(rows)
     result.duplicates += len(rows) - result.stored
     return result
@@ -379,7 +448,12 @@ def usage_record(
     share_link: ShareLink | None = None,
     source: str = "web",
 ) -> UsageEvent:
-    """Record one event that happened now in the app (a fresh idempotency key each time)."""
+    """Record one event that happened now in the app (a fresh idempotency key each time).
+
+    Never lost and never an error page: when the database stays busy past its timeout, the
+    event is written to the spool (``usage_spool``) and stored by the next event recorded
+    or the next ``update_analytics``.
+    """
     now = timezone.now()
     journey_id, crm_stage = None, ""
     if deal is not None:
@@ -387,7 +461,7 @@ def usage_record(
         journey_id, crm_stage = _stage_at(deal.pk, now, {deal.pk: history})
         journey_id = journey_id or deal.journey_stage_id
         crm_stage = crm_stage or deal.stage
-    return UsageEvent.objects.create(
+    event = UsageEvent(
         idempotency_key=uuid.uuid4().hex,
         kind=kind,
         asset=asset,
@@ -399,25 +473,107 @@ def usage_record(
         source=source,
         occurred_at=now,
     )
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except OperationalError as error:
+        from enablement.middleware import database_busy
+
+        if not database_busy(error):
+            raise
+        usage_spool(event)
+        return event
+    usage_spool_replay()
+    return event
+
+
+_SPOOLED = (
+    "idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id share_link_id source"
+).split()
+
+
+def _spool_dir() -> Path:
+    return Path(settings.DATA_DIR) / "spool" / "events"
+
+
+def usage_spool(event: UsageEvent) -> None:
+    """Keep an event the database could not take now, as a file under DATA_DIR/spool."""
+    directory = _spool_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {name: getattr(event, name) for name in _SPOOLED}
+    data["occurred_at"] = event.occurred_at.isoformat()
+    partial = directory / f".{event.idempotency_key}.tmp"
+    partial.write_text(json.dumps(data))
+    partial.replace(directory / f"{event.idempotency_key}.json")
+    logger.warning("database busy: event %s spooled for later", event.idempotency_key)
+
+
+def usage_spool_replay() -> int:
+    """Store spooled events (once each: their idempotency keys are unique); returns how many
+    files were taken. Safe to run from several processes: each file is claimed by a rename."""
+    directory = _spool_dir()
+    if not directory.is_dir():
+        return 0
+    taken = 0
+    for path in sorted(directory.glob("*.json")):
+        claimed = path.with_suffix(f".{os.getpid()}.claimed")
+        try:
+            path.replace(claimed)
+        except FileNotFoundError:
+            continue  # another process took it
+        data = json.loads(claimed.read_text())
+        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+        try:
+            UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
+        except OperationalError:
+            claimed.replace(path)  # still busy: leave it for the next replay
+            break
+        claimed.unlink()
+        taken += 1
+    return taken
 
 
 # --- Share links ------------------------------------------------------------------------------
 
 
-def share_link_create(*, user, asset: AssetPage, deal: Deal) -> tuple[ShareLink, str]:
-    """A link for a buyer to open ``asset``; returns the link and its token (shown once).
+def share_link_token(link: ShareLink) -> str | None:
+    """The link's token, derived from its nonce under SECRET_KEY; None for links made before
+    nonces existed (their token was shown once and is not kept)."""
+    if not link.nonce:
+        return None
+    digest = salted_hmac("analytics.share_link", link.nonce, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    The token carries 256 random bits; only its SHA-256 is stored. Recording the share is an
-    asset_shared touch of the deal.
+
+def share_link_create(
+    *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
+) -> tuple[ShareLink, str]:
+    """A link for a buyer to open ``asset``; returns the link and its token.
+
+    Refused (ValidationError) unless the asset may go to buyers, ``user`` may see it, and
+    the deal is the user's own open deal (an enablement lead may use any open deal). The
+    token carries 256 bits. Recording the share is an asset_shared touch of the deal.
     """
-    token = secrets.token_urlsafe(32)
+    from cms.selectors import asset_visible_to
+    from enablement.roles import user_is_enablement_lead
+
+    if not asset_visible_to(user, asset):
+        raise ValidationError({"asset": f"no asset {asset.pk}"})
+    if not asset.shareable_with_buyers:
+        raise ValidationError({"asset": "This asset is internal and cannot be shared with buyers."})
+    own = deal.owner_id == user.pk or user_is_enablement_lead(user)
+    if not own or deal.outcome != Deal.Outcome.OPEN:
+        raise ValidationError({"deal": "Pick one of your open deals."})
     link = ShareLink(
-        token_hash=token_digest(token),
+        nonce=secrets.token_hex(16),
         asset=asset,
         deal=deal,
         created_by=user,
+        recipient_note=recipient_note.strip(),
         expires_at=timezone.now() + timedelta(days=settings.SHARE_LINK_DAYS),
     )
+    token = share_link_token(link)
+    link.token_hash = token_digest(token)
     link.full_clean()
     link.save()
     usage_record(
@@ -426,10 +582,34 @@ def share_link_create(*, user, asset: AssetPage, deal: Deal) -> tuple[ShareLink,
     return link, token
 
 
-def share_link_revoke(*, link: ShareLink) -> None:
-    if link.revoked_at is None:
-        link.revoked_at = timezone.now()
-        link.save(update_fields=["revoked_at"])
+def share_link_revoke(*, link: ShareLink) -> bool:
+    """Revoke ``link``; returns False when it was already revoked."""
+    if link.revoked_at is not None:
+        return False
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])
+    return True
+
+
+def share_link_opened(*, link: ShareLink) -> None:
+    """A buyer opened ``link``: note when (the rep's list shows it) and record the touch."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+        link.last_opened_at = now
+    except OperationalError as error:  # busy: the open itself is still recorded below
+        from enablement.middleware import database_busy
+
+        if not database_busy(error):
+            raise
+    usage_record(
+        kind=EventKind.BUYER_OPENED,
+        asset=link.asset,
+        deal=link.deal,
+        share_link=link,
+        source="share",
+    )
 
 
 # --- Feedback, requests, API keys ------------------------------------------------------------
@@ -452,13 +632,57 @@ def content_request_create(*, user, text: str, source: str = "search_gap") -> Co
     return request
 
 
-def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    user,
+    name: str,
+    scope: str = ApiKey.Scope.PERSONAL,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """A new bearer key for ``user``; the key itself is returned once and stored hashed."""
     key = "ea_" + secrets.token_urlsafe(32)
-    api_key = ApiKey(user=user, name=name, key_hash=token_digest(key))
+    api_key = ApiKey(
+        user=user, name=name, key_hash=token_digest(key), scope=scope, expires_at=expires_at
+    )
     api_key.full_clean()
     api_key.save()
     return api_key, key
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
+    """The usable key for ``token``, or None: unknown, revoked, expired, or its user is
+    inactive. Read from the database on every call (no cache), so revoking takes effect on
+    the next request. Notes the last use (to the minute, to spare writes) and reports
+    failures to the login throttle."""
+    from enablement.throttle import credentials_check, credentials_failed
+
+    credentials_check(request=request, username="api-key")
+    now = timezone.now()
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(key_hash=token_digest(token), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+    if key is None or not key.user.is_active:
+        credentials_failed(request=request, username="api-key")
+        return None
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def api_key_revoke(*, key: ApiKey) -> bool:
+    """Revoke ``key`` now; False when it was already revoked."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    return True
 
 
 def analytics_update_and_publish(*, log=lambda message: None) -> dict:

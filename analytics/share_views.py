@@ -1,36 +1,18 @@
 """What a buyer sees through a share link: no login, one asset, nothing else.
 
-A link opens only while it is unexpired, unrevoked and its asset is live; it serves only its
-own asset's file. Every refusal looks the same (404), so a guess learns nothing.
+``analytics.selectors.share_link_for_buyer`` decides on every request whether the link still
+opens; every refusal looks the same (the "not available" page, 404), so a guess learns
+nothing. The page shows only what is meant for buyers: the title and the buyer description.
 """
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from analytics import services
-from analytics.models import EventKind, ShareLink
+from analytics import selectors, services
+from analytics.models import EventKind
 from cms.downloads import stored_file_response
-from cms.selectors import asset_is_live
-
-
-def _valid_link(token: str) -> ShareLink:
-    link = (
-        ShareLink.objects.select_related("asset", "deal")
-        .filter(token_hash=services.token_digest(token))
-        .first()
-    )
-    if (
-        link is None
-        or link.revoked_at is not None
-        or link.expires_at <= timezone.now()
-        or not asset_is_live(link.asset)
-    ):
-        raise Http404("This link is not valid.")
-    return link
 
 
 def _refused(request):
@@ -39,17 +21,10 @@ def _refused(request):
 
 @never_cache
 def share_open(request, token: str):
-    try:
-        link = _valid_link(token)
-    except Http404:
+    link = selectors.share_link_for_buyer(token)
+    if link is None:
         return _refused(request)
-    services.usage_record(
-        kind=EventKind.BUYER_OPENED,
-        asset=link.asset,
-        deal=link.deal,
-        share_link=link,
-        source="share",
-    )
+    services.share_link_opened(link=link)
     return render(
         request, "analytics/share.html", {"link": link, "asset": link.asset, "token": token}
     )
@@ -57,19 +32,18 @@ def share_open(request, token: str):
 
 @never_cache
 def share_file(request, token: str, asset_id: int):
-    try:
-        link = _valid_link(token)
-    except Http404:
-        return _refused(request)
-    if asset_id != link.asset_id:
+    link = selectors.share_link_for_buyer(token)
+    if link is None or asset_id != link.asset_id:
         return _refused(request)
     asset = link.asset
-    services.usage_record(
-        kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
-    )
-    if asset.document_id:
-        document = asset.document
-        return stored_file_response(document.file, filename=document.filename)
+    if asset.document_id and asset.document.file:
+        services.usage_record(
+            kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
+        )
+        return stored_file_response(asset.document.file, filename=asset.document.filename)
     if asset.external_url:
+        services.usage_record(
+            kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
+        )
         return redirect(asset.external_url)
     return _refused(request)

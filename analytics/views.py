@@ -18,6 +18,7 @@ from analytics.forms import ImportForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.rollups import AnalyticsLocked, update_analytics
 from cms.models import AssetPage
+from enablement.exports import spreadsheet_safe
 from enablement.roles import user_is_enablement_lead
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
@@ -117,13 +118,6 @@ def asset_list(request):
     return render(request, "analytics/asset_list.html", context)
 
 
-def _csv_cell(value):
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 @lead_required
 def asset_csv(request):
     rows, _ = _filtered_rows(request)
@@ -135,7 +129,7 @@ def asset_csv(request):
     writer = csv.writer(response)
     writer.writerow(fields)
     for row in rows:
-        writer.writerow([_csv_cell(row.get(name)) for name in fields])
+        writer.writerow([spreadsheet_safe(row.get(name)) for name in fields])
     return response
 
 

@@ -1,15 +1,19 @@
 """Wagtail admin: asset owners read what reps said about their assets (helpful, outdated,
 "I needed ..."). Leads and admins see all feedback; everyone else sees their own assets'."""
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.reports import ReportView
 
-from analytics import selectors
-from analytics.models import AssetFeedback
-from enablement.roles import user_is_enablement_lead, user_manages_content
+from analytics import selectors, services
+from analytics.models import ApiKey, AssetFeedback
+from enablement.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
 
 
 class FeedbackReport(ReportView):
@@ -41,9 +45,36 @@ class FeedbackReport(ReportView):
         }
 
 
+def _admins_only(request) -> None:
+    if not user_has_role(request.user, ADMIN):
+        raise PermissionDenied
+
+
+def api_keys_index(request):
+    """Settings > API keys: every analytics API key, its last use and status; revoke."""
+    _admins_only(request)
+    keys = ApiKey.objects.select_related("user").order_by("-created_at")
+    return TemplateResponse(request, "analytics/admin/api_keys.html", {"keys": keys})
+
+
+@require_POST
+def api_key_revoke_view(request, key_id: int):
+    _admins_only(request)
+    key = get_object_or_404(ApiKey, pk=key_id)
+    if services.api_key_revoke(key=key):
+        messages.success(
+            request, f"API key “{key.name}” of {key.user} revoked: it no longer works."
+        )
+    else:
+        messages.info(request, f"API key “{key.name}” was already revoked.")
+    return redirect("analytics_admin:api_keys")
+
+
 @hooks.register("register_admin_urls")
 def _analytics_admin_urls():
     urls = [
+        path("api-keys/", api_keys_index, name="api_keys"),
+        path("api-keys/<int:key_id>/revoke/", api_key_revoke_view, name="api_key_revoke"),
         path("feedback/", FeedbackReport.as_view(), name="feedback"),
         path(
             "feedback/results/", FeedbackReport.as_view(results_only=True), name="feedback_results"
@@ -61,3 +92,14 @@ class _ManagerMenuItem(MenuItem):
 def _feedback_menu_item():
     url = reverse("analytics_admin:feedback")
     return _ManagerMenuItem("Rep feedback", url, name="rep-feedback", icon_name="help")
+
+
+class _AdminMenuItem(MenuItem):
+    def is_shown(self, request):
+        return user_has_role(request.user, ADMIN)
+
+
+@hooks.register("register_settings_menu_item")
+def _api_keys_menu_item():
+    url = reverse("analytics_admin:api_keys")
+    return _AdminMenuItem("Analytics API keys", url, name="analytics-api-keys", icon_name="key")

@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark suite and write JSON under bench/results/.
 
-Usage: python -m bench [suite ...]   (suites: search, analytics, effectiveness, documents; default all)
+Usage: python -m bench [suite ...]
+(suites: search, analytics, effectiveness, documents; default all)
 """
 
 import importlib

@@ -245,8 +245,12 @@ def _ingest(options: dict, asset_ids: list[int]) -> dict:
     if options["wal"] and connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
-    user = get_user_model().objects.create_user("bench-collector")
-    key = api_key_create(user=user, name="bench")[1]
+    from analytics.models import ApiKey
+
+    # An event collector: an integration key (events on every rep's deal) of a user who
+    # sees every asset.
+    user = get_user_model().objects.create_user("bench-collector", is_superuser=True)
+    key = api_key_create(user=user, name="bench", scope=ApiKey.Scope.INTEGRATION)[1]
     connections.close_all()
     server, port = _start_server(options["workers"])
     clients = options["clients"]

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
@@ -67,6 +71,32 @@ class TaxonomyGroup(SnippetViewSetGroup):
 
 
 register_snippet(TaxonomyGroup)
+
+
+@hooks.register("before_delete_snippet")
+def _refuse_deleting_teams_in_use(request, instances):
+    """Deleting a team that still restricts content would open that content to everyone:
+    refuse (single and bulk delete) and say which pages use it."""
+    teams = [item for item in instances if isinstance(item, Team)]
+    if not teams:
+        return None
+    usage = selectors.team_usage([team.pk for team in teams])
+    if not usage:
+        return None
+    names = ", ".join(f"“{team}”" for team in teams)
+    shown = "; ".join(usage[:20]) + (f"; and {len(usage) - 20} more" if len(usage) > 20 else "")
+    messages.error(
+        request,
+        f"{names} cannot be deleted while it restricts content: {shown}. "
+        "Remove the team from these pages first.",
+    )
+    return redirect(reverse("wagtailsnippets_cms_team:list"))
+
+
+@hooks.register("insert_global_admin_js")
+def _admin_widgets_without_inline_script():
+    """Starts the admin widgets whose inline scripts the Content-Security-Policy blocks."""
+    return format_html('<script src="{}" defer></script>', static("enablement/admin_csp.js"))
 
 
 # --- Wagtail's document URLs ---------------------------------------------------------------

@@ -83,6 +83,16 @@ class Pillar(Taxonomy):
 
 
 class AssetType(Taxonomy):
+    """A kind of asset. ``shareable_with_buyers`` is the default for its assets: off for
+    internal material (battlecards, demo scripts), which reps must never send to a buyer.
+    Each asset may override it."""
+
+    shareable_with_buyers = models.BooleanField(
+        default=True, help_text="Whether assets of this type may be sent to buyers by link."
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("shareable_with_buyers")]
+
     class Meta(Taxonomy.Meta):
         verbose_name = "asset type"
 
@@ -242,6 +252,22 @@ class AssetPage(RestrictableMixin, Page):
         null=True, blank=True, help_text="Defaults to the review period after first publishing."
     )
     language = models.CharField(max_length=10, default="en")
+    buyer_description = models.TextField(
+        blank=True,
+        max_length=2000,
+        help_text="What a buyer reads on a share link. The summary above stays internal.",
+    )
+    buyer_sharing = models.CharField(
+        max_length=10,
+        choices=[
+            ("", "As its asset type says"),
+            ("allow", "Shareable with buyers"),
+            ("deny", "Never shared with buyers"),
+        ],
+        blank=True,
+        default="",
+        help_text="Overrides the asset type's 'shareable with buyers' default.",
+    )
     # The asset's owner is Wagtail's own Page.owner, shown in the governance panel.
     archived = models.BooleanField(
         default=False, help_text="Archived assets disappear from everything reps see."
@@ -273,6 +299,10 @@ class AssetPage(RestrictableMixin, Page):
             heading="Placement",
         ),
         MultiFieldPanel(
+            [FieldPanel("buyer_sharing"), FieldPanel("buyer_description")],
+            heading="Sharing with buyers",
+        ),
+        MultiFieldPanel(
             [FieldPanel("owner"), FieldPanel("review_by"), FieldPanel("archived")],
             heading="Governance",
         ),
@@ -296,6 +326,13 @@ class AssetPage(RestrictableMixin, Page):
             raise ValidationError(
                 {"transcript": "A transcript is a WebVTT (.vtt) or SubRip (.srt) captions file."}
             )
+
+    @property
+    def shareable_with_buyers(self) -> bool:
+        """The asset's own choice, else its type's default; no type means not shareable."""
+        if self.buyer_sharing:
+            return self.buyer_sharing == "allow"
+        return bool(self.asset_type and self.asset_type.shareable_with_buyers)
 
     def serve(self, request, *args, **kwargs):
         from cms.views import asset_page_serve

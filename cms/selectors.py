@@ -25,105 +25,160 @@ from cms.models import (
 from enablement.roles import user_manages_content, user_team_ids
 
 
-def assets_live() -> QuerySet[AssetPage]:
-    """Assets a rep could ever see: published, not archived, not expired."""
+def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:
+    """``queryset`` narrowed to assets that are published, not archived, not expired, and
+    whose every library section above is published and unexpired too: unpublishing a
+    section hides everything below it, whether or not its sub-pages were unpublished."""
     now = timezone.now()
-    return (
-        AssetPage.objects.live()
-        .filter(archived=False, expired=False)
-        .filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
+    queryset = queryset.filter(live=True, archived=False, expired=False).filter(
+        Q(expire_at__isnull=True) | Q(expire_at__gt=now)
     )
-
-
-def _sections_hidden_from(team_ids: set[int]) -> list[str]:
-    """Tree paths of restricted library sections that admit none of ``team_ids``."""
-    hidden = []
-    restricted = LibraryPage.objects.filter(restricted_teams__isnull=False).distinct()
-    for section in restricted.prefetch_related("restricted_teams"):
-        allowed = {team.id for team in section.restricted_teams.all()}
-        if not allowed & team_ids:
-            hidden.append(section.path)
-    return hidden
-
-
-def assets_for_user(user, queryset: QuerySet[AssetPage] | None = None) -> QuerySet[AssetPage]:
-    """The live assets ``user`` may see, as a queryset that can be filtered further."""
-    queryset = assets_live() if queryset is None else queryset
-    if not getattr(user, "is_authenticated", False):
-        return queryset.none()
-    if user_manages_content(user):
-        return queryset
-    team_ids = user_team_ids(user)
-    restricted_elsewhere = AssetPage.objects.filter(restricted_teams__isnull=False).exclude(
-        restricted_teams__in=team_ids
-    )
-    queryset = queryset.exclude(pk__in=restricted_elsewhere.values("pk"))
-    for path in _sections_hidden_from(team_ids):
+    for path in _unpublished_section_paths():
         queryset = queryset.exclude(path__startswith=path)
     return queryset
 
 
-def asset_allowed_team_ids(asset: AssetPage) -> frozenset[int] | None:
-    """Teams that may see ``asset``: None when everyone may, an empty set when only managers.
+def assets_live() -> QuerySet[AssetPage]:
+    """Assets a rep could ever see: see ``_live``."""
+    return _live(AssetPage.objects.all())
 
-    Restrictions compose: each restricted level (the asset and every section above it) must
-    admit the team, so the result is the intersection of the restricted levels' team sets.
-    """
-    levels = [set(asset.restricted_teams.values_list("id", flat=True))]
-    sections = LibraryPage.objects.ancestor_of(asset).filter(restricted_teams__isnull=False)
-    for section in sections.distinct().prefetch_related("restricted_teams"):
-        levels.append({team.id for team in section.restricted_teams.all()})
+
+def _unpublished_section_paths() -> list[str]:
+    """Tree paths of library sections that are unpublished or past their expiry."""
+    now = timezone.now()
+    hidden = LibraryPage.objects.filter(
+        Q(live=False) | Q(expired=True) | Q(expire_at__lte=now)
+    ).values_list("path", flat=True)
+    return _outermost(list(hidden))
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Drop paths that lie under another path of the list (their prefix already covers them)."""
+    kept: list[str] = []
+    for path in sorted(paths):
+        if not kept or not path.startswith(kept[-1]):
+            kept.append(path)
+    return kept
+
+
+# --- The visibility rule -----------------------------------------------------------------
+#
+# A page (asset or section) is restricted at a *level* when it or a library section above it
+# names teams. A team is admitted when EVERY restricted level names it; a rep sees the page
+# when one of their teams is admitted (so a rep in teams A and B does not see an asset
+# restricted to B inside a section restricted to A: no single team of theirs is admitted
+# everywhere). Content managers see every live page.
+#
+# The rule is written once, as ``allowed_teams`` (the set of admitted teams, which search
+# documents store), and once more as the queryset filter ``assets_for_user`` derived from the
+# same data (``restricted_sections``). ``asset_visible_to`` asks ``assets_for_user`` with one
+# id. tests/cms/test_visibility.py holds all of them equal for every combination.
+
+
+def restricted_sections() -> list[tuple[str, frozenset[int]]]:
+    """(tree path, admitted team ids) of every library section that names teams."""
+    sections = LibraryPage.objects.filter(restricted_teams__isnull=False).distinct()
+    return [
+        (section.path, frozenset(team.id for team in section.restricted_teams.all()))
+        for section in sections.prefetch_related("restricted_teams")
+    ]
+
+
+def allowed_teams(
+    *, path: str, own_teams: frozenset[int], sections: list[tuple[str, frozenset[int]]]
+) -> frozenset[int] | None:
+    """The teams admitted to the page at ``path`` whose own restriction is ``own_teams``
+    (empty: none): None when no level is restricted (everyone), else the intersection of
+    the restricted levels' team sets (possibly empty: only content managers)."""
+    levels = [own_teams] + [teams for prefix, teams in sections if path.startswith(prefix)]
     levels = [level for level in levels if level]
     if not levels:
         return None
-    return frozenset(set.intersection(*levels))
+    return frozenset.intersection(*levels)
+
+
+def teams_admit(allowed: frozenset[int] | None, team_ids: set[int] | frozenset[int]) -> bool:
+    """Whether a rep in ``team_ids`` passes a page whose admitted teams are ``allowed``."""
+    return allowed is None or bool(allowed & set(team_ids))
+
+
+def _admitted_filter(team_id: int | None, sections) -> Q:
+    """Pages every restricted level of which admits ``team_id`` (None: no team, so only
+    pages with no restricted level at all)."""
+    own = AssetPage.objects.filter(restricted_teams__isnull=False)
+    if team_id is not None:
+        own = own.exclude(restricted_teams=team_id)
+    query = ~Q(pk__in=own.values("pk"))
+    for path, teams in sections:
+        if team_id is None or team_id not in teams:
+            query &= ~Q(path__startswith=path)
+    return query
+
+
+def assets_for_user(user, queryset: QuerySet[AssetPage] | None = None) -> QuerySet[AssetPage]:
+    """The live assets ``user`` may see (of ``queryset`` when given), as a queryset."""
+    queryset = _live(AssetPage.objects.all() if queryset is None else queryset)
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+        return queryset.none()
+    if user_manages_content(user):
+        return queryset
+    sections = restricted_sections()
+    team_ids = sorted(user_team_ids(user)) or [None]
+    visible = Q(pk__in=[])
+    for team_id in team_ids:
+        visible |= _admitted_filter(team_id, sections)
+    return queryset.filter(visible)
+
+
+def asset_allowed_team_ids(asset: AssetPage) -> frozenset[int] | None:
+    """Teams admitted to ``asset`` (see ``allowed_teams``); what search documents store."""
+    own = frozenset(asset.restricted_teams.values_list("id", flat=True))
+    return allowed_teams(path=asset.path, own_teams=own, sections=restricted_sections())
 
 
 def asset_is_live(asset: AssetPage) -> bool:
-    now = timezone.now()
-    return (
-        asset.live
-        and not asset.archived
-        and not asset.expired
-        and (asset.expire_at is None or asset.expire_at > now)
-    )
+    """Whether ``asset`` is live in the sense of ``assets_live`` (its sections included)."""
+    return assets_live().filter(pk=asset.pk).exists()
 
 
 def asset_visible_to(user, asset: AssetPage) -> bool:
-    if not getattr(user, "is_authenticated", False) or not asset_is_live(asset):
-        return False
-    if user_manages_content(user):
-        return True
-    allowed = asset_allowed_team_ids(asset)
-    return allowed is None or bool(allowed & user_team_ids(user))
+    """The single-asset twin of ``assets_for_user``."""
+    return assets_for_user(user, AssetPage.objects.filter(pk=asset.pk)).exists()
 
 
 # --- Library browsing: sections, filters, the stage x pillar grid, related assets ------------
 
 
-def _hidden_section_paths(user) -> list[str] | None:
-    """Tree paths of the sections hidden from ``user``; None when the user may see none."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if user_manages_content(user):
-        return []
-    return _sections_hidden_from(user_team_ids(user))
-
-
 def section_visible_to(user, section: LibraryPage) -> bool:
-    """A rep may open a library section when it and every section above it admit a team of
-    theirs (unrestricted sections admit everyone). Content managers may open every section."""
-    hidden = _hidden_section_paths(user)
-    return hidden is not None and not any(section.path.startswith(path) for path in hidden)
+    """A rep may open a library section when it and every section above it are published and
+    one of the rep's teams is admitted at every restricted level (``allowed_teams``).
+    Content managers may open every published section."""
+    return bool(sections_visible_to(user, [section]))
+
+
+def sections_visible_to(user, sections: list[LibraryPage]) -> list[LibraryPage]:
+    """The sections of ``sections`` that ``user`` may open (see ``section_visible_to``)."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+        return []
+    unpublished = _unpublished_section_paths()
+    shown = [s for s in sections if not any(s.path.startswith(p) for p in unpublished)]
+    if user_manages_content(user):
+        return shown
+    restricted, team_ids = restricted_sections(), user_team_ids(user)
+    return [
+        section
+        for section in shown
+        if teams_admit(
+            allowed_teams(path=section.path, own_teams=frozenset(), sections=restricted),
+            team_ids,
+        )
+    ]
 
 
 def sections_for_user(user, parent: LibraryPage) -> list[LibraryPage]:
     """The live sub-sections directly under ``parent`` that ``user`` may open, in tree order."""
-    hidden = _hidden_section_paths(user)
-    if hidden is None:
-        return []
-    children = LibraryPage.objects.child_of(parent).live().order_by("path")
-    return [child for child in children if not any(child.path.startswith(p) for p in hidden)]
+    children = list(LibraryPage.objects.child_of(parent).live().order_by("path"))
+    return sections_visible_to(user, children)
 
 
 ASSET_FILTERS = {
@@ -234,3 +289,30 @@ def assets_needing_review(*, today: datetime.date | None = None) -> QuerySet[Ass
         .select_related("owner", "asset_type")
         .order_by("review_by", "title")
     )
+
+
+# --- Teams --------------------------------------------------------------------------------
+
+
+def team_usage(team_ids: list[int]) -> list[str]:
+    """Where teams restrict content: "<page title> (<url path>)" for every asset or section
+    whose published restriction or unpublished draft names one of ``team_ids``. Deleting
+    such a team would silently lift the restriction, so it is refused while this is not
+    empty."""
+    from wagtail.models import Page
+
+    wanted = set(team_ids)
+    pages = {}
+    for model in (AssetPage, LibraryPage):
+        for page in model.objects.filter(restricted_teams__in=wanted).distinct():
+            pages[page.pk] = page
+    drafts = Page.objects.filter(has_unpublished_changes=True).select_related("latest_revision")
+    for page in drafts.type(AssetPage, LibraryPage):
+        content = page.latest_revision.content if page.latest_revision else {}
+        if wanted & set(content.get("restricted_teams") or ()):
+            pages.setdefault(page.pk, page)
+    return [f"{page.title} ({page.url_path})" for page in sorted(pages.values(), key=_by_path)]
+
+
+def _by_path(page) -> str:
+    return page.path

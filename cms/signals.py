@@ -1,7 +1,8 @@
 """Signal wiring for cms. Handlers only hand work to services or tasks."""
 
 from django.conf import settings
-from django.db.models.signals import post_save, pre_save
+from django.db.models import ProtectedError
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import Signal, receiver
 from wagtail.signals import page_published
 
@@ -41,3 +42,18 @@ def _asset_published(sender, instance, revision=None, **kwargs):
     from cms.services import asset_review_by_default
 
     asset_review_by_default(asset=instance)
+
+
+@receiver(pre_delete, sender="cms.Team")
+def _team_pre_delete(sender, instance, **kwargs):
+    """Refuse to delete a team that restricts content: the restriction would vanish and the
+    content become visible to everyone. (The admin says so before it gets here.)"""
+    from cms.selectors import team_usage
+
+    usage = team_usage([instance.pk])
+    if usage:
+        raise ProtectedError(
+            f"Team “{instance}” still restricts: {'; '.join(usage)}. "
+            "Remove it from these pages first.",
+            set(),
+        )

@@ -1,10 +1,37 @@
 """The versioned JSON API (django-ninja, a Wagtail dependency). Its OpenAPI schema is served
-at /api/v1/openapi.json. Each app contributes a router from its own ``api.py``."""
+at /api/v1/openapi.json and, unless API_DOCS is off (the production default), browsable at
+/api/v1/docs with Swagger UI from this site's own static files. Each app contributes a
+router from its own ``api.py``."""
 
+from django.conf import settings
+from django.db import OperationalError
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
-api = NinjaAPI(title="Enablement Library API", version="1", urls_namespace="api-v1")
+from enablement.middleware import BUSY_RETRY_SECONDS, database_busy
+from enablement.throttle import Throttled, throttled_response
+
+api = NinjaAPI(
+    title="Enablement Library API",
+    version="1",
+    urls_namespace="api-v1",
+    docs_url="/docs" if settings.API_DOCS else None,
+)
+api.add_exception_handler(Throttled, throttled_response)
+
+
+def _database_busy(request, error: OperationalError):
+    """A write that found the database busy past its timeout: 503 and Retry-After."""
+    if not database_busy(error):
+        raise error
+    response = api.create_response(
+        request, {"detail": "the database is busy; retry shortly"}, status=503
+    )
+    response["Retry-After"] = str(BUSY_RETRY_SECONDS)
+    return response
+
+
+api.add_exception_handler(OperationalError, _database_busy)
 
 
 def register_routers() -> None:

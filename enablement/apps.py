@@ -14,6 +14,12 @@ class EnablementConfig(AppConfig):
 
         post_migrate.connect(_ensure_roles_after_migrate, sender=apps.get_app_config("cms"))
 
+        from enablement.admin_csp import admin_widgets_without_inline_script
+        from enablement.exports import neutralise_admin_exports
+
+        neutralise_admin_exports()
+        admin_widgets_without_inline_script()
+
 
 REQUIRED_TABLES = {"auth_group", "cms_librarypage", "wagtailcore_workflowpage"}
 

@@ -141,3 +141,13 @@ def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | N
             "file_overwrite": False,
         },
     }
+
+
+def s3_origins(options: dict) -> list[str]:
+    """The origins a browser fetches S3 objects from (for the Content-Security-Policy)."""
+    endpoint = options.get("endpoint_url")
+    if endpoint:
+        parsed = urlparse(endpoint)
+        return [f"{parsed.scheme}://{parsed.netloc}"]
+    bucket, region = options["bucket_name"], options["region_name"]
+    return [f"https://{bucket}.s3.{region}.amazonaws.com", f"https://s3.{region}.amazonaws.com"]

@@ -7,6 +7,7 @@ scale switches on when its environment variable is present. See the README's tab
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from enablement.env import (
     env_list,
     env_str,
     env_url,
+    s3_origins,
     s3_storage_from_env,
 )
 
@@ -69,16 +71,23 @@ INSTALLED_APPS = [
     "taggit",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "ninja",  # its templates and static files: /api/v1/docs loads nothing from a CDN
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # widget templates through TEMPLATES, so templates/wagtailadmin/ applies
 ]
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "enablement.middleware.ContentSecurityPolicyMiddleware",
+    "enablement.middleware.RequestSizeLimitMiddleware",
+    "enablement.middleware.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "enablement.urls"
@@ -114,7 +124,14 @@ DATABASES = {
     or {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "db.sqlite3",
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        # WAL: readers never wait for a writer and a writer never waits for readers; short
+        # write transactions (see analytics.rollups) keep writers from waiting long on each
+        # other. busy_timeout (``timeout``) is how long a writer waits before "busy" (503).
+        "OPTIONS": {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,8 +154,10 @@ STORAGES = {
     },
 }
 _s3 = s3_storage_from_env()
+STORAGE_ORIGINS: list[str] = []
 if _s3:
     STORAGES["default"] = _s3
+    STORAGE_ORIGINS = s3_origins(_s3["OPTIONS"])
 
 # --- Search: the embedded engine under DATA_DIR unless SEARCH_URL names a server --------------
 SEARCH_URL = env_url("SEARCH_URL", schemes=("http", "https"))
@@ -178,6 +197,9 @@ WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.forms.LibraryDocumentForm"
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_WORKFLOW_ENABLED = True
 WAGTAIL_MODERATION_ENABLED = True
+# Nothing loads from a third-party host: no Gravatar avatars in the admin.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # the admin would ask releases.wagtail.org
 
 # Upload and extraction bounds.
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50, minimum=1)
@@ -192,6 +214,12 @@ EXTRACTION_OCR_LANGUAGES = env_str("EXTRACTION_OCR_LANGUAGES", "eng")  # Tessera
 TIKA_URL = env_url("TIKA_URL", schemes=("http", "https")) or ""  # Apache Tika server
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A request body larger than this is refused (413) before any of it is read or stored: the
+# largest upload plus room for the form around it (enablement.middleware).
+MAX_REQUEST_BYTES = MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
+# XLSX deal imports: refused when their unpacked size or compression ratio says zip bomb.
+XLSX_MAX_UNPACKED_MB = env_int("XLSX_MAX_UNPACKED_MB", 200, minimum=1)
+XLSX_MAX_RATIO = env_int("XLSX_MAX_RATIO", 100, minimum=2)
 
 # Governance and analytics.
 REVIEW_PERIOD_DAYS = env_int("REVIEW_PERIOD_DAYS", 90, minimum=1)
@@ -199,6 +227,20 @@ ANALYTICS_MIN_DEALS = env_int("ANALYTICS_MIN_DEALS", 20, minimum=1)
 SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "enablement.throttle.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes; enablement.throttle): failures count per username and
+# client address, on /login/, /admin/login/ and API keys alike.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "enablement.throttle.lockout_response"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -208,6 +250,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Mail: files under DATA_DIR/mail by default, SMTP when EMAIL_HOST is set ---------------
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "enablement@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail")))
+if EMAIL_HOST:
+    EMAIL_BACKEND = "enablement.mail.LoggingSMTPBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+elif env_str("EMAIL_BACKEND", "file") == "console":
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+elif env_str("EMAIL_BACKEND", "file") == "file":
+    EMAIL_BACKEND = "enablement.mail.LoggingFileBackend"
+else:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND must be file or console (or set EMAIL_HOST for SMTP), "
+        f"got {env_str('EMAIL_BACKEND')!r}"
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -227,6 +294,30 @@ if PRODUCTION:
     # Wagtail's live preview frames the site's own pages, so SAMEORIGIN rather than DENY.
     X_FRAME_OPTIONS = "SAMEORIGIN"
     SILENCED_SYSTEM_CHECKS = ["security.W019"]
+
+# Content-Security-Policy on every response (enablement.middleware): scripts only from this
+# site and never inline; nothing from another host. Wagtail's admin sets style attributes,
+# hence 'unsafe-inline' for styles only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        # Files on S3 reach the browser by a redirect to a presigned URL of the bucket.
+        "img-src 'self' data: blob:" + "".join(f" {origin}" for origin in STORAGE_ORIGINS),
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "media-src 'self'" + "".join(f" {origin}" for origin in STORAGE_ORIGINS),
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+# The interactive API docs (/api/v1/docs) load Swagger UI from this site's static files;
+# production turns them off unless API_DOCS=true (the schema stays at /api/v1/openapi.json).
+API_DOCS = env_bool("API_DOCS", not PRODUCTION)
 
 LOGGING = {
     "version": 1,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import SessionAuth
-from wagtail.api.v3.auth import BearerTokenAuth
 
+from enablement.throttle import BearerTokenAuth
 from search import selectors, services
 from search.engines import SearchUnavailable
 from search.forms import InvalidSearch, is_search, query_from_params

@@ -20,8 +20,14 @@ from dataclasses import dataclass, field, fields
 from django.db.models import QuerySet
 
 from analytics.selectors import asset_ranking_signals
-from cms.models import AssetPage, LibraryPage
-from cms.selectors import asset_allowed_team_ids, asset_is_live, assets_live
+from cms.models import AssetPage
+from cms.selectors import (
+    allowed_teams,
+    asset_allowed_team_ids,
+    asset_is_live,
+    assets_live,
+    restricted_sections,
+)
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
 
 TAXONOMY_FIELDS = ("stages", "pillars", "products", "industries", "personas", "competitors")
@@ -203,26 +209,6 @@ def document_for_asset(asset_id: int) -> SearchDocument | None:
     )
 
 
-def _restricted_sections() -> list[tuple[str, frozenset[int]]]:
-    sections = LibraryPage.objects.filter(restricted_teams__isnull=False).distinct()
-    return [
-        (section.path, frozenset(team.id for team in section.restricted_teams.all()))
-        for section in sections.prefetch_related("restricted_teams")
-    ]
-
-
-def allowed_teams_in_bulk(
-    path: str, own_teams: frozenset[int], sections: list[tuple[str, frozenset[int]]]
-) -> frozenset[int] | None:
-    """Same rule as ``cms.selectors.asset_allowed_team_ids`` (tests hold them equal), from
-    prefetched restrictions: the intersection of every restricted level's team set."""
-    levels = [own_teams] + [teams for prefix, teams in sections if path.startswith(prefix)]
-    levels = [level for level in levels if level]
-    if not levels:
-        return None
-    return frozenset.intersection(*levels)
-
-
 def _links(field_name: str, ids: list[int], target: str) -> dict[int, list]:
     """asset id -> related values for one many-to-many field, in one query over the id range
     of the (sorted) batch; a range is far cheaper to build and run than a long IN list."""
@@ -265,7 +251,7 @@ def live_documents(
     fixed number of queries per batch."""
     queryset = assets_live() if assets is None else assets & assets_live()
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-    sections, urls = _restricted_sections(), _PageUrls()
+    sections, urls = restricted_sections(), _PageUrls()
     for chunk in _chunks(ids, batch_size):
         wanted = set(chunk)
         rows = AssetPage.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).order_by("pk")
@@ -275,8 +261,10 @@ def live_documents(
         yield [
             build_document(
                 row,
-                allowed_team_ids=allowed_teams_in_bulk(
-                    row["path"], frozenset(teams.get(row["pk"], ())), sections
+                allowed_team_ids=allowed_teams(
+                    path=row["path"],
+                    own_teams=frozenset(teams.get(row["pk"], ())),
+                    sections=sections,
                 ),
                 url=urls(row["url_path"]),
                 slugs={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},

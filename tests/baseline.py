@@ -27,4 +27,6 @@ def baseline_ensure() -> None:
         Collection.add_root(name="Root")
     taxonomy = importlib.import_module("cms.migrations.0002_default_taxonomy")
     taxonomy.seed(global_apps, None)
+    sharing = importlib.import_module("cms.migrations.0003_buyer_sharing")
+    sharing.internal_types_not_shareable(global_apps, None)
     roles_ensure()

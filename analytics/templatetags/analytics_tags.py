@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import template
-from django.utils import timezone
 
 from analytics import selectors
 from analytics.forms import DealForm, FeedbackForm
@@ -13,14 +12,14 @@ register = template.Library()
 
 @register.filter
 def pct(value):
-    """0.423 -> "42%"; None -> "n/a"."""
-    return "n/a" if value is None else f"{float(value) * 100:.0f}%"
+    """0.423 -> "42%"; None (or a missing number) -> "n/a"."""
+    return "n/a" if value in (None, "") else f"{float(value) * 100:.0f}%"
 
 
 @register.filter
 def pts(value):
     """A difference of proportions in percentage points: 0.12 -> "+12 pts"."""
-    return "n/a" if value is None else f"{float(value) * 100:+.0f} pts"
+    return "n/a" if value in (None, "") else f"{float(value) * 100:+.0f} pts"
 
 
 @register.filter
@@ -46,13 +45,16 @@ def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
     request = context["request"]
     deals = DealForm(user=request.user).fields["deal"].queryset
+    links = selectors.share_links_for(user=request.user, asset_id=asset.pk, limit=10)
+    for link in links:
+        link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
     return {
         "asset": asset,
         "deals": deals,
         "feedback_form": FeedbackForm(),
         "csrf_token": context.get("csrf_token"),
-        "share_links": selectors.share_links_for(user=request.user, asset_id=asset.pk),
-        "now": timezone.now(),
+        "share_links": links,
+        "back": request.get_full_path(),
     }
 
 

@@ -48,7 +48,13 @@ def walk_deal(external_id: str, path: list[str], *, amount: int = 0, **fields):
 
 
 def send_events(*rows, user=None):
-    """rows: (key, kind, asset, deal external id or "", day)."""
+    """rows: (key, kind, asset, deal external id or "", day); sent as an enablement lead
+    unless ``user`` is given."""
+    if user is None:
+        from enablement.roles import ENABLEMENT_LEAD
+        from tests.factories import make_user
+
+        user = make_user(role=ENABLEMENT_LEAD)
     events = [
         EventInput(
             idempotency_key=key,

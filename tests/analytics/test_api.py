@@ -12,7 +12,7 @@ from analytics.models import Deal, UsageEvent
 from analytics.services import api_key_create
 from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
 from tests.analytics.helpers import walk_deal
-from tests.factories import make_asset, make_user
+from tests.factories import make_asset, make_team, make_user
 
 
 def _post(client, url, body, key=None):
@@ -50,7 +50,7 @@ def test_same_idempotency_key_twice_is_stored_once():
     asset = make_asset("Deck")
     rep = make_user(role=REP)
     key = api_key_create(user=rep, name="plugin")[1]
-    walk_deal("006A", ["discover", "evaluate"])
+    walk_deal("006A", ["discover", "evaluate"], owner=rep.username)
     body = {"events": [_event("e-1", asset, deal_id="006A"), _event("e-1", asset)]}
     first = _post(Client(), "/api/v1/events", body, key).json()
     second = _post(Client(), "/api/v1/events", body, key).json()
@@ -62,7 +62,7 @@ def test_same_idempotency_key_twice_is_stored_once():
 
 
 @pytest.mark.django_db
-def test_bad_events_are_reported_by_index_and_the_rest_kept():
+def test_a_batch_with_bad_events_is_refused_whole_and_each_refusal_is_reported():
     asset = make_asset("Deck")
     client = Client()
     client.force_login(make_user(role=REP))
@@ -74,13 +74,104 @@ def test_bad_events_are_reported_by_index_and_the_rest_kept():
             _event("bad-deal", asset, deal_id="nope"),
         ]
     }
-    result = _post(client, "/api/v1/events", body).json()
-    assert result["stored"] == 1
+    response = _post(client, "/api/v1/events", body)
+    assert response.status_code == 400
+    result = response.json()
+    assert result["stored"] == 0 and not UsageEvent.objects.exists()
     assert [(e["index"], e["field"]) for e in result["errors"]] == [
         (1, "kind"),
         (2, "asset_id"),
         (3, "deal_id"),
     ]
+
+
+@pytest.fixture
+def restricted():
+    team = make_team("Board")
+    secret = make_asset("Board deck", teams=[team])
+    missing_id = secret.pk + 1000
+    return secret, missing_id
+
+
+@pytest.mark.django_db
+def test_an_invisible_asset_gets_the_same_answer_as_a_missing_one(restricted):
+    secret, missing_id = restricted
+    rep = make_user(role=REP)
+    key = api_key_create(user=rep, name="plugin")[1]
+    answers = []
+    for asset_id in (secret.pk, missing_id):
+        response = _post(
+            Client(), "/api/v1/events", {"events": [_event("k", secret, asset_id=asset_id)]}, key
+        )
+        assert response.status_code == 400
+        error = response.json()["errors"][0]
+        answers.append(error["error"].replace(str(asset_id), "N"))
+    assert answers[0] == answers[1] == "no asset N"
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_rep_may_not_record_events_on_another_reps_deal_and_nothing_is_half_stored():
+    asset = make_asset("Deck")
+    rep, other = make_user(role=REP), make_user(role=REP)
+    walk_deal("006MINE", ["discover"], owner=rep.username)
+    walk_deal("006THEIRS", ["discover"], owner=other.username)
+    key = api_key_create(user=rep, name="plugin")[1]
+    body = {
+        "events": [
+            _event("mine", asset, deal_id="006MINE"),
+            _event("theirs", asset, deal_id="006THEIRS"),
+        ]
+    }
+    response = _post(Client(), "/api/v1/events", body, key)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 1, "field": "deal_id", "error": "no deal '006THEIRS'"}
+    ]
+    missing = _post(
+        Client(), "/api/v1/events", {"events": [_event("x", asset, deal_id="006NONE")]}, key
+    )
+    assert missing.json()["errors"][0]["error"] == "no deal '006NONE'"
+    assert not UsageEvent.objects.exists()
+    ok = _post(Client(), "/api/v1/events", {"events": body["events"][:1]}, key)
+    assert ok.status_code == 200 and ok.json()["stored"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", ["lead", "integration key"])
+def test_leads_and_integration_keys_may_record_events_on_any_deal(caller):
+    from analytics.models import ApiKey
+
+    asset = make_asset("Deck")
+    rep = make_user(role=REP)
+    walk_deal("006R", ["discover"], owner=rep.username)
+    if caller == "lead":
+        key = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")[1]
+    else:
+        user = make_user(role=REP)
+        key = api_key_create(user=user, name="collector", scope=ApiKey.Scope.INTEGRATION)[1]
+    response = _post(
+        Client(), "/api/v1/events", {"events": [_event("e", asset, deal_id="006R")]}, key
+    )
+    assert response.status_code == 200 and response.json()["stored"] == 1
+
+
+@pytest.mark.django_db
+def test_other_writes_naming_an_invisible_asset_are_refused_like_missing_ones(restricted):
+    secret, missing_id = restricted
+    rep = make_user(role=REP)
+    deal = walk_deal("006W", ["discover"], owner=rep.username)
+    client = Client()
+    client.force_login(rep)
+    for asset_id in (secret.pk, missing_id):
+        for action, data in (
+            ("used", {"deal": deal.pk}),
+            ("share", {"deal": deal.pk}),
+            ("feedback", {"kind": "helpful"}),
+        ):
+            response = client.post(f"/analytics/assets/{asset_id}/{action}/", data)
+            assert response.status_code == 404, (action, asset_id)
+    assert not UsageEvent.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
 from analytics.models import EventKind, ShareLink, UsageEvent
 from analytics.services import share_link_create, share_link_revoke
+from cms.models import AssetPage
 from enablement.roles import REP
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
@@ -77,15 +80,57 @@ def test_link_stops_working_when_its_asset_is_unpublished(shared):
     assert Client().get(f"/s/{token}/").status_code == 404
 
 
-def test_rep_creates_a_link_for_an_own_open_deal_from_the_asset_page(shared):
+def test_creating_a_link_is_post_then_redirect_and_a_reload_makes_no_second_link(shared):
     rep, deal, asset, _, _ = shared
     client = Client()
     client.force_login(rep)
-    response = client.post(f"/analytics/assets/{asset.pk}/share/", {"deal": deal.pk})
-    assert response.status_code == 200
-    url = response.context["url"]
-    assert "/s/" in url
-    assert Client().get(url.split("testserver")[1]).status_code == 200
+    before = ShareLink.objects.count()
+    response = client.post(
+        f"/analytics/assets/{asset.pk}/share/", {"deal": deal.pk, "recipient_note": "Dana, CFO"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/analytics/share-links/")
+    assert ShareLink.objects.count() == before + 1
+    listing = client.get(response["Location"])  # what the browser loads, and reloads
+    client.get(response["Location"])
+    assert ShareLink.objects.count() == before + 1
+    new = ShareLink.objects.latest("pk")
+    row = next(link for link in listing.context["links"] if link.pk == new.pk)
+    assert "Dana, CFO" in row.label and "Pricing one-pager" in row.label
+    assert Client().get(row.url.split("testserver")[1]).status_code == 200
+
+
+def test_rep_list_names_each_link_uniquely_with_a_copy_button_and_last_opened(shared):
+    rep, deal, asset, first, first_token = shared
+    second, _ = share_link_create(user=rep, asset=asset, deal=deal)  # same asset, deal, note
+    Client().get(f"/s/{first_token}/")
+    client = Client()
+    client.force_login(rep)
+    response = client.get("/analytics/share-links/")
+    labels = [link.label for link in response.context["links"]]
+    assert len(labels) == len(set(labels)) == 2
+    html = response.content.decode()
+    assert html.count('class="button js-copy"') == 2
+    assert f'value="http://testserver/s/{first_token}/"' in html
+    opened = {link.pk: link.last_opened_at for link in response.context["links"]}
+    assert opened[first.pk] is not None and opened[second.pk] is None
+    assert "not opened yet" in html and "last opened" in html
+
+
+def test_revoking_revokes_exactly_that_link_and_says_which(shared):
+    rep, deal, asset, first, first_token = shared
+    second, second_token = share_link_create(
+        user=rep, asset=asset, deal=deal, recipient_note="Procurement"
+    )
+    client = Client()
+    client.force_login(rep)
+    response = client.post(f"/analytics/share-links/{second.pk}/revoke/", follow=True)
+    message = " ".join(str(m) for m in response.context["messages"])
+    assert f"#{second.pk}" in message and "Procurement" in message and "Revoked" in message
+    assert Client().get(f"/s/{second_token}/").status_code == 404
+    assert Client().get(f"/s/{first_token}/").status_code == 200
+    again = client.post(f"/analytics/share-links/{second.pk}/revoke/", follow=True)
+    assert "already revoked" in " ".join(str(m) for m in again.context["messages"])
 
 
 def test_rep_cannot_share_on_someone_elses_deal(shared):
@@ -119,4 +164,104 @@ def test_only_the_creator_can_revoke(shared):
     owner = Client()
     owner.force_login(rep)
     owner.post(f"/analytics/share-links/{link.pk}/revoke/")
+    assert Client().get(f"/s/{token}/").status_code == 404
+
+
+def _restrict_away(asset):
+    from tests.factories import make_team
+
+    asset.restricted_teams.set([make_team("Board only")])
+    asset.save_revision().publish()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["restricted", "archived", "expired", "unpublished", "section unpublished", "rep left"],
+)
+def test_link_rechecks_on_every_open_that_the_asset_is_live_and_visible_to_its_maker(
+    shared, change
+):
+    from tests.factories import make_section
+
+    rep, deal, asset, _, token = shared
+    if change == "section unpublished":
+        section = make_section("Moved here")
+        asset.move(section, pos="last-child")
+        assert Client().get(f"/s/{token}/").status_code == 200
+        section.unpublish()
+    elif change == "restricted":
+        _restrict_away(asset)
+    elif change == "archived":
+        AssetPage.objects.filter(pk=asset.pk).update(archived=True)
+    elif change == "expired":
+        AssetPage.objects.filter(pk=asset.pk).update(expire_at=timezone.now())
+    elif change == "unpublished":
+        asset.unpublish()
+    elif change == "rep left":
+        rep.is_active = False
+        rep.save()
+    for url in (f"/s/{token}/", f"/s/{token}/{asset.pk}/file/"):
+        response = Client().get(url)
+        assert response.status_code == 404
+        assert "not available" in response.content.decode()
+
+
+def test_a_new_file_version_is_served_only_while_the_link_holds(shared):
+    from wagtail.documents import get_document_model
+
+    _, _, asset, _, token = shared
+    document = get_document_model().objects.get(pk=asset.document_id)
+    document.file.save("pricing-v2.txt", ContentFile(b"new prices"), save=True)
+    download = Client().get(f"/s/{token}/{asset.pk}/file/")
+    assert b"".join(download.streaming_content) == b"new prices"
+    _restrict_away(asset)
+    refused = Client().get(f"/s/{token}/{asset.pk}/file/")
+    assert refused.status_code == 404 and b"new prices" not in refused.content
+
+
+def test_buyer_page_shows_the_buyer_description_and_never_the_internal_summary(shared):
+    rep, deal, asset, _, _ = shared
+    AssetPage.objects.filter(pk=asset.pk).update(
+        summary="INTERNAL: discount floor is 30%",
+        buyer_description="Our list prices for 2025.",
+        body="<p>Internal talk track</p>",
+    )
+    asset.refresh_from_db()
+    _, token = share_link_create(user=rep, asset=asset, deal=deal)
+    html = Client().get(f"/s/{token}/").content.decode()
+    assert "Our list prices for 2025." in html
+    assert "INTERNAL" not in html and "discount floor" not in html and "talk track" not in html
+
+
+def test_battlecards_are_not_shareable_by_default_and_offer_no_share_action(shared):
+    rep, deal, _, _, _ = shared
+    card = make_asset("Competitor X battlecard", asset_type="battlecard")
+    client = Client()
+    client.force_login(rep)
+    page = client.get(card.url).content.decode()
+    assert 'id="share-form"' not in page and "not for sharing" in page
+    before = ShareLink.objects.count()
+    client.post(f"/analytics/assets/{card.pk}/share/", {"deal": deal.pk})
+    assert ShareLink.objects.count() == before
+    with pytest.raises(ValidationError):
+        share_link_create(user=rep, asset=card, deal=deal)
+
+
+def test_per_asset_override_of_the_type_default(shared):
+    rep, deal, asset, _, token = shared
+    card = make_asset("Public comparison", asset_type="battlecard", buyer_sharing="allow")
+    assert card.shareable_with_buyers
+    share_link_create(user=rep, asset=card, deal=deal)
+    AssetPage.objects.filter(pk=asset.pk).update(buyer_sharing="deny")
+    assert Client().get(f"/s/{token}/").status_code == 404  # existing links stop too
+    client = Client()
+    client.force_login(rep)
+    assert 'id="share-form"' not in client.get(asset.url).content.decode()
+
+
+def test_asset_type_default_is_editable_and_applies_to_its_assets(shared):
+    from cms.models import AssetType
+
+    _, _, asset, _, token = shared
+    AssetType.objects.filter(pk=asset.asset_type_id).update(shareable_with_buyers=False)
     assert Client().get(f"/s/{token}/").status_code == 404

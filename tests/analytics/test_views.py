@@ -227,3 +227,28 @@ def test_interval_chart_leaves_room_for_the_label_of_a_full_bar():
     label_x = float(re.search(r'<text x="([\d.]+)" y="\d+" class="value">100%', svg).group(1))
     assert label_x + 120 <= width, "a '100% of 1234 deals' label needs about 120 units"
     assert "100% of 1234 deals" in svg
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/analytics/",
+        "/analytics/?window=90d",
+        "/analytics/assets/",
+        "/analytics/assets.csv",
+        "/analytics/health/",
+        "/analytics/search-gaps/",
+    ],
+)
+def test_dashboard_before_the_first_rollup_shows_an_empty_state_not_an_error(client, url):
+    from analytics.models import RollupSnapshot
+    from enablement.roles import ENABLEMENT_LEAD
+    from tests.factories import make_asset, make_user
+
+    make_asset("Deck")
+    assert not RollupSnapshot.objects.exists()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    response = client.get(url)
+    assert response.status_code == 200
+    if url.startswith("/analytics/?") or url == "/analytics/":
+        assert "No numbers yet" in response.content.decode()

@@ -64,6 +64,22 @@ def test_restricting_a_section_hides_the_assets_below_it(active_engine, commit, 
     assert titles(run_search(rep, "partner")) == []
 
 
+def test_unpublishing_a_section_alone_hides_the_assets_below_it(active_engine, commit, rep):
+    """Wagtail's "unpublish" without "include subpages" leaves the assets live."""
+    with commit():
+        section = make_section("Launch")
+        nested = make_section("Launch extras", parent=section)
+        make_asset("Launch deck", parent=section)
+        make_asset("Launch video", parent=nested)
+    assert sorted(titles(run_search(rep, "launch"))) == ["Launch deck", "Launch video"]
+    with commit():
+        section.unpublish()
+    assert AssetPage.objects.live().filter(title__startswith="Launch").count() == 2
+    assert titles(run_search(rep, "launch")) == []
+    manager = make_user(role="Marketer")
+    assert titles(run_search(manager, "launch")) == []
+
+
 def test_restricting_an_asset_directly_hides_it(active_engine, commit, rep):
     with commit():
         asset = make_asset("Internal memo")

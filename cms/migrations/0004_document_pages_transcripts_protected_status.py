@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cms', '0002_default_taxonomy'),
+        ('cms', '0003_buyer_sharing'),
     ]
 
     operations = [

@@ -1,0 +1,90 @@
+"""Cross-cutting request handling: the Content-Security-Policy header, bounded request
+bodies, and a clear 503 (with Retry-After) when the database is too busy to write."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+BUSY_RETRY_SECONDS = 5
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send ``settings.CONTENT_SECURITY_POLICY`` with every response that has none."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.CONTENT_SECURITY_POLICY:
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+def _too_large(request) -> HttpResponse:
+    limit_mb = settings.MAX_REQUEST_BYTES / (1024 * 1024)
+    message = f"The request is larger than this server accepts ({limit_mb:.0f} MB)."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse (413) a body whose declared length exceeds MAX_REQUEST_BYTES before anything
+    reads it: CSRF checking would otherwise parse it, spooling uploads to temporary files,
+    even for an anonymous caller. (Django never reads past the declared length.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return HttpResponse("Bad Content-Length.", status=400)
+        if length > settings.MAX_REQUEST_BYTES:
+            return _too_large(request)
+        return self.get_response(request)
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether ``error`` means "the database is locked by another writer right now"
+    (SQLite's busy timeout ran out; PostgreSQL's lock or statement timeout)."""
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error).lower()
+    cause = getattr(error, "__cause__", None)
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return (
+        "database is locked" in text
+        or "database table is locked" in text
+        or code in {"55P03", "57014", "40P01"}
+    )
+
+
+class DatabaseBusyMiddleware:
+    """A request that fails because the database stayed busy past its timeout answers 503
+    with Retry-After (the API as JSON), never a 500: the client retries, nothing is lost."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not database_busy(exception):
+            return None
+        logger.warning("database busy on %s %s: %s", request.method, request.path, exception)
+        message = "The library is busy saving other changes; try again in a few seconds."
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response

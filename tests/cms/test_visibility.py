@@ -1,0 +1,176 @@
+"""One visibility rule: every path a rep can reach an asset by agrees with it, for every
+combination of section and asset restrictions and reps in several teams; unpublished
+sections hide everything below them."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.utils import timezone
+
+from analytics.models import ShareLink
+from analytics.services import share_link_create, share_link_token, token_digest
+from cms import selectors
+from cms.models import AssetPage, LibraryDocument
+from enablement.roles import REP
+from search.documents import document_for_asset, live_documents
+from tests.analytics.helpers import walk_deal
+from tests.factories import (
+    library_root,
+    make_asset,
+    make_document,
+    make_section,
+    make_team,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+TEAM_SETS = ["", "A", "B", "AB"]
+
+
+def _expected(rep_teams: str, levels: list[str]) -> bool:
+    """The rule, written out independently: one team of the rep is named by every
+    restricted level (a level naming no team restricts nothing)."""
+    restricted = [set(level) for level in levels if level]
+    if not restricted:
+        return True
+    return any(all(team in level for level in restricted) for team in rep_teams)
+
+
+@pytest.fixture
+def matrix():
+    teams = {"A": make_team("Team A"), "B": make_team("Team B")}
+    document = make_document("deck.txt", b"the deck")
+    LibraryDocument.objects.filter(pk=document.pk).update(
+        thumbnail=document.thumbnail.storage.save("thumbnails/t.png", ContentFile(b"png"))
+    )
+    assets = {}
+    for section_teams in TEAM_SETS:
+        section = make_section(
+            f"Section {section_teams or 'open'}", teams=[teams[t] for t in section_teams]
+        )
+        for asset_teams in TEAM_SETS:
+            asset = make_asset(
+                f"Asset s{section_teams or '-'} a{asset_teams or '-'}",
+                parent=section,
+                teams=[teams[t] for t in asset_teams],
+                document=document,
+            )
+            assets[(section_teams, asset_teams)] = asset
+    reps = {}
+    for rep_teams in TEAM_SETS:
+        rep = make_user(f"rep{rep_teams or 'none'}", role=REP, teams=[teams[t] for t in rep_teams])
+        walk_deal(f"006{rep_teams or 'X'}", ["discover"], owner=rep.username)
+        reps[rep_teams] = rep
+    return teams, assets, reps
+
+
+def share_link_made_earlier(rep, asset, deal) -> str:
+    """A link the rep made while the asset was visible to them (the service refuses to make
+    one now); returns its token."""
+    link = ShareLink(
+        nonce=uuid.uuid4().hex,
+        asset=asset,
+        deal=deal,
+        created_by=rep,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    token = share_link_token(link)
+    link.token_hash = token_digest(token)
+    link.save()
+    return token
+
+
+def _audience_admits(audience: tuple[str, ...], rep) -> bool:
+    tokens = {"all"} | {f"team:{team.pk}" for team in rep.teams.all()}
+    return bool(set(audience) & tokens)
+
+
+def test_every_path_agrees_with_the_rule_for_every_combination(matrix):
+    _, assets, reps = matrix
+    documents = {doc.id: doc for batch in live_documents() for doc in batch}
+    for rep_teams, rep in reps.items():
+        client = Client()
+        client.force_login(rep)
+        listed = {a.pk for a in client.get("/").context["assets"].paginator.object_list}
+        first = next(iter(assets.values()))
+        related = {a.pk for a in selectors.assets_related(rep, first, limit=100)}
+        deal = rep.deals.get()
+        for (section_teams, asset_teams), asset in assets.items():
+            expected = _expected(rep_teams, [section_teams, asset_teams])
+            where = f"rep {rep_teams or '-'}, section {section_teams or '-'}, asset {asset_teams}"
+            assert (asset.pk in listed) is expected, f"listing: {where}"
+            assert (client.get(asset.url).status_code == 200) is expected, f"page: {where}"
+            download = client.get(f"/assets/{asset.pk}/download/")
+            assert (download.status_code == 200) is expected, f"download: {where}"
+            thumbnail = client.get(f"/assets/{asset.pk}/thumbnail/")
+            assert (thumbnail.status_code == 200) is expected, f"thumbnail: {where}"
+            if asset != first:
+                assert (asset.pk in related) is expected, f"related: {where}"
+            assert selectors.asset_visible_to(rep, asset) is expected, where
+            audience = document_for_asset(asset.pk).audience
+            assert audience == documents[asset.pk].audience
+            assert _audience_admits(audience, rep) is expected, f"search document: {where}"
+            token = share_link_made_earlier(rep, asset, deal)
+            opened = Client().get(f"/s/{token}/")
+            assert (opened.status_code == 200) is expected, f"share link: {where}"
+
+
+def test_rep_in_two_teams_sees_no_card_whose_page_is_a_404(matrix):
+    """The reported bug: section restricted to A, asset to B, a rep in A and B."""
+    _, assets, reps = matrix
+    client = Client()
+    client.force_login(reps["AB"])
+    asset = assets[("A", "B")]
+    listed = {a.pk for a in client.get("/").context["assets"].paginator.object_list}
+    assert asset.pk not in listed
+    assert client.get(asset.url).status_code == 404
+
+
+def test_sections_follow_the_same_rule():
+    a, b = make_team("A"), make_team("B")
+    outer = make_section("Outer", teams=[a])
+    inner = make_section("Inner", parent=outer, teams=[b])
+    rep = make_user(role=REP, teams=[a, b])
+    assert selectors.section_visible_to(rep, outer)
+    assert not selectors.section_visible_to(rep, inner)
+    client = Client()
+    client.force_login(rep)
+    assert client.get(outer.url).status_code == 200
+    assert client.get(inner.url).status_code == 404
+
+
+@pytest.mark.parametrize("include_subpages", [False, True])
+def test_unpublished_section_hides_everything_below_it(include_subpages):
+    section = make_section("Launch")
+    nested = make_section("Nested", parent=section)
+    assets = [
+        make_asset("Launch deck", parent=section, document=make_document("l.txt", b"launch")),
+        make_asset("Nested deck", parent=nested),
+    ]
+    rep = make_user(role=REP)
+    walk_deal("006U", ["discover"], owner=rep.username)
+    _, token = share_link_create(user=rep, asset=assets[0], deal=rep.deals.get())
+    client = Client()
+    client.force_login(rep)
+    assert client.get(assets[0].url).status_code == 200
+
+    section.unpublish()
+    if include_subpages:
+        for page in section.get_descendants().live().specific():
+            page.unpublish()
+    assert AssetPage.objects.get(pk=assets[1].pk).live is not include_subpages
+
+    listed = {a.pk for a in client.get("/").context["assets"].paginator.object_list}
+    for asset in assets:
+        assert asset.pk not in listed
+        assert client.get(asset.url).status_code == 404
+        assert client.get(f"/assets/{asset.pk}/download/").status_code == 404
+        assert document_for_asset(asset.pk) is None
+    assert client.get(nested.url).status_code == 404
+    assert selectors.sections_for_user(rep, library_root()) == []
+    assert all(doc.id not in {a.pk for a in assets} for b in live_documents() for doc in b)
+    assert Client().get(f"/s/{token}/").status_code == 404

@@ -1,0 +1,163 @@
+"""Writers during rollups and a busy database: events are stored while update_analytics
+runs; when the database is truly busy the API answers 503 with Retry-After (never a 500),
+pages still load, and events the app records itself are kept and stored later. Runs on
+SQLite (WAL, one writer at a time) and PostgreSQL (a table lock stands in for "busy")."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from django.test import Client
+
+from analytics import rollups
+from analytics.models import EventKind, UsageEvent
+from analytics.services import api_key_create, usage_spool_replay
+from enablement.roles import ENABLEMENT_LEAD, REP
+from tests.factories import make_asset, make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _events(key, *keys, asset):
+    body = {
+        "events": [
+            {"idempotency_key": k, "kind": "asset_presented", "asset_id": asset.pk} for k in keys
+        ]
+    }
+    return Client().post(
+        "/api/v1/events",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+@contextmanager
+def short_busy_timeout(seconds: float = 1):
+    """Writers give up after ``seconds`` instead of the default 20 (SQLite's busy timeout,
+    PostgreSQL's lock_timeout), so a long-held lock shows up quickly as "busy"."""
+    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+    saved = dict(options)
+    if connection.vendor == "sqlite":
+        options["timeout"] = seconds
+    else:
+        options["options"] = f"-c lock_timeout={int(seconds * 1000)}"
+    connection.close()
+    try:
+        yield
+    finally:
+        options.clear()
+        options.update(saved)
+        connection.close()
+
+
+@contextmanager
+def database_held_busy():
+    """Another connection holds the write lock (SQLite) or a lock on the events table
+    (PostgreSQL) until the block ends."""
+    other = connections.create_connection("default")
+    other.ensure_connection()
+    with other.cursor() as cursor:
+        if other.vendor == "sqlite":
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute("BEGIN")
+            cursor.execute(f"LOCK TABLE {UsageEvent._meta.db_table} IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        other.rollback() if other.vendor != "sqlite" else other.cursor().execute("ROLLBACK")
+        other.close()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "enablement.settings", "DATA_DIR": str(tmp_path)})
+    code = (
+        "from django.db import connection; c = connection.cursor(); "
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "wal", result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_api_stores_events_while_update_analytics_runs():
+    asset = make_asset("Deck")
+    key = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")[1]
+    _events(key, "before", asset=asset)
+    inside = threading.Event()
+    original = rollups.rebuild_usage_weeks
+
+    def slow_usage_weeks():
+        inside.set()
+        time.sleep(3)  # a long rebuild: longer than writers will wait
+        return original()
+
+    failures = []
+
+    def run_rollups():
+        try:
+            rollups.update_analytics()
+        except Exception as error:  # reported below
+            failures.append(repr(error))
+        finally:
+            connection.close()
+
+    with short_busy_timeout(1), mock.patch.object(rollups, "rebuild_usage_weeks", slow_usage_weeks):
+        worker = threading.Thread(target=run_rollups)
+        worker.start()
+        assert inside.wait(30)
+        started = time.monotonic()
+        response = _events(key, "during-1", "during-2", asset=asset)
+        took = time.monotonic() - started
+        worker.join()
+    assert failures == []
+    assert response.status_code == 200, response.content
+    assert response.json()["stored"] == 2 and took < 2.5
+    assert UsageEvent.objects.filter(idempotency_key__startswith="during").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_truly_busy_database_answers_503_with_retry_after():
+    asset = make_asset("Deck")
+    key = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")[1]
+    with short_busy_timeout(0.5), database_held_busy():
+        response = _events(key, "busy", asset=asset)
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "busy" in response.json()["detail"]
+    retried = _events(key, "busy", asset=asset)
+    assert retried.status_code == 200 and retried.json()["stored"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_load_and_app_events_are_kept_while_the_database_is_busy():
+    asset = make_asset("Deck")
+    rep = make_user(role=REP)
+    client = Client()
+    client.force_login(rep)
+    with short_busy_timeout(0.5), database_held_busy():
+        page = client.get(asset.url)
+        assert page.status_code == 200
+        assert not UsageEvent.objects.filter(kind=EventKind.VIEWED).exists()
+    assert usage_spool_replay() == 1
+    viewed = UsageEvent.objects.get(kind=EventKind.VIEWED)
+    assert viewed.asset_id == asset.pk and viewed.user_id == rep.pk
+    assert usage_spool_replay() == 0

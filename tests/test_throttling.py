@@ -1,0 +1,70 @@
+"""Login throttling (django-axes) on /login/, /admin/login/ and API keys and tokens: after
+LOGIN_FAILURE_LIMIT failures the client is refused, told when to retry, even with the
+right password or key."""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from analytics.services import api_key_create
+from enablement.roles import ENABLEMENT_LEAD, MARKETER
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+LIMIT = settings.AXES_FAILURE_LIMIT
+
+
+@pytest.mark.parametrize("url", ["/login/", "/admin/login/"])
+def test_repeated_bad_passwords_lock_the_login_and_say_when_to_retry(url):
+    user = make_user(role=MARKETER)
+    client = Client()
+    for _ in range(LIMIT - 1):
+        response = client.post(url, {"username": user.username, "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+    last = client.post(url, {"username": user.username, "password": "wrong"})
+    assert last.status_code == 429
+    locked = client.post(url, {"username": user.username, "password": PASSWORD})
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()
+    assert "Try again after" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_few_mistakes_do_not_lock_anyone_out():
+    user = make_user()
+    client = Client()
+    for _ in range(LIMIT - 1):
+        client.post("/login/", {"username": user.username, "password": "wrong"})
+    assert (
+        client.post("/login/", {"username": user.username, "password": PASSWORD}).status_code == 302
+    )
+
+
+def _events(key):
+    return Client().post(
+        "/api/v1/events",
+        json.dumps({"events": []}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def test_guessing_api_keys_is_throttled_with_retry_after():
+    _, good = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")
+    for number in range(LIMIT - 1):
+        assert _events(f"ea_guess{number}").status_code == 401
+    assert _events("ea_last_guess").status_code == 429
+    refused = _events(good)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "retry after" in refused.json()["detail"]
+
+
+def test_guessing_wagtail_api_tokens_on_the_search_api_is_throttled():
+    for number in range(LIMIT - 1):
+        response = Client().get("/api/v1/search", HTTP_AUTHORIZATION=f"Bearer guess{number}")
+        assert response.status_code == 401
+    response = Client().get("/api/v1/search", HTTP_AUTHORIZATION="Bearer another")
+    assert response.status_code == 429 and "Retry-After" in response
