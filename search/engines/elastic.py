@@ -13,10 +13,9 @@ then moves the alias in one ``_aliases`` call and deletes the old index: zero do
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-import urllib.request
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
 from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter
@@ -286,14 +285,31 @@ class _ElasticsearchTransport:
 
 
 def detect_kind(url: str, timeout: float = 5.0) -> str:
-    """ "opensearch" or "elasticsearch", from the server's root document."""
+    """ "opensearch" or "elasticsearch", from the server's root document.
+
+    Asked through opensearch-py, which (unlike the elasticsearch client) answers whatever the
+    product and reads credentials in the URL (``https://user:password@host:9200``) the way both
+    transports do; a bare HTTP request would not authenticate."""
+    from opensearchpy import OpenSearch, exceptions
+
+    client = OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as answer:  # noqa: S310
-            info = json.load(answer)
-    except (OSError, ValueError) as error:
-        raise SearchUnavailable(f"cannot reach the search server at {url}: {error}") from error
+        info = client.info()
+    except (exceptions.TransportError, exceptions.ConnectionError) as error:
+        raise SearchUnavailable(f"cannot reach the search server at {_safe(url)}: {error}") from error
+    finally:
+        client.close()
     distribution = info.get("version", {}).get("distribution", "")
     return "opensearch" if distribution == "opensearch" else "elasticsearch"
+
+
+def _safe(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
 
 
 # --- the engine -------------------------------------------------------------------------------

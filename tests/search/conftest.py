@@ -1,9 +1,9 @@
 """Search test fixtures: engines under test, a small library with restrictions, helpers.
 
-Engines: the embedded engine always; OpenSearch when OPENSEARCH_TEST_URL is set (CI starts one
-with .ci/opensearch.sh); Elasticsearch only when ELASTICSEARCH_TEST_URL is set (its test module
-is not even collected otherwise). Server indices get a unique name per test run and are deleted
-afterwards.
+Engines: the embedded engine always; OpenSearch at OPENSEARCH_TEST_URL and Elasticsearch at
+ELASTICSEARCH_TEST_URL (CI starts both with .ci/opensearch.sh and .ci/elasticsearch.sh). A
+missing URL skips those tests, and with CI=true a skip fails the run. Server indices get a
+unique name per test run and are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery, audience_for
 from tests.factories import make_asset, make_document, make_section, make_team, make_user
 
-collect_ignore = (
-    [] if os.environ.get("ELASTICSEARCH_TEST_URL") else ["test_engine_elasticsearch.py"]
-)
 RUN_ID = uuid.uuid4().hex[:8]
 
 
