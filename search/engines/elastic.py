@@ -296,7 +296,8 @@ def detect_kind(url: str, timeout: float = 5.0) -> str:
     try:
         info = client.info()
     except (exceptions.TransportError, exceptions.ConnectionError) as error:
-        raise SearchUnavailable(f"cannot reach the search server at {_safe(url)}: {error}") from error
+        message = f"cannot reach the search server at {_safe(url)}: {error}"
+        raise SearchUnavailable(message) from error
     finally:
         client.close()
     distribution = info.get("version", {}).get("distribution", "")
