@@ -151,6 +151,9 @@ class SearchQuery:
     per_page: int = 20
     deal: DealContext = field(default_factory=DealContext)
     highlight: bool = True
+    # Assets never to return, in hits, counts or suggestions: their index entries may be
+    # out of date because an update is pending (see search.models.PendingIndexUpdate).
+    hidden: frozenset[int] = frozenset()
 
     def __post_init__(self):
         if self.sort not in SORTS:

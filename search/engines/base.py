@@ -42,8 +42,9 @@ class SearchEngine(Protocol):
 
     def search(self, query: SearchQuery) -> SearchResults:
         """Results for ``query``. Guarantees, on every engine:
-        - only documents whose audience admits ``query.audience`` and whose ``expire_at`` is
-          after ``query.now`` appear, in hits and in facet counts;
+        - only documents whose audience admits ``query.audience``, whose ``expire_at`` is
+          after ``query.now`` and whose id is not in ``query.hidden`` appear, in hits and in
+          facet counts;
         - every text word must match (stemmed, or within ``fuzzy_distance`` typos), every
           quoted phrase must match as a phrase; title outweighs summary outweighs content;
         - facet counts for a facet apply every active filter except that facet's own;
@@ -51,11 +52,17 @@ class SearchEngine(Protocol):
         - ``SearchHit.highlight`` contains only escaped text and <mark> tags."""
 
     def suggest(
-        self, text: str, *, audience: Audience, now_epoch: int, limit: int
+        self,
+        text: str,
+        *,
+        audience: Audience,
+        now_epoch: int,
+        limit: int,
+        hidden: frozenset[int] = frozenset(),
     ) -> list[Suggestion]:
-        """Titles of visible, unexpired assets completing ``text`` (the last word as a
-        prefix, typos tolerated), best first. Taxonomy term suggestions are built on top of
-        facet counts by the selector, so they obey the same permissions."""
+        """Titles of visible, unexpired assets not in ``hidden`` completing ``text`` (the
+        last word as a prefix, typos tolerated), best first. Taxonomy term suggestions are
+        built on top of facet counts by the selector, so they obey the same permissions."""
 
     def indexed_ids(self) -> set[int]:
         """Every id in the index (cheap: no stored fields are read)."""

@@ -135,10 +135,12 @@ def text_query(text: str) -> Q | None:
     return Q("bool", must=parts) if parts else None
 
 
-def visibility(audience: Audience, now_epoch: int) -> list[Q]:
+def visibility(audience: Audience, now_epoch: int, hidden: frozenset[int] = frozenset()) -> list[Q]:
     clauses = [Q("range", expire_at={"gt": now_epoch})]
     if not audience.sees_everything:
         clauses.append(Q("terms", audience=audience.tokens()))
+    if hidden:
+        clauses.append(Q("bool", must_not=[Q("terms", id=sorted(hidden))]))
     return clauses
 
 
@@ -157,7 +159,7 @@ def search_body(query: SearchQuery, index: str) -> Search:
         Q(
             "bool",
             must=[text or Q("match_all")],
-            filter=visibility(query.audience, query.now_epoch),
+            filter=visibility(query.audience, query.now_epoch, query.hidden),
             should=boosts,
         )
     )
@@ -183,7 +185,9 @@ def search_body(query: SearchQuery, index: str) -> Search:
     return search
 
 
-def suggest_body(text: str, audience: Audience, now_epoch: int, limit: int, index: str):
+def suggest_body(
+    text: str, audience: Audience, now_epoch: int, limit: int, index: str, hidden=frozenset()
+):
     words = parse_text(text).words
     if not words:
         return None
@@ -196,7 +200,8 @@ def suggest_body(text: str, audience: Audience, now_epoch: int, limit: int, inde
         must.append(
             Q("match", **{"title.plain": {"query": word, "fuzziness": fuzzy_distance(word)}})
         )
-    search = Search(index=index).query(Q("bool", must=must, filter=visibility(audience, now_epoch)))
+    filters = visibility(audience, now_epoch, hidden)
+    search = Search(index=index).query(Q("bool", must=must, filter=filters))
     return search.source(["id", "display"])[:limit]
 
 
@@ -457,8 +462,8 @@ class ElasticEngine:
             per_page=query.per_page,
         )
 
-    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int):
-        search = suggest_body(text, audience, now_epoch, limit, self.alias)
+    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=()):
+        search = suggest_body(text, audience, now_epoch, limit, self.alias, frozenset(hidden))
         if search is None:
             return []
         with self._guard("suggest") as transport:

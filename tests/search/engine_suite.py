@@ -241,3 +241,103 @@ class EngineSuite:
             publish(library.roadmap)  # the next successful write replays the pending one
         assert titles(run_search(library.outsider, "outage")) == ["Outage survival guide"]
         assert not PendingIndexUpdate.objects.exists()
+
+    # --- writes that fail: nothing is lost, nothing stale is shown -------------------------
+    @pytest.fixture
+    def failing_writes(self, engine, monkeypatch):
+        """The engine answers searches but every write fails (a full disk, a read-only index,
+        a bug): ``error`` is what the writes raise; clear it to let the engine recover."""
+        state = {"error": None}
+
+        def wrap(method):
+            def write(*args, **kwargs):
+                if state["error"] is not None:
+                    raise state["error"]
+                return method(*args, **kwargs)
+
+            return write
+
+        for name in ("upsert", "delete"):
+            monkeypatch.setattr(engine, name, wrap(getattr(engine, name)))
+        return state
+
+    @pytest.mark.parametrize("change", ["restrict", "restrict_section", "unpublish", "delete"])
+    def test_permission_change_during_failed_writes_is_never_lost(
+        self, library, failing_writes, change, django_capture_on_commit_callbacks
+    ):
+        from cms.models import AssetPage
+        from search.models import PendingIndexUpdate
+        from tests.factories import make_asset, make_section
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section = make_section("Open section")
+            target = make_asset("Yonder pricing sheet", parent=section)
+        assert titles(run_search(library.outsider, "yonder")) == ["Yonder pricing sheet"]
+
+        failing_writes["error"] = OSError(28, "No space left on device")
+        with django_capture_on_commit_callbacks(execute=True):
+            if change == "restrict":
+                target.restricted_teams.set([library.emea])
+                publish(target)
+            elif change == "restrict_section":
+                section.restricted_teams.set([library.emea])
+                publish(section)
+            elif change == "unpublish":
+                target.unpublish()
+            else:
+                AssetPage.objects.get(pk=target.pk).delete()
+        pending = PendingIndexUpdate.objects.get(asset_id=target.pk)
+        assert "No space left on device" in pending.error
+        # The index still holds the old entry, but search leaves the asset out everywhere.
+        for user in (library.outsider, library.insider, library.marketer):
+            assert titles(run_search(user, "yonder")) == []
+            assert "Yonder pricing sheet" not in titles(run_search(user, per_page=50))
+        suggested = selectors.search_suggest(audience=audience_for(library.outsider), text="yond")
+        assert suggested == []
+
+        failing_writes["error"] = None  # the engine recovers; the next write replays
+        with django_capture_on_commit_callbacks(execute=True):
+            publish(library.roadmap)
+        assert not PendingIndexUpdate.objects.exists()
+        assert titles(run_search(library.outsider, "yonder")) == []
+        insider_sees = change in ("restrict", "restrict_section")
+        expected = ["Yonder pricing sheet"] if insider_sees else []
+        assert titles(run_search(library.insider, "yonder")) == expected
+
+    def test_any_exception_in_a_write_is_recorded_and_replayed(
+        self, library, failing_writes, django_capture_on_commit_callbacks
+    ):
+        from search.models import PendingIndexUpdate
+        from tests.factories import make_asset
+
+        failing_writes["error"] = KeyError("not an I/O error at all")
+        with django_capture_on_commit_callbacks(execute=True):
+            late = make_asset("Quokka playbook")
+        assert late.live  # publishing succeeded
+        assert "KeyError" in PendingIndexUpdate.objects.get(asset_id=late.pk).error
+        failing_writes["error"] = None
+        outcome = services.index_assets(asset_ids=[])  # a catch-up with nothing new
+        assert outcome.ok and outcome.indexed >= 1
+        assert titles(run_search(library.outsider, "quokka")) == ["Quokka playbook"]
+
+    def test_change_whose_index_task_never_ran_is_hidden_until_it_runs(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """The worker is down: the restriction is committed, its index task is not run."""
+        with django_capture_on_commit_callbacks(execute=False):
+            library.battlecard.restricted_teams.set([library.na])
+            publish(library.battlecard)
+        assert titles(run_search(library.outsider, "battlecard")) == []
+        assert titles(run_search(library.na_rep, "battlecard")) == []
+        assert facet(run_search(library.outsider), "competitor").get("acme") is None
+        services.index_assets(asset_ids=[])  # the worker comes back
+        assert titles(run_search(library.outsider, "battlecard")) == []
+        assert titles(run_search(library.na_rep, "battlecard")) == ["Acme battlecard"]
+
+    def test_search_is_unavailable_when_too_many_updates_wait(self, library, monkeypatch):
+        monkeypatch.setattr("search.selectors.MAX_HIDDEN", 2)
+        services.pending_request(asset_ids=[library.roadmap.pk, library.pricing.pk])
+        assert run_search(library.outsider).total > 0
+        services.pending_request(asset_ids=[library.mention.pk])
+        with pytest.raises(SearchUnavailable, match="index updates are waiting"):
+            run_search(library.outsider)
