@@ -1,11 +1,16 @@
-"""Search's own records: index updates not yet applied to the engine.
+"""Search's own records: index updates not yet applied to the engine, and the synonym sets
+marketers keep in the admin (Settings > Search synonyms).
 
 API tokens are Wagtail's own (``wagtail.models.APIToken``); see search/api.py."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from search.query import parse_synonyms
 
 
 class PendingIndexUpdate(models.Model):
@@ -26,3 +31,35 @@ class PendingIndexUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"asset {self.asset_id} waiting to be indexed"
+
+
+def validate_synonyms(text: str) -> None:
+    """Refuse what ``parse_synonyms`` cannot read, naming the line."""
+    try:
+        parse_synonyms(text)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+@register_setting(icon="search")
+class SearchSynonyms(BaseGenericSetting):
+    """Words reps and marketers use for the same thing. A search for any term of a set also
+    finds assets that use another term of it (applied at query time, on every engine); such
+    results say so."""
+
+    synonyms = models.TextField(
+        blank=True,
+        validators=[validate_synonyms],
+        help_text=(
+            "One set per line, terms separated by commas, e.g. “roi, return on investment” or "
+            "“battlecard, competitive card”. A term of several words matches them as a phrase. "
+            "Lines starting with # are notes."
+        ),
+    )
+
+    class Meta:
+        verbose_name = "search synonyms"
+        verbose_name_plural = "search synonyms"
+
+    def __str__(self) -> str:
+        return "Search synonyms"

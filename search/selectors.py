@@ -8,6 +8,7 @@ restricted asset leaks through none of them.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from cms.models import AssetPage, AssetType, BuyerStage, Competitor, Industry, P
 from cms.models import Product as ProductTerm
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.models import PendingIndexUpdate
+from search.models import PendingIndexUpdate, SearchSynonyms
 from search.query import (
     FACETS,
     Audience,
@@ -29,8 +30,12 @@ from search.query import (
     SearchQuery,
     SearchResults,
     Suggestion,
+    SynonymSets,
+    parse_synonyms,
     parse_text,
 )
+
+logger = logging.getLogger(__name__)
 
 TAXONOMY_MODELS = {
     "stage": BuyerStage,
@@ -51,9 +56,11 @@ REASONS = {
 }
 LABELS_TTL_SECONDS = 60.0
 MAX_HIDDEN = 10_000  # more pending updates than this: search waits for the catch-up
+SYNONYMS_TTL_SECONDS = 30.0
 
 _labels_lock = threading.Lock()
 _labels_cache: tuple[float, dict[str, dict[str, str]]] | None = None
+_synonyms_cache: tuple[float, SynonymSets] | None = None
 
 
 def taxonomy_labels() -> dict[str, dict[str, str]]:
@@ -75,6 +82,29 @@ def taxonomy_labels() -> dict[str, dict[str, str]]:
 def taxonomy_labels_clear(**_kwargs) -> None:
     global _labels_cache
     _labels_cache = None
+
+
+def synonym_sets() -> SynonymSets:
+    """The synonym sets marketers keep in the admin. Cached per process for
+    ``SYNONYMS_TTL_SECONDS`` and cleared when they are saved (see apps.py), so an edit is
+    live at once in the process that saved it and within that time in the others."""
+    global _synonyms_cache
+    cached = _synonyms_cache
+    if cached is not None and time.monotonic() - cached[0] < SYNONYMS_TTL_SECONDS:
+        return cached[1]
+    text = SearchSynonyms.objects.values_list("synonyms", flat=True).first() or ""
+    try:
+        sets = parse_synonyms(text)
+    except ValueError as error:  # saved around the form's validation (a shell, a fixture)
+        logger.warning("search synonyms ignored: %s", error)
+        sets = ()
+    _synonyms_cache = (time.monotonic(), sets)
+    return sets
+
+
+def synonym_sets_clear(**_kwargs) -> None:
+    global _synonyms_cache
+    _synonyms_cache = None
 
 
 def _label_facets(results: SearchResults, query: SearchQuery, labels) -> None:
@@ -136,13 +166,20 @@ def pending_asset_ids() -> frozenset[int]:
 
 
 def search_run(*, query: SearchQuery) -> SearchResults:
-    """Run ``query`` on the configured engine, leaving out assets with pending index
-    updates; label facets and explain deal-mode hits. Raises ``SearchUnavailable`` when the
-    engine is down or too far behind."""
+    """Run ``query`` on the configured engine with the library's synonyms, leaving out
+    assets with pending index updates; label facets, explain deal-mode hits and say why text
+    that has no searchable word found nothing. Raises ``SearchUnavailable`` when the engine
+    is down or too far behind."""
+    changes = {}
     hidden = pending_asset_ids()
     if hidden:
-        query = dataclasses.replace(query, hidden=query.hidden | hidden)
+        changes["hidden"] = query.hidden | hidden
+    if query.synonyms is None:
+        changes["synonyms"] = synonym_sets()
+    if changes:
+        query = dataclasses.replace(query, **changes)
     results = get_engine().search(query)
+    results.reason = query.unsearchable_reason()
     labels = taxonomy_labels()
     _label_facets(results, query, labels)
     today = timezone.localdate().isoformat()

@@ -45,8 +45,14 @@ class SearchEngine(Protocol):
         - only documents whose audience admits ``query.audience``, whose ``expire_at`` is
           after ``query.now`` and whose id is not in ``query.hidden`` appear, in hits and in
           facet counts;
-        - every text word must match (stemmed, or within ``fuzzy_distance`` typos), every
-          quoted phrase must match as a phrase; title outweighs summary outweighs content;
+        - every clause of ``query.text_plan`` must match: its typed word(s) (stemmed, or
+          within ``fuzzy_distance`` typos) or quoted phrase, or else one of its synonyms
+          (stemmed, a multi-word synonym as a phrase, worth ``SYNONYM_WEIGHT``); stop words
+          are holes in a phrase; title outweighs summary outweighs content;
+        - text with no searchable word (``query.unsearchable``) matches nothing, and no text
+          at all matches everything;
+        - a hit that matches some clause only through a synonym lists that clause's typed
+          text in ``SearchHit.synonym_of``;
         - facet counts for a facet apply every active filter except that facet's own;
         - hits are sorted by ``query.sort`` and cut to ``query.page``/``query.per_page``;
         - ``SearchHit.highlight`` contains only escaped text and <mark> tags."""

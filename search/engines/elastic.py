@@ -28,12 +28,15 @@ from search.query import (
     FACETS,
     FIELD_BOOSTS,
     FUZZY_WEIGHT,
+    SYNONYM_WEIGHT,
     Audience,
     FacetCount,
     SearchHit,
     SearchQuery,
     SearchResults,
     Suggestion,
+    TextClause,
+    TextPlan,
     boost_clauses,
     fuzzy_distance,
     parse_text,
@@ -105,9 +108,9 @@ def _fields(suffix: str = "") -> list[str]:
 
 
 def _word(word: str) -> Q:
-    stemmed = Q(
-        "multi_match", query=word, fields=_fields(), type="most_fields", zero_terms_query="all"
-    )
+    """A typed word: stemmed in every text field, or within ``fuzzy_distance`` typos of an
+    unstemmed word."""
+    stemmed = Q("multi_match", query=word, fields=_fields(), type="most_fields")
     options = [stemmed]
     distance = fuzzy_distance(word)
     if distance:
@@ -125,14 +128,47 @@ def _word(word: str) -> Q:
     return Q("bool", should=options, minimum_should_match=1)
 
 
-def text_query(text: str) -> Q | None:
-    parsed = parse_text(text)
-    parts = [_word(word) for word in parsed.words]
-    parts += [
-        Q("multi_match", query=" ".join(phrase), type="phrase", fields=_fields())
-        for phrase in parsed.phrases
-    ]
+def _phrase(words, boost: float = 1.0) -> Q:
+    return Q("multi_match", query=" ".join(words), type="phrase", fields=_fields(), boost=boost)
+
+
+def _typed(clause: TextClause) -> Q:
+    if clause.phrase:
+        return _phrase(clause.typed)
+    words = [_word(word) for word in clause.words]
+    return words[0] if len(words) == 1 else Q("bool", must=words)
+
+
+def _synonym(term) -> Q:
+    """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""
+    if len(term) > 1:
+        return _phrase(term, boost=SYNONYM_WEIGHT)
+    return Q(
+        "multi_match", query=term[0], fields=_fields(), type="most_fields", boost=SYNONYM_WEIGHT
+    )
+
+
+def typed_name(position: int) -> str:
+    """The name of clause ``position``'s typed part, reported back in ``matched_queries``."""
+    return f"typed-{position}"
+
+
+def text_query(plan: TextPlan) -> Q | None:
+    parts = []
+    for position, clause in enumerate(plan.clauses):
+        typed = _typed(clause)
+        if clause.synonyms:
+            named = Q("bool", must=[typed], _name=typed_name(position))
+            options = [named, *map(_synonym, clause.synonyms)]
+            typed = Q("bool", should=options, minimum_should_match=1)
+        parts.append(typed)
     return Q("bool", must=parts) if parts else None
+
+
+def synonym_of(plan: TextPlan, matched: Iterable[str]) -> list[str]:
+    """What was typed that a hit matched only through a synonym (from its matched queries)."""
+    matched = set(matched)
+    return [plan.clauses[i].label for i in plan.expanded if typed_name(i) not in matched]
 
 
 def visibility(audience: Audience, now_epoch: int, hidden: frozenset[int] = frozenset()) -> list[Q]:
@@ -145,7 +181,7 @@ def visibility(audience: Audience, now_epoch: int, hidden: frozenset[int] = froz
 
 
 def search_body(query: SearchQuery, index: str) -> Search:
-    text = text_query(query.text)
+    text = Q("match_none") if query.unsearchable else text_query(query.text_plan)
     facet_filters = {
         name: Q("terms", **{FACETS[name]: list(values)})
         for name, values in query.active_filters().items()
@@ -174,7 +210,7 @@ def search_body(query: SearchQuery, index: str) -> Search:
     if order:
         search = search.sort({order: {"order": "desc"}}, "_score")
     search = search.source(["id", "display"])[query.offset : query.offset + query.per_page]
-    if text is not None and query.highlight:
+    if text is not None and query.highlight and not query.unsearchable:
         search = search.highlight_options(
             pre_tags=["\x02"],
             post_tags=["\x03"],
@@ -430,6 +466,7 @@ class ElasticEngine:
             self._ensure(transport)
             raw = transport.search(self.alias, search.to_dict())
         response = Response(search, raw)
+        plan = query.text_plan
         hits = []
         for hit in response.hits:
             highlight = getattr(hit.meta, "highlight", None)
@@ -444,6 +481,7 @@ class ElasticEngine:
                     score=float(hit.meta.score or 0.0),
                     fields=hit.display.to_dict(),
                     highlight=render_highlight(fragments[0] if fragments else ""),
+                    synonym_of=synonym_of(plan, getattr(hit.meta, "matched_queries", ())),
                 )
             )
         facets = {

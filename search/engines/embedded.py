@@ -48,12 +48,16 @@ from search.query import (
     FUZZY_WEIGHT,
     MARK_END,
     MARK_START,
+    STOP_WORDS,
+    SYNONYM_WEIGHT,
     Audience,
     FacetCount,
     SearchHit,
     SearchQuery,
     SearchResults,
     Suggestion,
+    TextClause,
+    TextPlan,
     boost_clauses,
     fuzzy_distance,
     parse_text,
@@ -340,19 +344,74 @@ class EmbeddedEngine:
                 options.append(Query.boost_query(fuzzy, boost * FUZZY_WEIGHT))
         return _should(options)
 
-    def _phrase(self, words: Sequence[str]) -> Query:
-        stems = [stem for word in words for stem in _STEMMER.analyze(word)]
+    def _phrase(self, words: Sequence[str], weight: float = 1.0) -> Query:
+        """Words in this order. A stop word is a hole that any word fills, as in the server
+        engines' English analysis ("return on investment" also matches "return of
+        investment")."""
+        terms = [
+            (position, stem)
+            for position, word in enumerate(words)
+            if word not in STOP_WORDS
+            for stem in _STEMMER.analyze(word)
+        ]
+        offset = terms[0][0] if terms else 0
+        terms = [(position - offset, stem) for position, stem in terms]
+
+        def one(field: str) -> Query:
+            if len(terms) == 1:
+                return Query.term_query(SCHEMA, field, terms[0][1])
+            return Query.phrase_query(SCHEMA, field, terms)
+
         return _should(
-            Query.boost_query(Query.phrase_query(SCHEMA, field, stems), boost)
-            for field, boost in FIELD_BOOSTS.items()
+            Query.boost_query(one(field), boost * weight) for field, boost in FIELD_BOOSTS.items()
         )
 
-    def _text(self, text: str) -> Query | None:
-        parsed = parse_text(text)
-        parts = [self._word(word) for word in parsed.words]
-        parts += [self._phrase(phrase) for phrase in parsed.phrases]
-        parts = [part for part in parts if part is not None]
+    def _typed(self, clause: TextClause) -> Query:
+        if clause.phrase:
+            return self._phrase(clause.typed)
+        words = [self._word(word) for word in clause.words]
+        words = [word for word in words if word is not None]
+        if not words:
+            return Query.empty_query()
+        return words[0] if len(words) == 1 else _must(words)
+
+    def _synonym(self, term: Sequence[str]) -> Query:
+        """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""
+        if len(term) > 1:
+            return self._phrase(term, SYNONYM_WEIGHT)
+        return _should(
+            Query.boost_query(Query.term_query(SCHEMA, field, stem), boost * SYNONYM_WEIGHT)
+            for field, boost in FIELD_BOOSTS.items()
+            for stem in _STEMMER.analyze(term[0])
+        )
+
+    def _text(self, query: SearchQuery) -> Query | None:
+        if query.unsearchable:
+            return Query.empty_query()
+        parts = []
+        for clause in query.text_plan.clauses:
+            typed = self._typed(clause)
+            if clause.synonyms:
+                typed = _should([typed, *map(self._synonym, clause.synonyms)])
+            parts.append(typed)
         return _must(parts) if parts else None
+
+    def _synonym_of(self, searcher, plan: TextPlan, hits: list[SearchHit]) -> None:
+        """Mark the hits that match some clause only through a synonym: per expanded clause,
+        one query for its typed part restricted to these hits."""
+        if not hits or not plan.expanded:
+            return
+        ids = Query.term_set_query(SCHEMA, "id", [hit.asset_id for hit in hits])
+        for position in plan.expanded:
+            clause = plan.clauses[position]
+            typed = _must([self._typed(clause), _filter(ids)])
+            result = searcher.search(typed, limit=len(hits))
+            matched = {
+                int(v) for v in searcher.fast_field_values("id", [a for _, a in result.hits])
+            }
+            for hit in hits:
+                if hit.asset_id not in matched:
+                    hit.synonym_of.append(clause.label)
 
     def _facet_filters(self, query: SearchQuery) -> dict[str, Query]:
         return {
@@ -369,7 +428,7 @@ class EmbeddedEngine:
     def plan(self, query: SearchQuery) -> tuple[Query | None, Query, list]:
         """The tantivy queries for ``query``: (text query, main query, facet plan). The
         benchmark times these raw tantivy calls against the whole ``search``."""
-        text = self._text(query.text)
+        text = self._text(query)
         base = self._visibility(query.audience, query.now_epoch, query.hidden)
         facet_filters = self._facet_filters(query)
         boosts = [
@@ -385,6 +444,7 @@ class EmbeddedEngine:
         searcher = self._index_now().searcher()
         text, main, facet_plan = self.plan(query)
         total, hits = self._hits(searcher, main, text, query)
+        self._synonym_of(searcher, query.text_plan, hits)
         facets = self._facets(searcher, facet_plan)
         took = (time.perf_counter() - started) * 1000
         return SearchResults(
@@ -404,7 +464,8 @@ class EmbeddedEngine:
         )
         if not query.per_page:
             return result.count, []
-        snippets = self._snippet_generators(searcher, text) if query.highlight else []
+        wanted = query.highlight and not query.unsearchable
+        snippets = self._snippet_generators(searcher, text) if wanted else []
         hits = []
         for score, address in result.hits:
             document = searcher.doc(address)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from search import selectors, services
 from search.engines import SearchUnavailable, use_engine
 from search.query import DealContext, audience_for
-from tests.search.conftest import facet, publish, run_search, titles
+from tests.search.conftest import facet, publish, run_search, set_synonyms, titles
 
 
 class EngineSuite:
@@ -341,3 +341,82 @@ class EngineSuite:
         services.pending_request(asset_ids=[library.mention.pk])
         with pytest.raises(SearchUnavailable, match="index updates are waiting"):
             run_search(library.outsider)
+
+    # --- synonyms -----------------------------------------------------------------------------
+    @pytest.fixture
+    def roi_library(self, library, django_capture_on_commit_callbacks):
+        """Two assets that say ROI in different words, and marketers' synonym sets."""
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            library.spelled_out = make_asset(
+                "Payback workbook",
+                summary="Model the return on investment of a rollout, month by month.",
+            )
+            library.acronym = make_asset(
+                "ROI calculator", summary="Plug in seats and price; see the ROI."
+            )
+        set_synonyms(
+            "# words reps and marketers use for the same thing\n"
+            "roi, return on investment\n"
+            "battlecard, competitive card\n"
+        )
+        return library
+
+    def test_synonym_finds_an_asset_that_uses_the_other_term_and_says_so(self, roi_library):
+        found = run_search(roi_library.outsider, "roi")
+        assert sorted(titles(found)) == ["Payback workbook", "ROI calculator"]
+        marks = {hit.fields["title"]: hit.synonym_of for hit in found.hits}
+        assert marks == {"Payback workbook": ["roi"], "ROI calculator": []}
+        assert titles(found)[0] == "ROI calculator"  # the typed word outranks its synonym
+
+    def test_a_multi_word_term_finds_its_one_word_synonym(self, roi_library):
+        found = run_search(roi_library.outsider, "return on investment")
+        marks = {hit.fields["title"]: hit.synonym_of for hit in found.hits}
+        assert marks == {"Payback workbook": [], "ROI calculator": ["return on investment"]}
+
+    def test_synonyms_combine_with_the_other_words_typed(self, roi_library):
+        found = run_search(roi_library.outsider, "rollout roi")
+        assert titles(found) == ["Payback workbook"]
+        assert found.hits[0].synonym_of == ["roi"]
+        assert titles(run_search(roi_library.outsider, "competitive card")) == ["Acme battlecard"]
+        # without the set, the same text finds nothing
+        set_synonyms("")
+        assert titles(run_search(roi_library.outsider, "competitive card")) == []
+
+    def test_synonym_matches_a_phrase_not_scattered_words(self, roi_library):
+        from tests.factories import make_asset
+
+        make_asset("Scattered", summary="Investment advice; the return desk is on floor two.")
+        make_asset("Hole filled", summary="Our return of investment doubled.")
+        services.index_assets(asset_ids=[])
+        assert "Scattered" in titles(run_search(roi_library.outsider, "investment return"))
+        found = run_search(roi_library.outsider, "roi")
+        assert "Scattered" not in titles(found)
+        # "on" is too common to search: any word may stand in its place in the phrase
+        assert "Hole filled" in titles(found)
+
+    def test_synonyms_never_reveal_a_restricted_asset(
+        self, roi_library, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            roi_library.spelled_out.restricted_teams.set([roi_library.emea])
+            publish(roi_library.spelled_out)
+        assert titles(run_search(roi_library.outsider, "roi")) == ["ROI calculator"]
+        assert "Payback workbook" in titles(run_search(roi_library.insider, "roi"))
+
+    # --- text with no searchable word -------------------------------------------------------
+    @pytest.mark.parametrize("text", ["🚚", "((((", "%", '""', "the", "of the"])
+    def test_text_with_no_searchable_word_matches_nothing(self, library, text):
+        found = run_search(library.outsider, text)
+        assert (found.total, found.hits) == (0, [])
+        assert all(not buckets for buckets in found.facets.values())
+        assert found.reason.startswith(f"no searchable words in “{text}”")
+        filtered = run_search(library.outsider, text, filters={"stage": ("discover",)})
+        assert filtered.total == 0
+
+    def test_stop_words_are_left_out_beside_real_words(self, library):
+        assert titles(run_search(library.outsider, "the roadmap of"))[0] == "Roadmap briefing"
+        assert run_search(library.outsider, "the roadmap").reason == ""
+        assert run_search(library.outsider, "").reason == ""
+        assert run_search(library.outsider, "").total > 5  # an empty box still browses

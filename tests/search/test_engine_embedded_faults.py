@@ -78,8 +78,8 @@ def test_read_fault_is_search_unavailable_for_reps_and_api(
     assert page.status_code == 503 and PAGE_MESSAGE in page.content.decode()
     api = client.get("/api/v1/search", {"q": "roadmap"})
     assert (api.status_code, api.json()) == (503, API_ANSWER)
-    suggest = client.get("/api/v1/search/suggest", {"q": "road"})
-    assert suggest.status_code == 503
+    assert client.get("/api/v1/search/suggest", {"q": "road"}).status_code == 503
+    assert client.get("/search/suggest/", {"q": "road"}).status_code == 503
 
 
 @pytest.mark.parametrize("fault", READ_FAULTS)
