@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
-from search.query import parse_synonyms
+from search.synonyms import parse_synonyms
 
 
 class PendingIndexUpdate(models.Model):

@@ -7,7 +7,7 @@ A ``SearchQuery`` says what the rep typed, which facet values they picked, who t
 Text handling is shared so that all engines agree on it: ``parse_text`` splits the input into
 words and quoted phrases (everything else the user types is ignored, so query syntax can never
 be injected), ``plan_text`` turns them into the clauses every hit must match, with the
-library's synonym sets applied (``parse_synonyms`` reads what marketers wrote), and
+library's synonym sets applied (``search.synonyms`` reads what marketers wrote), and
 ``fuzzy_distance`` says how many typos a word may carry.
 """
 
@@ -66,9 +66,6 @@ STOP_WORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their "
     "then there these they this to was will with".split()
 )
-MAX_SYNONYM_SETS = 500
-MAX_SYNONYM_TERMS = 20
-MAX_TERM_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -159,50 +156,9 @@ Term = tuple[str, ...]  # lower-case words
 SynonymSets = tuple[tuple[Term, ...], ...]  # sets of terms that mean the same
 
 
-def _term(text: str) -> Term:
+def words_of(text: str) -> Term:
+    """Lower-case words of `text`, split the way the engines split them."""
     return tuple(_WORD.findall(text.lower()))
-
-
-def parse_synonyms(text: str) -> SynonymSets:
-    """Synonym sets as marketers write them: one set per line, terms separated by commas
-    (``roi, return on investment``); blank lines and lines starting with # are skipped.
-    Raises ``ValueError`` naming the line and the term at fault."""
-    sets: list[tuple[Term, ...]] = []
-    seen: dict[Term, int] = {}
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        terms: list[Term] = []
-        for raw in line.split(","):
-            term = _term(raw)
-            _check_term(number, raw.strip(), term)
-            if term in seen and seen[term] != number:
-                raise ValueError(f"line {number}: “{raw.strip()}” is already in line {seen[term]}")
-            seen[term] = number
-            terms.append(term)
-        terms = list(dict.fromkeys(terms))
-        if len(terms) < 2:
-            raise ValueError(
-                f"line {number}: a set needs at least two different terms, separated by commas"
-            )
-        if len(terms) > MAX_SYNONYM_TERMS:
-            raise ValueError(f"line {number}: at most {MAX_SYNONYM_TERMS} terms in a set")
-        sets.append(tuple(terms))
-        if len(sets) > MAX_SYNONYM_SETS:
-            raise ValueError(f"line {number}: at most {MAX_SYNONYM_SETS} sets")
-    return tuple(sets)
-
-
-def _check_term(number: int, raw: str, term: Term) -> None:
-    if not term:
-        shown = f"“{raw}” has" if raw else "an empty term has"
-        raise ValueError(f"line {number}: {shown} no searchable word")
-    if all(word in STOP_WORDS for word in term):
-        raise ValueError(f"line {number}: “{raw}” has only words too common to search")
-    if len(term) > MAX_TERM_WORDS:
-        raise ValueError(f"line {number}: “{raw}” is longer than {MAX_TERM_WORDS} words")
-    if any(len(word) > 40 for word in term):
-        raise ValueError(f"line {number}: “{raw}” has a word longer than 40 characters")
 
 
 @functools.lru_cache(maxsize=16)
@@ -266,7 +222,7 @@ def plan_text(text: str, synonyms: SynonymSets = ()) -> TextPlan:
             if len(word) <= 40:  # longer "words" are noise that no tokenizer indexes
                 run.append(word.lower())
             continue
-        tokens = tuple(token for token in _term(quoted) if len(token) <= 40)
+        tokens = tuple(token for token in words_of(quoted) if len(token) <= 40)
         if len(tokens) <= 1:
             run.extend(tokens)
             continue

@@ -31,9 +31,9 @@ from search.query import (
     SearchResults,
     Suggestion,
     SynonymSets,
-    parse_synonyms,
     parse_text,
 )
+from search.synonyms import parse_synonyms
 
 logger = logging.getLogger(__name__)
 

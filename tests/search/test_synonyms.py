@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from enablement.roles import MARKETER, REP
 from search.models import SearchSynonyms
-from search.query import parse_synonyms, plan_text
+from search.query import plan_text
+from search.synonyms import parse_synonyms
 from tests.factories import make_user
 from tests.search.conftest import set_synonyms
 
