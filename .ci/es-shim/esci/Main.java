@@ -47,8 +47,8 @@ public final class Main {
             .put("transport.port", args[3])
             .put("discovery.type", "single-node")
             // CI disks are often nearly full; a test node must not go read-only over it.
+            // Everything else keeps Elasticsearch's defaults, as a production node has them.
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .put("action.destructive_requires_name", false)
             .build();
         LogConfigurator.configureESLogging();
         LogConfigurator.configureWithoutConfig(settings);
