@@ -286,8 +286,9 @@ class SearchQuery:
     def parsed(self) -> ParsedText:
         return parse_text(self.text)
 
-    @property
+    @functools.cached_property
     def text_plan(self) -> TextPlan:
+        """Computed once per query (``dataclasses.replace`` makes a new query)."""
         return plan_text(self.text, self.synonyms or ())
 
     @property
