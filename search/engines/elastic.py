@@ -283,6 +283,10 @@ class _OpenSearchTransport:
 
 class _ElasticsearchTransport:
     kind = "elasticsearch"
+    # Elasticsearch 8.10+ highlights in "weight matches" mode, which re-runs the query per
+    # hit: with typo-tolerant (fuzzy) clauses that tripled search time on a real node. Off,
+    # highlighting works as on OpenSearch (which refuses the setting, hence only here).
+    INDEX_SETTINGS = {"highlight.weight_matches_mode.enabled": False}
 
     def __init__(self, url: str, timeout: float):
         import elastic_transport
@@ -302,7 +306,8 @@ class _ElasticsearchTransport:
         return self.client.bulk(operations=operations, refresh=refresh).body
 
     def create(self, name: str, body: dict) -> None:
-        self.client.indices.create(index=name, **body)
+        settings = {**body.get("settings", {}), "index": self.INDEX_SETTINGS}
+        self.client.indices.create(index=name, **{**body, "settings": settings})
 
     def delete(self, name: str) -> None:
         self.client.indices.delete(index=name, ignore_unavailable=True)
