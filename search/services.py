@@ -101,7 +101,8 @@ class IndexOutcome:
 def index_assets(*, asset_ids: Iterable[int]) -> IndexOutcome:
     """Bring these assets' index entries up to date: live ones are upserted, everything else
     (unpublished, archived, expired, deleted) is removed. Replays the pending updates too, a
-    batch at a time. Never raises: a failure of any kind leaves the updates pending."""
+    batch at a time. An indexing failure of any kind is logged and leaves the updates
+    pending (with the error), never raised: the caller's publish must succeed."""
     requested = {int(asset_id) for asset_id in asset_ids}
     outcome = IndexOutcome()
     for _ in range(MAX_BATCHES):

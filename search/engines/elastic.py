@@ -249,7 +249,7 @@ class _OpenSearchTransport:
         from opensearchpy import OpenSearch, exceptions
 
         self.client = OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
-        self.errors = (exceptions.TransportError, exceptions.ConnectionError)
+        self.errors = (exceptions.OpenSearchException,)  # transport, connection, serialization
 
     def search(self, index: str, body: dict) -> dict:
         return self.client.search(index=index, body=body)
@@ -341,8 +341,8 @@ def detect_kind(url: str, timeout: float = 5.0) -> str:
     client = OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
     try:
         info = client.info()
-    except (exceptions.TransportError, exceptions.ConnectionError) as error:
-        message = f"cannot reach the search server at {_safe(url)}: {error}"
+    except exceptions.OpenSearchException as error:
+        message = f"no search server answers at {_safe(url)}: {error}"
         raise SearchUnavailable(message) from error
     finally:
         client.close()

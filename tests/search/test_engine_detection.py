@@ -71,8 +71,34 @@ def test_elasticsearch_client_pointed_at_opensearch_is_unavailable_not_a_crash()
 def test_unreachable_server_is_unavailable_without_leaking_the_password():
     engine = ElasticEngine(url="http://ci-user:s3cret@127.0.0.1:9", index="x", timeout=1)
     health = engine.health()
-    assert health.ok is False and "cannot reach" in health.detail
+    assert health.ok is False and "no search server answers" in health.detail
     assert "s3cret" not in health.detail and "ci-user:***@" in health.detail
     with pytest.raises(SearchUnavailable) as caught:
         engine.search(SearchQuery(audience=Audience(team_ids=None), now=timezone.now()))
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_server_that_is_not_a_search_engine_is_unavailable_not_a_crash():
+    import http.server
+    import threading
+
+    class NotSearch(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html>a login page</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotSearch)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine = ElasticEngine(url=f"http://127.0.0.1:{server.server_port}", index="x", timeout=2)
+        with pytest.raises(SearchUnavailable, match="no search server answers at"):
+            engine.search(SearchQuery(audience=Audience(team_ids=None), now=timezone.now()))
+    finally:
+        server.shutdown()
