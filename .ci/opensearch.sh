@@ -66,11 +66,14 @@ start() {
   local base="$work/node-$port"
   rm -rf "$base"
   mkdir -p "$base"
-  # The runner numbers nodes from 1 and gives node N the HTTP port baseHttpPort + N.
+  # The runner numbers nodes from 1 and gives node N the HTTP port baseHttpPort + N. Its
+  # discovery finds every node on this machine's transport ports: a cluster name of its own per
+  # port keeps two nodes (CI's, a benchmark's, another checkout's) from joining one cluster,
+  # which loses its quorum when the visitor stops.
   log "starting a node on $url (data in $base)"
   OPENSEARCH_JAVA_OPTS="-Xms$heap -Xmx$heap" nohup java "-Xms$heap" "-Xmx$heap" \
     -cp "$lib/*" org.codelibs.opensearch.runner.OpenSearchRunner \
-    -basePath "$base" -numOfNode 1 -baseHttpPort "$((port - 1))" -clusterName ci-search \
+    -basePath "$base" -numOfNode 1 -baseHttpPort "$((port - 1))" -clusterName "ci-search-$port" \
     >"$work/node.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   local waited=0

@@ -1,4 +1,5 @@
-"""The behavioural suite on Elasticsearch; collected only when ELASTICSEARCH_TEST_URL is set."""
+"""The behavioural suite on a real Elasticsearch node (ELASTICSEARCH_TEST_URL; CI starts one
+with `.ci/elasticsearch.sh start`)."""
 
 import pytest
 
@@ -19,3 +20,12 @@ class TestElasticsearchEngine(EngineSuite):
         return ElasticEngine(
             url="http://127.0.0.1:9", index="unreachable", kind="elasticsearch", timeout=1
         )
+
+
+def test_highlighting_avoids_the_slow_weight_matches_mode(request):
+    engine = server_engine("ELASTICSEARCH_TEST_URL", "elasticsearch", request)
+    engine.reset()
+    name = engine.transport.aliases(engine.alias)[0]
+    settings = engine.transport.client.indices.get_settings(index=name).body[name]["settings"]
+    assert settings["index"]["highlight"]["weight_matches_mode"]["enabled"] == "false"
+    assert settings["index"]["analysis"]["analyzer"]["title_prefix"]["tokenizer"] == "standard"
