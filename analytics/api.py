@@ -201,9 +201,22 @@ def post_stage(request, external_id: str, payload: StageIn):
 @router.get("analytics/assets", summary="Per-asset effectiveness and usage")
 def analytics_assets(request, window: str = "365d", segment: str = "", industry: str = ""):
     """The numbers of the dashboard's asset table, one object per asset, with the field
-    names of ``analytics.selectors.ASSET_FIELDS`` plus ``asset_id`` and ``title``."""
+    names of ``analytics.selectors.ASSET_FIELDS`` and ``NESTED_FIELDS`` plus ``asset_id``
+    and ``title``. ``verdict`` is "helps" or "hurts" only for assets that pass
+    Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view.
+    ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way.
+    Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate)."""
     _require_lead(request)
     if window not in selectors.WINDOWS:
         raise HttpError(400, f"window must be one of {', '.join(selectors.WINDOWS)}")
-    rows = selectors.asset_table(window=window, segment=segment, industry=industry)
-    return {"window": window, "updated_at": selectors.last_updated(), "assets": rows}
+    rows, summary = selectors.asset_table(window=window, segment=segment, industry=industry)
+    status = selectors.refresh_status()
+    return {
+        "window": window,
+        "segment": segment,
+        "industry": industry,
+        "updated_at": status["data_as_of"],
+        "refreshing": status["refreshing"],
+        "view": summary,
+        "assets": rows,
+    }

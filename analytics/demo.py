@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.models import Deal, DealStageChange, EventKind, UsageEvent
-from analytics.rollups import update_analytics
+from analytics.rollups import rollups_fill
 from cms.models import AssetPage, BuyerStage
 
 PREFIX = "DEMO-"
@@ -110,7 +110,7 @@ def seed_analytics(*, stdout, deals: int = 2000, seed: int = 7, today=None) -> T
         for start in range(0, deals, 500):
             generator.make(range(start, min(deals, start + 500)))
             stdout.write(f"  demo deals: {min(deals, start + 500)}/{deals}")
-    update_analytics()
+    rollups_fill(full=True)
     _describe(stdout, truth, pipeline)
     return truth
 

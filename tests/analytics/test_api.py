@@ -261,11 +261,11 @@ def test_reps_and_marketers_get_403_from_deals_and_analytics(role):
 
 @pytest.mark.django_db
 def test_analytics_assets_returns_the_documented_field_names():
-    from analytics.rollups import update_analytics
+    from tests.analytics.helpers import refresh
     from analytics.selectors import ASSET_FIELDS
 
     asset = make_asset("Battlecard")
-    update_analytics()
+    refresh()
     client = Client()
     client.force_login(make_user(role=ENABLEMENT_LEAD))
     body = client.get("/api/v1/analytics/assets?window=all").json()
