@@ -151,8 +151,8 @@ def deal_rows(start: date, end: date, *, without_history: bool = False) -> Itera
         "pk external_id name account amount currency stage outcome close_date created_date "
         "owner_name segment industry attributes"
     ).split()
-    for row in deals.order_by("close_date", "external_id").values_list(*fields).iterator(
-        chunk_size=CHUNK
+    for row in (
+        deals.order_by("close_date", "external_id").values_list(*fields).iterator(chunk_size=CHUNK)
     ):
         pk, external, name, account, amount, currency, stage, outcome, close = row[:9]
         created, owner, segment, industry, attributes = row[9:]
@@ -257,7 +257,7 @@ def _asset_fields() -> list[str]:
 
 
 def _effects_text(parts: list[dict], name: str) -> str:
-    """"Enterprise: +0.120 (-0.030 to 0.270), 120 deals; SMB: ..." (blank without parts)."""
+    """ "Enterprise: +0.120 (-0.030 to 0.270), 120 deals; SMB: ..." (blank without parts)."""
     texts = []
     for part in parts or []:
         if part.get("effect") is None:

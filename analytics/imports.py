@@ -191,7 +191,7 @@ def _import_rows(rows, kind, context, report, progress, dry_run) -> None:
             transaction.set_rollback(True)
 
 
-def _finish(context: "_Context", report: ImportReport) -> None:
+def _finish(context: _Context, report: ImportReport) -> None:
     """Counts that need the whole file: deals of a history file with and without new
     entries, and the file's closed deals that still have no stage history."""
     from analytics.selectors import deals_without_history

@@ -102,10 +102,14 @@ def scheduler_tick(*, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     state = _state()
     last_start = state.started_at
-    queued = state.enqueued_at is not None and (last_start is None or state.enqueued_at > last_start)
+    queued = state.enqueued_at is not None and (
+        last_start is None or state.enqueued_at > last_start
+    )
     if queued and now - state.enqueued_at < QUEUE_PATIENCE:
         return False
-    asked = state.requested_at is not None and (last_start is None or state.requested_at > last_start)
+    asked = state.requested_at is not None and (
+        last_start is None or state.requested_at > last_start
+    )
     interval = timedelta(seconds=settings.ANALYTICS_REFRESH_SECONDS)
     due = last_start is None or now - last_start >= interval or asked
     if due:

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
-from analytics.rollups import fill
 from analytics.models import EventKind, UsageEvent
+from analytics.rollups import fill
 from analytics.services import api_key_create, usage_spool_replay
 from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_user

@@ -236,7 +236,9 @@ def _rebuild(rollup: Rollup, state: FillState, ctx: Context, upto: int) -> int:
     with transaction.atomic():
         if queued:
             DealChanged.objects.filter(pk__in=queued).delete()
-        _mark_done(state, filled_until=upto, changed=writes.changed or rollup.deals_step is not None)
+        _mark_done(
+            state, filled_until=upto, changed=writes.changed or rollup.deals_step is not None
+        )
     return writes.rows
 
 

@@ -261,8 +261,8 @@ def test_reps_and_marketers_get_403_from_deals_and_analytics(role):
 
 @pytest.mark.django_db
 def test_analytics_assets_returns_the_documented_field_names():
-    from tests.analytics.helpers import refresh
     from analytics.selectors import ASSET_FIELDS
+    from tests.analytics.helpers import refresh
 
     asset = make_asset("Battlecard")
     refresh()

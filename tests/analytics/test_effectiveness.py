@@ -19,8 +19,8 @@ from datetime import date
 import pytest
 
 from analytics import selectors, stats
-from analytics.stats import Z95
 from analytics.models import DealAssetTouch
+from analytics.stats import Z95
 from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset
 
@@ -153,7 +153,7 @@ def test_attribution_models_credit_assets_as_computed_by_hand(fixture):
 
 
 def test_overview_headline_is_the_stratified_figure_and_raw_is_kept_for_comparison(fixture):
-    """"Any content" is first used by D1, D3 (A, Evaluate day 17.125), D2 (A, day 26.125) and
+    """ "Any content" is first used by D1, D3 (A, Evaluate day 17.125), D2 (A, day 26.125) and
     D6 (B at Decide): at Evaluate the same three tables as A; at Decide D6 alone against D2
     and D5 (both won; D1 touched before): (0, 1, 2, 2)."""
     overview = selectors.snapshot("overview", "all")
@@ -165,7 +165,11 @@ def test_overview_headline_is_the_stratified_figure_and_raw_is_kept_for_comparis
     evaluate = 0.5 / 2.35
     decide = (0 - 2 / 3) / (2 / 3)
     assert content["effect"] == pytest.approx(3 / 4 * evaluate + 1 / 4 * decide)
-    assert overview["influenced_revenue"] == {"currency": "USD", "amount": 1500.0, "unconverted": {}}
+    assert overview["influenced_revenue"] == {
+        "currency": "USD",
+        "amount": 1500.0,
+        "unconverted": {},
+    }
     assert overview["won_revenue"]["amount"] == 3500.0
     assert overview["without_history"] == 0
 

@@ -7,9 +7,8 @@ import pytest
 from django.test import Client
 
 from analytics.models import AssetFeedback, ContentRequest, EventKind, SearchEvent, UsageEvent
-from tests.analytics.helpers import refresh
 from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
-from tests.analytics.helpers import walk_deal
+from tests.analytics.helpers import refresh, walk_deal
 from tests.factories import make_asset, make_document, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 

@@ -41,7 +41,9 @@ class Command(BaseCommand):
         rows = exports.rows_for(what, start, end, without_history=without_history)
         if format == "parquet":
             if not exports.parquet_available():
-                raise CommandError("Parquet needs pyarrow: pip install 'enablement-library[parquet]'")
+                raise CommandError(
+                    "Parquet needs pyarrow: pip install 'enablement-library[parquet]'"
+                )
             if not output:
                 raise CommandError("--format parquet needs --output FILE")
             count = exports.write_parquet(what, rows, output)
