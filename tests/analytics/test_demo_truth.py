@@ -155,3 +155,28 @@ def test_proven_assets_come_first_in_most_effective_search(seeded):
     assert proven and set(truth.effective) <= proven
     assert set(ranked[: len(proven)]) == proven
     assert not set(ranked[: len(proven)]) & set(truth.confounded)
+
+
+@pytest.mark.usefixtures("active_engine")
+def test_update_now_brings_the_signals_to_search(seeded, django_capture_on_commit_callbacks):
+    """Search starts with no signal at all; pressing "Update now" runs the refresh (tasks
+    run at once in tests), which hands the signals over and re-indexes those assets."""
+    from search.models import RankingSignal
+    from search.services import index_rebuild
+    from tests.search.conftest import run_search
+
+    truth, _ = seeded
+    RankingSignal.objects.all().delete()
+    index_rebuild()
+    rep = make_user(role=REP)
+    before = run_search(rep, sort="effective", per_page=len(LIBRARY))
+    assert not any(hit.fields.get("effectiveness") for hit in before.hits)
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    with django_capture_on_commit_callbacks(execute=True):  # as when the request commits
+        assert client.post("/analytics/refresh/").status_code == 302
+    after = run_search(rep, sort="effective", per_page=len(LIBRARY))
+    proven = set(RankingSignal.objects.filter(effective__gt=0).values_list("asset_id", flat=True))
+    assert proven == set(truth.effective)
+    assert {hit.asset_id for hit in after.hits[: len(proven)]} == proven
+    assert all(hit.fields["effectiveness"] >= 0.5 for hit in after.hits[: len(proven)])
