@@ -125,6 +125,10 @@ class DealIn(Schema):
     won: bool | None = None
     closed: bool | None = None
     stage_changed_at: datetime | None = None
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other CRM fields (e.g. region) the lead may compare effectiveness within.",
+    )
 
 
 class DealOut(Schema):
@@ -165,7 +169,9 @@ def _bad_request(error: ValidationError):
 @router.post("deals", response={200: DealOut, 201: DealOut}, summary="Create or update a deal")
 def upsert_deal(request, payload: DealIn):
     """Upsert by ``external_id``. A new stage is appended to the deal's history; a stage no
-    journey stage lists is refused with 400 naming it."""
+    journey stage lists is refused with 400 naming it. Closed Won or Closed Lost closes the
+    deal (its close date: the one given, else the day of the stage change); another stage
+    after a close reopens it."""
     _require_lead(request)
     data = payload.dict()
     amount = data.pop("amount")
@@ -183,6 +189,10 @@ def upsert_deal(request, payload: DealIn):
 
 @router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")
 def post_stage(request, external_id: str, payload: StageIn):
+    """Append a stage to the deal's history. When it is the latest entry it becomes the
+    current stage: Closed Won or Closed Lost sets the outcome and the close date (the day it
+    was entered); any other stage after a close reopens the deal (both cleared); a later close
+    sets them again."""
     _require_lead(request)
     deal = get_object_or_404(Deal, external_id=services.deal_external_id_normalise(external_id))
     try:

@@ -291,7 +291,7 @@ def ranking_signals() -> dict[int, dict]:
     - ``effective``: the 12-month stratified effect of an asset whose verdict is "helps"
       (it passed Benjamini-Hochberg at 10% across the view's assets); 0 for every other;
     - ``popularity``: ``log(1 + uses) / log(1 + most uses of any asset)`` over 12 months,
-      uses = views + downloads + touches, in [0, 1];
+      uses = views + downloads + touches, in [0, 1], to two decimals;
     - ``won_deals``: the asset was used in at least one won deal (all time)."""
     recent = {r.asset_id: r.data for r in AssetStats.objects.filter(window="365d")}
     ever = {r.asset_id: r.data for r in AssetStats.objects.filter(window="all")}
@@ -304,7 +304,9 @@ def ranking_signals() -> dict[int, dict]:
         popularity = math.log1p(uses.get(asset_id, 0)) / math.log1p(top) if top else 0.0
         signals[asset_id] = {
             "effective": round(min(1.0, float(data["effect"])), 6) if helps else 0.0,
-            "popularity": round(max(0.0, min(1.0, popularity)), 6),
+            # Two decimals: finer changes move no ranking, and would re-index every asset on
+            # every refresh.
+            "popularity": round(max(0.0, min(1.0, popularity)), 2),
             "won_deals": bool(ever.get(asset_id, {}).get("won")),
         }
     return signals

@@ -180,3 +180,32 @@ def test_update_now_brings_the_signals_to_search(seeded, django_capture_on_commi
     assert proven == set(truth.effective)
     assert {hit.asset_id for hit in after.hits[: len(proven)]} == proven
     assert all(hit.fields["effectiveness"] >= 0.5 for hit in after.hits[: len(proven)])
+
+
+def test_a_segment_filter_is_a_view_of_its_own_computed_once(seeded, monkeypatch):
+    """Within a segment the comparisons are the same (segment is a stratum), so the filtered
+    view's effects equal the unfiltered rows' per-segment effects; its verdicts come from its
+    own Benjamini-Hochberg family. The second request reads the stored view."""
+    from analytics.rollups import population
+
+    whole = _rows()
+    rows, summary = selectors.asset_table(window="all", segment="Enterprise")
+    assert summary["segment"] == "Enterprise" and summary["tested"] > 0
+    compared = 0
+    for row in rows:
+        part = next(
+            (p for p in whole[row["asset_id"]]["segments"] if p["segment"] == "Enterprise"), None
+        )
+        if part is None or row["effect"] is None:
+            continue
+        assert row["effect"] == pytest.approx(part["effect"])
+        assert row["usable_deals"] == part["treated"]
+        compared += 1
+    assert compared >= 5
+
+    def no_second_computation(*args, **kwargs):
+        raise AssertionError("the stored view should have been read")
+
+    monkeypatch.setattr(population, "load", no_second_computation)
+    again, _ = selectors.asset_table(window="all", segment="enterprise")
+    assert [r["effect"] for r in again] == [r["effect"] for r in rows]
