@@ -37,8 +37,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "source": "web, api, share (a buyer's link) or demo",
         "occurred_at": "when it happened",
         "received_at": "when the library stored it",
-        "recorded_crm_stage": "the deal's CRM stage the library knew when it stored the event "
-        "(the rollups read the stage from the history instead)",
+        "recorded_crm_stage": "the deal's CRM stage when the library stored the event (the "
+        "rollups read the stage at the event's own time from the history instead)",
         "share_link_id": "the share link a buyer opened, if any",
         "metadata": "the sender's extra fields, JSON",
     },

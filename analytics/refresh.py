@@ -86,12 +86,17 @@ def analytics_refresh_request(*, reason: str = "") -> None:
 
 
 def _enqueue(reason: str = "") -> None:
+    """Queue the refresh task. Noted as queued first (an immediate backend runs it inside
+    ``enqueue``); when the queue refuses, the note is taken back so the scheduler does not
+    wait for a task that does not exist."""
     from analytics.tasks import refresh_analytics_task
 
+    before = _state().enqueued_at
     _note(enqueued_at=timezone.now())
     try:
         refresh_analytics_task.enqueue()
     except Exception:  # the queue itself is down: the scheduler tries again
+        _note(enqueued_at=before)
         logger.exception("could not enqueue the analytics refresh (%s)", reason or "asked")
 
 

@@ -378,9 +378,10 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
     return chosen or (None, "")
 
 
-def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict, set[int]]:
-    """The deals (external id -> id) and assets (ids) of ``events`` that ``user`` may name:
-    assets they may see; their own deals, or any deal for a lead or an integration key."""
+def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, set[int]]:
+    """The deals (external id -> (id, journey stage id, CRM stage)) and assets (ids) of
+    ``events`` that ``user`` may name: assets they may see; their own deals, or any deal for
+    a lead or an integration key."""
     from cms.selectors import assets_for_user
     from enablement.roles import user_is_enablement_lead
 
@@ -388,19 +389,16 @@ def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict
     deals_named = Deal.objects.filter(external_id__in=external_ids)
     if not (any_deal or user_is_enablement_lead(user)):
         deals_named = deals_named.filter(owner_id=getattr(user, "pk", None))
-    deals = dict(deals_named.values_list("external_id", "id"))
-    histories: dict[int, list] = {}
-    rows = DealStageChange.objects.filter(deal_id__in=deals.values()).order_by(
-        "deal_id", "entered_at", "id"
-    )
-    for deal_id, entered_at, journey_id, stage in rows.values_list(
-        "deal_id", "entered_at", "journey_stage_id", "stage"
-    ):
-        histories.setdefault(deal_id, []).append((entered_at, journey_id, stage))
+    deals = {
+        external: (deal_id, journey_id, stage)
+        for external, deal_id, journey_id, stage in deals_named.values_list(
+            "external_id", "id", "journey_stage_id", "stage"
+        )
+    }
     asset_ids = {e.asset_id for e in events}
     named = AssetPage.objects.filter(pk__in=asset_ids)
     assets = set(assets_for_user(user, named).values_list("pk", flat=True))
-    return deals, histories, assets
+    return deals, assets
 
 
 def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -> dict | None:
@@ -433,13 +431,16 @@ def usage_record_batch(
     Each idempotency key is stored once, whatever the number of senders or retries: the
     insert skips keys the unique index already holds (``ON CONFLICT DO NOTHING``), so two
     writers racing with the same key store it once. ``stored`` counts rows really inserted.
+    The event keeps the deal's stage as it stood when stored; the rollups read the stage at
+    the event's own time from the stage history.
     """
     for event in events:
         event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
     result = EventBatchResult(received=len(events))
-    deals, histories, assets = _batch_context(events, user, any_deal)
+    deals, assets = _batch_context(events, user, any_deal)
     now = timezone.now()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    row = _EventRows(user_id, source, now)
     rows, seen = [], set()
     for index, event in enumerate(events):
         error = _event_error(index, event, deals, assets)
@@ -450,7 +451,7 @@ def usage_record_batch(
             result.duplicates += 1
             continue
         seen.add(event.idempotency_key)
-        rows.append(_event_row(event, deals, histories, user_id, source, now))
+        rows.append(row(event, deals))
     if result.errors:
         result.duplicates = 0
         return result
@@ -482,27 +483,39 @@ def _insert_new_events(rows: list[tuple]) -> int:
         return cursor.rowcount
 
 
-def _event_row(event, deals, histories, user_id, source, now) -> tuple:
-    when = event.occurred_at or now
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when, UTC)
-    deal_id = deals.get(event.deal_external_id) if event.deal_external_id else None
-    journey_id, crm_stage = _stage_at(deal_id, when, histories) if deal_id else (None, "")
-    adapt = connection.ops.adapt_datetimefield_value
-    empty = _METADATA.get_db_prep_save({}, connection)
-    return (
-        event.idempotency_key,
-        event.kind,
-        event.asset_id,
-        deal_id,
-        journey_id,
-        crm_stage[:100],
-        user_id,
-        source,
-        _METADATA.get_db_prep_save(event.metadata, connection) if event.metadata else empty,
-        adapt(when),
-        adapt(now),
-    )
+class _EventRows:
+    """Turns accepted events into INSERT rows; what is the same for the whole batch (who,
+    from where, when received, an empty metadata value) is prepared once."""
+
+    def __init__(self, user_id, source: str, now: datetime):
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.user_id, self.source, self.now = user_id, source, now
+        self.received = self.adapt(now)
+        self.empty = _METADATA.get_db_prep_save({}, connection)
+
+    def __call__(self, event: EventInput, deals: dict) -> tuple:
+        when = event.occurred_at or self.now
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        deal_id, journey_id, crm_stage = (
+            deals[event.deal_external_id] if event.deal_external_id else (None, None, "")
+        )
+        metadata = (
+            _METADATA.get_db_prep_save(event.metadata, connection) if event.metadata else self.empty
+        )
+        return (
+            event.idempotency_key,
+            event.kind,
+            event.asset_id,
+            deal_id,
+            journey_id,
+            crm_stage[:100],
+            self.user_id,
+            self.source,
+            metadata,
+            self.adapt(when),
+            self.received,
+        )
 
 
 def usage_record(

@@ -252,7 +252,8 @@ def _make_events(options, rng, asset_ids, lives) -> None:
 
 def _new_events(count: int, rng: random.Random, asset_ids, deal_ids, tag: str) -> None:
     """``count`` events of the last day, as a collector would send them next (through the
-    service the API calls)."""
+    service the API calls): 60% on the given deals (open ones: reps work on open deals),
+    the rest on no deal."""
     from django.contrib.auth import get_user_model
 
     from analytics.services import EventInput, usage_record_batch
@@ -716,7 +717,7 @@ def main(argv: list[str]) -> None:
     _log(f"full rebuild: {result['full_rebuild_seconds']} s {counts}")
     _, result["full_rebuild_again_seconds"] = _timed(rollups_fill, full=True)
     _, result["refresh_nothing_new_seconds"] = _timed(analytics_refresh)
-    deal_ids = [deal_id for deal_id, _, _ in lives]
+    deal_ids = list(Deal.objects.filter(outcome="open").values_list("pk", flat=True))
     _new_events(options["new"], rng, asset_ids, deal_ids, "new")
     counts, result["refresh_after_10k_events_seconds"] = _timed(analytics_refresh)
     result["refresh_after_10k_events_rows"] = counts

@@ -186,7 +186,7 @@ def comparison_numbers(inputs: Inputs, in_view: set[int]) -> dict[int, dict]:
         other.reached.append((deal.reached, deal.won))
         if deal.won:
             other.won += 1
-            rate = rates.rate(deal.currency, deal.close_date)
+            rate = deal.rate
             other.influenced.add(deal.amount, _times(deal.amount, rate), deal.currency)
             for model, credit in zip(MODELS, row.credits, strict=True):
                 other.credits[model].add(credit, _times(credit, rate), deal.currency)
@@ -311,9 +311,15 @@ def heatmap_view(inputs: Inputs, prepared, stages, pillars, tags) -> dict:
         for pillar in pillars:
             assets = [a for a, (s, p) in tags.items() if stage.pk in s and pillar.pk in p]
             touched = merged_first_touches(per_asset, assets)
-            effect = effectiveness.asset_effect(prepared, len(cells), touched, min_deals=minimum)
+            pipeline = stage.sort_order in inputs.stages
+            if pipeline:
+                effect = effectiveness.asset_effect(
+                    prepared, len(cells), touched, min_deals=minimum
+                )
+            else:  # deals are never in it before closing: nothing to estimate
+                effect = _untested(len(cells), prepared, touched)
             part = next((p for p in effect.stages if p.stage == stage.sort_order), None)
-            cell_effect = _cell_effect(effect, part, stage.sort_order in inputs.stages, minimum)
+            cell_effect = _cell_effect(effect, part, pipeline, minimum)
             effects.append(cell_effect)
             cells.append(
                 {
@@ -344,6 +350,11 @@ def heatmap_view(inputs: Inputs, prepared, stages, pillars, tags) -> dict:
         "cells": cells,
         "tested": sum(e.p_value is not None for e in effects),
     }
+
+
+def _untested(index: int, prepared, touched: dict) -> AssetEffect:
+    closed = sum(1 for deal_id in touched if deal_id in prepared.deals)
+    return AssetEffect(index, closed, 0, None, (), {}, None)
 
 
 def _cell_effect(
@@ -397,7 +408,7 @@ def overview_view(inputs: Inputs, deal_ids: list[int], prepared) -> dict:
     missing = set()
     for deal in deals:
         if deal.won:
-            converted = inputs.rates.convert(deal.amount, deal.currency, deal.close_date)
+            converted = _times(deal.amount, deal.rate)
             won_revenue.add(deal.amount, converted, deal.currency)
             if deal.deal_id in with_content:
                 influenced.add(deal.amount, converted, deal.currency)

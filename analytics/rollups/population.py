@@ -1,11 +1,12 @@
 """The estimator's inputs, read from compact rows (never raw events): closed deals with their
 stage history and the deal x asset rollup's first touches.
 
-Times are days on one clock (seconds since the epoch / 86400). A deal's close is the end of
-its close day (UTC), as the touches rollup judges "before close". Its stratum is its owner (a
-user, else the owner's name as the CRM gave it) plus the attributes the lead picked
-(``AnalyticsSettings.strata``): "industry", "size_band" (the amount in the reporting currency:
-under 10k, 10k-100k, 100k-1M, 1M and more, or "no rate") or "attribute:<name>".
+Times are days on one clock (seconds since the epoch / 86400, computed by the database). A
+deal's close is the end of its close day (UTC), as the touches rollup judges "before close".
+Its stratum is its owner (a user, else the owner's name as the CRM gave it) plus the
+attributes the lead picked (``AnalyticsSettings.strata``): "industry", "size_band" (the amount
+in the reporting currency: under 10k, 10k-100k, 100k-1M, 1M and more, or "no rate") or
+"attribute:<name>".
 """
 
 from __future__ import annotations
@@ -17,14 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from analytics.currency import Rates
 from analytics.effectiveness import DealRecord
 from analytics.models import Deal, DealAssetTouch, DealStageChange
+from analytics.rollups.sql import epoch_days, raw_rows
 
 DAY = 86400.0
 CLOSED = (Deal.Outcome.WON, Deal.Outcome.LOST)
 SIZE_BANDS = ((10_000, "under 10k"), (100_000, "10k-100k"), (1_000_000, "100k-1M"))
-
-
-def days(moment: datetime) -> float:
-    return moment.timestamp() / DAY
 
 
 def close_days(close: date) -> float:
@@ -39,11 +37,13 @@ class ClosedDeal:
     external_id: str
     won: bool
     close_date: date
+    closed_at: float  # the end of the close day, in days
     segment: str
     industry: str
     stratum: tuple
     amount: float
     currency: str
+    rate: float | None  # to the reporting currency on the close date; None: no rate
     reached: int
     history: tuple[tuple[float, int | None], ...]
 
@@ -79,12 +79,7 @@ class Inputs:
     def records(self, deal_ids) -> list[DealRecord]:
         return [
             DealRecord(
-                deal.deal_id,
-                deal.won,
-                close_days(deal.close_date),
-                deal.segment,
-                deal.stratum,
-                deal.history,
+                deal.deal_id, deal.won, deal.closed_at, deal.segment, deal.stratum, deal.history
             )
             for deal in (self.deals[i] for i in deal_ids)
         ]
@@ -115,15 +110,13 @@ def load(strata: list[str] | None = None) -> Inputs:
     stages = tuple(stage.sort_order for stage in pipeline)
     names = {s.sort_order: s.name for s in BuyerStage.objects.order_by("-name")}
     deals = _deals(strata, rates, _histories(set(stages)))
-    touches = [
-        TouchRow(deal_id, asset_id, days(first), stage, tuple(credits))
-        for deal_id, asset_id, first, stage, *credits in DealAssetTouch.objects.filter(
-            deal__outcome__in=CLOSED, deal__close_date__isnull=False
-        )
+    rows = (
+        DealAssetTouch.objects.filter(deal__outcome__in=CLOSED, deal__close_date__isnull=False)
+        .annotate(first_days=epoch_days(DealAssetTouch, "first_touch_at"))
         .values_list(
             "deal_id",
             "asset_id",
-            "first_touch_at",
+            "first_days",
             "first_touch_stage_order",
             "credit_first",
             "credit_last",
@@ -131,7 +124,11 @@ def load(strata: list[str] | None = None) -> Inputs:
             "credit_u_shaped",
             "credit_time_decay",
         )
-        .iterator(chunk_size=20000)
+        .order_by()
+    )
+    touches = [
+        TouchRow(deal_id, asset_id, first, stage, tuple(credits))
+        for deal_id, asset_id, first, stage, *credits in raw_rows(rows)
     ]
     return Inputs(stages, names, deals, touches, rates, list(strata))
 
@@ -140,13 +137,15 @@ def _histories(pipeline: set[int]) -> dict[int, list]:
     """Closed deals' histories as (days, journey order or None for time outside the
     pipeline: a closing stage, an unmapped one)."""
     histories: dict[int, list] = defaultdict(list)
-    rows = DealStageChange.objects.filter(deal__outcome__in=CLOSED).order_by(
-        "deal_id", "entered_at", "id"
+    rows = (
+        DealStageChange.objects.filter(deal__outcome__in=CLOSED)
+        .annotate(entered_days=epoch_days(DealStageChange, "entered_at"))
+        .order_by("deal_id", "entered_at", "id")
     )
-    for deal_id, entered_at, order in rows.values_list(
-        "deal_id", "entered_at", "journey_stage__sort_order"
-    ).iterator(chunk_size=20000):
-        histories[deal_id].append((days(entered_at), order if order in pipeline else None))
+    for deal_id, entered, order in raw_rows(
+        rows.values_list("deal_id", "entered_days", "journey_stage__sort_order")
+    ):
+        histories[deal_id].append((entered, order if order in pipeline else None))
     return histories
 
 
@@ -170,11 +169,13 @@ def _deals(strata: list[str], rates: Rates, histories: dict) -> dict[int, Closed
             external_id=external,
             won=outcome == Deal.Outcome.WON,
             close_date=close,
+            closed_at=close_days(close),
             segment=segment or "",
             industry=industry or "",
             stratum=(owner, *picked),
             amount=float(amount),
             currency=currency,
+            rate=rates.rate(currency, close),
             reached=reached,
             history=tuple(histories.get(pk, ())),
         )

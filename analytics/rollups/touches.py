@@ -167,7 +167,7 @@ def _writes(wanted: dict[int, list], current: dict[int, list], matter: set[int])
     return writes
 
 
-DEAL_BATCH = 2000
+DEAL_BATCH = 500  # deals per write transaction: writers wait at most one step
 
 
 def _replace(deal_ids: list[int], rows: list[tuple]) -> None:

@@ -18,7 +18,7 @@ from analytics.rollups import derived, sql
 
 DAILY = UsageDaily._meta.db_table
 REACH = AssetReach._meta.db_table
-STEP_ROWS = 5000
+STEP_ROWS = 2000  # rows per write transaction of a rebuild
 
 USAGE_KIND_FIELDS = {
     EventKind.VIEWED: "views",

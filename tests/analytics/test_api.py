@@ -58,7 +58,7 @@ def test_same_idempotency_key_twice_is_stored_once():
     assert (second["stored"], second["duplicates"]) == (0, 2)
     event = UsageEvent.objects.get()
     assert event.user == rep and event.deal.external_id == "006A"
-    assert event.journey_stage.slug == "evaluate"  # the deal's stage when it happened
+    assert event.journey_stage.slug == "evaluate"  # the deal's stage when it was stored
 
 
 @pytest.mark.django_db

@@ -181,3 +181,26 @@ def test_api_says_when_the_numbers_are_from_and_which_view_the_verdicts_belong_t
     assert body["view"]["fdr"] == 0.1 and body["view"]["currency"] == "USD"
     assert body["view"]["strata"] == ["segment", "owner"]
     json.dumps(body)  # plain JSON all the way down
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_task_queue_down_update_now_still_answers_and_the_scheduler_catches_up(
+    monkeypatch,
+):
+    from analytics import tasks
+
+    class Down:
+        def enqueue(self, *args, **kwargs):
+            raise RuntimeError("the task queue is down")
+
+    real = tasks.refresh_analytics_task
+    monkeypatch.setattr(tasks, "refresh_analytics_task", Down())
+    asset = make_asset("Deck")
+    send_events(("q1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    client = _lead_client()
+    assert client.post("/analytics/refresh/").status_code == 302
+    assert "refreshing…" in client.get("/analytics/").content.decode()  # asked, not lost
+    monkeypatch.setattr(tasks, "refresh_analytics_task", real)  # the queue is back
+    assert scheduler_tick() is True  # asked for and never started: queued now
+    assert _usage(client, asset)["views"] == 1
+    assert "refreshing…" not in client.get("/analytics/").content.decode()

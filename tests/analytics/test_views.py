@@ -21,6 +21,7 @@ PAGES = [
     "/analytics/health/",
     "/analytics/search-gaps/",
     "/analytics/import/",
+    "/analytics/export/",
 ]
 
 
@@ -263,3 +264,12 @@ def test_dashboard_before_the_first_rollup_shows_an_empty_state_not_an_error(cli
     assert response.status_code == 200
     if url.startswith("/analytics/?") or url == "/analytics/":
         assert "No numbers yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/analytics/refresh/", "/analytics/strata/"])
+@pytest.mark.parametrize("role", [REP, MARKETER])
+def test_only_leads_may_refresh_or_change_what_deals_are_compared_within(url, role):
+    from analytics.models import AnalyticsSettings, RefreshState
+
+    assert _client(role).post(url, {"strata": ["industry"]}).status_code == 403
+    assert not AnalyticsSettings.objects.exists() and not RefreshState.objects.exists()
