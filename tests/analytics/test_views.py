@@ -273,3 +273,56 @@ def test_only_leads_may_refresh_or_change_what_deals_are_compared_within(url, ro
 
     assert _client(role).post(url, {"strata": ["industry"]}).status_code == 403
     assert not AnalyticsSettings.objects.exists() and not RefreshState.objects.exists()
+
+
+def _stored_row(asset, **numbers):
+    """An AssetStats row as the rollup writes it (to check what the pages show)."""
+    from analytics.models import AssetStats, RollupSnapshot
+    from analytics.selectors import empty_asset_numbers
+    from django.utils import timezone
+
+    data = {k: v for k, v in empty_asset_numbers().items() if k not in ("views", "downloads")}
+    data.update(numbers)
+    AssetStats.objects.create(asset_id=asset.pk, window="365d", data=data, verdict=data["verdict"])
+    summary = {"fdr": 0.1, "tested": 12, "min_deals": 20, "closed_deals": 900,
+               "without_history": 0, "currency": "USD", "strata": ["segment", "owner"]}  # fmt: skip
+    RollupSnapshot.objects.update_or_create(
+        key="asset_view", window="365d", defaults={"data": summary, "computed_at": timezone.now()}
+    )
+
+
+def test_no_clear_effect_shows_its_interval_and_the_smallest_detectable_effect():
+    asset = make_asset("Guide")
+    _stored_row(
+        asset, verdict="no clear effect", enough_data=True, effect=0.04, effect_ci_low=-0.05,
+        effect_ci_high=0.13, mde=0.16, q_value=0.4, usable_deals=80, comparison_deals=300,
+    )  # fmt: skip
+    client = _client(ENABLEMENT_LEAD)
+    table = client.get("/analytics/assets/").content.decode()
+    assert "○ no clear effect" in table and "+4 pts <small>(-5 pts to +13 pts)" in table
+    assert "+16 pts" in table  # the smallest detectable effect
+    assert "Benjamini-Hochberg false discovery rate of 10% across the 12 assets" in table
+    page = client.get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "could have detected an effect of about +16 pts" in page
+
+
+def test_an_effect_that_differs_by_segment_shows_the_segment_effects():
+    asset = make_asset("Battlecard")
+    segments = [
+        {"segment": "Enterprise", "effect": 0.2, "low": 0.08, "high": 0.32, "treated": 60,
+         "control": 200},
+        {"segment": "SMB", "effect": -0.02, "low": -0.1, "high": 0.06, "treated": 140,
+         "control": 500},
+    ]  # fmt: skip
+    _stored_row(
+        asset, verdict="helps", enough_data=True, effect=0.05, effect_ci_low=0.01,
+        effect_ci_high=0.09, q_value=0.04, usable_deals=200, comparison_deals=700,
+        varies_by_segment=True, heterogeneity_p=0.003, segments=segments,
+    )  # fmt: skip
+    client = _client(ENABLEMENT_LEAD)
+    table = client.get("/analytics/assets/").content.decode()
+    assert "▲ helps" in table and "varies by segment: Enterprise +20 pts, SMB -2 pts" in table
+    page = client.get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "The effect differs between segments" in page
+    assert "Enterprise +20 pts (+8 pts to +32 pts, 60 deals)" in page
+    assert "Segment Enterprise" in page  # a row of the chart
