@@ -17,9 +17,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Three processes, stopped together by Ctrl-C: the web server, a task worker (search indexing,
+# analytics refreshes) and the analytics scheduler (a refresh every ANALYTICS_REFRESH_SECONDS).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT) with a task worker and the analytics scheduler."
+	@TASKS_BACKEND=database; export TASKS_BACKEND; \
+	$(PY) manage.py db_worker --interval 1 & worker=$$!; \
+	$(PY) manage.py analytics_scheduler & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null; wait' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -16,6 +16,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import BaseModel
 
 from analytics import selectors, services
 from analytics.models import ApiKey, Deal
@@ -51,7 +52,10 @@ def _require_lead(request) -> None:
 # --- Events -----------------------------------------------------------------------------------
 
 
-class EventIn(Schema):
+class EventIn(BaseModel):
+    """A plain pydantic model, not a ninja Schema: ninja's per-object resolver costs more
+    than the rest of ingestion for a batch of a thousand events."""
+
     idempotency_key: str = Field(..., min_length=1, max_length=100)
     kind: str
     asset_id: int = Field(..., description="The asset id the search API returns.")
@@ -60,7 +64,7 @@ class EventIn(Schema):
     metadata: dict = Field(default_factory=dict)
 
 
-class EventsIn(Schema):
+class EventsIn(BaseModel):
     events: list[EventIn] = Field(..., max_length=MAX_BATCH)
 
 
@@ -125,6 +129,10 @@ class DealIn(Schema):
     won: bool | None = None
     closed: bool | None = None
     stage_changed_at: datetime | None = None
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other CRM fields (e.g. region) the lead may compare effectiveness within.",
+    )
 
 
 class DealOut(Schema):
@@ -165,7 +173,9 @@ def _bad_request(error: ValidationError):
 @router.post("deals", response={200: DealOut, 201: DealOut}, summary="Create or update a deal")
 def upsert_deal(request, payload: DealIn):
     """Upsert by ``external_id``. A new stage is appended to the deal's history; a stage no
-    journey stage lists is refused with 400 naming it."""
+    journey stage lists is refused with 400 naming it. Closed Won or Closed Lost closes the
+    deal (its close date: the one given, else the day of the stage change); another stage
+    after a close reopens it."""
     _require_lead(request)
     data = payload.dict()
     amount = data.pop("amount")
@@ -183,6 +193,10 @@ def upsert_deal(request, payload: DealIn):
 
 @router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")
 def post_stage(request, external_id: str, payload: StageIn):
+    """Append a stage to the deal's history. When it is the latest entry it becomes the
+    current stage: Closed Won or Closed Lost sets the outcome and the close date (the day it
+    was entered); any other stage after a close reopens the deal (both cleared); a later close
+    sets them again."""
     _require_lead(request)
     deal = get_object_or_404(Deal, external_id=services.deal_external_id_normalise(external_id))
     try:
@@ -201,9 +215,22 @@ def post_stage(request, external_id: str, payload: StageIn):
 @router.get("analytics/assets", summary="Per-asset effectiveness and usage")
 def analytics_assets(request, window: str = "365d", segment: str = "", industry: str = ""):
     """The numbers of the dashboard's asset table, one object per asset, with the field
-    names of ``analytics.selectors.ASSET_FIELDS`` plus ``asset_id`` and ``title``."""
+    names of ``analytics.selectors.ASSET_FIELDS`` and ``NESTED_FIELDS`` plus ``asset_id``
+    and ``title``. ``verdict`` is "helps" or "hurts" only for assets that pass
+    Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view.
+    ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way.
+    Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate)."""
     _require_lead(request)
     if window not in selectors.WINDOWS:
         raise HttpError(400, f"window must be one of {', '.join(selectors.WINDOWS)}")
-    rows = selectors.asset_table(window=window, segment=segment, industry=industry)
-    return {"window": window, "updated_at": selectors.last_updated(), "assets": rows}
+    rows, summary = selectors.asset_table(window=window, segment=segment, industry=industry)
+    status = selectors.refresh_status()
+    return {
+        "window": window,
+        "segment": segment,
+        "industry": industry,
+        "updated_at": status["data_as_of"],
+        "refreshing": status["refreshing"],
+        "view": summary,
+        "assets": rows,
+    }

@@ -13,73 +13,97 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.0f} pts" if signed else f"{value * 100:.0f}%"
 
 
-#: Room right of a full-length bar for its "75% of 1,234 deals" label.
-VALUE_LABEL_ROOM = 130
-
-
-def interval_chart(numbers: dict, *, width: int = 560) -> SafeString:
-    """Win rate vs stage-matched baseline as two labelled bars, and the lift as a dot with
-    its 95% interval on a -100..+100 point axis with a dashed zero line."""
-    win, base = numbers.get("win_rate"), numbers.get("baseline_win_rate")
-    lift, low, high = (numbers.get(k) for k in ("lift", "lift_ci_low", "lift_ci_high"))
-    left, right = 170, width - 20
-    span = right - left
-    bar_span = span - VALUE_LABEL_ROOM
-    parts = [
-        f'<svg class="chart interval-chart" role="img" viewBox="0 0 {width} 150" '
-        f'width="100%" aria-labelledby="interval-title">',
-        '<title id="interval-title">'
-        + escape(
-            f"Win rate {_pct(win)} vs baseline {_pct(base)}; lift {_pct(lift, True)} "
-            f"(95% interval {_pct(low, True)} to {_pct(high, True)})"
+def effect_rows(numbers: dict) -> list[tuple[str, float | None, float | None, float | None]]:
+    """The comparisons of one asset as (label, estimate, low, high): the stratified effect
+    (the headline), its parts per segment and per stage, then the stage-matched and raw
+    comparisons earlier versions showed (raw has no interval)."""
+    rows = [
+        (
+            "Stratified effect",
+            numbers.get("effect"),
+            numbers.get("effect_ci_low"),
+            numbers.get("effect_ci_high"),
         )
-        + "</title>",
     ]
-    for row, (label, value, n, css) in enumerate(
-        [
-            ("Used this asset", win, numbers.get("deals_used"), "bar-used"),
-            ("Stage-matched baseline", base, numbers.get("baseline_deals"), "bar-base"),
-        ]
-    ):
-        y = 10 + row * 30
-        bar = 0 if value is None else value * bar_span
-        parts.append(f'<text x="0" y="{y + 15}" class="label">{escape(label)}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{bar:.1f}" height="20" class="{css}"/>')
-        parts.append(
-            f'<text x="{left + bar + 6:.1f}" y="{y + 15}" class="value">'
-            f"{escape(_pct(value))} of {n or 0} deals</text>"
+    for part in numbers.get("segments") or []:
+        rows.append((f"Segment {part['segment']}", part["effect"], part["low"], part["high"]))
+    for part in numbers.get("stages") or []:
+        rows.append((f"First used in {part['stage']}", part["effect"], part["low"], part["high"]))
+    rows.append(
+        (
+            "Stage-matched (earlier)",
+            numbers.get("stage_matched_lift"),
+            numbers.get("stage_matched_lift_ci_low"),
+            numbers.get("stage_matched_lift_ci_high"),
         )
-    parts.append(_lift_axis(lift, low, high, left, span))
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+    )
+    rows.append(("Raw: used vs not", numbers.get("raw_lift"), None, None))
+    return rows
 
 
-def _lift_axis(lift, low, high, left, span) -> str:
+def _anchor(position: float, left: float, span: float) -> str:
+    """Labels near either end of the axis grow inwards, so none runs off the chart."""
+    if position > left + 0.75 * span:
+        return "end"
+    if position < left + 0.25 * span:
+        return "start"
+    return "middle"
+
+
+def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
+    """Every comparison of an asset as a dot with its 95% interval (whiskers) on one -100..+100
+    point axis with a dashed zero line, each labelled with its numbers (a forest plot)."""
+    rows = effect_rows(numbers)
+    left, right = 190, width - 20
+    span = right - left
+    height = 30 * len(rows) + 40
+
     def x(value: float) -> float:
         return left + (max(-1.0, min(1.0, value)) + 1) / 2 * span
 
-    y = 110
+    headline = rows[0]
     parts = [
-        f'<text x="0" y="{y + 5}" class="label">Lift, 95% interval</text>',
-        f'<line x1="{left}" y1="{y}" x2="{left + span}" y2="{y}" class="axis"/>',
-        f'<line x1="{x(0):.1f}" y1="{y - 14}" x2="{x(0):.1f}" y2="{y + 14}" class="zero"/>',
-        f'<text x="{x(0):.1f}" y="{y + 30}" class="tick" text-anchor="middle">0</text>',
-        f'<text x="{left}" y="{y + 30}" class="tick">-100</text>',
-        f'<text x="{left + span}" y="{y + 30}" class="tick" text-anchor="end">+100 pts</text>',
+        f'<svg class="chart interval-chart" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" aria-labelledby="interval-title">',
+        '<title id="interval-title">'
+        + escape(
+            f"Stratified effect {_pct(headline[1], True)} (95% interval "
+            f"{_pct(headline[2], True)} to {_pct(headline[3], True)}); raw "
+            f"{_pct(rows[-1][1], True)}; stage-matched {_pct(rows[-2][1], True)}"
+        )
+        + "</title>",
+        f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 30}" class="zero"/>',
     ]
-    if lift is None:
-        parts.append(f'<text x="{x(0) + 8:.1f}" y="{y - 6}" class="value">no data</text>')
-        return "".join(parts)
+    for index, (label, value, low, high) in enumerate(rows):
+        y = 20 + index * 30
+        parts.append(f'<text x="0" y="{y + 4}" class="label">{escape(label)}</text>')
+        parts.append(f'<line x1="{left}" y1="{y}" x2="{right}" y2="{y}" class="axis faint"/>')
+        if value is None:
+            parts.append(f'<text x="{x(0) + 8:.1f}" y="{y - 6}" class="value">no data</text>')
+            continue
+        text = _pct(value, True)
+        if low is not None and high is not None:
+            parts += [
+                f'<line x1="{x(low):.1f}" y1="{y}" x2="{x(high):.1f}" y2="{y}" class="whisker"/>',
+                f'<line x1="{x(low):.1f}" y1="{y - 6}" x2="{x(low):.1f}" y2="{y + 6}" '
+                'class="whisker"/>',
+                f'<line x1="{x(high):.1f}" y1="{y - 6}" x2="{x(high):.1f}" y2="{y + 6}" '
+                'class="whisker"/>',
+            ]
+            text += f" ({_pct(low, True)} to {_pct(high, True)})"
+        parts.append(f'<circle cx="{x(value):.1f}" cy="{y}" r="5" class="point"/>')
+        parts.append(
+            f'<text x="{x(value):.1f}" y="{y - 9}" class="value" '
+            f'text-anchor="{_anchor(x(value), left, span)}">{escape(text)}</text>'
+        )
+    axis_y = height - 24
     parts += [
-        f'<line x1="{x(low):.1f}" y1="{y}" x2="{x(high):.1f}" y2="{y}" class="whisker"/>',
-        f'<line x1="{x(low):.1f}" y1="{y - 8}" x2="{x(low):.1f}" y2="{y + 8}" class="whisker"/>',
-        f'<line x1="{x(high):.1f}" y1="{y - 8}" x2="{x(high):.1f}" y2="{y + 8}" class="whisker"/>',
-        f'<circle cx="{x(lift):.1f}" cy="{y}" r="6" class="point"/>',
-        f'<text x="{x(lift):.1f}" y="{y - 12}" class="value" text-anchor="middle">'
-        f"{escape(_pct(lift, True))} ({escape(_pct(low, True))} to "
-        f"{escape(_pct(high, True))})</text>",
+        f'<text x="{left}" y="{axis_y + 14}" class="tick">-100</text>',
+        f'<text x="{x(0):.1f}" y="{axis_y + 14}" class="tick" text-anchor="middle">0</text>',
+        f'<text x="{right}" y="{axis_y + 14}" class="tick" text-anchor="end">+100 pts</text>',
+        "</svg>",
     ]
-    return "".join(parts)
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
 def weekly_chart(weeks: list[dict], *, width: int = 560, height: int = 160) -> SafeString:
@@ -135,11 +159,12 @@ def attribution_chart(numbers: dict, *, width: int = 560) -> SafeString:
         ("Time decay", "attributed_time_decay"),
     ]
     values = [(label, float(numbers.get(key) or 0)) for label, key in models]
+    currency = numbers.get("currency") or ""
     top = max(value for _, value in values) or 1.0
     left, span = 110, width - 230
     parts = [
         f'<svg class="chart attribution-chart" role="img" viewBox="0 0 {width} 160" '
-        'width="100%"><title>Attributed revenue by model</title>'
+        f'width="100%"><title>Attributed revenue by model ({escape(currency)})</title>'
     ]
     for row, (label, value) in enumerate(values):
         y = 8 + row * 30
@@ -147,7 +172,8 @@ def attribution_chart(numbers: dict, *, width: int = 560) -> SafeString:
         parts.append(
             f'<text x="0" y="{y + 15}" class="label">{escape(label)}</text>'
             f'<rect x="{left}" y="{y}" width="{bar:.1f}" height="20" class="bar-used"/>'
-            f'<text x="{left + bar + 6:.1f}" y="{y + 15}" class="value">{value:,.0f}</text>'
+            f'<text x="{left + bar + 6:.1f}" y="{y + 15}" class="value">'
+            f"{escape(currency)} {value:,.0f}</text>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped

@@ -1,20 +1,39 @@
 """Demo deals and usage with a known truth, so the dashboard can be checked against it.
 
-A year of deals walks the pipeline stage by stage (Discover -> Evaluate -> Decide -> closed).
-At each stage a deal moves on with a base probability. The truth built in:
+A year of deals walks the pipeline Discover -> Evaluate -> Decide -> closed, the way the
+estimator's simulation (tests/analytics/effectiveness_sim.py) draws them. Each deal has a
+segment (Enterprise wins more than SMB) and an owner among twelve reps, three of them "best
+reps" who move deals on and win more often. At Discover and Evaluate a deal moves on with a
+probability set by its segment and rep, else it is lost there; deals about to be lost are
+disqualified quickly (2-12 days) while the others stay 8-35 days. At Decide it is won with a
+probability set by segment, rep and the effective assets it used.
 
-- a few *effective* assets, each used at one stage in about 30% of the deals there, add 15
-  points to every later move-on probability of the deals that used them;
-- one *late-stage placebo*, used only in deals already in the last pipeline stage (Decide),
-  changes nothing: its raw win rate looks great because only late deals use it;
-- every other asset is *neutral*: used at its stage now and then, with no effect.
+While a deal is in a stage, each asset not used yet reaches it at a steady rate (an
+exponential wait, so longer stays collect more touches, and nothing about a touch's timing
+depends on the deal's fate beyond how long it stays). The truth built in:
 
-Everything comes from one seeded random generator, so a run is reproducible; deals are
-named DEMO-00001...; a second run finds them and changes nothing.
+- ``effective``: assets that add ``BOOST`` (18 points) to the win probability at Decide of the
+  deals that used them; two used at Evaluate, one at Decide, each by about 30% of deals there;
+- ``segment_null``: no effect, used at Evaluate by 45% of Enterprise deals and 6% of SMB deals
+  (the raw comparison calls it "helps": Enterprise wins more);
+- ``rep_null``: no effect, used at Evaluate by the best reps' deals (50%) and hardly anyone
+  else's (5%);
+- ``two_stage_null``: no effect, used at Discover (10%) and at Decide (50%): a single
+  stage-matched baseline misjudges it;
+- ``placebo``: no effect, used only at Decide, in half the deals that get there: its raw win
+  rate looks great because only late deals use it;
+- every other asset is ``neutral``: used now and then (8%) at its earliest tagged stage;
+  assets tagged only with stages after the pipeline (Onboard) are used after a win.
+
+Also: a tenth of deals are in euros (with a dated EUR rate) and a few in pounds (no rate: shown
+apart, never added); 2% of closed deals come without stage history (flagged, left out).
+Everything comes from one seeded generator, so a run is reproducible; deals are named
+DEMO-00001...; a second run finds them and changes nothing.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,70 +43,107 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.models import Deal, DealStageChange, EventKind, UsageEvent
-from analytics.rollups import update_analytics
+from analytics.models import CurrencyRate, Deal, DealStageChange, EventKind, UsageEvent
 from cms.models import AssetPage, BuyerStage
 
 PREFIX = "DEMO-"
-BASE_MOVE_ON = 0.6
-BOOST = 0.15
-EFFECTIVE_USE = 0.3
-PLACEBO_USE = 0.5
+DEALS = 3000
+SEGMENTS = ("Enterprise", "SMB")
+ENTERPRISE_SHARE = 0.35
+REP_NAMES = (
+    "Ana Ruiz", "Ben Okafor", "Chloe Martin", "Dev Patel", "Emma Wilson", "Farid Haddad",
+    "Grace Liu", "Hugo Silva", "Ines Costa", "Jonas Berg", "Kara Singh",
+)  # fmt: skip
+BEST_REPS = 3  # the first three owners (the demo rep user among them)
+MOVE_ON = {"Enterprise": (0.65, 0.70), "SMB": (0.50, 0.55)}
+WIN = {"Enterprise": 0.55, "SMB": 0.30}
+SKILL = 0.08
+BOOST = 0.18
+ADVANCING_STAY = (8.0, 35.0)
+QUICK_LOSS = (2.0, 12.0)
+TYPICAL_STAY = 20.0  # a use probability is the chance over a stay this long
+EFFECTIVE_USE = 0.30
 NEUTRAL_USE = 0.08
-AFTER_WIN = -1  # neutral stage index of assets used only after a win
-SEGMENTS = ("New Business", "Existing Business")
+PLACEBO_USE = 0.50
+WITHOUT_HISTORY = 0.02
+CURRENCIES = (("EUR", 0.10), ("GBP", 0.03))  # the rest in USD
+EUR_RATE = Decimal("1.08")
 INDUSTRIES = ("Retail", "Healthcare", "Financial Services", "Manufacturing", "Software")
 TOUCH_KINDS = (EventKind.USED_IN_DEAL, EventKind.SHARED, EventKind.PRESENTED)
+AFTER_WIN = -1  # neutral stage index of assets used only after a win
 
 
 @dataclass
 class Truth:
-    """Which assets were generated to matter: asset id -> pipeline stage index."""
+    """Which assets were generated to matter, each with its pipeline stage index (0 Discover,
+    1 Evaluate, 2 Decide)."""
 
     effective: dict[int, int] = field(default_factory=dict)
+    segment_null: int | None = None
+    rep_null: int | None = None
+    two_stage_null: int | None = None
     placebo: int | None = None
     neutral: dict[int, int] = field(default_factory=dict)
 
+    @property
+    def confounded(self) -> list[int]:
+        """The no-effect assets a naive comparison misjudges."""
+        named = (self.segment_null, self.rep_null, self.two_stage_null, self.placebo)
+        return [a for a in named if a is not None]
+
 
 def _pipeline() -> list[BuyerStage]:
-    """Journey stages a deal passes through before closing (those with an open CRM stage)."""
-    closing = {"closed won", "closed lost"}
-    return [
-        stage
-        for stage in BuyerStage.objects.order_by("sort_order", "name")
-        if any(name.casefold() not in closing for name in stage.crm_stages())
-    ]
+    from analytics.rollups.population import pipeline_stages
+
+    return pipeline_stages()
+
+
+#: Roles in the order they are handed out, each with the stage index whose tag it prefers.
+ROLES = (
+    ("effective", 1),
+    ("effective", 2),
+    ("segment_null", 1),
+    ("rep_null", 1),
+    ("two_stage_null", 0),
+    ("placebo", 2),
+    ("effective", 1),
+)
 
 
 def assign_truth(assets: list[AssetPage], pipeline: list[BuyerStage]) -> Truth:
-    """Placebo: the first asset tagged with the last pipeline stage (else the last asset).
-    Effective: up to three others, preferring ones tagged with an earlier stage. Neutral: the
-    rest, used at their earliest tagged pipeline stage; assets tagged only with stages after the
-    pipeline (such as Onboard) are used after a win, as onboarding material is."""
+    """Hand out the roles of ``ROLES`` to assets tagged with the preferred stage (else to any
+    asset left); the rest are neutral, used at their earliest tagged pipeline stage (assets
+    tagged only with stages after the pipeline are used after a win). The last stage index
+    is the pipeline's last stage."""
     last = len(pipeline) - 1
     index = {stage.pk: i for i, stage in enumerate(pipeline)}
     tagged = {a.pk: sorted(index[s] for s in a.stage_ids if s in index) for a in assets}
     truth = Truth()
-    late = [a for a in assets if last in tagged[a.pk]] or assets[-1:]
-    truth.placebo = late[0].pk
-    rest = [a for a in assets if a.pk != truth.placebo]
-    early = [a for a in rest if tagged[a.pk] and tagged[a.pk][0] < last]
-    chosen = (early + [a for a in rest if a not in early])[: min(3, len(rest))]
-    for number, asset in enumerate(chosen):
-        stages = [s for s in tagged[asset.pk] if s < last]
-        truth.effective[asset.pk] = stages[0] if stages else number % max(1, last)
-    for asset in rest:
-        if asset.pk not in truth.effective:
-            truth.neutral[asset.pk] = tagged[asset.pk][0] if tagged[asset.pk] else AFTER_WIN
+    free = [a.pk for a in assets]
+    for role, stage in ROLES:
+        stage = min(stage, last)
+        if len(free) <= 1:
+            break
+        choice = next((a for a in free if stage in tagged[a]), None)
+        choice = choice if choice is not None else next(a for a in free if tagged[a])
+        free.remove(choice)
+        if role == "effective":
+            truth.effective[choice] = stage
+        else:
+            setattr(truth, role, choice)
+    for asset_id in free:
+        truth.neutral[asset_id] = tagged[asset_id][0] if tagged[asset_id] else AFTER_WIN
     return truth
 
 
-def seed_analytics(*, stdout, deals: int = 2000, seed: int = 7, today=None) -> Truth | None:
-    """Create the demo deals, stage histories and usage, then rebuild the rollups.
+def seed_analytics(*, stdout, deals: int = DEALS, seed: int = 7, today=None) -> Truth | None:
+    """Create the demo deals, stage histories, usage and a EUR rate, then fill the rollups
+    (``analytics.refresh.analytics_refresh``).
 
     Uses live assets only; with none, or with fewer than two pipeline stages, creates nothing
     and says so. Returns the truth it generated (None when it created nothing).
     """
+    from analytics.refresh import analytics_refresh
     from cms.selectors import assets_live
 
     assets = list(assets_live().order_by("pk"))
@@ -105,38 +161,83 @@ def seed_analytics(*, stdout, deals: int = 2000, seed: int = 7, today=None) -> T
     if existing:
         stdout.write(f"Demo deals already present ({existing}): nothing changed.")
         return truth
-    generator = _Generator(random.Random(seed), pipeline, truth, today or timezone.now())
+    now = today or timezone.now()
+    generator = _Generator(random.Random(seed), pipeline, truth, now)
     with transaction.atomic():
+        CurrencyRate.objects.get_or_create(
+            currency="EUR",
+            valid_from=(now - timedelta(days=800)).date(),
+            defaults={"rate": EUR_RATE},
+        )
         for start in range(0, deals, 500):
             generator.make(range(start, min(deals, start + 500)))
             stdout.write(f"  demo deals: {min(deals, start + 500)}/{deals}")
-    update_analytics()
+    analytics_refresh(full=True)
     _describe(stdout, truth, pipeline)
     return truth
 
 
 def _describe(stdout, truth: Truth, pipeline) -> None:
     titles = dict(AssetPage.objects.values_list("pk", "title"))
-    effective = ", ".join(f"{titles[a]} ({pipeline[s].name})" for a, s in truth.effective.items())
-    stdout.write(f"Known truth: effective assets: {effective}.")
+
+    def name(asset_id):
+        return titles.get(asset_id, "?")
+
+    effective = ", ".join(f"{name(a)} ({pipeline[s].name})" for a, s in truth.effective.items())
+    stdout.write(f"Known truth: effective assets (+{BOOST * 100:.0f} pts at Decide): {effective}.")
     stdout.write(
-        f"Known truth: late-stage placebo (used only in {pipeline[-1].name}, no effect): "
-        f"{titles[truth.placebo]}. All other assets are neutral."
+        "Known truth: no effect but confounded: "
+        f"{name(truth.segment_null)} (used mostly in Enterprise), "
+        f"{name(truth.rep_null)} (used mostly by the best reps), "
+        f"{name(truth.two_stage_null)} (used at two stages), "
+        f"{name(truth.placebo)} (late-stage placebo, used only in {pipeline[-1].name}). "
+        "All other assets are neutral."
     )
+
+
+def _rate(p: float) -> float:
+    """The steady rate at which a chance ``p`` over a typical stay is reached."""
+    return -math.log(1 - p) / TYPICAL_STAY
 
 
 class _Generator:
     def __init__(self, rng: random.Random, pipeline, truth: Truth, now: datetime):
         self.rng, self.pipeline, self.truth, self.now = rng, pipeline, truth, now
-        self.reps = list(get_user_model().objects.filter(groups__name="Rep").order_by("username"))
+        rep = get_user_model().objects.filter(groups__name="Rep").order_by("username").first()
+        self.owners = [(rep, rep.get_full_name() or rep.username)] if rep else []
+        self.owners += [(None, name) for name in REP_NAMES[: 12 - len(self.owners)]]
         self.crm = [stage.crm_stages()[0] for stage in pipeline]
         stages = list(BuyerStage.objects.all())
         self.top_order = max(s.sort_order for s in stages)
         won_stage = [s for s in stages if "closed won" in map(str.casefold, s.crm_stages())]
         self.won_stage = won_stage[0] if won_stage else None
-        self.by_stage: dict[int, list[int]] = {}
-        for asset_id, stage in truth.neutral.items():
-            self.by_stage.setdefault(stage, []).append(asset_id)
+        self.menu = self._menu()
+
+    def _menu(self) -> dict:
+        """(segment, best rep, stage index) -> [(asset, rate of use, boost)]."""
+        truth, last = self.truth, len(self.pipeline) - 1
+        menu: dict = {}
+        for segment in SEGMENTS:
+            for best in (False, True):
+                for stage in range(len(self.pipeline)):
+                    uses = []
+                    for asset_id, at in truth.effective.items():
+                        if at == stage:
+                            uses.append((asset_id, _rate(EFFECTIVE_USE), BOOST))
+                    if stage == min(1, last):
+                        share = 0.45 if segment == "Enterprise" else 0.06
+                        uses.append((truth.segment_null, _rate(share), 0.0))
+                        uses.append((truth.rep_null, _rate(0.50 if best else 0.05), 0.0))
+                    if stage == 0:
+                        uses.append((truth.two_stage_null, _rate(0.10), 0.0))
+                    if stage == last:
+                        uses.append((truth.two_stage_null, _rate(0.50), 0.0))
+                        uses.append((truth.placebo, _rate(PLACEBO_USE), 0.0))
+                    for asset_id, at in truth.neutral.items():
+                        if at == stage:
+                            uses.append((asset_id, _rate(NEUTRAL_USE), 0.0))
+                    menu[(segment, best, stage)] = [u for u in uses if u[0] is not None]
+        return menu
 
     def make(self, numbers: range) -> None:
         plans = [self._plan(number) for number in numbers]
@@ -155,27 +256,38 @@ class _Generator:
 
     def _plan(self, number: int) -> dict:
         rng = self.rng
-        rep = self.reps[number % len(self.reps)] if self.reps else None
-        moment = self.now - timedelta(days=365) + timedelta(days=rng.uniform(0, 330))
+        segment = "Enterprise" if rng.random() < ENTERPRISE_SHARE else "SMB"
+        owner = rng.randrange(len(self.owners))
+        best = owner < BEST_REPS
+        bonus = SKILL if best else 0.0
+        moment = self.now - timedelta(days=rng.uniform(40, 400))
         created = moment
-        history, touches, boosts = [], [], 0
-        outcome, reached = None, 0
+        history, touches, boost = [], [], 0.0
+        outcome, reached, used = None, 0, set()
+        last = len(self.pipeline) - 1
         for index, stage in enumerate(self.pipeline):
             if moment > self.now:
                 break
+            moves_on = index == last or rng.random() < MOVE_ON[segment][min(index, 1)] + bonus
+            stay = timedelta(days=rng.uniform(*(ADVANCING_STAY if moves_on else QUICK_LOSS)))
             history.append(
                 DealStageChange(stage=self.crm[index], journey_stage=stage, entered_at=moment)
             )
             reached = stage.sort_order
-            dwell = timedelta(days=rng.uniform(5, 25))
-            boosts += self._touch_stage(index, moment, dwell, touches)
-            moment += dwell
-            move_on = min(0.95, BASE_MOVE_ON + BOOST * boosts)
-            if rng.random() >= move_on:
+            for asset_id, rate, asset_boost in self.menu[(segment, best, index)]:
+                wait = timedelta(days=rng.expovariate(rate))
+                if asset_id in used or wait >= stay:
+                    continue
+                used.add(asset_id)
+                boost += asset_boost
+                touches.append((asset_id, moment + wait, stage))
+            moment += stay
+            if not moves_on:
                 outcome = Deal.Outcome.LOST
                 break
-            if index == len(self.pipeline) - 1:
-                outcome = Deal.Outcome.WON
+            if index == last:
+                won = rng.random() < WIN[segment] + bonus + boost
+                outcome = Deal.Outcome.WON if won else Deal.Outcome.LOST
         closed = outcome is not None and moment <= self.now
         if closed:
             won = outcome == Deal.Outcome.WON
@@ -190,57 +302,52 @@ class _Generator:
         if closed and outcome == Deal.Outcome.WON:
             touches += self._touch_after_win(moment)
         deal = self._deal(
-            number, rep, created, history, outcome if closed else None, moment, reached
+            number, owner, segment, created, history, outcome if closed else None, moment, reached
         )
-        return {"deal": deal, "history": history, "events": self._events(number, rep, touches)}
-
-    def _touch_stage(self, index: int, start: datetime, dwell: timedelta, touches: list) -> int:
-        """Touches during one stage; returns how many effective assets were used."""
-        rng, boosts = self.rng, 0
-        stage = self.pipeline[index]
-
-        def at():
-            return start + dwell * rng.uniform(0.05, 0.95)
-
-        for asset_id, asset_stage in self.truth.effective.items():
-            if asset_stage == index and rng.random() < EFFECTIVE_USE:
-                touches.append((asset_id, at(), stage))
-                boosts += 1
-        if index == len(self.pipeline) - 1 and rng.random() < PLACEBO_USE:
-            touches.append((self.truth.placebo, at(), stage))
-        for asset_id in self.by_stage.get(index, []):
-            if rng.random() < NEUTRAL_USE:
-                touches.append((asset_id, at(), stage))
-        return boosts
+        if closed and rng.random() < WITHOUT_HISTORY:
+            history = history[-1:]  # imported from an opportunity report without its history
+        events = self._events(number, self.owners[owner][0], touches)
+        return {"deal": deal, "history": history, "events": events}
 
     def _touch_after_win(self, close: datetime) -> list:
         """Onboarding material: used in the weeks after a win, never before the close."""
         touches = []
-        for asset_id in self.by_stage.get(AFTER_WIN, []):
+        for asset_id, stage in self.truth.neutral.items():
+            if stage != AFTER_WIN:
+                continue
             moment = close + timedelta(days=self.rng.uniform(1, 30))
             if self.rng.random() < NEUTRAL_USE and moment <= self.now:
                 touches.append((asset_id, moment, self.won_stage))
         return touches
 
-    def _deal(self, number, rep, created, history, outcome, close, reached) -> Deal:
+    def _currency(self) -> str:
+        draw, cumulative = self.rng.random(), 0.0
+        for code, share in CURRENCIES:
+            cumulative += share
+            if draw < cumulative:
+                return code
+        return "USD"
+
+    def _deal(self, number, owner, segment, created, history, outcome, close, reached) -> Deal:
         rng = self.rng
         current = history[-1]
         won = outcome == Deal.Outcome.WON
+        user, owner_name = self.owners[owner]
         return Deal(
             external_id=f"{PREFIX}{number + 1:05d}",
             name=f"Demo opportunity {number + 1}",
             account=f"Account {rng.randint(1, 400)}",
             amount=Decimal(rng.randrange(50, 2000) * 100),
-            currency="USD",
+            currency=self._currency(),
             stage=current.stage,
             journey_stage=current.journey_stage or history[-2].journey_stage,
             outcome=outcome or Deal.Outcome.OPEN,
             close_date=close.date() if outcome else (close + timedelta(days=30)).date(),
             created_date=created.date(),
-            owner=rep,
-            owner_name=rep.username if rep else "",
+            owner=user,
+            owner_name=owner_name,
             industry=rng.choice(INDUSTRIES),
-            segment=rng.choice(SEGMENTS),
+            segment=segment,
             reached_stage_order=self.top_order if won else reached,
         )
 

@@ -1,4 +1,5 @@
-"""Forms for the dashboard's upload page and the rep actions on an asset."""
+"""Forms for the dashboard (upload, comparison attributes, exports) and the rep actions on an
+asset."""
 
 from __future__ import annotations
 
@@ -60,3 +61,53 @@ class ShareForm(DealForm):
         label="For",
         help_text="Who you are sending it to, so you can tell your links apart.",
     )
+
+
+class StrataForm(forms.Form):
+    """What the effectiveness estimates compare within, besides segment and owner."""
+
+    strata = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Also compare within",
+        help_text="Deals are always compared with deals of the same segment and owner.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from analytics.selectors import strata_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["strata"].choices = strata_choices()
+
+
+class ExportForm(forms.Form):
+    """A date range of raw data to download (README "Raw data exports" gives the schemas)."""
+
+    what = forms.ChoiceField(
+        choices=[
+            ("events", "Usage events (by when they happened)"),
+            ("history", "Deal stage history (by when the stage was entered)"),
+            ("deals", "Deals (by close date)"),
+        ]
+    )
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+    format = forms.ChoiceField(choices=[("csv", "CSV")], initial="csv", required=False)
+    without_history = forms.BooleanField(
+        required=False, label="Deals: only closed deals without stage history"
+    )
+
+    def __init__(self, *args, **kwargs):
+        from analytics.exports import parquet_available
+
+        super().__init__(*args, **kwargs)
+        if parquet_available():
+            self.fields["format"].choices = [("csv", "CSV"), ("parquet", "Parquet")]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("The start date is after the end date.")
+        data["format"] = data.get("format") or "csv"
+        return data

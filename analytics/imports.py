@@ -31,8 +31,11 @@ from analytics.services import (
     deal_external_id_normalise,
     deal_input_problems,
     deal_reached_order,
+    deals_mark_changed,
 )
 
+#: A mapping target: keep the column as a deal attribute named after its header.
+ATTRIBUTE = "attribute"
 #: Common Salesforce report headers (case-insensitive) -> DealInput fields.
 HEADER_FIELDS = {
     "opportunity id": "external_id",
@@ -58,6 +61,11 @@ HEADER_FIELDS = {
     "segment": "segment",
     "created date": "created_date",
     "last stage change date": "stage_changed_at",
+    # Kept as deal attributes (the lead may compare within them): see ATTRIBUTE.
+    "region": ATTRIBUTE,
+    "sales region": ATTRIBUTE,
+    "billing country": ATTRIBUTE,
+    "lead source": ATTRIBUTE,
 }
 #: Headers of an Opportunity History export's date column.
 HISTORY_DATE_HEADERS = {
@@ -67,7 +75,7 @@ HISTORY_DATE_HEADERS = {
     "stage change date": "changed_at",
     "date": "changed_at",
 }
-FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})
+FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})  # includes "attribute"
 REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage", "changed_at")}
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
 CHUNK = 2000
@@ -84,6 +92,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     history_added: int = 0
+    closed_without_history: int = 0
     error_count: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)
     unmapped_stages: dict[str, int] = field(default_factory=dict)
@@ -116,6 +125,7 @@ def parse_mapping(text: str) -> dict[str, str]:
 
 
 def _columns(headers: list[str], kind: str, mapping: dict[str, str]) -> dict[str, int]:
+    """Field -> column index; attribute columns are listed as "attribute:<header>"."""
     known = dict(HEADER_FIELDS)
     if kind == "history":
         known.update(HISTORY_DATE_HEADERS)
@@ -123,7 +133,9 @@ def _columns(headers: list[str], kind: str, mapping: dict[str, str]) -> dict[str
     columns: dict[str, int] = {}
     for index, header in enumerate(headers):
         target = known.get(" ".join(header.split()).casefold())
-        if target and target not in columns:
+        if target == ATTRIBUTE and kind == "deals":
+            columns[f"{ATTRIBUTE}:{' '.join(header.split())}"] = index
+        elif target and target != ATTRIBUTE and target not in columns:
             columns[target] = index
     missing = [FIELD_LABELS.get(f, f) for f in REQUIRED[kind] if f not in columns]
     if missing:
@@ -174,8 +186,25 @@ def _import_rows(rows, kind, context, report, progress, dry_run) -> None:
                 chunk = []
         if chunk:
             _import_chunk(chunk, kind, context, report, progress)
+        _finish(context, report)
         if dry_run:
             transaction.set_rollback(True)
+
+
+def _finish(context: _Context, report: ImportReport) -> None:
+    """Counts that need the whole file: deals of a history file with and without new
+    entries, and the file's closed deals that still have no stage history."""
+    from analytics.selectors import deals_without_history
+
+    if report.kind == "history":
+        report.updated = len(context.history_added)
+        report.unchanged = len(context.history_seen - context.history_added)
+    deals_mark_changed(deal_ids=context.changed)
+    ids = list(context.changed)
+    report.closed_without_history = sum(
+        deals_without_history(deal_ids=ids[start : start + REFRESH_SLICE]).count()
+        for start in range(0, len(ids), REFRESH_SLICE)
+    )
 
 
 @dataclass
@@ -186,6 +215,9 @@ class _Context:
     date_order: str
     owners: dict = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
+    changed: set[int] = field(default_factory=set)  # deals whose rollup rows must be redone
+    history_seen: set[int] = field(default_factory=set)
+    history_added: set[int] = field(default_factory=set)
 
 
 def _import_chunk(chunk, kind, context, report, progress) -> None:
@@ -216,8 +248,13 @@ def _row_input(number: int, values: list, context: _Context, report) -> DealInpu
         "won": parse_bool,
         "closed": parse_bool,
     }
-    data = {}
+    data: dict = {"attributes": {}}
     for name in context.columns:
+        if name.startswith(f"{ATTRIBUTE}:"):
+            value = str(_cell(values, context, name) or "").strip()
+            if value:
+                data["attributes"][name.partition(":")[2]] = value
+            continue
         if name == "changed_at":
             continue
         raw = _cell(values, context, name)
@@ -238,6 +275,8 @@ def _row_input(number: int, values: list, context: _Context, report) -> DealInpu
     deal = DealInput(amount=amount, **data)
     for name, problem in deal_input_problems(deal).items():
         column = _label(context, name) if name in context.columns else name
+        if f"{ATTRIBUTE}:{name}" in context.columns:
+            column = _label(context, f"{ATTRIBUTE}:{name}")
         report.error(number, column, problem)
         return None
     return deal
@@ -262,7 +301,7 @@ def _accept_stage(number, stage, context, report) -> bool:
 
 _SNAPSHOT_FIELDS = (
     "name account amount currency stage journey_stage_id outcome close_date created_date "
-    "owner_id owner_name industry segment"
+    "owner_id owner_name industry segment attributes"
 ).split()
 
 
@@ -311,11 +350,12 @@ def _save_deals(new, changed, changes, context, report) -> None:
             raise ImportError_(f"deal {deal.external_id}: {error}") from None
     Deal.objects.bulk_create(new, batch_size=500)
     if changed:
-        Deal.objects.bulk_update(changed, _UPDATE_FIELDS, batch_size=500)
+        now = timezone.now()
+        for deal in changed:
+            deal.updated_at = now
+        Deal.objects.bulk_update(changed, [*_UPDATE_FIELDS, "updated_at"], batch_size=500)
     report.created += len(new)
     report.updated += len(changed)
-    if not changes:
-        return
     if new and new[0].pk is None:  # backends without RETURNING on bulk insert
         ids = dict(
             Deal.objects.filter(external_id__in=[d.external_id for d in new]).values_list(
@@ -324,6 +364,9 @@ def _save_deals(new, changed, changes, context, report) -> None:
         )
         for deal in new:
             deal.pk = deal.id = ids[deal.external_id]
+    context.changed.update(deal.pk for deal in new + changed)
+    if not changes:
+        return
     rows = []
     for deal, change in changes:
         change.deal_id = deal.pk
@@ -384,7 +427,7 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
         if _accept_stage(number, stage, context, report):
             parsed.append((number, external_id, stage, when))
     deals = Deal.objects.in_bulk([p[1] for p in parsed], field_name="external_id")
-    rows = []
+    rows, keys = [], set()
     for number, external_id, stage, when in parsed:
         deal = deals.get(external_id)
         if deal is None:
@@ -392,11 +435,17 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
             continue
         journey = context.stage_map.journey(stage)
         rows.append(DealStageChange(deal=deal, stage=stage, journey_stage=journey, entered_at=when))
+        keys.add((deal.pk, stage, when))
     touched = {row.deal_id for row in rows}
-    before = DealStageChange.objects.filter(deal_id__in=touched).count()
+    stored = set(
+        DealStageChange.objects.filter(deal_id__in=touched).values_list(
+            "deal_id", "stage", "entered_at"
+        )
+    )
+    added = keys - stored
     DealStageChange.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    added = DealStageChange.objects.filter(deal_id__in=touched).count() - before
-    report.history_added += added
-    report.updated += len(touched) if added else 0
-    report.unchanged += len(rows) - added
+    report.history_added += len(added)
+    context.history_seen |= touched
+    context.history_added |= {deal_id for deal_id, _, _ in added}
+    context.changed |= {deal_id for deal_id, _, _ in added}
     deals_refresh_reached([row.deal_id for row in rows], context)

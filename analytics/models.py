@@ -76,6 +76,11 @@ class Deal(models.Model):
     industry = models.CharField(max_length=100, blank=True, db_index=True)
     segment = models.CharField(max_length=100, blank=True, db_index=True)
     reached_stage_order = models.IntegerField(default=0)
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Other CRM fields kept from imports (e.g. region), by their header.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -286,7 +291,52 @@ class ApiKey(models.Model):
         return "active"
 
 
-# --- Rollups (rebuilt by update_analytics; dashboards read only these) -----------------------
+# --- Reporting currency ----------------------------------------------------------------------
+
+
+class CurrencyRate(models.Model):
+    """From ``valid_from`` on (until the currency's next rate), one unit of ``currency`` is
+    worth ``rate`` units of the reporting currency (``settings.ANALYTICS_CURRENCY``). A deal's
+    amount converts at the rate valid on its close date; with none, it is shown in its own
+    currency and never added to converted sums."""
+
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    valid_from = models.DateField()
+    rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        help_text="Units of the reporting currency per unit of this currency.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="analytics_rate_once"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="analytics_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} from {self.valid_from}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.currency = (self.currency or "").strip().upper()
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValidationError({"currency": "Use a three-letter currency code, e.g. EUR."})
+
+
+class AnalyticsSettings(models.Model):
+    """The lead's choices for the effectiveness estimates (one row). ``strata`` lists deal
+    attributes to compare within, besides segment and owner (always): "industry",
+    "size_band", or "attribute:<name>" for a field kept from imports."""
+
+    strata = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+# --- Rollups: declared in analytics.rollups.registry; dashboards read only these -------------
 
 
 class JobLock(models.Model):
@@ -296,8 +346,57 @@ class JobLock(models.Model):
     acquired_at = models.DateTimeField()
 
 
+class FillState(models.Model):
+    """How far one declared rollup is filled (Zulip's FillState).
+
+    ``state`` is "started" while a fill runs and "done" after it; a run that finds "started"
+    knows the previous fill died (its open transaction was rolled back) and redoes it.
+    Event-fed rollups are filled up to event id ``filled_until``, each step in the same
+    transaction as its rows, so no event is counted twice. ``version`` grows whenever the
+    rollup's rows change in a way its dependants see; ``inputs`` records the versions a derived
+    rollup was computed from, so it is recomputed only when one of them moved."""
+
+    STARTED = "started"
+    DONE = "done"
+
+    rollup = models.CharField(max_length=50, unique=True)
+    state = models.CharField(max_length=10, default=DONE)
+    mode = models.CharField(max_length=12, default="incremental")
+    filled_until = models.BigIntegerField(default=0)
+    target = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(default=0)
+    inputs = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.rollup}: {self.state} up to {self.filled_until}"
+
+
+class RefreshState(models.Model):
+    """The one refresh record the dashboard reads: when a refresh was last asked for, queued,
+    started and finished, and the moment its numbers are from (``data_as_of``)."""
+
+    requested_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    data_as_of = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+
+class DealChanged(models.Model):
+    """A deal whose rollup rows must be recomputed (its stage history, close or amount moved).
+    Written in the same transaction as the change; the next fill recomputes the deal and
+    deletes exactly the rows it read, so a change committed meanwhile is kept for the next."""
+
+    deal_id = models.BigIntegerField(db_index=True)
+
+
 class DealAssetTouch(models.Model):
-    """Per deal and asset: its touches before close and its attributed revenue per model."""
+    """Per deal and asset: its touches before close, the first one's time and journey stage
+    (read from the deal's stage history when the rollup runs) and, for won deals, the credit
+    of each attribution model in the deal's own currency."""
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
     asset_id = models.BigIntegerField(db_index=True)
@@ -316,17 +415,58 @@ class DealAssetTouch(models.Model):
         ]
 
 
-class AssetStats(models.Model):
-    """Every per-asset number of the dashboard for one window ("90d", "365d", "all")."""
+class UsageDaily(models.Model):
+    """Events per asset, day (UTC) and kind."""
+
+    asset_id = models.BigIntegerField()
+    day = models.DateField()
+    kind = models.CharField(max_length=20)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset_id", "day", "kind"], name="analytics_daily_once")
+        ]
+
+
+class AssetReach(models.Model):
+    """Per asset, the last day each rep (``actor`` "rep") and each deal ("deal") had an event
+    of it: "distinct reps since D" is the count of rows with ``last_day >= D``."""
+
+    asset_id = models.BigIntegerField()
+    actor = models.CharField(max_length=4)
+    actor_id = models.BigIntegerField()
+    last_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset_id", "actor", "actor_id"], name="analytics_reach_once"
+            )
+        ]
+
+
+class AssetUsage(models.Model):
+    """Per asset and window ("90d", "365d", "all"): events per kind, distinct reps, deals."""
 
     asset_id = models.BigIntegerField()
     window = models.CharField(max_length=10)
     data = models.JSONField(default=dict)
-    deals_used = models.IntegerField(default=0)
-    win_rate = models.FloatField(null=True)
-    lift = models.FloatField(null=True)
-    lift_ci_low = models.FloatField(null=True)
-    influenced_revenue = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset_id", "window"], name="analytics_usage_once")
+        ]
+
+
+class AssetStats(models.Model):
+    """Per asset and window: the stratified effect and its verdict, the raw and stage-matched
+    comparisons, and revenue (``analytics.rollups.effects``)."""
+
+    asset_id = models.BigIntegerField()
+    window = models.CharField(max_length=10)
+    data = models.JSONField(default=dict)
+    verdict = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
@@ -334,17 +474,9 @@ class AssetStats(models.Model):
         ]
 
 
-class UsageWeekly(models.Model):
-    """Events per asset, week (its Monday) and kind."""
-
-    asset_id = models.BigIntegerField(db_index=True)
-    week = models.DateField()
-    kind = models.CharField(max_length=20)
-    count = models.PositiveIntegerField()
-
-
 class RollupSnapshot(models.Model):
-    """Small computed documents: the overview, the heat map, search gaps, per window."""
+    """Small computed documents: the overview, the heat map, search gaps, per window; and
+    filtered views of the asset table, computed on first request (``key`` "view:...")."""
 
     key = models.CharField(max_length=50)
     window = models.CharField(max_length=10, default="all")

@@ -1,5 +1,7 @@
-"""Reads over analytics data. Dashboards read the rollups (DealAssetTouch, AssetStats,
-UsageWeekly, RollupSnapshot) that ``update_analytics`` fills; nothing here scans raw events.
+"""Reads over analytics data. Dashboards read the rollups (``analytics.rollups``): per-asset
+stats and usage, the heat map, overview and search-gap snapshots; nothing here scans raw
+events. A filtered view of the asset table (a segment or industry) is computed from the compact
+deal x asset rows on first request and kept until the rollups move.
 
 Definitions used throughout (the README repeats them):
 
@@ -7,58 +9,68 @@ Definitions used throughout (the README repeats them):
   asset_presented, on or before the deal's close date. A deal *used* an asset when it has at
   least one touch of it.
 - Only closed deals (won or lost) count for effectiveness, filtered by close date (window),
-  segment and industry.
+  segment and industry. The estimator is described in ``analytics.effectiveness``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections import defaultdict
 from datetime import date, timedelta
 
-from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.utils import timezone
 
-from analytics import stats
-from analytics.models import AssetStats, Deal, DealAssetTouch, RollupSnapshot, UsageWeekly
+from analytics.models import (
+    AnalyticsSettings,
+    AssetStats,
+    AssetUsage,
+    Deal,
+    DealAssetTouch,
+    DealStageChange,
+    FillState,
+    RefreshState,
+    RollupSnapshot,
+    UsageDaily,
+)
+from analytics.rollups.usage import USAGE_FIELDS
 
 WINDOWS = {"90d": 90, "365d": 365, "all": None}
+WINDOW_LABELS = {"90d": "Last 90 days", "365d": "Last 12 months", "all": "All time"}
 DEFAULT_WINDOW = "365d"
-CREDIT_FIELDS = {
-    "attributed_first_touch": "credit_first",
-    "attributed_last_touch": "credit_last",
-    "attributed_linear": "credit_linear",
-    "attributed_u_shaped": "credit_u_shaped",
-    "attributed_time_decay": "credit_time_decay",
-}
-USAGE_FIELDS = (
-    "views",
-    "downloads",
-    "shares",
-    "buyer_opens",
-    "used_in_deal",
-    "presented",
-    "distinct_reps",
-    "distinct_deals",
-)
-#: The per-asset fields of the table, the CSV export and GET /api/v1/analytics/assets.
-ASSET_FIELDS = (
-    "deals_used",
-    "won",
-    "lost",
-    "win_rate",
-    "baseline_win_rate",
-    "baseline_deals",
-    "first_touch_stage",
-    "lift",
-    "lift_ci_low",
-    "lift_ci_high",
+MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
+EFFECT_FIELDS = (
+    "verdict",
+    "effect",
+    "effect_ci_low",
+    "effect_ci_high",
+    "p_value",
+    "q_value",
+    "mde",
+    "usable_deals",
+    "comparison_deals",
+    "treated_deals",
+    "touched_deals",
     "enough_data",
-    "influenced_revenue",
-    *CREDIT_FIELDS,
-    *USAGE_FIELDS,
+    "heterogeneity_p",
+    "varies_by_segment",
 )
+RAW_FIELDS = ("deals_used", "won", "lost", "win_rate", "raw_baseline_win_rate", "raw_lift")
+STAGE_MATCHED_FIELDS = (
+    "first_touch_stage",
+    "stage_matched_baseline_win_rate",
+    "stage_matched_baseline_deals",
+    "stage_matched_lift",
+    "stage_matched_lift_ci_low",
+    "stage_matched_lift_ci_high",
+)
+MONEY_FIELDS = ("currency", "influenced_revenue", *(f"attributed_{m}" for m in MODELS))
+#: The per-asset fields of the table, the CSV export and GET /api/v1/analytics/assets (the
+#: API adds the lists ``segments``, ``stages`` and the dict ``revenue_without_rate``; the CSV
+#: writes them as text).
+ASSET_FIELDS = (*EFFECT_FIELDS, *RAW_FIELDS, *STAGE_MATCHED_FIELDS, *MONEY_FIELDS, *USAGE_FIELDS)
+NESTED_FIELDS = ("segments", "stages", "revenue_without_rate")
+STRATA_FIXED = ("industry", "size_band")
 
 
 def window_start(window: str, today: date | None = None) -> date | None:
@@ -69,168 +81,170 @@ def window_start(window: str, today: date | None = None) -> date | None:
     return (today or timezone.now().date()) - timedelta(days=days)
 
 
-def closed_deals_filter(
-    *, since: date | None = None, segment: str = "", industry: str = "", prefix: str = ""
-) -> Q:
-    """The Q selecting closed deals in scope; ``prefix`` is "deal__" when read via a touch."""
-    query = Q(**{f"{prefix}outcome__in": [Deal.Outcome.WON, Deal.Outcome.LOST]})
-    if since:
-        query &= Q(**{f"{prefix}close_date__gte": since})
-    if segment:
-        query &= Q(**{f"{prefix}segment__iexact": segment})
-    if industry:
-        query &= Q(**{f"{prefix}industry__iexact": industry})
-    return query
+def window_starts(today: date) -> dict[str, date | None]:
+    return {window: window_start(window, today) for window in WINDOWS}
 
 
-def stage_totals(scope: Q) -> dict[int, tuple[int, int]]:
-    """For each reached_stage_order value: (closed deals, won deals) that reached exactly it."""
-    totals: dict[int, tuple[int, int]] = {}
-    rows = Deal.objects.filter(scope).values("reached_stage_order")
-    rows = rows.annotate(n=Count("id"), w=Count("id", filter=Q(outcome=Deal.Outcome.WON)))
-    for row in rows:
-        totals[row["reached_stage_order"]] = (row["n"], row["w"])
-    return totals
+def deals_without_history(*, deal_ids=None):
+    """Closed deals whose stage history names no journey stage they pass through before
+    closing (e.g. imported from an opportunity report without its history): the estimator
+    leaves them out of stage-based estimates and the dashboard says how many."""
+    from analytics.rollups.population import pipeline_stages
+
+    pipeline = [stage.pk for stage in pipeline_stages()]
+    deals = Deal.objects.filter(outcome__in=[Deal.Outcome.WON, Deal.Outcome.LOST])
+    if deal_ids is not None:
+        deals = deals.filter(pk__in=list(deal_ids))
+    staged = DealStageChange.objects.filter(journey_stage_id__in=pipeline).values("deal_id")
+    return deals.exclude(pk__in=staged)
 
 
-def reached(totals: dict[int, tuple[int, int]], order: int) -> tuple[int, int]:
-    """(closed, won) among deals whose reached_stage_order >= ``order``."""
-    n = sum(v[0] for k, v in totals.items() if k >= order)
-    w = sum(v[1] for k, v in totals.items() if k >= order)
-    return n, w
+# --- The lead's stratification choices ---------------------------------------------------------
 
 
-def asset_effectiveness(
-    *,
-    since: date | None = None,
-    segment: str = "",
-    industry: str = "",
-    min_deals: int | None = None,
-) -> dict[int, dict]:
-    """Per asset, over closed deals in scope:
+def strata_chosen() -> list[str]:
+    """Attributes the estimates compare within besides segment and owner (always)."""
+    row = AnalyticsSettings.objects.order_by("pk").first()
+    return list(row.strata) if row else []
 
-    - ``deals_used`` = won + lost among closed deals with at least one touch of the asset;
-      ``win_rate`` = won / (won + lost).
-    - ``first_touch_stage``: the lower median (by journey order) of the stage each using deal
-      was in at its first touch of the asset.
-    - ``baseline_win_rate`` = won / closed among closed deals that did NOT use the asset but
-      reached that stage (a deal reached a stage when its history passed through it or
-      beyond, or it was won); ``baseline_deals`` is their number.
-    - ``lift`` = win_rate - baseline_win_rate with the 95% Newcombe hybrid score interval
-      (``lift_ci_low``, ``lift_ci_high``); ``enough_data`` is false when either side has
-      fewer than ANALYTICS_MIN_DEALS closed deals.
-    - ``influenced_revenue`` = sum of amounts of won deals that used it; ``attributed_*`` =
-      the asset's credit under each attribution model (``analytics.stats.attribute``).
-    """
-    min_deals = settings.ANALYTICS_MIN_DEALS if min_deals is None else min_deals
-    totals = stage_totals(closed_deals_filter(since=since, segment=segment, industry=industry))
-    scope = closed_deals_filter(since=since, segment=segment, industry=industry, prefix="deal__")
-    per_asset: dict[int, list] = defaultdict(list)
-    for row in touch_groups(scope):
-        per_asset[row["asset_id"]].append(row)
-    stage_names = _stage_names()
+
+def strata_choices() -> list[tuple[str, str]]:
+    """What the lead may pick: industry, deal-size band, and every attribute kept from
+    imports (by name)."""
+    choices = [("industry", "Industry"), ("size_band", "Deal size band (reporting currency)")]
+    names: set[str] = set()
+    for attributes in Deal.objects.exclude(attributes={}).values_list("attributes", flat=True)[
+        :20000
+    ]:
+        names.update(attributes or {})
+    choices += [(f"attribute:{name}", name) for name in sorted(names)]
+    return choices
+
+
+# --- Refresh state ----------------------------------------------------------------------------
+
+
+def refresh_status() -> dict:
+    """When the numbers are from (``data_as_of``) and whether a refresh is on its way:
+    asked for (or queued) after the last one started, or running now."""
+    from analytics.models import JobLock
+
+    state = RefreshState.objects.order_by("pk").first()
+    running = JobLock.objects.filter(name="update_analytics").exists()
+    if state is None:
+        return {"data_as_of": None, "refreshing": running, "error": ""}
+    waiting = max(filter(None, [state.requested_at, state.enqueued_at]), default=None)
+    pending = waiting is not None and (state.started_at is None or waiting > state.started_at)
     return {
-        asset_id: _asset_numbers(rows, totals, min_deals, stage_names)
-        for asset_id, rows in per_asset.items()
+        "data_as_of": state.data_as_of,
+        "refreshing": running or pending,
+        "error": state.error,
     }
 
 
-def touch_groups(scope: Q):
-    """Deal x asset rollup rows in ``scope`` grouped by asset, first-touch stage, the deal's
-    reached stage and outcome: counts, amounts and attribution credits (one query)."""
-    return (
-        DealAssetTouch.objects.filter(scope)
-        .values("asset_id", "first_touch_stage_order", "deal__reached_stage_order", "deal__outcome")
-        .annotate(
-            n=Count("id"),
-            revenue=Sum("deal__amount"),
-            **{name: Sum(column) for name, column in CREDIT_FIELDS.items()},
-        )
-    )
-
-
-def _asset_numbers(rows, totals, min_deals, stage_names) -> dict:
-    won = sum(r["n"] for r in rows if r["deal__outcome"] == Deal.Outcome.WON)
-    used = sum(r["n"] for r in rows)
-    stage = stats.lower_median([r["first_touch_stage_order"] for r in rows for _ in range(r["n"])])
-    users_reached = [r for r in rows if r["deal__reached_stage_order"] >= stage]
-    all_n, all_w = reached(totals, stage)
-    base_n = all_n - sum(r["n"] for r in users_reached)
-    base_w = all_w - sum(r["n"] for r in users_reached if r["deal__outcome"] == Deal.Outcome.WON)
-    interval = stats.newcombe_difference(won, used, base_w, base_n)
-    numbers = {
-        "deals_used": used,
-        "won": won,
-        "lost": used - won,
-        "win_rate": stats.win_rate(won, used - won),
-        "baseline_win_rate": stats.win_rate(base_w, base_n - base_w),
-        "baseline_deals": base_n,
-        "first_touch_stage": stage_names.get(stage, ""),
-        "lift": interval.lift if interval else None,
-        "lift_ci_low": interval.low if interval else None,
-        "lift_ci_high": interval.high if interval else None,
-        "enough_data": used >= min_deals and base_n >= min_deals,
-        "influenced_revenue": float(
-            sum(r["revenue"] or 0 for r in rows if r["deal__outcome"] == Deal.Outcome.WON)
-        ),
-    }
-    for name in CREDIT_FIELDS:
-        numbers[name] = round(float(sum(r[name] or 0 for r in rows)), 2)
-    return numbers
-
-
-def _stage_names() -> dict[int, str]:
-    from cms.models import BuyerStage
-
-    names: dict[int, str] = {}
-    for order, name in BuyerStage.objects.order_by("-name").values_list("sort_order", "name"):
-        names[order] = name
-    return names
-
-
-def empty_asset_numbers() -> dict:
-    numbers = {name: 0 for name in ASSET_FIELDS}
-    numbers.update(
-        win_rate=None,
-        baseline_win_rate=None,
-        lift=None,
-        lift_ci_low=None,
-        lift_ci_high=None,
-        enough_data=False,
-        first_touch_stage="",
-    )
-    return numbers
+def last_updated():
+    return refresh_status()["data_as_of"]
 
 
 # --- The asset table ----------------------------------------------------------------------
 
 
+def empty_asset_numbers() -> dict:
+    numbers: dict = {name: None for name in ASSET_FIELDS}
+    numbers.update({name: 0 for name in USAGE_FIELDS})
+    numbers.update(
+        verdict="not enough data",
+        enough_data=False,
+        varies_by_segment=False,
+        usable_deals=0,
+        comparison_deals=0,
+        treated_deals=0,
+        touched_deals=0,
+        deals_used=0,
+        won=0,
+        lost=0,
+        first_touch_stage="",
+        stage_matched_baseline_deals=0,
+        influenced_revenue=0.0,
+        segments=[],
+        stages=[],
+        revenue_without_rate={},
+    )
+    from analytics.currency import reporting_currency
+
+    numbers["currency"] = reporting_currency()
+    for model in MODELS:
+        numbers[f"attributed_{model}"] = 0.0
+    return numbers
+
+
 def asset_table(
     *, window: str = DEFAULT_WINDOW, segment: str = "", industry: str = ""
-) -> list[dict]:
-    """One row per asset with ASSET_FIELDS plus ``asset_id`` and ``title``.
+) -> tuple[list[dict], dict]:
+    """One row per current asset (live ones, and any other with numbers) with ASSET_FIELDS,
+    the nested fields, ``asset_id`` and ``title``; and the view's summary (closed deals,
+    assets tested, the false discovery rate, strata).
 
-    Without filters the rows are the window's AssetStats rollup as stored. With a segment or
-    industry filter the effectiveness numbers are recomputed from the deal-level rollup
-    (DealAssetTouch), and usage stays the window's (events carry no segment).
+    Without filters the rows are the window's rollup. A segment or industry filter makes a
+    view of its own (its own comparisons and its own Benjamini-Hochberg family), computed
+    from the deal x asset rollup; usage stays the window's (events carry no segment).
     """
+    from cms.selectors import assets_live
+
     window = window if window in WINDOWS else DEFAULT_WINDOW
-    stored = {row.asset_id: dict(row.data) for row in AssetStats.objects.filter(window=window)}
     if segment or industry:
-        fresh = asset_effectiveness(since=window_start(window), segment=segment, industry=industry)
-        for asset_id, data in stored.items():
-            data.update(fresh.get(asset_id) or _effectiveness_blank())
-    titles = _titles(stored)
+        effects, summary = _filtered_view(window, segment.strip(), industry.strip())
+    else:
+        effects = {r.asset_id: r.data for r in AssetStats.objects.filter(window=window)}
+        summary = snapshot("asset_view", window)
+    usage = {r.asset_id: r.data for r in AssetUsage.objects.filter(window=window)}
+    live = set(assets_live().values_list("pk", flat=True))
+    ids = live | set(effects) | set(usage)
+    titles = _titles(ids)
     rows = []
-    for asset_id, data in stored.items():
-        if asset_id in titles:
-            rows.append({"asset_id": asset_id, "title": titles[asset_id], **data})
-    return rows
+    for asset_id in sorted(ids):
+        if asset_id not in titles:
+            continue  # deleted since
+        data = empty_asset_numbers()
+        data.update(effects.get(asset_id, {}))
+        data.update(usage.get(asset_id, {}))
+        rows.append({"asset_id": asset_id, "title": titles[asset_id], **data})
+    return rows, summary
 
 
-def _effectiveness_blank() -> dict:
-    blank = empty_asset_numbers()
-    return {key: value for key, value in blank.items() if key not in USAGE_FIELDS}
+def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict]:
+    """A segment or industry view, computed once per state of the rollups it is made from."""
+    from django.db import DatabaseError, transaction
+
+    from analytics.effectiveness import population_prepare
+    from analytics.rollups import effects, population
+
+    state = FillState.objects.filter(rollup="asset_effects").values_list("inputs", flat=True)
+    version = hashlib.sha1(repr(state.first()).encode(), usedforsecurity=False).hexdigest()
+    name = f"{window}|{segment.casefold()}|{industry.casefold()}"
+    key = "view:" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:40]
+    stored = RollupSnapshot.objects.filter(key=key, window=window).first()
+    if stored is not None and stored.data.get("version") == version:
+        return {int(k): v for k, v in stored.data["rows"].items()}, stored.data["summary"]
+    inputs = population.load()
+    deal_ids = effects.view_deals(inputs, window_start(window), segment, industry)
+    prepared = population_prepare(inputs.records(deal_ids), stages=inputs.stages)
+    from cms.selectors import assets_live
+
+    live = list(assets_live().values_list("pk", flat=True))
+    rows, summary = effects.asset_view(inputs, deal_ids, prepared, live)
+    summary.update(segment=segment, industry=industry)
+    data = {"version": version, "rows": {str(k): v for k, v in rows.items()}, "summary": summary}
+    try:
+        with transaction.atomic():
+            RollupSnapshot.objects.update_or_create(
+                key=key, window=window, defaults={"data": data, "computed_at": timezone.now()}
+            )
+    except DatabaseError:  # busy: the next request computes it again
+        pass
+    from analytics.rollups.derived import plain
+
+    return {k: plain(v) for k, v in rows.items()}, summary
 
 
 def _titles(asset_ids) -> dict[int, str]:
@@ -240,18 +254,25 @@ def _titles(asset_ids) -> dict[int, str]:
 
 
 def asset_stats(asset_id: int, *, window: str = DEFAULT_WINDOW) -> dict:
-    row = AssetStats.objects.filter(asset_id=asset_id, window=window).first()
-    return dict(row.data) if row else empty_asset_numbers()
+    """Every number of one asset in ``window`` (empty numbers when it has none)."""
+    data = empty_asset_numbers()
+    stats_row = AssetStats.objects.filter(asset_id=asset_id, window=window).first()
+    usage_row = AssetUsage.objects.filter(asset_id=asset_id, window=window).first()
+    data.update(stats_row.data if stats_row else {})
+    data.update(usage_row.data if usage_row else {})
+    return data
 
 
 def asset_usage_weeks(asset_id: int, *, since: date | None = None) -> list[dict]:
-    """Weekly event counts for one asset: [{"week": date, kind: count, ...}] oldest first."""
-    rows = UsageWeekly.objects.filter(asset_id=asset_id)
+    """Weekly event counts for one asset: [{"week": Monday, kind: count, ...}] oldest first."""
+    rows = UsageDaily.objects.filter(asset_id=asset_id)
     if since:
-        rows = rows.filter(week__gte=since - timedelta(days=since.weekday()))
+        rows = rows.filter(day__gte=since - timedelta(days=since.weekday()))
     weeks: dict[date, dict] = {}
-    for row in rows.order_by("week"):
-        weeks.setdefault(row.week, {"week": row.week})[row.kind] = row.count
+    for day, kind, count in rows.order_by("day").values_list("day", "kind", "count"):
+        monday = day - timedelta(days=day.weekday())
+        week = weeks.setdefault(monday, {"week": monday})
+        week[kind] = week.get(kind, 0) + count
     return list(weeks.values())
 
 
@@ -260,42 +281,32 @@ def snapshot(key: str, window: str = "all") -> dict:
     return row.data if row else {}
 
 
-def last_updated():
-    row = RollupSnapshot.objects.filter(key="overview").order_by("-computed_at").first()
-    return row.computed_at if row else None
-
-
 # --- Search ranking -----------------------------------------------------------------------
 
 
-def asset_ranking_signals(asset_ids: list[int] | None = None) -> dict[int, dict]:
-    """Ranking signals search blends into relevance, keyed by asset id.
+def ranking_signals() -> dict[int, dict]:
+    """The signals search blends into relevance, per asset (``search.services
+    .ranking_signals_replace`` stores them):
 
-    Each value is ``{"effectiveness": float, "popularity": float, "won_deals": bool}`` with
-    effectiveness and popularity in [0, 1]; 0 means neutral. An asset gets a non-zero
-    effectiveness only when its lift interval excludes zero. Missing assets are neutral.
-
-    From the last 365 days' rollup: effectiveness = ``lift_ci_low`` when there is enough
-    data and it is above zero (the lift we are 95% sure of), else 0. popularity =
-    ``log(1 + uses) / log(1 + most uses of any asset)`` where uses = views + downloads +
-    touches. won_deals = the asset was used in at least one won deal (all time).
-    """
-    rows = AssetStats.objects.filter(window__in=("365d", "all"))
-    if asset_ids is not None:
-        rows = rows.filter(asset_id__in=list(asset_ids))
-    recent = {r.asset_id: r.data for r in rows if r.window == "365d"}
-    ever = {r.asset_id: r.data for r in rows if r.window == "all"}
-    uses = {asset_id: _uses(data) for asset_id, data in recent.items()}
-    top = _top_uses()
+    - ``effective``: the 12-month stratified effect of an asset whose verdict is "helps"
+      (it passed Benjamini-Hochberg at 10% across the view's assets); 0 for every other;
+    - ``popularity``: ``log(1 + uses) / log(1 + most uses of any asset)`` over 12 months,
+      uses = views + downloads + touches, in [0, 1], to two decimals;
+    - ``won_deals``: the asset was used in at least one won deal (all time)."""
+    recent = {r.asset_id: r.data for r in AssetStats.objects.filter(window="365d")}
+    ever = {r.asset_id: r.data for r in AssetStats.objects.filter(window="all")}
+    uses = {r.asset_id: _uses(r.data) for r in AssetUsage.objects.filter(window="365d")}
+    top = max(uses.values(), default=0)
     signals = {}
-    for asset_id in set(recent) | set(ever):
+    for asset_id in set(recent) | set(ever) | set(uses):
         data = recent.get(asset_id, {})
-        low = data.get("lift_ci_low")
-        effective = data.get("enough_data") and low is not None and low > 0
+        helps = data.get("verdict") == "helps" and (data.get("effect") or 0) > 0
         popularity = math.log1p(uses.get(asset_id, 0)) / math.log1p(top) if top else 0.0
         signals[asset_id] = {
-            "effectiveness": min(1.0, float(low)) if effective else 0.0,
-            "popularity": max(0.0, min(1.0, popularity)),
+            "effective": round(min(1.0, float(data["effect"])), 6) if helps else 0.0,
+            # Two decimals: finer changes move no ranking, and would re-index every asset on
+            # every refresh.
+            "popularity": round(max(0.0, min(1.0, popularity)), 2),
             "won_deals": bool(ever.get(asset_id, {}).get("won")),
         }
     return signals
@@ -304,11 +315,6 @@ def asset_ranking_signals(asset_ids: list[int] | None = None) -> dict[int, dict]
 def _uses(data: dict) -> int:
     keys = ("views", "downloads", "shares", "buyer_opens", "used_in_deal", "presented")
     return sum(int(data.get(key) or 0) for key in keys)
-
-
-def _top_uses() -> int:
-    row = RollupSnapshot.objects.filter(key="overview", window="365d").first()
-    return int(row.data.get("top_asset_uses", 0)) if row else 0
 
 
 # --- Dashboard pages ------------------------------------------------------------------------
@@ -325,7 +331,7 @@ def heatmap_grid(window: str = DEFAULT_WINDOW) -> dict:
         }
         for stage in heat.get("stages", [])
     ]
-    return {"pillars": heat.get("pillars", []), "rows": rows}
+    return {"pillars": heat.get("pillars", []), "rows": rows, "tested": heat.get("tested", 0)}
 
 
 def content_health(*, unused_days: int = 90) -> dict:
@@ -338,7 +344,7 @@ def content_health(*, unused_days: int = 90) -> dict:
     today = timezone.now().date()
     live = assets_live()
     used_recently = {
-        row.asset_id for row in AssetStats.objects.filter(window="90d") if _uses(row.data) > 0
+        row.asset_id for row in AssetUsage.objects.filter(window="90d") if _uses(row.data) > 0
     }
     unused = live.exclude(pk__in=used_recently).order_by("title")
     stale = live.filter(review_by__lt=today).order_by("review_by")

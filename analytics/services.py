@@ -27,6 +27,7 @@ from analytics.models import (
     AssetFeedback,
     ContentRequest,
     Deal,
+    DealChanged,
     DealStageChange,
     EventKind,
     ShareLink,
@@ -89,6 +90,13 @@ def deal_reached_order(*, outcome: str, orders: Iterable[int], stage_map: StageM
     return max(orders, default=stage_map.bottom_order)
 
 
+def deals_mark_changed(*, deal_ids: Iterable[int]) -> None:
+    """Note that these deals' rollup rows must be recomputed (history, close, amount or
+    attributes moved). Call inside the transaction that changes them."""
+    rows = [DealChanged(deal_id=deal_id) for deal_id in sorted(set(deal_ids))]
+    DealChanged.objects.bulk_create(rows, batch_size=1000)
+
+
 def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
     orders = [
         order
@@ -132,7 +140,7 @@ class DealInput:
     won: bool | None = None
     closed: bool | None = None
     stage_changed_at: datetime | None = None
-    extra: dict = field(default_factory=dict)
+    attributes: dict = field(default_factory=dict)
 
 
 #: DealInput field -> the Deal column that stores it (its max_length bounds the input).
@@ -158,7 +166,15 @@ def deal_input_problems(data: DealInput) -> dict[str, str]:
         limit = Deal._meta.get_field(column).max_length
         if len(value) > limit:
             problems[name] = f"is {len(value)} characters long; at most {limit} are allowed"
+    for name, value in (data.attributes or {}).items():
+        if len(str(name)) > ATTRIBUTE_LIMIT or len(str(value or "")) > ATTRIBUTE_LIMIT:
+            problems[str(name)[:ATTRIBUTE_LIMIT]] = (
+                f"attribute names and values are at most {ATTRIBUTE_LIMIT} characters long"
+            )
     return problems
+
+
+ATTRIBUTE_LIMIT = 100
 
 
 def deal_outcome(data: DealInput) -> str:
@@ -194,7 +210,11 @@ def deal_apply(
     *, deal: Deal | None, data: DealInput, stage_map: StageMap, owners: dict, now: datetime
 ) -> tuple[Deal, DealStageChange | None]:
     """Fill ``deal`` (or a new one) from ``data`` without saving. Returns the deal and the
-    stage change to append when the stage differs from the stored one (or the deal is new)."""
+    stage change to append when the stage differs from the stored one (or the deal is new).
+
+    Closing (``deal_close_date``): a closed deal keeps the close date the CRM gives, else the
+    day its closing stage was entered, else today; a deal reopened clears it unless the CRM
+    gives a (new expected) close date."""
     stage = data.stage.strip()
     if not stage_map.is_known(stage):
         raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
@@ -211,21 +231,55 @@ def deal_apply(
     if data.amount is not None:
         deal.amount = data.amount
     deal.currency = (data.currency.strip() or deal.currency or default_currency()).upper()
-    deal.close_date = data.close_date or deal.close_date
     deal.created_date = data.created_date or deal.created_date
     if data.owner:
         deal.owner_name = data.owner.strip()
         deal.owner = owner_for(data.owner, owners)
+    if data.attributes:
+        kept = dict(deal.attributes or {})
+        kept.update({str(k).strip(): str(v).strip() for k, v in data.attributes.items()})
+        deal.attributes = {k: v for k, v in kept.items() if k and v}
     deal.stage = stage
     journey = stage_map.journey(stage)
     if journey is not None:
         deal.journey_stage = journey
+    was_closed = deal.outcome in (Deal.Outcome.WON, Deal.Outcome.LOST)
     deal.outcome = deal_outcome(data)
+    deal.close_date = deal_close_date(
+        deal=deal,
+        given=data.close_date,
+        closing_since=data.stage_changed_at if changed_stage else None,
+        was_closed=was_closed,
+        now=now,
+    )
     change = None
     if changed_stage:
-        entered = data.stage_changed_at or now
+        entered = data.stage_changed_at or (_closing_moment(deal) if is_new else None) or now
         change = DealStageChange(stage=stage, journey_stage=journey, entered_at=entered)
     return deal, change
+
+
+def deal_close_date(
+    *, deal: Deal, given: date | None, closing_since: datetime | None, was_closed: bool, now
+) -> date | None:
+    """The close date a deal keeps after a change: the one given; for a closed deal the one
+    it had, else the day it entered its closing stage, else today; for an open deal the
+    expected one it had, unless it was just reopened (then none)."""
+    if given is not None:
+        return given
+    if deal.outcome in (Deal.Outcome.WON, Deal.Outcome.LOST):
+        if deal.close_date is not None and was_closed:
+            return deal.close_date
+        return (closing_since or now).astimezone(UTC).date()
+    return None if was_closed else deal.close_date
+
+
+def _closing_moment(deal: Deal) -> datetime | None:
+    """A closed deal imported without its history: its closing stage entered at the start of
+    its close day (rather than at import time), so the history and the close agree."""
+    if deal.outcome == Deal.Outcome.OPEN or deal.close_date is None:
+        return None
+    return datetime.combine(deal.close_date, datetime.min.time(), tzinfo=UTC)
 
 
 def default_currency() -> str:
@@ -250,6 +304,7 @@ def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[
         change.deal = deal
         DealStageChange.objects.bulk_create([change], ignore_conflicts=True)
     deal_refresh_reached(deal=deal, stage_map=stage_map)
+    deals_mark_changed(deal_ids=[deal.pk])
     return deal, existing is None
 
 
@@ -257,8 +312,13 @@ def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[
 def deal_stage_change(
     *, deal: Deal, stage: str, entered_at: datetime, stage_map: StageMap | None = None
 ) -> DealStageChange:
-    """Append ``stage`` to a deal's history; it becomes the current stage when it is the
-    latest entry. The same (stage, time) twice is stored once."""
+    """Append ``stage`` to a deal's history (the same stage and time twice is stored once).
+
+    The latest entry of the history decides the deal's current stage and outcome: entering
+    Closed Won or Closed Lost closes the deal on that day (outcome and close date set);
+    entering any other stage after a close reopens it (both cleared); a later close sets them
+    again. An entry older than the latest changes only the history; touches are judged
+    "before close" against the final close when the rollups run."""
     stage_map = stage_map or StageMap()
     if not stage_map.is_known(stage):
         raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
@@ -270,9 +330,15 @@ def deal_stage_change(
     if latest is not None and latest.pk == change.pk:
         deal.stage = change.stage
         deal.journey_stage = journey or deal.journey_stage
-        deal.outcome = StageMap.outcome(stage) or Deal.Outcome.OPEN
+        outcome = StageMap.outcome(stage) or Deal.Outcome.OPEN
+        if outcome != Deal.Outcome.OPEN:
+            deal.close_date = entered_at.astimezone(UTC).date()
+        elif deal.outcome != Deal.Outcome.OPEN:
+            deal.close_date = None
+        deal.outcome = outcome
         deal.save()
     deal_refresh_reached(deal=deal, stage_map=stage_map)
+    deals_mark_changed(deal_ids=[deal.pk])
     return change
 
 
@@ -312,9 +378,10 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
     return chosen or (None, "")
 
 
-def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict, set[int]]:
-    """The deals (external id -> id) and assets (ids) of ``events`` that ``user`` may name:
-    assets they may see; their own deals, or any deal for a lead or an integration key."""
+def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, set[int]]:
+    """The deals (external id -> (id, journey stage id, CRM stage)) and assets (ids) of
+    ``events`` that ``user`` may name: assets they may see; their own deals, or any deal for
+    a lead or an integration key."""
     from cms.selectors import assets_for_user
     from enablement.roles import user_is_enablement_lead
 
@@ -322,19 +389,16 @@ def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict
     deals_named = Deal.objects.filter(external_id__in=external_ids)
     if not (any_deal or user_is_enablement_lead(user)):
         deals_named = deals_named.filter(owner_id=getattr(user, "pk", None))
-    deals = dict(deals_named.values_list("external_id", "id"))
-    histories: dict[int, list] = {}
-    rows = DealStageChange.objects.filter(deal_id__in=deals.values()).order_by(
-        "deal_id", "entered_at", "id"
-    )
-    for deal_id, entered_at, journey_id, stage in rows.values_list(
-        "deal_id", "entered_at", "journey_stage_id", "stage"
-    ):
-        histories.setdefault(deal_id, []).append((entered_at, journey_id, stage))
+    deals = {
+        external: (deal_id, journey_id, stage)
+        for external, deal_id, journey_id, stage in deals_named.values_list(
+            "external_id", "id", "journey_stage_id", "stage"
+        )
+    }
     asset_ids = {e.asset_id for e in events}
     named = AssetPage.objects.filter(pk__in=asset_ids)
     assets = set(assets_for_user(user, named).values_list("pk", flat=True))
-    return deals, histories, assets
+    return deals, assets
 
 
 def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -> dict | None:
@@ -367,13 +431,16 @@ def usage_record_batch(
     Each idempotency key is stored once, whatever the number of senders or retries: the
     insert skips keys the unique index already holds (``ON CONFLICT DO NOTHING``), so two
     writers racing with the same key store it once. ``stored`` counts rows really inserted.
+    The event keeps the deal's stage as it stood when stored; the rollups read the stage at
+    the event's own time from the stage history.
     """
     for event in events:
         event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
     result = EventBatchResult(received=len(events))
-    deals, histories, assets = _batch_context(events, user, any_deal)
+    deals, assets = _batch_context(events, user, any_deal)
     now = timezone.now()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    row = _EventRows(user_id, source, now)
     rows, seen = [], set()
     for index, event in enumerate(events):
         error = _event_error(index, event, deals, assets)
@@ -384,7 +451,7 @@ def usage_record_batch(
             result.duplicates += 1
             continue
         seen.add(event.idempotency_key)
-        rows.append(_event_row(event, deals, histories, user_id, source, now))
+        rows.append(row(event, deals))
     if result.errors:
         result.duplicates = 0
         return result
@@ -416,27 +483,39 @@ def _insert_new_events(rows: list[tuple]) -> int:
         return cursor.rowcount
 
 
-def _event_row(event, deals, histories, user_id, source, now) -> tuple:
-    when = event.occurred_at or now
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when, UTC)
-    deal_id = deals.get(event.deal_external_id) if event.deal_external_id else None
-    journey_id, crm_stage = _stage_at(deal_id, when, histories) if deal_id else (None, "")
-    adapt = connection.ops.adapt_datetimefield_value
-    empty = _METADATA.get_db_prep_save({}, connection)
-    return (
-        event.idempotency_key,
-        event.kind,
-        event.asset_id,
-        deal_id,
-        journey_id,
-        crm_stage[:100],
-        user_id,
-        source,
-        _METADATA.get_db_prep_save(event.metadata, connection) if event.metadata else empty,
-        adapt(when),
-        adapt(now),
-    )
+class _EventRows:
+    """Turns accepted events into INSERT rows; what is the same for the whole batch (who,
+    from where, when received, an empty metadata value) is prepared once."""
+
+    def __init__(self, user_id, source: str, now: datetime):
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.user_id, self.source, self.now = user_id, source, now
+        self.received = self.adapt(now)
+        self.empty = _METADATA.get_db_prep_save({}, connection)
+
+    def __call__(self, event: EventInput, deals: dict) -> tuple:
+        when = event.occurred_at or self.now
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        deal_id, journey_id, crm_stage = (
+            deals[event.deal_external_id] if event.deal_external_id else (None, None, "")
+        )
+        metadata = (
+            _METADATA.get_db_prep_save(event.metadata, connection) if event.metadata else self.empty
+        )
+        return (
+            event.idempotency_key,
+            event.kind,
+            event.asset_id,
+            deal_id,
+            journey_id,
+            crm_stage[:100],
+            self.user_id,
+            self.source,
+            metadata,
+            self.adapt(when),
+            self.received,
+        )
 
 
 def usage_record(
@@ -612,6 +691,26 @@ def share_link_opened(*, link: ShareLink) -> None:
     )
 
 
+# --- The lead's choices -------------------------------------------------------------------------
+
+
+def analytics_settings_update(*, strata: list[str]) -> None:
+    """Save what the estimates compare within (besides segment and owner). Unknown names
+    raise ValidationError naming them."""
+    from analytics.models import AnalyticsSettings
+    from analytics.selectors import strata_choices
+
+    known = {name for name, _ in strata_choices()}
+    unknown = [name for name in strata if name not in known]
+    if unknown:
+        raise ValidationError({"strata": f"unknown attribute(s): {', '.join(unknown)}"})
+    with transaction.atomic():
+        row = AnalyticsSettings.objects.order_by("pk").first() or AnalyticsSettings()
+        row.strata = list(dict.fromkeys(strata))
+        row.full_clean()
+        row.save()
+
+
 # --- Feedback, requests, API keys ------------------------------------------------------------
 
 
@@ -683,24 +782,3 @@ def api_key_revoke(*, key: ApiKey) -> bool:
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     return True
-
-
-def analytics_update_and_publish(*, log=lambda message: None) -> dict:
-    """Rebuild the rollups, then hand the new ranking signals to search.
-
-    Search keeps effectiveness and popularity in its index; ``index_repair`` rewrites only the
-    assets whose signals (or anything else) changed. When the engine is down the rollups
-    still stand and the index catches up on its next successful write or ``search_reindex``.
-    """
-    from analytics.rollups import update_analytics
-    from search.engines.base import SearchUnavailable
-    from search.services import index_repair
-
-    counts = update_analytics(log=log)
-    try:
-        report = index_repair()
-        counts["search_refreshed"] = len(report.stale) + len(report.missing)
-    except SearchUnavailable as error:
-        log(f"search index not refreshed: {error}")
-        counts["search_refreshed"] = 0
-    return counts

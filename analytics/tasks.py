@@ -1,18 +1,18 @@
-"""Background work for analytics (django-tasks)."""
+"""Background work for analytics (django-tasks). Tasks call the refresh service."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
+from analytics.refresh import analytics_refresh
 from analytics.rollups import AnalyticsLocked
-from analytics.services import analytics_update_and_publish
 
 
 @task()
-def update_analytics_task() -> dict:
-    """Rebuild the rollups and refresh search's ranking signals; a run that finds another
-    one in progress does nothing."""
+def refresh_analytics_task(full: bool = False) -> dict:
+    """Refresh the rollups and search's ranking signals; a run that finds another one in
+    progress does nothing (the running one, or the scheduler's next, covers it)."""
     try:
-        return analytics_update_and_publish()
+        return analytics_refresh(full=full)
     except AnalyticsLocked:
-        return {"skipped": "another update_analytics run holds the lock"}
+        return {"skipped": "another analytics refresh holds the lock"}

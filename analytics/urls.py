@@ -12,6 +12,8 @@ urlpatterns = [
     path("search-gaps/", views.search_gaps, name="search_gaps"),
     path("import/", views.import_deals, name="import"),
     path("refresh/", views.refresh, name="refresh"),
+    path("strata/", views.strata, name="strata"),
+    path("export/", views.export, name="export"),
     # Rep actions on an asset.
     path("assets/<int:asset_id>/used/", rep_views.asset_used, name="asset_used"),
     path("assets/<int:asset_id>/share/", rep_views.share_create, name="share_create"),

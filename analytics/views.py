@@ -13,15 +13,16 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from analytics import charts, selectors, services
-from analytics.forms import ImportForm
+from analytics import charts, exports, selectors, services
+from analytics.forms import ExportForm, ImportForm, StrataForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
-from analytics.rollups import AnalyticsLocked, update_analytics
+from analytics.refresh import analytics_refresh_request
 from cms.models import AssetPage
 from enablement.exports import spreadsheet_safe
 from enablement.roles import user_is_enablement_lead
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
+DEFAULT_SORT = "effect"
 
 
 def lead_required(view):
@@ -43,10 +44,13 @@ def _window(request) -> str:
 
 
 def _base_context(request, **extra) -> dict:
+    status = selectors.refresh_status()
     return {
         "window": _window(request),
-        "windows": [("90d", "Last 90 days"), ("365d", "Last 12 months"), ("all", "All time")],
-        "updated_at": selectors.last_updated(),
+        "windows": list(selectors.WINDOW_LABELS.items()),
+        "updated_at": status["data_as_of"],
+        "refreshing": status["refreshing"],
+        "refresh_error": status["error"],
         **extra,
     }
 
@@ -58,8 +62,23 @@ def overview(request):
         request,
         overview=selectors.snapshot("overview", window),
         heatmap=selectors.heatmap_grid(window),
+        strata_form=StrataForm(initial={"strata": selectors.strata_chosen()}),
     )
     return render(request, "analytics/overview.html", context)
+
+
+@lead_required
+@require_POST
+def strata(request):
+    """The lead picks what the estimates compare within (besides segment and owner)."""
+    form = StrataForm(request.POST)
+    if form.is_valid():
+        services.analytics_settings_update(strata=form.cleaned_data["strata"])
+        analytics_refresh_request(reason="comparison attributes changed")
+        messages.success(request, "Saved. The numbers are being recomputed.")
+    else:
+        messages.error(request, "Pick attributes from the list.")
+    return redirect("analytics:overview")
 
 
 def _filtered_rows(request) -> tuple[list[dict], dict]:
@@ -69,10 +88,10 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
         "q": request.GET.get("q", "").strip(),
         "stage": request.GET.get("stage", "").strip(),
         "pillar": request.GET.get("pillar", "").strip(),
-        "sort": request.GET.get("sort", "lift"),
+        "sort": request.GET.get("sort", DEFAULT_SORT),
         "order": "asc" if request.GET.get("order") == "asc" else "desc",
     }
-    rows = selectors.asset_table(
+    rows, summary = selectors.asset_table(
         window=_window(request), segment=params["segment"], industry=params["industry"]
     )
     assets = AssetPage.objects.filter(pk__in=[r["asset_id"] for r in rows])
@@ -84,11 +103,12 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
         assets = assets.filter(title__icontains=params["q"])
     keep = set(assets.values_list("pk", flat=True))
     rows = [r for r in rows if r["asset_id"] in keep]
-    sort = params["sort"] if params["sort"] in SORTABLE else "lift"
+    sort = params["sort"] if params["sort"] in SORTABLE else DEFAULT_SORT
     present = [r for r in rows if r.get(sort) is not None]
     missing = [r for r in rows if r.get(sort) is None]
     present.sort(key=lambda r: r[sort], reverse=params["order"] == "desc")
-    return present + sorted(missing, key=lambda r: r["title"]), {**params, "sort": sort}
+    ordered = present + sorted(missing, key=lambda r: r["title"])
+    return ordered, {**params, "sort": sort, "summary": summary}
 
 
 @lead_required
@@ -105,11 +125,13 @@ def asset_list(request):
         industries=industries,
         stages=BuyerStage.objects.all(),
         pillars=Pillar.objects.all(),
+        summary=params["summary"],
         columns=[
-            ("deals_used", "Deals used"),
-            ("win_rate", "Win rate"),
-            ("baseline_win_rate", "Baseline"),
-            ("lift", "Lift"),
+            ("effect", "Effect (stratified)"),
+            ("usable_deals", "Deals compared"),
+            ("mde", "Smallest detectable"),
+            ("raw_lift", "Raw lift"),
+            ("stage_matched_lift", "Stage-matched lift"),
             ("influenced_revenue", "Influenced revenue"),
             ("views", "Views"),
             ("distinct_reps", "Reps"),
@@ -125,11 +147,10 @@ def asset_csv(request):
     response["Content-Disposition"] = (
         f'attachment; filename="asset-effectiveness-{_window(request)}.csv"'
     )
-    fields = ["asset_id", "title", *selectors.ASSET_FIELDS]
     writer = csv.writer(response)
-    writer.writerow(fields)
+    writer.writerow(exports.ASSET_CSV_FIELDS)
     for row in rows:
-        writer.writerow([spreadsheet_safe(row.get(name)) for name in fields])
+        writer.writerow([spreadsheet_safe(value) for value in exports.asset_csv_row(row)])
     return response
 
 
@@ -145,6 +166,7 @@ def asset_detail(request, asset_id: int):
         request,
         asset=asset,
         numbers=numbers,
+        summary=selectors.snapshot("asset_view", window),
         interval_svg=charts.interval_chart(numbers),
         weekly_svg=charts.weekly_chart(weeks),
         attribution_svg=charts.attribution_chart(numbers),
@@ -198,22 +220,33 @@ def import_deals(request):
         except ImportError_ as error:
             form.add_error("file", str(error))
         if report and not report.dry_run:
-            _refresh_rollups(request)
+            analytics_refresh_request(reason="deal import")
     return render(
         request, "analytics/import.html", _base_context(request, form=form, report=report)
     )
 
 
-def _refresh_rollups(request) -> None:
-    try:
-        update_analytics()
-    except AnalyticsLocked:
-        messages.info(request, "The numbers are being updated by another run; refresh shortly.")
-
-
 @lead_required
 @require_POST
 def refresh(request):
-    _refresh_rollups(request)
-    messages.success(request, "Analytics updated.")
+    """Queue a refresh and come back at once; the page says "refreshing…" until it ran."""
+    analytics_refresh_request(reason="Update now")
+    messages.success(request, "Refresh queued: the numbers update in a moment.")
     return redirect("analytics:overview")
+
+
+@lead_required
+def export(request):
+    """Raw events, deal history or deals for a date range, as CSV (or Parquet)."""
+    form = ExportForm(request.GET or None)
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        return exports.export_response(
+            what=data["what"],
+            start=data["start"],
+            end=data["end"],
+            file_format=data["format"],
+            without_history=data["without_history"],
+        )
+    context = _base_context(request, form=form, schemas=exports.SCHEMAS)
+    return render(request, "analytics/export.html", context)

@@ -10,9 +10,11 @@ from django.views.decorators.http import require_POST
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.reports import ReportView
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
 
 from analytics import selectors, services
-from analytics.models import ApiKey, AssetFeedback
+from analytics.models import ApiKey, AssetFeedback, CurrencyRate
 from enablement.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
 
 
@@ -103,3 +105,19 @@ class _AdminMenuItem(MenuItem):
 def _api_keys_menu_item():
     url = reverse("analytics_admin:api_keys")
     return _AdminMenuItem("Analytics API keys", url, name="analytics-api-keys", icon_name="key")
+
+
+class CurrencyRateViewSet(SnippetViewSet):
+    """Settings > Currency rates: the dated rates that convert deal amounts into the reporting
+    currency (``analytics.currency``); changing one recomputes the revenue figures."""
+
+    model = CurrencyRate
+    icon = "doc-full"
+    menu_label = "Currency rates"
+    add_to_settings_menu = True
+    list_display = ["currency", "valid_from", "rate", "updated_at"]
+    list_filter = ["currency"]
+    ordering = ["currency", "-valid_from"]
+
+
+register_snippet(CurrencyRateViewSet)

@@ -224,6 +224,14 @@ XLSX_MAX_RATIO = env_int("XLSX_MAX_RATIO", 100, minimum=2)
 # Governance and analytics.
 REVIEW_PERIOD_DAYS = env_int("REVIEW_PERIOD_DAYS", 90, minimum=1)
 ANALYTICS_MIN_DEALS = env_int("ANALYTICS_MIN_DEALS", 20, minimum=1)
+# Revenue is converted into this currency with the admin's dated rates (analytics.currency).
+ANALYTICS_CURRENCY = env_str("ANALYTICS_CURRENCY", "USD").strip().upper()
+if len(ANALYTICS_CURRENCY) != 3 or not ANALYTICS_CURRENCY.isalpha():
+    raise ImproperlyConfigured(
+        f"ANALYTICS_CURRENCY must be a three-letter currency code, got {ANALYTICS_CURRENCY!r}"
+    )
+# How often the scheduler (manage.py analytics_scheduler) refreshes the rollups.
+ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 30, minimum=5)
 SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, fields
 
 from django.db.models import QuerySet
 
-from analytics.selectors import asset_ranking_signals
 from cms.models import AssetPage
 from cms.selectors import (
     allowed_teams,
@@ -28,6 +27,7 @@ from cms.selectors import (
     assets_live,
     restricted_sections,
 )
+from search.models import RankingSignal
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
 
 TAXONOMY_FIELDS = ("stages", "pillars", "products", "industries", "personas", "competitors")
@@ -187,6 +187,27 @@ def build_document(
         language=row["language"],
         **slugs,
     )
+
+
+def asset_ranking_signals(asset_ids: list[int]) -> dict[int, dict]:
+    """The stored ranking signals (``RankingSignal``) as document values, keyed by asset id;
+    assets without a row are neutral. ``effectiveness`` is 0 unless the asset was judged to
+    help (``effective`` > 0); then ``SIGNAL_THRESHOLD + (1 - SIGNAL_THRESHOLD) * lift``
+    (capped at 1), so every proven asset carries the "effective" boost and the "most
+    effective" sort orders proven assets by their lift."""
+    rows = RankingSignal.objects.filter(asset_id__in=list(asset_ids))
+    return {
+        row.asset_id: {
+            "effectiveness": (
+                SIGNAL_THRESHOLD + (1 - SIGNAL_THRESHOLD) * min(1.0, row.effective)
+                if row.effective > 0
+                else 0.0
+            ),
+            "popularity": row.popularity,
+            "won_deals": row.won_deals,
+        }
+        for row in rows
+    }
 
 
 def document_for_asset(asset_id: int) -> SearchDocument | None:

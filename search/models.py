@@ -1,5 +1,5 @@
-"""Search's own records: index updates not yet applied to the engine, and the synonym sets
-marketers keep in the admin (Settings > Search synonyms).
+"""Search's own records: index updates waiting for the engine, the synonym sets marketers
+keep in the admin (Settings > Search synonyms), and the ranking signals other apps hand over.
 
 API tokens are Wagtail's own (``wagtail.models.APIToken``); see search/api.py."""
 
@@ -63,3 +63,21 @@ class SearchSynonyms(BaseGenericSetting):
 
     def __str__(self) -> str:
         return "Search synonyms"
+
+
+class RankingSignal(models.Model):
+    """What search knows about an asset's track record, handed over by analytics through
+    ``search.services.ranking_signals_replace`` (search never reads analytics itself).
+
+    ``effective``: the asset's estimated lift in win rate when analytics judged that it helps
+    (after its correction for testing many assets at once), else 0; ``popularity`` in [0, 1];
+    ``won_deals``: it was used in at least one won deal. An asset without a row is neutral."""
+
+    asset_id = models.PositiveBigIntegerField(unique=True)
+    effective = models.FloatField(default=0.0)
+    popularity = models.FloatField(default=0.0)
+    won_deals = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"signals of asset {self.asset_id}"

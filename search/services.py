@@ -13,7 +13,8 @@ returns; the next write, or ``search_reindex``, replays them. Publishing always 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -24,7 +25,7 @@ from cms.models import AssetPage
 from cms.selectors import asset_visible_to
 from search.documents import document_for_asset, live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.models import PendingIndexUpdate
+from search.models import PendingIndexUpdate, RankingSignal
 from search.query import SearchQuery, SearchResults, normalize_text
 from search.selectors import IndexReport, asset_ids_in_section, index_changed_since, index_check
 
@@ -224,3 +225,40 @@ def search_click_record(*, user, search_id: int, asset_id: int, position: int) -
     if event is not None:
         SearchClick.objects.create(search=event, asset=asset, position=max(0, position))
     return asset.get_url()
+
+
+def ranking_signals_replace(*, signals: Mapping[int, Mapping]) -> int:
+    """Store every asset's ranking signals and re-index the assets whose signals changed;
+    returns how many changed. ``signals`` maps an asset id to ``{"effective": float in [0, 1],
+    "popularity": float in [0, 1], "won_deals": bool}``; an asset not listed becomes neutral.
+    A value outside [0, 1] raises ValueError naming the asset. Re-indexing follows
+    ``index_assets``: with the engine down the assets wait as pending updates."""
+    wanted = {}
+    for asset_id, values in signals.items():
+        row = (
+            float(values.get("effective") or 0.0),
+            float(values.get("popularity") or 0.0),
+            bool(values.get("won_deals")),
+        )
+        if not all(0.0 <= value <= 1.0 and not math.isnan(value) for value in row[:2]):
+            raise ValueError(f"asset {asset_id}: ranking signals must lie in [0, 1], got {row}")
+        if row != (0.0, 0.0, False):
+            wanted[int(asset_id)] = row
+    current = {
+        asset_id: (effective, popularity, won)
+        for asset_id, effective, popularity, won in RankingSignal.objects.values_list(
+            "asset_id", "effective", "popularity", "won_deals"
+        )
+    }
+    changed = sorted(a for a in set(current) | set(wanted) if current.get(a) != wanted.get(a))
+    if not changed:
+        return 0
+    with transaction.atomic():
+        RankingSignal.objects.filter(asset_id__in=changed).delete()
+        RankingSignal.objects.bulk_create(
+            RankingSignal(asset_id=a, effective=e, popularity=p, won_deals=w)
+            for a, (e, p, w) in wanted.items()
+            if a in changed
+        )
+    index_assets(asset_ids=changed)
+    return len(changed)

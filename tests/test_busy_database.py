@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
-from analytics import rollups
 from analytics.models import EventKind, UsageEvent
+from analytics.rollups import fill
 from analytics.services import api_key_create, usage_spool_replay
 from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_user
@@ -103,24 +103,24 @@ def test_events_api_stores_events_while_update_analytics_runs():
     key = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")[1]
     _events(key, "before", asset=asset)
     inside = threading.Event()
-    original = rollups.rebuild_usage_weeks
+    original = fill._fill_derived
 
-    def slow_usage_weeks():
+    def slow_derived(*args, **kwargs):
         inside.set()
-        time.sleep(3)  # a long rebuild: longer than writers will wait
-        return original()
+        time.sleep(3)  # a long refresh: longer than writers will wait
+        return original(*args, **kwargs)
 
     failures = []
 
     def run_rollups():
         try:
-            rollups.update_analytics()
+            fill.rollups_fill(full=True)
         except Exception as error:  # reported below
             failures.append(repr(error))
         finally:
             connection.close()
 
-    with short_busy_timeout(1), mock.patch.object(rollups, "rebuild_usage_weeks", slow_usage_weeks):
+    with short_busy_timeout(1), mock.patch.object(fill, "_fill_derived", slow_derived):
         worker = threading.Thread(target=run_rollups)
         worker.start()
         assert inside.wait(30)

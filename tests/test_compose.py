@@ -34,7 +34,7 @@ def _substitute(value: str) -> str:
 
 
 def test_app_services_only_set_variables_the_settings_read(compose):
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "scheduler"):
         environment = compose["services"][name]["environment"]
         unknown = set(environment) - READ_BY_SETTINGS
         assert not unknown, f"{name} sets variables the settings never read: {sorted(unknown)}"
@@ -53,6 +53,11 @@ def test_every_backing_service_is_present_healthchecked_and_awaited(compose):
         assert depends["minio-bucket"]["condition"] == "service_completed_successfully"
     assert "db_worker" in services["worker"]["command"]
     assert "gunicorn" in services["web"]["command"]
+    # The analytics scheduler queues refreshes for the worker; it starts once the web app
+    # (which migrates the database) is healthy.
+    assert "manage.py analytics_scheduler" in services["scheduler"]["command"]
+    assert services["scheduler"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert services["scheduler"]["environment"] == services["worker"]["environment"]
     assert "mb --ignore-existing local/enablement" in services["minio-bucket"]["entrypoint"]
 
 
@@ -62,6 +67,7 @@ def test_app_environment_points_at_the_compose_services(compose):
     assert environment["SEARCH_URL"] == "http://elasticsearch:9200"
     assert environment["S3_ENDPOINT_URL"] == "http://minio:9000"
     assert environment["TASKS_BACKEND"] == "database"
+    assert int(_substitute(environment["ANALYTICS_REFRESH_SECONDS"])) <= 60
     for volume in ("postgres-data", "elasticsearch-data", "minio-data"):
         assert volume in compose["volumes"]
 
@@ -96,3 +102,13 @@ def test_settings_accept_the_compose_environment(compose, tmp_path):
         "django_tasks_db.DatabaseBackend",
         "False",
     ]
+
+
+def test_make_run_starts_the_web_server_a_worker_and_the_scheduler():
+    """`make run` (embedded defaults) runs the same three processes as the compose stack."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun: install\n", 1)[1].split("\n\n", 1)[0]
+    assert "TASKS_BACKEND=database" in recipe
+    for command in ("manage.py db_worker", "manage.py analytics_scheduler", "manage.py runserver"):
+        assert command in recipe, command
+    assert "trap 'kill $$worker $$scheduler" in recipe  # Ctrl-C stops all three

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from analytics import selectors
+from analytics.currency import money_text
 from analytics.forms import DealForm, FeedbackForm
 
 register = template.Library()
@@ -23,21 +24,37 @@ def pts(value):
 
 
 @register.filter
-def money(value):
-    return f"{float(value or 0):,.0f}"
+def money(value, currency=""):
+    """An amount with its currency code: ``1234.5|money:"USD"`` -> "USD 1,235"; a sum from
+    ``analytics.currency.Money`` (a dict) -> "USD 1,200 + EUR 300 (no rate)"."""
+    if isinstance(value, dict):
+        return money_text(value)
+    return f"{currency} {float(value or 0):,.0f}".strip()
+
+
+VERDICTS = {
+    "helps": "▲ helps",
+    "hurts": "▼ hurts",
+    "no clear effect": "○ no clear effect",
+}
+HEAT_CLASSES = {"helps": "heat-up", "hurts": "heat-down", "no clear effect": "heat-flat"}
 
 
 @register.filter
 def verdict(numbers):
-    """Words (and a symbol) for an effectiveness result, so it reads without colour."""
-    if not numbers or not numbers.get("enough_data"):
-        return "not enough data"
-    low, high = numbers.get("lift_ci_low"), numbers.get("lift_ci_high")
-    if low is not None and low > 0:
-        return "▲ helps"
-    if high is not None and high < 0:
-        return "▼ hurts"
-    return "○ no clear effect"
+    """Words (and a symbol) for the stored verdict, so it reads without colour. A verdict
+    exists only after the Benjamini-Hochberg correction (``analytics.effectiveness``)."""
+    return VERDICTS.get((numbers or {}).get("verdict"), "not enough data")
+
+
+@register.filter
+def heat_class(cell):
+    return HEAT_CLASSES.get((cell or {}).get("verdict"), "heat-none")
+
+
+@register.filter
+def get(mapping, key):
+    return (mapping or {}).get(key)
 
 
 @register.inclusion_tag("analytics/_asset_actions_panel.html", takes_context=True)

@@ -66,3 +66,10 @@ def send_events(*rows, user=None):
         for key, kind, asset, deal, day in rows
     ]
     return usage_record_batch(events=events, user=user)
+
+
+def refresh(*, full: bool = False) -> dict:
+    """The refresh service every entry point calls: rollups, then search's signals."""
+    from analytics.refresh import analytics_refresh
+
+    return analytics_refresh(full=full)

@@ -58,7 +58,7 @@ def test_same_idempotency_key_twice_is_stored_once():
     assert (second["stored"], second["duplicates"]) == (0, 2)
     event = UsageEvent.objects.get()
     assert event.user == rep and event.deal.external_id == "006A"
-    assert event.journey_stage.slug == "evaluate"  # the deal's stage when it happened
+    assert event.journey_stage.slug == "evaluate"  # the deal's stage when it was stored
 
 
 @pytest.mark.django_db
@@ -261,11 +261,11 @@ def test_reps_and_marketers_get_403_from_deals_and_analytics(role):
 
 @pytest.mark.django_db
 def test_analytics_assets_returns_the_documented_field_names():
-    from analytics.rollups import update_analytics
     from analytics.selectors import ASSET_FIELDS
+    from tests.analytics.helpers import refresh
 
     asset = make_asset("Battlecard")
-    update_analytics()
+    refresh()
     client = Client()
     client.force_login(make_user(role=ENABLEMENT_LEAD))
     body = client.get("/api/v1/analytics/assets?window=all").json()

@@ -1,13 +1,16 @@
-"""The demo data's known truth is recovered by the dashboard's numbers."""
+"""The demo data's known truth (analytics/demo.py) is recovered by the dashboard's numbers:
+effective assets "helps", confounded no-effect assets not flagged, at most one neutral asset
+flagged; the raw comparison would have been fooled; only proven assets get a search boost."""
 
 import io
 
 import pytest
+from django.test import Client
 
 from analytics import selectors
 from analytics.demo import seed_analytics
 from analytics.models import Deal
-from enablement.roles import REP
+from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
@@ -16,80 +19,127 @@ pytestmark = pytest.mark.django_db
 LIBRARY = [
     ("Discovery deck", ("discover",)),
     ("Pain calculator", ("discover",)),
+    ("Industry brief", ("discover",)),
     ("Evaluation guide", ("evaluate",)),
     ("Security FAQ", ("evaluate",)),
     ("Customer story", ("evaluate",)),
+    ("Analyst report", ("evaluate",)),
+    ("Integration sheet", ("evaluate",)),
     ("Pricing sheet", ("decide",)),
     ("Mutual plan", ("decide",)),
+    ("ROI model", ("decide",)),
+    ("Contract guide", ("decide",)),
     ("Onboarding checklist", ("onboard",)),
 ]
 
 
-@pytest.fixture
-def seeded():
-    make_user("demo-rep", role=REP)
-    for title, stages in LIBRARY:
-        make_asset(title, stages=stages)
-    out = io.StringIO()
-    truth = seed_analytics(stdout=out)
-    return truth, out.getvalue()
-
-
-def test_effective_assets_show_a_positive_lift_whose_interval_excludes_zero(seeded):
-    truth, _ = seeded
-    numbers = selectors.asset_effectiveness(since=None)
-    assert len(truth.effective) == 3
-    for asset_id in truth.effective:
-        row = numbers[asset_id]
-        assert row["enough_data"], row
-        assert row["lift"] > 0.05 and row["lift_ci_low"] > 0, row
-
-
-def test_placebo_looks_great_raw_but_its_stage_matched_interval_covers_zero(seeded):
-    truth, _ = seeded
-    numbers = selectors.asset_effectiveness(since=None)
-    placebo = numbers[truth.placebo]
-    overview = selectors.snapshot("overview", "all")
-    overall = (overview["win_rate_with_content"] * overview["deals_with_content"]
-               + overview["win_rate_without_content"] * overview["deals_without_content"]
-               ) / overview["closed_deals"]  # fmt: skip
-    assert placebo["win_rate"] > overall + 0.2
-    assert placebo["enough_data"]
-    assert placebo["lift_ci_low"] < 0 < placebo["lift_ci_high"]
-    assert selectors.asset_ranking_signals([truth.placebo])[truth.placebo]["effectiveness"] == 0
-
-
-def test_neutral_assets_get_no_ranking_boost_and_effective_ones_do(seeded):
-    truth, _ = seeded
-    signals = selectors.asset_ranking_signals()
-    boosted = {asset_id for asset_id, s in signals.items() if s["effectiveness"] > 0}
-    assert set(truth.effective) <= boosted
-    assert truth.placebo not in boosted
-    for value in signals.values():
-        assert 0 <= value["popularity"] <= 1
-
-
-def test_seeding_is_idempotent_and_reports_the_truth(seeded):
-    _, output = seeded
-    assert "Known truth" in output and "placebo" in output
-    count = Deal.objects.count()
-    again = io.StringIO()
-    seed_analytics(stdout=again)
-    assert Deal.objects.count() == count == 2000
-    assert "nothing changed" in again.getvalue()
-
-
 def test_no_live_assets_means_no_demo_data():
+    """First in the module: the seeded fixture below lives for the rest of it."""
     out = io.StringIO()
     assert seed_analytics(stdout=out) is None
     assert "No live assets" in out.getvalue()
     assert not Deal.objects.exists()
 
 
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """One seeded demo for the module (it takes a few seconds), removed afterwards."""
+    with django_db_blocker.unblock():
+        from django.db import transaction
+
+        with transaction.atomic():
+            make_user("demo-rep", role=REP)
+            for title, stages in LIBRARY:
+                make_asset(title, stages=stages)
+            out = io.StringIO()
+            truth = seed_analytics(stdout=out)
+            yield truth, out.getvalue()
+            transaction.set_rollback(True)
+
+
+def _rows(window="all"):
+    rows, _ = selectors.asset_table(window=window)
+    return {row["asset_id"]: row for row in rows}
+
+
+def test_effective_assets_are_flagged_helps(seeded):
+    truth, _ = seeded
+    rows = _rows()
+    assert len(truth.effective) == 3
+    for asset_id in truth.effective:
+        row = rows[asset_id]
+        assert row["verdict"] == "helps", row
+        assert row["effect_ci_low"] > 0 and row["q_value"] <= 0.10
+
+
+def test_confounded_no_effect_assets_are_not_flagged_though_raw_numbers_flatter_them(seeded):
+    truth, _ = seeded
+    rows = _rows()
+    assert len(truth.confounded) == 4
+    for asset_id in truth.confounded:
+        assert rows[asset_id]["verdict"] in ("no clear effect", "not enough data"), rows[asset_id]
+    # The raw comparison is fooled: used mostly in the segment that wins more, by the best
+    # reps, or only late in deals, they look far better than deals without them.
+    for asset_id in (truth.segment_null, truth.rep_null, truth.placebo):
+        assert rows[asset_id]["raw_lift"] > 0.1, rows[asset_id]
+
+
+def test_at_most_one_neutral_asset_is_flagged(seeded):
+    truth, _ = seeded
+    rows = _rows()
+    flagged = [a for a in truth.neutral if rows[a]["verdict"] in ("helps", "hurts")]
+    assert len(flagged) <= 1, flagged
+
+
+def test_no_clear_effect_comes_with_its_interval_and_smallest_detectable_effect(seeded):
+    truth, _ = seeded
+    row = _rows()[truth.segment_null]
+    assert row["effect_ci_low"] < row["effect"] < row["effect_ci_high"]
+    assert row["mde"] > 0 and row["usable_deals"] >= 20
+
+
+def test_overview_headline_is_stratified_and_flags_deals_without_history(seeded):
+    overview = selectors.snapshot("overview", "all")
+    content = overview["content"]
+    assert content["effect_ci_low"] is not None and content["usable_deals"] > 100
+    # The raw gap is far larger than the stratified effect it is kept beside.
+    raw = overview["raw_win_rate_with_content"] - overview["raw_win_rate_without_content"]
+    assert raw > content["effect"] + 0.05
+    assert overview["without_history"] > 0
+    # Money: euros converted with the demo's rate, pounds (no rate) kept apart.
+    assert overview["won_revenue"]["currency"] == "USD"
+    assert overview["won_revenue"]["unconverted"].get("GBP", 0) > 0
+    assert "EUR" not in overview["won_revenue"]["unconverted"]
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    page = client.get("/analytics/?window=all").content.decode()
+    assert "no stage history" in page and "GBP" in page and "(no rate)" in page
+
+
+def test_only_helps_assets_get_the_effectiveness_signal(seeded):
+    truth, _ = seeded
+    signals = selectors.ranking_signals()
+    boosted = {asset_id for asset_id, s in signals.items() if s["effective"] > 0}
+    assert set(truth.effective) <= boosted
+    assert not boosted & set(truth.confounded)
+    for value in signals.values():
+        assert 0 <= value["popularity"] <= 1
+
+
+def test_seeding_is_idempotent_and_reports_the_truth(seeded):
+    _, output = seeded
+    assert "Known truth" in output and "placebo" in output and "best reps" in output
+    count = Deal.objects.count()
+    again = io.StringIO()
+    seed_analytics(stdout=again)
+    assert Deal.objects.count() == count == 3000
+    assert "nothing changed" in again.getvalue()
+
+
 @pytest.mark.usefixtures("active_engine")
-def test_update_analytics_puts_proven_assets_first_in_most_effective_search(seeded):
-    """The effectiveness signal reaches search when update_analytics runs, and only assets
-    whose lift interval excludes zero get it."""
+def test_proven_assets_come_first_in_most_effective_search(seeded):
+    """The effectiveness signal reaches search in the refresh, and only "helps" assets get
+    it."""
     from django.core.management import call_command
 
     from search.services import index_rebuild
@@ -101,11 +151,61 @@ def test_update_analytics_puts_proven_assets_first_in_most_effective_search(seed
     rep = make_user(role=REP)
     results = run_search(rep, sort="effective", per_page=len(LIBRARY))
     ranked = [hit.asset_id for hit in results.hits]
-    proven = {
-        asset_id
-        for asset_id, signals in selectors.asset_ranking_signals().items()
-        if signals["effectiveness"] > 0
-    }
-    assert proven and proven <= set(truth.effective)
+    proven = {a for a, s in selectors.ranking_signals().items() if s["effective"] > 0}
+    assert proven and set(truth.effective) <= proven
     assert set(ranked[: len(proven)]) == proven
-    assert truth.placebo not in ranked[: len(proven)]
+    assert not set(ranked[: len(proven)]) & set(truth.confounded)
+
+
+@pytest.mark.usefixtures("active_engine")
+def test_update_now_brings_the_signals_to_search(seeded, django_capture_on_commit_callbacks):
+    """Search starts with no signal at all; pressing "Update now" runs the refresh (tasks
+    run at once in tests), which hands the signals over and re-indexes those assets."""
+    from search.models import RankingSignal
+    from search.services import index_rebuild
+    from tests.search.conftest import run_search
+
+    truth, _ = seeded
+    RankingSignal.objects.all().delete()
+    index_rebuild()
+    rep = make_user(role=REP)
+    before = run_search(rep, sort="effective", per_page=len(LIBRARY))
+    assert not any(hit.fields.get("effectiveness") for hit in before.hits)
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    with django_capture_on_commit_callbacks(execute=True):  # as when the request commits
+        assert client.post("/analytics/refresh/").status_code == 302
+    after = run_search(rep, sort="effective", per_page=len(LIBRARY))
+    proven = set(RankingSignal.objects.filter(effective__gt=0).values_list("asset_id", flat=True))
+    assert proven == set(truth.effective)
+    assert {hit.asset_id for hit in after.hits[: len(proven)]} == proven
+    assert all(hit.fields["effectiveness"] >= 0.5 for hit in after.hits[: len(proven)])
+
+
+def test_a_segment_filter_is_a_view_of_its_own_computed_once(seeded, monkeypatch):
+    """Within a segment the comparisons are the same (segment is a stratum), so the filtered
+    view's effects equal the unfiltered rows' per-segment effects; its verdicts come from its
+    own Benjamini-Hochberg family. The second request reads the stored view."""
+    from analytics.rollups import population
+
+    whole = _rows()
+    rows, summary = selectors.asset_table(window="all", segment="Enterprise")
+    assert summary["segment"] == "Enterprise" and summary["tested"] > 0
+    compared = 0
+    for row in rows:
+        part = next(
+            (p for p in whole[row["asset_id"]]["segments"] if p["segment"] == "Enterprise"), None
+        )
+        if part is None or row["effect"] is None:
+            continue
+        assert row["effect"] == pytest.approx(part["effect"])
+        assert row["usable_deals"] == part["treated"]
+        compared += 1
+    assert compared >= 5
+
+    def no_second_computation(*args, **kwargs):
+        raise AssertionError("the stored view should have been read")
+
+    monkeypatch.setattr(population, "load", no_second_computation)
+    again, _ = selectors.asset_table(window="all", segment="enterprise")
+    assert [r["effect"] for r in again] == [r["effect"] for r in rows]

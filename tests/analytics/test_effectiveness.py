@@ -1,4 +1,5 @@
-"""Per-asset effectiveness, attribution and the overview on a fixture computed by hand.
+"""Per-asset effectiveness, attribution, the overview and the heat map on a fixture computed
+by hand, through the whole pipeline: events and deals in, rollups, the dashboard's numbers out.
 
 Closed deals (close date 2024-06-30):
   D1 won 1000, reached Onboard; touches A (Jun 1, Evaluate), B (Jun 20, Decide)
@@ -9,6 +10,8 @@ Closed deals (close date 2024-06-30):
   D6 lost, died in Decide; touch B (Jun 20, Decide)
   D7 lost, died in Evaluate; only a *view* of B (views are not touches)
   D8 open; touch A
+Stage dates (09:00 UTC): Discover May 1, Evaluate May 15, Decide Jun 15, closed Jun 30.
+No segment and no owner: one stratum. Events at 12:00 UTC.
 """
 
 from datetime import date
@@ -17,8 +20,8 @@ import pytest
 
 from analytics import selectors, stats
 from analytics.models import DealAssetTouch
-from analytics.rollups import update_analytics
-from tests.analytics.helpers import send_events, walk_deal
+from analytics.stats import Z95
+from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset
 
 pytestmark = pytest.mark.django_db
@@ -49,49 +52,91 @@ def fixture(settings):
         ("k7", "asset_viewed", b, "D7", date(2024, 6, 20)),
         ("k8", "used_in_deal", a, "D8", date(2024, 6, 20)),
     )
-    update_analytics()
+    refresh()
     return a, b
 
 
 def test_win_rate_and_stage_matched_baseline_for_an_evaluate_asset(fixture):
     a, _ = fixture
-    numbers = selectors.asset_effectiveness()[a.pk]
+    numbers = selectors.asset_stats(a.pk, window="all")
     assert (numbers["deals_used"], numbers["won"], numbers["lost"]) == (3, 2, 1)
     assert numbers["win_rate"] == pytest.approx(2 / 3)
+    # Raw: the 4 other closed deals (D4 D5 D6 D7) won 1.
+    assert numbers["raw_baseline_win_rate"] == pytest.approx(1 / 4)
+    assert numbers["raw_lift"] == pytest.approx(2 / 3 - 1 / 4)
     assert numbers["first_touch_stage"] == "Evaluate"
     # Non-users that reached Evaluate: D5 (won), D6, D7 (lost); D4 died in Discover.
-    assert numbers["baseline_deals"] == 3
-    assert numbers["baseline_win_rate"] == pytest.approx(1 / 3)
-    assert numbers["lift"] == pytest.approx(1 / 3)
+    assert numbers["stage_matched_baseline_deals"] == 3
+    assert numbers["stage_matched_baseline_win_rate"] == pytest.approx(1 / 3)
+    assert numbers["stage_matched_lift"] == pytest.approx(1 / 3)
     expected = stats.newcombe_difference(2, 3, 1, 3)
-    assert (numbers["lift_ci_low"], numbers["lift_ci_high"]) == pytest.approx(
-        (expected.low, expected.high)
-    )
-    assert numbers["influenced_revenue"] == 1500.0
+    low, high = numbers["stage_matched_lift_ci_low"], numbers["stage_matched_lift_ci_high"]
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+    assert numbers["influenced_revenue"] == 1500.0 and numbers["currency"] == "USD"
 
 
-def test_late_asset_is_compared_with_deals_that_reached_its_stage(fixture):
-    _, b = fixture
-    numbers = selectors.asset_effectiveness()[b.pk]
-    # Used by D1 (won) and D6 (lost); the touch on D3 came after it closed.
+def test_stratified_effect_of_an_evaluate_asset_matches_the_tables_worked_by_hand(fixture):
+    """Treated at Evaluate (entered May 15 09:00): D1 and D3 on day 17.125, D2 on day 26.125.
+    Comparison deals still in Evaluate and untouched by that day:
+      D1 (won):  D2 D5 D6 D7 -> 2 of 4 won      table (a, n1, c, n0) = (1, 1, 2, 4)
+      D3 (lost): D2 D5 D6 D7 -> 2 of 4 won      (0, 1, 2, 4)
+      D2 (won):  D5 D6 D7 (D1, D3 touched) -> 1 of 3 won    (1, 1, 1, 3)
+    RD_MH = (2/5 - 2/5 + 2/4) / (4/5 + 4/5 + 3/4) = 0.5 / 2.35
+    Sato: sum P = -8/25 + 8/25 - 5/16 = -0.3125, sum Q = 0.2 + 0.2 + 0.25 = 0.65,
+    Var = (RD * -0.3125 + 0.65) / 2.35^2."""
+    a, _ = fixture
+    numbers = selectors.asset_stats(a.pk, window="all")
+    rd = 0.5 / 2.35
+    variance = (rd * -0.3125 + 0.65) / 2.35**2
+    assert numbers["effect"] == pytest.approx(rd)
+    assert numbers["effect_ci_low"] == pytest.approx(rd - Z95 * variance**0.5)
+    assert numbers["effect_ci_high"] == pytest.approx(rd + Z95 * variance**0.5)
+    assert (numbers["usable_deals"], numbers["comparison_deals"]) == (3, 4)
+    assert (numbers["treated_deals"], numbers["touched_deals"]) == (3, 3)
+    assert numbers["stages"] == [
+        {
+            "stage": "Evaluate",
+            "effect": pytest.approx(rd),
+            "low": pytest.approx(numbers["effect_ci_low"]),
+            "high": pytest.approx(numbers["effect_ci_high"]),
+            "treated": 3,
+            "control": 4,
+        }
+    ]
+
+
+def test_late_asset_is_compared_with_deals_still_in_its_stage(fixture):
+    """B at Decide (entered Jun 15 09:00): D1 (won) and D6 (lost) on day 5.125, each against
+    D2 and D5 (both won): tables (1,1,2,2) and (0,1,2,2); RD = (0 - 2/3) / (4/3) = -0.5,
+    Var = (-0.5 * 2/9 + 1/3) / (4/3)^2 = 0.125. Benjamini-Hochberg over A (p 0.513) and B
+    (p 0.157): q = 0.315 and 0.513, neither <= 10%: no verdict for either."""
+    a, b = fixture
+    numbers = selectors.asset_stats(b.pk, window="all")
     assert (numbers["deals_used"], numbers["won"], numbers["lost"]) == (2, 1, 1)
-    # Non-users that reached Decide: D2 and D5, both won.
-    assert numbers["baseline_deals"] == 2
-    assert numbers["baseline_win_rate"] == 1.0
-    assert numbers["lift"] == pytest.approx(-0.5)
+    assert numbers["effect"] == pytest.approx(-0.5)
+    assert numbers["p_value"] == pytest.approx(stats.normal_two_sided_p(0.5 / 0.125**0.5))
+    assert numbers["q_value"] == pytest.approx(2 * numbers["p_value"])
+    assert numbers["verdict"] == "no clear effect"
+    assert selectors.asset_stats(a.pk, window="all")["verdict"] == "no clear effect"
+    # Stage-matched (earlier versions): non-users that reached Decide, D2 and D5, both won.
+    assert numbers["stage_matched_baseline_deals"] == 2
+    assert numbers["stage_matched_lift"] == pytest.approx(-0.5)
     assert numbers["influenced_revenue"] == 1000.0
 
 
-def test_not_enough_data_below_the_minimum_number_of_closed_deals(fixture, settings):
+def test_not_enough_data_below_the_minimum_number_of_deals(fixture, settings):
     a, b = fixture
-    numbers = selectors.asset_effectiveness(min_deals=3)
-    assert numbers[a.pk]["enough_data"] is True
-    assert numbers[b.pk]["enough_data"] is False
+    settings.ANALYTICS_MIN_DEALS = 4
+    refresh()  # the minimum is one of the rollup's inputs: changing it recomputes
+    for asset in (a, b):
+        numbers = selectors.asset_stats(asset.pk, window="all")
+        assert numbers["verdict"] == "not enough data" and numbers["enough_data"] is False
+        assert numbers["q_value"] is None and numbers["mde"] is None
 
 
 def test_attribution_models_credit_assets_as_computed_by_hand(fixture):
     a, b = fixture
-    numbers = selectors.asset_effectiveness()
+    numbers = {asset.pk: selectors.asset_stats(asset.pk, window="all") for asset in (a, b)}
     expected = {
         a.pk: {"first_touch": 1500, "last_touch": 500, "linear": 1000, "u_shaped": 1000},
         b.pk: {"first_touch": 0, "last_touch": 1000, "linear": 500, "u_shaped": 500},
@@ -102,47 +147,61 @@ def test_attribution_models_credit_assets_as_computed_by_hand(fixture):
     # D1: A 29 days and B 10 days before close: weights 2^(-29/7) and 2^(-10/7).
     assert numbers[a.pk]["attributed_time_decay"] == pytest.approx(500 + 132.23, abs=0.01)
     assert numbers[b.pk]["attributed_time_decay"] == pytest.approx(867.77, abs=0.01)
-
-
-def test_every_attribution_model_sums_to_won_revenue_of_touched_deals(fixture):
-    numbers = selectors.asset_effectiveness()
-    for model in stats.MODELS:
+    for model in stats.MODELS:  # every model sums to the won revenue of touched deals
         total = sum(row[f"attributed_{model}"] for row in numbers.values())
         assert total == pytest.approx(1500.0)  # D1 + D2; D5 had no touch
 
 
-def test_overview_compares_win_rate_with_and_without_content(fixture):
+def test_overview_headline_is_the_stratified_figure_and_raw_is_kept_for_comparison(fixture):
+    """ "Any content" is first used by D1, D3 (A, Evaluate day 17.125), D2 (A, day 26.125) and
+    D6 (B at Decide): at Evaluate the same three tables as A; at Decide D6 alone against D2
+    and D5 (both won; D1 touched before): (0, 1, 2, 2)."""
     overview = selectors.snapshot("overview", "all")
     assert overview["closed_deals"] == 7
-    assert overview["win_rate_with_content"] == pytest.approx(2 / 4)  # D1 D2 | D3 D6
-    assert overview["win_rate_without_content"] == pytest.approx(1 / 3)  # D5 | D4 D7
-    assert overview["influenced_revenue"] == 1500.0
-    assert overview["won_revenue"] == 3500.0
+    assert overview["raw_win_rate_with_content"] == pytest.approx(2 / 4)  # D1 D2 | D3 D6
+    assert overview["raw_win_rate_without_content"] == pytest.approx(1 / 3)  # D5 | D4 D7
+    content = overview["content"]
+    assert (content["usable_deals"], content["treated_deals"]) == (4, 4)
+    evaluate = 0.5 / 2.35
+    decide = (0 - 2 / 3) / (2 / 3)
+    assert content["effect"] == pytest.approx(3 / 4 * evaluate + 1 / 4 * decide)
+    assert overview["influenced_revenue"] == {
+        "currency": "USD",
+        "amount": 1500.0,
+        "unconverted": {},
+    }
+    assert overview["won_revenue"]["amount"] == 3500.0
+    assert overview["without_history"] == 0
 
 
-def test_heat_map_cell_uses_its_stage_for_the_baseline(fixture):
+def test_heat_map_cell_is_its_assets_effect_at_its_stage(fixture):
+    a, _ = fixture
     heat = selectors.snapshot("heatmap", "all")
     stages = {s["name"]: s["id"] for s in heat["stages"]}
     pillars = {p["name"]: p["id"] for p in heat["pillars"]}
-    cell = next(
-        c
-        for c in heat["cells"]
-        if c["stage"] == stages["Evaluate"] and c["pillar"] == pillars["Why Buy?"]
-    )
-    assert (cell["assets"], cell["deals_used"], cell["won"]) == (1, 3, 2)
-    assert cell["baseline_win_rate"] == pytest.approx(1 / 3)
-    empty = next(
-        c
-        for c in heat["cells"]
-        if c["stage"] == stages["Discover"] and c["pillar"] == pillars["Why Buy?"]
-    )
-    assert empty["assets"] == 0 and empty["win_rate"] is None
+
+    def cell(stage, pillar):
+        return next(
+            c
+            for c in heat["cells"]
+            if c["stage"] == stages[stage] and c["pillar"] == pillars[pillar]
+        )
+
+    evaluate = cell("Evaluate", "Why Buy?")
+    assert (evaluate["assets"], evaluate["deals_used"], evaluate["usable_deals"]) == (1, 3, 3)
+    assert evaluate["effect"] == pytest.approx(0.5 / 2.35)
+    assert evaluate["verdict"] == "no clear effect"
+    empty = cell("Discover", "Why Buy?")
+    assert empty["assets"] == 0 and empty["effect"] is None
+    assert empty["verdict"] == "not enough data"
+    assert cell("Onboard", "Why Buy?")["pipeline"] is False
 
 
-def test_update_analytics_twice_gives_the_same_tables(fixture):
+def test_refreshing_twice_gives_the_same_tables(fixture):
     first = sorted(DealAssetTouch.objects.values_list("deal_id", "asset_id", "touches"))
     stats_before = {(r["asset_id"], r["window"]): r["data"] for r in _stats()}
-    update_analytics()
+    refresh()
+    refresh(full=True)
     assert sorted(DealAssetTouch.objects.values_list("deal_id", "asset_id", "touches")) == first
     assert {(r["asset_id"], r["window"]): r["data"] for r in _stats()} == stats_before
 
@@ -153,11 +212,10 @@ def _stats():
     return AssetStats.objects.values("asset_id", "window", "data")
 
 
-def test_ranking_signal_is_neutral_when_the_interval_covers_zero(fixture):
+def test_ranking_signal_is_neutral_without_a_helps_verdict(fixture):
     a, b = fixture
-    signals = selectors.asset_ranking_signals([a.pk, b.pk])
-    # The fixture's close dates are more than a year old, so the 365-day window is empty.
-    assert signals[a.pk]["effectiveness"] == 0.0
+    signals = selectors.ranking_signals()
+    assert signals[a.pk]["effective"] == 0.0 and signals[b.pk]["effective"] == 0.0
     assert signals[a.pk]["won_deals"] is True
     assert 0.0 <= signals[a.pk]["popularity"] <= 1.0
 
@@ -178,7 +236,7 @@ def test_weekly_usage_groups_events_by_their_monday():
         ("w2", "asset_viewed", asset, "", date(2024, 7, 1)),  # the next Monday
         ("w3", "asset_presented", asset, "", date(2024, 7, 7)),  # that week's Sunday
     )
-    update_analytics()
+    refresh()
     weeks = selectors.asset_usage_weeks(asset.pk)
     assert weeks == [
         {"week": date(2024, 6, 24), "asset_viewed": 1},
@@ -191,13 +249,12 @@ def test_update_analytics_refuses_to_overlap_another_run():
     from django.utils import timezone
 
     from analytics.models import JobLock
+    from analytics.tasks import refresh_analytics_task
 
     JobLock.objects.create(name="update_analytics", acquired_at=timezone.now())
     with pytest.raises(CommandError, match="already running"):
         call_command("update_analytics")
-    from analytics.tasks import update_analytics_task
-
-    result = update_analytics_task.enqueue()
+    result = refresh_analytics_task.enqueue()
     assert "skipped" in result.return_value
 
 
@@ -207,9 +264,9 @@ def test_an_abandoned_lock_is_taken_over_and_the_task_runs():
     from django.utils import timezone
 
     from analytics.models import JobLock
-    from analytics.tasks import update_analytics_task
+    from analytics.tasks import refresh_analytics_task
 
     JobLock.objects.create(name="update_analytics", acquired_at=timezone.now() - timedelta(hours=3))
-    result = update_analytics_task.enqueue()
-    assert "asset_stats" in result.return_value
+    result = refresh_analytics_task.enqueue()
+    assert "asset_effects" in result.return_value
     assert not JobLock.objects.exists()

@@ -7,9 +7,8 @@ import pytest
 from django.test import Client
 
 from analytics.models import AssetFeedback, ContentRequest, EventKind, SearchEvent, UsageEvent
-from analytics.rollups import update_analytics
 from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
-from tests.analytics.helpers import walk_deal
+from tests.analytics.helpers import refresh, walk_deal
 from tests.factories import make_asset, make_document, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
@@ -22,6 +21,7 @@ PAGES = [
     "/analytics/health/",
     "/analytics/search-gaps/",
     "/analytics/import/",
+    "/analytics/export/",
 ]
 
 
@@ -45,13 +45,13 @@ def test_anonymous_visitors_are_sent_to_login(url):
 
 @pytest.mark.parametrize("url", PAGES)
 def test_enablement_lead_reaches_every_dashboard_page(url):
-    update_analytics()
+    refresh()
     assert _client(ENABLEMENT_LEAD).get(url).status_code == 200
 
 
 def test_asset_detail_is_lead_only_and_shows_the_interval_chart():
     asset = make_asset("Case study")
-    update_analytics()
+    refresh()
     assert _client(REP).get(f"/analytics/assets/{asset.pk}/").status_code == 403
     page = _client(ENABLEMENT_LEAD).get(f"/analytics/assets/{asset.pk}/?window=all")
     body = page.content.decode()
@@ -62,17 +62,24 @@ def test_csv_export_uses_the_documented_field_names_and_neutralises_formulas():
     from analytics.selectors import ASSET_FIELDS
 
     make_asset("=HYPERLINK(evil)")
-    update_analytics()
+    refresh()
     response = _client(ENABLEMENT_LEAD).get("/analytics/assets.csv?window=all")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["asset_id", "title", *ASSET_FIELDS]
+    assert rows[0][: 2 + len(ASSET_FIELDS)] == ["asset_id", "title", *ASSET_FIELDS]
+    assert rows[0][2 + len(ASSET_FIELDS) :] == [
+        "revenue_without_rate",
+        "segment_effects",
+        "stage_effects",
+    ]
     assert rows[1][1] == "'=HYPERLINK(evil)"
+    assert rows[1][rows[0].index("verdict")] == "not enough data"
+    assert rows[1][rows[0].index("currency")] == "USD"
 
 
 def test_asset_table_filters_by_title_and_sorts():
     make_asset("Alpha deck")
     make_asset("Beta deck")
-    update_analytics()
+    refresh()
     client = _client(ENABLEMENT_LEAD)
     only_beta = client.get("/analytics/assets/?window=all&q=beta")
     assert [r["title"] for r in only_beta.context["rows"]] == ["Beta deck"]
@@ -123,7 +130,7 @@ def test_feedback_is_stored_and_shown_to_the_lead_and_a_request_needs_text():
     client.post(f"/analytics/assets/{asset.pk}/feedback/", {"kind": "outdated", "text": "old logo"})
     client.post(f"/analytics/assets/{asset.pk}/feedback/", {"kind": "request", "text": ""})
     assert list(AssetFeedback.objects.values_list("kind", "text")) == [("outdated", "old logo")]
-    update_analytics()
+    refresh()
     page = _client(ENABLEMENT_LEAD).get(f"/analytics/assets/{asset.pk}/")
     assert "old logo" in page.content.decode()
 
@@ -131,7 +138,7 @@ def test_feedback_is_stored_and_shown_to_the_lead_and_a_request_needs_text():
 def test_feedback_text_is_escaped_on_the_dashboard():
     asset = make_asset("Battlecard")
     AssetFeedback.objects.create(asset=asset, kind="request", text="<script>alert(1)</script>")
-    update_analytics()
+    refresh()
     body = _client(ENABLEMENT_LEAD).get(f"/analytics/assets/{asset.pk}/").content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;" in body
@@ -142,7 +149,7 @@ def test_search_gap_becomes_a_content_request():
     SearchEvent.objects.create(
         query="SOC 2", normalized_query="soc 2", result_count=0, latency_ms=1
     )
-    update_analytics()
+    refresh()
     client = Client()
     client.force_login(lead)
     page = client.get("/analytics/search-gaps/")
@@ -163,7 +170,7 @@ def test_content_health_lists_unused_stale_and_expired_in_open_deals():
     deal = walk_deal("006H", ["discover"], owner=rep.username)
     usage_record(kind=EventKind.USED_IN_DEAL, asset=expired, user=rep, deal=deal)
     expired.unpublish()
-    update_analytics()
+    refresh()
     health = _client(ENABLEMENT_LEAD).get("/analytics/health/").context["health"]
     assert "Never used" in [a["title"] for a in health["unused"]]
     assert [a["title"] for a in health["stale"]] == ["Old"]
@@ -217,16 +224,21 @@ def test_recording_use_never_redirects_off_site():
     assert response["Location"] == asset.url
 
 
-def test_interval_chart_leaves_room_for_the_label_of_a_full_bar():
-    import re
-
+def test_interval_chart_labels_every_comparison_and_keeps_edge_labels_inside():
     from analytics.charts import interval_chart
 
-    svg = str(interval_chart({"win_rate": 1.0, "deals_used": 1234, "baseline_win_rate": 0.5}))
-    width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
-    label_x = float(re.search(r'<text x="([\d.]+)" y="\d+" class="value">100%', svg).group(1))
-    assert label_x + 120 <= width, "a '100% of 1234 deals' label needs about 120 units"
-    assert "100% of 1234 deals" in svg
+    numbers = {
+        "effect": 1.0,
+        "effect_ci_low": 0.9,
+        "effect_ci_high": 1.0,
+        "segments": [{"segment": "SMB", "effect": 0.2, "low": -0.1, "high": 0.5}],
+        "raw_lift": -1.0,
+    }
+    svg = str(interval_chart(numbers))
+    assert 'text-anchor="end">+100 pts (+90 pts to +100 pts)</text>' in svg
+    assert 'text-anchor="start">-100 pts</text>' in svg
+    assert "Segment SMB" in svg and "+20 pts (-10 pts to +50 pts)" in svg
+    assert "Stage-matched (earlier)" in svg and "no data" in svg
 
 
 @pytest.mark.parametrize(
@@ -252,3 +264,65 @@ def test_dashboard_before_the_first_rollup_shows_an_empty_state_not_an_error(cli
     assert response.status_code == 200
     if url.startswith("/analytics/?") or url == "/analytics/":
         assert "No numbers yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/analytics/refresh/", "/analytics/strata/"])
+@pytest.mark.parametrize("role", [REP, MARKETER])
+def test_only_leads_may_refresh_or_change_what_deals_are_compared_within(url, role):
+    from analytics.models import AnalyticsSettings, RefreshState
+
+    assert _client(role).post(url, {"strata": ["industry"]}).status_code == 403
+    assert not AnalyticsSettings.objects.exists() and not RefreshState.objects.exists()
+
+
+def _stored_row(asset, **numbers):
+    """An AssetStats row as the rollup writes it (to check what the pages show)."""
+    from analytics.models import AssetStats, RollupSnapshot
+    from analytics.selectors import empty_asset_numbers
+    from django.utils import timezone
+
+    data = {k: v for k, v in empty_asset_numbers().items() if k not in ("views", "downloads")}
+    data.update(numbers)
+    AssetStats.objects.create(asset_id=asset.pk, window="365d", data=data, verdict=data["verdict"])
+    summary = {"fdr": 0.1, "tested": 12, "min_deals": 20, "closed_deals": 900,
+               "without_history": 0, "currency": "USD", "strata": ["segment", "owner"]}  # fmt: skip
+    RollupSnapshot.objects.update_or_create(
+        key="asset_view", window="365d", defaults={"data": summary, "computed_at": timezone.now()}
+    )
+
+
+def test_no_clear_effect_shows_its_interval_and_the_smallest_detectable_effect():
+    asset = make_asset("Guide")
+    _stored_row(
+        asset, verdict="no clear effect", enough_data=True, effect=0.04, effect_ci_low=-0.05,
+        effect_ci_high=0.13, mde=0.16, q_value=0.4, usable_deals=80, comparison_deals=300,
+    )  # fmt: skip
+    client = _client(ENABLEMENT_LEAD)
+    table = client.get("/analytics/assets/").content.decode()
+    assert "○ no clear effect" in table and "+4 pts <small>(-5 pts to +13 pts)" in table
+    assert "+16 pts" in table  # the smallest detectable effect
+    assert "Benjamini-Hochberg false discovery rate of 10% across the 12 assets" in table
+    page = client.get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "could have detected an effect of about +16 pts" in page
+
+
+def test_an_effect_that_differs_by_segment_shows_the_segment_effects():
+    asset = make_asset("Battlecard")
+    segments = [
+        {"segment": "Enterprise", "effect": 0.2, "low": 0.08, "high": 0.32, "treated": 60,
+         "control": 200},
+        {"segment": "SMB", "effect": -0.02, "low": -0.1, "high": 0.06, "treated": 140,
+         "control": 500},
+    ]  # fmt: skip
+    _stored_row(
+        asset, verdict="helps", enough_data=True, effect=0.05, effect_ci_low=0.01,
+        effect_ci_high=0.09, q_value=0.04, usable_deals=200, comparison_deals=700,
+        varies_by_segment=True, heterogeneity_p=0.003, segments=segments,
+    )  # fmt: skip
+    client = _client(ENABLEMENT_LEAD)
+    table = client.get("/analytics/assets/").content.decode()
+    assert "▲ helps" in table and "varies by segment: Enterprise +20 pts, SMB -2 pts" in table
+    page = client.get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "The effect differs between segments" in page
+    assert "Enterprise +20 pts (+8 pts to +32 pts, 60 deals)" in page
+    assert "Segment Enterprise" in page  # a row of the chart

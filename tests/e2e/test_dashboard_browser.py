@@ -22,8 +22,10 @@ LIBRARY = [
     ("Pain calculator", ("discover",)),
     ("Evaluation guide", ("evaluate",)),
     ("Security FAQ", ("evaluate",)),
+    ("Customer story", ("evaluate",)),
     ("Pricing sheet", ("decide",)),
     ("Mutual plan", ("decide",)),
+    ("ROI model", ("decide",)),
 ]
 
 DEALS_CSV = (
@@ -60,18 +62,21 @@ def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_pa
     page.get_by_role("link", name="Open the dashboard").click()
     page.select_option("#window", "all")
     page.get_by_role("button", name="Show").click()
+    expect(page.locator("#kpi-content")).to_contain_text("deals compared with")
+    expect(page.locator("#kpi-influenced")).to_contain_text("USD")
     heatmap = page.locator("#heatmap")
     expect(heatmap).to_be_visible()
     expect(heatmap.locator("tbody th")).to_have_count(4)  # Discover, Evaluate, Decide, Onboard
-    expect(heatmap).to_contain_text("▲ helps")
-    expect(heatmap).to_contain_text("not enough data")
+    expect(heatmap.locator("caption")).to_contain_text("Benjamini-Hochberg false discovery rate")
+    expect(heatmap).to_contain_text("not a pipeline stage")
 
     page.get_by_role("link", name="Assets").click()
     effective_title = next(t for t, _ in LIBRARY if _asset_id(t) in truth.effective)
     page.get_by_role("link", name=effective_title, exact=True).click()
     chart = page.locator("svg.interval-chart")
     expect(chart).to_be_visible()
-    expect(chart).to_contain_text("Stage-matched baseline")
+    expect(chart).to_contain_text("Stratified effect")
+    expect(chart).to_contain_text("Stage-matched (earlier)")
     expect(page.locator("#asset-verdict")).to_have_text("▲ helps")
     page.screenshot(path=str(tmp_path / "asset.png"), full_page=True)
 
@@ -81,7 +86,8 @@ def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_pa
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     by_title = {row["title"]: row for row in rows}
     assert set(by_title) == {title for title, _ in LIBRARY}
-    assert float(by_title[effective_title]["lift_ci_low"]) > 0
+    assert by_title[effective_title]["verdict"] == "helps"
+    assert float(by_title[effective_title]["effect_ci_low"]) > 0
 
 
 def _asset_id(title: str) -> int:

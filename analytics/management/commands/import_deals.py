@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
-from analytics.rollups import AnalyticsLocked, update_analytics
+from analytics.refresh import analytics_refresh_request
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--date-order", choices=["auto", "mdy", "dmy"], default="auto")
         parser.add_argument(
-            "--no-update", action="store_true", help="skip update_analytics afterwards"
+            "--no-update", action="store_true", help="do not ask for an analytics refresh"
         )
 
     def handle(self, *args, **options):
@@ -50,10 +50,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         self._print(report)
         if not options["dry_run"] and not options["no_update"]:
-            try:
-                update_analytics()
-            except AnalyticsLocked:
-                self.stdout.write("Rollups not refreshed: update_analytics is already running.")
+            analytics_refresh_request(reason="deal import")
+            self.stdout.write("Analytics refresh requested.")
 
     def _print(self, report):
         prefix = "Would import" if report.dry_run else "Imported"
@@ -62,6 +60,11 @@ class Command(BaseCommand):
             f"{report.unchanged} unchanged, {report.history_added} stage changes, "
             f"{report.error_count} bad rows"
         )
+        if report.closed_without_history:
+            self.stdout.write(
+                f"{report.closed_without_history} closed deal(s) have no stage history: they are "
+                "left out of stage-based estimates until their Opportunity History is imported."
+            )
         for stage, count in sorted(report.unmapped_stages.items()):
             self.stdout.write(f"Unmapped stage {stage!r} on {count} row(s)")
         for row, column, reason in report.errors:

@@ -1,0 +1,52 @@
+"""manage.py analytics_scheduler [--once]: keep the analytics fresh with nobody acting.
+
+Every few seconds it enqueues the refresh task when one is due (``analytics.refresh
+.scheduler_tick``: every ANALYTICS_REFRESH_SECONDS, or soon after someone asked), and once an
+hour prunes finished task results older than a day. The task runs in ``manage.py db_worker``
+(TASKS_BACKEND=database); with the immediate backend it runs here. `make run` and
+docker-compose.yml start it next to the web server and the worker.
+"""
+
+import logging
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from analytics.refresh import scheduler_tick
+
+TICK_SECONDS = 5
+PRUNE_EVERY_SECONDS = 3600
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Enqueue the analytics refresh every ANALYTICS_REFRESH_SECONDS (runs until stopped)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="one tick, then exit")
+
+    def handle(self, *args, once=False, **options):
+        if once:
+            enqueued = scheduler_tick()
+            self.stdout.write("refresh enqueued" if enqueued else "no refresh due")
+            return
+        self.stdout.write("analytics scheduler running; Ctrl-C stops it")
+        last_prune = 0.0
+        while True:
+            try:
+                scheduler_tick()
+                if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                    last_prune = time.monotonic()
+                    _prune()
+            except Exception:  # a busy or restarting database: try again next tick
+                logger.exception("analytics scheduler tick failed")
+            time.sleep(TICK_SECONDS)
+
+
+def _prune() -> None:
+    from django.conf import settings
+
+    backend = settings.TASKS["default"]["BACKEND"]
+    if backend.startswith("django_tasks_db"):
+        call_command("prune_db_task_results", min_age_days=1, verbosity=0)

@@ -1,0 +1,152 @@
+"""Writing rollup rows with plain statements, in short transactions.
+
+Rollups write hundreds of thousands of rows; the ORM's bulk paths cost more per row than the
+database spends storing them. Every value is a query parameter; identifiers come from models.
+On SQLite each ``transaction.atomic`` takes the write lock at BEGIN (``transaction_mode``
+IMMEDIATE), so callers read first and open a transaction only around the writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+
+from django.db import connection
+from django.db.models import DateField, FloatField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate
+
+BATCH = 2000
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def day_expression(column: str = "occurred_at"):
+    """The UTC day of a timestamp, computed by the database itself (Django's TruncDate on
+    SQLite calls back into Python once per row)."""
+    if connection.vendor == "sqlite":
+        sql = f"date({_quote(column)})"  # a model column name, no user input
+        return RawSQL(sql, [], output_field=DateField())  # noqa: S611
+    return TruncDate(column, tzinfo=UTC)
+
+
+def epoch_days(model, column: str):
+    """A timestamp column as days since 1970-01-01 (UTC), a float computed by the database:
+    reading hundreds of thousands of datetimes through Django's converters costs seconds."""
+    qualified = f"{_quote(model._meta.db_table)}.{_quote(column)}"
+    if connection.vendor == "sqlite":
+        sql = f"(julianday({qualified}) - 2440587.5)"
+    else:
+        sql = f"(EXTRACT(EPOCH FROM {qualified})::float8 / 86400.0)"
+    return RawSQL(sql, [], output_field=FloatField())  # noqa: S611 - model names only
+
+
+def raw_rows(queryset, chunk: int = 20000):
+    """The rows of a ``values_list`` queryset as the database returns them, skipping Django's
+    per-value converters (for numbers, which need none, they cost more than the query)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            yield from rows
+
+
+def as_date(value) -> date:
+    """A day as the database returned it (SQLite may give text)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, datetime) else value
+
+
+def adapt(column_types: Sequence[str], rows: Iterable[tuple]) -> list[tuple]:
+    """Values as the backend stores them: "datetime" and "date" columns go through the
+    backend's adapters (SQLite keeps text), everything else as is."""
+    ops = connection.ops
+    adapters = {
+        "datetime": ops.adapt_datetimefield_value,
+        "date": ops.adapt_datefield_value,
+    }
+    chosen = [adapters.get(kind) for kind in column_types]
+    if not any(chosen):
+        return list(rows)
+    return [
+        tuple(value if f is None else f(value) for f, value in zip(chosen, row, strict=True))
+        for row in rows
+    ]
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Multi-row INSERT of ``rows`` (already adapted)."""
+    if not rows:
+        return
+    names = ", ".join(_quote(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def upsert_rows(
+    table: str, keys: Sequence[str], columns: Sequence[str], rows: list[tuple], *, how: str
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for rows of ``keys + columns``.
+
+    ``how`` says what a conflicting row's value columns become: "set" (the new value), "add"
+    (old + new: counts) or "max" (the larger: latest days). SQLite (>= 3.24) and PostgreSQL
+    share the syntax; only the two-argument maximum is spelled differently."""
+    if not rows:
+        return
+    table_q = _quote(table)
+    names = ", ".join(_quote(c) for c in [*keys, *columns])
+    marks = ", ".join(["%s"] * (len(keys) + len(columns)))
+    biggest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+    formulas = {
+        "set": "EXCLUDED.{c}",
+        "add": "{t}.{c} + EXCLUDED.{c}",
+        "max": biggest + "({t}.{c}, EXCLUDED.{c})",
+    }[how]
+    updates = ", ".join(
+        f"{_quote(c)} = " + formulas.format(t=table_q, c=_quote(c)) for c in columns
+    )
+    sql = (
+        f"INSERT INTO {table_q} ({names}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def delete_keys(table: str, keys: Sequence[str], values: list[tuple]) -> None:
+    """Delete the rows whose ``keys`` columns equal each tuple of ``values`` (adapted)."""
+    if not values:
+        return
+    where = " AND ".join(f"{_quote(k)} = %s" for k in keys)
+    sql = f"DELETE FROM {_quote(table)} WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), BATCH):
+            cursor.executemany(sql, values[start : start + BATCH])
+
+
+def delete_in(table: str, column: str, ids: Sequence[int]) -> None:
+    """Delete the rows whose ``column`` is one of ``ids`` (integers)."""
+    ids = list(ids)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"DELETE FROM {_quote(table)} WHERE {_quote(column)} IN ({marks})",  # noqa: S608
+                part,
+            )
+
+
+def diff(current: dict, wanted: dict) -> tuple[dict, list]:
+    """What turns ``current`` (key -> values) into ``wanted``: the rows to write (new or
+    changed) and the keys to delete."""
+    write = {key: values for key, values in wanted.items() if current.get(key) != values}
+    delete = [key for key in current if key not in wanted]
+    return write, delete

@@ -1,0 +1,173 @@
+"""Usage rollups: events per asset, day and kind (``UsageDaily``), the last day each rep and
+each deal used an asset (``AssetReach``), and from them the per-window usage numbers of the
+dashboard (``AssetUsage``). Views and downloads are usage, not touches; usage counts every event
+of the asset, whatever its deal's state.
+
+The two events rollups are additive: a step adds the counts of the new events (and keeps the
+later day), in the transaction that moves the fill state, so no event is counted twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count, Max, Q, Sum
+
+from analytics.models import AssetReach, AssetUsage, EventKind, UsageDaily, UsageEvent
+from analytics.rollups import derived, sql
+
+DAILY = UsageDaily._meta.db_table
+REACH = AssetReach._meta.db_table
+STEP_ROWS = 2000  # rows per write transaction of a rebuild
+
+USAGE_KIND_FIELDS = {
+    EventKind.VIEWED: "views",
+    EventKind.DOWNLOADED: "downloads",
+    EventKind.SHARED: "shares",
+    EventKind.BUYER_OPENED: "buyer_opens",
+    EventKind.USED_IN_DEAL: "used_in_deal",
+    EventKind.PRESENTED: "presented",
+}
+REACH_FIELDS = {"rep": "distinct_reps", "deal": "distinct_deals"}
+USAGE_FIELDS = (*USAGE_KIND_FIELDS.values(), *REACH_FIELDS.values())
+
+
+def _events(after: int | None, upto: int):
+    events = UsageEvent.objects.filter(asset__isnull=False, id__lte=upto)
+    return events if after is None else events.filter(id__gt=after)
+
+
+def _daily(after: int | None, upto: int) -> dict[tuple, int]:
+    grouped = (
+        _events(after, upto)
+        .annotate(day=sql.day_expression())
+        .values("asset_id", "day", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        (row["asset_id"], sql.as_date(row["day"]), row["kind"]): row["n"]
+        for row in grouped.iterator(chunk_size=20000)
+    }
+
+
+def _reach(after: int | None, upto: int) -> dict[tuple, object]:
+    found = {}
+    for actor, column in (("rep", "user_id"), ("deal", "deal_id")):
+        grouped = (
+            _events(after, upto)
+            .filter(**{f"{column}__isnull": False})
+            .values("asset_id", column)
+            .annotate(last=Max(sql.day_expression()))
+            .order_by()
+        )
+        for row in grouped.iterator(chunk_size=20000):
+            found[(row["asset_id"], actor, row[column])] = sql.as_date(row["last"])
+    return found
+
+
+def _upserts(table, keys, column, types, rows: dict, how: str):
+    """Steps writing ``rows`` (key tuple -> value) by upsert, STEP_ROWS per step."""
+    items = sql.adapt(types, [(*key, value) for key, value in sorted(rows.items())])
+    return [
+        lambda part=items[start : start + STEP_ROWS]: sql.upsert_rows(
+            table, keys, [column], part, how=how
+        )
+        for start in range(0, len(items), STEP_ROWS)
+    ]
+
+
+DAILY_KEYS, DAILY_TYPES = ("asset_id", "day", "kind"), ("int", "date", "str", "int")
+REACH_KEYS, REACH_TYPES = ("asset_id", "actor", "actor_id"), ("int", "str", "int", "date")
+
+
+def daily_step(ctx, after: int, upto: int):
+    from analytics.rollups.fill import Writes
+
+    counts = _daily(after, upto)
+    steps = _upserts(DAILY, DAILY_KEYS, "count", DAILY_TYPES, counts, "add")
+    return Writes(steps=_one(steps), changed=bool(counts), rows=len(counts))
+
+
+def reach_step(ctx, after: int, upto: int):
+    from analytics.rollups.fill import Writes
+
+    latest = _reach(after, upto)
+    steps = _upserts(REACH, REACH_KEYS, "last_day", REACH_TYPES, latest, "max")
+    return Writes(steps=_one(steps), changed=bool(latest), rows=len(latest))
+
+
+def _one(steps: list) -> list:
+    """An incremental step commits with its fill state: its writes form one transaction."""
+    return [lambda: [step() for step in steps]] if steps else []
+
+
+def daily_rebuild(ctx, upto: int):
+    current = {
+        (a, d, k): n
+        for a, d, k, n in UsageDaily.objects.values_list("asset_id", "day", "kind", "count")
+    }
+    return _reconcile(DAILY, DAILY_KEYS, "count", DAILY_TYPES, current, _daily(None, upto))
+
+
+def reach_rebuild(ctx, upto: int):
+    current = {
+        (a, actor, i): d
+        for a, actor, i, d in AssetReach.objects.values_list(
+            "asset_id", "actor", "actor_id", "last_day"
+        )
+    }
+    return _reconcile(REACH, REACH_KEYS, "last_day", REACH_TYPES, current, _reach(None, upto))
+
+
+def _reconcile(table, keys, column, types, current: dict, wanted: dict):
+    from analytics.rollups.fill import Writes
+
+    write, delete = sql.diff(current, wanted)
+    steps = _upserts(table, keys, column, types, write, "set")
+    gone = sql.adapt(types[: len(keys)], sorted(delete))
+    steps += [
+        lambda part=gone[start : start + STEP_ROWS]: sql.delete_keys(table, keys, part)
+        for start in range(0, len(gone), STEP_ROWS)
+    ]
+    return Writes(steps=steps, changed=bool(write or delete), rows=len(write) + len(delete))
+
+
+# --- Per window ---------------------------------------------------------------------------
+
+
+def usage_numbers(today, windows: dict[str, object]) -> dict[tuple[int, str], dict]:
+    """``(asset_id, window) -> {USAGE_FIELDS}`` for every asset with any event: counts of
+    events since each window's start, and of reps and deals with an event since then."""
+    numbers: dict[tuple[int, str], dict] = defaultdict(lambda: dict.fromkeys(USAGE_FIELDS, 0))
+
+    def since(window):
+        start = windows[window]
+        return Q() if start is None else Q(day__gte=start)
+
+    def reached(window):
+        start = windows[window]
+        return Q() if start is None else Q(last_day__gte=start)
+
+    daily = UsageDaily.objects.values("asset_id", "kind").annotate(
+        **{f"n_{w}": Sum("count", filter=since(w)) for w in windows}
+    )
+    for row in daily.order_by():
+        for window in windows:
+            field = USAGE_KIND_FIELDS.get(row["kind"])
+            if field:
+                numbers[(row["asset_id"], window)][field] = row[f"n_{window}"] or 0
+    reach = AssetReach.objects.values("asset_id", "actor").annotate(
+        **{f"n_{w}": Count("id", filter=reached(w)) for w in windows}
+    )
+    for row in reach.order_by():
+        for window in windows:
+            numbers[(row["asset_id"], window)][REACH_FIELDS[row["actor"]]] = row[f"n_{window}"]
+    return dict(numbers)
+
+
+def asset_usage_compute(ctx):
+    from analytics.selectors import window_starts
+
+    wanted = usage_numbers(ctx.today, window_starts(ctx.today))
+    return derived.table_writes(AssetUsage, wanted)

@@ -1,0 +1,206 @@
+"""The refresh: one entry point, queued by the button and imports (which return at once), run
+by a worker, enqueued by the scheduler on its own; the page says "refreshing…" and the time
+the numbers are from."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from analytics import selectors
+from analytics.models import DealAssetTouch, RefreshState
+from analytics.refresh import QUEUE_PATIENCE, scheduler_tick
+from enablement.roles import ENABLEMENT_LEAD
+from tests.analytics.helpers import refresh, send_events, walk_deal
+from tests.factories import make_asset, make_user
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def _lead_client():
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    return client
+
+
+def _usage(client, asset) -> dict:
+    body = client.get("/api/v1/analytics/assets?window=all").json()
+    return next(row for row in body["assets"] if row["asset_id"] == asset.pk)
+
+
+def _queued() -> int:
+    """Refresh tasks waiting for a worker (publishing assets queues search tasks too)."""
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(status="READY")
+    return waiting.filter(task_path__endswith="refresh_analytics_task").count()
+
+
+def _run_worker() -> None:
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval=0", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_update_now_queues_the_refresh_returns_at_once_and_the_worker_runs_it(settings):
+    settings.TASKS = DATABASE_TASKS
+    asset = make_asset("Deck")
+    send_events(("v1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    client = _lead_client()
+    response = client.post("/analytics/refresh/")
+    assert response.status_code == 302
+    assert _queued() == 1  # queued, not run: the request did not wait for it
+    page = client.get("/analytics/").content.decode()
+    assert "refreshing…" in page and "Numbers not computed yet" in page
+    assert _usage(client, asset)["views"] == 0
+    _run_worker()
+    page = client.get("/analytics/").content.decode()
+    assert "refreshing…" not in page
+    as_of = RefreshState.objects.get().data_as_of
+    assert f"Numbers as of {timezone.localtime(as_of):%-d %b %Y %H:%M:%S}" in page
+    assert _usage(client, asset)["views"] == 1
+    assert client.get("/api/v1/analytics/assets").json()["refreshing"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deal_import_queues_the_refresh_and_returns_at_once(settings):
+    settings.TASKS = DATABASE_TASKS
+    upload = io.BytesIO(b"Opportunity ID,Stage,Close Date\nQ1,Closed Won,2024-04-30\n")
+    upload.name = "deals.csv"
+    page = _lead_client().post(
+        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+    )
+    assert "1 created" in page.content.decode() and "refreshing…" in page.content.decode()
+    assert _queued() == 1 and not selectors.snapshot("overview", "all")
+    _run_worker()
+    assert selectors.snapshot("overview", "all")["closed_deals"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_queues_one_refresh_at_a_time_and_again_when_one_got_lost(settings):
+    settings.TASKS = DATABASE_TASKS
+    now = timezone.now()
+    assert scheduler_tick(now=now) is True and _queued() == 1
+    assert scheduler_tick(now=now + timedelta(seconds=60)) is False  # still waiting
+    assert _queued() == 1
+    later = now + QUEUE_PATIENCE + timedelta(seconds=1)  # the worker died: queue it again
+    assert scheduler_tick(now=later) is True and _queued() == 2
+    _run_worker()
+    out = io.StringIO()
+    call_command("analytics_scheduler", "--once", stdout=out)  # just ran: nothing due
+    assert out.getvalue().strip() == "no refresh due"
+
+
+@pytest.mark.django_db
+def test_the_scheduler_refreshes_new_events_within_its_interval_with_no_command(settings):
+    """Immediate tasks: a tick that finds a refresh due runs it. Time is advanced by ticking
+    with a later ``now``."""
+    settings.ANALYTICS_REFRESH_SECONDS = 30
+    asset = make_asset("Deck")
+    client = _lead_client()
+    start = timezone.now()
+    assert scheduler_tick(now=start) is True  # the first refresh
+    send_events(("s1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    assert scheduler_tick(now=start + timedelta(seconds=10)) is False
+    assert _usage(client, asset)["views"] == 0
+    assert scheduler_tick(now=start + timedelta(seconds=31)) is True
+    assert _usage(client, asset)["views"] == 1
+
+
+@pytest.mark.django_db
+def test_a_published_asset_is_listed_at_once_and_joins_the_heat_map_at_the_next_refresh():
+    make_asset("Old deck")
+    refresh()
+    fresh = make_asset("New deck", stages=("decide",), pillars=("why-buy-now",))
+    client = _lead_client()
+    row = _usage(client, fresh)
+    assert (row["verdict"], row["views"], row["deals_used"]) == ("not enough data", 0, 0)
+    assert fresh.title in [a["title"] for a in selectors.content_health()["unused"]]
+    counts = refresh()
+    assert counts["heatmap"] > 0 and counts["asset_effects"] == 0  # only what depends on it
+    heat = selectors.heatmap_grid("all")
+    decide = next(r for r in heat["rows"] if r["stage"]["name"] == "Decide")
+    assert [cell["assets"] for cell in decide["cells"]] == [0, 0, 1]
+
+
+@pytest.mark.django_db
+def test_a_refresh_with_nothing_new_writes_nothing():
+    asset = make_asset("Deck")
+    walk_deal("N1", ["discover", "won"])
+    send_events(("n1", "used_in_deal", asset, "N1", date(2024, 5, 5)))
+    refresh()
+    counts = refresh()
+    assert {name: n for name, n in counts.items() if n} == {}
+    assert DealAssetTouch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_update_analytics_command_fills_incrementally_or_rebuilds_with_full():
+    asset = make_asset("Deck")
+    send_events(("u1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    out = io.StringIO()
+    call_command("update_analytics", stdout=out)
+    assert "usage_daily: 1 rows" in out.getvalue() and "Analytics updated" in out.getvalue()
+    out = io.StringIO()
+    call_command("update_analytics", "--full", stdout=out)
+    assert "usage_daily: 0 rows" in out.getvalue()  # the rebuild found nothing to change
+
+
+@pytest.mark.django_db
+def test_a_failed_refresh_is_shown_and_the_old_numbers_stay(monkeypatch):
+    from analytics.rollups import fill
+
+    asset = make_asset("Deck")
+    send_events(("f1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    refresh()
+    as_of = RefreshState.objects.get().data_as_of
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fill, "_fill_derived", broken)
+    with pytest.raises(RuntimeError):
+        refresh()
+    page = _lead_client().get("/analytics/").content.decode()
+    assert "The last refresh failed: RuntimeError: disk full" in page
+    assert RefreshState.objects.get().data_as_of == as_of
+    assert _usage(_lead_client(), asset)["views"] == 1
+
+
+@pytest.mark.django_db
+def test_api_says_when_the_numbers_are_from_and_which_view_the_verdicts_belong_to():
+    make_asset("Deck")
+    refresh()
+    body = _lead_client().get("/api/v1/analytics/assets?window=all").json()
+    assert body["updated_at"] and body["refreshing"] is False
+    assert body["view"]["fdr"] == 0.1 and body["view"]["currency"] == "USD"
+    assert body["view"]["strata"] == ["segment", "owner"]
+    json.dumps(body)  # plain JSON all the way down
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_task_queue_down_update_now_still_answers_and_the_scheduler_catches_up(
+    monkeypatch,
+):
+    from analytics import tasks
+
+    class Down:
+        def enqueue(self, *args, **kwargs):
+            raise RuntimeError("the task queue is down")
+
+    real = tasks.refresh_analytics_task
+    monkeypatch.setattr(tasks, "refresh_analytics_task", Down())
+    asset = make_asset("Deck")
+    send_events(("q1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    client = _lead_client()
+    assert client.post("/analytics/refresh/").status_code == 302
+    assert "refreshing…" in client.get("/analytics/").content.decode()  # asked, not lost
+    monkeypatch.setattr(tasks, "refresh_analytics_task", real)  # the queue is back
+    assert scheduler_tick() is True  # asked for and never started: queued now
+    assert _usage(client, asset)["views"] == 1
+    assert "refreshing…" not in client.get("/analytics/").content.decode()
