@@ -4,6 +4,9 @@ For each size, on the same rows:
 - indexing: the embedded engine fed documents directly (engine throughput); the full
   ``search_reindex`` path from database rows (``services.index_rebuild``); Wagtail's own
   database search backend (SQLite FTS5) indexing the same pages;
+- engines side by side (bench/search_engines.py): the embedded engine, OpenSearch and
+  Elasticsearch fed the same documents (docs/s) and asked the same queries through the
+  engine contract (p50/p95 of ``engine.search``), with their ratios to the embedded engine;
 - queries (the same list for every system; a rep with team restrictions):
   ``raw_engine``: the tantivy calls the engine makes for one search (top 20 with count, the
   facet aggregations, the 20 stored documents and their snippets) without any Python around
@@ -18,6 +21,7 @@ For each size, on the same rows:
 
 Usage: python -m bench search [--sizes=10000,100000] [--queries=200] [--http-queries=60]
        [--db-queries=12] [--db-cap=30] [--db-budget=180] [--db-budget-large=60]
+       [--engines=embedded,opensearch,elasticsearch]
 (the Wagtail database backend gets ``db-budget`` seconds at 10k and below, ``db-budget-large``
 above; queries stop once the budget is spent, so a full run stays near 12 minutes on 2 cores)
 Writes bench/results/search.json. Runs in a child process on a scratch SQLite database.
@@ -47,6 +51,7 @@ DEFAULTS = {
     "db-cap": 30,
     "db-budget": 180,
     "db-budget-large": 60,
+    "engines": "embedded,opensearch,elasticsearch",
 }
 
 
@@ -80,8 +85,10 @@ def _options(argv: list[str]) -> dict:
     for arg in argv:
         name, _, value = arg.lstrip("-").partition("=")
         if name in options and value:
-            options[name] = value if name == "sizes" else int(value.replace("_", ""))
+            textual = name in ("sizes", "engines")
+            options[name] = value if textual else int(value.replace("_", ""))
     options["sizes"] = [int(size.replace("_", "")) for size in str(options["sizes"]).split(",")]
+    options["engines"] = [name for name in str(options["engines"]).split(",") if name]
     return options
 
 
@@ -132,25 +139,11 @@ def _queries(options, audience, now):
     ]
 
 
-def _index_engine_directly(corpus, team_ids) -> dict:
-    """Engine throughput: documents built beforehand, one rebuild, timed."""
+def _documents(corpus, team_ids) -> list:
     from bench.search_corpus import to_document
-    from search.engines.embedded import EmbeddedEngine
 
     now = int(time.time())
-    documents = [to_document(asset, published_at=now, team_ids=team_ids) for asset in corpus]
-    directory = Path(tempfile.mkdtemp(prefix="engine-direct-", dir=os.environ["DATA_DIR"]))
-    engine = EmbeddedEngine(path=directory)
-    batches = [documents[i : i + 1000] for i in range(0, len(documents), 1000)]
-    elapsed = _timed(lambda: engine.rebuild(batches)) / 1000
-    size_mb = _directory_mb(directory)
-    shutil.rmtree(directory, ignore_errors=True)
-    return {
-        "docs": len(documents),
-        "seconds": round(elapsed, 2),
-        "docs_per_s": round(len(documents) / elapsed),
-        "index_mb": size_mb,
-    }
+    return [to_document(asset, published_at=now, team_ids=team_ids) for asset in corpus]
 
 
 def _reindex_from_rows(engine) -> dict:
@@ -315,18 +308,22 @@ def _db_backend_queries(queries, cap_s: float, budget_s: float) -> dict:
     }
 
 
-def _measure(size, corpus, options, rep, team_ids) -> dict:
+def _measure(size, corpus, options, rep, team_ids, servers) -> dict:
+    from django.utils import timezone
+
+    from bench.search_engines import compare
     from search.engines.embedded import EmbeddedEngine
     from search.query import audience_for
 
-    print(f"[{size}] indexing…", flush=True)
-    direct = _index_engine_directly(corpus, team_ids)
+    queries = _queries(options, audience_for(rep), timezone.now())
+    urls, problems = servers
+    wanted = {kind: url for kind, url in urls.items() if kind in options["engines"]}
+    engines = compare(size, _documents(corpus, team_ids), queries, wanted, problems, percentiles)
+    direct = engines["embedded"]["index"]
+    print(f"[{size}] indexing from database rows…", flush=True)
     engine = EmbeddedEngine(path=Path(os.environ["DATA_DIR"]) / f"index-{size}")
     reindex = _reindex_from_rows(engine)
     wagtail_index = _index_wagtail_db_backend()
-    from django.utils import timezone
-
-    queries = _queries(options, audience_for(rep), timezone.now())
     print(f"[{size}] queries…", flush=True)
     raw, raw_core = _raw_engine(engine, queries)
     server, totals = _server_side(engine, queries)
@@ -349,6 +346,7 @@ def _measure(size, corpus, options, rep, team_ids) -> dict:
             "event_insert": event,
             "wagtail_db_backend": database,
         },
+        "engines": engines,
         "mean_results_per_query": round(statistics.mean(totals), 1),
         "targets": _targets(raw, server, database, reindex, size),
     }
@@ -379,6 +377,17 @@ def _print_summary(report: dict) -> None:
             f"Wagtail DB backend {ix['wagtail_db_backend']['docs_per_s']} docs/s"
         )
         print(f"    targets: {data['targets']}")
+        for kind, figures in data["engines"].items():
+            if kind == "ratios_to_embedded":
+                print(f"    engine ratios to embedded: {figures}")
+            elif "skipped" in figures:
+                print(f"    engine {kind}: skipped ({figures['skipped']})")
+            else:
+                search = figures["search"]
+                print(
+                    f"    engine {kind:<14} search {search['p50_ms']} / {search['p95_ms']} ms; "
+                    f"index {figures['index']['docs_per_s']} docs/s"
+                )
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
@@ -388,6 +397,7 @@ def run(argv: list[str]) -> dict:
     import tantivy
 
     from bench.search_corpus import bench_teams, insert_rows, make_corpus
+    from bench.search_engines import servers as engine_servers
     from enablement.roles import REP
     from tests.factories import make_user
 
@@ -408,13 +418,14 @@ def run(argv: list[str]) -> dict:
         "sizes": {},
     }
     inserted = 0
-    for size in sorted(options["sizes"]):
-        print(f"[{size}] inserting {size - inserted:,} asset rows…", flush=True)
-        insert_rows(corpus[inserted:size], label=str(size))
-        inserted = size
-        report["sizes"][str(size)] = _measure(
-            size, corpus[:size], options, rep, [team.pk for team in teams]
-        )
+    with engine_servers(options["engines"]) as servers:
+        for size in sorted(options["sizes"]):
+            print(f"[{size}] inserting {size - inserted:,} asset rows…", flush=True)
+            insert_rows(corpus[inserted:size], label=str(size))
+            inserted = size
+            report["sizes"][str(size)] = _measure(
+                size, corpus[:size], options, rep, [team.pk for team in teams], servers
+            )
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

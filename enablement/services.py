@@ -6,7 +6,7 @@ missing, so permissions an admin granted by hand survive; it never removes any.
 What each role may do:
 - Marketer: use Wagtail's admin; add and edit pages under the library (not publish: edits go
   through the "Marketing review" workflow); add and edit documents and images; manage the
-  taxonomy snippets.
+  taxonomy snippets and the search synonyms.
 - Enablement lead: what a marketer may, plus publish (approve the workflow), manage teams,
   lock and unlock pages. The analytics dashboard and the admin reports check the group itself
   (``enablement.roles``).
@@ -71,6 +71,7 @@ def _grant_media(group: Group, actions: tuple[str, ...]) -> None:
 def _grant_content_manager(group: Group, *, library: Page, role: str, extra_models=()) -> None:
     group.permissions.add(_permission("wagtailadmin", "access_admin"))
     group.permissions.add(*_model_permissions(TAXONOMY_MODELS + tuple(extra_models)))
+    group.permissions.add(_permission("library_search", "change_searchsynonyms"))
     _grant_pages(group, library, PAGE_ACTIONS[role])
     _grant_media(group, MEDIA_ACTIONS)
 

@@ -64,6 +64,10 @@ class HitOut(Schema):
     review_status: str
     effectiveness: float
     reasons: list[str]
+    via_synonym: bool = Field(description="found only through a synonym of something typed")
+    synonym_of: list[str] = Field(
+        description="what was typed that this hit matched through a synonym"
+    )
     score: float
 
 
@@ -82,6 +86,9 @@ class SearchOut(Schema):
     per_page: int
     took_ms: float
     search_id: int | None
+    reason: str | None = Field(
+        description="why there are no results although text was typed, e.g. no searchable words"
+    )
     results: list[HitOut]
     facets: dict[str, list[FacetOut]]
 
@@ -120,6 +127,8 @@ def _hit(hit, search_id: int | None, position: int) -> dict:
         "review_status": hit.review_status,
         "effectiveness": fields.get("effectiveness", 0.0),
         "reasons": hit.reasons,
+        "via_synonym": bool(hit.synonym_of),
+        "synonym_of": hit.synonym_of,
         "score": hit.score,
     }
 
@@ -170,6 +179,7 @@ def search(request, params: Query[SearchParams]):
             "per_page": query.per_page,
             "took_ms": round(results.took_ms, 3),
             "search_id": search_id,
+            "reason": results.reason or None,
             "results": hits,
             "facets": _facets(results),
         },

@@ -9,14 +9,16 @@ class SearchConfig(AppConfig):
 
     def ready(self) -> None:
         """Connect the index updates: publish, unpublish, move, delete, restriction changes
-        on assets and sections, processed files; and taxonomy edits to the label cache."""
+        on assets and sections, processed files; taxonomy edits to the label cache and
+        synonym edits to the synonym cache."""
         from django.db.models.signals import m2m_changed, post_delete, post_save
         from wagtail.signals import page_published, page_unpublished, post_page_move
 
         from cms import signals as cms_signals
         from cms.models import AssetPage, LibraryPage
         from search import signals
-        from search.selectors import TAXONOMY_MODELS, taxonomy_labels_clear
+        from search.models import SearchSynonyms
+        from search.selectors import TAXONOMY_MODELS, synonym_sets_clear, taxonomy_labels_clear
 
         uid = "library_search"
         for model in (AssetPage, LibraryPage):
@@ -35,3 +37,4 @@ class SearchConfig(AppConfig):
         for model in TAXONOMY_MODELS.values():
             post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{uid}-t")
             post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{uid}-td")
+        post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{uid}-s")

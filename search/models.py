@@ -1,22 +1,65 @@
-"""Search's own records: index updates waiting for the engine.
+"""Search's own records: index updates not yet applied to the engine, and the synonym sets
+marketers keep in the admin (Settings > Search synonyms).
 
 API tokens are Wagtail's own (``wagtail.models.APIToken``); see search/api.py."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from search.synonyms import parse_synonyms
 
 
 class PendingIndexUpdate(models.Model):
-    """An asset whose index update failed because the engine was down. The next successful
-    index write (or ``search_reindex``) replays it and deletes the row."""
+    """An asset whose index entry may be out of date: an update was requested (in the same
+    transaction as the change that needs it) and has not yet been applied, or it failed.
+
+    While a row exists the asset is left out of every search result, count and suggestion
+    (fail closed: a permission change can never be outrun by a stale index entry). A
+    successful index write deletes the rows requested before it started; a failed one keeps
+    them, with the error, for the next write or ``search_reindex`` to replay."""
 
     asset_id = models.PositiveBigIntegerField(unique=True)
     error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        ordering = ["created_at"]
+        ordering = ["requested_at"]
 
     def __str__(self) -> str:
         return f"asset {self.asset_id} waiting to be indexed"
+
+
+def validate_synonyms(text: str) -> None:
+    """Refuse what ``parse_synonyms`` cannot read, naming the line."""
+    try:
+        parse_synonyms(text)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+@register_setting(icon="search")
+class SearchSynonyms(BaseGenericSetting):
+    """Words reps and marketers use for the same thing. A search for any term of a set also
+    finds assets that use another term of it (applied at query time, on every engine); such
+    results say so."""
+
+    synonyms = models.TextField(
+        blank=True,
+        validators=[validate_synonyms],
+        help_text=(
+            "One set per line, terms separated by commas, e.g. “roi, return on investment” or "
+            "“battlecard, competitive card”. A term of several words matches them as a phrase. "
+            "Lines starting with # are notes."
+        ),
+    )
+
+    class Meta:
+        verbose_name = "search synonyms"
+        verbose_name_plural = "search synonyms"
+
+    def __str__(self) -> str:
+        return "Search synonyms"

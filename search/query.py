@@ -6,11 +6,14 @@ A ``SearchQuery`` says what the rep typed, which facet values they picked, who t
 
 Text handling is shared so that all engines agree on it: ``parse_text`` splits the input into
 words and quoted phrases (everything else the user types is ignored, so query syntax can never
-be injected), and ``fuzzy_distance`` says how many typos a word may carry.
+be injected), ``plan_text`` turns them into the clauses every hit must match, with the
+library's synonym sets applied (``search.synonyms`` reads what marketers wrote), and
+``fuzzy_distance`` says how many typos a word may carry.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ MAX_WORDS = 12
 # Relevance: title over summary over body and file text; typo matches weigh less than exact.
 FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "content": 1.0}
 FUZZY_WEIGHT = 0.4
+SYNONYM_WEIGHT = 0.6  # a synonym's match counts for less than the word the rep typed
 # Ranking signals from analytics are a mild, additive nudge; deal context dominates on purpose
 # ("results for that context rank first").
 SIGNAL_BOOSTS = {"effective": 1.0, "popular": 0.5, "won": 0.5}
@@ -54,6 +58,14 @@ FAR_FUTURE = 253_402_300_799  # 9999-12-31T23:59:59Z, "never expires"
 
 _WORD = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
+_QUOTED_OR_WORD = re.compile(r'"([^"]*)"|([^\W_]+)')
+
+# The stop words of Lucene's EnglishAnalyzer, which the server engines drop from every English
+# field. Left out of every query on every engine, so that the engines agree on them.
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with".split()
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,108 @@ def fuzzy_distance(word: str) -> int:
     return 1 if len(word) < 8 else 2
 
 
+# --- synonyms and the text plan ----------------------------------------------------------------
+Term = tuple[str, ...]  # lower-case words
+SynonymSets = tuple[tuple[Term, ...], ...]  # sets of terms that mean the same
+
+
+def words_of(text: str) -> Term:
+    """Lower-case words of `text`, split the way the engines split them."""
+    return tuple(_WORD.findall(text.lower()))
+
+
+@functools.lru_cache(maxsize=16)
+def _synonym_index(sets: SynonymSets) -> tuple[dict[Term, tuple[Term, ...]], int]:
+    """term -> the other terms of its set(s); and the longest term's length in words."""
+    index: dict[Term, tuple[Term, ...]] = {}
+    for terms in sets:
+        for term in terms:
+            others = [other for other in terms if other != term]
+            index[term] = tuple(dict.fromkeys([*index.get(term, ()), *others]))
+    return index, max((len(term) for term in index), default=0)
+
+
+@dataclass(frozen=True)
+class TextClause:
+    """Something every hit must match: what the rep typed (``typed``, a word, the words of a
+    synonym term in any order, or with ``phrase`` a quoted phrase) or else one of its
+    ``synonyms`` (each matched as a phrase, without typo tolerance)."""
+
+    typed: Term
+    phrase: bool = False
+    synonyms: tuple[Term, ...] = ()
+
+    @property
+    def words(self) -> Term:
+        """The typed words that are searched (stop words are not)."""
+        return tuple(word for word in self.typed if word not in STOP_WORDS)
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.typed)
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    clauses: tuple[TextClause, ...] = ()
+    ignored: tuple[str, ...] = ()  # stop words left out
+
+    @property
+    def expanded(self) -> tuple[int, ...]:
+        """Positions of the clauses that carry synonyms."""
+        return tuple(i for i, clause in enumerate(self.clauses) if clause.synonyms)
+
+
+def plan_text(text: str, synonyms: SynonymSets = ()) -> TextPlan:
+    """The clauses for ``text``: quoted phrases and words in the order typed, stop words left
+    out, the longest run of words that is a synonym term taken as one clause, and at most
+    ``MAX_WORDS`` clauses (three phrases)."""
+    index, longest = _synonym_index(synonyms)
+    clauses: list[TextClause] = []
+    ignored: list[str] = []
+    run: list[str] = []
+
+    def flush():
+        clauses.extend(_word_clauses(run, index, longest, ignored))
+        run.clear()
+
+    phrases = 0
+    for quoted, word in _QUOTED_OR_WORD.findall((text or "")[:MAX_TEXT_CHARS]):
+        if word:
+            if len(word) <= 40:  # longer "words" are noise that no tokenizer indexes
+                run.append(word.lower())
+            continue
+        tokens = tuple(token for token in words_of(quoted) if len(token) <= 40)
+        if len(tokens) <= 1:
+            run.extend(tokens)
+            continue
+        flush()
+        if phrases < 3 and any(token not in STOP_WORDS for token in tokens):
+            clauses.append(TextClause(tokens, phrase=True, synonyms=index.get(tokens, ())))
+            phrases += 1
+    flush()
+    unique = list(dict.fromkeys(clauses))
+    return TextPlan(clauses=tuple(unique[:MAX_WORDS]), ignored=tuple(dict.fromkeys(ignored)))
+
+
+def _word_clauses(words: list[str], index, longest: int, ignored: list[str]):
+    position = 0
+    while position < len(words):
+        for size in range(min(longest, len(words) - position), 0, -1):
+            term = tuple(words[position : position + size])
+            if term in index:
+                yield TextClause(term, synonyms=index[term])
+                position += size
+                break
+        else:
+            word = words[position]
+            if word in STOP_WORDS:
+                ignored.append(word)
+            else:
+                yield TextClause((word,))
+            position += 1
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     audience: Audience
@@ -151,6 +265,11 @@ class SearchQuery:
     per_page: int = 20
     deal: DealContext = field(default_factory=DealContext)
     highlight: bool = True
+    # Assets never to return, in hits, counts or suggestions: their index entries may be
+    # out of date because an update is pending (see search.models.PendingIndexUpdate).
+    hidden: frozenset[int] = frozenset()
+    # The library's synonym sets (``parse_synonyms``); None until the selector fills them in.
+    synonyms: SynonymSets | None = None
 
     def __post_init__(self):
         if self.sort not in SORTS:
@@ -166,6 +285,26 @@ class SearchQuery:
     @property
     def parsed(self) -> ParsedText:
         return parse_text(self.text)
+
+    @functools.cached_property
+    def text_plan(self) -> TextPlan:
+        """Computed once per query (``dataclasses.replace`` makes a new query)."""
+        return plan_text(self.text, self.synonyms or ())
+
+    @property
+    def unsearchable(self) -> bool:
+        """Text was typed but none of it can be searched ("🚚", "((((", "%", "the"): every
+        engine then matches nothing, rather than everything."""
+        return bool(self.text.strip()) and not self.text_plan.clauses
+
+    def unsearchable_reason(self) -> str:
+        if not self.unsearchable:
+            return ""
+        reason = f"no searchable words in “{self.text.strip()}”"
+        ignored = self.text_plan.ignored
+        if ignored:
+            reason += f" (words as common as “{ignored[0]}” are not searched)"
+        return reason
 
     @property
     def offset(self) -> int:
@@ -197,6 +336,9 @@ class SearchHit:
     fields: dict
     highlight: SafeString = field(default_factory=lambda: mark_safe(""))  # noqa: S308
     reasons: list[str] = field(default_factory=list)
+    # What the rep typed that this hit matched only through a synonym ("roi" when it says
+    # "return on investment" and never "roi"); empty when it matched what was typed.
+    synonym_of: list[str] = field(default_factory=list)
     labels: dict[str, list[str]] = field(default_factory=dict)
     review_status: str = ""
     thumbnail_url: str = ""
@@ -210,6 +352,7 @@ class SearchResults:
     took_ms: float = 0.0
     page: int = 1
     per_page: int = 20
+    reason: str = ""  # why there are no results although text was typed
 
     @property
     def pages(self) -> int:

@@ -7,6 +7,8 @@ restricted asset leaks through none of them.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,7 +19,8 @@ from django.utils import timezone
 from cms.models import AssetPage, AssetType, BuyerStage, Competitor, Industry, Persona, Pillar
 from cms.models import Product as ProductTerm
 from search.documents import live_documents
-from search.engines import get_engine
+from search.engines import SearchUnavailable, get_engine
+from search.models import PendingIndexUpdate, SearchSynonyms
 from search.query import (
     FACETS,
     Audience,
@@ -27,8 +30,12 @@ from search.query import (
     SearchQuery,
     SearchResults,
     Suggestion,
+    SynonymSets,
     parse_text,
 )
+from search.synonyms import parse_synonyms
+
+logger = logging.getLogger(__name__)
 
 TAXONOMY_MODELS = {
     "stage": BuyerStage,
@@ -48,9 +55,12 @@ REASONS = {
     "competitor": "Against {label}",
 }
 LABELS_TTL_SECONDS = 60.0
+MAX_HIDDEN = 10_000  # more pending updates than this: search waits for the catch-up
+SYNONYMS_TTL_SECONDS = 30.0
 
 _labels_lock = threading.Lock()
 _labels_cache: tuple[float, dict[str, dict[str, str]]] | None = None
+_synonyms_cache: tuple[float, SynonymSets] | None = None
 
 
 def taxonomy_labels() -> dict[str, dict[str, str]]:
@@ -72,6 +82,29 @@ def taxonomy_labels() -> dict[str, dict[str, str]]:
 def taxonomy_labels_clear(**_kwargs) -> None:
     global _labels_cache
     _labels_cache = None
+
+
+def synonym_sets() -> SynonymSets:
+    """The synonym sets marketers keep in the admin. Cached per process for
+    ``SYNONYMS_TTL_SECONDS`` and cleared when they are saved (see apps.py), so an edit is
+    live at once in the process that saved it and within that time in the others."""
+    global _synonyms_cache
+    cached = _synonyms_cache
+    if cached is not None and time.monotonic() - cached[0] < SYNONYMS_TTL_SECONDS:
+        return cached[1]
+    text = SearchSynonyms.objects.values_list("synonyms", flat=True).first() or ""
+    try:
+        sets = parse_synonyms(text)
+    except ValueError as error:  # saved around the form's validation (a shell, a fixture)
+        logger.warning("search synonyms ignored: %s", error)
+        sets = ()
+    _synonyms_cache = (time.monotonic(), sets)
+    return sets
+
+
+def synonym_sets_clear(**_kwargs) -> None:
+    global _synonyms_cache
+    _synonyms_cache = None
 
 
 def _label_facets(results: SearchResults, query: SearchQuery, labels) -> None:
@@ -122,10 +155,31 @@ def _decorate_hit(hit: SearchHit, deal: DealContext, labels, today: str) -> None
     hit.reasons = deal_reasons(hit, deal, labels) if deal else []
 
 
+def pending_asset_ids() -> frozenset[int]:
+    """Assets whose index entries may be out of date (an update is requested or failed);
+    searches leave them out. Past ``MAX_HIDDEN`` the index is too far behind to filter, and
+    search is unavailable until the catch-up (fail closed)."""
+    ids = frozenset(PendingIndexUpdate.objects.values_list("asset_id", flat=True)[: MAX_HIDDEN + 1])
+    if len(ids) > MAX_HIDDEN:
+        raise SearchUnavailable(f"over {MAX_HIDDEN} index updates are waiting to be applied")
+    return ids
+
+
 def search_run(*, query: SearchQuery) -> SearchResults:
-    """Run ``query`` on the configured engine; label facets and explain deal-mode hits.
-    Raises ``SearchUnavailable`` when the engine is down."""
+    """Run ``query`` on the configured engine with the library's synonyms, leaving out
+    assets with pending index updates; label facets, explain deal-mode hits and say why text
+    that has no searchable word found nothing. Raises ``SearchUnavailable`` when the engine
+    is down or too far behind."""
+    changes = {}
+    hidden = pending_asset_ids()
+    if hidden:
+        changes["hidden"] = query.hidden | hidden
+    if query.synonyms is None:
+        changes["synonyms"] = synonym_sets()
+    if changes:
+        query = dataclasses.replace(query, **changes)
     results = get_engine().search(query)
+    results.reason = query.unsearchable_reason()
     labels = taxonomy_labels()
     _label_facets(results, query, labels)
     today = timezone.localdate().isoformat()
@@ -134,7 +188,7 @@ def search_run(*, query: SearchQuery) -> SearchResults:
     return results
 
 
-def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: int):
+def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: int, hidden):
     """Taxonomy terms whose name starts with the typed text (or whose words start with the
     last typed word) and that tag at least one asset this audience may see."""
     typed, last = " ".join(words), words[-1]
@@ -150,7 +204,9 @@ def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: in
         return []
     facets = tuple(dict.fromkeys(facet for facet, _, _ in candidates))
     counts = get_engine().search(
-        SearchQuery(audience=audience, now=now, facets=facets, per_page=0, highlight=False)
+        SearchQuery(
+            audience=audience, now=now, facets=facets, per_page=0, highlight=False, hidden=hidden
+        )
     )
     visible = {(name, b.value) for name, buckets in counts.facets.items() for b in buckets}
     return [
@@ -168,11 +224,11 @@ def search_suggest(
     words = parse_text(text).words
     if not words or len(" ".join(words)) < 2:
         return []
-    now = timezone.now()
+    now, hidden = timezone.now(), pending_asset_ids()
     found = get_engine().suggest(
-        text, audience=audience, now_epoch=int(now.timestamp()), limit=titles
+        text, audience=audience, now_epoch=int(now.timestamp()), limit=titles, hidden=hidden
     )
-    return found + _term_suggestions(words, audience, now, limit=terms)
+    return found + _term_suggestions(words, audience, now, limit=terms, hidden=hidden)
 
 
 def asset_ids_in_section(section_id: int) -> list[int]:

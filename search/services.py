@@ -1,10 +1,13 @@
 """Writes: keep the index in step with the library, record searches and clicks.
 
-Index updates are requested with ``index_schedule`` (signal handlers call it); it enqueues
-``search.tasks.index_assets_task`` when the transaction commits, and the task calls
-``index_assets``. When the engine is down, ``index_assets`` never raises: it logs, records the
-asset ids as ``PendingIndexUpdate`` rows and returns; the next successful write, or
-``search_reindex``, replays them. Publishing therefore always succeeds.
+Index updates are requested with ``index_schedule`` (signal handlers call it). It writes a
+``PendingIndexUpdate`` row per asset at once, inside the transaction that made the change, and
+enqueues ``search.tasks.index_assets_task`` when that transaction commits; the task calls
+``index_assets``, which applies the update and deletes the rows. Until then, and for as long
+as the engine refuses writes, searches leave those assets out (``selectors.pending_asset_ids``),
+so a restriction, unpublication or deletion is never lost and never outrun by a stale entry.
+``index_assets`` never raises: whatever goes wrong, it logs, keeps the rows with the error and
+returns; the next write, or ``search_reindex``, replays them. Publishing always succeeds.
 """
 
 from __future__ import annotations
@@ -23,27 +26,32 @@ from search.documents import document_for_asset, live_documents
 from search.engines import SearchUnavailable, get_engine
 from search.models import PendingIndexUpdate
 from search.query import SearchQuery, SearchResults, normalize_text
-from search.selectors import IndexReport, index_changed_since, index_check
+from search.selectors import IndexReport, asset_ids_in_section, index_changed_since, index_check
 
 logger = logging.getLogger(__name__)
 PENDING_BATCH = 500
+MAX_BATCHES = 400  # one call replays at most this many batches of the backlog
 
 
 def index_schedule(*, asset_ids: Iterable[int]) -> None:
     """Re-index these assets once the current transaction commits (immediately when there
-    is none). Safe to call from signal handlers."""
+    is none). Safe to call from signal handlers. The request is recorded first, in the
+    caller's transaction, so it survives a task queue or engine that is down."""
     ids = sorted({int(asset_id) for asset_id in asset_ids})
     if not ids:
         return
     from search.tasks import index_assets_task
 
+    pending_request(asset_ids=ids)
     transaction.on_commit(lambda: _enqueue(index_assets_task, ids))
 
 
 def index_schedule_section(*, section_id: int) -> None:
-    """Re-index every asset below a section after the transaction commits."""
+    """Re-index every asset below a section after the transaction commits (its assets are
+    recorded as pending now, like ``index_schedule``'s)."""
     from search.tasks import index_section_task
 
+    pending_request(asset_ids=asset_ids_in_section(section_id))
     transaction.on_commit(lambda: _enqueue(index_section_task, [section_id], section=True))
 
 
@@ -53,10 +61,33 @@ def _enqueue(task, ids: list[int], section: bool = False) -> None:
             task.enqueue(section_id=ids[0])
         else:
             task.enqueue(asset_ids=ids)
-    except Exception:  # the task queue itself is down: keep the ids for the catch-up
+    except Exception:  # the task queue itself is down: the pending rows wait for a catch-up
         logger.exception("could not enqueue search indexing for %s", ids)
-        if not section:
-            _record_pending(ids, "task queue unavailable")
+
+
+def pending_request(*, asset_ids: Iterable[int]) -> None:
+    """Record that these assets' index entries must be brought up to date (a newer request
+    moves ``requested_at`` forward, so a write that started earlier does not clear it)."""
+    now = timezone.now()
+    rows = [PendingIndexUpdate(asset_id=i, requested_at=now) for i in sorted(set(asset_ids))]
+    PendingIndexUpdate.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["asset_id"],
+        update_fields=["requested_at", "error"],
+    )
+
+
+def _pending_failed(asset_ids: Iterable[int], error: str) -> None:
+    """Keep (or add) rows for a failed write, with the error; ``requested_at`` is kept."""
+    ids = sorted(set(asset_ids))
+    PendingIndexUpdate.objects.bulk_create(
+        [PendingIndexUpdate(asset_id=i, error=error[:500]) for i in ids],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    PendingIndexUpdate.objects.filter(asset_id__in=ids).update(error=error[:500])
 
 
 @dataclass
@@ -69,23 +100,44 @@ class IndexOutcome:
 
 def index_assets(*, asset_ids: Iterable[int]) -> IndexOutcome:
     """Bring these assets' index entries up to date: live ones are upserted, everything else
-    (unpublished, archived, expired, deleted) is removed. Replays pending updates too."""
+    (unpublished, archived, expired, deleted) is removed. Replays the pending updates too, a
+    batch at a time. Never raises: a failure of any kind leaves the updates pending."""
     requested = {int(asset_id) for asset_id in asset_ids}
-    waiting = set(PendingIndexUpdate.objects.values_list("asset_id", flat=True)[:PENDING_BATCH])
-    ids = sorted(requested | waiting)
+    outcome = IndexOutcome()
+    for _ in range(MAX_BATCHES):
+        started = timezone.now()
+        waiting = list(
+            PendingIndexUpdate.objects.filter(requested_at__lte=started)
+            .order_by("requested_at")
+            .values_list("asset_id", flat=True)[:PENDING_BATCH]
+        )
+        ids = sorted(requested | set(waiting))
+        if not ids:
+            break
+        try:
+            indexed, deleted = _apply(ids)
+        except Exception as error:  # whatever it is, the update must not be lost
+            logger.warning("search index update postponed for %s assets: %s", len(ids), error)
+            _pending_failed(ids, f"{type(error).__name__}: {error}")
+            outcome.ok = False
+            outcome.pending = PendingIndexUpdate.objects.count()
+            return outcome
+        PendingIndexUpdate.objects.filter(asset_id__in=ids, requested_at__lte=started).delete()
+        outcome.indexed += indexed
+        outcome.deleted += deleted
+        requested = set()
+        if len(waiting) < PENDING_BATCH:
+            break
+    return outcome
+
+
+def _apply(ids: list[int]) -> tuple[int, int]:
     documents = _documents(ids)
     gone = sorted(set(ids) - {document.id for document in documents})
     engine = get_engine()
-    try:
-        engine.upsert(documents)
-        engine.delete(gone)
-    except SearchUnavailable as error:
-        logger.warning("search index update postponed for %s assets: %s", len(ids), error)
-        _record_pending(requested, str(error))
-        return IndexOutcome(pending=len(requested | waiting), ok=False)
-    if waiting:
-        PendingIndexUpdate.objects.filter(asset_id__in=waiting).delete()
-    return IndexOutcome(indexed=len(documents), deleted=len(gone))
+    engine.upsert(documents)
+    engine.delete(gone)
+    return len(documents), len(gone)
 
 
 def _documents(ids: list[int]) -> list:
@@ -95,13 +147,6 @@ def _documents(ids: list[int]) -> list:
         return [doc for doc in map(document_for_asset, ids) if doc is not None]
     assets = AssetPage.objects.filter(pk__in=ids)
     return [document for batch in live_documents(assets) for document in batch]
-
-
-def _record_pending(asset_ids: Iterable[int], error: str) -> None:
-    PendingIndexUpdate.objects.bulk_create(
-        [PendingIndexUpdate(asset_id=asset_id, error=error[:500]) for asset_id in asset_ids],
-        ignore_conflicts=True,
-    )
 
 
 def index_rebuild(
@@ -125,15 +170,14 @@ def index_rebuild(
             if progress:
                 progress(done, total)
 
-    pending_before = set(PendingIndexUpdate.objects.values_list("asset_id", flat=True))
     engine = get_engine()
     count = engine.rebuild(batches())
     live = set(assets_live().values_list("pk", flat=True))
     indexed = engine.indexed_ids()
-    repair = (live ^ indexed) | index_changed_since(started) | pending_before
-    if repair:
-        index_assets(asset_ids=repair)
-    PendingIndexUpdate.objects.filter(asset_id__in=pending_before).delete()
+    repair = (live ^ indexed) | index_changed_since(started)
+    outcome = index_assets(asset_ids=repair)  # also replays every pending update
+    if not outcome.ok:
+        raise SearchUnavailable("the engine went away while the rebuild was being repaired")
     return count
 
 

@@ -42,20 +42,33 @@ class SearchEngine(Protocol):
 
     def search(self, query: SearchQuery) -> SearchResults:
         """Results for ``query``. Guarantees, on every engine:
-        - only documents whose audience admits ``query.audience`` and whose ``expire_at`` is
-          after ``query.now`` appear, in hits and in facet counts;
-        - every text word must match (stemmed, or within ``fuzzy_distance`` typos), every
-          quoted phrase must match as a phrase; title outweighs summary outweighs content;
+        - only documents whose audience admits ``query.audience``, whose ``expire_at`` is
+          after ``query.now`` and whose id is not in ``query.hidden`` appear, in hits and in
+          facet counts;
+        - every clause of ``query.text_plan`` must match: its typed word(s) (stemmed, or
+          within ``fuzzy_distance`` typos) or quoted phrase, or else one of its synonyms
+          (stemmed, a multi-word synonym as a phrase, worth ``SYNONYM_WEIGHT``); stop words
+          are holes in a phrase; title outweighs summary outweighs content;
+        - text with no searchable word (``query.unsearchable``) matches nothing, and no text
+          at all matches everything;
+        - a hit that matches some clause only through a synonym lists that clause's typed
+          text in ``SearchHit.synonym_of``;
         - facet counts for a facet apply every active filter except that facet's own;
         - hits are sorted by ``query.sort`` and cut to ``query.page``/``query.per_page``;
         - ``SearchHit.highlight`` contains only escaped text and <mark> tags."""
 
     def suggest(
-        self, text: str, *, audience: Audience, now_epoch: int, limit: int
+        self,
+        text: str,
+        *,
+        audience: Audience,
+        now_epoch: int,
+        limit: int,
+        hidden: frozenset[int] = frozenset(),
     ) -> list[Suggestion]:
-        """Titles of visible, unexpired assets completing ``text`` (the last word as a
-        prefix, typos tolerated), best first. Taxonomy term suggestions are built on top of
-        facet counts by the selector, so they obey the same permissions."""
+        """Titles of visible, unexpired assets not in ``hidden`` completing ``text`` (the
+        last word as a prefix, typos tolerated), best first. Taxonomy term suggestions are
+        built on top of facet counts by the selector, so they obey the same permissions."""
 
     def indexed_ids(self) -> set[int]:
         """Every id in the index (cheap: no stored fields are read)."""

@@ -13,10 +13,9 @@ then moves the alias in one ``_aliases`` call and deletes the old index: zero do
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-import urllib.request
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
 from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter
@@ -29,12 +28,15 @@ from search.query import (
     FACETS,
     FIELD_BOOSTS,
     FUZZY_WEIGHT,
+    SYNONYM_WEIGHT,
     Audience,
     FacetCount,
     SearchHit,
     SearchQuery,
     SearchResults,
     Suggestion,
+    TextClause,
+    TextPlan,
     boost_clauses,
     fuzzy_distance,
     parse_text,
@@ -106,9 +108,9 @@ def _fields(suffix: str = "") -> list[str]:
 
 
 def _word(word: str) -> Q:
-    stemmed = Q(
-        "multi_match", query=word, fields=_fields(), type="most_fields", zero_terms_query="all"
-    )
+    """A typed word: stemmed in every text field, or within ``fuzzy_distance`` typos of an
+    unstemmed word."""
+    stemmed = Q("multi_match", query=word, fields=_fields(), type="most_fields")
     options = [stemmed]
     distance = fuzzy_distance(word)
     if distance:
@@ -126,25 +128,60 @@ def _word(word: str) -> Q:
     return Q("bool", should=options, minimum_should_match=1)
 
 
-def text_query(text: str) -> Q | None:
-    parsed = parse_text(text)
-    parts = [_word(word) for word in parsed.words]
-    parts += [
-        Q("multi_match", query=" ".join(phrase), type="phrase", fields=_fields())
-        for phrase in parsed.phrases
-    ]
+def _phrase(words, boost: float = 1.0) -> Q:
+    return Q("multi_match", query=" ".join(words), type="phrase", fields=_fields(), boost=boost)
+
+
+def _typed(clause: TextClause) -> Q:
+    if clause.phrase:
+        return _phrase(clause.typed)
+    words = [_word(word) for word in clause.words]
+    return words[0] if len(words) == 1 else Q("bool", must=words)
+
+
+def _synonym(term) -> Q:
+    """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""
+    if len(term) > 1:
+        return _phrase(term, boost=SYNONYM_WEIGHT)
+    return Q(
+        "multi_match", query=term[0], fields=_fields(), type="most_fields", boost=SYNONYM_WEIGHT
+    )
+
+
+def typed_name(position: int) -> str:
+    """The name of clause ``position``'s typed part, reported back in ``matched_queries``."""
+    return f"typed-{position}"
+
+
+def text_query(plan: TextPlan) -> Q | None:
+    parts = []
+    for position, clause in enumerate(plan.clauses):
+        typed = _typed(clause)
+        if clause.synonyms:
+            named = Q("bool", must=[typed], _name=typed_name(position))
+            options = [named, *map(_synonym, clause.synonyms)]
+            typed = Q("bool", should=options, minimum_should_match=1)
+        parts.append(typed)
     return Q("bool", must=parts) if parts else None
 
 
-def visibility(audience: Audience, now_epoch: int) -> list[Q]:
+def synonym_of(plan: TextPlan, matched: Iterable[str]) -> list[str]:
+    """What was typed that a hit matched only through a synonym (from its matched queries)."""
+    matched = set(matched)
+    return [plan.clauses[i].label for i in plan.expanded if typed_name(i) not in matched]
+
+
+def visibility(audience: Audience, now_epoch: int, hidden: frozenset[int] = frozenset()) -> list[Q]:
     clauses = [Q("range", expire_at={"gt": now_epoch})]
     if not audience.sees_everything:
         clauses.append(Q("terms", audience=audience.tokens()))
+    if hidden:
+        clauses.append(Q("bool", must_not=[Q("terms", id=sorted(hidden))]))
     return clauses
 
 
 def search_body(query: SearchQuery, index: str) -> Search:
-    text = text_query(query.text)
+    text = Q("match_none") if query.unsearchable else text_query(query.text_plan)
     facet_filters = {
         name: Q("terms", **{FACETS[name]: list(values)})
         for name, values in query.active_filters().items()
@@ -158,7 +195,7 @@ def search_body(query: SearchQuery, index: str) -> Search:
         Q(
             "bool",
             must=[text or Q("match_all")],
-            filter=visibility(query.audience, query.now_epoch),
+            filter=visibility(query.audience, query.now_epoch, query.hidden),
             should=boosts,
         )
     )
@@ -173,7 +210,7 @@ def search_body(query: SearchQuery, index: str) -> Search:
     if order:
         search = search.sort({order: {"order": "desc"}}, "_score")
     search = search.source(["id", "display"])[query.offset : query.offset + query.per_page]
-    if text is not None and query.highlight:
+    if text is not None and query.highlight and not query.unsearchable:
         search = search.highlight_options(
             pre_tags=["\x02"],
             post_tags=["\x03"],
@@ -184,7 +221,9 @@ def search_body(query: SearchQuery, index: str) -> Search:
     return search
 
 
-def suggest_body(text: str, audience: Audience, now_epoch: int, limit: int, index: str):
+def suggest_body(
+    text: str, audience: Audience, now_epoch: int, limit: int, index: str, hidden=frozenset()
+):
     words = parse_text(text).words
     if not words:
         return None
@@ -197,7 +236,8 @@ def suggest_body(text: str, audience: Audience, now_epoch: int, limit: int, inde
         must.append(
             Q("match", **{"title.plain": {"query": word, "fuzziness": fuzzy_distance(word)}})
         )
-    search = Search(index=index).query(Q("bool", must=must, filter=visibility(audience, now_epoch)))
+    filters = visibility(audience, now_epoch, hidden)
+    search = Search(index=index).query(Q("bool", must=must, filter=filters))
     return search.source(["id", "display"])[:limit]
 
 
@@ -286,14 +326,32 @@ class _ElasticsearchTransport:
 
 
 def detect_kind(url: str, timeout: float = 5.0) -> str:
-    """ "opensearch" or "elasticsearch", from the server's root document."""
+    """ "opensearch" or "elasticsearch", from the server's root document.
+
+    Asked through opensearch-py, which (unlike the elasticsearch client) answers whatever the
+    product and reads credentials in the URL (``https://user:password@host:9200``) the way both
+    transports do; a bare HTTP request would not authenticate."""
+    from opensearchpy import OpenSearch, exceptions
+
+    client = OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as answer:  # noqa: S310
-            info = json.load(answer)
-    except (OSError, ValueError) as error:
-        raise SearchUnavailable(f"cannot reach the search server at {url}: {error}") from error
+        info = client.info()
+    except (exceptions.TransportError, exceptions.ConnectionError) as error:
+        message = f"cannot reach the search server at {_safe(url)}: {error}"
+        raise SearchUnavailable(message) from error
+    finally:
+        client.close()
     distribution = info.get("version", {}).get("distribution", "")
     return "opensearch" if distribution == "opensearch" else "elasticsearch"
+
+
+def _safe(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
 
 
 # --- the engine -------------------------------------------------------------------------------
@@ -408,6 +466,7 @@ class ElasticEngine:
             self._ensure(transport)
             raw = transport.search(self.alias, search.to_dict())
         response = Response(search, raw)
+        plan = query.text_plan
         hits = []
         for hit in response.hits:
             highlight = getattr(hit.meta, "highlight", None)
@@ -422,6 +481,7 @@ class ElasticEngine:
                     score=float(hit.meta.score or 0.0),
                     fields=hit.display.to_dict(),
                     highlight=render_highlight(fragments[0] if fragments else ""),
+                    synonym_of=synonym_of(plan, getattr(hit.meta, "matched_queries", ())),
                 )
             )
         facets = {
@@ -440,8 +500,8 @@ class ElasticEngine:
             per_page=query.per_page,
         )
 
-    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int):
-        search = suggest_body(text, audience, now_epoch, limit, self.alias)
+    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=()):
+        search = suggest_body(text, audience, now_epoch, limit, self.alias, frozenset(hidden))
         if search is None:
             return []
         with self._guard("suggest") as transport:

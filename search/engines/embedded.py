@@ -15,14 +15,21 @@ Text is indexed twice: stemmed with ``en_stem`` ("pricing" -> "price") for relev
 phrases, and unstemmed (``title_plain``, ``plain``) for typo tolerance, because tantivy
 applies fuzzy matching to the stored stem and a misspelt word rarely lies within one edit of
 a stem. Facet fields are ``raw`` fast fields, which terms aggregations require.
+
+Faults: every public method turns an I/O failure (unreadable, missing or malformed ``CURRENT``,
+a corrupt or vanished generation, EACCES, EIO, a full disk, which tantivy reports as
+``ValueError`` and Python as ``OSError``) into ``SearchUnavailable``; nothing else escapes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -41,12 +48,16 @@ from search.query import (
     FUZZY_WEIGHT,
     MARK_END,
     MARK_START,
+    STOP_WORDS,
+    SYNONYM_WEIGHT,
     Audience,
     FacetCount,
     SearchHit,
     SearchQuery,
     SearchResults,
     Suggestion,
+    TextClause,
+    TextPlan,
     boost_clauses,
     fuzzy_distance,
     parse_text,
@@ -56,6 +67,7 @@ from search.query import (
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+GENERATION = re.compile(r"g[0-9]{1,30}-[0-9a-f]{6}")  # a generation directory's name
 FACET_SIZE = 200
 SNIPPET_CHARS = 220
 TAXONOMY = ("asset_type", "stages", "pillars", "products", "industries", "personas", "competitors")
@@ -123,6 +135,24 @@ def _filter(query: Query) -> Query:
     return Query.const_score_query(query, 0.0)
 
 
+def _guarded(action: str):
+    """Turn any I/O or index failure inside the method into ``SearchUnavailable``."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except SearchUnavailable:
+                raise
+            except (OSError, ValueError, RuntimeError) as error:
+                raise SearchUnavailable(f"{action} failed under {self.root}: {error}") from error
+
+        return guarded
+
+    return decorate
+
+
 class EmbeddedEngine:
     name = "embedded"
 
@@ -147,12 +177,10 @@ class EmbeddedEngine:
         except FileNotFoundError:
             self._swap_in(self._new_generation(), only_if_missing=True)
             stat = os.stat(self._pointer)
-        except OSError as error:
-            raise SearchUnavailable(f"index directory {self.root}: {error}") from error
         stamp = (stat.st_ino, stat.st_mtime_ns)
         if stamp != self._stamp:
             with self._open_lock:
-                generation = self._pointer.read_text().strip()
+                generation = self._read_pointer()
                 try:
                     self._index = tantivy.Index.open(str(self.root / generation))
                 except (ValueError, OSError) as error:
@@ -160,12 +188,22 @@ class EmbeddedEngine:
                 self._stamp = stamp
         return self._index
 
+    def _read_pointer(self) -> str:
+        """The live generation's name from ``CURRENT``; anything but a generation name (empty,
+        binary, a path) is refused rather than followed."""
+        raw = self._pointer.read_bytes()[:100]
+        name = raw.decode("ascii", errors="replace").strip()
+        if not GENERATION.fullmatch(name):
+            raise SearchUnavailable(f"malformed pointer file {self._pointer}: {raw[:40]!r}")
+        return name
+
     def _new_generation(self) -> tuple[str, tantivy.Index]:
         name = f"g{time.time_ns()}-{uuid.uuid4().hex[:6]}"
         try:
             (self.root / name).mkdir(parents=True)
             return name, tantivy.Index(SCHEMA, path=str(self.root / name))
         except (ValueError, OSError) as error:
+            shutil.rmtree(self.root / name, ignore_errors=True)
             raise SearchUnavailable(f"cannot create an index under {self.root}: {error}") from error
 
     def _swap_in(self, generation: tuple[str, tantivy.Index], only_if_missing=False) -> None:
@@ -180,11 +218,16 @@ class EmbeddedEngine:
             if not (self.root / name / "meta.json").exists():
                 raise SearchUnavailable(f"index generation {name} vanished before the swap")
             temporary = self.root / f"CURRENT.{name}.tmp"
-            temporary.write_text(name)
-            os.replace(temporary, self._pointer)
-            for stale in self.root.iterdir():
-                if stale.is_dir() and stale.name < name:
-                    shutil.rmtree(stale, ignore_errors=True)
+            try:
+                temporary.write_text(name)
+                os.replace(temporary, self._pointer)  # the commit point
+            finally:
+                with contextlib.suppress(OSError):
+                    temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # leftovers only cost disk space
+                for stale in self.root.iterdir():
+                    if stale.is_dir() and stale.name < name:
+                        shutil.rmtree(stale, ignore_errors=True)
 
     # --- writing ----------------------------------------------------------------------------
     def _writer(self, index: tantivy.Index, threads: int = 1):
@@ -207,13 +250,16 @@ class EmbeddedEngine:
             try:
                 apply(writer)
                 writer.commit()
-            except ValueError as error:
-                writer.rollback()
-                raise SearchUnavailable(f"index write failed: {error}") from error
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.rollback()
+                raise
             finally:
-                writer.wait_merging_threads()
+                with contextlib.suppress(Exception):
+                    writer.wait_merging_threads()
             index.reload()
 
+    @_guarded("indexing")
     def upsert(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
             return
@@ -225,6 +271,7 @@ class EmbeddedEngine:
 
         self._write(apply)
 
+    @_guarded("deleting")
     def delete(self, asset_ids: Sequence[int]) -> None:
         if not asset_ids:
             return
@@ -235,27 +282,38 @@ class EmbeddedEngine:
 
         self._write(apply)
 
+    @_guarded("rebuilding")
     def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
         with self._write_lock:
             generation = self._new_generation()
-            writer = self._writer(generation[1], threads=0)
-            count = 0
             try:
-                for batch in batches:
-                    for document in batch:
-                        writer.add_document(to_tantivy(document))
-                    count += len(batch)
-                writer.commit()
-            finally:
-                writer.wait_merging_threads()
-            self._swap_in(generation)
+                count = self._fill(generation[1], batches)
+                self._swap_in(generation)
+            except BaseException:
+                shutil.rmtree(self.root / generation[0], ignore_errors=True)  # never swapped in
+                raise
         return count
 
+    def _fill(self, index: tantivy.Index, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        writer = self._writer(index, threads=0)
+        count = 0
+        try:
+            for batch in batches:
+                for document in batch:
+                    writer.add_document(to_tantivy(document))
+                count += len(batch)
+            writer.commit()
+        finally:
+            with contextlib.suppress(Exception):
+                writer.wait_merging_threads()
+        return count
+
+    @_guarded("resetting")
     def reset(self) -> None:
         self.rebuild([])
 
     # --- reading ----------------------------------------------------------------------------
-    def _visibility(self, audience: Audience, now_epoch: int) -> list[Query]:
+    def _visibility(self, audience: Audience, now_epoch: int, hidden=frozenset()) -> list[Query]:
         clauses = [
             Query.range_query(
                 SCHEMA, "expire_at", tantivy.FieldType.Integer, lower_bound=now_epoch + 1
@@ -263,6 +321,11 @@ class EmbeddedEngine:
         ]
         if not audience.sees_everything:
             clauses.append(Query.term_set_query(SCHEMA, "audience", audience.tokens()))
+        if hidden:
+            excluded = Query.term_set_query(SCHEMA, "id", sorted(hidden))
+            clauses.append(
+                Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, excluded)])
+            )
         return clauses
 
     def _word(self, word: str) -> Query | None:
@@ -281,19 +344,74 @@ class EmbeddedEngine:
                 options.append(Query.boost_query(fuzzy, boost * FUZZY_WEIGHT))
         return _should(options)
 
-    def _phrase(self, words: Sequence[str]) -> Query:
-        stems = [stem for word in words for stem in _STEMMER.analyze(word)]
+    def _phrase(self, words: Sequence[str], weight: float = 1.0) -> Query:
+        """Words in this order. A stop word is a hole that any word fills, as in the server
+        engines' English analysis ("return on investment" also matches "return of
+        investment")."""
+        terms = [
+            (position, stem)
+            for position, word in enumerate(words)
+            if word not in STOP_WORDS
+            for stem in _STEMMER.analyze(word)
+        ]
+        offset = terms[0][0] if terms else 0
+        terms = [(position - offset, stem) for position, stem in terms]
+
+        def one(field: str) -> Query:
+            if len(terms) == 1:
+                return Query.term_query(SCHEMA, field, terms[0][1])
+            return Query.phrase_query(SCHEMA, field, terms)
+
         return _should(
-            Query.boost_query(Query.phrase_query(SCHEMA, field, stems), boost)
-            for field, boost in FIELD_BOOSTS.items()
+            Query.boost_query(one(field), boost * weight) for field, boost in FIELD_BOOSTS.items()
         )
 
-    def _text(self, text: str) -> Query | None:
-        parsed = parse_text(text)
-        parts = [self._word(word) for word in parsed.words]
-        parts += [self._phrase(phrase) for phrase in parsed.phrases]
-        parts = [part for part in parts if part is not None]
+    def _typed(self, clause: TextClause) -> Query:
+        if clause.phrase:
+            return self._phrase(clause.typed)
+        words = [self._word(word) for word in clause.words]
+        words = [word for word in words if word is not None]
+        if not words:
+            return Query.empty_query()
+        return words[0] if len(words) == 1 else _must(words)
+
+    def _synonym(self, term: Sequence[str]) -> Query:
+        """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""
+        if len(term) > 1:
+            return self._phrase(term, SYNONYM_WEIGHT)
+        return _should(
+            Query.boost_query(Query.term_query(SCHEMA, field, stem), boost * SYNONYM_WEIGHT)
+            for field, boost in FIELD_BOOSTS.items()
+            for stem in _STEMMER.analyze(term[0])
+        )
+
+    def _text(self, query: SearchQuery) -> Query | None:
+        if query.unsearchable:
+            return Query.empty_query()
+        parts = []
+        for clause in query.text_plan.clauses:
+            typed = self._typed(clause)
+            if clause.synonyms:
+                typed = _should([typed, *map(self._synonym, clause.synonyms)])
+            parts.append(typed)
         return _must(parts) if parts else None
+
+    def _synonym_of(self, searcher, plan: TextPlan, hits: list[SearchHit]) -> None:
+        """Mark the hits that match some clause only through a synonym: per expanded clause,
+        one query for its typed part restricted to these hits."""
+        if not hits or not plan.expanded:
+            return
+        ids = Query.term_set_query(SCHEMA, "id", [hit.asset_id for hit in hits])
+        for position in plan.expanded:
+            clause = plan.clauses[position]
+            typed = _must([self._typed(clause), _filter(ids)])
+            result = searcher.search(typed, limit=len(hits))
+            matched = {
+                int(v) for v in searcher.fast_field_values("id", [a for _, a in result.hits])
+            }
+            for hit in hits:
+                if hit.asset_id not in matched:
+                    hit.synonym_of.append(clause.label)
 
     def _facet_filters(self, query: SearchQuery) -> dict[str, Query]:
         return {
@@ -310,8 +428,8 @@ class EmbeddedEngine:
     def plan(self, query: SearchQuery) -> tuple[Query | None, Query, list]:
         """The tantivy queries for ``query``: (text query, main query, facet plan). The
         benchmark times these raw tantivy calls against the whole ``search``."""
-        text = self._text(query.text)
-        base = self._visibility(query.audience, query.now_epoch)
+        text = self._text(query)
+        base = self._visibility(query.audience, query.now_epoch, query.hidden)
         facet_filters = self._facet_filters(query)
         boosts = [
             Query.const_score_query(Query.term_query(SCHEMA, field, value), boost)
@@ -320,15 +438,14 @@ class EmbeddedEngine:
         main = self._combine(text, [*base, *facet_filters.values()], boosts)
         return text, main, self._facet_plan(text, base, facet_filters, query.facets)
 
+    @_guarded("search")
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
-        try:
-            searcher = self._index_now().searcher()
-            text, main, facet_plan = self.plan(query)
-            total, hits = self._hits(searcher, main, text, query)
-            facets = self._facets(searcher, facet_plan)
-        except ValueError as error:
-            raise SearchUnavailable(f"search failed: {error}") from error
+        searcher = self._index_now().searcher()
+        text, main, facet_plan = self.plan(query)
+        total, hits = self._hits(searcher, main, text, query)
+        self._synonym_of(searcher, query.text_plan, hits)
+        facets = self._facets(searcher, facet_plan)
         took = (time.perf_counter() - started) * 1000
         return SearchResults(
             total=total,
@@ -347,7 +464,8 @@ class EmbeddedEngine:
         )
         if not query.per_page:
             return result.count, []
-        snippets = self._snippet_generators(searcher, text) if query.highlight else []
+        wanted = query.highlight and not query.unsearchable
+        snippets = self._snippet_generators(searcher, text) if wanted else []
         hits = []
         for score, address in result.hits:
             document = searcher.doc(address)
@@ -420,7 +538,8 @@ class EmbeddedEngine:
                 facets[name] = [FacetCount(b["key"], int(b["doc_count"])) for b in buckets]
         return facets
 
-    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int):
+    @_guarded("suggest")
+    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=()):
         words = parse_text(text).words
         if not words:
             return []
@@ -436,13 +555,11 @@ class EmbeddedEngine:
         for word in head:
             distance = fuzzy_distance(word)
             clauses.append(Query.fuzzy_term_query(SCHEMA, "title_plain", word, distance))
-        clauses += [_filter(clause) for clause in self._visibility(audience, now_epoch)]
-        try:
-            searcher = self._index_now().searcher()
-            result = searcher.search(_must(clauses), limit=limit)
-            documents = [searcher.doc(address) for _, address in result.hits]
-        except ValueError as error:
-            raise SearchUnavailable(f"suggest failed: {error}") from error
+        visible = self._visibility(audience, now_epoch, frozenset(hidden))
+        clauses += [_filter(clause) for clause in visible]
+        searcher = self._index_now().searcher()
+        result = searcher.search(_must(clauses), limit=limit)
+        documents = [searcher.doc(address) for _, address in result.hits]
         suggestions = []
         for document in documents:
             fields = json.loads(document.get_first("payload"))
@@ -451,31 +568,30 @@ class EmbeddedEngine:
             )
         return suggestions
 
+    @_guarded("reading the index")
     def indexed_ids(self) -> set[int]:
-        try:
-            searcher = self._index_now().searcher()
-            result = searcher.search(Query.all_query(), limit=max(searcher.num_docs, 1))
-            addresses = [address for _, address in result.hits]
-            return {int(value) for value in searcher.fast_field_values("id", addresses)}
-        except ValueError as error:
-            raise SearchUnavailable(f"reading the index failed: {error}") from error
+        searcher = self._index_now().searcher()
+        result = searcher.search(Query.all_query(), limit=max(searcher.num_docs, 1))
+        addresses = [address for _, address in result.hits]
+        return {int(value) for value in searcher.fast_field_values("id", addresses)}
 
+    @_guarded("reading the index")
     def fingerprints(self) -> dict[int, str]:
-        try:
-            searcher = self._index_now().searcher()
-            limit = max(searcher.num_docs, 1)
-            result = searcher.search(Query.all_query(), limit=limit)
-            found = {}
-            for _, address in result.hits:
-                document = searcher.doc(address)
-                found[document.get_first("id")] = document.get_first("fingerprint")
-            return found
-        except ValueError as error:
-            raise SearchUnavailable(f"reading the index failed: {error}") from error
+        searcher = self._index_now().searcher()
+        result = searcher.search(Query.all_query(), limit=max(searcher.num_docs, 1))
+        found = {}
+        for _, address in result.hits:
+            document = searcher.doc(address)
+            found[document.get_first("id")] = document.get_first("fingerprint")
+        return found
 
     def health(self) -> EngineHealth:
         try:
-            documents = self._index_now().searcher().num_docs
-        except (SearchUnavailable, ValueError, OSError) as error:
+            documents = self._searcher_for_health().num_docs
+        except SearchUnavailable as error:
             return EngineHealth(ok=False, engine=self.name, detail=str(error))
         return EngineHealth(ok=True, engine=self.name, detail=str(self.root), documents=documents)
+
+    @_guarded("health check")
+    def _searcher_for_health(self):
+        return self._index_now().searcher()

@@ -1,14 +1,15 @@
 """Search test fixtures: engines under test, a small library with restrictions, helpers.
 
-Engines: the embedded engine always; OpenSearch when OPENSEARCH_TEST_URL is set (CI starts one
-with .ci/opensearch.sh); Elasticsearch only when ELASTICSEARCH_TEST_URL is set (its test module
-is not even collected otherwise). Server indices get a unique name per test run and are deleted
-afterwards.
+Engines: the embedded engine always; OpenSearch at OPENSEARCH_TEST_URL and Elasticsearch at
+ELASTICSEARCH_TEST_URL (CI starts both with .ci/opensearch.sh and .ci/elasticsearch.sh). A
+missing URL skips those tests, and with CI=true a skip fails the run. Server indices get a
+unique name per test run and are deleted afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -28,9 +29,6 @@ from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery, audience_for
 from tests.factories import make_asset, make_document, make_section, make_team, make_user
 
-collect_ignore = (
-    [] if os.environ.get("ELASTICSEARCH_TEST_URL") else ["test_engine_elasticsearch.py"]
-)
 RUN_ID = uuid.uuid4().hex[:8]
 
 
@@ -38,7 +36,7 @@ def server_engine(url_variable: str, kind: str, request) -> ElasticEngine:
     url = os.environ.get(url_variable)
     if not url:
         pytest.skip(f"{url_variable} is not set: no {kind} server to test against")
-    name = f"test-{RUN_ID}-{request.node.name.lower()}"[:80]
+    name = re.sub(r"[^a-z0-9_-]+", "-", f"test-{RUN_ID}-{request.node.name.lower()}")[:80]
     engine = ElasticEngine(url=url, index=name, kind=kind, refresh=True, timeout=30)
     request.addfinalizer(lambda: _drop_server_index(engine))
     return engine
@@ -48,6 +46,26 @@ def _drop_server_index(engine: ElasticEngine) -> None:
     transport = engine.transport
     for index in transport.aliases(engine.alias):
         transport.delete(index)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_synonyms():
+    """The synonym cache outlives a test's database rollback: start and end each test clean."""
+    from search.selectors import synonym_sets_clear
+
+    synonym_sets_clear()
+    yield
+    synonym_sets_clear()
+
+
+def set_synonyms(text: str) -> None:
+    """What a marketer saves under Settings > Search synonyms."""
+    from search.models import SearchSynonyms
+
+    setting = SearchSynonyms.load()
+    setting.synonyms = text
+    setting.full_clean()
+    setting.save()
 
 
 @pytest.fixture

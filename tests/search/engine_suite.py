@@ -13,7 +13,7 @@ from django.utils import timezone
 from search import selectors, services
 from search.engines import SearchUnavailable, use_engine
 from search.query import DealContext, audience_for
-from tests.search.conftest import facet, publish, run_search, titles
+from tests.search.conftest import facet, publish, run_search, set_synonyms, titles
 
 
 class EngineSuite:
@@ -241,3 +241,182 @@ class EngineSuite:
             publish(library.roadmap)  # the next successful write replays the pending one
         assert titles(run_search(library.outsider, "outage")) == ["Outage survival guide"]
         assert not PendingIndexUpdate.objects.exists()
+
+    # --- writes that fail: nothing is lost, nothing stale is shown -------------------------
+    @pytest.fixture
+    def failing_writes(self, engine, monkeypatch):
+        """The engine answers searches but every write fails (a full disk, a read-only index,
+        a bug): ``error`` is what the writes raise; clear it to let the engine recover."""
+        state = {"error": None}
+
+        def wrap(method):
+            def write(*args, **kwargs):
+                if state["error"] is not None:
+                    raise state["error"]
+                return method(*args, **kwargs)
+
+            return write
+
+        for name in ("upsert", "delete"):
+            monkeypatch.setattr(engine, name, wrap(getattr(engine, name)))
+        return state
+
+    @pytest.mark.parametrize("change", ["restrict", "restrict_section", "unpublish", "delete"])
+    def test_permission_change_during_failed_writes_is_never_lost(
+        self, library, failing_writes, change, django_capture_on_commit_callbacks
+    ):
+        from cms.models import AssetPage
+        from search.models import PendingIndexUpdate
+        from tests.factories import make_asset, make_section
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section = make_section("Open section")
+            target = make_asset("Yonder pricing sheet", parent=section)
+        assert titles(run_search(library.outsider, "yonder")) == ["Yonder pricing sheet"]
+
+        failing_writes["error"] = OSError(28, "No space left on device")
+        with django_capture_on_commit_callbacks(execute=True):
+            if change == "restrict":
+                target.restricted_teams.set([library.emea])
+                publish(target)
+            elif change == "restrict_section":
+                section.restricted_teams.set([library.emea])
+                publish(section)
+            elif change == "unpublish":
+                target.unpublish()
+            else:
+                AssetPage.objects.get(pk=target.pk).delete()
+        pending = PendingIndexUpdate.objects.get(asset_id=target.pk)
+        assert "No space left on device" in pending.error
+        # The index still holds the old entry, but search leaves the asset out everywhere.
+        for user in (library.outsider, library.insider, library.marketer):
+            assert titles(run_search(user, "yonder")) == []
+            assert "Yonder pricing sheet" not in titles(run_search(user, per_page=50))
+        suggested = selectors.search_suggest(audience=audience_for(library.outsider), text="yond")
+        assert suggested == []
+
+        failing_writes["error"] = None  # the engine recovers; the next write replays
+        with django_capture_on_commit_callbacks(execute=True):
+            publish(library.roadmap)
+        assert not PendingIndexUpdate.objects.exists()
+        assert titles(run_search(library.outsider, "yonder")) == []
+        insider_sees = change in ("restrict", "restrict_section")
+        expected = ["Yonder pricing sheet"] if insider_sees else []
+        assert titles(run_search(library.insider, "yonder")) == expected
+
+    def test_any_exception_in_a_write_is_recorded_and_replayed(
+        self, library, failing_writes, django_capture_on_commit_callbacks
+    ):
+        from search.models import PendingIndexUpdate
+        from tests.factories import make_asset
+
+        failing_writes["error"] = KeyError("not an I/O error at all")
+        with django_capture_on_commit_callbacks(execute=True):
+            late = make_asset("Quokka playbook")
+        assert late.live  # publishing succeeded
+        assert "KeyError" in PendingIndexUpdate.objects.get(asset_id=late.pk).error
+        failing_writes["error"] = None
+        outcome = services.index_assets(asset_ids=[])  # a catch-up with nothing new
+        assert outcome.ok and outcome.indexed >= 1
+        assert titles(run_search(library.outsider, "quokka")) == ["Quokka playbook"]
+
+    def test_change_whose_index_task_never_ran_is_hidden_until_it_runs(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """The worker is down: the restriction is committed, its index task is not run."""
+        with django_capture_on_commit_callbacks(execute=False):
+            library.battlecard.restricted_teams.set([library.na])
+            publish(library.battlecard)
+        assert titles(run_search(library.outsider, "battlecard")) == []
+        assert titles(run_search(library.na_rep, "battlecard")) == []
+        assert facet(run_search(library.outsider), "competitor").get("acme") is None
+        services.index_assets(asset_ids=[])  # the worker comes back
+        assert titles(run_search(library.outsider, "battlecard")) == []
+        assert titles(run_search(library.na_rep, "battlecard")) == ["Acme battlecard"]
+
+    def test_search_is_unavailable_when_too_many_updates_wait(self, library, monkeypatch):
+        monkeypatch.setattr("search.selectors.MAX_HIDDEN", 2)
+        services.pending_request(asset_ids=[library.roadmap.pk, library.pricing.pk])
+        assert run_search(library.outsider).total > 0
+        services.pending_request(asset_ids=[library.mention.pk])
+        with pytest.raises(SearchUnavailable, match="index updates are waiting"):
+            run_search(library.outsider)
+
+    # --- synonyms -----------------------------------------------------------------------------
+    @pytest.fixture
+    def roi_library(self, library, django_capture_on_commit_callbacks):
+        """Two assets that say ROI in different words, and marketers' synonym sets."""
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            library.spelled_out = make_asset(
+                "Payback workbook",
+                summary="Model the return on investment of a rollout, month by month.",
+            )
+            library.acronym = make_asset(
+                "ROI calculator", summary="Plug in seats and price; see the ROI."
+            )
+        set_synonyms(
+            "# words reps and marketers use for the same thing\n"
+            "roi, return on investment\n"
+            "battlecard, competitive card\n"
+        )
+        return library
+
+    def test_synonym_finds_an_asset_that_uses_the_other_term_and_says_so(self, roi_library):
+        found = run_search(roi_library.outsider, "roi")
+        assert sorted(titles(found)) == ["Payback workbook", "ROI calculator"]
+        marks = {hit.fields["title"]: hit.synonym_of for hit in found.hits}
+        assert marks == {"Payback workbook": ["roi"], "ROI calculator": []}
+        assert titles(found)[0] == "ROI calculator"  # the typed word outranks its synonym
+
+    def test_a_multi_word_term_finds_its_one_word_synonym(self, roi_library):
+        found = run_search(roi_library.outsider, "return on investment")
+        marks = {hit.fields["title"]: hit.synonym_of for hit in found.hits}
+        assert marks == {"Payback workbook": [], "ROI calculator": ["return on investment"]}
+
+    def test_synonyms_combine_with_the_other_words_typed(self, roi_library):
+        found = run_search(roi_library.outsider, "rollout roi")
+        assert titles(found) == ["Payback workbook"]
+        assert found.hits[0].synonym_of == ["roi"]
+        assert titles(run_search(roi_library.outsider, "competitive card")) == ["Acme battlecard"]
+        # without the set, the same text finds nothing
+        set_synonyms("")
+        assert titles(run_search(roi_library.outsider, "competitive card")) == []
+
+    def test_synonym_matches_a_phrase_not_scattered_words(self, roi_library):
+        from tests.factories import make_asset
+
+        make_asset("Scattered", summary="Investment advice; the return desk is on floor two.")
+        make_asset("Hole filled", summary="Our return of investment doubled.")
+        services.index_assets(asset_ids=[])
+        assert "Scattered" in titles(run_search(roi_library.outsider, "investment return"))
+        found = run_search(roi_library.outsider, "roi")
+        assert "Scattered" not in titles(found)
+        # "on" is too common to search: any word may stand in its place in the phrase
+        assert "Hole filled" in titles(found)
+
+    def test_synonyms_never_reveal_a_restricted_asset(
+        self, roi_library, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            roi_library.spelled_out.restricted_teams.set([roi_library.emea])
+            publish(roi_library.spelled_out)
+        assert titles(run_search(roi_library.outsider, "roi")) == ["ROI calculator"]
+        assert "Payback workbook" in titles(run_search(roi_library.insider, "roi"))
+
+    # --- text with no searchable word -------------------------------------------------------
+    @pytest.mark.parametrize("text", ["🚚", "((((", "%", '""', "the", "of the"])
+    def test_text_with_no_searchable_word_matches_nothing(self, library, text):
+        found = run_search(library.outsider, text)
+        assert (found.total, found.hits) == (0, [])
+        assert all(not buckets for buckets in found.facets.values())
+        assert found.reason.startswith(f"no searchable words in “{text}”")
+        filtered = run_search(library.outsider, text, filters={"stage": ("discover",)})
+        assert filtered.total == 0
+
+    def test_stop_words_are_left_out_beside_real_words(self, library):
+        assert titles(run_search(library.outsider, "the roadmap of"))[0] == "Roadmap briefing"
+        assert run_search(library.outsider, "the roadmap").reason == ""
+        assert run_search(library.outsider, "").reason == ""
+        assert run_search(library.outsider, "").total > 5  # an empty box still browses

@@ -98,3 +98,12 @@ def test_openapi_schema_describes_search(client, db):
     assert set(operation["responses"]) >= {"200", "400", "503"}
     assert "/api/v1/search/suggest" in schema["paths"]
     assert {"BearerTokenAuth", "SessionAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+@pytest.mark.parametrize("text", ["🚚", "((((", "%"])
+def test_text_with_no_searchable_word_gets_zero_hits_and_a_reason(api, text):
+    data = api.get("/api/v1/search", {"q": text}).json()
+    assert (data["total"], data["results"]) == (0, [])
+    assert data["reason"] == f"no searchable words in “{text}”"
+    assert all(buckets == [] for buckets in data["facets"].values())
+    assert api.get("/api/v1/search", {"q": "roadmap"}).json()["reason"] is None

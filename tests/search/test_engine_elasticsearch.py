@@ -1,4 +1,5 @@
-"""The behavioural suite on Elasticsearch; collected only when ELASTICSEARCH_TEST_URL is set."""
+"""The behavioural suite on a real Elasticsearch node (ELASTICSEARCH_TEST_URL; CI starts one
+with `.ci/elasticsearch.sh start`)."""
 
 import pytest
 

@@ -143,3 +143,17 @@ def test_search_box_serves_its_script_and_styles_locally(searching):
     assert '<script src="/static/search/search.js" defer></script>' in html
     assert '<link rel="stylesheet" href="/static/search/search.css">' in html
     assert "http://" not in html.split("<body>")[1].split("</form>")[0]
+
+
+@pytest.mark.parametrize("text", ["🚚", "((((", "%"])
+def test_text_with_no_searchable_word_says_so_instead_of_listing_the_library(searching, text):
+    html = searching.get("/search/", {"q": text}).content.decode()
+    assert f"No searchable words in “{text}”" in html
+    assert "result-card" not in html
+    assert "results for" not in html and "Nothing matches" not in html
+    assert SearchEvent.objects.get().result_count == 0  # still counted as a search that failed
+
+
+def test_only_common_words_are_explained(searching):
+    html = searching.get("/search/", {"q": "of the"}).content.decode()
+    assert "No searchable words in “of the” (words as common as “of” are not searched)" in html
