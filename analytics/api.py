@@ -17,10 +17,10 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
+from accounts.roles import user_is_enablement_lead
 from analytics import selectors, services
 from analytics.models import ApiKey, Deal
 from analytics.parsing import parse_amount
-from enablement.roles import user_is_enablement_lead
 
 PREFIX = "/"
 MAX_BATCH = 1000
@@ -29,7 +29,7 @@ MAX_BATCH = 1000
 class KeyAuth(HttpBearer):
     """``Authorization: Bearer ea_...``: an active, unrevoked, unexpired key of an active
     user (checked on every request, so a revoked key fails at once). Failed keys count
-    towards the login throttle (``enablement.throttle``)."""
+    towards the login throttle (``accounts.throttle``)."""
 
     def authenticate(self, request, token):
         key = services.api_key_authenticate(token=token, request=request)

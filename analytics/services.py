@@ -315,8 +315,8 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
 def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict, set[int]]:
     """The deals (external id -> id) and assets (ids) of ``events`` that ``user`` may name:
     assets they may see; their own deals, or any deal for a lead or an integration key."""
+    from accounts.roles import user_is_enablement_lead
     from cms.selectors import assets_for_user
-    from enablement.roles import user_is_enablement_lead
 
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
     deals_named = Deal.objects.filter(external_id__in=external_ids)
@@ -554,8 +554,8 @@ def share_link_create(
     the deal is the user's own open deal (an enablement lead may use any open deal). The
     token carries 256 bits. Recording the share is an asset_shared touch of the deal.
     """
+    from accounts.roles import user_is_enablement_lead
     from cms.selectors import asset_visible_to
-    from enablement.roles import user_is_enablement_lead
 
     if not asset_visible_to(user, asset):
         raise ValidationError({"asset": f"no asset {asset.pk}"})
@@ -657,7 +657,7 @@ def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
     inactive. Read from the database on every call (no cache), so revoking takes effect on
     the next request. Notes the last use (to the minute, to spare writes) and reports
     failures to the login throttle."""
-    from enablement.throttle import credentials_check, credentials_failed
+    from accounts.throttle import credentials_check, credentials_failed
 
     credentials_check(request=request, username="api-key")
     now = timezone.now()

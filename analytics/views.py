@@ -13,13 +13,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.roles import user_is_enablement_lead
 from analytics import charts, selectors, services
 from analytics.forms import ImportForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.rollups import AnalyticsLocked, update_analytics
 from cms.models import AssetPage
 from enablement.exports import spreadsheet_safe
-from enablement.roles import user_is_enablement_lead
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 

@@ -11,9 +11,9 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.reports import ReportView
 
+from accounts.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
 from analytics import selectors, services
 from analytics.models import ApiKey, AssetFeedback
-from enablement.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
 
 
 class FeedbackReport(ReportView):

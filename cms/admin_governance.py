@@ -24,6 +24,7 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from accounts.roles import user_manages_content
 from cms import selectors
 from cms.models import (
     AssetType,
@@ -35,7 +36,6 @@ from cms.models import (
     Product,
     Team,
 )
-from enablement.roles import user_manages_content
 
 # --- Taxonomy snippets ------------------------------------------------------------------------
 

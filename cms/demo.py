@@ -38,6 +38,7 @@ from wagtail.documents import get_document_model
 from wagtail.models import Page, Site
 from wagtail.utils.file import hash_filelike
 
+from accounts.roles import ADMIN
 from cms import demo_files
 from cms.demo_catalogue import (
     COMPANY,
@@ -71,7 +72,6 @@ from cms.models import (
     Team,
 )
 from cms.services import library_root_ensure
-from enablement.roles import ADMIN
 
 EMPTY_CELLS = frozenset({("discover", "why-buy-you"), ("onboard", "why-buy-now")})
 FILE_KINDS = {

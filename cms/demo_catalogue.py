@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
 from cms.demo_files import AudienceFacts, CustomerFacts, ProductFacts, RivalFacts
-from enablement.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
 
 COMPANY = "Tidewater Data"
 LIBRARY_INTRO = (

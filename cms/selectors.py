@@ -13,6 +13,7 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.roles import user_manages_content, user_team_ids
 from cms.models import (
     AssetPage,
     AssetType,
@@ -22,7 +23,6 @@ from cms.models import (
     Pillar,
     Product,
 )
-from enablement.roles import user_manages_content, user_team_ids
 
 
 def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:

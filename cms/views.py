@@ -19,11 +19,11 @@ from wagtail.documents import get_document_model
 from wagtail.documents.models import document_served
 from wagtail.images.exceptions import InvalidFilterSpecError
 
+from accounts.roles import user_manages_content
 from cms import selectors
 from cms.downloads import stored_file_response
 from cms.models import AssetPage, AssetType, Industry, Product
 from cms.signals import asset_viewed
-from enablement.roles import user_manages_content
 
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"

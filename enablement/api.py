@@ -8,8 +8,8 @@ from django.db import OperationalError
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from accounts.throttle import Throttled, throttled_response
 from enablement.middleware import BUSY_RETRY_SECONDS, database_busy
-from enablement.throttle import Throttled, throttled_response
 
 api = NinjaAPI(
     title="Enablement Library API",

@@ -9,7 +9,7 @@ What each role may do:
   taxonomy snippets and the search synonyms.
 - Enablement lead: what a marketer may, plus publish (approve the workflow), manage teams,
   lock and unlock pages. The analytics dashboard and the admin reports check the group itself
-  (``enablement.roles``).
+  (``accounts.roles``).
 - Admin: every permission, including users and groups, on the whole page tree.
 - Rep: no permission at all; reps use the portal, never the admin.
 """
@@ -20,8 +20,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page
 
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, ROLES
 from cms.services import library_root_ensure, moderation_workflow_ensure
-from enablement.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, ROLES
 
 TAXONOMY_MODELS = (
     "buyerstage",

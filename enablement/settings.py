@@ -52,6 +52,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "enablement",
+    "accounts",
     "cms",
     "search",
     "analytics",
@@ -112,7 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "enablement.context_processors.roles",
+                "accounts.context_processors.roles",
             ],
         },
     },
@@ -228,16 +229,16 @@ SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "enablement.throttle.ThrottleBackend",
+    "accounts.throttle.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling (django-axes; enablement.throttle): failures count per username and
+# Login throttling (django-axes; accounts.throttle): failures count per username and
 # client address, on /login/, /admin/login/ and API keys alike.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "enablement.throttle.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]

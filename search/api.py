@@ -13,7 +13,7 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import SessionAuth
 
-from enablement.throttle import BearerTokenAuth
+from accounts.throttle import BearerTokenAuth
 from search import selectors, services
 from search.engines import SearchUnavailable
 from search.forms import InvalidSearch, is_search, query_from_params

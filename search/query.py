@@ -85,7 +85,7 @@ class Audience:
 
 
 def audience_for(user) -> Audience:
-    from enablement.roles import user_manages_content, user_team_ids
+    from accounts.roles import user_manages_content, user_team_ids
 
     if user_manages_content(user):
         return Audience(team_ids=None)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from enablement.roles import ENABLEMENT_LEAD, MARKETER
+from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from tests.factories import make_asset, make_user
 
 ROOT = Path(__file__).resolve().parent.parent

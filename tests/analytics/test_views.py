@@ -6,9 +6,9 @@ import io
 import pytest
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import AssetFeedback, ContentRequest, EventKind, SearchEvent, UsageEvent
 from analytics.rollups import update_analytics
-from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
@@ -241,8 +241,8 @@ def test_interval_chart_leaves_room_for_the_label_of_a_full_bar():
     ],
 )
 def test_dashboard_before_the_first_rollup_shows_an_empty_state_not_an_error(client, url):
+    from accounts.roles import ENABLEMENT_LEAD
     from analytics.models import RollupSnapshot
-    from enablement.roles import ENABLEMENT_LEAD
     from tests.factories import make_asset, make_user
 
     make_asset("Deck")

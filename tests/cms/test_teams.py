@@ -7,9 +7,9 @@ from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
+from accounts.roles import ENABLEMENT_LEAD, REP
 from cms.models import Team
 from cms.selectors import asset_visible_to
-from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_section, make_team, make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from accounts.roles import REP
 from analytics.models import SearchClick
-from enablement.roles import REP
 from search.engines import use_engine
 from search.engines.embedded import EmbeddedEngine
 from tests.e2e.conftest import login

@@ -12,9 +12,9 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
+from accounts.roles import ADMIN
 from cms.demo import EMPTY_CELLS, demo_seed, search_hint
 from cms.demo_catalogue import DEMO_USERS, TEAMS
-from enablement.roles import ADMIN
 
 ANALYTICS_MODULE = "analytics.demo"
 # Loggers that narrate every page save and task run; below verbosity 2 they would bury the
