@@ -227,7 +227,7 @@ def ensure_taxonomy():
 
 
 def bench_teams():
-    from cms.models import Team
+    from accounts.models import Team
 
     return [Team.objects.get_or_create(name=f"Bench team {n}")[0] for n in range(4)]
 

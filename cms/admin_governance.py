@@ -24,6 +24,7 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from accounts.models import Team
 from accounts.roles import user_manages_content
 from cms import selectors
 from cms.models import (
@@ -34,7 +35,6 @@ from cms.models import (
     Persona,
     Pillar,
     Product,
-    Team,
 )
 
 # --- Taxonomy snippets ------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def _refuse_deleting_teams_in_use(request, instances):
         f"{names} cannot be deleted while it restricts content: {shown}. "
         "Remove the team from these pages first.",
     )
-    return redirect(reverse("wagtailsnippets_cms_team:list"))
+    return redirect(reverse("wagtailsnippets_accounts_team:list"))
 
 
 @hooks.register("insert_global_admin_js")

@@ -38,6 +38,7 @@ from wagtail.documents import get_document_model
 from wagtail.models import Page, Site
 from wagtail.utils.file import hash_filelike
 
+from accounts.models import Team
 from accounts.roles import ADMIN
 from cms import demo_files
 from cms.demo_catalogue import (
@@ -69,7 +70,6 @@ from cms.models import (
     Persona,
     Pillar,
     Product,
-    Team,
 )
 from cms.services import library_root_ensure
 

@@ -19,6 +19,8 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
+from accounts.models import Team
+
 
 class Taxonomy(models.Model):
     """A named term editors pick from; the slug is what filters and search facets use."""
@@ -112,15 +114,6 @@ class Persona(Taxonomy):
 
 class Competitor(Taxonomy):
     pass
-
-
-class Team(Taxonomy):
-    """A team or region. Assets and library sections restricted to teams are seen only by
-    their members (and by marketers, enablement leads and admins, who manage content)."""
-
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
-
-    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("members")]
 
 
 class LibraryDocument(AbstractDocument):

@@ -44,7 +44,7 @@ def _asset_published(sender, instance, revision=None, **kwargs):
     asset_review_by_default(asset=instance)
 
 
-@receiver(pre_delete, sender="cms.Team")
+@receiver(pre_delete, sender="accounts.Team")
 def _team_pre_delete(sender, instance, **kwargs):
     """Refuse to delete a team that restricts content: the restriction would vanish and the
     content become visible to everyone. (The admin says so before it gets here.)"""

@@ -46,8 +46,10 @@ def _permission(app_label: str, codename: str) -> Permission:
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def _model_permissions(models: tuple[str, ...]) -> list[Permission]:
-    return [_permission("cms", f"{action}_{model}") for model in models for action in MODEL_ACTIONS]
+def _model_permissions(app_label: str, models: tuple[str, ...]) -> list[Permission]:
+    return [
+        _permission(app_label, f"{action}_{model}") for model in models for action in MODEL_ACTIONS
+    ]
 
 
 def _grant_pages(group: Group, page: Page, actions: tuple[str, ...]) -> None:
@@ -68,9 +70,11 @@ def _grant_media(group: Group, actions: tuple[str, ...]) -> None:
             )
 
 
-def _grant_content_manager(group: Group, *, library: Page, role: str, extra_models=()) -> None:
+def _grant_content_manager(group: Group, *, library: Page, role: str, teams: bool = False) -> None:
     group.permissions.add(_permission("wagtailadmin", "access_admin"))
-    group.permissions.add(*_model_permissions(TAXONOMY_MODELS + tuple(extra_models)))
+    group.permissions.add(*_model_permissions("cms", TAXONOMY_MODELS))
+    if teams:
+        group.permissions.add(*_model_permissions("accounts", ("team",)))
     group.permissions.add(_permission("library_search", "change_searchsynonyms"))
     _grant_pages(group, library, PAGE_ACTIONS[role])
     _grant_media(group, MEDIA_ACTIONS)
@@ -93,7 +97,7 @@ def roles_ensure() -> dict[str, Group]:
         groups = {role: Group.objects.get_or_create(name=role)[0] for role in ROLES}
         _grant_content_manager(groups[MARKETER], library=library, role=MARKETER)
         _grant_content_manager(
-            groups[ENABLEMENT_LEAD], library=library, role=ENABLEMENT_LEAD, extra_models=("team",)
+            groups[ENABLEMENT_LEAD], library=library, role=ENABLEMENT_LEAD, teams=True
         )
         _grant_admin(groups[ADMIN])
         moderation_workflow_ensure(library=library, approvers=groups[ENABLEMENT_LEAD])

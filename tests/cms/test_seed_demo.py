@@ -28,10 +28,11 @@ from django.utils import timezone
 from wagtail.documents import get_document_model
 from wagtail.models import Page, Revision, Site
 
+from accounts.models import Team
 from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
 from cms.demo import code_word, search_hint
 from cms.management.commands import seed_demo
-from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar, Team
+from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar
 from cms.selectors import asset_visible_to, assets_for_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

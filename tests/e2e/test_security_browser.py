@@ -114,7 +114,7 @@ def test_dashboard_admin_and_api_docs(page, live_server, site):
         "/analytics/assets/",
         "/admin/",
         f"/admin/pages/{site['asset'].pk}/edit/",
-        "/admin/snippets/cms/team/",
+        "/admin/snippets/accounts/team/",
         "/admin/analytics/api-keys/",
         "/admin/users/",
         "/api/v1/docs",
