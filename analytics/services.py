@@ -477,7 +477,7 @@ def usage_record(
         with transaction.atomic():
             event.save(force_insert=True)
     except OperationalError as error:
-        from enablement.middleware import database_busy
+        from cms.middleware import database_busy
 
         if not database_busy(error):
             raise
@@ -599,7 +599,7 @@ def share_link_opened(*, link: ShareLink) -> None:
             ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
         link.last_opened_at = now
     except OperationalError as error:  # busy: the open itself is still recorded below
-        from enablement.middleware import database_busy
+        from cms.middleware import database_busy
 
         if not database_busy(error):
             raise

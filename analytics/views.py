@@ -18,8 +18,8 @@ from analytics import charts, selectors, services
 from analytics.forms import ImportForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.rollups import AnalyticsLocked, update_analytics
+from cms.exports import spreadsheet_safe
 from cms.models import AssetPage
-from enablement.exports import spreadsheet_safe
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 

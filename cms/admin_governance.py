@@ -96,7 +96,7 @@ def _refuse_deleting_teams_in_use(request, instances):
 @hooks.register("insert_global_admin_js")
 def _admin_widgets_without_inline_script():
     """Starts the admin widgets whose inline scripts the Content-Security-Policy blocks."""
-    return format_html('<script src="{}" defer></script>', static("enablement/admin_csp.js"))
+    return format_html('<script src="{}" defer></script>', static("cms/admin_csp.js"))
 
 
 # --- Wagtail's document URLs ---------------------------------------------------------------

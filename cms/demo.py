@@ -511,7 +511,7 @@ def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResu
 
     ``progress`` receives one line per asset created, before the work starts. ``workers``
     threads create the documents ahead of the pages (see ``_Documents``)."""
-    from enablement.services import roles_ensure
+    from cms.services import roles_ensure
 
     created = Counter()
     groups = roles_ensure()

@@ -1,4 +1,5 @@
-"""Rep-facing library views: section listings, the asset page, downloads and thumbnails.
+"""Rep-facing library views: the library home, section listings, the asset page, downloads
+and thumbnails.
 
 Every view asks ``cms.selectors`` what the user may see; an asset the user may not see is a
 404, never a 403, so its existence does not leak.
@@ -10,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -22,7 +23,7 @@ from wagtail.images.exceptions import InvalidFilterSpecError
 from accounts.roles import user_manages_content
 from cms import selectors
 from cms.downloads import stored_file_response
-from cms.models import AssetPage, AssetType, Industry, Product
+from cms.models import AssetPage, AssetType, Industry, LibraryPage, Product
 from cms.signals import asset_viewed
 
 ASSETS_PER_PAGE = 24
@@ -71,6 +72,15 @@ def _grid_links(grid: list[dict], filters: dict[str, list[str]]) -> list[dict]:
             cell["query"] = urlencode(kept + [("stage", stage), ("pillar", pillar)])
             cell["selected"] = filters.get("stage") == [stage] and filters.get("pillar") == [pillar]
     return grid
+
+
+@login_required
+def home(request):
+    """Send a signed-in user to the library home (created by ``migrate``)."""
+    library = LibraryPage.objects.live().order_by("depth", "path").first()
+    if library is None:
+        raise Http404("The library has not been published yet.")
+    return redirect(library.url)
 
 
 def library_page_serve(request, *, page):

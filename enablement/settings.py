@@ -51,7 +51,6 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "l
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "enablement",
     "accounts",
     "cms",
     "search",
@@ -86,9 +85,9 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "enablement.middleware.ContentSecurityPolicyMiddleware",
-    "enablement.middleware.RequestSizeLimitMiddleware",
-    "enablement.middleware.DatabaseBusyMiddleware",
+    "cms.middleware.ContentSecurityPolicyMiddleware",
+    "cms.middleware.RequestSizeLimitMiddleware",
+    "cms.middleware.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -216,7 +215,7 @@ TIKA_URL = env_url("TIKA_URL", schemes=("http", "https")) or ""  # Apache Tika s
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A request body larger than this is refused (413) before any of it is read or stored: the
-# largest upload plus room for the form around it (enablement.middleware).
+# largest upload plus room for the form around it (cms.middleware).
 MAX_REQUEST_BYTES = MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
 # XLSX deal imports: refused when their unpacked size or compression ratio says zip bomb.
 XLSX_MAX_UNPACKED_MB = env_int("XLSX_MAX_UNPACKED_MB", 200, minimum=1)
@@ -258,7 +257,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail")))
 if EMAIL_HOST:
-    EMAIL_BACKEND = "enablement.mail.LoggingSMTPBackend"
+    EMAIL_BACKEND = "cms.mail.LoggingSMTPBackend"
     EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
@@ -270,7 +269,7 @@ if EMAIL_HOST:
 elif env_str("EMAIL_BACKEND", "file") == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 elif env_str("EMAIL_BACKEND", "file") == "file":
-    EMAIL_BACKEND = "enablement.mail.LoggingFileBackend"
+    EMAIL_BACKEND = "cms.mail.LoggingFileBackend"
 else:
     raise ImproperlyConfigured(
         f"EMAIL_BACKEND must be file or console (or set EMAIL_HOST for SMTP), "
@@ -296,7 +295,7 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "SAMEORIGIN"
     SILENCED_SYSTEM_CHECKS = ["security.W019"]
 
-# Content-Security-Policy on every response (enablement.middleware): scripts only from this
+# Content-Security-Policy on every response (cms.middleware): scripts only from this
 # site and never inline; nothing from another host. Wagtail's admin sets style attributes,
 # hence 'unsafe-inline' for styles only.
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -11,7 +11,7 @@ class SearchConfig(AppConfig):
         """Connect the index updates: publish, unpublish, move, delete, restriction changes
         on assets and sections, processed files; taxonomy edits to the label cache and
         synonym edits to the synonym cache."""
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
         from wagtail.signals import page_published, page_unpublished, post_page_move
 
         from cms import signals as cms_signals
@@ -38,3 +38,4 @@ class SearchConfig(AppConfig):
             post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{uid}-t")
             post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{uid}-td")
         post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{uid}-s")
+        post_migrate.connect(signals.roles_after_migrate, sender=self, dispatch_uid=f"{uid}-roles")

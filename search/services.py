@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import ENABLEMENT_LEAD, MARKETER
+from accounts.services import role_permissions_grant
 from analytics.models import SearchClick, SearchEvent
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
@@ -223,3 +225,11 @@ def search_click_record(*, user, search_id: int, asset_id: int, position: int) -
     if event is not None:
         SearchClick.objects.create(search=event, asset=asset, position=max(0, position))
     return asset.get_url()
+
+
+def search_roles_ensure() -> None:
+    """Let marketers and enablement leads keep the search synonyms (Settings > Search
+    synonyms); runs after every ``migrate`` (``search.apps``). Only adds."""
+    role_permissions_grant(
+        roles=(MARKETER, ENABLEMENT_LEAD), permissions=["library_search.change_searchsynonyms"]
+    )

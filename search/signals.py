@@ -3,6 +3,9 @@ which assets are affected and calls ``services.index_schedule*`` (a task on comm
 
 from __future__ import annotations
 
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.db import connections
 from django.db.models import Q
 
 from cms.models import AssetPage, LibraryPage
@@ -41,3 +44,16 @@ def document_processed(sender, document, **kwargs) -> None:
     uses = Q(document=document) | Q(transcript=document)  # a file, or a video's captions
     ids = AssetPage.objects.filter(uses).values_list("pk", flat=True)
     services.index_schedule(asset_ids=list(ids))
+
+
+def roles_after_migrate(sender, using="default", **kwargs) -> None:
+    """post_migrate of this app: grant the search permissions (skipped when the tables are
+    not there, e.g. after migrating the app back to zero). Django creates an app's
+    permissions in a post_migrate receiver that may run after this one (django.contrib.auth
+    comes later in INSTALLED_APPS), so they are created here first; both are idempotent."""
+    tables = set(connections[using].introspection.table_names())
+    if not {"auth_group", "library_search_searchsynonyms"} <= tables:
+        return
+    create_contenttypes(sender, verbosity=0, using=using)
+    create_permissions(sender, verbosity=0, using=using)
+    services.search_roles_ensure()

@@ -13,8 +13,8 @@ from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
 from accounts.roles import ADMIN, ENABLEMENT_LEAD, REP
 from analytics.models import AssetFeedback
+from cms.exports import FORMULA_STARTS, spreadsheet_safe
 from cms.models import BuyerStage
-from enablement.exports import FORMULA_STARTS, spreadsheet_safe
 from tests.factories import make_asset, make_document, make_user
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from accounts.roles import (
     user_manages_content,
 )
 from cms.models import LibraryPage
-from enablement.services import roles_ensure
+from cms.services import roles_ensure
 from tests.factories import library_root, make_user
 
 pytestmark = pytest.mark.django_db

@@ -93,10 +93,10 @@ def test_a_new_file_replaces_the_pages_of_the_old_one(django_capture_on_commit_c
 def test_pages_of_a_replaced_file_go_before_the_new_file_is_processed(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    from cms import documents as document_services
+    from cms import tasks as cms_tasks
 
     document = processed("a.pdf", make_pdf(["Old one"]), django_capture_on_commit_callbacks)
-    monkeypatch.setattr(document_services, "document_schedule_processing", lambda **kw: None)
+    monkeypatch.setattr(cms_tasks, "document_schedule_processing", lambda **kw: None)
 
     document.file.save("b.pdf", ContentFile(make_pdf(["New"])), save=False)
     document.save()
