@@ -29,11 +29,11 @@ from analytics.models import (
     DealAssetTouch,
     EventKind,
     RollupSnapshot,
-    SearchEvent,
     UsageEvent,
     UsageWeekly,
 )
 from cms.models import AssetPage, BuyerStage, Pillar
+from search import selectors as search_selectors
 
 BATCH = 5000
 AnalyticsLocked = Locked
@@ -396,22 +396,6 @@ def _asset_tags() -> dict[int, tuple[set[int], set[int]]]:
 
 def search_gaps(days: int = 90, limit: int = 50) -> dict:
     """Top normalised queries of the last ``days`` that found nothing (``zero_results``) and
-    that found something nobody clicked (``no_click``), most frequent first."""
-    since = timezone.now() - timedelta(days=days)
-    recent = SearchEvent.objects.filter(created_at__gte=since).exclude(normalized_query="")
-    zero = (
-        recent.filter(result_count=0)
-        .values("normalized_query")
-        .annotate(searches=Count("id"))
-        .order_by("-searches", "normalized_query")[:limit]
-    )
-    no_click = (
-        recent.filter(result_count__gt=0, clicks__isnull=True)
-        .values("normalized_query")
-        .annotate(searches=Count("id"))
-        .order_by("-searches", "normalized_query")[:limit]
-    )
-    return {
-        "zero_results": [{"query": r["normalized_query"], "searches": r["searches"]} for r in zero],
-        "no_click": [{"query": r["normalized_query"], "searches": r["searches"]} for r in no_click],
-    }
+    that found something nobody clicked (``no_click``), most frequent first
+    (``search.selectors.search_gaps``)."""
+    return search_selectors.search_gaps(since=timezone.now() - timedelta(days=days), limit=limit)

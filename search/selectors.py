@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Max
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from cms.models import AssetPage, AssetType, BuyerStage, Competitor, Industry, P
 from cms.models import Product as ProductTerm
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.models import PendingIndexUpdate, SearchSynonyms
+from search.models import PendingIndexUpdate, SearchClick, SearchEvent, SearchSynonyms
 from search.query import (
     FACETS,
     Audience,
@@ -292,3 +293,38 @@ def index_check(*, batch_size: int = 500) -> IndexReport:
     report.live = len(seen)
     report.extra = sorted(set(indexed) - seen)
     return report
+
+
+# --- What reps searched for (analytics reads these) ----------------------------------------
+
+
+def search_gaps(*, since, limit: int = 50) -> dict:
+    """Top normalised queries since ``since`` that found nothing (``zero_results``) and that
+    found something nobody clicked (``no_click``), most frequent first: each a list of
+    ``{"query", "searches"}``."""
+    recent = SearchEvent.objects.filter(created_at__gte=since).exclude(normalized_query="")
+    zero = (
+        recent.filter(result_count=0)
+        .values("normalized_query")
+        .annotate(searches=Count("id"))
+        .order_by("-searches", "normalized_query")[:limit]
+    )
+    no_click = (
+        recent.filter(result_count__gt=0, clicks__isnull=True)
+        .values("normalized_query")
+        .annotate(searches=Count("id"))
+        .order_by("-searches", "normalized_query")[:limit]
+    )
+    return {
+        "zero_results": [{"query": r["normalized_query"], "searches": r["searches"]} for r in zero],
+        "no_click": [{"query": r["normalized_query"], "searches": r["searches"]} for r in no_click],
+    }
+
+
+def search_activity_version() -> list:
+    """A small value that changes whenever a search or a click is recorded (for rollups
+    that depend on searches: recompute when it moved)."""
+    return [
+        SearchEvent.objects.aggregate(top=Max("id"))["top"],
+        SearchClick.objects.aggregate(top=Max("id"))["top"],
+    ]

@@ -21,12 +21,11 @@ from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from accounts.services import role_permissions_grant
-from analytics.models import SearchClick, SearchEvent
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
 from search.documents import document_for_asset, live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.models import PendingIndexUpdate
+from search.models import PendingIndexUpdate, SearchClick, SearchEvent
 from search.query import SearchQuery, SearchResults, normalize_text
 from search.selectors import IndexReport, asset_ids_in_section, index_changed_since, index_check
 

@@ -7,8 +7,9 @@ import pytest
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
-from analytics.models import AssetFeedback, ContentRequest, EventKind, SearchEvent, UsageEvent
+from analytics.models import AssetFeedback, ContentRequest, EventKind, UsageEvent
 from analytics.rollups import update_analytics
+from search.models import SearchEvent
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from analytics.models import SearchClick, SearchEvent
 from cms.models import LibraryDocument
+from search.models import SearchClick, SearchEvent
 
 pytestmark = pytest.mark.django_db
 
