@@ -27,15 +27,8 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 from accounts.models import Team
 from accounts.roles import user_manages_content
 from cms import selectors
-from cms.models import (
-    AssetType,
-    BuyerStage,
-    Competitor,
-    Industry,
-    Persona,
-    Pillar,
-    Product,
-)
+from cms.models import BuyerStage, Pillar
+from cms.taxonomy import facets
 
 # --- Taxonomy snippets ------------------------------------------------------------------------
 
@@ -59,13 +52,7 @@ class TaxonomyGroup(SnippetViewSetGroup):
     menu_icon = "tag"
     menu_order = 250
     items = (
-        _taxonomy_viewset(BuyerStage, "list-ol", ordered=True),
-        _taxonomy_viewset(Pillar, "pick", ordered=True),
-        _taxonomy_viewset(AssetType, "doc-full"),
-        _taxonomy_viewset(Product, "cog"),
-        _taxonomy_viewset(Industry, "site"),
-        _taxonomy_viewset(Persona, "user"),
-        _taxonomy_viewset(Competitor, "warning"),
+        *(_taxonomy_viewset(item.term_model, item.icon, ordered=item.ordered) for item in facets()),
         _taxonomy_viewset(Team, "group"),
     )
 

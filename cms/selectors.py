@@ -14,15 +14,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import user_manages_content, user_team_ids
-from cms.models import (
-    AssetPage,
-    AssetType,
-    BuyerStage,
-    Industry,
-    LibraryPage,
-    Pillar,
-    Product,
-)
+from cms.models import AssetPage, BuyerStage, LibraryPage, Pillar
+from cms.taxonomy import facets
 
 
 def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:
@@ -181,20 +174,15 @@ def sections_for_user(user, parent: LibraryPage) -> list[LibraryPage]:
     return sections_visible_to(user, children)
 
 
-ASSET_FILTERS = {
-    "type": ("asset_type__slug", AssetType),
-    "stage": ("stages__slug", BuyerStage),
-    "pillar": ("pillars__slug", Pillar),
-    "product": ("products__slug", Product),
-    "industry": ("industries__slug", Industry),
-}
+# The library listing's filters: facet name -> the facet (``cms.taxonomy``), in display order.
+ASSET_FILTERS = {item.name: item for item in facets() if item.listing_filter}
 
 
 def taxonomy_unknown_slugs(filters: dict[str, list[str]]) -> dict[str, list[str]]:
     """For each filter name, the requested slugs that name no term (to report them)."""
     unknown = {}
     for name, slugs in filters.items():
-        model = ASSET_FILTERS[name][1]
+        model = ASSET_FILTERS[name].term_model
         known = set(model.objects.filter(slug__in=slugs).values_list("slug", flat=True))
         missing = [slug for slug in slugs if slug not in known]
         if missing:
@@ -209,7 +197,7 @@ def assets_filter(
     filters all must match (AND). Filter names are the keys of ASSET_FILTERS."""
     for name, slugs in filters.items():
         if slugs:
-            lookup = ASSET_FILTERS[name][0]
+            lookup = f"{ASSET_FILTERS[name].relation}__slug"
             queryset = queryset.filter(pk__in=AssetPage.objects.filter(**{f"{lookup}__in": slugs}))
     return queryset
 

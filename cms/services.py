@@ -6,7 +6,8 @@ the second time, so it can run after every ``migrate``.
 Roles (``roles_ensure``, run after every ``migrate`` by ``cms.signals``):
 - Marketer: use Wagtail's admin; add and edit pages under the library (not publish: edits go
   through the "Marketing review" workflow); add and edit documents and images; manage the
-  taxonomy snippets (and, granted by search, the search synonyms).
+  taxonomy snippets of every facet (``cms.taxonomy``) and, granted by search, the search
+  synonyms.
 - Enablement lead: what a marketer may, plus publish (approve the workflow), manage teams,
   lock and unlock pages. The analytics dashboard and the admin reports check the group itself
   (``accounts.roles``).
@@ -34,9 +35,11 @@ from wagtail.models import (
     WorkflowTask,
 )
 
+from accounts.models import Team
 from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER
 from accounts.services import permission_get, role_groups_ensure
 from cms.models import AssetPage, LibraryPage
+from cms.taxonomy import facets
 
 MODERATION_WORKFLOW = "Marketing review"
 MODERATION_TASK = "Enablement lead approval"
@@ -106,15 +109,6 @@ def asset_review_by_default(
 
 # --- Roles ---------------------------------------------------------------------------------
 
-TAXONOMY_MODELS = (
-    "buyerstage",
-    "pillar",
-    "assettype",
-    "product",
-    "industry",
-    "persona",
-    "competitor",
-)
 MODEL_ACTIONS = ("add", "change", "delete", "view")
 MEDIA_ACTIONS = ("add", "change", "choose")
 
@@ -125,9 +119,10 @@ PAGE_ACTIONS = {
 }
 
 
-def _model_permissions(app_label: str, models: tuple[str, ...]) -> list[Permission]:
+def _model_permissions(models) -> list[Permission]:
+    """Every action's permission on each model class of ``models``."""
     return [
-        permission_get(f"{app_label}.{action}_{model}")
+        permission_get(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
         for model in models
         for action in MODEL_ACTIONS
     ]
@@ -153,9 +148,9 @@ def _grant_media(group: Group, actions: tuple[str, ...]) -> None:
 
 def _grant_content_manager(group: Group, *, library: Page, role: str, teams: bool = False) -> None:
     group.permissions.add(permission_get("wagtailadmin.access_admin"))
-    group.permissions.add(*_model_permissions("cms", TAXONOMY_MODELS))
+    group.permissions.add(*_model_permissions(item.term_model for item in facets()))
     if teams:
-        group.permissions.add(*_model_permissions("accounts", ("team",)))
+        group.permissions.add(*_model_permissions([Team]))
     _grant_pages(group, library, PAGE_ACTIONS[role])
     _grant_media(group, MEDIA_ACTIONS)
 

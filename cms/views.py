@@ -23,17 +23,14 @@ from wagtail.images.exceptions import InvalidFilterSpecError
 from accounts.roles import user_manages_content
 from cms import selectors
 from cms.downloads import stored_file_response
-from cms.models import AssetPage, AssetType, Industry, LibraryPage, Product
+from cms.models import AssetPage, LibraryPage
 from cms.signals import asset_viewed
+from cms.taxonomy import facets
 
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"
-# The filters a listing accepts as GET parameters, in the order the filter form shows them.
-FILTER_FORM = (
-    ("type", "Type", AssetType),
-    ("product", "Product", Product),
-    ("industry", "Industry", Industry),
-)
+# The selects of a listing's filter form (``cms.taxonomy``: ``listing_form``), in order.
+FILTER_FORM = tuple(item for item in facets() if item.listing_form)
 
 
 def _is_manager_preview(request) -> bool:
@@ -53,12 +50,12 @@ def _requested_filters(request) -> dict[str, list[str]]:
 def _filter_form(filters: dict[str, list[str]]) -> list[dict]:
     return [
         {
-            "name": name,
-            "label": label,
-            "options": model.objects.all(),
-            "selected": filters.get(name),
+            "name": item.name,
+            "label": item.label,
+            "options": item.term_model.objects.all(),
+            "selected": filters.get(item.name),
         }
-        for name, label, model in FILTER_FORM
+        for item in FILTER_FORM
     ]
 
 

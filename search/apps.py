@@ -16,9 +16,10 @@ class SearchConfig(AppConfig):
 
         from cms import signals as cms_signals
         from cms.models import AssetPage, LibraryPage
+        from cms.taxonomy import facets
         from search import signals
         from search.models import SearchSynonyms
-        from search.selectors import TAXONOMY_MODELS, synonym_sets_clear, taxonomy_labels_clear
+        from search.selectors import synonym_sets_clear, taxonomy_labels_clear
 
         uid = "library_search"
         for model in (AssetPage, LibraryPage):
@@ -34,7 +35,8 @@ class SearchConfig(AppConfig):
         processed = getattr(cms_signals, "document_processed", None)
         if processed is not None:
             processed.connect(signals.document_processed, dispatch_uid=f"{uid}-doc")
-        for model in TAXONOMY_MODELS.values():
+        for item in facets():
+            model = item.term_model
             post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{uid}-t")
             post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{uid}-td")
         post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{uid}-s")

@@ -1,5 +1,5 @@
 """Signal handlers that keep the index in step with the library. Each one only works out
-which assets are affected and calls ``services.index_schedule*`` (a task on commit)."""
+which assets are affected and calls ``tasks.index_schedule*`` (a task on commit)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from django.db import connections
 from django.db.models import Q
 
 from cms.models import AssetPage, LibraryPage
-from search import services
+from search import services, tasks
 
 
 def _schedule_page(page) -> None:
     if isinstance(page, AssetPage) or getattr(page, "specific_class", None) is AssetPage:
-        services.index_schedule(asset_ids=[page.pk])
+        tasks.index_schedule(asset_ids=[page.pk])
     elif isinstance(page, LibraryPage) or getattr(page, "specific_class", None) is LibraryPage:
-        services.index_schedule_section(section_id=page.pk)
+        tasks.index_schedule_section(section_id=page.pk)
 
 
 def page_changed(sender, instance, **kwargs) -> None:
@@ -25,7 +25,7 @@ def page_changed(sender, instance, **kwargs) -> None:
 
 
 def asset_deleted(sender, instance, **kwargs) -> None:
-    services.index_schedule(asset_ids=[instance.pk])
+    tasks.index_schedule(asset_ids=[instance.pk])
 
 
 def restrictions_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
@@ -43,7 +43,7 @@ def document_processed(sender, document, **kwargs) -> None:
     """A file's text or thumbnail changed: re-index the assets that use it."""
     uses = Q(document=document) | Q(transcript=document)  # a file, or a video's captions
     ids = AssetPage.objects.filter(uses).values_list("pk", flat=True)
-    services.index_schedule(asset_ids=list(ids))
+    tasks.index_schedule(asset_ids=list(ids))
 
 
 def roles_after_migrate(sender, using="default", **kwargs) -> None:
