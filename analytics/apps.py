@@ -10,4 +10,4 @@ class AnalyticsConfig(AppConfig):
         # Imported here, not at the top of this module: they connect receivers and register
         # hooks that need the models, which are not loaded when Django imports the app config
         # (app-loading order).
-        from analytics import search_actions, signals  # noqa: F401
+        from analytics import receivers, search_actions  # noqa: F401

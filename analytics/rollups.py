@@ -42,6 +42,8 @@ AnalyticsLocked = Locked
 def update_analytics(*, log: Callable[[str], None] = lambda message: None) -> dict:
     """Rebuild all rollups; returns row counts per table. Raises AnalyticsLocked when
     another run holds the lock."""
+    # Imported here: analytics.services runs this update (an import cycle that ends when the
+    # update moves out with the live rollups).
     from analytics.services import usage_spool_replay
 
     with job_lock("update_analytics"):

@@ -21,7 +21,18 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from analytics import stats
-from analytics.models import AssetStats, Deal, DealAssetTouch, RollupSnapshot, UsageWeekly
+from analytics.models import (
+    AssetFeedback,
+    AssetStats,
+    Deal,
+    DealAssetTouch,
+    RollupSnapshot,
+    ShareLink,
+    UsageWeekly,
+)
+from analytics.tokens import share_link_token, token_digest
+from cms.models import AssetPage, BuyerStage
+from cms.selectors import asset_visible_to, assets_live
 
 WINDOWS = {"90d": 90, "365d": 365, "all": None}
 DEFAULT_WINDOW = "365d"
@@ -180,8 +191,6 @@ def _asset_numbers(rows, totals, min_deals, stage_names) -> dict:
 
 
 def _stage_names() -> dict[int, str]:
-    from cms.models import BuyerStage
-
     names: dict[int, str] = {}
     for order, name in BuyerStage.objects.order_by("-name").values_list("sort_order", "name"):
         names[order] = name
@@ -234,8 +243,6 @@ def _effectiveness_blank() -> dict:
 
 
 def _titles(asset_ids) -> dict[int, str]:
-    from cms.models import AssetPage
-
     return dict(AssetPage.objects.filter(pk__in=list(asset_ids)).values_list("pk", "title"))
 
 
@@ -332,9 +339,6 @@ def content_health(*, unused_days: int = 90) -> dict:
     """Live assets with no usage in ``unused_days`` (no event in the 90-day rollup), live
     assets past their review-by date, and expired or archived assets still touched in
     open deals."""
-    from cms.models import AssetPage
-    from cms.selectors import assets_live
-
     today = timezone.now().date()
     live = assets_live()
     used_recently = {
@@ -365,9 +369,6 @@ def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> l
     """The share links ``user`` made (of one asset when given), newest first. Each carries
     ``label`` (asset, deal, recipient note, creation time and number: unique), ``state``
     ("active", "expired", "revoked") and ``token`` (None when it cannot be shown again)."""
-    from analytics.models import ShareLink
-    from analytics.services import share_link_token
-
     if not getattr(user, "is_authenticated", False):
         return []
     links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset")
@@ -396,10 +397,6 @@ def share_link_for_buyer(token: str):
     unexpired, its asset may go to buyers, and the rep who made it is active and may still
     see the asset now (``cms.selectors.asset_visible_to``: live, sections published, team
     restrictions). Checked on every open, so a link stops the moment any of that changes."""
-    from analytics.models import ShareLink
-    from analytics.services import token_digest
-    from cms.selectors import asset_visible_to
-
     if not token or len(token) > 200:
         return None
     link = (
@@ -418,16 +415,11 @@ def share_link_for_buyer(token: str):
 
 
 def feedback_for_asset(asset_id: int):
-    from analytics.models import AssetFeedback
-
     return AssetFeedback.objects.filter(asset_id=asset_id).select_related("user")
 
 
 def feedback_for_owner(user):
     """Feedback on assets ``user`` owns (Wagtail's page owner), newest first."""
-    from analytics.models import AssetFeedback
-    from cms.models import AssetPage
-
     owned = AssetPage.objects.filter(owner=user).values("pk")
     return AssetFeedback.objects.filter(asset_id__in=owned).select_related("asset", "user")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import os
@@ -16,12 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
+from accounts.roles import user_is_enablement_lead
+from accounts.throttle import credentials_check, credentials_failed
 from analytics.models import (
     ApiKey,
     AssetFeedback,
@@ -32,17 +32,18 @@ from analytics.models import (
     ShareLink,
     UsageEvent,
 )
+from analytics.tokens import share_link_token, token_digest
+from cms.middleware import database_busy
 from cms.models import AssetPage, BuyerStage
+from cms.selectors import asset_visible_to, assets_for_user
+from search.engines import SearchUnavailable
+from search.services import index_repair
 
 logger = logging.getLogger(__name__)
 _METADATA = UsageEvent._meta.get_field("metadata")
 _KINDS = frozenset(EventKind.values)
 WON_STAGES = {"closed won"}
 LOST_STAGES = {"closed lost"}
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- Stage mapping ----------------------------------------------------------------------------
@@ -173,8 +174,6 @@ def deal_outcome(data: DealInput) -> str:
 
 def owner_for(name: str, cache: dict[str, object]):
     """The user an owner name refers to (username, email or full name), or None."""
-    from django.contrib.auth import get_user_model
-
     key = name.strip().casefold()
     if not key:
         return None
@@ -315,9 +314,6 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
 def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict, set[int]]:
     """The deals (external id -> id) and assets (ids) of ``events`` that ``user`` may name:
     assets they may see; their own deals, or any deal for a lead or an integration key."""
-    from accounts.roles import user_is_enablement_lead
-    from cms.selectors import assets_for_user
-
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
     deals_named = Deal.objects.filter(external_id__in=external_ids)
     if not (any_deal or user_is_enablement_lead(user)):
@@ -477,8 +473,6 @@ def usage_record(
         with transaction.atomic():
             event.save(force_insert=True)
     except OperationalError as error:
-        from cms.middleware import database_busy
-
         if not database_busy(error):
             raise
         usage_spool(event)
@@ -536,15 +530,6 @@ def usage_spool_replay() -> int:
 # --- Share links ------------------------------------------------------------------------------
 
 
-def share_link_token(link: ShareLink) -> str | None:
-    """The link's token, derived from its nonce under SECRET_KEY; None for links made before
-    nonces existed (their token was shown once and is not kept)."""
-    if not link.nonce:
-        return None
-    digest = salted_hmac("analytics.share_link", link.nonce, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def share_link_create(
     *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
 ) -> tuple[ShareLink, str]:
@@ -554,9 +539,6 @@ def share_link_create(
     the deal is the user's own open deal (an enablement lead may use any open deal). The
     token carries 256 bits. Recording the share is an asset_shared touch of the deal.
     """
-    from accounts.roles import user_is_enablement_lead
-    from cms.selectors import asset_visible_to
-
     if not asset_visible_to(user, asset):
         raise ValidationError({"asset": f"no asset {asset.pk}"})
     if not asset.shareable_with_buyers:
@@ -599,8 +581,6 @@ def share_link_opened(*, link: ShareLink) -> None:
             ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
         link.last_opened_at = now
     except OperationalError as error:  # busy: the open itself is still recorded below
-        from cms.middleware import database_busy
-
         if not database_busy(error):
             raise
     usage_record(
@@ -657,8 +637,6 @@ def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
     inactive. Read from the database on every call (no cache), so revoking takes effect on
     the next request. Notes the last use (to the minute, to spare writes) and reports
     failures to the login throttle."""
-    from accounts.throttle import credentials_check, credentials_failed
-
     credentials_check(request=request, username="api-key")
     now = timezone.now()
     key = (
@@ -692,9 +670,9 @@ def analytics_update_and_publish(*, log=lambda message: None) -> dict:
     assets whose signals (or anything else) changed. When the engine is down the rollups
     still stand and the index catches up on its next successful write or ``search_reindex``.
     """
+    # Imported here: analytics.rollups stores the spooled events through this module (an
+    # import cycle that ends when the update moves out with the live rollups).
     from analytics.rollups import update_analytics
-    from search.engines.base import SearchUnavailable
-    from search.services import index_repair
 
     counts = update_analytics(log=log)
     try:

@@ -17,9 +17,10 @@ from accounts.roles import user_is_enablement_lead
 from analytics import charts, selectors, services
 from analytics.forms import ImportForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
+from analytics.models import ContentRequest
 from analytics.rollups import AnalyticsLocked, update_analytics
 from cms.exports import spreadsheet_safe
-from cms.models import AssetPage
+from cms.models import AssetPage, BuyerStage, Pillar
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 
@@ -93,8 +94,6 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
 
 @lead_required
 def asset_list(request):
-    from cms.models import BuyerStage, Pillar
-
     rows, params = _filtered_rows(request)
     segments, industries = selectors.deal_segments()
     context = _base_context(
@@ -170,8 +169,6 @@ def search_gaps(request):
             services.content_request_create(user=request.user, text=text)
             messages.success(request, f"Content request created for “{text}”.")
         return redirect("analytics:search_gaps")
-    from analytics.models import ContentRequest
-
     context = _base_context(
         request,
         gaps=selectors.snapshot("search_gaps", "90d"),

@@ -200,6 +200,9 @@ class LibraryPage(RestrictableMixin, Page):
     template = "cms/library_page.html"
 
     def serve(self, request, *args, **kwargs):
+        # The page hands its request to its view, imported here because cms.views reads the
+        # library through cms.selectors, which import these models (at load time the import
+        # would be circular).
         from cms.views import library_page_serve
 
         return library_page_serve(request, page=self)
@@ -328,6 +331,7 @@ class AssetPage(RestrictableMixin, Page):
         return bool(self.asset_type and self.asset_type.shareable_with_buyers)
 
     def serve(self, request, *args, **kwargs):
+        # Imported here for the reason given in LibraryPage.serve (circular at load time).
         from cms.views import asset_page_serve
 
         return asset_page_serve(request, page=self)

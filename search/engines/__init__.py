@@ -25,6 +25,8 @@ def engine_from_settings() -> SearchEngine:
     kind = settings.SEARCH_ENGINE
     if kind in ("elasticsearch", "opensearch") and not settings.SEARCH_URL:
         raise ImproperlyConfigured(f"SEARCH_ENGINE={kind} needs SEARCH_URL (the server's URL)")
+    # Only the configured engine's module is imported (start-up cost: each pulls in its own
+    # client library, the tantivy extension or the Elasticsearch and OpenSearch clients).
     if settings.SEARCH_URL and kind != "embedded":
         from search.engines.elastic import ElasticEngine
 

@@ -1,5 +1,7 @@
-"""Signal handlers that keep the index in step with the library. Each one only works out
-which assets are affected and calls ``tasks.index_schedule*`` (a task on commit)."""
+"""Search's signal receivers: they keep the index in step with the library (each only works
+out which assets are affected and calls ``tasks.index_schedule*``, a task on commit), clear
+the label and synonym caches when terms or synonyms change, and grant search's permissions
+after ``migrate``. ``connect`` wires them (``search.apps``)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,38 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
 from django.db import connections
 from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from wagtail.signals import page_published, page_unpublished, post_page_move
 
+from cms import signals as cms_signals
 from cms.models import AssetPage, LibraryPage
+from cms.taxonomy import facets
 from search import services, tasks
+from search.models import SearchSynonyms
+from search.selectors import synonym_sets_clear, taxonomy_labels_clear
+
+UID = "library_search"
+
+
+def connect(app_config) -> None:
+    """Connect every receiver: publish, unpublish, move, delete and restriction changes of
+    assets and sections, processed files; term edits to the label cache, synonym edits to
+    the synonym cache; this app's post_migrate to its permissions."""
+    for model in (AssetPage, LibraryPage):
+        page_published.connect(page_changed, sender=model, dispatch_uid=f"{UID}-p")
+        page_unpublished.connect(page_changed, sender=model, dispatch_uid=f"{UID}-u")
+        post_page_move.connect(page_changed, sender=model, dispatch_uid=f"{UID}-m")
+        m2m_changed.connect(
+            restrictions_changed, sender=model.restricted_teams.through, dispatch_uid=f"{UID}-r"
+        )
+    post_delete.connect(asset_deleted, sender=AssetPage, dispatch_uid=f"{UID}-d")
+    cms_signals.document_processed.connect(document_processed, dispatch_uid=f"{UID}-doc")
+    for item in facets():
+        model = item.term_model
+        post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-t")
+        post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-td")
+    post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{UID}-s")
+    post_migrate.connect(roles_after_migrate, sender=app_config, dispatch_uid=f"{UID}-roles")
 
 
 def _schedule_page(page) -> None:
