@@ -30,7 +30,7 @@ from analytics.services import (
     deal_apply,
     deal_external_id_normalise,
     deal_input_problems,
-    deal_reached_order,
+    deals_refresh_reached,
 )
 
 #: Common Salesforce report headers (case-insensitive) -> DealInput fields.
@@ -72,7 +72,6 @@ REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
 CHUNK = 2000
 MAX_REPORTED_ERRORS = 1000
-REFRESH_SLICE = 2000
 
 
 @dataclass
@@ -330,35 +329,9 @@ def _save_deals(new, changed, changes, context, report) -> None:
         rows.append(change)
     DealStageChange.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     report.history_added += len(rows)
-    deals_refresh_reached([deal.pk for deal, _ in changes] + [d.pk for d in changed], context)
-
-
-def deals_refresh_reached(deal_ids: list[int], context: _Context) -> None:
-    """Recompute reached_stage_order for ``deal_ids`` from their history. The current stage
-    and outcome stay as the opportunity report (or webhook) last said."""
-    deals = Deal.objects.in_bulk(set(deal_ids))
-    sort_order = {stage.pk: stage.sort_order for stage in context.stage_map.stages}
-    orders: dict[int, int] = {}
-    ids = list(deals)
-    # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
-    # a quadratic plan on PostgreSQL before autovacuum has analysed it.
-    for start in range(0, len(ids), REFRESH_SLICE):
-        changes = DealStageChange.objects.filter(
-            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
-        ).values_list("deal_id", "journey_stage_id")
-        for deal_id, stage_id in changes:
-            order = sort_order.get(stage_id)
-            if order is not None and order > orders.get(deal_id, order - 1):
-                orders[deal_id] = order
-    for deal in deals.values():
-        known = [orders[deal.pk]] if deal.pk in orders else []
-        deal.reached_stage_order = deal_reached_order(
-            outcome=deal.outcome, orders=known, stage_map=context.stage_map
-        )
-    Deal.objects.bulk_update(
-        list(deals.values()),
-        ["reached_stage_order"],
-        batch_size=500,
+    deals_refresh_reached(
+        deal_ids=[deal.pk for deal, _ in changes] + [d.pk for d in changed],
+        stage_map=context.stage_map,
     )
 
 
@@ -399,4 +372,4 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
     report.history_added += added
     report.updated += len(touched) if added else 0
     report.unchanged += len(rows) - added
-    deals_refresh_reached([row.deal_id for row in rows], context)
+    deals_refresh_reached(deal_ids=[row.deal_id for row in rows], stage_map=context.stage_map)

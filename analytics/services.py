@@ -90,19 +90,41 @@ def deal_reached_order(*, outcome: str, orders: Iterable[int], stage_map: StageM
     return max(orders, default=stage_map.bottom_order)
 
 
-def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
-    orders = [
-        order
-        for order in deal.history.exclude(journey_stage=None).values_list(
-            "journey_stage__sort_order", flat=True
+REFRESH_SLICE = 2000
+
+
+def deals_refresh_reached(*, deal_ids: Iterable[int], stage_map: StageMap) -> dict[int, int]:
+    """Recompute ``reached_stage_order`` for ``deal_ids`` from their history and current
+    journey stage (``deal_reached_order``); returns it by deal id. The current stage and
+    outcome stay as the opportunity report (or webhook) last said."""
+    deals = Deal.objects.in_bulk(set(deal_ids))
+    sort_order = {stage.pk: stage.sort_order for stage in stage_map.stages}
+    orders: dict[int, list[int]] = {}
+    ids = list(deals)
+    # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
+    # a quadratic plan on PostgreSQL before autovacuum has analysed it.
+    for start in range(0, len(ids), REFRESH_SLICE):
+        changes = DealStageChange.objects.filter(
+            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
+        ).values_list("deal_id", "journey_stage_id")
+        for deal_id, stage_id in changes:
+            if stage_id in sort_order:
+                orders.setdefault(deal_id, []).append(sort_order[stage_id])
+    for deal in deals.values():
+        known = orders.get(deal.pk, [])
+        if deal.journey_stage_id in sort_order:
+            known.append(sort_order[deal.journey_stage_id])
+        deal.reached_stage_order = deal_reached_order(
+            outcome=deal.outcome, orders=known, stage_map=stage_map
         )
-    ]
-    if deal.journey_stage_id:
-        orders.append(deal.journey_stage.sort_order)
-    deal.reached_stage_order = deal_reached_order(
-        outcome=deal.outcome, orders=orders, stage_map=stage_map
-    )
-    Deal.objects.filter(pk=deal.pk).update(reached_stage_order=deal.reached_stage_order)
+    Deal.objects.bulk_update(list(deals.values()), ["reached_stage_order"], batch_size=500)
+    return {deal.pk: deal.reached_stage_order for deal in deals.values()}
+
+
+def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
+    """The single-deal twin of ``deals_refresh_reached``."""
+    reached = deals_refresh_reached(deal_ids=[deal.pk], stage_map=stage_map)
+    deal.reached_stage_order = reached[deal.pk]
 
 
 # --- Deals ------------------------------------------------------------------------------------

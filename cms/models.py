@@ -2,7 +2,7 @@
 
 An asset is a Wagtail page, so drafts, revisions, moderation workflows, scheduled publishing
 and expiry come from Wagtail itself. Who may see an asset is decided by team restrictions on the
-asset and on every library section above it (see ``cms.selectors.asset_allowed_team_ids``).
+asset and on every library section above it (see ``cms.selectors.allowed_teams``).
 """
 
 from __future__ import annotations

@@ -123,15 +123,28 @@ def assets_for_user(user, queryset: QuerySet[AssetPage] | None = None) -> QueryS
     return queryset.filter(visible)
 
 
+def assets_allowed_team_ids(
+    asset_ids: list[int], *, sections: list[tuple[str, frozenset[int]]] | None = None
+) -> dict[int, frozenset[int] | None]:
+    """Teams admitted to each asset of ``asset_ids`` (see ``allowed_teams``), by asset id;
+    what search documents store. ``sections`` (``restricted_sections()``) may be passed in
+    when many batches are asked for at once."""
+    sections = restricted_sections() if sections is None else sections
+    Restrictions = AssetPage.restricted_teams.through
+    own: dict[int, set[int]] = {}
+    rows = Restrictions.objects.filter(assetpage_id__in=asset_ids)
+    for asset_id, team_id in rows.values_list("assetpage_id", "team_id"):
+        own.setdefault(asset_id, set()).add(team_id)
+    paths = AssetPage.objects.filter(pk__in=asset_ids).values_list("pk", "path")
+    return {
+        pk: allowed_teams(path=path, own_teams=frozenset(own.get(pk, ())), sections=sections)
+        for pk, path in paths
+    }
+
+
 def asset_allowed_team_ids(asset: AssetPage) -> frozenset[int] | None:
-    """Teams admitted to ``asset`` (see ``allowed_teams``); what search documents store."""
-    own = frozenset(asset.restricted_teams.values_list("id", flat=True))
-    return allowed_teams(path=asset.path, own_teams=own, sections=restricted_sections())
-
-
-def asset_is_live(asset: AssetPage) -> bool:
-    """Whether ``asset`` is live in the sense of ``assets_live`` (its sections included)."""
-    return assets_live().filter(pk=asset.pk).exists()
+    """The single-asset twin of ``assets_allowed_team_ids``."""
+    return assets_allowed_team_ids([asset.pk]).get(asset.pk)
 
 
 def asset_visible_to(user, asset: AssetPage) -> bool:

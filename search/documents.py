@@ -25,7 +25,7 @@ from wagtail.models import Site
 
 from analytics.selectors import asset_ranking_signals
 from cms.models import AssetPage
-from cms.selectors import allowed_teams, assets_live, restricted_sections
+from cms.selectors import assets_allowed_team_ids, assets_live, restricted_sections
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
 from search.schema import DISPLAY_FIELDS, STORED_FACET_FIELDS
 
@@ -131,9 +131,9 @@ def _epoch(value) -> int:
 
 
 # What a document is built from, read with ``values()`` so that bulk builds never pay for
-# model instances. Terms come from each facet's relation (``_term_slugs``).
+# model instances. Terms come from each facet's relation (``_links``).
 ROW_FIELDS = (
-    "pk", "title", "summary", "body", "path", "url_path", "first_published_at", "review_by",
+    "pk", "title", "summary", "body", "url_path", "first_published_at", "review_by",
     "expire_at", "thumbnail_image_id", "language", "owner__username", "owner__first_name",
     "owner__last_name", "document__extracted_text", "document__thumbnail",
     "transcript__extracted_text",
@@ -241,7 +241,7 @@ def live_documents(
     assets: QuerySet[AssetPage] | None = None, *, batch_size: int = 500
 ) -> Iterator[list[SearchDocument]]:
     """Documents for every live asset (or the live ones of ``assets``), in batches, with a
-    fixed number of queries per batch. Visibility follows ``cms.selectors.allowed_teams``."""
+    fixed number of queries per batch. Visibility is ``cms.selectors.assets_allowed_team_ids``."""
     queryset = assets_live() if assets is None else assets & assets_live()
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     sections, urls = restricted_sections(), _PageUrls()
@@ -249,16 +249,12 @@ def live_documents(
         wanted = set(chunk)
         rows = AssetPage.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).order_by("pk")
         links = {name: _links(name, chunk, "slug") for name in STORED_FACET_FIELDS}
-        teams = _links("restricted_teams", chunk, "id")
+        teams = assets_allowed_team_ids(chunk, sections=sections)
         signals = asset_ranking_signals(chunk)
         yield [
             build_document(
                 row,
-                allowed_team_ids=allowed_teams(
-                    path=row["path"],
-                    own_teams=frozenset(teams.get(row["pk"], ())),
-                    sections=sections,
-                ),
+                allowed_team_ids=teams[row["pk"]],
                 url=urls(row["url_path"]),
                 terms={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
                 signals=signals.get(row["pk"]),
