@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "cms",
     "search",
     "analytics",
+    # The demo library and deals (``manage.py seed_demo``): never installed in production,
+    # where its users' published passwords would be a way in.
+    *([] if PRODUCTION else ["demo"]),
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.roles import ENABLEMENT_LEAD, REP
-from analytics.demo import seed_analytics
+from demo.deals import seed_analytics
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_asset, make_user
 

@@ -1,12 +1,12 @@
 """The demo library (``manage.py seed_demo``): the assets of Tidewater Data, a fictional
-data-reliability company (``cms.demo_catalogue``), and the service that creates them.
+data-reliability company (``demo.catalogue``), and the loader that creates them.
 
 Contracts of ``demo_seed``:
 - It creates the taxonomy (products, industries, personas, competitors, teams), one demo user
   per role plus two more marketers who own content, the library sections (one restricted to
   the EMEA team) under the library home, which becomes the default site's root page, and the
   ``asset_specs()`` assets, each published through a Wagtail revision by its owner. Assets
-  with a file get a generated PDF, PPTX or DOCX (``cms.demo_files``) whose text contains a code
+  with a file get a generated PDF, PPTX or DOCX (``demo.files``) whose text contains a code
   word found nowhere else (``code_word``); videos get an external link.
 - Every stage x pillar cell holds assets except ``EMPTY_CELLS``, left empty on purpose so the
   coverage matrix has gaps to show. Some assets are past their review date, one has expired,
@@ -40,8 +40,20 @@ from wagtail.utils.file import hash_filelike
 
 from accounts.models import Team
 from accounts.roles import ADMIN
-from cms import demo_files
-from cms.demo_catalogue import (
+from cms.models import (
+    AssetPage,
+    AssetType,
+    BuyerStage,
+    Competitor,
+    Industry,
+    LibraryPage,
+    Persona,
+    Pillar,
+    Product,
+)
+from cms.services import library_root_ensure, roles_ensure
+from demo import files as demo_files
+from demo.catalogue import (
     COMPANY,
     CONTENT_OWNERS,
     CUSTOMERS,
@@ -59,19 +71,7 @@ from cms.demo_catalogue import (
     DemoUser,
     SectionSpec,
 )
-from cms.demo_files import Brief
-from cms.models import (
-    AssetPage,
-    AssetType,
-    BuyerStage,
-    Competitor,
-    Industry,
-    LibraryPage,
-    Persona,
-    Pillar,
-    Product,
-)
-from cms.services import library_root_ensure
+from demo.files import Brief
 
 EMPTY_CELLS = frozenset({("discover", "why-buy-you"), ("onboard", "why-buy-now")})
 FILE_KINDS = {
@@ -511,8 +511,6 @@ def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResu
 
     ``progress`` receives one line per asset created, before the work starts. ``workers``
     threads create the documents ahead of the pages (see ``_Documents``)."""
-    from cms.services import roles_ensure
-
     created = Counter()
     groups = roles_ensure()
     terms = _terms_ensure(created)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from analytics.models import Deal, DealStageChange, EventKind, UsageEvent
 from analytics.rollups import update_analytics
 from cms.models import AssetPage, BuyerStage
+from cms.selectors import assets_live
 
 PREFIX = "DEMO-"
 BASE_MOVE_ON = 0.6
@@ -88,8 +89,6 @@ def seed_analytics(*, stdout, deals: int = 2000, seed: int = 7, today=None) -> T
     Uses live assets only; with none, or with fewer than two pipeline stages, creates nothing
     and says so. Returns the truth it generated (None when it created nothing).
     """
-    from cms.selectors import assets_live
-
     assets = list(assets_live().order_by("pk"))
     pipeline = _pipeline()
     if not assets:

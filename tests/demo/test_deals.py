@@ -6,8 +6,8 @@ import pytest
 
 from accounts.roles import REP
 from analytics import selectors
-from analytics.demo import seed_analytics
 from analytics.models import Deal
+from demo.deals import seed_analytics
 from tests.factories import make_asset, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
