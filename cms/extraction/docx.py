@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lxml import etree, html
 
-from cms.extraction import ooxml
+import cms.extraction.ooxml as ooxml
 from cms.extraction.base import Extraction, Limits, Parser, text_extraction
 from cms.extraction.embedded import EMBEDDED_SUFFIXES, embedded_reader, embedded_text
 from cms.extraction.text import decode_text

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import olefile
 
-from cms.extraction import ooxml
+import cms.extraction.ooxml as ooxml
 from cms.extraction.base import MB, ExtractionError
 
 EMBEDDED_SUFFIXES = (*ooxml.NESTED_SUFFIXES, ".bin", ".pdf")

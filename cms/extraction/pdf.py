@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from cms.extraction import ocr
+import cms.extraction.ocr as ocr
 from cms.extraction.base import (
     Budget,
     Extraction,

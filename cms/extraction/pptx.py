@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cms.extraction import ooxml
+import cms.extraction.ooxml as ooxml
 from cms.extraction.base import Extraction, Limits, Page, Parser, paged_extraction, pages_note
 from cms.extraction.embedded import embedded_reader, embedded_text
 from cms.extraction.thumbnails import embedded_preview, title_card

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cms.extraction import docx, image, pdf, pptx, text, tika, transcript, xlsx
+import cms.extraction.docx as docx
+import cms.extraction.image as image
+import cms.extraction.pdf as pdf
+import cms.extraction.pptx as pptx
+import cms.extraction.text as text
+import cms.extraction.tika as tika
+import cms.extraction.transcript as transcript
+import cms.extraction.xlsx as xlsx
 from cms.extraction.base import Extraction, ExtractionError, Limits, Parser, extension_of
 
 _by_extension: dict[str, type[Parser]] = {}

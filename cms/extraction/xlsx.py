@@ -11,7 +11,7 @@ import io
 import re
 from pathlib import Path
 
-from cms.extraction import ooxml
+import cms.extraction.ooxml as ooxml
 from cms.extraction.base import Extraction, Limits, Parser, text_extraction
 from cms.extraction.embedded import embedded_reader, embedded_text
 from cms.extraction.thumbnails import embedded_preview, title_card
