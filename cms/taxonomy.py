@@ -48,6 +48,7 @@ class Facet:
     listing_form: bool = False  # the listing's filter form offers a select for it
     icon: str = "tag"  # the admin menu icon of its snippets
     result_key: str = ""
+    plural: str = ""  # the label of several terms, "Industries"; default: label + "s"
 
     @property
     def term_model(self):
@@ -66,6 +67,10 @@ class Facet:
     @property
     def in_deal_mode(self) -> bool:
         return self.deal_boost > 0
+
+    @property
+    def plural_label(self) -> str:
+        return self.plural or f"{self.label}s"
 
 
 FACETS: tuple[Facet, ...] = (
@@ -123,6 +128,7 @@ FACETS: tuple[Facet, ...] = (
         reason="{label} industry",
         listing_form=True,
         icon="site",
+        plural="Industries",
     ),
     Facet(
         "persona",
@@ -181,3 +187,12 @@ def card_facets() -> tuple[Facet, ...]:
     """The facets whose labels a result card shows, in card order."""
     shown = [item for item in facets() if item.card_position is not None]
     return tuple(sorted(shown, key=lambda item: item.card_position))
+
+
+def asset_terms(asset, item: Facet) -> list:
+    """The terms ``asset`` has for facet ``item``, read through the asset's relation (so a
+    previewed revision shows its own, and prefetched relations cost no query)."""
+    value = getattr(asset, item.relation)
+    if value is None:
+        return []
+    return list(value.all()) if hasattr(value, "all") else [value]

@@ -25,12 +25,29 @@ from cms import selectors
 from cms.downloads import stored_file_response
 from cms.models import AssetPage, LibraryPage
 from cms.signals import asset_viewed
-from cms.taxonomy import facets
+from cms.taxonomy import asset_terms, card_facets, facets
 
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"
 # The selects of a listing's filter form (``cms.taxonomy``: ``listing_form``), in order.
 FILTER_FORM = tuple(item for item in facets() if item.listing_form)
+# Relations an asset card's chips read (``cms.taxonomy.card_facets``), loaded with the page.
+CARD_RELATIONS = tuple(item.relation for item in card_facets())
+
+
+def _chips(asset: AssetPage) -> list[tuple[str, list[str]]]:
+    """(facet name, term names) of the facets a card shows, in card order."""
+    return [(item.name, [str(t) for t in asset_terms(asset, item)]) for item in card_facets()]
+
+
+def _placement(asset: AssetPage) -> list[tuple[str, list[str]]]:
+    """(plural label, term names) of the other facets, in display order, for the asset page."""
+    shown = set(CARD_RELATIONS)
+    return [
+        (item.plural_label, [str(term) for term in asset_terms(asset, item)])
+        for item in facets()
+        if item.relation not in shown
+    ]
 
 
 def _is_manager_preview(request) -> bool:
@@ -99,10 +116,12 @@ def library_page_serve(request, *, page):
     visible = selectors.assets_for_user(request.user).descendant_of(page)
     grid_filters = {k: v for k, v in filters.items() if k not in ("stage", "pillar")}
     grid = selectors.asset_grid(selectors.assets_filter(visible, grid_filters))
-    listing = selectors.assets_filter(visible, filters).select_related("asset_type", "document")
+    listing = selectors.assets_filter(visible, filters).select_related("document")
     listing = listing.order_by("-last_published_at", "title")
-    paginator = Paginator(listing.prefetch_related("stages", "pillars"), ASSETS_PER_PAGE)
+    paginator = Paginator(listing.prefetch_related(*CARD_RELATIONS), ASSETS_PER_PAGE)
     page_of_assets = paginator.get_page(request.GET.get("page"))
+    for asset in page_of_assets:
+        asset.chips = _chips(asset)
     context = {
         "page": page,
         "self": page,
@@ -130,10 +149,15 @@ def asset_page_serve(request, *, page):
         raise Http404("No such asset")
     if not preview:
         asset_viewed.send(sender=AssetPage, request=request, asset=page)
+    related = selectors.assets_related(request.user, page)
+    for asset in related:
+        asset.chips = _chips(asset)
     context = {
         "page": page,
         "self": page,
-        "related": selectors.assets_related(request.user, page),
+        "chips": _chips(page),
+        "placement": _placement(page),
+        "related": related,
         "has_thumbnail": _has_thumbnail(page),
         "review_overdue": page.review_by is not None and page.review_by < timezone.localdate(),
     }

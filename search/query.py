@@ -338,8 +338,10 @@ class FacetCount:
 
 @dataclass
 class SearchHit:
-    """One result. ``fields`` holds the stored display fields (see documents.DISPLAY_FIELDS);
-    ``highlight`` is safe HTML in which only <mark> is markup."""
+    """One result as an engine returns it. ``fields`` holds the stored display fields
+    (``search.schema.DISPLAY_FIELDS``); ``highlight`` is safe HTML in which only <mark> is
+    markup; ``reasons`` explain deal-mode hits (``selectors.search_run``). A rep sees it as a
+    ``search.results.Card``."""
 
     asset_id: int
     score: float
@@ -349,9 +351,6 @@ class SearchHit:
     # What the rep typed that this hit matched only through a synonym ("roi" when it says
     # "return on investment" and never "roi"); empty when it matched what was typed.
     synonym_of: list[str] = field(default_factory=list)
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    review_status: str = ""
-    thumbnail_url: str = ""
 
 
 @dataclass
