@@ -18,10 +18,10 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import BaseModel
 
-from analytics import selectors, services
+from accounts.roles import user_is_enablement_lead
+from analytics import scope, selectors, services
 from analytics.models import ApiKey, Deal
 from analytics.parsing import parse_amount
-from enablement.roles import user_is_enablement_lead
 
 PREFIX = "/"
 MAX_BATCH = 1000
@@ -30,7 +30,7 @@ MAX_BATCH = 1000
 class KeyAuth(HttpBearer):
     """``Authorization: Bearer ea_...``: an active, unrevoked, unexpired key of an active
     user (checked on every request, so a revoked key fails at once). Failed keys count
-    towards the login throttle (``enablement.throttle``)."""
+    towards the login throttle (``accounts.throttle``)."""
 
     def authenticate(self, request, token):
         key = services.api_key_authenticate(token=token, request=request)
@@ -221,8 +221,8 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way.
     Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate)."""
     _require_lead(request)
-    if window not in selectors.WINDOWS:
-        raise HttpError(400, f"window must be one of {', '.join(selectors.WINDOWS)}")
+    if window not in scope.WINDOWS:
+        raise HttpError(400, f"window must be one of {', '.join(scope.WINDOWS)}")
     rows, summary = selectors.asset_table(window=window, segment=segment, industry=industry)
     status = selectors.refresh_status()
     return {

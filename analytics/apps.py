@@ -7,4 +7,7 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from analytics import signals  # noqa: F401
+        # Imported here, not at the top of this module: they connect receivers and register
+        # hooks that need the models, which are not loaded when Django imports the app config
+        # (app-loading order).
+        from analytics import receivers, search_actions  # noqa: F401

@@ -17,6 +17,8 @@ from datetime import date
 
 from django.conf import settings
 
+from analytics.models import CurrencyRate
+
 
 def reporting_currency() -> str:
     return settings.ANALYTICS_CURRENCY
@@ -58,8 +60,6 @@ class Rates:
 
     @classmethod
     def load(cls) -> Rates:
-        from analytics.models import CurrencyRate
-
         rows = list(CurrencyRate.objects.values_list("currency", "valid_from", "rate"))
         return cls(rows, reporting_currency())
 

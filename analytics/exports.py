@@ -2,7 +2,7 @@
 CSV (and Parquet when pyarrow is installed), so a RevOps analyst can check any number of the
 dashboard in SQL. ``SCHEMAS`` is the documented column list (the README repeats it); the
 dashboard's export page, ``manage.py export_analytics`` and the tests use the same functions.
-Every CSV cell goes through ``enablement.exports.spreadsheet_safe`` (no formula runs).
+Every CSV cell goes through ``cms.exports.spreadsheet_safe`` (no formula runs).
 
 Also here: the asset table's CSV columns (the nested per-segment and per-stage figures and
 money without a rate written as text).
@@ -18,8 +18,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.http import StreamingHttpResponse
 
+from analytics.currency import Rates
 from analytics.models import Deal, DealStageChange, UsageEvent
-from enablement.exports import spreadsheet_safe
+from analytics.selectors import ASSET_FIELDS, deals_without_history
+from cms.exports import spreadsheet_safe
 
 CHUNK = 5000
 
@@ -139,9 +141,6 @@ def history_rows(start: date, end: date) -> Iterator[tuple]:
 
 
 def deal_rows(start: date, end: date, *, without_history: bool = False) -> Iterator[tuple]:
-    from analytics.currency import Rates
-    from analytics.selectors import deals_without_history
-
     rates = Rates.load()
     missing = set(deals_without_history().values_list("pk", flat=True))
     deals = Deal.objects.filter(close_date__gte=start, close_date__lte=end)
@@ -251,8 +250,6 @@ def export_response(
 
 
 def _asset_fields() -> list[str]:
-    from analytics.selectors import ASSET_FIELDS
-
     return ["asset_id", "title", *ASSET_FIELDS, "segment_effects", "stage_effects"]
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from analytics.exports import parquet_available
 from analytics.models import AssetFeedback, Deal
+from analytics.scope import strata_choices
 
 
 class ImportForm(forms.Form):
@@ -74,8 +76,6 @@ class StrataForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from analytics.selectors import strata_choices
-
         super().__init__(*args, **kwargs)
         self.fields["strata"].choices = strata_choices()
 
@@ -98,8 +98,6 @@ class ExportForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from analytics.exports import parquet_available
-
         super().__init__(*args, **kwargs)
         if parquet_available():
             self.fields["format"].choices = [("csv", "CSV"), ("parquet", "Parquet")]

@@ -24,14 +24,15 @@ from analytics.parsing import (
     parse_datetime,
     read_table,
 )
+from analytics.selectors import deals_without_history
 from analytics.services import (
     DealInput,
     StageMap,
     deal_apply,
     deal_external_id_normalise,
     deal_input_problems,
-    deal_reached_order,
     deals_mark_changed,
+    deals_refresh_reached,
 )
 
 #: A mapping target: keep the column as a deal attribute named after its header.
@@ -194,8 +195,6 @@ def _import_rows(rows, kind, context, report, progress, dry_run) -> None:
 def _finish(context: _Context, report: ImportReport) -> None:
     """Counts that need the whole file: deals of a history file with and without new
     entries, and the file's closed deals that still have no stage history."""
-    from analytics.selectors import deals_without_history
-
     if report.kind == "history":
         report.updated = len(context.history_added)
         report.unchanged = len(context.history_seen - context.history_added)
@@ -373,35 +372,9 @@ def _save_deals(new, changed, changes, context, report) -> None:
         rows.append(change)
     DealStageChange.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     report.history_added += len(rows)
-    deals_refresh_reached([deal.pk for deal, _ in changes] + [d.pk for d in changed], context)
-
-
-def deals_refresh_reached(deal_ids: list[int], context: _Context) -> None:
-    """Recompute reached_stage_order for ``deal_ids`` from their history. The current stage
-    and outcome stay as the opportunity report (or webhook) last said."""
-    deals = Deal.objects.in_bulk(set(deal_ids))
-    sort_order = {stage.pk: stage.sort_order for stage in context.stage_map.stages}
-    orders: dict[int, int] = {}
-    ids = list(deals)
-    # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
-    # a quadratic plan on PostgreSQL before autovacuum has analysed it.
-    for start in range(0, len(ids), REFRESH_SLICE):
-        changes = DealStageChange.objects.filter(
-            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
-        ).values_list("deal_id", "journey_stage_id")
-        for deal_id, stage_id in changes:
-            order = sort_order.get(stage_id)
-            if order is not None and order > orders.get(deal_id, order - 1):
-                orders[deal_id] = order
-    for deal in deals.values():
-        known = [orders[deal.pk]] if deal.pk in orders else []
-        deal.reached_stage_order = deal_reached_order(
-            outcome=deal.outcome, orders=known, stage_map=context.stage_map
-        )
-    Deal.objects.bulk_update(
-        list(deals.values()),
-        ["reached_stage_order"],
-        batch_size=500,
+    deals_refresh_reached(
+        deal_ids=[deal.pk for deal, _ in changes] + [d.pk for d in changed],
+        stage_map=context.stage_map,
     )
 
 
@@ -448,4 +421,4 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
     context.history_seen |= touched
     context.history_added |= {deal_id for deal_id, _, _ in added}
     context.changed |= {deal_id for deal_id, _, _ in added}
-    deals_refresh_reached([row.deal_id for row in rows], context)
+    deals_refresh_reached(deal_ids=[row.deal_id for row in rows], stage_map=context.stage_map)

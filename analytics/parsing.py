@@ -14,7 +14,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils import timezone
+
+from cms.extraction import MB, ExtractionError, Limits
+from cms.extraction.ooxml import Package
 
 CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
 _CODE = re.compile(r"\b([A-Z]{3})\b")
@@ -235,11 +239,6 @@ class _Prefixed(io.RawIOBase):
 def _check_not_a_zip_bomb(stream) -> None:
     """Measure the workbook's zip directory before openpyxl decompresses anything: a small
     upload must not unpack into gigabytes (the same check as document uploads)."""
-    from django.conf import settings
-
-    from cms.extraction import MB, ExtractionError, Limits
-    from cms.extraction.ooxml import Package
-
     limits = Limits(
         max_unzipped_bytes=settings.XLSX_MAX_UNPACKED_MB * MB,
         max_part_bytes=settings.XLSX_MAX_UNPACKED_MB * MB,

@@ -20,7 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.models import RefreshState
-from analytics.rollups import AnalyticsLocked, rollups_fill
+from analytics.rollups.fill import AnalyticsLocked, rollups_fill
+from analytics.selectors import ranking_signals
+from analytics.services import usage_spool_replay
+from analytics.tasks import refresh_analytics_task
+from search.services import ranking_signals_replace
 
 logger = logging.getLogger(__name__)
 #: A queued refresh not started after this long is assumed lost (a worker died) and queued again.
@@ -46,8 +50,6 @@ def analytics_refresh(*, full: bool = False, log: Callable[[str], None] = lambda
     """Fill the rollups (everything from scratch with ``full``), then refresh search's ranking
     signals. Returns rows written per rollup and ``search_reindexed``. Raises
     ``AnalyticsLocked`` when a refresh is already running (that one will cover this)."""
-    from analytics.services import usage_spool_replay
-
     started = timezone.now()
     spooled = usage_spool_replay()
     if spooled:
@@ -68,9 +70,6 @@ def analytics_refresh(*, full: bool = False, log: Callable[[str], None] = lambda
 def ranking_signals_publish(*, log: Callable[[str], None] = lambda m: None) -> int:
     """Hand the current signals to search; the number of assets re-indexed. Search being down
     does not fail the refresh: its own pending-update mechanism catches up."""
-    from analytics.selectors import ranking_signals
-    from search.services import ranking_signals_replace
-
     changed = ranking_signals_replace(signals=ranking_signals())
     if changed:
         log(f"ranking signals changed for {changed} assets")
@@ -89,8 +88,6 @@ def _enqueue(reason: str = "") -> None:
     """Queue the refresh task. Noted as queued first (an immediate backend runs it inside
     ``enqueue``); when the queue refuses, the note is taken back so the scheduler does not
     wait for a task that does not exist."""
-    from analytics.tasks import refresh_analytics_task
-
     before = _state().enqueued_at
     _note(enqueued_at=timezone.now())
     try:

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.roles import user_is_enablement_lead
 from analytics import selectors, services
 from analytics.forms import DealForm, FeedbackForm, ShareForm
 from analytics.models import EventKind, ShareLink
 from analytics.selectors import share_link_label
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
-from enablement.roles import user_is_enablement_lead
 
 
 def _visible_asset(request, asset_id: int) -> AssetPage:

@@ -21,23 +21,31 @@ from datetime import date, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from analytics.currency import reporting_currency
+from analytics.effectiveness import population_prepare
 from analytics.models import (
-    AnalyticsSettings,
+    AssetFeedback,
     AssetStats,
     AssetUsage,
     Deal,
     DealAssetTouch,
     DealStageChange,
     FillState,
+    JobLock,
     RefreshState,
     RollupSnapshot,
+    ShareLink,
     UsageDaily,
 )
+from analytics.rollups import effects, population
+from analytics.rollups.derived import plain
+from analytics.rollups.population import pipeline_stages
 from analytics.rollups.usage import USAGE_FIELDS
+from analytics.scope import DEFAULT_WINDOW, WINDOWS, window_start
+from analytics.tokens import share_link_token, token_digest
+from cms.models import AssetPage
+from cms.selectors import asset_visible_to, assets_live
 
-WINDOWS = {"90d": 90, "365d": 365, "all": None}
-WINDOW_LABELS = {"90d": "Last 90 days", "365d": "Last 12 months", "all": "All time"}
-DEFAULT_WINDOW = "365d"
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
 EFFECT_FIELDS = (
     "verdict",
@@ -73,24 +81,10 @@ NESTED_FIELDS = ("segments", "stages", "revenue_without_rate")
 STRATA_FIXED = ("industry", "size_band")
 
 
-def window_start(window: str, today: date | None = None) -> date | None:
-    """First close date (and event day) inside ``window``; None for "all"."""
-    days = WINDOWS.get(window, WINDOWS[DEFAULT_WINDOW])
-    if days is None:
-        return None
-    return (today or timezone.now().date()) - timedelta(days=days)
-
-
-def window_starts(today: date) -> dict[str, date | None]:
-    return {window: window_start(window, today) for window in WINDOWS}
-
-
 def deals_without_history(*, deal_ids=None):
     """Closed deals whose stage history names no journey stage they pass through before
     closing (e.g. imported from an opportunity report without its history): the estimator
     leaves them out of stage-based estimates and the dashboard says how many."""
-    from analytics.rollups.population import pipeline_stages
-
     pipeline = [stage.pk for stage in pipeline_stages()]
     deals = Deal.objects.filter(outcome__in=[Deal.Outcome.WON, Deal.Outcome.LOST])
     if deal_ids is not None:
@@ -99,36 +93,12 @@ def deals_without_history(*, deal_ids=None):
     return deals.exclude(pk__in=staged)
 
 
-# --- The lead's stratification choices ---------------------------------------------------------
-
-
-def strata_chosen() -> list[str]:
-    """Attributes the estimates compare within besides segment and owner (always)."""
-    row = AnalyticsSettings.objects.order_by("pk").first()
-    return list(row.strata) if row else []
-
-
-def strata_choices() -> list[tuple[str, str]]:
-    """What the lead may pick: industry, deal-size band, and every attribute kept from
-    imports (by name)."""
-    choices = [("industry", "Industry"), ("size_band", "Deal size band (reporting currency)")]
-    names: set[str] = set()
-    for attributes in Deal.objects.exclude(attributes={}).values_list("attributes", flat=True)[
-        :20000
-    ]:
-        names.update(attributes or {})
-    choices += [(f"attribute:{name}", name) for name in sorted(names)]
-    return choices
-
-
 # --- Refresh state ----------------------------------------------------------------------------
 
 
 def refresh_status() -> dict:
     """When the numbers are from (``data_as_of``) and whether a refresh is on its way:
     asked for (or queued) after the last one started, or running now."""
-    from analytics.models import JobLock
-
     state = RefreshState.objects.order_by("pk").first()
     running = JobLock.objects.filter(name="update_analytics").exists()
     if state is None:
@@ -170,7 +140,6 @@ def empty_asset_numbers() -> dict:
         stages=[],
         revenue_without_rate={},
     )
-    from analytics.currency import reporting_currency
 
     numbers["currency"] = reporting_currency()
     for model in MODELS:
@@ -189,8 +158,6 @@ def asset_table(
     view of its own (its own comparisons and its own Benjamini-Hochberg family), computed
     from the deal x asset rollup; usage stays the window's (events carry no segment).
     """
-    from cms.selectors import assets_live
-
     window = window if window in WINDOWS else DEFAULT_WINDOW
     if segment or industry:
         effects, summary = _filtered_view(window, segment.strip(), industry.strip())
@@ -216,9 +183,6 @@ def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict
     """A segment or industry view, computed once per state of the rollups it is made from."""
     from django.db import DatabaseError, transaction
 
-    from analytics.effectiveness import population_prepare
-    from analytics.rollups import effects, population
-
     state = FillState.objects.filter(rollup="asset_effects").values_list("inputs", flat=True)
     version = hashlib.sha1(repr(state.first()).encode(), usedforsecurity=False).hexdigest()
     name = f"{window}|{segment.casefold()}|{industry.casefold()}"
@@ -229,7 +193,6 @@ def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict
     inputs = population.load()
     deal_ids = effects.view_deals(inputs, window_start(window), segment, industry)
     prepared = population_prepare(inputs.records(deal_ids), stages=inputs.stages)
-    from cms.selectors import assets_live
 
     live = list(assets_live().values_list("pk", flat=True))
     rows, summary = effects.asset_view(inputs, deal_ids, prepared, live)
@@ -242,14 +205,11 @@ def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict
             )
     except DatabaseError:  # busy: the next request computes it again
         pass
-    from analytics.rollups.derived import plain
 
     return {k: plain(v) for k, v in rows.items()}, summary
 
 
 def _titles(asset_ids) -> dict[int, str]:
-    from cms.models import AssetPage
-
     return dict(AssetPage.objects.filter(pk__in=list(asset_ids)).values_list("pk", "title"))
 
 
@@ -338,9 +298,6 @@ def content_health(*, unused_days: int = 90) -> dict:
     """Live assets with no usage in ``unused_days`` (no event in the 90-day rollup), live
     assets past their review-by date, and expired or archived assets still touched in
     open deals."""
-    from cms.models import AssetPage
-    from cms.selectors import assets_live
-
     today = timezone.now().date()
     live = assets_live()
     used_recently = {
@@ -371,9 +328,6 @@ def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> l
     """The share links ``user`` made (of one asset when given), newest first. Each carries
     ``label`` (asset, deal, recipient note, creation time and number: unique), ``state``
     ("active", "expired", "revoked") and ``token`` (None when it cannot be shown again)."""
-    from analytics.models import ShareLink
-    from analytics.services import share_link_token
-
     if not getattr(user, "is_authenticated", False):
         return []
     links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset")
@@ -402,10 +356,6 @@ def share_link_for_buyer(token: str):
     unexpired, its asset may go to buyers, and the rep who made it is active and may still
     see the asset now (``cms.selectors.asset_visible_to``: live, sections published, team
     restrictions). Checked on every open, so a link stops the moment any of that changes."""
-    from analytics.models import ShareLink
-    from analytics.services import token_digest
-    from cms.selectors import asset_visible_to
-
     if not token or len(token) > 200:
         return None
     link = (
@@ -424,16 +374,11 @@ def share_link_for_buyer(token: str):
 
 
 def feedback_for_asset(asset_id: int):
-    from analytics.models import AssetFeedback
-
     return AssetFeedback.objects.filter(asset_id=asset_id).select_related("user")
 
 
 def feedback_for_owner(user):
     """Feedback on assets ``user`` owns (Wagtail's page owner), newest first."""
-    from analytics.models import AssetFeedback
-    from cms.models import AssetPage
-
     owned = AssetPage.objects.filter(owner=user).values("pk")
     return AssetFeedback.objects.filter(asset_id__in=owned).select_related("asset", "user")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import os
@@ -16,13 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
+from accounts.roles import user_is_enablement_lead
+from accounts.throttle import credentials_check, credentials_failed
 from analytics.models import (
+    AnalyticsSettings,
     ApiKey,
     AssetFeedback,
     ContentRequest,
@@ -33,17 +34,17 @@ from analytics.models import (
     ShareLink,
     UsageEvent,
 )
+from analytics.scope import strata_choices
+from analytics.tokens import share_link_token, token_digest
+from cms.middleware import database_busy
 from cms.models import AssetPage, BuyerStage
+from cms.selectors import asset_visible_to, assets_for_user
 
 logger = logging.getLogger(__name__)
 _METADATA = UsageEvent._meta.get_field("metadata")
 _KINDS = frozenset(EventKind.values)
 WON_STAGES = {"closed won"}
 LOST_STAGES = {"closed lost"}
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- Stage mapping ----------------------------------------------------------------------------
@@ -97,19 +98,41 @@ def deals_mark_changed(*, deal_ids: Iterable[int]) -> None:
     DealChanged.objects.bulk_create(rows, batch_size=1000)
 
 
-def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
-    orders = [
-        order
-        for order in deal.history.exclude(journey_stage=None).values_list(
-            "journey_stage__sort_order", flat=True
+REFRESH_SLICE = 2000
+
+
+def deals_refresh_reached(*, deal_ids: Iterable[int], stage_map: StageMap) -> dict[int, int]:
+    """Recompute ``reached_stage_order`` for ``deal_ids`` from their history and current
+    journey stage (``deal_reached_order``); returns it by deal id. The current stage and
+    outcome stay as the opportunity report (or webhook) last said."""
+    deals = Deal.objects.in_bulk(set(deal_ids))
+    sort_order = {stage.pk: stage.sort_order for stage in stage_map.stages}
+    orders: dict[int, list[int]] = {}
+    ids = list(deals)
+    # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
+    # a quadratic plan on PostgreSQL before autovacuum has analysed it.
+    for start in range(0, len(ids), REFRESH_SLICE):
+        changes = DealStageChange.objects.filter(
+            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
+        ).values_list("deal_id", "journey_stage_id")
+        for deal_id, stage_id in changes:
+            if stage_id in sort_order:
+                orders.setdefault(deal_id, []).append(sort_order[stage_id])
+    for deal in deals.values():
+        known = orders.get(deal.pk, [])
+        if deal.journey_stage_id in sort_order:
+            known.append(sort_order[deal.journey_stage_id])
+        deal.reached_stage_order = deal_reached_order(
+            outcome=deal.outcome, orders=known, stage_map=stage_map
         )
-    ]
-    if deal.journey_stage_id:
-        orders.append(deal.journey_stage.sort_order)
-    deal.reached_stage_order = deal_reached_order(
-        outcome=deal.outcome, orders=orders, stage_map=stage_map
-    )
-    Deal.objects.filter(pk=deal.pk).update(reached_stage_order=deal.reached_stage_order)
+    Deal.objects.bulk_update(list(deals.values()), ["reached_stage_order"], batch_size=500)
+    return {deal.pk: deal.reached_stage_order for deal in deals.values()}
+
+
+def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:
+    """The single-deal twin of ``deals_refresh_reached``."""
+    reached = deals_refresh_reached(deal_ids=[deal.pk], stage_map=stage_map)
+    deal.reached_stage_order = reached[deal.pk]
 
 
 # --- Deals ------------------------------------------------------------------------------------
@@ -189,8 +212,6 @@ def deal_outcome(data: DealInput) -> str:
 
 def owner_for(name: str, cache: dict[str, object]):
     """The user an owner name refers to (username, email or full name), or None."""
-    from django.contrib.auth import get_user_model
-
     key = name.strip().casefold()
     if not key:
         return None
@@ -382,9 +403,6 @@ def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict
     """The deals (external id -> (id, journey stage id, CRM stage)) and assets (ids) of
     ``events`` that ``user`` may name: assets they may see; their own deals, or any deal for
     a lead or an integration key."""
-    from cms.selectors import assets_for_user
-    from enablement.roles import user_is_enablement_lead
-
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
     deals_named = Deal.objects.filter(external_id__in=external_ids)
     if not (any_deal or user_is_enablement_lead(user)):
@@ -556,8 +574,6 @@ def usage_record(
         with transaction.atomic():
             event.save(force_insert=True)
     except OperationalError as error:
-        from enablement.middleware import database_busy
-
         if not database_busy(error):
             raise
         usage_spool(event)
@@ -615,15 +631,6 @@ def usage_spool_replay() -> int:
 # --- Share links ------------------------------------------------------------------------------
 
 
-def share_link_token(link: ShareLink) -> str | None:
-    """The link's token, derived from its nonce under SECRET_KEY; None for links made before
-    nonces existed (their token was shown once and is not kept)."""
-    if not link.nonce:
-        return None
-    digest = salted_hmac("analytics.share_link", link.nonce, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def share_link_create(
     *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
 ) -> tuple[ShareLink, str]:
@@ -633,9 +640,6 @@ def share_link_create(
     the deal is the user's own open deal (an enablement lead may use any open deal). The
     token carries 256 bits. Recording the share is an asset_shared touch of the deal.
     """
-    from cms.selectors import asset_visible_to
-    from enablement.roles import user_is_enablement_lead
-
     if not asset_visible_to(user, asset):
         raise ValidationError({"asset": f"no asset {asset.pk}"})
     if not asset.shareable_with_buyers:
@@ -678,8 +682,6 @@ def share_link_opened(*, link: ShareLink) -> None:
             ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
         link.last_opened_at = now
     except OperationalError as error:  # busy: the open itself is still recorded below
-        from enablement.middleware import database_busy
-
         if not database_busy(error):
             raise
     usage_record(
@@ -697,9 +699,6 @@ def share_link_opened(*, link: ShareLink) -> None:
 def analytics_settings_update(*, strata: list[str]) -> None:
     """Save what the estimates compare within (besides segment and owner). Unknown names
     raise ValidationError naming them."""
-    from analytics.models import AnalyticsSettings
-    from analytics.selectors import strata_choices
-
     known = {name for name, _ in strata_choices()}
     unknown = [name for name in strata if name not in known]
     if unknown:
@@ -756,8 +755,6 @@ def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
     inactive. Read from the database on every call (no cache), so revoking takes effect on
     the next request. Notes the last use (to the minute, to spare writes) and reports
     failures to the login throttle."""
-    from enablement.throttle import credentials_check, credentials_failed
-
     credentials_check(request=request, username="api-key")
     now = timezone.now()
     key = (

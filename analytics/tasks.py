@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from analytics.refresh import analytics_refresh
-from analytics.rollups import AnalyticsLocked
+from analytics.rollups.fill import AnalyticsLocked
 
 
 @task()
 def refresh_analytics_task(full: bool = False) -> dict:
     """Refresh the rollups and search's ranking signals; a run that finds another one in
     progress does nothing (the running one, or the scheduler's next, covers it)."""
+    # Imported here: analytics.refresh enqueues this task, so it loads first.
+    from analytics.refresh import analytics_refresh
+
     try:
         return analytics_refresh(full=full)
     except AnalyticsLocked:

@@ -13,13 +13,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from analytics import charts, exports, selectors, services
+from accounts.roles import user_is_enablement_lead
+from analytics import charts, exports, scope, selectors, services
 from analytics.forms import ExportForm, ImportForm, StrataForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
+from analytics.models import ContentRequest
 from analytics.refresh import analytics_refresh_request
-from cms.models import AssetPage
-from enablement.exports import spreadsheet_safe
-from enablement.roles import user_is_enablement_lead
+from cms.exports import spreadsheet_safe
+from cms.models import AssetPage, BuyerStage, Pillar
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 DEFAULT_SORT = "effect"
@@ -39,15 +40,15 @@ def lead_required(view):
 
 
 def _window(request) -> str:
-    window = request.GET.get("window", selectors.DEFAULT_WINDOW)
-    return window if window in selectors.WINDOWS else selectors.DEFAULT_WINDOW
+    window = request.GET.get("window", scope.DEFAULT_WINDOW)
+    return window if window in scope.WINDOWS else scope.DEFAULT_WINDOW
 
 
 def _base_context(request, **extra) -> dict:
     status = selectors.refresh_status()
     return {
         "window": _window(request),
-        "windows": list(selectors.WINDOW_LABELS.items()),
+        "windows": list(scope.WINDOW_LABELS.items()),
         "updated_at": status["data_as_of"],
         "refreshing": status["refreshing"],
         "refresh_error": status["error"],
@@ -62,7 +63,7 @@ def overview(request):
         request,
         overview=selectors.snapshot("overview", window),
         heatmap=selectors.heatmap_grid(window),
-        strata_form=StrataForm(initial={"strata": selectors.strata_chosen()}),
+        strata_form=StrataForm(initial={"strata": scope.strata_chosen()}),
     )
     return render(request, "analytics/overview.html", context)
 
@@ -113,8 +114,6 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
 
 @lead_required
 def asset_list(request):
-    from cms.models import BuyerStage, Pillar
-
     rows, params = _filtered_rows(request)
     segments, industries = selectors.deal_segments()
     context = _base_context(
@@ -161,7 +160,7 @@ def asset_detail(request, asset_id: int):
         raise Http404("No such asset")
     window = _window(request)
     numbers = selectors.asset_stats(asset_id, window=window)
-    weeks = selectors.asset_usage_weeks(asset_id, since=selectors.window_start(window))
+    weeks = selectors.asset_usage_weeks(asset_id, since=scope.window_start(window))
     context = _base_context(
         request,
         asset=asset,
@@ -192,8 +191,6 @@ def search_gaps(request):
             services.content_request_create(user=request.user, text=text)
             messages.success(request, f"Content request created for “{text}”.")
         return redirect("analytics:search_gaps")
-    from analytics.models import ContentRequest
-
     context = _base_context(
         request,
         gaps=selectors.snapshot("search_gaps", "90d"),

@@ -13,9 +13,9 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from accounts.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
 from analytics import selectors, services
 from analytics.models import ApiKey, AssetFeedback, CurrencyRate
-from enablement.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
 
 
 class FeedbackReport(ReportView):

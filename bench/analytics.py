@@ -584,7 +584,7 @@ def _ours(window: str) -> tuple[dict, dict]:
 
     from analytics import effectiveness
     from analytics.rollups import effects, population
-    from analytics.selectors import window_start
+    from analytics.scope import window_start
     from cms.models import BuyerStage, Pillar
 
     inputs = population.load()
@@ -608,7 +608,7 @@ def _cells(window: str) -> dict:
 
     from analytics import effectiveness
     from analytics.rollups import effects, population
-    from analytics.selectors import window_start
+    from analytics.scope import window_start
 
     inputs = population.load()
     deal_ids = effects.view_deals(inputs, window_start(window, timezone.now().date()))
@@ -641,9 +641,9 @@ def _same(ours: dict, sql: dict) -> bool:
 def _table_and_heatmap(window: str = "365d") -> dict:
     from django.utils import timezone
 
-    from analytics import selectors
+    from analytics import scope, selectors
 
-    since = selectors.window_start(window, timezone.now().date())
+    since = scope.window_start(window, timezone.now().date())
     (rows, heat), ours_s = _timed(_ours, window)
     sql, sql_s = _timed(_hand_sql, since)
     same = _same(_cells(window), sql)
@@ -690,7 +690,7 @@ def main(argv: list[str]) -> None:
 
     from analytics.models import ApiKey, Deal, FillState
     from analytics.refresh import analytics_refresh
-    from analytics.rollups import rollups_fill
+    from analytics.rollups.fill import rollups_fill
     from analytics.services import api_key_create
 
     rng = random.Random(42)

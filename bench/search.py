@@ -396,9 +396,9 @@ def run(argv: list[str]) -> dict:
     _setup()
     import tantivy
 
+    from accounts.roles import REP
     from bench.search_corpus import bench_teams, insert_rows, make_corpus
     from bench.search_engines import servers as engine_servers
-    from enablement.roles import REP
     from tests.factories import make_user
 
     corpus = make_corpus(max(options["sizes"]))

@@ -227,7 +227,7 @@ def ensure_taxonomy():
 
 
 def bench_teams():
-    from cms.models import Team
+    from accounts.models import Team
 
     return [Team.objects.get_or_create(name=f"Bench team {n}")[0] for n in range(4)]
 
@@ -389,13 +389,15 @@ def to_document(asset: SyntheticAsset, *, published_at: int, team_ids: list[int]
         summary=asset.summary,
         body=asset.body,
         url=f"/bench/{asset.number}/",
-        asset_type=(asset.asset_type,),
-        stages=asset.stages,
-        pillars=asset.pillars,
-        products=asset.products,
-        industries=asset.industries,
-        personas=asset.personas,
-        competitors=asset.competitors,
+        terms={
+            "asset_type": (asset.asset_type,),
+            "stages": asset.stages,
+            "pillars": asset.pillars,
+            "products": asset.products,
+            "industries": asset.industries,
+            "personas": asset.personas,
+            "competitors": asset.competitors,
+        },
         owner="Bench owner",
         published_at=published_at - asset.number,
         audience=("all",) if asset.team is None else (f"team:{team_ids[asset.team]}",),

@@ -28,6 +28,7 @@ from wagtail.permissions import policy_registry
 from cms.documents import document_reprocess, documents_processing_for_user
 from cms.extraction import extension_of
 from cms.models import LibraryDocument
+from cms.tasks import document_schedule_processing
 
 REPORT_PERMISSIONS = ["add", "change", "choose"]
 Status = LibraryDocument.Status
@@ -125,6 +126,7 @@ def document_reprocess_view(request, document_id: int):
     if not document_policy().user_has_permission_for_instance(request.user, "change", document):
         raise PermissionDenied
     document_reprocess(document_id=document.pk)
+    document_schedule_processing(document_id=document.pk)
     messages.success(request, _("“%(title)s” is being processed again.") % {"title": document})
     return redirect("cms_document_processing")
 

@@ -24,18 +24,11 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from accounts.models import Team
+from accounts.roles import user_manages_content
 from cms import selectors
-from cms.models import (
-    AssetType,
-    BuyerStage,
-    Competitor,
-    Industry,
-    Persona,
-    Pillar,
-    Product,
-    Team,
-)
-from enablement.roles import user_manages_content
+from cms.models import BuyerStage, Pillar
+from cms.taxonomy import facets
 
 # --- Taxonomy snippets ------------------------------------------------------------------------
 
@@ -59,13 +52,7 @@ class TaxonomyGroup(SnippetViewSetGroup):
     menu_icon = "tag"
     menu_order = 250
     items = (
-        _taxonomy_viewset(BuyerStage, "list-ol", ordered=True),
-        _taxonomy_viewset(Pillar, "pick", ordered=True),
-        _taxonomy_viewset(AssetType, "doc-full"),
-        _taxonomy_viewset(Product, "cog"),
-        _taxonomy_viewset(Industry, "site"),
-        _taxonomy_viewset(Persona, "user"),
-        _taxonomy_viewset(Competitor, "warning"),
+        *(_taxonomy_viewset(item.term_model, item.icon, ordered=item.ordered) for item in facets()),
         _taxonomy_viewset(Team, "group"),
     )
 
@@ -90,13 +77,13 @@ def _refuse_deleting_teams_in_use(request, instances):
         f"{names} cannot be deleted while it restricts content: {shown}. "
         "Remove the team from these pages first.",
     )
-    return redirect(reverse("wagtailsnippets_cms_team:list"))
+    return redirect(reverse("wagtailsnippets_accounts_team:list"))
 
 
 @hooks.register("insert_global_admin_js")
 def _admin_widgets_without_inline_script():
     """Starts the admin widgets whose inline scripts the Content-Security-Policy blocks."""
-    return format_html('<script src="{}" defer></script>', static("enablement/admin_csp.js"))
+    return format_html('<script src="{}" defer></script>', static("cms/admin_csp.js"))
 
 
 # --- Wagtail's document URLs ---------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CmsConfig(AppConfig):
@@ -7,4 +8,12 @@ class CmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from cms import signals  # noqa: F401
+        # Imported here, not at the top of this module: they need the models, which are not
+        # loaded yet when Django imports the app config (app-loading order).
+        from cms import receivers
+        from cms.admin_csp import admin_widgets_without_inline_script
+        from cms.exports import neutralise_admin_exports
+
+        post_migrate.connect(receivers.roles_after_migrate, sender=self)
+        neutralise_admin_exports()
+        admin_widgets_without_inline_script()

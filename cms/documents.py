@@ -44,6 +44,7 @@ from cms.extraction import (
     unsupported_reason,
 )
 from cms.models import LibraryDocument, LibraryDocumentPage
+from cms.signals import document_processed
 
 logger = logging.getLogger(__name__)
 Status = LibraryDocument.Status
@@ -110,31 +111,26 @@ def document_prepare_save(*, document: LibraryDocument) -> None:
     document.processed_at = None
 
 
-def document_after_save(*, document: LibraryDocument, created: bool) -> None:
-    """Called after any save: schedule processing when ``document_prepare_save`` asked for it;
-    the pages of a replaced file go at once, so stored pages always belong to the current file."""
-    if created or getattr(document, "_needs_processing", False):
-        document._needs_processing = False
-        if not created:
-            LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
-        document_schedule_processing(document_id=document.pk)
-
-
-def document_schedule_processing(*, document_id: int) -> None:
-    """Enqueue processing once the current transaction commits (at once with the immediate
-    task backend, by a worker with the database backend)."""
-    from cms.tasks import document_process_task
-
-    transaction.on_commit(lambda: document_process_task.enqueue(document_id))
+def document_after_save(*, document: LibraryDocument, created: bool) -> bool:
+    """Called after any save: whether the file must be processed (a new document, or
+    ``document_prepare_save`` found a new file; the caller schedules it with
+    ``cms.tasks.document_schedule_processing``). The pages of a replaced file go at once, so
+    stored pages always belong to the current file."""
+    if not (created or getattr(document, "_needs_processing", False)):
+        return False
+    document._needs_processing = False
+    if not created:
+        LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
+    return True
 
 
 def document_reprocess(*, document_id: int) -> None:
-    """Mark a document pending and schedule its processing again (an editor's retry)."""
+    """Mark a document pending again (an editor's retry); the caller schedules processing
+    with ``cms.tasks.document_schedule_processing``."""
     Document = get_document_model()
     Document.objects.filter(pk=document_id).update(
         extraction_status=Status.PENDING, extraction_error=""
     )
-    document_schedule_processing(document_id=document_id)
 
 
 def documents_processing_for_user(*, user) -> QuerySet[LibraryDocument]:
@@ -173,8 +169,6 @@ def document_process(*, document_id: int) -> LibraryDocument | None:
         return None
     document.refresh_from_db()
     search_index.insert_or_update_object(document)
-    from cms.signals import document_processed
-
     document_processed.send(sender=Document, document=document)
     return document
 

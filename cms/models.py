@@ -2,7 +2,7 @@
 
 An asset is a Wagtail page, so drafts, revisions, moderation workflows, scheduled publishing
 and expiry come from Wagtail itself. Who may see an asset is decided by team restrictions on the
-asset and on every library section above it (see ``cms.selectors.asset_allowed_team_ids``).
+asset and on every library section above it (see ``cms.selectors.allowed_teams``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
+
+from accounts.models import Team
 
 
 class Taxonomy(models.Model):
@@ -114,15 +116,6 @@ class Competitor(Taxonomy):
     pass
 
 
-class Team(Taxonomy):
-    """A team or region. Assets and library sections restricted to teams are seen only by
-    their members (and by marketers, enablement leads and admins, who manage content)."""
-
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
-
-    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("members")]
-
-
 class LibraryDocument(AbstractDocument):
     """A Wagtail document with the text, page count and thumbnail extracted from its file.
 
@@ -207,6 +200,9 @@ class LibraryPage(RestrictableMixin, Page):
     template = "cms/library_page.html"
 
     def serve(self, request, *args, **kwargs):
+        # The page hands its request to its view, imported here because cms.views reads the
+        # library through cms.selectors, which import these models (at load time the import
+        # would be circular).
         from cms.views import library_page_serve
 
         return library_page_serve(request, page=self)
@@ -335,6 +331,7 @@ class AssetPage(RestrictableMixin, Page):
         return bool(self.asset_type and self.asset_type.shareable_with_buyers)
 
     def serve(self, request, *args, **kwargs):
+        # Imported here for the reason given in LibraryPage.serve (circular at load time).
         from cms.views import asset_page_serve
 
         return asset_page_serve(request, page=self)

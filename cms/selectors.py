@@ -13,16 +13,9 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cms.models import (
-    AssetPage,
-    AssetType,
-    BuyerStage,
-    Industry,
-    LibraryPage,
-    Pillar,
-    Product,
-)
-from enablement.roles import user_manages_content, user_team_ids
+from accounts.roles import user_manages_content, user_team_ids
+from cms.models import AssetPage, BuyerStage, LibraryPage, Pillar
+from cms.taxonomy import facets
 
 
 def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:
@@ -130,15 +123,28 @@ def assets_for_user(user, queryset: QuerySet[AssetPage] | None = None) -> QueryS
     return queryset.filter(visible)
 
 
+def assets_allowed_team_ids(
+    asset_ids: list[int], *, sections: list[tuple[str, frozenset[int]]] | None = None
+) -> dict[int, frozenset[int] | None]:
+    """Teams admitted to each asset of ``asset_ids`` (see ``allowed_teams``), by asset id;
+    what search documents store. ``sections`` (``restricted_sections()``) may be passed in
+    when many batches are asked for at once."""
+    sections = restricted_sections() if sections is None else sections
+    Restrictions = AssetPage.restricted_teams.through
+    own: dict[int, set[int]] = {}
+    rows = Restrictions.objects.filter(assetpage_id__in=asset_ids)
+    for asset_id, team_id in rows.values_list("assetpage_id", "team_id"):
+        own.setdefault(asset_id, set()).add(team_id)
+    paths = AssetPage.objects.filter(pk__in=asset_ids).values_list("pk", "path")
+    return {
+        pk: allowed_teams(path=path, own_teams=frozenset(own.get(pk, ())), sections=sections)
+        for pk, path in paths
+    }
+
+
 def asset_allowed_team_ids(asset: AssetPage) -> frozenset[int] | None:
-    """Teams admitted to ``asset`` (see ``allowed_teams``); what search documents store."""
-    own = frozenset(asset.restricted_teams.values_list("id", flat=True))
-    return allowed_teams(path=asset.path, own_teams=own, sections=restricted_sections())
-
-
-def asset_is_live(asset: AssetPage) -> bool:
-    """Whether ``asset`` is live in the sense of ``assets_live`` (its sections included)."""
-    return assets_live().filter(pk=asset.pk).exists()
+    """The single-asset twin of ``assets_allowed_team_ids``."""
+    return assets_allowed_team_ids([asset.pk]).get(asset.pk)
 
 
 def asset_visible_to(user, asset: AssetPage) -> bool:
@@ -181,20 +187,15 @@ def sections_for_user(user, parent: LibraryPage) -> list[LibraryPage]:
     return sections_visible_to(user, children)
 
 
-ASSET_FILTERS = {
-    "type": ("asset_type__slug", AssetType),
-    "stage": ("stages__slug", BuyerStage),
-    "pillar": ("pillars__slug", Pillar),
-    "product": ("products__slug", Product),
-    "industry": ("industries__slug", Industry),
-}
+# The library listing's filters: facet name -> the facet (``cms.taxonomy``), in display order.
+ASSET_FILTERS = {item.name: item for item in facets() if item.listing_filter}
 
 
 def taxonomy_unknown_slugs(filters: dict[str, list[str]]) -> dict[str, list[str]]:
     """For each filter name, the requested slugs that name no term (to report them)."""
     unknown = {}
     for name, slugs in filters.items():
-        model = ASSET_FILTERS[name][1]
+        model = ASSET_FILTERS[name].term_model
         known = set(model.objects.filter(slug__in=slugs).values_list("slug", flat=True))
         missing = [slug for slug in slugs if slug not in known]
         if missing:
@@ -209,7 +210,7 @@ def assets_filter(
     filters all must match (AND). Filter names are the keys of ASSET_FILTERS."""
     for name, slugs in filters.items():
         if slugs:
-            lookup = ASSET_FILTERS[name][0]
+            lookup = f"{ASSET_FILTERS[name].relation}__slug"
             queryset = queryset.filter(pk__in=AssetPage.objects.filter(**{f"{lookup}__in": slugs}))
     return queryset
 

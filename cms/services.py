@@ -1,7 +1,18 @@
-"""Writes about the library's structure and governance.
+"""Writes about the library's structure, governance and roles.
 
 Each function is idempotent where its name says ``ensure``: running it twice changes nothing
 the second time, so it can run after every ``migrate``.
+
+Roles (``roles_ensure``, run after every ``migrate`` by ``cms.signals``):
+- Marketer: use Wagtail's admin; add and edit pages under the library (not publish: edits go
+  through the "Marketing review" workflow); add and edit documents and images; manage the
+  taxonomy snippets of every facet (``cms.taxonomy``) and, granted by search, the search
+  synonyms.
+- Enablement lead: what a marketer may, plus publish (approve the workflow), manage teams,
+  lock and unlock pages. The analytics dashboard and the admin reports check the group itself
+  (``accounts.roles``).
+- Admin: every permission, including users and groups, on the whole page tree.
+- Rep: no permission at all; reps use the portal, never the admin.
 """
 
 from __future__ import annotations
@@ -9,12 +20,26 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import GroupApprovalTask, Page, Site, Workflow, WorkflowPage, WorkflowTask
+from wagtail.models import (
+    Collection,
+    GroupApprovalTask,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Page,
+    Site,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
+)
 
+from accounts.models import Team
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER
+from accounts.services import permission_get, role_groups_ensure
 from cms.models import AssetPage, LibraryPage
+from cms.taxonomy import facets
 
 MODERATION_WORKFLOW = "Marketing review"
 MODERATION_TASK = "Enablement lead approval"
@@ -80,3 +105,76 @@ def asset_review_by_default(
         revision.content["review_by"] = review_by.isoformat()
         revision.save(update_fields=["content"])
     return review_by
+
+
+# --- Roles ---------------------------------------------------------------------------------
+
+MODEL_ACTIONS = ("add", "change", "delete", "view")
+MEDIA_ACTIONS = ("add", "change", "choose")
+
+PAGE_ACTIONS = {
+    MARKETER: ("add", "change"),
+    ENABLEMENT_LEAD: ("add", "change", "publish", "lock", "unlock"),
+    ADMIN: ("add", "change", "publish", "bulk_delete", "lock", "unlock"),
+}
+
+
+def _model_permissions(models) -> list[Permission]:
+    """Every action's permission on each model class of ``models``."""
+    return [
+        permission_get(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
+        for model in models
+        for action in MODEL_ACTIONS
+    ]
+
+
+def _grant_pages(group: Group, page: Page, actions: tuple[str, ...]) -> None:
+    for action in actions:
+        GroupPagePermission.objects.get_or_create(
+            group=group, page=page, permission=permission_get(f"wagtailcore.{action}_page")
+        )
+
+
+def _grant_media(group: Group, actions: tuple[str, ...]) -> None:
+    root = Collection.get_first_root_node()
+    for app_label, model in (("wagtaildocs", "document"), ("wagtailimages", "image")):
+        for action in actions:
+            GroupCollectionPermission.objects.get_or_create(
+                group=group,
+                collection=root,
+                permission=permission_get(f"{app_label}.{action}_{model}"),
+            )
+
+
+def _grant_content_manager(group: Group, *, library: Page, role: str, teams: bool = False) -> None:
+    group.permissions.add(permission_get("wagtailadmin.access_admin"))
+    group.permissions.add(*_model_permissions(item.term_model for item in facets()))
+    if teams:
+        group.permissions.add(*_model_permissions([Team]))
+    _grant_pages(group, library, PAGE_ACTIONS[role])
+    _grant_media(group, MEDIA_ACTIONS)
+
+
+def _grant_admin(group: Group) -> None:
+    group.permissions.add(*Permission.objects.all())
+    _grant_pages(group, Page.get_first_root_node(), PAGE_ACTIONS[ADMIN])
+    _grant_media(group, MEDIA_ACTIONS + ("delete",))
+
+
+def roles_ensure() -> dict[str, Group]:
+    """Create (or complete) the role groups, what each may do in the library (see
+    "Roles" above) and the library's moderation workflow.
+
+    Returns the groups by role name. Needs the library home, which it creates when missing
+    (``library_root_ensure``). Only adds: permissions an admin granted by hand survive.
+    """
+    with transaction.atomic():
+        library = library_root_ensure()
+        groups = role_groups_ensure()
+        _grant_content_manager(groups[MARKETER], library=library, role=MARKETER)
+        _grant_content_manager(
+            groups[ENABLEMENT_LEAD], library=library, role=ENABLEMENT_LEAD, teams=True
+        )
+        _grant_admin(groups[ADMIN])
+        moderation_workflow_ensure(library=library, approvers=groups[ENABLEMENT_LEAD])
+    return groups

@@ -1,4 +1,5 @@
-"""Rep-facing library views: section listings, the asset page, downloads and thumbnails.
+"""Rep-facing library views: the library home, section listings, the asset page, downloads
+and thumbnails.
 
 Every view asks ``cms.selectors`` what the user may see; an asset the user may not see is a
 404, never a 403, so its existence does not leak.
@@ -10,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -19,20 +20,34 @@ from wagtail.documents import get_document_model
 from wagtail.documents.models import document_served
 from wagtail.images.exceptions import InvalidFilterSpecError
 
+from accounts.roles import user_manages_content
 from cms import selectors
 from cms.downloads import stored_file_response
-from cms.models import AssetPage, AssetType, Industry, Product
+from cms.models import AssetPage, LibraryPage
 from cms.signals import asset_viewed
-from enablement.roles import user_manages_content
+from cms.taxonomy import asset_terms, card_facets, facets
 
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"
-# The filters a listing accepts as GET parameters, in the order the filter form shows them.
-FILTER_FORM = (
-    ("type", "Type", AssetType),
-    ("product", "Product", Product),
-    ("industry", "Industry", Industry),
-)
+# The selects of a listing's filter form (``cms.taxonomy``: ``listing_form``), in order.
+FILTER_FORM = tuple(item for item in facets() if item.listing_form)
+# Relations an asset card's chips read (``cms.taxonomy.card_facets``), loaded with the page.
+CARD_RELATIONS = tuple(item.relation for item in card_facets())
+
+
+def _chips(asset: AssetPage) -> list[tuple[str, list[str]]]:
+    """(facet name, term names) of the facets a card shows, in card order."""
+    return [(item.name, [str(t) for t in asset_terms(asset, item)]) for item in card_facets()]
+
+
+def _placement(asset: AssetPage) -> list[tuple[str, list[str]]]:
+    """(plural label, term names) of the other facets, in display order, for the asset page."""
+    shown = set(CARD_RELATIONS)
+    return [
+        (item.plural_label, [str(term) for term in asset_terms(asset, item)])
+        for item in facets()
+        if item.relation not in shown
+    ]
 
 
 def _is_manager_preview(request) -> bool:
@@ -52,12 +67,12 @@ def _requested_filters(request) -> dict[str, list[str]]:
 def _filter_form(filters: dict[str, list[str]]) -> list[dict]:
     return [
         {
-            "name": name,
-            "label": label,
-            "options": model.objects.all(),
-            "selected": filters.get(name),
+            "name": item.name,
+            "label": item.label,
+            "options": item.term_model.objects.all(),
+            "selected": filters.get(item.name),
         }
-        for name, label, model in FILTER_FORM
+        for item in FILTER_FORM
     ]
 
 
@@ -71,6 +86,15 @@ def _grid_links(grid: list[dict], filters: dict[str, list[str]]) -> list[dict]:
             cell["query"] = urlencode(kept + [("stage", stage), ("pillar", pillar)])
             cell["selected"] = filters.get("stage") == [stage] and filters.get("pillar") == [pillar]
     return grid
+
+
+@login_required
+def home(request):
+    """Send a signed-in user to the library home (created by ``migrate``)."""
+    library = LibraryPage.objects.live().order_by("depth", "path").first()
+    if library is None:
+        raise Http404("The library has not been published yet.")
+    return redirect(library.url)
 
 
 def library_page_serve(request, *, page):
@@ -92,10 +116,12 @@ def library_page_serve(request, *, page):
     visible = selectors.assets_for_user(request.user).descendant_of(page)
     grid_filters = {k: v for k, v in filters.items() if k not in ("stage", "pillar")}
     grid = selectors.asset_grid(selectors.assets_filter(visible, grid_filters))
-    listing = selectors.assets_filter(visible, filters).select_related("asset_type", "document")
+    listing = selectors.assets_filter(visible, filters).select_related("document")
     listing = listing.order_by("-last_published_at", "title")
-    paginator = Paginator(listing.prefetch_related("stages", "pillars"), ASSETS_PER_PAGE)
+    paginator = Paginator(listing.prefetch_related(*CARD_RELATIONS), ASSETS_PER_PAGE)
     page_of_assets = paginator.get_page(request.GET.get("page"))
+    for asset in page_of_assets:
+        asset.chips = _chips(asset)
     context = {
         "page": page,
         "self": page,
@@ -123,10 +149,15 @@ def asset_page_serve(request, *, page):
         raise Http404("No such asset")
     if not preview:
         asset_viewed.send(sender=AssetPage, request=request, asset=page)
+    related = selectors.assets_related(request.user, page)
+    for asset in related:
+        asset.chips = _chips(asset)
     context = {
         "page": page,
         "self": page,
-        "related": selectors.assets_related(request.user, page),
+        "chips": _chips(page),
+        "placement": _placement(page),
+        "related": related,
         "has_thumbnail": _has_thumbnail(page),
         "review_overdue": page.review_by is not None and page.review_by < timezone.localdate(),
     }

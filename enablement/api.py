@@ -8,8 +8,10 @@ from django.db import OperationalError
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
-from enablement.middleware import BUSY_RETRY_SECONDS, database_busy
-from enablement.throttle import Throttled, throttled_response
+from accounts.throttle import Throttled, throttled_response
+from analytics import api as analytics_api
+from cms.middleware import BUSY_RETRY_SECONDS, database_busy
+from search import api as search_api
 
 api = NinjaAPI(
     title="Enablement Library API",
@@ -34,20 +36,7 @@ def _database_busy(request, error: OperationalError):
 api.add_exception_handler(OperationalError, _database_busy)
 
 
-def register_routers() -> None:
-    """Attach every app's router; apps add theirs here as they grow one."""
-    import importlib
-
-    for module_name in ("search.api", "analytics.api"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        api.add_router(module.PREFIX, module.router)
-
-
-register_routers()
+for app_api in (search_api, analytics_api):
+    api.add_router(app_api.PREFIX, app_api.router)
 
 __all__ = ["api", "SessionAuth"]

@@ -51,10 +51,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "l
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "enablement",
+    "accounts",
     "cms",
     "search",
     "analytics",
+    # The demo library and deals (``manage.py seed_demo``): never installed in production,
+    # where its users' published passwords would be a way in.
+    *([] if PRODUCTION else ["demo"]),
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -85,9 +88,9 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "enablement.middleware.ContentSecurityPolicyMiddleware",
-    "enablement.middleware.RequestSizeLimitMiddleware",
-    "enablement.middleware.DatabaseBusyMiddleware",
+    "cms.middleware.ContentSecurityPolicyMiddleware",
+    "cms.middleware.RequestSizeLimitMiddleware",
+    "cms.middleware.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,7 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "enablement.context_processors.roles",
+                "accounts.context_processors.roles",
             ],
         },
     },
@@ -215,7 +218,7 @@ TIKA_URL = env_url("TIKA_URL", schemes=("http", "https")) or ""  # Apache Tika s
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A request body larger than this is refused (413) before any of it is read or stored: the
-# largest upload plus room for the form around it (enablement.middleware).
+# largest upload plus room for the form around it (cms.middleware).
 MAX_REQUEST_BYTES = MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
 # XLSX deal imports: refused when their unpacked size or compression ratio says zip bomb.
 XLSX_MAX_UNPACKED_MB = env_int("XLSX_MAX_UNPACKED_MB", 200, minimum=1)
@@ -236,16 +239,16 @@ SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "enablement.throttle.ThrottleBackend",
+    "accounts.throttle.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling (django-axes; enablement.throttle): failures count per username and
+# Login throttling (django-axes; accounts.throttle): failures count per username and
 # client address, on /login/, /admin/login/ and API keys alike.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "enablement.throttle.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
@@ -265,7 +268,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail")))
 if EMAIL_HOST:
-    EMAIL_BACKEND = "enablement.mail.LoggingSMTPBackend"
+    EMAIL_BACKEND = "cms.mail.LoggingSMTPBackend"
     EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
@@ -277,7 +280,7 @@ if EMAIL_HOST:
 elif env_str("EMAIL_BACKEND", "file") == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 elif env_str("EMAIL_BACKEND", "file") == "file":
-    EMAIL_BACKEND = "enablement.mail.LoggingFileBackend"
+    EMAIL_BACKEND = "cms.mail.LoggingFileBackend"
 else:
     raise ImproperlyConfigured(
         f"EMAIL_BACKEND must be file or console (or set EMAIL_HOST for SMTP), "
@@ -303,7 +306,7 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "SAMEORIGIN"
     SILENCED_SYSTEM_CHECKS = ["security.W019"]
 
-# Content-Security-Policy on every response (enablement.middleware): scripts only from this
+# Content-Security-Policy on every response (cms.middleware): scripts only from this
 # site and never inline; nothing from another host. Wagtail's admin sets style attributes,
 # hence 'unsafe-inline' for styles only.
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -4,7 +4,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from enablement import views
+from cms import views as cms_views
 from enablement.api import api
 
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
-    path("home/", views.home, name="home"),
+    path("home/", cms_views.home, name="home"),
     path("assets/", include("cms.urls")),
     path("search/", include("search.urls")),
     path("analytics/", include("analytics.urls")),

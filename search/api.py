@@ -9,15 +9,16 @@ under Settings > API tokens). Either way the caller's own permissions apply.
 
 from __future__ import annotations
 
-from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import SessionAuth
 
-from enablement.throttle import BearerTokenAuth
+from accounts.throttle import BearerTokenAuth
+from cms.taxonomy import deal_facets, facets
 from search import selectors, services
 from search.engines import SearchUnavailable
-from search.forms import InvalidSearch, is_search, query_from_params
-from search.query import SORTS, audience_for
+from search.forms import InvalidSearch
+from search.query import audience_for
+from search.schema import SORTS
 
 PREFIX = "/search"
 UNAVAILABLE = "search is unavailable; try again shortly"
@@ -26,49 +27,55 @@ UNAVAILABLE = "search is unavailable; try again shortly"
 router = Router(tags=["search"], auth=[BearerTokenAuth(), SessionAuth()])
 
 
-class SearchParams(Schema):
-    q: str = ""
-    stage: list[str] = []
-    pillar: list[str] = []
-    type: list[str] = []
-    product: list[str] = []
-    industry: list[str] = []
-    persona: list[str] = []
-    competitor: list[str] = []
-    sort: str = Field("relevance", description=f"one of: {', '.join(SORTS)}")
-    page: int = 1
-    per_page: int = 20
-    deal_stage: str = ""
-    deal_pillar: str = ""
-    deal_industry: str = ""
-    deal_persona: str = ""
-    deal_competitor: str = ""
+def _schema(name: str, fields: dict, doc: str) -> type[Schema]:
+    """A django-ninja schema with ``fields`` ({name: (annotation, default)}), so that the
+    parameters and result fields follow the taxonomy (``cms.taxonomy``)."""
+    namespace = {"__doc__": doc, "__annotations__": {}, "__module__": __name__}
+    for field_name, (annotation, default) in fields.items():
+        namespace["__annotations__"][field_name] = annotation
+        if default is not ...:
+            namespace[field_name] = default
+    return type(name, (Schema,), namespace)
 
 
-class HitOut(Schema):
-    id: int
-    title: str
-    url: str
-    click_url: str
-    summary: str
-    highlight: str
-    type: list[str]
-    stages: list[str]
-    pillars: list[str]
-    products: list[str]
-    industries: list[str]
-    personas: list[str]
-    competitors: list[str]
-    owner: str
-    review_by: str
-    review_status: str
-    effectiveness: float
-    reasons: list[str]
-    via_synonym: bool = Field(description="found only through a synonym of something typed")
-    synonym_of: list[str] = Field(
-        description="what was typed that this hit matched through a synonym"
-    )
-    score: float
+SearchParams = _schema(
+    "SearchParams",
+    {
+        "q": (str, ""),
+        **{item.name: (list[str], []) for item in facets()},
+        "sort": (str, Field("relevance", description=f"one of: {', '.join(SORTS)}")),
+        "page": (int, 1),
+        "per_page": (int, 20),
+        **{f"deal_{item.name}": (str, "") for item in deal_facets()},
+    },
+    "Text, facet slugs (repeatable), sort, page and deal mode; see ``search.forms``.",
+)
+
+HitOut = _schema(
+    "HitOut",
+    {
+        "id": (int, ...),
+        "title": (str, ...),
+        "url": (str, ...),
+        "click_url": (str, ...),
+        "summary": (str, ...),
+        "highlight": (str, ...),
+        **{item.result_field: (list[str], ...) for item in facets()},
+        "owner": (str, ...),
+        "review_by": (str, ...),
+        "review_status": (str, ...),
+        "effectiveness": (float, ...),
+        "thumbnail_url": (str, Field("", description="the asset's preview image, if any")),
+        "reasons": (list[str], ...),
+        "via_synonym": (bool, Field(description="found only through a synonym of something typed")),
+        "synonym_of": (
+            list[str],
+            Field(description="what was typed that this hit matched through a synonym"),
+        ),
+        "score": (float, ...),
+    },
+    "One result card.",
+)
 
 
 class FacetOut(Schema):
@@ -107,29 +114,24 @@ class ErrorOut(Schema):
     detail: str
 
 
-def _hit(hit, search_id: int | None, position: int) -> dict:
-    fields = hit.fields
-    click = ""
-    if search_id is not None:
-        click = f"{reverse('search:click', args=[search_id, hit.asset_id])}?pos={position}"
+def _hit(card) -> dict:
     return {
-        "id": hit.asset_id,
-        "title": fields["title"],
-        "url": fields.get("url", ""),
-        "click_url": click,
-        "summary": fields.get("summary", ""),
-        "highlight": str(hit.highlight),
-        "type": fields.get("asset_type", []),
-        **{name: fields.get(name, []) for name in ("stages", "pillars", "products")},
-        **{name: fields.get(name, []) for name in ("industries", "personas", "competitors")},
-        "owner": fields.get("owner", ""),
-        "review_by": fields.get("review_by", ""),
-        "review_status": hit.review_status,
-        "effectiveness": fields.get("effectiveness", 0.0),
-        "reasons": hit.reasons,
-        "via_synonym": bool(hit.synonym_of),
-        "synonym_of": hit.synonym_of,
-        "score": hit.score,
+        "id": card.asset_id,
+        "title": card.title,
+        "url": card.url,
+        "click_url": card.click_url,
+        "summary": card.summary,
+        "highlight": str(card.highlight),
+        **card.terms,
+        "owner": card.owner,
+        "review_by": card.review_by,
+        "review_status": card.review_status,
+        "effectiveness": card.effectiveness,
+        "thumbnail_url": card.thumbnail_url,
+        "reasons": card.reasons,
+        "via_synonym": bool(card.synonym_of),
+        "synonym_of": card.synonym_of,
+        "score": card.score,
     }
 
 
@@ -150,38 +152,27 @@ def _facets(results) -> dict:
 )
 def search(request, params: Query[SearchParams]):
     """Full-text search with facets, sorting, pagination and deal mode. Facet counts and
-    results only cover assets the caller may see. Every call is recorded as a search event."""
+    results only cover assets the caller may see. Every call is recorded as a search event.
+    The same service as the search page (``search.services.rep_search``)."""
     try:
-        query = query_from_params(params.dict(), audience=audience_for(request.user))
+        page = services.rep_search(user=request.user, params=params.dict(), source="api")
     except InvalidSearch as error:
         return Status(400, {"detail": str(error)})
-    try:
-        results = selectors.search_run(query=query)
     except SearchUnavailable:
         return Status(503, {"detail": UNAVAILABLE})
-    search_id = None
-    if is_search(query):
-        event = services.search_event_record(
-            user=request.user, query=query, results=results, source="api"
-        )
-        search_id = event.pk
-    hits = [
-        _hit(hit, search_id, position)
-        for position, hit in enumerate(results.hits, start=query.offset + 1)
-    ]
     return Status(
         200,
         {
-            "query": query.text,
-            "total": results.total,
-            "page": query.page,
-            "pages": results.pages,
-            "per_page": query.per_page,
-            "took_ms": round(results.took_ms, 3),
-            "search_id": search_id,
-            "reason": results.reason or None,
-            "results": hits,
-            "facets": _facets(results),
+            "query": page.query.text,
+            "total": page.total,
+            "page": page.query.page,
+            "pages": page.pages,
+            "per_page": page.query.per_page,
+            "took_ms": round(page.results.took_ms, 3),
+            "search_id": page.search_id,
+            "reason": page.reason or None,
+            "results": [_hit(card) for card in page.cards],
+            "facets": _facets(page.results),
         },
     )
 

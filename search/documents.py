@@ -4,8 +4,10 @@ A document carries the searchable text (title, summary, body, the file's extract
 facet values (taxonomy slugs), who may see it (``audience`` tokens: ``"all"`` or
 ``"team:<id>"``; no token at all means only content managers), when it expires (enforced at
 query time because expiry happens by time passing), the ranking signals analytics provides,
-and the display fields a result card needs. Only live assets get a document
-(``cms.selectors.asset_is_live``); everything else is deleted from the index.
+and the display fields a result card needs (``search.schema`` declares the fields). Only live
+assets get a document (``cms.selectors.assets_live``); everything else is deleted from the
+index. One builder makes them all: ``live_documents`` in batches, ``document_for_asset`` for
+one id through it.
 """
 
 from __future__ import annotations
@@ -14,56 +16,34 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 
 from django.db.models import QuerySet
+from django.urls import reverse
+from wagtail.models import Site
 
 from cms.models import AssetPage
-from cms.selectors import (
-    allowed_teams,
-    asset_allowed_team_ids,
-    asset_is_live,
-    assets_live,
-    restricted_sections,
-)
+from cms.selectors import assets_allowed_team_ids, assets_live, restricted_sections
 from search.models import RankingSignal
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
+from search.schema import DISPLAY_FIELDS, STORED_FACET_FIELDS
 
-TAXONOMY_FIELDS = ("stages", "pillars", "products", "industries", "personas", "competitors")
-DISPLAY_FIELDS = (
-    "title",
-    "summary",
-    "url",
-    "asset_type",
-    *TAXONOMY_FIELDS,
-    "owner",
-    "published_at",
-    "review_by",
-    "effectiveness",
-    "popularity",
-    "won_deals",
-    "has_thumbnail",
-    "language",
-)
 _STRIP = str.maketrans("", "", MARK_START + MARK_END)
 
 
 @dataclass(frozen=True)
 class SearchDocument:
+    """What an engine stores about one asset. ``terms`` maps each taxonomy facet's index
+    field (``cms.taxonomy``, ``search.schema``) to the asset's term slugs."""
+
     id: int
     title: str
     summary: str = ""
     body: str = ""
     file_text: str = ""
     url: str = ""
-    asset_type: tuple[str, ...] = ()
-    stages: tuple[str, ...] = ()
-    pillars: tuple[str, ...] = ()
-    products: tuple[str, ...] = ()
-    industries: tuple[str, ...] = ()
-    personas: tuple[str, ...] = ()
-    competitors: tuple[str, ...] = ()
+    terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     owner: str = ""
     published_at: int = 0
     review_by: str = ""
@@ -79,6 +59,8 @@ class SearchDocument:
     def __post_init__(self):
         for name in ("title", "summary", "body", "file_text"):
             object.__setattr__(self, name, (getattr(self, name) or "").translate(_STRIP))
+        terms = {name: tuple(self.terms.get(name, ())) for name in STORED_FACET_FIELDS}
+        object.__setattr__(self, "terms", terms)
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", self.compute_fingerprint())
 
@@ -99,21 +81,32 @@ class SearchDocument:
             tokens.append("won")
         return tokens
 
+    def value(self, name: str):
+        """The value of the schema field ``name`` (``search.schema.FIELDS``); lists for
+        keyword fields."""
+        if name in self.terms:
+            return list(self.terms[name])
+        value = getattr(self, name)
+        return list(value) if isinstance(value, tuple) else value
+
     def display(self) -> dict:
-        return {name: _jsonable(getattr(self, name)) for name in DISPLAY_FIELDS}
+        """The fields a result card reads (``search.schema.DISPLAY_FIELDS``)."""
+        return {name: self.value(name) for name in DISPLAY_FIELDS}
 
     def compute_fingerprint(self) -> str:
-        """A digest of everything indexed; ``search_reindex --check`` compares it."""
-        data = [getattr(self, item.name) for item in _FIELDS if item.name != "fingerprint"]
+        """A digest of everything indexed; ``search_reindex --check`` compares it. (The
+        terms go in their stored order, where each facet's own field used to be.)"""
+        data = []
+        for item in _FIELDS:
+            if item.name == "terms":
+                data += [self.terms[name] for name in STORED_FACET_FIELDS]
+            elif item.name != "fingerprint":
+                data.append(getattr(self, item.name))
         raw = json.dumps(data, default=list).encode()
         return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
 
 _FIELDS = fields(SearchDocument)
-
-
-def _jsonable(value):
-    return list(value) if isinstance(value, tuple) else value
 
 
 def audience_tokens(allowed_team_ids: frozenset[int] | None) -> tuple[str, ...]:
@@ -138,11 +131,11 @@ def _epoch(value) -> int:
 
 
 # What a document is built from, read with ``values()`` so that bulk builds never pay for
-# model instances; the single-asset path reads the same fields.
+# model instances. Terms come from each facet's relation (``_links``).
 ROW_FIELDS = (
-    "pk", "title", "summary", "body", "path", "url_path", "first_published_at", "review_by",
-    "expire_at", "thumbnail_image_id", "language", "asset_type__slug", "owner__username",
-    "owner__first_name", "owner__last_name", "document__extracted_text", "document__thumbnail",
+    "pk", "title", "summary", "body", "url_path", "first_published_at", "review_by",
+    "expire_at", "thumbnail_image_id", "language", "owner__username", "owner__first_name",
+    "owner__last_name", "document__extracted_text", "document__thumbnail",
     "transcript__extracted_text",
 )  # fmt: skip
 
@@ -157,11 +150,11 @@ def build_document(
     *,
     allowed_team_ids: frozenset[int] | None,
     url: str,
-    slugs: dict[str, tuple[str, ...]],
+    terms: Mapping[str, tuple[str, ...]],
     signals: dict | None = None,
 ) -> SearchDocument:
     """The document for a live asset's ``row`` (``ROW_FIELDS``); the caller decides
-    liveness and visibility and passes the URL and taxonomy slugs."""
+    liveness and visibility and passes the URL and the term slugs by index field."""
     signals = signals or {}
     return SearchDocument(
         id=row["pk"],
@@ -174,7 +167,7 @@ def build_document(
             if text
         ),
         url=url or "",
-        asset_type=(row["asset_type__slug"],) if row["asset_type__slug"] else (),
+        terms=terms,
         owner=_owner_name(row),
         published_at=_epoch(row["first_published_at"]),
         review_by=row["review_by"].isoformat() if row["review_by"] else "",
@@ -185,7 +178,6 @@ def build_document(
         won_deals=bool(signals.get("won_deals")),
         has_thumbnail=bool(row["thumbnail_image_id"] or row["document__thumbnail"]),
         language=row["language"],
-        **slugs,
     )
 
 
@@ -211,34 +203,38 @@ def asset_ranking_signals(asset_ids: list[int]) -> dict[int, dict]:
 
 
 def document_for_asset(asset_id: int) -> SearchDocument | None:
-    """The document for one asset, or None when it must not be in the index. Visibility
-    comes from ``cms.selectors.asset_allowed_team_ids`` and the URL from ``Page.get_url``."""
-    asset = AssetPage.objects.filter(pk=asset_id).first()
-    if asset is None or not asset_is_live(asset):
-        return None
-    row = AssetPage.objects.filter(pk=asset_id).values(*ROW_FIELDS).get()
-    slugs = {
-        name: tuple(sorted(getattr(asset, name).values_list("slug", flat=True)))
-        for name in TAXONOMY_FIELDS
-    }
-    return build_document(
-        row,
-        allowed_team_ids=asset_allowed_team_ids(asset),
-        url=asset.get_url(),
-        slugs=slugs,
-        signals=asset_ranking_signals([asset.pk]).get(asset.pk),
-    )
+    """The document for one asset, or None when it must not be in the index: the bulk
+    builder (``live_documents``) asked for one id."""
+    for batch in live_documents(AssetPage.objects.filter(pk=asset_id)):
+        for document in batch:
+            return document
+    return None
 
 
-def _links(field_name: str, ids: list[int], target: str) -> dict[int, list]:
-    """asset id -> related values for one many-to-many field, in one query over the id range
-    of the (sorted) batch; a range is far cheaper to build and run than a long IN list."""
-    relation = AssetPage._meta.get_field(field_name)
-    through = relation.remote_field.through
-    source, other = relation.m2m_field_name(), relation.m2m_reverse_field_name()
-    rows = through.objects.filter(
-        **{f"{source}_id__gte": ids[0], f"{source}_id__lte": ids[-1]}
-    ).values_list(f"{source}_id", f"{other}__{target}")
+def _links(relation_name: str, ids: list[int], target: str) -> dict[int, list]:
+    """asset id -> the ``target`` values of an asset relation (a many-to-many or foreign key
+    on the page, or the accessor of a relation declared on the other model), for the
+    (sorted) batch ``ids``. Many-to-many links are read from the link table over the id
+    range of the batch, in one query: a range is far cheaper to build and run than a long IN
+    list, and the page tables need no join."""
+    relation = AssetPage._meta.get_field(relation_name)
+    if not relation.many_to_many:
+        rows = (
+            AssetPage.objects.filter(pk__gte=ids[0], pk__lte=ids[-1])
+            .exclude(**{f"{relation_name}__isnull": True})
+            .values_list("pk", f"{relation_name}__{target}")
+        )
+    else:
+        if relation.auto_created:  # the accessor of a many-to-many declared on the term model
+            forward = relation.remote_field
+            source, other = forward.m2m_reverse_field_name(), forward.m2m_field_name()
+        else:
+            forward = relation
+            source, other = forward.m2m_field_name(), forward.m2m_reverse_field_name()
+        through = forward.remote_field.through
+        rows = through.objects.filter(
+            **{f"{source}_id__gte": ids[0], f"{source}_id__lte": ids[-1]}
+        ).values_list(f"{source}_id", f"{other}__{target}")
     found: dict[int, list] = {}
     for asset_id, value in rows:
         found.setdefault(asset_id, []).append(value)
@@ -250,9 +246,6 @@ class _PageUrls:
     ``wagtail_serve`` reverse done once instead of per page (tests hold them equal)."""
 
     def __init__(self):
-        from django.urls import reverse
-        from wagtail.models import Site
-
         self.roots = Site.get_site_root_paths()
         self.single_site = len({root.site_id for root in self.roots}) <= 1
         self.prefix = reverse("wagtail_serve", args=("",))
@@ -269,26 +262,22 @@ def live_documents(
     assets: QuerySet[AssetPage] | None = None, *, batch_size: int = 500
 ) -> Iterator[list[SearchDocument]]:
     """Documents for every live asset (or the live ones of ``assets``), in batches, with a
-    fixed number of queries per batch."""
+    fixed number of queries per batch. Visibility is ``cms.selectors.assets_allowed_team_ids``."""
     queryset = assets_live() if assets is None else assets & assets_live()
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     sections, urls = restricted_sections(), _PageUrls()
     for chunk in _chunks(ids, batch_size):
         wanted = set(chunk)
         rows = AssetPage.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).order_by("pk")
-        links = {name: _links(name, chunk, "slug") for name in TAXONOMY_FIELDS}
-        teams = _links("restricted_teams", chunk, "id")
+        links = {name: _links(name, chunk, "slug") for name in STORED_FACET_FIELDS}
+        teams = assets_allowed_team_ids(chunk, sections=sections)
         signals = asset_ranking_signals(chunk)
         yield [
             build_document(
                 row,
-                allowed_team_ids=allowed_teams(
-                    path=row["path"],
-                    own_teams=frozenset(teams.get(row["pk"], ())),
-                    sections=sections,
-                ),
+                allowed_team_ids=teams[row["pk"]],
                 url=urls(row["url_path"]),
-                slugs={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
+                terms={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
                 signals=signals.get(row["pk"]),
             )
             for row in rows.values(*ROW_FIELDS)

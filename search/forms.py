@@ -1,10 +1,11 @@
 """Turn request parameters (the search page's query string or the API's) into a SearchQuery.
 
-Both the page and the API accept the same parameters:
-``q`` text; ``stage``, ``pillar``, ``type``, ``product``, ``industry``, ``persona``,
-``competitor`` facet slugs (repeatable); ``sort`` (relevance, newest, effective); ``page``;
-``per_page`` (API); ``deal_stage``, ``deal_pillar``, ``deal_industry``, ``deal_persona``,
-``deal_competitor`` for deal mode. A bad value raises ``InvalidSearch`` naming the parameter.
+Both the page and the API accept the same parameters, derived from the taxonomy
+(``cms.taxonomy``) and the search schema: ``q`` text; one repeatable parameter per facet
+(``stage``, ``pillar``, ``type``, ``product``, ...) with term slugs; ``sort`` (relevance,
+newest, effective); ``page``; ``per_page``; ``deal_<facet>`` for each deal-mode facet
+(``deal_stage``, ``deal_competitor``, ...). A bad value raises ``InvalidSearch`` naming the
+parameter.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from search.query import (
     FACETS,
     MAX_PAGE,
     MAX_PER_PAGE,
-    SORTS,
     Audience,
     DealContext,
     SearchQuery,
 )
+from search.schema import SORTS
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 MAX_VALUES = 20

@@ -1,10 +1,13 @@
-"""Search's own records: index updates waiting for the engine, the synonym sets marketers
-keep in the admin (Settings > Search synonyms), and the ranking signals other apps hand over.
+"""Search's own records: index updates not yet applied to the engine, the synonym sets
+marketers keep in the admin (Settings > Search synonyms), every search reps run with the results
+they opened (analytics reads these through ``search.selectors``), and the ranking signals
+analytics hands over.
 
 API tokens are Wagtail's own (``wagtail.models.APIToken``); see search/api.py."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -81,3 +84,38 @@ class RankingSignal(models.Model):
 
     def __str__(self) -> str:
         return f"signals of asset {self.asset_id}"
+
+
+class SearchEvent(models.Model):
+    """One search a user ran: what they asked, what they filtered by, how many results came
+    back and how long the engine took. "Searches that found nothing" read these. (The table
+    keeps the name it had when analytics owned the model.)"""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    query = models.CharField(max_length=500, blank=True)
+    normalized_query = models.CharField(max_length=500, blank=True, db_index=True)
+    filters = models.JSONField(default=dict, blank=True)
+    result_count = models.PositiveIntegerField()
+    latency_ms = models.FloatField()
+    source = models.CharField(max_length=20, default="web")  # web | api
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "analytics_searchevent"
+        ordering = ["-created_at"]
+
+
+class SearchClick(models.Model):
+    """A result the user opened from a search, with its position in the result list."""
+
+    search = models.ForeignKey(SearchEvent, on_delete=models.CASCADE, related_name="clicks")
+    asset = models.ForeignKey(
+        "cms.AssetPage", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "analytics_searchclick"

@@ -22,32 +22,27 @@ from datetime import datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-# Facet name as used in URLs and the API -> index field name. The order is the display order.
-FACETS: dict[str, str] = {
-    "stage": "stages",
-    "pillar": "pillars",
-    "type": "asset_type",
-    "product": "products",
-    "industry": "industries",
-    "persona": "personas",
-    "competitor": "competitors",
-}
-SORTS = ("relevance", "newest", "effective")
+from accounts.roles import user_manages_content, user_team_ids
+from cms.taxonomy import deal_facets
+from search.schema import FACET_FIELDS, SORTS
+
+# Facet name as used in URLs and the API -> index field name, in display order
+# (``cms.taxonomy`` declares the facets, ``search.schema`` their fields).
+FACETS: dict[str, str] = FACET_FIELDS
 MAX_PER_PAGE = 50
 MAX_PAGE = 200  # offset stays within the servers' default max_result_window (10,000)
 MAX_TEXT_CHARS = 200
 MAX_WORDS = 12
 
-# Relevance: title over summary over body and file text; typo matches weigh less than exact.
-FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "content": 1.0}
+# Relevance (field weights in ``search.schema``): typo matches weigh less than exact.
 FUZZY_WEIGHT = 0.4
 SYNONYM_WEIGHT = 0.6  # a synonym's match counts for less than the word the rep typed
 # Ranking signals from analytics are a mild, additive nudge; deal context dominates on purpose
 # ("results for that context rank first").
 SIGNAL_BOOSTS = {"effective": 1.0, "popular": 0.5, "won": 0.5}
 SIGNAL_THRESHOLD = 0.5
-DEAL_BOOSTS = {"stage": 12.0, "pillar": 8.0, "industry": 8.0, "persona": 8.0, "competitor": 10.0}
-DEAL_FIELDS = ("stage", "pillar", "industry", "persona", "competitor")
+DEAL_BOOSTS = {item.name: item.deal_boost for item in deal_facets()}
+DEAL_FIELDS = tuple(DEAL_BOOSTS)
 
 # Highlight markers: engines wrap matches in these; ``render_highlight`` escapes everything
 # and turns only these into <mark>. Indexed text never contains them (documents.py strips them).
@@ -85,29 +80,44 @@ class Audience:
 
 
 def audience_for(user) -> Audience:
-    from enablement.roles import user_manages_content, user_team_ids
-
     if user_manages_content(user):
         return Audience(team_ids=None)
     return Audience(team_ids=frozenset(user_team_ids(user)))
 
 
-@dataclass(frozen=True)
 class DealContext:
-    """The deal a rep is working: facet slugs whose matches rank first and are explained."""
+    """The deal a rep is working: a term slug per deal-mode facet (``cms.taxonomy``,
+    ``DealContext(stage="decide", competitor="acme")``); matches rank first and are
+    explained. Unset facets read as ""."""
 
-    stage: str = ""
-    pillar: str = ""
-    industry: str = ""
-    persona: str = ""
-    competitor: str = ""
+    __slots__ = ("_values",)
+
+    def __init__(self, **values: str):
+        unknown = set(values) - set(DEAL_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown deal field {sorted(unknown)[0]!r}")
+        self._values = tuple((name, values[name]) for name in DEAL_FIELDS if values.get(name))
+
+    def __getattr__(self, name: str) -> str:
+        if name in DEAL_FIELDS:
+            return dict(self._values).get(name, "")
+        raise AttributeError(name)
 
     def items(self) -> list[tuple[str, str]]:
-        """(facet name, slug) for every field that is set."""
-        return [(name, getattr(self, name)) for name in DEAL_FIELDS if getattr(self, name)]
+        """(facet name, slug) for every field that is set, in display order."""
+        return list(self._values)
 
     def __bool__(self) -> bool:
-        return bool(self.items())
+        return bool(self._values)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DealContext) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
+    def __repr__(self) -> str:
+        return f"DealContext({', '.join(f'{k}={v!r}' for k, v in self._values)})"
 
 
 @dataclass(frozen=True)
@@ -328,8 +338,10 @@ class FacetCount:
 
 @dataclass
 class SearchHit:
-    """One result. ``fields`` holds the stored display fields (see documents.DISPLAY_FIELDS);
-    ``highlight`` is safe HTML in which only <mark> is markup."""
+    """One result as an engine returns it. ``fields`` holds the stored display fields
+    (``search.schema.DISPLAY_FIELDS``); ``highlight`` is safe HTML in which only <mark> is
+    markup; ``reasons`` explain deal-mode hits (``selectors.search_run``). A rep sees it as a
+    ``search.results.Card``."""
 
     asset_id: int
     score: float
@@ -339,9 +351,6 @@ class SearchHit:
     # What the rep typed that this hit matched only through a synonym ("roi" when it says
     # "return on investment" and never "roi"); empty when it matched what was typed.
     synonym_of: list[str] = field(default_factory=list)
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    review_status: str = ""
-    thumbnail_url: str = ""
 
 
 @dataclass

@@ -13,14 +13,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.urls import NoReverseMatch, reverse
+from django.db.models import Count, Max
+from django.urls import reverse
 from django.utils import timezone
 
-from cms.models import AssetPage, AssetType, BuyerStage, Competitor, Industry, Persona, Pillar
-from cms.models import Product as ProductTerm
+from cms.models import AssetPage, LibraryPage
+from cms.taxonomy import facet, facets
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.models import PendingIndexUpdate, SearchSynonyms
+from search.models import PendingIndexUpdate, SearchClick, SearchEvent, SearchSynonyms
 from search.query import (
     FACETS,
     Audience,
@@ -37,23 +38,6 @@ from search.synonyms import parse_synonyms
 
 logger = logging.getLogger(__name__)
 
-TAXONOMY_MODELS = {
-    "stage": BuyerStage,
-    "pillar": Pillar,
-    "type": AssetType,
-    "product": ProductTerm,
-    "industry": Industry,
-    "persona": Persona,
-    "competitor": Competitor,
-}
-ORDERED_FACETS = ("stage", "pillar")  # shown in the configured journey order, not by count
-REASONS = {
-    "stage": "{label} stage",
-    "pillar": "{label}",
-    "industry": "{label} industry",
-    "persona": "For {label}",
-    "competitor": "Against {label}",
-}
 LABELS_TTL_SECONDS = 60.0
 MAX_HIDDEN = 10_000  # more pending updates than this: search waits for the catch-up
 SYNONYMS_TTL_SECONDS = 30.0
@@ -71,8 +55,7 @@ def taxonomy_labels() -> dict[str, dict[str, str]]:
     if cached is not None and time.monotonic() - cached[0] < LABELS_TTL_SECONDS:
         return cached[1]
     labels = {
-        facet: dict(model.objects.values_list("slug", "name"))
-        for facet, model in TAXONOMY_MODELS.items()
+        item.name: dict(item.term_model.objects.values_list("slug", "name")) for item in facets()
     }
     with _labels_lock:
         _labels_cache = (time.monotonic(), labels)
@@ -116,7 +99,7 @@ def _label_facets(results: SearchResults, query: SearchQuery, labels) -> None:
         for bucket in buckets:
             bucket.label = names.get(bucket.value, bucket.value)
             bucket.selected = bucket.value in chosen
-        if name in ORDERED_FACETS:
+        if facet(name).ordered:
             order = {slug: position for position, slug in enumerate(names)}
             buckets.sort(key=lambda b: (order.get(b.value, len(order)), b.label))
         else:
@@ -124,35 +107,16 @@ def _label_facets(results: SearchResults, query: SearchQuery, labels) -> None:
 
 
 def deal_reasons(hit: SearchHit, deal: DealContext, labels) -> list[str]:
-    """Why a result is there in deal mode: "Decide stage", "Why Buy Now?", "used in won deals"."""
+    """Why a result is there in deal mode: "Decide stage", "Why Buy Now?", "used in won deals"
+    (each facet's ``reason`` in ``cms.taxonomy``)."""
     reasons = []
     for name, slug in deal.items():
         if slug in hit.fields.get(FACETS[name], []):
             label = labels.get(name, {}).get(slug, slug)
-            reasons.append(REASONS[name].format(label=label))
+            reasons.append(facet(name).reason.format(label=label))
     if hit.fields.get("won_deals"):
         reasons.append("used in won deals")
     return reasons
-
-
-def _thumbnail_url(asset_id: int) -> str:
-    try:
-        return reverse("cms:asset_thumbnail", kwargs={"asset_id": asset_id})
-    except NoReverseMatch:
-        return ""
-
-
-def _decorate_hit(hit: SearchHit, deal: DealContext, labels, today: str) -> None:
-    fields = hit.fields
-    hit.labels = {}
-    for facet in ("type", "stage", "pillar"):
-        names, slugs = labels[facet], set(fields.get(FACETS[facet], []))
-        known = [names[slug] for slug in names if slug in slugs]  # the taxonomy's own order
-        hit.labels[facet] = known + sorted(slugs - set(names))
-    review_by = fields.get("review_by") or ""
-    hit.review_status = "" if not review_by else ("overdue" if review_by < today else "current")
-    hit.thumbnail_url = _thumbnail_url(hit.asset_id) if fields.get("has_thumbnail") else ""
-    hit.reasons = deal_reasons(hit, deal, labels) if deal else []
 
 
 def pending_asset_ids() -> frozenset[int]:
@@ -169,7 +133,8 @@ def search_run(*, query: SearchQuery) -> SearchResults:
     """Run ``query`` on the configured engine with the library's synonyms, leaving out
     assets with pending index updates; label facets, explain deal-mode hits and say why text
     that has no searchable word found nothing. Raises ``SearchUnavailable`` when the engine
-    is down or too far behind."""
+    is down or too far behind. (A rep's search goes through ``services.rep_search``, which
+    also records it and shapes the results for the page and the API.)"""
     changes = {}
     hidden = pending_asset_ids()
     if hidden:
@@ -182,9 +147,9 @@ def search_run(*, query: SearchQuery) -> SearchResults:
     results.reason = query.unsearchable_reason()
     labels = taxonomy_labels()
     _label_facets(results, query, labels)
-    today = timezone.localdate().isoformat()
-    for hit in results.hits:
-        _decorate_hit(hit, query.deal, labels, today)
+    if query.deal:
+        for hit in results.hits:
+            hit.reasons = deal_reasons(hit, query.deal, labels)
     return results
 
 
@@ -234,8 +199,6 @@ def search_suggest(
 def asset_ids_in_section(section_id: int) -> list[int]:
     """Ids of every asset below a library section (for re-indexing after a restriction or
     move of the section)."""
-    from cms.models import LibraryPage
-
     section = LibraryPage.objects.filter(pk=section_id).first()
     if section is None:
         return []
@@ -261,8 +224,6 @@ class IndexReport:
 def index_changed_since(started) -> set[int]:
     """Assets whose index entry may be out of date because they, or a section above them,
     were published, unpublished or changed since ``started`` (for the post-rebuild repair)."""
-    from cms.models import LibraryPage
-
     changed = set(
         AssetPage.objects.filter(latest_revision_created_at__gte=started).values_list(
             "pk", flat=True
@@ -292,3 +253,38 @@ def index_check(*, batch_size: int = 500) -> IndexReport:
     report.live = len(seen)
     report.extra = sorted(set(indexed) - seen)
     return report
+
+
+# --- What reps searched for (analytics reads these) ----------------------------------------
+
+
+def search_gaps(*, since, limit: int = 50) -> dict:
+    """Top normalised queries since ``since`` that found nothing (``zero_results``) and that
+    found something nobody clicked (``no_click``), most frequent first: each a list of
+    ``{"query", "searches"}``."""
+    recent = SearchEvent.objects.filter(created_at__gte=since).exclude(normalized_query="")
+    zero = (
+        recent.filter(result_count=0)
+        .values("normalized_query")
+        .annotate(searches=Count("id"))
+        .order_by("-searches", "normalized_query")[:limit]
+    )
+    no_click = (
+        recent.filter(result_count__gt=0, clicks__isnull=True)
+        .values("normalized_query")
+        .annotate(searches=Count("id"))
+        .order_by("-searches", "normalized_query")[:limit]
+    )
+    return {
+        "zero_results": [{"query": r["normalized_query"], "searches": r["searches"]} for r in zero],
+        "no_click": [{"query": r["normalized_query"], "searches": r["searches"]} for r in no_click],
+    }
+
+
+def search_activity_version() -> list:
+    """A small value that changes whenever a search or a click is recorded (for rollups
+    that depend on searches: recompute when it moved)."""
+    return [
+        SearchEvent.objects.aggregate(top=Max("id"))["top"],
+        SearchClick.objects.aggregate(top=Max("id"))["top"],
+    ]

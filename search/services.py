@@ -1,11 +1,13 @@
-"""Writes: keep the index in step with the library, record searches and clicks.
+"""Writes: a rep's search (run, recorded, shaped for the page and the API), keeping the index
+in step with the library, recording searches and clicks.
 
-Index updates are requested with ``index_schedule`` (signal handlers call it). It writes a
-``PendingIndexUpdate`` row per asset at once, inside the transaction that made the change, and
-enqueues ``search.tasks.index_assets_task`` when that transaction commits; the task calls
-``index_assets``, which applies the update and deletes the rows. Until then, and for as long
-as the engine refuses writes, searches leave those assets out (``selectors.pending_asset_ids``),
-so a restriction, unpublication or deletion is never lost and never outrun by a stale entry.
+Index updates are requested with ``search.tasks.index_schedule`` (signal handlers call it).
+It writes a ``PendingIndexUpdate`` row per asset at once (``pending_request``), inside the
+transaction that made the change, and enqueues ``search.tasks.index_assets_task`` when that
+transaction commits; the task calls ``index_assets``, which applies the update and deletes the
+rows. Until then, and for as long as the engine refuses writes, searches leave those assets
+out (``selectors.pending_asset_ids``), so a restriction, unpublication or deletion is never
+lost and never outrun by a stale entry.
 ``index_assets`` never raises: whatever goes wrong, it logs, keeps the rows with the error and
 returns; the next write, or ``search_reindex``, replays them. Publishing always succeeds.
 """
@@ -20,50 +22,22 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.models import SearchClick, SearchEvent
+from accounts.roles import ENABLEMENT_LEAD, MARKETER
+from accounts.services import role_permissions_grant
 from cms.models import AssetPage
-from cms.selectors import asset_visible_to
-from search.documents import document_for_asset, live_documents
+from cms.selectors import asset_visible_to, assets_live
+from search import selectors
+from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.models import PendingIndexUpdate, RankingSignal
-from search.query import SearchQuery, SearchResults, normalize_text
-from search.selectors import IndexReport, asset_ids_in_section, index_changed_since, index_check
+from search.forms import is_search, query_from_params
+from search.models import PendingIndexUpdate, RankingSignal, SearchClick, SearchEvent
+from search.query import SearchQuery, SearchResults, audience_for, normalize_text
+from search.results import RepSearchPage, page_build
+from search.selectors import IndexReport, index_changed_since, index_check
 
 logger = logging.getLogger(__name__)
 PENDING_BATCH = 500
 MAX_BATCHES = 400  # one call replays at most this many batches of the backlog
-
-
-def index_schedule(*, asset_ids: Iterable[int]) -> None:
-    """Re-index these assets once the current transaction commits (immediately when there
-    is none). Safe to call from signal handlers. The request is recorded first, in the
-    caller's transaction, so it survives a task queue or engine that is down."""
-    ids = sorted({int(asset_id) for asset_id in asset_ids})
-    if not ids:
-        return
-    from search.tasks import index_assets_task
-
-    pending_request(asset_ids=ids)
-    transaction.on_commit(lambda: _enqueue(index_assets_task, ids))
-
-
-def index_schedule_section(*, section_id: int) -> None:
-    """Re-index every asset below a section after the transaction commits (its assets are
-    recorded as pending now, like ``index_schedule``'s)."""
-    from search.tasks import index_section_task
-
-    pending_request(asset_ids=asset_ids_in_section(section_id))
-    transaction.on_commit(lambda: _enqueue(index_section_task, [section_id], section=True))
-
-
-def _enqueue(task, ids: list[int], section: bool = False) -> None:
-    try:
-        if section:
-            task.enqueue(section_id=ids[0])
-        else:
-            task.enqueue(asset_ids=ids)
-    except Exception:  # the task queue itself is down: the pending rows wait for a catch-up
-        logger.exception("could not enqueue search indexing for %s", ids)
 
 
 def pending_request(*, asset_ids: Iterable[int]) -> None:
@@ -143,10 +117,7 @@ def _apply(ids: list[int]) -> tuple[int, int]:
 
 
 def _documents(ids: list[int]) -> list:
-    """Current documents for the live ones among ``ids``; a few go through the cms selectors
-    one by one, many through the prefetching bulk builder (tests hold the two equal)."""
-    if len(ids) <= 20:
-        return [doc for doc in map(document_for_asset, ids) if doc is not None]
+    """Current documents for the live ones among ``ids`` (``live_documents``)."""
     assets = AssetPage.objects.filter(pk__in=ids)
     return [document for batch in live_documents(assets) for document in batch]
 
@@ -158,8 +129,6 @@ def index_rebuild(
     while it was being built (writes during the rebuild went to the old index): assets
     published or changed since the start, ids gone from or added to the library, and the
     pending updates. Returns the number of assets indexed; ``SearchUnavailable`` when down."""
-    from cms.selectors import assets_live
-
     started = timezone.now()
     total = assets_live().count()
     done = 0
@@ -262,3 +231,41 @@ def ranking_signals_replace(*, signals: Mapping[int, Mapping]) -> int:
         )
     index_assets(asset_ids=changed)
     return len(changed)
+
+
+def search_roles_ensure() -> None:
+    """Let marketers and enablement leads keep the search synonyms (Settings > Search
+    synonyms); runs after every ``migrate`` (``search.apps``). Only adds."""
+    role_permissions_grant(
+        roles=(MARKETER, ENABLEMENT_LEAD), permissions=["library_search.change_searchsynonyms"]
+    )
+
+
+# --- A rep's search: one path for the page and the API ---------------------------------------
+
+
+def rep_search(*, user, params, source: str, per_page: int = 20) -> RepSearchPage:
+    """Everything the search page renders and ``GET /api/v1/search`` serialises, for
+    ``params`` (the page's query string or the API's parameters; see ``search.forms``):
+    the results as cards (link, labels, reasons, thumbnail, the actions other apps offer),
+    facet groups with their links, deal mode's choices, sorting and paging links.
+
+    A search (text, a filter or a deal) is recorded as a ``SearchEvent`` (``source``: "web"
+    or "api"); the next pages of a recorded search pass its id as ``sid`` and record
+    nothing. Raises ``InvalidSearch`` (a parameter it cannot use, named) and
+    ``SearchUnavailable`` (engine down)."""
+    query = query_from_params(params, audience=audience_for(user), per_page=per_page)
+    results = selectors.search_run(query=query)
+    known = str(params.get("sid") or "")
+    search_id = int(known) if known.isdigit() else None
+    if is_search(query) and (query.page == 1 or search_id is None):
+        search_id = search_event_record(user=user, query=query, results=results, source=source).pk
+    return page_build(
+        query=query,
+        results=results,
+        params=params,
+        search_id=search_id,
+        user=user,
+        labels=selectors.taxonomy_labels(),
+        today=timezone.localdate().isoformat(),
+    )

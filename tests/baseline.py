@@ -8,7 +8,8 @@ from django.apps import apps as global_apps
 from django.contrib.contenttypes.models import ContentType
 from wagtail.models import Collection, Locale, Page
 
-from enablement.services import roles_ensure
+from cms.services import roles_ensure
+from search.services import search_roles_ensure
 
 
 def baseline_ensure() -> None:
@@ -30,3 +31,4 @@ def baseline_ensure() -> None:
     sharing = importlib.import_module("cms.migrations.0003_buyer_sharing")
     sharing.internal_types_not_shareable(global_apps, None)
     roles_ensure()
+    search_roles_ensure()

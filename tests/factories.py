@@ -10,7 +10,8 @@ from django.core.files.base import ContentFile
 from wagtail.documents import get_document_model
 from wagtail.models import Page, Site
 
-from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar, Team
+from accounts.models import Team
+from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from accounts.roles import ADMIN, ENABLEMENT_LEAD
 from analytics.models import ApiKey
 from analytics.services import api_key_create
-from enablement.roles import ADMIN, ENABLEMENT_LEAD
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.models import EventKind, UsageEvent
 from analytics.rollups import fill
 from analytics.services import api_key_create, usage_spool_replay
-from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_user
 
 ROOT = Path(__file__).resolve().parent.parent

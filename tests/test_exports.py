@@ -11,10 +11,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, REP
 from analytics.models import AssetFeedback
+from cms.exports import FORMULA_STARTS, spreadsheet_safe
 from cms.models import BuyerStage
-from enablement.exports import FORMULA_STARTS, spreadsheet_safe
-from enablement.roles import ADMIN, ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_document, make_user
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from enablement.roles import ENABLEMENT_LEAD, MARKETER
+from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from tests.factories import make_asset, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,9 +62,7 @@ def test_submitting_for_review_notifies_the_approvers_by_file(tmp_path):
     marketer = make_user(role=MARKETER)
     make_user("approver", role=ENABLEMENT_LEAD)
     asset = make_asset("Q3 pricing deck", publish=False)
-    with override_settings(
-        EMAIL_BACKEND="enablement.mail.LoggingFileBackend", EMAIL_FILE_PATH=tmp_path
-    ):
+    with override_settings(EMAIL_BACKEND="cms.mail.LoggingFileBackend", EMAIL_FILE_PATH=tmp_path):
         asset.save_revision(user=marketer)
         asset.get_workflow().start(asset, marketer)
     written = "".join(path.read_text() for path in tmp_path.iterdir())
@@ -78,7 +76,7 @@ def test_a_notification_that_cannot_be_sent_logs_no_traceback(caplog):
     asset = make_asset("Q3 pricing deck", publish=False)
     with (
         override_settings(
-            EMAIL_BACKEND="enablement.mail.LoggingSMTPBackend",
+            EMAIL_BACKEND="cms.mail.LoggingSMTPBackend",
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=_closed_port(),
             EMAIL_TIMEOUT=2,

@@ -8,9 +8,9 @@ import zipfile
 import pytest
 from django.test import Client, override_settings
 
+from accounts.roles import ENABLEMENT_LEAD
 from analytics.imports import ImportError_, deal_import_file
 from analytics.models import Deal
-from enablement.roles import ENABLEMENT_LEAD
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,7 @@ import pytest
 from django.contrib.auth.models import Group
 from wagtail.models import GroupApprovalTask, GroupCollectionPermission, GroupPagePermission
 
-from cms.models import LibraryPage
-from enablement.roles import (
+from accounts.roles import (
     ADMIN,
     ENABLEMENT_LEAD,
     MARKETER,
@@ -15,7 +14,8 @@ from enablement.roles import (
     user_is_enablement_lead,
     user_manages_content,
 )
-from enablement.services import roles_ensure
+from cms.models import LibraryPage
+from cms.services import roles_ensure
 from tests.factories import library_root, make_user
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from enablement.roles import ADMIN
+from accounts.roles import ADMIN
 from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 import pytest
 
+from accounts.roles import MARKETER, REP
 from cms.selectors import asset_visible_to, assets_for_user
-from enablement.roles import MARKETER, REP
 from tests.factories import make_asset, make_section, make_team, make_user
 
 pytestmark = pytest.mark.django_db

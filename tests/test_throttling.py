@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from analytics.services import api_key_create
-from enablement.roles import ENABLEMENT_LEAD, MARKETER
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

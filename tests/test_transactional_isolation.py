@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from accounts.roles import ROLES
 from cms.models import BuyerStage, LibraryPage, Pillar
-from enablement.roles import ROLES
 
 
 @pytest.mark.django_db(transaction=True)

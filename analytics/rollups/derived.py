@@ -8,13 +8,12 @@ import json
 from django.utils import timezone
 
 from analytics.models import RollupSnapshot
+from analytics.rollups.writes import Writes
 
 
 def table_writes(model, wanted: dict[tuple[int, str], dict], **columns):
     """Rows ``(asset_id, window) -> data`` for ``model`` (AssetUsage, AssetStats). Extra
     ``columns`` are functions of the data (e.g. ``verdict=lambda data: data["verdict"]``)."""
-    from analytics.rollups.fill import Writes
-
     wanted = {key: plain(data) for key, data in wanted.items()}
     current = {
         (row.asset_id, row.window): row for row in model.objects.only("asset_id", "window", "data")
@@ -41,8 +40,6 @@ def table_writes(model, wanted: dict[tuple[int, str], dict], **columns):
 
 def snapshot_writes(key: str, per_window: dict[str, dict]):
     """The snapshot ``key`` for each window; windows no longer listed are removed."""
-    from analytics.rollups.fill import Writes
-
     per_window = {window: plain(data) for window, data in per_window.items()}
     current = {row.window: row for row in RollupSnapshot.objects.filter(key=key)}
     changed = set(current) != set(per_window) or any(

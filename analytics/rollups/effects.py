@@ -33,8 +33,12 @@ from django.conf import settings
 
 from analytics import effectiveness, stats
 from analytics.effectiveness import AssetEffect, StageEffect
+from analytics.models import AssetStats
 from analytics.rollups import derived, population
 from analytics.rollups.population import Inputs
+from analytics.scope import window_starts
+from cms.models import BuyerStage, Pillar
+from cms.selectors import assets_live
 
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
 WITHOUT_HISTORY_SHOWN = 20
@@ -45,8 +49,6 @@ def _inputs(ctx) -> Inputs:
 
 
 def _windows(ctx) -> dict:
-    from analytics.selectors import window_starts
-
     return window_starts(ctx.today)
 
 
@@ -253,14 +255,10 @@ def _stage_matched(other: _Other, inputs: Inputs, totals: dict) -> dict:
 
 
 def _live_asset_ids(ctx) -> list[int]:
-    from cms.selectors import assets_live
-
     return ctx.cached("live", lambda: list(assets_live().values_list("pk", flat=True)))
 
 
 def asset_effects_compute(ctx):
-    from analytics.models import AssetStats
-
     inputs = _inputs(ctx)
     wanted = {}
     summaries = {}
@@ -282,8 +280,6 @@ def asset_effects_compute(ctx):
 
 
 def _asset_tags() -> dict[int, tuple[set[int], set[int]]]:
-    from cms.selectors import assets_live
-
     tags: dict[int, tuple[set[int], set[int]]] = {}
     live = assets_live().filter(archived=False)
     for asset_id, stage_id in live.values_list("pk", "stages"):
@@ -373,8 +369,6 @@ def _cell_effect(
 
 
 def heatmap_compute(ctx):
-    from cms.models import BuyerStage, Pillar
-
     inputs = _inputs(ctx)
     stages = list(BuyerStage.objects.order_by("sort_order", "name"))
     pillars = list(Pillar.objects.order_by("sort_order", "name"))

@@ -39,22 +39,12 @@ from analytics.locks import Locked, job_lock
 from analytics.models import DealChanged, FillState, UsageEvent
 from analytics.rollups import sources
 from analytics.rollups.registry import DERIVED, REGISTRY, SOURCES, Rollup
+from analytics.rollups.writes import Writes
 
 EVENT_STEP = 50_000
 DEAL_STEP = 2000
 WRITER_WAIT_SECONDS = 30
 AnalyticsLocked = Locked
-
-
-@dataclass
-class Writes:
-    """Row changes a rollup computed by reading. Each of ``steps`` runs in its own short
-    transaction, the last together with the fill state; ``changed`` says whether dependants
-    see a difference (the rollup's version moves)."""
-
-    steps: list[Callable[[], None]] = field(default_factory=list)
-    changed: bool = False
-    rows: int = 0
 
 
 @dataclass

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count
-
-from analytics.models import SearchEvent
 from analytics.rollups import derived
+from search import selectors as search_selectors
 
 DAYS = 90
 LIMIT = 50
@@ -16,27 +14,9 @@ LIMIT = 50
 def search_gaps(today, days: int = DAYS, limit: int = LIMIT) -> dict:
     """Top normalised queries since ``days`` before ``today`` that found nothing
     (``zero_results``) and that found something nobody clicked (``no_click``), most frequent
-    first."""
-    from datetime import UTC
-
+    first (``search.selectors.search_gaps``)."""
     since = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=UTC)
-    recent = SearchEvent.objects.filter(created_at__gte=since).exclude(normalized_query="")
-    zero = (
-        recent.filter(result_count=0)
-        .values("normalized_query")
-        .annotate(searches=Count("id"))
-        .order_by("-searches", "normalized_query")[:limit]
-    )
-    no_click = (
-        recent.filter(result_count__gt=0, clicks__isnull=True)
-        .values("normalized_query")
-        .annotate(searches=Count("id"))
-        .order_by("-searches", "normalized_query")[:limit]
-    )
-    return {
-        "zero_results": [{"query": r["normalized_query"], "searches": r["searches"]} for r in zero],
-        "no_click": [{"query": r["normalized_query"], "searches": r["searches"]} for r in no_click],
-    }
+    return search_selectors.search_gaps(since=since, limit=limit)
 
 
 def search_gaps_compute(ctx):

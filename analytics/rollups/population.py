@@ -19,6 +19,9 @@ from analytics.currency import Rates
 from analytics.effectiveness import DealRecord
 from analytics.models import Deal, DealAssetTouch, DealStageChange
 from analytics.rollups.sql import epoch_days, raw_rows
+from analytics.scope import strata_chosen
+from analytics.services import LOST_STAGES, WON_STAGES
+from cms.models import BuyerStage
 
 DAY = 86400.0
 CLOSED = (Deal.Outcome.WON, Deal.Outcome.LOST)
@@ -88,9 +91,6 @@ class Inputs:
 def pipeline_stages() -> list:
     """Journey stages deals pass through before closing: those listing a CRM stage that is
     not Closed Won or Closed Lost (the default Onboard lists only Closed Won)."""
-    from analytics.services import LOST_STAGES, WON_STAGES
-    from cms.models import BuyerStage
-
     closing = WON_STAGES | LOST_STAGES
     return [
         stage
@@ -101,9 +101,6 @@ def pipeline_stages() -> list:
 
 def load(strata: list[str] | None = None) -> Inputs:
     """Every closed deal with a close date, its history and its first touches."""
-    from analytics.selectors import strata_chosen
-    from cms.models import BuyerStage
-
     strata = strata_chosen() if strata is None else strata
     rates = Rates.load()
     pipeline = pipeline_stages()

@@ -27,6 +27,8 @@ from datetime import date
 from analytics import stats
 from analytics.models import TOUCH_KINDS, Deal, DealAssetTouch, DealStageChange, UsageEvent
 from analytics.rollups import sql
+from analytics.rollups.writes import Writes
+from cms.models import BuyerStage
 
 TABLE = DealAssetTouch._meta.db_table
 COLUMNS = (
@@ -88,8 +90,6 @@ def _credits(events: list[tuple], amount: float, close: date | None) -> dict:
 
 
 def _bottom() -> int:
-    from cms.models import BuyerStage
-
     return min(BuyerStage.objects.values_list("sort_order", flat=True), default=0)
 
 
@@ -153,8 +153,6 @@ def _current(deal_ids: list[int] | None) -> dict[int, list]:
 def _writes(wanted: dict[int, list], current: dict[int, list], matter: set[int]):
     """Replace the rows of deals whose rows differ, ``DEAL_BATCH`` deals per step. The change
     matters to closed-deal statistics when such a deal is in ``matter``."""
-    from analytics.rollups.fill import Writes
-
     differ = sorted(
         d for d in set(wanted) | set(current) if wanted.get(d, []) != current.get(d, [])
     )
@@ -198,8 +196,6 @@ def deals_step(ctx, deal_ids: list[int], upto: int):
 
 
 def _recompute(deal_ids: list[int], upto: int, ctx, *, every_change_matters: bool):
-    from analytics.rollups.fill import Writes
-
     bottom = ctx.cached("bottom", _bottom)
     wanted: dict[int, list] = {}
     current: dict[int, list] = {}

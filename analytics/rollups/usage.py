@@ -15,6 +15,8 @@ from django.db.models import Count, Max, Q, Sum
 
 from analytics.models import AssetReach, AssetUsage, EventKind, UsageDaily, UsageEvent
 from analytics.rollups import derived, sql
+from analytics.rollups.writes import Writes
+from analytics.scope import window_starts
 
 DAILY = UsageDaily._meta.db_table
 REACH = AssetReach._meta.db_table
@@ -82,16 +84,12 @@ REACH_KEYS, REACH_TYPES = ("asset_id", "actor", "actor_id"), ("int", "str", "int
 
 
 def daily_step(ctx, after: int, upto: int):
-    from analytics.rollups.fill import Writes
-
     counts = _daily(after, upto)
     steps = _upserts(DAILY, DAILY_KEYS, "count", DAILY_TYPES, counts, "add")
     return Writes(steps=_one(steps), changed=bool(counts), rows=len(counts))
 
 
 def reach_step(ctx, after: int, upto: int):
-    from analytics.rollups.fill import Writes
-
     latest = _reach(after, upto)
     steps = _upserts(REACH, REACH_KEYS, "last_day", REACH_TYPES, latest, "max")
     return Writes(steps=_one(steps), changed=bool(latest), rows=len(latest))
@@ -121,8 +119,6 @@ def reach_rebuild(ctx, upto: int):
 
 
 def _reconcile(table, keys, column, types, current: dict, wanted: dict):
-    from analytics.rollups.fill import Writes
-
     write, delete = sql.diff(current, wanted)
     steps = _upserts(table, keys, column, types, write, "set")
     gone = sql.adapt(types[: len(keys)], sorted(delete))
@@ -167,7 +163,5 @@ def usage_numbers(today, windows: dict[str, object]) -> dict[tuple[int, str], di
 
 
 def asset_usage_compute(ctx):
-    from analytics.selectors import window_starts
-
     wanted = usage_numbers(ctx.today, window_starts(ctx.today))
     return derived.table_writes(AssetUsage, wanted)

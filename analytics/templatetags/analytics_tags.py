@@ -73,20 +73,3 @@ def asset_actions(context, asset):
         "share_links": links,
         "back": request.get_full_path(),
     }
-
-
-@register.inclusion_tag("analytics/_result_used_in_deal.html", takes_context=True)
-def result_used_in_deal(context, asset_id: int):
-    """A compact "used in deal" form for a search result; the rep's open deals are read once
-    per request. Renders nothing for a user without open deals."""
-    request = context["request"]
-    deals = getattr(request, "_open_deals", None)
-    if deals is None:
-        deals = list(DealForm(user=request.user).fields["deal"].queryset)
-        request._open_deals = deals
-    return {
-        "asset_id": asset_id,
-        "deals": deals,
-        "csrf_token": context.get("csrf_token"),
-        "back": request.get_full_path(),
-    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 MB = 1024 * 1024
 
@@ -177,3 +177,24 @@ def text_extraction(chunks, *, limits: Limits, **fields) -> Extraction:
         text = text[: limits.max_chars]
     extraction.text = text
     return extraction
+
+
+class Parser:
+    """Defaults for a format module's parser; ``cms.extraction.registry`` states the
+    contract."""
+
+    name = ""
+    label = ""
+    extensions: tuple[str, ...] = ()
+
+    @classmethod
+    def unavailable(cls, limits: Limits) -> str | None:
+        return None
+
+    @classmethod
+    def check_signature(cls, filename: str, head: bytes, fileobj) -> None:
+        return None
+
+    @classmethod
+    def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:
+        raise NotImplementedError

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cms.extraction import ooxml
-from cms.extraction.base import Extraction, Limits, text_extraction
-from cms.extraction.embedded import EMBEDDED_SUFFIXES, embedded_text
-from cms.extraction.registry import Parser
+from lxml import etree, html
+
+import cms.extraction.ooxml as ooxml
+from cms.extraction.base import Extraction, Limits, Parser, text_extraction
+from cms.extraction.embedded import EMBEDDED_SUFFIXES, embedded_reader, embedded_text
+from cms.extraction.text import decode_text
 from cms.extraction.thumbnails import embedded_preview, title_card
+from cms.extraction.tika import xhtml_text
 
 # Containers whose content is not what a reader sees: properties, deleted text, field codes,
 # the fallback copy of a drawing (its first choice is read instead).
@@ -142,10 +145,6 @@ def alt_chunk_text(name: str, data: bytes) -> str:
             return part.get_content()
         lowered = ".html"
     if lowered.endswith((".htm", ".html", ".xhtml")):
-        from lxml import etree, html
-
-        from cms.extraction.tika import xhtml_text
-
         encoding = None if b"charset" in data[:4096].lower() else "utf-8"  # else as declared
         try:
             parser = html.HTMLParser(encoding=encoding)
@@ -154,8 +153,6 @@ def alt_chunk_text(name: str, data: bytes) -> str:
             return ""
         return xhtml_text(body) if body is not None else ""
     if lowered.endswith(".txt"):
-        from cms.extraction.text import decode_text
-
         return decode_text(data)
     return ""
 
@@ -209,6 +206,11 @@ def docx_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:
                     package, rel.target, depth=depth, skip_types=_NOTE_SEPARATORS
                 )
     return blocks
+
+
+@embedded_reader("docx")
+def _embedded_docx(package: ooxml.Package, *, depth: int) -> list[str]:
+    return docx_text(package, depth=depth)
 
 
 def _unique(texts: list[str]) -> list[str]:

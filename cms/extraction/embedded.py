@@ -13,13 +13,32 @@ from __future__ import annotations
 import io
 import struct
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from cms.extraction import ooxml
+import olefile
+
+import cms.extraction.ooxml as ooxml
 from cms.extraction.base import MB, ExtractionError
 
 EMBEDDED_SUFFIXES = (*ooxml.NESTED_SUFFIXES, ".bin", ".pdf")
 MAX_EMBEDDED_PDF_BYTES = 20 * MB
+
+# How an embedded file of each kind is read: an Office package ("docx", "pptx", "xlsx") into
+# lines of text, a PDF ("pdf") from a path. The format modules register their own readers
+# (``embedded_reader``), since they read embedded files through this module in turn.
+READERS: dict[str, Callable] = {}
+
+
+def embedded_reader(kind: str):
+    """Register the decorated function as the reader of embedded ``kind`` files: for an
+    Office kind ``(package, *, depth) -> list[str]``, for "pdf" ``(path, *, limits) -> str``."""
+
+    def register(reader: Callable) -> Callable:
+        READERS[kind] = reader
+        return reader
+
+    return register
 
 
 def embedded_text(package: ooxml.Package, target: str, *, depth: int) -> str:
@@ -44,8 +63,6 @@ def _text_of(data: bytes, package: ooxml.Package, *, depth: int) -> str:
 
 
 def _office_text(data: bytes, package: ooxml.Package, *, depth: int) -> str:
-    from cms.extraction import docx, pptx, xlsx
-
     try:
         inner = ooxml.Package(io.BytesIO(data), limits=package.limits, unpacked=package.unpacked)
         kind = inner.kind()
@@ -53,32 +70,25 @@ def _office_text(data: bytes, package: ooxml.Package, *, depth: int) -> str:
         if "zip bomb" in str(error):
             raise
         return ""
-    readers = {
-        "docx": lambda: docx.docx_text(inner, depth=depth),
-        "pptx": lambda: [page.text for page in pptx.slides(inner, depth=depth)[0]],
-        "xlsx": lambda: xlsx.workbook_text(inner, depth=depth),
-    }
-    return "\n".join(readers[kind]()) if kind in readers else ""
+    reader = READERS.get(kind) if kind != "pdf" else None
+    return "\n".join(reader(inner, depth=depth)) if reader else ""
 
 
 def _pdf_text(data: bytes, package: ooxml.Package) -> str:
-    from cms.extraction.pdf import read_pdf
-
+    reader = READERS.get("pdf")
+    if reader is None:
+        return ""
     with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
         handle.write(data)
         handle.flush()
         try:
-            return read_pdf(
-                Path(handle.name), filename="embedded.pdf", limits=package.limits, thumbnail=False
-            ).text
+            return reader(Path(handle.name), limits=package.limits)
         except ExtractionError:
             return ""
 
 
 def _ole_payload(data: bytes) -> bytes | None:
     """The file an OLE container wraps, or None."""
-    import olefile
-
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             for stream in ("Package", "CONTENTS"):

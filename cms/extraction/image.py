@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cms.extraction.base import Extraction, ExtractionError, Limits
-from cms.extraction.registry import Parser
+from cms.extraction.base import Extraction, ExtractionError, Limits, Parser
 from cms.extraction.thumbnails import image_thumbnail
 
 

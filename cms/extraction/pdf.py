@@ -25,20 +25,21 @@ import threading
 import time
 from pathlib import Path
 
-from cms.extraction import ocr
+import cms.extraction.ocr as ocr
 from cms.extraction.base import (
     Budget,
     Extraction,
     ExtractionError,
     Limits,
     Page,
+    Parser,
     clean,
     numbers_phrase,
     paged_extraction,
     pages_note,
     password_error,
 )
-from cms.extraction.registry import Parser
+from cms.extraction.embedded import embedded_reader
 from cms.extraction.thumbnails import is_blank, png, title_card
 
 PDFIUM_MARGIN = 0.15
@@ -477,6 +478,11 @@ def read_pdf(path: Path, *, filename: str, limits: Limits, thumbnail: bool = Tru
         return extraction
     finally:
         read.close()
+
+
+@embedded_reader("pdf")
+def _embedded_pdf(path: Path, *, limits: Limits) -> str:
+    return read_pdf(path, filename="embedded.pdf", limits=limits, thumbnail=False).text
 
 
 class PdfParser(Parser):

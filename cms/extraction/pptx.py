@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cms.extraction import ooxml
-from cms.extraction.base import Extraction, Limits, Page, paged_extraction, pages_note
-from cms.extraction.registry import Parser
+import cms.extraction.ooxml as ooxml
+from cms.extraction.base import Extraction, Limits, Page, Parser, paged_extraction, pages_note
+from cms.extraction.embedded import embedded_reader, embedded_text
 from cms.extraction.thumbnails import embedded_preview, title_card
 
 _TITLE_TYPES = {"title", "ctrTitle"}
@@ -70,8 +70,6 @@ class _Slide:
         return ooxml.graphic_frame_text(self.package, self.part, frame, reader=self._embedded)
 
     def _embedded(self, package: ooxml.Package, target: str) -> str:
-        from cms.extraction.embedded import embedded_text
-
         return embedded_text(package, target, depth=self.depth + 1)
 
     def text(self, seen_templates: set[str]) -> str:
@@ -166,6 +164,11 @@ def slides(package: ooxml.Package, *, depth: int = 0) -> tuple[list[Page], int]:
         for number, part in enumerate(parts[: package.limits.max_pages], 1)
     ]
     return pages, len(parts)
+
+
+@embedded_reader("pptx")
+def _embedded_pptx(package: ooxml.Package, *, depth: int) -> list[str]:
+    return [page.text for page in slides(package, depth=depth)[0]]
 
 
 class PptxParser(Parser):

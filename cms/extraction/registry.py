@@ -4,7 +4,8 @@ Like paperless-ngx's parser registry, a parser is a class that declares what it 
 can say when it cannot run here (Tika without ``TIKA_URL``); unlike it, the extension decides
 (the upload form has already checked that the content matches it), so there is no scoring.
 
-A parser provides, as class attributes and class methods:
+A parser (a subclass of ``base.Parser``; each format module's ``PARSER``) provides, as class
+attributes and class methods:
 
 - ``name`` (for logs and the benchmark), ``label`` (the format in messages: "PDF", "Word"),
   ``extensions`` (lower case, no dot);
@@ -19,28 +20,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cms.extraction.base import Extraction, ExtractionError, Limits, extension_of
-
-
-class Parser:
-    """Defaults for a format module's parser; see the module docstring for the contract."""
-
-    name = ""
-    label = ""
-    extensions: tuple[str, ...] = ()
-
-    @classmethod
-    def unavailable(cls, limits: Limits) -> str | None:
-        return None
-
-    @classmethod
-    def check_signature(cls, filename: str, head: bytes, fileobj) -> None:
-        return None
-
-    @classmethod
-    def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:
-        raise NotImplementedError
-
+import cms.extraction.docx as docx
+import cms.extraction.image as image
+import cms.extraction.pdf as pdf
+import cms.extraction.pptx as pptx
+import cms.extraction.text as text
+import cms.extraction.tika as tika
+import cms.extraction.transcript as transcript
+import cms.extraction.xlsx as xlsx
+from cms.extraction.base import Extraction, ExtractionError, Limits, Parser, extension_of
 
 _by_extension: dict[str, type[Parser]] = {}
 
@@ -55,23 +43,16 @@ def register(parser: type[Parser]) -> type[Parser]:
     return parser
 
 
-def _register_builtins() -> None:
-    if _by_extension:
-        return
-    from cms.extraction import docx, image, pdf, pptx, text, tika, transcript, xlsx
-
-    for module in (pdf, docx, pptx, xlsx, text, transcript, image, tika):
-        register(module.PARSER)
+for _module in (pdf, docx, pptx, xlsx, text, transcript, image, tika):
+    register(_module.PARSER)
 
 
 def parser_for(filename: str) -> type[Parser] | None:
     """The parser for ``filename``'s extension, or None when the library only stores it."""
-    _register_builtins()
     return _by_extension.get(extension_of(filename))
 
 
 def extensions() -> list[str]:
-    _register_builtins()
     return sorted(_by_extension)
 
 

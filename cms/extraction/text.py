@@ -6,8 +6,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from cms.extraction.base import Extraction, ExtractionError, Limits, chars_note, clean
-from cms.extraction.registry import Parser
+from cms.extraction.base import Extraction, ExtractionError, Limits, Parser, chars_note, clean
 from cms.extraction.thumbnails import title_card
 
 

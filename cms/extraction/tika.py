@@ -20,13 +20,13 @@ from cms.extraction.base import (
     ExtractionError,
     Limits,
     Page,
+    Parser,
     join,
     paged_extraction,
     password_error,
     text_extraction,
 )
 from cms.extraction.ooxml import OLE_MAGIC, ZIP_MAGIC
-from cms.extraction.registry import Parser
 from cms.extraction.thumbnails import title_card
 
 LABELS = {

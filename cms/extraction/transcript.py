@@ -8,8 +8,7 @@ import html
 import re
 from pathlib import Path
 
-from cms.extraction.base import Extraction, ExtractionError, Limits, text_extraction
-from cms.extraction.registry import Parser
+from cms.extraction.base import Extraction, ExtractionError, Limits, Parser, text_extraction
 from cms.extraction.text import check_text_signature, read_text
 from cms.extraction.thumbnails import title_card
 

@@ -19,27 +19,28 @@ import errno
 import json
 import logging
 import os
+import resource
 import sys
 import warnings
 from pathlib import Path
 
+import lxml.etree  # noqa: F401 - loaded before the cap (see below)
+import olefile  # noqa: F401
+import PIL.Image  # noqa: F401
+import pypdf  # noqa: F401
+import pypdfium2  # noqa: F401
+
+# Every reader (and the libraries they use: lxml, olefile, Pillow, pypdf, pypdfium2) is loaded
+# when the worker starts, before ``limit_memory`` caps the address space, so that the cap
+# measures what a file costs rather than what importing them does.
 from cms.extraction.base import MB, Extraction, ExtractionError, Limits
+from cms.extraction.pdf import render_pdf_page
+from cms.extraction.registry import extract
 
 
 def limit_memory(max_memory_mb: int) -> None:
     """Cap the address space at what the loaded interpreter and libraries already use plus
     ``max_memory_mb``, so the budget is for the file, not for importing pdfium."""
-    import resource
-
-    import lxml.etree  # noqa: F401 - loaded before the cap so the cap measures the file's cost
-    import olefile  # noqa: F401
-    import PIL.Image  # noqa: F401
-    import pypdf  # noqa: F401
-    import pypdfium2  # noqa: F401
-
-    from cms.extraction import registry
-
-    registry.parser_for("warm-up.pdf")  # imports every format module
     try:
         with open("/proc/self/statm") as statm:
             in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
@@ -64,9 +65,6 @@ def extraction_to_dict(extraction: Extraction) -> dict:
 
 def handle(request: dict, *, max_memory_mb: int) -> dict:
     """One request's answer; never raises."""
-    from cms.extraction.pdf import render_pdf_page
-    from cms.extraction.registry import extract
-
     try:
         if request["op"] == "ping":
             return {"pid": os.getpid()}

@@ -11,9 +11,9 @@ import io
 import re
 from pathlib import Path
 
-from cms.extraction import ooxml
-from cms.extraction.base import Extraction, Limits, text_extraction
-from cms.extraction.registry import Parser
+import cms.extraction.ooxml as ooxml
+from cms.extraction.base import Extraction, Limits, Parser, text_extraction
+from cms.extraction.embedded import embedded_reader, embedded_text
 from cms.extraction.thumbnails import embedded_preview, title_card
 
 # Header/footer codes: fonts (&"Arial,Bold"), sizes (&12), colours (&KFF0000), fields (&P...).
@@ -109,8 +109,6 @@ def _cell_value(cell, strings: list[str]) -> str:
 
 def _drawing_text(package: ooxml.Package, sheet: str, *, depth: int) -> list[str]:
     """Text boxes, charts and SmartArt drawn over a sheet."""
-    from cms.extraction.embedded import embedded_text
-
     texts = []
     for rel in package.rels_of_type(sheet, "/drawing"):
         root = package.xml(rel.target)
@@ -146,8 +144,6 @@ def _comments(package: ooxml.Package, sheet: str) -> list[str]:
 
 def _embedded(package: ooxml.Package, sheet: str, *, depth: int) -> list[str]:
     """Objects embedded in a sheet (a document, a deck, a PDF)."""
-    from cms.extraction.embedded import embedded_text
-
     rels = package.rels_of_type(sheet, "/package") + package.rels_of_type(sheet, "/oleObject")
     return [embedded_text(package, rel.target, depth=depth + 1) for rel in rels]
 
@@ -178,6 +174,11 @@ def workbook_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:
         if budget <= 0:
             break
     return [block for block in blocks if block and block.strip()]
+
+
+@embedded_reader("xlsx")
+def _embedded_xlsx(package: ooxml.Package, *, depth: int) -> list[str]:
+    return workbook_text(package, depth=depth)
 
 
 class XlsxParser(Parser):

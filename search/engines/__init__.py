@@ -26,9 +26,12 @@ def engine_from_settings() -> SearchEngine:
     if kind in ("elasticsearch", "opensearch") and not settings.SEARCH_URL:
         raise ImproperlyConfigured(f"SEARCH_ENGINE={kind} needs SEARCH_URL (the server's URL)")
     if settings.SEARCH_URL and kind != "embedded":
+        # Only the configured engine's module is imported (start-up cost: each pulls in its
+        # own client, the Elasticsearch and OpenSearch clients or the tantivy extension).
         from search.engines.elastic import ElasticEngine
 
         return ElasticEngine(url=settings.SEARCH_URL, index=settings.SEARCH_INDEX, kind=kind)
+    # As above: the tantivy extension loads only where the embedded engine runs.
     from search.engines.embedded import EmbeddedEngine
 
     return EmbeddedEngine(path=settings.SEARCH_INDEX_DIR / settings.SEARCH_INDEX)

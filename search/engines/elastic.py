@@ -26,7 +26,6 @@ from search.documents import SearchDocument
 from search.engines.base import EngineHealth, SearchUnavailable
 from search.query import (
     FACETS,
-    FIELD_BOOSTS,
     FUZZY_WEIGHT,
     SYNONYM_WEIGHT,
     Audience,
@@ -42,12 +41,21 @@ from search.query import (
     parse_text,
     render_highlight,
 )
+from search.schema import (
+    FACET_SIZE,
+    FIELD_BOOSTS,
+    FLOAT,
+    KEYWORD_FIELDS,
+    NUMBER_FIELDS,
+    SNIPPET_CHARS,
+    SNIPPET_FIELDS,
+    SORT_FIELDS,
+    SUGGEST_FIELD,
+    TEXT_FIELDS,
+)
 
 logger = logging.getLogger(__name__)
 
-FACET_SIZE = 200
-SNIPPET_CHARS = 220
-TAXONOMY = ("asset_type", "stages", "pillars", "products", "industries", "personas", "competitors")
 _PREFIX = analyzer(
     "title_prefix",
     tokenizer="standard",
@@ -56,29 +64,28 @@ _PREFIX = analyzer(
         token_filter("title_edge", type="edge_ngram", min_gram=1, max_gram=30),
     ],
 )
+PLAIN = "plain"  # the unstemmed sub-field of every text field, for typo matching
+PREFIX = "prefix"  # the edge-n-gram sub-field of the suggest field
 
 
 # --- the shared body --------------------------------------------------------------------------
 def index_body() -> dict:
-    """Settings and mappings of a new index (analysis settings are collected by the DSL)."""
+    """Settings and mappings of a new index, derived from ``search.schema.FIELDS`` (analysis
+    settings are collected by the DSL). Unknown fields are refused (``dynamic: strict``): a
+    document with a field this mapping lacks means the index predates it (run
+    ``search_reindex``)."""
     mapping = Mapping()
+    mapping.meta("dynamic", "strict")
     mapping.field("id", "long")
-    mapping.field(
-        "title",
-        "text",
-        analyzer="english",
-        fields={
-            "plain": Text(analyzer="standard"),
-            "prefix": Text(analyzer=_PREFIX, search_analyzer="standard"),
-        },
-    )
-    for name in ("summary", "content"):
-        mapping.field(name, "text", analyzer="english", fields={"plain": Text(analyzer="standard")})
-    for name in (*TAXONOMY, "audience", "signals", "fingerprint"):
-        mapping.field(name, "keyword")
-    mapping.field("expire_at", "long")
-    mapping.field("published_at", "long")
-    mapping.field("effectiveness", "float")
+    for field in TEXT_FIELDS:
+        subfields = {PLAIN: Text(analyzer="standard")}
+        if field.suggest:
+            subfields[PREFIX] = Text(analyzer=_PREFIX, search_analyzer="standard")
+        mapping.field(field.name, "text", analyzer="english", fields=subfields)
+    for field in KEYWORD_FIELDS:
+        mapping.field(field.name, "keyword")
+    for field in NUMBER_FIELDS:
+        mapping.field(field.name, "float" if field.kind == FLOAT else "long")
     mapping.field("display", "object", enabled=False)
     index = Index("unused")
     index.settings(number_of_shards=1, auto_expand_replicas="0-1")
@@ -86,20 +93,13 @@ def index_body() -> dict:
     return index.to_dict()
 
 
+_MAPPED_FIELDS = {"id", *(field.name for field in (*TEXT_FIELDS, *KEYWORD_FIELDS, *NUMBER_FIELDS))}
+
+
 def to_source(document: SearchDocument) -> dict:
-    source = {name: list(getattr(document, name)) for name in (*TAXONOMY, "audience")}
-    source.update(
-        id=document.id,
-        title=document.title,
-        summary=document.summary,
-        content=document.content,
-        signals=document.signals,
-        expire_at=document.expire_at,
-        published_at=document.published_at,
-        effectiveness=document.effectiveness,
-        fingerprint=document.fingerprint,
-        display=document.display(),
-    )
+    source = {"id": document.id, "display": document.display()}
+    for field in (*TEXT_FIELDS, *KEYWORD_FIELDS, *NUMBER_FIELDS):
+        source[field.name] = document.value(field.name)
     return source
 
 
@@ -114,7 +114,11 @@ def _word(word: str) -> Q:
     options = [stemmed]
     distance = fuzzy_distance(word)
     if distance:
-        fuzzy_fields = [f"title.plain^{FIELD_BOOSTS['title']:g}", "summary.plain", "content.plain"]
+        fuzzy_fields = [
+            f"{field.name}.{PLAIN}" + (f"^{field.boost:g}" if field.suggest else "")
+            for field in TEXT_FIELDS
+            if field.typos
+        ]
         options.append(
             Q(
                 "multi_match",
@@ -206,7 +210,7 @@ def search_body(query: SearchQuery, index: str) -> Search:
         search.aggs.bucket(f"within_{name}", "filter", filter=Q("bool", filter=others)).bucket(
             name, "terms", field=FACETS[name], size=FACET_SIZE
         )
-    order = {"newest": "published_at", "effective": "effectiveness"}.get(query.sort)
+    order = SORT_FIELDS.get(query.sort)
     if order:
         search = search.sort({order: {"order": "desc"}}, "_score")
     search = search.source(["id", "display"])[query.offset : query.offset + query.per_page]
@@ -217,7 +221,7 @@ def search_body(query: SearchQuery, index: str) -> Search:
             fragment_size=SNIPPET_CHARS,
             number_of_fragments=1,
             order="score",
-        ).highlight("content", "summary")
+        ).highlight(*SNIPPET_FIELDS)
     return search
 
 
@@ -228,14 +232,13 @@ def suggest_body(
     if not words:
         return None
     *head, last = words
-    prefix = [Q("match", **{"title.prefix": {"query": last, "boost": 2.0}})]
+    prefix_field, plain_field = f"{SUGGEST_FIELD}.{PREFIX}", f"{SUGGEST_FIELD}.{PLAIN}"
+    prefix = [Q("match", **{prefix_field: {"query": last, "boost": 2.0}})]
     if fuzzy_distance(last):
-        prefix.append(Q("match", **{"title.prefix": {"query": last, "fuzziness": 1}}))
+        prefix.append(Q("match", **{prefix_field: {"query": last, "fuzziness": 1}}))
     must = [Q("bool", should=prefix, minimum_should_match=1)]
     for word in head:
-        must.append(
-            Q("match", **{"title.plain": {"query": word, "fuzziness": fuzzy_distance(word)}})
-        )
+        must.append(Q("match", **{plain_field: {"query": word, "fuzziness": fuzzy_distance(word)}}))
     filters = visibility(audience, now_epoch, hidden)
     search = Search(index=index).query(Q("bool", must=must, filter=filters))
     return search.source(["id", "display"])[:limit]
@@ -276,6 +279,10 @@ class _OpenSearchTransport:
 
     def refresh(self, name: str) -> None:
         self.client.indices.refresh(index=name)
+
+    def mapped_fields(self, name: str) -> set[str]:
+        answer = self.client.indices.get_mapping(index=name)
+        return {field for index in answer.values() for field in index["mappings"]["properties"]}
 
     def health(self) -> dict:
         return self.client.cluster.health()
@@ -325,6 +332,10 @@ class _ElasticsearchTransport:
 
     def refresh(self, name: str) -> None:
         self.client.indices.refresh(index=name)
+
+    def mapped_fields(self, name: str) -> set[str]:
+        answer = self.client.indices.get_mapping(index=name).body
+        return {field for index in answer.values() for field in index["mappings"]["properties"]}
 
     def health(self) -> dict:
         return self.client.cluster.health().body
@@ -395,7 +406,9 @@ class ElasticEngine:
             raise SearchUnavailable(f"{self.name} {action} failed: {error}") from error
 
     def _ensure(self, transport) -> None:
-        """Create the index and its alias on first use."""
+        """Create the index and its alias on first use; refuse (``SearchUnavailable``) an
+        index whose mapping lacks fields of ``search.schema`` (a facet was added since it was
+        built: ``search_reindex`` builds one with the new mapping)."""
         if self._ready:
             return
         if not transport.aliases(self.alias):
@@ -403,6 +416,12 @@ class ElasticEngine:
                 transport.delete(self.alias)
             name = self._new_index(transport)
             transport.update_aliases([{"add": {"index": name, "alias": self.alias}}])
+        missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias)
+        if missing:
+            raise SearchUnavailable(
+                f"index {self.alias} lacks the fields {sorted(missing)} (a facet was added "
+                "since it was built): run manage.py search_reindex"
+            )
         self._ready = True
 
     def _new_index(self, transport) -> str:
@@ -477,9 +496,8 @@ class ElasticEngine:
             highlight = getattr(hit.meta, "highlight", None)
             fragments = []
             if highlight is not None:
-                fragments = list(highlight.to_dict().get("content", [])) or list(
-                    highlight.to_dict().get("summary", [])
-                )
+                found = highlight.to_dict()
+                fragments = next((found[name] for name in SNIPPET_FIELDS if found.get(name)), [])
             hits.append(
                 SearchHit(
                     asset_id=int(hit.id),
@@ -515,7 +533,7 @@ class ElasticEngine:
         return [
             Suggestion(
                 "asset",
-                hit["_source"]["display"]["title"],
+                hit["_source"]["display"][SUGGEST_FIELD],
                 str(hit["_source"]["id"]),
                 hit["_source"]["display"]["url"],
             )

@@ -44,7 +44,6 @@ from search.documents import SearchDocument
 from search.engines.base import EngineHealth, SearchUnavailable
 from search.query import (
     FACETS,
-    FIELD_BOOSTS,
     FUZZY_WEIGHT,
     MARK_END,
     MARK_START,
@@ -63,30 +62,50 @@ from search.query import (
     parse_text,
     render_highlight,
 )
+from search.schema import (
+    FACET_SIZE,
+    FIELD_BOOSTS,
+    FLOAT,
+    KEYWORD_FIELDS,
+    NUMBER_FIELDS,
+    SNIPPET_CHARS,
+    SNIPPET_FIELDS,
+    SORT_FIELDS,
+    SUGGEST_FIELD,
+    TEXT_FIELDS,
+    TYPO_FIELDS,
+)
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 GENERATION = re.compile(r"g[0-9]{1,30}-[0-9a-f]{6}")  # a generation directory's name
-FACET_SIZE = 200
-SNIPPET_CHARS = 220
-TAXONOMY = ("asset_type", "stages", "pillars", "products", "industries", "personas", "competitors")
+# Typo matching reads unstemmed copies: the suggest field's alone (title_plain), and all the
+# typo-tolerant text in one field (plain).
+SUGGEST_PLAIN = f"{SUGGEST_FIELD}_plain"
+PLAIN = "plain"
+STORED_ONLY = ("fingerprint",)  # keyword fields that are only looked up, never aggregated
 
 
 def _build_schema() -> tantivy.Schema:
+    """The tantivy schema derived from ``search.schema.FIELDS``; the display fields travel
+    as one stored JSON ``payload``. Fields are added in a fixed order (an index on disk is
+    read with this schema; ``_index_now`` refuses one built for other fields)."""
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
-    for name in ("title", "summary", "content"):
-        builder.add_text_field(name, stored=True, tokenizer_name="en_stem")
+    for field in TEXT_FIELDS:
+        builder.add_text_field(field.name, stored=True, tokenizer_name="en_stem")
     # Typo matching needs only which documents hold a term: no frequencies, no positions.
-    builder.add_text_field("title_plain", tokenizer_name="default", index_option="basic")
-    builder.add_text_field("plain", tokenizer_name="default", index_option="basic")
-    for name in (*TAXONOMY, "audience", "signals"):
-        builder.add_text_field(name, fast=True, tokenizer_name="raw")
-    builder.add_integer_field("expire_at", indexed=True, fast=True)
-    builder.add_integer_field("published_at", indexed=True, fast=True)
-    builder.add_float_field("effectiveness", indexed=True, fast=True)
-    builder.add_text_field("fingerprint", stored=True, tokenizer_name="raw")
+    builder.add_text_field(SUGGEST_PLAIN, tokenizer_name="default", index_option="basic")
+    builder.add_text_field(PLAIN, tokenizer_name="default", index_option="basic")
+    for field in KEYWORD_FIELDS:
+        if field.name not in STORED_ONLY:
+            builder.add_text_field(field.name, fast=True, tokenizer_name="raw")
+    for field in NUMBER_FIELDS:
+        add = builder.add_float_field if field.kind == FLOAT else builder.add_integer_field
+        add(field.name, indexed=True, fast=True)
+    for name in STORED_ONLY:
+        builder.add_text_field(name, stored=True, tokenizer_name="raw")
     builder.add_bytes_field("payload", stored=True)
     return builder.build()
 
@@ -102,23 +121,15 @@ _STEMMER = (
 
 
 def to_tantivy(document: SearchDocument) -> tantivy.Document:
-    content = document.content
-    fields = {name: list(getattr(document, name)) for name in TAXONOMY}
+    values = {field.name: document.value(field.name) for field in TEXT_FIELDS}
+    values.update((field.name, document.value(field.name)) for field in KEYWORD_FIELDS)
+    values.update((field.name, document.value(field.name)) for field in NUMBER_FIELDS)
     return tantivy.Document(
         id=document.id,
-        title=document.title,
-        summary=document.summary,
-        content=content,
-        title_plain=document.title,
-        plain="\n".join((document.title, document.summary, content)),
-        audience=list(document.audience),
-        signals=document.signals,
-        expire_at=document.expire_at,
-        published_at=document.published_at,
-        effectiveness=document.effectiveness,
-        fingerprint=document.fingerprint,
+        **values,
+        **{SUGGEST_PLAIN: values[SUGGEST_FIELD]},
+        **{PLAIN: "\n".join(values[name] for name in TYPO_FIELDS)},
         payload=json.dumps(document.display()).encode(),
-        **fields,
     )
 
 
@@ -185,6 +196,11 @@ class EmbeddedEngine:
                     self._index = tantivy.Index.open(str(self.root / generation))
                 except (ValueError, OSError) as error:
                     raise SearchUnavailable(f"cannot open index {generation}: {error}") from error
+                if self._index.schema != SCHEMA:
+                    raise SearchUnavailable(
+                        f"index {generation} was built for other fields (a facet was added or "
+                        "removed): run manage.py search_reindex"
+                    )
                 self._stamp = stamp
         return self._index
 
@@ -339,7 +355,7 @@ class EmbeddedEngine:
         ]
         distance = fuzzy_distance(word)
         if distance:
-            for field, boost in (("title_plain", FIELD_BOOSTS["title"]), ("plain", 1.0)):
+            for field, boost in ((SUGGEST_PLAIN, FIELD_BOOSTS[SUGGEST_FIELD]), (PLAIN, 1.0)):
                 fuzzy = Query.fuzzy_term_query(SCHEMA, field, word, distance=distance)
                 options.append(Query.boost_query(fuzzy, boost * FUZZY_WEIGHT))
         return _should(options)
@@ -458,7 +474,7 @@ class EmbeddedEngine:
 
     def _hits(self, searcher, main: Query, text: Query | None, query: SearchQuery):
         limit = max(query.per_page, 1)
-        order = {"newest": "published_at", "effective": "effectiveness"}.get(query.sort)
+        order = SORT_FIELDS.get(query.sort)
         result = searcher.search(
             main, limit=limit, count=True, offset=query.offset, order_by_field=order
         )
@@ -483,7 +499,7 @@ class EmbeddedEngine:
         if text is None:
             return []
         generators = []
-        for field in ("content", "summary"):
+        for field in SNIPPET_FIELDS:
             generator = tantivy.SnippetGenerator.create(searcher, text, SCHEMA, field)
             generator.set_max_num_chars(SNIPPET_CHARS)
             generators.append(generator)
@@ -546,15 +562,15 @@ class EmbeddedEngine:
         *head, last = words
         prefix = [
             Query.boost_query(
-                Query.fuzzy_term_query(SCHEMA, "title_plain", last, distance=0, prefix=True), 2.0
+                Query.fuzzy_term_query(SCHEMA, SUGGEST_PLAIN, last, distance=0, prefix=True), 2.0
             )
         ]
         if fuzzy_distance(last):
-            prefix.append(Query.fuzzy_term_query(SCHEMA, "title_plain", last, 1, prefix=True))
+            prefix.append(Query.fuzzy_term_query(SCHEMA, SUGGEST_PLAIN, last, 1, prefix=True))
         clauses = [_should(prefix)]
         for word in head:
             distance = fuzzy_distance(word)
-            clauses.append(Query.fuzzy_term_query(SCHEMA, "title_plain", word, distance))
+            clauses.append(Query.fuzzy_term_query(SCHEMA, SUGGEST_PLAIN, word, distance))
         visible = self._visibility(audience, now_epoch, frozenset(hidden))
         clauses += [_filter(clause) for clause in visible]
         searcher = self._index_now().searcher()
@@ -564,7 +580,9 @@ class EmbeddedEngine:
         for document in documents:
             fields = json.loads(document.get_first("payload"))
             suggestions.append(
-                Suggestion("asset", fields["title"], str(document.get_first("id")), fields["url"])
+                Suggestion(
+                    "asset", fields[SUGGEST_FIELD], str(document.get_first("id")), fields["url"]
+                )
             )
         return suggestions
 

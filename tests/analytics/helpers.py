@@ -51,7 +51,7 @@ def send_events(*rows, user=None):
     """rows: (key, kind, asset, deal external id or "", day); sent as an enablement lead
     unless ``user`` is given."""
     if user is None:
-        from enablement.roles import ENABLEMENT_LEAD
+        from accounts.roles import ENABLEMENT_LEAD
         from tests.factories import make_user
 
         user = make_user(role=ENABLEMENT_LEAD)

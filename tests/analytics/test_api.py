@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import Deal, UsageEvent
 from analytics.services import api_key_create
-from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_team, make_user
 

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.exports import SCHEMAS
 from analytics.models import CurrencyRate
-from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.analytics.helpers import send_events, walk_deal
 from tests.factories import make_asset, make_user
 

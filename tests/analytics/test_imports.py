@@ -258,7 +258,7 @@ def test_upload_page_reports_a_missing_column_on_the_form():
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
-    from enablement.roles import ENABLEMENT_LEAD
+    from accounts.roles import ENABLEMENT_LEAD
     from tests.factories import make_user
 
     client = Client()

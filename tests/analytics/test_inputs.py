@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from analytics import selectors
+from accounts.roles import ENABLEMENT_LEAD
+from analytics import scope, selectors
 from analytics.currency import Rates, money_text
 from analytics.imports import deal_import_file
 from analytics.models import CurrencyRate, Deal, DealAssetTouch, DealStageChange
 from analytics.rollups import population
 from analytics.services import api_key_create
-from enablement.roles import ENABLEMENT_LEAD
 from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
 
@@ -253,18 +253,18 @@ def test_the_lead_picks_imported_attributes_to_compare_within():
         "R1,Prospecting,EMEA,Web\nR2,Prospecting,APAC,Partner\n"
     )
     assert Deal.objects.get(external_id="R1").attributes == {"Region": "EMEA", "Lead Source": "Web"}
-    choices = dict(selectors.strata_choices())
+    choices = dict(scope.strata_choices())
     assert {"industry", "size_band", "attribute:Region", "attribute:Lead Source"} <= set(choices)
     client = Client()
     client.force_login(make_user(role=ENABLEMENT_LEAD))
     response = client.post("/analytics/strata/", {"strata": ["industry", "attribute:Region"]})
     assert response.status_code == 302
-    assert selectors.strata_chosen() == ["industry", "attribute:Region"]
+    assert scope.strata_chosen() == ["industry", "attribute:Region"]
     walk_deal("R3", ["discover", "won"], industry="Retail")
     stratum = population.load().deals[Deal.objects.get(external_id="R3").pk].stratum
     assert stratum[1:] == ("retail", "")  # owner first, then the picks in order
     refused = client.post("/analytics/strata/", {"strata": ["owner_password"]})
-    assert refused.status_code == 302 and selectors.strata_chosen() == [
+    assert refused.status_code == 302 and scope.strata_chosen() == [
         "industry",
         "attribute:Region",
     ]

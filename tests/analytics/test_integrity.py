@@ -8,10 +8,10 @@ import json
 import pytest
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD
 from analytics.imports import deal_import_file
 from analytics.models import Deal, UsageEvent
 from analytics.services import api_key_create
-from enablement.roles import ENABLEMENT_LEAD
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db

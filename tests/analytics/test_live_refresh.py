@@ -19,7 +19,7 @@ SETUP = """
 from datetime import timedelta
 from django.utils import timezone
 from analytics.services import EventInput, usage_record_batch
-from enablement.roles import ENABLEMENT_LEAD
+from accounts.roles import ENABLEMENT_LEAD
 from tests.factories import make_asset, make_user
 asset = make_asset("Live deck")
 lead = make_user("live-lead", role=ENABLEMENT_LEAD)

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from accounts.roles import ENABLEMENT_LEAD
 from analytics import selectors
 from analytics.models import DealAssetTouch, RefreshState
 from analytics.refresh import QUEUE_PATIENCE, scheduler_tick
-from enablement.roles import ENABLEMENT_LEAD
 from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
 

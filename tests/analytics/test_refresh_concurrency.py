@@ -16,11 +16,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.models import Deal, DealStageChange, EventKind, FillState, UsageEvent
 from analytics.refresh import analytics_refresh
 from analytics.services import api_key_create
 from cms.models import BuyerStage
-from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

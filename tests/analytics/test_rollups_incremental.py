@@ -20,6 +20,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.roles import ENABLEMENT_LEAD
 from analytics.models import (
     AssetReach,
     AssetStats,
@@ -31,10 +32,10 @@ from analytics.models import (
     UsageDaily,
     UsageEvent,
 )
-from analytics.rollups import fill, rollups_fill, sql, usage
+from analytics.rollups import fill, sql, usage
+from analytics.rollups.fill import rollups_fill
 from analytics.services import DealInput, EventInput, deal_stage_change, deal_upsert
 from analytics.services import usage_record_batch as record
-from enablement.roles import ENABLEMENT_LEAD
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
+from accounts.roles import REP
 from analytics.models import EventKind, ShareLink, UsageEvent
 from analytics.services import share_link_create, share_link_revoke
 from cms.models import AssetPage
-from enablement.roles import REP
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
 

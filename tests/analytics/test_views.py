@@ -6,8 +6,9 @@ import io
 import pytest
 from django.test import Client
 
-from analytics.models import AssetFeedback, ContentRequest, EventKind, SearchEvent, UsageEvent
-from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
+from analytics.models import AssetFeedback, ContentRequest, EventKind, UsageEvent
+from search.models import SearchEvent
 from tests.analytics.helpers import refresh, walk_deal
 from tests.factories import make_asset, make_document, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
@@ -253,8 +254,8 @@ def test_interval_chart_labels_every_comparison_and_keeps_edge_labels_inside():
     ],
 )
 def test_dashboard_before_the_first_rollup_shows_an_empty_state_not_an_error(client, url):
+    from accounts.roles import ENABLEMENT_LEAD
     from analytics.models import RollupSnapshot
-    from enablement.roles import ENABLEMENT_LEAD
     from tests.factories import make_asset, make_user
 
     make_asset("Deck")
@@ -277,9 +278,10 @@ def test_only_leads_may_refresh_or_change_what_deals_are_compared_within(url, ro
 
 def _stored_row(asset, **numbers):
     """An AssetStats row as the rollup writes it (to check what the pages show)."""
+    from django.utils import timezone
+
     from analytics.models import AssetStats, RollupSnapshot
     from analytics.selectors import empty_asset_numbers
-    from django.utils import timezone
 
     data = {k: v for k, v in empty_asset_numbers().items() if k not in ("views", "downloads")}
     data.update(numbers)

@@ -93,10 +93,10 @@ def test_a_new_file_replaces_the_pages_of_the_old_one(django_capture_on_commit_c
 def test_pages_of_a_replaced_file_go_before_the_new_file_is_processed(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    from cms import documents as document_services
+    from cms import tasks as cms_tasks
 
     document = processed("a.pdf", make_pdf(["Old one"]), django_capture_on_commit_callbacks)
-    monkeypatch.setattr(document_services, "document_schedule_processing", lambda **kw: None)
+    monkeypatch.setattr(cms_tasks, "document_schedule_processing", lambda **kw: None)
 
     document.file.save("b.pdf", ContentFile(make_pdf(["New"])), save=False)
     document.save()
@@ -204,7 +204,7 @@ def test_a_videos_transcript_makes_its_words_searchable(django_capture_on_commit
 def test_processing_a_transcript_again_reindexes_its_video(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    from search import services as search_services
+    from search import tasks as search_tasks
 
     transcript = processed(
         "w.vtt", (FIXTURES / "webinar.vtt").read_bytes(), django_capture_on_commit_callbacks
@@ -212,7 +212,7 @@ def test_processing_a_transcript_again_reindexes_its_video(
     video = make_asset("Webinar", external_url="https://video.example.com/w", transcript=transcript)
     scheduled = []
     monkeypatch.setattr(
-        search_services, "index_schedule", lambda *, asset_ids: scheduled.append(asset_ids)
+        search_tasks, "index_schedule", lambda *, asset_ids: scheduled.append(asset_ids)
     )
 
     document_process(document_id=transcript.pk)

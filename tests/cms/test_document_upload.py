@@ -14,6 +14,7 @@ from wagtail.documents import get_document_model
 from wagtail.models import Collection
 
 from cms import documents as document_services
+from cms import tasks as cms_tasks
 from cms.documents import document_process
 from cms.extraction import pool
 from cms.models import LibraryDocument
@@ -264,7 +265,7 @@ def enqueued(monkeypatch):
     """Record processing requests instead of running them."""
     calls: list[int] = []
     monkeypatch.setattr(
-        document_services,
+        cms_tasks,
         "document_schedule_processing",
         lambda *, document_id: calls.append(document_id),
     )

@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from accounts.roles import REP
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to, assets_for_user
-from enablement.roles import REP
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,7 @@ def test_archiving_hides_the_asset_from_reps():
 
 
 def test_lead_can_compare_two_revisions_of_an_asset(client):
-    from enablement.roles import ENABLEMENT_LEAD
+    from accounts.roles import ENABLEMENT_LEAD
     from tests.factories import PASSWORD
 
     asset = make_asset("Deck", summary="First summary")

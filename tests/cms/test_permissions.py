@@ -4,8 +4,8 @@ move an asset through the "Marketing review" workflow."""
 import pytest
 from django.urls import reverse
 
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
 from cms.services import MODERATION_WORKFLOW
-from enablement.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
 from tests.factories import PASSWORD, library_root, make_asset, make_user
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from tests.factories import PASSWORD, make_asset, make_team, make_user
 
 pytestmark = pytest.mark.django_db

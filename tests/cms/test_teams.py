@@ -7,9 +7,9 @@ from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
-from cms.models import Team
+from accounts.models import Team
+from accounts.roles import ENABLEMENT_LEAD, REP
 from cms.selectors import asset_visible_to
-from enablement.roles import ENABLEMENT_LEAD, REP
 from tests.factories import make_asset, make_section, make_team, make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_admin_refuses_to_delete_a_team_that_restricts_an_asset_and_says_where(l
     team = make_team("EMEA")
     asset = make_asset("EMEA pricing", teams=[team])
     outsider = make_user(role=REP)
-    url = reverse("wagtailsnippets_cms_team:delete", args=[team.pk])
+    url = reverse("wagtailsnippets_accounts_team:delete", args=[team.pk])
     response = lead_client.post(url, follow=True)
     assert Team.objects.filter(pk=team.pk).exists()
     message = " ".join(str(m) for m in response.context["messages"])
@@ -38,7 +38,7 @@ def test_admin_bulk_delete_refuses_teams_in_use(lead_client):
     used, unused = make_team("Partners"), make_team("Old team")
     make_section("Partner portal", teams=[used])
     url = (
-        reverse("wagtail_bulk_action", args=("cms", "team", "delete"))
+        reverse("wagtail_bulk_action", args=("accounts", "team", "delete"))
         + f"?id={used.pk}&id={unused.pk}"
     )
     response = lead_client.post(url, follow=True)
@@ -68,5 +68,5 @@ def test_deleting_in_code_is_refused_too():
 
 def test_a_team_nobody_uses_can_be_deleted(lead_client):
     team = make_team("Unused")
-    lead_client.post(reverse("wagtailsnippets_cms_team:delete", args=[team.pk]))
+    lead_client.post(reverse("wagtailsnippets_accounts_team:delete", args=[team.pk]))
     assert not Team.objects.filter(pk=team.pk).exists()

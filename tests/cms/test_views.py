@@ -11,9 +11,9 @@ from wagtail.documents import get_document_model
 from wagtail.documents.models import document_served
 from wagtail.images import get_image_model
 
+from accounts.roles import MARKETER, REP
 from cms.models import Industry, Product
 from cms.signals import asset_viewed
-from enablement.roles import MARKETER, REP
 from tests.factories import (
     PASSWORD,
     library_root,

@@ -10,11 +10,11 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
+from accounts.roles import REP
 from analytics.models import ShareLink
 from analytics.services import share_link_create, share_link_token, token_digest
 from cms import selectors
 from cms.models import AssetPage, LibraryDocument
-from enablement.roles import REP
 from search.documents import document_for_asset, live_documents
 from tests.analytics.helpers import walk_deal
 from tests.factories import (

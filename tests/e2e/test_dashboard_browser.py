@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from analytics.demo import seed_analytics
-from enablement.roles import ENABLEMENT_LEAD, REP
+from accounts.roles import ENABLEMENT_LEAD, REP
+from demo.deals import seed_analytics
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_asset, make_user
 

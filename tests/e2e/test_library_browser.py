@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from reportlab.pdfgen import canvas
 
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from cms.models import AssetPage
-from enablement.roles import ENABLEMENT_LEAD, MARKETER, REP
-from enablement.services import roles_ensure
+from cms.services import roles_ensure
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_user
 

@@ -8,10 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from analytics.models import SearchClick
-from enablement.roles import REP
+from accounts.roles import REP
 from search.engines import use_engine
 from search.engines.embedded import EmbeddedEngine
+from search.models import SearchClick
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_asset, make_user
 

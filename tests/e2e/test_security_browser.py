@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.services import share_link_create
-from enablement.roles import ENABLEMENT_LEAD, REP
 from search.engines import use_engine
 from search.engines.embedded import EmbeddedEngine
 from tests.analytics.helpers import walk_deal
@@ -114,7 +114,7 @@ def test_dashboard_admin_and_api_docs(page, live_server, site):
         "/analytics/assets/",
         "/admin/",
         f"/admin/pages/{site['asset'].pk}/edit/",
-        "/admin/snippets/cms/team/",
+        "/admin/snippets/accounts/team/",
         "/admin/analytics/api-keys/",
         "/admin/users/",
         "/api/v1/docs",

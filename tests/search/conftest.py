@@ -20,8 +20,8 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from accounts.roles import MARKETER, REP
 from cms.models import Competitor, Industry, LibraryDocument, Persona, Product
-from enablement.roles import MARKETER, REP
 from search import services
 from search.engines import use_engine
 from search.engines.elastic import ElasticEngine

@@ -3,7 +3,7 @@
 import pytest
 from wagtail.models import APIToken
 
-from analytics.models import SearchEvent
+from search.models import SearchEvent
 
 pytestmark = pytest.mark.django_db
 

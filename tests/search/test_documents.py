@@ -34,9 +34,10 @@ def test_document_carries_text_facets_visibility_and_display_fields():
     assert document.body == "Body & bold"
     assert document.file_text == "words from the PDF"
     assert document.content == "Body & bold\n\nwords from the PDF"
-    assert sorted(document.stages) == ["decide", "evaluate"]
-    assert document.asset_type == ("battlecard",)
-    assert document.competitors == ("acme",)
+    assert sorted(document.terms["stages"]) == ["decide", "evaluate"]
+    assert document.terms["asset_type"] == ("battlecard",)
+    assert document.terms["competitors"] == ("acme",)
+    assert document.display()["competitors"] == ["acme"]
     assert document.audience == ("all",)
     assert document.expire_at == FAR_FUTURE
     assert document.owner == "Olivia Owner"
@@ -81,7 +82,7 @@ def test_bulk_documents_apply_the_same_visibility_rule_as_cms_selectors():
     ]
     bulk = {doc.id: doc for batch in live_documents(batch_size=2) for doc in batch}
     single = {asset.pk: document_for_asset(asset.pk) for asset in assets}
-    assert bulk == single  # every field, URLs and taxonomy slugs included
+    assert bulk == single  # batches of two and of one agree: URLs, slugs, audiences
     assert [d.fingerprint for d in bulk.values()] == [d.fingerprint for d in single.values()]
     single = {pk: document.audience for pk, document in single.items()}
     assert single[assets[4].pk] == (f"team:{b.pk}",)

@@ -67,3 +67,28 @@ def test_unreadable_index_directory_is_reported_not_raised(down_engine):
     health = down_engine.health()
     assert not health.ok
     assert "Not a directory" in health.detail
+
+
+def test_an_index_built_for_other_fields_is_refused_until_a_rebuild(embedded_engine):
+    """A facet added since the index was built: searching and writing say to reindex (fail
+    closed, never a query against the wrong fields); ``rebuild`` makes it usable again."""
+    import tantivy
+
+    embedded_engine.reset()
+    generation = (embedded_engine.root / "CURRENT").read_text()
+    stale = embedded_engine.root / "g0-aaaaaa"
+    stale.mkdir()
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    tantivy.Index(builder.build(), path=str(stale))
+    (embedded_engine.root / "CURRENT").write_text("g0-aaaaaa")
+    other_process = EmbeddedEngine(path=embedded_engine.root.parent)
+
+    with pytest.raises(SearchUnavailable, match="run manage.py search_reindex"):
+        _search(other_process, "anything")
+    with pytest.raises(SearchUnavailable, match="built for other fields"):
+        other_process.upsert([SearchDocument(id=1, title="Waits for the rebuild")])
+
+    other_process.rebuild([[SearchDocument(id=1, title="Rebuilt edition")]])
+    assert _search(other_process, "edition") == ["Rebuilt edition"]
+    assert generation != (embedded_engine.root / "CURRENT").read_text()

@@ -6,8 +6,8 @@ from io import BytesIO, StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.roles import REP
 from cms.models import AssetPage
-from enablement.roles import REP
 from search.engines import use_engine
 from search.models import PendingIndexUpdate
 from tests.factories import make_asset, make_document, make_section, make_team, make_user

@@ -4,7 +4,7 @@
 import pytest
 from django.urls import reverse
 
-from enablement.roles import MARKETER, REP
+from accounts.roles import MARKETER, REP
 from search.models import SearchSynonyms
 from search.query import plan_text
 from search.synonyms import parse_synonyms

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from analytics.models import SearchClick, SearchEvent
 from cms.models import LibraryDocument
+from search.models import SearchClick, SearchEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +157,49 @@ def test_text_with_no_searchable_word_says_so_instead_of_listing_the_library(sea
 def test_only_common_words_are_explained(searching):
     html = searching.get("/search/", {"q": "of the"}).content.decode()
     assert "No searchable words in “of the” (words as common as “of” are not searched)" in html
+
+
+def test_each_card_offers_used_in_a_deal_with_the_reps_open_deals(searching, library):
+    """analytics adds the form through the ``search_result_actions`` hook; it posts to the
+    asset's "used in deal" URL and comes back to the search."""
+    from analytics.models import Deal
+
+    Deal.objects.create(
+        external_id="D-1",
+        name="Globex renewal",
+        account="Globex",
+        stage="x",
+        owner=library.outsider,
+    )
+    Deal.objects.create(external_id="D-2", name="Someone else's", stage="x", owner=library.insider)
+    html = searching.get("/search/", {"q": "battlecard"}).content.decode()
+    card = html[html.index('class="result-card"') : html.index("</li>", html.index("result-card"))]
+    action = f'action="/analytics/assets/{library.battlecard.pk}/used/"'
+    assert action in card
+    assert "Globex renewal · Globex" in card and "Someone else" not in card
+    assert 'name="next" value="/search/?q=battlecard"' in card
+
+
+def test_a_rep_without_open_deals_gets_no_deal_form(searching):
+    html = searching.get("/search/", {"q": "battlecard"}).content.decode()
+    assert "Used in a deal?" not in html
+
+
+def test_a_page_of_results_costs_the_same_queries_for_one_hit_or_many(searching, library):
+    """The page and its cards are built from the search results in a fixed number of queries
+    (no query per hit)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analytics.models import Deal
+
+    Deal.objects.create(external_id="D-1", name="Renewal", stage="x", owner=library.outsider)
+    searching.get("/search/", {"q": "roadmap"})  # warm the label and synonym caches
+    with CaptureQueriesContext(connection) as one:
+        page = searching.get("/search/", {"type": "battlecard"})
+    assert page.content.decode().count('class="result-card"') == 1
+    types = ["battlecard", "deck", "one-pager", "case-study"]
+    with CaptureQueriesContext(connection) as many:
+        page = searching.get("/search/", {"type": types})
+    assert page.content.decode().count('class="result-card"') >= 5
+    assert len(many) == len(one)

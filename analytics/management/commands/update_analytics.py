@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.refresh import analytics_refresh
-from analytics.rollups import AnalyticsLocked
+from analytics.rollups.fill import AnalyticsLocked
 
 
 class Command(BaseCommand):

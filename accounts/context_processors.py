@@ -1,4 +1,4 @@
-from enablement import roles as _roles
+from accounts import roles as _roles
 
 
 def roles(request):

@@ -18,7 +18,7 @@ import socket
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
-logger = logging.getLogger("enablement.mail")
+logger = logging.getLogger("cms.mail")
 _FAILURES = (OSError, smtplib.SMTPException, socket.error, ValueError, UnicodeError)
 
 

@@ -1,22 +1,21 @@
-"""``manage.py seed_demo``: load the demo library (``cms.demo``), then the demo analytics when
-the analytics app provides them, and print the demo logins."""
+"""``manage.py seed_demo``: load the demo library (``demo.library``), then the demo deals and
+usage (``demo.deals``), and print the demo logins. The demo app is not installed when
+``PRODUCTION=true``, so there this command does not exist."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import logging
 import time
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, OutputWrapper
 
-from cms.demo import EMPTY_CELLS, demo_seed, search_hint
-from cms.demo_catalogue import DEMO_USERS, TEAMS
-from enablement.roles import ADMIN
+from accounts.roles import ADMIN
+from demo.catalogue import DEMO_USERS, TEAMS
+from demo.deals import seed_analytics
+from demo.library import EMPTY_CELLS, demo_seed, search_hint
 
-ANALYTICS_MODULE = "analytics.demo"
 # Loggers that narrate every page save and task run; below verbosity 2 they would bury the
 # progress lines, so they are held at WARNING while the seed runs.
 CHATTY_LOGGERS = ("wagtail", "django_tasks", "modelsearch")
@@ -33,18 +32,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet", action="store_true", help="Print nothing unless something fails."
         )
-        parser.add_argument(
-            "--allow-production",
-            action="store_true",
-            help="Seed even when PRODUCTION=true (creates a superuser with a public password).",
-        )
 
-    def handle(self, *args, quiet=False, allow_production=False, verbosity=1, **options):
-        if settings.PRODUCTION and not allow_production:
-            raise CommandError(
-                "PRODUCTION=true: seed_demo would create users whose passwords are published "
-                "(admin / demo-admin is a superuser). Pass --allow-production to seed anyway."
-            )
+    def handle(self, *args, quiet=False, verbosity=1, **options):
         quiet = quiet or verbosity == 0
         out = OutputWrapper(io.StringIO()) if quiet else self.stdout
         started = time.monotonic()
@@ -64,7 +53,7 @@ class Command(BaseCommand):
         cells = ", ".join(f"{stage} x {pillar}" for stage, pillar in sorted(EMPTY_CELLS))
         out.write(f"Coverage gaps left on purpose: {cells}.")
         with _loggers_at_warning(CHATTY_LOGGERS if verbosity < 2 else ()):
-            _seed_analytics(out)
+            seed_analytics(stdout=out)
         total = time.monotonic() - started
         out.write(f"Took {total:.1f} s (library {library_seconds:.1f} s).\n")
         _print_logins(out)
@@ -81,22 +70,6 @@ def _loggers_at_warning(names):
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-def _seed_analytics(out) -> bool:
-    """Run ``analytics.demo.seed_analytics`` when that module exists. A missing module is
-    fine; a module that exists but fails to import or run raises."""
-    try:
-        module = importlib.import_module(ANALYTICS_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != ANALYTICS_MODULE:
-            raise
-        return False
-    seed = getattr(module, "seed_analytics", None)
-    if seed is None:
-        return False
-    seed(stdout=out)
-    return True
 
 
 def _print_logins(out) -> None:

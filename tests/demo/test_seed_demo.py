@@ -8,12 +8,13 @@ savepoint inside it. Search indexing goes to a throwaway embedded index.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
-import types
 from collections import Counter
 from pathlib import Path
 
@@ -21,20 +22,23 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
 from wagtail.documents import get_document_model
 from wagtail.models import Page, Revision, Site
 
-from cms.demo import code_word, search_hint
-from cms.management.commands import seed_demo
-from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar, Team
+from accounts.models import Team
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
+from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar
 from cms.selectors import asset_visible_to, assets_for_user
-from enablement.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
+from demo import library
+from demo.library import code_word, search_hint
+from demo.management.commands import seed_demo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
 
 DELIBERATELY_EMPTY = {("discover", "why-buy-you"), ("onboard", "why-buy-now")}
 LOGINS = [
@@ -58,12 +62,12 @@ def _throwaway_search_index():
 def first_run(django_db_setup, django_db_blocker):
     """The output of one full seed into an empty library; rolled back after the class.
 
-    The demo analytics (2,000 deals) are left out to keep this quick: they have their own
-    tests, and the hook that calls them is tested below."""
+    The demo deals (2,000) are left out to keep this quick: they have their own tests
+    (tests/demo/test_deals.py), and that the command runs them is tested below."""
     directory, engine = _throwaway_search_index()
     no_analytics = pytest.MonkeyPatch.context()
     with no_analytics as patch, django_db_blocker.unblock(), engine, transaction.atomic():
-        patch.setitem(sys.modules, seed_demo.ANALYTICS_MODULE, None)
+        patch.setattr(seed_demo, "seed_analytics", lambda stdout: None)
         out = io.StringIO()
         with TestCase.captureOnCommitCallbacks(execute=True):
             call_command("seed_demo", stdout=out)
@@ -274,49 +278,35 @@ class TestFullSeed:
         assert recreated.live and recreated.document_id == document_id
 
 
-def test_analytics_seed_runs_when_the_module_provides_it(monkeypatch):
+def test_the_command_seeds_the_demo_deals_after_the_library(monkeypatch):
     calls = []
-    module = types.ModuleType("analytics.demo")
-    module.seed_analytics = lambda stdout: calls.append(stdout)
-    monkeypatch.setitem(sys.modules, "analytics.demo", module)
-    out = io.StringIO()
-    assert seed_demo._seed_analytics(out) is True
-    assert calls == [out]
-
-
-def test_missing_analytics_module_is_skipped(monkeypatch):
-    monkeypatch.setitem(sys.modules, "analytics.demo", None)
-    assert seed_demo._seed_analytics(io.StringIO()) is False
-
-
-def test_broken_analytics_module_raises(monkeypatch):
-    def broken(name):
-        raise ModuleNotFoundError("No module named 'faker'", name="faker")
-
-    monkeypatch.setattr(seed_demo.importlib, "import_module", broken)
-    with pytest.raises(ModuleNotFoundError, match="faker"):
-        seed_demo._seed_analytics(io.StringIO())
+    monkeypatch.setattr(
+        seed_demo,
+        "demo_seed",
+        lambda progress: calls.append("library") or library.SeedResult(assets=0),
+    )
+    monkeypatch.setattr(seed_demo, "seed_analytics", lambda stdout: calls.append("deals"))
+    call_command("seed_demo", "--quiet")
+    assert calls == ["library", "deals"]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_threads_create_extracted_documents_outside_a_transaction(monkeypatch):
     """Outside a transaction (a real run) documents are made by worker threads while the
     main thread builds pages; they must land in the database with their text extracted."""
-    from cms import demo
-
-    few = demo.asset_specs()[:6]
+    few = library.asset_specs()[:6]
     threads = []
-    make_document = demo._document_ensure
+    make_document = library._document_ensure
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return make_document(*args, **kwargs)
 
-    monkeypatch.setattr(demo, "asset_specs", lambda: few)
-    monkeypatch.setattr(demo, "_document_ensure", spy)
+    monkeypatch.setattr(library, "asset_specs", lambda: few)
+    monkeypatch.setattr(library, "_document_ensure", spy)
     directory, engine = _throwaway_search_index()
     with engine:
-        result = demo.demo_seed(workers=2)
+        result = library.demo_seed(workers=2)
     shutil.rmtree(directory, ignore_errors=True)
 
     with_files = [spec for spec in few if spec.asset_type != "video"]
@@ -328,8 +318,30 @@ def test_worker_threads_create_extracted_documents_outside_a_transaction(monkeyp
         assert document.extraction_status == "done", spec.title
 
 
-def test_refuses_to_seed_in_production_without_explicit_permission(settings):
-    settings.PRODUCTION = True
-    with pytest.raises(CommandError, match="PRODUCTION=true.*--allow-production"):
-        call_command("seed_demo", stdout=io.StringIO())
-    assert not get_user_model().objects.filter(username="admin").exists()
+def test_the_demo_app_and_seed_demo_are_not_installed_in_production(tmp_path):
+    """With PRODUCTION=true the demo app is left out of INSTALLED_APPS: ``seed_demo`` (whose
+    users have published passwords) does not exist, and the rest of the product starts."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "enablement.settings",
+        "PRODUCTION": "true",
+        "SECRET_KEY": "a-production-secret-for-this-test-only-0123456789",
+        "ALLOWED_HOSTS": "library.example.com",
+        "DATA_DIR": str(tmp_path),
+    }
+    code = (
+        "import django; django.setup(); from django.apps import apps; "
+        "print(apps.is_installed('demo'), apps.is_installed('analytics'))"
+    )
+    installed = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert installed.stdout.split() == ["False", "True"]
+    seed = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert seed.returncode != 0 and "Unknown command: 'seed_demo'" in seed.stderr

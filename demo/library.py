@@ -1,12 +1,13 @@
-"""The demo library (``manage.py seed_demo``): the assets of Tidewater Data, a fictional
-data-reliability company (``cms.demo_catalogue``), and the service that creates them.
+"""The demo library (``manage.py seed_demo``): the loader that creates the assets of Tidewater
+Data, a fictional data-reliability company. The assets are data (``data/assets.json``), the
+company's facts too (``demo.catalogue``); the files are drawn by ``demo.files``.
 
 Contracts of ``demo_seed``:
 - It creates the taxonomy (products, industries, personas, competitors, teams), one demo user
   per role plus two more marketers who own content, the library sections (one restricted to
   the EMEA team) under the library home, which becomes the default site's root page, and the
   ``asset_specs()`` assets, each published through a Wagtail revision by its owner. Assets
-  with a file get a generated PDF, PPTX or DOCX (``cms.demo_files``) whose text contains a code
+  with a file get a generated PDF, PPTX or DOCX (``demo.files``) whose text contains a code
   word found nowhere else (``code_word``); videos get an external link.
 - Every stage x pillar cell holds assets except ``EMPTY_CELLS``, left empty on purpose so the
   coverage matrix has gaps to show. Some assets are past their review date, one has expired,
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -38,8 +41,22 @@ from wagtail.documents import get_document_model
 from wagtail.models import Page, Site
 from wagtail.utils.file import hash_filelike
 
-from cms import demo_files
-from cms.demo_catalogue import (
+from accounts.models import Team
+from accounts.roles import ADMIN
+from cms.models import (
+    AssetPage,
+    AssetType,
+    BuyerStage,
+    Competitor,
+    Industry,
+    LibraryPage,
+    Persona,
+    Pillar,
+    Product,
+)
+from cms.services import library_root_ensure, roles_ensure
+from demo import files as demo_files
+from demo.catalogue import (
     COMPANY,
     CONTENT_OWNERS,
     CUSTOMERS,
@@ -57,21 +74,7 @@ from cms.demo_catalogue import (
     DemoUser,
     SectionSpec,
 )
-from cms.demo_files import Brief
-from cms.models import (
-    AssetPage,
-    AssetType,
-    BuyerStage,
-    Competitor,
-    Industry,
-    LibraryPage,
-    Persona,
-    Pillar,
-    Product,
-    Team,
-)
-from cms.services import library_root_ensure
-from enablement.roles import ADMIN
+from demo.files import Brief
 
 EMPTY_CELLS = frozenset({("discover", "why-buy-you"), ("onboard", "why-buy-now")})
 FILE_KINDS = {
@@ -115,306 +118,34 @@ class AssetSpec:
         return CUSTOMERS[self.customer].industry if self.customer else self.industry
 
 
-def _product_assets() -> list[AssetSpec]:
-    specs = []
-    for key, product in PRODUCTS.items():
-        name = product.name
-        specs += [
-            AssetSpec(
-                f"{name} overview deck",
-                "product",
-                "deck",
-                ("discover",),
-                ("why-buy",),
-                f"The first-meeting story for {name}: the problem, the product, the proof.",
-                product=key,
-                persona="head-of-data",
-            ),
-            AssetSpec(
-                f"{name} datasheet",
-                "product",
-                "datasheet",
-                ("evaluate",),
-                ("why-buy-you",),
-                f"Capabilities, technical specifications and packaging of {name}.",
-                product=key,
-                persona="data-engineer",
-            ),
-            AssetSpec(
-                f"{name} demo script",
-                "product",
-                "demo-script",
-                ("evaluate",),
-                ("why-buy-you",),
-                f"A three-act, 25-minute demo of {name} with the questions buyers ask.",
-                product=key,
-                persona="data-engineer",
-            ),
-            AssetSpec(
-                f"{name} technical deep dive",
-                "product",
-                "deck",
-                ("evaluate",),
-                ("why-buy-you",),
-                f"Architecture, security and integrations of {name} for technical evaluators.",
-                product=key,
-                persona="analytics-engineer",
-                stale=key == "pipelines",
-            ),
-            AssetSpec(
-                f"{name} in five minutes",
-                "product",
-                "video",
-                ("discover",),
-                ("why-buy",),
-                f"A five-minute product tour of {name} to send before a first call.",
-                product=key,
-            ),
-        ]
-    return specs
-
-
-def _competitive_assets() -> list[AssetSpec]:
-    specs = []
-    for key, rival in RIVALS.items():
-        versus = "Observe" if key == "brightwell" else "Pipelines"
-        product = "observe" if key == "brightwell" else "pipelines"
-        specs += [
-            AssetSpec(
-                f"Battlecard: Tidewater {versus} vs {rival.name}",
-                "competitive",
-                "battlecard",
-                ("evaluate", "decide"),
-                ("why-buy-you",),
-                f"How to win against {rival.name}: where they look strong, where we win.",
-                product=product,
-                rival=key,
-                stale=key == "pipewise",
-            ),
-            AssetSpec(
-                f"Switching from {rival.name}",
-                "competitive",
-                "one-pager",
-                ("decide",),
-                ("why-buy-now",),
-                f"The migration plan and incentives for buyers leaving {rival.name}.",
-                product=product,
-                rival=key,
-                stale=key == "quarrystone",
-            ),
-            AssetSpec(
-                f"Talk track: objections about {rival.name}",
-                "competitive",
-                "demo-script",
-                ("evaluate",),
-                ("why-buy-you",),
-                f"Answers to the objections buyers raise when they also talk to {rival.name}.",
-                product=product,
-                rival=key,
-            ),
-        ]
-    return specs
-
-
-def _customer_assets() -> list[AssetSpec]:
-    placements = [
-        (("evaluate",), ("why-buy",)),
-        (("decide",), ("why-buy-you",)),
-        (("evaluate", "decide"), ("why-buy-you",)),
-        (("discover", "evaluate"), ("why-buy",)),
-        (("decide",), ("why-buy-now",)),
-    ]
-    specs = []
-    for index, (name, customer) in enumerate(CUSTOMERS.items()):
-        stages, pillars = placements[index % len(placements)]
-        result = customer.facts.results[0]
-        specs.append(
-            AssetSpec(
-                f"{name} case study",
-                "customer-stories",
-                "case-study",
-                stages,
-                pillars,
-                f"How {name} put {PRODUCTS[customer.product].name} to work: "
-                f"{result[0].lower()}{result[1:]}.",
-                product=customer.product,
-                rival=customer.rival,
-                customer=name,
-            )
-        )
-    for name in ("Harbor Mutual", "Copperleaf Outfitters", "Lumen Play Studios"):
-        customer = CUSTOMERS[name]
-        specs.append(
-            AssetSpec(
-                f"Video testimonial: {name}",
-                "customer-stories",
-                "video",
-                ("discover",),
-                ("why-buy",),
-                f"{customer.facts.speaker} on camera, in two minutes.",
-                product=customer.product,
-                customer=name,
-            )
-        )
-    return specs
-
-
-def _row(section: str, title: str, asset_type: str, placement: str, summary: str, **extra):
-    """An asset from a table row; ``placement`` reads "stage,stage/pillar,pillar"."""
-    stages, pillars = (tuple(part.split(",")) for part in placement.split("/"))
-    return AssetSpec(title, section, asset_type, stages, pillars, summary, **extra)
-
-
-def _pricing_assets() -> list[AssetSpec]:
-    calculators = [
-        _row(
-            "pricing-roi",
-            f"ROI calculator: {product.name}",
-            "roi-calculator",
-            "decide/why-buy-now",
-            f"A worksheet that turns the buyer's own numbers into the annual saving of "
-            f"{product.name}.",
-            product=key,
-            persona="cfo",
-        )
-        for key, product in PRODUCTS.items()
-    ]
-    # fmt: off
-    return calculators + [
-        _row("pricing-roi", "The cost of bad data: 2026 benchmark report", "whitepaper",
-             "discover/why-buy", "Survey of 600 data leaders on what data incidents cost."),
-        _row("pricing-roi", "CFO business case deck", "deck", "decide/why-buy,why-buy-now",
-             "The five-slide case for finance: cost of inaction, saving, payback.",
-             persona="cfo"),
-        _row("pricing-roi", "Pricing and packaging overview", "deck", "decide/why-buy-you",
-             "List prices, bundles and discount guardrails for all four products.",
-             stale=True),
-        _row("pricing-roi", "Total cost of ownership: Tidewater vs in-house scripts",
-             "whitepaper", "evaluate/why-buy-now",
-             "Three-year cost model comparing the platform with a homegrown stack.",
-             rival="diy"),
-        _row("pricing-roi", "Security and compliance whitepaper", "whitepaper",
-             "evaluate,decide/why-buy-you",
-             "How Tidewater handles access, encryption, residency and audits.", persona="ciso"),
-        _row("pricing-roi", "Spring switch-and-save offer", "one-pager", "decide/why-buy-now",
-             "Two free months for buyers who sign before the end of the spring promotion.",
-             expired=True),
-        _row("pricing-roi", "North America public sector addendum", "one-pager",
-             "decide/why-buy-now",
-             "Contract vehicles and procurement terms for US and Canadian public agencies.",
-             teams=("north-america",)),
-    ]
-    # fmt: on
-
-
-def _prospecting_assets() -> list[AssetSpec]:
-    sequences = [
-        _row(
-            "prospecting",
-            f"Cold outreach sequence: {persona.name}",
-            "email-template",
-            "discover/why-buy",
-            f"Three e-mails that open a conversation with a {persona.name}.",
-            product="observe",
-            persona=key,
-            stale=key == "cfo",
-        )
-        for key, persona in PERSONAS.items()
-    ]
-    # fmt: off
-    return sequences + [
-        _row("prospecting", "Trigger e-mail: a new Chief Data Officer", "email-template",
-             "discover/why-buy-now", "Reach a newly hired CDO in their first 90 days.",
-             persona="head-of-data"),
-        _row("prospecting", "Event follow-up: DataOps Summit", "email-template",
-             "discover/why-buy-now",
-             "Follow up with booth visitors while the conference is still fresh."),
-        _row("prospecting", "Tidewater Data company overview", "deck", "discover/why-buy",
-             "Who we are, who we serve and why data reliability matters now."),
-        _row("prospecting", "First-call discovery guide", "demo-script", "discover/why-buy",
-             "Questions that uncover the cost of data incidents in the first call.",
-             persona="head-of-data"),
-        _row("prospecting", "Data reliability maturity model", "whitepaper",
-             "discover,evaluate/why-buy",
-             "Five levels from firefighting to contracts; where does the buyer sit?",
-             stale=True),
-        _row("prospecting", "Quarterly release highlights", "video", "evaluate/why-buy-now",
-             "What shipped this quarter, in eight minutes."),
-    ]
-    # fmt: on
-
-
-def _onboarding_assets() -> list[AssetSpec]:
-    kickoffs = [
-        _row(
-            "onboarding",
-            f"{product.name} onboarding kickoff deck",
-            "deck",
-            "onboard/why-buy",
-            f"The kickoff for new {product.name} customers: goals, plan, owners.",
-            product=key,
-        )
-        for key, product in PRODUCTS.items()
-    ]
-    # fmt: off
-    return kickoffs + [
-        _row("onboarding", "Customer success plan template", "one-pager", "onboard/why-buy",
-             "One page that records the customer's goals and how we will measure them."),
-        _row("onboarding", "First 90 days: value realization guide", "whitepaper",
-             "onboard/why-buy",
-             "Milestones that get a new customer to measurable value within a quarter."),
-        _row("onboarding", "Admin training", "video", "onboard/why-buy-you",
-             "Workspace set-up, roles and alert routing for new administrators."),
-        _row("onboarding", "Executive business review deck", "deck", "onboard/why-buy-you",
-             "The quarterly review that shows the customer what they got."),
-        _row("onboarding", "Expansion playbook: from Observe to Lineage", "one-pager",
-             "onboard/why-buy-you", "When and how to introduce Lineage to an Observe customer.",
-             product="lineage"),
-    ]
-    # fmt: on
-
-
-def _regional_assets() -> list[AssetSpec]:
-    # fmt: off
-    return [
-        _row("emea-field-kit", "GDPR and data residency whitepaper", "whitepaper",
-             "evaluate/why-buy-you", "EU hosting, sub-processors and transfer safeguards.",
-             persona="ciso", industry="financial-services"),
-        _row("emea-field-kit", "EMEA partner co-sell deck", "deck", "evaluate/why-buy",
-             "Joint pitch with our systems-integrator partners in the UK, DACH and Nordics."),
-        _row("emea-field-kit", "EMEA pricing in EUR and GBP", "one-pager", "decide/why-buy-now",
-             "Regional list prices and the approval path for discounts."),
-        _row("emea-field-kit", "Trigger e-mail: DORA compliance deadline", "email-template",
-             "discover/why-buy-now",
-             "Open a conversation with EU banks about operational resilience.",
-             industry="financial-services"),
-        _row("emea-field-kit", "Ironvale Components plant rollout story", "case-study",
-             "decide/why-buy-you", "How the German plants rolled out one certified metric.",
-             customer="Ironvale Components", product="lineage"),
-        # Restricted to a team inside open sections.
-        _row("product", "APAC launch deck: Singapore region", "deck", "discover/why-buy-now",
-             "Our new Singapore region and the launch offer for APAC buyers.", teams=("apac",)),
-        _row("customer-stories", "Japan reference customers", "one-pager",
-             "decide/why-buy-you", "Customers in Japan who agreed to take reference calls.",
-             teams=("apac",), industry="manufacturing"),
-        _row("competitive", "Strategic accounts executive briefing", "deck",
-             "evaluate/why-buy-now", "Board-level briefing for our top 50 accounts.",
-             teams=("strategic-accounts",), persona="head-of-data"),
-    ]
-    # fmt: on
+ASSETS_FILE = Path(__file__).resolve().parent / "data" / "assets.json"
 
 
 def asset_specs() -> list[AssetSpec]:
-    """Every asset of the demo library, in creation order."""
-    return (
-        _product_assets()
-        + _competitive_assets()
-        + _customer_assets()
-        + _pricing_assets()
-        + _prospecting_assets()
-        + _onboarding_assets()
-        + _regional_assets()
-    )
+    """Every asset of the demo library, in creation order (``data/assets.json``: one object
+    per asset with ``title``, ``section``, ``type``, ``stages``, ``pillars``, ``summary`` and
+    optionally ``product``, ``rival``, ``customer``, ``industry``, ``persona`` (catalogue
+    keys), ``teams``, ``stale``, ``expired``)."""
+    rows = json.loads(ASSETS_FILE.read_text(encoding="utf-8"))
+    return [
+        AssetSpec(
+            title=row["title"],
+            section=row["section"],
+            asset_type=row["type"],
+            stages=tuple(row["stages"]),
+            pillars=tuple(row["pillars"]),
+            summary=row["summary"],
+            product=row.get("product"),
+            rival=row.get("rival"),
+            customer=row.get("customer"),
+            industry=row.get("industry"),
+            persona=row.get("persona"),
+            teams=tuple(row.get("teams", ())),
+            stale=row.get("stale", False),
+            expired=row.get("expired", False),
+        )
+        for row in rows
+    ]
 
 
 ADJECTIVES = (
@@ -511,8 +242,6 @@ def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResu
 
     ``progress`` receives one line per asset created, before the work starts. ``workers``
     threads create the documents ahead of the pages (see ``_Documents``)."""
-    from enablement.services import roles_ensure
-
     created = Counter()
     groups = roles_ensure()
     terms = _terms_ensure(created)

@@ -21,6 +21,17 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 
+from docx import Document
+from PIL import Image
+from pptx import Presentation
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import ListFlowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import ListItem as Item
+
+from cms.extraction.thumbnails import title_card
+
 KINDS = ("pdf", "pptx", "docx")
 BRAND_RGB = (0.05, 0.42, 0.47)  # Tidewater teal
 
@@ -52,11 +63,6 @@ def render(outline: Outline, kind: str) -> bytes:
 
 
 def render_pdf(outline: Outline) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import ListFlowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer
-    from reportlab.platypus import ListItem as Item
 
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
@@ -108,7 +114,6 @@ def _xml(text: str) -> str:
 
 
 def render_pptx(outline: Outline) -> bytes:
-    from pptx import Presentation
 
     presentation = Presentation()
     title_slide = presentation.slides.add_slide(presentation.slide_layouts[0])
@@ -130,7 +135,6 @@ def render_pptx(outline: Outline) -> bytes:
 
 
 def render_docx(outline: Outline) -> bytes:
-    from docx import Document
 
     document = Document()
     document.core_properties.title = outline.title
@@ -154,9 +158,6 @@ PREVIEW = "docProps/thumbnail.jpeg"
 def _with_preview(package: bytes, outline: Outline, *, portrait: bool) -> bytes:
     """``package`` with its preview picture (``docProps/thumbnail.jpeg``) replaced by one of
     the outline's title on a band of the brand's colour."""
-    from PIL import Image
-
-    from cms.extraction.thumbnails import title_card
 
     band = tuple(round(channel * 255) for channel in BRAND_RGB)
     card = title_card(

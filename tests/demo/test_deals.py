@@ -1,4 +1,4 @@
-"""The demo data's known truth (analytics/demo.py) is recovered by the dashboard's numbers:
+"""The demo data's known truth (demo/deals.py) is recovered by the dashboard's numbers:
 effective assets "helps", confounded no-effect assets not flagged, at most one neutral asset
 flagged; the raw comparison would have been fooled; only proven assets get a search boost."""
 
@@ -7,10 +7,10 @@ import io
 import pytest
 from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics import selectors
-from analytics.demo import seed_analytics
 from analytics.models import Deal
-from enablement.roles import ENABLEMENT_LEAD, REP
+from demo.deals import seed_analytics
 from tests.factories import make_asset, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 

@@ -10,6 +10,7 @@ from wagtail.documents.models import document_served
 
 from analytics.models import EventKind
 from analytics.services import usage_record
+from cms.selectors import assets_for_user, assets_live
 from cms.signals import asset_viewed
 
 
@@ -22,8 +23,6 @@ def _asset_viewed(sender, request, asset, **kwargs):
 def _document_served(sender, instance, request, **kwargs):
     """A signed-in user downloaded a document: one asset_downloaded event per asset that
     uses it and that the user may see."""
-    from cms.selectors import assets_for_user, assets_live
-
     user = getattr(request, "user", None)
     if not getattr(user, "is_authenticated", False):
         return

@@ -1,6 +1,6 @@
 """The fictional world of the demo library: Tidewater Data, a data-reliability software company,
 its products, competitors, customers, industries, personas, teams, library sections and the
-people who use the library. Plain data; ``cms.demo`` turns it into pages, files and users.
+people who use the library. Plain data; ``demo.library`` turns it into pages, files and users.
 
 Everything here is invented. Company names use the reserved ``.example`` domain.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cms.demo_files import AudienceFacts, CustomerFacts, ProductFacts, RivalFacts
-from enablement.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
+from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
+from demo.files import AudienceFacts, CustomerFacts, ProductFacts, RivalFacts
 
 COMPANY = "Tidewater Data"
 LIBRARY_INTRO = (

@@ -44,7 +44,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.models import CurrencyRate, Deal, DealStageChange, EventKind, UsageEvent
+from analytics.refresh import analytics_refresh
+from analytics.rollups.population import pipeline_stages
 from cms.models import AssetPage, BuyerStage
+from cms.selectors import assets_live
 
 PREFIX = "DEMO-"
 DEALS = 3000
@@ -93,8 +96,6 @@ class Truth:
 
 
 def _pipeline() -> list[BuyerStage]:
-    from analytics.rollups.population import pipeline_stages
-
     return pipeline_stages()
 
 
@@ -143,9 +144,6 @@ def seed_analytics(*, stdout, deals: int = DEALS, seed: int = 7, today=None) -> 
     Uses live assets only; with none, or with fewer than two pipeline stages, creates nothing
     and says so. Returns the truth it generated (None when it created nothing).
     """
-    from analytics.refresh import analytics_refresh
-    from cms.selectors import assets_live
-
     assets = list(assets_live().order_by("pk"))
     pipeline = _pipeline()
     if not assets:

@@ -4,7 +4,7 @@ Wagtail starts some admin widgets with an inline ``<script>``: the choosers (doc
 page, snippet, task) from Python, the date and time pickers and inline panels from templates.
 Here and in ``templates/wagtailadmin/`` each such script becomes a hidden marker
 ``<span data-csp-init="call" data-function="DocumentChooser" data-new data-args="[...]">``,
-and ``enablement/static/enablement/admin_csp.js`` (loaded on every admin page) makes the same
+and ``cms/static/cms/admin_csp.js`` (loaded on every admin page) makes the same
 call. Only a plain call of a global function with JSON arguments is converted; anything else
 is left as it was (the policy would then block it, and the browser test would notice).
 """

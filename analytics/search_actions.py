@@ -1,0 +1,40 @@
+"""What analytics adds to a rep's search results: "used in a deal?" on every card, with the
+rep's open deals (``search.results`` asks through the ``search_result_actions`` hook, once
+per search, so a page of results costs one query for the deals whatever its size)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from wagtail import hooks
+
+from analytics.forms import DealForm
+from search.results import ACTIONS_HOOK, CardAction
+
+
+@hooks.register(ACTIONS_HOOK)
+def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAction]]:
+    """A "Record use" form per card, choosing one of ``user``'s open deals; none when the
+    user has no open deal."""
+    deals = list(DealForm(user=user).fields["deal"].queryset)
+    if not deals:
+        return {}
+    choices = [(str(deal.pk), _deal_label(deal)) for deal in deals]
+    return {
+        asset_id: [
+            CardAction(
+                name="used-deal",
+                label="Used in a deal?",
+                url=reverse("analytics:asset_used", args=[asset_id]),
+                field="deal",
+                field_label="Deal",
+                choices=choices,
+                submit="Record use",
+            )
+        ]
+        for asset_id in asset_ids
+    }
+
+
+def _deal_label(deal) -> str:
+    name = deal.name or deal.external_id
+    return f"{name} · {deal.account}" if deal.account else name

@@ -1,0 +1,90 @@
+"""Search's signal receivers: they keep the index in step with the library (each only works
+out which assets are affected and calls ``tasks.index_schedule*``, a task on commit), clear
+the label and synonym caches when terms or synonyms change, and grant search's permissions
+after ``migrate``. ``connect`` wires them (``search.apps``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.db import connections
+from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from wagtail.signals import page_published, page_unpublished, post_page_move
+
+from cms import signals as cms_signals
+from cms.models import AssetPage, LibraryPage
+from cms.taxonomy import facets
+from search import services, tasks
+from search.models import SearchSynonyms
+from search.selectors import synonym_sets_clear, taxonomy_labels_clear
+
+UID = "library_search"
+
+
+def connect(app_config) -> None:
+    """Connect every receiver: publish, unpublish, move, delete and restriction changes of
+    assets and sections, processed files; term edits to the label cache, synonym edits to
+    the synonym cache; this app's post_migrate to its permissions."""
+    for model in (AssetPage, LibraryPage):
+        page_published.connect(page_changed, sender=model, dispatch_uid=f"{UID}-p")
+        page_unpublished.connect(page_changed, sender=model, dispatch_uid=f"{UID}-u")
+        post_page_move.connect(page_changed, sender=model, dispatch_uid=f"{UID}-m")
+        m2m_changed.connect(
+            restrictions_changed, sender=model.restricted_teams.through, dispatch_uid=f"{UID}-r"
+        )
+    post_delete.connect(asset_deleted, sender=AssetPage, dispatch_uid=f"{UID}-d")
+    cms_signals.document_processed.connect(document_processed, dispatch_uid=f"{UID}-doc")
+    for item in facets():
+        model = item.term_model
+        post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-t")
+        post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-td")
+    post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{UID}-s")
+    post_migrate.connect(roles_after_migrate, sender=app_config, dispatch_uid=f"{UID}-roles")
+
+
+def _schedule_page(page) -> None:
+    if isinstance(page, AssetPage) or getattr(page, "specific_class", None) is AssetPage:
+        tasks.index_schedule(asset_ids=[page.pk])
+    elif isinstance(page, LibraryPage) or getattr(page, "specific_class", None) is LibraryPage:
+        tasks.index_schedule_section(section_id=page.pk)
+
+
+def page_changed(sender, instance, **kwargs) -> None:
+    """page_published, page_unpublished, post_page_move."""
+    _schedule_page(instance)
+
+
+def asset_deleted(sender, instance, **kwargs) -> None:
+    tasks.index_schedule(asset_ids=[instance.pk])
+
+
+def restrictions_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
+    """m2m_changed on AssetPage/LibraryPage.restricted_teams, from either side."""
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        _schedule_page(instance)
+        return
+    for page in model.objects.filter(pk__in=pk_set or ()):
+        _schedule_page(page)
+
+
+def document_processed(sender, document, **kwargs) -> None:
+    """A file's text or thumbnail changed: re-index the assets that use it."""
+    uses = Q(document=document) | Q(transcript=document)  # a file, or a video's captions
+    ids = AssetPage.objects.filter(uses).values_list("pk", flat=True)
+    tasks.index_schedule(asset_ids=list(ids))
+
+
+def roles_after_migrate(sender, using="default", **kwargs) -> None:
+    """post_migrate of this app: grant the search permissions (skipped when the tables are
+    not there, e.g. after migrating the app back to zero). Django creates an app's
+    permissions in a post_migrate receiver that may run after this one (django.contrib.auth
+    comes later in INSTALLED_APPS), so they are created here first; both are idempotent."""
+    tables = set(connections[using].introspection.table_names())
+    if not {"auth_group", "library_search_searchsynonyms"} <= tables:
+        return
+    create_contenttypes(sender, verbosity=0, using=using)
+    create_permissions(sender, verbosity=0, using=using)
+    services.search_roles_ensure()

@@ -1,0 +1,284 @@
+"""What a rep's search gives back, ready to show: result cards, facet groups with their
+links, deal mode's choices, and the sort and page links.
+
+``search.services.rep_search`` builds a ``RepSearchPage`` once; the search page renders it and
+``GET /api/v1/search`` serialises it, so the two never differ. Building it costs a fixed
+number of queries whatever the number of hits (the taxonomy labels are cached; every card
+action provider is asked once for all the cards).
+
+Other apps add forms to the cards through the Wagtail hook ``search_result_actions``: a
+function ``(*, user, asset_ids) -> {asset_id: [CardAction, ...]}`` (analytics offers "used in
+a deal" this way), so search never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.safestring import SafeString
+from wagtail import hooks
+
+from cms.taxonomy import card_facets, deal_facets, facets
+from search.query import FACETS, SearchHit, SearchQuery, SearchResults
+from search.schema import SORTS
+
+ACTIONS_HOOK = "search_result_actions"
+SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "effective": "Most effective"}
+
+
+@dataclass
+class CardAction:
+    """A small form on a result card: post ``field`` (one of ``choices``) to ``url``."""
+
+    name: str
+    label: str
+    url: str
+    field: str
+    field_label: str
+    choices: list[tuple[str, str]]
+    submit: str
+
+
+@dataclass
+class Chip:
+    facet: str
+    label: str
+
+
+@dataclass
+class Card:
+    """One result as a rep sees it."""
+
+    asset_id: int
+    position: int
+    title: str
+    url: str  # the asset page
+    click_url: str  # the click recorder, when the search was recorded
+    summary: str
+    highlight: SafeString
+    terms: dict[str, list[str]]  # API result field -> term slugs, every facet
+    chips: list[Chip]  # the labels cards show (``cms.taxonomy.card_facets``), in order
+    owner: str
+    review_by: str
+    review_status: str  # "overdue", "current" or "" (no review date)
+    effectiveness: float
+    thumbnail_url: str
+    reasons: list[str]
+    synonym_of: list[str]
+    score: float
+    actions: list[CardAction] = field(default_factory=list)
+
+    @property
+    def link(self) -> str:
+        return self.click_url or self.url
+
+    @property
+    def placeholder(self) -> str:
+        """The letter a card without a thumbnail shows: its first label's (its type)."""
+        return (self.chips[0].label if self.chips else "Asset")[:1]
+
+
+@dataclass
+class FacetLink:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str
+
+
+@dataclass
+class FacetGroup:
+    name: str
+    label: str
+    buckets: list[FacetLink]
+
+
+@dataclass
+class DealField:
+    name: str
+    label: str
+    param: str
+    chosen: str
+    options: list[tuple[str, str]]
+
+
+@dataclass
+class RepSearchPage:
+    query: SearchQuery
+    results: SearchResults
+    search_id: int | None
+    cards: list[Card]
+    facet_groups: list[FacetGroup]
+    deal_fields: list[DealField]
+    sort_links: list[tuple[str, str, bool]]  # (label, url, current)
+    keep: list[tuple[str, str]]  # hidden inputs of the search box: deal mode and sort
+    previous_url: str
+    next_url: str
+    clear_url: str
+
+    @property
+    def total(self) -> int:
+        return self.results.total
+
+    @property
+    def pages(self) -> int:
+        return self.results.pages
+
+    @property
+    def reason(self) -> str:
+        return self.results.reason
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+def _values(params: Mapping, key: str) -> list[str]:
+    if hasattr(params, "getlist"):
+        return params.getlist(key)
+    value = params.get(key)
+    if value is None:
+        return []
+    return [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def page_link(params: Mapping, **changes) -> str:
+    """The search page's URL for ``params`` with ``changes`` (None removes a key)."""
+    data = {key: _values(params, key) for key in params}
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value if isinstance(value, list) else [value]
+    pairs = [(key, value) for key, values in data.items() for value in values if value != ""]
+    base = reverse("search:search")
+    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def _card(hit: SearchHit, position: int, search_id, labels, today: str) -> Card:
+    fields = hit.fields
+    terms = {item.result_field: list(fields.get(item.index_field, [])) for item in facets()}
+    chips = []
+    for item in card_facets():
+        names, slugs = labels.get(item.name, {}), set(fields.get(item.index_field, []))
+        known = [names[slug] for slug in names if slug in slugs]  # the taxonomy's own order
+        chips += [Chip(item.name, label) for label in known + sorted(slugs - set(names))]
+    review_by = fields.get("review_by") or ""
+    click_url = ""
+    if search_id is not None:
+        click_url = f"{reverse('search:click', args=[search_id, hit.asset_id])}?pos={position}"
+    return Card(
+        asset_id=hit.asset_id,
+        position=position,
+        title=fields.get("title", ""),
+        url=fields.get("url", ""),
+        click_url=click_url,
+        summary=fields.get("summary", ""),
+        highlight=hit.highlight,
+        terms=terms,
+        chips=chips,
+        owner=fields.get("owner", ""),
+        review_by=review_by,
+        review_status="" if not review_by else ("overdue" if review_by < today else "current"),
+        effectiveness=fields.get("effectiveness", 0.0),
+        thumbnail_url=reverse("cms:asset_thumbnail", kwargs={"asset_id": hit.asset_id})
+        if fields.get("has_thumbnail")
+        else "",
+        reasons=hit.reasons,
+        synonym_of=hit.synonym_of,
+        score=hit.score,
+    )
+
+
+def cards_build(
+    results: SearchResults, query: SearchQuery, *, search_id: int | None, user, labels, today
+) -> list[Card]:
+    """The result cards, numbered from the page's offset, with the actions other apps offer."""
+    cards = [
+        _card(hit, position, search_id, labels, today)
+        for position, hit in enumerate(results.hits, start=query.offset + 1)
+    ]
+    asset_ids = [card.asset_id for card in cards]
+    if asset_ids:
+        for provider in hooks.get_hooks(ACTIONS_HOOK):
+            offered = provider(user=user, asset_ids=asset_ids)
+            for card in cards:
+                card.actions += offered.get(card.asset_id, [])
+    return cards
+
+
+def facet_groups_build(results: SearchResults, query: SearchQuery, params) -> list[FacetGroup]:
+    groups = []
+    for item in facets():
+        buckets = results.facets.get(item.name, [])
+        if not buckets:
+            continue
+        chosen = list(query.filters.get(item.name, ()))
+        links = []
+        for bucket in buckets:
+            if bucket.selected:
+                values = [value for value in chosen if value != bucket.value]
+            else:
+                values = [*chosen, bucket.value]
+            url = page_link(params, **{item.name: values, "page": None, "sid": None})
+            links.append(FacetLink(bucket.value, bucket.label, bucket.count, bucket.selected, url))
+        groups.append(FacetGroup(item.name, item.label, links))
+    return groups
+
+
+def deal_fields_build(query: SearchQuery, labels) -> list[DealField]:
+    """Deal mode's form: one choice per deal facet, the chosen slug marked."""
+    return [
+        DealField(
+            name=item.name,
+            label=item.label,
+            param=f"deal_{item.name}",
+            chosen=getattr(query.deal, item.name),
+            options=list(labels.get(item.name, {}).items()),
+        )
+        for item in deal_facets()
+    ]
+
+
+def page_build(
+    *,
+    query: SearchQuery,
+    results: SearchResults,
+    params,
+    search_id: int | None,
+    user,
+    labels,
+    today: str,
+) -> RepSearchPage:
+    sid = str(search_id) if search_id is not None else ""
+    return RepSearchPage(
+        query=query,
+        results=results,
+        search_id=search_id,
+        cards=cards_build(
+            results, query, search_id=search_id, user=user, labels=labels, today=today
+        ),
+        facet_groups=facet_groups_build(results, query, params),
+        deal_fields=deal_fields_build(query, labels),
+        sort_links=[
+            (
+                SORT_LABELS[sort],
+                page_link(params, sort=sort, page=None, sid=None),
+                sort == query.sort,
+            )
+            for sort in SORTS
+        ],
+        keep=[(f"deal_{name}", slug) for name, slug in query.deal.items()]
+        + ([("sort", query.sort)] if query.sort != "relevance" else []),
+        previous_url=page_link(params, page=str(query.page - 1), sid=sid) if query.page > 1 else "",
+        next_url=page_link(params, page=str(query.page + 1), sid=sid)
+        if query.page < results.pages
+        else "",
+        clear_url=page_link(params, **{name: None for name in FACETS}, page=None, sid=None),
+    )
