@@ -112,3 +112,10 @@ def test_make_run_starts_the_web_server_a_worker_and_the_scheduler():
     for command in ("manage.py db_worker", "manage.py analytics_scheduler", "manage.py runserver"):
         assert command in recipe, command
     assert "trap 'kill $$worker $$scheduler" in recipe  # Ctrl-C stops all three
+
+
+def test_the_worker_reads_legacy_office_files_through_the_stacks_tika_server(compose):
+    worker = compose["services"]["worker"]
+    url = worker["environment"]["TIKA_URL"]
+    assert re.fullmatch(r"http://tika:\d+", url)
+    assert "tika" in compose["services"] and "tika" in worker["depends_on"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cms.extraction.ooxml as ooxml
@@ -18,6 +19,17 @@ from cms.extraction.thumbnails import embedded_preview, title_card
 
 # Header/footer codes: fonts (&"Arial,Bold"), sizes (&12), colours (&KFF0000), fields (&P...).
 _HEADER_CODES = re.compile(r'&"[^"]*"|&K[0-9A-Fa-f]{6}|&\d+|&[A-Za-z]')
+# Built-in number formats that show a date or time (ECMA-376 Part 1, 18.8.30 numFmt; 27-36 and
+# 50-58 are the East Asian date formats).
+_DATE_FORMAT_IDS = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
+# A custom format shows a date when, outside quoted text, escapes and [colour] sections, it
+# uses a day, month, year, hour or second code.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+_DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
+# Serial 0 is 1899-12-31 in the 1900 date system, which also counts 29 February 1900 (serial
+# 60) that never existed; the 1904 system counts from 1904-01-01.
+_EPOCH_1900 = datetime(1899, 12, 30)
+_EPOCH_1904 = datetime(1904, 1, 1)
 
 
 def _shared_strings(package: ooxml.Package, workbook: str) -> list[str]:
@@ -48,7 +60,77 @@ def _in_phonetic(element, stop) -> bool:
     return False
 
 
-def _sheet_rows(data: bytes, strings: list[str], *, max_chars: int) -> tuple[list[str], str]:
+class _Dates:
+    """Which cell styles show a date, and the workbook's date system, so that a date cell
+    reads "2024-03-15" rather than its serial number 45366."""
+
+    def __init__(self, package: ooxml.Package, workbook: str) -> None:
+        self.styles: frozenset[int] = frozenset()
+        root = package.xml(workbook)
+        properties = next(
+            (
+                e
+                for e in (root.iter() if root is not None else [])
+                if ooxml.local(e.tag) == "workbookPr"
+            ),
+            None,
+        )
+        self.epoch = _EPOCH_1900
+        if properties is not None and properties.get("date1904") in ("1", "true"):
+            self.epoch = _EPOCH_1904
+        for rel in package.rels_of_type(workbook, "/styles"):
+            styles = package.xml(rel.target)
+            if styles is not None:
+                self.styles = _date_styles(styles)
+
+    def text(self, style: str | None, value: str) -> str | None:
+        """The date (and time, when it has one) a numeric cell of ``style`` shows; None when
+        the style is not a date format or the number is not a date."""
+        if not style or not style.isdigit() or int(style) not in self.styles:
+            return None
+        try:
+            serial = float(value)
+        except ValueError:
+            return None
+        if not 0 <= serial < 2958466:  # 9999-12-31
+            return None
+        if serial < 1:  # a time of day
+            moment = datetime.min + timedelta(seconds=round(serial * 86400))
+            return moment.strftime("%H:%M" if moment.second == 0 else "%H:%M:%S")
+        if self.epoch is _EPOCH_1900 and serial < 61:
+            serial += 1  # before the phantom 29 February 1900
+        moment = self.epoch + timedelta(days=serial)
+        moment = (moment + timedelta(microseconds=500_000)).replace(microsecond=0)
+        if moment.time() == datetime.min.time():
+            return moment.date().isoformat()
+        return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def _date_styles(styles) -> frozenset[int]:
+    """Indexes of the cell formats (``cellXfs``) whose number format shows a date or time."""
+    custom = {}
+    for element in styles.iter():
+        if ooxml.local(element.tag) == "numFmt":
+            code = element.get("formatCode", "")
+            elapsed = re.search(r"\[(h+|m+|s+)\]", code, re.IGNORECASE)  # a duration, [h]:mm
+            shown = _FORMAT_LITERALS.sub("", code)
+            custom[element.get("numFmtId", "")] = not elapsed and bool(_DATE_CODES.search(shown))
+    found = set()
+    formats = next((e for e in styles if ooxml.local(e.tag) == "cellXfs"), None)
+    for index, xf in enumerate(formats if formats is not None else []):
+        number_format = xf.get("numFmtId", "0")
+        if number_format in custom:
+            is_date = custom[number_format]
+        else:
+            is_date = number_format.isdigit() and int(number_format) in _DATE_FORMAT_IDS
+        if is_date:
+            found.add(index)
+    return frozenset(found)
+
+
+def _sheet_rows(
+    data: bytes, strings: list[str], *, max_chars: int, dates: _Dates | None = None
+) -> tuple[list[str], str]:
     """Rows of a sheet as tab-separated lines, and its header/footer text."""
     from lxml import etree
 
@@ -61,7 +143,7 @@ def _sheet_rows(data: bytes, strings: list[str], *, max_chars: int) -> tuple[lis
     )
     try:
         for _event, element in events:
-            if _row_or_header(element, strings, rows, cells, header):
+            if _row_or_header(element, strings, rows, cells, header, dates):
                 size += len(rows[-1]) if rows else 0
             if size > max_chars:
                 break
@@ -70,11 +152,11 @@ def _sheet_rows(data: bytes, strings: list[str], *, max_chars: int) -> tuple[lis
     return rows, " ".join(" ".join(header).split())
 
 
-def _row_or_header(element, strings, rows, cells, header) -> bool:
+def _row_or_header(element, strings, rows, cells, header, dates=None) -> bool:
     """Take one parsed element of a sheet; True when it completed a row."""
     name = ooxml.local(element.tag)
     if name == "c":
-        value = _cell_value(element, strings)
+        value = _cell_value(element, strings, dates)
         if value:
             cells.append(value)
         element.clear()
@@ -90,7 +172,7 @@ def _row_or_header(element, strings, rows, cells, header) -> bool:
     return False
 
 
-def _cell_value(cell, strings: list[str]) -> str:
+def _cell_value(cell, strings: list[str], dates: _Dates | None = None) -> str:
     kind = cell.get("t", "n")
     value = next((child.text for child in cell if ooxml.local(child.tag) == "v"), None)
     if kind == "inlineStr":
@@ -104,6 +186,8 @@ def _cell_value(cell, strings: list[str]) -> str:
         return "TRUE" if value.strip() == "1" else "FALSE"
     if kind == "e":
         return ""
+    if kind == "n" and dates is not None:
+        return dates.text(cell.get("s"), value.strip()) or value.strip()
     return value.strip()
 
 
@@ -156,6 +240,7 @@ def workbook_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:
         return []
     rels = package.rels(workbook)
     strings = _shared_strings(package, workbook)
+    dates = _Dates(package, workbook)
     blocks: list[str] = []
     budget = package.limits.max_chars
     for sheet in root.iter():
@@ -164,7 +249,9 @@ def workbook_text(package: ooxml.Package, *, depth: int = 0) -> list[str]:
         rel = rels.get(sheet.get(ooxml.q("r", "id")) or "")
         lines = [sheet.get("name", "")]
         if rel is not None and package.has(rel.target):
-            rows, header = _sheet_rows(package.read(rel.target), strings, max_chars=budget)
+            rows, header = _sheet_rows(
+                package.read(rel.target), strings, max_chars=budget, dates=dates
+            )
             lines += [header, *rows]
             lines += _comments(package, rel.target)
             lines += _drawing_text(package, rel.target, depth=depth)

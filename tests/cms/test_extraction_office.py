@@ -197,6 +197,41 @@ def test_xlsx_reads_sheet_names_cells_cached_results_header_comments_and_charts(
     assert in_order(text, "Price list", "ROI inputs", "Engineers\t12")
 
 
+def _dated_workbook(*, date1904: bool = False) -> bytes:
+    """Dates, a time, a duration and plain numbers, as Excel stores them: serial numbers whose
+    cell style says how they are shown."""
+    from datetime import date, datetime, time
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.epoch = datetime(1904, 1, 1) if date1904 else datetime(1899, 12, 30)
+    sheet = workbook.active
+    sheet.append(["Renewal", date(2024, 3, 15)])
+    sheet.append(["Kick-off", datetime(2025, 1, 6, 9, 30)])
+    sheet.append(["Call at", time(14, 45)])
+    sheet.append(["Seats", 45366])
+    sheet.append(["Hours logged", 1.5])
+    sheet["B5"].number_format = "[h]:mm"
+    sheet.append(["Early", date(1900, 2, 28)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("date1904", [False, True], ids=["1900 dates", "1904 dates"])
+def test_xlsx_shows_dates_as_dates_not_serial_numbers(tmp_path, date1904):
+    text = read(tmp_path, "renewals.xlsx", _dated_workbook(date1904=date1904)).text
+
+    assert "Renewal\t2024-03-15" in text
+    assert "Kick-off\t2025-01-06 09:30" in text
+    assert "Call at\t14:45" in text
+    assert "Seats\t45366" in text  # a number in a number format stays a number
+    assert "Hours logged\t1.5" in text  # a duration is not a date
+    if not date1904:
+        assert "Early\t1900-02-28" in text  # before Excel's phantom 29 February 1900
+
+
 # --- Protected, legacy and damaged packages --------------------------------------------------
 
 
