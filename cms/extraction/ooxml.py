@@ -347,6 +347,11 @@ def open_office(source, *, kind: str, limits: Limits, unpacked=None) -> Package:
             f"The {label} file is incomplete (it was cut off) and none of its text could be "
             "recovered; upload the complete file."
         )
+    if not found and _is_theme(package):
+        raise ExtractionError(
+            f"The file is an Office theme (colours, fonts and effects), not a {label} document: "
+            "it holds no text to read. Upload a document that uses the theme instead."
+        )
     if not found:
         raise ExtractionError(
             f"The {label} file is damaged and could not be read; "
@@ -358,6 +363,12 @@ def open_office(source, *, kind: str, limits: Limits, unpacked=None) -> Package:
             f"wrong extension. Rename it to .{found} and upload it again."
         )
     return package
+
+
+def _is_theme(package: Package) -> bool:
+    """A theme package (.thmx, or one renamed): its main part is a theme, not a document."""
+    main = package.main_part()
+    return bool(main) and "theme+xml" in package.content_type(main).lower()
 
 
 def _head(source) -> bytes:

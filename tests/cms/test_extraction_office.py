@@ -5,6 +5,7 @@ get true statuses; thumbnails are never blank."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from PIL import Image
@@ -253,6 +254,37 @@ def test_older_binary_file_renamed_to_docx_is_named_as_such(tmp_path):
 
     with pytest.raises(ExtractionError, match=r"older Word file \(\.doc\) saved under the \.docx"):
         read(tmp_path, "renamed.docx", legacy)
+
+
+def _theme_package() -> bytes:
+    """The parts of an Office theme (.thmx): a theme as the main part and no document."""
+    main = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxml'
+            'formats-package.relationships+xml"/><Override PartName="/theme/theme/theme1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.theme+xml"/></Types>',
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships"><Relationship Id="rId1" Type="{main}" '
+            'Target="theme/theme/theme1.xml"/></Relationships>',
+        )
+        archive.writestr(
+            "theme/theme/theme1.xml",
+            '<a:theme xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+            'name="Brand"/>',
+        )
+    return buffer.getvalue()
+
+
+def test_office_theme_renamed_to_docx_says_it_is_a_theme_not_that_it_is_damaged(tmp_path):
+    with pytest.raises(ExtractionError, match="is an Office theme .* not a Word document"):
+        read(tmp_path, "brand.docx", _theme_package())
 
 
 def test_truncated_package_is_recovered_and_says_it_was_incomplete(tmp_path):
