@@ -19,11 +19,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analytics import tasks
 from analytics.models import RefreshState
 from analytics.rollups.fill import AnalyticsLocked, rollups_fill
 from analytics.selectors import ranking_signals
 from analytics.services import usage_spool_replay
-from analytics.tasks import refresh_analytics_task
 from search.services import ranking_signals_replace
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _enqueue(reason: str = "") -> None:
     before = _state().enqueued_at
     _note(enqueued_at=timezone.now())
     try:
-        refresh_analytics_task.enqueue()
+        tasks.refresh_analytics_task.enqueue()
     except Exception:  # the queue itself is down: the scheduler tries again
         _note(enqueued_at=before)
         logger.exception("could not enqueue the analytics refresh (%s)", reason or "asked")
