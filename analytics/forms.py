@@ -54,6 +54,25 @@ class FeedbackForm(forms.Form):
     text = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
 
 
+class ContentRequestForm(forms.Form):
+    """A rep asks marketing for content; ``source`` says where from (a search that found
+    nothing, or the request page)."""
+
+    text = forms.CharField(max_length=500, label="What do you need?")
+    private_note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Context for marketing (only marketing sees it)",
+        help_text="The deal, the customer, what the buyer asked.",
+    )
+    source = forms.ChoiceField(
+        choices=[("request", "Request page"), ("search_gap", "Search that found nothing")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+
 class ShareForm(DealForm):
     """One of the rep's open deals and, optionally, who the link is for."""
 

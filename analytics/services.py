@@ -26,7 +26,6 @@ from analytics.models import (
     AnalyticsSettings,
     ApiKey,
     AssetFeedback,
-    ContentRequest,
     Deal,
     DealChanged,
     DealStageChange,
@@ -710,7 +709,7 @@ def analytics_settings_update(*, strata: list[str]) -> None:
         row.save()
 
 
-# --- Feedback, requests, API keys ------------------------------------------------------------
+# --- Feedback, API keys (content requests: analytics.content_requests) ------------------
 
 
 def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> AssetFeedback:
@@ -721,13 +720,6 @@ def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> Ass
     feedback.full_clean()
     feedback.save()
     return feedback
-
-
-def content_request_create(*, user, text: str, source: str = "search_gap") -> ContentRequest:
-    request = ContentRequest(text=text.strip()[:500], source=source, requested_by=user)
-    request.full_clean()
-    request.save()
-    return request
 
 
 def api_key_create(

@@ -14,7 +14,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from accounts.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
-from analytics import selectors, services
+from analytics import admin_requests, selectors, services  # noqa: F401 - registers the backlog
 from analytics.models import ApiKey, AssetFeedback, CurrencyRate
 
 

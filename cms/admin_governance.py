@@ -8,7 +8,7 @@ Reports are Wagtail ReportViews, so each has CSV and XLSX export. Only content m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -186,12 +186,18 @@ class CoverageCellReport(AssetListReport):
         ).order_by("title")
 
 
+#: Other apps add a note to coverage cells through this Wagtail hook: a function
+#: ``() -> {(stage id, pillar id): (note, url)}`` (analytics: the open content requests).
+COVERAGE_NOTES_HOOK = "coverage_cell_notes"
+
+
 @dataclass
 class CoverageCell:
     stage: str
     pillar: str
     live_assets: int
     url: str
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -214,19 +220,24 @@ class CoverageMatrixReport(ContentManagerReport):
     def get_filtered_queryset(self):
         self.rows = []
         cells = []
+        notes: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        for provider in hooks.get_hooks(COVERAGE_NOTES_HOOK):
+            for key, note in provider().items():
+                notes.setdefault(key, []).append(note)
         for row in selectors.coverage_matrix():
-            row_cells = [self._cell(cell) for cell in row["cells"]]
+            row_cells = [self._cell(cell, notes) for cell in row["cells"]]
             self.rows.append({"stage": row["stage"], "cells": row_cells})
             cells.extend(row_cells)
         return cells
 
-    def _cell(self, cell: dict) -> CoverageCell:
+    def _cell(self, cell: dict, notes: dict) -> CoverageCell:
         query = urlencode({"stage": cell["stage"].slug, "pillar": cell["pillar"].slug})
         return CoverageCell(
             stage=cell["stage"].name,
             pillar=cell["pillar"].name,
             live_assets=cell["count"],
             url=f"{reverse('cms_governance:coverage_cell')}?{query}",
+            notes=notes.get((cell["stage"].pk, cell["pillar"].pk), []),
         )
 
     def get_context_data(self, *args, **kwargs):

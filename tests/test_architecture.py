@@ -1,7 +1,8 @@
 """The shape of the codebase (CONVENTIONS.md, "The house"), checked by reading the source.
 
-Dependencies point one way: accounts <- notifications <- cms <- search <- analytics <- demo, and the project
-package (enablement) wires them all but the demo app (which production does not install).
+Dependencies point one way: accounts <- notifications <- cms <- search <- analytics <- demo,
+and the project package (enablement) wires them all but the demo app (which production does
+not install).
 An import against that direction fails here, whether it sits at the top of a module or inside
 a function. A function-local import of project code needs a comment above it saying why.
 """
