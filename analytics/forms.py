@@ -37,16 +37,29 @@ class ImportForm(forms.Form):
         return upload
 
 
-class DealForm(forms.Form):
-    """Pick one of the rep's own open deals."""
+def deal_label(deal: Deal) -> str:
+    """How a deal reads in a picker: name, account, stage and amount ("Acme renewal · Acme
+    · Negotiation · 12,000 USD"), so deals with similar names are told apart."""
+    parts = [deal.name or deal.external_id, deal.account, deal.stage]
+    amount = f"{deal.amount:,.0f} {deal.currency}" if deal.amount else ""
+    return " · ".join(part for part in [*parts, amount] if part)
 
-    deal = forms.ModelChoiceField(queryset=Deal.objects.none(), empty_label=None)
+
+class _DealChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return deal_label(obj)
+
+
+class DealForm(forms.Form):
+    """Pick one of the rep's own open deals, the most recently updated first."""
+
+    deal = _DealChoice(queryset=Deal.objects.none(), empty_label=None)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["deal"].queryset = Deal.objects.filter(
             owner=user, outcome=Deal.Outcome.OPEN
-        ).order_by("name")
+        ).order_by("-updated_at", "-pk")
 
 
 class FeedbackForm(forms.Form):

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from wagtail import hooks
 
-from analytics.forms import DealForm
+from analytics.forms import DealForm, deal_label
 from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction
 
 
@@ -20,7 +20,7 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
     deals = list(DealForm(user=user).fields["deal"].queryset)
     if not deals:
         return {}
-    choices = [(str(deal.pk), _deal_label(deal)) for deal in deals]
+    choices = [(str(deal.pk), deal_label(deal)) for deal in deals]
     return {
         asset_id: [
             CardAction(
@@ -35,11 +35,6 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
         ]
         for asset_id in asset_ids
     }
-
-
-def _deal_label(deal) -> str:
-    name = deal.name or deal.external_id
-    return f"{name} · {deal.account}" if deal.account else name
 
 
 @hooks.register(EMPTY_HOOK)

@@ -14,10 +14,12 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from enablement.env import (
+    csp_frame_ancestors,
     database_from_url,
     env_bool,
     env_int,
     env_list,
+    env_origins,
     env_str,
     env_url,
     s3_origins,
@@ -328,6 +330,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'self'",
     ]
 )
+# The deal panel (/deals/<external_id>/) may be framed by a CRM: by this site and by the
+# origins listed in DEAL_EMBED_ORIGINS (e.g. "https://acme.lightning.force.com"), and by no
+# one else. Every other page keeps frame-ancestors 'self'.
+DEAL_EMBED_ORIGINS = env_origins("DEAL_EMBED_ORIGINS")
+DEAL_EMBED_CSP = csp_frame_ancestors(CONTENT_SECURITY_POLICY, DEAL_EMBED_ORIGINS)
 # The interactive API docs (/api/v1/docs) load Swagger UI from this site's static files;
 # production turns them off unless API_DOCS=true (the schema stays at /api/v1/openapi.json).
 API_DOCS = env_bool("API_DOCS", not PRODUCTION)

@@ -19,5 +19,6 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("s/", include("analytics.share_urls")),
     path("notifications/", include("notifications.urls")),
+    path("deals/", include("analytics.deal_urls")),
     path("", include(wagtail_urls)),
 ]

@@ -6,7 +6,7 @@ from django import template
 
 from analytics import selectors
 from analytics.currency import money_text
-from analytics.forms import DealForm, FeedbackForm
+from analytics.forms import DealForm, FeedbackForm, deal_label
 
 register = template.Library()
 
@@ -55,6 +55,9 @@ def heat_class(cell):
 @register.filter
 def get(mapping, key):
     return (mapping or {}).get(key)
+
+
+register.filter("deal_label", deal_label)
 
 
 @register.inclusion_tag("analytics/_asset_actions_panel.html", takes_context=True)
