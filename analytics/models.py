@@ -208,6 +208,30 @@ class AssetFeedback(models.Model):
         ordering = ["-created_at"]
 
 
+class OutdatedReview(models.Model):
+    """An asset put in its owner's needs-review queue because enough distinct reps called it
+    outdated (``settings.OUTDATED_FEEDBACK_THRESHOLD``). At most one is open per asset; the
+    owner closes it with a reply, which reaches the reps who reported it."""
+
+    asset = models.ForeignKey("cms.AssetPage", on_delete=models.CASCADE, related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    reply = models.TextField(blank=True, max_length=2000)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="analytics_one_open_outdated_review",
+            )
+        ]
+
+
 class ContentRequest(models.Model):
     """A request for marketing to make content: a rep's "I needed ...", or a search that
     found nothing. Marketing's backlog (Reports > Content requests) gives it a status, an

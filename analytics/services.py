@@ -33,6 +33,7 @@ from analytics.models import (
     ShareLink,
     UsageEvent,
 )
+from analytics.outdated_reviews import outdated_review_check
 from analytics.scope import strata_choices
 from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
@@ -719,6 +720,8 @@ def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> Ass
     feedback = AssetFeedback(asset=asset, user=user, kind=kind, text=text)
     feedback.full_clean()
     feedback.save()
+    if kind == AssetFeedback.Kind.OUTDATED:
+        outdated_review_check(asset=asset)
     return feedback
 
 

@@ -141,8 +141,21 @@ class AssetListReport(ContentManagerReport):
         }
 
 
+#: Other apps put assets in the needs-review queue through this Wagtail hook: a function
+#: ``() -> {asset id: (note, url)}`` (analytics: assets enough reps called outdated).
+NEEDS_REVIEW_HOOK = "needs_review_flags"
+
+
+def _needs_review_flags() -> dict[int, tuple[str, str]]:
+    flags = {}
+    for provider in hooks.get_hooks(NEEDS_REVIEW_HOOK):
+        flags.update(provider())
+    return flags
+
+
 class NeedsReviewReport(AssetListReport):
-    """Live assets whose review date has passed, oldest review date first."""
+    """Live assets whose review date has passed, oldest review date first, and the assets
+    other apps flag for review (``NEEDS_REVIEW_HOOK``) with their note."""
 
     page_title = "Needs review"
     header_icon = "time"
@@ -151,7 +164,13 @@ class NeedsReviewReport(AssetListReport):
     no_results_message = "No live asset is past its review date."
 
     def get_filtered_queryset(self):
-        return selectors.assets_needing_review()
+        self.flags = _needs_review_flags()
+        return selectors.assets_needing_review(flagged_ids=list(self.flags))
+
+    def decorate_paginated_queryset(self, object_list):
+        for asset in object_list:
+            asset.review_note = self.flags.get(asset.pk)
+        return object_list
 
 
 class CoverageCellReport(AssetListReport):
