@@ -86,6 +86,27 @@ class ContentRequestForm(forms.Form):
     )
 
 
+class FieldMaterialForm(forms.Form):
+    """A rep's own material for the library."""
+
+    title = forms.CharField(max_length=255)
+    file = forms.FileField(help_text="The deck or document you made or adapted.")
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What it is, and how it helped.",
+    )
+    deal = _DealChoice(
+        queryset=Deal.objects.none(), required=False, label="The deal it helped (optional)"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deal"].queryset = Deal.objects.filter(owner=user).order_by(
+            "-updated_at", "-pk"
+        )
+
+
 class ShareForm(DealForm):
     """One of the rep's open deals and, optionally, who the link is for."""
 

@@ -232,6 +232,28 @@ class OutdatedReview(models.Model):
         ]
 
 
+class FieldMaterial(models.Model):
+    """A rep's own material (e.g. a deck they adapted) brought into the library: a draft
+    asset in marketing's moderation workflow, crediting the rep, with their note and the
+    deal it helped. Once published it shows as "from the field"."""
+
+    asset = models.OneToOneField(
+        "cms.AssetPage", on_delete=models.CASCADE, related_name="field_material"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_notice_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
 class ContentRequest(models.Model):
     """A request for marketing to make content: a rep's "I needed ...", or a search that
     found nothing. Marketing's backlog (Reports > Content requests) gives it a status, an

@@ -23,7 +23,14 @@ from analytics.content_requests import (
     content_request_vote,
     content_requests_for_rep,
 )
-from analytics.forms import ContentRequestForm, DealForm, FeedbackForm, ShareForm
+from analytics.field_materials import field_material_submit
+from analytics.forms import (
+    ContentRequestForm,
+    DealForm,
+    FeedbackForm,
+    FieldMaterialForm,
+    ShareForm,
+)
 from analytics.models import ContentRequest, EventKind, ShareLink
 from analytics.selectors import share_link_label
 from cms.models import AssetPage
@@ -187,3 +194,33 @@ def content_request_vote_view(request, request_id: int):
     else:
         messages.info(request, f"“{asked.text}” is closed, yours, or already backed by you.")
     return redirect("analytics:requests")
+
+
+# --- Rep-made materials ------------------------------------------------------------------------
+
+
+@login_required
+def field_material_new(request):
+    """A rep brings their own material into the library (a draft for marketing to review)."""
+    form = FieldMaterialForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            material = field_material_submit(
+                user=request.user,
+                title=form.cleaned_data["title"],
+                upload=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+                deal=form.cleaned_data["deal"],
+            )
+        except ValidationError as error:
+            for name, problems in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(
+                request,
+                f"Thanks: “{material.asset.title}” went to marketing for review. "
+                "You will hear when it is in the library.",
+            )
+            return redirect("analytics:requests")
+    status = 400 if form.errors else 200
+    return render(request, "analytics/field_material.html", {"form": form}, status=status)

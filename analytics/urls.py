@@ -22,6 +22,7 @@ urlpatterns = [
     path(
         "requests/<int:request_id>/vote/", rep_views.content_request_vote_view, name="request_vote"
     ),
+    path("field-materials/new/", rep_views.field_material_new, name="field_material_new"),
     path("share-links/", rep_views.share_links, name="share_links"),
     path("share-links/<int:link_id>/revoke/", rep_views.share_revoke, name="share_revoke"),
 ]

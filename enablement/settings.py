@@ -333,6 +333,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # "Outdated" from this many distinct reps puts an asset in its owner's needs-review queue.
 OUTDATED_FEEDBACK_THRESHOLD = env_int("OUTDATED_FEEDBACK_THRESHOLD", 2, minimum=1)
 
+# Where reps' own materials wait for moderation: a library section's slug (default: the
+# library's home).
+FIELD_MATERIALS_SECTION = env_str("FIELD_MATERIALS_SECTION", "")
+
 # The deal panel (/deals/<external_id>/) may be framed by a CRM: by this site and by the
 # origins listed in DEAL_EMBED_ORIGINS (e.g. "https://acme.lightning.force.com"), and by no
 # one else. Every other page keeps frame-ancestors 'self'.

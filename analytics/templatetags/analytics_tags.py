@@ -6,6 +6,7 @@ from django import template
 
 from analytics import selectors
 from analytics.currency import money_text
+from analytics.field_materials import field_credit
 from analytics.forms import DealForm, FeedbackForm, deal_label
 
 register = template.Library()
@@ -70,6 +71,7 @@ def asset_actions(context, asset):
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
     return {
         "asset": asset,
+        "field_credit": field_credit(asset=asset),
         "deals": deals,
         "feedback_form": FeedbackForm(),
         "csrf_token": context.get("csrf_token"),
