@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from notifications import selectors, services
@@ -36,8 +37,10 @@ def open_notification(request, notification_id: int):
     if notification is None:
         return redirect("notifications:list")
     services.notifications_mark_read(user=request.user, ids=[notification.pk])
-    url = notification.url if notification.url.startswith("/") else ""
-    return redirect(url or "notifications:list")
+    safe = url_has_allowed_host_and_scheme(
+        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(notification.url if safe else "notifications:list")
 
 
 @login_required

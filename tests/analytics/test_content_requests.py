@@ -208,6 +208,14 @@ def test_declining_in_the_admin_without_a_reason_is_refused():
     assert ContentRequest.objects.get().status == Status.NEW
 
 
+def test_the_backlog_csv_neutralises_formulas():
+    content_request_create(user=make_user(role=REP), text='=HYPERLINK("http://x")')
+    response = _client(make_user(role=MARKETER)).get("/admin/analytics/requests/?export=csv")
+    body = b"".join(response.streaming_content if response.streaming else [response.content])
+    assert response.status_code == 200
+    assert "'=HYPERLINK" in body.decode() and ",=HYPERLINK" not in body.decode()
+
+
 def test_reps_cannot_open_the_backlog():
     response = _client(make_user(role=REP)).get("/admin/analytics/requests/")
     assert response.status_code in (302, 403) and "Healthcare" not in response.content.decode()

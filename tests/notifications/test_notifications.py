@@ -113,6 +113,12 @@ def test_opening_a_notification_marks_it_read_and_follows_its_link():
     assert mine.read_at is not None and theirs.read_at is None
 
 
+def test_a_notification_never_leads_off_the_site():
+    rep = make_user(role=REP)
+    (odd,) = notify(users=[rep], kind="test", text="Odd link", url="//evil.example.com/")
+    assert _client(rep).post(f"/notifications/{odd.pk}/open/")["Location"] == "/notifications/"
+
+
 def test_mark_all_read_touches_only_ones_own():
     rep, other = make_user(role=REP), make_user(role=REP)
     notify(users=[rep, other], kind="test", text="Both")
