@@ -19,9 +19,10 @@ from ninja.security import HttpBearer, SessionAuth
 from pydantic import BaseModel
 
 from accounts.roles import user_is_enablement_lead
-from analytics import scope, selectors, services
+from analytics import deal_panel, scope, selectors, services
 from analytics.models import ApiKey, Deal
 from analytics.parsing import parse_amount
+from search.engines import SearchUnavailable
 
 PREFIX = "/"
 MAX_BATCH = 1000
@@ -207,6 +208,87 @@ def post_stage(request, external_id: str, payload: StageIn):
         _bad_request(error)
     deal.refresh_from_db()
     return _deal_out(deal)
+
+
+# --- My deals: the rep's open deals and one deal's panel ---------------------------------------
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class RecommendationOut(Schema):
+    id: int
+    title: str
+    url: str
+    summary: str
+    reasons: list[str]
+    score: float
+
+
+class TouchOut(Schema):
+    asset_id: int
+    title: str
+    kind: str
+    occurred_at: datetime
+
+
+class DealPanelOut(Schema):
+    deal: DealOut
+    deal_mode: dict[str, str]
+    recommendations: list[RecommendationOut]
+    touches: list[TouchOut]
+
+
+@router.get("deals/mine", response=list[DealOut], summary="The caller's open deals")
+def my_deals(request):
+    """The caller's own open deals, most recently updated first (as the pickers list them)."""
+    return [_deal_out(deal) for deal in deal_panel.deals_for_rep(user=request.user)]
+
+
+@router.get(
+    "deals/{external_id}",
+    response={200: DealPanelOut, 404: ErrorOut, 503: ErrorOut},
+    summary="A deal's panel: recommended assets and what was shared or used",
+)
+def deal_detail(request, external_id: str):
+    """The same panel as ``/deals/<external_id>/``: the assets recommended for the deal's
+    stage, industry, persona and competitors (each with its reasons; only assets the caller
+    may see) and the assets already shared or used in it. Another rep's deal is 404."""
+    deal = deal_panel.deal_for_user(
+        user=request.user, external_id=services.deal_external_id_normalise(external_id)
+    )
+    if deal is None:
+        return Status(404, {"detail": "No such deal."})
+    try:
+        panel = deal_panel.deal_panel(user=request.user, deal=deal, source="api")
+    except SearchUnavailable:
+        return Status(503, {"detail": "Search is unavailable; try again soon."})
+    cards = panel.recommendations.cards
+    return {
+        "deal": _deal_out(deal),
+        "deal_mode": panel.params,
+        "recommendations": [
+            {
+                "id": c.asset_id,
+                "title": c.title,
+                "url": c.url,
+                "summary": c.summary,
+                "reasons": c.reasons,
+                "score": c.score,
+            }
+            for c in cards
+        ],
+        "touches": [
+            {
+                "asset_id": e.asset_id,
+                "title": e.asset.title,
+                "kind": e.kind,
+                "occurred_at": e.occurred_at,
+            }
+            for e in panel.touches
+        ],
+    }
 
 
 # --- Analytics --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AnalyticsConfig(AppConfig):
@@ -11,3 +12,5 @@ class AnalyticsConfig(AppConfig):
         # hooks that need the models, which are not loaded when Django imports the app config
         # (app-loading order).
         from analytics import receivers, search_actions  # noqa: F401
+
+        post_migrate.connect(receivers.roles_after_migrate, sender=self)

@@ -37,21 +37,74 @@ class ImportForm(forms.Form):
         return upload
 
 
-class DealForm(forms.Form):
-    """Pick one of the rep's own open deals."""
+def deal_label(deal: Deal) -> str:
+    """How a deal reads in a picker: name, account, stage and amount ("Acme renewal · Acme
+    · Negotiation · 12,000 USD"), so deals with similar names are told apart."""
+    parts = [deal.name or deal.external_id, deal.account, deal.stage]
+    amount = f"{deal.amount:,.0f} {deal.currency}" if deal.amount else ""
+    return " · ".join(part for part in [*parts, amount] if part)
 
-    deal = forms.ModelChoiceField(queryset=Deal.objects.none(), empty_label=None)
+
+class _DealChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return deal_label(obj)
+
+
+class DealForm(forms.Form):
+    """Pick one of the rep's own open deals, the most recently updated first."""
+
+    deal = _DealChoice(queryset=Deal.objects.none(), empty_label=None)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["deal"].queryset = Deal.objects.filter(
             owner=user, outcome=Deal.Outcome.OPEN
-        ).order_by("name")
+        ).order_by("-updated_at", "-pk")
 
 
 class FeedbackForm(forms.Form):
     kind = forms.ChoiceField(choices=AssetFeedback.Kind.choices)
     text = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class ContentRequestForm(forms.Form):
+    """A rep asks marketing for content; ``source`` says where from (a search that found
+    nothing, or the request page)."""
+
+    text = forms.CharField(max_length=500, label="What do you need?")
+    private_note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Context for marketing (only marketing sees it)",
+        help_text="The deal, the customer, what the buyer asked.",
+    )
+    source = forms.ChoiceField(
+        choices=[("request", "Request page"), ("search_gap", "Search that found nothing")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+
+class FieldMaterialForm(forms.Form):
+    """A rep's own material for the library."""
+
+    title = forms.CharField(max_length=255)
+    file = forms.FileField(help_text="The deck or document you made or adapted.")
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What it is, and how it helped.",
+    )
+    deal = _DealChoice(
+        queryset=Deal.objects.none(), required=False, label="The deal it helped (optional)"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deal"].queryset = Deal.objects.filter(owner=user).order_by(
+            "-updated_at", "-pk"
+        )
 
 
 class ShareForm(DealForm):

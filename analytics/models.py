@@ -208,18 +208,148 @@ class AssetFeedback(models.Model):
         ordering = ["-created_at"]
 
 
+class OutdatedReview(models.Model):
+    """An asset put in its owner's needs-review queue because enough distinct reps called it
+    outdated (``settings.OUTDATED_FEEDBACK_THRESHOLD``). At most one is open per asset; the
+    owner closes it with a reply, which reaches the reps who reported it."""
+
+    asset = models.ForeignKey("cms.AssetPage", on_delete=models.CASCADE, related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    reply = models.TextField(blank=True, max_length=2000)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="analytics_one_open_outdated_review",
+            )
+        ]
+
+
+class FieldMaterial(models.Model):
+    """A rep's own material (e.g. a deck they adapted) brought into the library: a draft
+    asset in marketing's moderation workflow, crediting the rep, with their note and the
+    deal it helped. Once published it shows as "from the field"."""
+
+    asset = models.OneToOneField(
+        "cms.AssetPage", on_delete=models.CASCADE, related_name="field_material"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_notice_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
 class ContentRequest(models.Model):
-    """A request for marketing to make content, e.g. from a search that found nothing."""
+    """A request for marketing to make content: a rep's "I needed ...", or a search that
+    found nothing. Marketing's backlog (Reports > Content requests) gives it a status, an
+    owner and its stage x pillar cell; other reps back it with a vote instead of asking
+    again, and the same words asked again while it is open count as a vote (``key``).
+
+    ``private_note`` is the requester's context (the deal, the customer): marketing and the
+    requester read it, other reps never do. When it is done, ``fulfilled_by`` names the asset
+    and everyone who asked or voted is notified."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DECLINED = "declined", "Declined"
+
+    OPEN_STATUSES = (Status.NEW, Status.PLANNED, Status.IN_PROGRESS)
 
     text = models.CharField(max_length=500)
+    key = models.CharField(
+        max_length=500, blank=True, db_index=True, help_text="The text's words, normalised."
+    )
     source = models.CharField(max_length=20, default="search_gap")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    private_note = models.TextField(
+        blank=True, max_length=2000, help_text="The requester's context; other reps never see it."
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who in marketing answers it.",
+    )
+    stage = models.ForeignKey(
+        "cms.BuyerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pillar = models.ForeignKey(
+        "cms.Pillar", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decline_reason = models.CharField(
+        max_length=500, blank=True, help_text="Required when declining; the requesters read it."
+    )
+    fulfilled_by = models.ForeignKey(
+        "cms.AssetPage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The asset that answers it; required when done.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.text = (self.text or "").strip()
+        self.decline_reason = (self.decline_reason or "").strip()
+        if not self.text:
+            raise ValidationError({"text": "Say what content is needed."})
+        if self.status == self.Status.DECLINED and not self.decline_reason:
+            raise ValidationError({"decline_reason": "Say why it is declined: the reps read it."})
+        if self.status == self.Status.DONE and self.fulfilled_by_id is None:
+            raise ValidationError({"fulfilled_by": "Choose the asset that fulfils the request."})
+
+
+class ContentRequestVote(models.Model):
+    """Another rep's "me too" on a request (the requester's own ask is not a vote)."""
+
+    request = models.ForeignKey(ContentRequest, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "user"], name="analytics_vote_once")
+        ]
 
 
 class ApiKey(models.Model):

@@ -1,15 +1,23 @@
-"""Usage the app sees itself: a rep opening an asset page, a rep downloading its file.
+"""Usage the app sees itself: a rep opening an asset page, a rep downloading its file; and
+the backlog permissions after ``migrate``.
 
 Handlers are thin: they hand the event to ``analytics.services.usage_record``.
 """
 
 from __future__ import annotations
 
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.db import connections
 from django.dispatch import receiver
 from wagtail.documents.models import document_served
+from wagtail.signals import page_published
 
+from analytics.content_requests import content_request_roles_ensure
+from analytics.field_materials import field_material_published
 from analytics.models import EventKind
 from analytics.services import usage_record
+from cms.models import AssetPage
 from cms.selectors import assets_for_user, assets_live
 from cms.signals import asset_viewed
 
@@ -28,3 +36,21 @@ def _document_served(sender, instance, request, **kwargs):
         return
     for asset in assets_for_user(user, assets_live().filter(document=instance)):
         usage_record(kind=EventKind.DOWNLOADED, asset=asset, user=user)
+
+
+@receiver(page_published)
+def _page_published(sender, instance, **kwargs):
+    """A rep's material was accepted: tell them (``field_material_published``)."""
+    if isinstance(instance, AssetPage):
+        field_material_published(asset=instance)
+
+
+def roles_after_migrate(sender, using="default", **kwargs) -> None:
+    """post_migrate of this app: grant the backlog permissions (skipped when the tables are
+    not there). Permissions are created first: auth's own receiver may run after this one."""
+    tables = set(connections[using].introspection.table_names())
+    if not {"auth_group", "analytics_contentrequest"} <= tables:
+        return
+    create_contenttypes(sender, verbosity=0, using=using)
+    create_permissions(sender, verbosity=0, using=using)
+    content_request_roles_ensure()

@@ -1,4 +1,5 @@
-"""What a rep does with an asset: record its use in a deal, share it, give feedback.
+"""What a rep does with an asset: record its use in a deal, share it, give feedback; and
+asking marketing for content that is missing.
 
 Every action re-checks that the rep may see the asset (cms.selectors.asset_visible_to) and
 that the deal is one of the rep's own open deals.
@@ -17,8 +18,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import user_is_enablement_lead
 from analytics import selectors, services
-from analytics.forms import DealForm, FeedbackForm, ShareForm
-from analytics.models import EventKind, ShareLink
+from analytics.content_requests import (
+    content_request_create,
+    content_request_vote,
+    content_requests_for_rep,
+)
+from analytics.field_materials import field_material_submit
+from analytics.forms import (
+    ContentRequestForm,
+    DealForm,
+    FeedbackForm,
+    FieldMaterialForm,
+    ShareForm,
+)
+from analytics.models import ContentRequest, EventKind, ShareLink
 from analytics.selectors import share_link_label
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
@@ -140,3 +153,74 @@ def feedback(request, asset_id: int):
         return _back(request, asset)
     messages.success(request, "Thanks, the asset's owner will see this.")
     return _back(request, asset)
+
+
+# --- Content requests: ask marketing, back someone's ask, see the answers ----------------------
+
+
+@login_required
+def content_requests(request):
+    """The rep's requests (status, the answer or the reason) and others' open requests to
+    back; POST asks for something new (or backs the same open ask)."""
+    initial = {"text": request.GET.get("q", ""), "source": request.GET.get("source", "request")}
+    form = ContentRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            asked, created = content_request_create(
+                user=request.user,
+                text=form.cleaned_data["text"],
+                source=form.cleaned_data["source"] or "request",
+                private_note=form.cleaned_data["private_note"],
+            )
+        except ValidationError as error:
+            for name, problems in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            if created:
+                messages.success(request, f"Asked marketing for “{asked.text}”.")
+            else:
+                messages.info(request, f"Someone already asked for “{asked.text}”: you back it.")
+            return redirect("analytics:requests")
+    context = {"form": form, **content_requests_for_rep(user=request.user)}
+    return render(request, "analytics/requests.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def content_request_vote_view(request, request_id: int):
+    asked = get_object_or_404(ContentRequest, pk=request_id)
+    if content_request_vote(user=request.user, content_request=asked):
+        messages.success(request, f"You back “{asked.text}”: you will hear when it is done.")
+    else:
+        messages.info(request, f"“{asked.text}” is closed, yours, or already backed by you.")
+    return redirect("analytics:requests")
+
+
+# --- Rep-made materials ------------------------------------------------------------------------
+
+
+@login_required
+def field_material_new(request):
+    """A rep brings their own material into the library (a draft for marketing to review)."""
+    form = FieldMaterialForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            material = field_material_submit(
+                user=request.user,
+                title=form.cleaned_data["title"],
+                upload=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+                deal=form.cleaned_data["deal"],
+            )
+        except ValidationError as error:
+            for name, problems in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(
+                request,
+                f"Thanks: “{material.asset.title}” went to marketing for review. "
+                "You will hear when it is in the library.",
+            )
+            return redirect("analytics:requests")
+    status = 400 if form.errors else 200
+    return render(request, "analytics/field_material.html", {"form": form}, status=status)

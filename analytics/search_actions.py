@@ -4,11 +4,13 @@ per search, so a page of results costs one query for the deals whatever its size
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.urls import reverse
 from wagtail import hooks
 
-from analytics.forms import DealForm
-from search.results import ACTIONS_HOOK, CardAction
+from analytics.forms import DealForm, deal_label
+from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction
 
 
 @hooks.register(ACTIONS_HOOK)
@@ -18,7 +20,7 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
     deals = list(DealForm(user=user).fields["deal"].queryset)
     if not deals:
         return {}
-    choices = [(str(deal.pk), _deal_label(deal)) for deal in deals]
+    choices = [(str(deal.pk), deal_label(deal)) for deal in deals]
     return {
         asset_id: [
             CardAction(
@@ -35,6 +37,9 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
     }
 
 
-def _deal_label(deal) -> str:
-    name = deal.name or deal.external_id
-    return f"{name} · {deal.account}" if deal.account else name
+@hooks.register(EMPTY_HOOK)
+def ask_for_it(*, user, query) -> list[EmptyAction]:
+    """A search that found nothing: ask marketing for it (the request form, filled in)."""
+    params = urlencode({"q": query.text, "source": "search_gap"})
+    url = f"{reverse('analytics:requests')}?{params}"
+    return [EmptyAction(label=f"Ask marketing for “{query.text}”", url=url)]

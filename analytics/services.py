@@ -26,7 +26,6 @@ from analytics.models import (
     AnalyticsSettings,
     ApiKey,
     AssetFeedback,
-    ContentRequest,
     Deal,
     DealChanged,
     DealStageChange,
@@ -34,6 +33,7 @@ from analytics.models import (
     ShareLink,
     UsageEvent,
 )
+from analytics.outdated_reviews import outdated_review_check
 from analytics.scope import strata_choices
 from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
@@ -710,7 +710,7 @@ def analytics_settings_update(*, strata: list[str]) -> None:
         row.save()
 
 
-# --- Feedback, requests, API keys ------------------------------------------------------------
+# --- Feedback, API keys (content requests: analytics.content_requests) ------------------
 
 
 def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> AssetFeedback:
@@ -720,14 +720,9 @@ def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> Ass
     feedback = AssetFeedback(asset=asset, user=user, kind=kind, text=text)
     feedback.full_clean()
     feedback.save()
+    if kind == AssetFeedback.Kind.OUTDATED:
+        outdated_review_check(asset=asset)
     return feedback
-
-
-def content_request_create(*, user, text: str, source: str = "search_gap") -> ContentRequest:
-    request = ContentRequest(text=text.strip()[:500], source=source, requested_by=user)
-    request.full_clean()
-    request.save()
-    return request
 
 
 def api_key_create(

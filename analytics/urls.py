@@ -18,6 +18,11 @@ urlpatterns = [
     path("assets/<int:asset_id>/used/", rep_views.asset_used, name="asset_used"),
     path("assets/<int:asset_id>/share/", rep_views.share_create, name="share_create"),
     path("assets/<int:asset_id>/feedback/", rep_views.feedback, name="feedback"),
+    path("requests/", rep_views.content_requests, name="requests"),
+    path(
+        "requests/<int:request_id>/vote/", rep_views.content_request_vote_view, name="request_vote"
+    ),
+    path("field-materials/new/", rep_views.field_material_new, name="field_material_new"),
     path("share-links/", rep_views.share_links, name="share_links"),
     path("share-links/<int:link_id>/revoke/", rep_views.share_revoke, name="share_revoke"),
 ]

@@ -8,16 +8,16 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.roles import user_is_enablement_lead
+from accounts.roles import user_is_enablement_lead, user_manages_content
 from analytics import charts, exports, scope, selectors, services
+from analytics.content_requests import content_request_create, content_requests_backlog
 from analytics.forms import ExportForm, ImportForm, StrataForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
-from analytics.models import ContentRequest
 from analytics.refresh import analytics_refresh_request
 from cms.exports import spreadsheet_safe
 from cms.models import AssetPage, BuyerStage, Pillar
@@ -34,6 +34,20 @@ def lead_required(view):
     def wrapper(request, *args, **kwargs):
         if not user_is_enablement_lead(request.user):
             raise PermissionDenied("The dashboard is for enablement leads.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def manager_required(view):
+    """Signed in and managing content (marketers, leads, admins), else 403: what marketing
+    needs from analytics (the searches that found nothing) without the whole dashboard."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not user_manages_content(request.user):
+            raise PermissionDenied("This page is for marketing and enablement.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -181,20 +195,24 @@ def health(request):
     return render(request, "analytics/health.html", context)
 
 
-@lead_required
+@manager_required
 def search_gaps(request):
     if request.method == "POST":
         text = request.POST.get("query", "").strip()
         if not text:
             messages.error(request, "Say which search to turn into a request.")
         else:
-            services.content_request_create(user=request.user, text=text)
-            messages.success(request, f"Content request created for “{text}”.")
+            try:
+                content_request_create(user=request.user, text=text, source="search_gap")
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"Content request created for “{text}”.")
         return redirect("analytics:search_gaps")
     context = _base_context(
         request,
         gaps=selectors.snapshot("search_gaps", "90d"),
-        requests=ContentRequest.objects.select_related("requested_by")[:50],
+        requests=content_requests_backlog()[:50],
     )
     return render(request, "analytics/search_gaps.html", context)
 

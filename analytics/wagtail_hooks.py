@@ -2,7 +2,7 @@
 "I needed ..."). Leads and admins see all feedback; everyone else sees their own assets'."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,8 +14,14 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from accounts.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
-from analytics import selectors, services
-from analytics.models import ApiKey, AssetFeedback, CurrencyRate
+from analytics import admin_requests, selectors, services  # noqa: F401 - registers the backlog
+from analytics.models import ApiKey, AssetFeedback, CurrencyRate, OutdatedReview
+from analytics.outdated_reviews import (
+    outdated_reports,
+    outdated_review_reply,
+    outdated_reviews_open,
+)
+from cms.admin_governance import NEEDS_REVIEW_HOOK
 
 
 class FeedbackReport(ReportView):
@@ -72,12 +78,49 @@ def api_key_revoke_view(request, key_id: int):
     return redirect("analytics_admin:api_keys")
 
 
+def outdated_review_view(request, review_id: int):
+    """An asset enough reps called outdated: their comments, and the owner's reply (which
+    closes the review and reaches the reps)."""
+    if not user_manages_content(request.user):
+        raise PermissionDenied
+    review = get_object_or_404(OutdatedReview.objects.select_related("asset"), pk=review_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            outdated_review_reply(
+                review=review, user=request.user, reply=request.POST.get("reply", "")
+            )
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            messages.success(
+                request, f"Reply sent to the reps who reported “{review.asset.title}”."
+            )
+            return redirect("cms_governance:needs_review")
+    context = {"review": review, "reports": outdated_reports(asset=review.asset), "error": error}
+    return TemplateResponse(
+        request, "analytics/admin/outdated_review.html", context, status=400 if error else 200
+    )
+
+
+@hooks.register(NEEDS_REVIEW_HOOK)
+def _outdated_flags():
+    return {
+        asset_id: (
+            "Reps say it is outdated",
+            reverse("analytics_admin:outdated_review", args=[r.pk]),
+        )
+        for asset_id, r in outdated_reviews_open().items()
+    }
+
+
 @hooks.register("register_admin_urls")
 def _analytics_admin_urls():
     urls = [
         path("api-keys/", api_keys_index, name="api_keys"),
         path("api-keys/<int:key_id>/revoke/", api_key_revoke_view, name="api_key_revoke"),
         path("feedback/", FeedbackReport.as_view(), name="feedback"),
+        path("outdated/<int:review_id>/", outdated_review_view, name="outdated_review"),
         path(
             "feedback/results/", FeedbackReport.as_view(results_only=True), name="feedback_results"
         ),

@@ -8,7 +8,7 @@ Reports are Wagtail ReportViews, so each has CSV and XLSX export. Only content m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -141,8 +141,21 @@ class AssetListReport(ContentManagerReport):
         }
 
 
+#: Other apps put assets in the needs-review queue through this Wagtail hook: a function
+#: ``() -> {asset id: (note, url)}`` (analytics: assets enough reps called outdated).
+NEEDS_REVIEW_HOOK = "needs_review_flags"
+
+
+def _needs_review_flags() -> dict[int, tuple[str, str]]:
+    flags = {}
+    for provider in hooks.get_hooks(NEEDS_REVIEW_HOOK):
+        flags.update(provider())
+    return flags
+
+
 class NeedsReviewReport(AssetListReport):
-    """Live assets whose review date has passed, oldest review date first."""
+    """Live assets whose review date has passed, oldest review date first, and the assets
+    other apps flag for review (``NEEDS_REVIEW_HOOK``) with their note."""
 
     page_title = "Needs review"
     header_icon = "time"
@@ -151,7 +164,13 @@ class NeedsReviewReport(AssetListReport):
     no_results_message = "No live asset is past its review date."
 
     def get_filtered_queryset(self):
-        return selectors.assets_needing_review()
+        self.flags = _needs_review_flags()
+        return selectors.assets_needing_review(flagged_ids=list(self.flags))
+
+    def decorate_paginated_queryset(self, object_list):
+        for asset in object_list:
+            asset.review_note = self.flags.get(asset.pk)
+        return object_list
 
 
 class CoverageCellReport(AssetListReport):
@@ -186,12 +205,18 @@ class CoverageCellReport(AssetListReport):
         ).order_by("title")
 
 
+#: Other apps add a note to coverage cells through this Wagtail hook: a function
+#: ``() -> {(stage id, pillar id): (note, url)}`` (analytics: the open content requests).
+COVERAGE_NOTES_HOOK = "coverage_cell_notes"
+
+
 @dataclass
 class CoverageCell:
     stage: str
     pillar: str
     live_assets: int
     url: str
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -214,19 +239,24 @@ class CoverageMatrixReport(ContentManagerReport):
     def get_filtered_queryset(self):
         self.rows = []
         cells = []
+        notes: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        for provider in hooks.get_hooks(COVERAGE_NOTES_HOOK):
+            for key, note in provider().items():
+                notes.setdefault(key, []).append(note)
         for row in selectors.coverage_matrix():
-            row_cells = [self._cell(cell) for cell in row["cells"]]
+            row_cells = [self._cell(cell, notes) for cell in row["cells"]]
             self.rows.append({"stage": row["stage"], "cells": row_cells})
             cells.extend(row_cells)
         return cells
 
-    def _cell(self, cell: dict) -> CoverageCell:
+    def _cell(self, cell: dict, notes: dict) -> CoverageCell:
         query = urlencode({"stage": cell["stage"].slug, "pillar": cell["pillar"].slug})
         return CoverageCell(
             stage=cell["stage"].name,
             pillar=cell["pillar"].name,
             live_assets=cell["count"],
             url=f"{reverse('cms_governance:coverage_cell')}?{query}",
+            notes=notes.get((cell["stage"].pk, cell["pillar"].pk), []),
         )
 
     def get_context_data(self, *args, **kwargs):

@@ -281,12 +281,15 @@ def coverage_matrix() -> list[dict]:
     return asset_grid(assets_live())
 
 
-def assets_needing_review(*, today: datetime.date | None = None) -> QuerySet[AssetPage]:
-    """Live assets whose review date has passed (review_by before ``today``), oldest first."""
+def assets_needing_review(
+    *, today: datetime.date | None = None, flagged_ids: list[int] = ()
+) -> QuerySet[AssetPage]:
+    """Live assets whose review date has passed (review_by before ``today``) or that are
+    ``flagged_ids`` (flagged for review elsewhere), oldest review date first."""
     today = today or timezone.localdate()
     return (
         assets_live()
-        .filter(review_by__lt=today)
+        .filter(Q(review_by__lt=today) | Q(pk__in=list(flagged_ids)))
         .select_related("owner", "asset_type")
         .order_by("review_by", "title")
     )

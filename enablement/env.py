@@ -89,6 +89,36 @@ def env_url(
     return value.strip()
 
 
+def env_origins(name: str, *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """A comma-separated list of web origins (``https://crm.example.com[:port]``, no path),
+    e.g. for CSP ``frame-ancestors``; anything else raises ImproperlyConfigured naming it."""
+    origins = []
+    for item in env_list(name, [], environ=environ):
+        parsed = urlparse(item)
+        try:
+            parsed.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parsed = None
+        if (
+            parsed is None
+            or parsed.scheme not in ("http", "https")
+            or not parsed.hostname
+            or parsed.path not in ("", "/")
+            or parsed.query
+            or any(c in item for c in " ;'\"")
+        ):
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an origin like https://crm.example.com"
+            )
+        origins.append(f"{parsed.scheme}://{parsed.netloc}")
+    return origins
+
+
+def csp_frame_ancestors(policy: str, origins: list[str]) -> str:
+    """``policy`` with its ``frame-ancestors 'self'`` widened to ``origins`` as well."""
+    return policy.replace("frame-ancestors 'self'", " ".join(["frame-ancestors 'self'", *origins]))
+
+
 def database_from_url(name: str, *, environ: Mapping[str, str] | None = None) -> dict | None:
     """Translate ``postgres://user:pass@host:port/db?sslmode=...`` into a Django DATABASES entry."""
     url = env_url(name, schemes=("postgres", "postgresql"), environ=environ)

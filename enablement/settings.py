@@ -14,10 +14,12 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from enablement.env import (
+    csp_frame_ancestors,
     database_from_url,
     env_bool,
     env_int,
     env_list,
+    env_origins,
     env_str,
     env_url,
     s3_origins,
@@ -52,6 +54,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "accounts",
+    "notifications",
     "cms",
     "search",
     "analytics",
@@ -116,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -326,6 +330,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'self'",
     ]
 )
+# "Outdated" from this many distinct reps puts an asset in its owner's needs-review queue.
+OUTDATED_FEEDBACK_THRESHOLD = env_int("OUTDATED_FEEDBACK_THRESHOLD", 2, minimum=1)
+
+# Where reps' own materials wait for moderation: a library section's slug (default: the
+# library's home).
+FIELD_MATERIALS_SECTION = env_str("FIELD_MATERIALS_SECTION", "")
+
+# The deal panel (/deals/<external_id>/) may be framed by a CRM: by this site and by the
+# origins listed in DEAL_EMBED_ORIGINS (e.g. "https://acme.lightning.force.com"), and by no
+# one else. Every other page keeps frame-ancestors 'self'.
+DEAL_EMBED_ORIGINS = env_origins("DEAL_EMBED_ORIGINS")
+DEAL_EMBED_CSP = csp_frame_ancestors(CONTENT_SECURITY_POLICY, DEAL_EMBED_ORIGINS)
 # The interactive API docs (/api/v1/docs) load Swagger UI from this site's static files;
 # production turns them off unless API_DOCS=true (the schema stays at /api/v1/openapi.json).
 API_DOCS = env_bool("API_DOCS", not PRODUCTION)

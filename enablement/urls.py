@@ -18,5 +18,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("analytics/", include("analytics.urls")),
     path("s/", include("analytics.share_urls")),
+    path("notifications/", include("notifications.urls")),
+    path("deals/", include("analytics.deal_urls")),
     path("", include(wagtail_urls)),
 ]

@@ -8,7 +8,9 @@ action provider is asked once for all the cards).
 
 Other apps add forms to the cards through the Wagtail hook ``search_result_actions``: a
 function ``(*, user, asset_ids) -> {asset_id: [CardAction, ...]}`` (analytics offers "used in
-a deal" this way), so search never imports them.
+a deal" this way), so search never imports them. Likewise ``search_empty_actions``: a function
+``(*, user, query) -> [EmptyAction, ...]`` offering a way on when a text search found nothing
+(analytics offers "ask marketing for it").
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from search.query import FACETS, SearchHit, SearchQuery, SearchResults
 from search.schema import SORTS
 
 ACTIONS_HOOK = "search_result_actions"
+EMPTY_HOOK = "search_empty_actions"
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "effective": "Most effective"}
 
 
@@ -98,6 +101,14 @@ class FacetGroup:
 
 
 @dataclass
+class EmptyAction:
+    """A link shown when a text search found nothing."""
+
+    label: str
+    url: str
+
+
+@dataclass
 class DealField:
     name: str
     label: str
@@ -119,6 +130,7 @@ class RepSearchPage:
     previous_url: str
     next_url: str
     clear_url: str
+    empty_actions: list[EmptyAction] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -246,6 +258,14 @@ def deal_fields_build(query: SearchQuery, labels) -> list[DealField]:
     ]
 
 
+def empty_actions_build(results: SearchResults, query: SearchQuery, user) -> list[EmptyAction]:
+    """What other apps offer when a text search found nothing (``EMPTY_HOOK``)."""
+    if results.total or not query.text.strip():
+        return []
+    offers = hooks.get_hooks(EMPTY_HOOK)
+    return [action for offer in offers for action in offer(user=user, query=query)]
+
+
 def page_build(
     *,
     query: SearchQuery,
@@ -281,4 +301,5 @@ def page_build(
         if query.page < results.pages
         else "",
         clear_url=page_link(params, **{name: None for name in FACETS}, page=None, sid=None),
+        empty_actions=empty_actions_build(results, query, user),
     )

@@ -8,6 +8,7 @@ from django.apps import apps as global_apps
 from django.contrib.contenttypes.models import ContentType
 from wagtail.models import Collection, Locale, Page
 
+from analytics.content_requests import content_request_roles_ensure
 from cms.services import roles_ensure
 from search.services import search_roles_ensure
 
@@ -32,3 +33,4 @@ def baseline_ensure() -> None:
     sharing.internal_types_not_shareable(global_apps, None)
     roles_ensure()
     search_roles_ensure()
+    content_request_roles_ensure()

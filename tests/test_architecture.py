@@ -1,7 +1,8 @@
 """The shape of the codebase (CONVENTIONS.md, "The house"), checked by reading the source.
 
-Dependencies point one way: accounts <- cms <- search <- analytics <- demo, and the project
-package (enablement) wires them all but the demo app (which production does not install).
+Dependencies point one way: accounts <- notifications <- cms <- search <- analytics <- demo,
+and the project package (enablement) wires them all but the demo app (which production does
+not install).
 An import against that direction fails here, whether it sits at the top of a module or inside
 a function. A function-local import of project code needs a comment above it saying why.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each app may import the apps listed before it (and itself), never those after it.
-LAYERS = ("accounts", "cms", "search", "analytics", "demo")
+LAYERS = ("accounts", "notifications", "cms", "search", "analytics", "demo")
 PROJECT = "enablement"
 APPS = (*LAYERS, PROJECT)
 # (importing module, imported module) pairs allowed against the direction, each with its

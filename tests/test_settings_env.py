@@ -138,3 +138,25 @@ def test_production_profile_passes_deploy_checks_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_embed_origins_are_parsed_and_anything_else_is_refused_by_name():
+    from enablement.env import csp_frame_ancestors, env_origins
+
+    environ = {"O": "https://crm.example.com, http://127.0.0.1:9000/"}
+    assert env_origins("O", environ=environ) == ["https://crm.example.com", "http://127.0.0.1:9000"]
+    assert env_origins("O", environ={}) == []
+    for bad in (
+        "crm.example.com",
+        "https://crm.example.com/path",
+        "javascript:alert(1)",
+        "https://a.com 'unsafe-inline'",
+        "https://a.com;script-src *",
+        "https://a.com:x",
+    ):
+        with pytest.raises(ImproperlyConfigured, match="^O: "):
+            env_origins("O", environ={"O": bad})
+    policy = "default-src 'self'; frame-ancestors 'self'"
+    assert csp_frame_ancestors(policy, ["https://crm.example.com"]) == (
+        "default-src 'self'; frame-ancestors 'self' https://crm.example.com"
+    )

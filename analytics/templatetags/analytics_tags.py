@@ -6,7 +6,8 @@ from django import template
 
 from analytics import selectors
 from analytics.currency import money_text
-from analytics.forms import DealForm, FeedbackForm
+from analytics.field_materials import field_credit
+from analytics.forms import DealForm, FeedbackForm, deal_label
 
 register = template.Library()
 
@@ -57,6 +58,9 @@ def get(mapping, key):
     return (mapping or {}).get(key)
 
 
+register.filter("deal_label", deal_label)
+
+
 @register.inclusion_tag("analytics/_asset_actions_panel.html", takes_context=True)
 def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
@@ -67,6 +71,7 @@ def asset_actions(context, asset):
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
     return {
         "asset": asset,
+        "field_credit": field_credit(asset=asset),
         "deals": deals,
         "feedback_form": FeedbackForm(),
         "csrf_token": context.get("csrf_token"),

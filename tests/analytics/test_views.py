@@ -32,10 +32,19 @@ def _client(role):
     return client
 
 
-@pytest.mark.parametrize("url", PAGES)
-@pytest.mark.parametrize("role", [REP, MARKETER])
+@pytest.mark.parametrize(
+    "url,role",
+    [(url, REP) for url in PAGES]
+    + [(url, MARKETER) for url in PAGES if url != "/analytics/search-gaps/"],
+)
 def test_reps_and_marketers_get_403_on_the_dashboard(url, role):
     assert _client(role).get(url).status_code == 403
+
+
+def test_marketers_reach_the_search_gaps_but_reps_do_not():
+    refresh()
+    assert _client(MARKETER).get("/analytics/search-gaps/").status_code == 200
+    assert _client(REP).get("/analytics/search-gaps/").status_code == 403
 
 
 @pytest.mark.parametrize("url", PAGES)

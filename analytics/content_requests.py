@@ -1,0 +1,204 @@
+"""The content-request backlog: reps ask (or back someone's ask), marketing plans, answers or
+declines, and everyone who asked or backed it hears back. Writes first, then reads.
+
+Who sees what: marketing (content managers) sees every request with its private note; a rep
+sees the open requests' texts, statuses and vote counts, and the private notes of their own
+requests only; requesters' names are never shown to other reps.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, user_manages_content
+from accounts.services import role_permissions_grant
+from analytics.models import ContentRequest, ContentRequestVote
+from cms.models import AssetPage
+from cms.selectors import asset_visible_to
+from notifications.services import notify
+from search.query import STOP_WORDS, normalize_text
+
+Status = ContentRequest.Status
+
+
+def request_key(text: str) -> str:
+    """What makes two requests the same: their words, lower-case, without stop words, each
+    once, in order ("SOC 2 report for banks" and "soc2 report, banks?" differ; "Banks: the
+    SOC 2 report" and "soc 2 report for banks" do not)."""
+    words = [word for word in normalize_text(text).split() if word not in STOP_WORDS]
+    return " ".join(sorted(set(words)))[:500]
+
+
+# --- Writes -----------------------------------------------------------------------------------
+
+
+def content_request_create(
+    *, user, text: str, source: str = "request", private_note: str = ""
+) -> tuple[ContentRequest, bool]:
+    """Ask marketing for content; returns the request and whether it is new.
+
+    An open request with the same words (``request_key``) is not duplicated: the asker backs
+    it with a vote instead (their own repeated ask changes nothing). Bad input raises
+    ValidationError naming the field; nothing is saved then."""
+    text = (text or "").strip()
+    if len(text) > 500:
+        raise ValidationError({"text": f"is {len(text)} characters long; at most 500"})
+    key = request_key(text)
+    with transaction.atomic():
+        same = ContentRequest.objects.filter(key=key, status__in=ContentRequest.OPEN_STATUSES)
+        existing = same.order_by("created_at", "pk").first() if key else None
+        if existing is not None:
+            content_request_vote(user=user, content_request=existing)
+            return existing, False
+        request = ContentRequest(
+            text=text,
+            key=key,
+            source=source,
+            requested_by=user,
+            private_note=(private_note or "").strip(),
+        )
+        request.full_clean()
+        request.save()
+    return request, True
+
+
+def content_request_vote(*, user, content_request: ContentRequest) -> bool:
+    """``user`` backs ``content_request`` ("me too"); False when they already did, asked for
+    it themselves, or it is closed."""
+    if not content_request.is_open or content_request.requested_by_id == user.pk:
+        return False
+    try:
+        with transaction.atomic():
+            ContentRequestVote.objects.create(request=content_request, user=user)
+    except IntegrityError:  # voted before (a double click, two tabs)
+        return False
+    return True
+
+
+EDITABLE = (
+    "text",
+    "status",
+    "owner",
+    "stage",
+    "pillar",
+    "decline_reason",
+    "fulfilled_by",
+    "private_note",
+)
+
+
+def content_request_update(*, content_request: ContentRequest, **changes) -> ContentRequest:
+    """Marketing's changes to a request (any of ``EDITABLE``). Moving it to done (with the
+    asset) or declined (with a reason) closes it and notifies everyone who asked or voted,
+    once. Invalid changes raise ValidationError naming the field, and nothing is saved."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "cannot be changed here"})
+    was = ContentRequest.objects.filter(pk=content_request.pk).values_list("status", flat=True)
+    was_open = not content_request.pk or (was.first() in ContentRequest.OPEN_STATUSES)
+    for name, value in changes.items():
+        setattr(content_request, name, value)
+    content_request.key = request_key(content_request.text)
+    closing = was_open and not content_request.is_open
+    content_request.closed_at = (
+        (content_request.closed_at or timezone.now()) if not content_request.is_open else None
+    )
+    with transaction.atomic():
+        content_request.full_clean()
+        content_request.save()
+        if closing:
+            _notify_closed(content_request)
+    return content_request
+
+
+def content_request_askers(content_request: ContentRequest) -> list:
+    """Everyone who asked for or backed ``content_request``."""
+    voters = [vote.user for vote in content_request.votes.select_related("user")]
+    asker = [content_request.requested_by] if content_request.requested_by else []
+    return [*asker, *voters]
+
+
+def _notify_closed(content_request: ContentRequest) -> None:
+    """Tell the askers. For a fulfilled request only those who may see the asset are told
+    (its title and link would tell the others what they may not see); the rest hear that
+    it was answered with content they cannot open, so the request does not just vanish."""
+    people = content_request_askers(content_request)
+    mine = reverse("analytics:requests")
+    if content_request.status == Status.DECLINED:
+        reason = content_request.decline_reason
+        text = f"Your request “{content_request.text}” was declined: {reason}"
+        notify(users=people, kind="request_declined", text=text, url=mine)
+        return
+    asset: AssetPage = content_request.fulfilled_by
+    can_see = [user for user in people if asset_visible_to(user, asset)]
+    text = f"Your request “{content_request.text}” is answered: {asset.title}"
+    notify(users=can_see, kind="request_done", text=text, url=asset.url or mine)
+    others = [user for user in people if user not in can_see]
+    text = f"Your request “{content_request.text}” is answered with content for other teams."
+    notify(users=others, kind="request_done", text=text, url=mine)
+
+
+# --- Reads ------------------------------------------------------------------------------------
+
+
+def content_requests_backlog(*, status: str = ""):
+    """Every request with its vote count (``vote_count``), for marketing; most backed first."""
+    requests = ContentRequest.objects.select_related(
+        "requested_by", "owner", "stage", "pillar", "fulfilled_by"
+    ).annotate(vote_count=Count("votes", distinct=True))
+    if status:
+        requests = requests.filter(status=status)
+    return requests.order_by("-vote_count", "-created_at")
+
+
+def content_requests_for_rep(*, user, limit: int = 100) -> dict:
+    """What a rep's request page shows: ``mine`` (asked or backed by ``user``, any status,
+    with ``is_mine`` telling which may show its private note) and ``open`` (others' open
+    requests to back). Marketing (content managers) reads the backlog instead."""
+    voted = ContentRequestVote.objects.filter(request=OuterRef("pk"), user=user)
+    requests = (
+        ContentRequest.objects.select_related("fulfilled_by", "stage", "pillar")
+        .annotate(vote_count=Count("votes", distinct=True), voted=Exists(voted))
+        .order_by("-created_at", "-pk")
+    )
+    involved = Q(requested_by=user) | Q(voted=True)
+    mine = list(requests.filter(involved)[:limit])
+    others = list(
+        requests.exclude(involved).filter(status__in=ContentRequest.OPEN_STATUSES)[:limit]
+    )
+    for request in mine:
+        request.is_mine = request.requested_by_id == user.pk
+        if request.fulfilled_by and not asset_visible_to(user, request.fulfilled_by):
+            request.fulfilled_by = None  # answered with content this rep may not open
+    for request in others:
+        request.is_mine = False
+    return {"mine": mine, "open": others}
+
+
+def private_note_visible(*, user, content_request: ContentRequest) -> bool:
+    return content_request.requested_by_id == user.pk or user_manages_content(user)
+
+
+def open_requests_by_cell() -> dict[tuple[int, int], int]:
+    """Open requests per (stage id, pillar id) cell, for the coverage matrix."""
+    rows = (
+        ContentRequest.objects.filter(
+            status__in=ContentRequest.OPEN_STATUSES, stage__isnull=False, pillar__isnull=False
+        )
+        .values_list("stage_id", "pillar_id")
+        .annotate(n=Count("pk"))
+    )
+    return {(stage, pillar): n for stage, pillar, n in rows}
+
+
+def content_request_roles_ensure() -> None:
+    """Let marketers and enablement leads work the backlog (Content requests in the admin);
+    runs after every ``migrate`` (``analytics.receivers``). Only adds."""
+    role_permissions_grant(
+        roles=(MARKETER, ENABLEMENT_LEAD),
+        permissions=["analytics.view_contentrequest", "analytics.change_contentrequest"],
+    )

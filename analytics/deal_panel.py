@@ -1,0 +1,104 @@
+"""Reads for "My deals": a rep's open deals, and one deal's panel (recommended assets for its
+stage, industry, persona and competitors, with reasons; what was already shared or used in
+it). The page (``/deals/<external_id>/``, embeddable in a CRM) and the API call the same
+``deal_panel`` and only render or serialise it.
+
+Who sees a deal: its owner, and enablement leads; anyone else gets "no such deal", never a
+hint that it exists. Recommendations come from ``search.services.rep_search`` in deal mode,
+so they obey the same team restrictions as any search by that rep.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from accounts.roles import user_is_enablement_lead
+from analytics.models import TOUCH_KINDS, Deal, UsageEvent
+from cms.selectors import assets_for_user
+from cms.taxonomy import Facet, deal_facets
+from search.results import RepSearchPage
+from search.services import rep_search
+
+RECOMMENDATIONS = 10
+_SEPARATORS = re.compile(r"[;,\n]")
+
+
+def deals_for_rep(*, user, limit: int = 200) -> list[Deal]:
+    """``user``'s own open deals, most recently updated first (the CRM's latest word on
+    top), with their journey stage."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    deals = Deal.objects.filter(owner=user, outcome=Deal.Outcome.OPEN)
+    return list(deals.select_related("journey_stage").order_by("-updated_at", "-pk")[:limit])
+
+
+def deal_for_user(*, user, external_id: str) -> Deal | None:
+    """The deal with this CRM id if ``user`` may see it (their own; a lead: any), else None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    deal = Deal.objects.select_related("journey_stage").filter(external_id=external_id).first()
+    if deal is None or not (deal.owner_id == user.pk or user_is_enablement_lead(user)):
+        return None
+    return deal
+
+
+def _deal_values(deal: Deal, item: Facet) -> list[str]:
+    """What the deal says for a deal-mode facet: the journey stage for "stage", a deal
+    column of the facet's name ("industry"), else an imported CRM field named like the
+    facet ("Competitor", "competitors"), possibly several separated by , or ;."""
+    if item.name == "stage":
+        return [deal.journey_stage.slug] if deal.journey_stage else []
+    names = {item.name, item.label.casefold(), item.plural_label.casefold(), item.relation}
+    raw = getattr(deal, item.name, None) if item.name in _DEAL_COLUMNS else None
+    if raw is None:
+        raw = next(
+            (value for key, value in deal.attributes.items() if str(key).casefold() in names),
+            "",
+        )
+    return [value.strip() for value in _SEPARATORS.split(str(raw or "")) if value.strip()]
+
+
+_DEAL_COLUMNS = {field.name for field in Deal._meta.get_fields()}
+
+
+def deal_search_params(deal: Deal) -> dict[str, str]:
+    """Deal mode's parameters (``deal_<facet>``: a term slug) filled from the deal: the
+    first of its values that names a term (by slug or name, any case). Values that name no
+    term are left out rather than guessed."""
+    params = {}
+    for item in deal_facets():
+        values = _deal_values(deal, item)
+        if not values:
+            continue
+        terms = item.term_model.objects.all()
+        for value in values:
+            term = terms.filter(Q(slug__iexact=value) | Q(name__iexact=value)).first()
+            if term is not None:
+                params[f"deal_{item.name}"] = term.slug
+                break
+    return params
+
+
+@dataclass
+class DealPanel:
+    deal: Deal
+    params: dict[str, str]  # the deal mode the recommendations were ranked for
+    recommendations: RepSearchPage
+    touches: list[UsageEvent]  # shared, used, presented, opened: newest first
+
+
+def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
+    """Everything the deal panel shows for ``deal`` (which the caller checked ``user`` may
+    see). Raises ``SearchUnavailable`` when the engine is down."""
+    params = deal_search_params(deal)
+    page = rep_search(user=user, params={**params, "per_page": str(RECOMMENDATIONS)}, source=source)
+    visible = assets_for_user(user).values("pk")
+    touches = list(
+        UsageEvent.objects.filter(deal=deal, kind__in=TOUCH_KINDS, asset__in=visible)
+        .select_related("asset", "user")
+        .order_by("-occurred_at")[:50]
+    )
+    return DealPanel(deal=deal, params=params, recommendations=page, touches=touches)

@@ -1,0 +1,52 @@
+"""My deals: the rep's open deals, and one deal's panel at a stable URL per CRM id that a
+CRM can embed in a frame (only from the origins in ``DEAL_EMBED_ORIGINS``)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from analytics.deal_panel import deal_for_user, deal_panel, deals_for_rep
+from analytics.models import Deal
+from search.engines import SearchUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+@require_GET
+def deal_list(request):
+    return TemplateResponse(
+        request, "analytics/deals.html", {"deals": deals_for_rep(user=request.user)}
+    )
+
+
+@xframe_options_exempt
+@login_required
+@require_GET
+def deal_detail(request, external_id: str):
+    """The deal panel. Framing is decided by CSP ``frame-ancestors`` alone (this site and
+    ``DEAL_EMBED_ORIGINS``), so X-Frame-Options is left off this one URL."""
+    deal = deal_for_user(user=request.user, external_id=external_id)
+    if deal is None:
+        raise Http404("No such deal")
+    try:
+        panel = deal_panel(user=request.user, deal=deal)
+    except SearchUnavailable as error:
+        logger.warning("deal panel without recommendations: %s", error)
+        panel = None
+    context = {
+        "deal": deal,
+        "panel": panel,
+        "is_open": deal.outcome == Deal.Outcome.OPEN,
+        "here": request.get_full_path(),
+    }
+    response = TemplateResponse(request, "analytics/deal.html", context)
+    response["Content-Security-Policy"] = settings.DEAL_EMBED_CSP
+    return response

@@ -1,0 +1,99 @@
+"""Rep-made materials: a rep submits their own file with a note and the deal it helped; it
+becomes a draft asset in marketing's moderation workflow (owned by the section's owner, the
+rep credited), and once published it shows "from the field" and the rep is told."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from wagtail.documents import get_document_model
+
+from analytics.models import Deal, FieldMaterial
+from cms.forms import upload_problem
+from cms.models import AssetPage, AssetType, LibraryPage
+from notifications.services import notify
+
+
+def _section() -> LibraryPage | None:
+    """Where submissions wait: the section whose slug is ``FIELD_MATERIALS_SECTION``, else
+    the library's home."""
+    slug = settings.FIELD_MATERIALS_SECTION
+    sections = LibraryPage.objects.all()
+    return (sections.filter(slug=slug).first() if slug else None) or sections.order_by(
+        "depth", "path"
+    ).first()
+
+
+def field_material_submit(
+    *, user, title: str, upload: UploadedFile | None, note: str, deal: Deal | None = None
+) -> FieldMaterial:
+    """Bring ``user``'s file into the library as a draft submitted for moderation. Bad
+    input raises ValidationError naming the field (title, file, note, deal) and nothing is
+    saved."""
+    title, note = (title or "").strip(), (note or "").strip()
+    problems = {}
+    if not title:
+        problems["title"] = "Give the material a title."
+    if not note:
+        problems["note"] = "Say what it is and how it helped."
+    if upload is None:
+        problems["file"] = "Choose the file."
+    elif problem := upload_problem(upload):
+        problems["file"] = problem
+    if deal is not None and deal.owner_id != user.pk:
+        problems["deal"] = "Pick one of your own deals."
+    section = _section()
+    if section is None:
+        problems["title"] = "The library has no section to receive materials yet."
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        document = get_document_model()(title=title, uploaded_by_user=user)
+        document.file.save(upload.name, upload, save=False)
+        document.full_clean()
+        document.save()
+        asset = AssetPage(
+            title=title,
+            summary=note[:1000],
+            document=document,
+            # A first guess marketing corrects in review: most field material is a deck.
+            asset_type=AssetType.objects.filter(slug="deck").first() or AssetType.objects.first(),
+            live=False,
+            owner=section.owner,
+        )
+        section.add_child(instance=asset)
+        if deal is not None and deal.journey_stage_id:
+            asset.stages.set([deal.journey_stage_id])
+        asset.save_revision(user=user)
+        workflow = asset.get_workflow()
+        if workflow is not None:
+            workflow.start(asset, user)
+        material = FieldMaterial(asset=asset, submitted_by=user, deal=deal, note=note)
+        material.full_clean()
+        material.save()
+    return material
+
+
+def field_material_published(*, asset: AssetPage) -> bool:
+    """An asset was published: when it came from the field, tell the rep once."""
+    material = FieldMaterial.objects.filter(asset=asset, published_notice_at__isnull=True).first()
+    if material is None:
+        return False
+    FieldMaterial.objects.filter(pk=material.pk).update(published_notice_at=timezone.now())
+    notify(
+        users=[material.submitted_by],
+        kind="field_material_published",
+        text=f"Your material “{asset.title}” is in the library, credited to you.",
+        url=asset.url or "",
+    )
+    return True
+
+
+def field_credit(*, asset: AssetPage) -> FieldMaterial | None:
+    """The rep credited for a published asset that came from the field, or None."""
+    if not asset.live:
+        return None
+    return FieldMaterial.objects.select_related("submitted_by").filter(asset=asset).first()

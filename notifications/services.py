@@ -1,0 +1,115 @@
+"""Writes: tell users something (in-app, and by e-mail through the configured backend as
+each user chose), mark notifications read, send the daily digests.
+
+E-mail goes out after the transaction that made the notification commits, so a rolled-back
+change never mails anyone, and a mail backend that fails never undoes the notification: the
+message stays in the list and unmailed, and the next digest run does not retry immediate
+ones (they were meant as they happened; the bell still shows them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Notification, NotificationPreference
+
+logger = logging.getLogger(__name__)
+Email = NotificationPreference.Email
+
+
+def _email_choice(user) -> str:
+    preference = NotificationPreference.objects.filter(user=user).first()
+    return preference.email if preference else Email.IMMEDIATE
+
+
+def absolute_url(url: str) -> str:
+    """``url`` as a link that works from an e-mail (relative ones get ``BASE_URL``)."""
+    if not url or url.startswith(("http://", "https://")):
+        return url
+    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + url
+
+
+def notify(*, users: Iterable, kind: str, text: str, url: str = "") -> list[Notification]:
+    """One notification per distinct active user in ``users``; those who want e-mail at
+    once are mailed when the surrounding transaction commits."""
+    distinct = {user.pk: user for user in users if user is not None and user.is_active}
+    made = []
+    for user in distinct.values():
+        notification = Notification(user=user, kind=kind, text=text[:500], url=url[:500])
+        notification.full_clean()
+        notification.save()
+        made.append(notification)
+        if user.email and _email_choice(user) == Email.IMMEDIATE:
+            transaction.on_commit(lambda pk=notification.pk: notification_email(notification_id=pk))
+    return made
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """Mail one notification to its user; False (logged) when the backend failed."""
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    if notification is None or notification.emailed_at is not None:
+        return False
+    body = f"{notification.text}\n\n{absolute_url(notification.url)}\n".rstrip() + "\n"
+    return _send([notification], subject=notification.text[:150], body=body)
+
+
+def _send(notifications: list[Notification], *, subject: str, body: str) -> bool:
+    user = notifications[0].user
+    try:
+        sent = send_mail(subject, body, None, [user.email])
+    except Exception as error:  # any backend failure: the notification stays in-app
+        logger.warning("notification e-mail to user %s failed: %s", user.pk, error)
+        return False
+    if not sent:
+        return False
+    Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(
+        emailed_at=timezone.now()
+    )
+    return True
+
+
+def notifications_digest_send() -> int:
+    """Mail each user who chose the daily digest their notifications not mailed yet, in one
+    message; returns how many digests went out."""
+    sent = 0
+    users = NotificationPreference.objects.filter(email=Email.DAILY).values_list("user", flat=True)
+    waiting = (
+        Notification.objects.filter(user__in=users, emailed_at__isnull=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+        .order_by("user_id", "created_at")
+    )
+    by_user: dict[int, list[Notification]] = {}
+    for notification in waiting:
+        by_user.setdefault(notification.user_id, []).append(notification)
+    for notifications in by_user.values():
+        lines = [f"- {n.text}\n  {absolute_url(n.url)}".rstrip() for n in notifications]
+        subject = f"{len(notifications)} update{'s' if len(notifications) != 1 else ''} for you"
+        sent += _send(notifications, subject=subject, body="\n".join(lines) + "\n")
+    return sent
+
+
+def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
+    """Mark ``user``'s notifications read (only those ``ids`` when given); others' are never
+    touched. Returns how many changed."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
+
+
+def notification_preference_set(*, user, email: str) -> NotificationPreference:
+    if email not in Email.values:
+        raise ValidationError({"email": f"choose one of {', '.join(Email.values)}"})
+    preference, _ = NotificationPreference.objects.get_or_create(user=user)
+    preference.email = email
+    preference.full_clean()
+    preference.save()
+    return preference

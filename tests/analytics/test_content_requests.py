@@ -1,0 +1,235 @@
+"""The content-request backlog: asking, backing, merging, answering, and who hears back."""
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from accounts.roles import MARKETER, REP
+from analytics.content_requests import (
+    content_request_create,
+    content_request_update,
+    content_request_vote,
+    open_requests_by_cell,
+    request_key,
+)
+from analytics.models import ContentRequest, ContentRequestVote
+from cms.models import BuyerStage, Pillar
+from notifications.models import Notification
+from tests.factories import make_asset, make_section, make_team, make_user
+from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+Status = ContentRequest.Status
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_near_identical_requests_have_one_key():
+    assert request_key("Banks: the SOC 2 report") == request_key("soc 2 report for banks!")
+    assert request_key("SOC 2 report") != request_key("SOC 2 summary")
+
+
+def test_the_same_ask_from_another_rep_becomes_a_vote_not_a_duplicate():
+    first, second = make_user(role=REP), make_user(role=REP)
+    asked, created = content_request_create(user=first, text="SOC 2 report for banks")
+    again, created_again = content_request_create(user=second, text="soc 2 report, banks")
+    assert created and not created_again and again.pk == asked.pk
+    assert ContentRequest.objects.count() == 1
+    assert list(ContentRequestVote.objects.values_list("user", flat=True)) == [second.pk]
+
+
+def test_asking_twice_changes_nothing():
+    rep = make_user(role=REP)
+    content_request_create(user=rep, text="ROI calculator")
+    content_request_create(user=rep, text="ROI calculator")
+    assert ContentRequest.objects.count() == 1 and not ContentRequestVote.objects.exists()
+
+
+def test_a_closed_request_does_not_swallow_a_new_ask():
+    rep = make_user(role=REP)
+    old, _ = content_request_create(user=rep, text="ROI calculator")
+    content_request_update(content_request=old, status=Status.DECLINED, decline_reason="Not now")
+    new, created = content_request_create(user=rep, text="ROI calculator")
+    assert created and new.pk != old.pk
+
+
+@pytest.mark.parametrize("text,field", [("   ", "text"), ("x" * 501, "text")])
+def test_bad_request_text_names_the_field_and_saves_nothing(text, field):
+    with pytest.raises(ValidationError) as error:
+        content_request_create(user=make_user(role=REP), text=text)
+    assert field in error.value.message_dict
+    assert not ContentRequest.objects.exists()
+
+
+def test_voting_twice_or_on_ones_own_request_counts_once():
+    rep, other = make_user(role=REP), make_user(role=REP)
+    asked, _ = content_request_create(user=rep, text="Pricing one-pager")
+    assert not content_request_vote(user=rep, content_request=asked)
+    assert content_request_vote(user=other, content_request=asked)
+    assert not content_request_vote(user=other, content_request=asked)
+    assert ContentRequestVote.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"status": Status.DECLINED}, "decline_reason"),
+        ({"status": Status.DONE}, "fulfilled_by"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_closing_without_an_answer_names_the_field_and_changes_nothing(changes, field):
+    rep = make_user(role=REP)
+    asked, _ = content_request_create(user=rep, text="Pricing one-pager")
+    with pytest.raises(ValidationError) as error:
+        content_request_update(content_request=asked, **changes)
+    assert field in error.value.message_dict
+    assert ContentRequest.objects.get().status == Status.NEW
+    assert not Notification.objects.exists()
+
+
+def test_done_notifies_everyone_who_asked_or_voted_once(django_capture_on_commit_callbacks):
+    rep, backer, bystander = make_user(role=REP), make_user(role=REP), make_user(role=REP)
+    asked, _ = content_request_create(user=rep, text="Pricing one-pager")
+    content_request_vote(user=backer, content_request=asked)
+    asset = make_asset("Pricing one-pager")
+    with django_capture_on_commit_callbacks(execute=True):
+        content_request_update(content_request=asked, status=Status.DONE, fulfilled_by=asset)
+        content_request_update(content_request=asked, owner=make_user(role=MARKETER))
+    told = Notification.objects.filter(kind="request_done")
+    assert sorted(told.values_list("user", flat=True)) == sorted([rep.pk, backer.pk])
+    assert all(n.url == asset.url and "Pricing one-pager" in n.text for n in told)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([rep.email, backer.email])
+    assert not Notification.objects.filter(user=bystander).exists()
+
+
+def test_declined_tells_the_askers_why():
+    rep = make_user(role=REP)
+    asked, _ = content_request_create(user=rep, text="Deck in Klingon")
+    content_request_update(
+        content_request=asked, status=Status.DECLINED, decline_reason="No Klingon buyers"
+    )
+    assert "No Klingon buyers" in Notification.objects.get(user=rep).text
+
+
+def test_an_asker_outside_the_team_is_not_told_the_restricted_assets_title():
+    emea = make_team("EMEA")
+    insider, outsider = make_user(role=REP, teams=[emea]), make_user(role=REP)
+    asked, _ = content_request_create(user=insider, text="EMEA pricing")
+    content_request_vote(user=outsider, content_request=asked)
+    secret = make_asset("EMEA price list 2027", parent=make_section("EMEA", teams=[emea]))
+    content_request_update(content_request=asked, status=Status.DONE, fulfilled_by=secret)
+    assert "EMEA price list 2027" in Notification.objects.get(user=insider).text
+    theirs = Notification.objects.get(user=outsider)
+    assert "EMEA price list 2027" not in theirs.text and secret.url not in theirs.url
+    page = _client(outsider).get("/analytics/requests/").content.decode()
+    assert "EMEA price list 2027" not in page and "content for other teams" in page
+
+
+def test_a_rep_sees_only_their_own_private_notes_and_no_requesters_names():
+    asker, other = make_user("asker", role=REP), make_user(role=REP)
+    content_request_create(
+        user=asker, text="Acme migration guide", private_note="Deal 006X, CFO wants it Friday"
+    )
+    theirs = _client(other).get("/analytics/requests/").content.decode()
+    assert "Acme migration guide" in theirs
+    assert "CFO wants it Friday" not in theirs and "asker" not in theirs
+    mine = _client(asker).get("/analytics/requests/").content.decode()
+    assert "CFO wants it Friday" in mine
+
+
+def test_a_rep_asks_and_backs_from_the_requests_page():
+    rep, other = make_user(role=REP), make_user(role=REP)
+    response = _client(rep).post(
+        "/analytics/requests/", {"text": "<b>Case study</b> in retail", "source": "search_gap"}
+    )
+    assert response.status_code == 302
+    asked = ContentRequest.objects.get()
+    assert asked.source == "search_gap" and asked.requested_by == rep
+    page = _client(other).get("/analytics/requests/").content.decode()
+    assert "&lt;b&gt;Case study&lt;/b&gt;" in page and "<b>Case study" not in page
+    _client(other).post(f"/analytics/requests/{asked.pk}/vote/")
+    _client(other).post(f"/analytics/requests/{asked.pk}/vote/")
+    assert ContentRequestVote.objects.filter(user=other).count() == 1
+
+
+def test_an_empty_request_from_the_page_names_the_field():
+    response = _client(make_user(role=REP)).post("/analytics/requests/", {"text": ""})
+    assert response.status_code == 400 and "This field is required" in response.content.decode()
+    assert not ContentRequest.objects.exists()
+
+
+def test_a_search_that_found_nothing_offers_to_ask_marketing(active_engine):  # noqa: F811
+    page = _client(make_user(role=REP)).get("/search/", {"q": "zebra pricing"})
+    body = page.content.decode()
+    assert "Ask marketing for “zebra pricing”" in body
+    assert "/analytics/requests/?q=zebra+pricing&amp;source=search_gap" in body
+
+
+def test_marketing_works_the_backlog_in_the_admin(django_capture_on_commit_callbacks):
+    rep, marketer = make_user(role=REP), make_user(role=MARKETER)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    client = _client(marketer)
+    listing = client.get("/admin/analytics/requests/")
+    assert listing.status_code == 200 and "Healthcare case study" in listing.content.decode()
+    asset = make_asset("Healthcare case study")
+    stage, pillar = BuyerStage.objects.first(), Pillar.objects.first()
+    form = {
+        "text": asked.text,
+        "private_note": "",
+        "status": "done",
+        "owner": marketer.pk,
+        "stage": stage.pk,
+        "pillar": pillar.pk,
+        "fulfilled_by": asset.pk,
+        "decline_reason": "",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/analytics/requests/edit/{asked.pk}/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    asked.refresh_from_db()
+    assert asked.status == Status.DONE and asked.fulfilled_by == asset
+    assert Notification.objects.filter(user=rep, kind="request_done").count() == 1
+
+
+def test_declining_in_the_admin_without_a_reason_is_refused():
+    rep, marketer = make_user(role=REP), make_user(role=MARKETER)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    response = _client(marketer).post(
+        f"/admin/analytics/requests/edit/{asked.pk}/",
+        {"text": asked.text, "status": "declined", "decline_reason": ""},
+    )
+    assert response.status_code == 200 and "Say why it is declined" in response.content.decode()
+    assert ContentRequest.objects.get().status == Status.NEW
+
+
+def test_the_backlog_csv_neutralises_formulas():
+    content_request_create(user=make_user(role=REP), text='=HYPERLINK("http://x")')
+    response = _client(make_user(role=MARKETER)).get("/admin/analytics/requests/?export=csv")
+    body = b"".join(response.streaming_content if response.streaming else [response.content])
+    assert response.status_code == 200
+    assert "'=HYPERLINK" in body.decode() and ",=HYPERLINK" not in body.decode()
+
+
+def test_reps_cannot_open_the_backlog():
+    response = _client(make_user(role=REP)).get("/admin/analytics/requests/")
+    assert response.status_code in (302, 403) and "Healthcare" not in response.content.decode()
+
+
+def test_open_requests_are_counted_per_cell():
+    rep = make_user(role=REP)
+    stage, pillar = BuyerStage.objects.first(), Pillar.objects.first()
+    for text in ("one", "two", "three"):
+        asked, _ = content_request_create(user=rep, text=text)
+        content_request_update(content_request=asked, stage=stage, pillar=pillar)
+    content_request_update(
+        content_request=asked, status=Status.DECLINED, decline_reason="Duplicate"
+    )
+    assert open_requests_by_cell() == {(stage.pk, pillar.pk): 2}
+    html = _client(make_user(role=MARKETER)).get("/admin/governance/coverage/").content.decode()
+    assert "2 open requests" in html

@@ -1,0 +1,202 @@
+"""My deals: the rep's open deals, the deal panel (deal mode filled from the deal), the same
+panel as JSON and embeddable in a CRM frame, and who may see which deal."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.roles import ENABLEMENT_LEAD, REP
+from analytics.deal_panel import deal_search_params
+from analytics.forms import DealForm
+from analytics.models import Deal, EventKind, UsageEvent
+from analytics.services import DealInput, deal_upsert, usage_record
+from cms.models import Competitor, Industry
+from search.services import index_assets
+from tests.factories import make_asset, make_section, make_team, make_user
+from tests.search.conftest import (  # noqa: F401 - fixtures
+    active_engine,
+    down_engine,
+    embedded_engine,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _deal(external_id, owner, stage="Proposal/Price Quote", **fields):
+    deal, _ = deal_upsert(
+        data=DealInput(external_id=external_id, stage=stage, owner=owner.username, **fields)
+    )
+    return deal
+
+
+@pytest.fixture
+def terms():
+    return {
+        "retail": Industry.objects.get_or_create(name="Retail", slug="retail")[0],
+        "acme": Competitor.objects.get_or_create(name="Acme Corp", slug="acme")[0],
+    }
+
+
+@pytest.fixture
+def library(active_engine, terms):  # noqa: F811
+    emea = make_team("EMEA")
+    decide = make_asset("Pricing objections", stages=("decide",), pillars=("why-buy-now",))
+    decide.competitors.set([terms["acme"]])
+    decide.save_revision().publish()
+    early = make_asset("Why modernise", stages=("discover",))
+    secret = make_asset(
+        "EMEA pricing secrets",
+        stages=("decide",),
+        parent=make_section("EMEA only", teams=[emea]),
+    )
+    index_assets(asset_ids=[decide.pk, early.pk, secret.pk])
+    return {"decide": decide, "early": early, "secret": secret, "emea": emea}
+
+
+def test_deal_mode_is_filled_from_the_deal(terms):
+    rep = make_user(role=REP)
+    deal = _deal(
+        "006A",
+        rep,
+        industry="retail",
+        attributes={"Competitor": "Unknown Inc; ACME CORP", "Persona": "Nobody we know"},
+    )
+    assert deal_search_params(deal) == {
+        "deal_stage": "decide",
+        "deal_industry": "retail",
+        "deal_competitor": "acme",
+    }
+
+
+def test_a_deal_without_known_terms_fills_nothing_it_cannot_name():
+    rep = make_user(role=REP)
+    deal = _deal("006B", rep, industry="Shipbuilding")
+    Deal.objects.filter(pk=deal.pk).update(journey_stage=None)
+    deal.refresh_from_db()
+    assert deal_search_params(deal) == {}
+
+
+def test_my_deals_lists_only_my_open_deals_most_recent_first():
+    rep, other = make_user(role=REP), make_user(role=REP)
+    _deal("217", rep, name="Older", amount=Decimal(5000), currency="USD")
+    _deal("1213", rep, name="Newer", amount=Decimal(12000), currency="USD")
+    _deal("999", other, name="Not mine")
+    _deal("555", rep, name="Closed", stage="Closed Won")
+    body = _client(rep).get("/deals/").content.decode()
+    assert body.index("Newer") < body.index("Older")
+    assert "Not mine" not in body and "Closed" not in body
+    assert "12,000 USD" in body and "Proposal/Price Quote" in body
+
+
+def test_pickers_list_deals_by_recency_with_stage_and_amount():
+    rep = make_user(role=REP)
+    _deal("217", rep, name="Older", account="Initech", amount=Decimal(5000), currency="USD")
+    _deal("1213", rep, name="Newer", amount=Decimal(12000), currency="EUR")
+    labels = [label for _, label in DealForm(user=rep).fields["deal"].choices]
+    assert labels == [
+        "Newer · Proposal/Price Quote · 12,000 EUR",
+        "Older · Initech · Proposal/Price Quote · 5,000 USD",
+    ]
+
+
+def test_the_deal_panel_recommends_for_the_stage_without_typing(library, terms):
+    rep = make_user(role=REP)
+    _deal("006C", rep, name="Globex", attributes={"competitor": "acme"})
+    html = _client(rep).get("/deals/006C/").content.decode()
+    recommendations = html[html.index('id="recommendations"') :]
+    assert recommendations.index("Pricing objections") < recommendations.index("Why modernise")
+    assert "Decide stage" in recommendations and "Against Acme Corp" in recommendations
+    assert 'class="use"' in recommendations and 'class="share"' in recommendations
+
+
+def test_recommendations_obey_team_restrictions(library):
+    outsider = make_user(role=REP)
+    insider = make_user(role=REP, teams=[library["emea"]])
+    _deal("006D", outsider)
+    _deal("006E", insider)
+    assert "EMEA pricing secrets" not in _client(outsider).get("/deals/006D/").content.decode()
+    assert "EMEA pricing secrets" in _client(insider).get("/deals/006E/").content.decode()
+    data = json.loads(_client(outsider).get("/api/v1/deals/006D").content)
+    assert "EMEA pricing secrets" not in [r["title"] for r in data["recommendations"]]
+
+
+def test_a_rep_never_sees_another_reps_deal(library):
+    owner, other = make_user(role=REP), make_user(role=REP)
+    _deal("006F", owner, name="Owner's secret deal")
+    assert _client(other).get("/deals/006F/").status_code == 404
+    response = _client(other).get("/api/v1/deals/006F")
+    assert response.status_code == 404 and "secret" not in response.content.decode()
+    assert "Owner's secret deal" not in _client(other).get("/deals/").content.decode()
+    mine = json.loads(_client(other).get("/api/v1/deals/mine").content)
+    assert mine == []
+    assert _client(make_user(role=ENABLEMENT_LEAD)).get("/deals/006F/").status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_login():
+    response = Client().get("/deals/006X/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert Client().get("/api/v1/deals/006X").status_code == 401
+
+
+def test_the_panel_shows_what_was_already_shared_or_used_in_the_deal(library):
+    rep = make_user(role=REP)
+    deal = _deal("006G", rep)
+    usage_record(kind=EventKind.USED_IN_DEAL, asset=library["decide"], user=rep, deal=deal)
+    usage_record(kind=EventKind.VIEWED, asset=library["early"], user=rep, deal=deal)
+    html = _client(rep).get("/deals/006G/").content.decode()
+    touches = html[html.index('id="touches"') :]
+    assert "Pricing objections · Used in deal" in touches and "Why modernise" not in touches
+    data = json.loads(_client(rep).get("/api/v1/deals/006G").content)
+    assert [t["title"] for t in data["touches"]] == ["Pricing objections"]
+    assert data["deal_mode"] == {"deal_stage": "decide"}
+    assert data["recommendations"][0]["reasons"]
+
+
+def test_one_click_use_from_the_panel_comes_back_to_it(library):
+    rep = make_user(role=REP)
+    deal = _deal("006H", rep)
+    response = _client(rep).post(
+        f"/analytics/assets/{library['decide'].pk}/used/",
+        {"deal": deal.pk, "next": "/deals/006H/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/deals/006H/"
+    assert UsageEvent.objects.filter(deal=deal, kind=EventKind.USED_IN_DEAL).count() == 1
+
+
+def test_the_panel_may_be_framed_only_by_the_configured_origins(settings, library):
+    rep = make_user(role=REP)
+    _deal("006J", rep)
+    response = _client(rep).get("/deals/006J/")
+    policy = response["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in policy
+    assert "X-Frame-Options" not in response
+    other_page = _client(rep).get("/deals/")
+    assert other_page["X-Frame-Options"] == "DENY"
+
+
+def test_the_panel_survives_search_being_down(down_engine):  # noqa: F811
+    from search.engines import use_engine
+
+    rep = make_user(role=REP)
+    _deal("006K", rep)
+    with use_engine(down_engine):
+        response = _client(rep).get("/deals/006K/")
+        assert response.status_code == 200
+        assert "Recommendations are unavailable" in response.content.decode()
+        assert _client(rep).get("/api/v1/deals/006K").status_code == 503
+
+
+def test_deals_of_a_closed_deal_offer_no_actions(library):
+    rep = make_user(role=REP)
+    _deal("006L", rep, stage="Closed Won")
+    html = _client(rep).get("/deals/006L/").content.decode()
+    assert Deal.objects.get(external_id="006L").outcome == "won"
+    assert 'class="use"' not in html

@@ -1,0 +1,106 @@
+"""Rep-made materials: submitted as a draft into marketing's workflow, the rep credited,
+"from the field" once published, and bad input refused by field with nothing saved."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from wagtail.models import WorkflowState
+
+from accounts.roles import REP
+from analytics.field_materials import field_material_submit
+from analytics.models import FieldMaterial
+from analytics.services import DealInput, deal_upsert
+from cms.models import AssetPage
+from notifications.models import Notification
+from tests.factories import library_root, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _deck(name="my-deck.txt", content=b"Our retail pitch, adapted for Acme."):
+    return SimpleUploadedFile(name, content, content_type="text/plain")
+
+
+def test_a_rep_submits_a_material_as_a_draft_in_the_workflow():
+    library_root()
+    rep = make_user(role=REP)
+    deal, _ = deal_upsert(
+        data=DealInput(external_id="006W", stage="Closed Won", owner=rep.username)
+    )
+    response = _client(rep).post(
+        "/analytics/field-materials/new/",
+        {
+            "title": "Acme retail pitch",
+            "file": _deck(),
+            "note": "Won Acme with it",
+            "deal": deal.pk,
+        },
+    )
+    assert response.status_code == 302
+    material = FieldMaterial.objects.get()
+    asset = material.asset
+    assert material.submitted_by == rep and material.deal == deal
+    assert not asset.live and asset.title == "Acme retail pitch"
+    assert asset.document.file.read() == b"Our retail pitch, adapted for Acme."
+    state = WorkflowState.objects.filter(object_id=str(asset.pk)).first()
+    assert state is not None and state.status == WorkflowState.STATUS_IN_PROGRESS
+
+
+def test_once_published_it_shows_from_the_field_and_the_rep_is_told():
+    library_root()
+    rep = make_user("rosa", role=REP)
+    material = field_material_submit(
+        user=rep, title="Objection cheat sheet", upload=_deck(), note="Handy on calls"
+    )
+    asset = AssetPage.objects.get(pk=material.asset_id)
+    page = _client(make_user(role=REP)).get(asset.url or "/")
+    assert asset.url is None or page.status_code == 404  # a draft is not in the library
+    asset.save_revision().publish()
+    asset.refresh_from_db()
+    html = _client(make_user(role=REP)).get(asset.url).content.decode()
+    assert "From the field: made by rosa" in html
+    told = Notification.objects.get(user=rep, kind="field_material_published")
+    assert "Objection cheat sheet" in told.text
+    asset.save_revision().publish()  # a later publish tells nobody again
+    assert Notification.objects.filter(kind="field_material_published").count() == 1
+
+
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"title": "", "note": "x"}, "title"),
+        ({"title": "Deck", "note": ""}, "note"),
+        ({"title": "Deck", "note": "x", "upload": None}, "file"),
+        ({"title": "Deck", "note": "x", "upload": _deck("evil.exe", b"MZ")}, "file"),
+    ],
+)
+def test_bad_input_names_the_field_and_saves_nothing(data, field):
+    library_root()
+    rep = make_user(role=REP)
+    arguments = {"upload": _deck(), **data}
+    with pytest.raises(Exception) as error:
+        field_material_submit(user=rep, **arguments)
+    assert field in error.value.message_dict
+    assert not FieldMaterial.objects.exists() and not AssetPage.objects.exists()
+
+
+def test_another_reps_deal_cannot_be_credited():
+    library_root()
+    rep, other = make_user(role=REP), make_user(role=REP)
+    deal, _ = deal_upsert(
+        data=DealInput(external_id="006Z", stage="Prospecting", owner=other.username)
+    )
+    with pytest.raises(Exception) as error:
+        field_material_submit(user=rep, title="Deck", upload=_deck(), note="x", deal=deal)
+    assert "deal" in error.value.message_dict
+    response = _client(rep).post(
+        "/analytics/field-materials/new/",
+        {"title": "Deck", "file": _deck(), "note": "x", "deal": deal.pk},
+    )
+    assert response.status_code == 400 and not FieldMaterial.objects.exists()
