@@ -397,6 +397,10 @@ class UsageDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["asset_id", "day", "kind"], name="analytics_daily_once")
         ]
+        # Covers the per-window sums (asset_usage) without touching the table.
+        indexes = [
+            models.Index(fields=["asset_id", "kind", "day", "count"], name="analytics_daily_window")
+        ]
 
 
 class AssetReach(models.Model):
@@ -413,6 +417,10 @@ class AssetReach(models.Model):
             models.UniqueConstraint(
                 fields=["asset_id", "actor", "actor_id"], name="analytics_reach_once"
             )
+        ]
+        # Covers the per-window distinct counts (asset_usage) without touching the table.
+        indexes = [
+            models.Index(fields=["asset_id", "actor", "last_day"], name="analytics_reach_window")
         ]
 
 
