@@ -527,6 +527,10 @@ class UsageDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["asset_id", "day", "kind"], name="analytics_daily_once")
         ]
+        # Covers the per-window sums (asset_usage) without touching the table.
+        indexes = [
+            models.Index(fields=["asset_id", "kind", "day", "count"], name="analytics_daily_window")
+        ]
 
 
 class AssetReach(models.Model):
@@ -543,6 +547,10 @@ class AssetReach(models.Model):
             models.UniqueConstraint(
                 fields=["asset_id", "actor", "actor_id"], name="analytics_reach_once"
             )
+        ]
+        # Covers the per-window distinct counts (asset_usage) without touching the table.
+        indexes = [
+            models.Index(fields=["asset_id", "actor", "last_day"], name="analytics_reach_window")
         ]
 
 

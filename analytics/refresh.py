@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from analytics import tasks
@@ -64,7 +64,22 @@ def analytics_refresh(*, full: bool = False, log: Callable[[str], None] = lambda
         _note(error=f"{type(error).__name__}: {error}"[:500], finished_at=timezone.now())
         raise
     _note(finished_at=timezone.now(), data_as_of=started, error="")
+    database_checkpoint()
     return counts
+
+
+def database_checkpoint() -> None:
+    """On SQLite, copy the write-ahead log back into the database file (a passive checkpoint:
+    it waits for no reader or writer). Web connections never checkpoint themselves (see the
+    database settings), so the scheduler calls this every tick and each refresh at its end.
+    Best effort: inside a transaction, or when the database refuses now, the next one does it."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except OperationalError as error:
+        logger.info("checkpoint skipped: %s", error)
 
 
 def ranking_signals_publish(*, log: Callable[[str], None] = lambda m: None) -> int:

@@ -416,6 +416,9 @@ def _ingest(options: dict, asset_ids: list[int], key: str, tag: str, during=None
         (n, share, port, key, asset_ids, options["deals"], 1000 + n, tag) for n in range(clients)
     ]
     side: dict = {}
+    done = threading.Event()
+    checkpoints = threading.Thread(target=_checkpoint_every_tick, args=(done,))
+    checkpoints.start()
     try:
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
             pending = pool.map_async(_client, jobs)
@@ -427,6 +430,8 @@ def _ingest(options: dict, asset_ids: list[int], key: str, tag: str, during=None
             if during is not None:
                 thread.join()
     finally:
+        done.set()
+        checkpoints.join()
         server.terminate()
         server.wait(timeout=30)
     connections.close_all()
@@ -462,6 +467,21 @@ def _warm_up(port: int, key: str, asset_ids, workers: int) -> None:
         event = {"idempotency_key": f"warm-{port}-{number}", "kind": "asset_viewed"}
         event["asset_id"] = asset_ids[0]
         _send(port, json.dumps({"events": [event]}), headers)
+
+
+def _checkpoint_every_tick(done: threading.Event) -> None:
+    """What the analytics scheduler does besides queueing refreshes: checkpoint SQLite's
+    write-ahead log every tick (web requests do not)."""
+    from django.db import connection
+
+    from analytics.management.commands.analytics_scheduler import TICK_SECONDS
+    from analytics.refresh import database_checkpoint
+
+    try:
+        while not done.wait(TICK_SECONDS):
+            database_checkpoint()
+    finally:
+        connection.close()
 
 
 def _run_during(function, side: dict) -> None:

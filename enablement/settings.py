@@ -134,10 +134,16 @@ DATABASES = {
         # WAL: readers never wait for a writer and a writer never waits for readers; short
         # write transactions (see analytics.rollups) keep writers from waiting long on each
         # other. busy_timeout (``timeout``) is how long a writer waits before "busy" (503).
+        # No automatic checkpoints: one runs inside the commit that crosses the threshold,
+        # holding the write lock, so every writer waited; the analytics scheduler and each
+        # refresh checkpoint instead (``analytics.refresh.database_checkpoint``), and SQLite
+        # does when the last connection closes.
         "OPTIONS": {
             "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+            ),
         },
     }
 }

@@ -97,6 +97,38 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "wal", result.stderr
 
 
+def test_sqlite_writers_leave_checkpoints_to_the_scheduler_and_refresh(tmp_path):
+    """A checkpoint inside a web request's commit holds the write lock while it copies the
+    log; web connections never checkpoint, and ``database_checkpoint`` (each scheduler tick,
+    each refresh) copies everything the log holds back into the database."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "enablement.settings", "DATA_DIR": str(tmp_path)})
+    code = (
+        "from django.db import connection, transaction\n"
+        "from analytics.refresh import database_checkpoint\n"
+        "c = connection.cursor()\n"
+        "c.execute('PRAGMA wal_autocheckpoint'); print('auto', c.fetchone()[0])\n"
+        "c.execute('CREATE TABLE t (x TEXT)')\n"
+        "for n in range(30):\n"
+        "    with transaction.atomic():\n"
+        "        c.execute('INSERT INTO t VALUES (%s)', ['x' * 4000])\n"
+        "import os; size = lambda: os.path.getsize(connection.settings_dict['NAME'])\n"
+        "before = size()\n"
+        "database_checkpoint()\n"
+        "print('copied', size() - before > 30 * 4000)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert "auto 0" in lines and "copied True" in lines, result.stdout + result.stderr
+
+
 @pytest.mark.django_db(transaction=True)
 def test_events_api_stores_events_while_update_analytics_runs():
     asset = make_asset("Deck")

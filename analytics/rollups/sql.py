@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 BATCH = 2000
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
@@ -27,7 +27,7 @@ def day_expression(column: str = "occurred_at"):
     """The UTC day of a timestamp, computed by the database itself (Django's TruncDate on
     SQLite calls back into Python once per row)."""
     if connection.vendor == "sqlite":
-        sql = f"date({_quote(column)})"  # a model column name, no user input
+        sql = f"date({quote(column)})"  # a model column name, no user input
         return RawSQL(sql, [], output_field=DateField())  # noqa: S611
     return TruncDate(column, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ def day_expression(column: str = "occurred_at"):
 def epoch_days(model, column: str):
     """A timestamp column as days since 1970-01-01 (UTC), a float computed by the database:
     reading hundreds of thousands of datetimes through Django's converters costs seconds."""
-    qualified = f"{_quote(model._meta.db_table)}.{_quote(column)}"
+    qualified = f"{quote(model._meta.db_table)}.{quote(column)}"
     if connection.vendor == "sqlite":
         sql = f"(julianday({qualified}) - 2440587.5)"
     else:
@@ -81,9 +81,9 @@ def insert_rows(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """Multi-row INSERT of ``rows`` (already adapted)."""
     if not rows:
         return
-    names = ", ".join(_quote(c) for c in columns)
+    names = ", ".join(quote(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})"  # noqa: S608
+    sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, rows[start : start + BATCH])
@@ -99,8 +99,8 @@ def upsert_rows(
     share the syntax; only the two-argument maximum is spelled differently."""
     if not rows:
         return
-    table_q = _quote(table)
-    names = ", ".join(_quote(c) for c in [*keys, *columns])
+    table_q = quote(table)
+    names = ", ".join(quote(c) for c in [*keys, *columns])
     marks = ", ".join(["%s"] * (len(keys) + len(columns)))
     biggest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
     formulas = {
@@ -108,12 +108,10 @@ def upsert_rows(
         "add": "{t}.{c} + EXCLUDED.{c}",
         "max": biggest + "({t}.{c}, EXCLUDED.{c})",
     }[how]
-    updates = ", ".join(
-        f"{_quote(c)} = " + formulas.format(t=table_q, c=_quote(c)) for c in columns
-    )
+    updates = ", ".join(f"{quote(c)} = " + formulas.format(t=table_q, c=quote(c)) for c in columns)
     sql = (
         f"INSERT INTO {table_q} ({names}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {updates}"
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
@@ -124,8 +122,8 @@ def delete_keys(table: str, keys: Sequence[str], values: list[tuple]) -> None:
     """Delete the rows whose ``keys`` columns equal each tuple of ``values`` (adapted)."""
     if not values:
         return
-    where = " AND ".join(f"{_quote(k)} = %s" for k in keys)
-    sql = f"DELETE FROM {_quote(table)} WHERE {where}"  # noqa: S608
+    where = " AND ".join(f"{quote(k)} = %s" for k in keys)
+    sql = f"DELETE FROM {quote(table)} WHERE {where}"  # noqa: S608
     with connection.cursor() as cursor:
         for start in range(0, len(values), BATCH):
             cursor.executemany(sql, values[start : start + BATCH])
@@ -139,7 +137,7 @@ def delete_in(table: str, column: str, ids: Sequence[int]) -> None:
             part = ids[start : start + 500]
             marks = ", ".join(["%s"] * len(part))
             cursor.execute(
-                f"DELETE FROM {_quote(table)} WHERE {_quote(column)} IN ({marks})",  # noqa: S608
+                f"DELETE FROM {quote(table)} WHERE {quote(column)} IN ({marks})",  # noqa: S608
                 part,
             )
 

@@ -24,6 +24,8 @@ from bisect import bisect_right
 from collections import defaultdict
 from datetime import date
 
+from django.db import connection
+
 from analytics import stats
 from analytics.models import TOUCH_KINDS, Deal, DealAssetTouch, DealStageChange, UsageEvent
 from analytics.rollups import sql
@@ -185,9 +187,69 @@ def _closed(deal_ids) -> set[int]:
 
 
 def step(ctx, after: int, upto: int):
-    """Deals with a touch event among ids (after, upto]: recompute them."""
+    """Deals with a touch event among ids (after, upto]. A closed deal is recomputed whole
+    (its close drops later touches and its credits need them all); an open deal's rows are a
+    count and the earliest touch per asset, so its new events are merged into them."""
     new = _touch_events(upto).filter(id__gt=after).values_list("deal_id", flat=True).distinct()
-    return _recompute(sorted(set(new)), upto, ctx, every_change_matters=False)
+    deal_ids = sorted(set(new))
+    closed = _closed(deal_ids)
+    writes = _recompute(sorted(closed), upto, ctx, every_change_matters=False)
+    merged = _merge_open(ctx, [d for d in deal_ids if d not in closed], after, upto)
+    writes.steps += merged.steps
+    writes.rows += merged.rows
+    return writes
+
+
+def _merge_open(ctx, deal_ids: list[int], after: int, upto: int) -> Writes:
+    """Open deals' new touch events (ids after, upto], added to their rows: touches add up,
+    and an earlier first touch replaces the time and stage (on a tie the stored one, of a
+    lower event id, stays first, as a recomputation orders by time then id). Exact because
+    events are append-only and everything else that changes an open deal's rows (history,
+    a close, a reopening) queues the deal for a whole recomputation. Open deals never count
+    in closed-deal statistics, so dependants see no change."""
+    if not deal_ids:
+        return Writes()
+    bottom = ctx.cached("bottom", _bottom)
+    wanted = set(deal_ids)
+    rows: dict[tuple[int, int], list] = {}
+    histories = {}
+    for start in range(0, len(deal_ids), SLICE):
+        histories.update(_histories(deal_ids[start : start + SLICE]))
+    events = _touch_events(upto).filter(id__gt=after).order_by("occurred_at", "id")
+    for deal_id, asset_id, when in events.values_list("deal_id", "asset_id", "occurred_at"):
+        if deal_id not in wanted:
+            continue
+        row = rows.get((deal_id, asset_id))
+        if row is None:
+            stage = _stage_at(*histories.get(deal_id, ([], [])), when, bottom)
+            rows[(deal_id, asset_id)] = [deal_id, asset_id, 1, when, stage]
+        else:
+            row[2] += 1
+    values = sql.adapt(TYPES, [(*row, 0.0, 0.0, 0.0, 0.0, 0.0) for row in rows.values()])
+    return Writes(steps=[lambda: _merge(values)] if values else [], rows=len(values))
+
+
+def _merge(rows: list[tuple]) -> None:
+    q = sql.quote
+    table = q(TABLE)
+    earlier = f"EXCLUDED.{q('first_touch_at')} < {table}.{q('first_touch_at')}"
+    updates = ", ".join(
+        [
+            f"{q('touches')} = {table}.{q('touches')} + EXCLUDED.{q('touches')}",
+            *(
+                f"{q(c)} = CASE WHEN {earlier} THEN EXCLUDED.{q(c)} ELSE {table}.{q(c)} END"
+                for c in ("first_touch_at", "first_touch_stage_order")
+            ),
+        ]
+    )
+    statement = (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+        f"ON CONFLICT ({q('deal_id')}, {q('asset_id')}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), sql.BATCH):
+            cursor.executemany(statement, rows[start : start + sql.BATCH])
 
 
 def deals_step(ctx, deal_ids: list[int], upto: int):

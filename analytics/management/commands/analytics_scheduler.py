@@ -2,8 +2,9 @@
 
 Every few seconds it enqueues the refresh task when one is due (``analytics.refresh
 .scheduler_tick``: every ANALYTICS_REFRESH_SECONDS, or soon after someone asked), and once an
-hour prunes finished task results older than a day. The task runs in ``manage.py db_worker``
-(TASKS_BACKEND=database); with the immediate backend it runs here. `make run` and
+hour prunes finished task results older than a day. On SQLite it also checkpoints the
+write-ahead log each tick, which web requests no longer do. The task runs in ``manage.py
+db_worker`` (TASKS_BACKEND=database); with the immediate backend it runs here. `make run` and
 docker-compose.yml start it next to the web server and the worker.
 """
 
@@ -13,7 +14,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from analytics.refresh import scheduler_tick
+from analytics.refresh import database_checkpoint, scheduler_tick
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         while True:
             try:
                 scheduler_tick()
+                database_checkpoint()
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
                     _prune()
