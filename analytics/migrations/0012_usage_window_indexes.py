@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0008_search_events_move_to_search'),
+        ("analytics", "0011_field_materials"),
     ]
 
     operations = [
