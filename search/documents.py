@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from wagtail.models import Site
 
+from cms.documents import document_page_unit
 from cms.models import AssetPage, LibraryDocumentPage
 from cms.selectors import assets_allowed_team_ids, assets_live, restricted_sections
 from search.models import RankingSignal
@@ -57,6 +58,7 @@ class SearchDocument:
     won_deals: bool = False
     has_thumbnail: bool = False
     language: str = "en"
+    page_unit: str = "page"
     pages: tuple[tuple[int, str], ...] = ()
     fingerprint: str = field(default="", compare=False)
 
@@ -143,7 +145,7 @@ ROW_FIELDS = (
     "pk", "title", "summary", "body", "url_path", "first_published_at", "review_by",
     "expire_at", "thumbnail_image_id", "language", "owner__username", "owner__first_name",
     "owner__last_name", "document__extracted_text", "document__thumbnail",
-    "transcript__extracted_text", "document_id",
+    "transcript__extracted_text", "document_id", "document__file",
 )  # fmt: skip
 
 
@@ -187,6 +189,7 @@ def build_document(
         won_deals=bool(signals.get("won_deals")),
         has_thumbnail=bool(row["thumbnail_image_id"] or row["document__thumbnail"]),
         language=row["language"],
+        page_unit=document_page_unit(filename=row["document__file"] or ""),
         pages=pages,
     )
 

@@ -83,6 +83,7 @@ FIELDS: tuple[Field, ...] = (
     Field("won_deals", STORED, display=True),
     Field("has_thumbnail", STORED, display=True),
     Field("language", STORED, display=True),
+    Field("page_unit", STORED, display=True),  # "slide" for a deck's pages, else "page"
 )
 
 # Highlight sources, best first: a fragment of the body or file text, else of the summary.
