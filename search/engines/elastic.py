@@ -75,6 +75,10 @@ _PREFIX = analyzer(
         token_filter("title_edge", type="edge_ngram", min_gram=1, max_gram=30),
     ],
 )
+# Highlight tags: the servers trim each fragment of characters up to U+0020 (Java's
+# ``String.trim``), which would drop a bare MARK_START or MARK_END at either end of it; a
+# zero-width space outside each keeps it ("Marzipan pricing" must come back marked).
+PRE_TAG, POST_TAG = "\u200b" + MARK_START, MARK_END + "\u200b"
 PLAIN = "plain"  # the unstemmed sub-field of every text field, for typo matching
 PREFIX = "prefix"  # the edge-n-gram sub-field of the suggest field
 
@@ -203,6 +207,11 @@ def text_query(plan: TextPlan) -> Q | None:
     return Q("bool", must=parts) if parts else None
 
 
+def _highlight(fragment: str):
+    """A server's fragment (tagged with PRE_TAG, POST_TAG) as safe HTML."""
+    return render_highlight(fragment.replace(PRE_TAG, MARK_START).replace(POST_TAG, MARK_END))
+
+
 def pages_query(plan: TextPlan) -> Q:
     """The optional clause that finds each hit's best pages: pages matching any clause of
     ``plan`` (typed, or a synonym), by score, then page number, each with a highlight. It
@@ -212,8 +221,8 @@ def pages_query(plan: TextPlan) -> Q:
         for c in plan.clauses
     ]
     highlight = {
-        "pre_tags": [MARK_START],
-        "post_tags": [MARK_END],
+        "pre_tags": [PRE_TAG],
+        "post_tags": [POST_TAG],
         "fragment_size": SNIPPET_CHARS,
         "number_of_fragments": 1,
         "no_match_size": SNIPPET_CHARS,
@@ -245,7 +254,7 @@ def page_matches(hit) -> list[PageMatch]:
         exact, typo = found.get(f"{PAGES}.text", []), found.get(f"{PAGES}.text.{PLAIN}", [])
         fragments = [f for f in (*exact, *typo) if MARK_START in f] or exact or typo
         marked = fragments[0] if fragments else ""
-        matches.append(PageMatch(int(page.number), render_highlight(marked)))
+        matches.append(PageMatch(int(page.number), _highlight(marked)))
     return matches
 
 
@@ -299,8 +308,8 @@ def search_body(query: SearchQuery, index: str) -> Search:
     search = search.source(["id", "display"])[query.offset : query.offset + query.per_page]
     if highlight:
         search = search.highlight_options(
-            pre_tags=["\x02"],
-            post_tags=["\x03"],
+            pre_tags=[PRE_TAG],
+            post_tags=[POST_TAG],
             fragment_size=SNIPPET_CHARS,
             number_of_fragments=1,
             order="score",
@@ -586,7 +595,7 @@ class ElasticEngine:
                     asset_id=int(hit.id),
                     score=float(hit.meta.score or 0.0),
                     fields=hit.display.to_dict(),
-                    highlight=render_highlight(fragments[0] if fragments else ""),
+                    highlight=_highlight(fragments[0] if fragments else ""),
                     synonym_of=synonym_of(plan, getattr(hit.meta, "matched_queries", ())),
                     matches=page_matches(hit),
                 )
