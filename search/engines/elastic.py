@@ -511,8 +511,8 @@ class ElasticEngine:
         missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias)
         if missing:
             raise SearchUnavailable(
-                f"index {self.alias} lacks the fields {sorted(missing)} (a facet was added "
-                "since it was built): run manage.py search_reindex"
+                f"index {self.alias} lacks the fields {sorted(missing)} (a facet or page text "
+                "was added since it was built): run manage.py search_reindex"
             )
         self._ready = True
 
