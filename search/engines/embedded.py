@@ -180,6 +180,42 @@ ASSET_TEXT = TextFields(
 PAGE_TEXT = TextFields(PAGE_SCHEMA, (("text", 1.0),), ((PLAIN, 1.0),))
 
 
+def within_typos(word: str, token: str, distance: int) -> bool:
+    """Whether ``token`` is at most ``distance`` edits from ``word``, counting an insertion,
+    deletion, substitution or swap of two neighbours as one (as tantivy's fuzzy terms do)."""
+    if abs(len(word) - len(token)) > distance:
+        return False
+    before, row = None, list(range(len(token) + 1))
+    for i, a in enumerate(word, 1):
+        current = [i]
+        for j, b in enumerate(token, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (a != b))
+            if before is not None and j > 1 and a == token[j - 2] and word[i - 2] == b:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1] <= distance
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _typo_snippet(text: str, words: Sequence[str]) -> str:
+    """A fragment of ``text`` around its first word within ``fuzzy_distance`` typos of one of
+    ``words``, such words wrapped in MARK_START/MARK_END."""
+    fuzzy = [(word, fuzzy_distance(word)) for word in words if fuzzy_distance(word)]
+
+    def mark(found: re.Match) -> str:
+        token = found.group(0)
+        if any(within_typos(word, token.lower(), distance) for word, distance in fuzzy):
+            return MARK_START + token + MARK_END
+        return token
+
+    marked = _TOKEN.sub(mark, text)
+    start = max(0, marked.find(MARK_START) - SNIPPET_CHARS // 4)
+    return marked[start : start + SNIPPET_CHARS]
+
+
 def _should(queries: Iterable[Query]) -> Query:
     return Query.boolean_query([(Occur.Should, query) for query in queries])
 
@@ -587,6 +623,7 @@ class EmbeddedEngine:
         if not hits:
             return
         text = _should(self._clause(clause, PAGE_TEXT) for clause in plan.clauses)
+        typed = [word for clause in plan.clauses for word in clause.words]
         limit = PAGE_MATCHES * len(hits) * 10
         count, best = self._best_pages(searcher, text, [hit.asset_id for hit in hits], limit)
         if count > limit:
@@ -600,8 +637,8 @@ class EmbeddedEngine:
             for _, number, address in best.get(hit.asset_id, ()):
                 document = searcher.doc(address)
                 marked = self._snippet([generator], document)
-                if not marked:  # a typo match: tantivy highlights only exact terms
-                    marked = document.get_first("text")[:SNIPPET_CHARS]
+                if not marked:  # a typo match: tantivy's snippets mark only exact terms
+                    marked = _typo_snippet(document.get_first("text"), typed)
                 hit.matches.append(PageMatch(number, render_highlight(marked)))
 
     @staticmethod

@@ -15,9 +15,3 @@ class TestEmbeddedEngine(EngineSuite):
     @pytest.fixture
     def broken_engine(self, down_engine):
         return down_engine
-
-    test_a_page_found_through_a_typo_highlights_the_word = pytest.mark.xfail(
-        reason="tantivy's snippets mark only exact terms, never a typo (fuzzy) match; the page "
-        "is listed, its text shown unmarked",
-        strict=True,
-    )(EngineSuite.test_a_page_found_through_a_typo_highlights_the_word)

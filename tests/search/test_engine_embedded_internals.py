@@ -109,3 +109,20 @@ def test_an_index_from_before_page_text_is_refused_until_a_rebuild(embedded_engi
 
     engine.rebuild([[SearchDocument(id=1, title="Rebuilt", pages=((1, "Walrus"),))]])
     assert engine.indexed_ids() == {1}
+
+
+@pytest.mark.parametrize(
+    ("word", "token", "distance", "within"),
+    [
+        ("marzipna", "marzipan", 1, True),  # two neighbours swapped: one edit
+        ("battlecrad", "battlecard", 1, True),
+        ("pricing", "pricing", 0, True),
+        ("pricing", "prizing", 0, False),
+        ("kitten", "sitting", 2, False),  # three edits
+        ("roadmap", "roadmaps", 1, True),
+    ],
+)
+def test_typo_highlights_count_edits_as_tantivys_fuzzy_terms_do(word, token, distance, within):
+    from search.engines.embedded import within_typos
+
+    assert within_typos(word, token, distance) is within
