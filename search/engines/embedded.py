@@ -180,6 +180,7 @@ ASSET_TEXT = TextFields(
 PAGE_TEXT = TextFields(PAGE_SCHEMA, (("text", 1.0),), ((PLAIN, 1.0),))
 
 
+@functools.lru_cache(maxsize=65_536)  # words recur across pages and searches (Zipf's law)
 def within_typos(word: str, token: str, distance: int) -> bool:
     """Whether ``token`` is at most ``distance`` edits from ``word``, counting an insertion,
     deletion, substitution or swap of two neighbours as one (as tantivy's fuzzy terms do)."""
@@ -204,14 +205,18 @@ def _typo_snippet(text: str, words: Sequence[str]) -> str:
     """A fragment of ``text`` around its first word within ``fuzzy_distance`` typos of one of
     ``words``, such words wrapped in MARK_START/MARK_END."""
     fuzzy = [(word, fuzzy_distance(word)) for word in words if fuzzy_distance(word)]
+    tokens = {token.lower() for token in _TOKEN.findall(text)}
+    typos = {
+        token
+        for token in tokens
+        if any(within_typos(word, token, distance) for word, distance in fuzzy)
+    }
 
     def mark(found: re.Match) -> str:
         token = found.group(0)
-        if any(within_typos(word, token.lower(), distance) for word, distance in fuzzy):
-            return MARK_START + token + MARK_END
-        return token
+        return MARK_START + token + MARK_END if token.lower() in typos else token
 
-    marked = _TOKEN.sub(mark, text)
+    marked = _TOKEN.sub(mark, text) if typos else text
     start = max(0, marked.find(MARK_START) - SNIPPET_CHARS // 4)
     return marked[start : start + SNIPPET_CHARS]
 
