@@ -2,9 +2,11 @@
 documents indexed with their pages and without (``pages=()``), then the same queries through
 ``engine.search`` (hits, facets, highlights and, with pages, each hit's best pages).
 
-Usage: python -m bench.search_pages [--size=100000] [--queries=300]
-Writes bench/results/search_pages.json. (Not one of ``make bench``'s suites: it measures one
-design choice; ``make bench BENCH_ARGS=search`` compares the three engines with pages.)
+Usage: python -m bench.search_pages [--size=100000] [--queries=300] [--engine=embedded]
+(``--engine=opensearch`` or ``elasticsearch``: the server at OPENSEARCH_TEST_URL or
+ELASTICSEARCH_TEST_URL, through indices of its own that are deleted afterwards)
+Writes bench/results/search_pages-<engine>.json. (Not one of ``make bench``'s suites: it
+measures one design choice; ``make bench BENCH_ARGS=search`` compares the three engines with pages.)
 """
 
 from __future__ import annotations
@@ -19,19 +21,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "search_pages.json"
+RESULTS = ROOT / "bench" / "results"
 
 
-def _option(argv: list[str], name: str, default: int) -> int:
+def _option(argv: list[str], name: str, default):
     for arg in argv:
         key, _, value = arg.lstrip("-").partition("=")
         if key == name and value:
-            return int(value.replace("_", ""))
+            return type(default)(value.replace("_", ""))
     return default
 
 
-def _measure(engine, documents, queries) -> dict:
+def _engine(kind: str, scratch: Path, label: str):
+    if kind == "embedded":
+        from search.engines.embedded import EmbeddedEngine
+
+        return EmbeddedEngine(path=scratch / label)
+    from search.engines.elastic import ElasticEngine
+
+    url = os.environ[f"{kind.upper()}_TEST_URL"]
+    name = f"bench-pages-{label}-{os.getpid()}"
+    return ElasticEngine(url=url, index=name, kind=kind, timeout=300)
+
+
+def _measure(kind, engine, documents, queries, scratch) -> dict:
     from bench.search import _directory_mb, _timed, percentiles
+    from bench.search_engines import _drop, _index_mb
 
     started = time.perf_counter()
     engine.rebuild(documents[start : start + 1000] for start in range(0, len(documents), 1000))
@@ -40,13 +55,21 @@ def _measure(engine, documents, queries) -> dict:
         engine.search(query)  # warm up
     timings = [_timed(lambda query=query: engine.search(query)) for query in queries]
     matches = [len(hit.matches) for query in queries for hit in engine.search(query).hits]
-    return {
+    if kind != "embedded":
+        engine.transport.refresh(engine.transport.aliases(engine.alias)[0])
+    result = {
         "index_seconds": round(seconds, 1),
         "assets_per_s": round(len(documents) / seconds),
-        "index_mb": _directory_mb(engine.root),
+        "index_mb": (
+            _directory_mb(engine.root)
+            if kind == "embedded"
+            else _index_mb(kind, engine, scratch, 0)
+        ),
         "search": percentiles(timings),
         "hits_with_pages": round(sum(1 for m in matches if m) / max(len(matches), 1), 3),
     }
+    _drop(kind, engine, scratch, 0)
+    return result
 
 
 def run(argv: list[str]) -> dict:
@@ -58,10 +81,10 @@ def run(argv: list[str]) -> dict:
     from django.utils import timezone
 
     from bench.search_corpus import make_corpus, make_queries, to_document
-    from search.engines.embedded import EmbeddedEngine
     from search.query import Audience, SearchQuery
 
     size, count = _option(argv, "size", 100_000), _option(argv, "queries", 300)
+    kind = _option(argv, "engine", "embedded")
     teams = [1, 2, 3, 4]
     now = int(time.time())
     documents = [to_document(a, published_at=now, team_ids=teams) for a in make_corpus(size)]
@@ -72,6 +95,7 @@ def run(argv: list[str]) -> dict:
     ]
     report = {
         "suite": "search_pages",
+        "engine": kind,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "assets": size,
         "pages": sum(len(document.pages) for document in documents),
@@ -79,18 +103,15 @@ def run(argv: list[str]) -> dict:
     }
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as scratch:
         without = [dataclasses.replace(document, pages=()) for document in documents]
-        report["without_pages"] = _measure(
-            EmbeddedEngine(path=Path(scratch) / "without"), without, queries
-        )
-        report["with_pages"] = _measure(
-            EmbeddedEngine(path=Path(scratch) / "with"), documents, queries
-        )
+        for label, batch in (("without_pages", without), ("with_pages", documents)):
+            engine = _engine(kind, Path(scratch), label.replace("_", "-"))
+            report[label] = _measure(kind, engine, batch, queries, Path(scratch))
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     with_p95 = report["with_pages"]["search"]["p95_ms"]
     report["p95_with_over_without"] = round(
         with_p95 / report["without_pages"]["search"]["p95_ms"], 2
     )
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"search_pages-{kind}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return report
 
