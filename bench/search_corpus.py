@@ -296,6 +296,8 @@ def _asset_columns() -> list[str]:
         "review_by",
         "language",
         "archived",
+        "buyer_description",
+        "buyer_sharing",
     ]
 
 
@@ -311,6 +313,8 @@ def _asset_row(asset: SyntheticAsset, page, lookups) -> list:
         None,
         "en",
         False,
+        "",
+        "",
     ]
 
 
@@ -379,8 +383,19 @@ def _links(pages, lookups, teams) -> None:
     )
 
 
+PAGE_WORDS = 80  # a slide's worth of text
+
+
+def _pages(body: str) -> tuple[tuple[int, str], ...]:
+    """The body cut into pages of ``PAGE_WORDS`` words, as a deck or PDF of it would be."""
+    words = body.split()
+    chunks = range(0, len(words), PAGE_WORDS)
+    return tuple((n + 1, " ".join(words[i : i + PAGE_WORDS])) for n, i in enumerate(chunks))
+
+
 def to_document(asset: SyntheticAsset, *, published_at: int, team_ids: list[int]):
-    """The search document for a synthetic asset, without any database row."""
+    """The search document for a synthetic asset, without any database row; its body is also
+    its file, page by page."""
     from search.documents import SearchDocument
 
     return SearchDocument(
@@ -400,5 +415,6 @@ def to_document(asset: SyntheticAsset, *, published_at: int, team_ids: list[int]
         },
         owner="Bench owner",
         published_at=published_at - asset.number,
+        pages=_pages(asset.body),
         audience=("all",) if asset.team is None else (f"team:{team_ids[asset.team]}",),
     )

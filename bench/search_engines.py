@@ -62,7 +62,9 @@ def _engine(kind: str, urls: dict, size: int, scratch: Path):
         return EmbeddedEngine(path=scratch / f"engines-{size}")
     from search.engines.elastic import ElasticEngine
 
-    return ElasticEngine(url=urls[kind], index=f"bench-engines-{size}", kind=kind, timeout=300)
+    return ElasticEngine(
+        url=urls[kind], index=f"bench-engines-{size}-{os.getpid()}", kind=kind, timeout=300
+    )
 
 
 def _drop(kind: str, engine, scratch: Path, size: int) -> None:

@@ -13,7 +13,8 @@ For per-page search hits (the interface other apps use):
 - ``document_page_texts(document_id=...)``: the stored pages, ``LibraryDocumentPage`` rows
   (number from 1, text), in page order; empty for formats without pages;
 - ``document_page_preview(document_id=..., number=..., width=...)``: a PNG of one PDF page,
-  drawn in the sandbox; None when the document is not a PDF.
+  drawn in the sandbox; None when the document is not a PDF;
+- ``document_page_unit(filename=...)``: what its pages are called, "slide" or "page".
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from cms.extraction import (
     render_page_bounded,
     unsupported_reason,
 )
+from cms.extraction.pptx import PARSER as DECKS
 from cms.models import LibraryDocument, LibraryDocumentPage
 from cms.signals import document_processed
 
@@ -285,6 +287,11 @@ def document_page_texts(*, document_id: int) -> list[LibraryDocumentPage]:
     """The stored pages of a document, in page order (see ``LibraryDocumentPage``). The caller
     checks that the user may see the document's asset."""
     return list(LibraryDocumentPage.objects.filter(document_id=document_id).order_by("number"))
+
+
+def document_page_unit(*, filename: str) -> str:
+    """What the pages of the file ``filename`` are called: "slide" for decks, else "page"."""
+    return "slide" if extension_of(filename) in DECKS.extensions else "page"
 
 
 def document_page_preview(*, document_id: int, number: int, width: int = 800) -> bytes | None:

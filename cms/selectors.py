@@ -9,12 +9,15 @@ Search, listings, downloads, thumbnails and share links all ask these functions.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import user_manages_content, user_team_ids
-from cms.models import AssetPage, BuyerStage, LibraryPage, Pillar
+from cms.documents import document_page_unit
+from cms.extraction import extension_of
+from cms.models import AssetPage, BuyerStage, LibraryDocumentPage, LibraryPage, Pillar
 from cms.taxonomy import facets
 
 
@@ -320,3 +323,38 @@ def team_usage(team_ids: list[int]) -> list[str]:
 
 def _by_path(page) -> str:
     return page.path
+
+
+@dataclass
+class PageOfAsset:
+    """One page (or slide) of an asset's file as its asset page shows it."""
+
+    number: int
+    count: int  # pages in the file (at least ``number``)
+    unit: str  # "page" or "slide"
+    text: str  # what processing read from it; "" when it has no text
+    previewable: bool  # whether an image of it can be drawn (PDF pages)
+
+    @property
+    def label(self) -> str:
+        return f"{self.unit.capitalize()} {self.number}"
+
+
+def asset_page_of_file(asset: AssetPage, number: int) -> PageOfAsset | None:
+    """Page ``number`` (from 1) of the asset's file, or None when it has no such page. The
+    caller checks that the user may see the asset."""
+    document = asset.document
+    if document is None or number < 1:
+        return None
+    pages = LibraryDocumentPage.objects.filter(document_id=document.pk)
+    count = max(document.page_count or 0, pages.count())
+    if number > count:
+        return None
+    row = pages.filter(number=number).values_list("text", flat=True).first()
+    return PageOfAsset(
+        number=number,
+        count=count,
+        unit=document_page_unit(filename=document.file.name),
+        text=row or "",
+        previewable=extension_of(document.file.name) == "pdf",
+    )

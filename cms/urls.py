@@ -1,4 +1,5 @@
-"""Asset files for signed-in users: /assets/<id>/download/ and /assets/<id>/thumbnail/."""
+"""Asset files for signed-in users: /assets/<id>/download/, /assets/<id>/thumbnail/ and
+/assets/<id>/pages/<number>/preview/."""
 
 from django.urls import path
 
@@ -8,4 +9,9 @@ app_name = "cms"
 urlpatterns = [
     path("<int:asset_id>/download/", views.asset_download, name="asset_download"),
     path("<int:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
+    path(
+        "<int:asset_id>/pages/<int:number>/preview/",
+        views.asset_page_preview,
+        name="asset_page_preview",
+    ),
 ]

@@ -1,5 +1,5 @@
-"""Rep-facing library views: the library home, section listings, the asset page, downloads
-and thumbnails.
+"""Rep-facing library views: the library home, section listings, the asset page (at one page
+of its file with ``?page=N``), downloads, thumbnails and page previews.
 
 Every view asks ``cms.selectors`` what the user may see; an asset the user may not see is a
 404, never a 403, so its existence does not leak.
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -22,13 +23,17 @@ from wagtail.images.exceptions import InvalidFilterSpecError
 
 from accounts.roles import user_manages_content
 from cms import selectors
+from cms.documents import document_page_preview
 from cms.downloads import stored_file_response
+from cms.extraction import ExtractionError
 from cms.models import AssetPage, LibraryPage
 from cms.signals import asset_viewed
 from cms.taxonomy import asset_terms, card_facets, facets
 
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"
+PAGE_PREVIEW_WIDTH = 800
+PAGE_PREVIEW_CACHE_SECONDS = 24 * 3600
 # The selects of a listing's filter form (``cms.taxonomy``: ``listing_form``), in order.
 FILTER_FORM = tuple(item for item in facets() if item.listing_form)
 # Relations an asset card's chips read (``cms.taxonomy.card_facets``), loaded with the page.
@@ -160,8 +165,18 @@ def asset_page_serve(request, *, page):
         "related": related,
         "has_thumbnail": _has_thumbnail(page),
         "review_overdue": page.review_by is not None and page.review_by < timezone.localdate(),
+        "at_page": _page_asked(request, page),
     }
     return TemplateResponse(request, page.template, context)
+
+
+def _page_asked(request, asset: AssetPage) -> selectors.PageOfAsset | None:
+    """The page of the file asked for with ``?page=N`` (a search result's "Slide 41"), if
+    the file has it."""
+    raw = request.GET.get("page", "")
+    if not raw.isdecimal() or len(raw) > 6:
+        return None
+    return selectors.asset_page_of_file(asset, int(raw))
 
 
 def _has_thumbnail(asset: AssetPage) -> bool:
@@ -203,3 +218,32 @@ def asset_thumbnail(request, asset_id: int):
     if asset.document is not None and asset.document.thumbnail:
         return stored_file_response(asset.document.thumbnail, as_attachment=False)
     raise Http404("This asset has no thumbnail")
+
+
+@require_GET
+@login_required
+def asset_page_preview(request, asset_id: int, number: int):
+    """An image of page ``number`` of the asset's file (PDF pages), for users who may see the
+    asset; 404 otherwise, or when the page cannot be drawn. Drawn in the extraction sandbox
+    and kept in the cache, keyed by the processed file, so a new file is drawn afresh."""
+    asset = _visible_asset_or_404(request, asset_id)
+    document = asset.document
+    if document is None or selectors.asset_page_of_file(asset, number) is None:
+        raise Http404("This asset has no such page")
+    processed = document.processed_at.timestamp() if document.processed_at else 0
+    key = f"page-preview:{document.pk}:{processed}:{number}:{PAGE_PREVIEW_WIDTH}"
+    png = cache.get(key)
+    if png is None:
+        try:
+            png = document_page_preview(
+                document_id=document.pk, number=number, width=PAGE_PREVIEW_WIDTH
+            )
+        except ExtractionError as error:
+            raise Http404("This page cannot be drawn") from error
+        if png is None:
+            raise Http404("Only PDF pages have previews")
+        cache.set(key, png, PAGE_PREVIEW_CACHE_SECONDS)
+    response = HttpResponse(png, content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

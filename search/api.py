@@ -4,7 +4,7 @@ OpenAPI schema at /api/v1/openapi.json).
 Authentication: a browser session, or ``Authorization: Bearer <token>`` with a Wagtail API
 token (``manage.py api_tokens create --user <username> --name <label>``, or Wagtail's admin
 under Settings > API tokens). Either way the caller's own permissions apply.
-``highlight`` is HTML in which only <mark> tags are markup.
+``highlight`` and each of ``matches``' highlights are HTML in which only <mark> tags are markup.
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ SearchParams = _schema(
     "Text, facet slugs (repeatable), sort, page and deal mode; see ``search.forms``.",
 )
 
+
+class PageMatchOut(Schema):
+    """A page of a PDF or a slide of a deck (from 1) where the result matched."""
+
+    page: int
+    highlight: str = Field(description="HTML in which only <mark> tags are markup")
+    url: str = Field(description="the asset page showing this page")
+
+
 HitOut = _schema(
     "HitOut",
     {
@@ -73,6 +82,13 @@ HitOut = _schema(
             Field(description="what was typed that this hit matched through a synonym"),
         ),
         "score": (float, ...),
+        "matches": (
+            list[PageMatchOut],
+            Field(
+                description="up to three pages or slides of the file that match the text, "
+                "best first, each with a highlighted snippet"
+            ),
+        ),
     },
     "One result card.",
 )
@@ -132,6 +148,10 @@ def _hit(card) -> dict:
         "via_synonym": bool(card.synonym_of),
         "synonym_of": card.synonym_of,
         "score": card.score,
+        "matches": [
+            {"page": match.page, "highlight": str(match.highlight), "url": match.url}
+            for match in card.matches
+        ],
     }
 
 

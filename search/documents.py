@@ -1,7 +1,8 @@
 """Asset -> search document: the one place that decides what an engine stores about an asset.
 
-A document carries the searchable text (title, summary, body, the file's extracted text), the
-facet values (taxonomy slugs), who may see it (``audience`` tokens: ``"all"`` or
+A document carries the searchable text (title, summary, body, the file's extracted text, and
+that text again page by page for PDFs and decks, to say where an asset matched), the facet
+values (taxonomy slugs), who may see it (``audience`` tokens: ``"all"`` or
 ``"team:<id>"``; no token at all means only content managers), when it expires (enforced at
 query time because expiry happens by time passing), the ranking signals analytics provides,
 and the display fields a result card needs (``search.schema`` declares the fields). Only live
@@ -23,11 +24,12 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from wagtail.models import Site
 
-from cms.models import AssetPage
+from cms.documents import document_page_unit
+from cms.models import AssetPage, LibraryDocumentPage
 from cms.selectors import assets_allowed_team_ids, assets_live, restricted_sections
 from search.models import RankingSignal
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
-from search.schema import DISPLAY_FIELDS, STORED_FACET_FIELDS
+from search.schema import DISPLAY_FIELDS, MAX_PAGES, STORED_FACET_FIELDS
 
 _STRIP = str.maketrans("", "", MARK_START + MARK_END)
 
@@ -35,7 +37,9 @@ _STRIP = str.maketrans("", "", MARK_START + MARK_END)
 @dataclass(frozen=True)
 class SearchDocument:
     """What an engine stores about one asset. ``terms`` maps each taxonomy facet's index
-    field (``cms.taxonomy``, ``search.schema``) to the asset's term slugs."""
+    field (``cms.taxonomy``, ``search.schema``) to the asset's term slugs. ``pages`` holds
+    (number, text) for each page or slide of the file that has text, in page order (at most
+    ``search.schema.MAX_PAGES``); the same text is also in ``file_text``."""
 
     id: int
     title: str
@@ -54,11 +58,16 @@ class SearchDocument:
     won_deals: bool = False
     has_thumbnail: bool = False
     language: str = "en"
+    page_unit: str = "page"
+    pages: tuple[tuple[int, str], ...] = ()
     fingerprint: str = field(default="", compare=False)
 
     def __post_init__(self):
         for name in ("title", "summary", "body", "file_text"):
             object.__setattr__(self, name, (getattr(self, name) or "").translate(_STRIP))
+        pages = ((int(number), (text or "").translate(_STRIP)) for number, text in self.pages)
+        pages = tuple((number, text) for number, text in pages if text.strip())
+        object.__setattr__(self, "pages", pages[:MAX_PAGES])
         terms = {name: tuple(self.terms.get(name, ())) for name in STORED_FACET_FIELDS}
         object.__setattr__(self, "terms", terms)
         if not self.fingerprint:
@@ -136,7 +145,7 @@ ROW_FIELDS = (
     "pk", "title", "summary", "body", "url_path", "first_published_at", "review_by",
     "expire_at", "thumbnail_image_id", "language", "owner__username", "owner__first_name",
     "owner__last_name", "document__extracted_text", "document__thumbnail",
-    "transcript__extracted_text",
+    "transcript__extracted_text", "document_id", "document__file",
 )  # fmt: skip
 
 
@@ -152,9 +161,11 @@ def build_document(
     url: str,
     terms: Mapping[str, tuple[str, ...]],
     signals: dict | None = None,
+    pages: tuple[tuple[int, str], ...] = (),
 ) -> SearchDocument:
     """The document for a live asset's ``row`` (``ROW_FIELDS``); the caller decides
-    liveness and visibility and passes the URL and the term slugs by index field."""
+    liveness and visibility and passes the URL, the term slugs by index field and the
+    pages of its file."""
     signals = signals or {}
     return SearchDocument(
         id=row["pk"],
@@ -178,6 +189,8 @@ def build_document(
         won_deals=bool(signals.get("won_deals")),
         has_thumbnail=bool(row["thumbnail_image_id"] or row["document__thumbnail"]),
         language=row["language"],
+        page_unit=document_page_unit(filename=row["document__file"] or ""),
+        pages=pages,
     )
 
 
@@ -241,6 +254,21 @@ def _links(relation_name: str, ids: list[int], target: str) -> dict[int, list]:
     return found
 
 
+def _page_texts(document_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """document id -> (number, text) of its pages that have text, in page order
+    (``LibraryDocumentPage``), in one query."""
+    rows = (
+        LibraryDocumentPage.objects.filter(document_id__in=document_ids)
+        .exclude(text="")
+        .order_by("document_id", "number")
+        .values_list("document_id", "number", "text")
+    )
+    found: dict[int, list[tuple[int, str]]] = {}
+    for document_id, number, text in rows:
+        found.setdefault(document_id, []).append((number, text))
+    return found
+
+
 class _PageUrls:
     """Page URLs the way ``Page.get_url()`` makes them, with the site lookups and the
     ``wagtail_serve`` reverse done once instead of per page (tests hold them equal)."""
@@ -272,6 +300,8 @@ def live_documents(
         links = {name: _links(name, chunk, "slug") for name in STORED_FACET_FIELDS}
         teams = assets_allowed_team_ids(chunk, sections=sections)
         signals = asset_ranking_signals(chunk)
+        rows = [row for row in rows.values(*ROW_FIELDS) if row["pk"] in wanted]
+        pages = _page_texts([row["document_id"] for row in rows if row["document_id"]])
         yield [
             build_document(
                 row,
@@ -279,9 +309,9 @@ def live_documents(
                 url=urls(row["url_path"]),
                 terms={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
                 signals=signals.get(row["pk"]),
+                pages=tuple(pages.get(row["document_id"], ())),
             )
-            for row in rows.values(*ROW_FIELDS)
-            if row["pk"] in wanted
+            for row in rows
         ]
 
 

@@ -337,6 +337,15 @@ class FacetCount:
 
 
 @dataclass
+class PageMatch:
+    """A page of a PDF or a slide of a deck (``page``, from 1) where a hit matched, with a
+    highlighted fragment of its text (safe HTML in which only <mark> is markup)."""
+
+    page: int
+    highlight: SafeString
+
+
+@dataclass
 class SearchHit:
     """One result as an engine returns it. ``fields`` holds the stored display fields
     (``search.schema.DISPLAY_FIELDS``); ``highlight`` is safe HTML in which only <mark> is
@@ -351,6 +360,9 @@ class SearchHit:
     # What the rep typed that this hit matched only through a synonym ("roi" when it says
     # "return on investment" and never "roi"); empty when it matched what was typed.
     synonym_of: list[str] = field(default_factory=list)
+    # Up to ``search.schema.PAGE_MATCHES`` pages or slides of its file that match the text,
+    # best first (ties: the earlier page); empty without text or for a file without pages.
+    matches: list[PageMatch] = field(default_factory=list)
 
 
 @dataclass

@@ -46,6 +46,23 @@ class CardAction:
 
 
 @dataclass
+class CardMatch:
+    """A page or slide where a result matched: its highlight and a link to the asset page
+    at that page (through the click recorder when the search was recorded)."""
+
+    page: int
+    label: str  # "Slide 41", "Page 3"
+    highlight: SafeString
+    url: str
+    link: str
+
+
+def url_at_page(url: str, page: int) -> str:
+    """The asset page ``url`` showing page ``page`` (``cms.views.asset_page_serve``)."""
+    return f"{url}?page={page}#page-{page}"
+
+
+@dataclass
 class Chip:
     facet: str
     label: str
@@ -72,6 +89,7 @@ class Card:
     reasons: list[str]
     synonym_of: list[str]
     score: float
+    matches: list[CardMatch] = field(default_factory=list)
     actions: list[CardAction] = field(default_factory=list)
 
     @property
@@ -185,11 +203,22 @@ def _card(hit: SearchHit, position: int, search_id, labels, today: str) -> Card:
     click_url = ""
     if search_id is not None:
         click_url = f"{reverse('search:click', args=[search_id, hit.asset_id])}?pos={position}"
+    url = fields.get("url", "")
+    matches = [
+        CardMatch(
+            page=match.page,
+            label=f"{(fields.get('page_unit') or 'page').capitalize()} {match.page}",
+            highlight=match.highlight,
+            url=url_at_page(url, match.page),
+            link=f"{click_url}&page={match.page}" if click_url else url_at_page(url, match.page),
+        )
+        for match in hit.matches
+    ]
     return Card(
         asset_id=hit.asset_id,
         position=position,
         title=fields.get("title", ""),
-        url=fields.get("url", ""),
+        url=url,
         click_url=click_url,
         summary=fields.get("summary", ""),
         highlight=hit.highlight,
@@ -205,6 +234,7 @@ def _card(hit: SearchHit, position: int, search_id, labels, today: str) -> Card:
         reasons=hit.reasons,
         synonym_of=hit.synonym_of,
         score=hit.score,
+        matches=matches,
     )
 
 

@@ -6,6 +6,13 @@ server engines' mapping, what each stores, what text is searched with which weig
 fields are facets and which numbers results can be sorted by. ``search.documents`` fills the
 fields; ``SearchHit.fields`` carries the ``display`` ones back to result cards.
 
+Page text (``PAGES``) is the one field of its kind: the text of each page of a PDF and each
+slide of a deck (notes included), searched only to say where an asset matched (up to
+``PAGE_MATCHES`` pages per hit, each with a highlight), never to decide whether it matched
+(the same text is in ``content``) nor for counts, facets or permissions, which stay per asset.
+Each engine keeps pages apart from the assets' own statistics (nested documents on the
+servers, a second index beside the assets' on the embedded engine).
+
 A taxonomy facet (``cms.taxonomy``) becomes a keyword field of the same name as its asset
 relation, displayed on cards, so a new facet needs nothing here. Fields are stored in the
 order declared (the embedded index depends on it): add new ones at the end of their kind.
@@ -20,6 +27,11 @@ from cms.taxonomy import Facet, facets, stored_facets
 TEXT, KEYWORD, INTEGER, FLOAT, STORED = "text", "keyword", "integer", "float", "stored"
 FACET_SIZE = 200  # facet values counted per facet
 SNIPPET_CHARS = 220  # length of the highlighted fragment on a result card
+PAGES = "pages"  # the page texts' field: (number, text) pairs, see the module docstring
+PAGE_MATCHES = 3  # matching pages listed per hit
+# Pages indexed per asset at most: Elasticsearch's and OpenSearch's default limit of nested
+# documents per document (``index.mapping.nested_objects.limit``).
+MAX_PAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ FIELDS: tuple[Field, ...] = (
     Field("won_deals", STORED, display=True),
     Field("has_thumbnail", STORED, display=True),
     Field("language", STORED, display=True),
+    Field("page_unit", STORED, display=True),  # "slide" for a deck's pages, else "page"
 )
 
 # Highlight sources, best first: a fragment of the body or file text, else of the summary.

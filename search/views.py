@@ -14,6 +14,7 @@ from search import selectors, services
 from search.engines import SearchUnavailable
 from search.forms import InvalidSearch
 from search.query import audience_for
+from search.results import url_at_page
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE = "Search is unavailable right now. The library itself still works; try again soon."
@@ -54,7 +55,8 @@ def suggest(request):
 @login_required
 @require_GET
 def click(request, search_id: int, asset_id: int):
-    """Record a result click, then go to the asset (404 when the user may not see it)."""
+    """Record a result click, then go to the asset, at the page asked for if any (404 when
+    the user may not see it)."""
     try:
         position = int(request.GET.get("pos", "0"))
     except ValueError:
@@ -64,4 +66,5 @@ def click(request, search_id: int, asset_id: int):
     )
     if not url:
         raise Http404("No such asset")
-    return HttpResponseRedirect(url)
+    page = request.GET.get("page", "")
+    return HttpResponseRedirect(url_at_page(url, int(page)) if page.isdecimal() else url)

@@ -55,7 +55,12 @@ class SearchEngine(Protocol):
           text in ``SearchHit.synonym_of``;
         - facet counts for a facet apply every active filter except that facet's own;
         - hits are sorted by ``query.sort`` and cut to ``query.page``/``query.per_page``;
-        - ``SearchHit.highlight`` contains only escaped text and <mark> tags."""
+        - ``SearchHit.highlight`` contains only escaped text and <mark> tags;
+        - with text and ``query.highlight``, ``SearchHit.matches`` lists up to
+          ``PAGE_MATCHES`` pages of the hit's file (``SearchDocument.pages``) that match
+          some clause of the text plan (typed or a synonym), best first and, at equal
+          relevance, the earlier page, each with a highlight like ``highlight``'s; pages
+          never change which assets match, their order, their count or facet counts."""
 
     def suggest(
         self,

@@ -8,6 +8,11 @@ dict, and the answer is wrapped in the DSL's ``Response``.
 
 The engine's index name is an alias. A rebuild creates ``<alias>-<timestamp>``, fills it,
 then moves the alias in one ``_aliases`` call and deletes the old index: zero downtime.
+
+Page text (``search.schema.PAGES``) is a ``nested`` field: each page is its own hidden document
+with its own text statistics, joined to its asset. A search with text asks, beside the asset
+query, for each hit's best pages (``inner_hits`` with a highlight) through an optional nested
+clause that adds nothing to the score, so hits, counts and facets stay per asset.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter
-from elasticsearch.dsl.field import Text
+from elasticsearch.dsl.field import Integer, Nested, Text
 from elasticsearch.dsl.response import Response
 
 from search.documents import SearchDocument
@@ -27,9 +33,12 @@ from search.engines.base import EngineHealth, SearchUnavailable
 from search.query import (
     FACETS,
     FUZZY_WEIGHT,
+    MARK_END,
+    MARK_START,
     SYNONYM_WEIGHT,
     Audience,
     FacetCount,
+    PageMatch,
     SearchHit,
     SearchQuery,
     SearchResults,
@@ -47,6 +56,8 @@ from search.schema import (
     FLOAT,
     KEYWORD_FIELDS,
     NUMBER_FIELDS,
+    PAGE_MATCHES,
+    PAGES,
     SNIPPET_CHARS,
     SNIPPET_FIELDS,
     SORT_FIELDS,
@@ -64,6 +75,10 @@ _PREFIX = analyzer(
         token_filter("title_edge", type="edge_ngram", min_gram=1, max_gram=30),
     ],
 )
+# Highlight tags: the servers trim each fragment of characters up to U+0020 (Java's
+# ``String.trim``), which would drop a bare MARK_START or MARK_END at either end of it; a
+# zero-width space outside each keeps it ("Marzipan pricing" must come back marked).
+PRE_TAG, POST_TAG = "\u200b" + MARK_START, MARK_END + "\u200b"
 PLAIN = "plain"  # the unstemmed sub-field of every text field, for typo matching
 PREFIX = "prefix"  # the edge-n-gram sub-field of the suggest field
 
@@ -86,6 +101,8 @@ def index_body() -> dict:
         mapping.field(field.name, "keyword")
     for field in NUMBER_FIELDS:
         mapping.field(field.name, "float" if field.kind == FLOAT else "long")
+    page_text = Text(analyzer="english", fields={PLAIN: Text(analyzer="standard")})
+    mapping.field(PAGES, Nested(properties={"number": Integer(), "text": page_text}))
     mapping.field("display", "object", enabled=False)
     index = Index("unused")
     index.settings(number_of_shards=1, auto_expand_replicas="0-1")
@@ -93,37 +110,53 @@ def index_body() -> dict:
     return index.to_dict()
 
 
-_MAPPED_FIELDS = {"id", *(field.name for field in (*TEXT_FIELDS, *KEYWORD_FIELDS, *NUMBER_FIELDS))}
+_MAPPED_FIELDS = {
+    "id",
+    PAGES,
+    *(field.name for field in (*TEXT_FIELDS, *KEYWORD_FIELDS, *NUMBER_FIELDS)),
+}
 
 
 def to_source(document: SearchDocument) -> dict:
     source = {"id": document.id, "display": document.display()}
     for field in (*TEXT_FIELDS, *KEYWORD_FIELDS, *NUMBER_FIELDS):
         source[field.name] = document.value(field.name)
+    source[PAGES] = [{"number": number, "text": text} for number, text in document.pages]
     return source
 
 
-def _fields(suffix: str = "") -> list[str]:
-    return [f"{field}{suffix}^{boost:g}" for field, boost in FIELD_BOOSTS.items()]
+@dataclass(frozen=True)
+class TextFields:
+    """Where the words of a query are looked for: ``stemmed`` fields and, for typo matches,
+    ``fuzzy`` unstemmed ones (``name^boost``)."""
+
+    stemmed: tuple[str, ...]
+    fuzzy: tuple[str, ...]
 
 
-def _word(word: str) -> Q:
+ASSET_TEXT = TextFields(
+    tuple(f"{field}^{boost:g}" for field, boost in FIELD_BOOSTS.items()),
+    tuple(
+        f"{field.name}.{PLAIN}" + (f"^{field.boost:g}" if field.suggest else "")
+        for field in TEXT_FIELDS
+        if field.typos
+    ),
+)
+PAGE_TEXT = TextFields((f"{PAGES}.text",), (f"{PAGES}.text.{PLAIN}",))
+
+
+def _word(word: str, fields: TextFields = ASSET_TEXT) -> Q:
     """A typed word: stemmed in every text field, or within ``fuzzy_distance`` typos of an
     unstemmed word."""
-    stemmed = Q("multi_match", query=word, fields=_fields(), type="most_fields")
+    stemmed = Q("multi_match", query=word, fields=list(fields.stemmed), type="most_fields")
     options = [stemmed]
     distance = fuzzy_distance(word)
     if distance:
-        fuzzy_fields = [
-            f"{field.name}.{PLAIN}" + (f"^{field.boost:g}" if field.suggest else "")
-            for field in TEXT_FIELDS
-            if field.typos
-        ]
         options.append(
             Q(
                 "multi_match",
                 query=word,
-                fields=fuzzy_fields,
+                fields=list(fields.fuzzy),
                 type="most_fields",
                 fuzziness=distance,
                 boost=FUZZY_WEIGHT,
@@ -132,23 +165,28 @@ def _word(word: str) -> Q:
     return Q("bool", should=options, minimum_should_match=1)
 
 
-def _phrase(words, boost: float = 1.0) -> Q:
-    return Q("multi_match", query=" ".join(words), type="phrase", fields=_fields(), boost=boost)
+def _phrase(words, boost: float = 1.0, fields: TextFields = ASSET_TEXT) -> Q:
+    text = " ".join(words)
+    return Q("multi_match", query=text, type="phrase", fields=list(fields.stemmed), boost=boost)
 
 
-def _typed(clause: TextClause) -> Q:
+def _typed(clause: TextClause, fields: TextFields = ASSET_TEXT) -> Q:
     if clause.phrase:
-        return _phrase(clause.typed)
-    words = [_word(word) for word in clause.words]
+        return _phrase(clause.typed, fields=fields)
+    words = [_word(word, fields) for word in clause.words]
     return words[0] if len(words) == 1 else Q("bool", must=words)
 
 
-def _synonym(term) -> Q:
+def _synonym(term, fields: TextFields = ASSET_TEXT) -> Q:
     """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""
     if len(term) > 1:
-        return _phrase(term, boost=SYNONYM_WEIGHT)
+        return _phrase(term, SYNONYM_WEIGHT, fields)
     return Q(
-        "multi_match", query=term[0], fields=_fields(), type="most_fields", boost=SYNONYM_WEIGHT
+        "multi_match",
+        query=term[0],
+        fields=list(fields.stemmed),
+        type="most_fields",
+        boost=SYNONYM_WEIGHT,
     )
 
 
@@ -167,6 +205,57 @@ def text_query(plan: TextPlan) -> Q | None:
             typed = Q("bool", should=options, minimum_should_match=1)
         parts.append(typed)
     return Q("bool", must=parts) if parts else None
+
+
+def _highlight(fragment: str):
+    """A server's fragment (tagged with PRE_TAG, POST_TAG) as safe HTML."""
+    return render_highlight(fragment.replace(PRE_TAG, MARK_START).replace(POST_TAG, MARK_END))
+
+
+def pages_query(plan: TextPlan) -> Q:
+    """The optional clause that finds each hit's best pages: pages matching any clause of
+    ``plan`` (typed, or a synonym), by score, then page number, each with a highlight. It
+    adds nothing to the hit's score (``score_mode: none``)."""
+    clauses = [
+        Q("bool", should=[_typed(c, PAGE_TEXT), *(_synonym(t, PAGE_TEXT) for t in c.synonyms)])
+        for c in plan.clauses
+    ]
+    highlight = {
+        "pre_tags": [PRE_TAG],
+        "post_tags": [POST_TAG],
+        "fragment_size": SNIPPET_CHARS,
+        "number_of_fragments": 1,
+        "no_match_size": SNIPPET_CHARS,
+        "fields": {f"{PAGES}.text": {}, f"{PAGES}.text.{PLAIN}": {}},
+    }
+    inner_hits = {
+        "size": PAGE_MATCHES,
+        "sort": [{"_score": "desc"}, {f"{PAGES}.number": "asc"}],
+        "_source": [f"{PAGES}.number"],
+        "highlight": highlight,
+    }
+    return Q(
+        "nested",
+        path=PAGES,
+        score_mode="none",
+        query=Q("bool", should=clauses, minimum_should_match=1),
+        inner_hits=inner_hits,
+    )
+
+
+def page_matches(hit) -> list[PageMatch]:
+    """The pages ``pages_query`` found for a hit in the server's answer."""
+    inner = getattr(hit.meta, "inner_hits", None)
+    if inner is None or PAGES not in inner:
+        return []
+    matches = []
+    for page in inner[PAGES].hits:
+        found = page.meta.highlight.to_dict() if hasattr(page.meta, "highlight") else {}
+        exact, typo = found.get(f"{PAGES}.text", []), found.get(f"{PAGES}.text.{PLAIN}", [])
+        fragments = [f for f in (*exact, *typo) if MARK_START in f] or exact or typo
+        marked = fragments[0] if fragments else ""
+        matches.append(PageMatch(int(page.number), _highlight(marked)))
+    return matches
 
 
 def synonym_of(plan: TextPlan, matched: Iterable[str]) -> list[str]:
@@ -194,6 +283,9 @@ def search_body(query: SearchQuery, index: str) -> Search:
         Q("constant_score", filter=Q("term", **{field: value}), boost=boost)
         for field, value, boost in boost_clauses(query)
     ]
+    highlight = text is not None and query.highlight and not query.unsearchable
+    if highlight:
+        boosts.append(pages_query(query.text_plan))
     search = Search(index=index).extra(track_total_hits=True)
     search = search.query(
         Q(
@@ -214,10 +306,10 @@ def search_body(query: SearchQuery, index: str) -> Search:
     if order:
         search = search.sort({order: {"order": "desc"}}, "_score")
     search = search.source(["id", "display"])[query.offset : query.offset + query.per_page]
-    if text is not None and query.highlight and not query.unsearchable:
+    if highlight:
         search = search.highlight_options(
-            pre_tags=["\x02"],
-            post_tags=["\x03"],
+            pre_tags=[PRE_TAG],
+            post_tags=[POST_TAG],
             fragment_size=SNIPPET_CHARS,
             number_of_fragments=1,
             order="score",
@@ -419,8 +511,8 @@ class ElasticEngine:
         missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias)
         if missing:
             raise SearchUnavailable(
-                f"index {self.alias} lacks the fields {sorted(missing)} (a facet was added "
-                "since it was built): run manage.py search_reindex"
+                f"index {self.alias} lacks the fields {sorted(missing)} (a facet or page text "
+                "was added since it was built): run manage.py search_reindex"
             )
         self._ready = True
 
@@ -503,8 +595,9 @@ class ElasticEngine:
                     asset_id=int(hit.id),
                     score=float(hit.meta.score or 0.0),
                     fields=hit.display.to_dict(),
-                    highlight=render_highlight(fragments[0] if fragments else ""),
+                    highlight=_highlight(fragments[0] if fragments else ""),
                     synonym_of=synonym_of(plan, getattr(hit.meta, "matched_queries", ())),
+                    matches=page_matches(hit),
                 )
             )
         facets = {

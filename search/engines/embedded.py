@@ -11,6 +11,12 @@ exponential backoff while another process holds the directory; a writer that can
 lock within ``lock_timeout`` seconds raises ``SearchUnavailable`` and the caller records the
 batch for a later catch-up.
 
+Page text (``search.schema.PAGES``) lives in a second index in the generation's ``pages``
+directory, one tantivy document per page or slide keyed by the asset's id: tantivy's BM25
+statistics count every document of an index, so page documents beside the assets would
+change how assets rank. The assets' index answers whether and how well an asset matches; the
+pages index only where, for the hits being shown.
+
 Text is indexed twice: stemmed with ``en_stem`` ("pricing" -> "price") for relevance and
 phrases, and unstemmed (``title_plain``, ``plain``) for typo tolerance, because tantivy
 applies fuzzy matching to the stored stem and a misspelt word rarely lies within one edit of
@@ -35,6 +41,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
@@ -51,6 +58,7 @@ from search.query import (
     SYNONYM_WEIGHT,
     Audience,
     FacetCount,
+    PageMatch,
     SearchHit,
     SearchQuery,
     SearchResults,
@@ -68,6 +76,7 @@ from search.schema import (
     FLOAT,
     KEYWORD_FIELDS,
     NUMBER_FIELDS,
+    PAGE_MATCHES,
     SNIPPET_CHARS,
     SNIPPET_FIELDS,
     SORT_FIELDS,
@@ -110,7 +119,20 @@ def _build_schema() -> tantivy.Schema:
     return builder.build()
 
 
+def _build_page_schema() -> tantivy.Schema:
+    """One document per page: the asset's ``id``, the page ``number`` and its text, stemmed
+    (stored, for snippets) and unstemmed for typo matching, as the assets' text is."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", indexed=True, fast=True)
+    builder.add_integer_field("number", fast=True)
+    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
+    builder.add_text_field(PLAIN, tokenizer_name="default", index_option="basic")
+    return builder.build()
+
+
 SCHEMA = _build_schema()
+PAGE_SCHEMA = _build_page_schema()
+PAGES_DIRECTORY = "pages"  # the pages index, inside its generation's directory
 _STEMMER = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
     .filter(tantivy.Filter.remove_long(40))
@@ -131,6 +153,72 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         **{PLAIN: "\n".join(values[name] for name in TYPO_FIELDS)},
         payload=json.dumps(document.display()).encode(),
     )
+
+
+def page_documents(document: SearchDocument) -> list[tantivy.Document]:
+    return [
+        tantivy.Document(id=document.id, number=number, text=text, **{PLAIN: text})
+        for number, text in document.pages
+    ]
+
+
+@dataclass(frozen=True)
+class TextFields:
+    """Where the words of a query are looked for: ``stemmed`` fields and, for typo matches,
+    ``fuzzy`` unstemmed ones, each with its boost, in the index of ``schema``."""
+
+    schema: tantivy.Schema
+    stemmed: tuple[tuple[str, float], ...]
+    fuzzy: tuple[tuple[str, float], ...]
+
+
+ASSET_TEXT = TextFields(
+    SCHEMA,
+    tuple(FIELD_BOOSTS.items()),
+    ((SUGGEST_PLAIN, FIELD_BOOSTS[SUGGEST_FIELD]), (PLAIN, 1.0)),
+)
+PAGE_TEXT = TextFields(PAGE_SCHEMA, (("text", 1.0),), ((PLAIN, 1.0),))
+
+
+@functools.lru_cache(maxsize=65_536)  # words recur across pages and searches (Zipf's law)
+def within_typos(word: str, token: str, distance: int) -> bool:
+    """Whether ``token`` is at most ``distance`` edits from ``word``, counting an insertion,
+    deletion, substitution or swap of two neighbours as one (as tantivy's fuzzy terms do)."""
+    if abs(len(word) - len(token)) > distance:
+        return False
+    before, row = None, list(range(len(token) + 1))
+    for i, a in enumerate(word, 1):
+        current = [i]
+        for j, b in enumerate(token, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (a != b))
+            if before is not None and j > 1 and a == token[j - 2] and word[i - 2] == b:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1] <= distance
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _typo_snippet(text: str, words: Sequence[str]) -> str:
+    """A fragment of ``text`` around its first word within ``fuzzy_distance`` typos of one of
+    ``words``, such words wrapped in MARK_START/MARK_END."""
+    fuzzy = [(word, fuzzy_distance(word)) for word in words if fuzzy_distance(word)]
+    tokens = {token.lower() for token in _TOKEN.findall(text)}
+    typos = {
+        token
+        for token in tokens
+        if any(within_typos(word, token, distance) for word, distance in fuzzy)
+    }
+
+    def mark(found: re.Match) -> str:
+        token = found.group(0)
+        return MARK_START + token + MARK_END if token.lower() in typos else token
+
+    marked = _TOKEN.sub(mark, text) if typos else text
+    start = max(0, marked.find(MARK_START) - SNIPPET_CHARS // 4)
+    return marked[start : start + SNIPPET_CHARS]
 
 
 def _should(queries: Iterable[Query]) -> Query:
@@ -171,7 +259,7 @@ class EmbeddedEngine:
         self.root = Path(path) / f"v{SCHEMA_VERSION}"
         self.heap_bytes = heap_bytes
         self.lock_timeout = lock_timeout
-        self._index: tantivy.Index | None = None
+        self._indexes: tuple[tantivy.Index, tantivy.Index] | None = None
         self._stamp: tuple[int, int] | None = None
         self._open_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -182,7 +270,12 @@ class EmbeddedEngine:
         return self.root / "CURRENT"
 
     def _index_now(self) -> tantivy.Index:
-        """The live generation, reopened when another process swapped ``CURRENT``."""
+        """The live generation's assets index."""
+        return self._indexes_now()[0]
+
+    def _indexes_now(self) -> tuple[tantivy.Index, tantivy.Index]:
+        """The live generation's assets and pages indexes, reopened when another process
+        swapped ``CURRENT``."""
         try:
             stat = os.stat(self._pointer)
         except FileNotFoundError:
@@ -192,17 +285,26 @@ class EmbeddedEngine:
         if stamp != self._stamp:
             with self._open_lock:
                 generation = self._read_pointer()
-                try:
-                    self._index = tantivy.Index.open(str(self.root / generation))
-                except (ValueError, OSError) as error:
-                    raise SearchUnavailable(f"cannot open index {generation}: {error}") from error
-                if self._index.schema != SCHEMA:
-                    raise SearchUnavailable(
-                        f"index {generation} was built for other fields (a facet was added or "
-                        "removed): run manage.py search_reindex"
-                    )
+                self._indexes = self._open(generation)
                 self._stamp = stamp
-        return self._index
+        return self._indexes
+
+    def _open(self, generation: str) -> tuple[tantivy.Index, tantivy.Index]:
+        """Both indexes of ``generation``; refused when built for other fields (a facet
+        added or removed, or from before pages were indexed) until ``search_reindex``."""
+        path = self.root / generation
+        try:
+            assets = tantivy.Index.open(str(path))
+            has_pages = (path / PAGES_DIRECTORY / "meta.json").exists()
+            pages = tantivy.Index.open(str(path / PAGES_DIRECTORY)) if has_pages else None
+        except (ValueError, OSError) as error:
+            raise SearchUnavailable(f"cannot open index {generation}: {error}") from error
+        if assets.schema != SCHEMA or pages is None or pages.schema != PAGE_SCHEMA:
+            raise SearchUnavailable(
+                f"index {generation} was built for other fields (a facet was added or "
+                "removed, or it predates page text): run manage.py search_reindex"
+            )
+        return assets, pages
 
     def _read_pointer(self) -> str:
         """The live generation's name from ``CURRENT``; anything but a generation name (empty,
@@ -213,16 +315,18 @@ class EmbeddedEngine:
             raise SearchUnavailable(f"malformed pointer file {self._pointer}: {raw[:40]!r}")
         return name
 
-    def _new_generation(self) -> tuple[str, tantivy.Index]:
+    def _new_generation(self) -> tuple[str, tuple[tantivy.Index, tantivy.Index]]:
         name = f"g{time.time_ns()}-{uuid.uuid4().hex[:6]}"
         try:
-            (self.root / name).mkdir(parents=True)
-            return name, tantivy.Index(SCHEMA, path=str(self.root / name))
+            (self.root / name / PAGES_DIRECTORY).mkdir(parents=True)
+            assets = tantivy.Index(SCHEMA, path=str(self.root / name))
+            pages = tantivy.Index(PAGE_SCHEMA, path=str(self.root / name / PAGES_DIRECTORY))
+            return name, (assets, pages)
         except (ValueError, OSError) as error:
             shutil.rmtree(self.root / name, ignore_errors=True)
             raise SearchUnavailable(f"cannot create an index under {self.root}: {error}") from error
 
-    def _swap_in(self, generation: tuple[str, tantivy.Index], only_if_missing=False) -> None:
+    def _swap_in(self, generation: tuple[str, tuple], only_if_missing=False) -> None:
         """Point ``CURRENT`` at ``generation`` and delete older generations, under a file
         lock so that two processes swapping at once cannot delete each other's index."""
         name, _ = generation
@@ -260,30 +364,40 @@ class EmbeddedEngine:
                 delay = min(delay * 2, 1.0)
 
     def _write(self, apply) -> None:
+        """``apply(assets writer, pages writer)``, then commit the pages, then the assets (a
+        failure in between raises, so the caller keeps the update pending and replays it)."""
         with self._write_lock:
-            index = self._index_now()
-            writer = self._writer(index)
+            indexes = self._indexes_now()
+            writers = []
             try:
-                apply(writer)
-                writer.commit()
+                writers = [self._writer(index) for index in indexes]
+                apply(*writers)
+                for writer in reversed(writers):
+                    writer.commit()
             except BaseException:
-                with contextlib.suppress(Exception):
-                    writer.rollback()
+                for writer in writers:
+                    with contextlib.suppress(Exception):
+                        writer.rollback()
                 raise
             finally:
-                with contextlib.suppress(Exception):
-                    writer.wait_merging_threads()
-            index.reload()
+                for writer in writers:
+                    with contextlib.suppress(Exception):
+                        writer.wait_merging_threads()
+            for index in indexes:
+                index.reload()
 
     @_guarded("indexing")
     def upsert(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
             return
 
-        def apply(writer):
+        def apply(writer, pages):
             for document in documents:
                 writer.delete_documents_by_term("id", document.id)
                 writer.add_document(to_tantivy(document))
+                pages.delete_documents_by_term("id", document.id)
+                for page in page_documents(document):
+                    pages.add_document(page)
 
         self._write(apply)
 
@@ -292,9 +406,10 @@ class EmbeddedEngine:
         if not asset_ids:
             return
 
-        def apply(writer):
+        def apply(*writers):
             for asset_id in asset_ids:
-                writer.delete_documents_by_term("id", int(asset_id))
+                for writer in writers:
+                    writer.delete_documents_by_term("id", int(asset_id))
 
         self._write(apply)
 
@@ -310,18 +425,22 @@ class EmbeddedEngine:
                 raise
         return count
 
-    def _fill(self, index: tantivy.Index, batches: Iterable[Sequence[SearchDocument]]) -> int:
-        writer = self._writer(index, threads=0)
+    def _fill(self, indexes, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        writer, pages = (self._writer(index, threads=0) for index in indexes)
         count = 0
         try:
             for batch in batches:
                 for document in batch:
                     writer.add_document(to_tantivy(document))
+                    for page in page_documents(document):
+                        pages.add_document(page)
                 count += len(batch)
+            pages.commit()
             writer.commit()
         finally:
-            with contextlib.suppress(Exception):
-                writer.wait_merging_threads()
+            for each in (writer, pages):
+                with contextlib.suppress(Exception):
+                    each.wait_merging_threads()
         return count
 
     @_guarded("resetting")
@@ -344,23 +463,25 @@ class EmbeddedEngine:
             )
         return clauses
 
-    def _word(self, word: str) -> Query | None:
+    def _word(self, word: str, fields: TextFields = ASSET_TEXT) -> Query | None:
         stems = _STEMMER.analyze(word)
         if not stems:
             return None
         options = [
-            Query.boost_query(Query.term_query(SCHEMA, field, stem), boost)
-            for field, boost in FIELD_BOOSTS.items()
+            Query.boost_query(Query.term_query(fields.schema, field, stem), boost)
+            for field, boost in fields.stemmed
             for stem in stems
         ]
         distance = fuzzy_distance(word)
         if distance:
-            for field, boost in ((SUGGEST_PLAIN, FIELD_BOOSTS[SUGGEST_FIELD]), (PLAIN, 1.0)):
-                fuzzy = Query.fuzzy_term_query(SCHEMA, field, word, distance=distance)
+            for field, boost in fields.fuzzy:
+                fuzzy = Query.fuzzy_term_query(fields.schema, field, word, distance=distance)
                 options.append(Query.boost_query(fuzzy, boost * FUZZY_WEIGHT))
         return _should(options)
 
-    def _phrase(self, words: Sequence[str], weight: float = 1.0) -> Query:
+    def _phrase(
+        self, words: Sequence[str], weight: float = 1.0, fields: TextFields = ASSET_TEXT
+    ) -> Query:
         """Words in this order. A stop word is a hole that any word fills, as in the server
         engines' English analysis ("return on investment" also matches "return of
         investment")."""
@@ -375,41 +496,43 @@ class EmbeddedEngine:
 
         def one(field: str) -> Query:
             if len(terms) == 1:
-                return Query.term_query(SCHEMA, field, terms[0][1])
-            return Query.phrase_query(SCHEMA, field, terms)
+                return Query.term_query(fields.schema, field, terms[0][1])
+            return Query.phrase_query(fields.schema, field, terms)
 
         return _should(
-            Query.boost_query(one(field), boost * weight) for field, boost in FIELD_BOOSTS.items()
+            Query.boost_query(one(field), boost * weight) for field, boost in fields.stemmed
         )
 
-    def _typed(self, clause: TextClause) -> Query:
+    def _typed(self, clause: TextClause, fields: TextFields = ASSET_TEXT) -> Query:
         if clause.phrase:
-            return self._phrase(clause.typed)
-        words = [self._word(word) for word in clause.words]
+            return self._phrase(clause.typed, fields=fields)
+        words = [self._word(word, fields) for word in clause.words]
         words = [word for word in words if word is not None]
         if not words:
             return Query.empty_query()
         return words[0] if len(words) == 1 else _must(words)
 
-    def _synonym(self, term: Sequence[str]) -> Query:
+    def _synonym(self, term: Sequence[str], fields: TextFields = ASSET_TEXT) -> Query:
         """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""
         if len(term) > 1:
-            return self._phrase(term, SYNONYM_WEIGHT)
+            return self._phrase(term, SYNONYM_WEIGHT, fields)
         return _should(
-            Query.boost_query(Query.term_query(SCHEMA, field, stem), boost * SYNONYM_WEIGHT)
-            for field, boost in FIELD_BOOSTS.items()
+            Query.boost_query(Query.term_query(fields.schema, field, stem), boost * SYNONYM_WEIGHT)
+            for field, boost in fields.stemmed
             for stem in _STEMMER.analyze(term[0])
         )
+
+    def _clause(self, clause: TextClause, fields: TextFields = ASSET_TEXT) -> Query:
+        """What the rep typed, or else one of its synonyms."""
+        typed = self._typed(clause, fields)
+        if not clause.synonyms:
+            return typed
+        return _should([typed, *(self._synonym(term, fields) for term in clause.synonyms)])
 
     def _text(self, query: SearchQuery) -> Query | None:
         if query.unsearchable:
             return Query.empty_query()
-        parts = []
-        for clause in query.text_plan.clauses:
-            typed = self._typed(clause)
-            if clause.synonyms:
-                typed = _should([typed, *map(self._synonym, clause.synonyms)])
-            parts.append(typed)
+        parts = [self._clause(clause) for clause in query.text_plan.clauses]
         return _must(parts) if parts else None
 
     def _synonym_of(self, searcher, plan: TextPlan, hits: list[SearchHit]) -> None:
@@ -457,10 +580,13 @@ class EmbeddedEngine:
     @_guarded("search")
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
-        searcher = self._index_now().searcher()
+        assets, pages = self._indexes_now()
+        searcher = assets.searcher()
         text, main, facet_plan = self.plan(query)
         total, hits = self._hits(searcher, main, text, query)
         self._synonym_of(searcher, query.text_plan, hits)
+        if query.highlight and text is not None and not query.unsearchable:
+            self._page_matches(pages.searcher(), query.text_plan, hits)
         facets = self._facets(searcher, facet_plan)
         took = (time.perf_counter() - started) * 1000
         return SearchResults(
@@ -494,6 +620,49 @@ class EmbeddedEngine:
                 )
             )
         return result.count, hits
+
+    def _page_matches(self, searcher, plan: TextPlan, hits: list[SearchHit]) -> None:
+        """Give each hit its best ``PAGE_MATCHES`` pages: pages that match any clause of
+        ``plan``, by score, then page number. One search for all the hits; only when more
+        pages matched than it collected, one more per hit left short."""
+        if not hits:
+            return
+        text = _should(self._clause(clause, PAGE_TEXT) for clause in plan.clauses)
+        typed = [word for clause in plan.clauses for word in clause.words]
+        limit = PAGE_MATCHES * len(hits) * 10
+        count, best = self._best_pages(searcher, text, [hit.asset_id for hit in hits], limit)
+        if count > limit:
+            for hit in hits:
+                if len(best.get(hit.asset_id, ())) < PAGE_MATCHES:
+                    _, more = self._best_pages(searcher, text, [hit.asset_id], PAGE_MATCHES)
+                    best.update(more)
+        generator = tantivy.SnippetGenerator.create(searcher, text, PAGE_SCHEMA, "text")
+        generator.set_max_num_chars(SNIPPET_CHARS)
+        for hit in hits:
+            for _, number, address in best.get(hit.asset_id, ()):
+                document = searcher.doc(address)
+                marked = self._snippet([generator], document)
+                if not marked:  # a typo match: tantivy's snippets mark only exact terms
+                    marked = _typo_snippet(document.get_first("text"), typed)
+                hit.matches.append(PageMatch(number, render_highlight(marked)))
+
+    @staticmethod
+    def _best_pages(searcher, text: Query, asset_ids: list[int], limit: int):
+        """(how many pages matched, {asset id: [(score, number, address)] best first, at most
+        ``PAGE_MATCHES``}) among the best ``limit`` pages of these assets matching ``text``."""
+        ids = Query.term_set_query(PAGE_SCHEMA, "id", asset_ids)
+        result = searcher.search(_must([text, _filter(ids)]), limit=limit, count=True)
+        addresses = [address for _, address in result.hits]
+        owners = searcher.fast_field_values("id", addresses)
+        numbers = searcher.fast_field_values("number", addresses)
+        found: dict[int, list] = {}
+        for (score, address), owner, number in zip(result.hits, owners, numbers, strict=True):
+            found.setdefault(int(owner), []).append((score, int(number), address))
+        best = {
+            owner: sorted(pages, key=lambda page: (-page[0], page[1]))[:PAGE_MATCHES]
+            for owner, pages in found.items()
+        }
+        return result.count, best
 
     def _snippet_generators(self, searcher, text: Query | None) -> list:
         if text is None:

@@ -420,3 +420,110 @@ class EngineSuite:
         assert run_search(library.outsider, "the roadmap").reason == ""
         assert run_search(library.outsider, "").reason == ""
         assert run_search(library.outsider, "").total > 5  # an empty box still browses
+
+    # --- where it matched: pages and slides ---------------------------------------------------
+    @pytest.fixture
+    def deck(self, library, django_capture_on_commit_callbacks):
+        """A 60-slide deck whose answer is on slide 41, as processing would store it."""
+        slides = [f"Slide {n}: onboarding checklist for new reps." for n in range(1, 61)]
+        slides[40] = "Marzipan pricing tiers for onboarding. <img src=x onerror=alert(1)>"
+        slides[9] = "Our return on investment story."
+        library.deck = deck_asset("Enablement deck", slides, django_capture_on_commit_callbacks)
+        return library
+
+    def test_a_hit_lists_the_slide_where_it_matched(self, deck):
+        hit = run_search(deck.outsider, "marzipan").hits[0]
+        assert hit.fields["title"] == "Enablement deck"
+        assert [match.page for match in hit.matches] == [41]
+        assert "<mark>Marzipan</mark>" in hit.matches[0].highlight
+        assert "&lt;img src=x onerror=alert(1" in hit.matches[0].highlight
+        assert "<img" not in hit.matches[0].highlight
+
+    def test_at_most_three_pages_best_first_then_in_page_order(self, deck):
+        hit = run_search(deck.outsider, "onboarding").hits[0]
+        assert [match.page for match in hit.matches] == [1, 2, 3]
+        hit = run_search(deck.outsider, "onboarding marzipan").hits[0]
+        assert [match.page for match in hit.matches] == [41, 1, 2]
+
+    def test_pages_match_through_typos_and_synonyms(self, deck):
+        assert [m.page for m in run_search(deck.outsider, "marzipna").hits[0].matches] == [41]
+        set_synonyms("roi, return on investment")
+        hit = run_search(deck.outsider, "roi").hits[0]
+        assert [match.page for match in hit.matches] == [10]
+
+    def test_a_page_found_through_a_typo_highlights_the_word(self, deck):
+        hit = run_search(deck.outsider, "marzipna").hits[0]
+        assert "<mark>Marzipan</mark>" in hit.matches[0].highlight
+
+    def test_pages_change_no_hit_count_order_or_facet(self, deck):
+        for text in ("onboarding", "marzipan", "slide reps", "zzzz"):
+            with_pages = run_search(deck.insider, text)
+            without = run_search(deck.insider, text, highlight=False)
+            assert titles(with_pages) == titles(without)
+            assert with_pages.total == without.total
+            assert {n: facet(with_pages, n) for n in with_pages.facets} == {
+                n: facet(without, n) for n in without.facets
+            }
+            assert all(not hit.matches for hit in without.hits)
+
+    def test_no_pages_without_text_or_for_a_file_without_pages(self, deck):
+        assert all(not hit.matches for hit in run_search(deck.outsider).hits)
+        found = run_search(deck.outsider, "kaleidoscope quarterly")  # the case study's PDF
+        assert all(not hit.matches for hit in found.hits)
+
+    def test_restricted_assets_pages_never_appear_for_a_rep_without_access(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        from tests.factories import make_section
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section = make_section("EMEA decks", teams=[library.emea])
+        slides = ["Intro", "Zanzibar discount ladder"]
+        deck_asset("EMEA pricing deck", slides, django_capture_on_commit_callbacks, parent=section)
+        outsider = run_search(library.outsider, "zanzibar")
+        assert (outsider.total, outsider.hits) == (0, [])
+        insider = run_search(library.insider, "zanzibar")
+        assert [m.page for hit in insider.hits for m in hit.matches] == [2]
+
+    def test_a_document_processed_again_with_new_text_updates_its_pages(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        from django.core.files.base import ContentFile
+
+        from tests.cms.builders import make_pdf
+        from tests.factories import make_asset, make_document
+
+        with django_capture_on_commit_callbacks(execute=True):
+            pdf = make_document("plan.pdf", make_pdf(["Territory basics", "Xylophone yodelling"]))
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("Territory plan", document=pdf)
+        hit = run_search(library.outsider, "xylophone").hits[0]
+        assert [match.page for match in hit.matches] == [2]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            pdf.file.save("plan-v2.pdf", ContentFile(make_pdf(["Xylophone first"])), save=False)
+            pdf.save()
+        hit = run_search(library.outsider, "xylophone").hits[0]
+        assert [(m.page, str(m.highlight)) for m in hit.matches] == [
+            (1, "<mark>Xylophone</mark> first")
+        ]
+        assert run_search(library.outsider, "yodelling").total == 0
+
+
+def deck_asset(title: str, slides: list[str], capture, **fields):
+    """A published deck asset whose file was processed into ``slides``."""
+    from cms.models import LibraryDocument, LibraryDocumentPage
+    from tests.factories import make_asset, make_document
+
+    document = make_document(f"{title}.pptx", b"not read: pages are stored as processed")
+    LibraryDocumentPage.objects.bulk_create(
+        LibraryDocumentPage(document=document, number=n, text=text)
+        for n, text in enumerate(slides, start=1)
+    )
+    LibraryDocument.objects.filter(pk=document.pk).update(
+        extracted_text="\n\n".join(slides),
+        page_count=len(slides),
+        extraction_status=LibraryDocument.Status.DONE,
+    )
+    with capture(execute=True):
+        return make_asset(title, document=document, **fields)

@@ -29,3 +29,23 @@ def test_highlighting_avoids_the_slow_weight_matches_mode(request):
     settings = engine.transport.client.indices.get_settings(index=name).body[name]["settings"]
     assert settings["index"]["highlight"]["weight_matches_mode"]["enabled"] == "false"
     assert settings["index"]["analysis"]["analyzer"]["title_prefix"]["tokenizer"] == "standard"
+
+
+def test_an_index_from_before_page_text_is_refused_until_a_rebuild(request, db):
+    from search.documents import SearchDocument
+    from search.engines import SearchUnavailable
+    from search.engines.elastic import index_body
+
+    engine = server_engine("ELASTICSEARCH_TEST_URL", "elasticsearch", request)
+    transport = engine.transport
+    body = index_body()
+    del body["mappings"]["properties"]["pages"]
+    old = f"{engine.alias}-old"
+    transport.create(old, body)
+    transport.update_aliases([{"add": {"index": old, "alias": engine.alias}}])
+
+    with pytest.raises(SearchUnavailable, match=r"lacks the fields \['pages'\]"):
+        engine.upsert([SearchDocument(id=1, title="Waits for the rebuild")])
+
+    engine.rebuild([[SearchDocument(id=1, title="Rebuilt", pages=((1, "Walrus"),))]])
+    assert engine.indexed_ids() == {1}

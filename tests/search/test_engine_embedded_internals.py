@@ -92,3 +92,37 @@ def test_an_index_built_for_other_fields_is_refused_until_a_rebuild(embedded_eng
     other_process.rebuild([[SearchDocument(id=1, title="Rebuilt edition")]])
     assert _search(other_process, "edition") == ["Rebuilt edition"]
     assert generation != (embedded_engine.root / "CURRENT").read_text()
+
+
+def test_an_index_from_before_page_text_is_refused_until_a_rebuild(embedded_engine, db):
+    """A generation without the pages index (built by an older version): the engine says to
+    reindex rather than answer without pages; ``rebuild`` builds both."""
+    import shutil
+
+    embedded_engine.reset()
+    generation = (embedded_engine.root / "CURRENT").read_text()
+    shutil.rmtree(embedded_engine.root / generation / "pages")
+    engine = EmbeddedEngine(path=embedded_engine.root.parent)
+
+    with pytest.raises(SearchUnavailable, match="run manage.py search_reindex"):
+        engine.upsert([SearchDocument(id=1, title="Waits for the rebuild")])
+
+    engine.rebuild([[SearchDocument(id=1, title="Rebuilt", pages=((1, "Walrus"),))]])
+    assert engine.indexed_ids() == {1}
+
+
+@pytest.mark.parametrize(
+    ("word", "token", "distance", "within"),
+    [
+        ("marzipna", "marzipan", 1, True),  # two neighbours swapped: one edit
+        ("battlecrad", "battlecard", 1, True),
+        ("pricing", "pricing", 0, True),
+        ("pricing", "prizing", 0, False),
+        ("kitten", "sitting", 2, False),  # three edits
+        ("roadmap", "roadmaps", 1, True),
+    ],
+)
+def test_typo_highlights_count_edits_as_tantivys_fuzzy_terms_do(word, token, distance, within):
+    from search.engines.embedded import within_typos
+
+    assert within_typos(word, token, distance) is within

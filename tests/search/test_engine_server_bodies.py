@@ -35,7 +35,7 @@ def test_facet_filters_are_post_filters_and_each_facet_ignores_its_own():
 
 def test_highlights_use_the_private_markers_and_deal_context_boosts():
     body = search_body(_query(text="x y", deal=DealContext(stage="decide")), "a").to_dict()
-    assert body["highlight"]["pre_tags"] == ["\x02"]
+    assert body["highlight"]["pre_tags"] == ["\u200b\x02"]  # see elastic.PRE_TAG
     assert {"constant_score": {"filter": {"term": {"stages": "decide"}}, "boost": 12.0}} in body[
         "query"
     ]["bool"]["should"]
