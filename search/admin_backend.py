@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 
+from django.db import connection
 from wagtail.search.backends.base import BaseSearchBackend
 
 from search.engines.base import SearchUnavailable
@@ -46,6 +47,8 @@ def _kind(engine: str, url: str, timeout: float) -> str:
 def SearchBackend(params: dict):  # noqa: N802 - the name Wagtail looks up in a backend module
     params = dict(params)
     engine = params.pop("ENGINE", "auto")
+    if engine == "database":
+        return _database_backend(params)
     url = params["URLS"][0]
     try:
         kind = _kind(engine, url, params.get("TIMEOUT", 5))
@@ -58,6 +61,19 @@ def SearchBackend(params: dict):  # noqa: N802 - the name Wagtail looks up in a 
     from modelsearch.backends.elasticsearch8 import Elasticsearch8SearchBackend
 
     return Elasticsearch8SearchBackend(params)
+
+
+def _database_backend(params: dict):
+    """Wagtail's database backend for this database; on SQLite with FTS5, its one-pass form."""
+    from modelsearch.backends import database
+
+    backend = database.SearchBackend(params)
+    if connection.vendor == "sqlite" and database.USE_SQLITE_FTS:
+        # Imported here: the module reads the SQLite FTS model, which exists only on SQLite.
+        from search.admin_sqlite import OnePassSQLiteSearchBackend
+
+        return OnePassSQLiteSearchBackend(params)
+    return backend
 
 
 class UnavailableBackend(BaseSearchBackend):
