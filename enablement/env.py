@@ -171,6 +171,6 @@ def wagtail_search_backends(*, url: str | None, engine: str, index: str) -> dict
             "ENGINE": engine,
             "URLS": [url],
             "INDEX_PREFIX": f"{index}-wagtail-",
-            "TIMEOUT": 5,
+            "TIMEOUT": 10,
         }
     }
