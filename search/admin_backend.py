@@ -1,10 +1,11 @@
-"""Wagtail's own Elasticsearch and OpenSearch backends for the admin, on the project's server.
+"""Which of Wagtail's own search backends the admin uses: the database, or the project's server.
 
-``WAGTAILSEARCH_BACKENDS`` names this module when ``SEARCH_URL`` is set
-(``enablement.env.wagtail_search_backends``); Wagtail calls ``SearchBackend(params)`` each
-time it wants the backend. ``ENGINE`` says which client to use: ``opensearch`` (opensearch-py,
-modelsearch's ``opensearch3``), ``elasticsearch`` (the elasticsearch 8 client, modelsearch's
-``elasticsearch8``) or ``auto``, which asks the server once per process.
+``WAGTAILSEARCH_BACKENDS`` names this module (``enablement.env.wagtail_search_backends``);
+Wagtail calls ``SearchBackend(params)`` each time it wants the backend. ``ENGINE`` says which:
+``database`` (no ``SEARCH_URL``: Wagtail's database backend, on SQLite in its one-pass form,
+``search.admin_sqlite``), ``opensearch`` (opensearch-py, modelsearch's ``opensearch3``),
+``elasticsearch`` (the elasticsearch 8 client, modelsearch's ``elasticsearch8``) or ``auto``,
+which asks the server once per process.
 
 The server being down must never turn into a 500 with a stack trace. Wagtail already logs
 and swallows indexing errors for these backends (a save or publish goes through; the index
