@@ -29,8 +29,11 @@ run: install
 	trap 'kill $$worker $$scheduler 2>/dev/null; wait' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The second run is django-modelsearch's own SQLite backend suite against the admin's
+# one-pass SQLite backend (search/admin_sqlite.py), under that suite's own settings.
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -q --ds=tests.modelsearch_suite.settings tests/modelsearch_suite
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -181,3 +181,26 @@ def s3_origins(options: dict) -> list[str]:
         return [f"{parsed.scheme}://{parsed.netloc}"]
     bucket, region = options["bucket_name"], options["region_name"]
     return [f"https://{bucket}.s3.{region}.amazonaws.com", f"https://s3.{region}.amazonaws.com"]
+
+
+def wagtail_search_backends(*, url: str | None, engine: str, index: str) -> dict:
+    """WAGTAILSEARCH_BACKENDS for the admin's own search (pages, documents, choosers).
+
+    Without a search server (or with SEARCH_ENGINE=embedded) Wagtail's database backend
+    searches the database itself (PostgreSQL full text; on SQLite, FTS5 through
+    ``search.admin_sqlite``, which asks it in one pass). With one, Wagtail's own
+    Elasticsearch or OpenSearch backend uses the same server (``search.admin_backend`` picks
+    which; ``auto`` asks the server), in indexes named ``<index>-wagtail-<model>`` beside the
+    rep search's alias.
+    """
+    if not url or engine == "embedded":
+        return {"default": {"BACKEND": "search.admin_backend", "ENGINE": "database"}}
+    return {
+        "default": {
+            "BACKEND": "search.admin_backend",
+            "ENGINE": engine,
+            "URLS": [url],
+            "INDEX_PREFIX": f"{index}-wagtail-",
+            "TIMEOUT": 10,
+        }
+    }

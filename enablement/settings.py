@@ -24,6 +24,7 @@ from enablement.env import (
     env_url,
     s3_origins,
     s3_storage_from_env,
+    wagtail_search_backends,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -94,6 +95,7 @@ MIDDLEWARE = [
     "cms.middleware.ContentSecurityPolicyMiddleware",
     "cms.middleware.RequestSizeLimitMiddleware",
     "cms.middleware.DatabaseBusyMiddleware",
+    "search.middleware.AdminSearchUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,8 +184,12 @@ if SEARCH_ENGINE not in {"auto", "embedded", "elasticsearch", "opensearch"}:
 SEARCH_INDEX = env_str("SEARCH_INDEX", "enablement-assets")
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(DATA_DIR / "search-index")))
 
-# Wagtail's own admin search stays on its database backend; reps use search/.
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Wagtail's own search (the admin's page, document and chooser search) follows the same
+# variables: its database backend when embedded, its Elasticsearch/OpenSearch backend on the
+# same server otherwise (search.admin_backend). Reps use search/.
+WAGTAILSEARCH_BACKENDS = wagtail_search_backends(
+    url=SEARCH_URL, engine=SEARCH_ENGINE, index=SEARCH_INDEX
+)
 
 # --- Background tasks: immediate by default, a database queue and worker at scale ------------
 TASKS_BACKEND = env_str("TASKS_BACKEND", "immediate")

@@ -4,7 +4,12 @@ import org.apache.lucene.analysis.CharArraySet;
 import org.apache.lucene.analysis.LowerCaseFilter;
 import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.en.EnglishAnalyzer;
+import org.apache.lucene.analysis.Tokenizer;
+import org.apache.lucene.analysis.miscellaneous.ASCIIFoldingFilter;
 import org.apache.lucene.analysis.ngram.EdgeNGramTokenFilter;
+import org.apache.lucene.analysis.ngram.EdgeNGramTokenizer;
+import org.apache.lucene.analysis.ngram.NGramTokenFilter;
+import org.apache.lucene.analysis.ngram.NGramTokenizer;
 import org.elasticsearch.Build;
 import org.elasticsearch.client.internal.node.NodeClient;
 import org.elasticsearch.cluster.ClusterState;
@@ -25,6 +30,7 @@ import org.elasticsearch.index.analysis.Analysis;
 import org.elasticsearch.index.analysis.AnalyzerProvider;
 import org.elasticsearch.index.analysis.NormalizingTokenFilterFactory;
 import org.elasticsearch.index.analysis.TokenFilterFactory;
+import org.elasticsearch.index.analysis.TokenizerFactory;
 import org.elasticsearch.indices.analysis.AnalysisModule.AnalysisProvider;
 import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.AnalysisPlugin;
@@ -49,8 +55,11 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>analysis-common: the {@code english} analyzer and the {@code lowercase} and
- *       {@code edge_ngram} token filters (search/engines/elastic.py's mapping), each built
- *       from the Lucene class analysis-common wraps, with the same defaults;</li>
+ *       {@code edge_ngram} token filters (search/engines/elastic.py's mapping); the
+ *       {@code asciifolding} and {@code ngram} token filters and the {@code ngram} and
+ *       {@code edge_ngram} tokenizers (the index settings of Wagtail's own Elasticsearch
+ *       backend, which the admin search uses: search/admin_backend.py); each built from the
+ *       Lucene class analysis-common wraps, with the same defaults;</li>
  *   <li>rest-root: {@code GET /}, which the official clients call to check that they talk to
  *       Elasticsearch and which SEARCH_ENGINE=auto reads.</li>
  * </ul>
@@ -128,6 +137,60 @@ public class ShimPlugin extends Plugin implements AnalysisPlugin, ActionPlugin {
         }
     }
 
+    /** Lucene's ASCIIFoldingFilter: "preserve_original" (default false). */
+    static final class AsciiFoldingFactory extends AbstractTokenFilterFactory
+            implements NormalizingTokenFilterFactory {
+        private final boolean preserveOriginal;
+
+        AsciiFoldingFactory(String name, Settings settings) {
+            super(name, settings);
+            preserveOriginal = settings.getAsBoolean("preserve_original", false);
+        }
+
+        @Override
+        public TokenStream create(TokenStream stream) {
+            return new ASCIIFoldingFilter(stream, preserveOriginal);
+        }
+    }
+
+    /** Lucene's NGramTokenFilter: "min_gram" (default 1), "max_gram" (default 2),
+     *  "preserve_original" (default false). The index's max_ngram_diff is not checked. */
+    static final class NGramFilterFactory extends AbstractTokenFilterFactory {
+        private final int minGram;
+        private final int maxGram;
+        private final boolean preserveOriginal;
+
+        NGramFilterFactory(String name, Settings settings) {
+            super(name, settings);
+            minGram = settings.getAsInt("min_gram", 1);
+            maxGram = settings.getAsInt("max_gram", 2);
+            preserveOriginal = settings.getAsBoolean("preserve_original", false);
+        }
+
+        @Override
+        public TokenStream create(TokenStream stream) {
+            return new NGramTokenFilter(stream, minGram, maxGram, preserveOriginal);
+        }
+
+        @Override
+        public TokenFilterFactory getSynonymFilter() {
+            throw new IllegalArgumentException("Token filter [" + name() + "] cannot be used to parse synonyms");
+        }
+    }
+
+    /** Lucene's NGramTokenizer or EdgeNGramTokenizer: "min_gram" (default 1) and "max_gram"
+     *  (default 2); "token_chars" is refused (every character is kept, analysis-common's
+     *  default). Like analysis-common, the tokenizers read no "side" option. */
+    private static TokenizerFactory ngramTokenizer(String name, Settings settings, boolean edge) {
+        refuse(settings, name, "token_chars");
+        refuse(settings, name, "custom_token_chars");
+        int minGram = settings.getAsInt("min_gram", 1);
+        int maxGram = settings.getAsInt("max_gram", 2);
+        return TokenizerFactory.newFactory(name, () -> edge
+            ? (Tokenizer) new EdgeNGramTokenizer(minGram, maxGram)
+            : new NGramTokenizer(minGram, maxGram));
+    }
+
     private static void refuse(Settings settings, String name, String option) {
         if (settings.get(option) != null) {
             throw new IllegalArgumentException(
@@ -144,7 +207,16 @@ public class ShimPlugin extends Plugin implements AnalysisPlugin, ActionPlugin {
     public Map<String, AnalysisProvider<TokenFilterFactory>> getTokenFilters() {
         return Map.of(
             "lowercase", (index, environment, name, settings) -> new LowerCaseFactory(name, settings),
-            "edge_ngram", (index, environment, name, settings) -> new EdgeNGramFactory(name, settings));
+            "edge_ngram", (index, environment, name, settings) -> new EdgeNGramFactory(name, settings),
+            "asciifolding", (index, environment, name, settings) -> new AsciiFoldingFactory(name, settings),
+            "ngram", (index, environment, name, settings) -> new NGramFilterFactory(name, settings));
+    }
+
+    @Override
+    public Map<String, AnalysisProvider<TokenizerFactory>> getTokenizers() {
+        return Map.of(
+            "ngram", (index, environment, name, settings) -> ngramTokenizer(name, settings, false),
+            "edge_ngram", (index, environment, name, settings) -> ngramTokenizer(name, settings, true));
     }
 
     // --- rest-root -------------------------------------------------------------------------

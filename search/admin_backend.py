@@ -1,0 +1,94 @@
+"""Which of Wagtail's own search backends the admin uses: the database, or the project's server.
+
+``WAGTAILSEARCH_BACKENDS`` names this module (``enablement.env.wagtail_search_backends``);
+Wagtail calls ``SearchBackend(params)`` each time it wants the backend. ``ENGINE`` says which:
+``database`` (no ``SEARCH_URL``: Wagtail's database backend, on SQLite in its one-pass form,
+``search.admin_sqlite``), ``opensearch`` (opensearch-py, modelsearch's ``opensearch3``),
+``elasticsearch`` (the elasticsearch 8 client, modelsearch's ``elasticsearch8``) or ``auto``,
+which asks the server once per process.
+
+The server being down must never turn into a 500 with a stack trace. Wagtail already logs
+and swallows indexing errors for these backends (a save or publish goes through; the index
+catches up with ``manage.py update_index``); when ``auto`` cannot ask the server, the backend
+is an ``UnavailableBackend`` whose indexing errors Wagtail swallows the same way and whose
+searches raise ``AdminSearchUnavailable``. A search that fails on the server raises its
+client's error. ``search.middleware.AdminSearchUnavailableMiddleware`` turns either into a
+page that says what happened.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import connection
+from wagtail.search.backends.base import BaseSearchBackend
+
+from search.engines.base import SearchUnavailable
+
+_detected: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+class AdminSearchUnavailable(Exception):
+    """The admin's search server cannot be reached."""
+
+
+def _kind(engine: str, url: str, timeout: float) -> str:
+    if engine != "auto":
+        return engine
+    with _lock:
+        if url not in _detected:
+            # Imported here: it loads both server clients, needed only when auto asks.
+            from search.engines.elastic import detect_kind
+
+            _detected[url] = detect_kind(url, timeout)  # only a success is remembered
+        return _detected[url]
+
+
+def SearchBackend(params: dict):  # noqa: N802 - the name Wagtail looks up in a backend module
+    params = dict(params)
+    engine = params.pop("ENGINE", "auto")
+    if engine == "database":
+        return _database_backend(params)
+    url = params["URLS"][0]
+    try:
+        kind = _kind(engine, url, params.get("TIMEOUT", 5))
+    except SearchUnavailable as error:
+        return UnavailableBackend(params, reason=str(error))
+    if kind == "opensearch":
+        from modelsearch.backends.opensearch3 import OpenSearch3SearchBackend
+
+        return OpenSearch3SearchBackend(params)
+    from modelsearch.backends.elasticsearch8 import Elasticsearch8SearchBackend
+
+    return Elasticsearch8SearchBackend(params)
+
+
+def _database_backend(params: dict):
+    """Wagtail's database backend for this database; on SQLite with FTS5, its one-pass form."""
+    from modelsearch.backends import database
+
+    backend = database.SearchBackend(params)
+    if connection.vendor == "sqlite" and database.USE_SQLITE_FTS:
+        # Imported here: the module reads the SQLite FTS model, which exists only on SQLite.
+        from search.admin_sqlite import OnePassSQLiteSearchBackend
+
+        return OnePassSQLiteSearchBackend(params)
+    return backend
+
+
+class UnavailableBackend(BaseSearchBackend):
+    """Stands in while the server cannot be asked which it is: every operation fails with
+    ``AdminSearchUnavailable``; Wagtail logs and skips the indexing ones."""
+
+    catch_indexing_errors = True
+
+    def __init__(self, params: dict, *, reason: str):
+        super().__init__({})
+        self.reason = reason
+
+    def _fail(self, *args, **kwargs):
+        raise AdminSearchUnavailable(self.reason)
+
+    search = autocomplete = add = add_bulk = delete = _fail
+    get_index_for_model = refresh_indexes = reset_indexes = _fail

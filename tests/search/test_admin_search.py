@@ -1,0 +1,192 @@
+"""Wagtail's admin search for marketers: pages (the search view and the page chooser),
+documents and snippets, on every backend the admin can use.
+
+``admin_backend`` runs each behaviour test on Wagtail's database backend (the embedded
+default) and on Wagtail's own OpenSearch and Elasticsearch backends at OPENSEARCH_TEST_URL /
+ELASTICSEARCH_TEST_URL (skipped without them; with CI=true a skip fails the run). Server
+indexes get this run's prefix and are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import override_settings
+from wagtail.models import Collection, GroupCollectionPermission, Page
+from wagtail.search.backends import get_search_backend
+
+from accounts.roles import MARKETER
+from accounts.services import permission_get
+from cms.models import Competitor, LibraryPage
+from enablement.env import wagtail_search_backends
+from tests.factories import make_asset, make_document, make_user
+
+pytestmark = pytest.mark.django_db
+
+RUN_ID = uuid.uuid4().hex[:8]
+PAGE_SEARCH = "/admin/pages/search/"
+CHOOSER_SEARCH = "/admin/choose-page/search/"
+DOCUMENT_SEARCH = "/admin/documents/results/"
+SERVERS = {"opensearch": "OPENSEARCH_TEST_URL", "elasticsearch": "ELASTICSEARCH_TEST_URL"}
+
+
+def _drop_indexes(prefix: str) -> None:
+    backend = get_search_backend()
+    names = backend.es.indices.get_alias(index=f"{prefix}*")
+    for name in getattr(names, "body", names):
+        backend.es.indices.delete(index=name)
+
+
+@pytest.fixture(params=["database", "opensearch", "elasticsearch"])
+def admin_backend(request):
+    """The admin's search on one backend; yields a function that makes recent writes
+    searchable (a no-op on the database; an index refresh on a server)."""
+    kind = request.param
+    if kind == "database":
+        yield lambda: None
+        return
+    url = os.environ.get(SERVERS[kind])
+    if not url:
+        pytest.skip(f"{SERVERS[kind]} is not set: no {kind} server to test against")
+    prefix = f"test-admin-{RUN_ID}-{kind}"
+    backends = wagtail_search_backends(url=url, engine=kind, index=prefix)
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        call_command("update_index", verbosity=0)  # creates the indexes with their mappings
+        try:
+            yield lambda: get_search_backend().refresh_indexes()
+        finally:
+            _drop_indexes(prefix)
+
+
+@pytest.fixture
+def marketer_client(client):
+    client.force_login(make_user(role=MARKETER))
+    return client
+
+
+def _titles(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_marketer_finds_a_page_by_a_word_of_its_title_and_a_prefix(admin_backend, marketer_client):
+    make_asset("Globex pricing battlecard")
+    make_asset("Onboarding checklist")
+    admin_backend()
+    shown = _titles(marketer_client.get(PAGE_SEARCH, {"q": "pricing"}))
+    assert "Globex pricing battlecard" in shown
+    assert "Onboarding checklist" not in shown
+    typed = _titles(marketer_client.get(CHOOSER_SEARCH, {"q": "batt"}))
+    assert "Globex pricing battlecard" in typed
+    assert "Onboarding checklist" not in typed
+
+
+def test_publishing_an_edit_updates_the_admin_search(admin_backend, marketer_client):
+    asset = make_asset("Acme renewal playbook")
+    asset.title = "Acme expansion playbook"
+    asset.save_revision().publish()
+    admin_backend()
+    assert "Acme expansion playbook" in _titles(
+        marketer_client.get(PAGE_SEARCH, {"q": "expansion"})
+    )
+    assert "Acme expansion playbook" not in _titles(
+        marketer_client.get(PAGE_SEARCH, {"q": "renewal"})
+    )
+
+
+def test_deleting_a_page_removes_it_from_the_admin_search(admin_backend, marketer_client):
+    make_asset("Initech security whitepaper").delete()
+    admin_backend()
+    shown = _titles(marketer_client.get(PAGE_SEARCH, {"q": "whitepaper"}))
+    assert "Initech security whitepaper" not in shown
+    chooser = _titles(marketer_client.get(CHOOSER_SEARCH, {"q": "whitepaper"}))
+    assert "Initech security whitepaper" not in chooser
+
+
+def test_marketer_does_not_find_pages_outside_the_library(admin_backend, client):
+    """Marketers may edit only under the library home; a page elsewhere in the tree (another
+    site, a staging area) stays out of their search results and the page-type counts."""
+    make_asset("Umbrella pricing deck")
+    Page.get_first_root_node().add_child(instance=LibraryPage(title="Private pricing archive"))
+    admin_backend()
+    client.force_login(make_user(role=MARKETER))
+    shown = _titles(client.get(PAGE_SEARCH, {"q": "pricing"}))
+    assert "Umbrella pricing deck" in shown
+    assert "Private pricing archive" not in shown
+    client.force_login(make_user(is_superuser=True))
+    assert "Private pricing archive" in _titles(client.get(PAGE_SEARCH, {"q": "pricing"}))
+
+
+# --- documents and snippets -------------------------------------------------------------------
+
+
+def test_document_title_changes_and_deletion_reach_the_admin_search(admin_backend, marketer_client):
+    document = make_document("a.txt", title="Hooli compliance datasheet")
+    gone = make_document("b.txt", title="Stark compliance datasheet")
+    document.title = "Hooli security datasheet"
+    document.save()
+    gone.delete()
+    admin_backend()
+    shown = _titles(marketer_client.get(DOCUMENT_SEARCH, {"q": "datasheet"}))
+    assert "Hooli security datasheet" in shown
+    assert "Stark compliance datasheet" not in shown
+    assert "Hooli security datasheet" not in _titles(
+        marketer_client.get(DOCUMENT_SEARCH, {"q": "compliance"})
+    )
+
+
+def test_documents_in_a_collection_a_user_may_not_see_stay_hidden(admin_backend, client):
+    """Wagtail's collection permissions still filter the document search."""
+    root = Collection.get_first_root_node()
+    open_to_them = root.add_child(name="Field marketing")
+    closed = root.add_child(name="Board material")
+    placed = (("Wayne pricing sheet", open_to_them), ("Wayne pricing memo", closed))
+    for title, collection in placed:
+        document = make_document("w.txt", title=title)
+        document.collection = collection
+        document.save()
+    admin_backend()
+    group = Group.objects.create(name="Field marketers")
+    group.permissions.add(permission_get("wagtailadmin.access_admin"))
+    GroupCollectionPermission.objects.create(
+        group=group,
+        collection=open_to_them,
+        permission=permission_get("wagtaildocs.change_document"),
+    )
+    user = make_user()
+    user.groups.add(group)
+    client.force_login(user)
+    shown = _titles(client.get(DOCUMENT_SEARCH, {"q": "pricing"}))
+    assert "Wayne pricing sheet" in shown
+    assert "Wayne pricing memo" not in shown
+
+
+def test_marketer_finds_a_competitor_snippet_by_name(marketer_client):
+    """Taxonomy snippets are searched in the database itself (they are not indexed models),
+    so there is no index to keep up to date."""
+    Competitor.objects.create(name="Vandelay Industries", slug="vandelay-industries")
+    shown = _titles(
+        marketer_client.get("/admin/snippets/cms/competitor/results/", {"q": "vandelay"})
+    )
+    assert "Vandelay Industries" in shown
+
+
+# --- rebuilding --------------------------------------------------------------------------------
+
+
+def test_update_index_rebuilds_the_admin_search_from_the_database(marketer_client):
+    """The database is the source of truth: an emptied index comes back with update_index."""
+    make_asset("Globex migration guide")
+    get_search_backend().reset_indexes()
+    assert "Globex migration guide" not in _titles(
+        marketer_client.get(PAGE_SEARCH, {"q": "migration"})
+    )
+    call_command("update_index", verbosity=0)
+    assert "Globex migration guide" in _titles(marketer_client.get(PAGE_SEARCH, {"q": "migration"}))

@@ -1,0 +1,102 @@
+"""The admin's search server down or not set up: marketers get a page that says so (503),
+never a 500, and saving and publishing still work. Also which backend the settings pick."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from wagtail.search.backends import get_search_backend
+
+from accounts.roles import MARKETER
+from cms.models import AssetPage
+from enablement.env import wagtail_search_backends
+from search.admin_backend import UnavailableBackend
+from search.middleware import NOT_BUILT, UNAVAILABLE
+from tests.factories import make_asset, make_document, make_user
+
+pytestmark = pytest.mark.django_db
+
+DOWN = "http://127.0.0.1:9"  # nothing listens on the discard port
+VIEWS = ("/admin/pages/search/", "/admin/choose-page/search/", "/admin/documents/results/")
+SERVERS = {"opensearch": "OPENSEARCH_TEST_URL", "elasticsearch": "ELASTICSEARCH_TEST_URL"}
+
+
+def _server_url(kind: str) -> str:
+    url = os.environ.get(SERVERS[kind])
+    if not url:
+        pytest.skip(f"{SERVERS[kind]} is not set: no {kind} server to test against")
+    return url
+
+
+@pytest.fixture
+def marketer_client(client):
+    client.force_login(make_user(role=MARKETER))
+    return client
+
+
+@pytest.mark.parametrize("engine", ["auto", "opensearch", "elasticsearch"])
+def test_search_server_down_answers_503_saying_so(marketer_client, engine):
+    backends = wagtail_search_backends(url=DOWN, engine=engine, index="down")
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        for view in VIEWS:
+            response = marketer_client.get(view, {"q": "pricing"})
+            assert response.status_code == 503, view
+            assert response.content.decode() == UNAVAILABLE
+            assert response["Retry-After"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "elasticsearch"])
+def test_publishing_and_uploading_work_while_the_search_server_is_down(engine):
+    backends = wagtail_search_backends(url=DOWN, engine=engine, index="down")
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        asset = make_asset("Published during an outage")
+        asset.title = "Edited during an outage"
+        asset.save_revision().publish()
+        document = make_document("outage.txt", title="Uploaded during an outage")
+        document.delete()
+    assert AssetPage.objects.get(pk=asset.pk).title == "Edited during an outage"
+
+
+@pytest.mark.parametrize("kind", ["opensearch", "elasticsearch"])
+def test_search_before_update_index_says_how_to_build_the_index(marketer_client, kind):
+    url = _server_url(kind)
+    backends = wagtail_search_backends(url=url, engine=kind, index=f"never-{uuid.uuid4().hex}")
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        response = marketer_client.get("/admin/pages/search/", {"q": "pricing"})
+    assert response.status_code == 503
+    assert response.content.decode() == NOT_BUILT
+
+
+@pytest.mark.parametrize(
+    ("kind", "backend_class"),
+    [("opensearch", "OpenSearch3SearchBackend"), ("elasticsearch", "Elasticsearch8SearchBackend")],
+)
+def test_auto_picks_wagtails_backend_for_the_server_it_finds(kind, backend_class):
+    url = _server_url(kind)
+    backends = wagtail_search_backends(url=url, engine="auto", index="auto")
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        assert type(get_search_backend()).__name__ == backend_class
+
+
+def test_auto_with_the_server_down_stands_in_with_an_unavailable_backend():
+    backends = wagtail_search_backends(url=DOWN, engine="auto", index="down")
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        assert isinstance(get_search_backend(), UnavailableBackend)
+
+
+def test_without_a_search_server_the_admin_searches_the_database():
+    """SQLite: Wagtail's FTS5 backend in its one-pass form; PostgreSQL: Wagtail's own."""
+    expected = (
+        "OnePassSQLiteSearchBackend" if connection.vendor == "sqlite" else "PostgresSearchBackend"
+    )
+    for url, engine in ((None, "auto"), ("http://search:9200", "embedded")):
+        backends = wagtail_search_backends(url=url, engine=engine, index="x")
+        with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+            assert type(get_search_backend()).__name__ == expected
+    server = wagtail_search_backends(url="http://search:9200", engine="auto", index="assets")
+    assert server["default"]["URLS"] == ["http://search:9200"]
+    assert server["default"]["INDEX_PREFIX"] == "assets-wagtail-"
