@@ -110,7 +110,7 @@ class DealField:
 class RepSearchPage:
     query: SearchQuery
     results: SearchResults
-    search_id: int | None
+    search_id: str | None  # the search's key (``SearchEvent.key``) when it was recorded
     cards: list[Card]
     facet_groups: list[FacetGroup]
     deal_fields: list[DealField]
@@ -197,7 +197,7 @@ def _card(hit: SearchHit, position: int, search_id, labels, today: str) -> Card:
 
 
 def cards_build(
-    results: SearchResults, query: SearchQuery, *, search_id: int | None, user, labels, today
+    results: SearchResults, query: SearchQuery, *, search_id: str | None, user, labels, today
 ) -> list[Card]:
     """The result cards, numbered from the page's offset, with the actions other apps offer."""
     cards = [
@@ -251,7 +251,7 @@ def page_build(
     query: SearchQuery,
     results: SearchResults,
     params,
-    search_id: int | None,
+    search_id: str | None,
     user,
     labels,
     today: str,

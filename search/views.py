@@ -53,14 +53,14 @@ def suggest(request):
 
 @login_required
 @require_GET
-def click(request, search_id: int, asset_id: int):
+def click(request, search_key, asset_id: int):
     """Record a result click, then go to the asset (404 when the user may not see it)."""
     try:
         position = int(request.GET.get("pos", "0"))
     except ValueError:
         position = 0
     url = services.search_click_record(
-        user=request.user, search_id=search_id, asset_id=asset_id, position=position
+        user=request.user, search_key=search_key, asset_id=asset_id, position=position
     )
     if not url:
         raise Http404("No such asset")
