@@ -251,8 +251,9 @@ def search_events_flush() -> int:
     with _unspooled_lock:
         events, _unspooled[:] = _unspooled[:], []
     written = len(events) if events and _search_events_write(events) else 0
-    claimed = _search_spool_claim()
-    events = [event for event in map(_spooled_event, claimed) if event is not None]
+    claimed = {path: _spooled_event(path) for path in _search_spool_claim()}
+    claimed = {path: event for path, event in claimed.items() if event is not None}
+    events = list(claimed.values())
     if not events:
         return written
     try:
