@@ -95,13 +95,14 @@
       if (list.hidden) { return; }
       if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
-      else if (event.key === "Escape") { close(); }
+      else if (event.key === "Escape") { event.preventDefault(); close(); }  // keep the text
       else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
         window.location.href = options()[active].querySelector("a").href;
       }
     });
     input.addEventListener("blur", function () { window.setTimeout(close, 200); });
+    form.addEventListener("submit", close);
   }
 
   function facetsForScreen() {
