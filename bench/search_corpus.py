@@ -296,6 +296,8 @@ def _asset_columns() -> list[str]:
         "review_by",
         "language",
         "archived",
+        "buyer_description",
+        "buyer_sharing",
     ]
 
 
@@ -311,6 +313,8 @@ def _asset_row(asset: SyntheticAsset, page, lookups) -> list:
         None,
         "en",
         False,
+        "",
+        "",
     ]
 
 

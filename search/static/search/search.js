@@ -95,14 +95,21 @@
       if (list.hidden) { return; }
       if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
-      else if (event.key === "Escape") { event.preventDefault(); close(); }  // keep the text
+      else if (event.key === "Escape") { event.preventDefault(); dismiss(); }  // keep the text
       else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
         window.location.href = options()[active].querySelector("a").href;
       }
     });
+    function dismiss() {  // close, and let no pending answer open the list again
+      window.clearTimeout(timer);
+      if (controller) { controller.abort(); }
+      lastQuery = "";
+      close();
+    }
+
     input.addEventListener("blur", function () { window.setTimeout(close, 200); });
-    form.addEventListener("submit", close);
+    form.addEventListener("submit", dismiss);
   }
 
   function facetsForScreen() {
