@@ -13,11 +13,12 @@ a deal" this way), so search never imports them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
 from wagtail import hooks
 
@@ -154,8 +155,14 @@ def page_link(params: Mapping, **changes) -> str:
         else:
             data[key] = value if isinstance(value, list) else [value]
     pairs = [(key, value) for key, values in data.items() for value in values if value != ""]
-    base = reverse("search:search")
+    base = _search_path(get_script_prefix())
     return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+@functools.lru_cache(maxsize=8)
+def _search_path(prefix: str) -> str:
+    """The search page's path under the script prefix (a page has dozens of links)."""
+    return reverse("search:search")
 
 
 # --- building --------------------------------------------------------------------------------
