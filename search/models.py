@@ -99,6 +99,9 @@ class SearchEvent(models.Model):
     it existed have none."""
 
     key = models.UUIDField(null=True, unique=True, editable=False, default=uuid.uuid4)
+    # The search this one continued as the rep typed (live results): the earlier one was a
+    # step on the way, not a search to count among "searches that found nothing".
+    refines = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

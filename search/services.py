@@ -171,7 +171,7 @@ def index_repair(*, batch_size: int = 500) -> IndexReport:
 
 
 def search_event_record(
-    *, user, query: SearchQuery, results: SearchResults, source: str
+    *, user, query: SearchQuery, results: SearchResults, source: str, refines: str | None = None
 ) -> SearchEvent:
     """Record one search without making the rep wait for the database.
 
@@ -180,7 +180,8 @@ def search_event_record(
     response has gone (``search.receivers``), by the analytics refresh, or by a click on one
     of its results. When the spool cannot be written (disk full, read-only) the event is
     inserted at once instead; when that fails too it waits in this process's memory for the
-    next flush. Returns the unsaved event."""
+    next flush. ``refines``: the key of the search this one continued as the rep typed.
+    Returns the unsaved event."""
     filters = {name: list(values) for name, values in query.active_filters().items()}
     if query.deal:
         filters["deal"] = dict(query.deal.items())
@@ -195,6 +196,7 @@ def search_event_record(
         result_count=results.total,
         latency_ms=round(results.took_ms, 3),
         source=source,
+        refines=_search_key(refines),
         created_at=timezone.now(),
     )
     try:
@@ -205,7 +207,9 @@ def search_event_record(
     return event
 
 
-_SPOOLED_FIELDS = "user_id query normalized_query filters result_count latency_ms source".split()
+_SPOOLED_FIELDS = (
+    "user_id query normalized_query filters result_count latency_ms source refines".split()
+)
 _unspooled: list[SearchEvent] = []  # events neither spool nor database took (retried)
 
 
@@ -216,7 +220,7 @@ def _search_spool_dir() -> Path:
 def _search_spool(event: SearchEvent) -> None:
     directory = _search_spool_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    data = {name: getattr(event, name) for name in _SPOOLED_FIELDS}
+    data = {name: getattr(event, name) for name in _SPOOLED_FIELDS}  # refines is a str here
     data.update(key=event.key.hex, created_at=event.created_at.isoformat())
     partial = directory / f".{event.key.hex}.tmp"
     partial.write_text(json.dumps(data))
@@ -371,7 +375,9 @@ def _search_key(value) -> str | None:
         return None
 
 
-def rep_search(*, user, params, source: str, per_page: int = 20) -> RepSearchPage:
+def rep_search(
+    *, user, params, source: str, per_page: int = 20, refines: str | None = None
+) -> RepSearchPage:
     """Everything the search page renders and ``GET /api/v1/search`` serialises, for
     ``params`` (the page's query string or the API's parameters; see ``search.forms``):
     the results as cards (link, labels, reasons, thumbnail, the actions other apps offer),
@@ -379,13 +385,16 @@ def rep_search(*, user, params, source: str, per_page: int = 20) -> RepSearchPag
 
     A search (text, a filter or a deal) is recorded as a ``SearchEvent`` (``source``: "web"
     or "api"); the next pages of a recorded search pass its id as ``sid`` and record
-    nothing. Raises ``InvalidSearch`` (a parameter it cannot use, named) and
+    nothing; ``refines`` names the search this one continued as the rep typed. Raises
+    ``InvalidSearch`` (a parameter it cannot use, named) and
     ``SearchUnavailable`` (engine down)."""
     query = query_from_params(params, audience=audience_for(user), per_page=per_page)
     results = selectors.search_run(query=query)
     search_id = _search_key(params.get("sid"))
     if is_search(query) and (query.page == 1 or search_id is None):
-        event = search_event_record(user=user, query=query, results=results, source=source)
+        event = search_event_record(
+            user=user, query=query, results=results, source=source, refines=refines
+        )
         search_id = str(event.key)
     return page_build(
         query=query,

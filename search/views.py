@@ -23,6 +23,7 @@ from search.query import audience_for
 logger = logging.getLogger(__name__)
 UNAVAILABLE = "Search is unavailable right now. The library itself still works; try again soon."
 PARTIAL_HEADER = "X-Search-Partial"
+REFINES_HEADER = "X-Search-Refines"  # the search the rep was typing over (its sid)
 
 
 @login_required
@@ -31,7 +32,12 @@ def search_page(request):
     partial = PARTIAL_HEADER in request.headers
     template = "search/_region.html" if partial else "search/search_page.html"
     try:
-        page = services.rep_search(user=request.user, params=request.GET, source="web")
+        page = services.rep_search(
+            user=request.user,
+            params=request.GET,
+            source="web",
+            refines=request.headers.get(REFINES_HEADER),
+        )
     except InvalidSearch as error:
         context = {"error": str(error), "q": request.GET.get("q", "")}
         return _respond(request, template, context, partial, status=400)

@@ -1,4 +1,4 @@
-"""Searches get a key when they run (before the row is written; search.services spools them).
+"""Searches get a key when they run, and the key of the search they continued as the rep typed (before the row is written; search.services spools them).
 Rows recorded earlier keep no key: the field is added without a default first, so existing
 rows stay NULL rather than sharing one value."""
 
@@ -21,6 +21,11 @@ class Migration(migrations.Migration):
             model_name="searchevent",
             name="key",
             field=models.UUIDField(default=uuid.uuid4, editable=False, null=True, unique=True),
+        ),
+        migrations.AddField(
+            model_name="searchevent",
+            name="refines",
+            field=models.UUIDField(blank=True, db_index=True, editable=False, null=True),
         ),
         migrations.AlterField(
             model_name="searchevent",

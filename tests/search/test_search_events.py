@@ -67,6 +67,25 @@ def test_searches_from_the_page_are_written_once_the_response_is_done(
 
 
 @pytest.mark.django_db
+def test_a_search_typed_on_to_a_longer_one_is_kept_but_not_a_gap(active_engine, library, client):
+    client.force_login(library.outsider)
+    partial = {"HTTP_X_SEARCH_PARTIAL": "1"}
+    client.get("/search/", {"q": "zephy"}, **partial)
+    typed = str(SearchEvent.objects.get().key)
+    client.get("/search/", {"q": "zephyrine"}, HTTP_X_SEARCH_REFINES=typed, **partial)
+    client.get("/search/", {"q": "quasar"}, **partial)
+    quasar = str(SearchEvent.objects.get(query="quasar").key)
+    client.force_login(library.insider)  # someone else cannot hide the rep's search
+    client.get("/search/", {"q": "roadmap"}, HTTP_X_SEARCH_REFINES=quasar, **partial)
+    assert SearchEvent.objects.count() == 4  # every search is kept (append-only)
+    gaps = search_gaps(since=timezone.now() - timedelta(hours=1))
+    assert gaps["zero_results"] == [
+        {"query": "quasar", "searches": 1},
+        {"query": "zephyrine", "searches": 1},
+    ]
+
+
+@pytest.mark.django_db
 def test_a_click_on_a_search_still_in_the_spool_is_recorded(active_engine, library, client):
     page = _search(library.outsider, "roadmap")
     client.force_login(library.outsider)

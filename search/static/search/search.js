@@ -177,14 +177,17 @@
       region.dispatchEvent(new CustomEvent("search:updated", { bubbles: true }));
     }
 
-    function load(url, how, focusResults) {
+    function load(url, how, focusResults, refines) {
       var number = ++sent;
+      var headers = { "X-Search-Partial": "1" };
+      // Typing on from typed results: that search was a step on the way (search gaps skip it).
+      if (refines) { headers["X-Search-Refines"] = refines; }
       if (controller) { controller.abort(); }
       controller = window.AbortController ? new AbortController() : null;
       region.setAttribute("aria-busy", "true");
       return fetch(url, {
         credentials: "same-origin",
-        headers: { "X-Search-Partial": "1" },
+        headers: headers,
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
         if (!response.ok && response.status !== 400 && response.status !== 503) {
@@ -208,8 +211,9 @@
       if (url === current) { return; }
       typingInFlight = true;
       var how = typedEntry ? "replace" : "push";
+      var refines = typedEntry ? region.getAttribute("data-sid") : "";
       typedEntry = true;
-      load(url, how, false).then(function () {
+      load(url, how, false, refines).then(function () {
         typingInFlight = false;
         if (typingAgain) { typingAgain = false; typed(); }
       });
@@ -224,7 +228,9 @@
     input.addEventListener("input", typed);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      chosen(urlFor({ q: input.value.trim() }), "replace", false);
+      var url = urlFor({ q: input.value.trim() });
+      if (url === current && !typingInFlight) { typedEntry = false; return; }  // on the page
+      chosen(url, "replace", false);
     });
     document.addEventListener("click", function (event) {
       var link = event.target.closest && event.target.closest("#search-region a[href]");
