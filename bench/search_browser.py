@@ -119,6 +119,8 @@ def _serve(port: int) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             "2",
+            "--timeout",
+            "120",
         ],
         cwd=ROOT,
     )
@@ -179,7 +181,7 @@ def _browser(base: str, texts: list[str]) -> tuple[dict, dict, list]:
         context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(30_000)
         page = context.new_page()
-        page.goto("/login/")
+        page.goto("/login/?next=/search/")  # not the library home: it lists 100k assets
         page.fill("#id_username", "bench-rep")
         page.fill("#id_password", PASSWORD)
         page.click("button[type=submit]")
@@ -223,15 +225,13 @@ def _http_get(port: int, target: str, headers: dict) -> float:
 def _http_and_raw(port: int, cookies: list, queries) -> dict:
     """The raw engine over every query (warmed up first, as bench/search.py does), then each
     query over HTTP, the partial and the full page back to back (after a warm-up pass)."""
-    from django.conf import settings
-
     from bench.search import _raw_engine
-    from search.engines.embedded import EmbeddedEngine
+    from search.engines import get_engine
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
     plain = {"Cookie": cookie, "Host": f"127.0.0.1:{port}"}
     partial = {**plain, "X-Search-Partial": "1"}
-    raw, _ = _raw_engine(EmbeddedEngine(path=Path(settings.SEARCH_INDEX_DIR)), queries)
+    raw, _ = _raw_engine(get_engine(), queries)  # the index the server answers from
     targets = []
     for query in queries:
         params = [("q", query.text)] + [(k, v) for k, vs in query.filters.items() for v in vs]
