@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -261,6 +262,7 @@ def search_events_flush() -> int:
     if not events:
         return written
     try:
+        _users_still_there(events)
         with transaction.atomic():
             SearchEvent.objects.bulk_create(events, ignore_conflicts=True)
     except Exception as error:  # database locked, disk error...: put the files back
@@ -272,6 +274,16 @@ def search_events_flush() -> int:
     for path in claimed:
         path.unlink()
     return written + len(events)
+
+
+def _users_still_there(events: list[SearchEvent]) -> None:
+    """A user deleted since the search ran is forgotten (as deleting them does to their
+    stored searches), so one such event cannot hold back the rest."""
+    wanted = {event.user_id for event in events if event.user_id}
+    known = set(get_user_model().objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    for event in events:
+        if event.user_id not in known:
+            event.user_id = None
 
 
 def _search_spool_claim() -> list[Path]:

@@ -24,15 +24,19 @@ def _spooled():
     return sorted(directory.glob("*.json")) if directory.is_dir() else []
 
 
-@pytest.fixture(autouse=True)
-def _empty_spool():
-    for path in (
-        services._search_spool_dir().glob("*") if services._search_spool_dir().is_dir() else []
-    ):
+def _spool_clear():
+    directory = services._search_spool_dir()
+    for path in directory.glob("*") if directory.is_dir() else []:
         path.unlink()
     services._unspooled.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_spool():
+    """The spool lives in the test session's DATA_DIR: start and leave it empty."""
+    _spool_clear()
     yield
-    services._unspooled.clear()
+    _spool_clear()
 
 
 def _search(user, text):
@@ -122,6 +126,16 @@ def test_when_the_writer_fails_once_the_events_wait_and_are_written_once(active_
         assert services.search_events_pending.is_set()  # the next response tries again
         assert services.search_events_flush() == 2
     assert sorted(SearchEvent.objects.values_list("query", flat=True)) == ["roadmap", "zephyrine"]
+
+
+@pytest.mark.django_db
+def test_a_search_by_a_user_deleted_meanwhile_is_kept_without_them(active_engine, library):
+    _search(library.na_rep, "roadmap")
+    _search(library.outsider, "zephyrine")
+    library.na_rep.delete()
+    assert services.search_events_flush() == 2
+    kept = dict(SearchEvent.objects.values_list("query", "user_id"))
+    assert kept == {"roadmap": None, "zephyrine": library.outsider.pk}
 
 
 @pytest.mark.django_db
