@@ -1,8 +1,9 @@
 """The refresh service: the one entry point that brings the dashboard and search up to date.
 
-``analytics_refresh`` stores spooled events, fills the rollups (``analytics.rollups``), then
-hands the ranking signals to search (``search.services.ranking_signals_replace``, which
-re-indexes only the assets whose signals changed). ``manage.py update_analytics``, the
+``analytics_refresh`` stores spooled events and searches, fills the rollups
+(``analytics.rollups``), then hands the ranking signals to search
+(``search.services.ranking_signals_replace``, which re-indexes only the assets whose signals
+changed). ``manage.py update_analytics``, the
 background task, the dashboard's "Update now" and deal imports all go through it: the last two
 ask for it with ``analytics_refresh_request`` (a task enqueued when their transaction commits)
 and return at once. ``scheduler_tick`` enqueues it every ``ANALYTICS_REFRESH_SECONDS`` (run by
@@ -24,7 +25,7 @@ from analytics.models import RefreshState
 from analytics.rollups.fill import AnalyticsLocked, rollups_fill
 from analytics.selectors import ranking_signals
 from analytics.services import usage_spool_replay
-from search.services import ranking_signals_replace
+from search.services import ranking_signals_replace, search_events_flush
 
 logger = logging.getLogger(__name__)
 #: A queued refresh not started after this long is assumed lost (a worker died) and queued again.
@@ -52,6 +53,7 @@ def analytics_refresh(*, full: bool = False, log: Callable[[str], None] = lambda
     ``AnalyticsLocked`` when a refresh is already running (that one will cover this)."""
     started = timezone.now()
     spooled = usage_spool_replay()
+    search_events_flush()  # searches still spooled (normally written right after their response)
     if spooled:
         log(f"spooled events stored: {spooled}")
     try:

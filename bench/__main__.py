@@ -1,13 +1,13 @@
 """`make bench`: run every benchmark suite and write JSON under bench/results/.
 
 Usage: python -m bench [suite ...]
-(suites: search, admin_search, analytics, effectiveness, documents; default all)
+(suites: search, admin_search, search_browser, analytics, effectiveness, documents; default all)
 """
 
 import importlib
 import sys
 
-SUITES = ("search", "admin_search", "analytics", "effectiveness", "documents")
+SUITES = ("search", "admin_search", "search_browser", "analytics", "effectiveness", "documents")
 
 
 def main(argv: list[str]) -> int:

@@ -108,7 +108,7 @@ class SearchOut(Schema):
     pages: int
     per_page: int
     took_ms: float
-    search_id: int | None
+    search_id: str | None
     reason: str | None = Field(
         description="why there are no results although text was typed, e.g. no searchable words"
     )

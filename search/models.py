@@ -7,6 +7,8 @@ API tokens are Wagtail's own (``wagtail.models.APIToken``); see search/api.py.""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -89,8 +91,17 @@ class RankingSignal(models.Model):
 class SearchEvent(models.Model):
     """One search a user ran: what they asked, what they filtered by, how many results came
     back and how long the engine took. "Searches that found nothing" read these. (The table
-    keeps the name it had when analytics owned the model.)"""
+    keeps the name it had when analytics owned the model.)
 
+    ``key`` is given when the search runs, before the row is written (``search.services``
+    spools events and writes them after the response): result links and later pages refer to
+    the search by it, and it makes writing an event twice harmless. Searches recorded before
+    it existed have none."""
+
+    key = models.UUIDField(null=True, unique=True, editable=False, default=uuid.uuid4)
+    # The search this one continued as the rep typed (live results): the earlier one was a
+    # step on the way, not a search to count among "searches that found nothing".
+    refines = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -100,7 +111,7 @@ class SearchEvent(models.Model):
     result_count = models.PositiveIntegerField()
     latency_ms = models.FloatField()
     source = models.CharField(max_length=20, default="web")  # web | api
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         db_table = "analytics_searchevent"

@@ -1,13 +1,15 @@
 """Search's signal receivers: they keep the index in step with the library (each only works
 out which assets are affected and calls ``tasks.index_schedule*``, a task on commit), clear
 the label and synonym caches when terms or synonyms change, and grant search's permissions
-after ``migrate``. ``connect`` wires them (``search.apps``)."""
+after ``migrate``, and write the searches a request spooled once its response has gone.
+``connect`` wires them (``search.apps``)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
-from django.db import connections
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection, connections
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from wagtail.signals import page_published, page_unpublished, post_page_move
@@ -41,6 +43,17 @@ def connect(app_config) -> None:
         post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-td")
     post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{UID}-s")
     post_migrate.connect(roles_after_migrate, sender=app_config, dispatch_uid=f"{UID}-roles")
+    request_finished.connect(searches_write_after_response, dispatch_uid=f"{UID}-events")
+
+
+def searches_write_after_response(**kwargs) -> None:
+    """request_finished comes after the response's last byte was handed to the server: the
+    search event a request spooled is written here, off the rep's wait. The connection this
+    opened is closed like Django closes the request's own (not inside a test's transaction)."""
+    if services.search_events_pending.is_set():
+        services.search_events_flush()
+        if not connection.in_atomic_block:
+            close_old_connections()
 
 
 def _schedule_page(page) -> None:

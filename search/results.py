@@ -15,11 +15,12 @@ a deal" this way), so search never imports them. Likewise ``search_empty_actions
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
 from wagtail import hooks
 
@@ -139,7 +140,7 @@ class DealField:
 class RepSearchPage:
     query: SearchQuery
     results: SearchResults
-    search_id: int | None
+    search_id: str | None  # the search's key (``SearchEvent.key``) when it was recorded
     cards: list[Card]
     facet_groups: list[FacetGroup]
     deal_fields: list[DealField]
@@ -184,8 +185,14 @@ def page_link(params: Mapping, **changes) -> str:
         else:
             data[key] = value if isinstance(value, list) else [value]
     pairs = [(key, value) for key, values in data.items() for value in values if value != ""]
-    base = reverse("search:search")
+    base = _search_path(get_script_prefix())
     return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+@functools.lru_cache(maxsize=8)
+def _search_path(prefix: str) -> str:
+    """The search page's path under the script prefix (a page has dozens of links)."""
+    return reverse("search:search")
 
 
 # --- building --------------------------------------------------------------------------------
@@ -239,7 +246,7 @@ def _card(hit: SearchHit, position: int, search_id, labels, today: str) -> Card:
 
 
 def cards_build(
-    results: SearchResults, query: SearchQuery, *, search_id: int | None, user, labels, today
+    results: SearchResults, query: SearchQuery, *, search_id: str | None, user, labels, today
 ) -> list[Card]:
     """The result cards, numbered from the page's offset, with the actions other apps offer."""
     cards = [
@@ -301,7 +308,7 @@ def page_build(
     query: SearchQuery,
     results: SearchResults,
     params,
-    search_id: int | None,
+    search_id: str | None,
     user,
     labels,
     today: str,

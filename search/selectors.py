@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max
+from django.db.models import Count, Exists, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -261,8 +261,14 @@ def index_check(*, batch_size: int = 500) -> IndexReport:
 def search_gaps(*, since, limit: int = 50) -> dict:
     """Top normalised queries since ``since`` that found nothing (``zero_results``) and that
     found something nobody clicked (``no_click``), most frequent first: each a list of
-    ``{"query", "searches"}``."""
-    recent = SearchEvent.objects.filter(created_at__gte=since).exclude(normalized_query="")
+    ``{"query", "searches"}``. A search the rep typed on to a longer one (live results: its
+    successor ``refines`` it) is a step on the way and not counted."""
+    typed_on = SearchEvent.objects.filter(refines=OuterRef("key"), user=OuterRef("user"))
+    recent = (
+        SearchEvent.objects.filter(created_at__gte=since)
+        .exclude(normalized_query="")
+        .exclude(Exists(typed_on))  # a step on the way to a search the rep typed on to
+    )
     zero = (
         recent.filter(result_count=0)
         .values("normalized_query")

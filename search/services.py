@@ -1,5 +1,5 @@
 """Writes: a rep's search (run, recorded, shaped for the page and the API), keeping the index
-in step with the library, recording searches and clicks.
+in step with the library, recording searches (spooled, written after the response) and clicks.
 
 Index updates are requested with ``search.tasks.index_schedule`` (signal handlers call it).
 It writes a ``PendingIndexUpdate`` row per asset at once (``pending_request``), inside the
@@ -14,11 +14,19 @@ returns; the next write, or ``search_reindex``, replays them. Publishing always 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -164,15 +172,24 @@ def index_repair(*, batch_size: int = 500) -> IndexReport:
 
 
 def search_event_record(
-    *, user, query: SearchQuery, results: SearchResults, source: str
+    *, user, query: SearchQuery, results: SearchResults, source: str, refines: str | None = None
 ) -> SearchEvent:
-    """Record one search (one insert, after the results are computed)."""
+    """Record one search without making the rep wait for the database.
+
+    The event gets its key now (result links refer to it) and is spooled: one small file
+    under DATA_DIR/spool/searches, written in bulk by ``search_events_flush`` once the
+    response has gone (``search.receivers``), by the analytics refresh, or by a click on one
+    of its results. When the spool cannot be written (disk full, read-only) the event is
+    inserted at once instead; when that fails too it waits in this process's memory for the
+    next flush. ``refines``: the key of the search this one continued as the rep typed.
+    Returns the unsaved event."""
     filters = {name: list(values) for name, values in query.active_filters().items()}
     if query.deal:
         filters["deal"] = dict(query.deal.items())
     if query.sort != "relevance":
         filters["sort"] = query.sort
-    return SearchEvent.objects.create(
+    event = SearchEvent(
+        key=uuid.uuid4(),
         user=user if getattr(user, "is_authenticated", False) else None,
         query=query.text[:500],
         normalized_query=normalize_text(query.text),
@@ -180,17 +197,135 @@ def search_event_record(
         result_count=results.total,
         latency_ms=round(results.took_ms, 3),
         source=source,
+        refines=_search_key(refines),
+        created_at=timezone.now(),
     )
+    try:
+        _search_spool(event)
+    except OSError as error:
+        logger.warning("search spool unavailable (%s): writing search %s now", error, event.key)
+        _search_events_write([event])
+    return event
 
 
-def search_click_record(*, user, search_id: int, asset_id: int, position: int) -> str | None:
-    """Record that ``user`` opened ``asset_id`` from their search ``search_id`` and return
+_SPOOLED_FIELDS = (
+    "user_id query normalized_query filters result_count latency_ms source refines".split()
+)
+_unspooled: list[SearchEvent] = []  # events neither spool nor database took (retried)
+
+
+def _search_spool_dir() -> Path:
+    return Path(settings.DATA_DIR) / "spool" / "searches"
+
+
+def _search_spool(event: SearchEvent) -> None:
+    directory = _search_spool_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {name: getattr(event, name) for name in _SPOOLED_FIELDS}  # refines is a str here
+    data.update(key=event.key.hex, created_at=event.created_at.isoformat())
+    partial = directory / f".{event.key.hex}.tmp"
+    partial.write_text(json.dumps(data))
+    partial.replace(directory / f"{event.key.hex}.json")
+    search_events_pending.set()
+
+
+def _search_events_write(events: list[SearchEvent]) -> bool:
+    """Insert ``events`` (a key already stored is skipped); on failure keep them in memory."""
+    try:
+        with transaction.atomic():
+            SearchEvent.objects.bulk_create(events, ignore_conflicts=True)
+    except Exception as error:  # whatever it is, the events must not be lost
+        logger.warning("could not write %s searches (%s): kept for later", len(events), error)
+        with _unspooled_lock:
+            _unspooled.extend(events)
+        search_events_pending.set()
+        return False
+    return True
+
+
+#: Set when this process has spooled a search since its last flush (tested after every response).
+search_events_pending = threading.Event()
+_unspooled_lock = threading.Lock()
+
+
+def search_events_flush() -> int:
+    """Write every spooled search to the database in one transaction; returns how many were
+    written. Never raises: on failure the files go back for the next flush. Safe in several
+    processes at once (each file is claimed by a rename; a key is written once)."""
+    search_events_pending.clear()
+    with _unspooled_lock:
+        events, _unspooled[:] = _unspooled[:], []
+    written = len(events) if events and _search_events_write(events) else 0
+    claimed = {path: _spooled_event(path) for path in _search_spool_claim()}
+    claimed = {path: event for path, event in claimed.items() if event is not None}
+    events = list(claimed.values())
+    if not events:
+        return written
+    try:
+        _users_still_there(events)
+        with transaction.atomic():
+            SearchEvent.objects.bulk_create(events, ignore_conflicts=True)
+    except Exception as error:  # database locked, disk error...: put the files back
+        logger.warning("spooled searches not written yet (%s); kept for the next flush", error)
+        for path in claimed:
+            path.replace(path.with_suffix(".json"))
+        search_events_pending.set()
+        return written
+    for path in claimed:
+        path.unlink()
+    return written + len(events)
+
+
+def _users_still_there(events: list[SearchEvent]) -> None:
+    """A user deleted since the search ran is forgotten (as deleting them does to their
+    stored searches), so one such event cannot hold back the rest."""
+    wanted = {event.user_id for event in events if event.user_id}
+    known = set(get_user_model().objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    for event in events:
+        if event.user_id not in known:
+            event.user_id = None
+
+
+def _search_spool_claim() -> list[Path]:
+    """Rename this process's share of the spooled files to ``*.claimed-<pid>-<thread>``."""
+    directory = _search_spool_dir()
+    if not directory.is_dir():
+        return []
+    claimed = []
+    for path in sorted(directory.glob("*.json")):
+        mine = path.with_suffix(f".claimed-{os.getpid()}-{threading.get_ident()}")
+        try:
+            path.replace(mine)
+        except FileNotFoundError:
+            continue  # another process took it
+        claimed.append(mine)
+    return claimed
+
+
+def _spooled_event(path: Path) -> SearchEvent | None:
+    """The event in a claimed file; an unreadable file is set aside as ``*.bad`` (logged)."""
+    try:
+        data = json.loads(path.read_text())
+        data["key"] = uuid.UUID(data["key"])
+        data["created_at"] = datetime.fromisoformat(data["created_at"])
+        return SearchEvent(**data)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        logger.error("unreadable spooled search %s set aside: %s", path.name, error)
+        path.replace(path.with_suffix(".bad"))
+        return None
+
+
+def search_click_record(*, user, search_key: str, asset_id: int, position: int) -> str | None:
+    """Record that ``user`` opened ``asset_id`` from their search ``search_key`` and return
     the asset's URL, or None when the asset is not visible to them (nothing is recorded).
-    Clicks on someone else's search are not recorded but still lead to the asset."""
+    Clicks on someone else's search are not recorded but still lead to the asset. A search
+    still in the spool is written first."""
     asset = AssetPage.objects.filter(pk=asset_id).first()
     if asset is None or not asset_visible_to(user, asset):
         return None
-    event = SearchEvent.objects.filter(pk=search_id, user=user).first()
+    event = SearchEvent.objects.filter(key=search_key, user=user).first()
+    if event is None and search_events_flush():
+        event = SearchEvent.objects.filter(key=search_key, user=user).first()
     if event is not None:
         SearchClick.objects.create(search=event, asset=asset, position=max(0, position))
     return asset.get_url()
@@ -244,7 +379,17 @@ def search_roles_ensure() -> None:
 # --- A rep's search: one path for the page and the API ---------------------------------------
 
 
-def rep_search(*, user, params, source: str, per_page: int = 20) -> RepSearchPage:
+def _search_key(value) -> str | None:
+    """The search key a later page passes as ``sid`` (None when absent or malformed)."""
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def rep_search(
+    *, user, params, source: str, per_page: int = 20, refines: str | None = None
+) -> RepSearchPage:
     """Everything the search page renders and ``GET /api/v1/search`` serialises, for
     ``params`` (the page's query string or the API's parameters; see ``search.forms``):
     the results as cards (link, labels, reasons, thumbnail, the actions other apps offer),
@@ -252,14 +397,17 @@ def rep_search(*, user, params, source: str, per_page: int = 20) -> RepSearchPag
 
     A search (text, a filter or a deal) is recorded as a ``SearchEvent`` (``source``: "web"
     or "api"); the next pages of a recorded search pass its id as ``sid`` and record
-    nothing. Raises ``InvalidSearch`` (a parameter it cannot use, named) and
+    nothing; ``refines`` names the search this one continued as the rep typed. Raises
+    ``InvalidSearch`` (a parameter it cannot use, named) and
     ``SearchUnavailable`` (engine down)."""
     query = query_from_params(params, audience=audience_for(user), per_page=per_page)
     results = selectors.search_run(query=query)
-    known = str(params.get("sid") or "")
-    search_id = int(known) if known.isdigit() else None
+    search_id = _search_key(params.get("sid"))
     if is_search(query) and (query.page == 1 or search_id is None):
-        search_id = search_event_record(user=user, query=query, results=results, source=source).pk
+        event = search_event_record(
+            user=user, query=query, results=results, source=source, refines=refines
+        )
+        search_id = str(event.key)
     return page_build(
         query=query,
         results=results,

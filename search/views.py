@@ -1,5 +1,9 @@
 """The rep search page, suggestions for the search box, and result click-through. The page
-renders what ``services.rep_search`` returns (the API serialises the same)."""
+renders what ``services.rep_search`` returns (the API serialises the same).
+
+A request with the header ``X-Search-Partial`` gets only the part of the page a search changes
+(``search/_region.html``, the same template the full page includes): search.js fetches it as
+the rep types or clicks a facet, and swaps it in."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from search import selectors, services
@@ -18,23 +23,44 @@ from search.results import url_at_page
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE = "Search is unavailable right now. The library itself still works; try again soon."
+PARTIAL_HEADER = "X-Search-Partial"
+REFINES_HEADER = "X-Search-Refines"  # the search the rep was typing over (its sid)
 
 
 @login_required
 @require_GET
 def search_page(request):
+    partial = PARTIAL_HEADER in request.headers
+    template = "search/_region.html" if partial else "search/search_page.html"
     try:
-        page = services.rep_search(user=request.user, params=request.GET, source="web")
+        page = services.rep_search(
+            user=request.user,
+            params=request.GET,
+            source="web",
+            refines=request.headers.get(REFINES_HEADER),
+        )
     except InvalidSearch as error:
         context = {"error": str(error), "q": request.GET.get("q", "")}
-        return TemplateResponse(request, "search/search_page.html", context, status=400)
+        return _respond(request, template, context, partial, status=400)
     except SearchUnavailable as error:
         logger.warning("search unavailable: %s", error)
+        if partial:
+            context = {"error": UNAVAILABLE, "q": request.GET.get("q", "")}
+            return _respond(request, template, context, partial, status=503)
         return TemplateResponse(
             request, "search/unavailable.html", {"message": UNAVAILABLE}, status=503
         )
     context = {"search": page, "query": page.query, "q": page.query.text, "keep": page.keep}
-    return TemplateResponse(request, "search/search_page.html", context)
+    return _respond(request, template, context, partial)
+
+
+def _respond(request, template: str, context: dict, partial: bool, status: int = 200):
+    """The page or its partial; the two share a URL, so caches must tell them apart."""
+    response = TemplateResponse(request, template, context, status=status)
+    patch_vary_headers(response, [PARTIAL_HEADER])
+    if partial:
+        add_never_cache_headers(response)
+    return response
 
 
 @require_GET
@@ -54,7 +80,7 @@ def suggest(request):
 
 @login_required
 @require_GET
-def click(request, search_id: int, asset_id: int):
+def click(request, search_key, asset_id: int):
     """Record a result click, then go to the asset, at the page asked for if any (404 when
     the user may not see it)."""
     try:
@@ -62,7 +88,7 @@ def click(request, search_id: int, asset_id: int):
     except ValueError:
         position = 0
     url = services.search_click_record(
-        user=request.user, search_id=search_id, asset_id=asset_id, position=position
+        user=request.user, search_key=search_key, asset_id=asset_id, position=position
     )
     if not url:
         raise Http404("No such asset")

@@ -28,7 +28,7 @@ def test_session_user_searches_with_facets_and_typo_tolerance(api, library):
     assert data["facets"]["competitor"] == [
         {"value": "acme", "label": "Acme", "count": 1, "selected": False}
     ]
-    event = SearchEvent.objects.get(pk=data["search_id"])
+    event = SearchEvent.objects.get(key=data["search_id"])
     assert (event.source, event.user, event.result_count) == ("api", library.outsider, 1)
 
 

@@ -80,7 +80,7 @@ def test_searches_that_find_nothing_are_recorded_with_zero(searching):
 def test_result_click_is_recorded_then_opens_the_asset(searching, library):
     html = searching.get("/search/", {"q": "roadmap"}).content.decode()
     event = SearchEvent.objects.get()
-    link = f"/search/click/{event.pk}/{library.roadmap.pk}/?pos=1"
+    link = f"/search/click/{event.key}/{library.roadmap.pk}/?pos=1"
     assert f'href="{link}"' in html
     response = searching.get(link)
     assert response.status_code == 302 and response["Location"] == library.roadmap.url
@@ -91,7 +91,7 @@ def test_result_click_is_recorded_then_opens_the_asset(searching, library):
 def test_click_on_an_asset_the_rep_may_not_see_is_a_404_and_not_recorded(searching, library):
     searching.get("/search/", {"q": "roadmap"})
     event = SearchEvent.objects.get()
-    response = searching.get(f"/search/click/{event.pk}/{library.restricted.pk}/?pos=1")
+    response = searching.get(f"/search/click/{event.key}/{library.restricted.pk}/?pos=1")
     assert response.status_code == 404
     assert not SearchClick.objects.exists()
 
@@ -99,13 +99,13 @@ def test_click_on_an_asset_the_rep_may_not_see_is_a_404_and_not_recorded(searchi
 def test_second_page_keeps_the_search_id_and_records_no_new_event(searching):
     first = searching.get("/search/", {"q": "", "type": "deck", "per_page": "1"})
     event = SearchEvent.objects.get()
-    assert f"sid={event.pk}" in first.content.decode()
+    assert f"sid={event.key}" in first.content.decode()
     second = searching.get(
-        "/search/", {"type": "deck", "per_page": "1", "page": "2", "sid": event.pk}
+        "/search/", {"type": "deck", "per_page": "1", "page": "2", "sid": str(event.key)}
     )
     assert second.status_code == 200
     assert SearchEvent.objects.count() == 1
-    assert f"/search/click/{event.pk}/" in second.content.decode()
+    assert f"/search/click/{event.key}/" in second.content.decode()
 
 
 def test_bad_parameters_get_a_clear_message(searching):

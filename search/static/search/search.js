@@ -1,5 +1,7 @@
-// Rep search box: suggestions as you type, keyboard navigation, and "/" to focus.
-// Progressive enhancement only: without this file the box is a plain GET form.
+// Rep search box: suggestions as you type, keyboard navigation, and "/" to focus; on the search
+// page, results, counts and facets update in place as the rep types or clicks (live results).
+// Progressive enhancement only: without this file the box is a plain GET form and every link a
+// full page load.
 (function () {
   "use strict";
 
@@ -93,13 +95,21 @@
       if (list.hidden) { return; }
       if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
-      else if (event.key === "Escape") { close(); }
+      else if (event.key === "Escape") { event.preventDefault(); dismiss(); }  // keep the text
       else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
         window.location.href = options()[active].querySelector("a").href;
       }
     });
+    function dismiss() {  // close, and let no pending answer open the list again
+      window.clearTimeout(timer);
+      if (controller) { controller.abort(); }
+      lastQuery = "";
+      close();
+    }
+
     input.addEventListener("blur", function () { window.setTimeout(close, 200); });
+    form.addEventListener("submit", dismiss);
   }
 
   function facetsForScreen() {
@@ -107,6 +117,144 @@
     if (panel && window.matchMedia && window.matchMedia("(max-width: 47.99rem)").matches) {
       panel.open = false;
     }
+  }
+
+  // --- Live results (search page only) ---------------------------------------------------
+  // The server renders the part of the page a search changes (#search-region) when asked with
+  // the header X-Search-Partial; it is fetched for the page's own URLs and swapped in, and the
+  // address bar follows (back, forward and reload show the same search). Typing sends at once
+  // when nothing is in flight; keystrokes made meanwhile are coalesced into one follow-up
+  // request, so a rep has at most one search running. A response older than the newest
+  // request is dropped (sequence numbers), and a click or Back aborts what is in flight.
+  function liveResults(form) {
+    var region = document.getElementById("search-region");
+    var input = form.querySelector("input[name=q]");
+    var status = document.getElementById("search-status");
+    if (!region || !input || !window.fetch || !window.history.pushState) { return; }
+    var path = form.getAttribute("action");
+    var sent = 0;        // number of the newest request
+    var shown = 0;       // number of the request whose results are on the page
+    var controller = null;
+    var typingInFlight = false;
+    var typingAgain = false;
+    var typedEntry = false;  // the current history entry was made by typing
+    var current = here();    // the URL whose results are on the page
+    window.history.replaceState({ search: true }, "");
+
+    function here() { return window.location.pathname + window.location.search; }
+
+    function urlFor(changes) {
+      var params = new URLSearchParams(window.location.search);
+      params.delete("page");
+      params.delete("sid");
+      Object.keys(changes).forEach(function (key) {
+        if (changes[key]) { params.set(key, changes[key]); } else { params.delete(key); }
+      });
+      var query = params.toString();
+      return path + (query ? "?" + query : "");
+    }
+
+    function swap(html, url, how, focusResults) {
+      var panel = region.querySelector("details.facets");
+      var wasOpen = panel ? panel.open : null;
+      var holder = document.createElement("div");
+      holder.innerHTML = html;  // the server's own escaped HTML for this site's URL
+      var fresh = holder.querySelector("#search-region");
+      if (!fresh) { window.location.href = url; return; }
+      region.replaceWith(fresh);
+      region = fresh;
+      panel = region.querySelector("details.facets");
+      if (panel && wasOpen !== null) { panel.open = wasOpen; }
+      document.title = region.getAttribute("data-title") || document.title;
+      if (how === "push") { window.history.pushState({ search: true }, "", url); }
+      else if (how === "replace") { window.history.replaceState({ search: true }, "", url); }
+      var count = region.querySelector(".result-count, [role=alert]");
+      if (status && count) { status.textContent = count.textContent.trim(); }
+      if (focusResults) {
+        var heading = region.querySelector("#results-heading");
+        if (heading) { heading.focus(); }
+      }
+      region.dispatchEvent(new CustomEvent("search:updated", { bubbles: true }));
+    }
+
+    function load(url, how, focusResults, refines) {
+      var number = ++sent;
+      var headers = { "X-Search-Partial": "1" };
+      // Typing on from typed results: that search was a step on the way (search gaps skip it).
+      if (refines) { headers["X-Search-Refines"] = refines; }
+      if (controller) { controller.abort(); }
+      controller = window.AbortController ? new AbortController() : null;
+      region.setAttribute("aria-busy", "true");
+      return fetch(url, {
+        credentials: "same-origin",
+        headers: headers,
+        signal: controller ? controller.signal : undefined
+      }).then(function (response) {
+        if (!response.ok && response.status !== 400 && response.status !== 503) {
+          throw new Error("search answered " + response.status);
+        }
+        return response.text();
+      }).then(function (html) {
+        if (number < shown) { return; }  // a newer search is already on the page
+        shown = number;
+        current = url;
+        swap(html, url, how, focusResults);
+      }, function (error) {
+        if (error && error.name === "AbortError") { return; }
+        window.location.href = url;  // let the server render the page the ordinary way
+      });
+    }
+
+    function typed() {
+      if (typingInFlight) { typingAgain = true; return; }
+      var url = urlFor({ q: input.value.trim() });
+      if (url === current) { return; }
+      typingInFlight = true;
+      var how = typedEntry ? "replace" : "push";
+      var refines = typedEntry ? region.getAttribute("data-sid") : "";
+      typedEntry = true;
+      load(url, how, false, refines).then(function () {
+        typingInFlight = false;
+        if (typingAgain) { typingAgain = false; typed(); }
+      });
+    }
+
+    function chosen(url, how, focusResults) {  // a click, a form, Back: typing yields to it
+      typedEntry = false;
+      typingAgain = false;
+      load(url, how, focusResults);
+    }
+
+    input.addEventListener("input", typed);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var url = urlFor({ q: input.value.trim() });
+      if (url === current && !typingInFlight) { typedEntry = false; return; }  // on the page
+      chosen(url, "replace", false);
+    });
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("#search-region a[href]");
+      if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey ||
+          event.ctrlKey || event.shiftKey || event.altKey) { return; }
+      var target = new URL(link.href, window.location.href);
+      if (target.origin !== window.location.origin || target.pathname !== path) { return; }
+      event.preventDefault();
+      chosen(target.pathname + target.search, "push", true);
+    });
+    document.addEventListener("submit", function (event) {
+      var deal = event.target.closest && event.target.closest("#search-region form.deal-form");
+      if (!deal) { return; }
+      event.preventDefault();
+      var params = new URLSearchParams();
+      new FormData(deal).forEach(function (value, key) { if (value) { params.append(key, value); } });
+      var query = params.toString();
+      chosen(path + (query ? "?" + query : ""), "push", true);
+    });
+    window.addEventListener("popstate", function (event) {
+      if (!event.state || !event.state.search || here() === current) { return; }  // e.g. #main
+      input.value = new URLSearchParams(window.location.search).get("q") || "";
+      chosen(here(), "none", false);
+    });
   }
 
   document.addEventListener("keydown", function (event) {
@@ -119,6 +267,7 @@
   function start() {
     var forms = document.querySelectorAll("form.search-box");
     for (var i = 0; i < forms.length; i++) { setup(forms[i]); }
+    if (forms.length) { liveResults(forms[0]); }
     facetsForScreen();
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }

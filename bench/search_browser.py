@@ -1,0 +1,327 @@
+"""Live search in a browser: keystroke -> results painted in Debian's Chromium, and the HTTP
+search's p95 against the raw engine's p95 on the same index, in one run.
+
+A synthetic library (bench/search_corpus.py) of ``size`` assets is served by gunicorn (two sync
+workers, DEBUG off, as in production) on this machine; Chromium is driven by Playwright with
+``executable_path`` (never a downloaded browser). Measured:
+- ``keystroke_to_paint``: the box holds a query but its last character; a ``keydown`` listener
+  marks the keystroke (Performance API), and the measure ends in the first animation frame
+  after search.js has put the new results in the DOM (its ``search:updated`` event);
+- ``facet_click_to_paint``: the same from a click on a facet link;
+- ``raw_engine``: the tantivy calls behind one search (bench/search.py's ``_raw_engine``) on the
+  served index, in this process; ``http_partial``: GET of the results region the page fetches
+  as the rep types (header X-Search-Partial) and ``http_full_page``: the whole page, both
+  through gunicorn with the rep's session cookie, timed to the last byte, on the same queries
+  (each list warmed up once first, as for the raw engine).
+
+Usage: python -m bench search_browser [--size=100000] [--keystrokes=60] [--queries=200]
+The library (database rows and index) is built once and cached under
+.ci/work/bench-search-browser-<size>/ (delete it to rebuild). Writes
+bench/results/search_browser.json.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "search_browser.json"
+DEFAULTS = {"size": 100_000, "keystrokes": 60, "queries": 200}
+CORPUS_VERSION = 1  # bump when bench/search_corpus.py changes what it generates
+TARGET_PAINT_P95_MS = 100
+TARGET_HTTP_OVER_RAW = 1.5
+
+
+def main(options: list[str]) -> None:
+    settings = _options(options)
+    work = ROOT / ".ci" / "work" / f"bench-search-browser-{settings['size']}"
+    work.mkdir(parents=True, exist_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SEARCH_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DATA_DIR=str(work),
+        DJANGO_SETTINGS_MODULE="enablement.settings",
+        SECRET_KEY="bench-only-not-secret",  # noqa: S106 - a throwaway benchmark database
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        TASKS_BACKEND="immediate",
+        LOG_LEVEL="WARNING",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "bench.search_browser", *options], cwd=ROOT, env=env, check=True
+    )
+
+
+def _options(argv: list[str]) -> dict:
+    options = dict(DEFAULTS)
+    for arg in argv:
+        name, _, value = arg.lstrip("-").partition("=")
+        if name in options and value:
+            options[name] = int(value.replace("_", ""))
+    return options
+
+
+# --- the child process -----------------------------------------------------------------------
+def _library(size: int) -> None:
+    """Build the cached library once: rows, the bench rep, the index."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    marker = Path(settings.DATA_DIR) / "built.json"
+    wanted = {"size": size, "corpus": CORPUS_VERSION}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return
+    from accounts.roles import REP
+    from bench.search_corpus import bench_teams, insert_rows, make_corpus
+    from cms.models import AssetPage
+    from search import services
+    from tests.factories import make_user
+
+    if AssetPage.objects.exists():
+        raise SystemExit(f"{settings.DATA_DIR} holds a half-built library: delete it and rerun")
+    print(f"building the {size:,}-asset library once (cached in {settings.DATA_DIR})…", flush=True)
+    insert_rows(make_corpus(size), label=str(size))
+    make_user("bench-rep", role=REP, teams=[bench_teams()[0]])
+    count = services.index_rebuild(batch_size=1000)
+    marker.write_text(json.dumps(wanted))
+    print(f"indexed {count:,} assets", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "enablement.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start within 60 s")
+
+
+def _percentiles(values):
+    from bench.search import percentiles
+
+    return percentiles(values)
+
+
+# Listeners the benchmark adds to the page (through the DevTools protocol, so the site's CSP
+# still forbids inline script for everything else).
+_LISTEN = """() => {
+  window.benchPaint = [];
+  window.benchPending = false;
+  const start = () => {
+    performance.clearMarks('bench-start');
+    performance.mark('bench-start');
+    window.benchPending = true;
+  };
+  document.getElementById('search-q').addEventListener('keydown', start, true);
+  document.addEventListener('click', (event) => {
+    if (event.target.closest('#search-region a.facet-link')) { start(); }
+  }, true);
+  document.addEventListener('search:updated', () => {
+    if (!window.benchPending) { return; }
+    window.benchPending = false;
+    requestAnimationFrame(() => {
+      window.benchPaint.push(performance.measure('bench-paint', 'bench-start').duration);
+    });
+  });
+}"""
+
+
+def _browser(base: str, texts: list[str]) -> tuple[dict, dict, list]:
+    """Keystroke -> paint and facet click -> paint, in ms; and the rep's cookies."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, _chromium_path
+    from tests.factories import PASSWORD
+
+    path = _chromium_path()
+    if path is None:
+        raise SystemExit("Debian's Chromium is not installed (apt-get install chromium)")
+    keystrokes, clicks = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        page.goto("/login/?next=/search/")  # not the library home: it lists 100k assets
+        page.fill("#id_username", "bench-rep")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        for number, text in enumerate(texts):
+            page.goto("/search/")
+            page.evaluate(_LISTEN)
+            prefix = text[:-1]
+            page.fill("#search-q", prefix)  # the search for the prefix, not measured
+            page.wait_for_function(
+                "(q) => document.getElementById('search-region').dataset.q === q", arg=prefix
+            )
+            page.keyboard.type(text[-1])
+            page.wait_for_function("() => window.benchPaint.length === 1")
+            facet = page.locator("#search-region a.facet-link:not(.selected)").first
+            if facet.count():
+                # The suggestions list may cover the facets; the click event is the same.
+                facet.dispatch_event("click")
+                page.wait_for_function("() => window.benchPaint.length === 2")
+            paints = page.evaluate("() => window.benchPaint")
+            if number >= 3:  # the first searches warm the server's caches
+                keystrokes.append(paints[0])
+                clicks.extend(paints[1:])
+        cookies = context.cookies()
+        browser.close()
+    return _percentiles(keystrokes), _percentiles(clicks), cookies
+
+
+def _http_get(port: int, target: str, headers: dict) -> float:
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", target, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    if response.status != 200:
+        raise SystemExit(f"GET {target} answered {response.status}")
+    return (time.perf_counter() - started) * 1000
+
+
+def _http_and_raw(port: int, cookies: list, queries) -> dict:
+    """The raw engine over every query (warmed up first, as bench/search.py does), then each
+    query over HTTP, the partial and the full page back to back (after a warm-up pass)."""
+    from bench.search import _raw_engine
+    from search.engines import get_engine
+
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    plain = {"Cookie": cookie, "Host": f"127.0.0.1:{port}"}
+    partial = {**plain, "X-Search-Partial": "1"}
+    raw, _ = _raw_engine(get_engine(), queries)  # the index the server answers from
+    targets = []
+    for query in queries:
+        params = [("q", query.text)] + [(k, v) for k, vs in query.filters.items() for v in vs]
+        targets.append("/search/?" + urlencode(params))
+    for target in targets:
+        _http_get(port, target, partial)  # warm up, like the raw engine
+    partials, fulls = [], []
+    for target in targets:
+        partials.append(_http_get(port, target, partial))
+        fulls.append(_http_get(port, target, plain))
+    return {
+        "raw_engine": raw,
+        "http_partial": _percentiles(partials),
+        "http_full_page": _percentiles(fulls),
+    }
+
+
+def run(argv: list[str]) -> dict:
+    options = _options(argv)
+    import django
+
+    django.setup()
+    _library(options["size"])
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from bench.search import _queries
+    from search.query import audience_for
+
+    rep = get_user_model().objects.get(username="bench-rep")
+    queries = _queries({"queries": options["queries"]}, audience_for(rep), timezone.now())
+    texts = [q.text for q in queries if len(q.text.strip()) >= 3][: options["keystrokes"] + 3]
+    port = _free_port()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    server = _serve(port)
+    try:
+        print(f"Chromium: {len(texts)} keystrokes and facet clicks…", flush=True)
+        keystroke, click, cookies = _browser(f"http://127.0.0.1:{port}", texts)
+        print(f"HTTP and raw engine: {len(queries)} queries…", flush=True)
+        http = _http_and_raw(port, cookies, queries)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    raw_p95 = http["raw_engine"]["p95_ms"]
+    report = {
+        "suite": "search_browser",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "server": "gunicorn, 2 sync workers, DEBUG off, SQLite, embedded engine",
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "options": options,
+        "keystroke_to_paint": keystroke,
+        "facet_click_to_paint": click,
+        **http,
+        "ratios": {
+            "http_partial_p95_over_raw_p95": round(http["http_partial"]["p95_ms"] / raw_p95, 2),
+            "http_full_page_p95_over_raw_p95": round(http["http_full_page"]["p95_ms"] / raw_p95, 2),
+        },
+    }
+    report["targets"] = {
+        "keystroke_to_paint_p95_at_most_100ms": keystroke["p95_ms"] <= TARGET_PAINT_P95_MS,
+        "http_partial_p95_at_most_1_5x_raw": report["ratios"]["http_partial_p95_over_raw_p95"]
+        <= TARGET_HTTP_OVER_RAW,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    _print(report)
+    return report
+
+
+def _print(report: dict) -> None:
+    print(f"\nlive search in Chromium at {report['options']['size']:,} assets (ms; p50 / p95)")
+    for name in (
+        "keystroke_to_paint",
+        "facet_click_to_paint",
+        "raw_engine",
+        "http_partial",
+        "http_full_page",
+    ):
+        figures = report[name]
+        print(f"  {name:<24} {figures.get('p50_ms')} / {figures.get('p95_ms')}")
+    print(f"  ratios: {report['ratios']}")
+    print(f"  targets: {report['targets']}")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

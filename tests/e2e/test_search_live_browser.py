@@ -1,0 +1,197 @@
+"""Results as you type: the search page updates results, counts and facets in place, keeps the
+address bar in step (back, forward, reload), works without JavaScript and at phone width, and
+the suggestions answer the keyboard."""
+
+from __future__ import annotations
+
+import re
+import time
+from unittest import mock
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.roles import REP
+from search import services
+from search.engines import use_engine
+from search.engines.embedded import EmbeddedEngine
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_asset, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+COUNT = ".result-count"
+
+
+@pytest.fixture
+def library(tmp_path):
+    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
+        make_user("rep", role=REP)
+        make_asset(
+            "Acme battlecard",
+            asset_type="battlecard",
+            stages=("decide",),
+            summary="Answers to pricing objections against Acme.",
+        )
+        make_asset(
+            "Battlecard basics",
+            asset_type="deck",
+            stages=("discover",),
+            summary="How reps use a battlecard on calls.",
+        )
+        make_asset("Roadmap briefing", asset_type="deck", summary="Where we go next.")
+        yield
+
+
+def _search_page(page):
+    login(page, "rep", PASSWORD)
+    page.goto("/search/")
+    page.evaluate("window.samePage = true")  # gone if the browser loads another page
+
+
+def _still_same_page(page) -> bool:
+    return page.evaluate("window.samePage === true")
+
+
+def _type(page, text):
+    page.locator("#search-q").press_sequentially(text, delay=40)
+
+
+def test_results_appear_as_the_rep_types_without_a_page_load(page, library):
+    _search_page(page)
+    _type(page, "battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    expect(page.locator(".result-link")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))
+    expect(page.locator("#search-status")).to_have_text("2 results for “battlecard”")
+    assert page.title().startswith("battlecard · Search")
+    assert _still_same_page(page)
+
+
+def test_facet_click_updates_results_and_counts_without_reload(page, library):
+    _search_page(page)
+    _type(page, "battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    expect(page.locator('[data-facet=type] a[aria-current="true"]')).to_contain_text("Battlecard")
+    expect(page).to_have_url(re.compile(r"q=battlecard&type=battlecard$"))
+    expect(page.locator(COUNT)).to_be_focused()
+    assert _still_same_page(page)
+
+
+def test_back_and_forward_restore_each_state_and_reload_keeps_it(page, library):
+    _search_page(page)
+    _type(page, "battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    page.go_back()
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    expect(page.locator('[data-facet=type] a[aria-current="true"]')).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))
+    page.go_back()  # before the rep typed
+    expect(page).to_have_url(re.compile(r"/search/$"))
+    expect(page.locator("#search-q")).to_have_value("")
+    expect(page.locator(COUNT)).to_have_text("3 results")
+    page.go_forward()
+    page.go_forward()
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    assert _still_same_page(page)
+    page.reload()
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    expect(page.locator("#search-q")).to_have_value("battlecard")
+    expect(page.locator('[data-facet=type] a[aria-current="true"]')).to_contain_text("Battlecard")
+
+
+def test_a_slow_typed_search_never_overwrites_a_later_click(page, library):
+    """The typed search is still running when the rep clicks a facet: the facet's results
+    stay, whatever the typed one answers later."""
+    _search_page(page)
+    real = services.rep_search
+
+    def slow_for_roadmap(**kwargs):
+        if kwargs["params"].get("q") == "r":
+            time.sleep(1.5)
+        return real(**kwargs)
+
+    with mock.patch.object(services, "rep_search", side_effect=slow_for_roadmap):
+        page.locator("#search-q").press("r")
+        page.wait_for_timeout(200)  # the typed search is on its way
+        page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+        expect(page.locator(COUNT)).to_have_text("1 result")
+        page.wait_for_timeout(2000)
+    expect(page.locator(COUNT)).to_have_text("1 result")
+    expect(page).to_have_url(re.compile(r"/search/\?type=battlecard$"))
+
+
+def test_suggestions_answer_arrow_keys_escape_and_enter(page, library):
+    _search_page(page)
+    box = page.locator("#search-q")
+    _type(page, "battle")
+    options = page.locator("#search-suggestions [role=option]")
+    expect(options.first).to_be_visible()
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", "search-suggestion-1")
+    box.press("ArrowUp")
+    expect(options.nth(0)).to_have_attribute("aria-selected", "true")
+    box.press("Escape")
+    expect(page.locator("#search-suggestions")).to_be_hidden()
+    _type(page, "c")
+    expect(options.first).to_be_visible()
+    box.press("ArrowDown")
+    label = options.nth(0).inner_text()
+    box.press("Enter")
+    expect(page.locator("h1")).to_have_text(label)
+
+
+def test_without_javascript_the_page_works_by_full_loads(chromium, live_server, library):
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        login(page, "rep", PASSWORD)
+        page.goto("/search/")
+        page.locator("#search-q").fill("battlecard")
+        page.locator("#search-q").press("Enter")
+        expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+        expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))
+        page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+        expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+        page.go_back()
+        expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    finally:
+        context.close()
+
+
+def test_at_phone_width_results_fit_and_read(chromium, live_server, library):
+    context = chromium.new_context(
+        base_url=live_server.url,
+        viewport={"width": 375, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        _search_page(page)
+        _type(page, "battlecard")
+        expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+        page.locator("#search-q").press("Escape")  # the suggestions cover the results
+        page.locator("details.facets > summary").click()
+        page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+        expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+        expect(page.locator("details.facets")).to_have_attribute("open", "")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        title = page.locator(".result-link").first
+        expect(title).to_be_visible()
+        box = title.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        size = page.evaluate(
+            "parseFloat(getComputedStyle(document.querySelector('.snippet')).fontSize)"
+        )
+        assert size >= 14, f"snippet text is {size}px at phone width"
+        assert _still_same_page(page)
+    finally:
+        context.close()

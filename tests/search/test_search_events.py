@@ -1,0 +1,222 @@
+"""Search events leave the request path (spooled, written in bulk after the response) and none
+is lost: not when the writer fails once, not on a disk error, not when the database is locked;
+search gaps and click tracking see them."""
+
+import errno
+from contextlib import contextmanager
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import OperationalError, connection, connections
+from django.test import Client
+from django.utils import timezone
+
+from search import services
+from search.models import SearchClick, SearchEvent
+from search.selectors import search_gaps
+from tests.factories import make_user
+from tests.test_busy_database import short_busy_timeout
+
+
+def _spooled():
+    directory = services._search_spool_dir()
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
+def _spool_clear():
+    directory = services._search_spool_dir()
+    for path in directory.glob("*") if directory.is_dir() else []:
+        path.unlink()
+    services._unspooled.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_spool():
+    """The spool lives in the test session's DATA_DIR: start and leave it empty."""
+    _spool_clear()
+    yield
+    _spool_clear()
+
+
+def _search(user, text):
+    """What the search page does before rendering (no response, so nothing flushes)."""
+    return services.rep_search(user=user, params={"q": text}, source="web")
+
+
+@pytest.mark.django_db
+def test_the_search_itself_writes_no_row_and_the_flush_writes_it(active_engine, library):
+    page = _search(library.outsider, "zephyrine")
+    assert not SearchEvent.objects.exists() and len(_spooled()) == 1
+    assert services.search_events_pending.is_set()
+    assert services.search_events_flush() == 1
+    event = SearchEvent.objects.get()
+    assert str(event.key) == page.search_id
+    assert (event.user, event.query, event.result_count) == (library.outsider, "zephyrine", 0)
+    assert _spooled() == [] and services.search_events_flush() == 0
+
+
+@pytest.mark.django_db
+def test_searches_from_the_page_are_written_once_the_response_is_done(
+    active_engine, library, client
+):
+    client.force_login(library.outsider)
+    client.get("/search/", {"q": "zephyrine"})
+    client.get("/search/", {"q": "Zephyrine "}, HTTP_X_SEARCH_PARTIAL="1")
+    client.get("/search/", {"q": "roadmap"})
+    assert _spooled() == []
+    gaps = search_gaps(since=timezone.now() - timedelta(hours=1))
+    assert gaps["zero_results"] == [{"query": "zephyrine", "searches": 2}]
+    assert gaps["no_click"] == [{"query": "roadmap", "searches": 1}]
+
+
+@pytest.mark.django_db
+def test_a_search_typed_on_to_a_longer_one_is_kept_but_not_a_gap(active_engine, library, client):
+    client.force_login(library.outsider)
+    partial = {"HTTP_X_SEARCH_PARTIAL": "1"}
+    client.get("/search/", {"q": "zephy"}, **partial)
+    typed = str(SearchEvent.objects.get().key)
+    client.get("/search/", {"q": "zephyrine"}, HTTP_X_SEARCH_REFINES=typed, **partial)
+    client.get("/search/", {"q": "quasar"}, **partial)
+    quasar = str(SearchEvent.objects.get(query="quasar").key)
+    client.force_login(library.insider)  # someone else cannot hide the rep's search
+    client.get("/search/", {"q": "roadmap"}, HTTP_X_SEARCH_REFINES=quasar, **partial)
+    assert SearchEvent.objects.count() == 4  # every search is kept (append-only)
+    gaps = search_gaps(since=timezone.now() - timedelta(hours=1))
+    assert gaps["zero_results"] == [
+        {"query": "quasar", "searches": 1},
+        {"query": "zephyrine", "searches": 1},
+    ]
+
+
+@pytest.mark.django_db
+def test_a_click_on_a_search_still_in_the_spool_is_recorded(active_engine, library, client):
+    page = _search(library.outsider, "roadmap")
+    client.force_login(library.outsider)
+    response = client.get(page.cards[0].click_url)
+    assert response.status_code == 302
+    click = SearchClick.objects.get()
+    assert str(click.search.key) == page.search_id and click.position == 1
+
+
+@pytest.mark.django_db
+def test_a_click_on_someone_elses_search_is_not_recorded(active_engine, library, client):
+    page = _search(library.insider, "roadmap")
+    client.force_login(library.outsider)
+    assert client.get(page.cards[0].click_url).status_code == 302
+    assert SearchEvent.objects.count() == 1 and not SearchClick.objects.exists()
+
+
+@pytest.mark.django_db
+def test_when_the_writer_fails_once_the_events_wait_and_are_written_once(active_engine, library):
+    for text in ("zephyrine", "roadmap"):
+        _search(library.outsider, text)
+    real = SearchEvent.objects.bulk_create
+    calls = []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    with mock.patch.object(SearchEvent.objects, "bulk_create", side_effect=fails_once):
+        assert services.search_events_flush() == 0
+        assert not SearchEvent.objects.exists() and len(_spooled()) == 2
+        assert services.search_events_pending.is_set()  # the next response tries again
+        assert services.search_events_flush() == 2
+    assert sorted(SearchEvent.objects.values_list("query", flat=True)) == ["roadmap", "zephyrine"]
+
+
+@pytest.mark.django_db
+def test_a_search_by_a_user_deleted_meanwhile_is_kept_without_them(active_engine, library):
+    _search(library.na_rep, "roadmap")
+    _search(library.outsider, "zephyrine")
+    library.na_rep.delete()
+    assert services.search_events_flush() == 2
+    kept = dict(SearchEvent.objects.values_list("query", "user_id"))
+    assert kept == {"roadmap": None, "zephyrine": library.outsider.pk}
+
+
+@pytest.mark.django_db
+def test_a_search_replayed_twice_is_stored_once(active_engine, library):
+    """A flush that dies between the insert and removing its files replays them later."""
+    _search(library.outsider, "roadmap")
+    (spooled,) = _spooled()
+    copy = spooled.read_text()
+    services.search_events_flush()
+    spooled.write_text(copy)
+    assert services.search_events_flush() == 1
+    assert SearchEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_on_a_disk_error_the_search_is_written_at_once(active_engine, library):
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with mock.patch("pathlib.Path.write_text", side_effect=full):
+        page = _search(library.outsider, "roadmap")
+    assert str(SearchEvent.objects.get().key) == page.search_id
+
+
+@pytest.mark.django_db
+def test_on_a_disk_error_and_a_locked_database_the_search_waits_in_memory(active_engine, library):
+    full = OSError(errno.EROFS, "Read-only file system")
+    locked = OperationalError("database is locked")
+    with (
+        mock.patch("pathlib.Path.write_text", side_effect=full),
+        mock.patch.object(SearchEvent.objects, "bulk_create", side_effect=locked),
+    ):
+        _search(library.outsider, "roadmap")
+    assert not SearchEvent.objects.exists() and len(services._unspooled) == 1
+    assert services.search_events_flush() == 1
+    assert SearchEvent.objects.get().query == "roadmap"
+
+
+@pytest.mark.django_db
+def test_an_unreadable_spool_file_is_set_aside_and_the_others_written(active_engine, library):
+    _search(library.outsider, "roadmap")
+    broken = services._search_spool_dir() / "0123.json"
+    broken.write_text("{not json")
+    assert services.search_events_flush() == 1
+    assert (services._search_spool_dir() / "0123.bad").exists()
+    assert SearchEvent.objects.get().query == "roadmap"
+
+
+@contextmanager
+def search_events_locked():
+    """Another connection holds the write lock (SQLite) or locks the search events table
+    (PostgreSQL) until the block ends."""
+    other = connections.create_connection("default")
+    other.ensure_connection()
+    with other.cursor() as cursor:
+        if other.vendor == "sqlite":
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute("BEGIN")
+            cursor.execute(f"LOCK TABLE {SearchEvent._meta.db_table} IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        other.rollback() if other.vendor != "sqlite" else other.cursor().execute("ROLLBACK")
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_database_neither_fails_the_search_nor_loses_it(tmp_path):
+    from search.engines import use_engine
+    from search.engines.embedded import EmbeddedEngine
+    from tests.factories import make_asset
+
+    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
+        make_asset("Roadmap briefing", summary="Where we go next.")
+        rep = make_user("rep")
+        client = Client()
+        client.force_login(rep)
+        with short_busy_timeout(0.5), search_events_locked():
+            page = client.get("/search/", {"q": "roadmap"})
+            assert page.status_code == 200 and "1 result for" in page.content.decode()
+            assert len(_spooled()) == 1
+        assert not SearchEvent.objects.exists()
+        client.get("/search/", {"q": "zephyrine"})  # the next response writes both
+    assert sorted(SearchEvent.objects.values_list("query", flat=True)) == ["roadmap", "zephyrine"]
+    assert connection.vendor in {"sqlite", "postgresql"}
