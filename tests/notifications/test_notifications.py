@@ -74,6 +74,31 @@ def test_daily_digest_sends_one_message_and_never_twice(django_capture_on_commit
     assert notifications_digest_send() == 0 and len(mail.outbox) == 1
 
 
+def test_the_scheduler_mails_the_digest_once_a_day_from_its_hour_with_nobody_acting(
+    django_capture_on_commit_callbacks,
+):
+    from datetime import datetime
+
+    from analytics.management.commands.analytics_scheduler import DIGEST_HOUR, digest_tick
+
+    rep = make_user(role=REP)
+    notification_preference_set(user=rep, email=NotificationPreference.Email.DAILY)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(users=[rep], kind="test", text="Overnight news")
+    early = datetime(2026, 3, 2, DIGEST_HOUR - 1, 59)
+    assert digest_tick(now=early, last=None) is None and not mail.outbox  # not before its hour
+    due = datetime(2026, 3, 2, DIGEST_HOUR, 0)
+    last = digest_tick(now=due, last=None)
+    assert len(mail.outbox) == 1 and "Overnight news" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(users=[rep], kind="test", text="Afternoon news")
+    assert digest_tick(now=due.replace(hour=15), last=last) == last  # once a day
+    assert len(mail.outbox) == 1
+    digest_tick(now=datetime(2026, 3, 3, DIGEST_HOUR, 5), last=last)
+    assert len(mail.outbox) == 2 and "Afternoon news" in mail.outbox[1].body
+    assert "Overnight news" not in mail.outbox[1].body
+
+
 def test_never_means_in_app_only(django_capture_on_commit_callbacks):
     rep = make_user(role=REP)
     notification_preference_set(user=rep, email=NotificationPreference.Email.NEVER)

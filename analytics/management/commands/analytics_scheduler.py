@@ -2,22 +2,28 @@
 
 Every few seconds it enqueues the refresh task when one is due (``analytics.refresh
 .scheduler_tick``: every ANALYTICS_REFRESH_SECONDS, or soon after someone asked), and once an
-hour prunes finished task results older than a day. On SQLite it also checkpoints the
-write-ahead log each tick, which web requests no longer do. The task runs in ``manage.py
-db_worker`` (TASKS_BACKEND=database); with the immediate backend it runs here. `make run` and
-docker-compose.yml start it next to the web server and the worker.
+hour prunes finished task results older than a day, and once a day from ``DIGEST_HOUR`` (local
+time) mails the notification digests (``notifications.services.notifications_digest_send``;
+a notification is mailed once, so a restart never sends one twice). On SQLite it also
+checkpoints the write-ahead log each tick, which web requests no longer do. The task runs in
+``manage.py db_worker`` (TASKS_BACKEND=database); with the immediate backend it runs here.
+`make run` and docker-compose.yml start it next to the web server and the worker.
 """
 
 import logging
 import time
+from datetime import date, datetime
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from analytics.refresh import database_checkpoint, scheduler_tick
+from notifications.services import notifications_digest_send
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
+DIGEST_HOUR = 7
 logger = logging.getLogger(__name__)
 
 
@@ -34,16 +40,29 @@ class Command(BaseCommand):
             return
         self.stdout.write("analytics scheduler running; Ctrl-C stops it")
         last_prune = 0.0
+        last_digest = None
         while True:
             try:
                 scheduler_tick()
                 database_checkpoint()
+                last_digest = digest_tick(now=timezone.localtime(), last=last_digest)
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
                     _prune()
             except Exception:  # a busy or restarting database: try again next tick
                 logger.exception("analytics scheduler tick failed")
             time.sleep(TICK_SECONDS)
+
+
+def digest_tick(*, now: datetime, last: date | None) -> date | None:
+    """Mail the daily digests when the day's ``DIGEST_HOUR`` has come and they have not gone
+    out today; returns the day they last went out."""
+    if now.hour < DIGEST_HOUR or last == now.date():
+        return last
+    sent = notifications_digest_send()
+    if sent:
+        logger.info("mailed %s notification digest(s)", sent)
+    return now.date()
 
 
 def _prune() -> None:
