@@ -8,6 +8,8 @@ requests only; requesters' names are never shown to other reps.
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
@@ -25,12 +27,55 @@ from search.query import STOP_WORDS, normalize_text
 Status = ContentRequest.Status
 
 
+#: Two open requests are one ask when their keys share this share of their words (Jaccard), or
+#: read nearly the same letter by letter (a typo: "battlecard" / "batlecard").
+SAME_WORDS = 0.75
+SAME_LETTERS = 0.9
+#: How many open requests a new ask is compared with (the newest first).
+COMPARED = 2000
+
+
+def _singular(word: str) -> str:
+    """A plain English plural's singular, enough to hear "case studies" as "case study"."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def request_key(text: str) -> str:
-    """What makes two requests the same: their words, lower-case, without stop words, each
-    once, in order ("SOC 2 report for banks" and "soc2 report, banks?" differ; "Banks: the
-    SOC 2 report" and "soc 2 report for banks" do not)."""
-    words = [word for word in normalize_text(text).split() if word not in STOP_WORDS]
+    """What makes two requests the same: their words, lower-case, singular, without stop
+    words, each once, in order ("Banks: the SOC 2 report" and "soc 2 report for banks" are
+    one key; "SOC 2 report" and "SOC 2 summary" are not)."""
+    words = [_singular(w) for w in normalize_text(text).split() if w not in STOP_WORDS]
     return " ".join(sorted(set(words)))[:500]
+
+
+def keys_alike(first: str, second: str) -> bool:
+    """Whether two request keys are near enough to be one ask (``SAME_WORDS``,
+    ``SAME_LETTERS``)."""
+    if not first or not second:
+        return False
+    if first == second:
+        return True
+    a, b = set(first.split()), set(second.split())
+    if len(a & b) / len(a | b) >= SAME_WORDS:
+        return True
+    return SequenceMatcher(None, first, second).ratio() >= SAME_LETTERS
+
+
+def _open_request_like(key: str) -> ContentRequest | None:
+    """The oldest open request with ``key``, else the oldest whose key is alike."""
+    if not key:
+        return None
+    open_requests = ContentRequest.objects.filter(status__in=ContentRequest.OPEN_STATUSES)
+    same = open_requests.filter(key=key).order_by("created_at", "pk").first()
+    if same is not None:
+        return same
+    recent = open_requests.exclude(key="").order_by("-created_at", "-pk")[:COMPARED]
+    alike = [row for row in recent.only("pk", "key", "created_at") if keys_alike(key, row.key)]
+    return min(alike, key=lambda row: (row.created_at, row.pk), default=None)
 
 
 # --- Writes -----------------------------------------------------------------------------------
@@ -41,16 +86,16 @@ def content_request_create(
 ) -> tuple[ContentRequest, bool]:
     """Ask marketing for content; returns the request and whether it is new.
 
-    An open request with the same words (``request_key``) is not duplicated: the asker backs
-    it with a vote instead (their own repeated ask changes nothing). Bad input raises
+    An open request with the same or nearly the same words (``request_key``, ``keys_alike``)
+    is not duplicated: the asker backs it with a vote instead (their own repeated ask changes
+    nothing). Bad input raises
     ValidationError naming the field; nothing is saved then."""
     text = (text or "").strip()
     if len(text) > 500:
         raise ValidationError({"text": f"is {len(text)} characters long; at most 500"})
     key = request_key(text)
     with transaction.atomic():
-        same = ContentRequest.objects.filter(key=key, status__in=ContentRequest.OPEN_STATUSES)
-        existing = same.order_by("created_at", "pk").first() if key else None
+        existing = _open_request_like(key)
         if existing is not None:
             content_request_vote(user=user, content_request=existing)
             return existing, False

@@ -34,6 +34,37 @@ def test_near_identical_requests_have_one_key():
     assert request_key("SOC 2 report") != request_key("SOC 2 summary")
 
 
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("Case studies for healthcare", "healthcare case study"),  # plural
+        ("Battlecard against Acme", "batlecard against acme"),  # a typo
+        ("ROI calculator for retail banks", "ROI calculator retail banks Europe"),  # one more word
+    ],
+)
+def test_near_identical_asks_from_two_reps_become_one_request_with_a_vote(first, second):
+    one, other = make_user(role=REP), make_user(role=REP)
+    asked, _ = content_request_create(user=one, text=first)
+    again, created = content_request_create(user=other, text=second)
+    assert not created and again.pk == asked.pk
+    assert list(ContentRequestVote.objects.values_list("user", flat=True)) == [other.pk]
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("SOC 2 report", "SOC 2 summary"),
+        ("Battlecard against Acme", "Battlecard against Globex"),
+        ("Pricing sheet", "Onboarding checklist"),
+    ],
+)
+def test_different_asks_stay_separate_requests(first, second):
+    rep = make_user(role=REP)
+    content_request_create(user=rep, text=first)
+    _, created = content_request_create(user=make_user(role=REP), text=second)
+    assert created and ContentRequest.objects.count() == 2
+
+
 def test_the_same_ask_from_another_rep_becomes_a_vote_not_a_duplicate():
     first, second = make_user(role=REP), make_user(role=REP)
     asked, created = content_request_create(user=first, text="SOC 2 report for banks")
