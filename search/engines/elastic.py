@@ -10,9 +10,9 @@ The engine's index name is an alias. A rebuild creates ``<alias>-<timestamp>``, 
 then moves the alias in one ``_aliases`` call and deletes the old index: zero downtime.
 
 Page text (``search.schema.PAGES``) is a ``nested`` field: each page is its own hidden document
-with its own text statistics, joined to its asset. A search with text asks, in a second request
-limited to the hits shown, for each hit's best pages (``inner_hits`` with a highlight): hits,
-counts and facets stay per asset, and the nested query never runs over the whole library.
+with its own text statistics, joined to its asset. A search with text asks, beside the asset
+query, for each hit's best pages (``inner_hits`` with a highlight) through an optional nested
+clause that adds nothing to the score, so hits, counts and facets stay per asset.
 """
 
 from __future__ import annotations
@@ -284,6 +284,8 @@ def search_body(query: SearchQuery, index: str) -> Search:
         for field, value, boost in boost_clauses(query)
     ]
     highlight = text is not None and query.highlight and not query.unsearchable
+    if highlight:
+        boosts.append(pages_query(query.text_plan))
     search = Search(index=index).extra(track_total_hits=True)
     search = search.query(
         Q(
@@ -313,16 +315,6 @@ def search_body(query: SearchQuery, index: str) -> Search:
             order="score",
         ).highlight(*SNIPPET_FIELDS)
     return search
-
-
-def pages_body(plan: TextPlan, asset_ids: list[int], index: str) -> Search:
-    """The second request of a search with highlights: the best pages of the hits shown
-    (``pages_query``), asked only of those assets. Part of the first request, the nested
-    page query ran for every asset that matched, which tripled search time on both servers."""
-    search = Search(index=index).query(
-        Q("bool", filter=[Q("terms", id=asset_ids)], must=[pages_query(plan)])
-    )
-    return search.source(["id"])[: len(asset_ids)]
 
 
 def suggest_body(
@@ -591,7 +583,6 @@ class ElasticEngine:
             raw = transport.search(self.alias, search.to_dict())
         response = Response(search, raw)
         plan = query.text_plan
-        pages = self._page_matches(query, [int(hit.id) for hit in response.hits])
         hits = []
         for hit in response.hits:
             highlight = getattr(hit.meta, "highlight", None)
@@ -606,7 +597,7 @@ class ElasticEngine:
                     fields=hit.display.to_dict(),
                     highlight=_highlight(fragments[0] if fragments else ""),
                     synonym_of=synonym_of(plan, getattr(hit.meta, "matched_queries", ())),
-                    matches=pages.get(int(hit.id), []),
+                    matches=page_matches(hit),
                 )
             )
         facets = {
@@ -624,20 +615,6 @@ class ElasticEngine:
             page=query.page,
             per_page=query.per_page,
         )
-
-    def _page_matches(self, query: SearchQuery, asset_ids: list[int]) -> dict[int, list]:
-        """asset id -> its best pages (``pages_body``), for a search that highlights."""
-        if (
-            not asset_ids
-            or not query.highlight
-            or query.unsearchable
-            or not query.text_plan.clauses
-        ):
-            return {}
-        search = pages_body(query.text_plan, asset_ids, self.alias)
-        with self._guard("search") as transport:
-            raw = transport.search(self.alias, search.to_dict())
-        return {int(hit.id): page_matches(hit) for hit in Response(search, raw).hits}
 
     def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=()):
         search = suggest_body(text, audience, now_epoch, limit, self.alias, frozenset(hidden))
