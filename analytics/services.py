@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import user_is_enablement_lead
@@ -39,6 +40,7 @@ from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
 from cms.models import AssetPage, BuyerStage
 from cms.selectors import asset_visible_to, assets_for_user
+from notifications.services import notify
 
 logger = logging.getLogger(__name__)
 _METADATA = UsageEvent._meta.get_field("metadata")
@@ -674,12 +676,21 @@ def share_link_revoke(*, link: ShareLink) -> bool:
     return True
 
 
+#: A rep hears that a buyer opened their link at most once in this long (a buyer reloading or
+#: coming back the same afternoon is one visit).
+OPEN_NOTICE_EVERY = timedelta(hours=12)
+
+
 def share_link_opened(*, link: ShareLink) -> None:
-    """A buyer opened ``link``: note when (the rep's list shows it) and record the touch."""
+    """A buyer opened ``link``: note when (the rep's list shows it), tell the rep who made it
+    (a notification, at most once per ``OPEN_NOTICE_EVERY``), and record the touch."""
     now = timezone.now()
+    before = link.last_opened_at
     try:
         with transaction.atomic():
             ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+            if before is None or now - before >= OPEN_NOTICE_EVERY:
+                _share_link_open_notice(link)
         link.last_opened_at = now
     except OperationalError as error:  # busy: the open itself is still recorded below
         if not database_busy(error):
@@ -690,6 +701,18 @@ def share_link_opened(*, link: ShareLink) -> None:
         deal=link.deal,
         share_link=link,
         source="share",
+    )
+
+
+def _share_link_open_notice(link: ShareLink) -> None:
+    deal = link.deal.name or link.deal.external_id
+    whom = f" ({link.recipient_note})" if link.recipient_note else ""
+    text = f"Your buyer opened “{link.asset.title}” for {deal}{whom}."
+    notify(
+        users=[link.created_by],
+        kind="share_opened",
+        text=text,
+        url=reverse("analytics:share_links"),
     )
 
 

@@ -39,6 +39,36 @@ def test_buyer_opens_and_downloads_without_login_and_both_are_recorded(shared):
     assert {EventKind.SHARED, EventKind.BUYER_OPENED, EventKind.DOWNLOADED} <= kinds
 
 
+def test_the_rep_is_told_when_the_buyer_opens_the_link_once_per_visit(shared, monkeypatch):
+    from notifications.models import Notification
+
+    rep, _, _, link, token = shared
+    other = make_user(role=REP)
+    buyer = Client()
+    buyer.get(f"/s/{token}/")
+    buyer.get(f"/s/{token}/")  # a reload is the same visit
+    told = Notification.objects.filter(kind="share_opened")
+    assert [n.user_id for n in told] == [rep.pk]
+    assert "Your buyer opened “Pricing one-pager”" in told.get().text
+    assert told.get().url == "/analytics/share-links/"
+    later = timezone.now() + timedelta(hours=13)
+    monkeypatch.setattr("analytics.services.timezone.now", lambda: later)
+    assert buyer.get(f"/s/{token}/").status_code == 200  # back the next day: a new visit
+    assert told.all().count() == 2 and not Notification.objects.filter(user=other).exists()
+    bell = Client()
+    bell.force_login(rep)
+    assert "Your buyer opened" in bell.get("/notifications/").content.decode()
+
+
+def test_a_revoked_link_tells_nobody(shared):
+    from notifications.models import Notification
+
+    _, _, _, link, token = shared
+    share_link_revoke(link=link)
+    assert Client().get(f"/s/{token}/").status_code == 404
+    assert not Notification.objects.exists()
+
+
 def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(shared):
     _, _, _, link, token = shared
     assert len(token) >= 22  # 32 random bytes in URL-safe base64 is 43 characters
