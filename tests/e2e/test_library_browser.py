@@ -94,9 +94,10 @@ def test_marketer_publishes_rep_finds_and_downloads_matrix_counts_it(
     rep.goto("/home/")
     cell = rep.locator("table.coverage-grid td[data-stage=decide][data-pillar=why-buy-now]")
     assert cell.get_attribute("data-count") == "1"
-    cell.locator("a").click()
-    rep.get_by_role("link", name=TITLE).first.click()
-    rep.wait_for_load_state()
+    with rep.expect_navigation():
+        cell.locator("a").click()
+    with rep.expect_navigation():
+        rep.get_by_role("link", name=TITLE).first.click()
     assert rep.locator("h1").inner_text() == TITLE
     with rep.expect_download() as download_info:
         rep.get_by_role("link", name="Download").click()
