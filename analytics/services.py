@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -40,6 +37,7 @@ from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
 from cms.models import AssetPage, BuyerStage
 from cms.selectors import asset_visible_to, assets_for_user
+from cms.spool import Spool
 from notifications.services import notify
 
 logger = logging.getLogger(__name__)
@@ -589,43 +587,33 @@ _SPOOLED = (
 ).split()
 
 
-def _spool_dir() -> Path:
-    return Path(settings.DATA_DIR) / "spool" / "events"
+USAGE_SPOOL = Spool("events")
 
 
 def usage_spool(event: UsageEvent) -> None:
     """Keep an event the database could not take now, as a file under DATA_DIR/spool."""
-    directory = _spool_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     data = {name: getattr(event, name) for name in _SPOOLED}
     data["occurred_at"] = event.occurred_at.isoformat()
-    partial = directory / f".{event.idempotency_key}.tmp"
-    partial.write_text(json.dumps(data))
-    partial.replace(directory / f"{event.idempotency_key}.json")
+    USAGE_SPOOL.put(event.idempotency_key, data)
     logger.warning("database busy: event %s spooled for later", event.idempotency_key)
 
 
 def usage_spool_replay() -> int:
     """Store spooled events (once each: their idempotency keys are unique); returns how many
-    files were taken. Safe to run from several processes: each file is claimed by a rename."""
-    directory = _spool_dir()
-    if not directory.is_dir():
-        return 0
+    were stored. Safe to run from several processes (``cms.spool``)."""
+    claimed = USAGE_SPOOL.claim()
     taken = 0
-    for path in sorted(directory.glob("*.json")):
-        claimed = path.with_suffix(f".{os.getpid()}.claimed")
-        try:
-            path.replace(claimed)
-        except FileNotFoundError:
-            continue  # another process took it
-        data = json.loads(claimed.read_text())
+    for index, path in enumerate(claimed):
+        data = USAGE_SPOOL.read(path)
+        if data is None:
+            continue
         data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
         try:
             UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
         except OperationalError:
-            claimed.replace(path)  # still busy: leave it for the next replay
+            USAGE_SPOOL.release(claimed[index:])  # still busy: the rest waits for the next replay
             break
-        claimed.unlink()
+        USAGE_SPOOL.done([path])
         taken += 1
     return taken
 

@@ -37,14 +37,12 @@ import logging
 import os
 import platform
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.child import run_child
 from bench.search import percentiles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,27 +65,7 @@ SERVER_URLS = {"opensearch": "OPENSEARCH", "elasticsearch": "ELASTICSEARCH"}
 
 def main(options: list[str]) -> None:
     """Run the benchmark in a child process with its own scratch data directory."""
-    scratch = tempfile.mkdtemp(prefix="bench-admin-search-")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SEARCH_URL", "SEARCH_ENGINE", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DATA_DIR=scratch,
-        DJANGO_SETTINGS_MODULE="enablement.settings",
-        SECRET_KEY="bench-only-not-secret",  # noqa: S106 - a throwaway scratch database
-        DEBUG="true",
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        TASKS_BACKEND="immediate",
-        LOG_LEVEL="WARNING",
-    )
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "bench.admin_search", *options], cwd=ROOT, env=env, check=True
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    run_child("bench.admin_search", options)
 
 
 def _options(argv: list[str]) -> dict:

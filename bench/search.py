@@ -32,14 +32,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search.json"
@@ -57,27 +56,7 @@ DEFAULTS = {
 
 def main(options: list[str]) -> None:
     """Run the benchmark in a child process with its own scratch data directory."""
-    scratch = tempfile.mkdtemp(prefix="bench-search-")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SEARCH_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DATA_DIR=scratch,
-        DJANGO_SETTINGS_MODULE="enablement.settings",
-        SECRET_KEY="bench-only-not-secret",  # noqa: S106 - a throwaway scratch database
-        DEBUG="true",
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        TASKS_BACKEND="immediate",
-        LOG_LEVEL="WARNING",
-    )
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "bench.search", *options], cwd=ROOT, env=env, check=True
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    run_child("bench.search", options)
 
 
 def _options(argv: list[str]) -> dict:

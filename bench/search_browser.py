@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.child import run_child
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search_browser.json"
 DEFAULTS = {"size": 100_000, "keystrokes": 60, "queries": 200}
@@ -43,26 +45,11 @@ TARGET_HTTP_OVER_RAW = 1.5
 
 
 def main(options: list[str]) -> None:
+    """Run the benchmark in a child process; its 100k library is kept under .ci/work."""
     settings = _options(options)
     work = ROOT / ".ci" / "work" / f"bench-search-browser-{settings['size']}"
     work.mkdir(parents=True, exist_ok=True)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SEARCH_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DATA_DIR=str(work),
-        DJANGO_SETTINGS_MODULE="enablement.settings",
-        SECRET_KEY="bench-only-not-secret",  # noqa: S106 - a throwaway benchmark database
-        DEBUG="false",
-        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        TASKS_BACKEND="immediate",
-        LOG_LEVEL="WARNING",
-    )
-    subprocess.run(
-        [sys.executable, "-m", "bench.search_browser", *options], cwd=ROOT, env=env, check=True
-    )
+    run_child("bench.search_browser", options, data_dir=work, debug=False)
 
 
 def _options(argv: list[str]) -> dict:

@@ -14,10 +14,8 @@ returns; the next write, or ``search_reindex``, replays them. Publishing always 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +31,7 @@ from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from accounts.services import role_permissions_grant
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to, assets_live
+from cms.spool import Spool
 from search import selectors
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
@@ -214,18 +212,13 @@ _SPOOLED_FIELDS = (
 _unspooled: list[SearchEvent] = []  # events neither spool nor database took (retried)
 
 
-def _search_spool_dir() -> Path:
-    return Path(settings.DATA_DIR) / "spool" / "searches"
+SEARCH_SPOOL = Spool("searches")
 
 
 def _search_spool(event: SearchEvent) -> None:
-    directory = _search_spool_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     data = {name: getattr(event, name) for name in _SPOOLED_FIELDS}  # refines is a str here
     data.update(key=event.key.hex, created_at=event.created_at.isoformat())
-    partial = directory / f".{event.key.hex}.tmp"
-    partial.write_text(json.dumps(data))
-    partial.replace(directory / f"{event.key.hex}.json")
+    SEARCH_SPOOL.put(event.key.hex, data)
     search_events_pending.set()
 
 
@@ -256,7 +249,7 @@ def search_events_flush() -> int:
     with _unspooled_lock:
         events, _unspooled[:] = _unspooled[:], []
     written = len(events) if events and _search_events_write(events) else 0
-    claimed = {path: _spooled_event(path) for path in _search_spool_claim()}
+    claimed = {path: _spooled_event(path) for path in SEARCH_SPOOL.claim()}
     claimed = {path: event for path, event in claimed.items() if event is not None}
     events = list(claimed.values())
     if not events:
@@ -267,12 +260,10 @@ def search_events_flush() -> int:
             SearchEvent.objects.bulk_create(events, ignore_conflicts=True)
     except Exception as error:  # database locked, disk error...: put the files back
         logger.warning("spooled searches not written yet (%s); kept for the next flush", error)
-        for path in claimed:
-            path.replace(path.with_suffix(".json"))
+        SEARCH_SPOOL.release(claimed)
         search_events_pending.set()
         return written
-    for path in claimed:
-        path.unlink()
+    SEARCH_SPOOL.done(claimed)
     return written + len(events)
 
 
@@ -286,30 +277,16 @@ def _users_still_there(events: list[SearchEvent]) -> None:
             event.user_id = None
 
 
-def _search_spool_claim() -> list[Path]:
-    """Rename this process's share of the spooled files to ``*.claimed-<pid>-<thread>``."""
-    directory = _search_spool_dir()
-    if not directory.is_dir():
-        return []
-    claimed = []
-    for path in sorted(directory.glob("*.json")):
-        mine = path.with_suffix(f".claimed-{os.getpid()}-{threading.get_ident()}")
-        try:
-            path.replace(mine)
-        except FileNotFoundError:
-            continue  # another process took it
-        claimed.append(mine)
-    return claimed
-
-
 def _spooled_event(path: Path) -> SearchEvent | None:
-    """The event in a claimed file; an unreadable file is set aside as ``*.bad`` (logged)."""
+    """The event in a claimed file; an unreadable one is set aside (``Spool.read``)."""
+    data = SEARCH_SPOOL.read(path)
+    if data is None:
+        return None
     try:
-        data = json.loads(path.read_text())
         data["key"] = uuid.UUID(data["key"])
         data["created_at"] = datetime.fromisoformat(data["created_at"])
         return SearchEvent(**data)
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError) as error:
         logger.error("unreadable spooled search %s set aside: %s", path.name, error)
         path.replace(path.with_suffix(".bad"))
         return None

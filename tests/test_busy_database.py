@@ -9,20 +9,19 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.models import EventKind, UsageEvent
 from analytics.rollups import fill
-from analytics.services import api_key_create, usage_spool_replay
+from analytics.services import USAGE_SPOOL, api_key_create, usage_spool_replay
 from tests.factories import make_asset, make_user
+from tests.locks import short_busy_timeout, table_held_busy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,44 +38,6 @@ def _events(key, *keys, asset):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {key}",
     )
-
-
-@contextmanager
-def short_busy_timeout(seconds: float = 1):
-    """Writers give up after ``seconds`` instead of the default 20 (SQLite's busy timeout,
-    PostgreSQL's lock_timeout), so a long-held lock shows up quickly as "busy"."""
-    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
-    saved = dict(options)
-    if connection.vendor == "sqlite":
-        options["timeout"] = seconds
-    else:
-        options["options"] = f"-c lock_timeout={int(seconds * 1000)}"
-    connection.close()
-    try:
-        yield
-    finally:
-        options.clear()
-        options.update(saved)
-        connection.close()
-
-
-@contextmanager
-def database_held_busy():
-    """Another connection holds the write lock (SQLite) or a lock on the events table
-    (PostgreSQL) until the block ends."""
-    other = connections.create_connection("default")
-    other.ensure_connection()
-    with other.cursor() as cursor:
-        if other.vendor == "sqlite":
-            cursor.execute("BEGIN IMMEDIATE")
-        else:
-            cursor.execute("BEGIN")
-            cursor.execute(f"LOCK TABLE {UsageEvent._meta.db_table} IN EXCLUSIVE MODE")
-    try:
-        yield
-    finally:
-        other.rollback() if other.vendor != "sqlite" else other.cursor().execute("ROLLBACK")
-        other.close()
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path):
@@ -170,7 +131,7 @@ def test_events_api_stores_events_while_update_analytics_runs():
 def test_a_truly_busy_database_answers_503_with_retry_after():
     asset = make_asset("Deck")
     key = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")[1]
-    with short_busy_timeout(0.5), database_held_busy():
+    with short_busy_timeout(0.5), table_held_busy(UsageEvent):
         response = _events(key, "busy", asset=asset)
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
@@ -185,7 +146,7 @@ def test_pages_load_and_app_events_are_kept_while_the_database_is_busy():
     rep = make_user(role=REP)
     client = Client()
     client.force_login(rep)
-    with short_busy_timeout(0.5), database_held_busy():
+    with short_busy_timeout(0.5), table_held_busy(UsageEvent):
         page = client.get(asset.url)
         assert page.status_code == 200
         assert not UsageEvent.objects.filter(kind=EventKind.VIEWED).exists()
@@ -193,3 +154,17 @@ def test_pages_load_and_app_events_are_kept_while_the_database_is_busy():
     viewed = UsageEvent.objects.get(kind=EventKind.VIEWED)
     assert viewed.asset_id == asset.pk and viewed.user_id == rep.pk
     assert usage_spool_replay() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreadable_spooled_event_is_set_aside_and_never_blocks_the_rest():
+    asset = make_asset("Deck")
+    rep = make_user(role=REP)
+    client = Client()
+    client.force_login(rep)
+    with short_busy_timeout(0.5), table_held_busy(UsageEvent):
+        assert client.get(asset.url).status_code == 200  # the view is spooled
+    (USAGE_SPOOL.directory / "0000-broken.json").write_text("{not json")
+    assert usage_spool_replay() == 1
+    assert UsageEvent.objects.filter(kind=EventKind.VIEWED, asset=asset).exists()
+    assert (USAGE_SPOOL.directory / "0000-broken.bad").exists()

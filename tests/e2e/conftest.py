@@ -11,6 +11,11 @@ import shutil
 
 import pytest
 
+from accounts.roles import REP
+from search.engines import use_engine
+from search.engines.embedded import EmbeddedEngine
+from tests.factories import make_asset, make_user
+
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -83,3 +88,25 @@ def login(page, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def library(tmp_path):
+    """Three assets for the search tests, indexed through the real publish signals
+    (transactions commit in browser tests), and the rep who searches them."""
+    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
+        make_user("rep", role=REP)
+        make_asset(
+            "Acme battlecard",
+            asset_type="battlecard",
+            stages=("decide",),
+            summary="Answers to pricing objections against Acme.",
+        )
+        make_asset(
+            "Battlecard basics",
+            asset_type="deck",
+            stages=("discover",),
+            summary="How reps use a battlecard on calls.",
+        )
+        make_asset("Roadmap briefing", asset_type="deck", summary="Where we go next.")
+        yield

@@ -8,35 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.roles import REP
-from search.engines import use_engine
-from search.engines.embedded import EmbeddedEngine
 from search.models import SearchClick
 from tests.e2e.conftest import login
-from tests.factories import PASSWORD, make_asset, make_user
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def library(tmp_path):
-    """Indexed through the real publish signals (transactions commit in these tests)."""
-    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
-        make_user("rep", role=REP)
-        make_asset(
-            "Acme battlecard",
-            asset_type="battlecard",
-            stages=("decide",),
-            summary="Answers to pricing objections against Acme.",
-        )
-        make_asset(
-            "Battlecard basics",
-            asset_type="deck",
-            stages=("discover",),
-            summary="How reps use a battlecard on calls.",
-        )
-        make_asset("Roadmap briefing", asset_type="deck", summary="Where we go next.")
-        yield
 
 
 def find_the_battlecard(page, *, open_filters: bool, max_width: int | None = None) -> None:

@@ -11,35 +11,12 @@ from unittest import mock
 import pytest
 from playwright.sync_api import expect
 
-from accounts.roles import REP
 from search import services
-from search.engines import use_engine
-from search.engines.embedded import EmbeddedEngine
 from tests.e2e.conftest import login
-from tests.factories import PASSWORD, make_asset, make_user
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 COUNT = ".result-count"
-
-
-@pytest.fixture
-def library(tmp_path):
-    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
-        make_user("rep", role=REP)
-        make_asset(
-            "Acme battlecard",
-            asset_type="battlecard",
-            stages=("decide",),
-            summary="Answers to pricing objections against Acme.",
-        )
-        make_asset(
-            "Battlecard basics",
-            asset_type="deck",
-            stages=("discover",),
-            summary="How reps use a battlecard on calls.",
-        )
-        make_asset("Roadmap briefing", asset_type="deck", summary="Where we go next.")
-        yield
 
 
 def _search_page(page):

@@ -3,12 +3,11 @@ is lost: not when the writer fails once, not on a disk error, not when the datab
 search gaps and click tracking see them."""
 
 import errno
-from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 
@@ -16,16 +15,16 @@ from search import services
 from search.models import SearchClick, SearchEvent
 from search.selectors import search_gaps
 from tests.factories import make_user
-from tests.test_busy_database import short_busy_timeout
+from tests.locks import short_busy_timeout, table_held_busy
 
 
 def _spooled():
-    directory = services._search_spool_dir()
+    directory = services.SEARCH_SPOOL.directory
     return sorted(directory.glob("*.json")) if directory.is_dir() else []
 
 
 def _spool_clear():
-    directory = services._search_spool_dir()
+    directory = services.SEARCH_SPOOL.directory
     for path in directory.glob("*") if directory.is_dir() else []:
         path.unlink()
     services._unspooled.clear()
@@ -175,30 +174,11 @@ def test_on_a_disk_error_and_a_locked_database_the_search_waits_in_memory(active
 @pytest.mark.django_db
 def test_an_unreadable_spool_file_is_set_aside_and_the_others_written(active_engine, library):
     _search(library.outsider, "roadmap")
-    broken = services._search_spool_dir() / "0123.json"
+    broken = services.SEARCH_SPOOL.directory / "0123.json"
     broken.write_text("{not json")
     assert services.search_events_flush() == 1
-    assert (services._search_spool_dir() / "0123.bad").exists()
+    assert (services.SEARCH_SPOOL.directory / "0123.bad").exists()
     assert SearchEvent.objects.get().query == "roadmap"
-
-
-@contextmanager
-def search_events_locked():
-    """Another connection holds the write lock (SQLite) or locks the search events table
-    (PostgreSQL) until the block ends."""
-    other = connections.create_connection("default")
-    other.ensure_connection()
-    with other.cursor() as cursor:
-        if other.vendor == "sqlite":
-            cursor.execute("BEGIN IMMEDIATE")
-        else:
-            cursor.execute("BEGIN")
-            cursor.execute(f"LOCK TABLE {SearchEvent._meta.db_table} IN EXCLUSIVE MODE")
-    try:
-        yield
-    finally:
-        other.rollback() if other.vendor != "sqlite" else other.cursor().execute("ROLLBACK")
-        other.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -212,7 +192,7 @@ def test_a_locked_database_neither_fails_the_search_nor_loses_it(tmp_path):
         rep = make_user("rep")
         client = Client()
         client.force_login(rep)
-        with short_busy_timeout(0.5), search_events_locked():
+        with short_busy_timeout(0.5), table_held_busy(SearchEvent):
             page = client.get("/search/", {"q": "roadmap"})
             assert page.status_code == 200 and "1 result for" in page.content.decode()
             assert len(_spooled()) == 1

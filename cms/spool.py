@@ -1,0 +1,70 @@
+"""A directory of records waiting for the database: one JSON file per record under
+``DATA_DIR/spool/<name>/``, written so that no reader ever sees half a file, and claimed by a
+rename so that several processes can drain it at once without taking a record twice.
+
+Usage events the database was too busy to take (analytics) and searches written after the
+response (search) wait here. A record's key names its file, so spooling it again replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class Spool:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def directory(self) -> Path:
+        return Path(settings.DATA_DIR) / "spool" / self.name
+
+    def put(self, key: str, data: dict) -> None:
+        """Keep ``data`` (JSON-ready) under ``key``: written aside, then renamed into place."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = self.directory / f".{key}.tmp"
+        partial.write_text(json.dumps(data))
+        partial.replace(self.directory / f"{key}.json")
+
+    def claim(self) -> list[Path]:
+        """Take every waiting record for this thread, oldest name first (renamed to
+        ``*.claimed-<pid>-<thread>``; another process's claim is skipped)."""
+        if not self.directory.is_dir():
+            return []
+        claimed = []
+        for path in sorted(self.directory.glob("*.json")):
+            mine = path.with_suffix(f".claimed-{os.getpid()}-{threading.get_ident()}")
+            try:
+                path.replace(mine)
+            except FileNotFoundError:
+                continue  # another process took it
+            claimed.append(mine)
+        return claimed
+
+    def read(self, path: Path) -> dict | None:
+        """The data of a claimed record; an unreadable one is set aside as ``*.bad``
+        (logged) and None returned, so it never blocks the rest."""
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            logger.error("unreadable %s record %s set aside: %s", self.name, path.name, error)
+            path.replace(path.with_suffix(".bad"))
+            return None
+
+    def release(self, paths) -> None:
+        """Give claimed records back for the next drain (the database refused them)."""
+        for path in paths:
+            path.replace(path.with_suffix(".json"))
+
+    def done(self, paths) -> None:
+        """Forget claimed records that are stored now."""
+        for path in paths:
+            path.unlink()
