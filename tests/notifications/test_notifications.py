@@ -3,7 +3,9 @@
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import REP
 from notifications.models import Notification, NotificationPreference
@@ -14,6 +16,7 @@ from notifications.services import (
     notify,
 )
 from tests.factories import make_user
+from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +158,19 @@ def test_the_email_setting_is_saved_from_the_list():
     rep = make_user(role=REP)
     _client(rep).post("/notifications/preference/", {"email": "daily"})
     assert NotificationPreference.objects.get(user=rep).email == "daily"
+
+
+def test_the_bell_is_counted_once_per_page_and_never_for_live_search_results(
+    active_engine,  # noqa: F811
+):
+    rep = make_user(role=REP)
+    notify(users=[rep], kind="test", text="Unread")
+    client = _client(rep)
+
+    def bell_queries(**headers) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/search/?q=deck", **headers).status_code == 200
+        return sum("notifications_notification" in q["sql"] for q in queries.captured_queries)
+
+    assert bell_queries() == 1
+    assert bell_queries(HTTP_X_SEARCH_PARTIAL="1") == 0
