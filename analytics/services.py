@@ -32,6 +32,7 @@ from analytics.models import (
     UsageEvent,
 )
 from analytics.outdated_reviews import outdated_review_check
+from analytics.rollups.sql import insert_rows as rows_insert
 from analytics.scope import strata_choices
 from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
@@ -485,20 +486,13 @@ _EVENT_COLUMNS = (
 
 
 def _insert_new_events(rows: list[tuple]) -> int:
-    """One multi-row INSERT ... ON CONFLICT (idempotency_key) DO NOTHING (SQLite >= 3.24 and
-    PostgreSQL); the ORM's bulk_create costs more per row than the rest of ingestion."""
-    if not rows:
-        return 0
-    table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _EVENT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-    # Identifiers come from the model; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (idempotency_key) DO NOTHING"  # noqa: S608, E501
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-        return cursor.rowcount
+    """One INSERT ... ON CONFLICT (idempotency_key) DO NOTHING for the batch (SQLite >= 3.24
+    and PostgreSQL); the ORM's bulk_create costs more per row than the rest of ingestion."""
+    table = UsageEvent._meta.db_table
+    with transaction.atomic():
+        return rows_insert(
+            table, _EVENT_COLUMNS, rows, then="ON CONFLICT (idempotency_key) DO NOTHING"
+        )
 
 
 class _EventRows:

@@ -77,16 +77,50 @@ def adapt(column_types: Sequence[str], rows: Iterable[tuple]) -> list[tuple]:
     ]
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Multi-row INSERT of ``rows`` (already adapted)."""
+def insert_rows(table: str, columns: Sequence[str], rows: list[tuple], *, then: str = "") -> int:
+    """INSERT of ``rows`` (already adapted) into ``columns``, followed by ``then`` (an ON
+    CONFLICT clause, built from identifiers only); returns the rows the database inserted or
+    updated. On PostgreSQL each chunk of rows is one statement reading one array per column
+    (``unnest``), which costs a fraction of a statement per row; SQLite runs one prepared
+    statement per row (``executemany``), already cheap in-process. Keys must be unique within
+    ``rows`` when ``then`` updates on conflict."""
     if not rows:
-        return
+        return 0
     names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"  # noqa: S608
+    if connection.vendor == "postgresql":
+        types = _column_types(table)
+        arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 - types from the catalog
+    else:
+        source = f"VALUES ({', '.join(['%s'] * len(columns))})"
+    statement = f"INSERT INTO {quote(table)} ({names}) {source} {then}"  # noqa: S608
+    written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start : start + BATCH])
+            part = rows[start : start + BATCH]
+            if connection.vendor == "postgresql":
+                cursor.execute(statement, [list(values) for values in zip(*part, strict=True)])
+            else:
+                cursor.executemany(statement, part)
+            written += max(cursor.rowcount, 0)
+    return written
+
+
+_TYPES: dict[str, dict[str, str]] = {}
+
+
+def _column_types(table: str) -> dict[str, str]:
+    """PostgreSQL's type of each column of ``table`` (e.g. "character varying(100)"), read
+    from the catalog once per process: the casts that make ``unnest`` arrays typed."""
+    if table not in _TYPES:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                [table],
+            )
+            _TYPES[table] = dict(cursor.fetchall())
+    return _TYPES[table]
 
 
 def upsert_rows(
@@ -95,13 +129,10 @@ def upsert_rows(
     """INSERT ... ON CONFLICT (keys) DO UPDATE for rows of ``keys + columns``.
 
     ``how`` says what a conflicting row's value columns become: "set" (the new value), "add"
-    (old + new: counts) or "max" (the larger: latest days). SQLite (>= 3.24) and PostgreSQL
-    share the syntax; only the two-argument maximum is spelled differently."""
-    if not rows:
-        return
+    (old + new: counts) or "max" (the larger: latest days; a row already as late is left
+    alone, not rewritten). SQLite (>= 3.24) and PostgreSQL share the syntax; only the
+    two-argument maximum is spelled differently."""
     table_q = quote(table)
-    names = ", ".join(quote(c) for c in [*keys, *columns])
-    marks = ", ".join(["%s"] * (len(keys) + len(columns)))
     biggest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
     formulas = {
         "set": "EXCLUDED.{c}",
@@ -109,13 +140,11 @@ def upsert_rows(
         "max": biggest + "({t}.{c}, EXCLUDED.{c})",
     }[how]
     updates = ", ".join(f"{quote(c)} = " + formulas.format(t=table_q, c=quote(c)) for c in columns)
-    sql = (
-        f"INSERT INTO {table_q} ({names}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start : start + BATCH])
+    then = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    if how == "max":
+        later = " OR ".join(f"EXCLUDED.{quote(c)} > {table_q}.{quote(c)}" for c in columns)
+        then += f" WHERE {later}"
+    insert_rows(table, [*keys, *columns], rows, then=then)
 
 
 def delete_keys(table: str, keys: Sequence[str], values: list[tuple]) -> None:

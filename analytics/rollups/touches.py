@@ -24,8 +24,6 @@ from bisect import bisect_right
 from collections import defaultdict
 from datetime import date
 
-from django.db import connection
-
 from analytics import stats
 from analytics.models import TOUCH_KINDS, Deal, DealAssetTouch, DealStageChange, UsageEvent
 from analytics.rollups import sql
@@ -242,14 +240,8 @@ def _merge(rows: list[tuple]) -> None:
             ),
         ]
     )
-    statement = (
-        f"INSERT INTO {table} ({', '.join(q(c) for c in COLUMNS)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-        f"ON CONFLICT ({q('deal_id')}, {q('asset_id')}) DO UPDATE SET {updates}"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), sql.BATCH):
-            cursor.executemany(statement, rows[start : start + sql.BATCH])
+    then = f"ON CONFLICT ({q('deal_id')}, {q('asset_id')}) DO UPDATE SET {updates}"
+    sql.insert_rows(TABLE, COLUMNS, rows, then=then)
 
 
 def deals_step(ctx, deal_ids: list[int], upto: int):
