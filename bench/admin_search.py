@@ -64,8 +64,9 @@ SERVER_URLS = {"opensearch": "OPENSEARCH", "elasticsearch": "ELASTICSEARCH"}
 
 
 def main(options: list[str]) -> None:
-    """Run the benchmark in a child process with its own scratch data directory."""
-    run_child("bench.admin_search", options)
+    """Run the benchmark in a child process with its own scratch data directory, DEBUG off
+    as in production (Django's debug mode keeps every query and slows the admin's templates)."""
+    run_child("bench.admin_search", options, debug=False)
 
 
 def _options(argv: list[str]) -> dict:
