@@ -107,6 +107,7 @@ def _setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: hashed static names
 
 
 def _insert_documents(corpus) -> int:
