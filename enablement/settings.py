@@ -128,6 +128,7 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite under DATA_DIR unless DATABASE_URL names PostgreSQL -----------------
+SQLITE_WAL_AUTOCHECKPOINT = env_int("SQLITE_WAL_AUTOCHECKPOINT", 1000, minimum=0)
 DATABASES = {
     "default": database_from_url("DATABASE_URL")
     or {
@@ -136,15 +137,19 @@ DATABASES = {
         # WAL: readers never wait for a writer and a writer never waits for readers; short
         # write transactions (see analytics.rollups) keep writers from waiting long on each
         # other. busy_timeout (``timeout``) is how long a writer waits before "busy" (503).
-        # No automatic checkpoints: one runs inside the commit that crosses the threshold,
-        # holding the write lock, so every writer waited; the analytics scheduler and each
-        # refresh checkpoint instead (``analytics.refresh.database_checkpoint``), and SQLite
-        # does when the last connection closes.
+        # Checkpoints (copying the log back into the database) run inside the commit that
+        # crosses SQLITE_WAL_AUTOCHECKPOINT pages, so the web server (enablement/wsgi.py sets
+        # 0) leaves them to the worker and scheduler: the scheduler checkpoints every tick and
+        # each refresh at its end (``analytics.refresh.database_checkpoint``). Every other
+        # process keeps SQLite's default of 1000 pages: a long import or rebuild without
+        # checkpoints grows the log without bound, and reads slow down with it (loading 1M
+        # events left a 29 GB log, over which one grouped read of the events took 212 s).
         "OPTIONS": {
             "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
             "transaction_mode": "IMMEDIATE",
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT};"
             ),
         },
     }

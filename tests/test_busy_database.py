@@ -58,36 +58,58 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "wal", result.stderr
 
 
-def test_sqlite_writers_leave_checkpoints_to_the_scheduler_and_refresh(tmp_path):
-    """A checkpoint inside a web request's commit holds the write lock while it copies the
-    log; web connections never checkpoint, and ``database_checkpoint`` (each scheduler tick,
-    each refresh) copies everything the log holds back into the database."""
+def _sqlite_process(tmp_path, code: str, *, web: bool) -> list[str]:
+    """Run ``code`` in a new process on a SQLite database under ``tmp_path``: the web
+    server's (it loads enablement.wsgi first) or any other's (manage.py shell)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
+    env.pop("SQLITE_WAL_AUTOCHECKPOINT", None)
     env.update({"DJANGO_SETTINGS_MODULE": "enablement.settings", "DATA_DIR": str(tmp_path)})
-    code = (
-        "from django.db import connection, transaction\n"
+    command = (
+        [sys.executable, "-c", "import enablement.wsgi\n" + code]
+        if web
+        else [sys.executable, "manage.py", "shell", "-c", code]
+    )
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip().splitlines()
+
+
+_FILL_LOG = (
+    "from django.db import connection, transaction\n"
+    "import os\n"
+    "c = connection.cursor()\n"
+    "c.execute('PRAGMA wal_autocheckpoint'); print('auto', c.fetchone()[0])\n"
+    "c.execute('CREATE TABLE t (x TEXT)')\n"
+    "for n in range({rows}):\n"
+    "    with transaction.atomic():\n"
+    "        c.execute('INSERT INTO t VALUES (%s)', ['x' * 4000])\n"
+    "log = lambda: os.path.getsize(str(connection.settings_dict['NAME']) + '-wal')\n"
+)
+
+
+def test_sqlite_web_server_leaves_checkpoints_to_the_scheduler_and_refresh(tmp_path):
+    """A checkpoint runs inside the commit that crosses the threshold, and the web request
+    that made it would wait: web connections never checkpoint, and ``database_checkpoint``
+    (each scheduler tick, each refresh) copies everything the log holds into the database."""
+    code = _FILL_LOG.format(rows=30) + (
         "from analytics.refresh import database_checkpoint\n"
-        "c = connection.cursor()\n"
-        "c.execute('PRAGMA wal_autocheckpoint'); print('auto', c.fetchone()[0])\n"
-        "c.execute('CREATE TABLE t (x TEXT)')\n"
-        "for n in range(30):\n"
-        "    with transaction.atomic():\n"
-        "        c.execute('INSERT INTO t VALUES (%s)', ['x' * 4000])\n"
-        "import os; size = lambda: os.path.getsize(connection.settings_dict['NAME'])\n"
+        "size = lambda: os.path.getsize(connection.settings_dict['NAME'])\n"
         "before = size()\n"
         "database_checkpoint()\n"
         "print('copied', size() - before > 30 * 4000)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    lines = result.stdout.strip().splitlines()
-    assert "auto 0" in lines and "copied True" in lines, result.stdout + result.stderr
+    lines = _sqlite_process(tmp_path, code, web=True)
+    assert "auto 0" in lines and "copied True" in lines, lines
+
+
+def test_sqlite_long_writes_outside_the_web_server_keep_the_log_small(tmp_path):
+    """An import or a rebuild (any process but the web server) checkpoints as it goes:
+    writing 40 MB leaves a log of a few MB, not 40 (reads slow down as the log grows)."""
+    code = _FILL_LOG.format(rows=10_000) + "print('log MB', log() // 1_000_000)\n"
+    lines = _sqlite_process(tmp_path, code, web=False)
+    assert "auto 1000" in lines, lines
+    megabytes = int(next(line for line in lines if line.startswith("log MB")).split()[-1])
+    assert megabytes < 10, lines
 
 
 @pytest.mark.django_db(transaction=True)
