@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Three processes, stopped together by Ctrl-C: the web server, a task worker (search indexing,
+# Three processes, stopped together by Ctrl-C: the web server (it leaves SQLite checkpoints to the
+# scheduler, see DATABASES in enablement/settings.py), a task worker (search indexing,
 # analytics refreshes) and the analytics scheduler (a refresh every ANALYTICS_REFRESH_SECONDS).
 run: install
 	$(PY) manage.py migrate --noinput
@@ -27,7 +28,7 @@ run: install
 	$(PY) manage.py db_worker --interval 1 & worker=$$!; \
 	$(PY) manage.py analytics_scheduler & scheduler=$$!; \
 	trap 'kill $$worker $$scheduler 2>/dev/null; wait' EXIT INT TERM; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SQLITE_WAL_AUTOCHECKPOINT=0 $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The second run is django-modelsearch's own SQLite backend suite against the admin's
 # one-pass SQLite backend (search/admin_sqlite.py), under that suite's own settings.
