@@ -60,6 +60,13 @@ def as_date(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+def as_datetime(value) -> datetime:
+    """A timestamp as the database returned it, made aware in UTC (SQLite keeps UTC text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def adapt(column_types: Sequence[str], rows: Iterable[tuple]) -> list[tuple]:
     """Values as the backend stores them: "datetime" and "date" columns go through the
     backend's adapters (SQLite keeps text), everything else as is."""

@@ -101,16 +101,18 @@ def _deals(deal_ids: list[int]) -> dict[int, tuple]:
     return {row[0]: row for row in rows}
 
 
-def _histories(deal_ids: list[int] | None) -> dict[int, tuple[list, list]]:
+def _histories(deal_ids) -> dict[int, tuple[list, list]]:
+    """Each deal's stage history as (times, journey orders) in time order, for ``deal_ids``
+    (a list, a queryset of ids, or None for every deal). Rows are read as the database gives
+    them: Django's per-value converters cost more than the query."""
     rows = DealStageChange.objects.order_by("deal_id", "entered_at", "id")
     if deal_ids is not None:
         rows = rows.filter(deal_id__in=deal_ids)
     histories: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for deal_id, entered_at, order in rows.values_list(
-        "deal_id", "entered_at", "journey_stage__sort_order"
-    ).iterator(chunk_size=20000):
+    columns = rows.values_list("deal_id", "entered_at", "journey_stage__sort_order")
+    for deal_id, entered_at, order in sql.raw_rows(columns):
         times, orders = histories[deal_id]
-        times.append(entered_at)
+        times.append(sql.as_datetime(entered_at))
         orders.append(order)
     return histories
 
@@ -188,37 +190,33 @@ def step(ctx, after: int, upto: int):
     """Deals with a touch event among ids (after, upto]. A closed deal is recomputed whole
     (its close drops later touches and its credits need them all); an open deal's rows are a
     count and the earliest touch per asset, so its new events are merged into them."""
-    new = _touch_events(upto).filter(id__gt=after).values_list("deal_id", flat=True).distinct()
-    deal_ids = sorted(set(new))
-    closed = _closed(deal_ids)
+    new = _touch_events(upto).filter(id__gt=after).order_by()
+    named = new.values("deal_id")
+    closed = set(Deal.objects.filter(pk__in=named, outcome__in=CLOSED).values_list("pk", flat=True))
     writes = _recompute(sorted(closed), upto, ctx, every_change_matters=False)
-    merged = _merge_open(ctx, [d for d in deal_ids if d not in closed], after, upto)
+    merged = _merge_open(ctx, new, closed)
     writes.steps += merged.steps
     writes.rows += merged.rows
     return writes
 
 
-def _merge_open(ctx, deal_ids: list[int], after: int, upto: int) -> Writes:
-    """Open deals' new touch events (ids after, upto], added to their rows: touches add up,
-    and an earlier first touch replaces the time and stage (on a tie the stored one, of a
-    lower event id, stays first, as a recomputation orders by time then id). Exact because
-    events are append-only and everything else that changes an open deal's rows (history,
-    a close, a reopening) queues the deal for a whole recomputation. Open deals never count
-    in closed-deal statistics, so dependants see no change."""
-    if not deal_ids:
-        return Writes()
+def _merge_open(ctx, new, closed: set[int]) -> Writes:
+    """Open deals' touch events among ``new`` (the step's events), added to their rows:
+    touches add up, and an earlier first touch replaces the time and stage (on a tie the
+    stored one, of a lower event id, stays first, as a recomputation orders by time then id).
+    Exact because events are append-only and everything else that changes an open deal's rows
+    (history, a close, a reopening) queues the deal for a whole recomputation. Open deals
+    never count in closed-deal statistics, so dependants see no change."""
     bottom = ctx.cached("bottom", _bottom)
-    wanted = set(deal_ids)
+    histories = _histories(new.values("deal_id"))
     rows: dict[tuple[int, int], list] = {}
-    histories = {}
-    for start in range(0, len(deal_ids), SLICE):
-        histories.update(_histories(deal_ids[start : start + SLICE]))
-    events = _touch_events(upto).filter(id__gt=after).order_by("occurred_at", "id")
-    for deal_id, asset_id, when in events.values_list("deal_id", "asset_id", "occurred_at"):
-        if deal_id not in wanted:
+    events = new.order_by("occurred_at", "id").values_list("deal_id", "asset_id", "occurred_at")
+    for deal_id, asset_id, when in sql.raw_rows(events):
+        if deal_id in closed:
             continue
         row = rows.get((deal_id, asset_id))
         if row is None:
+            when = sql.as_datetime(when)
             stage = _stage_at(*histories.get(deal_id, ([], [])), when, bottom)
             rows[(deal_id, asset_id)] = [deal_id, asset_id, 1, when, stage]
         else:
