@@ -155,7 +155,11 @@ def test_at_phone_width_results_fit_and_read(chromium, live_server, library):
         _search_page(page)
         _type(page, "battlecard")
         expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
-        page.locator("#search-q").press("Escape")  # the suggestions cover the results
+        # The suggestions cover the results: Escape closes them once they are open (before
+        # they open, Escape is the browser's own for a search box: it clears the query).
+        expect(page.locator("#search-suggestions")).to_be_visible()
+        page.locator("#search-q").press("Escape")
+        expect(page.locator("#search-suggestions")).to_be_hidden()
         page.locator("details.facets > summary").click()
         page.locator('[data-facet=type] a[data-value="battlecard"]').click()
         expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
