@@ -40,24 +40,6 @@ def _events(key, *keys, asset):
     )
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
-    env.update({"DJANGO_SETTINGS_MODULE": "enablement.settings", "DATA_DIR": str(tmp_path)})
-    code = (
-        "from django.db import connection; c = connection.cursor(); "
-        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.stdout.strip().splitlines()[-1] == "wal", result.stderr
-
-
 def _sqlite_process(tmp_path, code: str, *, web: bool) -> list[str]:
     """Run ``code`` in a new process on a SQLite database under ``tmp_path``: the web
     server's (it loads enablement.wsgi first) or any other's (manage.py shell)."""
@@ -85,6 +67,14 @@ _FILL_LOG = (
     "        c.execute('INSERT INTO t VALUES (%s)', ['x' * 4000])\n"
     "log = lambda: os.path.getsize(str(connection.settings_dict['NAME']) + '-wal')\n"
 )
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    code = (
+        "from django.db import connection; c = connection.cursor(); "
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
+    assert _sqlite_process(tmp_path, code, web=False)[-1] == "wal"
 
 
 def test_sqlite_web_server_leaves_checkpoints_to_the_scheduler_and_refresh(tmp_path):
@@ -162,16 +152,21 @@ def test_a_truly_busy_database_answers_503_with_retry_after():
     assert retried.status_code == 200 and retried.json()["stored"] == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_pages_load_and_app_events_are_kept_while_the_database_is_busy():
+def _view_while_busy():
+    """A rep opens an asset page while the events table is locked: (asset, rep)."""
     asset = make_asset("Deck")
     rep = make_user(role=REP)
     client = Client()
     client.force_login(rep)
     with short_busy_timeout(0.5), table_held_busy(UsageEvent):
-        page = client.get(asset.url)
-        assert page.status_code == 200
-        assert not UsageEvent.objects.filter(kind=EventKind.VIEWED).exists()
+        assert client.get(asset.url).status_code == 200
+        assert not UsageEvent.objects.filter(kind=EventKind.VIEWED).exists()  # spooled
+    return asset, rep
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_load_and_app_events_are_kept_while_the_database_is_busy():
+    asset, rep = _view_while_busy()
     assert usage_spool_replay() == 1
     viewed = UsageEvent.objects.get(kind=EventKind.VIEWED)
     assert viewed.asset_id == asset.pk and viewed.user_id == rep.pk
@@ -180,12 +175,7 @@ def test_pages_load_and_app_events_are_kept_while_the_database_is_busy():
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unreadable_spooled_event_is_set_aside_and_never_blocks_the_rest():
-    asset = make_asset("Deck")
-    rep = make_user(role=REP)
-    client = Client()
-    client.force_login(rep)
-    with short_busy_timeout(0.5), table_held_busy(UsageEvent):
-        assert client.get(asset.url).status_code == 200  # the view is spooled
+    asset, _ = _view_while_busy()
     (USAGE_SPOOL.directory / "0000-broken.json").write_text("{not json")
     assert usage_spool_replay() == 1
     assert UsageEvent.objects.filter(kind=EventKind.VIEWED, asset=asset).exists()
