@@ -226,9 +226,9 @@ def _rebuild(rollup: Rollup, state: FillState, ctx: Context, upto: int) -> int:
     with transaction.atomic():
         if queued:
             DealChanged.objects.filter(pk__in=queued).delete()
-        _mark_done(
-            state, filled_until=upto, changed=writes.changed or rollup.deals_step is not None
-        )
+        # Always a new version: a rebuild that died after some of its steps committed finds
+        # fewer differences when redone, and what depends on it must still be recomputed.
+        _mark_done(state, filled_until=upto, changed=True)
     return writes.rows
 
 

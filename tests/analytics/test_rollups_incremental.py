@@ -106,7 +106,9 @@ operation = st.one_of(
                 st.sampled_from(KINDS),
                 st.integers(0, 2),
                 st.one_of(st.none(), st.integers(0, DEALS - 1)),
-                st.integers(0, 110),
+                # mostly within the deals' lives; sometimes 220 or 420 days ago, so that reps
+                # and deals cross the 90-day and 12-month windows' edges between fills
+                st.one_of(st.integers(0, 110), st.sampled_from([-100, -300])),
             ),
             min_size=1,
             max_size=6,
@@ -280,3 +282,44 @@ def test_events_named_after_the_last_fill_are_counted_by_the_next(world):
     _counted_once()
     first = DealAssetTouch.objects.get(deal__external_id="C1", asset_id=assets[1].pk)
     assert first.first_touch_at == _moment(2 + 7, 7)  # the late event (key 7) is first now
+
+
+def _usage(asset) -> dict:
+    return {row.window: row.data for row in AssetUsage.objects.filter(asset_id=asset.pk).order_by()}
+
+
+def test_per_window_sums_follow_reps_and_deals_across_window_edges_between_fills(world):
+    """Hand-counted: a rep and a deal seen 200 days ago (inside 12 months, outside 90 days)
+    join the 90-day counts when they come back, and one seen 400 days ago joins the 12-month
+    counts when it is seen 100 days ago; views count in the windows their days fall in."""
+    (deck, guide, _), lead = world
+    deal_upsert(data=DealInput(external_id="W1", stage="Prospecting"))
+
+    def events(*rows):
+        batch = [
+            EventInput(
+                idempotency_key=f"w-{asset.pk}-{kind}-{ago}",
+                kind=kind,
+                asset_id=asset.pk,
+                deal_external_id="W1",
+                occurred_at=_NOW - timedelta(days=ago),
+            )
+            for asset, kind, ago in rows
+        ]
+        assert not record(events=batch, user=lead).errors
+
+    events((deck, "asset_presented", 200), (guide, "asset_viewed", 400))
+    rollups_fill()
+    assert [_usage(deck)[w]["distinct_reps"] for w in ("90d", "365d", "all")] == [0, 1, 1]
+    assert [_usage(guide)[w]["distinct_deals"] for w in ("90d", "365d", "all")] == [0, 0, 1]
+    events((deck, "asset_presented", 10), (guide, "asset_viewed", 100), (guide, "asset_viewed", 5))
+    rollups_fill()
+    deck_now, guide_now = _usage(deck), _usage(guide)
+    assert [deck_now[w]["distinct_reps"] for w in ("90d", "365d", "all")] == [1, 1, 1]
+    assert [deck_now[w]["distinct_deals"] for w in ("90d", "365d", "all")] == [1, 1, 1]
+    assert [deck_now[w]["presented"] for w in ("90d", "365d", "all")] == [1, 2, 2]
+    assert [guide_now[w]["distinct_deals"] for w in ("90d", "365d", "all")] == [1, 1, 1]
+    assert [guide_now[w]["views"] for w in ("90d", "365d", "all")] == [1, 2, 3]
+    incremental = tables()
+    rollups_fill(full=True)
+    assert tables() == incremental
