@@ -132,7 +132,7 @@ SQLITE_WAL_AUTOCHECKPOINT = env_int("SQLITE_WAL_AUTOCHECKPOINT", 1000, minimum=0
 DATABASES = {
     "default": database_from_url("DATABASE_URL")
     or {
-        "ENGINE": "enablement.queued_sqlite3",  # Django's, with writers taking turns
+        "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "db.sqlite3",
         # WAL: readers never wait for a writer and a writer never waits for readers; short
         # write transactions (see analytics.rollups) keep writers from waiting long on each
