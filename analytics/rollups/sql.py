@@ -154,41 +154,6 @@ def upsert_rows(
     insert_rows(table, [*keys, *columns], rows, then=then)
 
 
-def select_keys(
-    table: str, keys: Sequence[str], columns: Sequence[str], values: list[tuple]
-) -> list[tuple]:
-    """The ``keys + columns`` of the rows whose ``keys`` equal one of ``values`` (adapted),
-    found through the table's unique index on ``keys`` by joining the keys to the table: on
-    PostgreSQL as one array per key column, on SQLite as a VALUES list. (Written as ``WHERE
-    (keys) IN (VALUES ...)`` instead, both scan the whole table.)"""
-    names = ", ".join(f"t.{quote(c)}" for c in [*keys, *columns])
-    aliases = ", ".join(f"k{n}" for n in range(len(keys)))
-    on = " AND ".join(f"t.{quote(k)} = v.k{n}" for n, k in enumerate(keys))
-    postgresql = connection.vendor == "postgresql"
-    if postgresql:
-        types = _column_types(table)
-        arrays = ", ".join(f"%s::{types[k]}[]" for k in keys)
-        source = f"unnest({arrays}) AS v({aliases})"
-    marks = "(" + ", ".join(["%s"] * len(keys)) + ")"
-    found = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(values), 1000):
-            part = values[start : start + 1000]
-            if postgresql:
-                params = [list(column) for column in zip(*part, strict=True)]
-                sql = f"SELECT {names} FROM {source} JOIN {quote(table)} t ON {on}"  # noqa: S608
-            else:
-                params = [value for key in part for value in key]
-                rows = ", ".join([marks] * len(part))
-                sql = (
-                    f"WITH v({aliases}) AS (VALUES {rows}) "  # noqa: S608 - identifiers only
-                    f"SELECT {names} FROM v JOIN {quote(table)} t ON {on}"
-                )
-            cursor.execute(sql, params)
-            found += cursor.fetchall()
-    return found
-
-
 def delete_keys(table: str, keys: Sequence[str], values: list[tuple]) -> None:
     """Delete the rows whose ``keys`` columns equal each tuple of ``values`` (adapted)."""
     if not values:

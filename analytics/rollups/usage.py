@@ -4,19 +4,13 @@ dashboard (``AssetUsage``). Views and downloads are usage, not touches; usage co
 of the asset, whatever its deal's state.
 
 The two events rollups are additive: a step adds the counts of the new events (and keeps the
-later day), in the transaction that moves the fill state, so no event is counted twice. The
-same transaction adds the new events to the per-window sums (``AssetUsage``), with the windows
-of the run's day, so the sums are current without rereading every usage row. Their steps
-therefore do not move their version: ``AssetUsage`` is recomputed whole from the usage rows
-only when the day moves (the windows shift; a step that ran with the new day before it is
-overwritten in the same run) or a rebuild rewrote them.
+later day), in the transaction that moves the fill state, so no event is counted twice.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 
-from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 
 from analytics.models import AssetReach, AssetUsage, EventKind, UsageDaily, UsageEvent
@@ -26,7 +20,6 @@ from analytics.scope import window_starts
 
 DAILY = UsageDaily._meta.db_table
 REACH = AssetReach._meta.db_table
-USAGE = AssetUsage._meta.db_table
 STEP_ROWS = 2000  # rows per write transaction of a rebuild
 
 USAGE_KIND_FIELDS = {
@@ -93,62 +86,13 @@ REACH_KEYS, REACH_TYPES = ("asset_id", "actor", "actor_id"), ("int", "str", "int
 def daily_step(ctx, after: int, upto: int):
     counts = _daily(after, upto)
     steps = _upserts(DAILY, DAILY_KEYS, "count", DAILY_TYPES, counts, "add")
-    windows = window_starts(ctx.today)
-    added: dict[tuple[int, str], Counter] = defaultdict(Counter)
-    for (asset_id, day, kind), n in counts.items():
-        for window, start in windows.items():
-            sums = added[(asset_id, window)]  # every window of the asset gets a row
-            if start is None or day >= start:
-                sums[USAGE_KIND_FIELDS[kind]] += n
-    return Writes(
-        steps=_one([*steps, lambda: _sums_add(added)] if counts else []), rows=len(counts)
-    )
+    return Writes(steps=_one(steps), changed=bool(counts), rows=len(counts))
 
 
 def reach_step(ctx, after: int, upto: int):
-    """A rep or deal joins an asset's count for a window when its new latest day is inside
-    the window and the stored one (read before the write) was not."""
     latest = _reach(after, upto)
-    keys = sql.adapt(REACH_TYPES[:3], sorted(latest))
-    stored = {
-        (asset_id, actor, actor_id): sql.as_date(day)
-        for asset_id, actor, actor_id, day in sql.select_keys(REACH, REACH_KEYS, ["last_day"], keys)
-    }
     steps = _upserts(REACH, REACH_KEYS, "last_day", REACH_TYPES, latest, "max")
-    windows = window_starts(ctx.today)
-    added: dict[tuple[int, str], Counter] = defaultdict(Counter)
-    for key, day in latest.items():
-        before = stored.get(key)
-        for window, start in windows.items():
-            sums = added[(key[0], window)]
-            inside_now = start is None or day >= start
-            inside_before = before is not None and (start is None or before >= start)
-            if inside_now and not inside_before:
-                sums[REACH_FIELDS[key[1]]] += 1
-    return Writes(
-        steps=_one([*steps, lambda: _sums_add(added)] if latest else []), rows=len(latest)
-    )
-
-
-def _sums_add(added: dict[tuple[int, str], Counter]) -> None:
-    """Add to the stored per-window sums (rows of an asset's every window, as a recompute
-    makes them); runs inside the step's transaction."""
-    assets = sorted({asset_id for asset_id, _ in added})
-    stored = {}
-    for start in range(0, len(assets), 500):
-        rows = AssetUsage.objects.filter(asset_id__in=assets[start : start + 500])
-        stored.update(
-            {(a, w): data for a, w, data in rows.values_list("asset_id", "window", "data")}
-        )
-    prepare = AssetUsage._meta.get_field("data").get_db_prep_save
-    rows = [
-        (
-            *key,
-            prepare({f: stored.get(key, {}).get(f, 0) + more[f] for f in USAGE_FIELDS}, connection),
-        )
-        for key, more in sorted(added.items())
-    ]
-    sql.upsert_rows(USAGE, ("asset_id", "window"), ["data"], rows, how="set")
+    return Writes(steps=_one(steps), changed=bool(latest), rows=len(latest))
 
 
 def _one(steps: list) -> list:
