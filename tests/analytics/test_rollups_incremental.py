@@ -34,6 +34,7 @@ from analytics.models import (
 )
 from analytics.rollups import fill, sql, usage
 from analytics.rollups.fill import rollups_fill
+from analytics.scope import WINDOWS
 from analytics.services import DealInput, EventInput, deal_stage_change, deal_upsert
 from analytics.services import usage_record_batch as record
 from tests.factories import make_asset, make_user
@@ -272,6 +273,33 @@ def test_a_crash_during_a_full_rebuild_makes_the_next_run_rebuild_again(world, m
     _counted_once()
 
 
+def test_a_rebuild_redone_after_all_its_writes_still_refreshes_what_depends_on_it(
+    world, monkeypatch
+):
+    """A full rebuild dies after writing every row but before recording that it is done. The
+    next run redoes it, finds nothing left to write, and must still recompute the per-window
+    sums that read those rows (they were not recomputed before the crash)."""
+    assets, lead = world
+    _data(assets, lead, range(0, 30))
+    rollups_fill()
+    expected = tables()
+    UsageDaily.objects.update(count=99)
+    AssetUsage.objects.update(data={})  # the sums as they were computed from the damage
+    original = fill._mark_done
+
+    def dies_before_usage_daily_is_done(state, **kwargs):
+        if state.rollup == "usage_daily" and state.mode == "full":
+            raise RuntimeError("the worker was killed")
+        return original(state, **kwargs)
+
+    with mock.patch.object(fill, "_mark_done", dies_before_usage_daily_is_done):
+        with pytest.raises(RuntimeError):
+            rollups_fill(full=True)
+    assert not UsageDaily.objects.filter(count=99).exists()  # every row was written
+    rollups_fill()
+    assert tables() == expected
+
+
 def test_events_named_after_the_last_fill_are_counted_by_the_next(world):
     assets, lead = world
     _data(assets, lead, range(0, 5))
@@ -284,8 +312,10 @@ def test_events_named_after_the_last_fill_are_counted_by_the_next(world):
     assert first.first_touch_at == _moment(2 + 7, 7)  # the late event (key 7) is first now
 
 
-def _usage(asset) -> dict:
-    return {row.window: row.data for row in AssetUsage.objects.filter(asset_id=asset.pk).order_by()}
+def _per_window(asset, field: str) -> list[int]:
+    rows = AssetUsage.objects.filter(asset_id=asset.pk)
+    data = {row.window: row.data for row in rows}
+    return [data[window][field] for window in WINDOWS]
 
 
 def test_per_window_sums_follow_reps_and_deals_across_window_edges_between_fills(world):
@@ -309,17 +339,16 @@ def test_per_window_sums_follow_reps_and_deals_across_window_edges_between_fills
         assert not record(events=batch, user=lead).errors
 
     events((deck, "asset_presented", 200), (guide, "asset_viewed", 400))
-    rollups_fill()
-    assert [_usage(deck)[w]["distinct_reps"] for w in ("90d", "365d", "all")] == [0, 1, 1]
-    assert [_usage(guide)[w]["distinct_deals"] for w in ("90d", "365d", "all")] == [0, 0, 1]
+    rollups_fill()  # windows: 90 days, 12 months, all time
+    assert _per_window(deck, "distinct_reps") == [0, 1, 1]
+    assert _per_window(guide, "distinct_deals") == [0, 0, 1]
     events((deck, "asset_presented", 10), (guide, "asset_viewed", 100), (guide, "asset_viewed", 5))
     rollups_fill()
-    deck_now, guide_now = _usage(deck), _usage(guide)
-    assert [deck_now[w]["distinct_reps"] for w in ("90d", "365d", "all")] == [1, 1, 1]
-    assert [deck_now[w]["distinct_deals"] for w in ("90d", "365d", "all")] == [1, 1, 1]
-    assert [deck_now[w]["presented"] for w in ("90d", "365d", "all")] == [1, 2, 2]
-    assert [guide_now[w]["distinct_deals"] for w in ("90d", "365d", "all")] == [1, 1, 1]
-    assert [guide_now[w]["views"] for w in ("90d", "365d", "all")] == [1, 2, 3]
+    assert _per_window(deck, "distinct_reps") == [1, 1, 1]
+    assert _per_window(deck, "distinct_deals") == [1, 1, 1]
+    assert _per_window(deck, "presented") == [1, 2, 2]
+    assert _per_window(guide, "distinct_deals") == [1, 1, 1]
+    assert _per_window(guide, "views") == [1, 2, 3]
     incremental = tables()
     rollups_fill(full=True)
     assert tables() == incremental
