@@ -16,7 +16,7 @@ from modelcluster.fields import ParentalManyToManyField
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import RichTextField
-from wagtail.models import Page
+from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
 from accounts.models import Team
@@ -175,6 +175,26 @@ class LibraryDocumentPage(models.Model):
         return f"{self.document_id} page {self.number}"
 
 
+class LeafPagePermissionTester(PagePermissionTester):
+    """Wagtail's tester, except that deleting or moving a page without children is decided
+    from the page's own row. Wagtail asks the database whether any page in the subtree is
+    live (or owned by someone else); for a leaf the subtree is the page itself, so the answer
+    is the same, without a query per row of every admin listing (the page search listed 20
+    assets with 40 such queries, each a scan of the page table on SQLite)."""
+
+    def can_delete(self, ignore_bulk=False):
+        if self.page.numchild or not self.user.is_active or self.user.is_superuser:
+            return super().can_delete(ignore_bulk=ignore_bulk)
+        if self.page_is_root:
+            return False
+        if "change" in self.permissions:
+            return "publish" in self.permissions or not self.page.live
+        if "add" in self.permissions:
+            own = self.page.owner_id == self.user.pk
+            return own if "publish" in self.permissions else own and not self.page.live
+        return False
+
+
 class RestrictableMixin(models.Model):
     """Pages that can be limited to teams. No teams means everyone signed in."""
 
@@ -186,6 +206,9 @@ class RestrictableMixin(models.Model):
 
     class Meta:
         abstract = True
+
+    def permissions_for_user(self, user):
+        return LeafPagePermissionTester(user, self)
 
 
 class LibraryPage(RestrictableMixin, Page):
