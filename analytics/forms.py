@@ -50,6 +50,11 @@ class _DealChoice(forms.ModelChoiceField):
         return deal_label(obj)
 
 
+def open_deals(user):
+    """``user``'s own open deals, the most recently updated first (what a rep can pick)."""
+    return Deal.objects.filter(owner=user, outcome=Deal.Outcome.OPEN).order_by("-updated_at", "-pk")
+
+
 class DealForm(forms.Form):
     """Pick one of the rep's own open deals, the most recently updated first."""
 
@@ -57,9 +62,7 @@ class DealForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["deal"].queryset = Deal.objects.filter(
-            owner=user, outcome=Deal.Outcome.OPEN
-        ).order_by("-updated_at", "-pk")
+        self.fields["deal"].queryset = open_deals(user)
 
 
 class FeedbackForm(forms.Form):

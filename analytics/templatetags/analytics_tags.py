@@ -7,7 +7,7 @@ from django import template
 from analytics import selectors
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
-from analytics.forms import DealForm, FeedbackForm, deal_label
+from analytics.forms import FeedbackForm, deal_label, open_deals
 
 register = template.Library()
 
@@ -65,7 +65,7 @@ register.filter("deal_label", deal_label)
 def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
     request = context["request"]
-    deals = DealForm(user=request.user).fields["deal"].queryset
+    deals = open_deals(request.user)
     links = selectors.share_links_for(user=request.user, asset_id=asset.pk, limit=10)
     for link in links:
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""

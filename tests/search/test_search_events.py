@@ -200,3 +200,22 @@ def test_a_locked_database_neither_fails_the_search_nor_loses_it(tmp_path):
         client.get("/search/", {"q": "zephyrine"})  # the next response writes both
     assert sorted(SearchEvent.objects.values_list("query", flat=True)) == ["roadmap", "zephyrine"]
     assert connection.vendor in {"sqlite", "postgresql"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_searches_reuse_the_database_connection_between_requests(tmp_path):
+    """Opening a connection (SQLite: its pragmas and schema) cost several milliseconds of
+    every search; the server keeps it, as it does PostgreSQL's, and still writes the events."""
+    from search.engines import use_engine
+    from search.engines.embedded import EmbeddedEngine
+    from tests.factories import make_asset
+
+    with use_engine(EmbeddedEngine(path=tmp_path / "index")):
+        make_asset("Roadmap briefing", summary="Where we go next.")
+        client = Client()
+        client.force_login(make_user("rep"))
+        client.get("/search/", {"q": "roadmap"})
+        first = connection.connection
+        client.get("/search/", {"q": "briefing"})
+        assert first is not None and connection.connection is first
+    assert SearchEvent.objects.count() == 2
