@@ -48,3 +48,21 @@ def test_rep_finds_an_asset_from_a_misspelled_query(page, library):
 
 def test_rep_finds_an_asset_from_a_misspelled_query_on_a_phone(phone_page, library):
     find_the_battlecard(phone_page, open_filters=True, max_width=390)
+
+
+def test_a_reps_pages_load_without_a_console_error_or_failed_request(page, library):
+    """Nothing a rep opens logs an error: no missing file (the site's icon included: Chromium
+    asks for /favicon.ico unless the page names an icon), no refused script or style."""
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda request: problems.append(f"failed {request.url}"))
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    login(page, "rep", PASSWORD)
+    for path in ("/", "/search/?q=battlecard", "/search/?q=roadmap&stage=discover"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    assert problems == []
+    assert page.locator("link[rel=icon]").get_attribute("href").startswith("/static/")
