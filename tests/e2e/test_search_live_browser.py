@@ -101,6 +101,22 @@ def test_a_slow_typed_search_never_overwrites_a_later_click(page, library):
     expect(page).to_have_url(re.compile(r"/search/\?type=battlecard$"))
 
 
+def test_escape_right_after_typing_keeps_the_query_and_no_suggestions_open(page, library):
+    """A rep types and presses Escape before the suggestions arrive (they wait for a pause in
+    typing): the text stays (the browser would clear a search box), and the suggestions do not
+    pop up afterwards. With nothing on its way, Escape still clears the box."""
+    _search_page(page)
+    box = page.locator("#search-q")
+    box.press_sequentially("battlecard", delay=0)
+    box.press("Escape")  # within the suggestions' debounce
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    page.wait_for_timeout(600)  # past the debounce and a suggestion request
+    expect(box).to_have_value("battlecard")
+    expect(page.locator("#search-suggestions")).to_be_hidden()
+    box.press("Escape")
+    expect(box).to_have_value("")
+
+
 def test_suggestions_answer_arrow_keys_escape_and_enter(page, library):
     _search_page(page)
     box = page.locator("#search-q")
@@ -155,8 +171,7 @@ def test_at_phone_width_results_fit_and_read(chromium, live_server, library):
         _search_page(page)
         _type(page, "battlecard")
         expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
-        # The suggestions cover the results: Escape closes them once they are open (before
-        # they open, Escape is the browser's own for a search box: it clears the query).
+        # The suggestions cover the results: Escape closes them.
         expect(page.locator("#search-suggestions")).to_be_visible()
         page.locator("#search-q").press("Escape")
         expect(page.locator("#search-suggestions")).to_be_hidden()

@@ -21,6 +21,7 @@
     var active = -1;
     var lastQuery = "";
     var controller = null;
+    var pending = false;  // suggestions asked for (or about to be) and not shown yet
 
     function options() { return list.querySelectorAll("[role=option]"); }
 
@@ -71,8 +72,8 @@
 
     function fetchSuggestions() {
       var query = input.value.trim();
-      if (query.length < 2) { close(); return; }
-      if (query === lastQuery && !list.hidden) { return; }
+      if (query.length < 2) { pending = false; close(); return; }
+      if (query === lastQuery && !list.hidden) { pending = false; return; }
       lastQuery = query;
       if (controller) { controller.abort(); }
       controller = window.AbortController ? new AbortController() : null;
@@ -83,15 +84,25 @@
       }).then(function (response) {
         return response.ok ? response.json() : { suggestions: [] };
       }).then(function (data) {
-        if (input.value.trim() === query) { render(data.suggestions || []); }
-      }).catch(function () { /* suggestions are optional; the form still submits */ });
+        if (input.value.trim() === query) { pending = false; render(data.suggestions || []); }
+      }).catch(function (error) {  // suggestions are optional; the form still submits
+        if (!error || error.name !== "AbortError") { pending = false; }  // a newer one is due
+      });
     }
 
     input.addEventListener("input", function () {
       window.clearTimeout(timer);
+      pending = true;
       timer = window.setTimeout(fetchSuggestions, DEBOUNCE_MS);
     });
     input.addEventListener("keydown", function (event) {
+      // Escape while suggestions are on their way dismisses them, as it does once they show;
+      // with none coming it is the browser's own for a search box (clear the query).
+      if (event.key === "Escape" && pending && list.hidden) {
+        event.preventDefault();
+        dismiss();
+        return;
+      }
       if (list.hidden) { return; }
       if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
@@ -103,6 +114,7 @@
     });
     function dismiss() {  // close, and let no pending answer open the list again
       window.clearTimeout(timer);
+      pending = false;
       if (controller) { controller.abort(); }
       lastQuery = "";
       close();
