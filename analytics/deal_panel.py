@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from accounts.roles import user_is_enablement_lead
+from analytics.forms import open_deals
 from analytics.models import TOUCH_KINDS, Deal, UsageEvent
 from cms.selectors import assets_for_user
 from cms.taxonomy import Facet, deal_facets
@@ -31,8 +32,7 @@ def deals_for_rep(*, user, limit: int = 200) -> list[Deal]:
     top), with their journey stage."""
     if not getattr(user, "is_authenticated", False):
         return []
-    deals = Deal.objects.filter(owner=user, outcome=Deal.Outcome.OPEN)
-    return list(deals.select_related("journey_stage").order_by("-updated_at", "-pk")[:limit])
+    return list(open_deals(user).select_related("journey_stage")[:limit])
 
 
 def deal_for_user(*, user, external_id: str) -> Deal | None:

@@ -137,7 +137,6 @@ def database_from_url(name: str, *, environ: Mapping[str, str] | None = None) ->
         "HOST": parsed.hostname or "",
         "PORT": str(parsed.port or ""),
         "OPTIONS": options,
-        "CONN_MAX_AGE": 60,
     }
 
 

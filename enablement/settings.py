@@ -144,10 +144,6 @@ DATABASES = {
         # process keeps SQLite's default of 1000 pages: a long import or rebuild without
         # checkpoints grows the log without bound, and reads slow down with it (loading 1M
         # events left a 29 GB log, over which one grouped read of the events took 212 s).
-        # Connections are kept between requests, as for PostgreSQL: opening one and running
-        # its pragmas cost 3.6 ms of every request (bench DB, p50). An idle connection holds
-        # no snapshot (autocommit), so it keeps no checkpoint from finishing.
-        "CONN_MAX_AGE": 60,
         "OPTIONS": {
             "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
             "transaction_mode": "IMMEDIATE",
@@ -158,6 +154,10 @@ DATABASES = {
         },
     }
 }
+# Connections are kept between requests on either database: opening a SQLite one and running
+# its pragmas cost 3.6 ms of every search (bench DB, p50). An idle connection holds no
+# snapshot (autocommit), so it keeps no SQLite checkpoint from finishing.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Files: local disk under DATA_DIR unless S3_BUCKET is set --------------------------------
