@@ -560,6 +560,23 @@ class AssetReach(models.Model):
         ]
 
 
+class UsageChange(models.Model):
+    """What the usage rollups changed since ``asset_usage`` last read them, so that it adds the
+    changes instead of summing every ``UsageDaily`` and ``AssetReach`` row again.
+
+    A row says: ``count`` events (or reps, or deals) of ``field`` (a ``USAGE_FIELDS`` name)
+    moved, for the asset, from day ``old_day`` (none: not counted before) to day ``new_day``.
+    A row with ``field`` "reset" says a usage rollup was rebuilt: recompute everything."""
+
+    RESET = "reset"
+
+    asset_id = models.BigIntegerField(null=True)
+    field = models.CharField(max_length=20)
+    old_day = models.DateField(null=True)
+    new_day = models.DateField(null=True)
+    count = models.IntegerField(default=0)
+
+
 class AssetUsage(models.Model):
     """Per asset and window ("90d", "365d", "all"): events per kind, distinct reps, deals."""
 

@@ -11,13 +11,15 @@ from analytics.models import RollupSnapshot
 from analytics.rollups.writes import Writes
 
 
-def table_writes(model, wanted: dict[tuple[int, str], dict], **columns):
-    """Rows ``(asset_id, window) -> data`` for ``model`` (AssetUsage, AssetStats). Extra
-    ``columns`` are functions of the data (e.g. ``verdict=lambda data: data["verdict"]``)."""
+def table_writes(model, wanted: dict[tuple[int, str], dict], *, only=None, **columns):
+    """Rows ``(asset_id, window) -> data`` for ``model`` (AssetUsage, AssetStats): all its
+    rows, or those of the assets ``only`` names. Extra ``columns`` are functions of the data
+    (e.g. ``verdict=lambda data: data["verdict"]``)."""
     wanted = {key: plain(data) for key, data in wanted.items()}
-    current = {
-        (row.asset_id, row.window): row for row in model.objects.only("asset_id", "window", "data")
-    }
+    rows = model.objects.only("asset_id", "window", "data")
+    if only is not None:
+        rows = rows.filter(asset_id__in=only)
+    current = {(row.asset_id, row.window): row for row in rows}
     stale = [row.pk for key, row in current.items() if key not in wanted or row.data != wanted[key]]
     fresh = [
         model(

@@ -12,7 +12,9 @@ One run, under a lock so that two never overlap:
    run goes on from the last committed one, so nothing is counted twice. Changed deals (the
    ``DealChanged`` queue) are recomputed the same way, deleting exactly the queue rows read.
 3. *Derived rollups* are recomputed whole, in one transaction, when the versions of what they
-   depend on moved since their last fill.
+   depend on moved since their last fill; one with ``update`` is instead brought up to date
+   from the changes its dependencies recorded, when no source it depends on (e.g. the day)
+   moved and its last fill finished.
 
 ``full=True`` rebuilds every rollup from all events instead: computed from scratch, then only
 the rows that differ are written (so readers never see a half-empty table), in short
@@ -239,8 +241,16 @@ def _fill_derived(rollup: Rollup, state: FillState, ctx: Context, *, force: bool
     inputs = {name: _version(name, ctx) for name in rollup.depends_on}
     if not force and state.state == FillState.DONE and state.inputs == inputs:
         return 0
+    finished = state.state == FillState.DONE and state.inputs
+    same_sources = all(
+        state.inputs.get(name) == inputs[name] for name in rollup.depends_on if name in SOURCES
+    )
     _mark_started(state, mode="full" if force else "incremental", target=0)
-    writes = rollup.compute(ctx)
+    writes = None
+    if rollup.update is not None and not force and finished and same_sources:
+        writes = rollup.update(ctx)
+    if writes is None:
+        writes = rollup.compute(ctx)
     with transaction.atomic():
         for step in writes.steps:
             step()

@@ -15,7 +15,9 @@ Kinds: an ``events`` rollup is filled for the events (and deals) that are new si
 state, in steps that each commit with the new state, so no event is ever counted twice; it can
 also be rebuilt from everything (``rebuild``), which must give the same rows. A ``derived``
 rollup is small and recomputed whole from the rollups and sources it depends on, only when one
-of them moved.
+of them moved; with ``update`` it is instead brought up to date from the changes its
+dependencies recorded while no source it depends on moved (``asset_usage`` adds the
+``UsageChange`` rows of the usage rollups, so a refresh does not read all of them again).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Rollup:
     deals_step: Callable | None = None  # (ctx, deal_ids, upto_id) -> Writes
     rebuild: Callable | None = None  # events rollups: (ctx, upto_id) -> Writes
     compute: Callable | None = None  # derived rollups: (ctx) -> Writes
+    update: Callable | None = None  # derived, from recorded changes: (ctx) -> Writes | None
 
 
 REGISTRY: tuple[Rollup, ...] = (
@@ -85,6 +88,7 @@ REGISTRY: tuple[Rollup, ...] = (
         depends_on=("usage_daily", "usage_reach", "day"),
         kind=DERIVED,
         compute=usage.asset_usage_compute,
+        update=usage.asset_usage_update,
     ),
     Rollup(
         name="asset_effects",

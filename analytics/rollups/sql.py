@@ -154,6 +154,35 @@ def upsert_rows(
     insert_rows(table, [*keys, *columns], rows, then=then)
 
 
+def values_at(
+    table: str, keys: Sequence[str], key_types: Sequence[str], column: str, wanted: list[tuple]
+) -> dict[tuple, object]:
+    """``column`` of the rows whose ``keys`` equal one of ``wanted`` (key tuples of
+    ``key_types``, "int" or "str"), as the database returns it. One statement per chunk,
+    joining a VALUES list to the table (one index probe per key)."""
+    cast = {"int": "bigint", "str": "text"}
+    if connection.vendor == "postgresql":
+        mark = "(" + ", ".join(f"CAST(%s AS {cast[kind]})" for kind in key_types) + ")"
+    else:
+        mark = "(" + ", ".join(["%s"] * len(keys)) + ")"
+    names = ", ".join(quote(f"k{n}") for n in range(len(keys)))
+    joined = " AND ".join(f"t.{quote(key)} = k.{quote(f'k{n}')}" for n, key in enumerate(keys))
+    selected = ", ".join(f"t.{quote(key)}" for key in keys)
+    found = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(wanted), BATCH):
+            part = wanted[start : start + BATCH]
+            cursor.execute(
+                f"WITH k({names}) AS (VALUES {', '.join([mark] * len(part))}) "  # noqa: S608
+                f"SELECT {selected}, t.{quote(column)} FROM {quote(table)} t "
+                f"JOIN k ON {joined}",
+                [value for key in part for value in key],
+            )
+            for *key, value in cursor.fetchall():
+                found[tuple(key)] = value
+    return found
+
+
 def delete_keys(table: str, keys: Sequence[str], values: list[tuple]) -> None:
     """Delete the rows whose ``keys`` columns equal each tuple of ``values`` (adapted)."""
     if not values:

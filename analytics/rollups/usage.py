@@ -4,7 +4,11 @@ dashboard (``AssetUsage``). Views and downloads are usage, not touches; usage co
 of the asset, whatever its deal's state.
 
 The two events rollups are additive: a step adds the counts of the new events (and keeps the
-later day), in the transaction that moves the fill state, so no event is counted twice.
+later day), in the transaction that moves the fill state, so no event is counted twice. The
+same transaction records what moved (``UsageChange``: views of an asset on a day, a rep's last
+day moving from one day to another), so ``AssetUsage`` adds those changes to its per-window
+numbers instead of reading every row again; on a new day (the windows move), or after a
+rebuild, it is recomputed whole.
 """
 
 from __future__ import annotations
@@ -13,14 +17,23 @@ from collections import defaultdict
 
 from django.db.models import Count, Max, Q, Sum
 
-from analytics.models import AssetReach, AssetUsage, EventKind, UsageDaily, UsageEvent
+from analytics.models import (
+    AssetReach,
+    AssetUsage,
+    EventKind,
+    UsageChange,
+    UsageDaily,
+    UsageEvent,
+)
 from analytics.rollups import derived, sql
 from analytics.rollups.writes import Writes
 from analytics.scope import window_starts
 
 DAILY = UsageDaily._meta.db_table
 REACH = AssetReach._meta.db_table
+CHANGES = UsageChange._meta.db_table
 STEP_ROWS = 2000  # rows per write transaction of a rebuild
+UPDATE_ASSETS = 10_000  # changes to more assets than this: recompute AssetUsage whole
 
 USAGE_KIND_FIELDS = {
     EventKind.VIEWED: "views",
@@ -86,18 +99,46 @@ REACH_KEYS, REACH_TYPES = ("asset_id", "actor", "actor_id"), ("int", "str", "int
 def daily_step(ctx, after: int, upto: int):
     counts = _daily(after, upto)
     steps = _upserts(DAILY, DAILY_KEYS, "count", DAILY_TYPES, counts, "add")
+    moved = defaultdict(int)
+    for (asset_id, day, kind), n in counts.items():
+        if kind in USAGE_KIND_FIELDS:
+            moved[(asset_id, USAGE_KIND_FIELDS[kind], None, day)] += n
+    steps.append(lambda: _record_changes(moved))
     return Writes(steps=_one(steps), changed=bool(counts), rows=len(counts))
 
 
 def reach_step(ctx, after: int, upto: int):
     latest = _reach(after, upto)
+    before = {
+        key: sql.as_date(day)
+        for key, day in sql.values_at(
+            REACH, REACH_KEYS, REACH_TYPES[:3], "last_day", list(latest)
+        ).items()
+    }
+    moved = defaultdict(int)
+    for (asset_id, actor, actor_id), day in latest.items():
+        old = before.get((asset_id, actor, actor_id))
+        if old is None or old < day:
+            moved[(asset_id, REACH_FIELDS[actor], old, day)] += 1
     steps = _upserts(REACH, REACH_KEYS, "last_day", REACH_TYPES, latest, "max")
+    steps.append(lambda: _record_changes(moved))
     return Writes(steps=_one(steps), changed=bool(latest), rows=len(latest))
+
+
+def _record_changes(moved: dict[tuple, int]) -> None:
+    """``(asset_id, field, old_day, new_day) -> count`` into ``UsageChange``."""
+    rows = sql.adapt(("int", "str", "date", "date", "int"), [(*k, n) for k, n in moved.items()])
+    sql.insert_rows(CHANGES, ("asset_id", "field", "old_day", "new_day", "count"), rows)
 
 
 def _one(steps: list) -> list:
     """An incremental step commits with its fill state: its writes form one transaction."""
     return [lambda: [step() for step in steps]] if steps else []
+
+
+def _reset_changes() -> None:
+    """A rebuilt table records no changes: ``asset_usage`` must recompute whole."""
+    UsageChange.objects.create(field=UsageChange.RESET)
 
 
 def daily_rebuild(ctx, upto: int):
@@ -126,7 +167,9 @@ def _reconcile(table, keys, column, types, current: dict, wanted: dict):
         lambda part=gone[start : start + STEP_ROWS]: sql.delete_keys(table, keys, part)
         for start in range(0, len(gone), STEP_ROWS)
     ]
-    return Writes(steps=steps, changed=bool(write or delete), rows=len(write) + len(delete))
+    return Writes(
+        steps=[_reset_changes, *steps], changed=bool(write or delete), rows=len(write) + len(delete)
+    )
 
 
 # --- Per window ---------------------------------------------------------------------------
@@ -163,5 +206,45 @@ def usage_numbers(today, windows: dict[str, object]) -> dict[tuple[int, str], di
 
 
 def asset_usage_compute(ctx):
+    """Every asset's numbers from all ``UsageDaily`` and ``AssetReach`` rows; the changes
+    recorded until now are then part of them."""
+    last = UsageChange.objects.order_by("-id").values_list("id", flat=True).first()
     wanted = usage_numbers(ctx.today, window_starts(ctx.today))
-    return derived.table_writes(AssetUsage, wanted)
+    writes = derived.table_writes(AssetUsage, wanted)
+    if last is not None:
+        writes.steps.append(lambda: UsageChange.objects.filter(id__lte=last).delete())
+    return writes
+
+
+def asset_usage_update(ctx):
+    """The stored numbers plus the changes recorded since (the windows' start days must be the
+    ones they were computed for); None when a rebuild asks for a whole recompute."""
+    changes = list(
+        UsageChange.objects.order_by("id").values_list(
+            "id", "asset_id", "field", "old_day", "new_day", "count"
+        )
+    )
+    if not changes:
+        return Writes()
+    if any(field == UsageChange.RESET for _, _, field, *_ in changes):
+        return None
+    assets = {asset_id for _, asset_id, *_ in changes}
+    if len(assets) > UPDATE_ASSETS:
+        return None
+    windows = window_starts(ctx.today)
+    numbers = {
+        (row.asset_id, row.window): dict(row.data)
+        for row in AssetUsage.objects.filter(asset_id__in=assets)
+    }
+
+    def inside(day, start) -> bool:
+        return day is not None and (start is None or day >= start)
+
+    for _, asset_id, field, old, new, count in changes:
+        for window, start in windows.items():
+            data = numbers.setdefault((asset_id, window), dict.fromkeys(USAGE_FIELDS, 0))
+            data[field] += count * (inside(new, start) - inside(old, start))
+    writes = derived.table_writes(AssetUsage, numbers, only=assets)
+    last = changes[-1][0]
+    writes.steps.append(lambda: UsageChange.objects.filter(id__lte=last).delete())
+    return writes

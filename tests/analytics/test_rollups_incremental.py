@@ -29,6 +29,7 @@ from analytics.models import (
     DealAssetTouch,
     FillState,
     RollupSnapshot,
+    UsageChange,
     UsageDaily,
     UsageEvent,
 )
@@ -351,4 +352,77 @@ def test_per_window_sums_follow_reps_and_deals_across_window_edges_between_fills
     assert _per_window(guide, "views") == [1, 2, 3]
     incremental = tables()
     rollups_fill(full=True)
+    assert tables() == incremental
+
+
+def _on(moment):
+    """Fills run as if it were ``moment`` (their windows end that day)."""
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def test_a_refresh_within_the_day_adds_what_changed_without_summing_every_row(world):
+    """After the first fill of the day, the per-window sums come from the recorded changes:
+    the fill must not need the query that sums every UsageDaily and AssetReach row."""
+    assets, lead = world
+    _data(assets, lead, range(0, 10))
+    with _on(_NOW):
+        rollups_fill()
+    _data(assets, lead, range(10, 25))
+    with _on(_NOW), mock.patch.object(usage, "usage_numbers", side_effect=AssertionError):
+        rollups_fill()
+    assert not UsageChange.objects.exists()  # every change was read once
+    incremental = tables()
+    with _on(_NOW):
+        rollups_fill(full=True)
+    assert tables() == incremental
+
+
+def test_per_window_sums_are_recomputed_when_the_day_moves_on(world):
+    """A view exactly 90 days old is inside the 90-day window today and outside it tomorrow,
+    even when tomorrow's fill has changes of other assets to add."""
+    (deck, guide, _), lead = world
+
+    def view(asset, key, when):
+        event = EventInput(idempotency_key=key, kind="asset_viewed", asset_id=asset.pk)
+        event.occurred_at = when
+        assert not record(events=[event], user=lead).errors
+
+    view(deck, "old", _NOW - timedelta(days=90))
+    with _on(_NOW):
+        rollups_fill()
+    assert _per_window(deck, "views") == [1, 1, 1]
+    view(guide, "new", _NOW)
+    tomorrow = _NOW + timedelta(days=1)
+    with _on(tomorrow):
+        rollups_fill()
+    assert _per_window(deck, "views") == [0, 1, 1]
+    assert _per_window(guide, "views") == [1, 1, 1]
+    incremental = tables()
+    with _on(tomorrow):
+        rollups_fill(full=True)
+    assert tables() == incremental
+
+
+def test_a_crash_while_adding_changes_leaves_them_for_the_next_fill(world):
+    assets, lead = world
+    _data(assets, lead, range(0, 10))
+    with _on(_NOW):
+        rollups_fill()
+    _data(assets, lead, range(10, 30))
+    original = fill._mark_done
+
+    def dies_before_asset_usage_is_done(state, **kwargs):
+        if state.rollup == "asset_usage":
+            raise RuntimeError("the worker was killed")
+        return original(state, **kwargs)
+
+    with _on(_NOW), mock.patch.object(fill, "_mark_done", dies_before_asset_usage_is_done):
+        with pytest.raises(RuntimeError):
+            rollups_fill()
+    assert UsageChange.objects.exists()  # rolled back with the sums: not lost, not applied
+    with _on(_NOW):
+        rollups_fill()
+    incremental = tables()
+    with _on(_NOW):
+        rollups_fill(full=True)
     assert tables() == incremental
