@@ -93,6 +93,8 @@ def _setup_django() -> str | None:
 
 def _empty() -> None:
     """A scratch PostgreSQL database starts from no deals, events or rollups."""
+    from django.contrib.auth import get_user_model
+
     from analytics import models
 
     for model in (
@@ -104,6 +106,7 @@ def _empty() -> None:
         models.UsageDaily,
         models.AssetReach,
         models.AssetUsage,
+        models.UsageChange,
         models.AssetStats,
         models.RollupSnapshot,
         models.FillState,
@@ -111,6 +114,7 @@ def _empty() -> None:
         models.JobLock,
     ):
         model.objects.all().delete()
+    get_user_model().objects.filter(username="bench-collector").delete()
 
 
 def _log(message: str) -> None:

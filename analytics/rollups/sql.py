@@ -158,26 +158,34 @@ def values_at(
     table: str, keys: Sequence[str], key_types: Sequence[str], column: str, wanted: list[tuple]
 ) -> dict[tuple, object]:
     """``column`` of the rows whose ``keys`` equal one of ``wanted`` (key tuples of
-    ``key_types``, "int" or "str"), as the database returns it. One statement per chunk,
-    joining a VALUES list to the table (one index probe per key)."""
-    cast = {"int": "bigint", "str": "text"}
-    if connection.vendor == "postgresql":
-        mark = "(" + ", ".join(f"CAST(%s AS {cast[kind]})" for kind in key_types) + ")"
-    else:
-        mark = "(" + ", ".join(["%s"] * len(keys)) + ")"
-    names = ", ".join(quote(f"k{n}") for n in range(len(keys)))
-    joined = " AND ".join(f"t.{quote(key)} = k.{quote(f'k{n}')}" for n, key in enumerate(keys))
+    ``key_types``, "int" or "str"), as the database returns it: one index probe per key.
+    SQLite probes a VALUES list joined to the table; PostgreSQL would rather hash the whole
+    table for that join, so it reads arrays (``unnest``) and probes each key in a LATERAL
+    subquery."""
     selected = ", ".join(f"t.{quote(key)}" for key in keys)
+    names = [quote(f"k{n}") for n in range(len(keys))]
+    joined = " AND ".join(f"t.{quote(key)} = k.{names[n]}" for n, key in enumerate(keys))
     found = {}
     with connection.cursor() as cursor:
         for start in range(0, len(wanted), BATCH):
             part = wanted[start : start + BATCH]
-            cursor.execute(
-                f"WITH k({names}) AS (VALUES {', '.join([mark] * len(part))}) "  # noqa: S608
-                f"SELECT {selected}, t.{quote(column)} FROM {quote(table)} t "
-                f"JOIN k ON {joined}",
-                [value for key in part for value in key],
-            )
+            if connection.vendor == "postgresql":
+                cast = {"int": "bigint[]", "str": "text[]"}
+                arrays = ", ".join(f"%s::{cast[kind]}" for kind in key_types)
+                cursor.execute(
+                    f"SELECT {selected}, t.{quote(column)} "  # noqa: S608 - model names only
+                    f"FROM unnest({arrays}) AS k({', '.join(names)}) "
+                    f"CROSS JOIN LATERAL (SELECT * FROM {quote(table)} t WHERE {joined}) t",
+                    [list(values) for values in zip(*part, strict=True)],
+                )
+            else:
+                marks = ", ".join(["(" + ", ".join(["%s"] * len(keys)) + ")"] * len(part))
+                cursor.execute(
+                    f"WITH k({', '.join(names)}) AS (VALUES {marks}) "  # noqa: S608
+                    f"SELECT {selected}, t.{quote(column)} "
+                    f"FROM {quote(table)} t JOIN k ON {joined}",
+                    [value for key in part for value in key],
+                )
             for *key, value in cursor.fetchall():
                 found[tuple(key)] = value
     return found
