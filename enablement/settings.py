@@ -125,6 +125,12 @@ TEMPLATES = [
             ],
         },
     },
+    {  # only the live search results, the hottest path (see enablement/jinja2.py)
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "enablement.jinja2.environment"},
+    },
 ]
 
 # --- Database: SQLite under DATA_DIR unless DATABASE_URL names PostgreSQL -----------------

@@ -2,8 +2,9 @@
 renders what ``services.rep_search`` returns (the API serialises the same).
 
 A request with the header ``X-Search-Partial`` gets only the part of the page a search changes
-(``search/_region.html``, the same template the full page includes): search.js fetches it as
-the rep types or clicks a facet, and swaps it in."""
+(``search/_region.html``, a Jinja2 template: ``enablement/jinja2.py``); the full page shows the
+same rendering. search.js fetches the partial as the rep types or clicks a facet, and swaps it
+in."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import logging
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from search import selectors, services
@@ -25,13 +28,14 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = "Search is unavailable right now. The library itself still works; try again soon."
 PARTIAL_HEADER = "X-Search-Partial"
 REFINES_HEADER = "X-Search-Refines"  # the search the rep was typing over (its sid)
+REGION = "search/_region.html"
 
 
 @login_required
 @require_GET
 def search_page(request):
     partial = PARTIAL_HEADER in request.headers
-    template = "search/_region.html" if partial else "search/search_page.html"
+    q = request.GET.get("q", "")
     try:
         page = services.rep_search(
             user=request.user,
@@ -40,26 +44,33 @@ def search_page(request):
             refines=request.headers.get(REFINES_HEADER),
         )
     except InvalidSearch as error:
-        context = {"error": str(error), "q": request.GET.get("q", "")}
-        return _respond(request, template, context, partial, status=400)
+        return _respond(request, _failed(str(error), q), partial, status=400)
     except SearchUnavailable as error:
         logger.warning("search unavailable: %s", error)
         if partial:
-            context = {"error": UNAVAILABLE, "q": request.GET.get("q", "")}
-            return _respond(request, template, context, partial, status=503)
+            return _respond(request, _failed(UNAVAILABLE, q), partial, status=503)
         return TemplateResponse(
             request, "search/unavailable.html", {"message": UNAVAILABLE}, status=503
         )
-    context = {"search": page, "query": page.query, "q": page.query.text, "keep": page.keep}
-    return _respond(request, template, context, partial)
+    context = {"search": page, "query": page.query, "q": page.query.text, "error": None}
+    return _respond(request, context, partial, keep=page.keep)
 
 
-def _respond(request, template: str, context: dict, partial: bool, status: int = 200):
-    """The page or its partial; the two share a URL, so caches must tell them apart."""
-    response = TemplateResponse(request, template, context, status=status)
-    patch_vary_headers(response, [PARTIAL_HEADER])
+def _failed(message: str, q: str) -> dict:
+    return {"search": None, "query": None, "q": q, "error": message}
+
+
+def _respond(request, context: dict, partial: bool, status: int = 200, keep=()):
+    """The results region alone or the page around it; the two share a URL, so caches must
+    tell them apart."""
     if partial:
+        response = TemplateResponse(request, REGION, context, status=status)
         add_never_cache_headers(response)
+    else:
+        region = mark_safe(render_to_string(REGION, context, request=request))  # Jinja2 escaped it
+        page = {"region": region, "q": context["q"], "keep": keep}
+        response = TemplateResponse(request, "search/search_page.html", page, status=status)
+    patch_vary_headers(response, [PARTIAL_HEADER])
     return response
 
 

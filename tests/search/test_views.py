@@ -39,7 +39,7 @@ def test_hostile_title_and_text_are_escaped_on_the_page(searching, library):
     services.index_assets(asset_ids=[library.case_study.pk])
     html = searching.get("/search/", {"q": "handlers"}).content.decode()
     assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt; Hostile deck" in html
+    assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; Hostile deck" in html
     assert "&lt;script&gt;alert(&#x27;file&#x27;)&lt;/script&gt; <mark>handlers</mark>" in html
     assert "<img" not in html
 
@@ -178,6 +178,29 @@ def test_each_card_offers_used_in_a_deal_with_the_reps_open_deals(searching, lib
     assert action in card
     assert "Globex renewal · Globex" in card and "Someone else" not in card
     assert 'name="next" value="/search/?q=battlecard"' in card
+    assert '<input type="hidden" name="csrfmiddlewaretoken" value="' in card
+
+
+def test_the_cards_deal_form_posts_with_its_csrf_token(library):
+    """The results region is a Jinja2 template: its forms must carry Django's CSRF token, so a
+    rep's click records the use and comes back to the search (the token is checked here)."""
+    from django.test import Client
+
+    from analytics.models import Deal, UsageEvent
+
+    deal = Deal.objects.create(external_id="D-1", name="Renewal", stage="x", owner=library.outsider)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(library.outsider)
+    html = browser.get("/search/", {"q": "battlecard"}, HTTP_X_SEARCH_PARTIAL="1").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    url = f"/analytics/assets/{library.battlecard.pk}/used/"
+    refused = browser.post(url, {"deal": deal.pk, "next": "/search/?q=battlecard"})
+    assert refused.status_code == 403 and not UsageEvent.objects.exists()
+    posted = browser.post(
+        url, {"deal": deal.pk, "next": "/search/?q=battlecard", "csrfmiddlewaretoken": token}
+    )
+    assert posted.status_code == 302 and posted["Location"] == "/search/?q=battlecard"
+    assert UsageEvent.objects.filter(deal=deal, asset_id=library.battlecard.pk).count() == 1
 
 
 def test_a_rep_without_open_deals_gets_no_deal_form(searching):
