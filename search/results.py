@@ -209,8 +209,8 @@ def asset_url_maker(name: str, *args) -> Callable[[int], str]:
 _SAMPLE_ID = 987654321
 
 
-def _card(hit: SearchHit, position: int, urls, labels, today: str) -> Card:
-    """``urls``: (click recorder URL maker or None, thumbnail URL maker)."""
+def _card(hit: SearchHit, position: int, click_at, thumbnail_at, labels, today: str) -> Card:
+    """``click_at``/``thumbnail_at``: ``asset_url_maker``s (no click URL when not recorded)."""
     fields = hit.fields
     terms = {item.result_field: list(fields.get(item.index_field, [])) for item in facets()}
     chips = []
@@ -219,7 +219,6 @@ def _card(hit: SearchHit, position: int, urls, labels, today: str) -> Card:
         known = [names[slug] for slug in names if slug in slugs]  # the taxonomy's own order
         chips += [Chip(item.name, label) for label in known + sorted(slugs - set(names))]
     review_by = fields.get("review_by") or ""
-    click_at, thumbnail_at = urls
     click_url = f"{click_at(hit.asset_id)}?pos={position}" if click_at else ""
     url = fields.get("url", "")
     matches = [
@@ -258,12 +257,10 @@ def cards_build(
     results: SearchResults, query: SearchQuery, *, search_id: str | None, user, labels, today
 ) -> list[Card]:
     """The result cards, numbered from the page's offset, with the actions other apps offer."""
-    urls = (
-        asset_url_maker("search:click", search_id) if search_id is not None else None,
-        asset_url_maker("cms:asset_thumbnail"),
-    )
+    click_at = asset_url_maker("search:click", search_id) if search_id is not None else None
+    thumbnail_at = asset_url_maker("cms:asset_thumbnail")
     cards = [
-        _card(hit, position, urls, labels, today)
+        _card(hit, position, click_at, thumbnail_at, labels, today)
         for position, hit in enumerate(results.hits, start=query.offset + 1)
     ]
     asset_ids = [card.asset_id for card in cards]
