@@ -9,8 +9,9 @@ For each size, on the same rows:
   engine contract (p50/p95 of ``engine.search``), with their ratios to the embedded engine;
 - queries (the same list for every system; a rep with team restrictions):
   ``raw_engine``: the tantivy calls the engine makes for one search (top 20 with count, the
-  facet aggregations, the 20 stored documents and their snippets) without any Python around
-  them; ``raw_engine_search_and_facets_only`` leaves out the documents and snippets;
+  facet aggregations, the 20 stored documents and their snippets, the page index searched
+  for where those 20 matched, with the best pages' text and snippets) without any Python
+  around them; ``raw_engine_search_and_facets_only`` leaves out the documents and snippets;
   ``server_side``: ``search.selectors.search_run``, the code path the search page and the API
   call (query building, tantivy, stored fields, highlights, facet labels, deal reasons);
   ``http_view``: GET /search/ through Django's test client (adds auth, the search-event insert
@@ -167,19 +168,49 @@ def _index_wagtail_db_backend() -> dict:
     }
 
 
-def _raw_engine(engine, queries) -> tuple[dict, dict]:
+def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]:
     """The tantivy calls behind one search, without the Python around them: ``full`` is
-    top 20 with count, facet aggregations, the 20 stored documents and their snippets (the
-    same work ``search`` asks of tantivy); ``core`` is only the search and aggregations."""
-    searcher = engine._index_now().searcher()
-    plans = [engine.plan(query) for query in queries]
+    top 20 with count, facet aggregations, the 20 stored documents and their snippets, and
+    the search of the page index for where those 20 matched, with the matching pages' stored
+    text and snippets (the same work ``search`` asks of tantivy; ``page_matches=False``
+    leaves out the page index, as this benchmark did before); ``core`` is only the search
+    and aggregations."""
+    import tantivy
+    from tantivy import Query
+
+    from search.engines.embedded import PAGE_SCHEMA, PAGE_TEXT, _filter, _must, _should
+    from search.schema import PAGE_MATCHES, SNIPPET_CHARS
+
+    assets, pages = engine._indexes_now()
+    searcher, page_searcher = assets.searcher(), pages.searcher()
+    plans = []
+    for query in queries:
+        text, main, facet_plan = engine.plan(query)
+        in_pages = None
+        if page_matches and query.highlight and text is not None and not query.unsearchable:
+            clauses = query.text_plan.clauses
+            in_pages = _should(engine._clause(clause, PAGE_TEXT) for clause in clauses)
+        plans.append((text, main, facet_plan, in_pages))
 
     def core(plan):
-        _, main, facet_plan = plan
+        _, main, facet_plan, _ = plan
         result = searcher.search(main, limit=20, count=True)
         for _, query, request in facet_plan:
             searcher.aggregate(query, request)
         return result
+
+    def where_matched(in_pages, addresses):
+        ids = searcher.fast_field_values("id", addresses)
+        owned = Query.term_set_query(PAGE_SCHEMA, "id", [int(i) for i in ids])
+        limit = PAGE_MATCHES * len(addresses) * 10
+        found = page_searcher.search(_must([in_pages, _filter(owned)]), limit=limit, count=True)
+        matched = [address for _, address in found.hits]
+        page_searcher.fast_field_values("id", matched)
+        page_searcher.fast_field_values("number", matched)
+        generator = tantivy.SnippetGenerator.create(page_searcher, in_pages, PAGE_SCHEMA, "text")
+        generator.set_max_num_chars(SNIPPET_CHARS)
+        for address in matched[: PAGE_MATCHES * len(addresses)]:
+            generator.snippet_from_doc(page_searcher.doc(address)).highlighted()
 
     def full(plan):
         result = core(plan)
@@ -189,6 +220,8 @@ def _raw_engine(engine, queries) -> tuple[dict, dict]:
             for generator in generators:
                 if generator.snippet_from_doc(document).highlighted():
                     break
+        if plan[3] is not None and result.hits:
+            where_matched(plan[3], [address for _, address in result.hits])
 
     for plan in plans:
         full(plan)  # warm up
