@@ -10,8 +10,9 @@ workers, DEBUG off, as in production) on this machine; Chromium is driven by Pla
 - ``facet_click_to_paint``: the same from a click on a facet link;
 - ``raw_engine``: the tantivy calls behind one search (bench/search.py's ``_raw_engine``) on the
   served index, in this process, including the page index searched for where the hits matched
-  (before 2026-12-03 it left that out: ``raw_engine_without_page_matches``); ``http_partial``: GET of the results region the page fetches
-  as the rep types (header X-Search-Partial) and ``http_full_page``: the whole page, both
+  (before 2026-12-03 it left that out: ``raw_engine_without_page_matches``);
+  ``http_partial``: GET of the results region the page fetches as the rep types (header
+  X-Search-Partial) and ``http_full_page``: the whole page, both
   through gunicorn with the rep's session cookie, timed to the last byte, on the same queries
   (each list warmed up once first, as for the raw engine).
 
