@@ -95,10 +95,15 @@ def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
     see). Raises ``SearchUnavailable`` when the engine is down."""
     params = deal_search_params(deal)
     page = rep_search(user=user, params={**params, "per_page": str(RECOMMENDATIONS)}, source=source)
+    touches = list(deal_touches(user=user, deal=deal)[:50])
+    return DealPanel(deal=deal, params=params, recommendations=page, touches=touches)
+
+
+def deal_touches(*, user, deal: Deal):
+    """The deal's touch events on assets ``user`` may see, newest first."""
     visible = assets_for_user(user).values("pk")
-    touches = list(
+    return (
         UsageEvent.objects.filter(deal=deal, kind__in=TOUCH_KINDS, asset__in=visible)
         .select_related("asset", "user")
-        .order_by("-occurred_at")[:50]
+        .order_by("-occurred_at")
     )
-    return DealPanel(deal=deal, params=params, recommendations=page, touches=touches)

@@ -176,9 +176,8 @@ def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]
     leaves out the page index, as this benchmark did before); ``core`` is only the search
     and aggregations."""
     import tantivy
-    from tantivy import Query
 
-    from search.engines.embedded import PAGE_SCHEMA, PAGE_TEXT, _filter, _must, _should
+    from search.engines.embedded import PAGE_SCHEMA
     from search.schema import PAGE_MATCHES, SNIPPET_CHARS
 
     assets, pages = engine._indexes_now()
@@ -188,8 +187,7 @@ def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]
         text, main, facet_plan = engine.plan(query)
         in_pages = None
         if page_matches and query.highlight and text is not None and not query.unsearchable:
-            clauses = query.text_plan.clauses
-            in_pages = _should(engine._clause(clause, PAGE_TEXT) for clause in clauses)
+            in_pages = engine.page_text(query.text_plan)
         plans.append((text, main, facet_plan, in_pages))
 
     def core(plan):
@@ -200,17 +198,16 @@ def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]
         return result
 
     def where_matched(in_pages, addresses):
-        ids = searcher.fast_field_values("id", addresses)
-        owned = Query.term_set_query(PAGE_SCHEMA, "id", [int(i) for i in ids])
-        limit = PAGE_MATCHES * len(addresses) * 10
-        found = page_searcher.search(_must([in_pages, _filter(owned)]), limit=limit, count=True)
-        matched = [address for _, address in found.hits]
-        page_searcher.fast_field_values("id", matched)
-        page_searcher.fast_field_values("number", matched)
+        """The engine's one page search for the hits (``_best_pages``), then the best pages'
+        text and snippets."""
+        ids = [int(i) for i in searcher.fast_field_values("id", addresses)]
+        limit = PAGE_MATCHES * len(ids) * 10
+        _, best = engine._best_pages(page_searcher, in_pages, ids, limit)
         generator = tantivy.SnippetGenerator.create(page_searcher, in_pages, PAGE_SCHEMA, "text")
         generator.set_max_num_chars(SNIPPET_CHARS)
-        for address in matched[: PAGE_MATCHES * len(addresses)]:
-            generator.snippet_from_doc(page_searcher.doc(address)).highlighted()
+        for pages_of_hit in best.values():
+            for _, _, address in pages_of_hit:
+                generator.snippet_from_doc(page_searcher.doc(address)).highlighted()
 
     def full(plan):
         result = core(plan)

@@ -123,12 +123,18 @@ def _touch_events(upto: int):
     )
 
 
+def deal_touch_events(deal_ids: list[int], upto: int):
+    """The touch events of ``deal_ids`` up to event ``upto``, per deal in time order (the
+    partial (deal, occurred_at) index serves it)."""
+    return _touch_events(upto).filter(deal_id__in=deal_ids).order_by("deal_id", "occurred_at", "id")
+
+
 def _wanted(deal_ids: list[int], upto: int, bottom: int) -> dict[int, list]:
     """Rows per deal for ``deal_ids`` (every one present, empty when it has none)."""
     deals = _deals(deal_ids)
     histories = _histories(deal_ids)
     events: dict[int, list] = defaultdict(list)
-    rows = _touch_events(upto).filter(deal_id__in=deal_ids).order_by("deal_id", "occurred_at", "id")
+    rows = deal_touch_events(deal_ids, upto)
     for deal_id, asset_id, when in rows.values_list("deal_id", "asset_id", "occurred_at"):
         events[deal_id].append((asset_id, when))
     wanted = {}

@@ -627,7 +627,7 @@ class EmbeddedEngine:
         pages matched than it collected, one more per hit left short."""
         if not hits:
             return
-        text = _should(self._clause(clause, PAGE_TEXT) for clause in plan.clauses)
+        text = self.page_text(plan)
         typed = [word for clause in plan.clauses for word in clause.words]
         limit = PAGE_MATCHES * len(hits) * 10
         count, best = self._best_pages(searcher, text, [hit.asset_id for hit in hits], limit)
@@ -645,6 +645,10 @@ class EmbeddedEngine:
                 if not marked:  # a typo match: tantivy's snippets mark only exact terms
                     marked = _typo_snippet(document.get_first("text"), typed)
                 hit.matches.append(PageMatch(number, render_highlight(marked)))
+
+    def page_text(self, plan: TextPlan) -> Query:
+        """What a page must match to be one of the places a hit matched: any clause."""
+        return _should(self._clause(clause, PAGE_TEXT) for clause in plan.clauses)
 
     @staticmethod
     def _best_pages(searcher, text: Query, asset_ids: list[int], limit: int):

@@ -13,9 +13,11 @@ from datetime import date
 import pytest
 from django.db import connection, transaction
 
-from analytics.rollups.touches import _touch_events
+from accounts.roles import ENABLEMENT_LEAD
+from analytics.deal_panel import deal_touches
+from analytics.rollups.touches import deal_touch_events
 from tests.analytics.helpers import send_events, walk_deal
-from tests.factories import make_asset
+from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +37,8 @@ def test_deal_reads_use_the_partial_deal_index():
             # index whenever the index can serve the query at all.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL enable_seqscan = off")
-        recompute = _touch_events(10**9).filter(deal_id__in=[deal.pk])
-        recompute = recompute.order_by("deal_id", "occurred_at", "id")
-        panel = deal.events.filter(kind="asset_shared").order_by("-occurred_at")
+        recompute = deal_touch_events([deal.pk], upto=10**9)
+        panel = deal_touches(user=make_user(role=ENABLEMENT_LEAD), deal=deal)
 
         assert "analytics_event_deal_time" in recompute.explain()
         assert "analytics_event_deal_time" in panel.explain()
