@@ -168,16 +168,20 @@ def _index_wagtail_db_backend() -> dict:
     }
 
 
-def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]:
+def _raw_engine(
+    engine, queries, page_matches: bool = True, overlap: bool = True
+) -> tuple[dict, dict]:
     """The tantivy calls behind one search, without the Python around them: ``full`` is
     top 20 with count, facet aggregations, the 20 stored documents and their snippets, and
     the search of the page index for where those 20 matched, with the matching pages' stored
     text and snippets (the same work ``search`` asks of tantivy; ``page_matches=False``
     leaves out the page index, as this benchmark did before); ``core`` is only the search
-    and aggregations."""
+    and aggregations. As ``search`` does, the aggregations run on a second thread while the
+    hits, snippets and page matches are read (``overlap=False``: one after the other, as the
+    engine did before 2026-12-03)."""
     import tantivy
 
-    from search.engines.embedded import PAGE_SCHEMA
+    from search.engines.embedded import PAGE_SCHEMA, _counting_pool
     from search.schema import PAGE_MATCHES, SNIPPET_CHARS
 
     assets, pages = engine._indexes_now()
@@ -190,12 +194,19 @@ def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]
             in_pages = engine.page_text(query.text_plan)
         plans.append((text, main, facet_plan, in_pages))
 
-    def core(plan):
-        _, main, facet_plan, _ = plan
-        result = searcher.search(main, limit=20, count=True)
+    def aggregations(facet_plan):
         for _, query, request in facet_plan:
             searcher.aggregate(query, request)
-        return result
+
+    def core(plan, then=lambda result: None):
+        _, main, facet_plan, _ = plan
+        counting = _counting_pool().submit(aggregations, facet_plan) if overlap else None
+        result = searcher.search(main, limit=20, count=True)
+        then(result)
+        if counting is None:
+            aggregations(facet_plan)
+        else:
+            counting.result()
 
     def where_matched(in_pages, addresses):
         """The engine's one page search for the hits (``_best_pages``), then the best pages'
@@ -209,8 +220,7 @@ def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]
             for _, _, address in pages_of_hit:
                 generator.snippet_from_doc(page_searcher.doc(address)).highlighted()
 
-    def full(plan):
-        result = core(plan)
+    def hits(plan, result):
         generators = engine._snippet_generators(searcher, plan[0])
         for _, address in result.hits:
             document = searcher.doc(address)
@@ -219,6 +229,9 @@ def _raw_engine(engine, queries, page_matches: bool = True) -> tuple[dict, dict]
                     break
         if plan[3] is not None and result.hits:
             where_matched(plan[3], [address for _, address in result.hits])
+
+    def full(plan):
+        core(plan, then=lambda result: hits(plan, result))
 
     for plan in plans:
         full(plan)  # warm up

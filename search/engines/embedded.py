@@ -41,6 +41,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,31 @@ GENERATION = re.compile(r"g[0-9]{1,30}-[0-9a-f]{6}")  # a generation directory's
 SUGGEST_PLAIN = f"{SUGGEST_FIELD}_plain"
 PLAIN = "plain"
 STORED_ONLY = ("fingerprint",)  # keyword fields that are only looked up, never aggregated
+COUNTING_THREADS = 4  # per process; a search uses one while its own thread reads the hits
+
+_counting: ThreadPoolExecutor | None = None
+_counting_lock = threading.Lock()
+
+
+def _counting_pool() -> ThreadPoolExecutor:
+    """The threads that count a search's facets while the search's own thread reads its
+    hits, snippets and page matches. tantivy lets go of the GIL inside ``search`` and
+    ``aggregate``, so on a machine with a core to spare the two halves overlap (the counts
+    are the larger half: bench/search.py, ``raw_engine``). Made on first use, and again in a
+    forked child, which inherits the pool but not its threads."""
+    global _counting
+    with _counting_lock:
+        if _counting is None:
+            _counting = ThreadPoolExecutor(COUNTING_THREADS, thread_name_prefix="facet-counts")
+        return _counting
+
+
+def _forget_counting_pool() -> None:
+    global _counting, _counting_lock
+    _counting, _counting_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_counting_pool)
 
 
 def _build_schema() -> tantivy.Schema:
@@ -583,11 +609,12 @@ class EmbeddedEngine:
         assets, pages = self._indexes_now()
         searcher = assets.searcher()
         text, main, facet_plan = self.plan(query)
+        counting = _counting_pool().submit(self._facets, searcher, facet_plan)
         total, hits = self._hits(searcher, main, text, query)
         self._synonym_of(searcher, query.text_plan, hits)
         if query.highlight and text is not None and not query.unsearchable:
             self._page_matches(pages.searcher(), query.text_plan, hits)
-        facets = self._facets(searcher, facet_plan)
+        facets = counting.result()
         took = (time.perf_counter() - started) * 1000
         return SearchResults(
             total=total,

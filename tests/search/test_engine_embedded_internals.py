@@ -1,13 +1,15 @@
 """What only the embedded engine has to get right: the single-writer lock and the atomic
-swap of a rebuilt index, seen from another process's engine object."""
+swap of a rebuilt index, seen from another process's engine object; the facet counts that
+run on a second thread."""
 
+import os
 import threading
 import time
 
 import pytest
 
 from search.documents import SearchDocument
-from search.engines import SearchUnavailable
+from search.engines import SearchUnavailable, embedded
 from search.engines.embedded import EmbeddedEngine
 from search.query import Audience, SearchQuery
 
@@ -126,3 +128,67 @@ def test_typo_highlights_count_edits_as_tantivys_fuzzy_terms_do(word, token, dis
     from search.engines.embedded import within_typos
 
     assert within_typos(word, token, distance) is within
+
+
+def _facet_search(engine, text):
+    from django.utils import timezone
+
+    query = SearchQuery(audience=EVERYONE, now=timezone.now(), text=text, facets=("stage",))
+    return engine.search(query)
+
+
+def _staged(engine):
+    engine.reset()
+    engine.upsert(
+        [
+            SearchDocument(id=1, title="Pricing deck", terms={"stages": ("evaluate",)}),
+            SearchDocument(id=2, title="Pricing sheet", terms={"stages": ("evaluate",)}),
+            SearchDocument(id=3, title="Pricing story", terms={"stages": ("decide",)}),
+        ]
+    )
+
+
+def test_facet_counts_come_from_the_counting_thread_with_the_hits(embedded_engine):
+    _staged(embedded_engine)
+    results = _facet_search(embedded_engine, "pricing")
+    assert results.total == 3
+    assert {(b.value, b.count) for b in results.facets["stage"]} == {("evaluate", 2), ("decide", 1)}
+
+
+def test_a_failure_while_counting_is_search_unavailable(embedded_engine, monkeypatch):
+    _staged(embedded_engine)
+
+    def failing(searcher, facet_plan):
+        raise ValueError("An IO error occurred: 'Input/output error'")
+
+    monkeypatch.setattr(EmbeddedEngine, "_facets", staticmethod(failing))
+    with pytest.raises(SearchUnavailable, match="Input/output error"):
+        _facet_search(embedded_engine, "pricing")
+
+
+def test_a_forked_child_counts_facets_on_threads_of_its_own(embedded_engine):
+    """A process forked after searching (a worker, a server's child) inherits the pool but
+    not its threads; without a fresh pool its first search would wait forever."""
+    _staged(embedded_engine)
+    _facet_search(embedded_engine, "pricing")  # the parent's pool now has a thread
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            counts = _facet_search(embedded_engine, "pricing").facets["stage"]
+            os.write(write, str(sum(b.count for b in counts)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        finished, _ = os.waitpid(child, os.WNOHANG)
+        if finished:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child's search did not finish in 20 s")
+    assert os.read(read, 100) == b"3"
+    assert embedded._counting is not None
