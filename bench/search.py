@@ -198,11 +198,12 @@ def _raw_engine(
         for _, query, request in facet_plan:
             searcher.aggregate(query, request)
 
-    def core(plan, then=lambda result: None):
+    def core(plan, read_hits: bool = False):
         _, main, facet_plan, _ = plan
         counting = _counting_pool().submit(aggregations, facet_plan) if overlap else None
         result = searcher.search(main, limit=20, count=True)
-        then(result)
+        if read_hits:
+            hits(plan, result)
         if counting is None:
             aggregations(facet_plan)
         else:
@@ -230,13 +231,10 @@ def _raw_engine(
         if plan[3] is not None and result.hits:
             where_matched(plan[3], [address for _, address in result.hits])
 
-    def full(plan):
-        core(plan, then=lambda result: hits(plan, result))
-
     for plan in plans:
-        full(plan)  # warm up
+        core(plan, read_hits=True)  # warm up
     return (
-        percentiles([_timed(lambda plan=plan: full(plan)) for plan in plans]),
+        percentiles([_timed(lambda plan=plan: core(plan, read_hits=True)) for plan in plans]),
         percentiles([_timed(lambda plan=plan: core(plan)) for plan in plans]),
     )
 

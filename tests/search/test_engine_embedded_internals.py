@@ -9,18 +9,21 @@ import time
 import pytest
 
 from search.documents import SearchDocument
-from search.engines import SearchUnavailable, embedded
+from search.engines import SearchUnavailable
 from search.engines.embedded import EmbeddedEngine
 from search.query import Audience, SearchQuery
 
 EVERYONE = Audience(team_ids=None)
 
 
-def _search(engine, text):
+def _results(engine, text, **options):
     from django.utils import timezone
 
-    results = engine.search(SearchQuery(audience=EVERYONE, now=timezone.now(), text=text))
-    return [hit.fields["title"] for hit in results.hits]
+    return engine.search(SearchQuery(audience=EVERYONE, now=timezone.now(), text=text, **options))
+
+
+def _search(engine, text):
+    return [hit.fields["title"] for hit in _results(engine, text).hits]
 
 
 def test_writer_waits_for_another_writer_to_release_the_lock(embedded_engine):
@@ -131,10 +134,7 @@ def test_typo_highlights_count_edits_as_tantivys_fuzzy_terms_do(word, token, dis
 
 
 def _facet_search(engine, text):
-    from django.utils import timezone
-
-    query = SearchQuery(audience=EVERYONE, now=timezone.now(), text=text, facets=("stage",))
-    return engine.search(query)
+    return _results(engine, text, facets=("stage",))
 
 
 def _staged(engine):
@@ -190,5 +190,6 @@ def test_a_forked_child_counts_facets_on_threads_of_its_own(embedded_engine):
         os.kill(child, 9)
         os.waitpid(child, 0)
         pytest.fail("the forked child's search did not finish in 20 s")
-    assert os.read(read, 100) == b"3"
-    assert embedded._counting is not None
+    reported = os.read(read, 100)
+    os.close(read)
+    assert reported == b"3"
