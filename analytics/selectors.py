@@ -253,9 +253,11 @@ def ranking_signals() -> dict[int, dict]:
     - ``popularity``: ``log(1 + uses) / log(1 + most uses of any asset)`` over 12 months,
       uses = views + downloads + touches, in [0, 1], to two decimals;
     - ``won_deals``: the asset was used in at least one won deal (all time)."""
-    recent = {r.asset_id: r.data for r in AssetStats.objects.filter(window="365d")}
-    ever = {r.asset_id: r.data for r in AssetStats.objects.filter(window="all")}
-    uses = {r.asset_id: _uses(r.data) for r in AssetUsage.objects.filter(window="365d")}
+    stored = AssetStats.objects.values_list("asset_id", "data")
+    recent = dict(stored.filter(window="365d"))
+    ever = dict(stored.filter(window="all"))
+    usage = AssetUsage.objects.filter(window="365d").values_list("asset_id", "data")
+    uses = {asset_id: _uses(data) for asset_id, data in usage}
     top = max(uses.values(), default=0)
     signals = {}
     for asset_id in set(recent) | set(ever) | set(uses):

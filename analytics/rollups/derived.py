@@ -8,33 +8,40 @@ import json
 from django.utils import timezone
 
 from analytics.models import RollupSnapshot
+from analytics.rollups import sql
 from analytics.rollups.writes import Writes
 
 
-def table_writes(model, wanted: dict[tuple[int, str], dict], *, only=None, **columns):
-    """Rows ``(asset_id, window) -> data`` for ``model`` (AssetUsage, AssetStats): all its
-    rows, or those of the assets ``only`` names. Extra ``columns`` are functions of the data
-    (e.g. ``verdict=lambda data: data["verdict"]``)."""
-    wanted = {key: plain(data) for key, data in wanted.items()}
-    rows = model.objects.only("asset_id", "window", "data")
+def table_rows(model, *, only=None) -> dict[tuple[int, str], tuple[int, dict]]:
+    """``(asset_id, window) -> (pk, data)`` of ``model``'s rows: all, or those of the assets
+    ``only`` names."""
+    rows = model.objects.values_list("pk", "asset_id", "window", "data")
     if only is not None:
         rows = rows.filter(asset_id__in=only)
-    current = {(row.asset_id, row.window): row for row in rows}
-    stale = [row.pk for key, row in current.items() if key not in wanted or row.data != wanted[key]]
+    return {(asset_id, window): (pk, data) for pk, asset_id, window, data in rows}
+
+
+def table_writes(model, wanted: dict[tuple[int, str], dict], *, only=None, current=None, **columns):
+    """Rows ``(asset_id, window) -> data`` for ``model`` (AssetUsage, AssetStats): all its
+    rows, or those of the assets ``only`` names (``wanted`` then names only those).
+    ``current``: those rows as ``table_rows`` read them, when the caller has them already.
+    Extra ``columns`` are functions of the data (e.g. ``verdict=lambda data:
+    data["verdict"]``). Rows that differ are deleted and inserted again, in bulk
+    (``sql.insert_rows``)."""
+    wanted = {key: plain(data) for key, data in wanted.items()}
+    if current is None:
+        current = table_rows(model, only=only)
+    stale = [pk for key, (pk, data) in current.items() if wanted.get(key) != data]
     fresh = [
-        model(
-            asset_id=asset_id,
-            window=window,
-            data=data,
-            **{name: make(data) for name, make in columns.items()},
-        )
+        (asset_id, window, json.dumps(data), *(make(data) for make in columns.values()))
         for (asset_id, window), data in wanted.items()
-        if (asset_id, window) not in current or current[(asset_id, window)].data != data
+        if (asset_id, window) not in current or current[(asset_id, window)][1] != data
     ]
+    table = model._meta.db_table
 
     def write():
-        model.objects.filter(pk__in=stale).delete()
-        model.objects.bulk_create(fresh, batch_size=1000)
+        sql.delete_in(table, model._meta.pk.column, stale)
+        sql.insert_rows(table, ("asset_id", "window", "data", *columns), fresh)
 
     changed = bool(stale or fresh)
     return Writes(steps=[write] if changed else [], changed=changed, rows=len(fresh))

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-import psycopg
 from django.db import connection
 from django.db.models import DateField, FloatField
 from django.db.models.expressions import RawSQL
@@ -47,10 +46,16 @@ def epoch_days(model, column: str):
 
 def raw_rows(queryset, chunk: int = 20000):
     """The rows of a ``values_list`` queryset as the database returns them, skipping Django's
-    per-value converters (for numbers, which need none, they cost more than the query)."""
+    per-value converters (for numbers, which need none, they cost more than the query). On
+    PostgreSQL the rows come in binary (``_bulk_cursor``): psycopg's compiled loaders read
+    timestamps four times faster than the text loader Django installs for its time zone
+    (measured: 10,000 events' times 58-69 ms as text, 12-17 ms as binary). Timestamps are
+    aware, in UTC (Django's session time zone); JSON would come decoded, so no caller reads
+    a JSON column here."""
     sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    binary = {"binary": True} if connection.vendor == "postgresql" else {}
+    with _bulk_cursor() as cursor:
+        cursor.execute(sql, params, **binary)
         while rows := cursor.fetchmany(chunk):
             yield from rows
 
@@ -122,17 +127,20 @@ def insert_rows(table: str, columns: Sequence[str], rows: list[tuple], *, then: 
 
 @contextmanager
 def _bulk_cursor():
-    """A cursor for statements carrying thousands of values. Django's PostgreSQL cursors bind
-    parameters on the client: every array element is escaped into the statement's text in
-    Python, a fifth of a 10k-event refresh. On PostgreSQL this is a psycopg cursor on the same
-    connection (so the same transaction) that sends ``%b`` parameters to the server in binary
-    (measured: 2,000 rows of five columns took 30 ms to send as text, 6 ms as binary). Its
-    errors become Django's, as any query's would (a lock timeout is still "database busy");
-    Django's query hooks do not see its statements."""
+    """A cursor for statements carrying or returning thousands of values. Django's PostgreSQL
+    cursors bind parameters on the client: every array element is escaped into the
+    statement's text in Python, a fifth of a 10k-event refresh. On PostgreSQL this is a
+    psycopg cursor on the same connection (so the same transaction) that sends ``%b``
+    parameters to the server in binary (measured: 2,000 rows of five columns took 30 ms to
+    send as text, 6 ms as binary) and can read results in binary. Its errors become
+    Django's, as any query's would (a lock timeout is still "database busy"); Django's query
+    hooks do not see its statements."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor
         return
+    import psycopg  # only PostgreSQL's processes need it
+
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor

@@ -232,10 +232,8 @@ def asset_usage_update(ctx):
     if len(assets) > UPDATE_ASSETS:
         return None
     windows = window_starts(ctx.today)
-    numbers = {
-        (row.asset_id, row.window): dict(row.data)
-        for row in AssetUsage.objects.filter(asset_id__in=assets)
-    }
+    current = derived.table_rows(AssetUsage, only=assets)
+    numbers = {key: dict(data) for key, (_, data) in current.items()}
 
     def inside(day, start) -> bool:
         return day is not None and (start is None or day >= start)
@@ -244,7 +242,7 @@ def asset_usage_update(ctx):
         for window, start in windows.items():
             data = numbers.setdefault((asset_id, window), dict.fromkeys(USAGE_FIELDS, 0))
             data[field] += count * (inside(new, start) - inside(old, start))
-    writes = derived.table_writes(AssetUsage, numbers, only=assets)
+    writes = derived.table_writes(AssetUsage, numbers, only=assets, current=current)
     last = changes[-1][0]
     writes.steps.append(lambda: UsageChange.objects.filter(id__lte=last).delete())
     return writes
