@@ -253,9 +253,10 @@ def ranking_signals() -> dict[int, dict]:
     - ``popularity``: ``log(1 + uses) / log(1 + most uses of any asset)`` over 12 months,
       uses = views + downloads + touches, in [0, 1], to two decimals;
     - ``won_deals``: the asset was used in at least one won deal (all time)."""
-    stored = AssetStats.objects.values_list("asset_id", "data")
-    recent = dict(stored.filter(window="365d"))
-    ever = dict(stored.filter(window="all"))
+    recent, ever = {}, {}
+    stored = AssetStats.objects.filter(window__in=("365d", "all"))
+    for asset_id, window, data in stored.values_list("asset_id", "window", "data"):
+        (recent if window == "365d" else ever)[asset_id] = data
     usage = AssetUsage.objects.filter(window="365d").values_list("asset_id", "data")
     uses = {asset_id: _uses(data) for asset_id, data in usage}
     top = max(uses.values(), default=0)

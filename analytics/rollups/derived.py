@@ -28,12 +28,13 @@ def table_writes(model, wanted: dict[tuple[int, str], dict], *, only=None, curre
     Extra ``columns`` are functions of the data (e.g. ``verdict=lambda data:
     data["verdict"]``). Rows that differ are deleted and inserted again, in bulk
     (``sql.insert_rows``)."""
-    wanted = {key: plain(data) for key, data in wanted.items()}
+    texts = {key: json.dumps(data, default=str) for key, data in wanted.items()}
+    wanted = {key: json.loads(text) for key, text in texts.items()}  # as it reads back
     if current is None:
         current = table_rows(model, only=only)
     stale = [pk for key, (pk, data) in current.items() if wanted.get(key) != data]
     fresh = [
-        (asset_id, window, json.dumps(data), *(make(data) for make in columns.values()))
+        (asset_id, window, texts[(asset_id, window)], *(make(data) for make in columns.values()))
         for (asset_id, window), data in wanted.items()
         if (asset_id, window) not in current or current[(asset_id, window)][1] != data
     ]

@@ -33,6 +33,21 @@ def day_expression(column: str = "occurred_at"):
     return TruncDate(column, tzinfo=UTC)
 
 
+def day_sql(column: str) -> str:
+    """The same UTC day as ``day_expression``, as SQL text for statements written by hand;
+    ``column`` is a quoted column name from a model."""
+    if connection.vendor == "sqlite":
+        return f"date({column})"
+    return f"({column} AT TIME ZONE 'UTC')::date"
+
+
+def execute(statement: str, params: Sequence) -> int:
+    """Run one statement; the rows it inserted or updated (as the database counts them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return max(cursor.rowcount, 0)
+
+
 def epoch_days(model, column: str):
     """A timestamp column as days since 1970-01-01 (UTC), a float computed by the database:
     reading hundreds of thousands of datetimes through Django's converters costs seconds."""
@@ -185,43 +200,6 @@ def upsert_rows(
         later = " OR ".join(f"EXCLUDED.{quote(c)} > {table_q}.{quote(c)}" for c in columns)
         then += f" WHERE {later}"
     insert_rows(table, [*keys, *columns], rows, then=then)
-
-
-def values_at(
-    table: str, keys: Sequence[str], key_types: Sequence[str], column: str, wanted: list[tuple]
-) -> dict[tuple, object]:
-    """``column`` of the rows whose ``keys`` equal one of ``wanted`` (key tuples of
-    ``key_types``, "int" or "str"), as the database returns it: one index probe per key.
-    SQLite probes a VALUES list joined to the table; PostgreSQL would rather hash the whole
-    table for that join, so it reads arrays (``unnest``) and probes each key in a LATERAL
-    subquery."""
-    selected = ", ".join(f"t.{quote(key)}" for key in keys)
-    names = [quote(f"k{n}") for n in range(len(keys))]
-    joined = " AND ".join(f"t.{quote(key)} = k.{names[n]}" for n, key in enumerate(keys))
-    found = {}
-    with _bulk_cursor() as cursor:
-        for start in range(0, len(wanted), BATCH):
-            part = wanted[start : start + BATCH]
-            if connection.vendor == "postgresql":
-                cast = {"int": "bigint[]", "str": "text[]"}
-                arrays = ", ".join(f"%b::{cast[kind]}" for kind in key_types)
-                cursor.execute(
-                    f"SELECT {selected}, t.{quote(column)} "  # noqa: S608 - model names only
-                    f"FROM unnest({arrays}) AS k({', '.join(names)}) "
-                    f"CROSS JOIN LATERAL (SELECT * FROM {quote(table)} t WHERE {joined}) t",
-                    [list(values) for values in zip(*part, strict=True)],
-                )
-            else:
-                marks = ", ".join(["(" + ", ".join(["%s"] * len(keys)) + ")"] * len(part))
-                cursor.execute(
-                    f"WITH k({', '.join(names)}) AS (VALUES {marks}) "  # noqa: S608
-                    f"SELECT {selected}, t.{quote(column)} "
-                    f"FROM {quote(table)} t JOIN k ON {joined}",
-                    [value for key in part for value in key],
-                )
-            for *key, value in cursor.fetchall():
-                found[tuple(key)] = value
-    return found
 
 
 def delete_keys(table: str, keys: Sequence[str], values: list[tuple]) -> None:

@@ -200,52 +200,60 @@ def step(ctx, after: int, upto: int):
     named = new.values("deal_id")
     closed = set(Deal.objects.filter(pk__in=named, outcome__in=CLOSED).values_list("pk", flat=True))
     writes = _recompute(sorted(closed), upto, ctx, every_change_matters=False)
-    merged = _merge_open(ctx, new, closed)
-    writes.steps += merged.steps
-    writes.rows += merged.rows
+    statement, params = _merge_open(ctx, after, upto)
+
+    def merge():
+        writes.rows += sql.execute(statement, params)
+
+    writes.steps.append(merge)
     return writes
 
 
-def _merge_open(ctx, new, closed: set[int]) -> Writes:
-    """Open deals' touch events among ``new`` (the step's events), added to their rows:
-    touches add up, and an earlier first touch replaces the time and stage (on a tie the
-    stored one, of a lower event id, stays first, as a recomputation orders by time then id).
-    Exact because events are append-only and everything else that changes an open deal's rows
-    (history, a close, a reopening) queues the deal for a whole recomputation. Open deals
-    never count in closed-deal statistics, so dependants see no change."""
+def _merge_open(ctx, after: int, upto: int) -> tuple[str, list]:
+    """The statement (and its parameters) that adds open deals' touch events among ids
+    (after, upto] to their rows on the database: touches add up, and an earlier first touch
+    replaces the time and stage (on a tie the stored one, of a lower event id, stays first,
+    as a recomputation orders by time then id). Exact because events are append-only and
+    everything else that changes an open deal's rows (history, a close, a reopening) queues
+    the deal for a whole recomputation: a deal that closes while this runs is left out here
+    and recomputed by the deals step. Open deals never count in closed-deal statistics, so
+    dependants see no change."""
     bottom = ctx.cached("bottom", _bottom)
-    histories = _histories(new.values("deal_id"))
-    rows: dict[tuple[int, int], list] = {}
-    events = new.order_by("occurred_at", "id").values_list("deal_id", "asset_id", "occurred_at")
-    for deal_id, asset_id, when in sql.raw_rows(events):
-        if deal_id in closed:
-            continue
-        row = rows.get((deal_id, asset_id))
-        if row is None:
-            when = sql.as_datetime(when)
-            stage = _stage_at(*histories.get(deal_id, ([], [])), when, bottom)
-            rows[(deal_id, asset_id)] = [deal_id, asset_id, 1, when, stage]
-        else:
-            row[2] += 1
-    values = sql.adapt(TYPES, [(*row, 0.0, 0.0, 0.0, 0.0, 0.0) for row in rows.values()])
-    return Writes(steps=[lambda: _merge(values)] if values else [], rows=len(values))
-
-
-def _merge(rows: list[tuple]) -> None:
     q = sql.quote
     table = q(TABLE)
-    earlier = f"EXCLUDED.{q('first_touch_at')} < {table}.{q('first_touch_at')}"
-    updates = ", ".join(
-        [
-            f"{q('touches')} = {table}.{q('touches')} + EXCLUDED.{q('touches')}",
-            *(
-                f"{q(c)} = CASE WHEN {earlier} THEN EXCLUDED.{q(c)} ELSE {table}.{q(c)} END"
-                for c in ("first_touch_at", "first_touch_stage_order")
-            ),
-        ]
+    # The journey stage at the first touch: the latest history entry at or before it, else
+    # the earliest entry; an entry without a journey stage, or no history, gives the bottom.
+    entry = (
+        "(SELECT COALESCE(s.sort_order, %s) "  # noqa: S608 - model names only
+        f"FROM {q(DealStageChange._meta.db_table)} h "
+        f"LEFT JOIN {q(BuyerStage._meta.db_table)} s ON s.id = h.journey_stage_id "
+        "WHERE h.deal_id = g.deal_id {also} ORDER BY {order} LIMIT 1)"
     )
-    then = f"ON CONFLICT ({q('deal_id')}, {q('asset_id')}) DO UPDATE SET {updates}"
-    sql.insert_rows(TABLE, COLUMNS, rows, then=then)
+    latest = entry.format(
+        also="AND h.entered_at <= g.first_touch_at", order="h.entered_at DESC, h.id DESC"
+    )
+    stage = f"COALESCE({latest}, {entry.format(also='', order='h.entered_at, h.id')}, %s)"
+    kinds = ", ".join(["%s"] * len(TOUCH_KINDS))
+    grouped = (
+        "SELECT e.deal_id, e.asset_id, COUNT(*) AS touches, "  # noqa: S608 - model names only
+        f"MIN(e.occurred_at) AS first_touch_at FROM {q(UsageEvent._meta.db_table)} e "
+        f"JOIN {q(Deal._meta.db_table)} d ON d.id = e.deal_id "
+        f"WHERE e.id > %s AND e.id <= %s AND e.kind IN ({kinds}) AND e.asset_id IS NOT NULL "
+        "AND d.outcome NOT IN (%s, %s) GROUP BY e.deal_id, e.asset_id"
+    )
+    earlier = f"EXCLUDED.first_touch_at < {table}.first_touch_at"
+    keep_first = ", ".join(
+        f"{c} = CASE WHEN {earlier} THEN EXCLUDED.{c} ELSE {table}.{c} END"
+        for c in ("first_touch_at", "first_touch_stage_order")
+    )
+    statement = (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in COLUMNS)}) "  # noqa: S608
+        f"SELECT g.deal_id, g.asset_id, g.touches, g.first_touch_at, {stage}, 0, 0, 0, 0, 0 "
+        f"FROM ({grouped}) g WHERE true "
+        "ON CONFLICT (deal_id, asset_id) DO UPDATE SET "
+        f"touches = {table}.touches + EXCLUDED.touches, {keep_first}"
+    )
+    return statement, [bottom, bottom, bottom, after, upto, *TOUCH_KINDS, *CLOSED]
 
 
 def deals_step(ctx, deal_ids: list[int], upto: int):

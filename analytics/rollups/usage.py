@@ -4,11 +4,12 @@ dashboard (``AssetUsage``). Views and downloads are usage, not touches; usage co
 of the asset, whatever its deal's state.
 
 The two events rollups are additive: a step adds the counts of the new events (and keeps the
-later day), in the transaction that moves the fill state, so no event is counted twice. The
-same transaction records what moved (``UsageChange``: views of an asset on a day, a rep's last
-day moving from one day to another), so ``AssetUsage`` adds those changes to its per-window
-numbers instead of reading every row again; on a new day (the windows move), or after a
-rebuild, it is recomputed whole.
+later day), in the transaction that moves the fill state, so no event is counted twice; it
+aggregates on the database (``INSERT ... SELECT ... ON CONFLICT``), so the events never come
+into Python. The same transaction records what moved (``UsageChange``: views of an asset on a
+day, a rep's last day moving from one day to another), so ``AssetUsage`` adds those changes to
+its per-window numbers instead of reading every row again; on a new day (the windows move), or
+after a rebuild, it is recomputed whole.
 """
 
 from __future__ import annotations
@@ -47,14 +48,14 @@ REACH_FIELDS = {"rep": "distinct_reps", "deal": "distinct_deals"}
 USAGE_FIELDS = (*USAGE_KIND_FIELDS.values(), *REACH_FIELDS.values())
 
 
-def _events(after: int | None, upto: int):
-    events = UsageEvent.objects.filter(asset__isnull=False, id__lte=upto)
-    return events if after is None else events.filter(id__gt=after)
+def _events(upto: int):
+    return UsageEvent.objects.filter(asset__isnull=False, id__lte=upto)
 
 
-def _daily(after: int | None, upto: int) -> dict[tuple, int]:
+def _daily(upto: int) -> dict[tuple, int]:
+    """Every event's count per (asset, day, kind), for a rebuild."""
     grouped = (
-        _events(after, upto)
+        _events(upto)
         .annotate(day=sql.day_expression())
         .values("asset_id", "day", "kind")
         .annotate(n=Count("id"))
@@ -66,11 +67,12 @@ def _daily(after: int | None, upto: int) -> dict[tuple, int]:
     }
 
 
-def _reach(after: int | None, upto: int) -> dict[tuple, object]:
+def _reach(upto: int) -> dict[tuple, object]:
+    """Every (asset, rep or deal)'s last day, for a rebuild."""
     found = {}
     for actor, column in (("rep", "user_id"), ("deal", "deal_id")):
         grouped = (
-            _events(after, upto)
+            _events(upto)
             .filter(**{f"{column}__isnull": False})
             .values("asset_id", column)
             .annotate(last=Max(sql.day_expression()))
@@ -97,43 +99,80 @@ REACH_KEYS, REACH_TYPES = ("asset_id", "actor", "actor_id"), ("int", "str", "int
 
 
 def daily_step(ctx, after: int, upto: int):
-    counts = _daily(after, upto)
-    steps = _upserts(DAILY, DAILY_KEYS, "count", DAILY_TYPES, counts, "add")
-    moved = defaultdict(int)
-    for (asset_id, day, kind), n in counts.items():
-        if kind in USAGE_KIND_FIELDS:
-            moved[(asset_id, USAGE_KIND_FIELDS[kind], None, day)] += n
-    steps.append(lambda: _record_changes(moved))
-    return Writes(steps=_one(steps), changed=bool(counts), rows=len(counts))
+    """The new events' counts added to their rows, and recorded as changes, by statements
+    that aggregate on the database: the events never come into Python."""
+    day = sql.day_sql("occurred_at")
+    new = (
+        f"FROM {sql.quote(UsageEvent._meta.db_table)} "  # noqa: S608 - model names only
+        "WHERE id > %s AND id <= %s AND asset_id IS NOT NULL"
+    )
+    kinds = list(USAGE_KIND_FIELDS)
+    field = "CASE kind " + " ".join(["WHEN %s THEN %s"] * len(kinds)) + " END"
+    record = (
+        f"INSERT INTO {sql.quote(CHANGES)} (asset_id, field, old_day, new_day, count) "  # noqa: S608
+        f"SELECT asset_id, {field}, NULL, {day}, COUNT(*) {new} "
+        f"AND kind IN ({', '.join(['%s'] * len(kinds))}) GROUP BY asset_id, kind, {day}"
+    )
+    add = (
+        f"INSERT INTO {sql.quote(DAILY)} (asset_id, day, kind, count) "  # noqa: S608
+        f"SELECT asset_id, {day}, kind, COUNT(*) {new} GROUP BY asset_id, {day}, kind "
+        f"ON CONFLICT (asset_id, day, kind) "
+        f"DO UPDATE SET count = {sql.quote(DAILY)}.count + EXCLUDED.count"
+    )
+    pairs = [value for kind in kinds for value in (kind, USAGE_KIND_FIELDS[kind])]
+    writes = Writes()
+
+    def write():
+        sql.execute(record, [*pairs, after, upto, *kinds])
+        writes.rows = sql.execute(add, [after, upto])
+        writes.changed = writes.rows > 0
+
+    writes.steps.append(write)
+    return writes
 
 
 def reach_step(ctx, after: int, upto: int):
-    latest = _reach(after, upto)
-    before = {
-        key: sql.as_date(day)
-        for key, day in sql.values_at(
-            REACH, REACH_KEYS, REACH_TYPES[:3], "last_day", list(latest)
-        ).items()
-    }
-    moved = defaultdict(int)
-    for (asset_id, actor, actor_id), day in latest.items():
-        old = before.get((asset_id, actor, actor_id))
-        if old is None or old < day:
-            moved[(asset_id, REACH_FIELDS[actor], old, day)] += 1
-    steps = _upserts(REACH, REACH_KEYS, "last_day", REACH_TYPES, latest, "max")
-    steps.append(lambda: _record_changes(moved))
-    return Writes(steps=_one(steps), changed=bool(latest), rows=len(latest))
+    """The later day of each rep and deal with a new event, and the moves it makes recorded
+    as changes (a rep first seen, or seen on a later day), by statements on the database.
+    The stored day of each pair is probed through the table's unique index."""
+    writes = Writes()
+    statements = []
+    for actor, column in (("rep", "user_id"), ("deal", "deal_id")):
+        latest = (
+            f"SELECT asset_id, {column} AS actor_id, "  # noqa: S608 - model names only
+            f"MAX({sql.day_sql('occurred_at')}) AS day "
+            f"FROM {sql.quote(UsageEvent._meta.db_table)} "
+            f"WHERE id > %s AND id <= %s AND asset_id IS NOT NULL AND {column} IS NOT NULL "
+            f"GROUP BY asset_id, {column}"
+        )
+        stored = (
+            f"SELECT r.last_day FROM {sql.quote(REACH)} r "  # noqa: S608 - model names only
+            "WHERE r.asset_id = n.asset_id AND r.actor = %s AND r.actor_id = n.actor_id"
+        )
+        record = (
+            f"INSERT INTO {sql.quote(CHANGES)} (asset_id, field, old_day, new_day, count) "  # noqa: S608
+            f"SELECT asset_id, %s, old, day, COUNT(*) FROM "
+            f"(SELECT n.asset_id, n.day, ({stored}) AS old FROM ({latest}) n) m "
+            "WHERE old IS NULL OR old < day GROUP BY asset_id, old, day"
+        )
+        later = (
+            f"INSERT INTO {sql.quote(REACH)} (asset_id, actor, actor_id, last_day) "  # noqa: S608
+            f"SELECT asset_id, %s, actor_id, day FROM ({latest}) n WHERE true "
+            "ON CONFLICT (asset_id, actor, actor_id) DO UPDATE SET last_day = EXCLUDED.last_day "
+            f"WHERE EXCLUDED.last_day > {sql.quote(REACH)}.last_day"
+        )
+        statements += [
+            (record, [REACH_FIELDS[actor], actor, after, upto]),
+            (later, [actor, after, upto]),
+        ]
 
+    def write():
+        moved = [sql.execute(statement, params) for statement, params in statements]
+        writes.rows = sum(moved[1::2])
+        writes.changed = writes.rows > 0
 
-def _record_changes(moved: dict[tuple, int]) -> None:
-    """``(asset_id, field, old_day, new_day) -> count`` into ``UsageChange``."""
-    rows = sql.adapt(("int", "str", "date", "date", "int"), [(*k, n) for k, n in moved.items()])
-    sql.insert_rows(CHANGES, ("asset_id", "field", "old_day", "new_day", "count"), rows)
-
-
-def _one(steps: list) -> list:
-    """An incremental step commits with its fill state: its writes form one transaction."""
-    return [lambda: [step() for step in steps]] if steps else []
+    writes.steps.append(write)
+    return writes
 
 
 def _reset_changes() -> None:
@@ -146,7 +185,7 @@ def daily_rebuild(ctx, upto: int):
         (a, d, k): n
         for a, d, k, n in UsageDaily.objects.values_list("asset_id", "day", "kind", "count")
     }
-    return _reconcile(DAILY, DAILY_KEYS, "count", DAILY_TYPES, current, _daily(None, upto))
+    return _reconcile(DAILY, DAILY_KEYS, "count", DAILY_TYPES, current, _daily(upto))
 
 
 def reach_rebuild(ctx, upto: int):
@@ -156,7 +195,7 @@ def reach_rebuild(ctx, upto: int):
             "asset_id", "actor", "actor_id", "last_day"
         )
     }
-    return _reconcile(REACH, REACH_KEYS, "last_day", REACH_TYPES, current, _reach(None, upto))
+    return _reconcile(REACH, REACH_KEYS, "last_day", REACH_TYPES, current, _reach(upto))
 
 
 def _reconcile(table, keys, column, types, current: dict, wanted: dict):

@@ -16,7 +16,7 @@ from accounts.roles import ENABLEMENT_LEAD
 from analytics import scope, selectors
 from analytics.currency import Rates, money_text
 from analytics.imports import deal_import_file
-from analytics.models import CurrencyRate, Deal, DealAssetTouch, DealStageChange
+from analytics.models import CurrencyRate, Deal, DealAssetTouch, DealChanged, DealStageChange
 from analytics.rollups import population
 from analytics.services import api_key_create
 from tests.analytics.helpers import refresh, send_events, walk_deal
@@ -111,6 +111,49 @@ def test_an_event_arriving_late_becomes_the_first_touch_at_its_own_stage():
     refresh()
     touch = DealAssetTouch.objects.get()
     assert (touch.touches, touch.first_touch_stage_order) == (2, 1)
+
+
+def test_an_open_deals_new_touches_are_added_at_the_stage_of_their_own_moment(lead_key):
+    """Touches arriving after a fill are added to an open deal's rows (no recomputation of the
+    deal): each first touch is judged against the history, whatever the order things arrive
+    in; hand-worked from the dates below, then checked against a full rebuild."""
+    deck, guide, plan = (make_asset(name, stages=("decide",)) for name in ("D", "G", "P"))
+    walk_deal("M1", ["evaluate", "decide"])  # Evaluate (1) May 15, Decide (2) Jun 15
+    _stage(lead_key, "M1", "Closed Lost", "2024-06-20T10:00:00Z")  # no journey stage
+    _stage(lead_key, "M1", "Proposal/Price Quote", "2024-06-25T10:00:00Z")  # reopened
+    refresh()
+    send_events(
+        ("a", "used_in_deal", deck, "M1", date(2024, 4, 20)),  # before the history: Evaluate
+        ("b", "asset_shared", guide, "M1", date(2024, 6, 16)),  # Decide
+        ("c", "asset_presented", plan, "M1", date(2024, 6, 22)),  # closed then: first stage
+        ("d", "asset_presented", plan, "M1", date(2024, 6, 28)),
+    )
+    assert not DealChanged.objects.exists()  # so the new touches are merged, not recomputed
+    refresh()
+    send_events(
+        ("e", "used_in_deal", deck, "M1", date(2024, 5, 1)),  # later than deck's first
+        ("f", "buyer_opened", guide, "M1", date(2024, 6, 1)),  # earlier: guide's first now
+    )
+    refresh()
+
+    def rows():
+        return {
+            touch.asset_id: (
+                touch.touches,
+                touch.first_touch_at.date(),
+                touch.first_touch_stage_order,
+            )
+            for touch in DealAssetTouch.objects.all()
+        }
+
+    merged = rows()
+    assert merged == {
+        deck.pk: (2, date(2024, 4, 20), 1),
+        guide.pk: (2, date(2024, 6, 1), 1),
+        plan.pk: (2, date(2024, 6, 22), 0),
+    }
+    refresh(full=True)
+    assert rows() == merged
 
 
 # --- Closed deals without history -------------------------------------------------------------
