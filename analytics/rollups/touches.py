@@ -216,8 +216,10 @@ def _merge_open(ctx, after: int, upto: int) -> tuple[str, list]:
     as a recomputation orders by time then id). Exact because events are append-only and
     everything else that changes an open deal's rows (history, a close, a reopening) queues
     the deal for a whole recomputation: a deal that closes while this runs is left out here
-    and recomputed by the deals step. Open deals never count in closed-deal statistics, so
-    dependants see no change."""
+    and recomputed by the deals step; one that reopens after ``step`` read which deals are
+    closed is recomputed and merged, counting its new touches twice until the deals step of
+    the same run (which its reopening queued before this statement read it) recomputes it.
+    Open deals never count in closed-deal statistics, so dependants see no change."""
     bottom = ctx.cached("bottom", _bottom)
     q = sql.quote
     table = q(TABLE)
