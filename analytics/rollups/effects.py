@@ -26,6 +26,7 @@ estimator for "any content" (a deal's first touch of any asset).
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import replace
 
@@ -84,10 +85,15 @@ def asset_view(inputs: Inputs, deal_ids: list[int], prepared, asset_ids) -> tupl
     )
     in_view = set(deal_ids)
     others = comparison_numbers(inputs, in_view)
+    no_use = None  # the same for every asset no deal of the view used: computed once
     rows = {}
     for asset_id, effect in report.assets.items():
         data = effect_numbers(effect, inputs.stage_names)
-        data.update(others.get(asset_id) or _no_use(inputs, in_view))
+        if asset_id in others:
+            data.update(others[asset_id])
+        else:
+            no_use = no_use or _no_use(inputs, in_view)
+            data.update(copy.deepcopy(no_use))
         rows[asset_id] = data
     tested = sum(effect.q_value is not None for effect in report.assets.values())
     summary = {

@@ -270,3 +270,19 @@ def test_an_abandoned_lock_is_taken_over_and_the_task_runs():
     result = refresh_analytics_task.enqueue()
     assert "asset_effects" in result.return_value
     assert not JobLock.objects.exists()
+
+
+def test_assets_no_deal_used_compare_against_every_closed_deal_of_the_view():
+    """Hand-counted: three closed deals (two won). An asset used only in one won deal is
+    compared with the other two (1 won of 2); the assets nobody used, with all three (2 of 3)."""
+    used = make_asset("Used", stages=("decide",))
+    unused = [make_asset(f"Unused {n}", stages=("decide",)) for n in range(3)]
+    for external_id, outcome in (("U1", "won"), ("U2", "won"), ("U3", "lost")):
+        walk_deal(external_id, ["discover", "evaluate", outcome], amount=1000)
+    send_events(("u1", "used_in_deal", used, "U1", date(2024, 6, 20)))
+    refresh()
+    rows = {row["asset_id"]: row for row in selectors.asset_table(window="all")[0]}
+    assert (rows[used.pk]["deals_used"], rows[used.pk]["raw_baseline_win_rate"]) == (1, 0.5)
+    for asset in unused:
+        assert rows[asset.pk]["deals_used"] == 0
+        assert rows[asset.pk]["raw_baseline_win_rate"] == pytest.approx(2 / 3)
