@@ -5,7 +5,9 @@ many documents, indexed by Wagtail's own ``update_index`` (timed), then the admi
 asked through Django's test client, signed in as a marketer (Wagtail's permission filtering
 applies, as in production):
 - ``page_search``: GET /admin/pages/search/?q= (results, the page-type facet counts, the
-  paginator's count);
+  paginator's count), the whole page as a search from the sidebar opens it;
+- ``page_search_results``: GET /admin/pages/search/results/?q=, the same search's results
+  region, which the page's search box fetches and swaps in as the marketer types;
 - ``page_chooser_search``: GET /admin/choose-page/search/?q= (the page chooser's search box);
 - ``document_search``: GET /admin/documents/results/?q= (the document listing's search);
 - ``snippet_search``: GET /admin/snippets/cms/competitor/results/?q= (taxonomy snippets are
@@ -14,7 +16,8 @@ applies, as in production):
 For each view two figures: ``http``, the whole request (Wagtail's admin rendering its table
 included), and ``search``, only the calls the view makes to Wagtail's search backend (results,
 count, the page-type facet) with the same user's permission filtering, so what the backend
-costs is visible beside what the admin's own rendering costs.
+costs is visible beside what the admin's own rendering costs (``page_search_results`` makes
+``page_search``'s calls and has no figure of its own).
 
 The same queries (one word, two words, a prefix as typed, a competitor with a word) run once
 to warm up and then ``--queries`` times per view, for each backend asked for:
@@ -56,6 +59,7 @@ DEFAULTS = {
 }
 VIEWS = {
     "page_search": "/admin/pages/search/",
+    "page_search_results": "/admin/pages/search/results/",
     "page_chooser_search": "/admin/choose-page/search/",
     "document_search": "/admin/documents/results/",
     "snippet_search": "/admin/snippets/cms/competitor/results/",

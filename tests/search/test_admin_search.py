@@ -190,3 +190,68 @@ def test_update_index_rebuilds_the_admin_search_from_the_database(marketer_clien
     )
     call_command("update_index", verbosity=0)
     assert "Globex migration guide" in _titles(marketer_client.get(PAGE_SEARCH, {"q": "migration"}))
+
+
+ROADRUNNER = (
+    "Roadrunner proposal template",
+    "Roadrunner launch webinar",
+    "Roadrunner pricing sheet",
+)
+
+
+def _row(html: str, title: str) -> str:
+    """The listing's table row that shows ``title``, from the title on."""
+    return html[html.index(title) :].split("</tr>")[0]
+
+
+def _status_queries(captured) -> int:
+    """Queries that ask about revisions or workflow states: what a page's status tag needs."""
+    return sum(
+        "wagtailcore_revision" in query["sql"] or "wagtailcore_workflowstate" in query["sql"]
+        for query in captured.captured_queries
+    )
+
+
+def test_chooser_search_shows_each_pages_status_without_a_query_per_row(
+    admin_backend, marketer_client, django_assert_max_num_queries
+):
+    """The chooser's status tags (in moderation, live + scheduled, live) come from bulk
+    lookups: a search listing 12 pages asks about revisions and workflow states as often as
+    one listing 2. (Each row's parent page is still one query: Wagtail's chooser gives a hook
+    before the search, not after the paging.)"""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    marketer = make_user(role=MARKETER)
+    moderated = make_asset("Roadrunner proposal template", publish=False)
+    moderated.save_revision(user=marketer)
+    moderated.get_workflow().start(moderated, marketer)
+    scheduled = make_asset("Roadrunner launch webinar")
+    revision = scheduled.save_revision(user=marketer)
+    revision.approved_go_live_at = timezone.now() + timedelta(days=3)
+    revision.save()
+    make_asset("Roadrunner pricing sheet")
+    admin_backend()
+
+    shown = _titles(marketer_client.get(CHOOSER_SEARCH, {"q": "roadrunner"}))
+    rows = {title: _row(shown, title) for title in ROADRUNNER}
+    assert "in moderation" in rows["Roadrunner proposal template"]
+    assert "live + scheduled" in rows["Roadrunner launch webinar"]
+    assert "live" in rows["Roadrunner pricing sheet"]
+    assert "scheduled" not in rows["Roadrunner pricing sheet"]
+    assert "moderation" not in rows["Roadrunner pricing sheet"]
+    browsed = _titles(marketer_client.get(f"/admin/choose-page/{moderated.get_parent().pk}/"))
+    assert "in moderation" in _row(browsed, "Roadrunner proposal template")
+
+    make_asset("Coyote case study")
+    make_asset("Coyote battlecard")
+    admin_backend()
+    with django_assert_max_num_queries(100) as few:
+        assert _titles(marketer_client.get(CHOOSER_SEARCH, {"q": "coyote"})).count("Coyote") >= 2
+    for number in range(10):
+        make_asset(f"Coyote one-pager {number}")
+    admin_backend()
+    with django_assert_max_num_queries(100) as many:
+        assert _titles(marketer_client.get(CHOOSER_SEARCH, {"q": "coyote"})).count("Coyote") >= 12
+    assert _status_queries(many) == _status_queries(few) <= 2
