@@ -15,6 +15,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db.models import Q
 from django.test import override_settings
 from wagtail.models import Collection, GroupCollectionPermission, Page
 from wagtail.search.backends import get_search_backend
@@ -255,3 +256,38 @@ def test_chooser_search_shows_each_pages_status_without_a_query_per_row(
     with django_assert_max_num_queries(100) as many:
         assert _titles(marketer_client.get(CHOOSER_SEARCH, {"q": "coyote"})).count("Coyote") >= 12
     assert _status_queries(many) == _status_queries(few) <= 2
+
+
+# --- the one-pass SQLite backend's reshaping of the permission filter -------------------------
+
+
+def test_a_filter_on_the_tables_own_ids_is_asked_per_row_with_the_same_rows():
+    """The page search's "pages you may explore" filter (``pk IN (SELECT pk ... WHERE path
+    ...)``) becomes a correlated EXISTS: the same pages, no full list of ids built first."""
+    from search.admin_sqlite import _correlated
+
+    make_asset("Inside the library")
+    outside = Page.get_first_root_node().add_child(instance=LibraryPage(title="Outside"))
+    library = LibraryPage.objects.get(slug="library")
+    explorable = Page.objects.filter(path__startswith=library.path).values_list("pk", flat=True)
+    filtered = Page.objects.filter(pk__in=explorable, depth__gte=2)
+
+    reshaped = _correlated(filtered)
+    assert " IN (SELECT" not in str(reshaped.query)
+    assert "EXISTS" in str(reshaped.query)
+    assert set(reshaped.values_list("pk", flat=True)) == set(filtered.values_list("pk", flat=True))
+    assert outside.pk not in set(reshaped.values_list("pk", flat=True))
+    assert reshaped.count() == filtered.count() >= 2
+
+
+def test_filters_that_are_not_a_list_of_the_tables_own_ids_are_left_as_they_are():
+    from search.admin_sqlite import _correlated
+
+    make_asset("Some asset")
+    ids = Page.objects.values_list("pk", flat=True)
+    owners = Page.objects.filter(pk__in=Page.objects.values_list("owner_id", flat=True))
+    negated = Page.objects.exclude(pk__in=ids.filter(depth=1))
+    sliced = Page.objects.filter(pk__in=ids.order_by("pk")[:1])
+    either = Page.objects.filter(Q(pk__in=ids.filter(depth=1)) | Q(depth=3))
+    for queryset in (owners, negated, sliced, either):
+        assert _correlated(queryset) is queryset
