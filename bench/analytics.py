@@ -92,10 +92,12 @@ def _setup_django() -> str | None:
 
 
 def _empty() -> None:
-    """A scratch PostgreSQL database starts from no deals, events or rollups."""
+    """A scratch PostgreSQL database starts from no deals, events or rollups, and without the
+    assets of earlier runs (left there, they made each run's library larger than the last)."""
     from django.contrib.auth import get_user_model
 
     from analytics import models
+    from cms.models import AssetPage
 
     for model in (
         models.UsageEvent,
@@ -114,6 +116,7 @@ def _empty() -> None:
         models.JobLock,
     ):
         model.objects.all().delete()
+    AssetPage.objects.filter(title__startswith="Bench asset ").delete()
     get_user_model().objects.filter(username="bench-collector").delete()
 
 

@@ -84,7 +84,8 @@ def asset_view(inputs: Inputs, deal_ids: list[int], prepared, asset_ids) -> tupl
         prepared, per_asset, min_deals=settings.ANALYTICS_MIN_DEALS
     )
     in_view = set(deal_ids)
-    others = comparison_numbers(inputs, in_view)
+    totals = _totals(inputs, in_view)
+    others = comparison_numbers(inputs, in_view, totals)
     no_use = None  # the same for every asset no deal of the view used: computed once
     rows = {}
     for asset_id, effect in report.assets.items():
@@ -92,7 +93,7 @@ def asset_view(inputs: Inputs, deal_ids: list[int], prepared, asset_ids) -> tupl
         if asset_id in others:
             data.update(others[asset_id])
         else:
-            no_use = no_use or _no_use(inputs, in_view)
+            no_use = no_use or _finish_other(_Other(inputs.rates.money), inputs, totals)
             data.update(copy.deepcopy(no_use))
         rows[asset_id] = data
     tested = sum(effect.q_value is not None for effect in report.assets.values())
@@ -151,10 +152,6 @@ def effect_numbers(effect: AssetEffect, stage_names: dict[int, str]) -> dict:
     }
 
 
-def _no_use(inputs: Inputs, in_view: set[int]) -> dict:
-    return _finish_other(_Other(inputs.rates.money), inputs, _totals(inputs, in_view))
-
-
 class _Other:
     """Accumulates an asset's raw, stage-matched and revenue numbers over its rows."""
 
@@ -178,8 +175,12 @@ def _totals(inputs: Inputs, in_view: set[int]) -> dict:
     return {"n": len(in_view), "won": won, "by_reached": dict(by_reached)}
 
 
-def comparison_numbers(inputs: Inputs, in_view: set[int]) -> dict[int, dict]:
-    totals = _totals(inputs, in_view)
+def comparison_numbers(
+    inputs: Inputs, in_view: set[int], totals: dict | None = None
+) -> dict[int, dict]:
+    """The raw, stage-matched and revenue numbers of each asset some deal of the view used;
+    ``totals`` (the view's closed deals, ``_totals``) when the caller has them already."""
+    totals = totals or _totals(inputs, in_view)
     per: dict[int, _Other] = {}
     rates = inputs.rates
     for row in inputs.touches:

@@ -28,7 +28,7 @@ def day_expression(column: str = "occurred_at"):
     """The UTC day of a timestamp, computed by the database itself (Django's TruncDate on
     SQLite calls back into Python once per row)."""
     if connection.vendor == "sqlite":
-        sql = f"date({quote(column)})"  # a model column name, no user input
+        sql = day_sql(quote(column))  # a model column name, no user input
         return RawSQL(sql, [], output_field=DateField())  # noqa: S611
     return TruncDate(column, tzinfo=UTC)
 
@@ -178,27 +178,11 @@ def _column_types(table: str) -> dict[str, str]:
     return _TYPES[table]
 
 
-def upsert_rows(
-    table: str, keys: Sequence[str], columns: Sequence[str], rows: list[tuple], *, how: str
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE for rows of ``keys + columns``.
-
-    ``how`` says what a conflicting row's value columns become: "set" (the new value), "add"
-    (old + new: counts) or "max" (the larger: latest days; a row already as late is left
-    alone, not rewritten). SQLite (>= 3.24) and PostgreSQL share the syntax; only the
-    two-argument maximum is spelled differently."""
-    table_q = quote(table)
-    biggest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
-    formulas = {
-        "set": "EXCLUDED.{c}",
-        "add": "{t}.{c} + EXCLUDED.{c}",
-        "max": biggest + "({t}.{c}, EXCLUDED.{c})",
-    }[how]
-    updates = ", ".join(f"{quote(c)} = " + formulas.format(t=table_q, c=quote(c)) for c in columns)
+def upsert_rows(table: str, keys: Sequence[str], columns: Sequence[str], rows: list[tuple]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET columns to the new values, for rows of
+    ``keys + columns``. SQLite (>= 3.24) and PostgreSQL share the syntax."""
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns)
     then = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
-    if how == "max":
-        later = " OR ".join(f"EXCLUDED.{quote(c)} > {table_q}.{quote(c)}" for c in columns)
-        then += f" WHERE {later}"
     insert_rows(table, [*keys, *columns], rows, then=then)
 
 

@@ -83,13 +83,11 @@ def _reach(upto: int) -> dict[tuple, object]:
     return found
 
 
-def _upserts(table, keys, column, types, rows: dict, how: str):
+def _upserts(table, keys, column, types, rows: dict):
     """Steps writing ``rows`` (key tuple -> value) by upsert, STEP_ROWS per step."""
     items = sql.adapt(types, [(*key, value) for key, value in sorted(rows.items())])
     return [
-        lambda part=items[start : start + STEP_ROWS]: sql.upsert_rows(
-            table, keys, [column], part, how=how
-        )
+        lambda part=items[start : start + STEP_ROWS]: sql.upsert_rows(table, keys, [column], part)
         for start in range(0, len(items), STEP_ROWS)
     ]
 
@@ -200,7 +198,7 @@ def reach_rebuild(ctx, upto: int):
 
 def _reconcile(table, keys, column, types, current: dict, wanted: dict):
     write, delete = sql.diff(current, wanted)
-    steps = _upserts(table, keys, column, types, write, "set")
+    steps = _upserts(table, keys, column, types, write)
     gone = sql.adapt(types[: len(keys)], sorted(delete))
     steps += [
         lambda part=gone[start : start + STEP_ROWS]: sql.delete_keys(table, keys, part)
