@@ -18,11 +18,13 @@ page that says what happened.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from django.db import connection
 from wagtail.search.backends.base import BaseSearchBackend
 
+from search.admin_filters import InlinedFilters
 from search.engines.base import SearchUnavailable
 
 _detected: dict[str, str] = {}
@@ -56,12 +58,22 @@ def SearchBackend(params: dict):  # noqa: N802 - the name Wagtail looks up in a 
     except SearchUnavailable as error:
         return UnavailableBackend(params, reason=str(error))
     if kind == "opensearch":
-        from modelsearch.backends.opensearch3 import OpenSearch3SearchBackend
+        from modelsearch.backends.opensearch3 import OpenSearch3SearchBackend as backend
+    else:
+        from modelsearch.backends.elasticsearch8 import Elasticsearch8SearchBackend as backend
+    return _with_inlined_filters(backend)(params)
 
-        return OpenSearch3SearchBackend(params)
-    from modelsearch.backends.elasticsearch8 import Elasticsearch8SearchBackend
 
-    return Elasticsearch8SearchBackend(params)
+@functools.cache
+def _with_inlined_filters(backend):
+    """The server backend class whose searches send the page search's explorable-pages
+    filter as conditions, not as a list of every explorable page's id (admin_filters)."""
+    search = type("SearchCompiler", (InlinedFilters, backend.query_compiler_class), {})
+    typed = type(
+        "AutocompleteCompiler", (InlinedFilters, backend.autocomplete_query_compiler_class), {}
+    )
+    attributes = {"query_compiler_class": search, "autocomplete_query_compiler_class": typed}
+    return type(backend.__name__, (backend,), attributes)
 
 
 def _database_backend(params: dict):

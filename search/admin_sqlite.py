@@ -17,22 +17,15 @@ with the FTS table forced first (``CROSS JOIN``) and the matches materialized on
 search is then one FTS5 pass: tens of milliseconds. Everything else (indexing, ``update_index``,
 filters, facets, negation, ordering, Wagtail's signal handlers) is Wagtail's unchanged.
 
-One more reshaping, of the filter the admin's page search puts around every search: the pages
-the user may explore, as ``id IN (SELECT id FROM wagtailcore_page WHERE path ...)``. SQLite
-builds that list in full for each of the view's four queries (results, count, the page-type
-counts and the count again): at 10k pages, 4 ms of each query's 5-7 ms, while the search itself
-matched a few hundred. The same condition asked per matching page (``EXISTS (... AND id =
-page.id)``) gives the same rows in about 1 ms (``_correlated``).
+The page search's "pages you may explore" filter is moved into the search's own conditions
+first (``search.admin_filters``), as for the server backends.
 """
 
 from __future__ import annotations
 
 from django.db import connections, router
-from django.db.models import Exists, FloatField, OuterRef, QuerySet
-from django.db.models.expressions import Col, RawSQL
-from django.db.models.lookups import In
-from django.db.models.sql.query import Query
-from django.db.models.sql.where import AND
+from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
 from modelsearch.backends.database.sqlite.query import MatchExpression, normalize
 from modelsearch.backends.database.sqlite.sqlite import (
     IndexEntry,
@@ -43,6 +36,8 @@ from modelsearch.backends.database.sqlite.sqlite import (
 )
 from modelsearch.query import MatchAll, Not
 from modelsearch.utils import get_descendants_content_types_pks
+
+from search.admin_filters import InlinedFilters
 
 
 def _integer_pk(model) -> bool:
@@ -55,41 +50,6 @@ def _integer_pk(model) -> bool:
 
 
 INTEGER_FIELDS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
-
-
-def _correlated(queryset):
-    """``queryset`` with each top-level ``pk IN (SELECT pk FROM the same table WHERE c)``
-    filter asked as ``EXISTS (SELECT 1 FROM the same table WHERE c AND pk = outer pk)``: the
-    same rows, found without listing every row that meets ``c``."""
-    model, where = queryset.model, queryset.query.where
-    if where.connector != AND or where.negated:
-        return queryset
-    lists = [child for child in where.children if _lists_own_pks(child, model)]
-    if not lists:
-        return queryset
-    queryset = queryset._chain()
-    queryset.query.where.children = [c for c in where.children if c not in lists]
-    for child in lists:
-        rows = QuerySet(model=model, query=child.rhs.clone()).filter(pk=OuterRef("pk"))
-        queryset = queryset.filter(Exists(rows))
-    return queryset
-
-
-def _lists_own_pks(child, model) -> bool:
-    """Whether a where-clause child is ``pk IN (a plain subquery of the model's own pks)``."""
-    if not isinstance(child, In) or not isinstance(child.rhs, Query):
-        return False
-    subquery, pk = child.rhs, model._meta.pk
-    return (
-        isinstance(child.lhs, Col)
-        and child.lhs.target == pk
-        and subquery.model is model
-        and len(subquery.select) == 1
-        and getattr(subquery.select[0], "target", None) == pk
-        and not subquery.is_sliced
-        and not subquery.combinator
-        and not subquery.distinct
-    )
 
 
 class _OnePassMixin:
@@ -126,7 +86,7 @@ class _OnePassMixin:
         object_id = "CAST(object_id AS INTEGER)" if _integer_pk(model) else "object_id"
         # Values reach SQL only as parameters; the text is table and column names.
         matching = RawSQL(f"SELECT {object_id} FROM ({matches})", params)  # noqa: S608, S611
-        queryset = _correlated(self.queryset).filter(pk__in=matching)
+        queryset = self.queryset.filter(pk__in=matching)
         if self.order_by_relevance and score_field is None:
             score_field = "_score"
         if score_field is not None:
@@ -143,11 +103,13 @@ class _OnePassMixin:
         return queryset[start:stop]
 
 
-class OnePassSearchQueryCompiler(_OnePassMixin, SQLiteSearchQueryCompiler):
+class OnePassSearchQueryCompiler(InlinedFilters, _OnePassMixin, SQLiteSearchQueryCompiler):
     pass
 
 
-class OnePassAutocompleteQueryCompiler(_OnePassMixin, SQLiteAutocompleteQueryCompiler):
+class OnePassAutocompleteQueryCompiler(
+    InlinedFilters, _OnePassMixin, SQLiteAutocompleteQueryCompiler
+):
     title_weighted = False
 
 

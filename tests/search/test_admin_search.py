@@ -24,6 +24,7 @@ from accounts.roles import MARKETER
 from accounts.services import permission_get
 from cms.models import Competitor, LibraryPage
 from enablement.env import wagtail_search_backends
+from search.admin_filters import inlined
 from tests.factories import make_asset, make_document, make_user
 
 pytestmark = pytest.mark.django_db
@@ -258,13 +259,12 @@ def test_chooser_search_shows_each_pages_status_without_a_query_per_row(
     assert _status_queries(many) == _status_queries(few) <= 2
 
 
-# --- the one-pass SQLite backend's reshaping of the permission filter -------------------------
+# --- the explorable-pages filter, inlined for every backend -----------------------------------
 
 
-def test_a_filter_on_the_tables_own_ids_is_asked_per_row_with_the_same_rows():
+def test_a_filter_listing_the_tables_own_ids_becomes_its_conditions_with_the_same_rows():
     """The page search's "pages you may explore" filter (``pk IN (SELECT pk ... WHERE path
-    ...)``) becomes a correlated EXISTS: the same pages, no full list of ids built first."""
-    from search.admin_sqlite import _correlated
+    ...)``) becomes the conditions themselves: the same pages, no list of ids built first."""
 
     make_asset("Inside the library")
     outside = Page.get_first_root_node().add_child(instance=LibraryPage(title="Outside"))
@@ -272,22 +272,45 @@ def test_a_filter_on_the_tables_own_ids_is_asked_per_row_with_the_same_rows():
     explorable = Page.objects.filter(path__startswith=library.path).values_list("pk", flat=True)
     filtered = Page.objects.filter(pk__in=explorable, depth__gte=2)
 
-    reshaped = _correlated(filtered)
-    assert " IN (SELECT" not in str(reshaped.query)
-    assert "EXISTS" in str(reshaped.query)
+    reshaped = inlined(filtered)
+    assert "SELECT" not in str(reshaped.query).partition(" WHERE ")[2]
+    assert "LIKE" in str(reshaped.query)
     assert set(reshaped.values_list("pk", flat=True)) == set(filtered.values_list("pk", flat=True))
     assert outside.pk not in set(reshaped.values_list("pk", flat=True))
     assert reshaped.count() == filtered.count() >= 2
 
 
 def test_filters_that_are_not_a_list_of_the_tables_own_ids_are_left_as_they_are():
-    from search.admin_sqlite import _correlated
-
     make_asset("Some asset")
     ids = Page.objects.values_list("pk", flat=True)
     owners = Page.objects.filter(pk__in=Page.objects.values_list("owner_id", flat=True))
     negated = Page.objects.exclude(pk__in=ids.filter(depth=1))
     sliced = Page.objects.filter(pk__in=ids.order_by("pk")[:1])
     either = Page.objects.filter(Q(pk__in=ids.filter(depth=1)) | Q(depth=3))
-    for queryset in (owners, negated, sliced, either):
-        assert _correlated(queryset) is queryset
+    joined = Page.objects.filter(pk__in=ids.filter(owner__username="someone"))
+    for queryset in (owners, negated, sliced, either, joined):
+        assert inlined(queryset) is queryset
+
+
+def test_the_page_search_asks_each_backend_for_explorable_pages_by_their_conditions(
+    admin_backend,
+):
+    """What Wagtail's page search gives the backend (``pk IN`` the marketer's explorable
+    pages) reaches it as conditions on the searched pages; a server gets a path prefix, not
+    the id of every page in the library."""
+    import json
+
+    from wagtail.permission_policies.pages import PagePermissionPolicy
+
+    make_asset("Initech pricing deck")
+    admin_backend()
+    marketer = make_user(role=MARKETER)
+    explorable = PagePermissionPolicy().explorable_instances(marketer).values_list("pk", flat=True)
+    results = get_search_backend().autocomplete("pricing", Page.objects.filter(pk__in=explorable))
+    assert [page.title for page in results] == ["Initech pricing deck"]
+    compiler = results.query_compiler
+    assert "SELECT" not in str(compiler.queryset.query).partition(" WHERE ")[2]
+    if hasattr(compiler, "get_query"):  # Elasticsearch, OpenSearch
+        sent = json.dumps(compiler.get_query())
+        assert '"prefix"' in sent
+        assert '"terms": {"id_filter"' not in sent
