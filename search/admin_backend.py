@@ -66,8 +66,8 @@ def SearchBackend(params: dict):  # noqa: N802 - the name Wagtail looks up in a 
 
 @functools.cache
 def _with_inlined_filters(backend):
-    """The server backend class whose searches send the page search's explorable-pages
-    filter as conditions, not as a list of every explorable page's id (admin_filters)."""
+    """The backend class whose searches take the page search's explorable-pages filter as
+    conditions, not as a list of every explorable page's id (admin_filters)."""
     search = type("SearchCompiler", (InlinedFilters, backend.query_compiler_class), {})
     typed = type(
         "AutocompleteCompiler", (InlinedFilters, backend.autocomplete_query_compiler_class), {}
@@ -80,13 +80,11 @@ def _database_backend(params: dict):
     """Wagtail's database backend for this database; on SQLite with FTS5, its one-pass form."""
     from modelsearch.backends import database
 
-    backend = database.SearchBackend(params)
+    backend = type(database.SearchBackend(params))
     if connection.vendor == "sqlite" and database.USE_SQLITE_FTS:
         # Imported here: the module reads the SQLite FTS model, which exists only on SQLite.
-        from search.admin_sqlite import OnePassSQLiteSearchBackend
-
-        return OnePassSQLiteSearchBackend(params)
-    return backend
+        from search.admin_sqlite import OnePassSQLiteSearchBackend as backend
+    return _with_inlined_filters(backend)(params)
 
 
 class UnavailableBackend(BaseSearchBackend):

@@ -17,8 +17,8 @@ with the FTS table forced first (``CROSS JOIN``) and the matches materialized on
 search is then one FTS5 pass: tens of milliseconds. Everything else (indexing, ``update_index``,
 filters, facets, negation, ordering, Wagtail's signal handlers) is Wagtail's unchanged.
 
-The page search's "pages you may explore" filter is moved into the search's own conditions
-first (``search.admin_filters``), as for the server backends.
+(``search.admin_backend`` also moves the page search's "pages you may explore" filter into the
+search's own conditions first, as for every backend: ``search.admin_filters``.)
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ from modelsearch.backends.database.sqlite.sqlite import (
 )
 from modelsearch.query import MatchAll, Not
 from modelsearch.utils import get_descendants_content_types_pks
-
-from search.admin_filters import InlinedFilters
 
 
 def _integer_pk(model) -> bool:
@@ -103,13 +101,11 @@ class _OnePassMixin:
         return queryset[start:stop]
 
 
-class OnePassSearchQueryCompiler(InlinedFilters, _OnePassMixin, SQLiteSearchQueryCompiler):
+class OnePassSearchQueryCompiler(_OnePassMixin, SQLiteSearchQueryCompiler):
     pass
 
 
-class OnePassAutocompleteQueryCompiler(
-    InlinedFilters, _OnePassMixin, SQLiteAutocompleteQueryCompiler
-):
+class OnePassAutocompleteQueryCompiler(_OnePassMixin, SQLiteAutocompleteQueryCompiler):
     title_weighted = False
 
 
