@@ -78,13 +78,20 @@ def _with_inlined_filters(backend):
 
 def _database_backend(params: dict):
     """Wagtail's database backend for this database; on SQLite with FTS5, its one-pass form."""
+    return _database_backend_class(connection.vendor)(params)
+
+
+@functools.cache
+def _database_backend_class(vendor: str):
+    """Chosen once per process: modelsearch picks the class by asking for an instance (and, on
+    SQLite, remembers whether FTS5 is there), which every admin search would otherwise repeat."""
     from modelsearch.backends import database
 
-    backend = type(database.SearchBackend(params))
-    if connection.vendor == "sqlite" and database.USE_SQLITE_FTS:
+    backend = type(database.SearchBackend({}))
+    if vendor == "sqlite" and database.USE_SQLITE_FTS:
         # Imported here: the module reads the SQLite FTS model, which exists only on SQLite.
         from search.admin_sqlite import OnePassSQLiteSearchBackend as backend
-    return _with_inlined_filters(backend)(params)
+    return _with_inlined_filters(backend)
 
 
 class UnavailableBackend(BaseSearchBackend):

@@ -6,7 +6,7 @@ page-type counts, the count again): SQLite builds it in full every time (4 ms of
 backends read the 10k ids from the database and send them to the server as a ``terms`` filter.
 
 The list is of the searched table's own rows, so it says no more than its conditions on that
-table: ``_inlined`` moves them into the search's own filter (on the server: a ``prefix`` on the
+table: ``inlined`` moves them into the search's own filter (on the server: a ``prefix`` on the
 page path, a ``range`` on its depth), which gives the same pages. The backends' query compilers
 take it through ``InlinedFilters``.
 """
