@@ -10,7 +10,7 @@ from django.urls import reverse
 from wagtail import hooks
 
 from analytics.forms import deal_label, open_deals
-from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction
+from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction, asset_url_maker
 
 
 @hooks.register(ACTIONS_HOOK)
@@ -21,12 +21,13 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
     if not deals:
         return {}
     choices = [(str(deal.pk), deal_label(deal)) for deal in deals]
+    used_at = asset_url_maker("analytics:asset_used")
     return {
         asset_id: [
             CardAction(
                 name="used-deal",
                 label="Used in a deal?",
-                url=reverse("analytics:asset_used", args=[asset_id]),
+                url=used_at(asset_id),
                 field="deal",
                 field_label="Deal",
                 choices=choices,

@@ -194,6 +194,7 @@ def test_the_cards_deal_form_posts_with_its_csrf_token(library):
     html = browser.get("/search/", {"q": "battlecard"}, HTTP_X_SEARCH_PARTIAL="1").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     url = f"/analytics/assets/{library.battlecard.pk}/used/"
+    assert f'action="{url}"' in html  # each card's form names its own asset
     refused = browser.post(url, {"deal": deal.pk, "next": "/search/?q=battlecard"})
     assert refused.status_code == 403 and not UsageEvent.objects.exists()
     posted = browser.post(
