@@ -223,18 +223,20 @@ def _merge_open(ctx, after: int, upto: int) -> tuple[str, list]:
     bottom = ctx.cached("bottom", _bottom)
     q = sql.quote
     table = q(TABLE)
+
     # The journey stage at the first touch: the latest history entry at or before it, else
     # the earliest entry; an entry without a journey stage, or no history, gives the bottom.
-    entry = (
-        "(SELECT COALESCE(s.sort_order, %s) "  # noqa: S608 - model names only
-        f"FROM {q(DealStageChange._meta.db_table)} h "
-        f"LEFT JOIN {q(BuyerStage._meta.db_table)} s ON s.id = h.journey_stage_id "
-        "WHERE h.deal_id = g.deal_id {also} ORDER BY {order} LIMIT 1)"
-    )
-    latest = entry.format(
-        also="AND h.entered_at <= g.first_touch_at", order="h.entered_at DESC, h.id DESC"
-    )
-    stage = f"COALESCE({latest}, {entry.format(also='', order='h.entered_at, h.id')}, %s)"
+    def entry(where: str, order: str) -> str:
+        return (
+            "(SELECT COALESCE(s.sort_order, %s) "  # noqa: S608 - model names only
+            f"FROM {q(DealStageChange._meta.db_table)} h "
+            f"LEFT JOIN {q(BuyerStage._meta.db_table)} s ON s.id = h.journey_stage_id "
+            f"WHERE h.deal_id = g.deal_id {where} ORDER BY {order} LIMIT 1)"
+        )
+
+    latest = entry("AND h.entered_at <= g.first_touch_at", "h.entered_at DESC, h.id DESC")
+    earliest = entry("", "h.entered_at, h.id")
+    stage = f"COALESCE({latest}, {earliest}, %s)"
     kinds = ", ".join(["%s"] * len(TOUCH_KINDS))
     grouped = (
         "SELECT e.deal_id, e.asset_id, COUNT(*) AS touches, "  # noqa: S608 - model names only

@@ -134,7 +134,7 @@ def reach_step(ctx, after: int, upto: int):
     as changes (a rep first seen, or seen on a later day), by statements on the database.
     The stored day of each pair is probed through the table's unique index."""
     writes = Writes()
-    statements = []
+    statements = []  # per actor: the changes recorded, then the later days written
     for actor, column in (("rep", "user_id"), ("deal", "deal_id")):
         latest = (
             f"SELECT asset_id, {column} AS actor_id, "  # noqa: S608 - model names only
@@ -159,14 +159,14 @@ def reach_step(ctx, after: int, upto: int):
             "ON CONFLICT (asset_id, actor, actor_id) DO UPDATE SET last_day = EXCLUDED.last_day "
             f"WHERE EXCLUDED.last_day > {sql.quote(REACH)}.last_day"
         )
-        statements += [
-            (record, [REACH_FIELDS[actor], actor, after, upto]),
-            (later, [actor, after, upto]),
-        ]
+        statements.append(
+            ((record, [REACH_FIELDS[actor], actor, after, upto]), (later, [actor, after, upto]))
+        )
 
     def write():
-        moved = [sql.execute(statement, params) for statement, params in statements]
-        writes.rows = sum(moved[1::2])
+        for record, later in statements:
+            sql.execute(*record)
+            writes.rows += sql.execute(*later)
         writes.changed = writes.rows > 0
 
     writes.steps.append(write)
