@@ -81,3 +81,46 @@ def test_whole_stay_rule_flatters_assets_used_early(tally):
     assert tally.whole_stay_rate(SEGMENT_NULL, HELPS) >= 0.7
     early = [tally.whole_stay_rate(a, HELPS) for a in EARLY_NEUTRAL]
     assert sum(early) / len(early) >= 0.3
+
+
+def test_the_any_content_headline_is_not_fooled_when_no_content_matters():
+    """The dashboard's headline (the overview) takes a deal's first touch of any asset as the
+    moment of use. On views where no asset changes anything - the confounded nulls, ten
+    neutral assets and fifty more, so most deals use something early in Discover - it should
+    centre on zero, its 95% interval should hold zero about 95% of the time, and it should
+    reach a verdict about as often as its 10% test allows (it is the view's only comparison).
+    Comparing with every deal of the stage instead of those still in it on the same day (the
+    immortal-time mistake) moves the mean to about +6 points."""
+    import dataclasses
+    import statistics
+
+    from analytics.effectiveness import (
+        asset_effect,
+        first_touches,
+        population_prepare,
+        verdicts_assign,
+    )
+    from analytics.rollups.effects import merged_first_touches
+
+    library = [dataclasses.replace(asset, boost={}) for asset in sim.library()]
+    library += [
+        sim.AssetSpec(
+            f"more {n}", 200 + n, "neutral", use=sim._uniform_use(sim.STAGES[n % 3], 0.08)
+        )
+        for n in range(50)
+    ]
+    runs = 100
+    estimates, covered, verdicts = [], 0, 0
+    for seed in range(runs):
+        dataset = sim.generate(seed, assets=library)
+        population = population_prepare(dataset.deals, stages=sim.STAGES)
+        per_asset = first_touches(dataset.touches)
+        touched = merged_first_touches(per_asset, per_asset)
+        (judged,) = verdicts_assign([asset_effect(population, 0, touched, min_deals=20)])
+        effect = judged.effect
+        estimates.append(effect.estimate)
+        covered += abs(effect.estimate) <= 1.96 * effect.se
+        verdicts += judged.verdict in (HELPS, HURTS)
+    assert abs(statistics.mean(estimates)) < 0.01
+    assert covered / runs >= 0.90
+    assert verdicts / runs <= 0.20
