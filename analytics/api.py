@@ -299,7 +299,8 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     """The numbers of the dashboard's asset table, one object per asset, with the field
     names of ``analytics.selectors.ASSET_FIELDS`` and ``NESTED_FIELDS`` plus ``asset_id``
     and ``title``. ``verdict`` is "helps" or "hurts" only for assets that pass
-    Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view.
+    Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view and
+    whose 95% interval leaves out zero.
     ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way.
     Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate)."""
     _require_lead(request)

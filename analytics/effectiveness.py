@@ -76,12 +76,16 @@ page should show the per-segment lifts beside the headline.
 and ``min_deals`` distinct comparison deals (the minimum-sample rule, ``ANALYTICS_MIN_DEALS``)
 gets a two-sided Wald p-value ``erfc(|z| / sqrt 2)``,
 z = lift / se. Benjamini-Hochberg (1995) adjusts them across all assets of the view; "helps" or
-"hurts" (by the sign of the lift) needs an adjusted p-value <= ``FDR`` (10%), otherwise "no clear
-effect" with the 95% interval; too few deals: "not enough data".
+"hurts" (by the sign of the lift) needs an adjusted p-value <= ``FDR`` (10%) and the 95% interval
+shown beside the verdict to leave out zero (p <= ``SHOWN_ALPHA``, 5%), otherwise "no clear
+effect" with the 95% interval; too few deals: "not enough data". The second condition matters
+only when few are tested (the overview's one headline, a handful of heat-map cells), where
+Benjamini-Hochberg alone passes p-values up to 10%: a verdict beside an interval that holds zero.
 
 **6. Power.** Next to "no clear effect": the minimum detectable effect at 80% power,
 ``(z_{1-alpha/2} + z_0.80) se``, with alpha the view's Benjamini-Hochberg threshold for one more
-discovery, ``min(FDR, (R + 1) FDR / m)`` (R assets passed out of m tested).
+discovery, ``min(FDR, SHOWN_ALPHA, (R + 1) FDR / m)`` (R assets passed Benjamini-Hochberg out of
+m tested).
 
 **What it cannot do.** It removes confounding by stage, time in stage, segment, rep and any
 picked attribute; a reason to use an asset that also predicts winning and is none of these (a
@@ -108,6 +112,7 @@ from analytics import stats
 from analytics.stats import Heterogeneity, RiskDifference
 
 FDR = 0.10
+SHOWN_ALPHA = 1 - 0.95  # the intervals shown are 95%: a verdict never sits beside one holding 0
 POWER = 0.80
 HETEROGENEITY_ALPHA = 0.10
 
@@ -519,13 +524,13 @@ def verdicts_assign(
     q_values = stats.benjamini_hochberg([effect.p_value for effect in effects])
     tested = sum(q is not None for q in q_values)
     passed = sum(q is not None and q <= fdr for q in q_values)
-    alpha = min(fdr, (passed + 1) * fdr / tested) if tested else fdr
+    alpha = min(fdr, SHOWN_ALPHA, (passed + 1) * fdr / tested if tested else fdr)
     result = []
     for effect, q in zip(effects, q_values, strict=True):
         if q is None:
             result.append(replace(effect, q_value=None, verdict=NOT_ENOUGH_DATA, mde=None))
             continue
-        if q <= fdr:
+        if q <= fdr and effect.p_value <= SHOWN_ALPHA:
             verdict = HELPS if effect.effect.estimate > 0 else HURTS
         else:
             verdict = NO_CLEAR_EFFECT

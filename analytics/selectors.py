@@ -249,7 +249,8 @@ def ranking_signals() -> dict[int, dict]:
     .ranking_signals_replace`` stores them):
 
     - ``effective``: the 12-month stratified effect of an asset whose verdict is "helps"
-      (it passed Benjamini-Hochberg at 10% across the view's assets); 0 for every other;
+      (it passed Benjamini-Hochberg at 10% across the view's assets, its 95% interval clear of
+      zero); 0 for every other;
     - ``popularity``: ``log(1 + uses) / log(1 + most uses of any asset)`` over 12 months,
       uses = views + downloads + touches, in [0, 1], to two decimals;
     - ``won_deals``: the asset was used in at least one won deal (all time)."""

@@ -358,6 +358,21 @@ def test_an_asset_significant_alone_gets_no_verdict_among_many_neutral_ones():
     assert judged[0].q_value == pytest.approx(min(1.0, 31 * effects[0].p_value))
 
 
+def test_a_lone_comparison_gets_no_verdict_while_its_95_percent_interval_holds_zero():
+    """The overview's headline is the only comparison of its family: Benjamini-Hochberg alone
+    would pass p = 0.080 at 10%, a "hurts" printed beside an interval from -3.7 to +0.2 pts."""
+    (lone,) = eff.verdicts_assign([_effect(1, -0.0175, 0.01)])  # z -1.75, p 0.0801
+    assert lone.q_value == pytest.approx(0.0801, abs=1e-4)
+    low, high = lone.effect.interval()
+    assert low < 0 < high
+    assert lone.verdict == eff.NO_CLEAR_EFFECT
+    # alpha = min(0.10, 0.05, (0 + 1) * 0.10 / 1) = 0.05: MDE = (1.9600 + 0.8416) * 0.01
+    assert lone.mde == pytest.approx(0.0280, abs=1e-4)
+    (clear,) = eff.verdicts_assign([_effect(1, -0.0215, 0.01)])  # z -2.15, p 0.0316
+    assert clear.effect.interval()[1] < 0
+    assert clear.verdict == eff.HURTS
+
+
 def test_minimum_detectable_effect_uses_the_threshold_for_one_more_discovery():
     effects = [_effect(1, 0.12, 0.03)] + [_effect(10 + i, 0.0, 0.05) for i in range(3)]
     judged = eff.verdicts_assign(effects)

@@ -313,7 +313,9 @@ def test_no_clear_effect_shows_its_interval_and_the_smallest_detectable_effect()
     assert "○ no clear effect" in table and "+4 pts <small>(-5 pts to +13 pts)" in table
     assert "+16 pts" in table  # the smallest detectable effect
     assert "Benjamini-Hochberg false discovery rate of 10% across the 12 assets" in table
+    assert "whose 95% interval leaves out zero" in table
     page = client.get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "a 95% interval that leaves out zero (here -5 pts to +13 pts)" in page
     assert "could have detected an effect of about +16 pts" in page
 
 
