@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
@@ -100,6 +101,13 @@ def home(request):
     if library is None:
         raise Http404("The library has not been published yet.")
     return redirect(library.url)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico where a response names no icon (an HTML fragment opened on
+    its own, a download): the site's icon, not a 404."""
+    return redirect(static("enablement/icon.svg"), permanent=True)
 
 
 def library_page_serve(request, *, page):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
     path("home/", cms_views.home, name="home"),
+    path("favicon.ico", cms_views.favicon),
     path("assets/", include("cms.urls")),
     path("search/", include("search.urls")),
     path("analytics/", include("analytics.urls")),

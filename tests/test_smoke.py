@@ -21,3 +21,10 @@ def test_rep_outside_team_cannot_see_asset_in_restricted_section():
     assert asset_visible_to(marketer, asset)
     assert list(assets_for_user(outsider)) == [open_asset.page_ptr.specific]
     assert set(assets_for_user(insider)) == {asset, open_asset}
+
+
+def test_favicon_is_the_site_icon_not_a_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].startswith("/static/enablement/icon")
+    assert response["Location"].endswith(".svg")
