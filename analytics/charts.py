@@ -7,10 +7,16 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
-def _pct(value: float | None, signed: bool = False) -> str:
-    if value is None:
+def points_text(value: float | None) -> str:
+    """A difference of proportions in percentage points: 0.12 -> "+12 pts". Under half a point
+    it keeps a decimal (-0.003 -> "-0.3 pts"), so an interval that stops just short of zero
+    does not end at "-0 pts", as if it held it."""
+    if value is None or value == "":
         return "n/a"
-    return f"{value * 100:+.0f} pts" if signed else f"{value * 100:.0f}%"
+    points = float(value) * 100
+    if abs(points) < 0.05:
+        return "0 pts"
+    return f"{points:+.1f} pts" if abs(points) < 0.5 else f"{points:+.0f} pts"
 
 
 def effect_rows(numbers: dict) -> list[tuple[str, float | None, float | None, float | None]]:
@@ -67,9 +73,9 @@ def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
         f'width="100%" aria-labelledby="interval-title">',
         '<title id="interval-title">'
         + escape(
-            f"Stratified effect {_pct(headline[1], True)} (95% interval "
-            f"{_pct(headline[2], True)} to {_pct(headline[3], True)}); raw "
-            f"{_pct(rows[-1][1], True)}; stage-matched {_pct(rows[-2][1], True)}"
+            f"Stratified effect {points_text(headline[1])} (95% interval "
+            f"{points_text(headline[2])} to {points_text(headline[3])}); raw "
+            f"{points_text(rows[-1][1])}; stage-matched {points_text(rows[-2][1])}"
         )
         + "</title>",
         f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 30}" class="zero"/>',
@@ -81,7 +87,7 @@ def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
         if value is None:
             parts.append(f'<text x="{x(0) + 8:.1f}" y="{y - 6}" class="value">no data</text>')
             continue
-        text = _pct(value, True)
+        text = points_text(value)
         if low is not None and high is not None:
             parts += [
                 f'<line x1="{x(low):.1f}" y1="{y}" x2="{x(high):.1f}" y2="{y}" class="whisker"/>',
@@ -90,7 +96,7 @@ def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
                 f'<line x1="{x(high):.1f}" y1="{y - 6}" x2="{x(high):.1f}" y2="{y + 6}" '
                 'class="whisker"/>',
             ]
-            text += f" ({_pct(low, True)} to {_pct(high, True)})"
+            text += f" ({points_text(low)} to {points_text(high)})"
         parts.append(f'<circle cx="{x(value):.1f}" cy="{y}" r="5" class="point"/>')
         parts.append(
             f'<text x="{x(value):.1f}" y="{y - 9}" class="value" '

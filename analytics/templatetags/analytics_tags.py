@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from analytics import selectors
+from analytics.charts import points_text
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
 from analytics.forms import FeedbackForm, deal_label, open_deals
@@ -20,8 +21,8 @@ def pct(value):
 
 @register.filter
 def pts(value):
-    """A difference of proportions in percentage points: 0.12 -> "+12 pts"."""
-    return "n/a" if value in (None, "") else f"{float(value) * 100:+.0f} pts"
+    """A difference of proportions in percentage points (``analytics.charts.points_text``)."""
+    return points_text(value)
 
 
 @register.filter

@@ -339,3 +339,14 @@ def test_an_effect_that_differs_by_segment_shows_the_segment_effects():
     assert "The effect differs between segments" in page
     assert "Enterprise +20 pts (+8 pts to +32 pts, 60 deals)" in page
     assert "Segment Enterprise" in page  # a row of the chart
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.12, "+12 pts"), (-0.0451, "-5 pts"), (-0.003, "-0.3 pts"), (0.004, "+0.4 pts"),
+     (0.0004, "0 pts"), (0.0, "0 pts"), (None, "n/a")],
+)  # fmt: skip
+def test_points_keep_a_decimal_near_zero_so_no_bound_reads_minus_zero(value, text):
+    from analytics.templatetags.analytics_tags import pts
+
+    assert pts(value) == text
