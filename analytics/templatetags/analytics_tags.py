@@ -19,10 +19,7 @@ def pct(value):
     return "n/a" if value in (None, "") else f"{float(value) * 100:.0f}%"
 
 
-@register.filter
-def pts(value):
-    """A difference of proportions in percentage points (``analytics.charts.points_text``)."""
-    return points_text(value)
+register.filter("pts", points_text)  # a difference of proportions in percentage points
 
 
 @register.filter

@@ -95,12 +95,7 @@ def test_the_any_content_headline_is_not_fooled_when_no_content_matters():
     import dataclasses
     import statistics
 
-    from analytics.effectiveness import (
-        asset_effect,
-        first_touches,
-        population_prepare,
-        verdicts_assign,
-    )
+    from analytics.effectiveness import first_touches, population_effects, population_prepare
     from analytics.rollups.effects import merged_first_touches
 
     library = [dataclasses.replace(asset, boost={}) for asset in sim.library()]
@@ -117,7 +112,7 @@ def test_the_any_content_headline_is_not_fooled_when_no_content_matters():
         population = population_prepare(dataset.deals, stages=sim.STAGES)
         per_asset = first_touches(dataset.touches)
         touched = merged_first_touches(per_asset, per_asset)
-        (judged,) = verdicts_assign([asset_effect(population, 0, touched, min_deals=20)])
+        judged = population_effects(population, {0: touched}, min_deals=20).assets[0]
         effect = judged.effect
         estimates.append(effect.estimate)
         covered += abs(effect.estimate) <= 1.96 * effect.se

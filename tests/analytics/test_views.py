@@ -347,6 +347,7 @@ def test_an_effect_that_differs_by_segment_shows_the_segment_effects():
      (0.0004, "0 pts"), (0.0, "0 pts"), (None, "n/a")],
 )  # fmt: skip
 def test_points_keep_a_decimal_near_zero_so_no_bound_reads_minus_zero(value, text):
-    from analytics.templatetags.analytics_tags import pts
+    from django.template import Context, Template
 
-    assert pts(value) == text
+    template = Template("{% load analytics_tags %}{{ value|pts }}")
+    assert template.render(Context({"value": value})) == text
