@@ -17,7 +17,8 @@ For each view two figures: ``http``, the whole request (Wagtail's admin renderin
 included), and ``search``, only the calls the view makes to Wagtail's search backend (results,
 count, the page-type facet) with the same user's permission filtering, so what the backend
 costs is visible beside what the admin's own rendering costs (``page_search_results`` makes
-``page_search``'s calls and has no figure of its own).
+``page_search``'s calls and has no figure of its own; on a server, the page-type request
+also gives the count, ``search.admin_backend.TotalsOncePerRequest``).
 
 The same queries (one word, two words, a prefix as typed, a competitor with a word) run once
 to warm up and then ``--queries`` times per view, for each backend asked for:
@@ -195,16 +196,20 @@ def _search_calls(user) -> dict:
     from wagtail.permission_policies.pages import PagePermissionPolicy
     from wagtail.permissions import policy_registry
 
+    from search.admin_backend import totals_shared
+
     explorable = PagePermissionPolicy().explorable_instances(user).values_list("pk", flat=True)
     documents_policy = policy_registry.get_by_type(get_document_model())
     documents = documents_policy.instances_user_has_any_permission_for(user, ["change", "delete"])
 
     def page_search(text):
+        """In the view's order, sharing a server's totals as a request does."""
         pages = Page.objects.filter(pk__in=explorable)
-        results = pages.autocomplete(text)
-        list(results[:20])
-        results.count()
-        pages.autocomplete(text).facet("content_type_id")
+        with totals_shared():
+            pages.autocomplete(text).facet("content_type_id")
+            results = pages.autocomplete(text)
+            results.count()
+            list(results[:20])
 
     def page_chooser_search(text):
         results = Page.objects.exclude(depth=1).type(Page).specific().autocomplete(text)

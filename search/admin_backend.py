@@ -18,9 +18,13 @@ page that says what happened.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import threading
 
+from asgiref.local import Local
+from django.core.signals import request_finished, request_started
 from django.db import connection
 from wagtail.search.backends.base import BaseSearchBackend
 
@@ -73,7 +77,79 @@ def _with_inlined_filters(backend):
         "AutocompleteCompiler", (InlinedFilters, backend.autocomplete_query_compiler_class), {}
     )
     attributes = {"query_compiler_class": search, "autocomplete_query_compiler_class": typed}
+    if hasattr(backend.results_class, "_backend_do_search"):  # Elasticsearch, OpenSearch
+        attributes["results_class"] = type(
+            "SearchResults", (TotalsOncePerRequest, backend.results_class), {}
+        )
     return type(backend.__name__, (backend,), attributes)
+
+
+_totals = Local()  # .known: {(index, query as JSON): how many match}, while a request runs
+
+
+@contextlib.contextmanager
+def totals_shared():
+    """Within this block a server's answer to how many match a search serves every count of
+    that search (``TotalsOncePerRequest``); each web request runs in one."""
+    _totals.known = {}
+    try:
+        yield
+    finally:
+        _totals.known = None
+
+
+def _request_started(**kwargs) -> None:
+    _totals.known = {}
+
+
+def _request_finished(**kwargs) -> None:
+    _totals.known = None
+
+
+# Connected when Wagtail first loads this module (the first admin search of a process); that
+# request's counts each ask the server.
+request_started.connect(_request_started, dispatch_uid="admin-search-totals-start")
+request_finished.connect(_request_finished, dispatch_uid="admin-search-totals-end")
+
+
+class TotalsOncePerRequest:
+    """A server is asked how many pages match a search once per web request, not three times.
+
+    Wagtail's page search asks the server for the page-type counts of the marketer's search,
+    then the paginator's count of the same search, its page of results, and the template's
+    count of all matching pages: four round trips, three of them about one number. The
+    page-type request here also asks for the exact total (``track_total_hits``), and a count
+    whose query the server already answered in this request is taken from that answer.
+    Outside a web request (commands, the shell) every count asks the server, unless the
+    caller runs it within ``totals_shared``."""
+
+    def _backend_do_search(self, body, **kwargs):
+        if "aggregations" in body:
+            body = {**body, "track_total_hits": True}
+        response = super()._backend_do_search(body, **kwargs)
+        total = response["hits"]["total"]  # {"value": n, "relation": "eq" or "gte"}
+        if "aggregations" in body and total["relation"] == "eq":
+            self._total_remember(body, total["value"])
+        return response
+
+    def _do_count(self):
+        known = getattr(_totals, "known", None)
+        total = None if known is None else known.get(self._total_key(self._get_es_body()))
+        if total is None:
+            return super()._do_count()
+        total -= self.start
+        if self.stop is not None:
+            total = min(total, self.stop - self.start)
+        return max(total, 0)
+
+    def _total_remember(self, body: dict, total: int) -> None:
+        known = getattr(_totals, "known", None)
+        if known is not None:
+            known[self._total_key(body)] = total
+
+    def _total_key(self, body: dict) -> tuple[str, str]:
+        index = self.backend.get_index_for_model(self.query_compiler.queryset.model).name
+        return index, json.dumps(body["query"], sort_keys=True, default=str)
 
 
 def _database_backend(params: dict):

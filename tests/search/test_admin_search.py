@@ -294,6 +294,54 @@ def test_filters_that_are_not_a_list_of_the_tables_own_ids_are_left_as_they_are(
         assert inlined(queryset) is queryset
 
 
+def _server_requests(monkeypatch) -> list[str] | None:
+    """The names of the client calls the admin's search server gets from now on (None on the
+    database backend)."""
+    backend = get_search_backend()
+    if not hasattr(backend, "es"):
+        return None
+    asked: list[str] = []
+    client_class = type(backend.es)
+    for name in ("search", "count"):
+        original = getattr(client_class, name)
+
+        def recorded(self, *args, _name=name, _original=original, **kwargs):
+            asked.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(client_class, name, recorded)
+    return asked
+
+
+def test_the_page_search_shows_its_counts_from_one_answer_of_the_server(
+    admin_backend, marketer_client, monkeypatch
+):
+    """Wagtail's page search wants four things of a server: the page-type counts, the
+    paginator's count, the page of results and the count of all matches. The counts come
+    with the page-type answer: two round trips, and every count shown is right, with and
+    without a page type chosen, and fresh on the next request."""
+    for title in ("Initech pricing deck", "Initech pricing sheet", "Initech pricing model"):
+        make_asset(title)
+    make_asset("Onboarding checklist")
+    admin_backend()
+    asked = _server_requests(monkeypatch)
+    shown = _titles(marketer_client.get(PAGE_SEARCH, {"q": "pricing"}))
+    assert "There are 3 matching pages" in shown
+    assert "All (3)" in shown
+    assert "Asset page (3)" in shown
+    if asked is not None:
+        assert asked == ["search", "search"]
+    chosen = _titles(
+        marketer_client.get(PAGE_SEARCH, {"q": "pricing", "content_type": "cms.assetpage"})
+    )
+    assert "There are 3 matching pages" in chosen
+    make_asset("Initech pricing FAQ")
+    admin_backend()
+    again = _titles(marketer_client.get(PAGE_SEARCH, {"q": "pricing"}))
+    assert "There are 4 matching pages" in again
+    assert "All (4)" in again
+
+
 def test_the_page_search_asks_each_backend_for_explorable_pages_by_their_conditions(
     admin_backend,
 ):
