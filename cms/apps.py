@@ -12,8 +12,10 @@ class CmsConfig(AppConfig):
         # loaded yet when Django imports the app config (app-loading order).
         from cms import receivers
         from cms.admin_csp import admin_widgets_without_inline_script
+        from cms.admin_listings import name_page_search_rows
         from cms.exports import neutralise_admin_exports
 
         post_migrate.connect(receivers.roles_after_migrate, sender=self)
         neutralise_admin_exports()
         admin_widgets_without_inline_script()
+        name_page_search_rows()
