@@ -16,7 +16,9 @@ For each size, on the same rows:
   call (query building, tantivy, stored fields, highlights, facet labels, deal reasons);
   ``http_view``: GET /search/ through Django's test client (adds auth, the search-event insert
   and template rendering); ``event_insert``: the analytics insert alone;
-  ``wagtail_db_backend``: Wagtail's database backend, search + count + two facet counts the way
+  ``wagtail_db_backend``: Wagtail's database backend as the admin uses it (the configured one:
+  since 2026-12-03 the one-pass SQLite form, ``search/admin_sqlite.py``; Wagtail's form as it
+  comes is ``admin_search``'s ``database_stock``), search + count + two facet counts the way
   ``SearchResults.facet()`` computes them, each query capped (SQLite progress handler) so a
   run always ends; capped queries count as the cap (so its figures are lower bounds).
 
