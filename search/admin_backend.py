@@ -124,11 +124,12 @@ class TotalsOncePerRequest:
     caller runs it within ``totals_shared``."""
 
     def _backend_do_search(self, body, **kwargs):
-        if "aggregations" in body:
-            body = {**body, "track_total_hits": True}
+        if "aggregations" not in body:  # results: their count is asked first, by the paginator
+            return super()._backend_do_search(body, **kwargs)
+        body = {**body, "track_total_hits": True}
         response = super()._backend_do_search(body, **kwargs)
-        total = response["hits"]["total"]  # {"value": n, "relation": "eq" or "gte"}
-        if "aggregations" in body and total["relation"] == "eq":
+        total = response["hits"]["total"]  # {"value": n, "relation": "eq"} when exact
+        if total["relation"] == "eq":
             self._total_remember(body, total["value"])
         return response
 
