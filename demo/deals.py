@@ -23,7 +23,11 @@ depends on the deal's fate beyond how long it stays). The truth built in:
 - ``placebo``: no effect, used only at Decide, in half the deals that get there: its raw win
   rate looks great because only late deals use it;
 - every other asset is ``neutral``: used now and then (8%) at its earliest tagged stage;
-  assets tagged only with stages after the pipeline (Onboard) are used after a win.
+  assets tagged only with stages after the pipeline (Onboard) are used after a win;
+- a fifth of deals (``WITHOUT_LIBRARY``, drawn apart from everything else) are worked without
+  the library: their touches are drawn like any deal's and then never happen, so they get no
+  boost either. Every other deal's story is the same as without them, and a lead's
+  "influenced revenue" is not all of the won revenue, as it is nowhere in real life.
 
 Also: a tenth of deals are in euros (with a dated EUR rate) and a few in pounds (no rate: shown
 apart, never added); 2% of closed deals come without stage history (flagged, left out).
@@ -69,6 +73,7 @@ EFFECTIVE_USE = 0.30
 NEUTRAL_USE = 0.08
 PLACEBO_USE = 0.50
 WITHOUT_HISTORY = 0.02
+WITHOUT_LIBRARY = 0.20
 CURRENCIES = (("EUR", 0.10), ("GBP", 0.03))  # the rest in USD
 EUR_RATE = Decimal("1.08")
 INDUSTRIES = ("Retail", "Healthcare", "Financial Services", "Manufacturing", "Software")
@@ -160,7 +165,8 @@ def seed_analytics(*, stdout, deals: int = DEALS, seed: int = 7, today=None) -> 
         stdout.write(f"Demo deals already present ({existing}): nothing changed.")
         return truth
     now = today or timezone.now()
-    generator = _Generator(random.Random(seed), pipeline, truth, now)
+    apart = random.Random(f"without-library-{seed}")  # leaves the main draws as they were
+    generator = _Generator(random.Random(seed), pipeline, truth, now, apart=apart)
     with transaction.atomic():
         CurrencyRate.objects.get_or_create(
             currency="EUR",
@@ -199,8 +205,9 @@ def _rate(p: float) -> float:
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, pipeline, truth: Truth, now: datetime):
+    def __init__(self, rng, pipeline, truth: Truth, now: datetime, *, apart: random.Random):
         self.rng, self.pipeline, self.truth, self.now = rng, pipeline, truth, now
+        self.apart = apart  # whether a deal is worked without the library
         rep = get_user_model().objects.filter(groups__name="Rep").order_by("username").first()
         self.owners = [(rep, rep.get_full_name() or rep.username)] if rep else []
         self.owners += [(None, name) for name in REP_NAMES[: 12 - len(self.owners)]]
@@ -254,6 +261,7 @@ class _Generator:
 
     def _plan(self, number: int) -> dict:
         rng = self.rng
+        without_library = self.apart.random() < WITHOUT_LIBRARY
         segment = "Enterprise" if rng.random() < ENTERPRISE_SHARE else "SMB"
         owner = rng.randrange(len(self.owners))
         best = owner < BEST_REPS
@@ -277,7 +285,7 @@ class _Generator:
                 if asset_id in used or wait >= stay:
                     continue
                 used.add(asset_id)
-                boost += asset_boost
+                boost += 0.0 if without_library else asset_boost
                 touches.append((asset_id, moment + wait, stage))
             moment += stay
             if not moves_on:
@@ -305,7 +313,7 @@ class _Generator:
         if closed and rng.random() < WITHOUT_HISTORY:
             history = history[-1:]  # imported from an opportunity report without its history
         events = self._events(number, self.owners[owner][0], touches)
-        return {"deal": deal, "history": history, "events": events}
+        return {"deal": deal, "history": history, "events": [] if without_library else events}
 
     def _touch_after_win(self, close: datetime) -> list:
         """Onboarding material: used in the weeks after a win, never before the close."""

@@ -116,6 +116,24 @@ def test_overview_headline_is_stratified_and_flags_deals_without_history(seeded)
     assert "no stage history" in page and "GBP" in page and "(no rate)" in page
 
 
+def test_influenced_revenue_is_most_of_the_won_revenue_not_all_of_it(seeded):
+    """A fifth of the demo's deals are worked without the library, as some deals are anywhere:
+    the won deals that touched no asset before closing are left out of influenced revenue."""
+    from django.db.models import Exists, OuterRef
+
+    from analytics.models import UsageEvent
+
+    overview = selectors.snapshot("overview", "all")
+    share = overview["influenced_revenue"]["amount"] / overview["won_revenue"]["amount"]
+    assert 0.70 < share < 0.95
+    won = Deal.objects.filter(external_id__startswith="DEMO-", outcome=Deal.Outcome.WON)
+    touched = UsageEvent.objects.filter(
+        deal=OuterRef("pk"), occurred_at__date__lte=OuterRef("close_date")
+    )
+    untouched = won.exclude(Exists(touched)).count()
+    assert 0.08 < untouched / won.count() < 0.25
+
+
 def test_only_helps_assets_get_the_effectiveness_signal(seeded):
     truth, _ = seeded
     signals = selectors.ranking_signals()
