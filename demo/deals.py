@@ -205,7 +205,9 @@ def _rate(p: float) -> float:
 
 
 class _Generator:
-    def __init__(self, rng, pipeline, truth: Truth, now: datetime, *, apart: random.Random):
+    def __init__(
+        self, rng: random.Random, pipeline, truth: Truth, now: datetime, *, apart: random.Random
+    ):
         self.rng, self.pipeline, self.truth, self.now = rng, pipeline, truth, now
         self.apart = apart  # whether a deal is worked without the library
         rep = get_user_model().objects.filter(groups__name="Rep").order_by("username").first()
