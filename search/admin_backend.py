@@ -24,7 +24,6 @@ import json
 import threading
 
 from asgiref.local import Local
-from django.core.signals import request_finished, request_started
 from django.db import connection
 from wagtail.search.backends.base import BaseSearchBackend
 
@@ -87,29 +86,24 @@ def _with_inlined_filters(backend):
 _totals = Local()  # .known: {(index, query as JSON): how many match}, while a request runs
 
 
-@contextlib.contextmanager
-def totals_shared():
-    """Within this block a server's answer to how many match a search serves every count of
-    that search (``TotalsOncePerRequest``); each web request runs in one."""
-    _totals.known = {}
-    try:
-        yield
-    finally:
-        _totals.known = None
-
-
-def _request_started(**kwargs) -> None:
+def totals_start(**kwargs) -> None:
+    """From now on (a web request started: ``search.receivers``) a server's answer to how
+    many match a search serves every count of that search (``TotalsOncePerRequest``)."""
     _totals.known = {}
 
 
-def _request_finished(**kwargs) -> None:
+def totals_end(**kwargs) -> None:
     _totals.known = None
 
 
-# Connected when Wagtail first loads this module (the first admin search of a process); that
-# request's counts each ask the server.
-request_started.connect(_request_started, dispatch_uid="admin-search-totals-start")
-request_finished.connect(_request_finished, dispatch_uid="admin-search-totals-end")
+@contextlib.contextmanager
+def totals_shared():
+    """``totals_start`` .. ``totals_end`` around a block, for callers outside a request."""
+    totals_start()
+    try:
+        yield
+    finally:
+        totals_end()
 
 
 class TotalsOncePerRequest:
@@ -129,28 +123,25 @@ class TotalsOncePerRequest:
         body = {**body, "track_total_hits": True}
         response = super()._backend_do_search(body, **kwargs)
         total = response["hits"]["total"]  # {"value": n, "relation": "eq"} when exact
-        if total["relation"] == "eq":
-            self._total_remember(body, total["value"])
+        known = getattr(_totals, "known", None)
+        if known is not None and total["relation"] == "eq":
+            known[self._total_key()] = total["value"]
         return response
 
     def _do_count(self):
         known = getattr(_totals, "known", None)
-        total = None if known is None else known.get(self._total_key(self._get_es_body()))
+        total = None if known is None else known.get(self._total_key())
         if total is None:
             return super()._do_count()
-        total -= self.start
+        total -= self.start  # as the server's count is sliced (modelsearch's _do_count)
         if self.stop is not None:
             total = min(total, self.stop - self.start)
         return max(total, 0)
 
-    def _total_remember(self, body: dict, total: int) -> None:
-        known = getattr(_totals, "known", None)
-        if known is not None:
-            known[self._total_key(body)] = total
-
-    def _total_key(self, body: dict) -> tuple[str, str]:
+    def _total_key(self) -> tuple[str, str]:
+        """This search's index and query: what a count and the page-type request share."""
         index = self.backend.get_index_for_model(self.query_compiler.queryset.model).name
-        return index, json.dumps(body["query"], sort_keys=True, default=str)
+        return index, json.dumps(self.query_compiler.get_query(), sort_keys=True, default=str)
 
 
 def _database_backend(params: dict):

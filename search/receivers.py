@@ -1,14 +1,15 @@
 """Search's signal receivers: they keep the index in step with the library (each only works
 out which assets are affected and calls ``tasks.index_schedule*``, a task on commit), clear
 the label and synonym caches when terms or synonyms change, and grant search's permissions
-after ``migrate``, and write the searches a request spooled once its response has gone.
+after ``migrate``, write the searches a request spooled once its response has gone, and scope
+the admin search's shared server totals to each request (``admin_backend``).
 ``connect`` wires them (``search.apps``)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, connections
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
@@ -17,7 +18,7 @@ from wagtail.signals import page_published, page_unpublished, post_page_move
 from cms import signals as cms_signals
 from cms.models import AssetPage, LibraryPage
 from cms.taxonomy import facets
-from search import services, tasks
+from search import admin_backend, services, tasks
 from search.models import SearchSynonyms
 from search.selectors import synonym_sets_clear, taxonomy_labels_clear
 
@@ -44,6 +45,8 @@ def connect(app_config) -> None:
     post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{UID}-s")
     post_migrate.connect(roles_after_migrate, sender=app_config, dispatch_uid=f"{UID}-roles")
     request_finished.connect(searches_write_after_response, dispatch_uid=f"{UID}-events")
+    request_started.connect(admin_backend.totals_start, dispatch_uid=f"{UID}-totals")
+    request_finished.connect(admin_backend.totals_end, dispatch_uid=f"{UID}-totals-end")
 
 
 def searches_write_after_response(**kwargs) -> None:
