@@ -7,7 +7,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("assets/", views.asset_list, name="assets"),
     path("assets.csv", views.asset_csv, name="assets_csv"),
-    path("assets/<int:asset_id>/", views.asset_detail, name="asset"),
+    path("assets/<id:asset_id>/", views.asset_detail, name="asset"),
     path("health/", views.health, name="health"),
     path("search-gaps/", views.search_gaps, name="search_gaps"),
     path("import/", views.import_deals, name="import"),
@@ -15,14 +15,14 @@ urlpatterns = [
     path("strata/", views.strata, name="strata"),
     path("export/", views.export, name="export"),
     # Rep actions on an asset.
-    path("assets/<int:asset_id>/used/", rep_views.asset_used, name="asset_used"),
-    path("assets/<int:asset_id>/share/", rep_views.share_create, name="share_create"),
-    path("assets/<int:asset_id>/feedback/", rep_views.feedback, name="feedback"),
+    path("assets/<id:asset_id>/used/", rep_views.asset_used, name="asset_used"),
+    path("assets/<id:asset_id>/share/", rep_views.share_create, name="share_create"),
+    path("assets/<id:asset_id>/feedback/", rep_views.feedback, name="feedback"),
     path("requests/", rep_views.content_requests, name="requests"),
     path(
-        "requests/<int:request_id>/vote/", rep_views.content_request_vote_view, name="request_vote"
+        "requests/<id:request_id>/vote/", rep_views.content_request_vote_view, name="request_vote"
     ),
     path("field-materials/new/", rep_views.field_material_new, name="field_material_new"),
     path("share-links/", rep_views.share_links, name="share_links"),
-    path("share-links/<int:link_id>/revoke/", rep_views.share_revoke, name="share_revoke"),
+    path("share-links/<id:link_id>/revoke/", rep_views.share_revoke, name="share_revoke"),
 ]

@@ -7,10 +7,10 @@ from cms import views
 
 app_name = "cms"
 urlpatterns = [
-    path("<int:asset_id>/download/", views.asset_download, name="asset_download"),
-    path("<int:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
+    path("<id:asset_id>/download/", views.asset_download, name="asset_download"),
+    path("<id:asset_id>/thumbnail/", views.asset_thumbnail, name="asset_thumbnail"),
     path(
-        "<int:asset_id>/pages/<int:number>/preview/",
+        "<id:asset_id>/pages/<id:number>/preview/",
         views.asset_page_preview,
         name="asset_page_preview",
     ),

@@ -6,6 +6,6 @@ app_name = "notifications"
 urlpatterns = [
     path("", views.notification_list, name="list"),
     path("read/", views.mark_read, name="mark_read"),
-    path("<int:notification_id>/open/", views.open_notification, name="open"),
+    path("<id:notification_id>/open/", views.open_notification, name="open"),
     path("preference/", views.preference, name="preference"),
 ]

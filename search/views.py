@@ -94,10 +94,8 @@ def suggest(request):
 def click(request, search_key, asset_id: int):
     """Record a result click, then go to the asset, at the page asked for if any (404 when
     the user may not see it)."""
-    try:
-        position = int(request.GET.get("pos", "0"))
-    except ValueError:
-        position = 0
+    pos = request.GET.get("pos", "")
+    position = int(pos) if pos.isdecimal() and len(pos) <= 6 else 0  # a result's place, or 0
     url = services.search_click_record(
         user=request.user, search_key=search_key, asset_id=asset_id, position=position
     )

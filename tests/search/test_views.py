@@ -96,6 +96,27 @@ def test_click_on_an_asset_the_rep_may_not_see_is_a_404_and_not_recorded(searchi
     assert not SearchClick.objects.exists()
 
 
+def test_numbers_too_large_for_the_database_are_404s_and_a_wild_position_is_zero(
+    searching, library
+):
+    searching.get("/search/", {"q": "roadmap"})
+    event = SearchEvent.objects.get()
+    huge = "9" * 23  # past the database's 64-bit integers
+    for url in (
+        f"/search/click/{event.key}/{huge}/",
+        f"/assets/{huge}/download/",
+        f"/assets/{huge}/thumbnail/",
+        f"/assets/{library.roadmap.pk}/pages/{huge}/preview/",
+        f"/analytics/assets/{huge}/",
+        f"/notifications/{huge}/open/",
+    ):
+        assert searching.get(url).status_code == 404, url
+    assert not SearchClick.objects.exists()
+    response = searching.get(f"/search/click/{event.key}/{library.roadmap.pk}/?pos={huge}")
+    assert response.status_code == 302
+    assert SearchClick.objects.get().position == 0
+
+
 def test_second_page_keeps_the_search_id_and_records_no_new_event(searching):
     first = searching.get("/search/", {"q": "", "type": "deck", "per_page": "1"})
     event = SearchEvent.objects.get()
