@@ -54,6 +54,16 @@ FAR_FUTURE = 253_402_300_799  # 9999-12-31T23:59:59Z, "never expires"
 _WORD = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
 _QUOTED_OR_WORD = re.compile(r'"([^"]*)"|([^\W_]+)')
+# An English possessive ("Pipewise's", "buyer’s"). The servers' English analyzer drops its
+# "'s" from indexed text; the embedded engine indexes the "s" as a word. Typed, it must not
+# become a one-letter word every hit has to contain, so it is dropped from what is typed.
+_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s\b", re.IGNORECASE)
+
+
+def _typed(text: str | None) -> str:
+    """What was typed, as far as it is searched: its first ``MAX_TEXT_CHARS``, possessives
+    dropped."""
+    return _POSSESSIVE.sub("", (text or "")[:MAX_TEXT_CHARS])
 
 # The stop words of Lucene's EnglishAnalyzer, which the server engines drop from every English
 # field. Left out of every query on every engine, so that the engines agree on them.
@@ -135,7 +145,7 @@ def parse_text(text: str) -> ParsedText:
     Words are split the way the engines' tokenizers split (letters and digits), so a word here
     is a term there. A one-word "phrase" is just a word.
     """
-    text = (text or "")[:MAX_TEXT_CHARS]
+    text = _typed(text)
     phrases: list[tuple[str, ...]] = []
     words: list[str] = []
     for quoted in _PHRASE.findall(text):
@@ -151,7 +161,7 @@ def parse_text(text: str) -> ParsedText:
 
 def normalize_text(text: str) -> str:
     """The form analytics groups searches by: lower-case words, single spaces."""
-    return " ".join(_WORD.findall((text or "").lower()))[:500]
+    return " ".join(_WORD.findall(_POSSESSIVE.sub("", text or "").lower()))[:500]
 
 
 def fuzzy_distance(word: str) -> int:
@@ -168,7 +178,7 @@ SynonymSets = tuple[tuple[Term, ...], ...]  # sets of terms that mean the same
 
 def words_of(text: str) -> Term:
     """Lower-case words of `text`, split the way the engines split them."""
-    return tuple(_WORD.findall(text.lower()))
+    return tuple(_WORD.findall(_POSSESSIVE.sub("", text).lower()))
 
 
 @functools.lru_cache(maxsize=16)
@@ -227,7 +237,7 @@ def plan_text(text: str, synonyms: SynonymSets = ()) -> TextPlan:
         run.clear()
 
     phrases = 0
-    for quoted, word in _QUOTED_OR_WORD.findall((text or "")[:MAX_TEXT_CHARS]):
+    for quoted, word in _QUOTED_OR_WORD.findall(_typed(text)):
         if word:
             if len(word) <= 40:  # longer "words" are noise that no tokenizer indexes
                 run.append(word.lower())

@@ -40,6 +40,22 @@ class EngineSuite:
     def test_every_word_must_match(self, library):
         assert titles(run_search(library.outsider, "roadmap battlecard")) == []
 
+    def test_a_possessive_typed_finds_what_its_word_finds(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("Initech's renewal playbook", summary="Keep the buyer’s champion close.")
+            make_asset("Initech pricing", summary="What the buyer pays.")
+        both = ["Initech pricing", "Initech's renewal playbook"]
+        for typed in ("initech", "Initech's", "INITECH’S"):
+            assert sorted(titles(run_search(library.outsider, typed))) == both, typed
+        assert titles(run_search(library.outsider, "initech's champion")) == [
+            "Initech's renewal playbook"
+        ]
+        assert sorted(titles(run_search(library.outsider, "buyer's initech"))) == both
+
     def test_quoted_phrase_matches_words_in_order_only(self, library):
         assert titles(run_search(library.outsider, '"win against acme"')) == ["Acme battlecard"]
         assert titles(run_search(library.outsider, '"acme against win"')) == []
