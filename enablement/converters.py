@@ -1,4 +1,7 @@
-"""Path converters the apps' URLs share (registered once, in ``enablement.urls``)."""
+"""Path converters the apps' URLs share, registered once per process when this module is first
+imported (``enablement.urls`` imports it before the apps' URLs)."""
+
+from django.urls import register_converter
 
 
 class ObjectId:
@@ -13,3 +16,6 @@ class ObjectId:
 
     def to_url(self, value) -> str:
         return str(value)
+
+
+register_converter(ObjectId, "id")

@@ -1,14 +1,12 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+import enablement.converters  # noqa: F401 - registers <id:…> before the apps' URLs use it
 from cms import views as cms_views
 from enablement.api import api
-from enablement.converters import ObjectId
-
-register_converter(ObjectId, "id")  # before the apps' URLs below are imported
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),

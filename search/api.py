@@ -44,8 +44,10 @@ SearchParams = _schema(
         "q": (str, ""),
         **{item.name: (list[str], []) for item in facets()},
         "sort": (str, Field("relevance", description=f"one of: {', '.join(SORTS)}")),
-        "page": (int, 1),
-        "per_page": (int, 20),
+        # Whole numbers, taken as text so that a bad one gets the same 400 naming it as on
+        # the search page (``search.forms``), not a validation error of another shape.
+        "page": (str, Field("1", description="a whole number from 1")),
+        "per_page": (str, Field("20", description="a whole number from 1 to 50")),
         **{f"deal_{item.name}": (str, "") for item in deal_facets()},
     },
     "Text, facet slugs (repeatable), sort, page and deal mode; see ``search.forms``.",

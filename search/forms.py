@@ -20,6 +20,7 @@ from search.query import (
     FACETS,
     MAX_PAGE,
     MAX_PER_PAGE,
+    MAX_TEXT_CHARS,
     Audience,
     DealContext,
     SearchQuery,
@@ -82,10 +83,12 @@ def query_from_params(
         if values:
             deal[name] = _slug(f"deal_{name}", values[0])
     text = (_values(params, "q") or [""])[0]
+    if len(text) > MAX_TEXT_CHARS:  # the box takes no more; only an edited URL gets here
+        raise InvalidSearch(f"q must be at most {MAX_TEXT_CHARS} characters, got {len(text)}")
     return SearchQuery(
         audience=audience,
         now=now or timezone.now(),
-        text=text[:200],
+        text=text,
         filters=filters,
         sort=sort,
         page=_integer(params, "page", 1, 1, MAX_PAGE),

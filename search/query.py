@@ -65,6 +65,7 @@ def _typed(text: str | None) -> str:
     dropped."""
     return _POSSESSIVE.sub("", (text or "")[:MAX_TEXT_CHARS])
 
+
 # The stop words of Lucene's EnglishAnalyzer, which the server engines drop from every English
 # field. Left out of every query on every engine, so that the engines agree on them.
 STOP_WORDS = frozenset(

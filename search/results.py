@@ -145,7 +145,7 @@ class RepSearchPage:
     facet_groups: list[FacetGroup]
     deal_fields: list[DealField]
     sort_links: list[tuple[str, str, bool]]  # (label, url, current)
-    keep: list[tuple[str, str]]  # hidden inputs of the search box: deal mode and sort
+    keep: list[tuple[str, str]]  # hidden inputs of the search box: deal mode, filters, sort
     previous_url: str
     next_url: str
     clear_url: str
@@ -342,6 +342,7 @@ def page_build(
             for sort in SORTS
         ],
         keep=[(f"deal_{name}", slug) for name, slug in query.deal.items()]
+        + [(name, value) for name, values in query.active_filters().items() for value in values]
         + ([("sort", query.sort)] if query.sort != "relevance" else []),
         previous_url=page_link(params, page=str(query.page - 1), sid=sid) if query.page > 1 else "",
         next_url=page_link(params, page=str(query.page + 1), sid=sid)

@@ -35,7 +35,7 @@ from cms.spool import Spool
 from search import selectors
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.forms import is_search, query_from_params
+from search.forms import InvalidSearch, is_search, query_from_params
 from search.models import PendingIndexUpdate, RankingSignal, SearchClick, SearchEvent
 from search.query import SearchQuery, SearchResults, audience_for, normalize_text
 from search.results import RepSearchPage, page_build
@@ -379,6 +379,9 @@ def rep_search(
     ``SearchUnavailable`` (engine down)."""
     query = query_from_params(params, audience=audience_for(user), per_page=per_page)
     results = selectors.search_run(query=query)
+    last = max(results.pages, 1)
+    if query.page > last:
+        raise InvalidSearch(f"page {query.page} is past the last page of this search ({last})")
     search_id = _search_key(params.get("sid"))
     if is_search(query) and (query.page == 1 or search_id is None):
         event = search_event_record(

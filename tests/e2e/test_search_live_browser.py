@@ -81,24 +81,26 @@ def test_back_and_forward_restore_each_state_and_reload_keeps_it(page, library):
 
 
 def test_a_slow_typed_search_never_overwrites_a_later_click(page, library):
-    """The typed search is still running when the rep clicks a facet: the facet's results
-    stay, whatever the typed one answers later."""
+    """The typed search is still running when the rep clicks a facet: the click carries the
+    text typed so far (its links were drawn before), and its results stay, whatever the typed
+    search answers later."""
     _search_page(page)
     real = services.rep_search
 
-    def slow_for_roadmap(**kwargs):
-        if kwargs["params"].get("q") == "r":
+    def slow_for_the_first_letter(**kwargs):
+        if kwargs["params"].get("q") == "a":
             time.sleep(1.5)
         return real(**kwargs)
 
-    with mock.patch.object(services, "rep_search", side_effect=slow_for_roadmap):
-        page.locator("#search-q").press("r")
-        page.wait_for_timeout(200)  # the typed search is on its way
+    with mock.patch.object(services, "rep_search", side_effect=slow_for_the_first_letter):
+        page.locator("#search-q").press_sequentially("acme", delay=0)
+        page.wait_for_timeout(200)  # "a" is on its way, "cme" waits behind it
         page.locator('[data-facet=type] a[data-value="battlecard"]').click()
-        expect(page.locator(COUNT)).to_have_text("1 result")
+        expect(page.locator(COUNT)).to_have_text("1 result for “acme”")
         page.wait_for_timeout(2000)
-    expect(page.locator(COUNT)).to_have_text("1 result")
-    expect(page).to_have_url(re.compile(r"/search/\?type=battlecard$"))
+    expect(page.locator(COUNT)).to_have_text("1 result for “acme”")
+    expect(page).to_have_url(re.compile(r"/search/\?q=acme&type=battlecard$"))
+    expect(page.locator("#search-q")).to_have_value("acme")
 
 
 def test_escape_right_after_typing_keeps_the_query_and_no_suggestions_open(page, library):
@@ -154,6 +156,12 @@ def test_without_javascript_the_page_works_by_full_loads(chromium, live_server, 
         expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
         page.go_back()
         expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+        page.go_forward()
+        expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+        page.locator("#search-q").fill("acme")  # a new text keeps the filter, as with JavaScript
+        page.locator("#search-q").press("Enter")
+        expect(page).to_have_url(re.compile(r"/search/\?q=acme&type=battlecard$"))
+        expect(page.locator(COUNT)).to_have_text("1 result for “acme”")
     finally:
         context.close()
 
@@ -189,5 +197,59 @@ def test_at_phone_width_results_fit_and_read(chromium, live_server, library):
         )
         assert size >= 14, f"snippet text is {size}px at phone width"
         assert _still_same_page(page)
+        # A long unbroken query (a pasted file name) wraps; the page does not widen.
+        page.locator("#search-q").fill("")
+        _type(page, "pricing_calculator_for_tidewater_pipelines_" + "x" * 40)
+        expect(page.locator(".no-results")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         context.close()
+
+
+def _slow_for(prefix: str, seconds: float):
+    """Make the server's searches whose text starts with ``prefix`` take ``seconds``."""
+    real = services.rep_search
+
+    def slow(**kwargs):
+        if kwargs["params"].get("q", "").startswith(prefix):
+            time.sleep(seconds)
+        return real(**kwargs)
+
+    return mock.patch.object(services, "rep_search", side_effect=slow)
+
+
+def test_enter_before_the_typed_results_arrive_is_a_new_history_entry(page, library):
+    login(page, "rep", PASSWORD)
+    page.goto("/search/?q=battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    box = page.locator("#search-q")
+    box.select_text()
+    with _slow_for("r", 1.0):
+        box.press_sequentially("roadmap", delay=0)
+        box.press("Enter")
+        expect(page.locator(COUNT)).to_have_text(re.compile(r"for “roadmap”$"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+
+
+def test_deal_mode_keeps_the_filters_and_sort_and_typing_keeps_the_filters(page, library):
+    login(page, "rep", PASSWORD)
+    page.goto("/search/?q=battlecard&type=battlecard&sort=newest")
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    page.locator("details.deal-mode > summary").click()
+    page.locator("#deal-stage").select_option("decide")
+    page.get_by_role("button", name="Rank for this deal").click()
+    expect(page).to_have_url(
+        re.compile(r"/search/\?q=battlecard&type=battlecard&sort=newest&deal_stage=decide$")
+    )
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+
+
+def test_typing_after_a_refused_parameter_starts_a_fresh_search(page, library):
+    login(page, "rep", PASSWORD)
+    page.goto("/search/?sort=loudest")
+    expect(page.locator("#search-region [role=alert]")).to_contain_text("sort must be one of")
+    _type(page, "battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))

@@ -70,7 +70,16 @@ def test_bad_parameters_get_400_naming_them(api):
     assert response.json() == {
         "detail": "sort must be one of relevance, newest, effective, got 'loudest'"
     }
-    assert api.get("/api/v1/search", {"page": "x"}).status_code == 422
+    for name, value in [("page", "x"), ("page", "1e3"), ("per_page", "abc"), ("page", "9" * 5000)]:
+        response = api.get("/api/v1/search", {name: value})
+        assert response.status_code == 400, (name, value)
+        assert response.json()["detail"].startswith(f"{name} must be a whole number, got ")
+    assert api.get("/api/v1/search", {"per_page": "2"}).json()["per_page"] == 2
+    past = api.get("/api/v1/search", {"q": "roadmap", "page": "3"})
+    assert (past.status_code, past.json()) == (
+        400,
+        {"detail": "page 3 is past the last page of this search (1)"},
+    )
 
 
 def test_highlights_in_json_escape_everything_but_marks(api):

@@ -117,6 +117,15 @@ def test_numbers_too_large_for_the_database_are_404s_and_a_wild_position_is_zero
     assert SearchClick.objects.get().position == 0
 
 
+@pytest.mark.parametrize("page", ["9" * 5000, "1234567", "²"])
+def test_a_click_ignores_a_page_that_is_not_a_small_number(searching, library, page):
+    searching.get("/search/", {"q": "roadmap"})
+    event = SearchEvent.objects.get()
+    url = f"/search/click/{event.key}/{library.roadmap.pk}/"
+    response = searching.get(url, {"page": page})
+    assert response.status_code == 302 and response["Location"] == library.roadmap.url
+
+
 def test_second_page_keeps_the_search_id_and_records_no_new_event(searching):
     first = searching.get("/search/", {"q": "", "type": "deck", "per_page": "1"})
     event = SearchEvent.objects.get()
@@ -248,3 +257,22 @@ def test_a_page_of_results_costs_the_same_queries_for_one_hit_or_many(searching,
         page = searching.get("/search/", {"type": types})
     assert page.content.decode().count('class="result-card"') >= 5
     assert len(many) == len(one)
+
+
+def test_a_page_past_the_last_and_an_overlong_text_are_refused_naming_them(searching):
+    past = searching.get("/search/", {"q": "roadmap", "page": "5"})
+    assert past.status_code == 400
+    assert "page 5 is past the last page of this search (1)" in past.content.decode()
+    assert "Page 5 of 1" not in past.content.decode()
+    long = searching.get("/search/", {"q": "pricing " * 30}, HTTP_X_SEARCH_PARTIAL="1")
+    assert long.status_code == 400
+    assert "q must be at most 200 characters, got 239" in long.content.decode()
+    assert not SearchEvent.objects.exists()
+    assert searching.get("/search/", {"q": "x" * 200}).status_code == 200
+
+
+def test_nothing_found_suggests_clearing_filters_only_when_there_are_some(searching):
+    plain = searching.get("/search/", {"q": "zephyrine"}).content.decode()
+    assert "Try fewer or other words." in plain and "clear the filters" not in plain
+    filtered = searching.get("/search/", {"q": "zephyrine", "stage": "decide"}).content.decode()
+    assert "with these filters. Try fewer words or <a" in filtered

@@ -149,7 +149,8 @@
     var controller = null;
     var typingInFlight = false;
     var typingAgain = false;
-    var typedEntry = false;  // the current history entry was made by typing
+    var typedEntry = false;  // typing is making the current history entry
+    var typedOnPage = false; // the results on the page (and their history entry) came from typing
     var current = here();    // the URL whose results are on the page
     window.history.replaceState({ search: true }, "");
 
@@ -166,6 +167,8 @@
       return path + (query ? "?" + query : "");
     }
 
+    function fresh(text) { return path + (text ? "?q=" + encodeURIComponent(text) : ""); }
+
     function swap(html, url, how, focusResults) {
       var panel = region.querySelector("details.facets");
       var wasOpen = panel ? panel.open : null;
@@ -180,7 +183,7 @@
       document.title = region.getAttribute("data-title") || document.title;
       if (how === "push") { window.history.pushState({ search: true }, "", url); }
       else if (how === "replace") { window.history.replaceState({ search: true }, "", url); }
-      var count = region.querySelector(".result-count, [role=alert]");
+      var count = region.querySelector(".result-count, [role=alert] p");
       if (status && count) { status.textContent = count.textContent.trim(); }
       if (focusResults) {
         var heading = region.querySelector("#results-heading");
@@ -189,7 +192,7 @@
       region.dispatchEvent(new CustomEvent("search:updated", { bubbles: true }));
     }
 
-    function load(url, how, focusResults, refines) {
+    function load(url, how, focusResults, refines, typing) {
       var number = ++sent;
       var headers = { "X-Search-Partial": "1" };
       // Typing on from typed results: that search was a step on the way (search gaps skip it).
@@ -210,6 +213,7 @@
         if (number < shown) { return; }  // a newer search is already on the page
         shown = number;
         current = url;
+        typedOnPage = !!typing;
         swap(html, url, how, focusResults);
       }, function (error) {
         if (error && error.name === "AbortError") { return; }
@@ -219,13 +223,15 @@
 
     function typed() {
       if (typingInFlight) { typingAgain = true; return; }
-      var url = urlFor({ q: input.value.trim() });
+      // After a parameter the server refused (the region shows its error), start afresh.
+      var url = region.querySelector("[role=alert]") ? fresh(input.value.trim())
+        : urlFor({ q: input.value.trim() });
       if (url === current) { return; }
       typingInFlight = true;
       var how = typedEntry ? "replace" : "push";
       var refines = typedEntry ? region.getAttribute("data-sid") : "";
       typedEntry = true;
-      load(url, how, false, refines).then(function () {
+      load(url, how, false, refines, true).then(function () {
         typingInFlight = false;
         if (typingAgain) { typingAgain = false; typed(); }
       });
@@ -242,7 +248,8 @@
       event.preventDefault();
       var url = urlFor({ q: input.value.trim() });
       if (url === current && !typingInFlight) { typedEntry = false; return; }  // on the page
-      chosen(url, "replace", false);
+      // Enter keeps typed results' entry; before any is shown it is a new entry.
+      chosen(url, typedOnPage ? "replace" : "push", false);
     });
     document.addEventListener("click", function (event) {
       var link = event.target.closest && event.target.closest("#search-region a[href]");
@@ -251,6 +258,16 @@
       var target = new URL(link.href, window.location.href);
       if (target.origin !== window.location.origin || target.pathname !== path) { return; }
       event.preventDefault();
+      // Links were drawn for the results shown; text typed since (its search perhaps still on
+      // its way) goes with the click rather than being lost.
+      var text = input.value.trim();
+      if (text !== (region.getAttribute("data-q") || "").trim()) {
+        var params = new URLSearchParams(text ? { q: text } : {});
+        target.searchParams.forEach(function (value, key) {
+          if (key !== "q" && key !== "page" && key !== "sid") { params.append(key, value); }
+        });
+        target.search = params.toString();
+      }
       chosen(target.pathname + target.search, "push", true);
     });
     document.addEventListener("submit", function (event) {
