@@ -100,7 +100,8 @@ def share_create(request, asset_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return _back(request, asset)
-    messages.success(request, f"Link {share_link_label(link)} created: copy it below.")
+    label = share_link_label(link, asset_visible=True)  # checked above
+    messages.success(request, f"Link {label} created: copy it below.")
     return redirect(f"{reverse('analytics:share_links')}?created={link.pk}#link-{link.pk}")
 
 
@@ -111,12 +112,9 @@ def share_links(request):
     links = selectors.share_links_for(user=request.user)
     for link in links:
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
-    created = request.GET.get("created", "")
-    return render(
-        request,
-        "analytics/share_links.html",
-        {"links": links, "created": int(created) if created.isdigit() else None},
-    )
+    created = request.GET.get("created", "")  # the link just made (ids: at most 18 digits)
+    created_id = int(created) if created.isdecimal() and len(created) <= 18 else None
+    return render(request, "analytics/share_links.html", {"links": links, "created": created_id})
 
 
 @login_required
@@ -125,7 +123,7 @@ def share_revoke(request, link_id: int):
     link = get_object_or_404(ShareLink.objects.select_related("asset", "deal"), pk=link_id)
     if link.created_by_id != request.user.pk and not user_is_enablement_lead(request.user):
         raise PermissionDenied("Only the rep who made a link (or a lead) may revoke it.")
-    label = share_link_label(link)
+    label = share_link_label(link, asset_visible=asset_visible_to(request.user, link.asset))
     if services.share_link_revoke(link=link):
         messages.success(request, f"Revoked {label}: it no longer opens.")
     else:

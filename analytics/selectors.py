@@ -44,7 +44,7 @@ from analytics.rollups.usage import USAGE_FIELDS
 from analytics.scope import DEFAULT_WINDOW, WINDOWS, window_start
 from analytics.tokens import share_link_token, token_digest
 from cms.models import AssetPage
-from cms.selectors import asset_visible_to, assets_live
+from cms.selectors import asset_visible_to, assets_for_user, assets_live
 
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
 EFFECT_FIELDS = (
@@ -331,7 +331,10 @@ def content_health(*, unused_days: int = 90) -> dict:
 def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> list:
     """The share links ``user`` made (of one asset when given), newest first. Each carries
     ``label`` (asset, deal, recipient note, creation time and number: unique), ``state``
-    ("active", "expired", "revoked") and ``token`` (None when it cannot be shown again)."""
+    ("active", "expired", "revoked", or "unavailable": a link that would open but whose
+    asset the buyer cannot get now, see ``share_link_for_buyer``) and ``token`` (None when
+    it cannot be shown again). A link to an asset ``user`` may not see now names no title
+    (the asset may have been retitled for the teams that can)."""
     if not getattr(user, "is_authenticated", False):
         return []
     links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset")
@@ -339,20 +342,36 @@ def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> l
         links = links.filter(asset_id=asset_id)
     now = timezone.now()
     result = list(links.order_by("-created_at", "-pk")[:limit])
+    # The bulk twin of cms.selectors.asset_visible_to: one query for the whole list.
+    shown = AssetPage.objects.filter(pk__in={link.asset_id for link in result})
+    visible = set(assets_for_user(user, shown).values_list("pk", flat=True))
     for link in result:
-        link.label = share_link_label(link)
+        asset_visible = link.asset_id in visible
+        link.label = share_link_label(link, asset_visible=asset_visible)
         link.token = share_link_token(link)
-        link.state = (
-            "revoked" if link.revoked_at else "expired" if link.expires_at <= now else "active"
-        )
+        if link.revoked_at:
+            link.state = "revoked"
+        elif link.expires_at <= now:
+            link.state = "expired"
+        elif not asset_visible or not link.asset.shareable_with_buyers:
+            link.state = "unavailable"
+        else:
+            link.state = "active"
     return result
 
 
-def share_link_label(link) -> str:
-    """A name for one link that no other link of the rep shares: its number makes it so."""
+#: What a link's label says in place of the title of an asset its maker may no longer see.
+HIDDEN_ASSET_LABEL = "an asset you can no longer open"
+
+
+def share_link_label(link, *, asset_visible: bool) -> str:
+    """A name for one link that no other link of the rep shares: its number makes it so.
+    ``asset_visible``: whether the reader may see the link's asset now; when not, its title
+    is left out."""
     created = timezone.localtime(link.created_at).strftime("%d %b %Y %H:%M")
     note = f" for {link.recipient_note}" if link.recipient_note else ""
-    return f"#{link.pk} {link.asset.title} → {link.deal}{note}, created {created}"
+    title = link.asset.title if asset_visible else HIDDEN_ASSET_LABEL
+    return f"#{link.pk} {title} → {link.deal}{note}, created {created}"
 
 
 def share_link_for_buyer(token: str):

@@ -295,3 +295,49 @@ def test_asset_type_default_is_editable_and_applies_to_its_assets(shared):
     _, _, asset, _, token = shared
     AssetType.objects.filter(pk=asset.asset_type_id).update(shareable_with_buyers=False)
     assert Client().get(f"/s/{token}/").status_code == 404
+
+
+@pytest.mark.parametrize("change", ["restricted and retitled", "asset expired"])
+def test_the_reps_list_hides_the_title_of_an_asset_they_can_no_longer_see_and_says_it_fails(
+    shared, change
+):
+    rep, _, asset, link, token = shared
+    if change == "restricted and retitled":
+        asset.title = "Board pack: Q3 layoffs"
+        _restrict_away(asset)
+    else:
+        AssetPage.objects.filter(pk=asset.pk).update(expire_at=timezone.now())
+    assert Client().get(f"/s/{token}/").status_code == 404
+    client = Client()
+    client.force_login(rep)
+    response = client.get("/analytics/share-links/")
+    html = response.content.decode()
+    (row,) = response.context["links"]
+    assert row.state == "unavailable"
+    assert row.label.startswith(f"#{link.pk} an asset you can no longer open → ")
+    assert "Board pack" not in html and "Pricing one-pager" not in html
+    assert "not working: asset unavailable" in html
+    assert "js-copy" not in html and f"/s/{token}/" not in html  # nothing to copy
+    revoked = client.post(f"/analytics/share-links/{link.pk}/revoke/", follow=True)
+    message = " ".join(str(m) for m in revoked.context["messages"])
+    assert f"Revoked #{link.pk} an asset you can no longer open" in message
+    assert "Board pack" not in message and "Pricing one-pager" not in message
+
+
+def test_a_link_to_an_asset_made_internal_is_listed_as_not_working(shared):
+    rep, _, asset, _, token = shared
+    AssetPage.objects.filter(pk=asset.pk).update(buyer_sharing="deny")
+    assert Client().get(f"/s/{token}/").status_code == 404
+    client = Client()
+    client.force_login(rep)
+    (row,) = client.get("/analytics/share-links/").context["links"]
+    assert row.state == "unavailable" and "Pricing one-pager" in row.label  # still theirs to see
+
+
+@pytest.mark.parametrize("created", ["²", "9" * 5000, "12x", ""])
+def test_the_share_links_page_ignores_a_created_id_that_is_not_an_id(shared, created):
+    rep = shared[0]
+    client = Client()
+    client.force_login(rep)
+    response = client.get("/analytics/share-links/", {"created": created})
+    assert response.status_code == 200 and response.context["created"] is None
