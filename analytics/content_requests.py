@@ -224,6 +224,17 @@ def content_requests_for_rep(*, user, limit: int = 100) -> dict:
     return {"mine": mine, "open": others}
 
 
+def content_request_visible_to(*, user, content_request: ContentRequest) -> bool:
+    """Whether ``user`` may read ``content_request`` (its text, its status): marketing reads
+    every request, a rep only those ``content_requests_for_rep`` lists to them (their own,
+    those they backed, and the open ones)."""
+    if content_request.is_open or user_manages_content(user):
+        return True
+    if content_request.requested_by_id == user.pk:
+        return True
+    return content_request.votes.filter(user=user).exists()
+
+
 def private_note_visible(*, user, content_request: ContentRequest) -> bool:
     return content_request.requested_by_id == user.pk or user_manages_content(user)
 

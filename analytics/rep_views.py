@@ -20,6 +20,7 @@ from accounts.roles import user_is_enablement_lead
 from analytics import selectors, services
 from analytics.content_requests import (
     content_request_create,
+    content_request_visible_to,
     content_request_vote,
     content_requests_for_rep,
 )
@@ -186,8 +187,12 @@ def content_requests(request):
 @login_required
 @require_POST
 def content_request_vote_view(request, request_id: int):
-    asked = get_object_or_404(ContentRequest, pk=request_id)
-    if content_request_vote(user=request.user, content_request=asked):
+    """Back a request. One the rep may not read (another rep's closed request) is answered
+    as if there were no such request: its words are never quoted."""
+    asked = ContentRequest.objects.filter(pk=request_id).first()
+    if asked is None or not content_request_visible_to(user=request.user, content_request=asked):
+        messages.info(request, "That request is no longer open to back.")
+    elif content_request_vote(user=request.user, content_request=asked):
         messages.success(request, f"You back “{asked.text}”: you will hear when it is done.")
     else:
         messages.info(request, f"“{asked.text}” is closed, yours, or already backed by you.")

@@ -189,6 +189,33 @@ def test_a_rep_asks_and_backs_from_the_requests_page():
     assert ContentRequestVote.objects.filter(user=other).count() == 1
 
 
+def _vote_message(client, request_id) -> str:
+    response = client.post(f"/analytics/requests/{request_id}/vote/", follow=True)
+    assert response.status_code == 200
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_backing_another_reps_closed_request_quotes_nothing_and_reads_like_a_wrong_id():
+    asker, other = make_user(role=REP), make_user(role=REP)
+    asked, _ = content_request_create(
+        user=asker, text="Singapore bank deal confidential pricing exception"
+    )
+    content_request_update(content_request=asked, status=Status.DECLINED, decline_reason="No")
+    refused = _vote_message(_client(other), asked.pk)
+    assert "Singapore" not in refused
+    assert refused == _vote_message(_client(other), asked.pk + 1000)  # no such request
+    assert not ContentRequestVote.objects.exists()
+    assert "Singapore bank deal" in _vote_message(_client(asker), asked.pk)  # their own
+
+
+def test_backing_a_closed_request_one_backed_still_names_it():
+    asker, backer = make_user(role=REP), make_user(role=REP)
+    asked, _ = content_request_create(user=asker, text="Retail case study")
+    content_request_vote(user=backer, content_request=asked)
+    content_request_update(content_request=asked, status=Status.DECLINED, decline_reason="No")
+    assert "“Retail case study” is closed" in _vote_message(_client(backer), asked.pk)
+
+
 def test_an_empty_request_from_the_page_names_the_field():
     response = _client(make_user(role=REP)).post("/analytics/requests/", {"text": ""})
     assert response.status_code == 400 and "This field is required" in response.content.decode()
