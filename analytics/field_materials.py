@@ -14,6 +14,7 @@ from wagtail.documents import get_document_model
 from analytics.models import Deal, FieldMaterial
 from cms.forms import upload_problem
 from cms.models import AssetPage, AssetType, LibraryPage
+from cms.selectors import asset_visible_to
 from notifications.services import notify
 
 
@@ -71,24 +72,30 @@ def field_material_submit(
         workflow = asset.get_workflow()
         if workflow is not None:
             workflow.start(asset, user)
-        material = FieldMaterial(asset=asset, submitted_by=user, deal=deal, note=note)
+        material = FieldMaterial(asset=asset, submitted_by=user, deal=deal, title=title, note=note)
         material.full_clean()
         material.save()
     return material
 
 
 def field_material_published(*, asset: AssetPage) -> bool:
-    """An asset was published: when it came from the field, tell the rep once."""
+    """An asset was published: when it came from the field, tell the rep once. A rep who may
+    not see it as published (marketing restricted it to other teams) hears that it is in the
+    library with restricted access, under the title they gave it, with no link: the asset's
+    own title and address are for the teams that may open it."""
     material = FieldMaterial.objects.filter(asset=asset, published_notice_at__isnull=True).first()
     if material is None:
         return False
     FieldMaterial.objects.filter(pk=material.pk).update(published_notice_at=timezone.now())
-    notify(
-        users=[material.submitted_by],
-        kind="field_material_published",
-        text=f"Your material “{asset.title}” is in the library, credited to you.",
-        url=asset.url or "",
-    )
+    rep = material.submitted_by
+    if rep is not None and asset_visible_to(rep, asset):
+        text = f"Your material “{asset.title}” is in the library, credited to you."
+        url = asset.url or ""
+    else:
+        yours = f"Your material “{material.title}”" if material.title else "Your material"
+        text = f"{yours} was added to the library with restricted access, credited to you."
+        url = ""
+    notify(users=[rep], kind="field_material_published", text=text, url=url)
     return True
 
 

@@ -256,6 +256,9 @@ class FieldMaterial(models.Model):
     deal = models.ForeignKey(
         Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The title the rep gave it: the asset's own may be changed in review, and the rep is not
+    # told a title they may not see.
+    title = models.CharField(max_length=255, blank=True)
     note = models.TextField(max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
     published_notice_at = models.DateTimeField(null=True, blank=True)

@@ -104,3 +104,54 @@ def test_another_reps_deal_cannot_be_credited():
         {"title": "Deck", "file": _deck(), "note": "x", "deal": deal.pk},
     )
     assert response.status_code == 400 and not FieldMaterial.objects.exists()
+
+
+def test_a_rep_who_may_not_see_the_published_material_is_told_without_its_title_or_link(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    from tests.factories import make_team
+
+    library_root()
+    rep = make_user("rosa", role=REP)
+    material = field_material_submit(
+        user=rep, title="My Singapore deck", upload=_deck(), note="Helped with the bank"
+    )
+    asset = AssetPage.objects.get(pk=material.asset_id)
+    asset.title = "Singapore bank: confidential pricing exception"
+    asset.restricted_teams.set([make_team("Deal desk")])
+    with django_capture_on_commit_callbacks(execute=True):
+        asset.save_revision().publish()
+    told = Notification.objects.get(user=rep, kind="field_material_published")
+    assert told.text == (
+        "Your material “My Singapore deck” was added to the library with restricted access, "
+        "credited to you."
+    )
+    assert told.url == ""
+    (mail,) = mailoutbox
+    asset.refresh_from_db()
+    for leaked in ("Singapore bank", "confidential", asset.url_path, asset.slug):
+        assert leaked not in mail.subject and leaked not in mail.body
+        assert leaked not in told.text
+    assert "http" not in mail.body  # no link
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upgrade_gives_existing_materials_the_title_their_rep_submitted():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from accounts.roles import ENABLEMENT_LEAD
+
+    library_root()
+    rep, lead = make_user(role=REP), make_user(role=ENABLEMENT_LEAD)
+    material = field_material_submit(user=rep, title="My Singapore deck", upload=_deck(), note="x")
+    asset = AssetPage.objects.get(pk=material.asset_id)
+    asset.title = "Singapore bank: confidential pricing exception"
+    asset.save_revision(user=lead)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("analytics", "0017_verdicts_recomputed_under_the_interval_rule")])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert FieldMaterial.objects.get(pk=material.pk).title == "My Singapore deck"
