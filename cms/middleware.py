@@ -1,13 +1,21 @@
 """Cross-cutting request handling: the Content-Security-Policy header, bounded request
-bodies, and a clear 503 (with Retry-After) when the database is too busy to write."""
+bodies, a clear 503 (with Retry-After) when the database is too busy to write, and Wagtail's
+redirects held to the same permissions as the pages they lead to."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
+from wagtail.contrib.redirects.middleware import RedirectMiddleware as WagtailRedirectMiddleware
+from wagtail.contrib.redirects.middleware import get_redirect
+from wagtail.contrib.redirects.models import Redirect
+
+from cms.models import AssetPage, LibraryPage
+from cms.selectors import asset_visible_to, section_visible_to
 
 logger = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -88,3 +96,35 @@ class DatabaseBusyMiddleware:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = str(BUSY_RETRY_SECONDS)
         return response
+
+
+class RedirectMiddleware(WagtailRedirectMiddleware):
+    """Wagtail's redirects (the old URL of a page that was moved or renamed), except to an asset
+    or section the user may not open: that request stays the 404 it was, so a redirect never
+    tells a rep where a restricted page went (or what it is now called)."""
+
+    def process_response(self, request, response):
+        redirected = super().process_response(request, response)
+        if redirected is response:
+            return response
+        target = _redirect_page(request)
+        if target is not None and not _page_visible_to(request.user, target):
+            return response
+        return redirected
+
+
+def _redirect_page(request):
+    """The page the redirect Wagtail just chose for this request points to, if any (Wagtail's
+    own lookup: the full path, then the path without its query)."""
+    path = Redirect.normalise_path(request.get_full_path(), decode_unicode=False)
+    redirect = get_redirect(request, path) or get_redirect(request, urlparse(path).path)
+    return redirect.redirect_page if redirect is not None else None
+
+
+def _page_visible_to(user, page) -> bool:
+    page = page.specific
+    if isinstance(page, AssetPage):
+        return asset_visible_to(user, page)
+    if isinstance(page, LibraryPage):
+        return section_visible_to(user, page)
+    return True

@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "cms.middleware.RedirectMiddleware",  # Wagtail's, never to a page the user may not open
     "axes.middleware.AxesMiddleware",
 ]
 
