@@ -24,8 +24,11 @@ def notification_list(request):
 @login_required
 @require_POST
 def mark_read(request):
-    ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
-    services.notifications_mark_read(user=request.user, ids=ids or None)
+    """Mark the notifications ``id`` names read; all of them when no ``id`` is sent. An id is
+    at most 18 digits (it fits the database): anything else names no notification."""
+    values = request.POST.getlist("id")
+    ids = [int(value) for value in values if value.isdecimal() and len(value) <= 18]
+    services.notifications_mark_read(user=request.user, ids=ids if values else None)
     return redirect("notifications:list")
 
 

@@ -102,4 +102,6 @@ def click(request, search_key, asset_id: int):
     if not url:
         raise Http404("No such asset")
     page = request.GET.get("page", "")
-    return HttpResponseRedirect(url_at_page(url, int(page)) if page.isdecimal() else url)
+    return HttpResponseRedirect(
+        url_at_page(url, int(page)) if page.isdecimal() and len(page) <= 6 else url
+    )

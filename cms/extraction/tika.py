@@ -155,8 +155,8 @@ def read_with_tika(path: Path, *, filename: str, limits: Limits, label: str) -> 
     else:
         whole = xhtml_text(body) if body is not None else ""
         extraction = text_extraction([whole, attachments], limits=limits)
-        count = container.get("xmpTPg:NPages") or container.get("meta:page-count")
-        extraction.page_count = int(count) if str(count or "").isdigit() else None
+        count = str(container.get("xmpTPg:NPages") or container.get("meta:page-count") or "")
+        extraction.page_count = int(count) if count.isdecimal() and len(count) <= 9 else None
     return extraction
 
 

@@ -32,6 +32,13 @@ _EPOCH_1900 = datetime(1899, 12, 30)
 _EPOCH_1904 = datetime(1904, 1, 1)
 
 
+def _small_number(value: str | None) -> int | None:
+    """A style or string index read from the file, or None when it is not a number of at most
+    9 digits ("²" passes ``str.isdigit`` but not ``int``; ``int`` refuses over 4300 digits)."""
+    text = (value or "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
+
+
 def _shared_strings(package: ooxml.Package, workbook: str) -> list[str]:
     strings: list[str] = []
     for rel in package.rels_of_type(workbook, "/sharedStrings"):
@@ -86,7 +93,7 @@ class _Dates:
     def text(self, style: str | None, value: str) -> str | None:
         """The date (and time, when it has one) a numeric cell of ``style`` shows; None when
         the style is not a date format or the number is not a date."""
-        if not style or not style.isdigit() or int(style) not in self.styles:
+        if _small_number(style) not in self.styles:
             return None
         try:
             serial = float(value)
@@ -122,7 +129,7 @@ def _date_styles(styles) -> frozenset[int]:
         if number_format in custom:
             is_date = custom[number_format]
         else:
-            is_date = number_format.isdigit() and int(number_format) in _DATE_FORMAT_IDS
+            is_date = _small_number(number_format) in _DATE_FORMAT_IDS
         if is_date:
             found.add(index)
     return frozenset(found)
@@ -180,8 +187,8 @@ def _cell_value(cell, strings: list[str], dates: _Dates | None = None) -> str:
     if value is None:
         return ""
     if kind == "s":
-        index = int(value) if value.strip().isdigit() else -1
-        return strings[index] if 0 <= index < len(strings) else ""
+        index = _small_number(value)
+        return strings[index] if index is not None and index < len(strings) else ""
     if kind == "b":
         return "TRUE" if value.strip() == "1" else "FALSE"
     if kind == "e":

@@ -25,6 +25,7 @@ from tests.cms.builders import (
     make_docx,
     make_pptx,
     make_raw_docx,
+    make_xlsx,
     p,
     rewrite_zip,
     set_main_content_type,
@@ -231,6 +232,41 @@ def test_xlsx_shows_dates_as_dates_not_serial_numbers(tmp_path, date1904):
     assert "Hours logged\t1.5" in text  # a duration is not a date
     if not date1904:
         assert "Early\t1900-02-28" in text  # before Excel's phantom 29 February 1900
+
+
+def test_xlsx_whose_style_and_string_numbers_are_not_numbers_still_reads(tmp_path):
+    """ "²" passes str.isdigit but int() refuses it; so does a number of 5000 digits."""
+    odd = "²".encode()
+    huge = b"9" * 5000
+
+    def sheet(xml: bytes) -> bytes:
+        xml = xml.replace(b'<c r="B1" t="n">', b'<c r="B1" t="n" s="' + odd + b'">')
+        xml = xml.replace(
+            b'<c r="B2" t="inlineStr"><is><t>Acme</t></is></c>',
+            b'<c r="B2" t="s"><v>' + huge + b"</v></c>",
+        )
+        return xml.replace(
+            b'<c r="B3" t="inlineStr"><is><t>x</t></is></c>',
+            b'<c r="B3" t="s"><v>' + odd + b"</v></c>",
+        )
+
+    def styles(xml: bytes) -> bytes:
+        return xml.replace(
+            b'<cellXfs count="1"><xf numFmtId="0"',
+            b'<cellXfs count="1"><xf numFmtId="' + odd + b'"',
+        )
+
+    workbook = make_xlsx([["Seats", 45], ["Name", "Acme"], ["Other", "x"]])
+    damaged = rewrite_zip(
+        workbook, replace={"xl/worksheets/sheet1.xml": sheet, "xl/styles.xml": styles}
+    )
+    with zipfile.ZipFile(io.BytesIO(damaged)) as package:
+        changed = package.read("xl/worksheets/sheet1.xml") + package.read("xl/styles.xml")
+    assert changed.count(odd) == 3 and huge in changed
+
+    text = read(tmp_path, "odd.xlsx", damaged).text
+
+    assert "Seats\t45" in text and "Name" in text and "Other" in text
 
 
 # --- Protected, legacy and damaged packages --------------------------------------------------

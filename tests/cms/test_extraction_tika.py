@@ -95,3 +95,21 @@ def test_a_tika_server_that_does_not_answer_fails_the_file_with_a_clear_message(
         ExtractionError, match=r"Apache Tika at http://127.0.0.1:\d+\) did not answer"
     ):
         read("legacy.doc", url=f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("count", ["²", "9" * 5000, "12", 7])
+def test_a_page_count_in_the_metadata_is_read_only_when_it_is_a_number(
+    tmp_path, monkeypatch, count
+):
+    from cms.extraction import tika
+
+    answer = [{"X-TIKA:content": "<html><body><p>Field notes</p></body></html>"}]
+    answer[0]["meta:page-count"] = count
+    monkeypatch.setattr(tika, "_request", lambda path, filename, limits: answer)
+    path = tmp_path / "notes.odt"
+    path.write_bytes(b"not read: the server's answer is faked")
+    extraction = tika.read_with_tika(
+        path, filename="notes.odt", limits=Limits(tika_url="http://tika:9998"), label="ODT"
+    )
+    assert "Field notes" in extraction.text
+    assert extraction.page_count == {"12": 12, 7: 7}.get(count)

@@ -154,6 +154,25 @@ def test_mark_all_read_touches_only_ones_own():
     assert Notification.objects.filter(user=other, read_at__isnull=True).count() == 1
 
 
+def test_marking_read_from_the_list_marks_the_ids_sent_or_all_when_none():
+    rep = make_user(role=REP)
+    first, second = (notify(users=[rep], kind="test", text=t)[0] for t in ("One", "Two"))
+    client = _client(rep)
+    assert client.post("/notifications/read/", {"id": [str(first.pk)]}).status_code == 302
+    assert Notification.objects.filter(user=rep, read_at__isnull=True).get() == second
+    client.post("/notifications/read/")
+    assert not Notification.objects.filter(user=rep, read_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "9" * 19, "-1", ""])
+def test_marking_read_with_an_id_that_is_not_an_id_marks_nothing_and_is_no_error(value):
+    rep = make_user(role=REP)
+    notify(users=[rep], kind="test", text="Unread")
+    response = _client(rep).post("/notifications/read/", {"id": [value]})
+    assert response.status_code == 302
+    assert Notification.objects.filter(user=rep, read_at__isnull=True).count() == 1
+
+
 def test_the_email_setting_is_saved_from_the_list():
     rep = make_user(role=REP)
     _client(rep).post("/notifications/preference/", {"email": "daily"})
