@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import path, reverse
@@ -92,9 +92,15 @@ def _admin_widgets_without_inline_script():
 @hooks.register("before_serve_document")
 def _documents_only_for_content_managers(document, request):
     """/documents/<id>/<name> is Wagtail's editor-facing URL and ignores asset restrictions,
-    so it refuses everyone but content managers; reps download via /assets/<id>/download/."""
+    so it serves content managers only; reps download via /assets/<id>/download/.
+
+    Everyone else gets the 404 a wrong id or name gets, signed in or not: a 403, or a login
+    page, for only the documents that exist would tell a guesser which ids do. (A content
+    manager whose session ended signs in again in the admin.) Registered before Wagtail's own
+    hook (``cms`` comes first in INSTALLED_APPS), so a collection's login or password form is
+    never shown to anyone but content managers either."""
     if not user_manages_content(request.user):
-        return HttpResponseForbidden("Documents are downloaded from their asset's page.")
+        raise Http404("No such document")
     return None
 
 

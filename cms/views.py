@@ -12,7 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.utils import timezone
@@ -192,8 +192,10 @@ def _has_thumbnail(asset: AssetPage) -> bool:
 
 
 def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
-    asset = get_object_or_404(AssetPage.objects.select_related("document"), pk=asset_id)
-    if not selectors.asset_visible_to(request.user, asset):
+    """The asset, or 404 with the same message whether it does not exist or the user may not
+    see it (a different one would tell a rep which ids exist)."""
+    asset = AssetPage.objects.select_related("document").filter(pk=asset_id).first()
+    if asset is None or not selectors.asset_visible_to(request.user, asset):
         raise Http404("No such asset")
     return asset
 

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.images import ImageFile
+from django.http import Http404
 from PIL import Image as PILImage
 from wagtail.documents import get_document_model
 from wagtail.documents.models import document_served
@@ -413,14 +414,37 @@ def test_thumbnail_without_any_image_is_404(client, rep):
     assert client.get(f"/assets/{asset.id}/thumbnail/").status_code == 404
 
 
-def test_wagtail_document_url_refuses_reps_and_anonymous(client, rep):
+def test_wagtail_document_url_is_a_404_for_reps_and_anonymous_as_for_a_wrong_id(client, rep):
     document = make_document("secret.txt", b"secret")
     make_asset("Secret", document=document, teams=[make_team("Secret")])
     url = document.url
     assert url.startswith("/documents/")
-    assert client.get(url).status_code == 403
-    client.logout()
-    assert client.get(url).status_code == 403
+    wrong_id = f"/documents/{document.pk + 1000}/secret.txt"
+    for signed_in in (True, False):
+        if not signed_in:
+            client.logout()
+        refused, missing = client.get(url), client.get(wrong_id)
+        assert refused.status_code == missing.status_code == 404
+        assert refused.content == missing.content
+        assert b"secret" not in refused.content
+
+
+@pytest.mark.parametrize("name", ["asset_download", "asset_thumbnail", "asset_page_preview"])
+def test_a_restricted_asset_and_a_missing_one_are_the_same_404(rf, name):
+    from cms import views
+
+    view = getattr(views, name)
+    extra = {"number": 1} if name == "asset_page_preview" else {}
+    rep = make_user(role=REP)
+    hidden = make_asset("Secret", document=make_document(), teams=[make_team("Secret")])
+    said = []
+    for asset_id in (hidden.pk, hidden.pk + 1000):
+        request = rf.get("/")
+        request.user = rep
+        with pytest.raises(Http404) as refused:
+            view(request, asset_id=asset_id, **extra)
+        said.append(str(refused.value))
+    assert said == ["No such asset", "No such asset"]
 
 
 def test_wagtail_document_url_serves_content_managers(client):
