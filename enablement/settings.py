@@ -234,6 +234,17 @@ WAGTAIL_MODERATION_ENABLED = True
 # Nothing loads from a third-party host: no Gravatar avatars in the admin.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ENABLE_UPDATE_CHECK = False  # the admin would ask releases.wagtail.org
+# Nothing loads from a third-party host (the Content-Security-Policy would block it anyway):
+# rich text offers no media embeds, and Wagtail never asks a provider's oEmbed endpoint; an
+# embed saved before renders as a plain link (cms.rich_text).
+WAGTAILEMBEDS_FINDERS = []
+WAGTAILADMIN_RICH_TEXT_EDITORS = {
+    "default": {
+        "WIDGET": "wagtail.admin.rich_text.DraftailRichTextArea",
+        # Wagtail's default features but "embed".
+        "OPTIONS": {"features": "h2 h3 h4 bold italic ol ul hr link document-link image".split()},
+    }
+}
 
 # Upload and extraction bounds.
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50, minimum=1)

@@ -490,3 +490,47 @@ def test_rep_cannot_preview_a_draft_asset(rf):
     request.is_preview = True
     with pytest.raises(Http404):
         asset.serve(request)
+
+
+# --- Rich text: nothing from a third-party host ----------------------------------------------
+
+
+def test_the_rich_text_editor_offers_no_media_embeds():
+    from wagtail.admin.rich_text import get_rich_text_editor_widget
+
+    from cms.models import AssetPage
+
+    body_editor = AssetPage._meta.get_field("body").formfield().widget
+    assert "embed" not in body_editor.features
+    assert "embed" not in get_rich_text_editor_widget().features
+    assert {"bold", "link", "document-link"} <= set(body_editor.features)
+
+
+def test_no_oembed_provider_is_ever_asked():
+    from wagtail.embeds.finders import get_finders
+
+    assert get_finders() == []
+
+
+def test_an_embed_already_in_a_body_renders_as_a_plain_link_never_an_iframe(client, rep):
+    from wagtail.embeds.models import Embed
+
+    video = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    # What Wagtail fetched when the embed was made: it would render this <iframe>.
+    Embed.objects.create(
+        url=video,
+        max_width=None,
+        type="video",
+        html='<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe>',
+        provider_name="YouTube",
+    )
+    body = (
+        f'<p>Watch this:</p><embed embedtype="media" url="{video}"/>'
+        '<embed embedtype="media" url="javascript:alert(1)"/>'
+    )
+    asset = make_asset("Demo video", body=body)
+    html = client.get(asset.url).content.decode()
+    assert "<iframe" not in html and "youtube.com/embed" not in html
+    assert f'<a href="{video}" rel="noopener noreferrer">{video}</a>' in html
+    assert "javascript:" not in html
+
