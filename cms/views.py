@@ -7,6 +7,8 @@ Every view asks ``cms.selectors`` what the user may see; an asset the user may n
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
@@ -16,7 +18,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag, urlencode
 from django.views.decorators.http import require_GET
 from wagtail.documents import get_document_model
 from wagtail.documents.models import document_served
@@ -235,13 +238,21 @@ def asset_thumbnail(request, asset_id: int):
 def asset_page_preview(request, asset_id: int, number: int):
     """An image of page ``number`` of the asset's file (PDF pages), for users who may see the
     asset; 404 otherwise, or when the page cannot be drawn. Drawn in the extraction sandbox
-    and kept in the cache, keyed by the processed file, so a new file is drawn afresh."""
+    and kept in the cache, keyed by the processed file, so a new file is drawn afresh.
+
+    The browser may keep the image but must ask again before each use (``no-cache``): access
+    is checked on every request, so a rep whose access was removed gets 404 at once, and one
+    who still has it gets a cheap 304 for the image they hold (the ETag names the drawing)."""
     asset = _visible_asset_or_404(request, asset_id)
     document = asset.document
     if document is None or selectors.asset_page_of_file(asset, number) is None:
         raise Http404("This asset has no such page")
     processed = document.processed_at.timestamp() if document.processed_at else 0
     key = f"page-preview:{document.pk}:{processed}:{number}:{PAGE_PREVIEW_WIDTH}"
+    etag = quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32])
+    unchanged = get_conditional_response(request, etag=etag)
+    if unchanged is not None:
+        return _page_preview_headers(unchanged, etag)
     png = cache.get(key)
     if png is None:
         try:
@@ -255,5 +266,10 @@ def asset_page_preview(request, asset_id: int, number: int):
         cache.set(key, png, PAGE_PREVIEW_CACHE_SECONDS)
     response = HttpResponse(png, content_type="image/png")
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
+    return _page_preview_headers(response, etag)
+
+
+def _page_preview_headers(response: HttpResponse, etag: str) -> HttpResponse:
+    response["Cache-Control"] = "private, no-cache"
+    response["ETag"] = etag
     return response

@@ -534,3 +534,29 @@ def test_an_embed_already_in_a_body_renders_as_a_plain_link_never_an_iframe(clie
     assert f'<a href="{video}" rel="noopener noreferrer">{video}</a>' in html
     assert "javascript:" not in html
 
+
+# --- Page previews: revalidated on every use ---------------------------------------------------
+
+
+def test_a_page_preview_is_revalidated_each_time_so_removed_access_stops_it_at_once(
+    client, rep, django_capture_on_commit_callbacks
+):
+    from tests.cms.builders import make_pdf
+
+    team = make_team("EMEA")
+    team.members.add(rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        pdf = make_document("plan.pdf", make_pdf(["Cover", "Prices"]))
+    asset = make_asset("Plan", document=pdf, teams=[team])
+    url = f"/assets/{asset.pk}/pages/2/preview/"
+    first = client.get(url)
+    assert first.status_code == 200 and first["Content-Type"] == "image/png"
+    assert first["Cache-Control"] == "private, no-cache"
+    etag = first["ETag"]
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again["Cache-Control"] == "private, no-cache" and again["ETag"] == etag
+    other_page = client.get(f"/assets/{asset.pk}/pages/1/preview/", headers={"If-None-Match": etag})
+    assert other_page.status_code == 200  # each page is its own image
+    team.members.remove(rep)
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 404
