@@ -26,6 +26,7 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 PROJECT_FILES = {
     "__init__.py",
     "api.py",
+    "converters.py",  # URL wiring: the <id:…> path converter
     "env.py",
     "jinja2.py",
     "settings.py",
