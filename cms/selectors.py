@@ -1,8 +1,10 @@
 """Reads about assets, above all: which assets may this user see?
 
-An asset is visible to a rep when it is live, not archived, not past its expiry, and every
-restriction on it and on the library sections above it admits one of the rep's teams.
-Content managers (marketers, enablement leads, admins) see every live asset.
+An asset is visible to a rep when it is live, not archived, not past its expiry (nor any
+library section above it past its own), every restriction on it and on the library sections
+above it admits one of the rep's teams, and neither it nor a page above it is private to a
+password or to groups (Wagtail's Privacy setting). Content managers (marketers, enablement
+leads, admins) see every live asset.
 Search, listings, downloads, thumbnails and share links all ask these functions.
 """
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from wagtail.models import PageViewRestriction
 
 from accounts.roles import user_manages_content, user_team_ids
 from cms.documents import document_page_unit
@@ -53,6 +56,33 @@ def _unpublished_section_paths() -> list[str]:
     return _outermost(hidden)
 
 
+def section_expiries() -> list[tuple[str, datetime.datetime]]:
+    """(tree path, expiry) of every library section that has an expiry date."""
+    # Filtered here rather than in SQL, for the reason given in _unpublished_section_paths.
+    sections = LibraryPage.objects.values_list("path", "expire_at")
+    return [(path, expire_at) for path, expire_at in sections if expire_at is not None]
+
+
+def assets_expire_at(
+    asset_ids: list[int], *, sections: list[tuple[str, datetime.datetime]] | None = None
+) -> dict[int, datetime.datetime | None]:
+    """When each asset of ``asset_ids`` stops being visible by time passing, by asset id: the
+    earliest of its own expiry and those of the library sections above it (None: never).
+    What search documents store, so that a section's expiry hides its assets the moment it
+    passes, as the asset's own does, with nothing run at that time (``_live`` applies the
+    same dates in the database). ``sections`` (``section_expiries()``) may be passed in when
+    many batches are asked for at once."""
+    sections = section_expiries() if sections is None else sections
+    rows = AssetPage.objects.filter(pk__in=asset_ids).values_list("pk", "path", "expire_at")
+    found = {}
+    for pk, path, own in rows:
+        dates = [when for prefix, when in sections if path.startswith(prefix)]
+        if own is not None:
+            dates.append(own)
+        found[pk] = min(dates, default=None)
+    return found
+
+
 def _outermost(paths: list[str]) -> list[str]:
     """Drop paths that lie under another path of the list (their prefix already covers them)."""
     kept: list[str] = []
@@ -68,31 +98,46 @@ def _outermost(paths: list[str]) -> list[str]:
 # names teams. A team is admitted when EVERY restricted level names it; a rep sees the page
 # when one of their teams is admitted (so a rep in teams A and B does not see an asset
 # restricted to B inside a section restricted to A: no single team of theirs is admitted
-# everywhere). Content managers see every live page.
+# everywhere). A page that Wagtail's Privacy setting gives a password or a list of groups,
+# itself or above it, is a level that admits no team: reps never see it. Wagtail checks a
+# password or a group only where it serves the page itself; every other path (search,
+# downloads, share links...) fails closed instead. Teams are how reps are given restricted
+# content. Content managers see every live page.
 #
 # The rule is written once, as ``allowed_teams`` (the set of admitted teams, which search
 # documents store), and once more as the queryset filter ``assets_for_user`` derived from the
-# same data (``restricted_sections``). ``asset_visible_to`` asks ``assets_for_user`` with one
+# same data (``restricted_levels``). ``asset_visible_to`` asks ``assets_for_user`` with one
 # id. tests/cms/test_visibility.py holds all of them equal for every combination.
 
+# Wagtail privacy types that hide a page from reps. "Any logged-in user" is not among them:
+# every user of the app is signed in, so it restricts nobody.
+PRIVATE_RESTRICTION_TYPES = (PageViewRestriction.PASSWORD, PageViewRestriction.GROUPS)
 
-def restricted_sections() -> list[tuple[str, frozenset[int]]]:
-    """(tree path, admitted team ids) of every library section that names teams."""
+
+def restricted_levels() -> list[tuple[str, frozenset[int]]]:
+    """(tree path, admitted team ids) of every restricted level that covers the pages below
+    it (and itself): each library section that names teams, and each page (section or
+    asset) made private to a password or to groups, which admits no team (empty set)."""
     sections = LibraryPage.objects.filter(restricted_teams__isnull=False).distinct()
-    return [
+    levels = [
         (section.path, frozenset(team.id for team in section.restricted_teams.all()))
         for section in sections.prefetch_related("restricted_teams")
     ]
+    private = PageViewRestriction.objects.filter(restriction_type__in=PRIVATE_RESTRICTION_TYPES)
+    private_paths = _outermost(list(private.values_list("page__path", flat=True)))
+    return levels + [(path, frozenset()) for path in private_paths]
 
 
 def allowed_teams(
     *, path: str, own_teams: frozenset[int], sections: list[tuple[str, frozenset[int]]]
 ) -> frozenset[int] | None:
     """The teams admitted to the page at ``path`` whose own restriction is ``own_teams``
-    (empty: none): None when no level is restricted (everyone), else the intersection of
-    the restricted levels' team sets (possibly empty: only content managers)."""
-    levels = [own_teams] + [teams for prefix, teams in sections if path.startswith(prefix)]
-    levels = [level for level in levels if level]
+    (empty: none) under the restricted levels ``sections`` (``restricted_levels``): None
+    when no level is restricted (everyone), else the intersection of the restricted levels'
+    team sets (possibly empty: only content managers)."""
+    levels = [teams for prefix, teams in sections if path.startswith(prefix)]
+    if own_teams:
+        levels.append(own_teams)
     if not levels:
         return None
     return frozenset.intersection(*levels)
@@ -123,7 +168,7 @@ def assets_for_user(user, queryset: QuerySet[AssetPage] | None = None) -> QueryS
         return queryset.none()
     if user_manages_content(user):
         return queryset
-    sections = restricted_sections()
+    sections = restricted_levels()
     team_ids = sorted(user_team_ids(user)) or [None]
     visible = Q(pk__in=[])
     for team_id in team_ids:
@@ -135,9 +180,9 @@ def assets_allowed_team_ids(
     asset_ids: list[int], *, sections: list[tuple[str, frozenset[int]]] | None = None
 ) -> dict[int, frozenset[int] | None]:
     """Teams admitted to each asset of ``asset_ids`` (see ``allowed_teams``), by asset id;
-    what search documents store. ``sections`` (``restricted_sections()``) may be passed in
+    what search documents store. ``sections`` (``restricted_levels()``) may be passed in
     when many batches are asked for at once."""
-    sections = restricted_sections() if sections is None else sections
+    sections = restricted_levels() if sections is None else sections
     Restrictions = AssetPage.restricted_teams.through
     own: dict[int, set[int]] = {}
     rows = Restrictions.objects.filter(assetpage_id__in=asset_ids)
@@ -165,7 +210,8 @@ def asset_visible_to(user, asset: AssetPage) -> bool:
 
 def section_visible_to(user, section: LibraryPage) -> bool:
     """A rep may open a library section when it and every section above it are published and
-    one of the rep's teams is admitted at every restricted level (``allowed_teams``).
+    one of the rep's teams is admitted at every restricted level (``allowed_teams``; a
+    private section admits none).
     Content managers may open every published section."""
     return bool(sections_visible_to(user, [section]))
 
@@ -178,7 +224,7 @@ def sections_visible_to(user, sections: list[LibraryPage]) -> list[LibraryPage]:
     shown = [s for s in sections if not any(s.path.startswith(p) for p in unpublished)]
     if user_manages_content(user):
         return shown
-    restricted, team_ids = restricted_sections(), user_team_ids(user)
+    restricted, team_ids = restricted_levels(), user_team_ids(user)
     return [
         section
         for section in shown

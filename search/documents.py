@@ -3,8 +3,9 @@
 A document carries the searchable text (title, summary, body, the file's extracted text, and
 that text again page by page for PDFs and decks, to say where an asset matched), the facet
 values (taxonomy slugs), who may see it (``audience`` tokens: ``"all"`` or
-``"team:<id>"``; no token at all means only content managers), when it expires (enforced at
-query time because expiry happens by time passing), the ranking signals analytics provides,
+``"team:<id>"``; no token at all means only content managers), when it expires (the earliest
+of its own expiry and its sections', enforced at query time because expiry happens by time
+passing), the ranking signals analytics provides,
 and the display fields a result card needs (``search.schema`` declares the fields). Only live
 assets get a document (``cms.selectors.assets_live``); everything else is deleted from the
 index. One builder makes them all: ``live_documents`` in batches, ``document_for_asset`` for
@@ -19,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -26,7 +28,13 @@ from wagtail.models import Site
 
 from cms.documents import document_page_unit
 from cms.models import AssetPage, LibraryDocumentPage
-from cms.selectors import assets_allowed_team_ids, assets_live, restricted_sections
+from cms.selectors import (
+    assets_allowed_team_ids,
+    assets_expire_at,
+    assets_live,
+    restricted_levels,
+    section_expiries,
+)
 from search.models import RankingSignal
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
 from search.schema import DISPLAY_FIELDS, MAX_PAGES, STORED_FACET_FIELDS
@@ -143,7 +151,7 @@ def _epoch(value) -> int:
 # model instances. Terms come from each facet's relation (``_links``).
 ROW_FIELDS = (
     "pk", "title", "summary", "body", "url_path", "first_published_at", "review_by",
-    "expire_at", "thumbnail_image_id", "language", "owner__username", "owner__first_name",
+    "thumbnail_image_id", "language", "owner__username", "owner__first_name",
     "owner__last_name", "document__extracted_text", "document__thumbnail",
     "transcript__extracted_text", "document_id", "document__file",
 )  # fmt: skip
@@ -158,14 +166,15 @@ def build_document(
     row: dict,
     *,
     allowed_team_ids: frozenset[int] | None,
+    expire_at: datetime | None,
     url: str,
     terms: Mapping[str, tuple[str, ...]],
     signals: dict | None = None,
     pages: tuple[tuple[int, str], ...] = (),
 ) -> SearchDocument:
     """The document for a live asset's ``row`` (``ROW_FIELDS``); the caller decides
-    liveness and visibility and passes the URL, the term slugs by index field and the
-    pages of its file."""
+    liveness, visibility and expiry and passes the URL, the term slugs by index field and
+    the pages of its file."""
     signals = signals or {}
     return SearchDocument(
         id=row["pk"],
@@ -182,7 +191,7 @@ def build_document(
         owner=_owner_name(row),
         published_at=_epoch(row["first_published_at"]),
         review_by=row["review_by"].isoformat() if row["review_by"] else "",
-        expire_at=_epoch(row["expire_at"]) or FAR_FUTURE,
+        expire_at=_epoch(expire_at) or FAR_FUTURE,
         audience=audience_tokens(allowed_team_ids),
         effectiveness=float(signals.get("effectiveness") or 0.0),
         popularity=float(signals.get("popularity") or 0.0),
@@ -290,15 +299,17 @@ def live_documents(
     assets: QuerySet[AssetPage] | None = None, *, batch_size: int = 500
 ) -> Iterator[list[SearchDocument]]:
     """Documents for every live asset (or the live ones of ``assets``), in batches, with a
-    fixed number of queries per batch. Visibility is ``cms.selectors.assets_allowed_team_ids``."""
+    fixed number of queries per batch. Visibility is ``cms.selectors.assets_allowed_team_ids``,
+    expiry ``cms.selectors.assets_expire_at``."""
     queryset = assets_live() if assets is None else assets & assets_live()
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-    sections, urls = restricted_sections(), _PageUrls()
+    levels, expiries, urls = restricted_levels(), section_expiries(), _PageUrls()
     for chunk in _chunks(ids, batch_size):
         wanted = set(chunk)
         rows = AssetPage.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).order_by("pk")
         links = {name: _links(name, chunk, "slug") for name in STORED_FACET_FIELDS}
-        teams = assets_allowed_team_ids(chunk, sections=sections)
+        teams = assets_allowed_team_ids(chunk, sections=levels)
+        expire_at = assets_expire_at(chunk, sections=expiries)
         signals = asset_ranking_signals(chunk)
         rows = [row for row in rows.values(*ROW_FIELDS) if row["pk"] in wanted]
         pages = _page_texts([row["document_id"] for row in rows if row["document_id"]])
@@ -306,6 +317,7 @@ def live_documents(
             build_document(
                 row,
                 allowed_team_ids=teams[row["pk"]],
+                expire_at=expire_at[row["pk"]],
                 url=urls(row["url_path"]),
                 terms={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
                 signals=signals.get(row["pk"]),

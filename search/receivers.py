@@ -12,7 +12,9 @@ from django.contrib.contenttypes.management import create_contenttypes
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, connections
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_delete
+from wagtail.documents import get_document_model
+from wagtail.models import Page, PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from cms import signals as cms_signals
@@ -27,8 +29,9 @@ UID = "library_search"
 
 def connect(app_config) -> None:
     """Connect every receiver: publish, unpublish, move, delete and restriction changes of
-    assets and sections, processed files; term edits to the label cache, synonym edits to
-    the synonym cache; this app's post_migrate to its permissions."""
+    assets and sections (their teams and Wagtail's privacy setting), processed and deleted
+    files; term edits to the label cache, synonym edits to the synonym cache; this app's
+    post_migrate to its permissions."""
     for model in (AssetPage, LibraryPage):
         page_published.connect(page_changed, sender=model, dispatch_uid=f"{UID}-p")
         page_unpublished.connect(page_changed, sender=model, dispatch_uid=f"{UID}-u")
@@ -37,7 +40,10 @@ def connect(app_config) -> None:
             restrictions_changed, sender=model.restricted_teams.through, dispatch_uid=f"{UID}-r"
         )
     post_delete.connect(asset_deleted, sender=AssetPage, dispatch_uid=f"{UID}-d")
+    for signal in (post_save, post_delete):
+        signal.connect(privacy_changed, sender=PageViewRestriction, dispatch_uid=f"{UID}-v")
     cms_signals.document_processed.connect(document_processed, dispatch_uid=f"{UID}-doc")
+    pre_delete.connect(document_deleting, sender=get_document_model(), dispatch_uid=f"{UID}-doc-d")
     for item in facets():
         model = item.term_model
         post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-t")
@@ -86,11 +92,32 @@ def restrictions_changed(sender, instance, action, reverse, model, pk_set, **kwa
         _schedule_page(page)
 
 
-def document_processed(sender, document, **kwargs) -> None:
-    """A file's text or thumbnail changed: re-index the assets that use it."""
+def privacy_changed(sender, instance, **kwargs) -> None:
+    """post_save and post_delete of a PageViewRestriction (Wagtail's Privacy setting, set,
+    changed or removed): re-index the page's assets, since it decides whether reps see them
+    (``cms.selectors.restricted_levels``). A page being deleted is re-indexed by its own
+    deletion."""
+    page = Page.objects.filter(pk=instance.page_id).first()
+    if page is not None:
+        _schedule_page(page)
+
+
+def _schedule_assets_using(document) -> None:
     uses = Q(document=document) | Q(transcript=document)  # a file, or a video's captions
     ids = AssetPage.objects.filter(uses).values_list("pk", flat=True)
     tasks.index_schedule(asset_ids=list(ids))
+
+
+def document_processed(sender, document, **kwargs) -> None:
+    """A file's text or thumbnail changed: re-index the assets that use it."""
+    _schedule_assets_using(document)
+
+
+def document_deleting(sender, instance, **kwargs) -> None:
+    """pre_delete of a document: the database clears the assets' links to it (SET_NULL)
+    without a signal, so the assets that use it are found now and re-indexed once the
+    deletion commits, and their text and pages leave search with it."""
+    _schedule_assets_using(instance)
 
 
 def roles_after_migrate(sender, using="default", **kwargs) -> None:

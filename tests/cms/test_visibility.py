@@ -1,6 +1,6 @@
 """One visibility rule: every path a rep can reach an asset by agrees with it, for every
 combination of section and asset restrictions and reps in several teams; unpublished
-sections hide everything below them."""
+sections hide everything below them, and so does Wagtail's privacy by password or groups."""
 
 import uuid
 from datetime import timedelta
@@ -174,3 +174,72 @@ def test_unpublished_section_hides_everything_below_it(include_subpages):
     assert selectors.sections_for_user(rep, library_root()) == []
     assert all(doc.id not in {a.pk for a in assets} for b in live_documents() for doc in b)
     assert Client().get(f"/s/{token}/").status_code == 404
+
+
+@pytest.fixture
+def private_setup(django_capture_on_commit_callbacks):
+    """A rep in a team, an open section with a processed two-page PDF asset (thumbnail set),
+    and a buyer link the rep made while the asset was open to them."""
+    from tests.cms.builders import make_pdf
+
+    team = make_team("A")
+    rep = make_user("rep_a", role=REP, teams=[team])
+    deal = walk_deal("006P", ["discover"], owner=rep.username)
+    section = make_section("Partner pricing")
+    with django_capture_on_commit_callbacks(execute=True):
+        pdf = make_document("partner.pdf", make_pdf(["Cover", "Partner discounts"]))
+    LibraryDocument.objects.filter(pk=pdf.pk).update(
+        thumbnail=pdf.thumbnail.storage.save("thumbnails/p.png", ContentFile(b"png"))
+    )
+    asset = make_asset("Partner deck", parent=section, document=pdf, summary="Tier secrets")
+    _, token = share_link_create(user=rep, asset=asset, deal=deal)
+    return rep, deal, section, asset, token
+
+
+@pytest.mark.parametrize("where", ["asset", "section"])
+@pytest.mark.parametrize(
+    ("kind", "reps_see_it"), [("password", False), ("groups", False), ("login", True)]
+)
+def test_wagtail_privacy_by_password_or_groups_hides_an_asset_from_reps_on_every_path(
+    private_setup, kind, reps_see_it, where
+):
+    """Wagtail's Privacy setting on the asset or on a section above it: a password or a
+    list of groups (here the reps' own group) hides the asset from every rep on every path,
+    existing buyer links included; "any logged-in user" changes nothing. Content managers
+    still see it."""
+    from django.contrib.auth.models import Group
+    from django.core.exceptions import ValidationError
+    from wagtail.models import PageViewRestriction
+
+    from accounts.roles import MARKETER
+
+    rep, deal, section, asset, token = private_setup
+    page = asset if where == "asset" else section
+    restriction = PageViewRestriction.objects.create(
+        page=page, restriction_type=kind, password="partner-only" if kind == "password" else ""
+    )
+    restriction.groups.set(Group.objects.filter(name=REP))
+
+    client = Client()
+    client.force_login(rep)
+    listed = {a.pk for a in client.get("/").context["assets"].paginator.object_list}
+    assert (asset.pk in listed) is reps_see_it
+    assert ("Tier secrets" in client.get(asset.url).content.decode()) is reps_see_it
+    for path in ("download/", "thumbnail/", "pages/2/preview/"):
+        response = client.get(f"/assets/{asset.pk}/{path}")
+        assert (response.status_code == 200) is reps_see_it, path
+    assert (section in selectors.sections_for_user(rep, library_root())) is (
+        reps_see_it or where == "asset"
+    )
+    assert selectors.asset_visible_to(rep, asset) is reps_see_it
+    assert _audience_admits(document_for_asset(asset.pk).audience, rep) is reps_see_it
+    assert (Client().get(f"/s/{token}/").status_code == 200) is reps_see_it
+    assert (Client().get(f"/s/{token}/{asset.pk}/file/").status_code == 200) is reps_see_it
+    if not reps_see_it:
+        with pytest.raises(ValidationError):
+            share_link_create(user=rep, asset=asset, deal=deal)
+
+    manager = make_user("marketer", role=MARKETER)
+    assert selectors.asset_visible_to(manager, asset)
+    client.force_login(manager)
+    assert client.get(f"/assets/{asset.pk}/download/").status_code == 200

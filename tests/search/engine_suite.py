@@ -96,6 +96,65 @@ class EngineSuite:
     def test_content_manager_sees_every_live_asset(self, library):
         assert run_search(library.marketer).total == run_search(library.insider).total + 1
 
+    @pytest.mark.parametrize("where", ["asset", "section"])
+    @pytest.mark.parametrize("kind", ["password", "groups"])
+    def test_a_page_private_to_a_password_or_groups_is_seen_only_by_managers(
+        self, library, kind, where, django_capture_on_commit_callbacks
+    ):
+        """Wagtail's Privacy setting on the asset or a section above it, set and removed in
+        the admin: reps stop and start finding it at once, in results, counts, facets,
+        suggestions and page matches; a group restriction naming the reps' own group admits
+        no rep either."""
+        from django.contrib.auth.models import Group
+        from wagtail.models import PageViewRestriction
+
+        from accounts.roles import REP
+        from tests.factories import make_section
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section = make_section("Partner pricing")
+        slides = ["Partner programme", "Tamarind discount tiers"]
+        deck = deck_asset(
+            "Partner deck", slides, django_capture_on_commit_callbacks, parent=section
+        )
+        reps = (library.outsider, library.insider, library.na_rep)
+        before = {rep.pk: run_search(rep) for rep in reps}
+        assert titles(run_search(library.outsider, "tamarind")) == ["Partner deck"]
+        assert "Partner deck" in suggested(library.outsider, "partner d")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            restriction = PageViewRestriction.objects.create(
+                page=deck if where == "asset" else section,
+                restriction_type=kind,
+                password="partners" if kind == "password" else "",
+            )
+            restriction.groups.set(Group.objects.filter(name=REP))
+        for rep in reps:
+            found = run_search(rep, "tamarind")
+            assert (found.total, found.hits) == (0, []), rep.username
+            browsed = run_search(rep)
+            assert browsed.total == before[rep.pk].total - 1
+            assert facet(browsed, "type")["deck"] == facet(before[rep.pk], "type")["deck"] - 1
+            assert "Partner deck" not in suggested(rep, "partner d")
+        managed = run_search(library.marketer, "tamarind")
+        assert titles(managed) == ["Partner deck"]
+        assert [match.page for match in managed.hits[0].matches] == [2]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            restriction.delete()
+        assert titles(run_search(library.outsider, "tamarind")) == ["Partner deck"]
+
+    def test_a_page_private_to_logged_in_users_changes_nothing_for_reps(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        from wagtail.models import PageViewRestriction
+
+        with django_capture_on_commit_callbacks(execute=True):
+            PageViewRestriction.objects.create(
+                page=library.roadmap, restriction_type=PageViewRestriction.LOGIN
+            )
+        assert titles(run_search(library.outsider, "roadmap"))[0] == "Roadmap briefing"
+
     # --- lifecycle ------------------------------------------------------------------------
     def test_expired_asset_disappears_when_its_time_passes(self, library):
         assert titles(run_search(library.outsider, "limited offer")) == ["Limited offer sheet"]
@@ -104,6 +163,77 @@ class EngineSuite:
         assert run_search(library.outsider, now=later).total == (
             run_search(library.outsider).total - 1
         )
+
+    @pytest.fixture
+    def expiring_section(self, library, django_capture_on_commit_callbacks, monkeypatch):
+        """A section given an expiry an hour ahead, as in the admin (set, then published),
+        holding a deck whose slides are indexed and a sub-section's asset; ``later`` is two
+        hours ahead and ``at_later`` moves the clock there for what reads it (suggestions)."""
+        from tests.factories import make_asset, make_section
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section = make_section("Spring promotion")
+            nested = make_section("Spring bundles", parent=section)
+            make_asset("Bundle checklist", parent=nested, summary="Gooseberry bundle steps.")
+        slides = ["Spring offers", "Gooseberry bundle pricing"]
+        deck_asset("Spring deck", slides, django_capture_on_commit_callbacks, parent=section)
+        with django_capture_on_commit_callbacks(execute=True):
+            section.expire_at = timezone.now() + timedelta(hours=1)
+            publish(section)
+        library.later = timezone.now() + timedelta(hours=2)
+        library.at_later = lambda: monkeypatch.setattr(timezone, "now", lambda: library.later)
+        return library
+
+    def test_a_sections_expiry_hides_its_assets_when_its_time_passes(self, expiring_section):
+        lib = expiring_section
+        found = run_search(lib.outsider, "gooseberry")
+        assert sorted(titles(found)) == ["Bundle checklist", "Spring deck"]
+        deck = next(hit for hit in found.hits if hit.fields["title"] == "Spring deck")
+        assert [match.page for match in deck.matches] == [2]
+        for user in (lib.outsider, lib.marketer):
+            gone = run_search(user, "gooseberry", now=lib.later)
+            assert (gone.total, gone.hits) == (0, [])
+            # three decks go: these two and the library's "Limited offer sheet"
+            assert run_search(user, now=lib.later).total == run_search(user).total - 3
+            browsed = facet(run_search(user, now=lib.later), "type")
+            assert browsed["deck"] == facet(run_search(user), "type")["deck"] - 3
+        assert "Spring deck" in suggested(lib.outsider, "spring d")
+        lib.at_later()
+        assert "Spring deck" not in suggested(lib.outsider, "spring d")
+
+    def test_the_earliest_expiry_above_an_asset_counts_and_follows_its_changes(
+        self, expiring_section, django_capture_on_commit_callbacks
+    ):
+        """The section expires in an hour, before its new asset's own expiry (+90 min):
+        the section's counts. Its expiry moved to three hours ahead, its assets stay at +2h
+        but the asset's own, now earlier, counts; removed, the others never expire."""
+        from cms.models import LibraryPage
+        from tests.factories import make_asset
+
+        lib = expiring_section
+        section = LibraryPage.objects.get(title="Spring promotion")
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset(
+                "Gooseberry flash sale",
+                parent=section,
+                expire_at=timezone.now() + timedelta(minutes=90),
+            )
+        assert run_search(lib.outsider, "gooseberry").total == 3
+        between = timezone.now() + timedelta(minutes=75)
+        assert run_search(lib.outsider, "gooseberry", now=between).total == 0
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section.expire_at = timezone.now() + timedelta(hours=3)
+            publish(section)
+        later = titles(run_search(lib.outsider, "gooseberry", now=lib.later))
+        assert sorted(later) == ["Bundle checklist", "Spring deck"]
+        at_four = timezone.now() + timedelta(hours=4)
+        assert run_search(lib.outsider, "gooseberry", now=at_four).total == 0
+
+        with django_capture_on_commit_callbacks(execute=True):
+            section.expire_at = None
+            publish(section)
+        assert run_search(lib.outsider, "gooseberry", now=at_four).total == 2
 
     def test_unpublished_draft_is_never_returned(self, library):
         assert titles(run_search(library.marketer, "unreleased")) == []
@@ -501,6 +631,24 @@ class EngineSuite:
         insider = run_search(library.insider, "zanzibar")
         assert [m.page for hit in insider.hits for m in hit.matches] == [2]
 
+    def test_deleting_an_assets_file_removes_its_text_and_pages_from_search(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """Deleting the document clears the asset's link to it in the database, without a
+        signal for the asset: its text and page matches leave search with the document."""
+        from cms.models import LibraryDocument
+
+        slides = ["Quince overview", "Orchard rebate ladder"]
+        deck = deck_asset("Quince deck", slides, django_capture_on_commit_callbacks)
+        assert [m.page for m in run_search(library.outsider, "orchard").hits[0].matches] == [2]
+        with django_capture_on_commit_callbacks(execute=True):
+            LibraryDocument.objects.get(pk=deck.document_id).delete()
+        assert run_search(library.outsider, "orchard").total == 0
+        assert run_search(library.outsider, "kaleidoscope").total == 1  # other files stay
+        found = run_search(library.outsider, "quince")
+        assert titles(found) == ["Quince deck"]
+        assert found.hits[0].matches == []
+
     def test_a_document_processed_again_with_new_text_updates_its_pages(
         self, library, django_capture_on_commit_callbacks
     ):
@@ -524,6 +672,11 @@ class EngineSuite:
             (1, "<mark>Xylophone</mark> first")
         ]
         assert run_search(library.outsider, "yodelling").total == 0
+
+
+def suggested(user, text: str) -> list[str]:
+    """The labels suggested to ``user`` typing ``text``."""
+    return [s.label for s in selectors.search_suggest(audience=audience_for(user), text=text)]
 
 
 def deck_asset(title: str, slides: list[str], capture, **fields):
