@@ -2,7 +2,9 @@
 
 Every few seconds it enqueues the refresh task when one is due (``analytics.refresh
 .scheduler_tick``: every ANALYTICS_REFRESH_SECONDS, or soon after someone asked), and once an
-hour prunes finished task results older than a day, and once a day from ``DIGEST_HOUR`` (local
+hour prunes finished task results older than a day, once a minute publishes and unpublishes
+the pages scheduled for it (Wagtail's ``publish_scheduled``: a marketer's "go live at" and
+"expire at" happen with no cron line), and once a day from ``DIGEST_HOUR`` (local
 time) mails the notification digests (``notifications.services.notifications_digest_send``;
 a notification is mailed once, so a restart never sends one twice). On SQLite it also
 checkpoints the write-ahead log each tick, which web requests no longer do. The task runs in
@@ -23,6 +25,7 @@ from notifications.services import notifications_digest_send
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
+PUBLISH_EVERY_SECONDS = 60
 DIGEST_HOUR = 7
 logger = logging.getLogger(__name__)
 
@@ -36,16 +39,20 @@ class Command(BaseCommand):
     def handle(self, *args, once=False, **options):
         if once:
             enqueued = scheduler_tick()
+            pages_publish_due()
             self.stdout.write("refresh enqueued" if enqueued else "no refresh due")
             return
         self.stdout.write("analytics scheduler running; Ctrl-C stops it")
-        last_prune = 0.0
+        last_prune = last_publish = 0.0
         last_digest = None
         while True:
             try:
                 scheduler_tick()
                 database_checkpoint()
                 last_digest = digest_tick(now=timezone.localtime(), last=last_digest)
+                if time.monotonic() - last_publish > PUBLISH_EVERY_SECONDS:
+                    last_publish = time.monotonic()
+                    pages_publish_due()
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
                     _prune()
@@ -63,6 +70,13 @@ def digest_tick(*, now: datetime, last: date | None) -> date | None:
     if sent:
         logger.info("mailed %s notification digest(s)", sent)
     return now.date()
+
+
+def pages_publish_due() -> None:
+    """Publish the revisions whose go-live time has come and unpublish the pages whose expiry
+    has passed (Wagtail's command; publishing goes through the usual signals, so search and
+    notifications follow)."""
+    call_command("publish_scheduled")
 
 
 def _prune() -> None:
