@@ -1,17 +1,23 @@
 """Importing a Salesforce opportunity report (or its Opportunity History export).
 
-Rows are read as a stream and written in chunks, so a large file neither fills memory nor
-holds one long transaction. Good rows are kept; each bad row is reported with its row number,
-column and reason. Re-importing updates deals by external id and never duplicates them.
+Rows are read as a stream and written ``CHUNK`` at a time, each chunk in its own short
+transaction (rows are parsed before it begins), so a large file neither fills memory nor
+makes other writers wait: the events API, a CRM webhook or a refresh waits at most one
+chunk's write, never the whole file. Good rows are kept; each bad row is reported with its row
+number, column and reason. Re-importing updates deals by external id and never duplicates
+them, so an import cut off halfway (its committed chunks are kept) is finished by running it
+again. A dry run writes and rolls back each chunk in turn, remembering what the rolled-back
+chunks would have left for the later ones, so its report is the real run's.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.locks import Locked, job_lock
@@ -79,9 +85,10 @@ HISTORY_DATE_HEADERS = {
 FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})  # includes "attribute"
 REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage", "changed_at")}
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
-CHUNK = 2000
+#: Rows per write transaction: a concurrent writer waits at most about one chunk's write
+#: (0.15-0.2 s for 500 new deals on SQLite, plus the pause of ``_writers_turn``).
+CHUNK = 500
 MAX_REPORTED_ERRORS = 1000
-REFRESH_SLICE = 2000
 
 
 @dataclass
@@ -161,6 +168,7 @@ def deal_import_file(
     Raises ImportError_ when the file as a whole is unusable (empty, unreadable, missing a
     required column) or another import is running (imports take a lock). ``dry_run`` runs
     everything and rolls it back, so the report says exactly what would change.
+    ``progress`` is called with the rows read so far after each chunk is committed.
     """
     try:
         headers, rows = read_table(stream, filename)
@@ -168,42 +176,28 @@ def deal_import_file(
         raise ImportError_(f"{filename}: {error}") from None
     columns = _columns(headers, kind, mapping or {})
     report = ImportReport(kind=kind, dry_run=dry_run)
-    context = _Context(StageMap(), headers, columns, date_order)
+    context = _Context(StageMap(), headers, columns, date_order, dry_run)
     try:
         with job_lock("import_deals"):
-            _import_rows(rows, kind, context, report, progress, dry_run)
+            _import_rows(rows, kind, context, report, progress)
     except Locked as error:
         raise ImportError_(f"{error}; try again when it has finished") from None
     return report
 
 
-def _import_rows(rows, kind, context, report, progress, dry_run) -> None:
-    with transaction.atomic():
-        chunk: list = []
-        for number, values in rows:
-            chunk.append((number, values))
-            if len(chunk) >= CHUNK:
-                _import_chunk(chunk, kind, context, report, progress)
-                chunk = []
-        if chunk:
+def _import_rows(rows, kind, context, report, progress) -> None:
+    chunk: list = []
+    for number, values in rows:
+        chunk.append((number, values))
+        if len(chunk) >= CHUNK:
             _import_chunk(chunk, kind, context, report, progress)
-        _finish(context, report)
-        if dry_run:
-            transaction.set_rollback(True)
-
-
-def _finish(context: _Context, report: ImportReport) -> None:
-    """Counts that need the whole file: deals of a history file with and without new
-    entries, and the file's closed deals that still have no stage history."""
-    if report.kind == "history":
+            chunk = []
+    if chunk:
+        _import_chunk(chunk, kind, context, report, progress)
+    if kind == "history":
         report.updated = len(context.history_added)
         report.unchanged = len(context.history_seen - context.history_added)
-    deals_mark_changed(deal_ids=context.changed)
-    ids = list(context.changed)
-    report.closed_without_history = sum(
-        deals_without_history(deal_ids=ids[start : start + REFRESH_SLICE]).count()
-        for start in range(0, len(ids), REFRESH_SLICE)
-    )
+    report.closed_without_history = len(context.without_history - context.with_history)
 
 
 @dataclass
@@ -212,21 +206,75 @@ class _Context:
     headers: list[str]
     columns: dict[str, int]
     date_order: str
+    dry_run: bool
     owners: dict = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
-    changed: set[int] = field(default_factory=set)  # deals whose rollup rows must be redone
     history_seen: set[int] = field(default_factory=set)
     history_added: set[int] = field(default_factory=set)
+    # Closed deals of the file (external ids) without stage history after some chunk that
+    # changed them, and deals with it after some chunk: history is only ever added, so a deal
+    # is counted without when no chunk found it with (see _note_history).
+    without_history: set[str] = field(default_factory=set)
+    with_history: set[str] = field(default_factory=set)
+    # A dry run only: the history rows its rolled-back chunks would have added, which a real
+    # run finds in the table.
+    rolled_back: set[tuple] = field(default_factory=set)
 
 
 def _import_chunk(chunk, kind, context, report, progress) -> None:
+    """Parse the chunk, then write it in one short transaction (rolled back in a dry run)
+    with the rollup queue entries of the deals it changed; on SQLite, then let waiting
+    writers in (``_writers_turn``)."""
     if kind == "history":
-        _import_history_chunk(chunk, context, report)
+        parsed = _parse_history_chunk(chunk, context, report)
+        write = _write_history_chunk
     else:
-        _import_deal_chunk(chunk, context, report)
+        parsed = _parse_deal_chunk(chunk, context, report)
+        write = _write_deal_chunk
+    with transaction.atomic():
+        began = time.monotonic()
+        changed = write(parsed, context, report)
+        deals_mark_changed(deal_ids=changed)
+        _note_history(changed, context)
+        if context.dry_run:
+            transaction.set_rollback(True)
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        time.sleep(_writers_turn(time.monotonic() - began))
     report.rows += len(chunk)
     if progress:
         progress(report.rows)
+
+
+def _writers_turn(held: float) -> float:
+    """How long to pause after a chunk that held SQLite's write lock ``held`` seconds, so
+    that a writer that began waiting during it gets the lock before the next chunk does.
+
+    A waiting SQLite writer does not queue: its busy handler retries after 1, 2, 5, 10, 15,
+    20, 25, 25, 25, 50, 50 ms, then every 100 ms (sqliteDefaultBusyCallback). Without a pause
+    the import begins its next chunk within a few milliseconds of committing, and a writer
+    that retries only now and then kept missing that gap: an events batch waited 1.1-4.8 s
+    during a 20k-row import in 500-row transactions. A pause as long as the retry interval of
+    a writer that has waited ``held`` lets it in; it costs the import about a quarter of its
+    time on SQLite. PostgreSQL locks rows, and its writers queue: no pause there; nor inside
+    an outer transaction, which keeps the lock anyway."""
+    if held < 0.128:
+        return 0.025
+    if held < 0.228:
+        return 0.05
+    return 0.1
+
+
+def _note_history(changed: dict[int, str], context: _Context) -> None:
+    """Which of the chunk's changed deals (id -> external id) are closed and still have no
+    stage history. Noted by external id: a dry run's new deals lose their ids on rollback.
+
+    Each chunk sees the history the file gave before it (a dry run: only its own and what was
+    stored before the import), and history is only added, so a deal found with history by any
+    chunk has it at the end: the count is the same in a real run and a dry one."""
+    without = deals_without_history(deal_ids=list(changed)).values_list("external_id", flat=True)
+    without = set(without)
+    context.without_history |= without
+    context.with_history |= set(changed.values()) - without
 
 
 def _cell(values: list, context: _Context, name: str):
@@ -307,7 +355,7 @@ _SNAPSHOT_FIELDS = (
 _UPDATE_FIELDS = [f.removesuffix("_id") for f in _SNAPSHOT_FIELDS]
 
 
-def _import_deal_chunk(chunk, context: _Context, report: ImportReport) -> None:
+def _parse_deal_chunk(chunk, context: _Context, report: ImportReport) -> list[DealInput]:
     parsed = []
     for number, values in chunk:
         data = _row_input(number, values, context, report)
@@ -321,6 +369,11 @@ def _import_deal_chunk(chunk, context: _Context, report: ImportReport) -> None:
             continue
         context.seen[data.external_id] = number
         parsed.append(data)
+    return parsed
+
+
+def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dict[int, str]:
+    """Create or update the chunk's deals; returns those changed (id -> external id)."""
     existing = Deal.objects.in_bulk([d.external_id for d in parsed], field_name="external_id")
     now = timezone.now()
     new, changed, changes = [], [], []
@@ -339,6 +392,7 @@ def _import_deal_chunk(chunk, context: _Context, report: ImportReport) -> None:
         else:
             report.unchanged += 1
     _save_deals(new, changed, changes, context, report)
+    return {deal.pk: deal.external_id for deal in new + changed}
 
 
 def _save_deals(new, changed, changes, context, report) -> None:
@@ -363,7 +417,6 @@ def _save_deals(new, changed, changes, context, report) -> None:
         )
         for deal in new:
             deal.pk = deal.id = ids[deal.external_id]
-    context.changed.update(deal.pk for deal in new + changed)
     if not changes:
         return
     rows = []
@@ -378,7 +431,7 @@ def _save_deals(new, changed, changes, context, report) -> None:
     )
 
 
-def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> None:
+def _parse_history_chunk(chunk, context: _Context, report: ImportReport) -> list[tuple]:
     parsed = []
     for number, values in chunk:
         external_id = deal_external_id_normalise(_cell(values, context, "external_id"))
@@ -399,6 +452,12 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
             continue
         if _accept_stage(number, stage, context, report):
             parsed.append((number, external_id, stage, when))
+    return parsed
+
+
+def _write_history_chunk(parsed: list[tuple], context: _Context, report) -> dict[int, str]:
+    """Add the chunk's stage history; returns the deals given new entries (id -> external
+    id)."""
     deals = Deal.objects.in_bulk([p[1] for p in parsed], field_name="external_id")
     rows, keys = [], set()
     for number, external_id, stage, when in parsed:
@@ -416,9 +475,13 @@ def _import_history_chunk(chunk, context: _Context, report: ImportReport) -> Non
         )
     )
     added = keys - stored
+    if context.dry_run:
+        added -= context.rolled_back
+        context.rolled_back |= added
     DealStageChange.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     report.history_added += len(added)
     context.history_seen |= touched
     context.history_added |= {deal_id for deal_id, _, _ in added}
-    context.changed |= {deal_id for deal_id, _, _ in added}
     deals_refresh_reached(deal_ids=[row.deal_id for row in rows], stage_map=context.stage_map)
+    external_ids = {deal.pk: deal.external_id for deal in deals.values()}
+    return {deal_id: external_ids[deal_id] for deal_id, _, _ in added}

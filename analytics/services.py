@@ -105,29 +105,42 @@ REFRESH_SLICE = 2000
 def deals_refresh_reached(*, deal_ids: Iterable[int], stage_map: StageMap) -> dict[int, int]:
     """Recompute ``reached_stage_order`` for ``deal_ids`` from their history and current
     journey stage (``deal_reached_order``); returns it by deal id. The current stage and
-    outcome stay as the opportunity report (or webhook) last said."""
-    deals = Deal.objects.in_bulk(set(deal_ids))
+    outcome stay as the opportunity report (or webhook) last said.
+
+    Only deals whose order moved are written, one UPDATE per new order (there are as many
+    orders as journey stages): an import calls this for every chunk inside its write
+    transaction, and a per-row CASE update cost it more than the rest of the chunk."""
+    ids = sorted(set(deal_ids))
     sort_order = {stage.pk: stage.sort_order for stage in stage_map.stages}
+    deals: dict[int, tuple] = {}
     orders: dict[int, list[int]] = {}
-    ids = list(deals)
     # Plain index lookups in slices: a grouped join over a freshly bulk-loaded table can get
     # a quadratic plan on PostgreSQL before autovacuum has analysed it.
     for start in range(0, len(ids), REFRESH_SLICE):
+        part = ids[start : start + REFRESH_SLICE]
+        rows = Deal.objects.filter(pk__in=part).values_list(
+            "pk", "outcome", "journey_stage_id", "reached_stage_order"
+        )
+        deals.update((pk, rest) for pk, *rest in rows)
         changes = DealStageChange.objects.filter(
-            deal_id__in=ids[start : start + REFRESH_SLICE], journey_stage__isnull=False
+            deal_id__in=part, journey_stage__isnull=False
         ).values_list("deal_id", "journey_stage_id")
         for deal_id, stage_id in changes:
             if stage_id in sort_order:
                 orders.setdefault(deal_id, []).append(sort_order[stage_id])
-    for deal in deals.values():
-        known = orders.get(deal.pk, [])
-        if deal.journey_stage_id in sort_order:
-            known.append(sort_order[deal.journey_stage_id])
-        deal.reached_stage_order = deal_reached_order(
-            outcome=deal.outcome, orders=known, stage_map=stage_map
-        )
-    Deal.objects.bulk_update(list(deals.values()), ["reached_stage_order"], batch_size=500)
-    return {deal.pk: deal.reached_stage_order for deal in deals.values()}
+    reached, moved = {}, {}
+    for pk, (outcome, journey_stage_id, stored) in deals.items():
+        known = orders.get(pk, [])
+        if journey_stage_id in sort_order:
+            known.append(sort_order[journey_stage_id])
+        reached[pk] = deal_reached_order(outcome=outcome, orders=known, stage_map=stage_map)
+        if reached[pk] != stored:
+            moved.setdefault(reached[pk], []).append(pk)
+    for order, pks in moved.items():
+        for start in range(0, len(pks), REFRESH_SLICE):
+            part = pks[start : start + REFRESH_SLICE]
+            Deal.objects.filter(pk__in=part).update(reached_stage_order=order)
+    return reached
 
 
 def deal_refresh_reached(*, deal: Deal, stage_map: StageMap) -> None:

@@ -1,5 +1,6 @@
 """Importing Salesforce opportunity reports and history exports."""
 
+import dataclasses
 import io
 from datetime import date
 from decimal import Decimal
@@ -7,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from analytics import imports
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.models import Deal, DealStageChange
 from analytics.parsing import parse_amount, parse_date
@@ -162,6 +164,61 @@ def test_windows_1252_file_is_read():
 def test_dry_run_reports_but_changes_nothing():
     report = _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n", dry_run=True)
     assert report.created == 1 and not Deal.objects.exists()
+
+
+def _numbers(report) -> dict:
+    return {k: v for k, v in dataclasses.asdict(report).items() if k != "dry_run"}
+
+
+def test_an_import_in_many_transactions_reports_as_one_and_a_dry_run_as_the_real_one(
+    monkeypatch,
+):
+    """Each chunk is its own transaction (a dry run rolls each back): the report still counts
+    the whole file, a dry run's is the real run's, and running the file again adds nothing."""
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n")
+    deals = (
+        HEADER
+        + "006A,Acme,Acme,2,Needs Analysis,,,\n"
+        + "006B,Beta,Beta,1,Closed Won,2024-03-31,,\n"
+        + "006C,Gamma,Gamma,1,Closed Lost,2024-03-31,,\n"
+        + "006B,Beta again,Beta,1,Prospecting,,,\n"
+        + "006D,Delta,Delta,lots,Prospecting,,,\n"
+    )
+    dry = _import(deals, dry_run=True)
+    assert Deal.objects.count() == 1 and DealStageChange.objects.count() == 1
+    real = _import(deals)
+    assert _numbers(dry) == _numbers(real)
+    assert (real.created, real.updated, real.history_added, real.closed_without_history) == (
+        2,
+        1,
+        3,
+        2,
+    )
+    assert [(row, column) for row, column, _ in real.errors] == [
+        (5, "Opportunity ID"),
+        (6, "Amount"),
+    ]
+    assert _import(deals).unchanged == 3 and Deal.objects.count() == 3
+
+    history = (
+        "Opportunity ID,To Stage,Last Modified\n"
+        "006B,Prospecting,2024-02-01\n006C,Closed Lost,2024-03-30\n"
+        # the same row again, in the next chunk
+        "006C,Closed Lost,2024-03-30\n006A,Needs Analysis,2024-03-01\n"
+        # a later chunk with no pipeline stage for 006B, which an earlier one gave
+        "006B,Closed Won,2024-03-30\n"
+    )
+    stored = DealStageChange.objects.count()
+    dry = _import(history, kind="history", dry_run=True)
+    assert DealStageChange.objects.count() == stored
+    real = _import(history, kind="history")
+    assert _numbers(dry) == _numbers(real)
+    # 006C (closed, no pipeline stage) is still without history; 006B has it now.
+    assert (real.history_added, real.updated, real.closed_without_history) == (4, 3, 1)
+    again = _import(history, kind="history")
+    assert (again.history_added, again.unchanged) == (0, 3)
+    assert DealStageChange.objects.count() == stored + 4
 
 
 def test_other_headers_can_be_mapped():
