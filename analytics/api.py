@@ -61,8 +61,16 @@ class EventIn(BaseModel):
     kind: str
     asset_id: int = Field(..., description="The asset id the search API returns.")
     deal_id: str = Field("", description="The deal's CRM external id, if any.")
-    occurred_at: datetime | None = None
-    metadata: dict = Field(default_factory=dict)
+    occurred_at: datetime | None = Field(
+        None,
+        description="When it happened (default: now; no zone means UTC). From "
+        f"{services.EVENT_EARLIEST.date().isoformat()} to "
+        f"{int(services.EVENT_CLOCK_SKEW.total_seconds() // 60)} minutes from now.",
+    )
+    metadata: dict = Field(
+        default_factory=dict,
+        description=f"Extra fields, at most {services.EVENT_METADATA_MAX_BYTES} bytes as JSON.",
+    )
 
 
 class EventsIn(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import uuid
@@ -379,6 +380,14 @@ def deal_stage_change(
 
 # --- Usage events -----------------------------------------------------------------------------
 
+#: An event may say it happened at most this far ahead of the server's clock (senders' clocks
+#: drift); a later one would count in "the last 90 days" before it happened.
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+#: Nothing the library records happened before this.
+EVENT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: An event's metadata, as compact UTF-8 JSON, in bytes.
+EVENT_METADATA_MAX_BYTES = 4096
+
 
 @dataclass
 class EventInput:
@@ -433,7 +442,24 @@ def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict
     return deals, assets
 
 
-def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -> dict | None:
+def _event_time_error(when: datetime | None, now: datetime) -> str:
+    """Why ``when`` cannot be when an event happened ("" when it can: none means now; a time
+    without a zone is UTC)."""
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when > now + EVENT_CLOCK_SKEW:
+        minutes = int(EVENT_CLOCK_SKEW.total_seconds() // 60)
+        return f"{when.isoformat()} is in the future (more than {minutes} minutes from now)"
+    if when < EVENT_EARLIEST:
+        return f"{when.isoformat()} is before {EVENT_EARLIEST.date().isoformat()}"
+    return ""
+
+
+def _event_error(
+    index: int, event: EventInput, deals: dict, assets: set[int], now: datetime
+) -> dict | None:
     """The first problem with one event, or None. An asset the caller may not see gets the
     same answer as one that does not exist, and so does a deal that is not theirs: the API
     is no oracle for what exists."""
@@ -441,6 +467,17 @@ def _event_error(index: int, event: EventInput, deals: dict, assets: set[int]) -
         return {"index": index, "field": "idempotency_key", "error": "1 to 100 characters"}
     if event.kind not in _KINDS:
         return {"index": index, "field": "kind", "error": f"unknown kind {event.kind!r}"}
+    when_error = _event_time_error(event.occurred_at, now)
+    if when_error:
+        return {"index": index, "field": "occurred_at", "error": when_error}
+    if event.metadata:
+        size = len(json.dumps(event.metadata, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > EVENT_METADATA_MAX_BYTES:
+            return {
+                "index": index,
+                "field": "metadata",
+                "error": f"{size} bytes as JSON; at most {EVENT_METADATA_MAX_BYTES}",
+            }
     if event.asset_id not in assets:
         return {"index": index, "field": "asset_id", "error": f"no asset {event.asset_id}"}
     if event.deal_external_id and event.deal_external_id not in deals:
@@ -464,7 +501,9 @@ def usage_record_batch(
     insert skips keys the unique index already holds (``ON CONFLICT DO NOTHING``), so two
     writers racing with the same key store it once. ``stored`` counts rows really inserted.
     The event keeps the deal's stage as it stood when stored; the rollups read the stage at
-    the event's own time from the stage history.
+    the event's own time from the stage history. ``occurred_at`` must lie between
+    ``EVENT_EARLIEST`` and now plus ``EVENT_CLOCK_SKEW`` (none means now), and ``metadata``
+    may take at most ``EVENT_METADATA_MAX_BYTES`` as JSON.
     """
     for event in events:
         event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
@@ -475,7 +514,7 @@ def usage_record_batch(
     row = _EventRows(user_id, source, now)
     rows, seen = [], set()
     for index, event in enumerate(events):
-        error = _event_error(index, event, deals, assets)
+        error = _event_error(index, event, deals, assets, now)
         if error:
             result.errors.append(error)
             continue

@@ -3,10 +3,12 @@
 import json
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import Deal, UsageEvent
@@ -83,6 +85,70 @@ def test_a_batch_with_bad_events_is_refused_whole_and_each_refusal_is_reported()
         (2, "asset_id"),
         (3, "deal_id"),
     ]
+
+
+def _refused(body) -> list[tuple[int, str, str]]:
+    client = Client()
+    client.force_login(make_user(role=REP))
+    response = _post(client, "/api/v1/events", body)
+    assert response.status_code == 400 and response.json()["stored"] == 0
+    assert not UsageEvent.objects.exists()
+    return [(e["index"], e["field"], e["error"]) for e in response.json()["errors"]]
+
+
+@pytest.mark.django_db
+def test_an_event_in_the_future_or_before_2000_is_refused_naming_occurred_at():
+    asset = make_asset("Deck")
+    now = timezone.now()
+    errors = _refused(
+        {
+            "events": [
+                _event("skewed", asset, occurred_at=(now + timedelta(minutes=4)).isoformat()),
+                _event("future", asset, occurred_at="2030-06-01"),
+                _event("far", asset, occurred_at="9999-12-31T23:59:59Z"),
+                _event("ancient", asset, occurred_at="0001-01-01"),
+                _event("late", asset, occurred_at=(now + timedelta(minutes=6)).isoformat()),
+                _event("old", asset, occurred_at="1999-12-31T23:59:59Z"),
+                _event("y2k", asset, occurred_at="2000-01-01T00:00:00Z"),
+            ]
+        }
+    )
+    assert [(index, field) for index, field, _ in errors] == [
+        (1, "occurred_at"),
+        (2, "occurred_at"),
+        (3, "occurred_at"),
+        (4, "occurred_at"),
+        (5, "occurred_at"),
+    ]
+    assert "2030-06-01T00:00:00+00:00 is in the future" in errors[0][2]
+    assert errors[2][2] == "0001-01-01T00:00:00+00:00 is before 2000-01-01"
+
+
+@pytest.mark.django_db
+def test_metadata_over_4_kb_as_json_is_refused_naming_it():
+    asset = make_asset("Deck")
+    at_limit = {"note": "x" * (4096 - len('{"note":""}'))}
+    over = {"note": "x" * (4097 - len('{"note":""}'))}
+    errors = _refused(
+        {
+            "events": [
+                _event("fits", asset, metadata=at_limit),
+                _event("big", asset, metadata=over),
+                _event("huge", asset, metadata={"note": "x" * 1_000_000}),
+            ]
+        }
+    )
+    assert errors == [
+        (1, "metadata", "4097 bytes as JSON; at most 4096"),
+        (2, "metadata", "1000011 bytes as JSON; at most 4096"),
+    ]
+    lead = make_user(role=ENABLEMENT_LEAD)
+    client = Client()
+    client.force_login(lead)
+    response = _post(
+        client, "/api/v1/events", {"events": [_event("fits", asset, metadata=at_limit)]}
+    )
+    assert response.status_code == 200 and UsageEvent.objects.get().metadata == at_limit
 
 
 @pytest.fixture
