@@ -1,8 +1,10 @@
 """The raw log is the user's: usage events, deal stage history and deals for a date range, as
 CSV (and Parquet when pyarrow is installed), so a RevOps analyst can check any number of the
-dashboard in SQL. ``SCHEMAS`` is the documented column list (the README repeats it); the
-dashboard's export page, ``manage.py export_analytics`` and the tests use the same functions.
-Every CSV cell goes through ``cms.exports.spreadsheet_safe`` (no formula runs).
+dashboard in SQL. ``SCHEMAS`` is the documented column list with each column's type (the
+README repeats it); the dashboard's export page, ``manage.py export_analytics`` and the tests
+use the same functions. Rows hold Python values (None when empty); each format writes them by
+the column's type (``TYPES``): Parquet as typed columns, CSV as text in which every cell goes
+through ``cms.exports.spreadsheet_safe`` (no formula runs; numbers pass as numbers).
 
 Also here: the asset table's CSV columns (the nested per-segment and per-stage figures and
 money without a rate written as text).
@@ -13,8 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 
@@ -25,52 +29,96 @@ from cms.exports import spreadsheet_safe
 
 CHUNK = 5000
 
-#: Column -> meaning, per export. Times are ISO 8601 in UTC.
-SCHEMAS: dict[str, dict[str, str]] = {
+
+@dataclass(frozen=True)
+class Column:
+    type: str  # a key of TYPES
+    meaning: str
+
+
+#: Column types -> what they hold, in both formats (the export page and the README say it).
+TYPES = {
+    "integer": "a 64-bit integer",
+    "decimal": "money with 2 places (Parquet: decimal(38, 2), exact, never a float)",
+    "timestamp": "a time in UTC (Parquet: microseconds, UTC; CSV: ISO 8601 with +00:00)",
+    "date": "a day (CSV: YYYY-MM-DD)",
+    "boolean": "true or false",
+    "json": "JSON text",
+    "text": "text",
+}
+
+#: Column -> type and meaning, per export.
+SCHEMAS: dict[str, dict[str, Column]] = {
     "events": {
-        "event_id": "the event's row id (increases as events are stored)",
-        "idempotency_key": "the sender's key; each key is stored once",
-        "kind": "asset_viewed, asset_downloaded, asset_shared, buyer_opened, used_in_deal or "
-        "asset_presented (the last four are touches of a deal)",
-        "asset_id": "the asset (as in the search API and the asset table)",
-        "asset_title": "the asset's current title",
-        "deal_id": "the deal's CRM id (external id), empty when none",
-        "user": "the username of who acted, empty for buyers and integrations",
-        "source": "web, api, share (a buyer's link) or demo",
-        "occurred_at": "when it happened",
-        "received_at": "when the library stored it",
-        "recorded_crm_stage": "the deal's CRM stage when the library stored the event (the "
-        "rollups read the stage at the event's own time from the history instead)",
-        "share_link_id": "the share link a buyer opened, if any",
-        "metadata": "the sender's extra fields, JSON",
+        "event_id": Column("integer", "the event's row id (increases as events are stored)"),
+        "idempotency_key": Column("text", "the sender's key; each key is stored once"),
+        "kind": Column(
+            "text",
+            "asset_viewed, asset_downloaded, asset_shared, buyer_opened, used_in_deal or "
+            "asset_presented (the last four are touches of a deal)",
+        ),
+        "asset_id": Column("integer", "the asset (as in the search API and the asset table)"),
+        "asset_title": Column("text", "the asset's current title"),
+        "deal_id": Column("text", "the deal's CRM id (external id), empty when none"),
+        "user": Column("text", "the username of who acted, empty for buyers and integrations"),
+        "source": Column("text", "web, api, share (a buyer's link) or demo"),
+        "occurred_at": Column("timestamp", "when it happened"),
+        "received_at": Column("timestamp", "when the library stored it"),
+        "recorded_crm_stage": Column(
+            "text",
+            "the deal's CRM stage when the library stored the event (the rollups read the "
+            "stage at the event's own time from the history instead)",
+        ),
+        "share_link_id": Column("integer", "the share link a buyer opened, if any"),
+        "metadata": Column("json", "the sender's extra fields"),
     },
     "history": {
-        "deal_id": "the deal's CRM id",
-        "stage": "the CRM stage entered",
-        "journey_stage": "the journey stage it maps to, empty for Closed Lost and unmapped",
-        "entered_at": "when the deal entered it",
+        "deal_id": Column("text", "the deal's CRM id"),
+        "stage": Column("text", "the CRM stage entered"),
+        "journey_stage": Column(
+            "text", "the journey stage it maps to, empty for Closed Lost and unmapped"
+        ),
+        "entered_at": Column("timestamp", "when the deal entered it"),
     },
     "deals": {
-        "deal_id": "the CRM id",
-        "name": "opportunity name",
-        "account": "account name",
-        "amount": "amount in the deal's own currency",
-        "currency": "the deal's currency (ISO 4217)",
-        "amount_reporting": "amount in the reporting currency at the close-date rate, empty "
-        "without a rate",
-        "reporting_currency": "the reporting currency",
-        "stage": "current CRM stage",
-        "outcome": "open, won or lost",
-        "close_date": "close date (expected close date while open)",
-        "created_date": "created date",
-        "owner": "the owner as the CRM named them",
-        "segment": "segment (type)",
-        "industry": "industry",
-        "attributes": "other CRM fields kept from imports, JSON",
-        "has_stage_history": "whether its history names a journey stage it passed through "
-        "before closing (closed deals without are left out of stage-based estimates)",
+        "deal_id": Column("text", "the CRM id"),
+        "name": Column("text", "opportunity name"),
+        "account": Column("text", "account name"),
+        "amount": Column("decimal", "amount in the deal's own currency"),
+        "currency": Column("text", "the deal's currency (ISO 4217)"),
+        "amount_reporting": Column(
+            "decimal",
+            "amount in the reporting currency at the close-date rate, empty without a rate",
+        ),
+        "reporting_currency": Column("text", "the reporting currency"),
+        "stage": Column("text", "current CRM stage"),
+        "outcome": Column("text", "open, won or lost"),
+        "close_date": Column("date", "close date (expected close date while open)"),
+        "created_date": Column("date", "created date"),
+        "owner": Column("text", "the owner as the CRM named them"),
+        "segment": Column("text", "segment (type)"),
+        "industry": Column("text", "industry"),
+        "attributes": Column("json", "other CRM fields kept from imports"),
+        "has_stage_history": Column(
+            "boolean",
+            "whether its history names a journey stage it passed through before closing "
+            "(closed deals without are left out of stage-based estimates)",
+        ),
     },
 }
+
+#: The last day an export range may end on: a range runs to midnight after its last day, and
+#: the day after 9999-12-31 is no date.
+LAST_DAY = date.max - timedelta(days=1)
+
+
+def end_error(end: date) -> str:
+    """Why ``end`` cannot end an export range, or "" when it can."""
+    if end > LAST_DAY:
+        return (
+            f"{end.isoformat()} is past the last day an export can end on, {LAST_DAY.isoformat()}"
+        )
+    return ""
 
 
 def parquet_available() -> bool:
@@ -86,14 +134,6 @@ def _range(start: date, end: date) -> tuple[datetime, datetime]:
         datetime.combine(start, time.min, tzinfo=UTC),
         datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
     )
-
-
-def _iso(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    return value.isoformat()
 
 
 def event_rows(start: date, end: date) -> Iterator[tuple]:
@@ -118,15 +158,7 @@ def event_rows(start: date, end: date) -> Iterator[tuple]:
         )
     )
     for row in rows.iterator(chunk_size=CHUNK):
-        *head, occurred, received, stage, link, metadata = row
-        yield (
-            *(value if value is not None else "" for value in head),
-            _iso(occurred),
-            _iso(received),
-            stage,
-            link or "",
-            json.dumps(metadata or {}, sort_keys=True),
-        )
+        yield (*row[:-1], row[-1] or {})
 
 
 def history_rows(start: date, end: date) -> Iterator[tuple]:
@@ -136,8 +168,10 @@ def history_rows(start: date, end: date) -> Iterator[tuple]:
         .order_by("deal__external_id", "entered_at", "id")
         .values_list("deal__external_id", "stage", "journey_stage__name", "entered_at")
     )
-    for deal, stage, journey, entered in rows.iterator(chunk_size=CHUNK):
-        yield deal, stage, journey or "", _iso(entered)
+    yield from rows.iterator(chunk_size=CHUNK)
+
+
+CENTS = Decimal("0.01")
 
 
 def deal_rows(start: date, end: date, *, without_history: bool = False) -> Iterator[tuple]:
@@ -161,19 +195,19 @@ def deal_rows(start: date, end: date, *, without_history: bool = False) -> Itera
             external,
             name,
             account,
-            f"{amount:.2f}",
+            amount.quantize(CENTS),
             currency,
-            "" if converted is None else f"{converted:.2f}",
+            None if converted is None else Decimal(f"{converted:.2f}"),
             rates.currency,
             stage,
             outcome,
-            _iso(close),
-            _iso(created),
+            close,
+            created,
             owner,
             segment,
             industry,
-            json.dumps(attributes or {}, sort_keys=True),
-            "false" if closed and pk in missing else "true",
+            attributes or {},
+            not (closed and pk in missing),
         )
 
 
@@ -187,6 +221,23 @@ def rows_for(what: str, start: date, end: date, *, without_history: bool = False
     raise ValueError(f"unknown export {what!r}: choose events, history or deals")
 
 
+def _json_text(value) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+#: How a CSV cell shows a (non-empty) value of each type; numbers stay numbers, so that
+#: ``spreadsheet_safe`` passes them unchanged (a negative amount is no formula).
+_CSV_TEXT: dict[str, Callable] = {
+    "integer": lambda value: value,
+    "text": lambda value: value,
+    "decimal": lambda value: value,
+    "timestamp": lambda value: value.astimezone(UTC).isoformat(),
+    "date": lambda value: value.isoformat(),
+    "boolean": lambda value: "true" if value else "false",
+    "json": _json_text,
+}
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -194,37 +245,63 @@ class _Echo:
 
 def csv_lines(what: str, rows) -> Iterator[str]:
     writer = csv.writer(_Echo())
+    texts = [_CSV_TEXT[column.type] for column in SCHEMAS[what].values()]
     yield writer.writerow(list(SCHEMAS[what]))
     for row in rows:
-        yield writer.writerow([spreadsheet_safe(value) for value in row])
+        yield writer.writerow(
+            [
+                spreadsheet_safe(None if value is None else text(value))
+                for text, value in zip(texts, row, strict=True)
+            ]
+        )
+
+
+def _arrow_types() -> dict:
+    import pyarrow as pa
+
+    return {
+        "integer": pa.int64(),
+        "text": pa.string(),
+        "decimal": pa.decimal128(38, 2),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
+        "boolean": pa.bool_(),
+        "json": pa.string(),
+    }
 
 
 def write_parquet(what: str, rows, target) -> int:
-    """Write ``rows`` as one Parquet file (every column text, as in the CSV); returns rows."""
+    """Write ``rows`` as one Parquet file with typed columns (``TYPES``; JSON as text, None as
+    null); returns the number of rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    names = list(SCHEMAS[what])
-    schema = pa.schema([(name, pa.string()) for name in names])
+    arrow = _arrow_types()
+    types = [column.type for column in SCHEMAS[what].values()]
+    schema = pa.schema([(name, arrow[column.type]) for name, column in SCHEMAS[what].items()])
     count = 0
     with pq.ParquetWriter(target, schema) as writer:
         batch: list[tuple] = []
         for row in rows:
-            batch.append(tuple("" if v is None else str(v) for v in row))
+            batch.append(row)
             if len(batch) >= CHUNK:
-                count += _parquet_batch(writer, schema, names, batch)
+                count += _parquet_batch(writer, schema, types, batch)
                 batch = []
         if batch or not count:
-            count += _parquet_batch(writer, schema, names, batch)
+            count += _parquet_batch(writer, schema, types, batch)
     return count
 
 
-def _parquet_batch(writer, schema, names, batch) -> int:
+def _parquet_batch(writer, schema, types: list[str], batch: list[tuple]) -> int:
     import pyarrow as pa
 
-    columns = list(zip(*batch, strict=True)) if batch else [[] for _ in names]
-    table = pa.Table.from_arrays([pa.array(list(c), pa.string()) for c in columns], schema=schema)
-    writer.write_table(table)
+    columns = list(zip(*batch, strict=True)) if batch else [() for _ in types]
+    arrays = []
+    for values, kind, field in zip(columns, types, schema, strict=True):
+        if kind == "json":
+            values = [None if value is None else _json_text(value) for value in values]
+        arrays.append(pa.array(list(values), field.type))
+    writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
     return len(batch)
 
 

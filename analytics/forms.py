@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from analytics.exports import parquet_available
+from analytics.exports import end_error, parquet_available
 from analytics.models import AssetFeedback, Deal
 from analytics.scope import strata_choices
 
@@ -146,8 +146,22 @@ class ExportForm(forms.Form):
             ("deals", "Deals (by close date)"),
         ]
     )
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "From: enter the first day.",
+            "invalid": "From: enter a date as YYYY-MM-DD.",
+        },
+    )
+    end = forms.DateField(
+        label="To (included)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "To: enter the last day.",
+            "invalid": "To: enter a date as YYYY-MM-DD.",
+        },
+    )
     format = forms.ChoiceField(choices=[("csv", "CSV")], initial="csv", required=False)
     without_history = forms.BooleanField(
         required=False, label="Deals: only closed deals without stage history"
@@ -157,6 +171,13 @@ class ExportForm(forms.Form):
         super().__init__(*args, **kwargs)
         if parquet_available():
             self.fields["format"].choices = [("csv", "CSV"), ("parquet", "Parquet")]
+
+    def clean_end(self):
+        end = self.cleaned_data["end"]
+        problem = end_error(end)
+        if problem:
+            raise forms.ValidationError(f"To: {problem}.")
+        return end
 
     def clean(self):
         data = super().clean()

@@ -263,5 +263,5 @@ def export(request):
             file_format=data["format"],
             without_history=data["without_history"],
         )
-    context = _base_context(request, form=form, schemas=exports.SCHEMAS)
+    context = _base_context(request, form=form, schemas=exports.SCHEMAS, types=exports.TYPES)
     return render(request, "analytics/export.html", context)

@@ -9,11 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 from analytics import exports
 
 
-def _day(text: str) -> date:
+def _day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"{text!r} is not a date (write 2024-03-31)") from None
+        raise CommandError(f"{option}: {text!r} is not a date (write 2024-03-31)") from None
 
 
 class Command(BaseCommand):
@@ -35,7 +35,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, what, start, end, format, output, without_history, **options):
-        start, end = _day(start), _day(end)
+        start, end = _day(start, "--from"), _day(end, "--to")
+        if exports.end_error(end):
+            raise CommandError(f"--to: {exports.end_error(end)}")
         if start > end:
             raise CommandError("--from is after --to")
         rows = exports.rows_for(what, start, end, without_history=without_history)
