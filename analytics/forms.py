@@ -136,6 +136,18 @@ class StrataForm(forms.Form):
         self.fields["strata"].choices = strata_choices()
 
 
+def _day_field(label: str, name: str, which: str) -> forms.DateField:
+    """A date box whose errors start with the field's name, as the export's other errors do."""
+    return forms.DateField(
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": f"{name}: enter {which}.",
+            "invalid": f"{name}: enter a date as YYYY-MM-DD.",
+        },
+    )
+
+
 class ExportForm(forms.Form):
     """A date range of raw data to download (README "Raw data exports" gives the schemas)."""
 
@@ -146,22 +158,8 @@ class ExportForm(forms.Form):
             ("deals", "Deals (by close date)"),
         ]
     )
-    start = forms.DateField(
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={
-            "required": "From: enter the first day.",
-            "invalid": "From: enter a date as YYYY-MM-DD.",
-        },
-    )
-    end = forms.DateField(
-        label="To (included)",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={
-            "required": "To: enter the last day.",
-            "invalid": "To: enter a date as YYYY-MM-DD.",
-        },
-    )
+    start = _day_field("From", "From", "the first day")
+    end = _day_field("To (included)", "To", "the last day")
     format = forms.ChoiceField(choices=[("csv", "CSV")], initial="csv", required=False)
     without_history = forms.BooleanField(
         required=False, label="Deals: only closed deals without stage history"
