@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import user_is_enablement_lead
 from analytics import selectors, services
 from analytics.content_requests import (
     content_request_create,
@@ -32,7 +31,7 @@ from analytics.forms import (
     FieldMaterialForm,
     ShareForm,
 )
-from analytics.models import ContentRequest, EventKind, ShareLink
+from analytics.models import ContentRequest, EventKind
 from analytics.selectors import share_link_label
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
@@ -121,9 +120,11 @@ def share_links(request):
 @login_required
 @require_POST
 def share_revoke(request, link_id: int):
-    link = get_object_or_404(ShareLink.objects.select_related("asset", "deal"), pk=link_id)
-    if link.created_by_id != request.user.pk and not user_is_enablement_lead(request.user):
-        raise PermissionDenied("Only the rep who made a link (or a lead) may revoke it.")
+    """Revoke one of the rep's links (a lead: anyone's). Another rep's link is the same 404
+    as an id that does not exist."""
+    link = selectors.share_link_revocable(user=request.user, link_id=link_id)
+    if link is None:
+        raise Http404("No such share link")
     label = share_link_label(link, asset_visible=asset_visible_to(request.user, link.asset))
     if services.share_link_revoke(link=link):
         messages.success(request, f"Revoked {label}: it no longer opens.")

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.roles import user_is_enablement_lead
 from analytics.currency import reporting_currency
 from analytics.effectiveness import population_prepare
 from analytics.models import (
@@ -372,6 +373,18 @@ def share_link_label(link, *, asset_visible: bool) -> str:
     note = f" for {link.recipient_note}" if link.recipient_note else ""
     title = link.asset.title if asset_visible else HIDDEN_ASSET_LABEL
     return f"#{link.pk} {title} → {link.deal}{note}, created {created}"
+
+
+def share_link_revocable(*, user, link_id: int):
+    """The link ``link_id`` if ``user`` may revoke it (they made it, or they are an
+    enablement lead), else None: one answer for another rep's link and for an id that does
+    not exist, so link ids cannot be probed."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    links = ShareLink.objects.select_related("asset", "deal").filter(pk=link_id)
+    if not user_is_enablement_lead(user):
+        links = links.filter(created_by=user)
+    return links.first()
 
 
 def share_link_for_buyer(token: str):

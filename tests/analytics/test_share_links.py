@@ -190,10 +190,51 @@ def test_only_the_creator_can_revoke(shared):
     rep, _, _, link, token = shared
     stranger = Client()
     stranger.force_login(make_user(role=REP))
-    assert stranger.post(f"/analytics/share-links/{link.pk}/revoke/").status_code == 403
+    assert stranger.post(f"/analytics/share-links/{link.pk}/revoke/").status_code == 404
+    assert Client().get(f"/s/{token}/").status_code == 200
     owner = Client()
     owner.force_login(rep)
     owner.post(f"/analytics/share-links/{link.pk}/revoke/")
+    assert Client().get(f"/s/{token}/").status_code == 404
+
+
+def test_another_reps_link_and_a_missing_id_are_the_same_404_when_revoking(shared, rf):
+    """Link ids are sequential: a 403 for the ids that exist would tell a rep how many links
+    others made, and when. Both answers are the same (the message too, seen with DEBUG on)."""
+    from django.http import Http404
+
+    from analytics import rep_views
+
+    _, _, _, link, _ = shared
+    stranger = make_user(role=REP)
+    client = Client()
+    client.force_login(stranger)
+    answers = [
+        client.post(f"/analytics/share-links/{link_id}/revoke/")
+        for link_id in (link.pk, link.pk + 1000)
+    ]
+    assert [answer.status_code for answer in answers] == [404, 404]
+    assert answers[0].content == answers[1].content
+    said = []
+    for link_id in (link.pk, link.pk + 1000):
+        request = rf.post("/")
+        request.user = stranger
+        with pytest.raises(Http404) as refused:
+            rep_views.share_revoke(request, link_id=link_id)
+        said.append(str(refused.value))
+    assert said[0] == said[1]
+    link.refresh_from_db()
+    assert link.revoked_at is None
+
+
+def test_an_enablement_lead_may_revoke_any_reps_link(shared):
+    from accounts.roles import ENABLEMENT_LEAD
+
+    _, _, _, link, token = shared
+    lead = Client()
+    lead.force_login(make_user(role=ENABLEMENT_LEAD))
+    response = lead.post(f"/analytics/share-links/{link.pk}/revoke/", follow=True)
+    assert "Revoked" in " ".join(str(m) for m in response.context["messages"])
     assert Client().get(f"/s/{token}/").status_code == 404
 
 
