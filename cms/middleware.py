@@ -14,8 +14,7 @@ from wagtail.contrib.redirects.middleware import RedirectMiddleware as WagtailRe
 from wagtail.contrib.redirects.middleware import get_redirect
 from wagtail.contrib.redirects.models import Redirect
 
-from cms.models import AssetPage, LibraryPage
-from cms.selectors import asset_visible_to, section_visible_to
+from cms.selectors import page_visible_to
 
 logger = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -108,7 +107,7 @@ class RedirectMiddleware(WagtailRedirectMiddleware):
         if redirected is response:
             return response
         target = _redirect_page(request)
-        if target is not None and not _page_visible_to(request.user, target):
+        if target is not None and not page_visible_to(request.user, target):
             return response
         return redirected
 
@@ -119,12 +118,3 @@ def _redirect_page(request):
     path = Redirect.normalise_path(request.get_full_path(), decode_unicode=False)
     redirect = get_redirect(request, path) or get_redirect(request, urlparse(path).path)
     return redirect.redirect_page if redirect is not None else None
-
-
-def _page_visible_to(user, page) -> bool:
-    page = page.specific
-    if isinstance(page, AssetPage):
-        return asset_visible_to(user, page)
-    if isinstance(page, LibraryPage):
-        return section_visible_to(user, page)
-    return True

@@ -205,6 +205,30 @@ def asset_visible_to(user, asset: AssetPage) -> bool:
     return assets_for_user(user, AssetPage.objects.filter(pk=asset.pk)).exists()
 
 
+def page_visible_to(user, page) -> bool:
+    """Whether ``user`` may open ``page``: an asset as ``asset_visible_to`` says, a library
+    section as ``section_visible_to`` says; any other page is left to Wagtail (True)."""
+    kind = page.specific_class
+    if kind is not None and issubclass(kind, AssetPage):
+        return asset_visible_to(user, page)
+    if kind is not None and issubclass(kind, LibraryPage):
+        return section_visible_to(user, page)
+    return True
+
+
+def page_exists_for(user, page) -> bool:
+    """Whether ``page`` is there for ``user`` at all, rather than answering them exactly what
+    a URL where no page is answers (``cms.serving``). A signed-in user: whether they may open
+    it (``page_visible_to``). A signed-out visitor is sent to sign in at every page, except
+    one that no rep may open whatever their teams: a restricted level at or above it admits
+    no team (Wagtail's Privacy by password or groups, or team restrictions that have no team
+    in common); such a page is not there for them either."""
+    if getattr(user, "is_authenticated", False):
+        return page_visible_to(user, page)
+    allowed = allowed_teams(path=page.path, own_teams=frozenset(), sections=restricted_levels())
+    return allowed is None or bool(allowed)
+
+
 # --- Library browsing: sections, filters, the stage x pillar grid, related assets ------------
 
 

@@ -21,9 +21,11 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag, urlencode
 from django.views.decorators.http import require_GET
+from wagtail import views as wagtail_views
 from wagtail.documents import get_document_model
 from wagtail.documents.models import document_served
 from wagtail.images.exceptions import InvalidFilterSpecError
+from wagtail.models import Page, PageViewRestriction
 
 from accounts.roles import user_manages_content
 from cms import selectors
@@ -104,6 +106,21 @@ def home(request):
     if library is None:
         raise Http404("The library has not been published yet.")
     return redirect(library.url)
+
+
+def authenticate_with_password(request, page_view_restriction_id: int, page_id: int):
+    """Wagtail's password form for a private page (GET) and its answer (POST), at Wagtail's
+    own URL, for those to whom both the page and the page the password is set on are there
+    (``selectors.page_exists_for``): content managers. Anyone else, a rep above all (a
+    private page admits no team), gets the 404 of ids that do not exist whether they exist
+    or not, and a right password does nothing for them."""
+    restriction = PageViewRestriction.objects.filter(pk=page_view_restriction_id).first()
+    page = Page.objects.filter(pk=page_id).first()
+    if restriction is None or page is None:
+        raise Http404
+    if not all(selectors.page_exists_for(request.user, p) for p in (restriction.page, page)):
+        raise Http404
+    return wagtail_views.authenticate_with_password(request, page_view_restriction_id, page_id)
 
 
 @require_GET

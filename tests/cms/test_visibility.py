@@ -243,3 +243,117 @@ def test_wagtail_privacy_by_password_or_groups_hides_an_asset_from_reps_on_every
     assert selectors.asset_visible_to(manager, asset)
     client.force_login(manager)
     assert client.get(f"/assets/{asset.pk}/download/").status_code == 200
+
+
+def _make_private(page, kind: str):
+    from django.contrib.auth.models import Group
+    from wagtail.models import PageViewRestriction
+
+    restriction = PageViewRestriction.objects.create(
+        page=page, restriction_type=kind, password="partner-only" if kind == "password" else ""
+    )
+    restriction.groups.set(Group.objects.filter(name=REP))
+    return restriction
+
+
+def _missing_url(page) -> str:
+    """The URL a page beside ``page`` would have if there were one."""
+    return page.url.rstrip("/").rpartition("/")[0] + "/no-such-page/"
+
+
+@pytest.mark.parametrize("method", ["get", "head", "post", "options"])
+@pytest.mark.parametrize("signed_in", [True, False])
+@pytest.mark.parametrize("where", ["asset", "section"])
+@pytest.mark.parametrize("kind", ["password", "groups"])
+def test_a_private_page_and_what_is_under_it_are_the_404_of_a_page_that_does_not_exist(
+    private_setup, kind, where, signed_in, method
+):
+    """No password form, no login redirect, no Allow header: a rep (or a signed-out visitor)
+    cannot tell a private page, or a page under one, from a URL where nothing is."""
+    rep, _, section, asset, _ = private_setup
+    _make_private(asset if where == "asset" else section, kind)
+    client = Client()
+    if signed_in:
+        client.force_login(rep)
+    pages = [asset] if where == "asset" else [section, asset]
+    for page in pages:
+        for url in (page.url, f"{page.url}?page=2"):
+            hidden = getattr(client, method)(url)
+            missing = getattr(client, method)(_missing_url(page))
+            assert missing.status_code == 404
+            assert (hidden.status_code, hidden.content) == (404, missing.content), url
+            assert "Allow" not in hidden and "Location" not in hidden
+
+
+@pytest.mark.parametrize("where", ["asset", "section"])
+def test_a_private_page_and_a_missing_one_raise_the_same_not_found(private_setup, rf, where):
+    """What DEBUG would show (the exception's message) is the same too."""
+    from django.http import Http404
+    from wagtail.views import serve
+
+    rep, _, section, asset, _ = private_setup
+    page = asset if where == "asset" else section
+    _make_private(page, "password")
+    said = []
+    for url in (page.url, _missing_url(page)):
+        request = rf.get(url)
+        request.user = rep
+        with pytest.raises(Http404) as refused:
+            serve(request, url.lstrip("/"))
+        said.append(str(refused.value))
+    assert said[0] == said[1]
+
+
+def test_content_managers_get_wagtails_password_form_and_then_the_page(private_setup):
+    from accounts.roles import MARKETER
+
+    _, _, _, asset, _ = private_setup
+    restriction = _make_private(asset, "password")
+    client = Client()
+    client.force_login(make_user("marketer", role=MARKETER))
+    form = client.get(asset.url)
+    assert form.status_code == 200
+    assert "Password required" in form.content.decode()
+    assert "Tier secrets" not in form.content.decode()
+    action = f"/_util/authenticate_with_password/{restriction.pk}/{asset.pk}/"
+    assert action in form.content.decode()
+    passed = client.post(action, {"password": "partner-only", "return_url": asset.url})
+    assert (passed.status_code, passed["Location"]) == (302, asset.url)
+    assert "Tier secrets" in client.get(asset.url).content.decode()
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_the_password_form_url_answers_a_rep_as_for_ids_that_do_not_exist(
+    private_setup, rf, signed_in
+):
+    """/_util/authenticate_with_password/<restriction>/<page>/ showed a rep the form (200) for
+    ids that exist and 404 for others; a right password let them through Wagtail's check."""
+    from django.http import Http404
+    from wagtail.views import authenticate_with_password
+
+    from cms import views
+
+    rep, _, _, asset, _ = private_setup
+    restriction = _make_private(asset, "password")
+    client = Client()
+    if signed_in:
+        client.force_login(rep)
+    real = f"/_util/authenticate_with_password/{restriction.pk}/{asset.pk}/"
+    made_up = f"/_util/authenticate_with_password/{restriction.pk + 1000}/{asset.pk + 1000}/"
+    data = {"password": "partner-only", "return_url": asset.url}
+    for answer, missing in (
+        (client.get(real), client.get(made_up)),
+        (client.post(real, data), client.post(made_up, data)),
+    ):
+        assert (answer.status_code, answer.content) == (404, missing.content)
+    assert client.get(asset.url).status_code == 404
+
+    said = []
+    for ids in ((restriction.pk, asset.pk), (restriction.pk + 1000, asset.pk + 1000)):
+        request = rf.get("/")
+        request.user = rep
+        with pytest.raises(Http404) as refused:
+            views.authenticate_with_password(request, *ids)
+        said.append(str(refused.value))
+    assert said[0] == said[1]
+    assert views.authenticate_with_password is not authenticate_with_password
