@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from accounts.roles import user_is_enablement_lead
 from analytics import deal_panel, scope, selectors, services
-from analytics.models import ApiKey, Deal
+from analytics.models import Deal
 from analytics.parsing import parse_amount
 from search.engines import SearchUnavailable
 
@@ -86,7 +86,9 @@ class EventError(Schema):
 class EventsOut(Schema):
     received: int
     stored: int
-    duplicates: int
+    duplicates: int = Field(
+        ..., description="Events whose idempotency key this sender had already sent."
+    )
     errors: list[EventError]
 
 
@@ -94,11 +96,13 @@ class EventsOut(Schema):
     "events", response={200: EventsOut, 400: EventsOut}, summary="Record a batch of usage events"
 )
 def post_events(request, payload: EventsIn):
-    """Each event is stored once per idempotency key; retries are safe. A batch is stored
-    whole or not at all: when any event is refused (400), none is stored, and ``errors``
-    says for each refused event its index, field and reason. An asset the caller may not
-    see is "no asset N", exactly like one that does not exist; a deal must be the caller's
-    own unless the caller is an enablement lead or uses an integration key."""
+    """Each event is stored once per idempotency key and sender (a user, whether by session
+    or personal key; or an integration key); retries are safe, and another sender's keys
+    neither clash with the caller's nor show in ``duplicates``. A batch is stored whole or
+    not at all: when any event is refused (400), none is stored, and ``errors`` says for
+    each refused event its index, field and reason. An asset the caller may not see is "no
+    asset N", exactly like one that does not exist; a deal must be the caller's own unless
+    the caller is an enablement lead or uses an integration key."""
     events = [
         services.EventInput(
             idempotency_key=e.idempotency_key,
@@ -110,12 +114,8 @@ def post_events(request, payload: EventsIn):
         )
         for e in payload.events
     ]
-    key = getattr(request, "api_key", None)
     result = services.usage_record_batch(
-        events=events,
-        user=request.user,
-        source="api",
-        any_deal=key is not None and key.scope == ApiKey.Scope.INTEGRATION,
+        events=events, user=request.user, api_key=getattr(request, "api_key", None), source="api"
     )
     return Status(400 if result.errors else 200, result.__dict__)
 

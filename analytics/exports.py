@@ -51,7 +51,14 @@ TYPES = {
 SCHEMAS: dict[str, dict[str, Column]] = {
     "events": {
         "event_id": Column("integer", "the event's row id (increases as events are stored)"),
-        "idempotency_key": Column("text", "the sender's key; each key is stored once"),
+        "idempotency_key": Column("text", "the sender's key; each is stored once per sender"),
+        "sender": Column(
+            "text",
+            "who sent the key: user:<id> (a signed-in user or their personal key), key:<id> "
+            "(an integration key, its id as manage.py api_keys list shows it), app (the app's "
+            "own events), demo, or legacy (stored before senders were recorded, its user since "
+            "deleted); sender and idempotency_key together are unique",
+        ),
         "kind": Column(
             "text",
             "asset_viewed, asset_downloaded, asset_shared, buyer_opened, used_in_deal or "
@@ -144,6 +151,7 @@ def event_rows(start: date, end: date) -> Iterator[tuple]:
         .values_list(
             "id",
             "idempotency_key",
+            "sender",
             "kind",
             "asset_id",
             "asset__title",

@@ -106,11 +106,23 @@ TOUCH_KINDS = (
 
 
 class UsageEvent(models.Model):
-    """One thing that happened to an asset. Append-only; ``idempotency_key`` is unique so the
-    same event sent twice is stored once. ``journey_stage`` is the deal's stage when it
-    happened."""
+    """One thing that happened to an asset. Append-only. ``journey_stage`` is the deal's stage
+    when it happened.
 
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    An idempotency key is the sender's own: (``sender``, ``idempotency_key``) is unique, so
+    the same event sent twice by one sender is stored once, while another sender's event with
+    the same key is another event (and nobody can claim, or probe for, a key someone else
+    sends). ``sender`` is ``user:<id>`` (a signed-in user or their personal key: one sender
+    however they send), ``key:<id>`` (an integration key), ``app`` (events the app records
+    itself, under keys it makes), ``demo`` (the demo loader) or ``legacy`` (an API event
+    stored before senders were recorded whose user has since been deleted)."""
+
+    #: The senders of events the app records itself and of the demo loader's events.
+    SENDER_APP = "app"
+    SENDER_DEMO = "demo"
+
+    sender = models.CharField(max_length=30)
+    idempotency_key = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     # Ingestion speed is bounded by index upkeep: each index costs every batch a page per
     # event in the write-ahead log. So only the indexes that hot reads use: the (deal,
@@ -161,6 +173,11 @@ class UsageEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"], name="analytics_event_once_per_sender"
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["deal", "occurred_at"],

@@ -422,6 +422,17 @@ def _stage_at(deal_id: int, when: datetime, histories: dict) -> tuple[int | None
     return chosen or (None, "")
 
 
+def _is_integration(api_key: ApiKey | None) -> bool:
+    return api_key is not None and api_key.scope == ApiKey.Scope.INTEGRATION
+
+
+def event_sender(*, user, api_key: ApiKey | None = None) -> str:
+    """Whose idempotency keys a batch's keys are (``UsageEvent.sender``): an integration key's
+    own (``key:<id>``), else the user's (``user:<id>``), whether they send with a session or
+    a personal key."""
+    return f"key:{api_key.pk}" if _is_integration(api_key) else f"user:{user.pk}"
+
+
 def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, set[int]]:
     """The deals (external id -> (id, journey stage id, CRM stage)) and assets (ids) of
     ``events`` that ``user`` may name: assets they may see; their own deals, or any deal for
@@ -490,28 +501,30 @@ def _event_error(
 
 
 def usage_record_batch(
-    *, events: list[EventInput], user, source: str = "api", any_deal: bool = False
+    *, events: list[EventInput], user, api_key: ApiKey | None = None, source: str = "api"
 ) -> EventBatchResult:
-    """Store a batch of events as ``user``, all or nothing: when any event is refused, none
-    is stored and ``errors`` says, per event (index, field), why.
+    """Store a batch of events as ``user`` (sending with ``api_key``, if any), all or nothing:
+    when any event is refused, none is stored and ``errors`` says, per event (index, field),
+    why.
 
-    An event may name only assets ``user`` may see, and only the user's own deals unless
-    the user is an enablement lead or ``any_deal`` (an integration key) allows every deal.
-    Each idempotency key is stored once, whatever the number of senders or retries: the
-    insert skips keys the unique index already holds (``ON CONFLICT DO NOTHING``), so two
-    writers racing with the same key store it once. ``stored`` counts rows really inserted.
-    The event keeps the deal's stage as it stood when stored; the rollups read the stage at
-    the event's own time from the stage history. ``occurred_at`` must lie between
-    ``EVENT_EARLIEST`` and now plus ``EVENT_CLOCK_SKEW`` (none means now), and ``metadata``
-    may take at most ``EVENT_METADATA_MAX_BYTES`` as JSON.
+    An event may name only assets ``user`` may see, and only the user's own deals unless the
+    user is an enablement lead or uses an integration key. Each idempotency key is stored
+    once per sender (``event_sender``), however often it is retried: the insert skips keys
+    the sender's unique index already holds (``ON CONFLICT DO NOTHING``), so two writers
+    racing with the same key store it once. The same key from another sender is another
+    event, so ``duplicates`` tells nothing of other senders' keys. ``stored`` counts rows
+    really inserted. The event keeps the deal's stage as it stood when stored; the rollups
+    read the stage at the event's own time from the stage history. ``occurred_at`` must lie
+    between ``EVENT_EARLIEST`` and now plus ``EVENT_CLOCK_SKEW`` (none means now), and
+    ``metadata`` may take at most ``EVENT_METADATA_MAX_BYTES`` as JSON.
     """
     for event in events:
         event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
     result = EventBatchResult(received=len(events))
-    deals, assets = _batch_context(events, user, any_deal)
+    integration = _is_integration(api_key)
+    deals, assets = _batch_context(events, user, any_deal=integration)
     now = timezone.now()
-    user_id = user.pk if getattr(user, "is_authenticated", False) else None
-    row = _EventRows(user_id, source, now)
+    row = _EventRows(event_sender(user=user, api_key=api_key), source, now)
     rows, seen = [], set()
     for index, event in enumerate(events):
         error = _event_error(index, event, deals, assets, now)
@@ -522,7 +535,7 @@ def usage_record_batch(
             result.duplicates += 1
             continue
         seen.add(event.idempotency_key)
-        rows.append(row(event, deals))
+        rows.append(row(event, deals, user.pk))
     if result.errors:
         result.duplicates = 0
         return result
@@ -532,32 +545,33 @@ def usage_record_batch(
 
 
 _EVENT_COLUMNS = (
-    "idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id source metadata "
-    "occurred_at received_at"
+    "sender idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id source "
+    "metadata occurred_at received_at"
 ).split()
 
 
 def _insert_new_events(rows: list[tuple]) -> int:
-    """One INSERT ... ON CONFLICT (idempotency_key) DO NOTHING for the batch (SQLite >= 3.24
-    and PostgreSQL); the ORM's bulk_create costs more per row than the rest of ingestion."""
+    """One INSERT ... ON CONFLICT (sender, idempotency_key) DO NOTHING for the batch (SQLite
+    >= 3.24 and PostgreSQL); the ORM's bulk_create costs more per row than the rest of
+    ingestion."""
     table = UsageEvent._meta.db_table
     with transaction.atomic():
         return rows_insert(
-            table, _EVENT_COLUMNS, rows, then="ON CONFLICT (idempotency_key) DO NOTHING"
+            table, _EVENT_COLUMNS, rows, then="ON CONFLICT (sender, idempotency_key) DO NOTHING"
         )
 
 
 class _EventRows:
-    """Turns accepted events into INSERT rows; what is the same for the whole batch (who,
-    from where, when received, an empty metadata value) is prepared once."""
+    """Turns accepted events into INSERT rows; what is the same for the whole batch (the
+    sender, from where, when received, an empty metadata value) is prepared once."""
 
-    def __init__(self, user_id, source: str, now: datetime):
+    def __init__(self, sender: str, source: str, now: datetime):
         self.adapt = connection.ops.adapt_datetimefield_value
-        self.user_id, self.source, self.now = user_id, source, now
+        self.sender, self.source, self.now = sender, source, now
         self.received = self.adapt(now)
         self.empty = _METADATA.get_db_prep_save({}, connection)
 
-    def __call__(self, event: EventInput, deals: dict) -> tuple:
+    def __call__(self, event: EventInput, deals: dict, user_id: int | None) -> tuple:
         when = event.occurred_at or self.now
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
@@ -568,13 +582,14 @@ class _EventRows:
             _METADATA.get_db_prep_save(event.metadata, connection) if event.metadata else self.empty
         )
         return (
+            self.sender,
             event.idempotency_key,
             event.kind,
             event.asset_id,
             deal_id,
             journey_id,
             crm_stage[:100],
-            self.user_id,
+            user_id,
             self.source,
             metadata,
             self.adapt(when),
@@ -605,6 +620,7 @@ def usage_record(
         journey_id = journey_id or deal.journey_stage_id
         crm_stage = crm_stage or deal.stage
     event = UsageEvent(
+        sender=UsageEvent.SENDER_APP,
         idempotency_key=uuid.uuid4().hex,
         kind=kind,
         asset=asset,
@@ -629,7 +645,8 @@ def usage_record(
 
 
 _SPOOLED = (
-    "idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id share_link_id source"
+    "sender idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id "
+    "share_link_id source"
 ).split()
 
 
@@ -645,8 +662,9 @@ def usage_spool(event: UsageEvent) -> None:
 
 
 def usage_spool_replay() -> int:
-    """Store spooled events (once each: their idempotency keys are unique); returns how many
-    were stored. Safe to run from several processes (``cms.spool``)."""
+    """Store spooled events (once each: their (sender, idempotency key) pairs are unique);
+    returns how many were stored. Safe to run from several processes (``cms.spool``). An
+    event spooled before senders were recorded was the app's, as every spooled event is."""
     claimed = USAGE_SPOOL.claim()
     taken = 0
     for index, path in enumerate(claimed):
@@ -654,6 +672,7 @@ def usage_spool_replay() -> int:
         if data is None:
             continue
         data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+        data.setdefault("sender", UsageEvent.SENDER_APP)
         try:
             UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
         except OperationalError:

@@ -225,7 +225,8 @@ def _make_events(options, rng, asset_ids, lives) -> None:
     with_deal = int(options["events"] * 2 / 3)
     rate = with_deal / total_life
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    columns = "idempotency_key kind asset_id deal_id crm_stage source metadata occurred_at"
+    # The seed is a sender of its own: its keys are no collector's.
+    columns = "sender idempotency_key kind asset_id deal_id crm_stage source metadata occurred_at"
     columns = [*columns.split(), "received_at"]
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
@@ -246,7 +247,9 @@ def _make_events(options, rng, asset_ids, lives) -> None:
         asset = rng.choices(asset_ids, weights=weights)[0]
         moment = datetime.fromtimestamp(when * 86400, UTC)
         kind = rng.choice(KINDS)
-        rows.append((f"seed-{number}", kind, asset, deal_id, "", "api", "{}", adapt(moment), now))
+        rows.append(
+            ("bench", f"seed-{number}", kind, asset, deal_id, "", "api", "{}", adapt(moment), now)
+        )
         if len(rows) >= 20000:
             flush()
 
@@ -265,11 +268,10 @@ def _new_events(count: int, rng: random.Random, asset_ids, deal_ids, tag: str) -
     """``count`` events of the last day, as a collector would send them next (through the
     service the API calls): 60% on the given deals (open ones: reps work on open deals),
     the rest on no deal."""
-    from django.contrib.auth import get_user_model
-
+    from analytics.models import ApiKey
     from analytics.services import EventInput, usage_record_batch
 
-    collector = get_user_model().objects.get(username="bench-collector")
+    key = ApiKey.objects.select_related("user").get(user__username="bench-collector")
     external = dict(
         __import__("analytics.models", fromlist=["Deal"])
         .Deal.objects.filter(pk__in=deal_ids)
@@ -287,7 +289,7 @@ def _new_events(count: int, rng: random.Random, asset_ids, deal_ids, tag: str) -
             )
             for n in range(start, min(count, start + 1000))
         ]
-        result = usage_record_batch(events=batch, user=collector, any_deal=True)
+        result = usage_record_batch(events=batch, user=key.user, api_key=key)
         assert not result.errors, result.errors[:3]
 
 

@@ -382,6 +382,7 @@ class _Generator:
 
     def _event(self, key, kind, asset_id, when, stage, user) -> UsageEvent:
         return UsageEvent(
+            sender=UsageEvent.SENDER_DEMO,
             idempotency_key=f"demo-{key}",
             kind=kind,
             asset_id=asset_id,

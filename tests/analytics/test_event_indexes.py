@@ -55,7 +55,7 @@ def test_events_carry_only_the_indexes_hot_reads_use():
         for item in constraints.values()
         if item["index"] or item["unique"] or item["primary_key"]
     }
-    assert indexed == {("id",), ("idempotency_key",), ("deal_id", "occurred_at")}
+    assert indexed == {("id",), ("sender", "idempotency_key"), ("deal_id", "occurred_at")}
 
 
 def test_deleting_an_asset_keeps_its_events_without_the_asset():
