@@ -71,6 +71,13 @@ class EventIn(BaseModel):
         default_factory=dict,
         description=f"Extra fields, at most {services.EVENT_METADATA_MAX_BYTES} bytes as JSON.",
     )
+    rep: str = Field(
+        "",
+        max_length=255,
+        description="Integration keys only: the rep who acted (an active user's username, "
+        "e-mail or full name, as a deal's owner is named); none: no rep. A user's own events "
+        "(a session, a personal key) are theirs and name none.",
+    )
 
 
 class EventsIn(BaseModel):
@@ -102,7 +109,8 @@ def post_events(request, payload: EventsIn):
     not at all: when any event is refused (400), none is stored, and ``errors`` says for
     each refused event its index, field and reason. An asset the caller may not see is "no
     asset N", exactly like one that does not exist; a deal must be the caller's own unless
-    the caller is an enablement lead or uses an integration key."""
+    the caller is an enablement lead or uses an integration key. A user's events are
+    theirs; an integration key's are the ``rep`` each names, or no rep's."""
     events = [
         services.EventInput(
             idempotency_key=e.idempotency_key,
@@ -111,6 +119,7 @@ def post_events(request, payload: EventsIn):
             deal_external_id=e.deal_id,
             occurred_at=e.occurred_at,
             metadata=e.metadata,
+            rep=e.rep,
         )
         for e in payload.events
     ]

@@ -67,7 +67,11 @@ SCHEMAS: dict[str, dict[str, Column]] = {
         "asset_id": Column("integer", "the asset (as in the search API and the asset table)"),
         "asset_title": Column("text", "the asset's current title"),
         "deal_id": Column("text", "the deal's CRM id (external id), empty when none"),
-        "user": Column("text", "the username of who acted, empty for buyers and integrations"),
+        "user": Column(
+            "text",
+            "the username of the rep who acted, empty for buyers and for an integration's "
+            "events that named no rep",
+        ),
         "source": Column("text", "web, api, share (a buyer's link) or demo"),
         "occurred_at": Column("timestamp", "when it happened"),
         "received_at": Column("timestamp", "when the library stored it"),

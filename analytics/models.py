@@ -107,7 +107,8 @@ TOUCH_KINDS = (
 
 class UsageEvent(models.Model):
     """One thing that happened to an asset. Append-only. ``journey_stage`` is the deal's stage
-    when it happened.
+    when it happened; ``user`` is the rep who acted (none: a buyer, or an integration that
+    named no rep).
 
     An idempotency key is the sender's own: (``sender``, ``idempotency_key``) is unique, so
     the same event sent twice by one sender is stored once, while another sender's event with

@@ -397,6 +397,8 @@ class EventInput:
     deal_external_id: str = ""
     occurred_at: datetime | None = None
     metadata: dict = field(default_factory=dict)
+    #: Who acted, as a deal's owner is named (``owner_for``); integration keys only.
+    rep: str = ""
 
 
 @dataclass
@@ -431,6 +433,14 @@ def event_sender(*, user, api_key: ApiKey | None = None) -> str:
     own (``key:<id>``), else the user's (``user:<id>``), whether they send with a session or
     a personal key."""
     return f"key:{api_key.pk}" if _is_integration(api_key) else f"user:{user.pk}"
+
+
+def _reps_named(events: list[EventInput]) -> dict[str, int | None]:
+    """Each rep an event names -> that active user's id (None: no such user)."""
+    found: dict[str, object] = {}
+    return {
+        event.rep: getattr(owner_for(event.rep, found), "pk", None) for event in events if event.rep
+    }
 
 
 def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, set[int]]:
@@ -469,11 +479,12 @@ def _event_time_error(when: datetime | None, now: datetime) -> str:
 
 
 def _event_error(
-    index: int, event: EventInput, deals: dict, assets: set[int], now: datetime
+    index: int, event: EventInput, deals: dict, assets: set[int], reps: dict | None, now: datetime
 ) -> dict | None:
     """The first problem with one event, or None. An asset the caller may not see gets the
     same answer as one that does not exist, and so does a deal that is not theirs: the API
-    is no oracle for what exists."""
+    is no oracle for what exists. ``reps`` is None when the sender may name no rep (it is
+    a user, who acts themselves)."""
     if not event.idempotency_key or len(event.idempotency_key) > 100:
         return {"index": index, "field": "idempotency_key", "error": "1 to 100 characters"}
     if event.kind not in _KINDS:
@@ -497,15 +508,24 @@ def _event_error(
             "field": "deal_id",
             "error": f"no deal {event.deal_external_id!r}",
         }
+    if event.rep and reps is None:
+        error = "only an integration key names the rep; a user's events are their own"
+        return {"index": index, "field": "rep", "error": error}
+    if event.rep and reps[event.rep] is None:
+        return {"index": index, "field": "rep", "error": f"no active user {event.rep!r}"}
     return None
 
 
 def usage_record_batch(
     *, events: list[EventInput], user, api_key: ApiKey | None = None, source: str = "api"
 ) -> EventBatchResult:
-    """Store a batch of events as ``user`` (sending with ``api_key``, if any), all or nothing:
+    """Store a batch of events sent by ``user`` (with ``api_key``, if any), all or nothing:
     when any event is refused, none is stored and ``errors`` says, per event (index, field),
     why.
+
+    Who acted: a user's events (a session, a personal key) are theirs. An integration key's
+    event is the rep it names (``rep``: an active user, named as a deal's owner is) or
+    nobody's; the key's owner is no rep of it. Only integration keys name a rep.
 
     An event may name only assets ``user`` may see, and only the user's own deals unless the
     user is an enablement lead or uses an integration key. Each idempotency key is stored
@@ -520,14 +540,16 @@ def usage_record_batch(
     """
     for event in events:
         event.deal_external_id = deal_external_id_normalise(event.deal_external_id)
+        event.rep = (event.rep or "").strip()
     result = EventBatchResult(received=len(events))
     integration = _is_integration(api_key)
     deals, assets = _batch_context(events, user, any_deal=integration)
+    reps = _reps_named(events) if integration else None
     now = timezone.now()
     row = _EventRows(event_sender(user=user, api_key=api_key), source, now)
     rows, seen = [], set()
     for index, event in enumerate(events):
-        error = _event_error(index, event, deals, assets, now)
+        error = _event_error(index, event, deals, assets, reps, now)
         if error:
             result.errors.append(error)
             continue
@@ -535,7 +557,7 @@ def usage_record_batch(
             result.duplicates += 1
             continue
         seen.add(event.idempotency_key)
-        rows.append(row(event, deals, user.pk))
+        rows.append(row(event, deals, user.pk if reps is None else reps.get(event.rep)))
     if result.errors:
         result.duplicates = 0
         return result
