@@ -3,19 +3,22 @@
 An asset is visible to a rep when it is live, not archived, not past its expiry (nor any
 library section above it past its own), every restriction on it and on the library sections
 above it admits one of the rep's teams, and neither it nor a page above it is private to a
-password or to groups (Wagtail's Privacy setting). Content managers (marketers, enablement
-leads, admins) see every live asset.
+password or to groups (Wagtail's Privacy setting). An alias of a page (Wagtail's "Create
+alias") answers to its own place and to its original's place alike, and hides with its
+original. Content managers (marketers, enablement leads, admins) see every live asset.
 Search, listings, downloads, thumbnails and share links all ask these functions.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from wagtail.models import PageViewRestriction
+from wagtail.models import Page, PageViewRestriction
 
 from accounts.roles import user_manages_content, user_team_ids
 from cms.documents import document_page_unit
@@ -27,12 +30,13 @@ from cms.taxonomy import facets
 def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:
     """``queryset`` narrowed to assets that are published, not archived, not expired, and
     whose every library section above is published and unexpired too: unpublishing a
-    section hides everything below it, whether or not its sub-pages were unpublished."""
+    section hides everything below it, whether or not its sub-pages were unpublished. An
+    alias hides with its original (``_hidden_paths``)."""
     now = timezone.now()
     queryset = queryset.filter(live=True, archived=False, expired=False).filter(
         Q(expire_at__isnull=True) | Q(expire_at__gt=now)
     )
-    for path in _unpublished_section_paths():
+    for path in _hidden_paths():
         queryset = queryset.exclude(path__startswith=path)
     return queryset
 
@@ -42,32 +46,50 @@ def assets_live() -> QuerySet[AssetPage]:
     return _live(AssetPage.objects.all())
 
 
-def _unpublished_section_paths() -> list[str]:
-    """Tree paths of library sections that are unpublished or past their expiry."""
+def _gone(live: bool, expired: bool, expire_at, now) -> bool:
+    return not live or expired or (expire_at is not None and expire_at <= now)
+
+
+def _hidden_paths() -> list[str]:
+    """Tree paths below which (themselves included) reps see nothing: library sections that
+    are unpublished or past their expiry, and aliases whose original is hidden (unpublished,
+    archived or past its expiry, itself or by a section above it: see "Aliases" below)."""
     now = timezone.now()
     # Every section, filtered here: sections are few, and a WHERE on the page columns would
     # make the database walk every page of the tree (100k assets: 0.2 s per call).
     sections = LibraryPage.objects.values_list("path", "live", "expired", "expire_at")
-    hidden = [
-        path
-        for path, live, expired, expire_at in sections
-        if not live or expired or (expire_at is not None and expire_at <= now)
-    ]
+    hidden = [path for path, *state in sections if _gone(*state, now)]
+    places = _alias_places()
+    if places:
+        originals = Page.objects.filter(aliases__isnull=False).distinct()
+        rows = originals.values_list("path", "live", "expired", "expire_at")
+        hidden += [path for path, *state in rows if _gone(*state, now)]
+        archived = AssetPage.objects.filter(aliases__isnull=False, archived=True)
+        hidden += list(archived.values_list("path", flat=True))
+        hidden = [path for path, _ in _through_aliases([(p, True) for p in hidden], places)]
     return _outermost(hidden)
 
 
 def section_expiries() -> list[tuple[str, datetime.datetime]]:
-    """(tree path, expiry) of every library section that has an expiry date."""
-    # Filtered here rather than in SQL, for the reason given in _unpublished_section_paths.
+    """(tree path, expiry) of every library section that has an expiry date, and, under each
+    alias, the expiries its original's place has (the original's own among them)."""
+    # Filtered here rather than in SQL, for the reason given in _hidden_paths.
     sections = LibraryPage.objects.values_list("path", "expire_at")
-    return [(path, expire_at) for path, expire_at in sections if expire_at is not None]
+    found = [(path, expire_at) for path, expire_at in sections if expire_at is not None]
+    places = _alias_places()
+    if places:
+        originals = Page.objects.filter(aliases__isnull=False, expire_at__isnull=False)
+        found += list(originals.distinct().values_list("path", "expire_at"))
+        found = _through_aliases(found, places)
+    return found
 
 
 def assets_expire_at(
     asset_ids: list[int], *, sections: list[tuple[str, datetime.datetime]] | None = None
 ) -> dict[int, datetime.datetime | None]:
     """When each asset of ``asset_ids`` stops being visible by time passing, by asset id: the
-    earliest of its own expiry and those of the library sections above it (None: never).
+    earliest of its own expiry and those of the library sections above it (and, for an
+    alias, those of its original's place) (None: never).
     What search documents store, so that a section's expiry hides its assets the moment it
     passes, as the asset's own does, with nothing run at that time (``_live`` applies the
     same dates in the database). ``sections`` (``section_expiries()``) may be passed in when
@@ -90,6 +112,69 @@ def _outermost(paths: list[str]) -> list[str]:
         if not kept or not path.startswith(kept[-1]):
             kept.append(path)
     return kept
+
+
+# --- Aliases ----------------------------------------------------------------------------
+#
+# Wagtail lets an editor place an alias of a page elsewhere in the tree (``Page.alias_of``,
+# "Create alias"): a page of its own (its own id, row and path) that shows the original's
+# content and that Wagtail keeps in step when the original is published. The rule goes by
+# place, so an alias answers to both places: reps see it only when its own place AND its
+# original's place admit them, and it hides whenever its original does (unpublished,
+# archived, expired, itself or by a section above it). A page under an aliased section
+# answers to that section's original's place too (Wagtail's own privacy check also looks
+# at the originals of the aliases above a page), and an alias of an alias to every place up
+# the chain. Fail closed: whatever restricts or hides the original restricts or hides its
+# aliases, whether or not Wagtail has copied it to them.
+#
+# Written once: whatever a path carries (a restricted level, a hiding, an expiry) is carried
+# again by the path of each alias of a page at or below it (``_through_aliases``), so every
+# function that goes by path applies the rule without knowing aliases.
+
+Carried = TypeVar("Carried", bound=Hashable)
+
+
+def _alias_places() -> list[tuple[str, str]]:
+    """(tree path of the alias, tree path of its original) for every alias in the tree."""
+    aliases = Page.objects.filter(alias_of__isnull=False)
+    return list(aliases.values_list("path", "alias_of__path"))
+
+
+def _through_aliases(
+    items: list[tuple[str, Carried]], places: list[tuple[str, str]]
+) -> list[tuple[str, Carried]]:
+    """``items`` (tree path, what it carries for the pages at and below it) and the same
+    again under each alias (``places``) whose original lies at or below an item's path,
+    until nothing new comes: an alias of an alias, an alias inside an aliased section."""
+    found = dict.fromkeys(items)
+    while True:
+        added = {
+            (alias, value)
+            for alias, original in places
+            for path, value in found
+            if original.startswith(path) and (alias, value) not in found
+        }
+        if not added:
+            return list(found)
+        found.update(dict.fromkeys(sorted(added, key=lambda item: item[0])))
+
+
+def asset_ids_placed_under(page: Page) -> list[int]:
+    """Ids of every asset whose visibility follows ``page``'s place: the assets at or below
+    it and, as an alias answers to its original's place, those at or below each alias of a
+    page at or below it (and so on down the chain). What to re-index when the page's
+    restrictions, privacy, publication or place change."""
+    places = _alias_places()
+    paths = {page.path}
+    while True:
+        added = {alias for alias, original in places if original.startswith(tuple(paths))}
+        if added <= paths:
+            break
+        paths |= added
+    placed = Q(pk__in=[])
+    for path in _outermost(list(paths)):
+        placed |= Q(path__startswith=path)
+    return list(AssetPage.objects.filter(placed).values_list("pk", flat=True))
 
 
 # --- The visibility rule -----------------------------------------------------------------
@@ -117,7 +202,9 @@ PRIVATE_RESTRICTION_TYPES = (PageViewRestriction.PASSWORD, PageViewRestriction.G
 def restricted_levels() -> list[tuple[str, frozenset[int]]]:
     """(tree path, admitted team ids) of every restricted level that covers the pages below
     it (and itself): each library section that names teams, and each page (section or
-    asset) made private to a password or to groups, which admits no team (empty set)."""
+    asset) made private to a password or to groups, which admits no team (empty set); and,
+    under each alias, every level of its original's place, the original asset's own teams
+    among them (see "Aliases")."""
     sections = LibraryPage.objects.filter(restricted_teams__isnull=False).distinct()
     levels = [
         (section.path, frozenset(team.id for team in section.restricted_teams.all()))
@@ -125,7 +212,17 @@ def restricted_levels() -> list[tuple[str, frozenset[int]]]:
     ]
     private = PageViewRestriction.objects.filter(restriction_type__in=PRIVATE_RESTRICTION_TYPES)
     private_paths = _outermost(list(private.values_list("page__path", flat=True)))
-    return levels + [(path, frozenset()) for path in private_paths]
+    levels += [(path, frozenset()) for path in private_paths]
+    places = _alias_places()
+    if places:
+        Restrictions = AssetPage.restricted_teams.through
+        rows = Restrictions.objects.filter(assetpage__aliases__isnull=False).distinct()
+        own: dict[str, set[int]] = {}
+        for path, team_id in rows.values_list("assetpage__path", "team_id"):
+            own.setdefault(path, set()).add(team_id)
+        levels += [(path, frozenset(teams)) for path, teams in own.items()]
+        levels = _through_aliases(levels, places)
+    return levels
 
 
 def allowed_teams(
@@ -235,7 +332,7 @@ def page_exists_for(user, page) -> bool:
 def section_visible_to(user, section: LibraryPage) -> bool:
     """A rep may open a library section when it and every section above it are published and
     one of the rep's teams is admitted at every restricted level (``allowed_teams``; a
-    private section admits none).
+    private section admits none; an alias answers to its original's place too).
     Content managers may open every published section."""
     return bool(sections_visible_to(user, [section]))
 
@@ -244,8 +341,8 @@ def sections_visible_to(user, sections: list[LibraryPage]) -> list[LibraryPage]:
     """The sections of ``sections`` that ``user`` may open (see ``section_visible_to``)."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
         return []
-    unpublished = _unpublished_section_paths()
-    shown = [s for s in sections if not any(s.path.startswith(p) for p in unpublished)]
+    hidden = _hidden_paths()
+    shown = [s for s in sections if not any(s.path.startswith(p) for p in hidden)]
     if user_manages_content(user):
         return shown
     restricted, team_ids = restricted_levels(), user_team_ids(user)

@@ -19,6 +19,7 @@ from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from cms import signals as cms_signals
 from cms.models import AssetPage, LibraryPage
+from cms.selectors import asset_ids_placed_under
 from cms.taxonomy import facets
 from search import admin_backend, services, tasks
 from search.models import SearchSynonyms
@@ -29,9 +30,9 @@ UID = "library_search"
 
 def connect(app_config) -> None:
     """Connect every receiver: publish, unpublish, move, delete and restriction changes of
-    assets and sections (their teams and Wagtail's privacy setting), processed and deleted
-    files; term edits to the label cache, synonym edits to the synonym cache; this app's
-    post_migrate to its permissions."""
+    assets and sections (their teams and Wagtail's privacy setting), aliases made, processed
+    and deleted files; term edits to the label cache, synonym edits to the synonym cache;
+    this app's post_migrate to its permissions."""
     for model in (AssetPage, LibraryPage):
         page_published.connect(page_changed, sender=model, dispatch_uid=f"{UID}-p")
         page_unpublished.connect(page_changed, sender=model, dispatch_uid=f"{UID}-u")
@@ -39,6 +40,7 @@ def connect(app_config) -> None:
         m2m_changed.connect(
             restrictions_changed, sender=model.restricted_teams.through, dispatch_uid=f"{UID}-r"
         )
+        post_save.connect(alias_created, sender=model, dispatch_uid=f"{UID}-a")
     post_delete.connect(asset_deleted, sender=AssetPage, dispatch_uid=f"{UID}-d")
     for signal in (post_save, post_delete):
         signal.connect(privacy_changed, sender=PageViewRestriction, dispatch_uid=f"{UID}-v")
@@ -66,8 +68,10 @@ def searches_write_after_response(**kwargs) -> None:
 
 
 def _schedule_page(page) -> None:
+    """Re-index the assets whose visibility follows ``page``'s place: an asset and its
+    aliases (``asset_ids_placed_under``), or every asset a section places."""
     if isinstance(page, AssetPage) or getattr(page, "specific_class", None) is AssetPage:
-        tasks.index_schedule(asset_ids=[page.pk])
+        tasks.index_schedule(asset_ids=asset_ids_placed_under(page))
     elif isinstance(page, LibraryPage) or getattr(page, "specific_class", None) is LibraryPage:
         tasks.index_schedule_section(section_id=page.pk)
 
@@ -79,6 +83,13 @@ def page_changed(sender, instance, **kwargs) -> None:
 
 def asset_deleted(sender, instance, **kwargs) -> None:
     tasks.index_schedule(asset_ids=[instance.pk])
+
+
+def alias_created(sender, instance, created, raw=False, **kwargs) -> None:
+    """post_save of an asset or section Wagtail has just made as an alias: "Create alias"
+    publishes nothing, so nothing else would index it."""
+    if created and not raw and instance.alias_of_id:
+        _schedule_page(instance)
 
 
 def restrictions_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms.models import AssetPage, LibraryPage
+from cms.selectors import asset_ids_placed_under
 from cms.taxonomy import facet, facets
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
@@ -197,12 +198,13 @@ def search_suggest(
 
 
 def asset_ids_in_section(section_id: int) -> list[int]:
-    """Ids of every asset below a library section (for re-indexing after a restriction or
-    move of the section)."""
+    """Ids of every asset below a library section, and below the aliases that answer to its
+    place (``cms.selectors.asset_ids_placed_under``): for re-indexing after a restriction or
+    move of the section."""
     section = LibraryPage.objects.filter(pk=section_id).first()
     if section is None:
         return []
-    return list(AssetPage.objects.descendant_of(section).values_list("pk", flat=True))
+    return asset_ids_placed_under(section)
 
 
 @dataclass

@@ -6,15 +6,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from accounts.roles import REP
+from accounts.roles import MARKETER, REP
 from analytics.models import ShareLink
 from analytics.services import share_link_create, share_link_token, token_digest
 from cms import selectors
-from cms.models import AssetPage, LibraryDocument
+from cms.models import AssetPage, LibraryDocument, LibraryPage
 from search.documents import document_for_asset, live_documents
 from tests.analytics.helpers import walk_deal
 from tests.factories import (
@@ -305,8 +306,6 @@ def test_a_private_page_and_a_missing_one_raise_the_same_not_found(private_setup
 
 
 def test_content_managers_get_wagtails_password_form_and_then_the_page(private_setup):
-    from accounts.roles import MARKETER
-
     _, _, _, asset, _ = private_setup
     restriction = _make_private(asset, "password")
     client = Client()
@@ -357,3 +356,142 @@ def test_the_password_form_url_answers_a_rep_as_for_ids_that_do_not_exist(
         said.append(str(refused.value))
     assert said[0] == said[1]
     assert views.authenticate_with_password is not authenticate_with_password
+
+
+# --- Aliases: an alias answers to its own place and to its original's ----------------------
+
+ORIGINAL_HIDDEN_BY = [
+    "section teams",
+    "section password",
+    "asset password",
+    "asset teams",
+    "section expired",
+    "section unpublished",
+    "asset archived",
+    "alias of an alias",
+]
+
+
+@pytest.fixture
+def alias_setup(private_setup):
+    """The private_setup asset (in "Partner pricing", open) with an alias in another open
+    section, and a buyer link the rep made to the alias while both were open."""
+    rep, deal, section, original, _ = private_setup
+    elsewhere = make_section("Field kit")
+    alias = AssetPage.objects.get(
+        pk=original.create_alias(parent=elsewhere, update_slug="partner-deck-copy").pk
+    )
+    token = share_link_made_earlier(rep, alias, deal)
+    return rep, deal, section, original, alias, token
+
+
+def _hide_original(how: str, *, section, original, alias) -> AssetPage:
+    """Restrict or hide ``original`` in its own place only; returns the alias to check."""
+    from wagtail.models import PageViewRestriction
+
+    if how == "section teams":
+        section.restricted_teams.set([make_team("Board")])
+        section.save_revision().publish()
+    elif how == "section password":
+        PageViewRestriction.objects.create(page=section, restriction_type="password", password="x")
+    elif how == "asset password":
+        PageViewRestriction.objects.create(page=original, restriction_type="password", password="x")
+    elif how == "asset teams":  # the original's own teams, not (yet) published to its alias
+        original.restricted_teams.set([make_team("Board")])
+        original.save()
+    elif how == "section expired":
+        LibraryPage.objects.filter(pk=section.pk).update(expire_at=timezone.now())
+    elif how == "section unpublished":
+        section.unpublish()
+    elif how == "asset archived":
+        AssetPage.objects.filter(pk=original.pk).update(archived=True)
+    elif how == "alias of an alias":
+        alias = AssetPage.objects.get(
+            pk=alias.create_alias(parent=make_section("Second kit"), update_slug="again").pk
+        )
+        section.restricted_teams.set([make_team("Board")])
+        section.save_revision().publish()
+    return alias
+
+
+def _seen_by(client, rep, asset) -> dict[str, bool]:
+    """Every way a rep can reach ``asset``: whether each let them."""
+    listed = {a.pk for a in client.get("/").context["assets"].paginator.object_list}
+    page = client.get(asset.url)
+    missing = client.get(_missing_url(asset))
+    document = document_for_asset(asset.pk)
+    seen = {
+        "listing": asset.pk in listed,
+        "page": page.status_code == 200,
+        "selector": selectors.asset_visible_to(rep, asset),
+        "search document": document is not None and _audience_admits(document.audience, rep),
+    }
+    if not seen["page"]:
+        assert (page.status_code, page.content) == (404, missing.content)
+    for path in ("download/", "thumbnail/", "pages/2/preview/"):
+        seen[path] = client.get(f"/assets/{asset.pk}/{path}").status_code == 200
+    return seen
+
+
+@pytest.mark.parametrize("how", ORIGINAL_HIDDEN_BY)
+def test_an_alias_hides_from_reps_wherever_its_original_does(alias_setup, how):
+    """The reported leak: an alias in an open section showed reps what its original's place
+    hid from them (page, listing, files, search, buyer links) until the two places agree."""
+    rep, deal, section, original, alias, token = alias_setup
+    client = Client()
+    client.force_login(rep)
+    assert all(_seen_by(client, rep, alias).values())  # both places open: as before
+
+    alias = _hide_original(how, section=section, original=original, alias=alias)
+    assert not selectors.asset_visible_to(rep, original)
+    seen = _seen_by(client, rep, alias)
+    assert not any(seen.values()), seen
+    token = share_link_made_earlier(rep, alias, deal) if how == "alias of an alias" else token
+    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client().get(f"/s/{token}/{alias.pk}/file/").status_code == 404
+    with pytest.raises(ValidationError):
+        share_link_create(user=rep, asset=alias, deal=deal)
+    # Content managers see what is live, restricted or not.
+    live = how not in ("section expired", "section unpublished", "asset archived")
+    assert selectors.asset_visible_to(make_user(role=MARKETER), alias) is live
+
+
+def test_an_alias_is_seen_by_the_teams_both_places_admit():
+    a, b = make_team("A"), make_team("B")
+    original = make_asset("Pricing", parent=make_section("Sales", teams=[b]))
+    alias = AssetPage.objects.get(
+        pk=original.create_alias(parent=make_section("Kit", teams=[a, b]), update_slug="p2").pk
+    )
+    seen = {
+        teams: selectors.asset_visible_to(make_user(role=REP, teams=teams), alias)
+        for teams in ((), (a,), (b,))
+    }
+    assert seen == {(): False, (a,): False, (b,): True}
+    audience = set(document_for_asset(alias.pk).audience)
+    assert audience == {f"team:{b.pk}"}
+
+
+def test_an_aliased_section_and_everything_in_it_answer_to_the_originals_place():
+    """An alias of a section (with its sub-pages) placed in the open, of a section inside one
+    restricted to a team: the copy, its assets' aliases and a page added under the copy."""
+    board = make_team("Board")
+    outer = make_section("Board room", teams=[board])
+    inner = make_section("Merger", parent=outer)
+    make_asset("Merger memo", parent=inner, summary="Merger plans")
+    copy = inner.create_alias(parent=library_root(), update_slug="merger-copy", recursive=True)
+    copy = LibraryPage.objects.get(pk=copy.pk)
+    added = make_asset("Added under the copy", parent=copy)
+    assets = list(AssetPage.objects.descendant_of(copy))
+    assert len(assets) == 2
+    rep = make_user(role=REP)
+    client = Client()
+    client.force_login(rep)
+    assert client.get(copy.url).status_code == 404
+    assert copy not in selectors.sections_for_user(rep, library_root())
+    for asset in assets:
+        assert not selectors.asset_visible_to(rep, asset), asset.title
+        assert client.get(asset.url).status_code == 404
+        assert not _audience_admits(document_for_asset(asset.pk).audience, rep)
+    member = make_user(role=REP, teams=[board])
+    assert selectors.section_visible_to(member, copy)
+    assert selectors.asset_visible_to(member, added)

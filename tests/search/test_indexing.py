@@ -183,3 +183,91 @@ def test_repair_fixes_only_what_check_finds(active_engine, rep, monkeypatch):
 def test_reindex_with_search_down_fails_with_a_clear_message(down_engine, db):
     with use_engine(down_engine), pytest.raises(CommandError, match="search engine is unavailable"):
         call_command("search_reindex", stdout=StringIO())
+
+
+# --- Aliases: an alias answers to its own place and to its original's ----------------------
+
+
+def _alias(original, parent, slug: str) -> AssetPage:
+    return AssetPage.objects.get(pk=original.create_alias(parent=parent, update_slug=slug).pk)
+
+
+def _found_by(user, text: str) -> dict:
+    """What a search shows ``user``: hits' ids, facet counts, title suggestions."""
+    from search.query import audience_for
+    from search.selectors import search_suggest
+
+    results = run_search(user, text, facets=("stage",))
+    return {
+        "ids": sorted(hit.asset_id for hit in results.hits),
+        "total": results.total,
+        "stages": {b.value: b.count for b in results.facets.get("stage", [])},
+        "suggested": [s.label for s in search_suggest(audience=audience_for(user), text=text)],
+    }
+
+
+@pytest.mark.parametrize("change", ["section teams", "section privacy", "section move"])
+def test_restricting_an_originals_place_hides_its_alias_from_search(
+    active_engine, commit, rep, change
+):
+    """The alias's index entry follows its original's place: making an alias indexes it
+    (Wagtail's "Create alias" publishes nothing) and every change there re-indexes it."""
+    from wagtail.models import PageViewRestriction
+
+    with commit():
+        section = make_section("Partners")
+        original = make_asset("Partner pricing", parent=section)
+        restricted = make_section("Board", teams=[make_team("Board")])
+    with commit():
+        alias = _alias(original, make_section("Field kit"), "partner-pricing-copy")
+    assert _found_by(rep, "partner")["ids"] == sorted([original.pk, alias.pk])
+
+    with commit():
+        if change == "section teams":
+            section.restricted_teams.set([make_team("Partners team")])
+            publish(section)
+        elif change == "section privacy":
+            PageViewRestriction.objects.create(
+                page=section, restriction_type="password", password="x"
+            )
+        else:
+            AssetPage.objects.get(pk=original.pk).move(restricted, pos="last-child")
+    assert _found_by(rep, "partner") == {"ids": [], "total": 0, "stages": {}, "suggested": []}
+    assert not PendingIndexUpdate.objects.exists()
+    check = StringIO()
+    call_command("search_reindex", "--check", stdout=check)
+    assert "The index matches the library." in check.getvalue()
+
+
+def test_an_alias_of_a_restricted_asset_is_not_found_from_the_moment_it_is_made(
+    active_engine, commit, rep
+):
+    with commit():
+        original = make_asset("Merger memo", parent=make_section("Board", teams=[make_team("B")]))
+        alias = _alias(original, make_section("Open"), "merger-memo-copy")
+    assert _found_by(rep, "merger")["ids"] == []
+    marketer = make_user(role="Marketer")
+    assert _found_by(marketer, "merger")["ids"] == sorted([original.pk, alias.pk])
+
+
+def test_check_and_repair_find_an_alias_entry_that_still_admits_reps(active_engine, rep):
+    """An index built before aliases answered to their original's place holds the alias
+    open to everyone: --check calls it stale and --repair fixes it."""
+    import dataclasses
+
+    from search.documents import document_for_asset
+    from search.engines import get_engine
+
+    original = make_asset("Partner pricing", parent=make_section("P", teams=[make_team("P")]))
+    alias = _alias(original, make_section("Open"), "partner-pricing-copy")
+    call_command("search_reindex", stdout=StringIO())
+    current = document_for_asset(alias.pk)
+    get_engine().upsert([dataclasses.replace(current, audience=("all",), fingerprint="")])
+    assert _found_by(rep, "partner")["ids"] == [alias.pk]  # what the old entry let through
+    out = StringIO()
+    with pytest.raises(CommandError, match="the index is out of date"):
+        call_command("search_reindex", "--check", stdout=out)
+    assert f"1 stale in the index: {alias.pk}" in out.getvalue()
+    call_command("search_reindex", "--repair", stdout=StringIO())
+    assert _found_by(rep, "partner")["ids"] == []
+    call_command("search_reindex", "--check", stdout=StringIO())
