@@ -16,7 +16,11 @@ workers, DEBUG off, as in production) on this machine; Chromium is driven by Pla
   ``http_partial``: GET of the results region the page fetches as the rep types (header
   X-Search-Partial) and ``http_full_page``: the whole page, both
   through gunicorn with the rep's session cookie, timed to the last byte, on the same queries
-  (each list warmed up once first, as for the raw engine).
+  (each list warmed up once first, as for the raw engine);
+- ``http_floor``: GET /search/suggest/?q= (nothing to suggest) with the same cookie: a request
+  that reads the rep's session, user, role and teams and answers a few bytes of JSON, with no
+  engine call and no template. It is what any signed-in request costs here, so it shows how much
+  of the 1.5x budget around the engine (half the raw p95) is gone before the search begins.
 
 Usage: python -m bench search_browser [--size=100000] [--keystrokes=60] [--queries=200]
 The library (database rows and index) is built once and cached under
@@ -231,16 +235,20 @@ def _http_and_raw(port: int, cookies: list, queries) -> dict:
         targets.append("/search/?" + urlencode(params))
     for target in targets:
         _http_get(port, target, partial)  # warm up, like the raw engine
-    partials, fulls = [], []
+    floor_target = "/search/suggest/?q="
+    _http_get(port, floor_target, plain)
+    partials, fulls, floors = [], [], []
     for target in targets:
         partials.append(_http_get(port, target, partial))
         fulls.append(_http_get(port, target, plain))
+        floors.append(_http_get(port, floor_target, plain))
     return {
         "raw_engine": raw,
         "raw_engine_serial": serial,
         "raw_engine_without_page_matches": assets_only,
         "http_partial": _percentiles(partials),
         "http_full_page": _percentiles(fulls),
+        "http_floor": _percentiles(floors),
     }
 
 
@@ -292,6 +300,9 @@ def run(argv: list[str]) -> dict:
             "http_partial_p95_over_raw_serial_p95": round(
                 http["http_partial"]["p95_ms"] / http["raw_engine_serial"]["p95_ms"], 2
             ),
+            "http_floor_p95_over_budget_around_engine": round(
+                http["http_floor"]["p95_ms"] / (raw_p95 * (TARGET_HTTP_OVER_RAW - 1)), 2
+            ),
             "http_partial_p95_over_raw_without_page_matches_p95": round(
                 http["http_partial"]["p95_ms"] / http["raw_engine_without_page_matches"]["p95_ms"],
                 2,
@@ -319,6 +330,7 @@ def _print(report: dict) -> None:
         "raw_engine_without_page_matches",
         "http_partial",
         "http_full_page",
+        "http_floor",
     ):
         figures = report[name]
         print(f"  {name:<24} {figures.get('p50_ms')} / {figures.get('p95_ms')}")
