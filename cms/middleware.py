@@ -1,6 +1,7 @@
 """Cross-cutting request handling: the Content-Security-Policy header, bounded request
-bodies, a clear 503 (with Retry-After) when the database is too busy to write, and Wagtail's
-redirects held to the same permissions as the pages they lead to."""
+bodies, a clear 503 (with Retry-After) when the database is too busy to write, Wagtail's
+redirects held to the same permissions as the pages they lead to, and signed-out visitors
+sent to sign in at every library URL, whether a page is there or not."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import logging
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from wagtail.contrib.redirects.middleware import RedirectMiddleware as WagtailRedirectMiddleware
 from wagtail.contrib.redirects.middleware import get_redirect
 from wagtail.contrib.redirects.models import Redirect
@@ -118,3 +120,23 @@ def _redirect_page(request):
     path = Redirect.normalise_path(request.get_full_path(), decode_unicode=False)
     redirect = get_redirect(request, path) or get_redirect(request, urlparse(path).path)
     return redirect.redirect_page if redirect is not None else None
+
+
+class SignInFirstMiddleware:
+    """A signed-out visitor asking Wagtail for a URL where no page is is sent to sign in, as
+    at every page that is there (``cms.serving``), so that nothing tells them which library
+    URLs exist. Signed in, the same URL is the 404 it is."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        match = request.resolver_match
+        served_by_wagtail = match is not None and match.url_name == "wagtail_serve"
+        if isinstance(exception, Http404) and served_by_wagtail:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+        return None

@@ -313,19 +313,6 @@ def page_visible_to(user, page) -> bool:
     return True
 
 
-def page_exists_for(user, page) -> bool:
-    """Whether ``page`` is there for ``user`` at all, rather than answering them exactly what
-    a URL where no page is answers (``cms.serving``). A signed-in user: whether they may open
-    it (``page_visible_to``). A signed-out visitor is sent to sign in at every page, except
-    one that no rep may open whatever their teams: a restricted level at or above it admits
-    no team (Wagtail's Privacy by password or groups, or team restrictions that have no team
-    in common); such a page is not there for them either."""
-    if getattr(user, "is_authenticated", False):
-        return page_visible_to(user, page)
-    allowed = allowed_teams(path=page.path, own_teams=frozenset(), sections=restricted_levels())
-    return allowed is None or bool(allowed)
-
-
 # --- Library browsing: sections, filters, the stage x pillar grid, related assets ------------
 
 

@@ -110,15 +110,17 @@ def home(request):
 
 def authenticate_with_password(request, page_view_restriction_id: int, page_id: int):
     """Wagtail's password form for a private page (GET) and its answer (POST), at Wagtail's
-    own URL, for those to whom both the page and the page the password is set on are there
-    (``selectors.page_exists_for``): content managers. Anyone else, a rep above all (a
+    own URL, for those who may open both the page and the page the password is set on
+    (``selectors.page_visible_to``): content managers. Anyone else, a rep above all (a
     private page admits no team), gets the 404 of ids that do not exist whether they exist
     or not, and a right password does nothing for them."""
     restriction = PageViewRestriction.objects.filter(pk=page_view_restriction_id).first()
     page = Page.objects.filter(pk=page_id).first()
     if restriction is None or page is None:
         raise Http404
-    if not all(selectors.page_exists_for(request.user, p) for p in (restriction.page, page)):
+    if not request.user.is_authenticated:
+        raise Http404
+    if not all(selectors.page_visible_to(request.user, p) for p in (restriction.page, page)):
         raise Http404
     return wagtail_views.authenticate_with_password(request, page_view_restriction_id, page_id)
 

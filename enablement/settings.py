@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cms.middleware.RedirectMiddleware",  # Wagtail's, never to a page the user may not open
+    "cms.middleware.SignInFirstMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
