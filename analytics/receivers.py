@@ -19,7 +19,7 @@ from analytics.models import EventKind
 from analytics.services import usage_record
 from cms.models import AssetPage
 from cms.selectors import assets_for_user, assets_live
-from cms.signals import asset_viewed
+from cms.signals import asset_downloaded, asset_viewed
 
 
 @receiver(asset_viewed)
@@ -27,10 +27,16 @@ def _asset_viewed(sender, request, asset, **kwargs):
     usage_record(kind=EventKind.VIEWED, asset=asset, user=request.user)
 
 
+@receiver(asset_downloaded)
+def _asset_downloaded(sender, request, asset, **kwargs):
+    usage_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
+
+
 @receiver(document_served)
 def _document_served(sender, instance, request, **kwargs):
-    """A signed-in user downloaded a document: one asset_downloaded event per asset that
-    uses it and that the user may see."""
+    """A content manager downloaded a document at Wagtail's own URL (``/documents/``, theirs
+    alone), where no asset is named: one asset_downloaded event per asset that uses it and
+    that they may see."""
     user = getattr(request, "user", None)
     if not getattr(user, "is_authenticated", False):
         return

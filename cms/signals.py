@@ -7,6 +7,11 @@ from django.dispatch import Signal
 # analytics records it as an asset_viewed event.
 asset_viewed = Signal()
 
+# Sent by the asset's download view with ``request`` and ``asset`` after the permission check;
+# analytics records it as an asset_downloaded event of that asset (not of every asset that
+# shares its file).
+asset_downloaded = Signal()
+
 # Sent with ``document`` after a document's processing results (text, page count, thumbnail,
 # status) were stored, so that search can reindex the assets that use it.
 document_processed = Signal()

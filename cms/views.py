@@ -22,8 +22,6 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag, urlencode
 from django.views.decorators.http import require_GET
 from wagtail import views as wagtail_views
-from wagtail.documents import get_document_model
-from wagtail.documents.models import document_served
 from wagtail.images.exceptions import InvalidFilterSpecError
 from wagtail.models import Page, PageViewRestriction
 
@@ -33,7 +31,7 @@ from cms.documents import document_page_preview
 from cms.downloads import stored_file_response
 from cms.extraction import ExtractionError
 from cms.models import AssetPage, LibraryPage
-from cms.signals import asset_viewed
+from cms.signals import asset_downloaded, asset_viewed
 from cms.taxonomy import asset_terms, card_facets, facets
 
 ASSETS_PER_PAGE = 24
@@ -225,13 +223,13 @@ def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
 @require_GET
 @login_required
 def asset_download(request, asset_id: int):
-    """The asset's file, for users who may see the asset. Sends ``document_served`` so that
-    analytics records the download."""
+    """The asset's file, for users who may see the asset. Sends ``asset_downloaded`` so that
+    analytics records the download of this asset."""
     asset = _visible_asset_or_404(request, asset_id)
     document = asset.document
     if document is None or not document.file:
         raise Http404("This asset has no file to download")
-    document_served.send(sender=get_document_model(), instance=document, request=request)
+    asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
     return stored_file_response(document.file, filename=document.filename)
 
 

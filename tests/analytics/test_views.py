@@ -109,6 +109,22 @@ def test_rep_viewing_and_downloading_an_asset_is_recorded_as_usage_not_touches()
     assert kinds == [EventKind.DOWNLOADED, EventKind.VIEWED]
 
 
+def test_a_download_counts_for_the_asset_downloaded_not_for_others_sharing_its_file():
+    """Two assets (or an asset and its alias) may share one file; downloading one of them
+    recorded a download of each that the rep could see."""
+    rep = make_user(role=REP)
+    shared = make_document("shared.pdf", b"%PDF-1.4 shared")
+    asset = make_asset("Security whitepaper", document=shared)
+    other = make_asset("Security whitepaper (EMEA)", document=shared)
+    client = Client()
+    client.force_login(rep)
+    assert client.get(f"/assets/{asset.pk}/download/").status_code == 200
+    downloads = UsageEvent.objects.filter(kind=EventKind.DOWNLOADED, user=rep)
+    assert list(downloads.values_list("asset_id", flat=True)) == [asset.pk]
+    assert client.get(f"/assets/{other.pk}/download/").status_code == 200
+    assert sorted(downloads.values_list("asset_id", flat=True)) == sorted([asset.pk, other.pk])
+
+
 def test_rep_records_use_in_an_own_open_deal_with_the_deals_stage():
     rep = make_user(role=REP)
     deal = walk_deal("006U", ["discover", "evaluate", "decide"], owner=rep.username)

@@ -9,12 +9,11 @@ from django.core.files.images import ImageFile
 from django.http import Http404
 from PIL import Image as PILImage
 from wagtail.documents import get_document_model
-from wagtail.documents.models import document_served
 from wagtail.images import get_image_model
 
 from accounts.roles import MARKETER, REP
 from cms.models import Industry, Product
-from cms.signals import asset_viewed
+from cms.signals import asset_downloaded, asset_viewed
 from tests.factories import (
     PASSWORD,
     library_root,
@@ -352,23 +351,23 @@ def test_refused_asset_sends_no_asset_viewed(client, rep):
 # --- Downloads, thumbnails and Wagtail's document URLs --------------------------------------
 
 
-def test_download_is_an_attachment_and_sends_document_served(client, rep):
+def test_download_is_an_attachment_and_sends_asset_downloaded(client, rep):
     document = make_document("brief.txt", b"the brief")
     asset = make_asset("Brief", document=document)
-    served = []
+    sent = []
 
-    def receiver(sender, instance, request, **kwargs):
-        served.append((sender, instance.pk, request.user.pk))
+    def receiver(sender, request, asset, **kwargs):
+        sent.append((asset.pk, request.user.pk))
 
-    document_served.connect(receiver)
+    asset_downloaded.connect(receiver)
     try:
         response = client.get(f"/assets/{asset.id}/download/")
     finally:
-        document_served.disconnect(receiver)
+        asset_downloaded.disconnect(receiver)
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     assert "brief.txt" in response["Content-Disposition"]
-    assert served == [(get_document_model(), document.pk, rep.pk)]
+    assert sent == [(asset.pk, rep.pk)]
 
 
 def test_download_of_an_asset_without_file_is_404(client, rep):
