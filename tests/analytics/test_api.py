@@ -125,6 +125,34 @@ def test_an_event_in_the_future_or_before_2000_is_refused_naming_occurred_at():
 
 
 @pytest.mark.django_db
+def test_an_event_that_does_not_fit_the_schema_is_refused_with_400_naming_index_and_field():
+    """An over-long key, a text asset id or a batch that is not a list answered 422 in
+    ninja's own shape, unlike every other refusal of the API (400, index and field)."""
+    asset = make_asset("Deck")
+    client = Client()
+    client.force_login(make_user(role=REP))
+    body = {"events": [_event("ok", asset), _event("k" * 101, asset), _event("x", asset)]}
+    body["events"][2]["asset_id"] = "abc"
+    response = _post(client, "/api/v1/events", body)
+    assert response.status_code == 400
+    errors = [(e["index"], e["field"]) for e in response.json()["errors"]]
+    assert errors == [(1, "idempotency_key"), (2, "asset_id")]
+    assert response.json()["detail"].startswith("events[1].idempotency_key: String should")
+    assert not UsageEvent.objects.exists()
+    not_a_list = _post(client, "/api/v1/events", {"events": "nope"})
+    assert not_a_list.status_code == 400
+    assert not_a_list.json()["errors"][0]["field"] == "events"
+
+
+def test_a_deal_that_does_not_fit_the_schema_is_refused_with_400_naming_the_field(lead_key):
+    response = _post(Client(), "/api/v1/deals", {"name": "No id", "stage": "x"}, key=lead_key)
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["external_id"]
+    assert response.json()["detail"] == "external_id: Field required"
+    assert not Deal.objects.exists()
+
+
+@pytest.mark.django_db
 def test_metadata_over_4_kb_as_json_is_refused_naming_it():
     asset = make_asset("Deck")
     at_limit = {"note": "x" * (4096 - len('{"note":""}'))}
