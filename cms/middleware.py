@@ -1,7 +1,8 @@
 """Cross-cutting request handling: the Content-Security-Policy header, bounded request
 bodies, a clear 503 (with Retry-After) when the database is too busy to write, Wagtail's
-redirects held to the same permissions as the pages they lead to, and signed-out visitors
-sent to sign in at every library URL, whether a page is there or not."""
+redirects held to the same permissions as the pages they lead to, signed-out visitors sent to
+sign in at every library URL, whether a page is there or not, and the visibility rule's
+tree-wide reads made once per page opened."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from wagtail.contrib.redirects.middleware import RedirectMiddleware as WagtailRedirectMiddleware
 from wagtail.contrib.redirects.middleware import get_redirect
 from wagtail.contrib.redirects.models import Redirect
 
-from cms.selectors import page_visible_to
+from cms.selectors import page_visible_to, tree_read_once
 
 logger = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -123,9 +124,9 @@ def _redirect_page(request):
 
 
 class SignInFirstMiddleware:
-    """A signed-out visitor asking Wagtail for a URL where no page is is sent to sign in, as
-    at every page that is there (``cms.serving``), so that nothing tells them which library
-    URLs exist. Signed in, the same URL is the 404 it is."""
+    """A signed-out visitor asking Wagtail for any URL is sent to sign in, whether a page is
+    there or not (or one they could never open), so that nothing tells them which library URLs
+    exist. Signed in, the library's visibility rule applies (``cms.serving``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -133,10 +134,22 @@ class SignInFirstMiddleware:
     def __call__(self, request):
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        served_by_wagtail = match is not None and match.url_name == "wagtail_serve"
-        if isinstance(exception, Http404) and served_by_wagtail:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+        if match.url_name == "wagtail_serve" and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         return None
+
+
+class TreeReadOnceMiddleware:
+    """A GET or HEAD request reads what the visibility rule needs from the whole tree once
+    (``cms.selectors.tree_read_once``), however often its page asks the rule."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        with tree_read_once():
+            return self.get_response(request)

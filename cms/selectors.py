@@ -7,12 +7,18 @@ password or to groups (Wagtail's Privacy setting). An alias of a page (Wagtail's
 alias") answers to its own place and to its original's place alike, and hides with its
 original. Content managers (marketers, enablement leads, admins) see every live asset.
 Search, listings, downloads, thumbnails and share links all ask these functions.
+
+What the rule reads from the whole tree (hidden sections, restricted levels, expiries,
+aliases) is read once per page a user opens (``tree_read_once``), however often the page asks.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Hashable
+import functools
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -25,6 +31,41 @@ from cms.documents import document_page_unit
 from cms.extraction import extension_of
 from cms.models import AssetPage, BuyerStage, LibraryDocumentPage, LibraryPage, Pillar
 from cms.taxonomy import facets
+
+# --- Tree-wide reads, once per request ----------------------------------------------------
+#
+# Opening one page asks the rule several times (Wagtail's serving hook, the page's own view,
+# its related assets, its share links), and each answer reads the whole tree's hidden
+# sections, restricted levels and aliases. Inside ``tree_read_once`` (every GET or HEAD
+# request: ``cms.middleware.TreeReadOnceMiddleware``) each of those reads runs once and its
+# rows are reused; a request that writes reads afresh every time, so a change it makes is
+# never judged by the tree as it was before.
+
+_tree_reads: ContextVar[dict[str, list] | None] = ContextVar("tree_reads", default=None)
+Read = TypeVar("Read", bound=Callable[[], list])
+
+
+@contextmanager
+def tree_read_once() -> Iterator[None]:
+    """Within this block, each tree-wide read below runs at most once."""
+    token = _tree_reads.set({})
+    try:
+        yield
+    finally:
+        _tree_reads.reset(token)
+
+
+def _once(read: Read) -> Read:
+    @functools.wraps(read)
+    def reused() -> list:
+        memo = _tree_reads.get()
+        if memo is None:
+            return read()
+        if read.__name__ not in memo:
+            memo[read.__name__] = read()
+        return list(memo[read.__name__])
+
+    return reused  # type: ignore[return-value]
 
 
 def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:
@@ -50,6 +91,7 @@ def _gone(live: bool, expired: bool, expire_at, now) -> bool:
     return not live or expired or (expire_at is not None and expire_at <= now)
 
 
+@_once
 def _hidden_paths() -> list[str]:
     """Tree paths below which (themselves included) reps see nothing: library sections that
     are unpublished or past their expiry, and aliases whose original is hidden (unpublished,
@@ -70,6 +112,7 @@ def _hidden_paths() -> list[str]:
     return _outermost(hidden)
 
 
+@_once
 def section_expiries() -> list[tuple[str, datetime.datetime]]:
     """(tree path, expiry) of every library section that has an expiry date, and, under each
     alias, the expiries its original's place has (the original's own among them)."""
@@ -134,6 +177,7 @@ def _outermost(paths: list[str]) -> list[str]:
 Carried = TypeVar("Carried", bound=Hashable)
 
 
+@_once
 def _alias_places() -> list[tuple[str, str]]:
     """(tree path of the alias, tree path of its original) for every alias in the tree."""
     aliases = Page.objects.filter(alias_of__isnull=False)
@@ -164,15 +208,9 @@ def asset_ids_placed_under(page: Page) -> list[int]:
     it and, as an alias answers to its original's place, those at or below each alias of a
     page at or below it (and so on down the chain). What to re-index when the page's
     restrictions, privacy, publication or place change."""
-    places = _alias_places()
-    paths = {page.path}
-    while True:
-        added = {alias for alias, original in places if original.startswith(tuple(paths))}
-        if added <= paths:
-            break
-        paths |= added
+    placed_paths = _through_aliases([(page.path, True)], _alias_places())
     placed = Q(pk__in=[])
-    for path in _outermost(list(paths)):
+    for path in _outermost([path for path, _ in placed_paths]):
         placed |= Q(path__startswith=path)
     return list(AssetPage.objects.filter(placed).values_list("pk", flat=True))
 
@@ -199,6 +237,7 @@ def asset_ids_placed_under(page: Page) -> list[int]:
 PRIVATE_RESTRICTION_TYPES = (PageViewRestriction.PASSWORD, PageViewRestriction.GROUPS)
 
 
+@_once
 def restricted_levels() -> list[tuple[str, frozenset[int]]]:
     """(tree path, admitted team ids) of every restricted level that covers the pages below
     it (and itself): each library section that names teams, and each page (section or

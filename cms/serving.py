@@ -1,7 +1,7 @@
 """Wagtail serving the library's pages, held to the library's visibility rule.
 
-A signed-out visitor is sent to sign in at every page, and at every URL where no page is
-(``cms.middleware.SignInFirstMiddleware``). For a signed-in user, a page they may not open
+A signed-out visitor is sent to sign in at every URL Wagtail serves, whether a page is there or
+not (``cms.middleware.SignInFirstMiddleware``). For a signed-in user, a page they may not open
 (``cms.selectors.page_visible_to``), and every page under it, answers exactly what a URL where
 no page is answers: Wagtail's own bare 404. Without this a rep learnt that a private page
 (Wagtail's Privacy by password or groups) exists, and often what it is, from Wagtail's
@@ -13,7 +13,6 @@ the same rule by ``cms.views.authenticate_with_password``.
 
 from __future__ import annotations
 
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from wagtail import hooks
 
@@ -28,8 +27,6 @@ FIRST = -100
 
 @hooks.register("before_serve_page", order=FIRST)
 def pages_the_user_may_not_open_are_not_there(page, request, serve_args, serve_kwargs):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     if not selectors.page_visible_to(request.user, page):
         raise Http404  # as Wagtail's router does for a path where no page is
     return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -136,8 +135,6 @@ def library_page_serve(request, *, page):
     Grid counts follow the type/product/industry filters but not stage/pillar (the grid is how
     a rep picks those); the listing follows all of them.
     """
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     if not _is_manager_preview(request) and not selectors.section_visible_to(request.user, page):
         raise Http404("No such library section")
     filters = _requested_filters(request)
@@ -175,8 +172,6 @@ def library_page_serve(request, *, page):
 def asset_page_serve(request, *, page):
     """One asset for a rep: preview, summary, body, placement, owner, review status, the
     download (or link) and related assets. Records a view (``asset_viewed``) unless previewed."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     preview = _is_manager_preview(request)
     if not preview and not selectors.asset_visible_to(request.user, page):
         raise Http404("No such asset")

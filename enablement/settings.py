@@ -92,6 +92,7 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cms.middleware.TreeReadOnceMiddleware",
     "cms.middleware.ContentSecurityPolicyMiddleware",
     "cms.middleware.RequestSizeLimitMiddleware",
     "cms.middleware.DatabaseBusyMiddleware",

@@ -3,12 +3,15 @@ combination of section and asset restrictions and reps in several teams; unpubli
 sections hide everything below them, and so does Wagtail's privacy by password or groups."""
 
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import MARKETER, REP
@@ -518,3 +521,23 @@ def test_an_aliased_section_and_everything_in_it_answer_to_the_originals_place()
     member = make_user(role=REP, teams=[board])
     assert selectors.section_visible_to(member, copy)
     assert selectors.asset_visible_to(member, added)
+
+
+def test_a_page_a_rep_opens_reads_the_tree_once(alias_setup):
+    """Every branch of the rule in play (an alias, a section restricted to the rep's team, a
+    private page elsewhere): opening the alias, its section or the library asks the rule many
+    times (serving hook, view, related assets, buyer links) but reads no row twice. Each ask
+    read the whole tree again: 52 queries for one asset page, the alias query 9 times."""
+    rep, _, section, original, alias, _ = alias_setup
+    team = rep.teams.get()
+    section.restricted_teams.set([team])
+    section.save_revision().publish()
+    _make_private(make_section("Board room"), "password")
+    client = Client()
+    client.force_login(rep)
+    for url in (alias.url, section.url, "/"):
+        client.get(url)  # the session's first request writes it; count the second
+        with CaptureQueriesContext(connection) as opened:
+            assert client.get(url).status_code == 200
+        repeated = Counter(query["sql"] for query in opened.captured_queries)
+        assert [sql for sql, times in repeated.items() if times > 1] == [], url
