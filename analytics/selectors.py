@@ -338,7 +338,7 @@ def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> l
     (the asset may have been retitled for the teams that can)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset")
+    links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset__asset_type")
     if asset_id is not None:
         links = links.filter(asset_id=asset_id)
     now = timezone.now()

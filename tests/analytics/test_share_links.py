@@ -382,3 +382,26 @@ def test_the_share_links_page_ignores_a_created_id_that_is_not_an_id(shared, cre
     client.force_login(rep)
     response = client.get("/analytics/share-links/", {"created": created})
     assert response.status_code == 200 and response.context["created"] is None
+
+
+def test_a_reps_link_list_costs_the_same_queries_however_many_assets_it_names(shared):
+    """Each link asks whether its asset may be shared with buyers (its type says): that
+    was one more query per link, so a rep's list of 200 links made 200 more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rep, deal, *_ = shared
+    client = Client()
+    client.force_login(rep)
+    client.get("/analytics/share-links/")
+
+    def counted() -> int:
+        with CaptureQueriesContext(connection) as listing:
+            assert client.get("/analytics/share-links/").status_code == 200
+        return len(listing)
+
+    few = counted()
+    for number in range(4):
+        share_link_create(user=rep, asset=make_asset(f"Case study {number}"), deal=deal)
+    assert len(client.get("/analytics/share-links/").context["links"]) == 5
+    assert counted() == few
