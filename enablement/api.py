@@ -38,13 +38,13 @@ api.add_exception_handler(OperationalError, _database_busy)
 
 
 def _problem(error: dict) -> tuple[str, dict]:
-    """One schema error: its name for the message, and itself as the events API names a
-    refused event (index and field) when it is in an event of a batch, else by its parameter
-    or dotted body field."""
+    """One schema error: its name for the message, and itself as this API names a refused
+    item of a batch (its index and its field, as the events API's own refusals do) when it is
+    in an item of a list, else by its parameter or dotted body field."""
     where = [str(part) for part in error["loc"] if part not in ("body", "payload", "query")]
-    if len(where) >= 3 and where[0] == "events" and where[1].isdecimal():
-        index, field = int(where[1]), ".".join(where[2:])
-        return f"events[{index}].{field}", {"index": index, "field": field, "error": error["msg"]}
+    if len(where) >= 3 and where[1].isdecimal():
+        batch, index, field = where[0], int(where[1]), ".".join(where[2:])
+        return f"{batch}[{index}].{field}", {"index": index, "field": field, "error": error["msg"]}
     field = ".".join(where) or "body"
     return field, {"field": field, "error": error["msg"]}
 
