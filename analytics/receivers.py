@@ -1,6 +1,10 @@
 """Usage the app sees itself: a rep opening an asset page, a rep downloading its file; and
 the backlog permissions after ``migrate``.
 
+A file downloaded at Wagtail's own document URL (``/documents/``: the admin's, for content
+managers only) is not usage of an asset: it names no asset, and it is a marketer handling the
+file, not a rep using it. It was once recorded as a download of every asset using the file.
+
 Handlers are thin: they hand the event to ``analytics.services.usage_record``.
 """
 
@@ -10,7 +14,6 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
 from django.db import connections
 from django.dispatch import receiver
-from wagtail.documents.models import document_served
 from wagtail.signals import page_published
 
 from analytics.content_requests import content_request_roles_ensure
@@ -18,7 +21,6 @@ from analytics.field_materials import field_material_published
 from analytics.models import EventKind
 from analytics.services import usage_record
 from cms.models import AssetPage
-from cms.selectors import assets_for_user, assets_live
 from cms.signals import asset_downloaded, asset_viewed
 
 
@@ -30,18 +32,6 @@ def _asset_viewed(sender, request, asset, **kwargs):
 @receiver(asset_downloaded)
 def _asset_downloaded(sender, request, asset, **kwargs):
     usage_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
-
-
-@receiver(document_served)
-def _document_served(sender, instance, request, **kwargs):
-    """A content manager downloaded a document at Wagtail's own URL (``/documents/``, theirs
-    alone), where no asset is named: one asset_downloaded event per asset that uses it and
-    that they may see."""
-    user = getattr(request, "user", None)
-    if not getattr(user, "is_authenticated", False):
-        return
-    for asset in assets_for_user(user, assets_live().filter(document=instance)):
-        usage_record(kind=EventKind.DOWNLOADED, asset=asset, user=user)
 
 
 @receiver(page_published)

@@ -367,3 +367,20 @@ def test_points_keep_a_decimal_near_zero_so_no_bound_reads_minus_zero(value, tex
 
     template = Template("{% load analytics_tags %}{{ value|pts }}")
     assert template.render(Context({"value": value})) == text
+
+
+def test_a_marketer_fetching_a_file_in_the_admin_is_not_a_download_of_the_assets_using_it():
+    """Wagtail's /documents/ URL names no asset: it recorded a download of every asset
+    using the file (two here), for someone handling the file, not using it in a deal."""
+    from accounts.roles import MARKETER
+
+    shared = make_document("shared.pdf", b"%PDF-1.4 shared")
+    asset = make_asset("Security whitepaper", document=shared)
+    make_asset("Security whitepaper (EMEA)", document=shared)
+    client = Client()
+    client.force_login(make_user(role=MARKETER))
+    assert client.get(shared.url).status_code == 200
+    assert not UsageEvent.objects.filter(kind=EventKind.DOWNLOADED).exists()
+    assert client.get(f"/assets/{asset.pk}/download/").status_code == 200
+    downloads = UsageEvent.objects.filter(kind=EventKind.DOWNLOADED)
+    assert list(downloads.values_list("asset_id", flat=True)) == [asset.pk]
