@@ -7,8 +7,9 @@ A ``SearchQuery`` says what the rep typed, which facet values they picked, who t
 Text handling is shared so that all engines agree on it: ``parse_text`` splits the input into
 words and quoted phrases (everything else the user types is ignored, so query syntax can never
 be injected), ``plan_text`` turns them into the clauses every hit must match, with the
-library's synonym sets applied (``search.synonyms`` reads what marketers wrote), and
-``fuzzy_distance`` says how many typos a word may carry.
+library's synonym sets applied (``search.synonyms`` reads what marketers wrote) and the last
+word taken as a prefix while it is being typed, and ``fuzzy_distance`` says how many typos a
+word may carry.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.utils.html import escape
@@ -37,6 +38,10 @@ MAX_WORDS = 12
 # Relevance (field weights in ``search.schema``): typo matches weigh less than exact.
 FUZZY_WEIGHT = 0.4
 SYNONYM_WEIGHT = 0.6  # a synonym's match counts for less than the word the rep typed
+# A word still being typed ("pipel") also finds a title word that starts with it ("pipeline"):
+# from this many letters on (shorter ones start too many words), for less than a whole word.
+PREFIX_MIN_CHARS = 3
+PREFIX_WEIGHT = 0.4
 # Ranking signals from analytics are a mild, additive nudge; deal context dominates on purpose
 # ("results for that context rank first").
 SIGNAL_BOOSTS = {"effective": 1.0, "popular": 0.5, "won": 0.5}
@@ -197,11 +202,14 @@ def _synonym_index(sets: SynonymSets) -> tuple[dict[Term, tuple[Term, ...]], int
 class TextClause:
     """Something every hit must match: what the rep typed (``typed``, a word, the words of a
     synonym term in any order, or with ``phrase`` a quoted phrase) or else one of its
-    ``synonyms`` (each matched as a phrase, without typo tolerance)."""
+    ``synonyms`` (each matched as a phrase, without typo tolerance). With ``prefix`` the
+    word is the last of the text, not yet ended by a space or punctuation: a title word
+    that starts with it matches too (``PREFIX_WEIGHT``)."""
 
     typed: Term
     phrase: bool = False
     synonyms: tuple[Term, ...] = ()
+    prefix: bool = False
 
     @property
     def words(self) -> Term:
@@ -252,8 +260,18 @@ def plan_text(text: str, synonyms: SynonymSets = ()) -> TextPlan:
             clauses.append(TextClause(tokens, phrase=True, synonyms=index.get(tokens, ())))
             phrases += 1
     flush()
+    if clauses and _being_typed(text, clauses[-1]):
+        clauses[-1] = replace(clauses[-1], prefix=True)
     unique = list(dict.fromkeys(clauses))
     return TextPlan(clauses=tuple(unique[:MAX_WORDS]), ignored=tuple(dict.fromkeys(ignored)))
+
+
+def _being_typed(text: str, clause: TextClause) -> bool:
+    """Whether ``clause`` is a single word that ends ``text`` (nothing typed after it)."""
+    if clause.phrase or clause.synonyms or len(clause.typed) != 1:
+        return False
+    word = clause.typed[0]
+    return len(word) >= PREFIX_MIN_CHARS and _typed(text).lower().endswith(word)
 
 
 def _word_clauses(words: list[str], index, longest: int, ignored: list[str]):

@@ -35,6 +35,7 @@ from search.query import (
     FUZZY_WEIGHT,
     MARK_END,
     MARK_START,
+    PREFIX_WEIGHT,
     SYNONYM_WEIGHT,
     Audience,
     FacetCount,
@@ -128,10 +129,12 @@ def to_source(document: SearchDocument) -> dict:
 @dataclass(frozen=True)
 class TextFields:
     """Where the words of a query are looked for: ``stemmed`` fields and, for typo matches,
-    ``fuzzy`` unstemmed ones (``name^boost``)."""
+    ``fuzzy`` unstemmed ones, and for a word being typed ``prefix`` (edge-n-gram) ones
+    (``name^boost``)."""
 
     stemmed: tuple[str, ...]
     fuzzy: tuple[str, ...]
+    prefix: tuple[str, ...] = ()
 
 
 ASSET_TEXT = TextFields(
@@ -141,13 +144,14 @@ ASSET_TEXT = TextFields(
         for field in TEXT_FIELDS
         if field.typos
     ),
+    tuple(f"{field.name}.{PREFIX}^{field.boost:g}" for field in TEXT_FIELDS if field.suggest),
 )
 PAGE_TEXT = TextFields((f"{PAGES}.text",), (f"{PAGES}.text.{PLAIN}",))
 
 
-def _word(word: str, fields: TextFields = ASSET_TEXT) -> Q:
+def _word(word: str, fields: TextFields = ASSET_TEXT, prefix: bool = False) -> Q:
     """A typed word: stemmed in every text field, or within ``fuzzy_distance`` typos of an
-    unstemmed word."""
+    unstemmed word, or with ``prefix`` the start of a title word."""
     stemmed = Q("multi_match", query=word, fields=list(fields.stemmed), type="most_fields")
     options = [stemmed]
     distance = fuzzy_distance(word)
@@ -162,6 +166,10 @@ def _word(word: str, fields: TextFields = ASSET_TEXT) -> Q:
                 boost=FUZZY_WEIGHT,
             )
         )
+    if prefix and fields.prefix:
+        options.append(
+            Q("multi_match", query=word, fields=list(fields.prefix), boost=PREFIX_WEIGHT)
+        )
     return Q("bool", should=options, minimum_should_match=1)
 
 
@@ -173,7 +181,7 @@ def _phrase(words, boost: float = 1.0, fields: TextFields = ASSET_TEXT) -> Q:
 def _typed(clause: TextClause, fields: TextFields = ASSET_TEXT) -> Q:
     if clause.phrase:
         return _phrase(clause.typed, fields=fields)
-    words = [_word(word, fields) for word in clause.words]
+    words = [_word(word, fields, clause.prefix) for word in clause.words]
     return words[0] if len(words) == 1 else Q("bool", must=words)
 
 

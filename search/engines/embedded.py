@@ -55,6 +55,7 @@ from search.query import (
     FUZZY_WEIGHT,
     MARK_END,
     MARK_START,
+    PREFIX_WEIGHT,
     STOP_WORDS,
     SYNONYM_WEIGHT,
     Audience,
@@ -191,17 +192,20 @@ def page_documents(document: SearchDocument) -> list[tantivy.Document]:
 @dataclass(frozen=True)
 class TextFields:
     """Where the words of a query are looked for: ``stemmed`` fields and, for typo matches,
-    ``fuzzy`` unstemmed ones, each with its boost, in the index of ``schema``."""
+    ``fuzzy`` unstemmed ones, and for a word being typed ``prefix`` ones, each with its boost,
+    in the index of ``schema``."""
 
     schema: tantivy.Schema
     stemmed: tuple[tuple[str, float], ...]
     fuzzy: tuple[tuple[str, float], ...]
+    prefix: tuple[tuple[str, float], ...] = ()
 
 
 ASSET_TEXT = TextFields(
     SCHEMA,
     tuple(FIELD_BOOSTS.items()),
     ((SUGGEST_PLAIN, FIELD_BOOSTS[SUGGEST_FIELD]), (PLAIN, 1.0)),
+    ((SUGGEST_PLAIN, FIELD_BOOSTS[SUGGEST_FIELD]),),
 )
 PAGE_TEXT = TextFields(PAGE_SCHEMA, (("text", 1.0),), ((PLAIN, 1.0),))
 
@@ -489,7 +493,9 @@ class EmbeddedEngine:
             )
         return clauses
 
-    def _word(self, word: str, fields: TextFields = ASSET_TEXT) -> Query | None:
+    def _word(
+        self, word: str, fields: TextFields = ASSET_TEXT, prefix: bool = False
+    ) -> Query | None:
         stems = _STEMMER.analyze(word)
         if not stems:
             return None
@@ -503,6 +509,9 @@ class EmbeddedEngine:
             for field, boost in fields.fuzzy:
                 fuzzy = Query.fuzzy_term_query(fields.schema, field, word, distance=distance)
                 options.append(Query.boost_query(fuzzy, boost * FUZZY_WEIGHT))
+        for field, boost in fields.prefix if prefix else ():
+            start = Query.fuzzy_term_query(fields.schema, field, word, distance=0, prefix=True)
+            options.append(Query.boost_query(start, boost * PREFIX_WEIGHT))
         return _should(options)
 
     def _phrase(
@@ -532,7 +541,7 @@ class EmbeddedEngine:
     def _typed(self, clause: TextClause, fields: TextFields = ASSET_TEXT) -> Query:
         if clause.phrase:
             return self._phrase(clause.typed, fields=fields)
-        words = [self._word(word, fields) for word in clause.words]
+        words = [self._word(word, fields, clause.prefix) for word in clause.words]
         words = [word for word in words if word is not None]
         if not words:
             return Query.empty_query()

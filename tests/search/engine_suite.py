@@ -37,6 +37,19 @@ class EngineSuite:
     def test_typo_battlecrad_finds_battlecard(self, library):
         assert titles(run_search(library.outsider, "battlecrad")) == ["Acme battlecard"]
 
+    def test_a_word_being_typed_finds_the_titles_that_start_with_it(self, library):
+        """Results as you type: "roadm" is no word, but a rep typing "roadmap" has got that
+        far. Only the last word, only while nothing follows it, only titles, only from
+        three letters; restricted assets stay hidden."""
+        outsider = library.outsider
+        assert titles(run_search(outsider, "roadm")) == ["Roadmap briefing"]
+        assert titles(run_search(outsider, "product roadm")) == ["Roadmap briefing"]
+        assert titles(run_search(outsider, "roadm product")) == []
+        assert titles(run_search(outsider, "roadm ")) == []
+        assert titles(run_search(outsider, "ro")) == []
+        assert titles(run_search(outsider, "zephyr")) == []
+        assert titles(run_search(library.insider, "zephyr")) == ["Zephyrine secret plan"]
+
     def test_every_word_must_match(self, library):
         assert titles(run_search(library.outsider, "roadmap battlecard")) == []
 
