@@ -18,7 +18,7 @@ import hashlib
 import math
 from datetime import date, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.roles import user_is_enablement_lead
@@ -300,15 +300,20 @@ def heatmap_grid(window: str = DEFAULT_WINDOW) -> dict:
 
 
 def content_health(*, unused_days: int = 90) -> dict:
-    """Live assets with no usage in ``unused_days`` (no event in the 90-day rollup), live
-    assets past their review-by date, and expired or archived assets still touched in
-    open deals."""
-    today = timezone.now().date()
+    """Live assets with no usage in ``unused_days`` (no event in the 90-day rollup): ``unused``
+    when they have been published that long, ``not_used_yet`` when first published since (a
+    new asset has had no time to be used: adoption to watch, not dead content); live assets
+    past their review-by date; and expired or archived assets still touched in open deals."""
+    now = timezone.now()
+    today, since = now.date(), now - timedelta(days=unused_days)
     live = assets_live()
     used_recently = {
         row.asset_id for row in AssetUsage.objects.filter(window="90d") if _uses(row.data) > 0
     }
-    unused = live.exclude(pk__in=used_recently).order_by("title")
+    idle = live.exclude(pk__in=used_recently)
+    new = Q(first_published_at__gt=since)
+    unused = idle.exclude(new).order_by("title")
+    not_used_yet = idle.filter(new).order_by("-first_published_at", "title")
     stale = live.filter(review_by__lt=today).order_by("review_by")
     open_touched = DealAssetTouch.objects.filter(deal__outcome=Deal.Outcome.OPEN)
     live_ids = live.values("pk")
@@ -322,6 +327,7 @@ def content_health(*, unused_days: int = 90) -> dict:
     )
     return {
         "unused": list(unused.values("pk", "title", "first_published_at")),
+        "not_used_yet": list(not_used_yet.values("pk", "title", "first_published_at")),
         "stale": list(stale.values("pk", "title", "review_by", "owner__username")),
         "expired_in_open_deals": [
             {"pk": a.pk, "title": a.title, "open_deals": open_counts.get(a.pk, 0)} for a in expired

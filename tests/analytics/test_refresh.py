@@ -120,7 +120,9 @@ def test_a_published_asset_is_listed_at_once_and_joins_the_heat_map_at_the_next_
     client = _lead_client()
     row = _usage(client, fresh)
     assert (row["verdict"], row["views"], row["deals_used"]) == ("not enough data", 0, 0)
-    assert fresh.title in [a["title"] for a in selectors.content_health()["unused"]]
+    health = selectors.content_health()
+    assert fresh.title in [a["title"] for a in health["not_used_yet"]]
+    assert fresh.title not in [a["title"] for a in health["unused"]]
     counts = refresh()
     assert counts["heatmap"] > 0 and counts["asset_effects"] == 0  # only what depends on it
     heat = selectors.heatmap_grid("all")

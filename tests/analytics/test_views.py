@@ -187,18 +187,28 @@ def test_search_gap_becomes_a_content_request():
 def test_content_health_lists_unused_stale_and_expired_in_open_deals():
     import datetime
 
+    from django.utils import timezone
+
     from analytics.services import usage_record
+    from cms.models import AssetPage
 
     rep = make_user(role=REP)
-    make_asset("Never used")
+    long_ago = timezone.now() - datetime.timedelta(days=91)
+    never = make_asset("Never used")
+    AssetPage.objects.filter(pk=never.pk).update(first_published_at=long_ago)
+    make_asset("Just published")
     make_asset("Old", review_by=datetime.date(2020, 1, 1))
     expired = make_asset("Withdrawn")
     deal = walk_deal("006H", ["discover"], owner=rep.username)
     usage_record(kind=EventKind.USED_IN_DEAL, asset=expired, user=rep, deal=deal)
     expired.unpublish()
     refresh()
-    health = _client(ENABLEMENT_LEAD).get("/analytics/health/").context["health"]
-    assert "Never used" in [a["title"] for a in health["unused"]]
+    response = _client(ENABLEMENT_LEAD).get("/analytics/health/")
+    health = response.context["health"]
+    assert [a["title"] for a in health["unused"]] == ["Never used"]
+    # Published minutes ago, it has had no time to be used: not "unused" content.
+    assert sorted(a["title"] for a in health["not_used_yet"]) == ["Just published", "Old"]
+    assert "Not used yet: first published in the last 90 days (2)" in response.content.decode()
     assert [a["title"] for a in health["stale"]] == ["Old"]
     assert [a["title"] for a in health["expired_in_open_deals"]] == ["Withdrawn"]
 
