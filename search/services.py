@@ -364,6 +364,25 @@ def _search_key(value) -> str | None:
         return None
 
 
+def _refuse_unknown_terms(query: SearchQuery) -> None:
+    """Raise ``InvalidSearch`` naming the first facet or deal value that names no term (one
+    renamed or deleted since the link was made, or an edited URL), rather than answer
+    "nothing matches" for a filter that cannot match. A term another process has just added
+    may not be in this process's labels yet: they are read again before refusing."""
+    asked = [(name, name, slug) for name, slugs in query.filters.items() for slug in slugs]
+    asked += [(f"deal_{name}", name, slug) for name, slug in query.deal.items()]
+    unknown = asked
+    for fresh in (False, True):
+        if fresh:
+            selectors.taxonomy_labels_clear()
+        labels = selectors.taxonomy_labels()
+        unknown = [item for item in unknown if item[2] not in labels.get(item[1], {})]
+        if not unknown:
+            return
+    parameter, name, slug = unknown[0]
+    raise InvalidSearch(f"{parameter}: no {name} {slug!r}")
+
+
 def rep_search(
     *, user, params, source: str, per_page: int = 20, refines: str | None = None
 ) -> RepSearchPage:
@@ -378,6 +397,7 @@ def rep_search(
     ``InvalidSearch`` (a parameter it cannot use, named) and
     ``SearchUnavailable`` (engine down)."""
     query = query_from_params(params, audience=audience_for(user), per_page=per_page)
+    _refuse_unknown_terms(query)
     results = selectors.search_run(query=query)
     last = max(results.pages, 1)
     if query.page > last:

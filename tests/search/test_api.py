@@ -116,3 +116,26 @@ def test_text_with_no_searchable_word_gets_zero_hits_and_a_reason(api, text):
     assert data["reason"] == f"no searchable words in “{text}”"
     assert all(buckets == [] for buckets in data["facets"].values())
     assert api.get("/api/v1/search", {"q": "roadmap"}).json()["reason"] is None
+
+
+def test_a_facet_or_deal_value_that_names_no_term_is_a_400_naming_it(api, library):
+    """It answered "nothing matches" (a stage filter) or was ignored (a deal field), where a
+    malformed value got a 400: a rep following an old link learns the term is gone."""
+    import html
+
+    from cms.models import Competitor
+
+    for params, detail in [
+        ({"stage": ["decide", "nonexistent"]}, "stage: no stage 'nonexistent'"),
+        ({"q": "acme", "deal_competitor": "initrode"}, "deal_competitor: no competitor 'initrode'"),
+    ]:
+        response = api.get("/api/v1/search", params)
+        assert (response.status_code, response.json()) == (400, {"detail": detail})
+        page = api.get("/search/", params)
+        assert page.status_code == 400 and detail in html.unescape(page.content.decode())
+    assert api.get("/api/v1/search", {"stage": "decide"}).json()["total"] == 1
+    # A term saved by another process (no signal here) is found on a second look.
+    api.get("/api/v1/search", {"competitor": "acme"})
+    Competitor.objects.bulk_create([Competitor(name="Initrode", slug="initrode")])
+    response = api.get("/api/v1/search", {"competitor": "initrode"})
+    assert (response.status_code, response.json()["total"]) == (200, 0)
