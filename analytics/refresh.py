@@ -59,13 +59,14 @@ def analytics_refresh(*, full: bool = False, log: Callable[[str], None] = lambda
     try:
         _note(started_at=started)
         counts = rollups_fill(full=full, log=log)
+        _note(data_as_of=started)  # the numbers are in: say so before search takes its signals
         counts["search_reindexed"] = ranking_signals_publish(log=log)
     except AnalyticsLocked:
         raise
     except Exception as error:
         _note(error=f"{type(error).__name__}: {error}"[:500], finished_at=timezone.now())
         raise
-    _note(finished_at=timezone.now(), data_as_of=started, error="")
+    _note(finished_at=timezone.now(), error="")
     database_checkpoint()
     return counts
 

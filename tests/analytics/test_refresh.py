@@ -175,6 +175,28 @@ def test_a_failed_refresh_is_shown_and_the_old_numbers_stay(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_the_time_the_numbers_are_from_moves_as_soon_as_the_numbers_do(monkeypatch):
+    """The API already showed the new numbers while ``updated_at`` still gave the previous
+    refresh's time, for as long as search took the ranking signals."""
+    from analytics import refresh as refreshing
+
+    asset = make_asset("Deck")
+    refresh()
+    before = RefreshState.objects.get().data_as_of
+    send_events(("t1", "asset_viewed", asset, "", date(2024, 5, 1)))
+    seen = []
+
+    def signals_taken(*, signals):
+        seen.append((RefreshState.objects.get().data_as_of, _usage(_lead_client(), asset)))
+        return 0
+
+    monkeypatch.setattr(refreshing, "ranking_signals_replace", signals_taken)
+    refresh()
+    (as_of, row), after = seen[0], RefreshState.objects.get().data_as_of
+    assert row["views"] == 1 and as_of == after and after > before
+
+
+@pytest.mark.django_db
 def test_api_says_when_the_numbers_are_from_and_which_view_the_verdicts_belong_to():
     make_asset("Deck")
     refresh()
