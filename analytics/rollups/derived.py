@@ -64,7 +64,9 @@ def snapshot_writes(key: str, per_window: dict[str, dict]):
             for window, data in per_window.items()
         )
 
-    return Writes(steps=[write] if changed else [], changed=changed, rows=len(per_window))
+    return Writes(
+        steps=[write] if changed else [], changed=changed, rows=len(per_window) if changed else 0
+    )
 
 
 def plain(data: dict) -> dict:

@@ -139,6 +139,9 @@ def test_a_refresh_with_nothing_new_writes_nothing():
     counts = refresh()
     assert {name: n for name, n in counts.items() if n} == {}
     assert DealAssetTouch.objects.count() == 1
+    # A full rebuild recomputes everything and writes (and reports) only what differs.
+    counts = refresh(full=True)
+    assert {name: n for name, n in counts.items() if n} == {}
 
 
 @pytest.mark.django_db
