@@ -12,6 +12,7 @@ urlpatterns = [
     path("search-gaps/", views.search_gaps, name="search_gaps"),
     path("import/", views.import_deals, name="import"),
     path("refresh/", views.refresh, name="refresh"),
+    path("refresh/status/", views.refresh_status, name="refresh_status"),
     path("strata/", views.strata, name="strata"),
     path("export/", views.export, name="export"),
     # Rep actions on an asset.

@@ -9,9 +9,10 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import user_is_enablement_lead, user_manages_content
 from analytics import charts, exports, scope, selectors, services
@@ -248,6 +249,25 @@ def refresh(request):
     analytics_refresh_request(reason="Update now")
     messages.success(request, "Refresh queued: the numbers update in a moment.")
     return redirect("analytics:overview")
+
+
+@manager_required
+@require_GET
+def refresh_status(request):
+    """When the numbers are from and whether a refresh is on its way, as JSON: a dashboard page
+    that says "refreshing…" asks it every few seconds (``analytics/refresh.js``) and offers
+    the new numbers once they are in."""
+    status = selectors.refresh_status()
+    as_of = status["data_as_of"]
+    response = JsonResponse(
+        {
+            "data_as_of": as_of.isoformat() if as_of else None,
+            "refreshing": status["refreshing"],
+            "error": status["error"],
+        }
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @lead_required

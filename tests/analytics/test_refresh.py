@@ -231,3 +231,28 @@ def test_with_the_task_queue_down_update_now_still_answers_and_the_scheduler_cat
     assert scheduler_tick() is True  # asked for and never started: queued now
     assert _usage(client, asset)["views"] == 1
     assert "refreshing…" not in client.get("/analytics/").content.decode()
+
+
+@pytest.mark.django_db
+def test_refresh_status_says_when_the_numbers_are_from_to_those_who_see_them(client):
+    from accounts.roles import MARKETER, REP
+
+    make_asset("Deck")
+    client.force_login(make_user(role=REP))
+    assert client.get("/analytics/refresh/status/").status_code == 403
+    client.logout()
+    assert client.get("/analytics/refresh/status/")["Location"].startswith("/login/")
+    client.force_login(make_user(role=MARKETER))  # the search gaps page shows the same line
+    assert client.get("/analytics/refresh/status/").json() == {
+        "data_as_of": None,
+        "refreshing": False,
+        "error": "",
+    }
+    refresh()
+    RefreshState.objects.update(requested_at=timezone.now())
+    response = client.get("/analytics/refresh/status/")
+    assert response.json()["refreshing"] is True and "no-cache" in response["Cache-Control"]
+    refresh()
+    body = client.get("/analytics/refresh/status/").json()
+    as_of = RefreshState.objects.get().data_as_of
+    assert body == {"data_as_of": as_of.isoformat(), "refreshing": False, "error": ""}

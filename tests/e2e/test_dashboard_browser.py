@@ -94,3 +94,29 @@ def _asset_id(title: str) -> int:
     from cms.models import AssetPage
 
     return AssetPage.objects.get(title=title).pk
+
+
+def test_a_page_that_says_refreshing_offers_the_new_numbers_once_they_are_in(page):
+    """The page said "refreshing…" until the lead reloaded it, however long ago the new
+    numbers came in. Now it asks, and offers them without reloading under the reader."""
+    from django.utils import timezone
+
+    from analytics.models import RefreshState
+    from analytics.refresh import analytics_refresh
+
+    make_user("lena", role=ENABLEMENT_LEAD)
+    make_asset("Discovery deck")
+    analytics_refresh()
+    first = RefreshState.objects.get().data_as_of
+    RefreshState.objects.update(requested_at=timezone.now())  # "Update now", not yet run
+    login(page, "lena", PASSWORD)
+    page.goto("/analytics/health/")
+    expect(page.locator("#refreshing")).to_have_text("refreshing…")
+    analytics_refresh()
+    offered = page.locator("#new-numbers")
+    expect(offered).to_have_text("new numbers are in: show them", timeout=10_000)
+    assert page.url.endswith("/analytics/health/")  # nothing reloaded under the reader
+    offered.click()
+    page.wait_for_load_state()
+    expect(page.locator("#refreshing")).to_have_count(0)
+    assert RefreshState.objects.get().data_as_of > first
