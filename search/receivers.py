@@ -30,9 +30,9 @@ UID = "library_search"
 
 def connect(app_config) -> None:
     """Connect every receiver: publish, unpublish, move, delete and restriction changes of
-    assets and sections (their teams and Wagtail's privacy setting), aliases made, processed
-    and deleted files; term edits to the label cache, synonym edits to the synonym cache;
-    this app's post_migrate to its permissions."""
+    assets and sections (their teams and Wagtail's privacy setting), aliases converted to pages
+    of their own, processed and deleted files; term edits to the label cache, synonym edits to
+    the synonym cache; this app's post_migrate to its permissions."""
     for model in (AssetPage, LibraryPage):
         page_published.connect(page_changed, sender=model, dispatch_uid=f"{UID}-p")
         page_unpublished.connect(page_changed, sender=model, dispatch_uid=f"{UID}-u")
@@ -40,7 +40,7 @@ def connect(app_config) -> None:
         m2m_changed.connect(
             restrictions_changed, sender=model.restricted_teams.through, dispatch_uid=f"{UID}-r"
         )
-        post_save.connect(alias_created, sender=model, dispatch_uid=f"{UID}-a")
+        post_save.connect(alias_converted, sender=model, dispatch_uid=f"{UID}-a")
     post_delete.connect(asset_deleted, sender=AssetPage, dispatch_uid=f"{UID}-d")
     for signal in (post_save, post_delete):
         signal.connect(privacy_changed, sender=PageViewRestriction, dispatch_uid=f"{UID}-v")
@@ -85,10 +85,11 @@ def asset_deleted(sender, instance, **kwargs) -> None:
     tasks.index_schedule(asset_ids=[instance.pk])
 
 
-def alias_created(sender, instance, created, raw=False, **kwargs) -> None:
-    """post_save of an asset or section Wagtail has just made as an alias: "Create alias"
-    publishes nothing, so nothing else would index it."""
-    if created and not raw and instance.alias_of_id:
+def alias_converted(sender, instance, created, raw=False, update_fields=None, **kwargs) -> None:
+    """post_save of an alias Wagtail has just turned into a page of its own ("Convert alias",
+    which publishes nothing): search found it as its original; now it needs its own entry."""
+    converted = not created and update_fields and "alias_of_id" in update_fields
+    if converted and not raw and instance.alias_of_id is None:
         _schedule_page(instance)
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.roles import REP
+from cms import selectors as cms_selectors
 from cms.models import AssetPage
 from search.engines import use_engine
 from search.models import PendingIndexUpdate
@@ -160,8 +161,8 @@ def test_check_reports_missing_stale_and_extra_assets(active_engine, rep):
     assert f"1 missing from the index: {kept.pk}" in report
     assert f"1 stale in the index: {changed.pk}" in report
     assert (
-        f"1 in the index but not live (unpublished, archived, expired or deleted): {removed.pk}"
-        in report
+        "1 in the index but not live (unpublished, archived, expired or deleted; or an alias, "
+        f"which search finds as its original): {removed.pk}" in report
     )
 
 
@@ -207,11 +208,12 @@ def _found_by(user, text: str) -> dict:
 
 
 @pytest.mark.parametrize("change", ["section teams", "section privacy", "section move"])
-def test_restricting_an_originals_place_hides_its_alias_from_search(
+def test_an_alias_is_found_once_as_its_original_and_hides_with_it(
     active_engine, commit, rep, change
 ):
-    """The alias's index entry follows its original's place: making an alias indexes it
-    (Wagtail's "Create alias" publishes nothing) and every change there re-indexes it."""
+    """An asset placed in a second section ("Create alias") is one hit, one count in each
+    facet and one suggestion: it was two of each. Whatever hides the original from a rep
+    hides the alias too, so the original's entry is the only one needed."""
     from wagtail.models import PageViewRestriction
 
     with commit():
@@ -220,7 +222,13 @@ def test_restricting_an_originals_place_hides_its_alias_from_search(
         restricted = make_section("Board", teams=[make_team("Board")])
     with commit():
         alias = _alias(original, make_section("Field kit"), "partner-pricing-copy")
-    assert _found_by(rep, "partner")["ids"] == sorted([original.pk, alias.pk])
+    assert _found_by(rep, "partner") == {
+        "ids": [original.pk],
+        "total": 1,
+        "stages": {"discover": 1},
+        "suggested": ["Partner pricing"],
+    }
+    assert cms_selectors.asset_visible_to(rep, alias)
 
     with commit():
         if change == "section teams":
@@ -233,6 +241,7 @@ def test_restricting_an_originals_place_hides_its_alias_from_search(
         else:
             AssetPage.objects.get(pk=original.pk).move(restricted, pos="last-child")
     assert _found_by(rep, "partner") == {"ids": [], "total": 0, "stages": {}, "suggested": []}
+    assert not cms_selectors.asset_visible_to(rep, alias)
     assert not PendingIndexUpdate.objects.exists()
     check = StringIO()
     call_command("search_reindex", "--check", stdout=check)
@@ -247,12 +256,13 @@ def test_an_alias_of_a_restricted_asset_is_not_found_from_the_moment_it_is_made(
         alias = _alias(original, make_section("Open"), "merger-memo-copy")
     assert _found_by(rep, "merger")["ids"] == []
     marketer = make_user(role="Marketer")
-    assert _found_by(marketer, "merger")["ids"] == sorted([original.pk, alias.pk])
+    assert _found_by(marketer, "merger")["ids"] == [original.pk]
+    assert cms_selectors.asset_visible_to(marketer, alias)
 
 
 def test_check_and_repair_find_an_alias_entry_that_still_admits_reps(active_engine, rep):
-    """An index built before aliases answered to their original's place holds the alias
-    open to everyone: --check calls it stale and --repair fixes it."""
+    """An index built before aliases were found as their originals holds an entry of the
+    alias's own, which may even be open to everyone: --check reports it and --repair drops it."""
     import dataclasses
 
     from search.documents import document_for_asset
@@ -261,13 +271,29 @@ def test_check_and_repair_find_an_alias_entry_that_still_admits_reps(active_engi
     original = make_asset("Partner pricing", parent=make_section("P", teams=[make_team("P")]))
     alias = _alias(original, make_section("Open"), "partner-pricing-copy")
     call_command("search_reindex", stdout=StringIO())
-    current = document_for_asset(alias.pk)
-    get_engine().upsert([dataclasses.replace(current, audience=("all",), fingerprint="")])
+    old = dataclasses.replace(
+        document_for_asset(original.pk), id=alias.pk, audience=("all",), fingerprint=""
+    )
+    get_engine().upsert([old])
     assert _found_by(rep, "partner")["ids"] == [alias.pk]  # what the old entry let through
     out = StringIO()
     with pytest.raises(CommandError, match="the index is out of date"):
         call_command("search_reindex", "--check", stdout=out)
-    assert f"1 stale in the index: {alias.pk}" in out.getvalue()
+    assert f"or an alias, which search finds as its original): {alias.pk}" in out.getvalue()
     call_command("search_reindex", "--repair", stdout=StringIO())
     assert _found_by(rep, "partner")["ids"] == []
     call_command("search_reindex", "--check", stdout=StringIO())
+
+
+def test_an_alias_converted_to_a_page_of_its_own_is_found_as_itself(active_engine, commit, rep):
+    """ "Convert alias" publishes nothing: without its own entry, the page would be found by
+    nobody once it is no longer its original's copy."""
+    from wagtail.actions.convert_alias import ConvertAliasPageAction
+
+    with commit():
+        original = make_asset("Partner pricing", parent=make_section("Partners"))
+        alias = _alias(original, make_section("Field kit"), "partner-pricing-copy")
+    assert _found_by(rep, "partner")["ids"] == [original.pk]
+    with commit():
+        ConvertAliasPageAction(alias).execute(skip_permission_checks=True)
+    assert _found_by(rep, "partner")["ids"] == sorted([original.pk, alias.pk])

@@ -71,7 +71,11 @@ class Command(BaseCommand):
         problems = (
             ("missing from the index", report.missing),
             ("stale in the index", report.stale),
-            ("in the index but not live (unpublished, archived, expired or deleted)", report.extra),
+            (
+                "in the index but not live (unpublished, archived, expired or deleted; or an "
+                "alias, which search finds as its original)",
+                report.extra,
+            ),
         )
         for label, ids in problems:
             if ids:
