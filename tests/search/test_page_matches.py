@@ -60,11 +60,13 @@ def test_asset_page_at_a_slide_shows_its_text(paged, client):
     assert "Quinoa rebate tiers<br>Ask about the rebate in the notes" in page
     assert "/pages/9/preview/" not in page  # no image of a slide can be drawn
     assert 'href="?page=10#page-10"' in page and 'href="?page=8#page-8"' in page
-    for nonsense in ("13", "0", "x", "²"):
-        assert (
-            'class="asset-at-page"'
-            not in client.get(paged.deck.url, {"page": nonsense}).content.decode()
-        )
+    assert 'id="page-missing"' not in page
+    for nonsense in ("13", "0", "x", "²", "<b>99999999999999</b>"):
+        answer = client.get(paged.deck.url, {"page": nonsense}).content.decode()
+        assert 'class="asset-at-page"' not in answer
+        # An old link (the file has changed since) says so rather than showing nothing.
+        assert 'id="page-missing"' in answer and "<b>" not in answer
+    assert "no page or slide “13”" in client.get(paged.deck.url, {"page": "13"}).content.decode()
 
 
 def test_asset_page_at_a_pdf_page_shows_its_preview(paged, client):
