@@ -186,15 +186,30 @@ def search_suggest(
     *, audience: Audience, text: str, titles: int = 6, terms: int = 4
 ) -> list[Suggestion]:
     """Up to ``titles`` asset titles, then up to ``terms`` taxonomy terms, completing
-    ``text`` (two characters at least); raises ``SearchUnavailable``."""
+    ``text`` (two characters at least); when ``text`` is a whole synonym term ("rate card"),
+    titles completing its synonyms fill the places left. Raises ``SearchUnavailable``."""
     words = parse_text(text).words
     if not words or len(" ".join(words)) < 2:
         return []
     now, hidden = timezone.now(), pending_asset_ids()
-    found = get_engine().suggest(
-        text, audience=audience, now_epoch=int(now.timestamp()), limit=titles, hidden=hidden
-    )
-    return found + _term_suggestions(words, audience, now, limit=terms, hidden=hidden)
+
+    def completing(typed: str) -> list[Suggestion]:
+        return get_engine().suggest(
+            typed, audience=audience, now_epoch=int(now.timestamp()), limit=titles, hidden=hidden
+        )
+
+    found = completing(text)
+    for term in _synonyms_of(words):
+        if len(found) >= titles:
+            break
+        shown = {suggestion.value for suggestion in found}
+        found += [s for s in completing(" ".join(term)) if s.value not in shown]
+    return found[:titles] + _term_suggestions(words, audience, now, limit=terms, hidden=hidden)
+
+
+def _synonyms_of(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The other terms of each synonym set that has ``words`` as one of its terms."""
+    return [term for group in synonym_sets() if words in group for term in group if term != words]
 
 
 def asset_ids_in_section(section_id: int) -> list[int]:

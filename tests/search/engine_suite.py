@@ -534,6 +534,18 @@ class EngineSuite:
         marks = {hit.fields["title"]: hit.synonym_of for hit in found.hits}
         assert marks == {"Payback workbook": [], "ROI calculator": ["return on investment"]}
 
+    def test_a_synonym_term_typed_is_completed_with_titles_of_its_synonyms(self, roi_library):
+        def suggested(text: str) -> list[str]:
+            audience = audience_for(roi_library.outsider)
+            found = selectors.search_suggest(audience=audience, text=text)
+            return [s.label for s in found if s.kind == "asset"]
+
+        assert suggested("competitive card") == ["Acme battlecard"]
+        assert suggested("roi") == ["ROI calculator"]  # its own title first, once
+        assert suggested("competitive ca") == []  # not yet the whole term
+        set_synonyms("")
+        assert suggested("competitive card") == []
+
     def test_synonyms_combine_with_the_other_words_typed(self, roi_library):
         found = run_search(roi_library.outsider, "rollout roi")
         assert titles(found) == ["Payback workbook"]
