@@ -5,7 +5,8 @@
 (function () {
   "use strict";
 
-  var DEBOUNCE_MS = 120;
+  var DEBOUNCE_MS = 120;       // suggestions wait for this pause in typing
+  var TYPING_BURST_MS = 100;   // live results: keystrokes closer than this are one burst
 
   function isTyping(target) {
     var tag = (target && target.tagName) || "";
@@ -243,7 +244,18 @@
       load(url, how, focusResults);
     }
 
-    input.addEventListener("input", typed);
+    // Debounced for bursts only: a keystroke after a pause is searched at once (no delay
+    // added to keystroke -> results); keystrokes closer together than TYPING_BURST_MS are one
+    // burst, searched when it pauses, so "pipeline" typed quickly is two searches, not eight.
+    var lastKeystroke = 0;
+    var burstTimer = null;
+    input.addEventListener("input", function () {
+      var now = Date.now();
+      var inBurst = now - lastKeystroke < TYPING_BURST_MS;
+      lastKeystroke = now;
+      window.clearTimeout(burstTimer);
+      if (inBurst) { burstTimer = window.setTimeout(typed, TYPING_BURST_MS); } else { typed(); }
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var url = urlFor({ q: input.value.trim() });
