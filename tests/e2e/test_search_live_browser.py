@@ -253,26 +253,3 @@ def test_typing_after_a_refused_parameter_starts_a_fresh_search(page, library):
     _type(page, "battlecard")
     expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
     expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))
-
-
-def test_a_quick_burst_of_typing_is_one_search_not_one_per_letter(page, library):
-    """Live results were fetched for every keystroke ("b", "ba", "bat"...): a fast typist's
-    word cost a request per letter. A burst is searched when it pauses; a keystroke after a
-    pause still goes at once."""
-    _search_page(page)
-    searched = []
-    page.on(
-        "request",
-        lambda request: (
-            searched.append(request.url) if request.headers.get("x-search-partial") else None
-        ),
-    )
-    page.locator("#search-q").press_sequentially("battlecard", delay=20)
-    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
-    assert len(searched) <= 2, searched  # the first letter, then the burst
-    assert searched[-1].endswith("?q=battlecard")
-    searched.clear()
-    page.wait_for_timeout(300)
-    page.locator("#search-q").press("Backspace")  # one keystroke after a pause: at once
-    expect(page.locator(COUNT)).not_to_have_text("2 results for “battlecard”", timeout=2_000)
-    assert [url.rsplit("?q=", 1)[1] for url in searched] == ["battlecar"]

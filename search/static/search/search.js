@@ -5,8 +5,7 @@
 (function () {
   "use strict";
 
-  var DEBOUNCE_MS = 120;       // suggestions wait for this pause in typing
-  var TYPING_BURST_MS = 100;   // live results: keystrokes closer than this are one burst
+  var DEBOUNCE_MS = 120;
 
   function isTyping(target) {
     var tag = (target && target.tagName) || "";
@@ -244,18 +243,7 @@
       load(url, how, focusResults);
     }
 
-    // Debounced for bursts only: a keystroke after a pause is searched at once (no delay
-    // added to keystroke -> results); keystrokes closer together than TYPING_BURST_MS are one
-    // burst, searched when it pauses, so "pipeline" typed quickly is two searches, not eight.
-    var lastKeystroke = 0;
-    var burstTimer = null;
-    input.addEventListener("input", function () {
-      var now = Date.now();
-      var inBurst = now - lastKeystroke < TYPING_BURST_MS;
-      lastKeystroke = now;
-      window.clearTimeout(burstTimer);
-      if (inBurst) { burstTimer = window.setTimeout(typed, TYPING_BURST_MS); } else { typed(); }
-    });
+    input.addEventListener("input", typed);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var url = urlFor({ q: input.value.trim() });
