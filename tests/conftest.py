@@ -7,6 +7,8 @@ every skip fails the run: CI installs and starts every service the suite needs.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
@@ -25,13 +27,30 @@ def _is_transactional(item) -> bool:
 def _migration_rows_after_flush(request):
     """Transactional tests (browser, concurrency) flush the database when they end, which
     also wipes the rows migrations create: the page tree, buyer stages, pillars, asset types,
-    role groups. Put them back before each such test, as a fresh install has them."""
+    role groups. Put them back before each such test, as a fresh install has them.
+
+    Before that flush, the live server's requests must have finished: a browser test can end
+    while a request it set off (a search typed, the search event written after its response)
+    still writes, and on PostgreSQL that write and the flush's TRUNCATE deadlock."""
     if _is_transactional(request.node):
         request.getfixturevalue("transactional_db")
         from tests.baseline import baseline_ensure
 
         baseline_ensure()
     yield
+    if "live_server" in getattr(request, "fixturenames", ()):
+        _live_server_requests_finished()
+
+
+def _live_server_requests_finished(timeout: float = 10.0) -> None:
+    """Wait until no thread of the live server is handling a request (socketserver names each
+    ``Thread-N (process_request_thread)``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [t for t in threading.enumerate() if "process_request_thread" in t.name]
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
