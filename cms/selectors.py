@@ -30,7 +30,7 @@ from accounts.roles import user_manages_content, user_team_ids
 from cms.documents import document_page_unit
 from cms.extraction import extension_of
 from cms.models import AssetPage, BuyerStage, LibraryDocumentPage, LibraryPage, Pillar
-from cms.taxonomy import facets
+from cms.taxonomy import facet, facets
 
 # --- Tree-wide reads, once per request ----------------------------------------------------
 #
@@ -393,10 +393,10 @@ ASSET_FILTERS = {item.name: item for item in facets() if item.listing_filter}
 
 
 def taxonomy_unknown_slugs(filters: dict[str, list[str]]) -> dict[str, list[str]]:
-    """For each filter name, the requested slugs that name no term (to report them)."""
+    """For each facet name, the requested slugs that name no term (to report them)."""
     unknown = {}
     for name, slugs in filters.items():
-        model = ASSET_FILTERS[name].term_model
+        model = facet(name).term_model
         known = set(model.objects.filter(slug__in=slugs).values_list("slug", flat=True))
         missing = [slug for slug in slugs if slug not in known]
         if missing:

@@ -30,7 +30,7 @@ from django.utils import timezone
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from accounts.services import role_permissions_grant
 from cms.models import AssetPage
-from cms.selectors import asset_visible_to, assets_live
+from cms.selectors import asset_visible_to, assets_live, taxonomy_unknown_slugs
 from cms.spool import Spool
 from search import selectors
 from search.documents import live_documents
@@ -367,20 +367,22 @@ def _search_key(value) -> str | None:
 def _refuse_unknown_terms(query: SearchQuery) -> None:
     """Raise ``InvalidSearch`` naming the first facet or deal value that names no term (one
     renamed or deleted since the link was made, or an edited URL), rather than answer
-    "nothing matches" for a filter that cannot match. A term another process has just added
-    may not be in this process's labels yet: they are read again before refusing."""
+    "nothing matches" for a filter that cannot match. The labels this process caches answer
+    first; a value they lack is looked up in the database, where a term another process has
+    just added already is."""
     asked = [(name, name, slug) for name, slugs in query.filters.items() for slug in slugs]
     asked += [(f"deal_{name}", name, slug) for name, slug in query.deal.items()]
-    unknown = asked
-    for fresh in (False, True):
-        if fresh:
-            selectors.taxonomy_labels_clear()
-        labels = selectors.taxonomy_labels()
-        unknown = [item for item in unknown if item[2] not in labels.get(item[1], {})]
-        if not unknown:
-            return
-    parameter, name, slug = unknown[0]
-    raise InvalidSearch(f"{parameter}: no {name} {slug!r}")
+    labels = selectors.taxonomy_labels()
+    doubtful = [item for item in asked if item[2] not in labels.get(item[1], {})]
+    if not doubtful:
+        return
+    by_facet: dict[str, list[str]] = {}
+    for _, name, slug in doubtful:
+        by_facet.setdefault(name, []).append(slug)
+    unknown = taxonomy_unknown_slugs(by_facet)
+    for parameter, name, slug in doubtful:
+        if slug in unknown.get(name, ()):
+            raise InvalidSearch(f"{parameter}: no {name} {slug!r}")
 
 
 def rep_search(
