@@ -38,7 +38,7 @@ from analytics.scope import strata_choices
 from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
 from cms.models import AssetPage, BuyerStage
-from cms.selectors import asset_visible_to, assets_for_user
+from cms.selectors import asset_original, asset_originals, asset_visible_to, assets_for_user
 from cms.spool import Spool
 from notifications.services import notify
 
@@ -443,10 +443,10 @@ def _reps_named(events: list[EventInput]) -> dict[str, int | None]:
     }
 
 
-def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, set[int]]:
-    """The deals (external id -> (id, journey stage id, CRM stage)) and assets (ids) of
-    ``events`` that ``user`` may name: assets they may see; their own deals, or any deal for
-    a lead or an integration key."""
+def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict[int, int]]:
+    """The deals (external id -> (id, journey stage id, CRM stage)) and assets (id named ->
+    id stored: an alias's events are its original's) of ``events`` that ``user`` may name:
+    assets they may see; their own deals, or any deal for a lead or an integration key."""
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
     deals_named = Deal.objects.filter(external_id__in=external_ids)
     if not (any_deal or user_is_enablement_lead(user)):
@@ -459,7 +459,7 @@ def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict
     }
     asset_ids = {e.asset_id for e in events}
     named = AssetPage.objects.filter(pk__in=asset_ids)
-    assets = set(assets_for_user(user, named).values_list("pk", flat=True))
+    assets = asset_originals(assets_for_user(user, named).values_list("pk", flat=True))
     return deals, assets
 
 
@@ -479,7 +479,7 @@ def _event_time_error(when: datetime | None, now: datetime) -> str:
 
 
 def _event_error(
-    index: int, event: EventInput, deals: dict, assets: set[int], reps: dict | None, now: datetime
+    index: int, event: EventInput, deals: dict, assets: dict, reps: dict | None, now: datetime
 ) -> dict | None:
     """The first problem with one event, or None. An asset the caller may not see gets the
     same answer as one that does not exist, and so does a deal that is not theirs: the API
@@ -557,6 +557,7 @@ def usage_record_batch(
             result.duplicates += 1
             continue
         seen.add(event.idempotency_key)
+        event.asset_id = assets[event.asset_id]
         rows.append(row(event, deals, user.pk if reps is None else reps.get(event.rep)))
     if result.errors:
         result.duplicates = 0
@@ -632,8 +633,9 @@ def usage_record(
 
     Never lost and never an error page: when the database stays busy past its timeout, the
     event is written to the spool (``usage_spool``) and stored by the next event recorded
-    or the next ``update_analytics``.
+    or the next ``update_analytics``. Use of an alias is recorded as use of its original.
     """
+    asset = asset_original(asset)
     now = timezone.now()
     journey_id, crm_stage = None, ""
     if deal is not None:
@@ -715,7 +717,9 @@ def share_link_create(
 
     Refused (ValidationError) unless the asset may go to buyers, ``user`` may see it, and
     the deal is the user's own open deal (an enablement lead may use any open deal). The
-    token carries 256 bits. Recording the share is an asset_shared touch of the deal.
+    token carries 256 bits. Recording the share is an asset_shared touch of the deal. A link
+    made from an alias is to its original (the same content, which whoever may see the alias
+    may see), so it outlives the alias being removed.
     """
     if not asset_visible_to(user, asset):
         raise ValidationError({"asset": f"no asset {asset.pk}"})
@@ -724,6 +728,7 @@ def share_link_create(
     own = deal.owner_id == user.pk or user_is_enablement_lead(user)
     if not own or deal.outcome != Deal.Outcome.OPEN:
         raise ValidationError({"deal": "Pick one of your open deals."})
+    asset = asset_original(asset)
     link = ShareLink(
         nonce=secrets.token_hex(16),
         asset=asset,
@@ -812,6 +817,9 @@ def analytics_settings_update(*, strata: list[str]) -> None:
 
 
 def feedback_create(*, user, asset: AssetPage, kind: str, text: str = "") -> AssetFeedback:
+    """A rep's word on ``asset`` (on an alias: on its original, so that reps calling it
+    outdated in either place count together)."""
+    asset = asset_original(asset)
     text = text.strip()
     if kind == AssetFeedback.Kind.REQUEST and not text:
         raise ValidationError({"text": "Say what you needed."})

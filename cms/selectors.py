@@ -83,8 +83,10 @@ def _live(queryset: QuerySet[AssetPage]) -> QuerySet[AssetPage]:
 
 
 def assets_live() -> QuerySet[AssetPage]:
-    """Assets a rep could ever see: see ``_live``."""
-    return _live(AssetPage.objects.all())
+    """Assets a rep could ever see (see ``_live``), each once: an alias is its original
+    placed again, so it is left out here, and what reps do with it counts for the original
+    (``asset_originals``). Listings of a section (``assets_for_user``) keep their aliases."""
+    return _live(AssetPage.objects.filter(alias_of__isnull=True))
 
 
 def _gone(live: bool, expired: bool, expire_at, now) -> bool:
@@ -201,6 +203,32 @@ def _through_aliases(
         if not added:
             return list(found)
         found.update(dict.fromkeys(sorted(added, key=lambda item: item[0])))
+
+
+def asset_originals(asset_ids) -> dict[int, int]:
+    """For each of ``asset_ids``, the asset it is: its own id, or for an alias (of an alias...)
+    the id of the page the chain started from. Ids of no page are left out."""
+    found = dict(Page.objects.filter(pk__in=set(asset_ids)).values_list("pk", "alias_of_id"))
+    originals = {pk: pk for pk, alias_of in found.items() if alias_of is None}
+    chains = {pk: alias_of for pk, alias_of in found.items() if alias_of is not None}
+    while chains:
+        step = dict(
+            Page.objects.filter(pk__in=set(chains.values())).values_list("pk", "alias_of_id")
+        )
+        for pk, at in list(chains.items()):
+            if step[at] is None:
+                originals[pk] = at
+                del chains[pk]
+            else:
+                chains[pk] = step[at]
+    return originals
+
+
+def asset_original(asset: AssetPage) -> AssetPage:
+    """``asset`` itself, or for an alias the asset it was made from (``asset_originals``)."""
+    if asset.alias_of_id is None:
+        return asset
+    return AssetPage.objects.get(pk=asset_originals([asset.pk])[asset.pk])
 
 
 def asset_ids_placed_under(page: Page) -> list[int]:

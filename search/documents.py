@@ -303,11 +303,11 @@ def live_documents(
     expiry ``cms.selectors.assets_expire_at``.
 
     An alias (Wagtail's "Create alias": the same asset placed in another section) has no
-    document of its own: a rep who may see an alias may see its original (an alias answers
-    to its own place and its original's, see ``cms.selectors``), so the original's document
-    finds it, once, and counts it once in every facet."""
+    document of its own (``assets_live`` leaves it out): a rep who may see an alias may see
+    its original (an alias answers to its own place and its original's, see
+    ``cms.selectors``), so the original's document finds it, once, and counts it once in
+    every facet."""
     queryset = assets_live() if assets is None else assets & assets_live()
-    queryset = queryset.filter(alias_of__isnull=True)
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     levels, expiries, urls = restricted_levels(), section_expiries(), _PageUrls()
     for chunk in _chunks(ids, batch_size):
