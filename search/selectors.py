@@ -25,6 +25,7 @@ from search.engines import SearchUnavailable, get_engine
 from search.models import PendingIndexUpdate, SearchClick, SearchEvent, SearchSynonyms
 from search.query import (
     FACETS,
+    PREFIX_MIN_CHARS,
     Audience,
     DealContext,
     FacetCount,
@@ -186,8 +187,9 @@ def search_suggest(
     *, audience: Audience, text: str, titles: int = 6, terms: int = 4
 ) -> list[Suggestion]:
     """Up to ``titles`` asset titles, then up to ``terms`` taxonomy terms, completing
-    ``text`` (two characters at least); when ``text`` is a whole synonym term ("rate card"),
-    titles completing its synonyms fill the places left. Raises ``SearchUnavailable``."""
+    ``text`` (two characters at least); when ``text`` is a synonym term ("rate card"), or the
+    start of one ("rate ca"), titles completing its synonyms fill the places left. Raises
+    ``SearchUnavailable``."""
     words = parse_text(text).words
     if not words or len(" ".join(words)) < 2:
         return []
@@ -208,8 +210,20 @@ def search_suggest(
 
 
 def _synonyms_of(words: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The other terms of each synonym set that has ``words`` as one of its terms."""
-    return [term for group in synonym_sets() if words in group for term in group if term != words]
+    """The other terms of each synonym set with a term that ``words`` are or begin (every word
+    but the last typed whole, the last the start of the term's word: "competitive ca" begins
+    "competitive card"; from ``PREFIX_MIN_CHARS`` characters typed)."""
+    *whole, last = words
+
+    def begun(term: tuple[str, ...]) -> bool:
+        if term == words:
+            return True
+        if len(" ".join(words)) < PREFIX_MIN_CHARS or len(term) < len(words):
+            return False
+        return term[: len(whole)] == tuple(whole) and term[len(whole)].startswith(last)
+
+    others = [term for group in synonym_sets() if any(map(begun, group)) for term in group]
+    return list(dict.fromkeys(term for term in others if not begun(term)))
 
 
 def asset_ids_in_section(section_id: int) -> list[int]:

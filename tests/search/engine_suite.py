@@ -542,9 +542,14 @@ class EngineSuite:
 
         assert suggested("competitive card") == ["Acme battlecard"]
         assert suggested("roi") == ["ROI calculator"]  # its own title first, once
-        assert suggested("competitive ca") == []  # not yet the whole term
+        # the start of a term, as the rep types it
+        assert suggested("competitive ca") == ["Acme battlecard"]
+        assert suggested("return on inv") == ["ROI calculator"]
+        assert suggested("competitive cx") == []
+        assert suggested("on investment") == []  # a term's middle is not its start
         set_synonyms("")
         assert suggested("competitive card") == []
+        assert suggested("competitive ca") == []
 
     def test_synonyms_combine_with_the_other_words_typed(self, roi_library):
         found = run_search(roi_library.outsider, "rollout roi")
