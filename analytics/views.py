@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,6 +23,7 @@ from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.refresh import analytics_refresh_request
 from cms.exports import spreadsheet_safe
 from cms.models import AssetPage, BuyerStage, Pillar
+from cms.selectors import asset_original
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 DEFAULT_SORT = "effect"
@@ -173,6 +175,10 @@ def asset_detail(request, asset_id: int):
     asset = AssetPage.objects.filter(pk=asset_id).first()
     if asset is None:
         raise Http404("No such asset")
+    if asset.alias_of_id is not None:  # its numbers are its original's
+        url = reverse("analytics:asset", args=[asset_original(asset).pk])
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
     window = _window(request)
     numbers = selectors.asset_stats(asset_id, window=window)
     weeks = selectors.asset_usage_weeks(asset_id, since=scope.window_start(window))

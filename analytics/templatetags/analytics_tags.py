@@ -9,6 +9,7 @@ from analytics.charts import points_text
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
 from analytics.forms import FeedbackForm, deal_label, open_deals
+from cms.selectors import asset_original
 
 register = template.Library()
 
@@ -64,7 +65,10 @@ def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
     request = context["request"]
     deals = open_deals(request.user)
-    links = selectors.share_links_for(user=request.user, asset_id=asset.pk, limit=10)
+    # A link made on an alias's page is to its original (``share_link_create``).
+    links = selectors.share_links_for(
+        user=request.user, asset_id=asset_original(asset).pk, limit=10
+    )
     for link in links:
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
     return {

@@ -169,3 +169,25 @@ def test_upgrading_moves_earlier_use_of_aliases_to_the_original_and_rebuilds(pla
     refresh()
     rows = {row["asset_id"]: row for row in asset_table(window="all")[0]}
     assert list(rows) == [original.pk] and rows[original.pk]["views"] == 3
+
+
+def test_the_alias_page_lists_the_link_the_rep_made_there(placed_twice):
+    original, alias, _ = placed_twice
+    rep = make_user(role=REP)
+    deal = walk_deal("D1", ["discover"], owner=rep.username)
+    client = _client(rep)
+    assert "share-link-list" not in client.get(alias.url).content.decode()
+    made = client.post(
+        f"/analytics/assets/{alias.pk}/share/", {"deal": deal.pk, "recipient_note": "Dana, CFO"}
+    )
+    assert made.status_code == 302 and ShareLink.objects.get().asset_id == original.pk
+    page = client.get(alias.url).content.decode()
+    assert "share-link-list" in page and "Dana, CFO" in page
+
+
+def test_the_leads_page_of_an_alias_is_its_originals(placed_twice):
+    original, _, again = placed_twice
+    lead = _client(make_user(role=ENABLEMENT_LEAD))
+    response = lead.get(f"/analytics/assets/{again.pk}/?window=90d")
+    assert response.status_code == 302
+    assert response["Location"] == f"/analytics/assets/{original.pk}/?window=90d"
