@@ -65,15 +65,15 @@ def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
     request = context["request"]
     deals = open_deals(request.user)
-    # A link made on an alias's page is to its original (``share_link_create``).
-    links = selectors.share_links_for(
-        user=request.user, asset_id=asset_original(asset).pk, limit=10
-    )
+    # An alias's page shows its original's credit and links (a link made there is to the
+    # original: ``share_link_create``).
+    original = asset_original(asset)
+    links = selectors.share_links_for(user=request.user, asset_id=original.pk, limit=10)
     for link in links:
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
     return {
         "asset": asset,
-        "field_credit": field_credit(asset=asset),
+        "field_credit": field_credit(asset=original),
         "deals": deals,
         "feedback_form": FeedbackForm(),
         "csrf_token": context.get("csrf_token"),
