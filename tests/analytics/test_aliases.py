@@ -191,3 +191,13 @@ def test_the_leads_page_of_an_alias_is_its_originals(placed_twice):
     response = lead.get(f"/analytics/assets/{again.pk}/?window=90d")
     assert response.status_code == 302
     assert response["Location"] == f"/analytics/assets/{original.pk}/?window=90d"
+
+
+def test_the_alias_page_credits_the_rep_the_original_came_from(placed_twice):
+    from analytics.models import FieldMaterial
+
+    original, alias, _ = placed_twice
+    maker = make_user("dana", role=REP, first_name="Dana", last_name="Field")
+    FieldMaterial.objects.create(asset=original, submitted_by=maker, note="From my deal")
+    page = _client(make_user(role=REP)).get(alias.url).content.decode()
+    assert "From the field: made by Dana Field" in page
