@@ -478,7 +478,8 @@ def asset_grid(queryset: QuerySet[AssetPage]) -> list[dict]:
 
 def assets_related(user, asset: AssetPage, *, limit: int = 6) -> list[AssetPage]:
     """Other assets ``user`` may see in the same cell as ``asset``: sharing at least one
-    stage and at least one pillar with it. Most recently published first."""
+    stage and at least one pillar with it. Most recently published first. For an alias, its
+    original is no other asset."""
     stage_ids = list(asset.stages.values_list("pk", flat=True))
     pillar_ids = list(asset.pillars.values_list("pk", flat=True))
     if not stage_ids or not pillar_ids:
@@ -487,7 +488,7 @@ def assets_related(user, asset: AssetPage, *, limit: int = 6) -> list[AssetPage]
         assets_live()
         .filter(pk__in=AssetPage.objects.filter(stages__in=stage_ids).values("pk"))
         .filter(pk__in=AssetPage.objects.filter(pillars__in=pillar_ids).values("pk"))
-        .exclude(pk=asset.pk)
+        .exclude(pk=asset_original(asset).pk)
     )
     queryset = assets_for_user(user, same_cell).order_by("-last_published_at", "pk")
     queryset = queryset.select_related("asset_type", "document").prefetch_related(

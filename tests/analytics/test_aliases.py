@@ -138,8 +138,11 @@ def test_coverage_review_and_related_count_the_asset_once(placed_twice):
     )
     assert cell["count"] == 1
     assert [a.pk for a in assets_needing_review()] == [original.pk]
+    rep = make_user(role=REP)
     neighbour = make_asset("Acme pricing")
-    assert [a.pk for a in assets_related(make_user(role=REP), neighbour)] == [original.pk]
+    assert [a.pk for a in assets_related(rep, neighbour)] == [original.pk]
+    # an alias's page does not offer its own original as another asset
+    assert [a.pk for a in assets_related(rep, again)] == [neighbour.pk]
 
 
 def test_upgrading_moves_earlier_use_of_aliases_to_the_original_and_rebuilds(placed_twice):
