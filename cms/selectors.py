@@ -225,10 +225,14 @@ def asset_originals(asset_ids) -> dict[int, int]:
 
 
 def asset_original(asset: AssetPage) -> AssetPage:
-    """``asset`` itself, or for an alias the asset it was made from (``asset_originals``)."""
+    """``asset`` itself, or for an alias the asset it was made from (``asset_originals``),
+    read once per ``asset`` object (an alias's page asks for its panel and related assets)."""
     if asset.alias_of_id is None:
         return asset
-    return AssetPage.objects.get(pk=asset_originals([asset.pk])[asset.pk])
+    if not hasattr(asset, "_original"):
+        pk = asset_originals([asset.alias_of_id])[asset.alias_of_id]
+        asset._original = AssetPage.objects.get(pk=pk)
+    return asset._original
 
 
 def asset_ids_placed_under(page: Page) -> list[int]:
