@@ -19,7 +19,9 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from ninja.errors import HttpError
 from wagtail.api.v3.auth import BearerTokenAuth as WagtailBearerTokenAuth
+from wagtail.models.api import TOKEN_PREFIX as WAGTAIL_TOKEN_PREFIX
 
 
 class ThrottleBackend(AxesStandaloneBackend):
@@ -82,11 +84,27 @@ def throttled_response(request, error: Throttled):
     return response
 
 
+#: How the two kinds of bearer token begin: the app's own API keys (``analytics``: events and
+#: analytics APIs) and Wagtail's API tokens (the search API). A token of the other kind can
+#: never open an API, so it is refused saying so and not counted as a guess: one integration
+#: configured with the wrong key would otherwise lock every key from its address out.
+APP_KEY_PREFIX = "ea_"
+
+
+class WrongKindOfToken(HttpError):
+    def __init__(self, given: str, takes: str):
+        super().__init__(401, f"{given} does not open this API; it takes {takes}")
+
+
 class BearerTokenAuth(WagtailBearerTokenAuth):
     """Wagtail's API token check (``Authorization: Bearer``), throttled like logins. (Same
     class name as Wagtail's, which names the scheme in the OpenAPI schema.)"""
 
     def authenticate(self, request, token: str):
+        if token.startswith(APP_KEY_PREFIX):
+            raise WrongKindOfToken(
+                f"An API key ({APP_KEY_PREFIX}…)", f"a Wagtail API token ({WAGTAIL_TOKEN_PREFIX}…)"
+            )
         credentials_check(request=request, username="api-key")
         result = super().authenticate(request, token)
         if result is None:

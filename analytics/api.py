@@ -19,6 +19,7 @@ from ninja.security import HttpBearer, SessionAuth
 from pydantic import BaseModel
 
 from accounts.roles import user_is_enablement_lead
+from accounts.throttle import APP_KEY_PREFIX, WAGTAIL_TOKEN_PREFIX, WrongKindOfToken
 from analytics import deal_panel, scope, selectors, services
 from analytics.models import Deal
 from analytics.parsing import parse_amount
@@ -31,9 +32,15 @@ MAX_BATCH = 1000
 class KeyAuth(HttpBearer):
     """``Authorization: Bearer ea_...``: an active, unrevoked, unexpired key of an active
     user (checked on every request, so a revoked key fails at once). Failed keys count
-    towards the login throttle (``accounts.throttle``)."""
+    towards the login throttle (``accounts.throttle``); a Wagtail API token is refused as the
+    wrong kind, uncounted."""
 
     def authenticate(self, request, token):
+        if token.startswith(WAGTAIL_TOKEN_PREFIX):
+            raise WrongKindOfToken(
+                f"A Wagtail API token ({WAGTAIL_TOKEN_PREFIX}…)",
+                f"an API key ({APP_KEY_PREFIX}…: manage.py create_api_key)",
+            )
         key = services.api_key_authenticate(token=token, request=request)
         if key is None:
             return None

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import user_is_enablement_lead
-from accounts.throttle import credentials_check, credentials_failed
+from accounts.throttle import APP_KEY_PREFIX, credentials_check, credentials_failed
 from analytics.models import (
     AnalyticsSettings,
     ApiKey,
@@ -839,7 +839,7 @@ def api_key_create(
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """A new bearer key for ``user``; the key itself is returned once and stored hashed."""
-    key = "ea_" + secrets.token_urlsafe(32)
+    key = APP_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey(
         user=user, name=name, key_hash=token_digest(key), scope=scope, expires_at=expires_at
     )

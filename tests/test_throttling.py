@@ -68,3 +68,24 @@ def test_guessing_wagtail_api_tokens_on_the_search_api_is_throttled():
         assert response.status_code == 401
     response = Client().get("/api/v1/search", HTTP_AUTHORIZATION="Bearer another")
     assert response.status_code == 429 and "Retry-After" in response
+
+
+def test_a_key_of_the_other_kind_is_refused_saying_so_and_locks_nobody_out():
+    """An integration sending its API key to the search API (or a Wagtail token to the
+    events API) is a configuration mistake, not a guess: neither can ever open that API."""
+    from wagtail.models import APIToken
+
+    lead = make_user(role=ENABLEMENT_LEAD)
+    _, key = api_key_create(user=lead, name="crm")
+    _, token = APIToken.create_token(user=lead, name="search")
+    for _ in range(LIMIT + 2):
+        wrong = Client().get("/api/v1/search?q=x", HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert wrong.status_code == 401
+        assert "An API key (ea_…) does not open this API" in wrong.json()["detail"]
+        assert "Wagtail API token" in wrong.json()["detail"]
+        wrong = _events(token)
+        assert wrong.status_code == 401
+        assert "A Wagtail API token (wagtail_…) does not open this API" in wrong.json()["detail"]
+    assert _events(key).status_code == 200
+    found = Client().get("/api/v1/search?q=x", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert found.status_code == 200
