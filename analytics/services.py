@@ -697,6 +697,10 @@ def usage_spool_replay() -> int:
             continue
         data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
         data.setdefault("sender", UsageEvent.SENDER_APP)
+        if data.get("asset_id") is not None:  # spooled before an alias's use was its original's
+            data["asset_id"] = asset_originals([data["asset_id"]]).get(
+                data["asset_id"], data["asset_id"]
+            )
         try:
             UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
         except OperationalError:

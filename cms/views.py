@@ -189,6 +189,8 @@ def asset_page_serve(request, *, page):
         "has_thumbnail": _has_thumbnail(page),
         "review_overdue": page.review_by is not None and page.review_by < timezone.localdate(),
         "at_page": _page_asked(request, page),
+        # Wagtail makes whoever created an alias its owner; the asset's owner is the original's.
+        "owner": selectors.asset_original(page).owner,
     }
     return TemplateResponse(request, page.template, context)
 

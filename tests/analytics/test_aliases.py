@@ -7,9 +7,11 @@ import importlib
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from accounts.roles import ENABLEMENT_LEAD, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import AssetFeedback, EventKind, OutdatedReview, ShareLink, UsageEvent
+from analytics.outdated_reviews import outdated_reports
 from analytics.selectors import asset_table, content_health
 from analytics.services import feedback_create, share_link_create, usage_record
 from cms.models import AssetPage
@@ -204,3 +206,59 @@ def test_the_alias_page_credits_the_rep_the_original_came_from(placed_twice):
     FieldMaterial.objects.create(asset=original, submitted_by=maker, note="From my deal")
     page = _client(make_user(role=REP)).get(alias.url).content.decode()
     assert "From the field: made by Dana Field" in page
+
+
+def test_an_alias_page_names_its_originals_owner(placed_twice):
+    original, alias, _ = placed_twice
+    noor = make_user("noor", role=MARKETER, first_name="Noor", last_name="Owner")
+    AssetPage.objects.filter(pk=original.pk).update(owner=noor)
+    AssetPage.objects.filter(pk=alias.pk).update(owner=make_user("alex", role=MARKETER))
+    page = _client(make_user(role=REP)).get(alias.url).content.decode()
+    assert "<dd>Noor Owner</dd>" in page and "<dd>alex</dd>" not in page
+
+
+def test_an_event_spooled_under_an_alias_before_the_upgrade_is_stored_under_the_original(
+    placed_twice,
+):
+    from analytics.services import USAGE_SPOOL, usage_spool_replay
+
+    original, _, again = placed_twice
+    rep = make_user(role=REP)
+    spooled = {
+        "sender": "app",
+        "idempotency_key": "f00d",
+        "kind": EventKind.VIEWED,
+        "asset_id": again.pk,
+        "deal_id": None,
+        "journey_stage_id": None,
+        "crm_stage": "",
+        "user_id": rep.pk,
+        "share_link_id": None,
+        "source": "web",
+        "occurred_at": "2026-01-05T10:00:00+00:00",
+    }
+    USAGE_SPOOL.put("f00d", spooled)
+    assert usage_spool_replay() == 1
+    assert UsageEvent.objects.get().asset_id == original.pk
+
+
+def test_upgrading_moves_outdated_reviews_and_keeps_one_open_per_asset(placed_twice):
+    original, alias, again = placed_twice
+    rep, other = make_user(role=REP), make_user(role=REP)
+    for page in (alias, again):  # as before the change: reviews opened on each alias
+        for user in (rep, other):
+            AssetFeedback.objects.create(asset=page, user=user, kind="outdated")
+        OutdatedReview.objects.create(asset=page)
+    last_year = timezone.now() - datetime.timedelta(days=365)
+    answered = OutdatedReview.objects.create(asset=alias, resolved_at=last_year, reply="Ok")
+    migration = importlib.import_module("analytics.migrations.0021_alias_use_is_the_originals")
+    from django.apps import apps
+
+    migration.move_to_originals(apps, None)
+    open_reviews = OutdatedReview.objects.filter(resolved_at__isnull=True)
+    assert list(open_reviews.values_list("asset_id", flat=True)) == [original.pk]
+    assert OutdatedReview.objects.get(pk=answered.pk).asset_id == original.pk
+    assert set(AssetFeedback.objects.values_list("asset_id", flat=True)) == {original.pk}
+    # the open review is the owner's to answer, with every report on it
+    reports = outdated_reports(asset=original)
+    assert len(reports["feedback"]) == 4 and len(reports["reporters"]) == 2
