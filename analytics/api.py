@@ -27,13 +27,14 @@ from search.engines import SearchUnavailable
 
 PREFIX = "/"
 MAX_BATCH = 1000
+ID_MAX = 10**18 - 1  # 18 digits, as the URLs' <id:…>: always fits the database's 64-bit integer
 
 
 class KeyAuth(HttpBearer):
     """``Authorization: Bearer ea_...``: an active, unrevoked, unexpired key of an active
     user (checked on every request, so a revoked key fails at once). Failed keys count
-    towards the login throttle (``accounts.throttle``); a Wagtail API token is refused as the
-    wrong kind, uncounted."""
+    towards the login throttle (``accounts.throttle``) and are refused (401) even beside a
+    session; a Wagtail API token is refused as the wrong kind, uncounted."""
 
     def authenticate(self, request, token):
         if token.startswith(WAGTAIL_TOKEN_PREFIX):
@@ -42,8 +43,8 @@ class KeyAuth(HttpBearer):
                 f"an API key ({APP_KEY_PREFIX}…: manage.py create_api_key)",
             )
         key = services.api_key_authenticate(token=token, request=request)
-        if key is None:
-            return None
+        if key is None:  # judged by the key it presents, not by a session cookie beside it
+            raise HttpError(401, "The API key is unknown, revoked or expired.")
         request.user = key.user
         request.api_key = key
         return key.user
@@ -66,7 +67,7 @@ class EventIn(BaseModel):
 
     idempotency_key: str = Field(..., min_length=1, max_length=100)
     kind: str
-    asset_id: int = Field(..., description="The asset id the search API returns.")
+    asset_id: int = Field(..., ge=1, le=ID_MAX, description="The asset id the search API returns.")
     deal_id: str = Field("", description="The deal's CRM external id, if any.")
     occurred_at: datetime | None = Field(
         None,

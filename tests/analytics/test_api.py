@@ -142,6 +142,33 @@ def test_an_event_that_does_not_fit_the_schema_is_refused_with_400_naming_index_
     not_a_list = _post(client, "/api/v1/events", {"events": "nope"})
     assert not_a_list.status_code == 400
     assert not_a_list.json()["errors"][0]["field"] == "events"
+    # a number no database integer holds is refused by the schema (it was a 500: overflow)
+    for huge in (10**18, 99999999999999999999999, 0):
+        body = {"events": [{**_event("big", asset), "asset_id": huge}]}
+        response = _post(client, "/api/v1/events", body)
+        assert response.status_code == 400
+        assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "asset_id")]
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bad_key_is_refused_even_beside_a_session_and_without_a_csrf_token():
+    """A request presenting a key is judged by it: 401, not the session's CSRF check (a 403
+    that hid the real problem) nor the session's user."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    for api in (Client(enforce_csrf_checks=True), client):
+        response = _post(api, "/api/v1/events", {"events": []}, key="ea_not_a_key")
+        assert response.status_code == 401
+        assert response.json()["detail"] == "The API key is unknown, revoked or expired."
+
+
+def test_an_amount_too_large_for_a_deal_is_a_400_naming_it(lead_key):
+    body = {"external_id": "D1", "stage": "Prospecting", "amount": 10**30}
+    response = _post(Client(), "/api/v1/deals", body, key=lead_key)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("amount: amount '1000000000000000000000000000000'")
+    assert not Deal.objects.exists()
 
 
 def test_a_deal_that_does_not_fit_the_schema_is_refused_with_400_naming_the_field(lead_key):
