@@ -33,7 +33,7 @@ def parse_amount(text) -> tuple[Decimal | None, str]:
     exactly three digits, else the decimal mark. Spaces and apostrophes group thousands.
     """
     if isinstance(text, int | float | Decimal):
-        return Decimal(str(text)).quantize(Decimal("0.01")), ""
+        return _amount(Decimal(str(text)), str(text)), ""
     raw = str(text or "").strip()
     if not raw:
         return None, ""
@@ -55,7 +55,21 @@ def parse_amount(text) -> tuple[Decimal | None, str]:
         value = Decimal(digits)
     except InvalidOperation:
         raise ValueError(f"amount {raw!r} is not a number") from None
-    return (-value if negative else value).quantize(Decimal("0.01")), currency
+    return _amount(-value if negative else value, raw), currency
+
+
+#: A deal's amount has 16 digits, 2 of them after the decimal point (``Deal.amount``).
+AMOUNT_DIGITS = 14
+
+
+def _amount(value: Decimal, raw: str) -> Decimal:
+    if not value.is_finite():
+        raise ValueError(f"amount {raw!r} is not a number")
+    if abs(value) >= 10**AMOUNT_DIGITS:
+        raise ValueError(
+            f"amount {raw!r} is too large: at most {AMOUNT_DIGITS} digits before the point"
+        )
+    return value.quantize(Decimal("0.01"))
 
 
 def _normalise_separators(digits: str) -> str:

@@ -38,10 +38,21 @@ def test_amounts_with_symbols_and_separators_are_read(text, amount, currency):
     assert parse_amount(text) == (Decimal(amount), currency)
 
 
-@pytest.mark.parametrize("text", ["abc", "12 apples", "$", "1.2.3,4,5"])
+@pytest.mark.parametrize("text", ["abc", "12 apples", "$", "1.2.3,4,5", float("nan"), float("inf")])
 def test_amounts_that_are_not_numbers_are_refused_by_name(text):
     with pytest.raises(ValueError, match="is not a number"):
         parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    "value", ["$100,000,000,000,000", 10**14, 10**30, -(10**14), Decimal("1E+20")]
+)
+def test_an_amount_no_deal_can_hold_is_refused_by_name(value):
+    """A deal's amount has 14 digits before the point; more was an overflow (a 500 in the
+    API) or a database error at import."""
+    with pytest.raises(ValueError, match="is too large: at most 14 digits before the point"):
+        parse_amount(value)
+    assert parse_amount(10**14 - 1) == (Decimal("99999999999999.00"), "")
 
 
 @pytest.mark.parametrize(
