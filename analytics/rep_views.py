@@ -34,12 +34,12 @@ from analytics.forms import (
 from analytics.models import ContentRequest, EventKind
 from analytics.selectors import share_link_label
 from cms.models import AssetPage
-from cms.selectors import asset_visible_to
+from cms.selectors import asset_visible_or_none, asset_visible_to
 
 
 def _visible_asset(request, asset_id: int) -> AssetPage:
-    asset = AssetPage.objects.filter(pk=asset_id).first()
-    if asset is None or not asset_visible_to(request.user, asset):
+    asset = asset_visible_or_none(request.user, AssetPage.objects.all(), asset_id)
+    if asset is None:
         raise Http404("No such asset")
     return asset
 

@@ -17,7 +17,7 @@ from wagtail.contrib.redirects.middleware import RedirectMiddleware as WagtailRe
 from wagtail.contrib.redirects.middleware import get_redirect
 from wagtail.contrib.redirects.models import Redirect
 
-from cms.selectors import page_visible_to, tree_read_once
+from cms.selectors import page_visible_to, tree_read_ahead, tree_read_once
 
 logger = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -143,7 +143,9 @@ class SignInFirstMiddleware:
 
 class TreeReadOnceMiddleware:
     """A GET or HEAD request reads what the visibility rule needs from the whole tree once
-    (``cms.selectors.tree_read_once``), however often its page asks the rule."""
+    (``cms.selectors.tree_read_once``), however often its page asks the rule; for a page of
+    the library it reads it before Wagtail looks for the page (``tree_read_ahead``), so that
+    a missing page answers as slowly as a hidden one."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -153,3 +155,8 @@ class TreeReadOnceMiddleware:
             return self.get_response(request)
         with tree_read_once():
             return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.resolver_match.url_name == "wagtail_serve" and request.user.is_authenticated:
+            tree_read_ahead(request.user)
+        return None

@@ -211,8 +211,9 @@ def _has_thumbnail(asset: AssetPage) -> bool:
 def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
     """The asset, or 404 with the same message whether it does not exist or the user may not
     see it (a different one would tell a rep which ids exist)."""
-    asset = AssetPage.objects.select_related("document").filter(pk=asset_id).first()
-    if asset is None or not selectors.asset_visible_to(request.user, asset):
+    assets = AssetPage.objects.select_related("document")
+    asset = selectors.asset_visible_or_none(request.user, assets, asset_id)
+    if asset is None:
         raise Http404("No such asset")
     return asset
 
