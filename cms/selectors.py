@@ -241,10 +241,10 @@ def asset_original(asset: AssetPage) -> AssetPage:
     read once per ``asset`` object (an alias's page asks for its panel and related assets)."""
     if asset.alias_of_id is None:
         return asset
-    if not hasattr(asset, "_original"):
+    if not hasattr(asset, "_original_asset"):
         pk = asset_originals([asset.alias_of_id])[asset.alias_of_id]
-        asset._original = AssetPage.objects.get(pk=pk)
-    return asset._original
+        asset._original_asset = AssetPage.objects.get(pk=pk)
+    return asset._original_asset
 
 
 def asset_ids_placed_under(page: Page) -> list[int]:
