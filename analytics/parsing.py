@@ -32,6 +32,8 @@ def parse_amount(text) -> tuple[Decimal | None, str]:
     kind appears, it is a thousands separator if it appears more than once or is followed by
     exactly three digits, else the decimal mark. Spaces and apostrophes group thousands.
     """
+    if isinstance(text, bool):  # an int to Python, TRUE in a spreadsheet cell
+        raise ValueError(f"amount {text!r} is not a number")
     if isinstance(text, int | float | Decimal):
         return _amount(Decimal(str(text)), str(text)), ""
     raw = str(text or "").strip()
@@ -106,8 +108,10 @@ def parse_date(value, *, order: str = "auto") -> date | None:
 def parse_datetime(value, *, order: str = "auto") -> datetime | None:
     """Like ``parse_date`` but keeps a time of day when there is one; aware (UTC if naive)."""
     if isinstance(value, datetime):
+        date_range_check(value)
         return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
     if isinstance(value, date):
+        date_range_check(value)
         value = datetime.combine(value, time.min)
         return timezone.make_aware(value, UTC)
     raw = str(value or "").strip()
@@ -116,7 +120,26 @@ def parse_datetime(value, *, order: str = "auto") -> datetime | None:
     parsed = _parse_iso(raw) or _parse_numeric(raw, order) or _parse_text(raw)
     if parsed is None:
         raise ValueError(f"date {raw!r} is not a date (expected e.g. 2024-03-31 or 3/31/2024)")
+    date_range_check(parsed, raw)
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+#: The dates a deal may carry: anything outside is a placeholder or a typo, and the rollups'
+#: day arithmetic would overflow at the ends of the calendar (9999-12-31 plus one day).
+DATE_EARLIEST, DATE_LATEST = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def date_range_check(value: date | datetime, raw: str | None = None) -> None:
+    """ValueError naming ``value`` (as ``raw`` when given) unless it lies in DATE_EARLIEST to
+    DATE_LATEST. A datetime is judged by its own date, never converted (a zone can carry
+    0001-01-01 or 9999-12-31 past the calendar)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not DATE_EARLIEST <= day <= DATE_LATEST:
+        shown = raw if raw is not None else value.isoformat()
+        raise ValueError(
+            f"date {shown!r} is out of range ({DATE_EARLIEST.isoformat()} to "
+            f"{DATE_LATEST.isoformat()})"
+        )
 
 
 def _parse_iso(raw: str) -> datetime | None:
@@ -215,6 +238,9 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     )
     first_line = head.decode(encoding, errors="replace").splitlines()[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
+    # A cell as long as the whole upload is read (the row is then refused for its length,
+    # naming row and column) rather than stopping the import with csv's own 128 KB limit.
+    csv.field_size_limit(max(csv.field_size_limit(), settings.MAX_REQUEST_BYTES))
     reader = csv.reader(text, delimiter=delimiter)
     headers = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
     if not any(headers):

@@ -33,6 +33,7 @@ from analytics.models import (
     UsageEvent,
 )
 from analytics.outdated_reviews import outdated_review_check
+from analytics.parsing import date_range_check
 from analytics.rollups.sql import insert_rows as rows_insert
 from analytics.scope import strata_choices
 from analytics.tokens import share_link_token, token_digest
@@ -209,6 +210,13 @@ def deal_input_problems(data: DealInput) -> dict[str, str]:
             problems[str(name)[:ATTRIBUTE_LIMIT]] = (
                 f"attribute names and values are at most {ATTRIBUTE_LIMIT} characters long"
             )
+    for name in ("close_date", "created_date", "stage_changed_at"):
+        value = getattr(data, name)
+        try:
+            if value is not None:
+                date_range_check(value)
+        except ValueError as error:
+            problems[name] = str(error)
     return problems
 
 
@@ -358,6 +366,10 @@ def deal_stage_change(
     stage_map = stage_map or StageMap()
     if not stage_map.is_known(stage):
         raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
+    try:
+        date_range_check(entered_at)
+    except ValueError as error:
+        raise ValidationError({"entered_at": str(error)}) from None
     journey = stage_map.journey(stage)
     change, _ = DealStageChange.objects.get_or_create(
         deal=deal, stage=stage.strip(), entered_at=entered_at, defaults={"journey_stage": journey}

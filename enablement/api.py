@@ -3,10 +3,14 @@ at /api/v1/openapi.json and, unless API_DOCS is off (the production default), br
 /api/v1/docs with Swagger UI from this site's own static files. Each app contributes a
 router from its own ``api.py``."""
 
+import json
+import re
+
 from django.conf import settings
 from django.db import OperationalError
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import SessionAuth
 
 from accounts.throttle import Throttled, throttled_response
@@ -14,13 +18,71 @@ from analytics import api as analytics_api
 from cms.middleware import BUSY_RETRY_SECONDS, database_busy
 from search import api as search_api
 
+
+class UnstorableBody(ValueError):
+    """A request body that is JSON to Python but not to the standard or to a database."""
+
+
+# A UTF-16 surrogate written as an escape: the only way one reaches a body (raw, it is not UTF-8).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_constant(name: str):
+    raise UnstorableBody(f"{name} is not a JSON number (send null or a string)")
+
+
+def _text_problem(value, where: str = "body") -> str:
+    """Where a text of ``value`` holds an unpaired surrogate ("\\ud800"), or ""."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where
+        return ""
+    if not isinstance(value, dict | list):
+        return ""
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        found = _text_problem(key, f"{where} (a name)") if isinstance(key, str) else ""
+        found = found or _text_problem(item, f"{where}.{key}")
+        if found:
+            return found
+    return ""
+
+
+class StrictJSON(Parser):
+    """Bodies as the JSON standard has them: no NaN or Infinity, and no text holding half of
+    a UTF-16 surrogate pair, which no database column stores (either was a 500 after the
+    request was accepted, or a stored value that broke the pages showing it)."""
+
+    def parse_body(self, request):
+        body = request.body
+        data = json.loads(body, parse_constant=_refuse_constant)
+        if _SURROGATE_ESCAPE.search(body):
+            where = _text_problem(data)
+            if where:
+                raise UnstorableBody(f"{where}: text with an unpaired UTF-16 surrogate")
+        return data
+
+
 api = NinjaAPI(
     title="Enablement Library API",
     version="1",
     urls_namespace="api-v1",
     docs_url="/docs" if settings.API_DOCS else None,
+    parser=StrictJSON(),
 )
 api.add_exception_handler(Throttled, throttled_response)
+
+
+def _http_error(request, error: HttpError):
+    """ninja's answer to an HttpError, but a body refused by ``StrictJSON`` says why (ninja
+    says only "Cannot parse request body" unless DEBUG is on)."""
+    cause = error.__cause__
+    detail = str(cause) if isinstance(cause, UnstorableBody) else str(error)
+    return api.create_response(request, {"detail": detail}, status=error.status_code)
+
+
+api.add_exception_handler(HttpError, _http_error)
 
 
 def _database_busy(request, error: OperationalError):
