@@ -56,10 +56,23 @@ def _back(request, asset: AssetPage | None):
     return redirect(asset.url or "home")
 
 
+def _form_problems(form) -> str:
+    """What is wrong with ``form``, field by field ("Deal" is always a pick of the rep's
+    open deals; another field is named with its own error)."""
+    problems = []
+    for name, errors in form.errors.items():
+        if name == "deal":
+            problems.append("Pick one of your open deals.")
+        else:
+            label = form.fields[name].label or name.replace("_", " ").capitalize()
+            problems.append(f"{label}: {' '.join(errors)}")
+    return " ".join(problems)
+
+
 def _chosen_deal(request, asset):
     form = DealForm(request.POST, user=request.user)
     if not form.is_valid():
-        messages.error(request, "Pick one of your open deals.")
+        messages.error(request, _form_problems(form))
         return None
     return form.cleaned_data["deal"]
 
@@ -88,7 +101,7 @@ def share_create(request, asset_id: int):
         return _back(request, asset)
     form = ShareForm(request.POST, user=request.user)
     if not form.is_valid():
-        messages.error(request, "Pick one of your open deals.")
+        messages.error(request, _form_problems(form))
         return _back(request, asset)
     try:
         link, _ = services.share_link_create(
@@ -139,7 +152,10 @@ def feedback(request, asset_id: int):
     asset = _visible_asset(request, asset_id)
     form = FeedbackForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose helpful, outdated or 'I needed ...'.")
+        if "kind" in form.errors:
+            messages.error(request, "Choose helpful, outdated or 'I needed ...'.")
+        else:
+            messages.error(request, _form_problems(form))
         return _back(request, asset)
     try:
         services.feedback_create(
