@@ -93,6 +93,9 @@ def content_request_create(
     text = (text or "").strip()
     if len(text) > 500:
         raise ValidationError({"text": f"is {len(text)} characters long; at most 500"})
+    for name, value in (("text", text), ("private_note", private_note or "")):
+        if "\x00" in value:  # PostgreSQL stores no NUL; the forms refuse it, the gap page did not
+            raise ValidationError({name: "contains a NUL character"})
     key = request_key(text)
     with transaction.atomic():
         existing = _open_request_like(key)

@@ -201,3 +201,13 @@ def test_a_share_note_or_feedback_too_long_is_named_not_blamed_on_the_deal():
         follow=True,
     ).content.decode()
     assert "Text: Ensure this value has at most 2000 characters (it has 2001)." in told
+
+
+def test_a_search_gap_with_a_nul_character_is_refused_and_no_request_made():
+    from analytics.models import ContentRequest
+
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    page = client.post("/analytics/search-gaps/", {"query": "soc\x002"}, follow=True)
+    assert "contains a NUL character" in page.content.decode()
+    assert not ContentRequest.objects.exists()
