@@ -242,8 +242,10 @@ def asset_original(asset: AssetPage) -> AssetPage:
     if asset.alias_of_id is None:
         return asset
     if not hasattr(asset, "_original_asset"):
-        pk = asset_originals([asset.alias_of_id])[asset.alias_of_id]
-        asset._original_asset = AssetPage.objects.get(pk=pk)
+        original = asset
+        while original.alias_of_id is not None:
+            original = AssetPage.objects.get(pk=original.alias_of_id)
+        asset._original_asset = original
     return asset._original_asset
 
 

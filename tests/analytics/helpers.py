@@ -73,3 +73,22 @@ def refresh(*, full: bool = False) -> dict:
     from analytics.refresh import analytics_refresh
 
     return analytics_refresh(full=full)
+
+
+def spooled_view(key: str, asset_id: int, user) -> dict:
+    """A rep's view as an earlier version of the app spooled it (before senders were
+    recorded) when the database was busy: what ``usage_spool_replay`` must still store."""
+    from analytics.models import EventKind
+
+    return {
+        "idempotency_key": key,
+        "kind": EventKind.VIEWED,
+        "asset_id": asset_id,
+        "deal_id": None,
+        "journey_stage_id": None,
+        "crm_stage": "",
+        "user_id": user.pk,
+        "share_link_id": None,
+        "source": "web",
+        "occurred_at": "2026-01-05T10:00:00+00:00",
+    }

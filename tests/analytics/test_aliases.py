@@ -16,7 +16,7 @@ from analytics.selectors import asset_table, content_health
 from analytics.services import feedback_create, share_link_create, usage_record
 from cms.models import AssetPage
 from cms.selectors import asset_originals, assets_needing_review, assets_related, coverage_matrix
-from tests.analytics.helpers import refresh, send_events, walk_deal
+from tests.analytics.helpers import refresh, send_events, spooled_view, walk_deal
 from tests.factories import make_asset, make_section, make_team, make_user
 
 pytestmark = pytest.mark.django_db
@@ -224,19 +224,7 @@ def test_an_event_spooled_under_an_alias_before_the_upgrade_is_stored_under_the_
 
     original, _, again = placed_twice
     rep = make_user(role=REP)
-    spooled = {
-        "sender": "app",
-        "idempotency_key": "f00d",
-        "kind": EventKind.VIEWED,
-        "asset_id": again.pk,
-        "deal_id": None,
-        "journey_stage_id": None,
-        "crm_stage": "",
-        "user_id": rep.pk,
-        "share_link_id": None,
-        "source": "web",
-        "occurred_at": "2026-01-05T10:00:00+00:00",
-    }
+    spooled = spooled_view("f00d", again.pk, rep)
     USAGE_SPOOL.put("f00d", spooled)
     assert usage_spool_replay() == 1
     assert UsageEvent.objects.get().asset_id == original.pk

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import Client
 
 from accounts.roles import ADMIN, REP
-from analytics.models import ApiKey, EventKind, UsageEvent
+from analytics.models import ApiKey, UsageEvent
 from analytics.services import USAGE_SPOOL, api_key_create, usage_spool_replay
+from tests.analytics.helpers import spooled_view
 from tests.factories import make_asset, make_user
 
 
@@ -128,18 +129,7 @@ def test_an_app_event_spooled_before_the_upgrade_is_stored_once():
     asset = make_asset("Deck")
     rep = make_user(role=REP)
     # As the previous version spooled it: no sender.
-    spooled = {
-        "idempotency_key": "f00d",
-        "kind": EventKind.VIEWED,
-        "asset_id": asset.pk,
-        "deal_id": None,
-        "journey_stage_id": None,
-        "crm_stage": "",
-        "user_id": rep.pk,
-        "share_link_id": None,
-        "source": "web",
-        "occurred_at": "2026-01-05T10:00:00+00:00",
-    }
+    spooled = spooled_view("f00d", asset.pk, rep)
     USAGE_SPOOL.put("f00d", spooled)
     usage_spool_replay()
     USAGE_SPOOL.put("f00d", spooled)  # replayed again (a crash before the file was removed)

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.roles import ENABLEMENT_LEAD
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.imports import deal_import_file
 from analytics.models import Deal, UsageEvent
 from analytics.parsing import parse_amount
@@ -181,8 +181,6 @@ def _import(text: str, **options):
 
 
 def test_a_share_note_or_feedback_too_long_is_named_not_blamed_on_the_deal():
-    from accounts.roles import REP
-
     rep = make_user(role=REP)
     deal = walk_deal("D1", ["discover"], owner=rep.username)
     asset = make_asset("Deck")
