@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -210,6 +211,11 @@ def deal_input_problems(data: DealInput) -> dict[str, str]:
             problems[str(name)[:ATTRIBUTE_LIMIT]] = (
                 f"attribute names and values are at most {ATTRIBUTE_LIMIT} characters long"
             )
+    currency = (data.currency or "").strip()
+    if currency and "currency" not in problems and not CURRENCY_CODE.fullmatch(currency):
+        problems["currency"] = (
+            f"{currency[:20]!r} is not a three-letter currency code (ISO 4217, e.g. EUR)"
+        )
     for name in ("close_date", "created_date", "stage_changed_at"):
         value = getattr(data, name)
         try:
@@ -221,6 +227,7 @@ def deal_input_problems(data: DealInput) -> dict[str, str]:
 
 
 ATTRIBUTE_LIMIT = 100
+CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
 
 
 def deal_outcome(data: DealInput) -> str:

@@ -92,6 +92,27 @@ def test_a_cell_longer_than_csvs_own_limit_is_a_row_error_not_a_crash():
     assert "at most 255" in report.errors[0][2]
 
 
+@pytest.mark.parametrize("code", ["US", "US$", "€", "12"])
+def test_a_currency_that_is_not_a_three_letter_code_is_a_400(lead_key, code):
+    body = {"external_id": "C-1", "stage": "Prospecting", "currency": code}
+    response = _post("/api/v1/deals", body, lead_key)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("currency: ")
+    assert "is not a three-letter currency code" in response.json()["detail"]
+    assert not Deal.objects.exists()
+
+
+def test_a_currency_code_in_lower_case_is_stored_in_capitals_and_a_bad_one_named_by_row():
+    report = _import(
+        "Opportunity ID,Stage,Amount,Currency\n"
+        "C-1,Prospecting,100,eur\n"
+        "C-2,Prospecting,100,Euro\n"
+        "C-3,Prospecting,100,E\n"
+    )
+    assert [(row, column) for row, column, _ in report.errors] == [(3, "Currency"), (4, "Currency")]
+    assert list(Deal.objects.values_list("external_id", "currency")) == [("C-1", "EUR")]
+
+
 def test_a_true_or_false_amount_cell_is_not_a_number():
     for value in (True, False):
         with pytest.raises(ValueError, match="is not a number"):
