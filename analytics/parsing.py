@@ -214,8 +214,8 @@ class TableError(ValueError):
 def read_table(stream, filename: str) -> tuple[list[str], Iterator[tuple[int, list]]]:
     """Headers and (row number, values) pairs of a CSV or XLSX file; row 1 is the header.
 
-    CSV: UTF-8 with or without BOM (else Windows-1252), delimiter ",", ";" or tab, detected
-    from the header line. Blank rows are skipped.
+    CSV: UTF-8 with or without BOM (else Windows-1252), or UTF-16 with its BOM; delimiter
+    ",", ";" or tab, detected from the header line. Blank rows are skipped.
     """
     if filename.lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(stream)
@@ -229,10 +229,17 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         raise TableError("the file is empty")
     encoding = "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        encoding = "cp1252"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"  # Excel's "Unicode Text" (tab-separated)
+    elif b"\x00" in head:
+        raise TableError(
+            "the file holds NUL bytes, so it is not CSV text: save it as CSV (UTF-8) or XLSX"
+        )
+    else:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            encoding = "cp1252"
     text = io.TextIOWrapper(
         _Prefixed(head, stream), encoding=encoding, newline="", errors="replace"
     )

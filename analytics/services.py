@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -197,7 +197,8 @@ _STORED_AS = {
 
 
 def deal_input_problems(data: DealInput) -> dict[str, str]:
-    """Field -> why its value cannot be stored (too long for its column), checked here so
+    """Field -> why its value cannot be stored (too long for its column, a NUL character, a
+    date out of range, not a currency code), checked here so
     that SQLite (which would store it) and PostgreSQL (which would fail the whole write)
     answer alike, and the webhook and the import report the same field."""
     problems = {}
@@ -206,11 +207,15 @@ def deal_input_problems(data: DealInput) -> dict[str, str]:
         limit = Deal._meta.get_field(column).max_length
         if len(value) > limit:
             problems[name] = f"is {len(value)} characters long; at most {limit} are allowed"
+        elif "\x00" in value:
+            problems[name] = NUL_PROBLEM
     for name, value in (data.attributes or {}).items():
         if len(str(name)) > ATTRIBUTE_LIMIT or len(str(value or "")) > ATTRIBUTE_LIMIT:
             problems[str(name)[:ATTRIBUTE_LIMIT]] = (
                 f"attribute names and values are at most {ATTRIBUTE_LIMIT} characters long"
             )
+        elif "\x00" in str(name) or "\x00" in str(value or ""):
+            problems[str(name).replace("\x00", "")] = NUL_PROBLEM
     currency = (data.currency or "").strip()
     if currency and "currency" not in problems and not CURRENCY_CODE.fullmatch(currency):
         problems["currency"] = (
@@ -227,6 +232,7 @@ def deal_input_problems(data: DealInput) -> dict[str, str]:
 
 
 ATTRIBUTE_LIMIT = 100
+NUL_PROBLEM = "contains a NUL character, which no text here may contain"
 CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
 
 
@@ -721,7 +727,11 @@ def usage_spool_replay() -> int:
                 data["asset_id"], data["asset_id"]
             )
         try:
-            UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
+            with transaction.atomic():
+                UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
+        except (DataError, IntegrityError) as error:  # its own value (its asset deleted...)
+            USAGE_SPOOL.set_aside(path, error)
+            continue
         except OperationalError:
             USAGE_SPOOL.release(claimed[index:])  # still busy: the rest waits for the next replay
             break

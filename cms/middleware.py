@@ -1,8 +1,8 @@
 """Cross-cutting request handling: the Content-Security-Policy header, bounded request
-bodies, a clear 503 (with Retry-After) when the database is too busy to write, Wagtail's
-redirects held to the same permissions as the pages they lead to, signed-out visitors sent to
-sign in at every library URL, whether a page is there or not, and the visibility rule's
-tree-wide reads made once per page opened."""
+bodies, no NUL character in an address or parameter, a clear 503 (with Retry-After) when the
+database is too busy to write, Wagtail's redirects held to the same permissions as the pages
+they lead to, signed-out visitors sent to sign in at every library URL, whether a page is
+there or not, and the visibility rule's tree-wide reads made once per page opened."""
 
 from __future__ import annotations
 
@@ -60,6 +60,39 @@ class RequestSizeLimitMiddleware:
         if length > settings.MAX_REQUEST_BYTES:
             return _too_large(request)
         return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """Refuse (400, naming where) a request whose path or a parameter (query string or form
+    field) holds a NUL character: no text column stores one on PostgreSQL, so it would be a
+    500 at the first lookup, or a search event that no flush could ever write. (Forms refuse
+    NUL too; JSON bodies are checked by ``enablement.api.StrictJSON``.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        where = _nul_in(request)
+        if where:
+            message = f"The {where} holds a NUL character (%00), which no text here may contain."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _nul_in(request) -> str:
+    """Where a NUL character is in ``request`` ("address", "parameter 'q'"), or ""."""
+    if "\x00" in request.path:
+        return "address"
+    fields = [request.GET]
+    if request.method == "POST":
+        fields.append(request.POST)
+    for data in fields:
+        for name, values in data.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return f"parameter {name.replace(chr(0), '%00')[:40]!r}"
+    return ""
 
 
 def database_busy(error: BaseException) -> bool:

@@ -8,15 +8,21 @@ response (search) wait here. A record's key names its file, so spooling it again
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+#: A claim this old was left by a process that died between claiming and storing (a drain
+#: takes milliseconds): any drain takes it over.
+ABANDONED_SECONDS = 600
 
 
 class Spool:
@@ -36,11 +42,18 @@ class Spool:
 
     def claim(self) -> list[Path]:
         """Take every waiting record for this thread, oldest name first (renamed to
-        ``*.claimed-<pid>-<thread>``; another process's claim is skipped)."""
+        ``*.claimed-<pid>-<thread>``; another process's claim is skipped unless it is older
+        than ``ABANDONED_SECONDS``: its process died between claiming and storing)."""
         if not self.directory.is_dir():
             return []
+        waiting = list(self.directory.glob("*.json"))
+        abandoned = time.time() - ABANDONED_SECONDS
+        for path in self.directory.glob("*.claimed-*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_ctime < abandoned:  # a rename sets ctime: when it was claimed
+                    waiting.append(path)
         claimed = []
-        for path in sorted(self.directory.glob("*.json")):
+        for path in sorted(waiting, key=lambda path: path.stem):
             mine = path.with_suffix(f".claimed-{os.getpid()}-{threading.get_ident()}")
             try:
                 path.replace(mine)
@@ -63,6 +76,15 @@ class Spool:
         """Give claimed records back for the next drain (the database refused them)."""
         for path in paths:
             path.replace(path.with_suffix(".json"))
+
+    def set_aside(self, path: Path, error: BaseException) -> None:
+        """A claimed record the database refuses for what it holds (a value no column
+        stores): kept as ``*.bad`` for a person to look at (logged), so it never blocks the
+        records after it."""
+        logger.error(
+            "%s record %s refused by the database, set aside: %s", self.name, path.name, error
+        )
+        path.replace(path.with_suffix(".bad"))
 
     def done(self, paths) -> None:
         """Forget claimed records that are stored now."""

@@ -23,8 +23,9 @@ class UnstorableBody(ValueError):
     """A request body that is JSON to Python but not to the standard or to a database."""
 
 
-# A UTF-16 surrogate written as an escape: the only way one reaches a body (raw, it is not UTF-8).
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# A UTF-16 surrogate or a NUL written as an escape: the only way either reaches a body (raw,
+# a surrogate is not UTF-8 and a NUL is a control character JSON refuses).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def _refuse_constant(name: str):
@@ -32,12 +33,15 @@ def _refuse_constant(name: str):
 
 
 def _text_problem(value, where: str = "body") -> str:
-    """Where a text of ``value`` holds an unpaired surrogate ("\\ud800"), or ""."""
+    """Where and why a text of ``value`` cannot be stored ("body.name: text with a NUL
+    character"), or ""."""
     if isinstance(value, str):
+        if "\x00" in value:
+            return f"{where}: text with a NUL character"
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return where
+            return f"{where}: text with an unpaired UTF-16 surrogate"
         return ""
     if not isinstance(value, dict | list):
         return ""
@@ -50,17 +54,18 @@ def _text_problem(value, where: str = "body") -> str:
 
 
 class StrictJSON(Parser):
-    """Bodies as the JSON standard has them: no NaN or Infinity, and no text holding half of
-    a UTF-16 surrogate pair, which no database column stores (either was a 500 after the
-    request was accepted, or a stored value that broke the pages showing it)."""
+    """Bodies as the JSON standard has them, and as a database can store them: no NaN or
+    Infinity, no text holding half of a UTF-16 surrogate pair, and no NUL character, which no
+    PostgreSQL text column holds (each was a 500 after the request was accepted, or a stored
+    value that broke the pages showing it)."""
 
     def parse_body(self, request):
         body = request.body
         data = json.loads(body, parse_constant=_refuse_constant)
-        if _SURROGATE_ESCAPE.search(body):
-            where = _text_problem(data)
-            if where:
-                raise UnstorableBody(f"{where}: text with an unpaired UTF-16 surrogate")
+        if _SUSPECT_ESCAPE.search(body):
+            problem = _text_problem(data)
+            if problem:
+                raise UnstorableBody(problem)
         return data
 
 

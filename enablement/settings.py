@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "cms.middleware.TreeReadOnceMiddleware",
     "cms.middleware.ContentSecurityPolicyMiddleware",
     "cms.middleware.RequestSizeLimitMiddleware",
+    "cms.middleware.NulCharacterMiddleware",
     "cms.middleware.DatabaseBusyMiddleware",
     "search.middleware.AdminSearchUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
@@ -222,18 +222,39 @@ def _search_spool(event: SearchEvent) -> None:
     search_events_pending.set()
 
 
-def _search_events_write(events: list[SearchEvent]) -> bool:
-    """Insert ``events`` (a key already stored is skipped); on failure keep them in memory."""
+def _search_events_write(events: list[SearchEvent]) -> int:
+    """Insert ``events`` (a key already stored is skipped) and return how many were written;
+    on failure keep them in memory, except an event the database refuses for what it holds
+    (logged and dropped: it could never be written, and must not hold back the others)."""
     try:
         with transaction.atomic():
             SearchEvent.objects.bulk_create(events, ignore_conflicts=True)
+        return len(events)
+    except (DataError, IntegrityError):
+        pass
     except Exception as error:  # whatever it is, the events must not be lost
-        logger.warning("could not write %s searches (%s): kept for later", len(events), error)
-        with _unspooled_lock:
-            _unspooled.extend(events)
-        search_events_pending.set()
-        return False
-    return True
+        _keep_for_later(events, error)
+        return 0
+    written = 0
+    for index, event in enumerate(events):
+        try:
+            with transaction.atomic():
+                SearchEvent.objects.bulk_create([event], ignore_conflicts=True)
+        except (DataError, IntegrityError) as error:
+            logger.error("search %s refused by the database, dropped: %s", event.key, error)
+            continue
+        except Exception as error:
+            _keep_for_later(events[index:], error)
+            break
+        written += 1
+    return written
+
+
+def _keep_for_later(events: list[SearchEvent], error: BaseException) -> None:
+    logger.warning("could not write %s searches (%s): kept for later", len(events), error)
+    with _unspooled_lock:
+        _unspooled.extend(events)
+    search_events_pending.set()
 
 
 #: Set when this process has spooled a search since its last flush (tested after every response).
@@ -248,7 +269,7 @@ def search_events_flush() -> int:
     search_events_pending.clear()
     with _unspooled_lock:
         events, _unspooled[:] = _unspooled[:], []
-    written = len(events) if events and _search_events_write(events) else 0
+    written = _search_events_write(events) if events else 0
     claimed = {path: _spooled_event(path) for path in SEARCH_SPOOL.claim()}
     claimed = {path: event for path, event in claimed.items() if event is not None}
     events = list(claimed.values())
@@ -258,6 +279,8 @@ def search_events_flush() -> int:
         _users_still_there(events)
         with transaction.atomic():
             SearchEvent.objects.bulk_create(events, ignore_conflicts=True)
+    except (DataError, IntegrityError):  # one event's own value: write the rest without it
+        return written + _search_events_write_each(claimed)
     except Exception as error:  # database locked, disk error...: put the files back
         logger.warning("spooled searches not written yet (%s); kept for the next flush", error)
         SEARCH_SPOOL.release(claimed)
@@ -265,6 +288,29 @@ def search_events_flush() -> int:
         return written
     SEARCH_SPOOL.done(claimed)
     return written + len(events)
+
+
+def _search_events_write_each(claimed: dict[Path, SearchEvent]) -> int:
+    """Write claimed events one at a time, setting aside each the database refuses for what
+    it holds; returns how many were written. A failure of another kind (locked, gone) puts
+    the rest back for the next flush."""
+    written = 0
+    paths = list(claimed)
+    for index, path in enumerate(paths):
+        try:
+            with transaction.atomic():
+                SearchEvent.objects.bulk_create([claimed[path]], ignore_conflicts=True)
+        except (DataError, IntegrityError) as error:
+            SEARCH_SPOOL.set_aside(path, error)
+            continue
+        except Exception as error:
+            logger.warning("spooled searches not written yet (%s); kept for the next flush", error)
+            SEARCH_SPOOL.release(paths[index:])
+            search_events_pending.set()
+            return written
+        SEARCH_SPOOL.done([path])
+        written += 1
+    return written
 
 
 def _users_still_there(events: list[SearchEvent]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, REP
@@ -180,3 +180,26 @@ def test_an_unreadable_spooled_event_is_set_aside_and_never_blocks_the_rest():
     assert usage_spool_replay() == 1
     assert UsageEvent.objects.filter(kind=EventKind.VIEWED, asset=asset).exists()
     assert (USAGE_SPOOL.directory / "0000-broken.bad").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_spooled_event_the_database_refuses_is_set_aside_and_never_blocks_the_rest():
+    """A record with a value no column stores (here no kind; on PostgreSQL also a NUL in its
+    deal id) once stopped the replay with an error, every time, for every event after it."""
+    asset, rep = _view_while_busy()
+    (spooled,) = USAGE_SPOOL.directory.glob("*.json")
+    refused = {**json.loads(spooled.read_text()), "idempotency_key": "0000-refused"}
+    refused["kind"] = None
+    (USAGE_SPOOL.directory / "0000-refused.json").write_text(json.dumps(refused))
+    real = UsageEvent.objects.bulk_create
+
+    def refusing(events, **kwargs):  # as PostgreSQL refuses it; SQLite's OR IGNORE drops it
+        if any(event.kind is None for event in events):
+            raise IntegrityError('null value in column "kind" violates not-null constraint')
+        return real(events, **kwargs)
+
+    with mock.patch.object(UsageEvent.objects, "bulk_create", side_effect=refusing):
+        assert usage_spool_replay() == 1
+    assert UsageEvent.objects.filter(kind=EventKind.VIEWED, asset=asset, user=rep).exists()
+    assert (USAGE_SPOOL.directory / "0000-refused.bad").exists()
+    assert list(USAGE_SPOOL.directory.glob("*.json")) == []

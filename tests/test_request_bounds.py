@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from django.test import Client, override_settings
 
-from accounts.roles import ENABLEMENT_LEAD
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.imports import ImportError_, deal_import_file
 from analytics.models import Deal
 from tests.factories import make_user
@@ -96,3 +96,50 @@ def test_an_xlsx_zip_bomb_is_refused_before_it_is_opened():
     with pytest.raises(ImportError_, match="zip bomb"):
         deal_import_file(io.BytesIO(bomb), "deals.xlsx")
     assert not Deal.objects.exists()
+
+
+# --- NUL characters -------------------------------------------------------------------------
+# PostgreSQL stores no NUL in text: a search with one was spooled, then every later flush failed
+# on it (no search recorded for anyone since); a deal page or a dashboard filter was a 500.
+
+NUL_URLS = [
+    "/search/?q=road%00map",
+    "/search/suggest/?q=ro%00ad",
+    "/api/v1/search?q=road%00map",
+    "/search/?stage%00=discover",
+    "/library/?q=a%00b",
+    "/deals/D%001/",
+    "/analytics/assets/?q=a%00b",
+    "/analytics/assets.csv?segment=a%00b",
+    "/analytics/search-gaps/?q=a%00b",
+]
+
+
+@pytest.mark.parametrize("url", NUL_URLS)
+def test_an_address_or_parameter_with_a_nul_character_is_a_400_naming_it(url):
+    from search.models import SearchEvent
+
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    response = client.get(url)
+    assert response.status_code == 400
+    text = response.json()["detail"] if url.startswith("/api/") else response.content.decode()
+    where = "address" if "/deals/" in url else "parameter"
+    assert f"The {where}" in text and "holds a NUL character" in text
+    assert not SearchEvent.objects.exists()
+
+
+def test_a_form_field_with_a_nul_character_is_a_400_and_nothing_saved():
+    from analytics.models import ContentRequest
+
+    client = Client()
+    client.force_login(make_user(role=REP))
+    response = client.post("/analytics/requests/", {"text": "road\x00map"})
+    assert response.status_code == 400
+    assert "parameter 'text' holds a NUL character" in response.content.decode()
+    assert not ContentRequest.objects.exists()
+
+
+def test_the_text_percent_zero_zero_is_searched_like_any_other(client):
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    assert client.get("/search/?q=100%2500").status_code == 200  # q is "100%00"

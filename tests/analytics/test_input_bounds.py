@@ -6,10 +6,12 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, REP
-from analytics.imports import deal_import_file
+from analytics.content_requests import content_request_create
+from analytics.imports import ImportError_, deal_import_file
 from analytics.models import Deal, UsageEvent
 from analytics.parsing import parse_amount
 from analytics.services import api_key_create
@@ -170,6 +172,69 @@ def test_text_with_half_a_surrogate_pair_is_a_400_naming_where(lead_key, url, bo
     assert Client().get("/login/").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("url", "body", "where"),
+    [
+        (
+            "/api/v1/deals",
+            {"external_id": "P", "stage": "Prospecting", "name": "a\x00b"},
+            "body.name",
+        ),
+        ("/api/v1/deals", {"external_id": "P\x00", "stage": "Prospecting"}, "body.external_id"),
+        (
+            "/api/v1/deals",
+            {"external_id": "P", "stage": "Prospecting", "attributes": {"tier": "\x00"}},
+            "body.attributes.tier",
+        ),
+        (
+            "/api/v1/events",
+            {
+                "events": [
+                    {
+                        "idempotency_key": "k",
+                        "kind": "asset_viewed",
+                        "asset_id": 1,
+                        "deal_id": "\x00",
+                    }
+                ]
+            },
+            "body.events.0.deal_id",
+        ),
+    ],
+)
+def test_text_with_a_nul_character_is_a_400_naming_where(lead_key, url, body, where):
+    """PostgreSQL stores no NUL in text: each was a 500 there (SQLite stored it)."""
+    response = _post(url, body, lead_key)
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"{where}: text with a NUL character"
+    assert not Deal.objects.exists() and not UsageEvent.objects.exists()
+
+
+def test_an_excel_unicode_text_file_is_imported():
+    """Excel's "Unicode Text" export: UTF-16 with its byte-order mark, tab-separated (it was
+    read as one garbled column and refused as "missing required column(s)")."""
+    text = "Opportunity ID\tStage\tOpportunity Name\nU-1\tProspecting\tMüller GmbH\n"
+    report = deal_import_file(io.BytesIO(text.encode("utf-16")), "deals.txt")
+    assert report.errors == []
+    assert list(Deal.objects.values_list("external_id", "name")) == [("U-1", "Müller GmbH")]
+
+
+def test_a_file_with_nul_bytes_is_refused_as_not_csv_text():
+    data = b"Opportunity ID,Stage\nA-1,Prospecting\x00\n"
+    with pytest.raises(ImportError_, match="holds NUL bytes, so it is not CSV text"):
+        deal_import_file(io.BytesIO(data), "deals.csv")
+    assert not Deal.objects.exists()
+
+
+def test_a_nul_character_past_the_files_start_is_reported_by_row_and_column():
+    filler = "".join(f"F-{n},Prospecting,Deal {n}\n" for n in range(4000))  # past 64 KB
+    text = f"Opportunity ID,Stage,Opportunity Name\n{filler}N-1,Prospecting,a\x00b\n"
+    report = _import(text)
+    assert [(row, column) for row, column, _ in report.errors] == [(4002, "Opportunity Name")]
+    assert "NUL character" in report.errors[0][2]
+    assert Deal.objects.count() == 4000
+
+
 def test_nan_or_infinity_in_a_body_is_a_400_and_a_whole_emoji_is_text(lead_key):
     asset = make_asset("Deck")
     for constant in ("NaN", "Infinity", "-Infinity"):
@@ -227,6 +292,10 @@ def test_a_search_gap_with_a_nul_character_is_refused_and_no_request_made():
 
     client = Client()
     client.force_login(make_user(role=ENABLEMENT_LEAD))
-    page = client.post("/analytics/search-gaps/", {"query": "soc\x002"}, follow=True)
-    assert "contains a NUL character" in page.content.decode()
+    page = client.post("/analytics/search-gaps/", {"query": "soc\x002"})
+    assert page.status_code == 400
+    assert "parameter 'query' holds a NUL character" in page.content.decode()
+    assert not ContentRequest.objects.exists()
+    with pytest.raises(ValidationError, match="contains a NUL character"):
+        content_request_create(user=make_user(role=REP), text="soc\x002", source="gap")
     assert not ContentRequest.objects.exists()

@@ -3,14 +3,16 @@ is lost: not when the writer fails once, not on a disk error, not when the datab
 search gaps and click tracking see them."""
 
 import errno
+import json
 from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import DataError, OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 
+from cms import spool
 from search import services
 from search.models import SearchClick, SearchEvent
 from search.selectors import search_gaps
@@ -179,6 +181,85 @@ def test_an_unreadable_spool_file_is_set_aside_and_the_others_written(active_eng
     assert services.search_events_flush() == 1
     assert (services.SEARCH_SPOOL.directory / "0123.bad").exists()
     assert SearchEvent.objects.get().query == "roadmap"
+
+
+def _refusing(query: str):
+    """``bulk_create`` as a database that refuses any batch holding a search for ``query``
+    (as PostgreSQL refuses text with a NUL character: a DataError)."""
+    real = SearchEvent.objects.bulk_create
+
+    def bulk_create(events, **kwargs):
+        if any(event.query == query for event in events):
+            raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        return real(events, **kwargs)
+
+    return mock.patch.object(SearchEvent.objects, "bulk_create", side_effect=bulk_create)
+
+
+@pytest.mark.django_db
+def test_a_spooled_search_the_database_refuses_is_set_aside_and_the_rest_written(
+    active_engine, library, caplog
+):
+    """One such record once held back every search after it, flush after flush."""
+    for text in ("alpha", "roadmap", "zephyrine"):
+        _search(library.outsider, text)
+    with _refusing("roadmap"):
+        assert services.search_events_flush() == 2
+    assert sorted(SearchEvent.objects.values_list("query", flat=True)) == ["alpha", "zephyrine"]
+    (bad,) = services.SEARCH_SPOOL.directory.glob("*.bad")
+    assert json.loads(bad.read_text())["query"] == "roadmap"
+    assert _spooled() == [] and "refused by the database, set aside" in caplog.text
+    _search(library.outsider, "later")
+    assert services.search_events_flush() == 1
+
+
+@pytest.mark.django_db
+def test_a_spooled_search_with_a_nul_character_holds_back_no_other(active_engine, library):
+    """A search spooled before requests with NUL were refused: PostgreSQL stores no NUL in
+    text (set aside there), SQLite does (stored)."""
+    _search(library.outsider, "alpha")
+    (spooled,) = _spooled()
+    data = json.loads(spooled.read_text())
+    nul = services.SEARCH_SPOOL.directory / "00ff.json"
+    nul.write_text(json.dumps({**data, "key": "00" * 15 + "ff", "query": "a\x00b"}))
+    _search(library.outsider, "zephyrine")
+    stored = 3 if connection.vendor == "sqlite" else 2
+    assert services.search_events_flush() == stored
+    assert {"alpha", "zephyrine"} <= set(SearchEvent.objects.values_list("query", flat=True))
+    assert _spooled() == []
+    assert nul.with_suffix(".bad").exists() == (connection.vendor != "sqlite")
+
+
+@pytest.mark.django_db
+def test_a_search_in_memory_the_database_refuses_is_dropped_and_the_rest_written(
+    active_engine, library
+):
+    full = OSError(errno.EROFS, "Read-only file system")
+    locked = OperationalError("database is locked")
+    with (
+        mock.patch("pathlib.Path.write_text", side_effect=full),
+        mock.patch.object(SearchEvent.objects, "bulk_create", side_effect=locked),
+    ):
+        for text in ("alpha", "roadmap"):
+            _search(library.outsider, text)
+    assert len(services._unspooled) == 2
+    with _refusing("roadmap"):
+        assert services.search_events_flush() == 1
+    assert services._unspooled == []
+    assert list(SearchEvent.objects.values_list("query", flat=True)) == ["alpha"]
+
+
+@pytest.mark.django_db
+def test_a_claim_left_by_a_process_that_died_is_taken_over(active_engine, library, monkeypatch):
+    _search(library.outsider, "roadmap")
+    (spooled,) = _spooled()
+    left = spooled.with_suffix(".claimed-999999-1")  # claimed, then the process was killed
+    spooled.replace(left)
+    assert services.search_events_flush() == 0  # a claim this young may still be at work
+    monkeypatch.setattr(spool, "ABANDONED_SECONDS", -1)
+    assert services.search_events_flush() == 1
+    assert SearchEvent.objects.get().query == "roadmap"
+    assert list(services.SEARCH_SPOOL.directory.iterdir()) == []
 
 
 @pytest.mark.django_db(transaction=True)
