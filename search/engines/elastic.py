@@ -18,10 +18,11 @@ clause that adds nothing to the score, so hits, counts and facets stay per asset
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter
@@ -344,6 +345,36 @@ def suggest_body(
     return search.source(["id", "display"])[:limit]
 
 
+# --- bulk requests ----------------------------------------------------------------------------
+#: The largest bulk request sent. Elasticsearch and OpenSearch refuse a body over their
+#: ``http.max_content_length`` (100 MB by default) and their guides suggest 5-15 MB: a batch of
+#: 500 long reports (up to EXTRACTION_MAX_CHARS of text each, twice: whole and per page) is
+#: sent in several requests. A single larger document goes alone.
+BULK_MAX_BYTES = 10 * 1024 * 1024
+
+
+def bulk_bodies(operations: list[dict]) -> Iterator[bytes]:
+    """``operations`` (an action, then its source for "index") as NDJSON request bodies of
+    at most ``BULK_MAX_BYTES`` each, an action never parted from its source."""
+    body, size = [], 0
+    position = 0
+    while position < len(operations):
+        action = operations[position]
+        width = 2 if "index" in action else 1
+        item = b"".join(
+            json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for line in operations[position : position + width]
+        )
+        position += width
+        if body and size + len(item) > BULK_MAX_BYTES:
+            yield b"".join(body)
+            body, size = [], 0
+        body.append(item)
+        size += len(item)
+    if body:
+        yield b"".join(body)
+
+
 # --- transports -------------------------------------------------------------------------------
 class _OpenSearchTransport:
     kind = "opensearch"
@@ -357,8 +388,8 @@ class _OpenSearchTransport:
     def search(self, index: str, body: dict) -> dict:
         return self.client.search(index=index, body=body)
 
-    def bulk(self, operations: list[dict], refresh) -> dict:
-        return self.client.bulk(body=operations, refresh=refresh)
+    def bulk(self, body: bytes, refresh) -> dict:
+        return self.client.bulk(body=body, refresh=refresh)
 
     def create(self, name: str, body: dict) -> None:
         self.client.indices.create(index=name, body=body)
@@ -409,8 +440,8 @@ class _ElasticsearchTransport:
     def search(self, index: str, body: dict) -> dict:
         return self.client.search(index=index, body=body).body
 
-    def bulk(self, operations: list[dict], refresh) -> dict:
-        return self.client.bulk(operations=operations, refresh=refresh).body
+    def bulk(self, body: bytes, refresh) -> dict:
+        return self.client.bulk(operations=body, refresh=refresh).body
 
     def create(self, name: str, body: dict) -> None:
         settings = {**body.get("settings", {}), "index": self.INDEX_SETTINGS}
@@ -530,18 +561,23 @@ class ElasticEngine:
         return name
 
     def _bulk(self, transport, operations: list[dict], index: str, refresh) -> None:
-        if not operations:
-            return
-        answer = transport.bulk(operations, refresh)
-        if answer.get("errors"):
-            failures = [
-                item
-                for entry in answer["items"]
-                for op, item in entry.items()
-                if item.get("status", 200) >= 300 and not (op == "delete" and item["status"] == 404)
-            ]
-            if failures:
-                raise SearchUnavailable(f"{len(failures)} bulk operations failed: {failures[0]}")
+        """Send ``operations`` in requests of at most ``BULK_MAX_BYTES`` (refreshing after
+        the last when asked); raises on the first request with a failed operation."""
+        bodies = list(bulk_bodies(operations))
+        for number, body in enumerate(bodies, start=1):
+            answer = transport.bulk(body, refresh if number == len(bodies) else False)
+            if answer.get("errors"):
+                failures = [
+                    item
+                    for entry in answer["items"]
+                    for op, item in entry.items()
+                    if item.get("status", 200) >= 300
+                    and not (op == "delete" and item["status"] == 404)
+                ]
+                if failures:
+                    raise SearchUnavailable(
+                        f"{len(failures)} bulk operations failed: {failures[0]}"
+                    )
 
     def upsert(self, documents: Sequence[SearchDocument]) -> None:
         operations = []
@@ -562,14 +598,19 @@ class ElasticEngine:
         count = 0
         with self._guard("rebuilding") as transport:
             name = self._new_index(transport)
-            for batch in batches:
-                operations = []
-                for document in batch:
-                    operations.append({"index": {"_index": name, "_id": str(document.id)}})
-                    operations.append(to_source(document))
-                self._bulk(transport, operations, name, False)
-                count += len(batch)
-            transport.refresh(name)
+            try:
+                for batch in batches:
+                    operations = []
+                    for document in batch:
+                        operations.append({"index": {"_index": name, "_id": str(document.id)}})
+                        operations.append(to_source(document))
+                    self._bulk(transport, operations, name, False)
+                    count += len(batch)
+                transport.refresh(name)
+            except BaseException:  # the live index stays; the half-built one must not linger
+                with contextlib.suppress(Exception):
+                    transport.delete(name)
+                raise
             old = transport.aliases(self.alias)
             if not old and transport.exists(self.alias):
                 transport.delete(self.alias)
