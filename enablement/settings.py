@@ -172,7 +172,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Files: local disk under DATA_DIR unless S3_BUCKET is set --------------------------------
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "enablement" / "static"]
 

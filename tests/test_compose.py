@@ -4,8 +4,11 @@ healthy before the app starts, and the settings accept the environment it sets."
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +122,103 @@ def test_the_worker_reads_legacy_office_files_through_the_stacks_tika_server(com
     url = worker["environment"]["TIKA_URL"]
     assert re.fullmatch(r"http://tika:\d+", url)
     assert "tika" in compose["services"] and "tika" in worker["depends_on"]
+
+
+# --- the image, built without Docker: its files, its build step, a page served ---------------
+def _docker_ignored(relative: str, patterns: list[str]) -> bool:
+    """Whether ``.dockerignore``'s ``patterns`` leave ``relative`` out (the last matching
+    pattern decides; ``!`` keeps; a pattern matches a path or any folder above it)."""
+    parts = relative.split("/")
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        keep = pattern.startswith("!")
+        glob = pattern.lstrip("!")
+        if any(fnmatch.fnmatchcase(prefix, glob) for prefix in prefixes):
+            ignored = not keep
+    return ignored
+
+
+def _build_context(target: Path) -> None:
+    """Copy what ``COPY . .`` puts in the image (the tracked files .dockerignore keeps)."""
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    tracked = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for relative in tracked:
+        if not _docker_ignored(relative, patterns) and (ROOT / relative).is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / relative, target / relative)
+
+
+def _dockerfile() -> tuple[dict, list[str]]:
+    """The Dockerfile's ENV (one line of NAME=value pairs) and the shell commands it RUNs."""
+    lines = (ROOT / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    env, commands = {}, []
+    for line in lines:
+        if line.startswith("ENV "):
+            env.update(pair.split("=", 1) for pair in shlex.split(line[4:]))
+        elif line.startswith("RUN "):
+            commands += [part.strip() for part in line[4:].split("&&")]
+    return env, commands
+
+
+def test_the_image_holds_every_app_builds_its_static_files_and_serves_a_page(compose, tmp_path):
+    """The image once lacked two of its apps (ModuleNotFoundError: accounts) and built its
+    static files without their manifest (every page a 500 with DEBUG off)."""
+    app, data = tmp_path / "app", tmp_path / "data"
+    _build_context(app)
+    assert not (app / "tests").exists() and not (app / ".env").exists()
+    image_env, commands = _dockerfile()
+    assert "COPY . ." in (ROOT / "Dockerfile").read_text()
+    (build,) = [command for command in commands if "collectstatic" in command]
+    words = shlex.split(build)
+    assignments = dict(word.split("=", 1) for word in words if re.fullmatch(r"[A-Z_]+=.*", word))
+    command = [word for word in words if not re.fullmatch(r"[A-Z_]+=.*", word)]
+    assert command[0] == "python"
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SEARCH_", "S3_"))
+    }
+    base.pop("DJANGO_SETTINGS_MODULE", None)
+    inside = {
+        k: v.replace("/app", str(app)).replace("/data", str(data)) for k, v in image_env.items()
+    }
+    built = subprocess.run(
+        [sys.executable, *command[1:]],
+        cwd=app,
+        env={**base, **inside, **assignments},
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert (Path(inside["STATIC_ROOT"]) / "staticfiles.json").exists()
+
+    web = {k: _substitute(str(v)) for k, v in compose["services"]["web"]["environment"].items()}
+    web = {k: v for k, v in web.items() if not k.startswith(("DATABASE_", "SEARCH_", "S3_"))}
+    web.pop("TIKA_URL")
+    serve = (
+        "import django, importlib, sys; django.setup()\n"
+        "from django.test import Client\n"
+        "for name in ('enablement', 'accounts', 'notifications', 'cms', 'search', 'analytics'):\n"
+        "    module = importlib.import_module(name)\n"
+        "    assert module.__file__.startswith(sys.argv[1]), (name, module.__file__)\n"
+        "page = Client().get('/login/', HTTP_HOST='localhost')\n"
+        "print(page.status_code, b'/static/' in page.content)\n"
+    )
+    served = subprocess.run(
+        [sys.executable, "-c", serve, str(app)],
+        cwd=app,
+        env={**base, **inside, **web, "DJANGO_SETTINGS_MODULE": "enablement.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert served.returncode == 0, served.stderr[-2000:]
+    assert served.stdout.split() == ["200", "True"]
