@@ -144,7 +144,9 @@ def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | N
     """The STORAGES entry for a private S3 bucket when S3_BUCKET is set, else None.
 
     Objects are private (no ACL); reads go through presigned URLs that live
-    S3_PRESIGN_SECONDS. S3_ENDPOINT_URL points at MinIO or another S3-compatible server.
+    S3_PRESIGN_SECONDS. S3_ENDPOINT_URL points at MinIO or another S3-compatible server;
+    S3_PUBLIC_ENDPOINT_URL, when browsers reach it at another address, names that one
+    (``cms.storage.BucketStorage``).
     """
     bucket = env_str("S3_BUCKET", environ=environ)
     if not bucket:
@@ -154,11 +156,15 @@ def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | N
         raise ImproperlyConfigured(
             f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {addressing!r}"
         )
+    endpoint = env_url("S3_ENDPOINT_URL", schemes=("http", "https"), environ=environ)
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "cms.storage.BucketStorage",
         "OPTIONS": {
             "bucket_name": bucket,
-            "endpoint_url": env_url("S3_ENDPOINT_URL", schemes=("http", "https"), environ=environ),
+            "endpoint_url": endpoint,
+            "public_endpoint_url": env_url(
+                "S3_PUBLIC_ENDPOINT_URL", schemes=("http", "https"), environ=environ
+            ),
             "region_name": env_str("S3_REGION", "us-east-1", environ=environ),
             "access_key": env_str("S3_ACCESS_KEY_ID", environ=environ) or None,
             "secret_key": env_str("S3_SECRET_ACCESS_KEY", environ=environ) or None,
@@ -174,7 +180,7 @@ def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | N
 
 def s3_origins(options: dict) -> list[str]:
     """The origins a browser fetches S3 objects from (for the Content-Security-Policy)."""
-    endpoint = options.get("endpoint_url")
+    endpoint = options.get("public_endpoint_url") or options.get("endpoint_url")
     if endpoint:
         parsed = urlparse(endpoint)
         return [f"{parsed.scheme}://{parsed.netloc}"]

@@ -32,8 +32,8 @@ def compose():
 
 def _substitute(value: str) -> str:
     """Resolve ${VAR:?msg} and ${VAR:-default} the way compose would with a filled .env."""
-    value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
-    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", lambda m: f"example-{m.group(1).lower()}", value)
+    value = re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{([A-Z0-9_]+):\?[^}]*\}", lambda m: f"example-{m.group(1).lower()}", value)
 
 
 def test_app_services_only_set_variables_the_settings_read(compose):
@@ -71,8 +71,13 @@ def test_app_environment_points_at_the_compose_services(compose):
     assert environment["S3_ENDPOINT_URL"] == "http://minio:9000"
     assert environment["TASKS_BACKEND"] == "database"
     assert int(_substitute(environment["ANALYTICS_REFRESH_SECONDS"])) <= 60
-    for volume in ("postgres-data", "elasticsearch-data", "minio-data"):
+    for volume in ("postgres-data", "elasticsearch-data", "minio-data", "app-data"):
         assert volume in compose["volumes"]
+    for app in ("web", "worker", "scheduler"):  # mail, spools: one data directory for all
+        assert "app-data:/data" in " ".join(compose["services"][app]["volumes"])
+    # Presigned download URLs name an address a browser can reach, not the network's "minio".
+    assert environment["S3_PUBLIC_ENDPOINT_URL"].endswith("localhost:9000}")
+    assert "9000:9000" in compose["services"]["minio"]["ports"]
 
 
 def test_no_secret_is_written_into_the_compose_file(compose):
@@ -100,7 +105,7 @@ def test_settings_accept_the_compose_environment(compose, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
-        "storages.backends.s3.S3Storage",
+        "cms.storage.BucketStorage",
         "http://elasticsearch:9200",
         "django_tasks_db.DatabaseBackend",
         "False",

@@ -13,7 +13,7 @@ import pytest
 from django.test import override_settings
 
 from cms.downloads import stored_file_response
-from enablement.env import s3_storage_from_env
+from enablement.env import s3_origins, s3_storage_from_env
 from tests.factories import make_document
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,13 @@ def moto_endpoint():
 
 
 @pytest.fixture
-def s3(moto_endpoint, settings):
+def public_host():
+    """The bucket's host name as browsers reach it, when not the one the app uses."""
+    return None
+
+
+@pytest.fixture
+def s3(moto_endpoint, settings, public_host):
     client = boto3.client(
         "s3",
         endpoint_url=moto_endpoint,
@@ -51,6 +57,11 @@ def s3(moto_endpoint, settings):
             "S3_ADDRESSING_STYLE": "path",
             "S3_ACCESS_KEY_ID": "testing",
             "S3_SECRET_ACCESS_KEY": "testing",
+            **(
+                {"S3_PUBLIC_ENDPOINT_URL": moto_endpoint.replace("127.0.0.1", public_host)}
+                if public_host
+                else {}
+            ),
         }
     )
     with override_settings(STORAGES=storages, S3_PRESIGN_SECONDS=60):
@@ -98,3 +109,25 @@ def test_deleting_a_document_file_removes_the_object(s3):
     document.file.delete(save=False)
     document.delete()
     assert name not in _keys(s3)
+
+
+# The same server under another name, as MinIO is "minio:9000" to the app inside the compose
+# network and "localhost:9000" to a browser.
+@pytest.mark.parametrize("public_host", ["localhost"])
+def test_downloads_name_the_address_browsers_reach_when_it_differs(s3, moto_endpoint):
+    document = make_document("deck.txt", b"slide text")
+    url = stored_file_response(document.file, filename="deck.txt")["Location"]
+    public = moto_endpoint.replace("127.0.0.1", "localhost")
+    assert url.startswith(f"{public}/{BUCKET}/")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert query["X-Amz-SignedHeaders"] == ["host"] and "X-Amz-Signature" in query
+    with urllib.request.urlopen(url) as fetched:  # noqa: S310 - moto on loopback
+        assert fetched.read() == b"slide text"
+    options = s3_storage_from_env(
+        environ={
+            "S3_BUCKET": BUCKET,
+            "S3_ENDPOINT_URL": "http://minio:9000",
+            "S3_PUBLIC_ENDPOINT_URL": "https://files.example.com",
+        }
+    )["OPTIONS"]
+    assert s3_origins(options) == ["https://files.example.com"]  # what the CSP allows

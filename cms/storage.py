@@ -1,0 +1,52 @@
+"""Files in a private S3 bucket, handed to browsers as presigned URLs of the address they can
+reach.
+
+Inside a container network the app reaches the bucket at one address (``http://minio:9000``)
+that a rep's browser cannot resolve; ``public_endpoint_url`` (``S3_PUBLIC_ENDPOINT_URL``)
+names the one it can (MinIO's published port, or a proxy in front of it). Presigning is done
+offline, so nothing is ever sent to the public address from the server.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
+
+class BucketStorage(S3Storage):
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self._public = threading.local()
+
+    def get_default_settings(self):
+        return {**super().get_default_settings(), "public_endpoint_url": None}
+
+    def url(self, name, parameters=None, expire=None, http_method=None):
+        if not self.public_endpoint_url:
+            return super().url(name, parameters, expire, http_method)
+        params = {
+            **(parameters or {}),
+            "Bucket": self.bucket_name,
+            "Key": self._normalize_name(clean_name(name)),
+        }
+        return self._public_client().generate_presigned_url(
+            "get_object",
+            Params=params,
+            ExpiresIn=self.querystring_expire if expire is None else expire,
+            HttpMethod=http_method,
+        )
+
+    def _public_client(self):
+        client = getattr(self._public, "client", None)
+        if client is None:
+            client = self._public.client = self._create_session().client(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.public_endpoint_url,
+                config=self.client_config,
+                verify=self.verify,
+            )
+        return client
