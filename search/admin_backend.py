@@ -80,7 +80,52 @@ def _with_inlined_filters(backend):
         attributes["results_class"] = type(
             "SearchResults", (TotalsOncePerRequest, backend.results_class), {}
         )
+        attributes["index_class"] = type("Index", (MappedFirst, backend.index_class), {})
     return type(backend.__name__, (backend,), attributes)
+
+
+class AdminIndexUnmapped(Exception):
+    """The admin's index on the server holds documents but not the mapping Wagtail searches
+    by (the server made it up when something was written before ``update_index``)."""
+
+
+_mapped: set[tuple[str, type]] = set()  # (index, model) known to exist with its mapping
+_mapped_lock = threading.Lock()
+
+
+class MappedFirst:
+    """Wagtail writes an object to the admin's index as it is saved. Into a missing index the
+    server would guess a mapping (the key as text) from that first document, and from then
+    on every admin search that found anything failed (a 500) until ``update_index`` rebuilt
+    it: a stack started without ``update_index`` did exactly that. So the index is created
+    with its settings, and each model's mapping put, before the first write of this process."""
+
+    def add_item(self, item):
+        self._mapped(type(item))
+        return super().add_item(item)
+
+    def add_items(self, model, items):
+        self._mapped(model)
+        return super().add_items(model, items)
+
+    def _mapped(self, model) -> None:
+        key = (self.name, model)
+        if key in _mapped:
+            return
+        with _mapped_lock:
+            if not self._exists():
+                try:
+                    self.put()
+                except Exception:
+                    if not self._exists():  # else another process made it meanwhile
+                        raise
+            self.add_model(model)
+            _mapped.add(key)
+
+    def _exists(self) -> bool:
+        # modelsearch's own ``exists`` passes the name positionally, which the
+        # Elasticsearch 8 client refuses.
+        return bool(self.es.indices.exists(index=self.name))
 
 
 _totals = Local()  # .known: {(index, query as JSON): how many match}, while a request runs
@@ -116,6 +161,13 @@ class TotalsOncePerRequest:
     whose query the server already answered in this request is taken from that answer.
     Outside a web request (commands, the shell) every count asks the server, unless the
     caller runs it within ``totals_shared``."""
+
+    def _get_results_from_hits(self, hits):
+        if any("fields" not in hit for hit in hits):  # no stored key: the index is unmapped
+            raise AdminIndexUnmapped(
+                self.backend.get_index_for_model(self.query_compiler.queryset.model).name
+            )
+        yield from super()._get_results_from_hits(hits)
 
     def _backend_do_search(self, body, **kwargs):
         if "aggregations" not in body:  # results: their count is asked first, by the paginator

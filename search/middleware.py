@@ -15,7 +15,7 @@ import logging
 from django.http import HttpResponse
 from django.urls import reverse
 
-from search.admin_backend import AdminSearchUnavailable
+from search.admin_backend import AdminIndexUnmapped, AdminSearchUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,10 @@ NOT_BUILT = (
     "Search is not set up yet: the admin's search index does not exist. An administrator "
     "builds it with `manage.py update_index`."
 )
+UNMAPPED = (
+    "Search needs rebuilding: the admin's search index was made without the fields it is "
+    "searched by. An administrator rebuilds it with `manage.py update_index`."
+)
 _CLIENT_PACKAGES = {"elasticsearch", "elastic_transport", "opensearchpy"}
 
 
@@ -35,6 +39,8 @@ def admin_search_problem(error: BaseException) -> str | None:
     """What to tell a user when ``error`` came from the search server, else None."""
     if isinstance(error, AdminSearchUnavailable):
         return UNAVAILABLE
+    if isinstance(error, AdminIndexUnmapped):
+        return UNMAPPED
     if type(error).__module__.split(".")[0] not in _CLIENT_PACKAGES:
         return None  # the clients are imported only when one of them raised
     import elastic_transport

@@ -56,6 +56,10 @@ def test_every_backing_service_is_present_healthchecked_and_awaited(compose):
         assert depends["minio-bucket"]["condition"] == "service_completed_successfully"
     assert "db_worker" in services["worker"]["command"]
     assert "gunicorn" in services["web"]["command"]
+    # Both indexes are built from the database before the app serves: the reps' and the
+    # admin's (Wagtail's own, for marketers' page and document search).
+    for build in ("manage.py search_reindex", "manage.py update_index"):
+        assert build in services["web"]["command"]
     # The analytics scheduler queues refreshes for the worker; it starts once the web app
     # (which migrates the database) is healthy.
     assert "manage.py analytics_scheduler" in services["scheduler"]["command"]

@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 from wagtail.search.backends import get_search_backend
@@ -14,8 +15,8 @@ from wagtail.search.backends import get_search_backend
 from accounts.roles import MARKETER
 from cms.models import AssetPage
 from enablement.env import wagtail_search_backends
-from search.admin_backend import UnavailableBackend
-from search.middleware import NOT_BUILT, UNAVAILABLE
+from search.admin_backend import MappedFirst, UnavailableBackend
+from search.middleware import NOT_BUILT, UNAVAILABLE, UNMAPPED
 from tests.factories import make_asset, make_document, make_user
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,54 @@ def test_without_a_search_server_the_admin_searches_the_database():
     server = wagtail_search_backends(url="http://search:9200", engine="auto", index="assets")
     assert server["default"]["URLS"] == ["http://search:9200"]
     assert server["default"]["INDEX_PREFIX"] == "assets-wagtail-"
+
+
+def _drop(prefix: str) -> None:
+    backend = get_search_backend()
+    names = backend.es.indices.get_alias(index=f"{prefix}*")
+    for name in getattr(names, "body", names):
+        backend.es.indices.delete(index=name)
+
+
+@pytest.mark.parametrize("kind", ["opensearch", "elasticsearch"])
+def test_a_page_saved_before_update_index_makes_an_index_the_admin_can_search(
+    marketer_client, kind
+):
+    """A stack started without ``update_index``: the first page saved once made the server
+    guess the index's mapping, and every admin search that found anything was a 500."""
+    prefix = f"first-write-{uuid.uuid4().hex[:8]}"
+    backends = wagtail_search_backends(url=_server_url(kind), engine=kind, index=prefix)
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        try:
+            make_asset("Walrus pricing sheet")
+            get_search_backend().get_index_for_model(AssetPage).refresh()
+            response = marketer_client.get("/admin/pages/search/", {"q": "walrus"})
+            assert response.status_code == 200
+            assert "Walrus pricing sheet" in response.content.decode()
+        finally:
+            _drop(prefix)
+
+
+@pytest.mark.parametrize("kind", ["opensearch", "elasticsearch"])
+def test_an_index_the_server_mapped_by_guessing_says_to_rebuild_it(
+    marketer_client, kind, monkeypatch
+):
+    prefix = f"guessed-{uuid.uuid4().hex[:8]}"
+    backends = wagtail_search_backends(url=_server_url(kind), engine=kind, index=prefix)
+    with override_settings(WAGTAILSEARCH_BACKENDS=backends):
+        try:
+            with monkeypatch.context() as before:  # as it was: no index made before the write
+                before.setattr(MappedFirst, "_mapped", lambda self, model: None)
+                make_asset("Walrus pricing sheet")
+            backend = get_search_backend()
+            backend.get_index_for_model(AssetPage).refresh()
+            response = marketer_client.get("/admin/pages/search/", {"q": "walrus"})
+            assert response.status_code == 503
+            assert response.content.decode() == UNMAPPED
+            call_command("update_index", verbosity=0)
+            backend.get_index_for_model(AssetPage).refresh()
+            response = marketer_client.get("/admin/pages/search/", {"q": "walrus"})
+            assert response.status_code == 200
+            assert "Walrus pricing sheet" in response.content.decode()
+        finally:
+            _drop(prefix)
