@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -111,6 +111,22 @@ def index_assets(*, asset_ids: Iterable[int]) -> IndexOutcome:
         if len(waiting) < PENDING_BATCH:
             break
     return outcome
+
+
+#: An update waiting this long has missed its own task (the engine was down, or the queue
+#: lost it): ``index_catch_up`` replays it. Younger ones may still be on their way.
+CATCH_UP_AFTER = timedelta(seconds=30)
+
+
+def index_catch_up() -> IndexOutcome | None:
+    """Replay the index updates that have waited longer than ``CATCH_UP_AFTER``; None when
+    none have. The scheduler runs it, so an asset published while the engine was down is
+    found again within a minute of the engine coming back, with nobody acting (it is left
+    out of every search while its update waits)."""
+    due = timezone.now() - CATCH_UP_AFTER
+    if not PendingIndexUpdate.objects.filter(requested_at__lte=due).exists():
+        return None
+    return index_assets(asset_ids=[])
 
 
 def _apply(ids: list[int]) -> tuple[int, int]:

@@ -2,14 +2,17 @@
 
 Every few seconds it enqueues the refresh task when one is due (``analytics.refresh
 .scheduler_tick``: every ANALYTICS_REFRESH_SECONDS, or soon after someone asked), and once an
-hour prunes finished task results older than a day, once a minute publishes and unpublishes
-the pages scheduled for it (Wagtail's ``publish_scheduled``: a marketer's "go live at" and
-"expire at" happen with no cron line), and once a day from ``DIGEST_HOUR`` (local
-time) mails the notification digests (``notifications.services.notifications_digest_send``;
-a notification is mailed once, so a restart never sends one twice). On SQLite it also
-checkpoints the write-ahead log each tick, which web requests no longer do. The task runs in
-``manage.py db_worker`` (TASKS_BACKEND=database); with the immediate backend it runs here.
-`make run` and docker-compose.yml start it next to the web server and the worker.
+hour prunes finished task results older than a day; every ``CATCH_UP_SECONDS`` it replays
+search index updates that missed their own task (``search.services.index_catch_up``: an asset
+published while the search engine was down is found again soon after it returns); once a
+minute it publishes and unpublishes the pages scheduled for it (Wagtail's
+``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
+and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
+(``notifications.services.notifications_digest_send``; a notification is mailed once, so a
+restart never sends one twice). On SQLite it also checkpoints the write-ahead log each tick,
+which web requests no longer do. The task runs in ``manage.py db_worker``
+(TASKS_BACKEND=database); with the immediate backend it runs here. `make run` and
+docker-compose.yml start it next to the web server and the worker.
 """
 
 import logging
@@ -22,10 +25,12 @@ from django.utils import timezone
 
 from analytics.refresh import database_checkpoint, scheduler_tick
 from notifications.services import notifications_digest_send
+from search.services import index_catch_up
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
 PUBLISH_EVERY_SECONDS = 60
+CATCH_UP_SECONDS = 30
 DIGEST_HOUR = 7
 logger = logging.getLogger(__name__)
 
@@ -40,10 +45,11 @@ class Command(BaseCommand):
         if once:
             enqueued = scheduler_tick()
             pages_publish_due()
+            search_catch_up()
             self.stdout.write("refresh enqueued" if enqueued else "no refresh due")
             return
         self.stdout.write("analytics scheduler running; Ctrl-C stops it")
-        last_prune = last_publish = 0.0
+        last_prune = last_publish = last_catch_up = 0.0
         last_digest = None
         while True:
             try:
@@ -53,6 +59,9 @@ class Command(BaseCommand):
                 if time.monotonic() - last_publish > PUBLISH_EVERY_SECONDS:
                     last_publish = time.monotonic()
                     pages_publish_due()
+                if time.monotonic() - last_catch_up > CATCH_UP_SECONDS:
+                    last_catch_up = time.monotonic()
+                    search_catch_up()
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
                     _prune()
@@ -85,3 +94,12 @@ def _prune() -> None:
     backend = settings.TASKS["default"]["BACKEND"]
     if backend.startswith("django_tasks_db"):
         call_command("prune_db_task_results", min_age_days=1, verbosity=0)
+
+
+def search_catch_up() -> None:
+    """Replay the search index updates that missed their own task; logged when it did."""
+    outcome = index_catch_up()
+    if outcome is not None and outcome.ok:
+        logger.info(
+            "search index caught up: %s indexed, %s removed", outcome.indexed, outcome.deleted
+        )
