@@ -47,6 +47,7 @@ from cms.extraction import (
 from cms.extraction.pptx import PARSER as DECKS
 from cms.models import LibraryDocument, LibraryDocumentPage
 from cms.signals import document_processed
+from cms.storage import file_store_down
 
 logger = logging.getLogger(__name__)
 Status = LibraryDocument.Status
@@ -159,12 +160,16 @@ def document_process(*, document_id: int) -> LibraryDocument | None:
     try:
         outcome = _outcome_for(document)
         stored = _store_outcome(document, file_name=file_name, outcome=outcome)
-    except Exception:
+    except Exception as error:
+        reason = (
+            "The file store did not answer, so the file could not be read. Try “Process "
+            "again” in the Document processing report once it is back."
+            if file_store_down(error)
+            else "Processing failed unexpectedly. Try “Process again” in the Document "
+            "processing report; if it fails again, tell an administrator."
+        )
         Document.objects.filter(pk=document_id, file=file_name).update(
-            extraction_status=Status.FAILED,
-            extraction_error="Processing failed unexpectedly. Try “Process again” in the "
-            "Document processing report; if it fails again, tell an administrator.",
-            processed_at=timezone.now(),
+            extraction_status=Status.FAILED, extraction_error=reason, processed_at=timezone.now()
         )
         raise
     if not stored:
@@ -226,6 +231,8 @@ def _local_copy(document: LibraryDocument):
             with document.file.open("rb") as stored:
                 copied = _copy_bounded(stored, local, limit=limit)
         except OSError as error:
+            if file_store_down(error):
+                raise  # the store's failure, not the file's: said as such by the caller
             raise ExtractionError("The stored file could not be found or read.") from error
         if copied > limit:
             raise ExtractionError(

@@ -1,8 +1,9 @@
 """Cross-cutting request handling: the Content-Security-Policy header, bounded request
 bodies, no NUL character in an address or parameter, a clear 503 (with Retry-After) when the
-database is too busy to write, Wagtail's redirects held to the same permissions as the pages
-they lead to, signed-out visitors sent to sign in at every library URL, whether a page is
-there or not, and the visibility rule's tree-wide reads made once per page opened."""
+database is too busy to write or the file store does not answer, Wagtail's redirects held to
+the same permissions as the pages they lead to, signed-out visitors sent to sign in at every
+library URL, whether a page is there or not, and the visibility rule's tree-wide reads made
+once per page opened."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from wagtail.contrib.redirects.middleware import get_redirect
 from wagtail.contrib.redirects.models import Redirect
 
 from cms.selectors import page_visible_to, tree_read_ahead, tree_read_once
+from cms.storage import file_store_down
 
 logger = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
@@ -125,6 +127,32 @@ class DatabaseBusyMiddleware:
             return None
         logger.warning("database busy on %s %s: %s", request.method, request.path, exception)
         message = "The library is busy saving other changes; try again in a few seconds."
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
+
+
+class FileStoreDownMiddleware:
+    """A request that fails because the file store is down (S3 not answering, a full disk)
+    answers 503 with Retry-After saying so, never a 500: an upload is not saved (the file is
+    stored before its row), a preview or download can be tried again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not file_store_down(exception):
+            return None
+        logger.warning("file store down on %s %s: %r", request.method, request.path, exception)
+        message = (
+            "The file store is not answering, so nothing was saved or sent; try again in a minute."
+        )
         if request.path.startswith("/api/"):
             response = JsonResponse({"detail": message}, status=503)
         else:

@@ -1,5 +1,5 @@
 """Files in a private S3 bucket, handed to browsers as presigned URLs of the address they can
-reach.
+reach; and telling a file store that is down from a file that is not there.
 
 Inside a container network the app reaches the bucket at one address (``http://minio:9000``)
 that a rep's browser cannot resolve; ``public_endpoint_url`` (``S3_PUBLIC_ENDPOINT_URL``)
@@ -9,6 +9,7 @@ offline, so nothing is ever sent to the public address from the server.
 
 from __future__ import annotations
 
+import errno
 import threading
 
 from storages.backends.s3 import S3Storage
@@ -50,3 +51,20 @@ class BucketStorage(S3Storage):
                 verify=self.verify,
             )
         return client
+
+
+#: Local-disk failures that are the store's, not the file's (full, read-only, failing disk).
+_DISK_DOWN = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+def file_store_down(error: BaseException) -> bool:
+    """Whether ``error`` means the file store cannot serve now (S3 unreachable, timing out
+    or failing; a full or failing disk), as opposed to a file that is missing or refused."""
+    import botocore.exceptions
+
+    if isinstance(error, botocore.exceptions.ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500
+    if isinstance(error, botocore.exceptions.BotoCoreError):
+        return True  # no answer: connection refused or reset, timeout, endpoint unknown
+    return isinstance(error, OSError) and error.errno in _DISK_DOWN

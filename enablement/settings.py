@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "cms.middleware.RequestSizeLimitMiddleware",
     "cms.middleware.NulCharacterMiddleware",
     "cms.middleware.DatabaseBusyMiddleware",
+    "cms.middleware.FileStoreDownMiddleware",
     "search.middleware.AdminSearchUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -3,16 +3,19 @@ that expires, no public access, delete."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import boto3
+import botocore.exceptions
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from cms.downloads import stored_file_response
+from cms.storage import file_store_down
 from enablement.env import s3_origins, s3_storage_from_env
 from tests.factories import make_document
 
@@ -131,3 +134,89 @@ def test_downloads_name_the_address_browsers_reach_when_it_differs(s3, moto_endp
         }
     )["OPTIONS"]
     assert s3_origins(options) == ["https://files.example.com"]  # what the CSP allows
+
+
+# --- the file store down ------------------------------------------------------------------------
+DEAD = "http://127.0.0.1:9"  # nothing listens on the discard port
+
+
+@pytest.fixture
+def store_down(s3, settings):
+    """The bucket's server stops answering (what was stored stays in the database)."""
+    storages = dict(settings.STORAGES)
+    storages["default"] = s3_storage_from_env(
+        environ={"S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": DEAD, "S3_ADDRESSING_STYLE": "path"}
+    )
+    storages["default"]["OPTIONS"].update(access_key="testing", secret_key="testing")
+    return override_settings(STORAGES=storages)
+
+
+def test_a_page_preview_with_the_store_down_is_a_503_saying_so(
+    s3, store_down, django_capture_on_commit_callbacks
+):
+    from accounts.roles import REP
+    from tests.cms.builders import make_pdf
+    from tests.factories import make_asset, make_user
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pdf = make_document("terms.pdf", make_pdf(["Indemnification", "Warranty"]))
+        asset = make_asset("Legal terms", document=pdf)
+    client = Client()
+    client.force_login(make_user(role=REP))
+    assert client.get(f"/assets/{asset.pk}/pages/1/preview/").status_code == 200
+    with store_down:
+        response = client.get(f"/assets/{asset.pk}/pages/2/preview/")
+    assert response.status_code == 503
+    assert "The file store is not answering" in response.content.decode()
+    assert response["Retry-After"]
+
+
+@pytest.mark.django_db(transaction=True)  # as in production: the failed request's own transaction
+def test_an_upload_with_the_store_down_is_a_503_and_nothing_is_saved(s3, store_down, admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+    from wagtail.documents import get_document_model
+
+    before = get_document_model().objects.count()
+    with store_down:
+        response = admin_client.post(
+            reverse("wagtaildocs:add_multiple"),
+            {"files[]": SimpleUploadedFile("pitch.txt", b"Prices rise in March")},
+        )
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode()
+    assert get_document_model().objects.count() == before
+
+
+def test_processing_with_the_store_down_says_so_for_the_retry(s3, store_down):
+    from cms.documents import document_process
+    from cms.models import LibraryDocument
+
+    document = make_document("notes.txt", b"walrus")
+    with store_down, pytest.raises(Exception, match="Could not connect"):
+        document_process(document_id=document.pk)
+    document.refresh_from_db()
+    assert document.extraction_status == LibraryDocument.Status.FAILED
+    assert document.extraction_error.startswith("The file store did not answer")
+
+
+def _answer(status: int, code: str) -> botocore.exceptions.ClientError:
+    response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return botocore.exceptions.ClientError(response, "GetObject")
+
+
+@pytest.mark.parametrize(
+    ("error", "down"),
+    [
+        (botocore.exceptions.EndpointConnectionError(endpoint_url=DEAD), True),
+        (botocore.exceptions.ConnectTimeoutError(endpoint_url=DEAD), True),
+        (_answer(503, "SlowDown"), True),
+        (_answer(404, "NoSuchKey"), False),
+        (_answer(403, "AccessDenied"), False),
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (FileNotFoundError(errno.ENOENT, "gone"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_the_store_being_down_is_told_from_a_missing_file(error, down):
+    assert file_store_down(error) is down
