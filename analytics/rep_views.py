@@ -35,6 +35,7 @@ from analytics.models import ContentRequest, EventKind
 from analytics.selectors import share_link_label
 from cms.models import AssetPage
 from cms.selectors import asset_visible_or_none, asset_visible_to
+from cms.views import asset_page_after_action
 
 
 def _visible_asset(request, asset_id: int) -> AssetPage:
@@ -53,7 +54,7 @@ def _back(request, asset: AssetPage | None):
         return redirect(target)
     if asset is None:
         return redirect("analytics:share_links")
-    return redirect(asset.url or "home")
+    return asset_page_after_action(request, asset)
 
 
 def _form_problems(form) -> str:

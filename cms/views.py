@@ -12,7 +12,7 @@ import hashlib
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
@@ -169,13 +169,24 @@ def library_page_serve(request, *, page):
     return TemplateResponse(request, page.template, context)
 
 
+#: Session key: the asset whose page the rep is sent back to after acting on it (feedback, a
+#: share link, "used in a deal"); showing it again is not another view.
+SHOWN_AFTER_ACTION = "asset_shown_after_action"
+
+
+def asset_page_after_action(request, asset: AssetPage) -> HttpResponseRedirect:
+    """Back to ``asset``'s page after the rep acted on it, without counting a second view."""
+    request.session[SHOWN_AFTER_ACTION] = asset.pk
+    return redirect(asset.url or "home")
+
+
 def asset_page_serve(request, *, page):
     """One asset for a rep: preview, summary, body, placement, owner, review status, the
     download (or link) and related assets. Records a view (``asset_viewed``) unless previewed."""
     preview = _is_manager_preview(request)
     if not preview and not selectors.asset_visible_to(request.user, page):
         raise Http404("No such asset")
-    if not preview:
+    if not preview and request.session.pop(SHOWN_AFTER_ACTION, None) != page.pk:
         asset_viewed.send(sender=AssetPage, request=request, asset=page)
     related = selectors.assets_related(request.user, page)
     for asset in related:

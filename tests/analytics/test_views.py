@@ -394,3 +394,21 @@ def test_a_marketer_fetching_a_file_in_the_admin_is_not_a_download_of_the_assets
     assert client.get(f"/assets/{asset.pk}/download/").status_code == 200
     downloads = UsageEvent.objects.filter(kind=EventKind.DOWNLOADED)
     assert list(downloads.values_list("asset_id", flat=True)) == [asset.pk]
+
+
+def test_the_page_shown_again_after_feedback_is_not_another_view():
+    """Feedback, a share link or "used in a deal" sends the rep back to the asset's page: that
+    was counted as a second view (an outside audit: one visit and one post, two views)."""
+    rep = make_user(role=REP)
+    asset = make_asset("Battlecard")
+    client = Client()
+    client.force_login(rep)
+    client.get(asset.url)
+    posted = client.post(
+        f"/analytics/assets/{asset.pk}/feedback/", {"kind": "helpful"}, follow=True
+    )
+    assert posted.redirect_chain[-1][0] == asset.url and posted.status_code == 200
+    views = UsageEvent.objects.filter(kind=EventKind.VIEWED, asset=asset)
+    assert views.count() == 1
+    client.get(asset.url)  # opening it again later is a view
+    assert views.count() == 2
