@@ -249,6 +249,7 @@ class RecommendationOut(Schema):
     summary: str
     reasons: list[str]
     score: float
+    shareable: bool = Field(description="Whether it may be shared with the deal's buyer.")
 
 
 class TouchOut(Schema):
@@ -301,6 +302,7 @@ def deal_detail(request, external_id: str):
                 "summary": c.summary,
                 "reasons": c.reasons,
                 "score": c.score,
+                "shareable": c.asset_id in panel.shareable,
             }
             for c in cards
         ],

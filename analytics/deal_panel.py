@@ -18,7 +18,7 @@ from django.db.models import Q
 from accounts.roles import user_is_enablement_lead
 from analytics.forms import open_deals
 from analytics.models import TOUCH_KINDS, Deal, UsageEvent
-from cms.selectors import assets_for_user
+from cms.selectors import assets_for_user, assets_shareable_ids
 from cms.taxonomy import Facet, deal_facets
 from search.results import RepSearchPage
 from search.services import rep_search
@@ -88,6 +88,7 @@ class DealPanel:
     params: dict[str, str]  # the deal mode the recommendations were ranked for
     recommendations: RepSearchPage
     touches: list[UsageEvent]  # shared, used, presented, opened: newest first
+    shareable: set[int]  # the recommended assets that may go to buyers
 
 
 def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
@@ -96,7 +97,10 @@ def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
     params = deal_search_params(deal)
     page = rep_search(user=user, params={**params, "per_page": str(RECOMMENDATIONS)}, source=source)
     touches = list(deal_touches(user=user, deal=deal)[:50])
-    return DealPanel(deal=deal, params=params, recommendations=page, touches=touches)
+    shareable = assets_shareable_ids(card.asset_id for card in page.cards)
+    return DealPanel(
+        deal=deal, params=params, recommendations=page, touches=touches, shareable=shareable
+    )
 
 
 def deal_touches(*, user, deal: Deal):

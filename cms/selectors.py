@@ -217,6 +217,13 @@ def _through_aliases(
         found.update(dict.fromkeys(sorted(added, key=lambda item: item[0])))
 
 
+def assets_shareable_ids(asset_ids) -> set[int]:
+    """Those of ``asset_ids`` that may go to buyers (``AssetPage.shareable_with_buyers``, in
+    one query): the asset's own choice, else its type's default."""
+    own = Q(buyer_sharing="allow") | Q(buyer_sharing="", asset_type__shareable_with_buyers=True)
+    return set(AssetPage.objects.filter(own, pk__in=list(asset_ids)).values_list("pk", flat=True))
+
+
 def asset_originals(asset_ids) -> dict[int, int]:
     """For each of ``asset_ids``, the asset it is: its own id, or for an alias (of an alias...)
     the id of the page the chain started from. Ids of no page are left out."""

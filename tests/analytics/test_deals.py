@@ -12,7 +12,7 @@ from analytics.deal_panel import deal_search_params
 from analytics.forms import DealForm
 from analytics.models import Deal, EventKind, UsageEvent
 from analytics.services import DealInput, deal_upsert, usage_record
-from cms.models import Competitor, Industry
+from cms.models import AssetPage, Competitor, Industry
 from search.services import index_assets
 from tests.factories import make_asset, make_section, make_team, make_user
 from tests.search.conftest import (  # noqa: F401 - fixtures
@@ -200,3 +200,17 @@ def test_deals_of_a_closed_deal_offer_no_actions(library):
     html = _client(rep).get("/deals/006L/").content.decode()
     assert Deal.objects.get(external_id="006L").outcome == "won"
     assert 'class="use"' not in html
+
+
+def test_the_panel_offers_to_share_only_what_may_go_to_buyers(library):
+    """An internal asset (a battlecard) had "Share with the buyer", which then refused."""
+    AssetPage.objects.filter(pk=library["early"].pk).update(buyer_sharing="deny")
+    rep = make_user(role=REP)
+    _deal("006S", rep, name="Globex")
+    html = _client(rep).get("/deals/006S/").content.decode()
+    cards = html[html.index('id="recommendations"') :].split('<li class="result"')[1:]
+    shared = {card.split("</a>")[0].rsplit(">", 1)[1]: 'class="share"' in card for card in cards}
+    assert shared == {"Pricing objections": True, "Why modernise": False}
+    assert "Internal: not for buyers" in html
+    api = _client(rep).get("/api/v1/deals/006S").json()["recommendations"]
+    assert {r["title"]: r["shareable"] for r in api} == shared
