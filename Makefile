@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in mails and share links name the address `make run` serves (unless BASE_URL is set).
+BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test lint bench install serve clean
 
@@ -20,6 +22,7 @@ install: $(STAMP)
 # Three processes, stopped together by Ctrl-C: the web server (it leaves SQLite checkpoints to the
 # scheduler, see DATABASES in enablement/settings.py), a task worker (search indexing,
 # analytics refreshes) and the analytics scheduler (a refresh every ANALYTICS_REFRESH_SECONDS).
+run: export BASE_URL := $(BASE_URL)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

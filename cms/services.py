@@ -18,6 +18,7 @@ Roles (``roles_ensure``, run after every ``migrate`` by ``cms.signals``):
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -64,6 +65,24 @@ def library_root_ensure() -> LibraryPage:
             site.root_page = library
             site.save(update_fields=["root_page"])
     return library
+
+
+def site_follow_base_url() -> bool:
+    """Give the default site the host and port of ``BASE_URL`` (``WAGTAILADMIN_BASE_URL``),
+    so that the page links Wagtail puts in its mails ("view the page here") are the ones
+    people open, not ``http://localhost/``; returns whether it changed. Run at each
+    ``migrate``: the environment is the one place the address is set."""
+    address = urlparse(settings.WAGTAILADMIN_BASE_URL)
+    if not address.hostname:
+        return False
+    port = address.port or (443 if address.scheme == "https" else 80)
+    changed = Site.objects.filter(is_default_site=True).exclude(
+        hostname=address.hostname, port=port
+    )
+    if not changed.update(hostname=address.hostname, port=port):
+        return False
+    Site.clear_site_root_paths_cache()  # what Site.save does: page URLs are cached with it
+    return True
 
 
 def moderation_workflow_ensure(*, library: Page, approvers: Group) -> Workflow:
@@ -177,4 +196,5 @@ def roles_ensure() -> dict[str, Group]:
         )
         _grant_admin(groups[ADMIN])
         moderation_workflow_ensure(library=library, approvers=groups[ENABLEMENT_LEAD])
+        site_follow_base_url()
     return groups

@@ -124,6 +124,9 @@ def test_make_run_starts_the_web_server_a_worker_and_the_scheduler():
     for command in ("manage.py db_worker", "manage.py analytics_scheduler", "manage.py runserver"):
         assert command in recipe, command
     assert "trap 'kill $$worker $$scheduler" in recipe  # Ctrl-C stops all three
+    # Links in mails name the address it serves: BASE_URL follows HOST and PORT.
+    assert "BASE_URL ?= http://$(HOST):$(PORT)" in makefile
+    assert "run: export BASE_URL := $(BASE_URL)" in makefile
 
 
 def test_the_worker_reads_legacy_office_files_through_the_stacks_tika_server(compose):

@@ -87,3 +87,35 @@ def test_a_notification_that_cannot_be_sent_logs_no_traceback(caplog):
         asset.get_workflow().start(asset, marketer)
     assert any("mail server not reachable" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("http://127.0.0.1:8793", "http://127.0.0.1:8793"),
+        ("https://library.example.com", "https://library.example.com"),
+    ],
+)
+def test_page_links_in_wagtails_mails_use_base_url(base_url, root, mailoutbox):
+    """Wagtail's "approved" mail linked to http://localhost/… (its default site), dead on
+    any other address; the default site now follows BASE_URL at each migrate."""
+    from wagtail.models import WorkflowState
+
+    from cms.services import site_follow_base_url
+
+    marketer = make_user(role=MARKETER)
+    lead = make_user(role=ENABLEMENT_LEAD)
+    with override_settings(WAGTAILADMIN_BASE_URL=base_url):
+        assert site_follow_base_url() is True
+        assert site_follow_base_url() is False  # already there: nothing written
+    page = make_asset("Pricing one-pager", publish=False)
+    page.save_revision(user=marketer)
+    page.get_workflow().start(page, marketer)
+    state = WorkflowState.objects.get(object_id=str(page.pk), status="in_progress")
+    task_state = state.current_task_state
+    task_state.task.specific.on_action(task_state, user=lead, action_name="approve")
+    (approved,) = [m for m in mailoutbox if "approved" in m.subject.lower()]
+    page.refresh_from_db()
+    assert f"{root}{page.url}" in approved.body
+    assert "http://localhost/" not in approved.body

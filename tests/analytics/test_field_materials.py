@@ -155,3 +155,36 @@ def test_the_upgrade_gives_existing_materials_the_title_their_rep_submitted():
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert FieldMaterial.objects.get(pk=material.pk).title == "My Singapore deck"
+
+
+def _approve(asset, approver):
+    state = WorkflowState.objects.get(object_id=str(asset.pk), status="in_progress")
+    task_state = state.current_task_state
+    task_state.task.specific.on_action(task_state, user=approver, action_name="approve")
+
+
+def test_wagtails_approval_mail_goes_to_a_marketer_and_never_to_a_rep(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """Wagtail mailed the rep whose material was approved, with links into the admin that a
+    rep cannot open; the rep hears it from the library. A marketer still gets Wagtail's."""
+    from accounts.roles import ENABLEMENT_LEAD, MARKETER
+    from tests.factories import make_asset
+
+    library_root()
+    rep = make_user("rosa", role=REP)
+    lead = make_user("lea", role=ENABLEMENT_LEAD)
+    marketer = make_user("max", role=MARKETER)
+    material = field_material_submit(user=rep, title="Cheat sheet", upload=_deck(), note="x")
+    page = make_asset("Pricing one-pager", publish=False)
+    page.save_revision(user=marketer)
+    page.get_workflow().start(page, marketer)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _approve(AssetPage.objects.get(pk=material.asset_id), lead)
+        _approve(page, lead)
+    approved = [m for m in mailoutbox if "approved" in m.subject.lower()]
+    assert [m.to for m in approved] == [["max@example.com"]]
+    to_rep = [m for m in mailoutbox if "rosa@example.com" in m.to]
+    assert to_rep and not any("/admin/" in m.body for m in to_rep)  # the library's own notice
+    assert Notification.objects.filter(user=rep, kind="field_material_published").exists()
