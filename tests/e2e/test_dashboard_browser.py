@@ -120,3 +120,28 @@ def test_a_page_that_says_refreshing_offers_the_new_numbers_once_they_are_in(pag
     page.wait_for_load_state()
     expect(page.locator("#refreshing")).to_have_count(0)
     assert RefreshState.objects.get().data_as_of > first
+
+
+def _box_beside_its_label(page, selector: str) -> None:
+    """Each checkbox or radio is a small box on its label's line, left of the words (they
+    were 44 px high bars the width of the form, above the wrong label)."""
+    boxes = page.locator(selector)
+    assert boxes.count() >= 2
+    for index in range(boxes.count()):
+        box = boxes.nth(index).bounding_box()
+        label = boxes.nth(index).locator("xpath=..").bounding_box()
+        assert box["width"] <= 24 and box["height"] <= 24, box
+        assert abs((box["y"] + box["height"] / 2) - (label["y"] + label["height"] / 2)) < 8
+        assert box["x"] - label["x"] < 4  # first on its line, the words after it
+
+
+def test_checkboxes_and_radios_sit_beside_their_labels(page):
+    lead, rep = make_user("lena", role=ENABLEMENT_LEAD), make_user("rico", role=REP)
+    asset = make_asset("Discovery deck")
+    login(page, lead.username, PASSWORD)
+    page.goto("/analytics/")
+    _box_beside_its_label(page, "input[type=checkbox][name=strata]")
+    page.context.clear_cookies()
+    login(page, rep.username, PASSWORD)
+    page.goto(asset.url)
+    _box_beside_its_label(page, "input[type=radio][name=kind]")
