@@ -1,6 +1,7 @@
 """Rep-made materials: a rep submits their own file with a note and the deal it helped; it
-becomes a draft asset in marketing's moderation workflow (owned by the section's owner, the
-rep credited), and once published it shows "from the field" and the rep is told."""
+becomes a draft asset in marketing's moderation workflow (owned by the section's owner, or
+the nearest section above it with one; the rep credited), and once published it shows "from
+the field" and the rep is told."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def _section() -> LibraryPage | None:
     return (sections.filter(slug=slug).first() if slug else None) or sections.order_by(
         "depth", "path"
     ).first()
+
+
+def _owner_for(section: LibraryPage):
+    """Who owns material that arrives in ``section``: its owner, else the nearest section
+    above it that has one (the library home usually has none), else nobody."""
+    for page in [section, *reversed(section.get_ancestors().specific())]:
+        if getattr(page, "owner_id", None):
+            return page.owner
+    return None
 
 
 def field_material_submit(
@@ -63,7 +73,7 @@ def field_material_submit(
             # A first guess marketing corrects in review: most field material is a deck.
             asset_type=AssetType.objects.filter(slug="deck").first() or AssetType.objects.first(),
             live=False,
-            owner=section.owner,
+            owner=_owner_for(section),
         )
         section.add_child(instance=asset)
         if deal is not None and deal.journey_stage_id:

@@ -3,14 +3,14 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from wagtail.models import WorkflowState
 
 from accounts.roles import REP
 from analytics.field_materials import field_material_submit
 from analytics.models import FieldMaterial
 from analytics.services import DealInput, deal_upsert
-from cms.models import AssetPage
+from cms.models import AssetPage, LibraryPage
 from notifications.models import Notification
 from tests.factories import library_root, make_user
 
@@ -188,3 +188,18 @@ def test_wagtails_approval_mail_goes_to_a_marketer_and_never_to_a_rep(
     to_rep = [m for m in mailoutbox if "rosa@example.com" in m.to]
     assert to_rep and not any("/admin/" in m.body for m in to_rep)  # the library's own notice
     assert Notification.objects.filter(user=rep, kind="field_material_published").exists()
+
+
+def test_material_in_a_section_without_an_owner_is_owned_by_the_nearest_one_above():
+    """The library home has no owner, so material arriving there had none, and no one's
+    review queue held it (an outside audit)."""
+    from tests.factories import make_section
+
+    home = library_root()
+    marketer = make_user("max")
+    LibraryPage.objects.filter(pk=home.pk).update(owner=marketer)
+    section = make_section("From the field")
+    rep = make_user("rosa", role=REP)
+    with override_settings(FIELD_MATERIALS_SECTION=section.slug):
+        material = field_material_submit(user=rep, title="Cheat sheet", upload=_deck(), note="x")
+    assert AssetPage.objects.get(pk=material.asset_id).owner == marketer
