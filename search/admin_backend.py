@@ -21,15 +21,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import threading
 
 from asgiref.local import Local
 from django.db import connection
+from django.utils import timezone
 from wagtail.search.backends.base import BaseSearchBackend
 
 from search.admin_filters import InlinedFilters
 from search.engines.base import SearchUnavailable
 
+logger = logging.getLogger(__name__)
 _detected: dict[str, str] = {}
 _lock = threading.Lock()
 
@@ -81,7 +84,45 @@ def _with_inlined_filters(backend):
             "SearchResults", (TotalsOncePerRequest, backend.results_class), {}
         )
         attributes["index_class"] = type("Index", (MappedFirst, backend.index_class), {})
+        return type(backend.__name__, (MissesRemembered, backend), attributes)
     return type(backend.__name__, (backend,), attributes)
+
+
+def admin_index_mark_stale() -> None:
+    """Remember that the admin's index missed a write (``search.models.AdminIndexStale``)."""
+    from search.models import AdminIndexStale
+
+    try:
+        AdminIndexStale.objects.update_or_create(pk=1, defaults={"marked_at": timezone.now()})
+    except Exception:  # the database too: the write's own error is what gets logged
+        logger.warning("could not record that the admin's search index missed a write")
+
+
+class MissesRemembered:
+    """A write to the admin's index that fails (the server down, or refusing it) is logged
+    and skipped by Wagtail, and the page was missing from marketers' search until someone
+    ran ``update_index``. It is remembered, for the scheduler to rebuild the index."""
+
+    def add(self, obj):
+        with _remembered():
+            return super().add(obj)
+
+    def add_bulk(self, model, obj_list):
+        with _remembered():
+            return super().add_bulk(model, obj_list)
+
+    def delete(self, obj):
+        with _remembered():
+            return super().delete(obj)
+
+
+@contextlib.contextmanager
+def _remembered():
+    try:
+        yield
+    except Exception:
+        admin_index_mark_stale()
+        raise
 
 
 class AdminIndexUnmapped(Exception):
@@ -227,5 +268,10 @@ class UnavailableBackend(BaseSearchBackend):
     def _fail(self, *args, **kwargs):
         raise AdminSearchUnavailable(self.reason)
 
-    search = autocomplete = add = add_bulk = delete = _fail
+    def _miss(self, *args, **kwargs):
+        admin_index_mark_stale()
+        raise AdminSearchUnavailable(self.reason)
+
+    search = autocomplete = _fail
+    add = add_bulk = delete = _miss
     get_index_for_model = refresh_indexes = reset_indexes = _fail

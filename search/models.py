@@ -18,6 +18,15 @@ from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from search.synonyms import parse_synonyms
 
 
+class AdminIndexStale(models.Model):
+    """Wagtail's admin index (marketers' page and document search on the server) missed a
+    write: the server was down or refused it, and Wagtail only logs that. While this row
+    exists the scheduler rebuilds that index (``search.services.admin_index_catch_up``);
+    ``marked_at`` is the latest miss, so one during a rebuild is not forgotten."""
+
+    marked_at = models.DateTimeField(default=timezone.now)
+
+
 class PendingIndexUpdate(models.Model):
     """An asset whose index entry may be out of date: an update was requested (in the same
     transaction as the change that needs it) and has not yet been applied, or it failed.

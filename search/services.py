@@ -36,7 +36,13 @@ from search import selectors
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
 from search.forms import InvalidSearch, is_search, query_from_params
-from search.models import PendingIndexUpdate, RankingSignal, SearchClick, SearchEvent
+from search.models import (
+    AdminIndexStale,
+    PendingIndexUpdate,
+    RankingSignal,
+    SearchClick,
+    SearchEvent,
+)
 from search.query import SearchQuery, SearchResults, audience_for, normalize_text
 from search.results import RepSearchPage, page_build
 from search.selectors import IndexReport, index_changed_since, index_check
@@ -127,6 +133,24 @@ def index_catch_up() -> IndexOutcome | None:
     if not PendingIndexUpdate.objects.filter(requested_at__lte=due).exists():
         return None
     return index_assets(asset_ids=[])
+
+
+def admin_index_catch_up() -> bool:
+    """Rebuild the admin's index (Wagtail's ``update_index``) when a write to it was missed
+    (``search.models.AdminIndexStale``); returns whether it did. A miss recorded while it
+    runs stays for the next time; with the server still down it tries again next time."""
+    from django.core.management import call_command
+
+    if not AdminIndexStale.objects.exists():
+        return False
+    started = timezone.now()
+    try:
+        call_command("update_index", verbosity=0)
+    except Exception as error:
+        logger.warning("admin search index not rebuilt yet: %s", error)
+        return False
+    AdminIndexStale.objects.filter(marked_at__lte=started).delete()
+    return True
 
 
 def _apply(ids: list[int]) -> tuple[int, int]:

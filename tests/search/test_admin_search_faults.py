@@ -3,6 +3,7 @@ never a 500, and saving and publishing still work. Also which backend the settin
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 
@@ -152,3 +153,43 @@ def test_an_index_the_server_mapped_by_guessing_says_to_rebuild_it(
             assert "Walrus pricing sheet" in response.content.decode()
         finally:
             _drop(prefix)
+
+
+@pytest.mark.parametrize("kind", ["opensearch", "elasticsearch"])
+def test_a_page_published_while_the_server_was_down_is_found_after_it_returns(
+    marketer_client, kind
+):
+    """Wagtail logs and skips a failed write to the admin's index, so the page stayed out
+    of marketers' search until someone ran update_index; the scheduler now rebuilds it."""
+    from search.models import AdminIndexStale
+
+    prefix = f"missed-{uuid.uuid4().hex[:8]}"
+    up = wagtail_search_backends(url=_server_url(kind), engine=kind, index=prefix)
+    try:
+        with override_settings(WAGTAILSEARCH_BACKENDS=up):
+            call_command("update_index", verbosity=0)
+        for engine in (kind, "auto"):  # a backend that failed, or one that could not ask
+            down = wagtail_search_backends(url=DOWN, engine=engine, index=prefix)
+            with override_settings(WAGTAILSEARCH_BACKENDS=down):
+                make_asset(f"Walrus pricing sheet {engine}")
+            assert AdminIndexStale.objects.exists()
+        with override_settings(WAGTAILSEARCH_BACKENDS=up):
+            call_command("analytics_scheduler", "--once", stdout=io.StringIO())
+            assert not AdminIndexStale.objects.exists()
+            get_search_backend().get_index_for_model(AssetPage).refresh()
+            page = marketer_client.get("/admin/pages/search/", {"q": "walrus"}).content.decode()
+            assert f"Walrus pricing sheet {kind}" in page and "Walrus pricing sheet auto" in page
+    finally:
+        with override_settings(WAGTAILSEARCH_BACKENDS=up):
+            _drop(prefix)
+
+
+def test_with_the_server_still_down_the_miss_is_kept_for_next_time():
+    from search.models import AdminIndexStale
+    from search.services import admin_index_catch_up
+
+    down = wagtail_search_backends(url=DOWN, engine="elasticsearch", index="still-down")
+    with override_settings(WAGTAILSEARCH_BACKENDS=down):
+        make_asset("Walrus pricing sheet")
+        assert admin_index_catch_up() is False
+    assert AdminIndexStale.objects.exists()

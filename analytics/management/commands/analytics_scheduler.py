@@ -4,7 +4,8 @@ Every few seconds it enqueues the refresh task when one is due (``analytics.refr
 .scheduler_tick``: every ANALYTICS_REFRESH_SECONDS, or soon after someone asked), and once an
 hour prunes finished task results older than a day; every ``CATCH_UP_SECONDS`` it replays
 search index updates that missed their own task (``search.services.index_catch_up``: an asset
-published while the search engine was down is found again soon after it returns); once a
+published while the search engine was down is found again soon after it returns; the
+admin's index, when it missed a write, is rebuilt: ``admin_index_catch_up``); once a
 minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
 and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from analytics.refresh import database_checkpoint, scheduler_tick
 from notifications.services import notifications_digest_send
-from search.services import index_catch_up
+from search.services import admin_index_catch_up, index_catch_up
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
@@ -97,7 +98,10 @@ def _prune() -> None:
 
 
 def search_catch_up() -> None:
-    """Replay the search index updates that missed their own task; logged when it did."""
+    """Replay the search index updates that missed their own task, and rebuild the admin's
+    index when it missed a write; logged when it did."""
+    if admin_index_catch_up():
+        logger.info("admin search index rebuilt after missed writes")
     outcome = index_catch_up()
     if outcome is not None and outcome.ok:
         logger.info(
