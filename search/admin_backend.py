@@ -90,6 +90,7 @@ def _with_inlined_filters(backend):
 
 def admin_index_mark_stale() -> None:
     """Remember that the admin's index missed a write (``search.models.AdminIndexStale``)."""
+    # Imported here: settings name this module, which may be loaded before models are ready.
     from search.models import AdminIndexStale
 
     try:
