@@ -210,6 +210,29 @@ def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict
     return {k: plain(v) for k, v in rows.items()}, summary
 
 
+#: The estimate's own figures. An asset without enough data (``enough_data`` false: fewer
+#: than ``ANALYTICS_MIN_DEALS`` deals compared on a side, or no variation in outcomes) may
+#: still have them, but they are no verdict: 7 deals can give "+39 pts (+1 to +77)".
+ESTIMATE_FIELDS = ("effect", "effect_ci_low", "effect_ci_high")
+
+
+def asset_rows_sort(rows: list[dict], *, sort: str, descending: bool) -> list[dict]:
+    """``rows`` of ``asset_table`` ordered by the field ``sort``, rows without a value for it
+    after the others, by title. By one of ``ESTIMATE_FIELDS``, an asset without enough data
+    has no value: sorted among the others, the noisiest estimates (the fewest deals) came
+    before every asset with a verdict."""
+
+    def has_value(row: dict) -> bool:
+        if sort in ESTIMATE_FIELDS and not row.get("enough_data"):
+            return False
+        return row.get(sort) is not None
+
+    present = [row for row in rows if has_value(row)]
+    missing = [row for row in rows if not has_value(row)]
+    present.sort(key=lambda row: row[sort], reverse=descending)
+    return present + sorted(missing, key=lambda row: row["title"])
+
+
 def _titles(asset_ids) -> dict[int, str]:
     return dict(AssetPage.objects.filter(pk__in=list(asset_ids)).values_list("pk", "title"))
 

@@ -122,10 +122,7 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
     keep = set(assets.values_list("pk", flat=True))
     rows = [r for r in rows if r["asset_id"] in keep]
     sort = params["sort"] if params["sort"] in SORTABLE else DEFAULT_SORT
-    present = [r for r in rows if r.get(sort) is not None]
-    missing = [r for r in rows if r.get(sort) is None]
-    present.sort(key=lambda r: r[sort], reverse=params["order"] == "desc")
-    ordered = present + sorted(missing, key=lambda r: r["title"])
+    ordered = selectors.asset_rows_sort(rows, sort=sort, descending=params["order"] == "desc")
     return ordered, {**params, "sort": sort, "summary": summary}
 
 

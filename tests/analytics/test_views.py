@@ -412,3 +412,51 @@ def test_the_page_shown_again_after_feedback_is_not_another_view():
     assert views.count() == 1
     client.get(asset.url)  # opening it again later is a view
     assert views.count() == 2
+
+
+def _table_order(body: str) -> list[int]:
+    import re
+
+    return [int(pk) for pk in re.findall(r'<tr data-asset="(\d+)"', body)]
+
+
+def test_assets_without_enough_data_sort_after_every_verdict_and_show_no_effect():
+    """Sorted by effect (the default), an asset compared on 7 deals came first: "not enough
+    data · +39 pts (+1 pts to +77 pts) · 7 vs 35" above every asset with a verdict."""
+    few = make_asset("North America public sector addendum")
+    helps = make_asset("Datasheet")
+    flat = make_asset("Guide")
+    _stored_row(
+        few, verdict="not enough data", enough_data=False, effect=0.39, effect_ci_low=0.01,
+        effect_ci_high=0.77, usable_deals=7, comparison_deals=35,
+    )  # fmt: skip
+    _stored_row(
+        helps, verdict="helps", enough_data=True, effect=0.12, effect_ci_low=0.05,
+        effect_ci_high=0.19, q_value=0.01, usable_deals=200, comparison_deals=700,
+    )  # fmt: skip
+    _stored_row(
+        flat, verdict="no clear effect", enough_data=True, effect=-0.02, effect_ci_low=-0.1,
+        effect_ci_high=0.06, q_value=0.6, mde=0.11, usable_deals=80, comparison_deals=300,
+    )  # fmt: skip
+    client = _client(ENABLEMENT_LEAD)
+    for query, judged in [
+        ("", [helps, flat]),
+        ("?sort=effect&order=desc", [helps, flat]),
+        ("?sort=effect&order=asc", [flat, helps]),
+    ]:
+        body = client.get(f"/analytics/assets/{query}").content.decode()
+        assert _table_order(body) == [a.pk for a in [*judged, few]], query
+        assert "+39 pts" not in body and "+77 pts" not in body
+        assert "7 <small>vs 35</small>" in body  # why there is no verdict
+        assert "comes after every asset with a verdict when sorted by effect" in body
+    # The CSV keeps the figure, beside the verdict that says it is none.
+    response = client.get("/analytics/assets.csv?sort=effect&order=asc")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    header = rows[0]
+    assert [int(r[0]) for r in rows[1:]] == [flat.pk, helps.pk, few.pk]
+    last = dict(zip(header, rows[-1], strict=True))
+    assert (last["verdict"], last["effect"], last["enough_data"]) == (
+        "not enough data",
+        "0.39",
+        "False",
+    )
