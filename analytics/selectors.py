@@ -45,7 +45,7 @@ from analytics.rollups.usage import USAGE_FIELDS
 from analytics.scope import DEFAULT_WINDOW, WINDOWS, window_start
 from analytics.tokens import share_link_token, token_digest
 from cms.models import AssetPage
-from cms.selectors import asset_visible_to, assets_for_user, assets_live
+from cms.selectors import asset_visible_to, assets_expire_at, assets_for_user, assets_live
 
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
 EFFECT_FIELDS = (
@@ -436,6 +436,26 @@ def share_link_for_buyer(token: str):
     if not link.asset.shareable_with_buyers or not asset_visible_to(creator, link.asset):
         return None
     return link
+
+
+def asset_page_state(*, user, asset: AssetPage) -> dict:
+    """What the lead's page of ``asset`` says of the asset's own page: ``open`` when ``user``
+    can open it (else its address is a 404 for them, not a link to offer); otherwise why:
+    ``expired_at`` when it expired (itself or a library section above it; None if it expired
+    at no recorded time), else ``archived``, else it is not live (unpublished, itself or a
+    section above it). ``can_edit``: ``user`` may open it in the admin's editor."""
+    if asset_visible_to(user, asset):
+        return {"open": True}
+    expiry = assets_expire_at([asset.pk]).get(asset.pk)
+    expired = (expiry is not None and expiry <= timezone.now()) or asset.expired
+    return {
+        "open": False,
+        "expired": expired,
+        "expired_at": (expiry or asset.expire_at) if expired else None,
+        "archived": asset.archived,
+        "can_edit": user.has_perm("wagtailadmin.access_admin")
+        and asset.permissions_for_user(user).can_edit(),
+    }
 
 
 def feedback_for_asset(asset_id: int):

@@ -182,6 +182,7 @@ def asset_detail(request, asset_id: int):
     context = _base_context(
         request,
         asset=asset,
+        page=selectors.asset_page_state(user=request.user, asset=asset),
         numbers=numbers,
         summary=selectors.snapshot("asset_view", window),
         interval_svg=charts.interval_chart(numbers),

@@ -460,3 +460,68 @@ def test_assets_without_enough_data_sort_after_every_verdict_and_show_no_effect(
         "0.39",
         "False",
     )
+
+
+def _asset_page_line(client, asset) -> str:
+    import re
+
+    body = client.get(f"/analytics/assets/{asset.pk}/").content.decode()
+    return re.search(r"<p>(.*?)Verdict:", body, re.S).group(1)
+
+
+def test_lead_page_of_an_expired_asset_says_so_and_offers_the_editor_not_a_dead_link():
+    """The lead's page linked "Open the asset page" to the asset's address, a 404 once it
+    expired, and never said it had."""
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    expired = make_asset("Spring promotion")
+    when = timezone.make_aware(datetime.datetime(2025, 3, 1, 12))
+    type(expired).objects.filter(pk=expired.pk).update(expire_at=when)
+    call_command("publish_scheduled", verbosity=0)  # what the scheduler runs every minute
+    expired.refresh_from_db()
+    assert (expired.live, expired.expired) == (False, True)
+    client = _client(ENABLEMENT_LEAD)
+    assert client.get(expired.url).status_code == 404  # the page's old link
+    line = _asset_page_line(client, expired)
+    assert "Expired on 1 Mar 2025" in line and "reps do not see it" in line
+    assert "Open the asset page" not in line and f'href="{expired.url}"' not in line
+    assert f'href="/admin/pages/{expired.pk}/edit/">Edit it in the admin</a>' in line
+
+
+def test_lead_page_of_an_unpublished_archived_or_section_expired_asset_says_why():
+    import datetime
+
+    from django.utils import timezone
+
+    from cms.models import LibraryPage
+    from tests.factories import make_section
+
+    draft = make_asset("Draft one-pager", publish=False)
+    archived = make_asset("Old deck", archived=True)
+    section = make_section("2024 campaign")
+    section.save_revision().publish()
+    in_expired_section = make_asset("Campaign sheet", parent=section)
+    when = timezone.make_aware(datetime.datetime(2025, 1, 31, 12))
+    LibraryPage.objects.filter(pk=section.pk).update(expire_at=when)
+    live = make_asset("Datasheet")
+    client = _client(ENABLEMENT_LEAD)
+    assert '<strong id="asset-state">Not live</strong>' in _asset_page_line(client, draft)
+    assert '<strong id="asset-state">Archived</strong>' in _asset_page_line(client, archived)
+    line = _asset_page_line(client, in_expired_section)
+    assert "Expired on 31 Jan 2025" in line and "Open the asset page" not in line
+    line = _asset_page_line(client, live)
+    assert f'<a href="{live.url}">Open the asset page</a>' in line
+    assert "asset-state" not in line and "Edit it in the admin" not in line
+    assert client.get(live.url).status_code == 200
+
+
+def test_lead_who_may_not_edit_the_asset_gets_no_editor_link():
+    from wagtail.models import GroupPagePermission
+
+    draft = make_asset("Draft one-pager", publish=False)
+    GroupPagePermission.objects.filter(group__name=ENABLEMENT_LEAD).delete()
+    line = _asset_page_line(_client(ENABLEMENT_LEAD), draft)
+    assert "Not live" in line and "/edit/" not in line and "Open the asset page" not in line
