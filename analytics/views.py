@@ -216,7 +216,7 @@ def search_gaps(request):
         return redirect("analytics:search_gaps")
     context = _base_context(
         request,
-        gaps=selectors.snapshot("search_gaps", "90d"),
+        gaps=selectors.search_gaps(),
         requests=content_requests_backlog()[:50],
     )
     return render(request, "analytics/search_gaps.html", context)

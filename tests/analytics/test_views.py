@@ -179,9 +179,38 @@ def test_search_gap_becomes_a_content_request():
     client = Client()
     client.force_login(lead)
     page = client.get("/analytics/search-gaps/")
-    assert "soc 2" in page.content.decode()
-    client.post("/analytics/search-gaps/", {"query": "soc 2"})
-    assert ContentRequest.objects.get().text == "soc 2"
+    assert "<td>SOC 2</td>" in page.content.decode()
+    client.post("/analytics/search-gaps/", {"query": "SOC 2"})
+    assert ContentRequest.objects.get().text == "SOC 2"
+
+
+@pytest.mark.usefixtures("active_engine")
+def test_search_gaps_show_and_request_what_reps_typed_not_the_form_they_are_grouped_by():
+    """A rep searched =1+1, =zzqxv+1 and =HYPERLINK("http://x","y"); the page listed
+    "1 1", "zzqxv 1" and "hyperlink http x y" (how searches are grouped), and "Request
+    content" filed that text."""
+    import html
+    import re
+    from urllib.parse import quote
+
+    rep = Client()
+    rep.force_login(make_user(role=REP))
+    typed = ["=1+1", "=zzqxv+1", '=HYPERLINK("http://x","y")', "<b>SOC 2</b>"]
+    for text in [*typed, "=zzqxv+1", "zzqxv 1"]:  # grouped with =zzqxv+1, typed less often
+        assert rep.get(f"/search/?q={quote(text)}").status_code == 200
+    refresh()
+    marketer = _client(MARKETER)
+    body = marketer.get("/analytics/search-gaps/").content.decode()
+    zero = body[body.index('id="zero-results"') : body.index('id="no-click"')]
+    shown = [html.unescape(cell) for cell in re.findall(r"<tr><td>(.*?)</td>", zero)]
+    assert sorted(shown) == sorted(typed)
+    assert "<td>=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)</td>" in zero  # escaped
+    assert "<b>SOC 2</b>" not in body and "&lt;b&gt;SOC 2&lt;/b&gt;" in zero
+    for normalized in ("1 1", "zzqxv 1", "hyperlink http x y", "b soc 2 b"):
+        assert f">{normalized}<" not in body and f'value="{normalized}"' not in body
+    value = re.search(r'name="query" value="(=HYPERLINK[^"]*)"', zero).group(1)
+    marketer.post("/analytics/search-gaps/", {"query": html.unescape(value)})
+    assert ContentRequest.objects.get().text == '=HYPERLINK("http://x","y")'
 
 
 def test_content_health_lists_unused_stale_and_expired_in_open_deals():
