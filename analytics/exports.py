@@ -6,8 +6,10 @@ use the same functions. Rows hold Python values (None when empty); each format w
 the column's type (``TYPES``): Parquet as typed columns, CSV as text in which every cell goes
 through ``cms.exports.spreadsheet_safe`` (no formula runs; numbers pass as numbers).
 
-Also here: the asset table's CSV columns (the nested per-segment and per-stage figures and
-money without a rate written as text).
+Also here: the dashboard's tables as CSV, each with the rows its page shows: the asset
+table's columns (the nested per-segment and per-stage figures and money without a rate
+written as text), the heat map, content health's lists, the search gaps and the content
+requests beside them, and an asset's numbers and weekly usage (``csv_response`` writes them).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 from analytics.currency import Rates
-from analytics.models import Deal, DealStageChange, UsageEvent
+from analytics.models import Deal, DealStageChange, EventKind, UsageEvent
 from analytics.selectors import ASSET_FIELDS, deals_without_history
 from cms.exports import spreadsheet_safe
 
@@ -323,8 +325,6 @@ def export_response(
     rows = rows_for(what, start, end, without_history=without_history)
     stem = f"{what}-{start.isoformat()}-{end.isoformat()}"
     if file_format == "parquet":
-        from django.http import HttpResponse
-
         buffer = io.BytesIO()
         write_parquet(what, rows, buffer)
         response = HttpResponse(buffer.getvalue(), content_type="application/vnd.apache.parquet")
@@ -378,3 +378,105 @@ def asset_csv_row(row: dict) -> list:
         else:
             values.append(row.get(name))
     return values
+
+
+# --- The dashboard's other tables ---------------------------------------------------------
+
+
+def _cell(value):
+    """A value of a dashboard table as a CSV cell: a time in UTC (ISO 8601 with +00:00), a day
+    as YYYY-MM-DD, anything else as it is, then through ``spreadsheet_safe``."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).isoformat()
+    elif isinstance(value, date):
+        value = value.isoformat()
+    return spreadsheet_safe(value)
+
+
+def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    """``rows`` (lists in the order of ``header``) as a CSV download named ``filename``."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return response
+
+
+HEATMAP_CSV_FIELDS = [
+    "stage",
+    "pillar",
+    "verdict",
+    "effect",
+    "effect_ci_low",
+    "effect_ci_high",
+    "q_value",
+    "mde",
+    "assets",
+    "deals_used",
+    "usable_deals",
+    "comparison_deals",
+]
+
+
+def heatmap_csv_rows(grid: dict) -> Iterator[list]:
+    """A row per cell of ``selectors.heatmap_grid``, stage by stage, pillar by pillar; the
+    verdict in the map's words ("not a pipeline stage" for a stage no deal is in before it
+    closes)."""
+    for row in grid["rows"]:
+        for pillar, cell in zip(grid["pillars"], row["cells"], strict=True):
+            if cell.get("pipeline") is False:
+                verdict = "not a pipeline stage"
+            else:
+                verdict = cell.get("verdict") or "not enough data"
+            numbers = [cell.get(name) for name in HEATMAP_CSV_FIELDS[3:]]
+            yield [row["stage"]["name"], pillar["name"], verdict, *numbers]
+
+
+#: Content health's lists: name in the CSV's address -> (list of ``content_health()``,
+#: columns).
+HEALTH_CSV = {
+    "unused": ("unused", ["asset_id", "title", "first_published_at"]),
+    "not-used-yet": ("not_used_yet", ["asset_id", "title", "first_published_at"]),
+    "stale": ("stale", ["asset_id", "title", "review_by", "owner"]),
+    "expired-in-open-deals": ("expired_in_open_deals", ["asset_id", "title", "open_deals"]),
+}
+_HEALTH_KEYS = {"asset_id": "pk", "owner": "owner__username"}
+
+
+def health_csv_rows(items: list[dict], fields: list[str]) -> Iterator[list]:
+    for item in items:
+        yield [item.get(_HEALTH_KEYS.get(name, name)) for name in fields]
+
+
+#: A search gap: what reps typed (most often), how many searches, the normalised text the
+#: searches are grouped by.
+SEARCH_GAP_CSV_FIELDS = ["query", "searches", "normalized_query"]
+SEARCH_GAP_CSV = {"zero-results": "zero_results", "no-click": "no_click"}
+
+
+def search_gap_csv_rows(gaps: list[dict]) -> Iterator[list]:
+    for gap in gaps:
+        yield [gap["typed"], gap["searches"], gap["query"]]
+
+
+REQUEST_CSV_FIELDS = ["request_id", "request", "status", "votes", "asked_by", "asked_at"]
+
+
+def request_csv_rows(requests) -> Iterator[list]:
+    """Rows of ``content_requests_backlog`` (with ``vote_count``)."""
+    for request in requests:
+        asker = request.requested_by.get_username() if request.requested_by else ""
+        status = request.get_status_display()
+        yield [request.pk, request.text, status, request.vote_count, asker, request.created_at]
+
+
+#: A week of an asset's usage: its Monday, then the events of each kind.
+WEEKLY_CSV_FIELDS = ["week_starting", *EventKind.values]
+
+
+def weekly_csv_rows(weeks: list[dict]) -> Iterator[list]:
+    """Rows of ``selectors.asset_usage_weeks``."""
+    for week in weeks:
+        yield [week["week"], *(week.get(kind, 0) for kind in EventKind.values)]

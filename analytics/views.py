@@ -3,16 +3,17 @@ service and render; the numbers come from the rollups."""
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import user_is_enablement_lead, user_manages_content
@@ -21,12 +22,12 @@ from analytics.content_requests import content_request_create, content_requests_
 from analytics.forms import ExportForm, ImportForm, StrataForm
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.refresh import analytics_refresh_request
-from cms.exports import spreadsheet_safe
 from cms.models import AssetPage, BuyerStage, Pillar
 from cms.selectors import asset_original
 
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 DEFAULT_SORT = "effect"
+REQUESTS_SHOWN = 50  # the most backed content requests, on the search gaps page
 
 
 def lead_required(view):
@@ -156,26 +157,31 @@ def asset_list(request):
 @lead_required
 def asset_csv(request):
     rows, _ = _filtered_rows(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="asset-effectiveness-{_window(request)}.csv"'
+    return exports.csv_response(
+        f"asset-effectiveness-{_window(request)}.csv",
+        exports.ASSET_CSV_FIELDS,
+        (exports.asset_csv_row(row) for row in rows),
     )
-    writer = csv.writer(response)
-    writer.writerow(exports.ASSET_CSV_FIELDS)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(value) for value in exports.asset_csv_row(row)])
-    return response
+
+
+def _dashboard_asset(request, asset_id: int, view_name: str):
+    """(the asset ``asset_id`` or 404, None), or (None, a redirect to ``view_name`` of its
+    original, query kept) for an alias: its numbers are its original's."""
+    asset = AssetPage.objects.filter(pk=asset_id).first()
+    if asset is None:
+        raise Http404("No such asset")
+    if asset.alias_of_id is None:
+        return asset, None
+    url = reverse(view_name, args=[asset_original(asset).pk])
+    query = request.GET.urlencode()
+    return None, redirect(f"{url}?{query}" if query else url)
 
 
 @lead_required
 def asset_detail(request, asset_id: int):
-    asset = AssetPage.objects.filter(pk=asset_id).first()
-    if asset is None:
-        raise Http404("No such asset")
-    if asset.alias_of_id is not None:  # its numbers are its original's
-        url = reverse("analytics:asset", args=[asset_original(asset).pk])
-        query = request.GET.urlencode()
-        return redirect(f"{url}?{query}" if query else url)
+    asset, moved = _dashboard_asset(request, asset_id, "analytics:asset")
+    if moved:
+        return moved
     window = _window(request)
     numbers = selectors.asset_stats(asset_id, window=window)
     weeks = selectors.asset_usage_weeks(asset_id, since=scope.window_start(window))
@@ -194,10 +200,73 @@ def asset_detail(request, asset_id: int):
     return render(request, "analytics/asset_detail.html", context)
 
 
+def _asset_file_stem(asset: AssetPage) -> str:
+    """An asset's id and title as ASCII words, for file names: asset-12-roi-calculator."""
+    words = slugify(asset.title)[:60].strip("-")
+    return f"asset-{asset.pk}-{words}" if words else f"asset-{asset.pk}"
+
+
+@lead_required
+def asset_numbers_csv(request, asset_id: int):
+    """The asset page's numbers: one row with the asset table's columns."""
+    asset, moved = _dashboard_asset(request, asset_id, "analytics:asset_numbers_csv")
+    if moved:
+        return moved
+    window = _window(request)
+    row = {
+        "asset_id": asset.pk,
+        "title": asset.title,
+        **selectors.asset_stats(asset.pk, window=window),
+    }
+    return exports.csv_response(
+        f"{_asset_file_stem(asset)}-numbers-{window}.csv",
+        exports.ASSET_CSV_FIELDS,
+        [exports.asset_csv_row(row)],
+    )
+
+
+@lead_required
+def asset_weekly_csv(request, asset_id: int):
+    """The asset page's usage over time: events of each kind per week."""
+    asset, moved = _dashboard_asset(request, asset_id, "analytics:asset_weekly_csv")
+    if moved:
+        return moved
+    window = _window(request)
+    weeks = selectors.asset_usage_weeks(asset.pk, since=scope.window_start(window))
+    return exports.csv_response(
+        f"{_asset_file_stem(asset)}-weekly-usage-{window}.csv",
+        exports.WEEKLY_CSV_FIELDS,
+        exports.weekly_csv_rows(weeks),
+    )
+
+
+@lead_required
+def heatmap_csv(request):
+    window = _window(request)
+    return exports.csv_response(
+        f"heatmap-stage-pillar-{window}.csv",
+        exports.HEATMAP_CSV_FIELDS,
+        exports.heatmap_csv_rows(selectors.heatmap_grid(window)),
+    )
+
+
 @lead_required
 def health(request):
     context = _base_context(request, health=selectors.content_health())
     return render(request, "analytics/health.html", context)
+
+
+@lead_required
+def health_csv(request, table: str):
+    if table not in exports.HEALTH_CSV:
+        raise Http404("No such list")
+    name, fields = exports.HEALTH_CSV[table]
+    items = selectors.content_health()[name]
+    return exports.csv_response(
+        f"content-health-{table}-{timezone.localdate().isoformat()}.csv",
+        fields,
+        exports.health_csv_rows(items, fields),
+    )
 
 
 @manager_required
@@ -215,11 +284,27 @@ def search_gaps(request):
                 messages.success(request, f"Content request created for “{text}”.")
         return redirect("analytics:search_gaps")
     context = _base_context(
-        request,
-        gaps=selectors.search_gaps(),
-        requests=content_requests_backlog()[:50],
+        request, gaps=selectors.search_gaps(), requests=content_requests_backlog()[:REQUESTS_SHOWN]
     )
     return render(request, "analytics/search_gaps.html", context)
+
+
+@manager_required
+def search_gaps_csv(request, table: str):
+    """A table of the search gaps page: ``zero-results``, ``no-click`` or ``requests``."""
+    if table == "requests":
+        requests = content_requests_backlog()[:REQUESTS_SHOWN]
+        return exports.csv_response(
+            "content-requests.csv", exports.REQUEST_CSV_FIELDS, exports.request_csv_rows(requests)
+        )
+    if table not in exports.SEARCH_GAP_CSV:
+        raise Http404("No such table")
+    gaps = selectors.search_gaps()[exports.SEARCH_GAP_CSV[table]]
+    return exports.csv_response(
+        f"search-gaps-{table}-90d.csv",
+        exports.SEARCH_GAP_CSV_FIELDS,
+        exports.search_gap_csv_rows(gaps),
+    )
 
 
 @lead_required
