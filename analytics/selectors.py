@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.roles import user_is_enablement_lead
@@ -40,7 +39,6 @@ from analytics.models import (
     UsageDaily,
 )
 from analytics.rollups import effects, population
-from analytics.rollups import gaps as gaps_rollup
 from analytics.rollups.derived import plain
 from analytics.rollups.population import pipeline_stages
 from analytics.rollups.usage import USAGE_FIELDS
@@ -48,7 +46,6 @@ from analytics.scope import DEFAULT_WINDOW, WINDOWS, window_start
 from analytics.tokens import share_link_token, token_digest
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to, assets_expire_at, assets_for_user, assets_live
-from search.models import SearchEvent
 
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
 EFFECT_FIELDS = (
@@ -328,44 +325,17 @@ def heatmap_grid(window: str = DEFAULT_WINDOW) -> dict:
 def search_gaps() -> dict:
     """The search-gaps snapshot (``zero_results`` and ``no_click``: searches of the last 90
     days grouped by their normalised text, ``query``, most frequent first), each group with
-    ``typed``: what reps typed, the text its searches were typed as most often (the latest of
-    equally frequent ones). The normalised text is how searches are grouped, not what anyone
-    asked: ``=HYPERLINK("http://x","y")`` is grouped as "hyperlink http x y"."""
+    ``typed``: what reps typed, found when the snapshot was computed
+    (``search.selectors.search_gaps``); a snapshot from before that shows ``query``."""
     gaps = snapshot("search_gaps", "90d")
     lists = {name: gaps.get(name, []) for name in ("zero_results", "no_click")}
-    typed = _typed_forms({gap["query"] for groups in lists.values() for gap in groups})
     return {
         **gaps,
         **{
-            name: [{**gap, "typed": typed.get(gap["query"], gap["query"])} for gap in groups]
+            name: [{"typed": gap["query"], **gap} for gap in groups]
             for name, groups in lists.items()
         },
     }
-
-
-def _typed_forms(normalized: set[str]) -> dict[str, str]:
-    """Normalised text -> the text searches of it were typed as most often in the search
-    gaps' 90 days (the latest of equally frequent ones). The snapshot holds only the
-    normalised text, so this reads the searches of the groups it lists (at most 50 of each
-    kind), by their indexed normalised text."""
-    today = timezone.now().date()
-    since = datetime.combine(today - timedelta(days=gaps_rollup.DAYS), time.min, tzinfo=UTC)
-    searches = (
-        SearchEvent.objects.filter(normalized_query__in=normalized, created_at__gte=since)
-        .values_list("normalized_query", "query")
-        .annotate(count=Count("id"), last=Max("created_at"))
-        .order_by()
-    )
-    counts: Counter[tuple[str, str]] = Counter()
-    latest: dict[tuple[str, str], datetime] = {}
-    for group, text, count, last in searches:
-        form = (group, text.strip())
-        counts[form] += count
-        latest[form] = max(latest.get(form, last), last)
-    typed = {}
-    for group, text in sorted(counts, key=lambda form: (counts[form], latest[form])):
-        typed[group] = text  # the most frequent (then the latest) comes last
-    return typed
 
 
 def content_health(*, unused_days: int = 90) -> dict:

@@ -11,7 +11,9 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, Exists, Max, OuterRef
 from django.urls import reverse
@@ -292,8 +294,9 @@ def index_check(*, batch_size: int = 500) -> IndexReport:
 def search_gaps(*, since, limit: int = 50) -> dict:
     """Top normalised queries since ``since`` that found nothing (``zero_results``) and that
     found something nobody clicked (``no_click``), most frequent first: each a list of
-    ``{"query", "searches"}``. A search the rep typed on to a longer one (live results: its
-    successor ``refines`` it) is a step on the way and not counted."""
+    ``{"query", "searches", "typed"}`` (``query`` the normalised text that groups them,
+    ``typed`` what reps typed: ``_typed_forms``). A search the rep typed on to a longer one
+    (live results: its successor ``refines`` it) is a step on the way and not counted."""
     typed_on = SearchEvent.objects.filter(refines=OuterRef("key"), user=OuterRef("user"))
     recent = (
         SearchEvent.objects.filter(created_at__gte=since)
@@ -312,10 +315,38 @@ def search_gaps(*, since, limit: int = 50) -> dict:
         .annotate(searches=Count("id"))
         .order_by("-searches", "normalized_query")[:limit]
     )
-    return {
+    gaps = {
         "zero_results": [{"query": r["normalized_query"], "searches": r["searches"]} for r in zero],
         "no_click": [{"query": r["normalized_query"], "searches": r["searches"]} for r in no_click],
     }
+    typed = _typed_forms({gap["query"] for groups in gaps.values() for gap in groups}, since)
+    for groups in gaps.values():
+        for gap in groups:
+            gap["typed"] = typed.get(gap["query"], gap["query"])
+    return gaps
+
+
+def _typed_forms(normalized: set[str], since) -> dict[str, str]:
+    """Normalised text -> the text searches of it were typed as most often since ``since``
+    (the latest of equally frequent ones): what reps asked, as the normalised text used to
+    group searches is not (``=HYPERLINK("http://x","y")`` is grouped as "hyperlink http x
+    y"). Reads the searches of these groups only, by their indexed normalised text."""
+    searches = (
+        SearchEvent.objects.filter(normalized_query__in=normalized, created_at__gte=since)
+        .values_list("normalized_query", "query")
+        .annotate(count=Count("id"), last=Max("created_at"))
+        .order_by()
+    )
+    counts: Counter[tuple[str, str]] = Counter()
+    latest: dict[tuple[str, str], datetime] = {}
+    for group, text, count, last in searches:
+        form = (group, text.strip())
+        counts[form] += count
+        latest[form] = max(latest.get(form, last), last)
+    typed = {}
+    for group, text in sorted(counts, key=lambda form: (counts[form], latest[form])):
+        typed[group] = text  # the most frequent (then the latest) comes last
+    return typed
 
 
 def search_activity_version() -> list:

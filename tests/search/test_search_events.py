@@ -67,8 +67,9 @@ def test_searches_from_the_page_are_written_once_the_response_is_done(
     client.get("/search/", {"q": "roadmap"})
     assert _spooled() == []
     gaps = search_gaps(since=timezone.now() - timedelta(hours=1))
-    assert gaps["zero_results"] == [{"query": "zephyrine", "searches": 2}]
-    assert gaps["no_click"] == [{"query": "roadmap", "searches": 1}]
+    # grouped by the normalised text; shown as typed (the latest of equally frequent forms)
+    assert gaps["zero_results"] == [{"query": "zephyrine", "searches": 2, "typed": "Zephyrine"}]
+    assert gaps["no_click"] == [{"query": "roadmap", "searches": 1, "typed": "roadmap"}]
 
 
 @pytest.mark.django_db
@@ -85,8 +86,8 @@ def test_a_search_typed_on_to_a_longer_one_is_kept_but_not_a_gap(active_engine, 
     assert SearchEvent.objects.count() == 4  # every search is kept (append-only)
     gaps = search_gaps(since=timezone.now() - timedelta(hours=1))
     assert gaps["zero_results"] == [
-        {"query": "quasar", "searches": 1},
-        {"query": "zephyrine", "searches": 1},
+        {"query": "quasar", "searches": 1, "typed": "quasar"},
+        {"query": "zephyrine", "searches": 1, "typed": "zephyrine"},
     ]
 
 
