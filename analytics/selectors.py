@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -97,19 +98,39 @@ def deals_without_history(*, deal_ids=None):
 # --- Refresh state ----------------------------------------------------------------------------
 
 
-def refresh_status() -> dict:
+#: A refresh queued this long without starting, or none started in this long (or ten of the
+#: scheduler's intervals, if longer), means the process that runs it is not running.
+STALLED_AFTER = timedelta(minutes=5)
+
+
+def refresh_status(*, now: datetime | None = None) -> dict:
     """When the numbers are from (``data_as_of``) and whether a refresh is on its way:
-    asked for (or queued) after the last one started, or running now."""
+    asked for (or queued) after the last one started, or running now; and ``stalled``, when
+    the process that should run them seems stopped: ``("worker", since)`` for a refresh
+    queued long ago that never started, ``("scheduler", since)`` when none started for long
+    (the numbers then froze with nothing on the page saying so), else None."""
     state = RefreshState.objects.order_by("pk").first()
     running = JobLock.objects.filter(name="update_analytics").exists()
     if state is None:
-        return {"data_as_of": None, "refreshing": running, "error": ""}
+        return {"data_as_of": None, "refreshing": running, "error": "", "stalled": None}
+    now = now or timezone.now()
     waiting = max(filter(None, [state.requested_at, state.enqueued_at]), default=None)
     pending = waiting is not None and (state.started_at is None or waiting > state.started_at)
+    interval = timedelta(seconds=settings.ANALYTICS_REFRESH_SECONDS)
+    stalled = None
+    if pending and not running and now - waiting > max(STALLED_AFTER, 3 * interval):
+        stalled = ("worker", waiting)
+    elif (
+        state.started_at
+        and not running
+        and now - state.started_at > max(STALLED_AFTER, 10 * interval)
+    ):
+        stalled = ("scheduler", state.started_at)
     return {
         "data_as_of": state.data_as_of,
         "refreshing": running or pending,
         "error": state.error,
+        "stalled": stalled,
     }
 
 

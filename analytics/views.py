@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,6 +71,7 @@ def _base_context(request, **extra) -> dict:
         "updated_at": status["data_as_of"],
         "refreshing": status["refreshing"],
         "refresh_error": status["error"],
+        "refresh_stalled": status["stalled"],
         **extra,
     }
 
@@ -337,6 +339,11 @@ def refresh(request):
     """Queue a refresh and come back at once; the page says "refreshing…" until it ran."""
     analytics_refresh_request(reason="Update now")
     messages.success(request, "Refresh queued: the numbers update in a moment.")
+    back = request.POST.get("next", "")  # the dashboard page it was pressed on
+    if back.startswith("/analytics/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return redirect(back)
     return redirect("analytics:overview")
 
 

@@ -256,3 +256,36 @@ def test_refresh_status_says_when_the_numbers_are_from_to_those_who_see_them(cli
     body = client.get("/analytics/refresh/status/").json()
     as_of = RefreshState.objects.get().data_as_of
     assert body == {"data_as_of": as_of.isoformat(), "refreshing": False, "error": ""}
+
+
+@pytest.mark.django_db
+def test_a_stopped_scheduler_or_worker_is_named_on_the_dashboard(settings):
+    """With the scheduler stopped the numbers froze and nothing said so; with the worker
+    stopped the page said "refreshing…" for ever (an outside audit of the stack)."""
+    settings.ANALYTICS_REFRESH_SECONDS = 30
+    refresh()
+    client = _lead_client()
+    assert 'id="refresh-stalled"' not in client.get("/analytics/").content.decode()
+    started = RefreshState.objects.get().started_at
+    RefreshState.objects.update(started_at=started - timedelta(minutes=6))
+    page = client.get("/analytics/").content.decode()
+    assert "No update has run since" in page and "manage.py analytics_scheduler" in page
+    RefreshState.objects.update(started_at=started - timedelta(minutes=4))  # not yet
+    assert selectors.refresh_status()["stalled"] is None
+    queued = timezone.now() - timedelta(minutes=6)  # queued, never started
+    RefreshState.objects.update(started_at=queued - timedelta(minutes=1), enqueued_at=queued)
+    page = client.get("/analytics/health/").content.decode()
+    assert "has not started" in page and "manage.py db_worker" in page
+    assert selectors.refresh_status()["stalled"][0] == "worker"
+
+
+@pytest.mark.django_db
+def test_update_now_comes_back_to_the_page_it_was_pressed_on():
+    asset = make_asset("Deck")
+    client = _lead_client()
+    page = f"/analytics/assets/{asset.pk}/?window=365d"
+    assert 'name="next"' in client.get(page).content.decode()
+    assert client.post("/analytics/refresh/", {"next": page})["Location"] == page
+    for elsewhere in ("https://evil.example/", "//evil.example/analytics/", "/admin/"):
+        response = client.post("/analytics/refresh/", {"next": elsewhere})
+        assert response["Location"] == "/analytics/"
