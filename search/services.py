@@ -135,6 +135,18 @@ def index_catch_up() -> IndexOutcome | None:
     return index_assets(asset_ids=[])
 
 
+def index_restore_when_lost() -> int | None:
+    """Rebuild the index from the database when the engine answers but holds no document
+    while the library has live assets (a new or wiped search server, a deleted index
+    directory: reps' searches then found nothing, with nothing saying why); returns how
+    many were indexed, else None. The scheduler runs it."""
+    health = get_engine().health()
+    if not health.ok or health.documents != 0 or not assets_live().exists():
+        return None
+    logger.warning("the search index is empty while assets are live: rebuilding it")
+    return index_rebuild()
+
+
 def admin_index_catch_up() -> bool:
     """Rebuild the admin's index (Wagtail's ``update_index``) when a write to it was missed
     (``search.models.AdminIndexStale``); returns whether it did. A miss recorded while it

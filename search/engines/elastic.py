@@ -418,6 +418,12 @@ class _OpenSearchTransport:
     def health(self) -> dict:
         return self.client.cluster.health()
 
+    def count(self, index: str) -> int:
+        """Documents in ``index`` (0 when there is no such index)."""
+        if not self.client.indices.exists(index=index):
+            return 0
+        return int(self.client.count(index=index)["count"])
+
 
 class _ElasticsearchTransport:
     kind = "elasticsearch"
@@ -470,6 +476,12 @@ class _ElasticsearchTransport:
 
     def health(self) -> dict:
         return self.client.cluster.health().body
+
+    def count(self, index: str) -> int:
+        """Documents in ``index`` (0 when there is no such index)."""
+        if not self.client.indices.exists(index=index):
+            return 0
+        return int(self.client.count(index=index)["count"])
 
 
 def detect_kind(url: str, timeout: float = 5.0) -> str:
@@ -708,7 +720,9 @@ class ElasticEngine:
         try:
             with self._guard("health check") as transport:
                 status = transport.health().get("status", "unknown")
+                documents = transport.count(self.alias)
         except SearchUnavailable as error:
             return EngineHealth(ok=False, engine=self.name, detail=str(error))
         ok = status in ("green", "yellow")
-        return EngineHealth(ok=ok, engine=self.name, detail=f"cluster status {status}")
+        detail = f"cluster status {status}"
+        return EngineHealth(ok=ok, engine=self.name, detail=detail, documents=documents)

@@ -102,3 +102,25 @@ def test_a_rebuild_that_fails_midway_leaves_the_live_index_and_no_half_built_one
     assert engine.transport.aliases(engine.alias) == [live]
     assert set(engine.transport.client.indices.get(index=f"{engine.alias}-*")) == {live}
     assert engine.indexed_ids() == {1, 2, 3}
+
+
+@pytest.mark.engine
+@pytest.mark.service
+@pytest.mark.django_db
+@pytest.mark.parametrize(("variable", "kind"), NODES)
+def test_a_wiped_server_index_is_rebuilt_from_the_database(variable, kind, request):
+    from search.engines import use_engine
+    from search.services import index_rebuild, index_restore_when_lost
+    from tests.factories import make_asset
+
+    engine = server_engine(variable, kind, request)
+    with use_engine(engine):
+        asset = make_asset("Walrus pricing sheet")
+        index_rebuild()
+        assert engine.health().documents == 1
+        for index in engine.transport.aliases(engine.alias):  # the server lost its data
+            engine.transport.delete(index)
+        assert engine.health().documents == 0
+        assert index_restore_when_lost() == 1
+        assert engine.indexed_ids() == {asset.pk}
+        assert index_restore_when_lost() is None  # nothing lost: nothing done

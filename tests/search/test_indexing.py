@@ -307,6 +307,8 @@ def test_an_update_that_missed_its_task_is_replayed_by_the_scheduler(
     """Published while the engine was down: the asset was left out of every search until
     something else wrote to the index, or someone ran search_reindex (an outside audit
     waited 2 min 20 s with the scheduler running). The scheduler now replays it."""
+    with commit():
+        make_asset("Roadmap briefing")  # the index is not empty: no rebuild
     with use_engine(down_engine), commit():
         asset = make_asset("Written during the outage")
     call_command("analytics_scheduler", "--once", stdout=StringIO())
@@ -319,3 +321,22 @@ def test_an_update_that_missed_its_task_is_replayed_by_the_scheduler(
     call_command("analytics_scheduler", "--once", stdout=StringIO())  # the engine is back
     assert not PendingIndexUpdate.objects.exists()
     assert titles(run_search(rep, "outage")) == ["Written during the outage"]
+
+
+def test_an_index_lost_while_assets_are_live_is_rebuilt_by_the_scheduler(
+    active_engine, commit, rep
+):
+    """A wiped search server (or a deleted index directory): reps' searches found nothing,
+    with nothing saying why, until someone ran search_reindex."""
+    with commit():
+        make_asset("Roadmap briefing")
+    active_engine.reset()  # the index is gone, the library is not
+    assert titles(run_search(rep, "roadmap")) == []
+    call_command("analytics_scheduler", "--once", stdout=StringIO())
+    assert titles(run_search(rep, "roadmap")) == ["Roadmap briefing"]
+
+
+def test_an_empty_index_of_an_empty_library_is_left_alone(active_engine, db):
+    from search.services import index_restore_when_lost
+
+    assert index_restore_when_lost() is None
