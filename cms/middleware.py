@@ -23,6 +23,7 @@ from cms.storage import file_store_down
 
 logger = logging.getLogger(__name__)
 BUSY_RETRY_SECONDS = 5
+STORE_RETRY_SECONDS = 60  # a store that does not answer is rarely back within seconds
 
 
 class ContentSecurityPolicyMiddleware:
@@ -157,7 +158,7 @@ class FileStoreDownMiddleware:
             response = JsonResponse({"detail": message}, status=503)
         else:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        response["Retry-After"] = str(STORE_RETRY_SECONDS)
         return response
 
 
