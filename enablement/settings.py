@@ -391,7 +391,17 @@ API_DOCS = env_bool("API_DOCS", not PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line": {"()": "search.log_filters.OneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"werkzeug": {"level": "WARNING"}},
+    "loggers": {
+        "werkzeug": {"level": "WARNING"},
+        # The search servers' clients: no line per request, one line per failure.
+        # (A logger's filters see only its own records, so each logger is named.)
+        "elastic_transport": {"level": "WARNING"},
+        "elastic_transport.transport": {"filters": ["one_line"]},
+        "elastic_transport.node_pool": {"filters": ["one_line"]},
+        "opensearch": {"level": "WARNING", "filters": ["one_line"]},
+        "modelsearch.index": {"filters": ["one_line"]},
+    },
 }

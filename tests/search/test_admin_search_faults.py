@@ -193,3 +193,14 @@ def test_with_the_server_still_down_the_miss_is_kept_for_next_time():
         make_asset("Walrus pricing sheet")
         assert admin_index_catch_up() is False
     assert AdminIndexStale.objects.exists()
+
+
+def test_a_write_with_the_server_down_is_one_log_line_not_a_traceback(caplog):
+    """One publish with the server down wrote 24 tracebacks to the log (retries, Wagtail's
+    failed write), though the cause is one line."""
+    down = wagtail_search_backends(url=DOWN, engine="elasticsearch", index="quiet")
+    with override_settings(WAGTAILSEARCH_BACKENDS=down):
+        make_asset("Published during an outage")
+    failures = [r for r in caplog.records if r.name == "modelsearch.index"]
+    assert failures and all(r.exc_info is None for r in caplog.records)
+    assert "ConnectionError" in failures[0].getMessage()

@@ -1,0 +1,24 @@
+"""One line per failure from the search servers' clients, not a traceback per retry.
+
+With the search server down, one publish wrote 24 tracebacks to the log (an outside audit):
+the Elasticsearch client's retry warnings and Wagtail's failed index writes each carry the
+whole stack, though the cause is one line ("Connection refused"), the app already says what
+it did about it (the update is pending, the admin index will be rebuilt), and a traceback
+here never points at a bug of ours. ``OneLine`` keeps each record and its level, and puts the
+exception's type and message in place of the stack. The clients' INFO line per request is
+left out by the levels in ``enablement.settings.LOGGING``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+
+class OneLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = None
+            record.exc_info = record.exc_text = None
+        return True
