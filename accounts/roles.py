@@ -6,6 +6,8 @@ group names directly; it asks these helpers.
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 MARKETER = "Marketer"
 REP = "Rep"
 ENABLEMENT_LEAD = "Enablement lead"
@@ -32,6 +34,14 @@ def user_manages_content(user) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     return bool(_groups(user) & {MARKETER, ENABLEMENT_LEAD, ADMIN})
+
+
+def content_managers_q():
+    """The users ``user_manages_content`` says yes to, as a filter on users (e.g. a
+    ``limit_choices_to``: only they can own what marketing answers)."""
+    return Q(is_active=True) & (
+        Q(is_superuser=True) | Q(groups__name__in=[MARKETER, ENABLEMENT_LEAD, ADMIN])
+    )
 
 
 def user_is_enablement_lead(user) -> bool:

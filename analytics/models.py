@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.roles import content_managers_q
+
 # --- Deals ------------------------------------------------------------------------------------
 
 
@@ -324,6 +326,7 @@ class ContentRequest(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        limit_choices_to=content_managers_q,
         help_text="Who in marketing answers it.",
     )
     stage = models.ForeignKey(

@@ -5,7 +5,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from accounts.roles import MARKETER, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.content_requests import (
     content_request_create,
     content_request_update,
@@ -291,3 +291,22 @@ def test_open_requests_are_counted_per_cell():
     assert open_requests_by_cell() == {(stage.pk, pillar.pk): 2}
     html = _client(make_user(role=MARKETER)).get("/admin/governance/coverage/").content.decode()
     assert "2 open requests" in html
+
+
+def test_only_marketing_can_own_a_request():
+    """The owner picker listed every user, reps included (an outside audit)."""
+    rep, marketer = make_user("rico", role=REP), make_user("maya", role=MARKETER)
+    lead = make_user("lena", role=ENABLEMENT_LEAD)
+    marketer.groups.add(*lead.groups.all())  # in two groups: still listed once
+    make_user("gone", role=MARKETER, is_active=False)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    client = _client(marketer)
+    page = client.get(f"/admin/analytics/requests/edit/{asked.pk}/").content.decode()
+    picker = page[page.index('name="owner"') :].split("</select>")[0]
+    assert "maya" in picker and "lena" in picker
+    assert "rico" not in picker and "gone" not in picker
+    assert picker.count("maya") == 1  # once, whatever groups she is in
+    form = {"text": asked.text, "private_note": "", "status": "new", "owner": rep.pk}
+    response = client.post(f"/admin/analytics/requests/edit/{asked.pk}/", form)
+    assert response.status_code == 200  # refused: the form says so
+    assert ContentRequest.objects.get().owner is None
