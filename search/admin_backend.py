@@ -139,8 +139,9 @@ class MappedFirst:
     """Wagtail writes an object to the admin's index as it is saved. Into a missing index the
     server would guess a mapping (the key as text) from that first document, and from then
     on every admin search that found anything failed (a 500) until ``update_index`` rebuilt
-    it: a stack started without ``update_index`` did exactly that. So the index is created
-    with its settings, and each model's mapping put, before the first write of this process."""
+    it: a stack started without ``update_index`` did exactly that. So before each write the
+    index is made with its settings when it is missing (a new or wiped server), and each
+    model's mapping is put once per index and process."""
 
     def add_item(self, item):
         self._mapped(type(item))
@@ -152,17 +153,17 @@ class MappedFirst:
 
     def _mapped(self, model) -> None:
         key = (self.name, model)
-        if key in _mapped:
-            return
         with _mapped_lock:
-            if not self._exists():
+            if not self._exists():  # asked each time: a server can lose its indexes
                 try:
                     self.put()
                 except Exception:
                     if not self._exists():  # else another process made it meanwhile
                         raise
-            self.add_model(model)
-            _mapped.add(key)
+                _mapped.difference_update({known for known in _mapped if known[0] == self.name})
+            if key not in _mapped:
+                self.add_model(model)
+                _mapped.add(key)
 
     def _exists(self) -> bool:
         # modelsearch's own ``exists`` passes the name positionally, which the
