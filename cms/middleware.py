@@ -39,12 +39,21 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+def _refusal(request, message: str, status: int, retry_after: int | None = None):
+    """What every refusal here answers: the message as JSON under /api/, else as text."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=status)
+    else:
+        response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
 def _too_large(request) -> HttpResponse:
     limit_mb = settings.MAX_REQUEST_BYTES / (1024 * 1024)
     message = f"The request is larger than this server accepts ({limit_mb:.0f} MB)."
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=413)
-    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+    return _refusal(request, message, 413)
 
 
 class RequestSizeLimitMiddleware:
@@ -78,9 +87,7 @@ class NulCharacterMiddleware:
         where = _nul_in(request)
         if where:
             message = f"The {where} holds a NUL character (%00), which no text here may contain."
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=400)
-            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+            return _refusal(request, message, 400)
         return self.get_response(request)
 
 
@@ -128,12 +135,7 @@ class DatabaseBusyMiddleware:
             return None
         logger.warning("database busy on %s %s: %s", request.method, request.path, exception)
         message = "The library is busy saving other changes; try again in a few seconds."
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message}, status=503)
-        else:
-            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(BUSY_RETRY_SECONDS)
-        return response
+        return _refusal(request, message, 503, retry_after=BUSY_RETRY_SECONDS)
 
 
 class FileStoreDownMiddleware:
@@ -154,12 +156,7 @@ class FileStoreDownMiddleware:
         message = (
             "The file store is not answering, so nothing was saved or sent; try again in a minute."
         )
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message}, status=503)
-        else:
-            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(STORE_RETRY_SECONDS)
-        return response
+        return _refusal(request, message, 503, retry_after=STORE_RETRY_SECONDS)
 
 
 class RedirectMiddleware(WagtailRedirectMiddleware):
