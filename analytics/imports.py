@@ -24,6 +24,7 @@ from analytics.locks import Locked, job_lock
 from analytics.models import Deal, DealStageChange
 from analytics.parsing import (
     TableError,
+    UnsavedFormula,
     parse_amount,
     parse_bool,
     parse_date,
@@ -355,9 +356,27 @@ _SNAPSHOT_FIELDS = (
 _UPDATE_FIELDS = [f.removesuffix("_id") for f in _SNAPSHOT_FIELDS]
 
 
+def _unsaved_formula(number: int, values: list, context: _Context, report) -> bool:
+    """Report the row's first imported cell that is a formula without a saved result (an
+    XLSX file never calculated): reading it as empty would drop an amount or a date."""
+    for name, index in context.columns.items():
+        cell = values[index] if index < len(values) else ""
+        if isinstance(cell, UnsavedFormula):
+            report.error(
+                number,
+                _label(context, name),
+                f"holds the formula {cell[:60]!r} but no result: open the file in a "
+                "spreadsheet program, let it calculate and save it again",
+            )
+            return True
+    return False
+
+
 def _parse_deal_chunk(chunk, context: _Context, report: ImportReport) -> list[DealInput]:
     parsed = []
     for number, values in chunk:
+        if _unsaved_formula(number, values, context, report):
+            continue
         data = _row_input(number, values, context, report)
         if data is None or not _accept_stage(number, data.stage, context, report):
             continue
@@ -434,6 +453,8 @@ def _save_deals(new, changed, changes, context, report) -> None:
 def _parse_history_chunk(chunk, context: _Context, report: ImportReport) -> list[tuple]:
     parsed = []
     for number, values in chunk:
+        if _unsaved_formula(number, values, context, report):
+            continue
         external_id = deal_external_id_normalise(_cell(values, context, "external_id"))
         stage = str(_cell(values, context, "stage")).strip()
         too_long = deal_input_problems(DealInput(external_id=external_id, stage=stage))

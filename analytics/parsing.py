@@ -88,8 +88,8 @@ def _normalise_separators(digits: str) -> str:
     return digits
 
 
-_NUMERIC_DATE = re.compile(r"^(\d{1,4})([/.\-])(\d{1,2})\2(\d{2,4})(?:[ T](.*))?$")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})([/.\-])(\d{1,2})\2(\d{2,4})(?:,?[ T](.*))?$")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:\s*([AaPp])\.?[Mm]\.?)?")
 _TEXT_FORMATS = ("%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y", "%b %d %Y")
 
 
@@ -165,20 +165,31 @@ def _parse_numeric(raw: str, order: str) -> datetime | None:
     if year < 100:
         year += 2000
     try:
-        return datetime.combine(date(year, month, day), _parse_time(rest or ""))
+        day_of = date(year, month, day)
     except ValueError:
         return None
+    return datetime.combine(day_of, _parse_time(rest or "", raw))
 
 
-def _parse_time(text: str) -> time:
-    match = _TIME.match(text.strip())
-    if not match:
+def _parse_time(text: str, raw: str) -> time:
+    """The time of day after a numeric date: "22:15", "10:15 PM", "10:15:30 p.m."; nothing
+    is midnight. ValueError naming ``raw`` for anything else: "13:00 PM", "24:00", a
+    word after the date, which an import must not read as midnight."""
+    if not text.strip():
         return time.min
-    hour, minute, second, meridiem = match.groups()
+    match = _TIME.fullmatch(text.strip())
+    hour, minute, second, meridiem = match.groups() if match else ("99", "0", None, None)
     hour = int(hour)
-    if meridiem:
-        hour = hour % 12 + (12 if meridiem.lower() == "pm" else 0)
-    return time(hour, int(minute), int(second or 0))
+    if meridiem and 1 <= hour <= 12:
+        hour = hour % 12 + (12 if meridiem.lower() == "p" else 0)
+    elif meridiem:
+        hour = 99  # "0:30 AM", "13:00 PM": no such time on a 12-hour clock
+    try:
+        return time(hour, int(minute), int(second or 0))
+    except ValueError:
+        raise ValueError(
+            f"date {raw!r} has no valid time of day (expected e.g. 22:15 or 10:15 PM)"
+        ) from None
 
 
 def _parse_text(raw: str) -> datetime | None:
@@ -300,24 +311,37 @@ def _check_not_a_zip_bomb(stream) -> None:
         stream.seek(0)
 
 
+class UnsavedFormula(str):
+    """An XLSX cell holding a formula whose result the file does not carry (written by a
+    program that does not calculate, or saved with calculation off): its value is the
+    formula, and an import reports the cell rather than reading it as empty."""
+
+
 def _read_xlsx(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     from openpyxl import load_workbook
 
     _check_not_a_zip_bomb(stream)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
+        stream.seek(0)  # the same sheet again, with formulas instead of their saved results
+        formulas = load_workbook(stream, read_only=True, data_only=False).worksheets[0]
     except Exception as error:  # openpyxl raises many kinds for a broken file
         raise TableError(f"not a readable XLSX file ({error.__class__.__name__})") from None
     sheet = workbook.worksheets[0]
-    iterator = sheet.iter_rows(values_only=True)
-    first = next(iterator, None)
+    iterator = zip(sheet.iter_rows(values_only=True), formulas.iter_rows(values_only=True))
+    first, _ = next(iterator, (None, None))
     if not first or not any(cell not in (None, "") for cell in first):
         raise TableError("the file is empty")
     headers = [str(cell or "").strip() for cell in first]
 
+    def value(cell, formula):
+        if cell is None and isinstance(formula, str) and formula.startswith("="):
+            return UnsavedFormula(formula)
+        return "" if cell is None else cell
+
     def rows():
-        for number, values in enumerate(iterator, start=2):
-            cells = ["" if cell is None else cell for cell in values]
+        for number, (values, written) in enumerate(iterator, start=2):
+            cells = [value(*pair) for pair in zip(values, written)]
             if any(str(cell).strip() for cell in cells):
                 yield number, cells
 

@@ -2,7 +2,8 @@
 
 import dataclasses
 import io
-from datetime import date
+import zipfile
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from django.core.management import CommandError, call_command
 from analytics import imports
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
 from analytics.models import Deal, DealStageChange
-from analytics.parsing import parse_amount, parse_date
+from analytics.parsing import parse_amount, parse_date, parse_datetime
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,30 @@ def test_an_amount_no_deal_can_hold_is_refused_by_name(value):
 )
 def test_common_date_formats_are_read(text, expected):
     assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3/31/2024, 10:15 AM", datetime(2024, 3, 31, 10, 15, tzinfo=UTC)),
+        ("3/31/2024 12:00 AM", datetime(2024, 3, 31, 0, 0, tzinfo=UTC)),
+        ("3/31/2024 12:30 p.m.", datetime(2024, 3, 31, 12, 30, tzinfo=UTC)),
+        ("31.03.2024 23:59:30", datetime(2024, 3, 31, 23, 59, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_time_of_day_after_a_date_is_read(text, expected):
+    assert parse_datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["1/1/2026 13:00 PM", "1/1/2026 0:30 AM", "1/1/2026 24:00", "1/1/2026 10:61",
+             "1/1/2026 soon"]
+)
+def test_a_time_of_day_no_clock_shows_is_refused_by_name(text):
+    """It used to be read as 1 PM, or as midnight: the stage change's day was kept, its
+    order among the deal's changes guessed."""
+    with pytest.raises(ValueError, match=f"date '{text}' has no valid time of day"):
+        parse_datetime(text)
 
 
 def test_day_first_order_settles_ambiguous_dates():
@@ -279,6 +304,45 @@ def test_xlsx_export_is_read(tmp_path):
     assert report.created == 1
     deal = Deal.objects.get()
     assert (deal.amount, deal.close_date) == (Decimal("1500.50"), date(2024, 5, 1))
+
+
+def test_xlsx_formulas_without_saved_results_are_reported_by_cell(tmp_path):
+    """A workbook written by a program that does not calculate carries the formula but no
+    result: the amount is reported, never imported as blank; a calculated one is read."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Opportunity ID", "Amount", "Stage", "Close Date"])
+    sheet.append(["X1", "=1000*2", "Qualification", date(2024, 5, 1)])
+    sheet.append(["X2", 750, "Qualification", date(2024, 5, 2)])
+    path = tmp_path / "report.xlsx"
+    workbook.save(path)  # openpyxl saves formulas uncalculated, like many report writers
+    with path.open("rb") as stream:
+        report = deal_import_file(stream, "report.xlsx")
+    assert report.created == 1
+    assert report.errors == [
+        (
+            2,
+            "Amount",
+            "holds the formula '=1000*2' but no result: open the file in a spreadsheet "
+            "program, let it calculate and save it again",
+        )
+    ]
+    assert list(Deal.objects.values_list("external_id", "amount")) == [("X2", Decimal("750.00"))]
+
+    # The same file once a spreadsheet program has calculated it: the result is read.
+    calculated = tmp_path / "calculated.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(calculated, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<f>1000*2</f><v></v>", b"<f>1000*2</f><v>2000</v>")
+            target.writestr(item, data)
+    with calculated.open("rb") as stream:
+        report = deal_import_file(stream, "calculated.xlsx")
+    assert (report.created, report.errors) == (1, [])
+    assert Deal.objects.get(external_id="X1").amount == Decimal("2000.00")
 
 
 def test_command_imports_shows_progress_and_reports_bad_rows(tmp_path, capsys):
