@@ -285,8 +285,13 @@ def search_gaps(request):
             else:
                 messages.success(request, f"Content request created for “{text}”.")
         return redirect("analytics:search_gaps")
+    backlog = content_requests_backlog()
     context = _base_context(
-        request, gaps=selectors.search_gaps(), requests=content_requests_backlog()[:REQUESTS_SHOWN]
+        request,
+        gaps=selectors.search_gaps(),
+        requests=backlog[:REQUESTS_SHOWN],
+        requests_total=backlog.count(),
+        requests_shown=REQUESTS_SHOWN,
     )
     return render(request, "analytics/search_gaps.html", context)
 
@@ -294,8 +299,8 @@ def search_gaps(request):
 @manager_required
 def search_gaps_csv(request, table: str):
     """A table of the search gaps page: ``zero-results``, ``no-click`` or ``requests``."""
-    if table == "requests":
-        requests = content_requests_backlog()[:REQUESTS_SHOWN]
+    if table == "requests":  # every request, where the page shows the most backed
+        requests = content_requests_backlog().iterator(chunk_size=2000)
         return exports.csv_response(
             "content-requests.csv", exports.REQUEST_CSV_FIELDS, exports.request_csv_rows(requests)
         )

@@ -288,3 +288,21 @@ def test_an_aliass_csvs_are_its_originals_as_its_page_is():
         response = client.get(f"/analytics/assets/{alias.pk}/{name}.csv?window=90d")
         assert response.status_code == 302
         assert response["Location"] == f"/analytics/assets/{asset.pk}/{name}.csv?window=90d"
+
+
+def test_the_requests_csv_holds_every_request_where_the_page_shows_the_most_backed():
+    from analytics.views import REQUESTS_SHOWN
+
+    asker = make_user("asker")
+    ContentRequest.objects.bulk_create(
+        ContentRequest(text=f"need {n}", key=f"need {n}", requested_by=asker)
+        for n in range(REQUESTS_SHOWN + 7)
+    )
+    client = _client(MARKETER)
+    page = client.get("/analytics/search-gaps/").content.decode()
+    assert page.count("<td>need ") == REQUESTS_SHOWN
+    total = REQUESTS_SHOWN + 7
+    assert f"The {REQUESTS_SHOWN} most backed of {total} requests; the CSV holds all {total}." in page
+    rows = _rows(client.get("/analytics/search-gaps/requests.csv"))
+    assert len(rows) == 1 + total
+    assert {row[1] for row in rows[1:]} == {f"need {n}" for n in range(total)}
