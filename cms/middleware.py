@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from wagtail.contrib.redirects.middleware import RedirectMiddleware as WagtailRedirectMiddleware
 from wagtail.contrib.redirects.middleware import get_redirect
 from wagtail.contrib.redirects.models import Redirect
@@ -39,10 +40,25 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+_REFUSAL_HEADINGS = {
+    400: "This address cannot be answered",
+    413: "Too large",
+    503: "Try again shortly",
+}
+
+
 def _refusal(request, message: str, status: int, retry_after: int | None = None):
-    """What every refusal here answers: the message as JSON under /api/, else as text."""
+    """What every refusal here answers: the message as JSON under /api/, as the site's error
+    page to a browser (``error.html``, which reads nothing from the database), else as text."""
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=status)
+    elif "text/html" in request.headers.get("Accept", ""):
+        context = {
+            "heading": _REFUSAL_HEADINGS.get(status, "Not answered"),
+            "message": message,
+            "try_again": retry_after is not None and request.method in ("GET", "HEAD"),
+        }
+        response = HttpResponse(render_to_string("error.html", context), status=status)
     else:
         response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
     if retry_after is not None:

@@ -1,0 +1,81 @@
+"""The pages people see when something is refused or goes wrong: the site's own, with a way
+back to the library, never Django's bare defaults, and never anything from the database (the
+error may be that it is busy)."""
+
+import pytest
+from django.db import OperationalError
+from django.test import Client, RequestFactory, override_settings
+from django.urls import path
+
+from accounts.roles import REP
+from cms.middleware import DatabaseBusyMiddleware
+from enablement.urls import urlpatterns as site_urls
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+BROWSER = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def _boom(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [path("boom/", _boom), *site_urls]
+
+
+def _rep():
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user(role=REP))
+    return client
+
+
+def _page(response) -> str:
+    text = response.content.decode()
+    assert '<a href="/">Back to the library</a>' in text
+    assert "/static/enablement/app.css" in text
+    return text
+
+
+def test_an_address_with_no_page_is_the_sites_not_found_page():
+    response = _rep().get("/library/no-such-asset/", **BROWSER)
+    assert response.status_code == 404
+    assert "Nothing here" in _page(response)
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_server_error_is_the_sites_error_page_and_shows_nothing_of_the_error():
+    response = _rep().get("/boom/", **BROWSER)
+    assert response.status_code == 500
+    text = _page(response)
+    assert "Something went wrong on our side" in text
+    assert "a bug" not in text and "RuntimeError" not in text
+
+
+def test_a_form_sent_without_its_csrf_token_says_how_to_recover():
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user(role=REP))
+    response = client.post("/analytics/requests/", {"text": "a pricing sheet"}, **BROWSER)
+    assert response.status_code == 403
+    assert "Go back, reload the page and send it again" in _page(response)
+
+
+def test_a_refusal_is_the_sites_page_to_a_browser_and_text_to_a_script():
+    client = _rep()
+    page = client.get("/search/?q=a%00b", **BROWSER)
+    assert page.status_code == 400
+    assert "The parameter &#x27;q&#x27; holds a NUL character" in _page(page)
+    script = client.get("/search/?q=a%00b")
+    assert script["Content-Type"] == "text/plain; charset=utf-8"
+    assert "The parameter 'q' holds a NUL character" in script.content.decode()
+
+
+@pytest.mark.parametrize(("method", "try_again"), [("get", True), ("post", False)])
+def test_a_busy_database_page_offers_to_try_again_only_what_can_be_repeated(method, try_again):
+    request = getattr(RequestFactory(), method)("/search/", **BROWSER)
+    middleware = DatabaseBusyMiddleware(lambda request: None)
+    response = middleware.process_exception(request, OperationalError("database is locked"))
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    text = _page(response)
+    assert "The library is busy saving other changes" in text
+    assert ('<a class="button" href="">Try again</a>' in text) is try_again
