@@ -150,8 +150,13 @@ class DatabaseBusyMiddleware:
         if not database_busy(exception):
             return None
         logger.warning("database busy on %s %s: %s", request.method, request.path, exception)
-        message = "The library is busy saving other changes; try again in a few seconds."
-        return _refusal(request, message, 503, retry_after=BUSY_RETRY_SECONDS)
+        return busy_refusal(request)
+
+
+def busy_refusal(request) -> HttpResponse:
+    """503 with Retry-After: the database stayed busy (the API's own handler answers the same)."""
+    message = "The library is busy saving other changes; try again in a few seconds."
+    return _refusal(request, message, 503, retry_after=BUSY_RETRY_SECONDS)
 
 
 class FileStoreDownMiddleware:

@@ -15,7 +15,7 @@ from ninja.security import SessionAuth
 
 from accounts.throttle import Throttled, throttled_response
 from analytics import api as analytics_api
-from cms.middleware import BUSY_RETRY_SECONDS, database_busy
+from cms.middleware import busy_refusal, database_busy
 from search import api as search_api
 
 
@@ -94,11 +94,7 @@ def _database_busy(request, error: OperationalError):
     """A write that found the database busy past its timeout: 503 and Retry-After."""
     if not database_busy(error):
         raise error
-    response = api.create_response(
-        request, {"detail": "the database is busy; retry shortly"}, status=503
-    )
-    response["Retry-After"] = str(BUSY_RETRY_SECONDS)
-    return response
+    return busy_refusal(request)
 
 
 api.add_exception_handler(OperationalError, _database_busy)
