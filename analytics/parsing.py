@@ -328,7 +328,8 @@ def _read_xlsx(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     except Exception as error:  # openpyxl raises many kinds for a broken file
         raise TableError(f"not a readable XLSX file ({error.__class__.__name__})") from None
     sheet = workbook.worksheets[0]
-    iterator = zip(sheet.iter_rows(values_only=True), formulas.iter_rows(values_only=True))
+    rows_of = (sheet.iter_rows(values_only=True), formulas.iter_rows(values_only=True))
+    iterator = zip(*rows_of, strict=True)  # the same sheet twice: the same rows
     first, _ = next(iterator, (None, None))
     if not first or not any(cell not in (None, "") for cell in first):
         raise TableError("the file is empty")
@@ -341,7 +342,7 @@ def _read_xlsx(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
 
     def rows():
         for number, (values, written) in enumerate(iterator, start=2):
-            cells = [value(*pair) for pair in zip(values, written)]
+            cells = [value(*pair) for pair in zip(values, written, strict=True)]
             if any(str(cell).strip() for cell in cells):
                 yield number, cells
 

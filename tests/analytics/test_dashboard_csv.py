@@ -302,7 +302,9 @@ def test_the_requests_csv_holds_every_request_where_the_page_shows_the_most_back
     page = client.get("/analytics/search-gaps/").content.decode()
     assert page.count("<td>need ") == REQUESTS_SHOWN
     total = REQUESTS_SHOWN + 7
-    assert f"The {REQUESTS_SHOWN} most backed of {total} requests; the CSV holds all {total}." in page
+    assert (
+        f"The {REQUESTS_SHOWN} most backed of {total} requests; the CSV holds all {total}." in page
+    )
     rows = _rows(client.get("/analytics/search-gaps/requests.csv"))
     assert len(rows) == 1 + total
     assert {row[1] for row in rows[1:]} == {f"need {n}" for n in range(total)}

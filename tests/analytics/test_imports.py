@@ -86,8 +86,8 @@ def test_a_time_of_day_after_a_date_is_read(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["1/1/2026 13:00 PM", "1/1/2026 0:30 AM", "1/1/2026 24:00", "1/1/2026 10:61",
-             "1/1/2026 soon"]
+    "text",
+    ["1/1/2026 13:00 PM", "1/1/2026 0:30 AM", "1/1/2026 24:00", "1/1/2026 10:61", "1/1/2026 soon"],
 )
 def test_a_time_of_day_no_clock_shows_is_refused_by_name(text):
     """It used to be read as 1 PM, or as midnight: the stage change's day was kept, its
