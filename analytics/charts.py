@@ -85,7 +85,9 @@ def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
         parts.append(f'<text x="0" y="{y + 4}" class="label">{escape(label)}</text>')
         parts.append(f'<line x1="{left}" y1="{y}" x2="{right}" y2="{y}" class="axis faint"/>')
         if value is None:
-            parts.append(f'<text x="{x(0) + 8:.1f}" y="{y - 6}" class="value">no data</text>')
+            parts.append(
+                f'<text x="{x(0) + 8:.1f}" y="{y - 6}" class="value">not enough data</text>'
+            )
             continue
         text = points_text(value)
         if low is not None and high is not None:

@@ -78,7 +78,9 @@ gets a two-sided Wald p-value ``erfc(|z| / sqrt 2)``,
 z = lift / se. Benjamini-Hochberg (1995) adjusts them across all assets of the view; "helps" or
 "hurts" (by the sign of the lift) needs an adjusted p-value <= ``FDR`` (10%) and the 95% interval
 shown beside the verdict to leave out zero (p <= ``SHOWN_ALPHA``, 5%), otherwise "no clear
-effect" with the 95% interval; too few deals: "not enough data". The second condition matters
+effect" with the 95% interval; too few deals: "not enough data", and no estimate or interval
+is shown (``analytics.rollups.effects._shown``: Sato's variance undercovers badly in a handful
+of tables). The second condition matters
 only when few are tested (the overview's one headline, a handful of heat-map cells), where
 Benjamini-Hochberg alone passes p-values up to 10%: a verdict beside an interval that holds zero.
 

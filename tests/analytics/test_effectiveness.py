@@ -132,6 +132,18 @@ def test_not_enough_data_below_the_minimum_number_of_deals(fixture, settings):
         numbers = selectors.asset_stats(asset.pk, window="all")
         assert numbers["verdict"] == "not enough data" and numbers["enough_data"] is False
         assert numbers["q_value"] is None and numbers["mde"] is None
+        # No estimate or interval from a handful of deals (Sato's variance is far too small
+        # there): the counts say why, on the page, in the CSV and the API alike.
+        assert (numbers["effect"], numbers["effect_ci_low"], numbers["effect_ci_high"]) == (
+            None,
+            None,
+            None,
+        )
+        for part in numbers["stages"]:
+            assert (part["effect"], part["low"], part["high"]) == (None, None, None)
+            assert part["treated"] >= 2
+    a_numbers = selectors.asset_stats(a.pk, window="all")
+    assert (a_numbers["usable_deals"], a_numbers["comparison_deals"]) == (3, 4)
 
 
 def test_attribution_models_credit_assets_as_computed_by_hand(fixture):

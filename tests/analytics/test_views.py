@@ -303,7 +303,7 @@ def test_interval_chart_labels_every_comparison_and_keeps_edge_labels_inside():
     assert 'text-anchor="end">+100 pts (+90 pts to +100 pts)</text>' in svg
     assert 'text-anchor="start">-100 pts</text>' in svg
     assert "Segment SMB" in svg and "+20 pts (-10 pts to +50 pts)" in svg
-    assert "Stage-matched (earlier)" in svg and "no data" in svg
+    assert "Stage-matched (earlier)" in svg and "not enough data" in svg
 
 
 @pytest.mark.parametrize(
