@@ -202,6 +202,9 @@ if SEARCH_ENGINE not in {"auto", "embedded", "elasticsearch", "opensearch"}:
     )
 SEARCH_INDEX = env_str("SEARCH_INDEX", "enablement-assets")
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(DATA_DIR / "search-index")))
+# After a request the server did not answer (refused, timed out), this process stops asking
+# it for this long and search answers "unavailable" at once (search.engines.breaker).
+SEARCH_COOLDOWN_SECONDS = env_int("SEARCH_COOLDOWN_SECONDS", 30, minimum=1)
 
 # Wagtail's own search (the admin's page, document and chooser search) follows the same
 # variables: its database backend when embedded, its Elasticsearch/OpenSearch backend on the

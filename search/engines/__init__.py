@@ -30,7 +30,12 @@ def engine_from_settings() -> SearchEngine:
         # own client, the Elasticsearch and OpenSearch clients or the tantivy extension).
         from search.engines.elastic import ElasticEngine
 
-        return ElasticEngine(url=settings.SEARCH_URL, index=settings.SEARCH_INDEX, kind=kind)
+        return ElasticEngine(
+            url=settings.SEARCH_URL,
+            index=settings.SEARCH_INDEX,
+            kind=kind,
+            cooldown=settings.SEARCH_COOLDOWN_SECONDS,
+        )
     # As above: the tantivy extension loads only where the embedded engine runs.
     from search.engines.embedded import EmbeddedEngine
 

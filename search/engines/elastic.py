@@ -31,6 +31,7 @@ from elasticsearch.dsl.response import Response
 
 from search.documents import SearchDocument
 from search.engines.base import EngineHealth, SearchUnavailable
+from search.engines.breaker import Breaker
 from search.query import (
     FACETS,
     FUZZY_WEIGHT,
@@ -377,25 +378,29 @@ def bulk_bodies(operations: list[dict]) -> Iterator[bytes]:
 
 # --- transports -------------------------------------------------------------------------------
 class _OpenSearchTransport:
+    """Lookups (searches, alias and mapping checks, health) wait ``timeout``; writes
+    (``bulk``, ``create``, ``delete``, ``update_aliases``, ``refresh``) ``write_timeout``."""
+
     kind = "opensearch"
 
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float, write_timeout: float):
         from opensearchpy import OpenSearch, exceptions
 
         self.client = OpenSearch(hosts=[url], timeout=timeout, max_retries=0)
+        self.write = {"request_timeout": write_timeout}
         self.errors = (exceptions.OpenSearchException,)  # transport, connection, serialization
 
     def search(self, index: str, body: dict) -> dict:
         return self.client.search(index=index, body=body)
 
     def bulk(self, body: bytes, refresh) -> dict:
-        return self.client.bulk(body=body, refresh=refresh)
+        return self.client.bulk(body=body, refresh=refresh, **self.write)
 
     def create(self, name: str, body: dict) -> None:
-        self.client.indices.create(index=name, body=body)
+        self.client.indices.create(index=name, body=body, **self.write)
 
     def delete(self, name: str) -> None:
-        self.client.indices.delete(index=name, ignore_unavailable=True)
+        self.client.indices.delete(index=name, ignore_unavailable=True, **self.write)
 
     def aliases(self, alias: str) -> list[str]:
         if not self.client.indices.exists_alias(name=alias):
@@ -406,10 +411,10 @@ class _OpenSearchTransport:
         return bool(self.client.indices.exists(index=name))
 
     def update_aliases(self, actions: list[dict]) -> None:
-        self.client.indices.update_aliases(body={"actions": actions})
+        self.client.indices.update_aliases(body={"actions": actions}, **self.write)
 
     def refresh(self, name: str) -> None:
-        self.client.indices.refresh(index=name)
+        self.client.indices.refresh(index=name, **self.write)
 
     def mapped_fields(self, name: str) -> set[str]:
         answer = self.client.indices.get_mapping(index=name)
@@ -432,11 +437,12 @@ class _ElasticsearchTransport:
     # highlighting works as on OpenSearch (which refuses the setting, hence only here).
     INDEX_SETTINGS = {"highlight.weight_matches_mode.enabled": False}
 
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float, write_timeout: float):
         import elastic_transport
         import elasticsearch
 
         self.client = elasticsearch.Elasticsearch(url, request_timeout=timeout, max_retries=0)
+        self.writer = self.client.options(request_timeout=write_timeout)  # as the OpenSearch one
         self.errors = (
             elasticsearch.ApiError,
             elasticsearch.UnsupportedProductError,
@@ -447,14 +453,14 @@ class _ElasticsearchTransport:
         return self.client.search(index=index, body=body).body
 
     def bulk(self, body: bytes, refresh) -> dict:
-        return self.client.bulk(operations=body, refresh=refresh).body
+        return self.writer.bulk(operations=body, refresh=refresh).body
 
     def create(self, name: str, body: dict) -> None:
         settings = {**body.get("settings", {}), "index": self.INDEX_SETTINGS}
-        self.client.indices.create(index=name, **{**body, "settings": settings})
+        self.writer.indices.create(index=name, **{**body, "settings": settings})
 
     def delete(self, name: str) -> None:
-        self.client.indices.delete(index=name, ignore_unavailable=True)
+        self.writer.indices.delete(index=name, ignore_unavailable=True)
 
     def aliases(self, alias: str) -> list[str]:
         if not self.client.indices.exists_alias(name=alias):
@@ -465,10 +471,10 @@ class _ElasticsearchTransport:
         return bool(self.client.indices.exists(index=name))
 
     def update_aliases(self, actions: list[dict]) -> None:
-        self.client.indices.update_aliases(actions=actions)
+        self.writer.indices.update_aliases(actions=actions)
 
     def refresh(self, name: str) -> None:
-        self.client.indices.refresh(index=name)
+        self.writer.indices.refresh(index=name)
 
     def mapped_fields(self, name: str) -> set[str]:
         answer = self.client.indices.get_mapping(index=name).body
@@ -504,6 +510,26 @@ def detect_kind(url: str, timeout: float = 5.0) -> str:
     return "opensearch" if distribution == "opensearch" else "elasticsearch"
 
 
+def _unanswered(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, says the server did not answer:
+    it refused the connection, could not be reached, or did not answer within the timeout
+    (both clients' ``ConnectionError`` family, timeouts and TLS failures included). An error
+    status (``ApiError``, opensearch-py's ``TransportError`` with a status) is an answer."""
+    import elastic_transport
+    from opensearchpy.exceptions import ConnectionError as OpenSearchUnreachable
+
+    silent = (
+        OpenSearchUnreachable,  # its ConnectionTimeout and SSLError too
+        elastic_transport.ConnectionError,  # TlsError too
+        elastic_transport.ConnectionTimeout,
+    )
+    while error is not None:
+        if isinstance(error, silent):
+            return True
+        error = error.__cause__
+    return False
+
+
 def _safe(url: str) -> str:
     """``url`` without its password, for messages and logs."""
     parsed = urllib.parse.urlsplit(url)
@@ -515,7 +541,19 @@ def _safe(url: str) -> str:
 
 # --- the engine -------------------------------------------------------------------------------
 class ElasticEngine:
-    """``kind`` is "opensearch", "elasticsearch" or "auto" (asks the server on first use)."""
+    """``kind`` is "opensearch", "elasticsearch" or "auto" (asks the server on first use).
+
+    Two timeouts, because a hung server holds a web worker for as long as a request may
+    wait. ``timeout`` bounds every lookup: a rep's search and suggestions, the alias and
+    mapping checks, health. A healthy server answers those in milliseconds, so a few seconds
+    is already a server in trouble. ``write_timeout`` (never shorter) bounds the requests
+    that carry or build a lot (a bulk of up to ``BULK_MAX_BYTES``, creating, refreshing or
+    swapping an index), which background indexing sends and which may legitimately take
+    longer. One timeout for both would make searches wait as long as a 10 MB bulk may, or
+    give up on a slow bulk that was going to succeed.
+
+    After a request that did not answer (refused, unreachable, timed out) the engine stops
+    asking the server for ``cooldown`` seconds (``search.engines.breaker``)."""
 
     def __init__(
         self,
@@ -523,12 +561,16 @@ class ElasticEngine:
         url: str,
         index: str,
         kind: str = "auto",
-        timeout: float = 5.0,
+        timeout: float = 3.0,
+        write_timeout: float = 30.0,
+        cooldown: float = 30.0,
         refresh: bool | str = False,
     ):
         self.url, self.alias, self.kind = url, index, kind
-        self.timeout, self.refresh = timeout, refresh
+        self.timeout, self.write_timeout = timeout, max(write_timeout, timeout)
+        self.refresh = refresh
         self.name = kind if kind != "auto" else "server"
+        self.breaker = Breaker(server=_safe(url), cooldown=cooldown)
         self._transport = None
         self._ready = False
 
@@ -537,16 +579,20 @@ class ElasticEngine:
         if self._transport is None:
             kind = detect_kind(self.url, self.timeout) if self.kind == "auto" else self.kind
             cls = _OpenSearchTransport if kind == "opensearch" else _ElasticsearchTransport
-            self._transport, self.name = cls(self.url, self.timeout), kind
+            self._transport = cls(self.url, self.timeout, self.write_timeout)
+            self.name = kind
         return self._transport
 
     @contextlib.contextmanager
     def _guard(self, action: str):
-        transport = self.transport
-        try:
-            yield transport
-        except transport.errors as error:
-            raise SearchUnavailable(f"{self.name} {action} failed: {error}") from error
+        """One use of the server: ``SearchUnavailable`` for any client error, and at once
+        while the breaker is open (asking which server it is counts as a use)."""
+        with self.breaker.guard(_unanswered):
+            transport = self.transport
+            try:
+                yield transport
+            except transport.errors as error:
+                raise SearchUnavailable(f"{self.name} {action} failed: {error}") from error
 
     def _ensure(self, transport) -> None:
         """Create the index and its alias on first use; refuse (``SearchUnavailable``) an
