@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.roles import REP
 from cms.models import AssetPage
 from search import services
+from search.documents import SearchDocument
 from search.engines import SearchUnavailable, use_engine
 from search.engines.elastic import _MAPPED_FIELDS, ElasticEngine
 from search.models import PendingIndexUpdate
@@ -61,6 +62,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         data = b"" if answer is None else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")  # else that client refuses
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
@@ -340,3 +342,34 @@ def test_asking_a_hung_server_which_it_is_opens_the_breaker_too(fake):
         auto.search(query())
     assert time.perf_counter() - started < FAST
     assert fake.requests == 1
+
+
+def took_to_fail(call, *args) -> float:
+    started = time.perf_counter()
+    with pytest.raises(SearchUnavailable):
+        call(*args)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("kind", ["opensearch", "elasticsearch"])
+def test_searches_wait_the_short_timeout_and_index_writes_the_long_one(fake, kind):
+    """Both clients: a search gives up after ``timeout``, a bulk write after
+    ``write_timeout``, and either opens the breaker."""
+    write_timeout = 2.5
+    engine = ElasticEngine(
+        url=fake.url, index=ALIAS, kind=kind, timeout=TIMEOUT, write_timeout=write_timeout
+    )
+    engine.search(query())  # the alias and mapping checked while the server answers
+    fake.mode = "hang"
+    assert TIMEOUT * 0.9 <= took_to_fail(engine.search, query()) < write_timeout
+    assert took_to_fail(engine.search, query()) < FAST
+
+    writer = ElasticEngine(
+        url=fake.url, index=ALIAS, kind=kind, timeout=TIMEOUT, write_timeout=write_timeout
+    )
+    fake.mode = "ok"
+    writer.search(query())
+    fake.mode = "hang"
+    document = SearchDocument(id=7, title="Pricing battlecard")
+    assert write_timeout * 0.9 <= took_to_fail(writer.upsert, [document]) < write_timeout + 1
+    assert took_to_fail(writer.upsert, [document]) < FAST
