@@ -227,3 +227,21 @@ def test_a_segment_filter_is_a_view_of_its_own_computed_once(seeded, monkeypatch
     monkeypatch.setattr(population, "load", no_second_computation)
     again, _ = selectors.asset_table(window="all", segment="enterprise")
     assert [r["effect"] for r in again] == [r["effect"] for r in rows]
+
+
+def test_not_using_the_library_is_a_reps_habit_the_rep_stratum_holds(seeded):
+    """Two reps never use the library; everyone else's deals do. Drawn deal by deal instead
+    (until 2026-12-05), the deals without the library's boosts made every library deal look
+    better than its comparisons, and on the full demo library the late-stage placebo read
+    "helps" at +8 points: a confounder no stratum held."""
+    from analytics.models import UsageEvent
+
+    touched = set(UsageEvent.objects.exclude(deal=None).values_list("deal_id", flat=True))
+    by_rep: dict[str, set[bool]] = {}
+    for deal_id, owner in Deal.objects.filter(outcome__in=["won", "lost"]).values_list(
+        "pk", "owner_name"
+    ):
+        by_rep.setdefault(owner, set()).add(deal_id in touched)
+    without = sorted(owner for owner, used in by_rep.items() if used == {False})
+    assert len(by_rep) == 12 and len(without) == 2
+    assert all(True in used for owner, used in by_rep.items() if owner not in without)
