@@ -65,8 +65,10 @@ def _window(request) -> str:
 
 def _base_context(request, **extra) -> dict:
     status = selectors.refresh_status()
+    asked = request.GET.get("window")
     return {
         "window": _window(request),
+        "window_unknown": asked if asked is not None and asked not in scope.WINDOWS else None,
         "windows": list(scope.WINDOW_LABELS.items()),
         "updated_at": status["data_as_of"],
         "refreshing": status["refreshing"],

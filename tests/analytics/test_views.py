@@ -554,3 +554,13 @@ def test_lead_who_may_not_edit_the_asset_gets_no_editor_link():
     GroupPagePermission.objects.filter(group__name=ENABLEMENT_LEAD).delete()
     line = _asset_page_line(_client(ENABLEMENT_LEAD), draft)
     assert "Not live" in line and "/edit/" not in line and "Open the asset page" not in line
+
+
+@pytest.mark.parametrize("url", ["/analytics/", "/analytics/assets/"])
+def test_a_period_the_dashboard_does_not_have_is_named_not_silently_replaced(url):
+    client = _client(ENABLEMENT_LEAD)
+    page = client.get(url, {"window": "<b>bogus</b>"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "There is no period “&lt;b&gt;bogus&lt;/b&gt;”: showing last 12 months." in text
+    assert 'id="window-unknown"' not in client.get(url, {"window": "90d"}).content.decode()
