@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -476,6 +477,22 @@ def _parse_history_chunk(chunk, context: _Context, report: ImportReport) -> list
     return parsed
 
 
+def _day_stand_ins(stored: dict[tuple, int], keys: set[tuple]) -> list[int]:
+    """The stored entries the history replaces: a deals file knows only the close date, so
+    a closed deal it creates enters its closing stage at midnight UTC of that day
+    (``services._closing_moment``). The history's entry of the same stage on that day is
+    the real moment; kept beside it, the stand-in ended the last stay at midnight, and a touch
+    made earlier on the close day counted as between stages."""
+    days = {(deal_id, stage, at.astimezone(UTC).date()) for deal_id, stage, at in keys}
+    return [
+        pk
+        for (deal_id, stage, at), pk in stored.items()
+        if at.astimezone(UTC).time() == datetime.min.time()
+        and (deal_id, stage, at.astimezone(UTC).date()) in days
+        and (deal_id, stage, at) not in keys
+    ]
+
+
 def _write_history_chunk(parsed: list[tuple], context: _Context, report) -> dict[int, str]:
     """Add the chunk's stage history; returns the deals given new entries (id -> external
     id)."""
@@ -490,12 +507,14 @@ def _write_history_chunk(parsed: list[tuple], context: _Context, report) -> dict
         rows.append(DealStageChange(deal=deal, stage=stage, journey_stage=journey, entered_at=when))
         keys.add((deal.pk, stage, when))
     touched = {row.deal_id for row in rows}
-    stored = set(
-        DealStageChange.objects.filter(deal_id__in=touched).values_list(
-            "deal_id", "stage", "entered_at"
-        )
-    )
-    added = keys - stored
+    entries = DealStageChange.objects.filter(deal_id__in=touched)
+    stored = {
+        (deal_id, stage, at): pk
+        for pk, deal_id, stage, at in entries.values_list("pk", "deal_id", "stage", "entered_at")
+    }
+    stand_ins = _day_stand_ins(stored, keys)
+    DealStageChange.objects.filter(pk__in=stand_ins).delete()
+    added = keys - set(stored)
     if context.dry_run:
         added -= context.rolled_back
         context.rolled_back |= added

@@ -290,6 +290,33 @@ def test_opportunity_history_export_builds_the_stage_history():
     assert deal.history.count() == 4
 
 
+def test_the_historys_close_replaces_the_midnight_stand_in_of_the_deals_file():
+    """A deals file knows only the close date, so the close it records is at midnight of that
+    day; the history's close on that day is the real moment and takes its place (two closes
+    ended the last stay at midnight: a touch that morning counted as between stages)."""
+    _import(HEADER + "006A,Acme,Acme,1,Closed Won,3/15/2024,,\n")
+    deal = Deal.objects.get()
+    closes = lambda: [(c.stage, c.entered_at) for c in deal.history.all()]  # noqa: E731
+    assert closes() == [("Closed Won", datetime(2024, 3, 15, tzinfo=UTC))]
+    history = (
+        "Opportunity ID,To Stage,Last Modified\n"
+        "006A,Negotiation/Review,2024-03-01 10:00\n006A,Closed Won,2024-03-15 17:32\n"
+    )
+    report = _import(history, kind="history")
+    assert report.history_added == 2
+    assert closes() == [
+        ("Negotiation/Review", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+        ("Closed Won", datetime(2024, 3, 15, 17, 32, tzinfo=UTC)),
+    ]
+    assert _import(history, kind="history").history_added == 0
+    # A close the history gives on another day leaves the deals file's own alone.
+    _import(HEADER + "006B,Beta,Beta,1,Closed Won,3/15/2024,,\n")
+    _import(
+        "Opportunity ID,To Stage,Last Modified\n006B,Closed Won,2024-03-14 09:00\n", kind="history"
+    )
+    assert Deal.objects.get(external_id="006B").history.count() == 2
+
+
 def test_xlsx_export_is_read(tmp_path):
     from openpyxl import Workbook
 
