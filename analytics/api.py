@@ -118,7 +118,10 @@ def post_events(request, payload: EventsIn):
     each refused event its index, field and reason. An asset the caller may not see is "no
     asset N", exactly like one that does not exist; a deal must be the caller's own unless
     the caller is an enablement lead or uses an integration key. A user's events are
-    theirs; an integration key's are the ``rep`` each names, or no rep's."""
+    theirs; an integration key's are the ``rep`` each names, or no rep's. A rep's or
+    marketer's own events are what the app's forms would record: never ``buyer_opened``
+    (a share link's opening records it), never a share of an internal asset, never a closed
+    deal, and dated at most 24 hours back."""
     events = [
         services.EventInput(
             idempotency_key=e.idempotency_key,

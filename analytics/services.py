@@ -40,7 +40,13 @@ from analytics.scope import strata_choices
 from analytics.tokens import share_link_token, token_digest
 from cms.middleware import database_busy
 from cms.models import AssetPage, BuyerStage
-from cms.selectors import asset_original, asset_originals, asset_visible_to, assets_for_user
+from cms.selectors import (
+    asset_original,
+    asset_originals,
+    asset_visible_to,
+    assets_for_user,
+    assets_shareable_ids,
+)
 from cms.spool import Spool
 from notifications.services import notify
 
@@ -468,24 +474,68 @@ def _reps_named(events: list[EventInput]) -> dict[str, int | None]:
     }
 
 
-def _batch_context(events: list[EventInput], user, any_deal: bool) -> tuple[dict, dict[int, int]]:
-    """The deals (external id -> (id, journey stage id, CRM stage)) and assets (id named ->
-    id stored: an alias's events are its original's) of ``events`` that ``user`` may name:
-    assets they may see; their own deals, or any deal for a lead or an integration key."""
+@dataclass
+class _BatchContext:
+    """What a batch's events may name: ``deals`` (external id -> (id, journey stage id, CRM
+    stage)), ``closed`` (those of them closed), ``assets`` (id named -> id stored: an alias's
+    events are its original's), ``shareable`` (stored ids that may go to buyers), and whether
+    the sender is ``trusted`` (a lead or an integration key: any deal, any moment)."""
+
+    deals: dict
+    closed: set[str]
+    assets: dict[int, int]
+    shareable: set[int]
+    trusted: bool
+
+
+def _batch_context(events: list[EventInput], user, integration: bool) -> _BatchContext:
+    """The deals and assets of ``events`` that ``user`` may name: assets they may see; their
+    own deals, or any deal for a lead or an integration key."""
+    trusted = integration or user_is_enablement_lead(user)
     external_ids = {e.deal_external_id for e in events if e.deal_external_id}
     deals_named = Deal.objects.filter(external_id__in=external_ids)
-    if not (any_deal or user_is_enablement_lead(user)):
+    if not trusted:
         deals_named = deals_named.filter(owner_id=getattr(user, "pk", None))
-    deals = {
-        external: (deal_id, journey_id, stage)
-        for external, deal_id, journey_id, stage in deals_named.values_list(
-            "external_id", "id", "journey_stage_id", "stage"
-        )
-    }
+    deals, closed = {}, set()
+    for external, deal_id, journey_id, stage, outcome in deals_named.values_list(
+        "external_id", "id", "journey_stage_id", "stage", "outcome"
+    ):
+        deals[external] = (deal_id, journey_id, stage)
+        if outcome != Deal.Outcome.OPEN:
+            closed.add(external)
     asset_ids = {e.asset_id for e in events}
     named = AssetPage.objects.filter(pk__in=asset_ids)
     assets = asset_originals(assets_for_user(user, named).values_list("pk", flat=True))
-    return deals, assets
+    shareable = set() if trusted else assets_shareable_ids(set(assets.values()))
+    return _BatchContext(deals, closed, assets, shareable, trusted)
+
+
+#: How far back a rep's (or marketer's) own event may be dated: they record what they do as
+#: they do it; older usage comes from an integration key or a lead's backfill.
+USER_EVENT_MAX_AGE = timedelta(hours=24)
+
+
+def _untrusted_error(event: EventInput, context: _BatchContext, now: datetime) -> tuple[str, str]:
+    """(field, reason) a rep's or marketer's event may not claim, or ("", ""): the touches
+    the effectiveness numbers count must be what the rep did, as the app's own forms record
+    them. Only a share link's opening records that a buyer opened it; only an asset meant
+    for buyers is shared; a deal is worked while it is open; and the moment is now-ish."""
+    if event.kind == EventKind.BUYER_OPENED:
+        return "kind", "buyer_opened is recorded when a buyer opens a share link, never sent"
+    if event.kind == EventKind.SHARED and context.assets[event.asset_id] not in context.shareable:
+        return "asset_id", f"asset {event.asset_id} is internal: it is never shared with buyers"
+    if event.deal_external_id in context.closed:
+        return "deal_id", f"deal {event.deal_external_id!r} is closed: name one of your open deals"
+    when = event.occurred_at
+    if when is not None and (when if when.tzinfo else when.replace(tzinfo=UTC)) < now - (
+        USER_EVENT_MAX_AGE
+    ):
+        hours = int(USER_EVENT_MAX_AGE.total_seconds() // 3600)
+        return (
+            "occurred_at",
+            f"more than {hours} hours ago: a user's events are sent as they happen",
+        )
+    return "", ""
 
 
 def _event_time_error(when: datetime | None, now: datetime) -> str:
@@ -504,7 +554,7 @@ def _event_time_error(when: datetime | None, now: datetime) -> str:
 
 
 def _event_error(
-    index: int, event: EventInput, deals: dict, assets: dict, reps: dict | None, now: datetime
+    index: int, event: EventInput, context: _BatchContext, reps: dict | None, now: datetime
 ) -> dict | None:
     """The first problem with one event, or None. An asset the caller may not see gets the
     same answer as one that does not exist, and so does a deal that is not theirs: the API
@@ -525,9 +575,9 @@ def _event_error(
                 "field": "metadata",
                 "error": f"{size} bytes as JSON; at most {EVENT_METADATA_MAX_BYTES}",
             }
-    if event.asset_id not in assets:
+    if event.asset_id not in context.assets:
         return {"index": index, "field": "asset_id", "error": f"no asset {event.asset_id}"}
-    if event.deal_external_id and event.deal_external_id not in deals:
+    if event.deal_external_id and event.deal_external_id not in context.deals:
         return {
             "index": index,
             "field": "deal_id",
@@ -538,6 +588,10 @@ def _event_error(
         return {"index": index, "field": "rep", "error": error}
     if event.rep and reps[event.rep] is None:
         return {"index": index, "field": "rep", "error": f"no active user {event.rep!r}"}
+    if not context.trusted:
+        field, reason = _untrusted_error(event, context, now)
+        if field:
+            return {"index": index, "field": field, "error": reason}
     return None
 
 
@@ -553,7 +607,11 @@ def usage_record_batch(
     nobody's; the key's owner is no rep of it. Only integration keys name a rep.
 
     An event may name only assets ``user`` may see, and only the user's own deals unless the
-    user is an enablement lead or uses an integration key. Each idempotency key is stored
+    user is an enablement lead or uses an integration key. A rep's (or marketer's) events
+    claim only what the app's own forms would record (``_untrusted_error``): no
+    ``buyer_opened``, no share of an internal asset, no closed deal, nothing older than
+    ``USER_EVENT_MAX_AGE``; they are the touches the effectiveness numbers count, so one
+    rep could otherwise make an asset look effective. Each idempotency key is stored
     once per sender (``event_sender``), however often it is retried: the insert skips keys
     the sender's unique index already holds (``ON CONFLICT DO NOTHING``), so two writers
     racing with the same key store it once. The same key from another sender is another
@@ -568,13 +626,13 @@ def usage_record_batch(
         event.rep = (event.rep or "").strip()
     result = EventBatchResult(received=len(events))
     integration = _is_integration(api_key)
-    deals, assets = _batch_context(events, user, any_deal=integration)
+    context = _batch_context(events, user, integration)
     reps = _reps_named(events) if integration else None
     now = timezone.now()
     row = _EventRows(event_sender(user=user, api_key=api_key), source, now)
     rows, seen = [], set()
     for index, event in enumerate(events):
-        error = _event_error(index, event, deals, assets, reps, now)
+        error = _event_error(index, event, context, reps, now)
         if error:
             result.errors.append(error)
             continue
@@ -582,8 +640,8 @@ def usage_record_batch(
             result.duplicates += 1
             continue
         seen.add(event.idempotency_key)
-        event.asset_id = assets[event.asset_id]
-        rows.append(row(event, deals, user.pk if reps is None else reps.get(event.rep)))
+        event.asset_id = context.assets[event.asset_id]
+        rows.append(row(event, context.deals, user.pk if reps is None else reps.get(event.rep)))
     if result.errors:
         result.duplicates = 0
         return result

@@ -87,9 +87,9 @@ def test_a_batch_with_bad_events_is_refused_whole_and_each_refusal_is_reported()
     ]
 
 
-def _refused(body) -> list[tuple[int, str, str]]:
+def _refused(body, role=REP) -> list[tuple[int, str, str]]:
     client = Client()
-    client.force_login(make_user(role=REP))
+    client.force_login(make_user(role=role))
     response = _post(client, "/api/v1/events", body)
     assert response.status_code == 400 and response.json()["stored"] == 0
     assert not UsageEvent.objects.exists()
@@ -111,7 +111,8 @@ def test_an_event_in_the_future_or_before_2000_is_refused_naming_occurred_at():
                 _event("old", asset, occurred_at="1999-12-31T23:59:59Z"),
                 _event("y2k", asset, occurred_at="2000-01-01T00:00:00Z"),
             ]
-        }
+        },
+        role=ENABLEMENT_LEAD,  # a rep's own events go back 24 hours at most (test below)
     )
     assert [(index, field) for index, field, _ in errors] == [
         (1, "occurred_at"),
@@ -394,3 +395,56 @@ def test_analytics_assets_returns_the_documented_field_names():
     assert set(ASSET_FIELDS) <= set(row)
     assert row["title"] == "Battlecard" and row["deals_used"] == 0
     assert client.get("/api/v1/analytics/assets?window=7y").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_reps_events_claim_only_what_the_apps_own_forms_would_record():
+    """The touches the effectiveness numbers count: a rep could otherwise send a backdated
+    "buyer opened" of a battlecard on a won deal and make it look effective (outside audit)."""
+    rep = make_user(role=REP)
+    key = api_key_create(user=rep, name="plugin")[1]
+    internal = make_asset("Battlecard", buyer_sharing="deny")
+    public = make_asset("Case study", buyer_sharing="allow")
+    walk_deal("006OPEN", ["discover"], owner=rep.username)
+    walk_deal("006WON", ["discover", "won"], owner=rep.username)
+    long_ago = (timezone.now() - timedelta(hours=25)).isoformat()
+    refused = [
+        (
+            _event("a", public, kind="buyer_opened", deal_id="006OPEN"),
+            "kind",
+            "buyer_opened is recorded when a buyer opens a share link, never sent",
+        ),
+        (
+            _event("b", internal, kind="asset_shared", deal_id="006OPEN"),
+            "asset_id",
+            f"asset {internal.pk} is internal: it is never shared with buyers",
+        ),
+        (
+            _event("c", public, deal_id="006WON"),
+            "deal_id",
+            "deal '006WON' is closed: name one of your open deals",
+        ),
+        (
+            _event("d", public, deal_id="006OPEN", occurred_at=long_ago),
+            "occurred_at",
+            "more than 24 hours ago: a user's events are sent as they happen",
+        ),
+    ]
+    for event, field, error in refused:
+        response = _post(Client(), "/api/v1/events", {"events": [event]}, key)
+        assert response.status_code == 400
+        assert response.json()["errors"] == [{"index": 0, "field": field, "error": error}]
+    assert not UsageEvent.objects.exists()
+    recent = (timezone.now() - timedelta(hours=2)).isoformat()
+    allowed = [
+        _event("e", public, kind="asset_shared", deal_id="006OPEN", occurred_at=recent),
+        _event("f", internal, kind="used_in_deal", deal_id="006OPEN"),
+        _event("g", internal),  # presented, no deal
+    ]
+    response = _post(Client(), "/api/v1/events", {"events": allowed}, key)
+    assert response.status_code == 200 and response.json()["stored"] == 3
+    # A lead's backfill and an integration key may still record the past as it was.
+    lead_key = api_key_create(user=make_user(role=ENABLEMENT_LEAD), name="crm")[1]
+    backfill = [event for event, _, _ in refused]
+    response = _post(Client(), "/api/v1/events", {"events": backfill}, lead_key)
+    assert response.status_code == 200 and response.json()["stored"] == 4
