@@ -852,14 +852,24 @@ def share_link_revoke(*, link: ShareLink) -> bool:
 OPEN_NOTICE_EVERY = timedelta(hours=12)
 
 
+#: Opens of one link closer together than this are one open (a reload, a page and its
+#: download, two tabs): one touch, one "last opened".
+OPEN_REPEAT = timedelta(minutes=30)
+
+
 def share_link_opened(*, link: ShareLink) -> None:
     """A buyer opened ``link``: note when (the rep's list shows it), tell the rep who made it
-    (a notification, at most once per ``OPEN_NOTICE_EVERY``), and record the touch."""
+    (a notification, at most once per ``OPEN_NOTICE_EVERY``), and record the touch; an open
+    within ``OPEN_REPEAT`` of the last one is the same open and records nothing. (Who is not
+    a buyer - a link preview, a signed-in user - is for the view to tell:
+    ``analytics.share_views``.)"""
     now = timezone.now()
     before = link.last_opened_at
+    repeat = Q(last_opened_at__gt=now - OPEN_REPEAT)
     try:
         with transaction.atomic():
-            ShareLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+            if not ShareLink.objects.filter(pk=link.pk).exclude(repeat).update(last_opened_at=now):
+                return  # two requests at once: only one of them is the open
             if before is None or now - before >= OPEN_NOTICE_EVERY:
                 _share_link_open_notice(link)
         link.last_opened_at = now

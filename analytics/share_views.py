@@ -7,6 +7,8 @@ nothing. The page shows only what is meant for buyers: the title and the buyer d
 
 from __future__ import annotations
 
+import re
+
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -19,12 +21,33 @@ def _refused(request):
     return render(request, "analytics/share_invalid.html", status=404)
 
 
+#: The programs that fetch a link to show a preview of it where it was pasted (chat, mail,
+#: social sites) or to index it, by the names they give themselves.
+_NOT_A_READER = re.compile(
+    r"bot\b|crawler|spider|preview|slack|facebookexternalhit|whatsapp|skypeuri|embedly|"
+    r"iframely|bitlybot|discord|telegram|linkedin|pinterest|outlook|ms office|microsoft office|"
+    r"curl/|wget/|python-requests|headless",
+    re.IGNORECASE,
+)
+
+
+def _buyer_reads(request) -> bool:
+    """Whether this request is a person outside the company reading the link: not a HEAD (a
+    link check), not a preview or crawler, not a signed-in user of the library (the rep
+    checking their own link, a colleague). Only those opens notify the rep and count as a
+    touch; the others still see the page."""
+    if request.method != "GET" or request.user.is_authenticated:
+        return False
+    return not _NOT_A_READER.search(request.headers.get("User-Agent", ""))
+
+
 @never_cache
 def share_open(request, token: str):
     link = selectors.share_link_for_buyer(token)
     if link is None:
         return _refused(request)
-    services.share_link_opened(link=link)
+    if _buyer_reads(request):
+        services.share_link_opened(link=link)
     return render(
         request, "analytics/share.html", {"link": link, "asset": link.asset, "token": token}
     )
@@ -36,14 +59,12 @@ def share_file(request, token: str, asset_id: int):
     if link is None or asset_id != link.asset_id:
         return _refused(request)
     asset = link.asset
+    if not (asset.document_id and asset.document.file) and not asset.external_url:
+        return _refused(request)
+    if _buyer_reads(request):
+        services.usage_record(
+            kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
+        )
     if asset.document_id and asset.document.file:
-        services.usage_record(
-            kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
-        )
         return stored_file_response(asset.document.file, filename=asset.document.filename)
-    if asset.external_url:
-        services.usage_record(
-            kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
-        )
-        return redirect(asset.external_url)
-    return _refused(request)
+    return redirect(asset.external_url)

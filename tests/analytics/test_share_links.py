@@ -60,6 +60,67 @@ def test_the_rep_is_told_when_the_buyer_opens_the_link_once_per_visit(shared, mo
     assert "Your buyer opened" in bell.get("/notifications/").content.decode()
 
 
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
+
+
+def _opens(deal) -> int:
+    return UsageEvent.objects.filter(deal=deal, kind=EventKind.BUYER_OPENED).count()
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "facebookexternalhit/1.1",
+        "LinkedInBot/1.0 (compatible; Mozilla/5.0)",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0)",
+        "curl/8.5.0",
+    ],
+)
+def test_a_link_preview_is_no_buyer_and_tells_nobody(shared, agent):
+    """Pasting a link in chat or mail makes the app there fetch it for a preview: the rep was
+    told "your buyer opened" and a touch was counted that no buyer made (outside audit)."""
+    from notifications.models import Notification
+
+    _, deal, asset, link, token = shared
+    page = Client(HTTP_USER_AGENT=agent).get(f"/s/{token}/")
+    assert page.status_code == 200 and "Pricing one-pager" in page.content.decode()
+    assert Client(HTTP_USER_AGENT=agent).get(f"/s/{token}/{asset.pk}/file/").status_code == 200
+    assert _opens(deal) == 0 and not Notification.objects.exists()
+    assert not UsageEvent.objects.filter(kind=EventKind.DOWNLOADED).exists()
+    link.refresh_from_db()
+    assert link.last_opened_at is None
+    Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/")
+    assert _opens(deal) == 1 and Notification.objects.count() == 1
+
+
+def test_a_link_check_or_a_signed_in_user_is_no_buyer(shared):
+    rep, deal, asset, _, token = shared
+    assert Client(HTTP_USER_AGENT=BROWSER).head(f"/s/{token}/").status_code == 200
+    for user in (rep, make_user(role=REP)):  # the rep checking their link, a colleague
+        client = Client(HTTP_USER_AGENT=BROWSER)
+        client.force_login(user)
+        assert client.get(f"/s/{token}/").status_code == 200
+    assert _opens(deal) == 0
+
+
+def test_opens_within_half_an_hour_are_one_open(shared, monkeypatch):
+    """A reload, or the page and its download, are one visit: one touch (the page then a
+    HEAD made two buyer_opened events 40 ms apart)."""
+    _, deal, _, link, token = shared
+    buyer = Client(HTTP_USER_AGENT=BROWSER)
+    buyer.get(f"/s/{token}/")
+    buyer.get(f"/s/{token}/")
+    assert _opens(deal) == 1
+    later = timezone.now() + timedelta(minutes=31)
+    monkeypatch.setattr("analytics.services.timezone.now", lambda: later)
+    buyer.get(f"/s/{token}/")
+    assert _opens(deal) == 2
+    link.refresh_from_db()
+    assert link.last_opened_at == later
+
+
 def test_a_revoked_link_tells_nobody(shared):
     from notifications.models import Notification
 
