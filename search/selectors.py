@@ -111,15 +111,18 @@ def _label_facets(results: SearchResults, query: SearchQuery, labels) -> None:
 
 
 def deal_reasons(hit: SearchHit, deal: DealContext, labels) -> list[str]:
-    """Why a result is there in deal mode: "Decide stage", "Why Buy Now?", "used in won deals"
-    (each facet's ``reason`` in ``cms.taxonomy``)."""
+    """Why a result is there in deal mode: "Decide stage", "Why Buy Now?" (each facet's
+    ``reason`` in ``cms.taxonomy``), and "helps win deals" when the dashboard's verdict on
+    the asset is "helps" (its ``effectiveness`` signal). Not "used in won deals": with a
+    year of deals nearly every asset has been, so it said nothing, and it praised raw win
+    rates, which the dashboard shows to mislead."""
     reasons = []
     for name, slug in deal.items():
         if slug in hit.fields.get(FACETS[name], []):
             label = labels.get(name, {}).get(slug, slug)
             reasons.append(facet(name).reason.format(label=label))
-    if hit.fields.get("won_deals"):
-        reasons.append("used in won deals")
+    if (hit.fields.get("effectiveness") or 0) > 0:
+        reasons.append("helps win deals")
     return reasons
 
 

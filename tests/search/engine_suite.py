@@ -320,7 +320,11 @@ class EngineSuite:
     def test_deal_mode_ranks_context_first_and_says_why(self, library, monkeypatch):
         monkeypatch.setattr(
             "search.documents.asset_ranking_signals",
-            lambda ids: {i: {"won_deals": True} for i in ids if i == library.battlecard.pk},
+            lambda ids: {
+                i: {"won_deals": True, "effectiveness": 0.8}
+                for i in ids
+                if i == library.battlecard.pk
+            },
         )
         services.index_assets(asset_ids=[library.battlecard.pk])
         deal = DealContext(stage="decide", competitor="acme", industry="fintech")
@@ -331,7 +335,7 @@ class EngineSuite:
             "Decide stage",
             "Fintech industry",
             "Against Acme",
-            "used in won deals",
+            "helps win deals",
         ]
         assert found.total == run_search(library.outsider).total  # ranks, never hides
         assert all(not hit.reasons for hit in run_search(library.outsider).hits)
