@@ -199,13 +199,18 @@ def search(request, params: Query[SearchParams]):
     )
 
 
-@router.get("/suggest", response={200: SuggestOut, 503: ErrorOut}, summary="Complete a query")
+@router.get(
+    "/suggest", response={200: SuggestOut, 400: ErrorOut, 503: ErrorOut}, summary="Complete a query"
+)
 def suggest(request, q: str = ""):
-    """Asset titles and taxonomy terms the caller may see that complete ``q``."""
+    """Asset titles and taxonomy terms the caller may see that complete ``q`` (at most 200
+    characters, as for a search)."""
     try:
         suggestions = selectors.search_suggest(audience=audience_for(request.user), text=q)
     except SearchUnavailable:
         return Status(503, {"detail": UNAVAILABLE})
+    except InvalidSearch as error:
+        return Status(400, {"detail": str(error)})
     return Status(
         200,
         {"suggestions": [{"kind": s.kind, "label": s.label, "url": s.url} for s in suggestions]},

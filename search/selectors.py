@@ -24,9 +24,11 @@ from cms.selectors import asset_ids_placed_under
 from cms.taxonomy import facet, facets
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
+from search.forms import InvalidSearch
 from search.models import PendingIndexUpdate, SearchClick, SearchEvent, SearchSynonyms
 from search.query import (
     FACETS,
+    MAX_TEXT_CHARS,
     PREFIX_MIN_CHARS,
     Audience,
     DealContext,
@@ -194,7 +196,10 @@ def search_suggest(
     """Up to ``titles`` asset titles, then up to ``terms`` taxonomy terms, completing
     ``text`` (two characters at least); when ``text`` is a synonym term ("rate card"), or the
     start of one ("rate ca"), titles completing its synonyms fill the places left. Raises
-    ``SearchUnavailable``."""
+    ``SearchUnavailable``, and ``InvalidSearch`` for text longer than a search takes
+    (``MAX_TEXT_CHARS``), as the search itself does."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidSearch(f"q must be at most {MAX_TEXT_CHARS} characters, got {len(text)}")
     words = parse_text(text).words
     if not words or len(" ".join(words)) < 2:
         return []

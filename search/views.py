@@ -85,6 +85,8 @@ def suggest(request):
         )
     except SearchUnavailable:
         return JsonResponse({"detail": UNAVAILABLE, "suggestions": []}, status=503)
+    except InvalidSearch as error:
+        return JsonResponse({"detail": str(error), "suggestions": []}, status=400)
     data = [{"kind": s.kind, "label": s.label, "url": s.url} for s in suggestions]
     return JsonResponse({"suggestions": data})
 

@@ -139,3 +139,15 @@ def test_a_facet_or_deal_value_that_names_no_term_is_a_400_naming_it(api, librar
     Competitor.objects.bulk_create([Competitor(name="Initrode", slug="initrode")])
     response = api.get("/api/v1/search", {"competitor": "initrode"})
     assert (response.status_code, response.json()["total"]) == (200, 0)
+
+
+def test_suggestions_refuse_text_longer_than_a_search_takes(api, library, client):
+    """The search answered 400 over 200 characters; its suggestions took 12 KB (outside
+    audit). Both the page's JSON and the API's now say so, naming the limit."""
+    client.force_login(library.insider)
+    too_long = "pricing " * 30  # 240 characters
+    for url in ("/search/suggest/", "/api/v1/search/suggest"):
+        response = client.get(url, {"q": too_long})
+        assert response.status_code == 400
+        assert response.json()["detail"] == "q must be at most 200 characters, got 240"
+        assert client.get(url, {"q": too_long[:200]}).status_code == 200
