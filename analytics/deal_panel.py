@@ -82,6 +82,16 @@ def deal_search_params(deal: Deal) -> dict[str, str]:
     return params
 
 
+@dataclass(frozen=True)
+class TouchRow:
+    """One asset and kind of touch in a deal: how often, and the latest."""
+
+    asset: object
+    kind: str
+    times: int
+    last: object
+
+
 @dataclass
 class DealPanel:
     deal: Deal
@@ -89,6 +99,22 @@ class DealPanel:
     recommendations: RepSearchPage
     touches: list[UsageEvent]  # shared, used, presented, opened: newest first
     shareable: set[int]  # the recommended assets that may go to buyers
+    touch_rows: list[TouchRow]  # the page's list: one row per asset and kind, latest first
+
+
+def touch_rows(events: list[UsageEvent]) -> list[TouchRow]:
+    """``events`` (newest first) as one row per asset and kind of touch: four "used in
+    deal" of one deck are one row saying 4 times, not four rows."""
+    rows: dict[tuple[int, str], list] = {}
+    for event in events:
+        row = rows.setdefault((event.asset_id, event.kind), [event, 0])
+        row[1] += 1
+    return [
+        TouchRow(
+            asset=first.asset, kind=first.get_kind_display(), times=times, last=first.occurred_at
+        )
+        for first, times in rows.values()
+    ]
 
 
 def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
@@ -96,11 +122,20 @@ def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
     see). Raises ``SearchUnavailable`` when the engine is down."""
     params = deal_search_params(deal)
     page = rep_search(user=user, params={**params, "per_page": str(RECOMMENDATIONS)}, source=source)
-    touches = list(deal_touches(user=user, deal=deal)[:50])
+    events = list(deal_touches(user=user, deal=deal)[:TOUCHES_READ])
     shareable = assets_shareable_ids(card.asset_id for card in page.cards)
     return DealPanel(
-        deal=deal, params=params, recommendations=page, touches=touches, shareable=shareable
+        deal=deal,
+        params=params,
+        recommendations=page,
+        touches=events[:50],
+        shareable=shareable,
+        touch_rows=touch_rows(events),
     )
+
+
+#: The newest touches of a deal the panel reads to list each asset and kind once.
+TOUCHES_READ = 1000
 
 
 def deal_touches(*, user, deal: Deal):

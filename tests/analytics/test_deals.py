@@ -158,6 +158,12 @@ def test_the_panel_shows_what_was_already_shared_or_used_in_the_deal(library):
     assert [t["title"] for t in data["touches"]] == ["Pricing objections"]
     assert data["deal_mode"] == {"deal_stage": "decide"}
     assert data["recommendations"][0]["reasons"]
+    for _ in range(3):  # used again and again: one row that says how often (outside audit)
+        usage_record(kind=EventKind.USED_IN_DEAL, asset=library["decide"], user=rep, deal=deal)
+    html = _client(rep).get("/deals/006G/").content.decode()
+    touches = html[html.index('id="touches"') : html.index("</ul>", html.index('id="touches"'))]
+    assert touches.count("Pricing objections") == 1
+    assert "Pricing objections · Used in deal · 4 times, last " in touches
 
 
 def test_one_click_use_from_the_panel_comes_back_to_it(library):
