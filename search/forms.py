@@ -32,7 +32,13 @@ MAX_VALUES = 20
 
 
 class InvalidSearch(ValueError):
-    """A parameter the search cannot use; the message names it and says what is allowed."""
+    """A parameter the search cannot use; the message names it and says what is allowed.
+    ``way_out``: (label, URL) of the nearest search that can be answered, when there is one
+    (the last page, for a page past it)."""
+
+    def __init__(self, message: str, way_out: tuple[str, str] | None = None):
+        super().__init__(message)
+        self.way_out = way_out
 
 
 def _values(params: Mapping, name: str) -> list[str]:

@@ -44,7 +44,7 @@ from search.models import (
     SearchEvent,
 )
 from search.query import SearchQuery, SearchResults, audience_for, normalize_text
-from search.results import RepSearchPage, page_build
+from search.results import RepSearchPage, page_build, page_link
 from search.selectors import IndexReport, index_changed_since, index_check
 
 logger = logging.getLogger(__name__)
@@ -501,7 +501,10 @@ def rep_search(
     results = selectors.search_run(query=query)
     last = max(results.pages, 1)
     if query.page > last:
-        raise InvalidSearch(f"page {query.page} is past the last page of this search ({last})")
+        raise InvalidSearch(
+            f"page {query.page} is past the last page of this search ({last})",
+            way_out=(f"Go to page {last}", page_link(params, page=last if last > 1 else None)),
+        )
     search_id = _search_key(params.get("sid"))
     if is_search(query) and (query.page == 1 or search_id is None):
         event = search_event_record(

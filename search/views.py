@@ -44,7 +44,8 @@ def search_page(request):
             refines=request.headers.get(REFINES_HEADER),
         )
     except InvalidSearch as error:
-        return _respond(request, _failed(str(error), q), partial, status=400)
+        failed = {**_failed(str(error), q), "way_out": error.way_out}
+        return _respond(request, failed, partial, status=400)
     except SearchUnavailable as error:
         logger.warning("search unavailable: %s", error)
         if partial:

@@ -264,6 +264,8 @@ def test_a_page_past_the_last_and_an_overlong_text_are_refused_naming_them(searc
     assert past.status_code == 400
     assert "page 5 is past the last page of this search (1)" in past.content.decode()
     assert "Page 5 of 1" not in past.content.decode()
+    # The way out is the last page (content withdrawn since the link was made: outside audit).
+    assert '<a id="way-out" href="/search/?q=roadmap">Go to page 1</a>' in past.content.decode()
     long = searching.get("/search/", {"q": "pricing " * 30}, HTTP_X_SEARCH_PARTIAL="1")
     assert long.status_code == 400
     assert "q must be at most 200 characters, got 239" in long.content.decode()
