@@ -39,6 +39,7 @@ from search.query import (
     Suggestion,
     SynonymSets,
     parse_text,
+    plan_text,
 )
 from search.synonyms import parse_synonyms
 
@@ -315,8 +316,11 @@ def search_gaps(*, since, limit: int = 50) -> dict:
         recent.filter(result_count=0)
         .values("normalized_query")
         .annotate(searches=Count("id"))
-        .order_by("-searches", "normalized_query")[:limit]
+        .order_by("-searches", "normalized_query")[: limit * 2]
     )
+    # Text with no searchable word ("the", "of the") is told so on the search page; no
+    # content could answer it, so it is no gap for marketing.
+    zero = [r for r in zero if plan_text(r["normalized_query"], ()).clauses][:limit]
     no_click = (
         recent.filter(result_count__gt=0, clicks__isnull=True)
         .values("normalized_query")
