@@ -23,9 +23,10 @@ def _refused(request):
 
 #: The programs that fetch a link to show a preview of it where it was pasted (chat, mail,
 #: social sites) or to index it, by the names they give themselves.
+#: Apps' own in-app browsers (LinkedInApp, FBAN, Instagram) are people reading, not matched.
 _NOT_A_READER = re.compile(
-    r"bot\b|crawler|spider|preview|slack|facebookexternalhit|whatsapp|skypeuri|embedly|"
-    r"iframely|bitlybot|discord|telegram|linkedin|pinterest|outlook|ms office|microsoft office|"
+    r"bot\b|crawler|spider|preview|slack|facebookexternalhit|whatsapp/|skypeuri|embedly|"
+    r"iframely|discordbot|telegrambot|linkedinbot|pinterestbot|ms office|microsoft office|"
     r"curl/|wget/|python-requests|headless",
     re.IGNORECASE,
 )

@@ -95,6 +95,17 @@ def test_a_link_preview_is_no_buyer_and_tells_nobody(shared, agent):
     assert _opens(deal) == 1 and Notification.objects.count() == 1
 
 
+def test_a_buyer_reading_in_an_apps_own_browser_is_a_buyer(shared):
+    """LinkedIn's and Facebook's in-app browsers name their app; their previews are bots."""
+    _, deal, _, _, token = shared
+    in_app = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148 [LinkedInApp]/9.29.8961"
+    )
+    assert Client(HTTP_USER_AGENT=in_app).get(f"/s/{token}/").status_code == 200
+    assert _opens(deal) == 1
+
+
 def test_a_link_check_or_a_signed_in_user_is_no_buyer(shared):
     rep, deal, asset, _, token = shared
     assert Client(HTTP_USER_AGENT=BROWSER).head(f"/s/{token}/").status_code == 200
