@@ -44,8 +44,7 @@ def search_page(request):
             refines=request.headers.get(REFINES_HEADER),
         )
     except InvalidSearch as error:
-        failed = {**_failed(str(error), q), "way_out": error.way_out}
-        return _respond(request, failed, partial, status=400)
+        return _respond(request, _failed(str(error), q, error.way_out), partial, status=400)
     except SearchUnavailable as error:
         logger.warning("search unavailable: %s", error)
         if partial:
@@ -57,8 +56,8 @@ def search_page(request):
     return _respond(request, context, partial, keep=page.keep)
 
 
-def _failed(message: str, q: str) -> dict:
-    return {"search": None, "query": None, "q": q, "error": message}
+def _failed(message: str, q: str, way_out: tuple[str, str] | None = None) -> dict:
+    return {"search": None, "query": None, "q": q, "error": message, "way_out": way_out}
 
 
 def _respond(request, context: dict, partial: bool, status: int = 200, keep=()):
