@@ -89,7 +89,7 @@ def asset_view(inputs: Inputs, deal_ids: list[int], prepared, asset_ids) -> tupl
     no_use = None  # the same for every asset no deal of the view used: computed once
     rows = {}
     for asset_id, effect in report.assets.items():
-        data = effect_numbers(effect, inputs.stage_names)
+        data = effect_numbers(effect, inputs.stage_names, settings.ANALYTICS_MIN_DEALS)
         if asset_id in others:
             data.update(others[asset_id])
         else:
@@ -109,21 +109,12 @@ def asset_view(inputs: Inputs, deal_ids: list[int], prepared, asset_ids) -> tupl
     return rows, summary
 
 
-def _shown(rd: stats.RiskDifference | None) -> bool:
-    """Whether ``rd``'s estimate and interval are stored for people to read: only with at least
-    ANALYTICS_MIN_DEALS usable treated deals and as many comparison deals. Below that Sato's
-    variance is too small far too often (an outside check found 33 of 40 intervals of 3-12
-    deals holding a true zero, where 38 should; 3 deals that all won gave +29 to +44 points),
-    so a part with few deals shows its counts and "not enough data", never a narrow interval."""
-    minimum = settings.ANALYTICS_MIN_DEALS
-    return rd is not None and rd.treated >= minimum and rd.control >= minimum
-
-
-def rd_numbers(rd: stats.RiskDifference | None) -> dict:
-    """A part's numbers (a segment, a stage): estimate and interval when ``_shown``."""
+def rd_numbers(rd: stats.RiskDifference | None, min_deals: int) -> dict:
+    """A part's numbers (a segment, a stage): estimate and interval only with
+    ``effectiveness.enough_data``."""
     if rd is None:
         return {"effect": None, "low": None, "high": None, "treated": 0, "control": 0}
-    shown = _shown(rd)
+    shown = effectiveness.enough_data(rd, min_deals)
     return {
         "effect": rd.estimate if shown else None,
         "low": rd.low if shown else None,
@@ -133,7 +124,7 @@ def rd_numbers(rd: stats.RiskDifference | None) -> dict:
     }
 
 
-def effect_numbers(effect: AssetEffect, stage_names: dict[int, str]) -> dict:
+def effect_numbers(effect: AssetEffect, stage_names: dict[int, str], min_deals: int) -> dict:
     """The stratified part of an asset's row (see the module docstring); the headline's
     estimate and interval only when there is enough data for a verdict."""
     rd = effect.effect if effect.enough_data else None
@@ -156,10 +147,14 @@ def effect_numbers(effect: AssetEffect, stage_names: dict[int, str]) -> dict:
             heterogeneity and heterogeneity.p_value < effectiveness.HETEROGENEITY_ALPHA
         ),
         "segments": [
-            {"segment": segment, **rd_numbers(part)} for segment, part in effect.segments.items()
+            {"segment": segment, **rd_numbers(part, min_deals)}
+            for segment, part in effect.segments.items()
         ],
         "stages": [
-            {"stage": stage_names.get(part.stage, str(part.stage)), **rd_numbers(part.att)}
+            {
+                "stage": stage_names.get(part.stage, str(part.stage)),
+                **rd_numbers(part.att, min_deals),
+            }
             for part in effect.stages
         ],
     }
@@ -348,7 +343,7 @@ def heatmap_view(inputs: Inputs, prepared, stages, pillars, tags) -> dict:
             )
     for cell, judged in zip(cells, effectiveness.verdicts_assign(effects), strict=True):
         rd = judged.effect
-        shown = rd if judged.enough_data else None  # as for an asset (``_shown``)
+        shown = rd if judged.enough_data else None
         cell.update(
             treated=judged.treated,
             effect=shown.estimate if shown else None,
@@ -379,7 +374,7 @@ def _cell_effect(
 ) -> AssetEffect:
     """The cell's effect: its stage's part of the pseudo-asset's estimate."""
     rd = part.att if part is not None and pipeline else None
-    enough = bool(rd and rd.treated >= minimum and rd.control >= minimum and rd.variance > 0)
+    enough = effectiveness.enough_data(rd, minimum)
     return replace(
         effect,
         treated=part.treated if part else 0,
@@ -437,7 +432,7 @@ def overview_view(inputs: Inputs, deal_ids: list[int], prepared) -> dict:
     n_with, n_without = len(with_content), len(deals) - len(with_content)
     return {
         "closed_deals": len(deals),
-        "content": {**effect_numbers(judged, inputs.stage_names)},
+        "content": {**effect_numbers(judged, inputs.stage_names, settings.ANALYTICS_MIN_DEALS)},
         "deals_with_content": n_with,
         "deals_without_content": n_without,
         "raw_win_rate_with_content": stats.win_rate(won_with, n_with - won_with),

@@ -11,6 +11,7 @@ import pytest
 from analytics import effectiveness as eff
 from analytics import stats
 from analytics.effectiveness import DealRecord, Stay
+from analytics.rollups.effects import rd_numbers
 
 STAGES = (1, 2, 3)
 ASSET = 7
@@ -386,3 +387,18 @@ def test_untouched_assets_of_the_view_are_listed_as_not_enough_data():
     report = eff.effects_estimate(deals, touches, stages=STAGES, min_deals=1, asset_ids=[3])
     assert report.assets[3].verdict == eff.NOT_ENOUGH_DATA
     assert report.assets[3].effect is None
+
+
+def test_a_segment_or_stage_part_without_variation_shows_no_interval():
+    """Six deals that all won, compared with six that all won: Sato's variance is 0 and the
+    interval would read "+0 pts (+0 to +0)", a certainty no data gives. The same rule as the
+    headline's hides it; enough deals with some variation show theirs."""
+    flat = stats.RiskDifference(estimate=0.0, variance=0.0, treated=6, control=6)
+    assert not eff.enough_data(flat, min_deals=5)
+    numbers = rd_numbers(flat, min_deals=5)
+    assert (numbers["effect"], numbers["low"], numbers["high"]) == (None, None, None)
+    assert (numbers["treated"], numbers["control"]) == (6, 6)
+
+    varied = stats.RiskDifference(estimate=0.2, variance=0.01, treated=6, control=6)
+    assert rd_numbers(varied, min_deals=5)["low"] == pytest.approx(0.2 - stats.Z95 * 0.1)
+    assert rd_numbers(varied, min_deals=7)["effect"] is None  # too few deals
