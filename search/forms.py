@@ -41,6 +41,14 @@ class InvalidSearch(ValueError):
         self.way_out = way_out
 
 
+def text_checked(text: str) -> str:
+    """``text`` when a search or a suggestion takes it: at most ``MAX_TEXT_CHARS`` (the box
+    takes no more; only an edited URL or an API call sends more)."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidSearch(f"q must be at most {MAX_TEXT_CHARS} characters, got {len(text)}")
+    return text
+
+
 def _values(params: Mapping, name: str) -> list[str]:
     if hasattr(params, "getlist"):
         raw = params.getlist(name)
@@ -88,9 +96,7 @@ def query_from_params(
         values = _values(params, f"deal_{name}")
         if values:
             deal[name] = _slug(f"deal_{name}", values[0])
-    text = (_values(params, "q") or [""])[0]
-    if len(text) > MAX_TEXT_CHARS:  # the box takes no more; only an edited URL gets here
-        raise InvalidSearch(f"q must be at most {MAX_TEXT_CHARS} characters, got {len(text)}")
+    text = text_checked((_values(params, "q") or [""])[0])
     return SearchQuery(
         audience=audience,
         now=now or timezone.now(),

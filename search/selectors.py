@@ -24,11 +24,10 @@ from cms.selectors import asset_ids_placed_under
 from cms.taxonomy import facet, facets
 from search.documents import live_documents
 from search.engines import SearchUnavailable, get_engine
-from search.forms import InvalidSearch
+from search.forms import text_checked
 from search.models import PendingIndexUpdate, SearchClick, SearchEvent, SearchSynonyms
 from search.query import (
     FACETS,
-    MAX_TEXT_CHARS,
     PREFIX_MIN_CHARS,
     Audience,
     DealContext,
@@ -39,7 +38,6 @@ from search.query import (
     Suggestion,
     SynonymSets,
     parse_text,
-    plan_text,
 )
 from search.synonyms import parse_synonyms
 
@@ -199,9 +197,7 @@ def search_suggest(
     start of one ("rate ca"), titles completing its synonyms fill the places left. Raises
     ``SearchUnavailable``, and ``InvalidSearch`` for text longer than a search takes
     (``MAX_TEXT_CHARS``), as the search itself does."""
-    if len(text) > MAX_TEXT_CHARS:
-        raise InvalidSearch(f"q must be at most {MAX_TEXT_CHARS} characters, got {len(text)}")
-    words = parse_text(text).words
+    words = parse_text(text_checked(text)).words
     if not words or len(" ".join(words)) < 2:
         return []
     now, hidden = timezone.now(), pending_asset_ids()
@@ -305,7 +301,8 @@ def search_gaps(*, since, limit: int = 50) -> dict:
     found something nobody clicked (``no_click``), most frequent first: each a list of
     ``{"query", "searches", "typed"}`` (``query`` the normalised text that groups them,
     ``typed`` what reps typed: ``_typed_forms``). A search the rep typed on to a longer one
-    (live results: its successor ``refines`` it) is a step on the way and not counted."""
+    (live results: its successor ``refines`` it) is a step on the way and not counted; text
+    with no searchable word is recorded with none (``services.search_event_record``)."""
     typed_on = SearchEvent.objects.filter(refines=OuterRef("key"), user=OuterRef("user"))
     recent = (
         SearchEvent.objects.filter(created_at__gte=since)
@@ -316,11 +313,8 @@ def search_gaps(*, since, limit: int = 50) -> dict:
         recent.filter(result_count=0)
         .values("normalized_query")
         .annotate(searches=Count("id"))
-        .order_by("-searches", "normalized_query")[: limit * 2]
+        .order_by("-searches", "normalized_query")[:limit]
     )
-    # Text with no searchable word ("the", "of the") is told so on the search page; no
-    # content could answer it, so it is no gap for marketing.
-    zero = [r for r in zero if plan_text(r["normalized_query"], ()).clauses][:limit]
     no_click = (
         recent.filter(result_count__gt=0, clicks__isnull=True)
         .values("normalized_query")

@@ -242,7 +242,9 @@ def search_event_record(
         key=uuid.uuid4(),
         user=user if getattr(user, "is_authenticated", False) else None,
         query=query.text[:500],
-        normalized_query=normalize_text(query.text),
+        # Text with no searchable word ("the", "🚚") is grouped with no text: the page told the
+        # rep so, and no content could answer it, so search gaps never list it.
+        normalized_query="" if query.unsearchable else normalize_text(query.text),
         filters=filters,
         result_count=results.total,
         latency_ms=round(results.took_ms, 3),
