@@ -177,19 +177,20 @@ def _parse_time(text: str, raw: str) -> time:
     word after the date, which an import must not read as midnight."""
     if not text.strip():
         return time.min
+    invalid = ValueError(f"date {raw!r} has no valid time of day (expected e.g. 22:15 or 10:15 PM)")
     match = _TIME.fullmatch(text.strip())
-    hour, minute, second, meridiem = match.groups() if match else ("99", "0", None, None)
+    if not match:
+        raise invalid
+    hour, minute, second, meridiem = match.groups()
     hour = int(hour)
-    if meridiem and 1 <= hour <= 12:
+    if meridiem:
+        if not 1 <= hour <= 12:  # "0:30 AM", "13:00 PM": no such time on a 12-hour clock
+            raise invalid
         hour = hour % 12 + (12 if meridiem.lower() == "p" else 0)
-    elif meridiem:
-        hour = 99  # "0:30 AM", "13:00 PM": no such time on a 12-hour clock
     try:
         return time(hour, int(minute), int(second or 0))
-    except ValueError:
-        raise ValueError(
-            f"date {raw!r} has no valid time of day (expected e.g. 22:15 or 10:15 PM)"
-        ) from None
+    except ValueError:  # "24:00", "10:75"
+        raise invalid from None
 
 
 def _parse_text(raw: str) -> datetime | None:
