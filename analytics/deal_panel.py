@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from accounts.roles import user_is_enablement_lead
 from analytics.forms import open_deals
-from analytics.models import TOUCH_KINDS, Deal, UsageEvent
+from analytics.models import TOUCH_KINDS, Deal, EventKind, UsageEvent
 from cms.selectors import assets_for_user, assets_shareable_ids
 from cms.taxonomy import Facet, deal_facets
 from search.results import RepSearchPage
@@ -86,7 +86,7 @@ def deal_search_params(deal: Deal) -> dict[str, str]:
 class TouchRow:
     """One asset and kind of touch in a deal: how often, and the latest."""
 
-    asset: object
+    title: str
     kind: str
     times: int
     last: object
@@ -102,18 +102,23 @@ class DealPanel:
     touch_rows: list[TouchRow]  # the page's list: one row per asset and kind, latest first
 
 
-def touch_rows(events: list[UsageEvent]) -> list[TouchRow]:
-    """``events`` (newest first) as one row per asset and kind of touch: four "used in
-    deal" of one deck are one row saying 4 times, not four rows."""
-    rows: dict[tuple[int, str], list] = {}
-    for event in events:
-        row = rows.setdefault((event.asset_id, event.kind), [event, 0])
-        row[1] += 1
+def touch_rows(touches) -> list[TouchRow]:
+    """``touches`` (a ``deal_touches`` queryset) as one row per asset and kind of touch, latest
+    first: four "used in deal" of one deck are one row saying 4 times, not four rows."""
+    grouped = (
+        touches.order_by()
+        .values("asset_id", "asset__title", "kind")
+        .annotate(times=Count("id"), last=Max("occurred_at"))
+        .order_by("-last", "asset_id", "kind")
+    )
     return [
         TouchRow(
-            asset=first.asset, kind=first.get_kind_display(), times=times, last=first.occurred_at
+            title=row["asset__title"],
+            kind=EventKind(row["kind"]).label,
+            times=row["times"],
+            last=row["last"],
         )
-        for first, times in rows.values()
+        for row in grouped
     ]
 
 
@@ -122,20 +127,16 @@ def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
     see). Raises ``SearchUnavailable`` when the engine is down."""
     params = deal_search_params(deal)
     page = rep_search(user=user, params={**params, "per_page": str(RECOMMENDATIONS)}, source=source)
-    events = list(deal_touches(user=user, deal=deal)[:TOUCHES_READ])
+    touches = deal_touches(user=user, deal=deal)
     shareable = assets_shareable_ids(card.asset_id for card in page.cards)
     return DealPanel(
         deal=deal,
         params=params,
         recommendations=page,
-        touches=events[:50],
+        touches=list(touches[:50]),
         shareable=shareable,
-        touch_rows=touch_rows(events),
+        touch_rows=touch_rows(touches),
     )
-
-
-#: The newest touches of a deal the panel reads to list each asset and kind once.
-TOUCHES_READ = 1000
 
 
 def deal_touches(*, user, deal: Deal):

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, REP
-from analytics.deal_panel import deal_search_params
+from analytics.deal_panel import deal_search_params, deal_touches, touch_rows
 from analytics.forms import DealForm
 from analytics.models import Deal, EventKind, UsageEvent
 from analytics.services import DealInput, deal_upsert, usage_record
@@ -164,6 +164,37 @@ def test_the_panel_shows_what_was_already_shared_or_used_in_the_deal(library):
     touches = html[html.index('id="touches"') : html.index("</ul>", html.index('id="touches"'))]
     assert touches.count("Pricing objections") == 1
     assert "Pricing objections · Used in deal · 4 times, last " in touches
+
+
+def test_the_panel_counts_every_touch_of_a_long_deal_in_one_query(
+    library, django_assert_max_num_queries
+):
+    """A deal worked for a year gathers thousands of touches: the row's count is all of them
+    (the panel once read the newest 1000 and counted those), grouped by the database."""
+    rep = make_user(role=REP)
+    deal = _deal("006L", rep)
+    first = usage_record(kind=EventKind.USED_IN_DEAL, asset=library["decide"], user=rep, deal=deal)
+    copies = [
+        UsageEvent(
+            kind=first.kind,
+            asset=first.asset,
+            user=rep,
+            deal=deal,
+            sender=first.sender,
+            idempotency_key=f"copy-{n}",
+            occurred_at=first.occurred_at,
+        )
+        for n in range(1200)
+    ]
+    UsageEvent.objects.bulk_create(copies)
+    touches = deal_touches(user=rep, deal=deal)  # what the rep may see: several queries
+    with django_assert_max_num_queries(1):
+        rows = touch_rows(touches)
+    assert [(row.title, row.kind, row.times) for row in rows] == [
+        ("Pricing objections", "Used in deal", 1201)
+    ]
+    html = _client(rep).get("/deals/006L/").content.decode()
+    assert "Pricing objections · Used in deal · 1201 times, last " in html
 
 
 def test_one_click_use_from_the_panel_comes_back_to_it(library):
