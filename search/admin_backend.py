@@ -27,6 +27,7 @@ import threading
 from asgiref.local import Local
 from django.db import connection
 from django.utils import timezone
+from modelsearch.query import MatchAll, PlainText
 from wagtail.search.backends.base import BaseSearchBackend
 
 from search.admin_filters import InlinedFilters
@@ -84,7 +85,7 @@ def _with_inlined_filters(backend):
             "SearchResults", (TotalsOncePerRequest, backend.results_class), {}
         )
         attributes["index_class"] = type("Index", (MappedFirst, backend.index_class), {})
-        return type(backend.__name__, (MissesRemembered, backend), attributes)
+        return type(backend.__name__, (MissesRemembered, PhrasesSearched, backend), attributes)
     return type(backend.__name__, (backend,), attributes)
 
 
@@ -97,6 +98,18 @@ def admin_index_mark_stale() -> None:
         AdminIndexStale.objects.update_or_create(pk=1, defaults={"marked_at": timezone.now()})
     except Exception:  # the database too: the write's own error is what gets logged
         logger.warning("could not record that the admin's search index missed a write")
+
+
+class PhrasesSearched:
+    """Wagtail's page search hands ``autocomplete`` the marketer's text as parsed: with a quoted
+    phrase (`pricing "roi`) that is ``And(PlainText, Phrase)``, which the server backends'
+    autocomplete refuses (``NotImplementedError``: a server error). A phrase asks for whole
+    words, so such a query is run as a search."""
+
+    def autocomplete(self, query, model_or_queryset, **kwargs):
+        if not isinstance(query, str | PlainText | MatchAll):
+            return self.search(query, model_or_queryset, **kwargs)
+        return super().autocomplete(query, model_or_queryset, **kwargs)
 
 
 class MissesRemembered:

@@ -23,6 +23,8 @@ search's own conditions first, as for every backend: ``search.admin_filters``.)
 
 from __future__ import annotations
 
+import copy
+
 from django.db import connections, router
 from django.db.models import FloatField
 from django.db.models.expressions import RawSQL
@@ -34,7 +36,7 @@ from modelsearch.backends.database.sqlite.sqlite import (
     SQLiteSearchBackend,
     SQLiteSearchQueryCompiler,
 )
-from modelsearch.query import MatchAll, Not
+from modelsearch.query import MatchAll, Not, Phrase, PlainText
 from modelsearch.utils import get_descendants_content_types_pks
 
 
@@ -55,6 +57,15 @@ class _OnePassMixin:
     the title norm (title and body search) or not (autocomplete)."""
 
     title_weighted = True
+
+    def build_search_query_content(self, query, config=None):
+        """Wagtail's, with the double quotes a marketer types kept as text: it wraps each word
+        (and a phrase) in double quotes for FTS5 without doubling those inside, so a search for
+        `pricing "roi` or `=HYPERLINK("x")` was an SQLite syntax error (a server error)."""
+        if isinstance(query, PlainText | Phrase) and '"' in query.query_string:
+            query = copy.copy(query)
+            query.query_string = query.query_string.replace('"', '""')
+        return super().build_search_query_content(query, config=config)
 
     def _matches_sql(self, search_query) -> tuple[str, list]:
         """SELECT object_id, score for every matching entry of this model's content types."""

@@ -366,3 +366,30 @@ def test_the_page_search_asks_each_backend_for_explorable_pages_by_their_conditi
         sent = json.dumps(compiler.get_query())
         assert '"prefix"' in sent
         assert '"terms": {"id_filter"' not in sent
+
+
+# --- what marketers type -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ['"', 'pricing "roi', 'Pricing "sheet"', "(", "*", "-", "a AND"])
+def test_quotes_and_operators_in_an_admin_search_are_text_not_an_error(
+    admin_backend, marketer_client, text
+):
+    """A marketer searching for a title they wrote (`=HYPERLINK("http://x")`, `pricing "roi`)
+    got a server error from the document listing, its chooser, the page chooser and images
+    (SQLite: "unterminated string") on the database backend (outside audit)."""
+    make_document(title='Pricing "sheet" 2026')
+    admin_backend()
+    for url in (
+        "/admin/documents/",
+        DOCUMENT_SEARCH,
+        "/admin/documents/chooser/results/",
+        CHOOSER_SEARCH,
+        PAGE_SEARCH,
+        "/admin/images/",
+        "/admin/snippets/cms/competitor/",
+    ):
+        response = marketer_client.get(url, {"q": text})
+        assert response.status_code == 200, (url, response.status_code)
+    found = _titles(marketer_client.get(DOCUMENT_SEARCH, {"q": 'Pricing "sheet"'}))
+    assert "Pricing &quot;sheet&quot; 2026" in found or 'Pricing "sheet" 2026' in found
