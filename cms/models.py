@@ -146,6 +146,13 @@ class LibraryDocument(AbstractDocument):
     class Meta(AbstractDocument.Meta):
         verbose_name = "document"
 
+    def clean(self):
+        """Wagtail's extension check, only when there is a file: after the upload form refused
+        one (``cms.forms``, with its reason) there is none, and Wagtail's check then added
+        "File extension “” is not allowed" to every refusal."""
+        if self.file:
+            super().clean()
+
 
 class LibraryDocumentPage(models.Model):
     """The text of one page of a document's PDF, or one slide of its deck with its notes.

@@ -149,7 +149,11 @@ class Package:
 
     def _recover(self, source) -> None:
         """Read the parts of a zip without its central directory from their local headers."""
-        data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+        if hasattr(source, "read"):
+            source.seek(0)  # the zip reader left it wherever it gave up
+            data = source.read()
+        else:
+            data = Path(source).read_bytes()
         if not data.startswith(ZIP_MAGIC):
             raise ExtractionError("The file is damaged: it is not a readable Office package (zip).")
         self.recovered = True
