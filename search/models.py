@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
-from search.synonyms import parse_synonyms
+from search.synonyms import SynonymsInvalid, parse_synonyms
 
 
 class AdminIndexStale(models.Model):
@@ -48,11 +48,11 @@ class PendingIndexUpdate(models.Model):
 
 
 def validate_synonyms(text: str) -> None:
-    """Refuse what ``parse_synonyms`` cannot read, naming the line."""
+    """Refuse what ``parse_synonyms`` cannot read, naming each line at fault."""
     try:
         parse_synonyms(text)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
+    except SynonymsInvalid as error:
+        raise ValidationError(error.problems) from None
 
 
 @register_setting(icon="search")

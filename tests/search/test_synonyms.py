@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.roles import MARKETER, REP
 from search.models import SearchSynonyms
 from search.query import plan_text
-from search.synonyms import parse_synonyms
+from search.synonyms import SynonymsInvalid, parse_synonyms
 from tests.factories import make_user
 from tests.search.conftest import set_synonyms
 
@@ -41,6 +41,24 @@ def test_bad_line_is_refused_naming_it(text, message):
         parse_synonyms(text)
 
 
+def test_every_bad_line_is_named_and_a_pasted_page_is_not_repeated_back():
+    """The admin showed only the first bad line, and a 10 KB term came back whole in the
+    message (outside audit)."""
+    pasted = "x" * 10_240
+    text = f"roi, return on investment\n{pasted}, deck\nroi, payback\nbattlecard, the"
+    with pytest.raises(SynonymsInvalid) as refused:
+        parse_synonyms(text)
+    problems = refused.value.problems
+    assert [problem.split(":")[0] for problem in problems] == ["line 2", "line 3", "line 4"]
+    assert "“roi” is already in line 1" in problems[1]
+    assert "“the” has only words too common" in problems[2]
+    assert len(problems[0]) < 120 and "x" * 59 + "…" in problems[0]
+    many = "\n".join(f"word{n}" for n in range(30))
+    with pytest.raises(SynonymsInvalid) as refused:
+        parse_synonyms(many)
+    assert len(refused.value.problems) == 11 and refused.value.problems[-1] == "and 20 more"
+
+
 def test_the_longest_synonym_term_typed_becomes_one_clause():
     plan = plan_text("Return on investment battle card for CFOs", SETS)
     assert [(c.typed, c.synonyms) for c in plan.clauses] == [
@@ -70,9 +88,11 @@ def test_marketer_edits_synonyms_in_the_admin_and_a_bad_line_is_named(client):
     assert page.status_code == 200
     assert "One set per line" in page.content.decode()
     edit_url = page.redirect_chain[-1][0] if page.redirect_chain else url
-    refused = client.post(edit_url, {"synonyms": "roi, return on investment\nroi"})
+    refused = client.post(edit_url, {"synonyms": "roi, return on investment\nroi\ndeck, the"})
     assert refused.status_code == 200
-    assert "line 2: “roi” is already in line 1" in refused.content.decode()
+    page = refused.content.decode()
+    assert "line 2: “roi” is already in line 1" in page
+    assert "line 3: “the” has only words too common to search" in page
     saved = client.post(edit_url, {"synonyms": "roi, return on investment"})
     assert saved.status_code == 302
     assert SearchSynonyms.objects.get().synonyms == "roi, return on investment"
