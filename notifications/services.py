@@ -36,18 +36,44 @@ def absolute_url(url: str) -> str:
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + url
 
 
+def _create(*, user, kind: str, text: str, url: str) -> Notification:
+    notification = Notification(user=user, kind=kind, text=text[:500], url=url[:500])
+    notification.full_clean()
+    notification.save()
+    return notification
+
+
+def _mailed_at_once(user) -> bool:
+    return bool(user.email) and _email_choice(user) == Email.IMMEDIATE
+
+
 def notify(*, users: Iterable, kind: str, text: str, url: str = "") -> list[Notification]:
     """One notification per distinct active user in ``users``; those who want e-mail at
     once are mailed when the surrounding transaction commits."""
     distinct = {user.pk: user for user in users if user is not None and user.is_active}
     made = []
     for user in distinct.values():
-        notification = Notification(user=user, kind=kind, text=text[:500], url=url[:500])
-        notification.full_clean()
-        notification.save()
+        notification = _create(user=user, kind=kind, text=text, url=url)
         made.append(notification)
-        if user.email and _email_choice(user) == Email.IMMEDIATE:
+        if _mailed_at_once(user):
             transaction.on_commit(lambda pk=notification.pk: notification_email(notification_id=pk))
+    return made
+
+
+def notify_together(
+    *, user, notices: Iterable[tuple[str, str, str]], subject: str
+) -> list[Notification]:
+    """Several notifications for one user that belong together, each ``(kind, text, url)``:
+    one row each in the list, and for a user who wants e-mail at once one message listing
+    them all (``subject``), sent when the surrounding transaction commits, so forty assets
+    due at once are one mail, not forty. The daily digest and "never" work as for
+    ``notify``; an inactive user gets nothing."""
+    if user is None or not user.is_active:
+        return []
+    made = [_create(user=user, kind=kind, text=text, url=url) for kind, text, url in notices]
+    if made and _mailed_at_once(user):
+        ids = [notification.pk for notification in made]
+        transaction.on_commit(lambda: notifications_email(notification_ids=ids, subject=subject))
     return made
 
 
@@ -58,6 +84,24 @@ def notification_email(*, notification_id: int) -> bool:
         return False
     body = f"{notification.text}\n\n{absolute_url(notification.url)}\n".rstrip() + "\n"
     return _send([notification], subject=notification.text[:150], body=body)
+
+
+def notifications_email(*, notification_ids: list[int], subject: str) -> bool:
+    """Mail one user's notifications ``notification_ids`` not mailed yet as one message;
+    False (logged) when the backend failed or there was nothing to send."""
+    waiting = list(
+        Notification.objects.select_related("user")
+        .filter(pk__in=notification_ids, emailed_at__isnull=True)
+        .order_by("created_at", "pk")
+    )
+    if not waiting:
+        return False
+    return _send(waiting, subject=subject[:150], body=_listing(waiting))
+
+
+def _listing(notifications: list[Notification]) -> str:
+    lines = [f"- {n.text}\n  {absolute_url(n.url)}".rstrip() for n in notifications]
+    return "\n".join(lines) + "\n"
 
 
 def _send(notifications: list[Notification], *, subject: str, body: str) -> bool:
@@ -90,9 +134,8 @@ def notifications_digest_send() -> int:
     for notification in waiting:
         by_user.setdefault(notification.user_id, []).append(notification)
     for notifications in by_user.values():
-        lines = [f"- {n.text}\n  {absolute_url(n.url)}".rstrip() for n in notifications]
         subject = f"{len(notifications)} update{'s' if len(notifications) != 1 else ''} for you"
-        sent += _send(notifications, subject=subject, body="\n".join(lines) + "\n")
+        sent += _send(notifications, subject=subject, body=_listing(notifications))
     return sent
 
 
