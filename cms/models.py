@@ -365,3 +365,29 @@ class AssetPage(RestrictableMixin, Page):
         from cms.views import asset_page_serve
 
         return asset_page_serve(request, page=self)
+
+
+class OwnerReminder(models.Model):
+    """That an asset's owner was told its review date passed (``REVIEW``) or that it expired
+    (``EXPIRY``), for which date (``due``: the review-by date, or the expiry time in UTC, in
+    ISO 8601). One row per asset, kind and date, unique: a scheduler tick, a restart or a
+    second scheduler never tells the owner twice, and a new date that passes is told again.
+    Kept apart from the page because a page's own fields are rewritten from its revision at
+    every publish."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", "Review date passed"
+        EXPIRY = "expiry", "Expired"
+
+    asset = models.ForeignKey(AssetPage, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    due = models.CharField(max_length=32)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "kind", "due"], name="owner_reminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.kind} {self.due}"

@@ -9,12 +9,15 @@ admin's index, when it missed a write, is rebuilt: ``admin_index_catch_up``; an 
 empty while assets are live is rebuilt: ``index_restore_when_lost``); once a
 minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
+once an hour tells owners whose assets passed their review-by date or just expired
+(``cms.reminders.owner_reminders_send``: once per asset and date, recorded in the database),
 and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
 (``notifications.services.notifications_digest_send``; a notification is mailed once, so a
-restart never sends one twice). On SQLite it also checkpoints the write-ahead log each tick,
-which web requests no longer do. The task runs in ``manage.py db_worker``
-(TASKS_BACKEND=database); with the immediate backend it runs here. `make run` and
-docker-compose.yml start it next to the web server and the worker.
+restart never sends one twice). The jobs that run every so often are listed once, with their
+intervals, in ``PERIODIC_JOBS``; one that fails is logged and the others still run. On SQLite
+it also checkpoints the write-ahead log each tick, which web requests no longer do. The task
+runs in ``manage.py db_worker`` (TASKS_BACKEND=database); with the immediate backend it runs
+here. `make run` and docker-compose.yml start it next to the web server and the worker.
 """
 
 import logging
@@ -26,6 +29,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from analytics.refresh import database_checkpoint, scheduler_tick
+from cms.reminders import owner_reminders_send
 from notifications.services import notifications_digest_send
 from search.services import admin_index_catch_up, index_catch_up, index_restore_when_lost
 
@@ -33,6 +37,7 @@ TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
 PUBLISH_EVERY_SECONDS = 60
 CATCH_UP_SECONDS = 30
+REMINDERS_EVERY_SECONDS = 3600
 DIGEST_HOUR = 7
 logger = logging.getLogger(__name__)
 
@@ -48,28 +53,35 @@ class Command(BaseCommand):
             enqueued = scheduler_tick()
             pages_publish_due()
             search_catch_up()
+            owner_reminders()
             self.stdout.write("refresh enqueued" if enqueued else "no refresh due")
             return
         self.stdout.write("analytics scheduler running; Ctrl-C stops it")
-        last_prune = last_publish = last_catch_up = 0.0
+        last_runs: dict = {}
         last_digest = None
         while True:
             try:
                 scheduler_tick()
                 database_checkpoint()
                 last_digest = digest_tick(now=timezone.localtime(), last=last_digest)
-                if time.monotonic() - last_publish > PUBLISH_EVERY_SECONDS:
-                    last_publish = time.monotonic()
-                    pages_publish_due()
-                if time.monotonic() - last_catch_up > CATCH_UP_SECONDS:
-                    last_catch_up = time.monotonic()
-                    search_catch_up()
-                if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
-                    last_prune = time.monotonic()
-                    _prune()
+                periodic_jobs_run(last_runs=last_runs, now=time.monotonic())
             except Exception:  # a busy or restarting database: try again next tick
                 logger.exception("analytics scheduler tick failed")
             time.sleep(TICK_SECONDS)
+
+
+def periodic_jobs_run(*, last_runs: dict, now: float) -> None:
+    """Run each job of ``PERIODIC_JOBS`` whose interval has passed since it last started (at
+    the first tick, every one); ``last_runs`` holds when each last started. A job that fails
+    is logged and waits for its next interval; the others still run."""
+    for seconds, job in PERIODIC_JOBS:
+        if job in last_runs and now - last_runs[job] <= seconds:
+            continue
+        last_runs[job] = now
+        try:
+            job()
+        except Exception:  # a busy database, a search server down: logged, next interval
+            logger.exception("analytics scheduler: %s failed", job.__name__)
 
 
 def digest_tick(*, now: datetime, last: date | None) -> date | None:
@@ -111,3 +123,20 @@ def search_catch_up() -> None:
         logger.info(
             "search index caught up: %s indexed, %s removed", outcome.indexed, outcome.deleted
         )
+
+
+def owner_reminders() -> None:
+    """Tell owners about assets past their review-by date or just expired (once per date)."""
+    recorded = owner_reminders_send()
+    if recorded:
+        logger.info("sent %s owner reminder(s)", recorded)
+
+
+# The jobs the loop runs every so often, with their intervals in seconds (the refresh and the
+# digest have their own rules above).
+PERIODIC_JOBS = (
+    (PUBLISH_EVERY_SECONDS, pages_publish_due),
+    (CATCH_UP_SECONDS, search_catch_up),
+    (PRUNE_EVERY_SECONDS, _prune),
+    (REMINDERS_EVERY_SECONDS, owner_reminders),
+)
