@@ -13,6 +13,7 @@ class CmsConfig(AppConfig):
         from cms import receivers
         from cms.admin_csp import admin_widgets_without_inline_script
         from cms.admin_listings import name_page_search_rows
+        from cms.document_permissions import document_permission_policy_register
         from cms.exports import neutralise_admin_exports
         from cms.moderation_mail import moderation_mail_connect
 
@@ -21,3 +22,4 @@ class CmsConfig(AppConfig):
         admin_widgets_without_inline_script()
         name_page_search_rows()
         moderation_mail_connect()
+        document_permission_policy_register()

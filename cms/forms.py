@@ -1,6 +1,8 @@
-"""The document upload form: refuses, with a reason, files the library cannot take.
+"""The document upload form: refuses, with a reason, files the library cannot take, and a
+new file for a document an asset uses unless an administrator gives it
+(``cms.document_permissions``).
 
-Wagtail uses it for every document upload (single, multiple and chooser) through
+Wagtail uses it for every document upload and edit (single, multiple and chooser) through
 ``WAGTAILDOCS_DOCUMENT_FORM_BASE``.
 """
 
@@ -11,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from wagtail.documents.forms import BaseDocumentForm
 
+from cms.document_permissions import document_file_locked_by, document_file_locked_message
 from cms.extraction import MB, ExtractionError, check_signature, extension_of
 
 
@@ -40,11 +43,24 @@ def upload_problem(upload: UploadedFile) -> str | None:
 
 
 class LibraryDocumentForm(BaseDocumentForm):
-    """Wagtail's document form plus the library's upload rules."""
+    """Wagtail's document form plus the library's upload rules. Wagtail passes the ``user``
+    who edits; a form without one may not replace the file of a document an asset uses."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.file_locked_message = None
+        if "file" in self.fields and self.instance.pk:
+            asset = document_file_locked_by(user=user, document=self.instance)
+            if asset is not None:
+                message = document_file_locked_message(document=self.instance, asset=asset)
+                self.file_locked_message = message
+                self.fields["file"].help_text = f"{message} Only an administrator may replace it."
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         if isinstance(upload, UploadedFile):
+            if self.file_locked_message:
+                raise ValidationError(self.file_locked_message, code="file_in_use")
             problem = upload_problem(upload)
             if problem:
                 raise ValidationError(problem, code="invalid_upload")

@@ -611,3 +611,35 @@ def asset_page_of_file(asset: AssetPage, number: int) -> PageOfAsset | None:
         text=row or "",
         previewable=extension_of(document.file.name) == "pdf",
     )
+
+
+# --- Documents in use ----------------------------------------------------------------------
+
+
+def documents_assets(document_ids) -> dict[int, AssetPage]:
+    """For each of ``document_ids`` that an asset page uses, as its file or its transcript,
+    one such asset (the first in the tree). Used means published or saved on the page, or
+    chosen in its latest draft (a change waiting for approval)."""
+    ids = set(document_ids)
+    if not ids:
+        return {}
+    in_use = AssetPage.objects.filter(
+        Q(document_id__in=ids)
+        | Q(transcript_id__in=ids)
+        | Q(latest_revision__content__document__in=ids)
+        | Q(latest_revision__content__transcript__in=ids)
+    )
+    in_use = in_use.select_related("latest_revision").order_by("path")
+    found: dict[int, AssetPage] = {}
+    for asset in in_use:
+        draft = asset.latest_revision.content if asset.latest_revision_id else {}
+        used = {asset.document_id, asset.transcript_id}
+        used |= {draft.get("document"), draft.get("transcript")}
+        for document_id in used & ids:
+            found.setdefault(document_id, asset)
+    return found
+
+
+def document_asset(document_id: int) -> AssetPage | None:
+    """The single-document twin of ``documents_assets``."""
+    return documents_assets([document_id]).get(document_id)
