@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.text import slugify
 from modelcluster.fields import ParentalManyToManyField
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import RichTextField
@@ -20,6 +23,7 @@ from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
 from accounts.models import Team
+from accounts.roles import content_managers_q
 
 
 class Taxonomy(models.Model):
@@ -238,6 +242,20 @@ class LibraryPage(RestrictableMixin, Page):
         return library_page_serve(request, page=self)
 
 
+class AssetPageForm(WagtailAdminPageForm):
+    """The asset editor: only people who manage content may be chosen as its owner (the
+    form refuses anyone else, whatever the browser sends). An owner who no longer manages
+    content stays the choice shown, so the asset still saves unchanged until someone picks
+    another owner."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields:
+            owners = content_managers_q() | Q(pk=self.instance.owner_id)
+            users = get_user_model().objects.filter(owners).distinct()
+            self.fields["owner"].queryset = users
+
+
 class AssetPage(RestrictableMixin, Page):
     """One piece of collateral: a file (LibraryDocument) or an external link such as a video."""
 
@@ -334,6 +352,7 @@ class AssetPage(RestrictableMixin, Page):
         ),
     ]
     settings_panels = Page.settings_panels + [FieldPanel("restricted_teams")]
+    base_form_class = AssetPageForm
 
     parent_page_types = ["cms.LibraryPage"]
     subpage_types: list[str] = []
