@@ -499,10 +499,14 @@ def feedback_for_asset(asset_id: int):
     return AssetFeedback.objects.filter(asset_id=asset_id).select_related("user")
 
 
-def feedback_for_owner(user):
-    """Feedback on assets ``user`` owns (Wagtail's page owner), newest first."""
-    owned = AssetPage.objects.filter(owner=user).values("pk")
-    return AssetFeedback.objects.filter(asset_id__in=owned).select_related("asset", "user")
+def feedback_readable_by(user, queryset):
+    """Of ``queryset`` (reps' feedback, or outdated reviews: rows with an ``asset``), what
+    ``user`` may read and answer: all of it for enablement leads and admins, else what is
+    about the assets they own (Wagtail's page owner). The Rep feedback report, the outdated
+    reviews and their links in Needs review all ask this."""
+    if user_is_enablement_lead(user):
+        return queryset
+    return queryset.filter(asset__owner=user)
 
 
 def deal_segments() -> tuple[list[str], list[str]]:

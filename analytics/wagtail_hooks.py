@@ -13,7 +13,7 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from accounts.roles import ADMIN, user_has_role, user_is_enablement_lead, user_manages_content
+from accounts.roles import ADMIN, user_has_role, user_manages_content
 from analytics import admin_requests, selectors, services  # noqa: F401 - registers the backlog
 from analytics.models import ApiKey, AssetFeedback, CurrencyRate, OutdatedReview
 from analytics.outdated_reviews import (
@@ -39,9 +39,8 @@ class FeedbackReport(ReportView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        if user_is_enablement_lead(self.request.user):
-            return AssetFeedback.objects.select_related("asset", "user")
-        return selectors.feedback_for_owner(self.request.user)
+        feedback = AssetFeedback.objects.select_related("asset", "user")
+        return selectors.feedback_readable_by(self.request.user, feedback)
 
     def to_row_dict(self, item):
         return {
@@ -80,10 +79,12 @@ def api_key_revoke_view(request, key_id: int):
 
 def outdated_review_view(request, review_id: int):
     """An asset enough reps called outdated: their comments, and the owner's reply (which
-    closes the review and reaches the reps)."""
+    closes the review and reaches the reps). Whoever may not read the asset's feedback (the
+    Rep feedback report's rule) gets the 404 of a review that does not exist."""
     if not user_manages_content(request.user):
         raise PermissionDenied
-    review = get_object_or_404(OutdatedReview.objects.select_related("asset"), pk=review_id)
+    reviews = OutdatedReview.objects.select_related("asset")
+    review = get_object_or_404(selectors.feedback_readable_by(request.user, reviews), pk=review_id)
     error = ""
     if request.method == "POST":
         try:
@@ -104,13 +105,17 @@ def outdated_review_view(request, review_id: int):
 
 
 @hooks.register(NEEDS_REVIEW_HOOK)
-def _outdated_flags():
+def _outdated_flags(user):
+    """Every open review flags its asset; only those ``user`` may open are links."""
+    reviews = outdated_reviews_open()
+    still_open = OutdatedReview.objects.filter(resolved_at__isnull=True)
+    readable = set(selectors.feedback_readable_by(user, still_open).values_list("pk", flat=True))
     return {
         asset_id: (
             "Reps say it is outdated",
-            reverse("analytics_admin:outdated_review", args=[r.pk]),
+            reverse("analytics_admin:outdated_review", args=[r.pk]) if r.pk in readable else "",
         )
-        for asset_id, r in outdated_reviews_open().items()
+        for asset_id, r in reviews.items()
     }
 
 

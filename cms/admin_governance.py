@@ -148,14 +148,15 @@ class AssetListReport(ContentManagerReport):
 
 
 #: Other apps put assets in the needs-review queue through this Wagtail hook: a function
-#: ``() -> {asset id: (note, url)}`` (analytics: assets enough reps called outdated).
+#: ``(user) -> {asset id: (note, url)}`` (analytics: assets enough reps called outdated);
+#: the url is empty where ``user``, who reads the report, may not open it.
 NEEDS_REVIEW_HOOK = "needs_review_flags"
 
 
-def _needs_review_flags() -> dict[int, tuple[str, str]]:
+def _needs_review_flags(user) -> dict[int, tuple[str, str]]:
     flags = {}
     for provider in hooks.get_hooks(NEEDS_REVIEW_HOOK):
-        flags.update(provider())
+        flags.update(provider(user))
     return flags
 
 
@@ -170,7 +171,7 @@ class NeedsReviewReport(AssetListReport):
     no_results_message = "No live asset is past its review date."
 
     def get_filtered_queryset(self):
-        self.flags = _needs_review_flags()
+        self.flags = _needs_review_flags(self.request.user)
         return selectors.assets_needing_review(flagged_ids=list(self.flags))
 
     def decorate_paginated_queryset(self, object_list):

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from accounts.roles import MARKETER, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import OutdatedReview
 from analytics.outdated_reviews import outdated_review_reply
 from analytics.services import feedback_create
@@ -112,3 +112,42 @@ def test_reps_cannot_open_or_answer_a_review(owned):
     assert response.status_code in (302, 403)
     review.refresh_from_db()
     assert review.resolved_at is None
+
+
+def _open_review(asset) -> OutdatedReview:
+    for text in ("Old prices", "Logo from 2021"):
+        feedback_create(user=make_user(role=REP), asset=asset, kind="outdated", text=text)
+    return OutdatedReview.objects.get(asset=asset)
+
+
+def test_another_marketer_can_neither_read_nor_answer_a_review_of_an_asset_they_do_not_own(
+    owned,
+):
+    """An outside audit: marketer noor opened and closed another owner's review."""
+    asset, _ = owned
+    review = _open_review(asset)
+    noor = _client(make_user("noor", role=MARKETER))
+
+    assert noor.get(f"/admin/analytics/outdated/{review.pk}/").status_code == 404
+    response = noor.post(f"/admin/analytics/outdated/{review.pk}/", {"reply": "Fine as is"})
+
+    assert response.status_code == 404
+    review.refresh_from_db()
+    assert review.resolved_at is None and not Notification.objects.filter(kind="outdated_reply")
+    needs_review = noor.get("/admin/governance/needs-review/").content.decode()
+    assert "Reps say it is outdated" in needs_review  # the asset is still flagged for all,
+    assert f"/admin/analytics/outdated/{review.pk}/" not in needs_review  # not a dead link
+
+
+def test_an_enablement_lead_reads_and_answers_any_review_as_the_feedback_report_shows_all(owned):
+    asset, _ = owned
+    review = _open_review(asset)
+    lead = _client(make_user("lena", role=ENABLEMENT_LEAD))
+
+    page = lead.get(f"/admin/analytics/outdated/{review.pk}/").content.decode()
+    assert "Old prices" in page
+    response = lead.post(f"/admin/analytics/outdated/{review.pk}/", {"reply": "Updated"})
+
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.resolved_at is not None
