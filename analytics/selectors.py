@@ -297,17 +297,17 @@ def ranking_signals() -> dict[int, dict]:
       (it passed Benjamini-Hochberg at 10% across the view's assets, its 95% interval clear of
       zero); 0 for every other;
     - ``popularity``: ``log(1 + uses) / log(1 + most uses of any asset)`` over 12 months,
-      uses = views + downloads + touches, in [0, 1], to two decimals;
-    - ``won_deals``: the asset was used in at least one won deal (all time)."""
-    recent, ever = {}, {}
-    stored = AssetStats.objects.filter(window__in=("365d", "all"))
-    for asset_id, window, data in stored.values_list("asset_id", "window", "data"):
-        (recent if window == "365d" else ever)[asset_id] = data
+      uses = views + downloads + touches, in [0, 1], to two decimals.
+
+    No "used in a won deal" signal: true of nearly every asset after a year of deals, it
+    would lift assets the verdict has not judged as if they were proven."""
+    stored = AssetStats.objects.filter(window="365d")
+    recent = dict(stored.values_list("asset_id", "data"))
     usage = AssetUsage.objects.filter(window="365d").values_list("asset_id", "data")
     uses = {asset_id: _uses(data) for asset_id, data in usage}
     top = max(uses.values(), default=0)
     signals = {}
-    for asset_id in set(recent) | set(ever) | set(uses):
+    for asset_id in set(recent) | set(uses):
         data = recent.get(asset_id, {})
         helps = data.get("verdict") == "helps" and (data.get("effect") or 0) > 0
         popularity = math.log1p(uses.get(asset_id, 0)) / math.log1p(top) if top else 0.0
@@ -316,7 +316,6 @@ def ranking_signals() -> dict[int, dict]:
             # Two decimals: finer changes move no ranking, and would re-index every asset on
             # every refresh.
             "popularity": round(max(0.0, min(1.0, popularity)), 2),
-            "won_deals": bool(ever.get(asset_id, {}).get("won")),
         }
     return signals
 

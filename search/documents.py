@@ -63,7 +63,6 @@ class SearchDocument:
     audience: tuple[str, ...] = (ALL_TOKEN,)
     effectiveness: float = 0.0
     popularity: float = 0.0
-    won_deals: bool = False
     has_thumbnail: bool = False
     language: str = "en"
     page_unit: str = "page"
@@ -94,8 +93,6 @@ class SearchDocument:
             tokens.append("effective")
         if self.popularity >= SIGNAL_THRESHOLD:
             tokens.append("popular")
-        if self.won_deals:
-            tokens.append("won")
         return tokens
 
     def value(self, name: str):
@@ -195,7 +192,6 @@ def build_document(
         audience=audience_tokens(allowed_team_ids),
         effectiveness=float(signals.get("effectiveness") or 0.0),
         popularity=float(signals.get("popularity") or 0.0),
-        won_deals=bool(signals.get("won_deals")),
         has_thumbnail=bool(row["thumbnail_image_id"] or row["document__thumbnail"]),
         language=row["language"],
         page_unit=document_page_unit(filename=row["document__file"] or ""),
@@ -218,7 +214,6 @@ def asset_ranking_signals(asset_ids: list[int]) -> dict[int, dict]:
                 else 0.0
             ),
             "popularity": row.popularity,
-            "won_deals": row.won_deals,
         }
         for row in rows
     }

@@ -84,13 +84,12 @@ class RankingSignal(models.Model):
     ``search.services.ranking_signals_replace`` (search never reads analytics itself).
 
     ``effective``: the asset's estimated lift in win rate when analytics judged that it helps
-    (after its correction for testing many assets at once), else 0; ``popularity`` in [0, 1];
-    ``won_deals``: it was used in at least one won deal. An asset without a row is neutral."""
+    (after its correction for testing many assets at once), else 0; ``popularity`` in [0, 1].
+    An asset without a row is neutral."""
 
     asset_id = models.PositiveBigIntegerField(unique=True)
     effective = models.FloatField(default=0.0)
     popularity = models.FloatField(default=0.0)
-    won_deals = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -44,7 +44,7 @@ PREFIX_MIN_CHARS = 3
 PREFIX_WEIGHT = 0.4
 # Ranking signals from analytics are a mild, additive nudge; deal context dominates on purpose
 # ("results for that context rank first").
-SIGNAL_BOOSTS = {"effective": 1.0, "popular": 0.5, "won": 0.5}
+SIGNAL_BOOSTS = {"effective": 1.0, "popular": 0.5}
 SIGNAL_THRESHOLD = 0.5
 DEAL_BOOSTS = {item.name: item.deal_boost for item in deal_facets()}
 DEAL_FIELDS = tuple(DEAL_BOOSTS)

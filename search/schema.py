@@ -71,7 +71,7 @@ FIELDS: tuple[Field, ...] = (
     Field("content", TEXT, boost=1.0, typos=True),
     *(_facet_field(item) for item in stored_facets()),
     Field("audience", KEYWORD),  # who may see it: "all" or "team:<id>"
-    Field("signals", KEYWORD),  # ranking signals: "effective", "popular", "won"
+    Field("signals", KEYWORD),  # ranking signals: "effective", "popular"
     Field("fingerprint", KEYWORD),  # what was indexed, for ``search_reindex --check``
     Field("expire_at", INTEGER),  # epoch seconds; enforced at query time
     Field("published_at", INTEGER, sort="newest", display=True),
@@ -80,7 +80,6 @@ FIELDS: tuple[Field, ...] = (
     Field("owner", STORED, display=True),
     Field("review_by", STORED, display=True),
     Field("popularity", STORED, display=True),
-    Field("won_deals", STORED, display=True),
     Field("has_thumbnail", STORED, display=True),
     Field("language", STORED, display=True),
     Field("page_unit", STORED, display=True),  # "slide" for a deck's pages, else "page"

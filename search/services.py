@@ -411,24 +411,20 @@ def search_click_record(*, user, search_key: str, asset_id: int, position: int) 
 def ranking_signals_replace(*, signals: Mapping[int, Mapping]) -> int:
     """Store every asset's ranking signals and re-index the assets whose signals changed;
     returns how many changed. ``signals`` maps an asset id to ``{"effective": float in [0, 1],
-    "popularity": float in [0, 1], "won_deals": bool}``; an asset not listed becomes neutral.
+    "popularity": float in [0, 1]}``; an asset not listed becomes neutral.
     A value outside [0, 1] raises ValueError naming the asset. Re-indexing follows
     ``index_assets``: with the engine down the assets wait as pending updates."""
     wanted = {}
     for asset_id, values in signals.items():
-        row = (
-            float(values.get("effective") or 0.0),
-            float(values.get("popularity") or 0.0),
-            bool(values.get("won_deals")),
-        )
-        if not all(0.0 <= value <= 1.0 and not math.isnan(value) for value in row[:2]):
+        row = (float(values.get("effective") or 0.0), float(values.get("popularity") or 0.0))
+        if not all(0.0 <= value <= 1.0 and not math.isnan(value) for value in row):
             raise ValueError(f"asset {asset_id}: ranking signals must lie in [0, 1], got {row}")
-        if row != (0.0, 0.0, False):
+        if row != (0.0, 0.0):
             wanted[int(asset_id)] = row
     current = {
-        asset_id: (effective, popularity, won)
-        for asset_id, effective, popularity, won in RankingSignal.objects.values_list(
-            "asset_id", "effective", "popularity", "won_deals"
+        asset_id: (effective, popularity)
+        for asset_id, effective, popularity in RankingSignal.objects.values_list(
+            "asset_id", "effective", "popularity"
         )
     }
     changed = sorted(a for a in set(current) | set(wanted) if current.get(a) != wanted.get(a))
@@ -437,8 +433,8 @@ def ranking_signals_replace(*, signals: Mapping[int, Mapping]) -> int:
     with transaction.atomic():
         RankingSignal.objects.filter(asset_id__in=changed).delete()
         RankingSignal.objects.bulk_create(
-            RankingSignal(asset_id=a, effective=e, popularity=p, won_deals=w)
-            for a, (e, p, w) in wanted.items()
+            RankingSignal(asset_id=a, effective=e, popularity=p)
+            for a, (e, p) in wanted.items()
             if a in changed
         )
     index_assets(asset_ids=changed)

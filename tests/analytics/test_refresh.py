@@ -13,12 +13,13 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from accounts.roles import ENABLEMENT_LEAD
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics import selectors
 from analytics.models import DealAssetTouch, RefreshState
 from analytics.refresh import QUEUE_PATIENCE, scheduler_tick
 from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
+from tests.search.conftest import active_engine, embedded_engine, run_search  # noqa: F401
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -289,3 +290,30 @@ def test_update_now_comes_back_to_the_page_it_was_pressed_on():
     for elsewhere in ("https://evil.example/", "//evil.example/analytics/", "/admin/"):
         response = client.post("/analytics/refresh/", {"next": elsewhere})
         assert response["Location"] == "/analytics/"
+
+
+@pytest.mark.django_db
+def test_an_asset_used_in_a_won_deal_without_a_helps_verdict_ranks_level_with_its_twin(
+    active_engine,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    """Search follows the dashboard's verdict, never a raw "used in won deals" (true of
+    nearly every asset after a year of deals): two assets alike but for the outcome of the
+    one deal each was used in score the same once analytics hands search its signals."""
+    with django_capture_on_commit_callbacks(execute=True):  # published, so indexed
+        won = make_asset("Acme pricing, first edition", summary="What Acme pays.")
+        lost = make_asset("Acme pricing, second edition", summary="What Acme pays.")
+    walk_deal("W1", ["discover", "won"])
+    walk_deal("L1", ["discover", "lost"])
+    send_events(
+        ("w1", "used_in_deal", won, "W1", date(2024, 5, 10)),
+        ("l1", "used_in_deal", lost, "L1", date(2024, 5, 10)),
+    )
+    refresh()
+    assert selectors.asset_stats(won.pk, window="all")["won"] == 1  # a won deal, no verdict
+    assert selectors.ranking_signals()[won.pk]["effective"] == 0.0
+
+    found = run_search(make_user(role=REP), "acme pricing")
+    scores = {hit.asset_id: hit.score for hit in found.hits}
+    assert set(scores) == {won.pk, lost.pk}
+    assert scores[won.pk] == pytest.approx(scores[lost.pk])

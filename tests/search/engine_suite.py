@@ -299,7 +299,7 @@ class EngineSuite:
         assert titles(found)[0] == "Analyst notes"
 
     def test_most_effective_sort_and_boost_use_analytics_signals(self, library, monkeypatch):
-        signals = {library.roadmap.pk: {"effectiveness": 0.9, "popularity": 0.8, "won_deals": 1}}
+        signals = {library.roadmap.pk: {"effectiveness": 0.9, "popularity": 0.8}}
         monkeypatch.setattr(
             "search.documents.asset_ranking_signals",
             lambda ids: {i: signals[i] for i in ids if i in signals},
@@ -320,11 +320,7 @@ class EngineSuite:
     def test_deal_mode_ranks_context_first_and_says_why(self, library, monkeypatch):
         monkeypatch.setattr(
             "search.documents.asset_ranking_signals",
-            lambda ids: {
-                i: {"won_deals": True, "effectiveness": 0.8}
-                for i in ids
-                if i == library.battlecard.pk
-            },
+            lambda ids: {i: {"effectiveness": 0.8} for i in ids if i == library.battlecard.pk},
         )
         services.index_assets(asset_ids=[library.battlecard.pk])
         deal = DealContext(stage="decide", competitor="acme", industry="fintech")

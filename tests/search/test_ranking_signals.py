@@ -28,12 +28,12 @@ def test_signals_are_stored_and_only_changed_assets_are_reindexed(active_engine,
 
     monkeypatch.setattr(services, "index_assets", spy)
     signals = {
-        helps.pk: {"effective": 0.2, "popularity": 0.9, "won_deals": True},
-        plain.pk: {"effective": 0.0, "popularity": 0.1, "won_deals": False},
+        helps.pk: {"effective": 0.2, "popularity": 0.9},
+        plain.pk: {"effective": 0.0, "popularity": 0.1},
     }
     assert services.ranking_signals_replace(signals=signals) == 2
     assert services.ranking_signals_replace(signals=signals) == 0  # nothing changed
-    signals[plain.pk] = {"effective": 0.0, "popularity": 0.3, "won_deals": False}
+    signals[plain.pk] = {"effective": 0.0, "popularity": 0.3}
     assert services.ranking_signals_replace(signals=signals) == 1
     assert reindexed == [sorted([helps.pk, plain.pk]), [plain.pk]]
     # an asset no longer listed becomes neutral (its row goes)
