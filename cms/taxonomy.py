@@ -49,6 +49,10 @@ class Facet:
     icon: str = "tag"  # the admin menu icon of its snippets
     result_key: str = ""
     plural: str = ""  # the label of several terms, "Industries"; default: label + "s"
+    # Its terms' names are part of an asset's searchable text, so "battlecard acme" finds the
+    # battlecards tagged Acme (``search.schema``'s ``labels``). Off for names made of everyday
+    # words ("Decide", "Why Buy Now?"), which would make "buy" or "decide" match by tag.
+    searchable: bool = True
 
     @property
     def term_model(self):
@@ -96,6 +100,7 @@ FACETS: tuple[Facet, ...] = (
         reason="{label} stage",
         card_position=2,
         icon="list-ol",
+        searchable=False,
     ),
     Facet(
         "pillar",
@@ -108,6 +113,7 @@ FACETS: tuple[Facet, ...] = (
         reason="{label}",
         card_position=3,
         icon="pick",
+        searchable=False,
     ),
     Facet(
         "product",

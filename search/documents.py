@@ -1,11 +1,11 @@
 """Asset -> search document: the one place that decides what an engine stores about an asset.
 
 A document carries the searchable text (title, summary, body, the file's extracted text, and
-that text again page by page for PDFs and decks, to say where an asset matched), the facet
-values (taxonomy slugs), who may see it (``audience`` tokens: ``"all"`` or
-``"team:<id>"``; no token at all means only content managers), when it expires (the earliest
-of its own expiry and its sections', enforced at query time because expiry happens by time
-passing), the ranking signals analytics provides,
+that text again page by page for PDFs and decks, to say where an asset matched; the names of
+its type and other searchable taxonomy terms), the facet values (taxonomy slugs), who may see
+it (``audience`` tokens: ``"all"`` or ``"team:<id>"``; no token at all means only content
+managers), when it expires (the earliest of its own expiry and its sections', enforced at
+query time because expiry happens by time passing), the ranking signals analytics provides,
 and the display fields a result card needs (``search.schema`` declares the fields). Only live
 assets get a document (``cms.selectors.assets_live``); everything else is deleted from the
 index. One builder makes them all: ``live_documents`` in batches, ``document_for_asset`` for
@@ -35,6 +35,7 @@ from cms.selectors import (
     restricted_levels,
     section_expiries,
 )
+from cms.taxonomy import stored_facets
 from search.models import RankingSignal
 from search.query import ALL_TOKEN, FAR_FUTURE, MARK_END, MARK_START, SIGNAL_THRESHOLD
 from search.schema import DISPLAY_FIELDS, MAX_PAGES, STORED_FACET_FIELDS
@@ -47,13 +48,15 @@ class SearchDocument:
     """What an engine stores about one asset. ``terms`` maps each taxonomy facet's index
     field (``cms.taxonomy``, ``search.schema``) to the asset's term slugs. ``pages`` holds
     (number, text) for each page or slide of the file that has text, in page order (at most
-    ``search.schema.MAX_PAGES``); the same text is also in ``file_text``."""
+    ``search.schema.MAX_PAGES``); the same text is also in ``file_text``. ``labels`` holds
+    the names of its terms of the searchable facets ("Battlecard Acme")."""
 
     id: int
     title: str
     summary: str = ""
     body: str = ""
     file_text: str = ""
+    labels: str = ""
     url: str = ""
     terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     owner: str = ""
@@ -70,7 +73,7 @@ class SearchDocument:
     fingerprint: str = field(default="", compare=False)
 
     def __post_init__(self):
-        for name in ("title", "summary", "body", "file_text"):
+        for name in ("title", "summary", "body", "file_text", "labels"):
             object.__setattr__(self, name, (getattr(self, name) or "").translate(_STRIP))
         pages = ((int(number), (text or "").translate(_STRIP)) for number, text in self.pages)
         pages = tuple((number, text) for number, text in pages if text.strip())
@@ -166,12 +169,13 @@ def build_document(
     expire_at: datetime | None,
     url: str,
     terms: Mapping[str, tuple[str, ...]],
+    labels: str = "",
     signals: dict | None = None,
     pages: tuple[tuple[int, str], ...] = (),
 ) -> SearchDocument:
     """The document for a live asset's ``row`` (``ROW_FIELDS``); the caller decides
-    liveness, visibility and expiry and passes the URL, the term slugs by index field and
-    the pages of its file."""
+    liveness, visibility and expiry and passes the URL, the term slugs by index field, the
+    names of its searchable terms and the pages of its file."""
     signals = signals or {}
     return SearchDocument(
         id=row["pk"],
@@ -185,6 +189,7 @@ def build_document(
         ),
         url=url or "",
         terms=terms,
+        labels=labels,
         owner=_owner_name(row),
         published_at=_epoch(row["first_published_at"]),
         review_by=row["review_by"].isoformat() if row["review_by"] else "",
@@ -258,6 +263,26 @@ def _links(relation_name: str, ids: list[int], target: str) -> dict[int, list]:
     return found
 
 
+def _term_names() -> dict[str, dict[str, str]]:
+    """Index field -> {slug: name} of every term of the searchable facets
+    (``cms.taxonomy.Facet.searchable``); a taxonomy is a few hundred terms at most."""
+    return {
+        item.index_field: dict(item.term_model.objects.values_list("slug", "name"))
+        for item in stored_facets()
+        if item.searchable
+    }
+
+
+def _term_labels(terms: Mapping[str, tuple[str, ...]], names: dict[str, dict[str, str]]) -> str:
+    """The names of an asset's searchable terms, one per line, in the facets' stored order."""
+    return "\n".join(
+        names[field][slug]
+        for field in names
+        for slug in terms.get(field, ())
+        if slug in names[field]
+    )
+
+
 def _page_texts(document_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     """document id -> (number, text) of its pages that have text, in page order
     (``LibraryDocumentPage``), in one query."""
@@ -305,6 +330,7 @@ def live_documents(
     queryset = assets_live() if assets is None else assets & assets_live()
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     levels, expiries, urls = restricted_levels(), section_expiries(), _PageUrls()
+    names = _term_names()
     for chunk in _chunks(ids, batch_size):
         wanted = set(chunk)
         rows = AssetPage.objects.filter(pk__gte=chunk[0], pk__lte=chunk[-1]).order_by("pk")
@@ -314,18 +340,22 @@ def live_documents(
         signals = asset_ranking_signals(chunk)
         rows = [row for row in rows.values(*ROW_FIELDS) if row["pk"] in wanted]
         pages = _page_texts([row["document_id"] for row in rows if row["document_id"]])
-        yield [
-            build_document(
-                row,
-                allowed_team_ids=teams[row["pk"]],
-                expire_at=expire_at[row["pk"]],
-                url=urls(row["url_path"]),
-                terms={name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links},
-                signals=signals.get(row["pk"]),
-                pages=tuple(pages.get(row["document_id"], ())),
+        documents = []
+        for row in rows:
+            terms = {name: tuple(sorted(links[name].get(row["pk"], ()))) for name in links}
+            documents.append(
+                build_document(
+                    row,
+                    allowed_team_ids=teams[row["pk"]],
+                    expire_at=expire_at[row["pk"]],
+                    url=urls(row["url_path"]),
+                    terms=terms,
+                    labels=_term_labels(terms, names),
+                    signals=signals.get(row["pk"]),
+                    pages=tuple(pages.get(row["document_id"], ())),
+                )
             )
-            for row in rows
-        ]
+        yield documents
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -31,8 +31,8 @@ UID = "library_search"
 def connect(app_config) -> None:
     """Connect every receiver: publish, unpublish, move, delete and restriction changes of
     assets and sections (their teams and Wagtail's privacy setting), aliases converted to pages
-    of their own, processed and deleted files; term edits to the label cache, synonym edits to
-    the synonym cache; this app's post_migrate to its permissions."""
+    of their own, processed and deleted files, renamed terms; term edits to the label cache,
+    synonym edits to the synonym cache; this app's post_migrate to its permissions."""
     for model in (AssetPage, LibraryPage):
         page_published.connect(page_changed, sender=model, dispatch_uid=f"{UID}-p")
         page_unpublished.connect(page_changed, sender=model, dispatch_uid=f"{UID}-u")
@@ -49,6 +49,7 @@ def connect(app_config) -> None:
     for item in facets():
         model = item.term_model
         post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-t")
+        post_save.connect(term_saved, sender=model, dispatch_uid=f"{UID}-tr")
         post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-td")
     post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{UID}-s")
     post_migrate.connect(roles_after_migrate, sender=app_config, dispatch_uid=f"{UID}-roles")
@@ -112,6 +113,16 @@ def privacy_changed(sender, instance, **kwargs) -> None:
     page = Page.objects.filter(pk=instance.page_id).first()
     if page is not None:
         _schedule_page(page)
+
+
+def term_saved(sender, instance, created, raw=False, **kwargs) -> None:
+    """post_save of a taxonomy term (renamed, say): re-index the assets tagged with it, whose
+    documents carry its slug and, for a searchable facet, its name as searchable text."""
+    if created or raw:
+        return
+    item = next(item for item in facets() if item.term_model is sender)
+    ids = AssetPage.objects.filter(**{item.relation: instance}).values_list("pk", flat=True)
+    tasks.index_schedule(asset_ids=list(ids))
 
 
 def _schedule_assets_using(document) -> None:

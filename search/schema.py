@@ -65,10 +65,14 @@ def _facet_field(item: Facet) -> Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    # Relevance: title over summary over body and file text.
+    # Relevance: title over summary over term names over body and file text.
     Field("title", TEXT, boost=4.0, typos=True, suggest=True, display=True),
     Field("summary", TEXT, boost=2.0, typos=True, display=True),
     Field("content", TEXT, boost=1.0, typos=True),
+    # The names of its type, product, industry, persona and competitor terms (the facets
+    # ``cms.taxonomy`` marks ``searchable``): what a rep calls it ("deck", "battlecard") finds
+    # it though its text never says so; below the title, and never shown as a snippet.
+    Field("labels", TEXT, boost=1.5, typos=True),
     *(_facet_field(item) for item in stored_facets()),
     Field("audience", KEYWORD),  # who may see it: "all" or "team:<id>"
     Field("signals", KEYWORD),  # ranking signals: "effective", "popular"

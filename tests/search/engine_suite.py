@@ -78,6 +78,46 @@ class EngineSuite:
         assert titles(found) == ["Globex case study"]
         assert "<mark>kaleidoscope</mark>" in found.hits[0].highlight
 
+    # --- type and taxonomy labels ---------------------------------------------------------
+    def test_a_word_only_in_the_asset_type_label_finds_the_asset(self, library):
+        """A rep typing "deck" means the decks, not only those whose text says "deck". The
+        label is never shown as if it were the asset's text, and a rep finds no deck they
+        may not see."""
+        found = run_search(library.outsider, "deck", per_page=50)
+        decks = run_search(library.outsider, filters={"type": ("deck",)}, per_page=50)
+        assert "Roadmap briefing" in titles(found)  # "deck" is only its type's name
+        assert sorted(titles(found)) == sorted(titles(decks))
+        assert facet(found, "type") == {"deck": decks.total}
+        roadmap = next(hit for hit in found.hits if hit.fields["title"] == "Roadmap briefing")
+        assert "<mark>" not in roadmap.highlight and "Deck" not in roadmap.highlight
+        assert "Zephyrine secret plan" not in titles(found)
+        assert "Zephyrine secret plan" in titles(run_search(library.insider, "deck"))
+
+    def test_a_title_match_ranks_above_a_type_label_match(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("Objection deck", asset_type="one-pager", summary="The usual pushback.")
+        found = titles(run_search(library.outsider, "deck", per_page=50))
+        assert found.index("Objection deck") < found.index("Roadmap briefing")
+        assert found.index("Objection deck") < found.index("Price list overview")
+
+    def test_words_combine_with_type_and_taxonomy_names(self, library):
+        """ "roadmap deck": the deck about the roadmap, not the notes that mention it;
+        "fintech battlecard": the battlecard tagged Fintech, whose text never says so.
+        Stage names are no search words ("evaluate" is a filter, not a topic)."""
+        assert titles(run_search(library.outsider, "roadmap deck")) == ["Roadmap briefing"]
+        assert titles(run_search(library.outsider, "fintech battlecard")) == ["Acme battlecard"]
+        assert titles(run_search(library.outsider, "evaluate")) == []
+
+    def test_a_synonym_of_a_type_name_finds_that_type(self, library):
+        set_synonyms("deck, presentation")
+        found = run_search(library.outsider, "presentation")
+        assert "Roadmap briefing" in titles(found)
+        assert all(hit.synonym_of == ["presentation"] for hit in found.hits)
+
     # --- permissions ----------------------------------------------------------------------
     def test_rep_outside_team_never_sees_restricted_asset(self, library):
         assert titles(run_search(library.outsider, "zephyrine")) == []

@@ -45,6 +45,22 @@ def test_saving_a_draft_does_not_change_what_reps_find(active_engine, commit, re
     assert titles(run_search(rep, "title")) == ["Published title"]
 
 
+def test_renaming_a_type_renames_it_in_search(active_engine, commit, rep):
+    """An admin renames the "Video" type "Webinar": reps find the videos by the new name at
+    once, and no longer by the old one."""
+    from cms.models import AssetType
+
+    with commit():
+        make_asset("Quarterly product update", asset_type="video")
+    assert titles(run_search(rep, "video")) == ["Quarterly product update"]
+    with commit():
+        video = AssetType.objects.get(slug="video")
+        video.name = "Webinar"
+        video.save()
+    assert titles(run_search(rep, "webinar")) == ["Quarterly product update"]
+    assert titles(run_search(rep, "video")) == []
+
+
 def test_moving_an_asset_into_a_restricted_section_hides_it(active_engine, commit, rep):
     emea = make_team("EMEA")
     with commit():
