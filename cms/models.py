@@ -363,6 +363,16 @@ class AssetPage(RestrictableMixin, Page):
         index.SearchField("body"),
     ]
 
+    def with_content_json(self, content):
+        """The page as a revision has it, owner included. Wagtail keeps the owner from the
+        page's row (for Wagtail the owner is who created the page); here it is the asset's
+        owner, chosen in the editor, so a hand-over is shown in the draft and takes effect
+        when the change is published, like any other field."""
+        page = super().with_content_json(content)
+        if "owner" in content:
+            page.owner_id = content["owner"]
+        return page
+
     def clean(self):
         super().clean()
         if self.document_id and self.external_url:

@@ -128,3 +128,19 @@ def test_an_asset_whose_owner_no_longer_manages_content_still_saves_and_can_be_h
     assert draft.summary == "New summary" and draft_owner_id(asset) == moved_to_sales.pk
     assert save_draft(client, asset, owner=marketer.pk).status_code == 302
     assert draft_owner_id(asset) == marketer.pk
+
+
+def test_handing_a_live_asset_over_takes_effect_when_the_change_is_published(client, marketer):
+    """Wagtail keeps a page's owner from its row when it shows or publishes a revision (for
+    Wagtail the owner is who created the page); here the owner is the asset's governance owner,
+    so a new owner chosen in the editor was shown as the old one again and never published."""
+    successor = make_user("lena", role=ENABLEMENT_LEAD)
+    asset = make_asset("Pricing deck", owner=marketer)
+
+    assert save_draft(client, asset, owner=successor.pk).status_code == 302
+    assert edit_form(client, asset).data["owner"] == [str(successor.pk)]  # the draft's owner
+    assert AssetPage.objects.get(pk=asset.pk).owner == marketer  # live: not yet approved
+
+    AssetPage.objects.get(pk=asset.pk).latest_revision.publish()
+
+    assert AssetPage.objects.get(pk=asset.pk).owner == successor
