@@ -135,12 +135,17 @@ def index_catch_up() -> IndexOutcome | None:
     return index_assets(asset_ids=[])
 
 
-def index_restore_when_lost() -> int | None:
-    """Rebuild the index from the database when the engine answers but holds no document
-    while the library has live assets (a new or wiped search server, a deleted index
-    directory: reps' searches then found nothing, with nothing saying why); returns how
-    many were indexed, else None. The scheduler runs it."""
+def index_restore() -> int | None:
+    """Rebuild the index from the database when it was built for other fields (an upgrade
+    added a searchable field or a facet: every engine refuses such an index, and search was
+    unavailable until someone ran ``search_reindex``), or when the engine answers but holds no
+    document while the library has live assets (a new or wiped search server, a deleted index
+    directory: reps' searches then found nothing, with nothing saying why); returns how many
+    were indexed, else None. The scheduler runs it."""
     health = get_engine().health()
+    if health.outdated:
+        logger.warning("the search index was built for other fields (%s): rebuilding it", health)
+        return index_rebuild()
     if not health.ok or health.documents != 0 or not assets_live().exists():
         return None
     logger.warning("the search index is empty while assets are live: rebuilding it")

@@ -13,9 +13,16 @@ import threading
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from search.engines.base import EngineHealth, SearchEngine, SearchUnavailable
+from search.engines.base import EngineHealth, IndexOutdated, SearchEngine, SearchUnavailable
 
-__all__ = ["EngineHealth", "SearchEngine", "SearchUnavailable", "get_engine", "use_engine"]
+__all__ = [
+    "EngineHealth",
+    "IndexOutdated",
+    "SearchEngine",
+    "SearchUnavailable",
+    "get_engine",
+    "use_engine",
+]
 
 _engine: SearchEngine | None = None
 _lock = threading.Lock()

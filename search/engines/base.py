@@ -21,12 +21,21 @@ class SearchUnavailable(Exception):
     """The engine cannot answer or write right now. The message is for logs, not for reps."""
 
 
+class IndexOutdated(SearchUnavailable):
+    """The index was built for other fields (a facet or a searchable field added since): it is
+    refused rather than half-read until it is rebuilt from the database (``search_reindex``,
+    or the scheduler's ``search.services.index_restore``)."""
+
+
 @dataclass
 class EngineHealth:
+    """``outdated``: the index is refused as built for other fields (``IndexOutdated``)."""
+
     ok: bool
     engine: str
     detail: str = ""
     documents: int | None = None
+    outdated: bool = False
 
 
 @runtime_checkable

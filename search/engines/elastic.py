@@ -30,7 +30,7 @@ from elasticsearch.dsl.field import Integer, Nested, Text
 from elasticsearch.dsl.response import Response
 
 from search.documents import SearchDocument
-from search.engines.base import EngineHealth, SearchUnavailable
+from search.engines.base import EngineHealth, IndexOutdated, SearchUnavailable
 from search.engines.breaker import Breaker
 from search.query import (
     FACETS,
@@ -607,7 +607,7 @@ class ElasticEngine:
             transport.update_aliases([{"add": {"index": name, "alias": self.alias}}])
         missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias)
         if missing:
-            raise SearchUnavailable(
+            raise IndexOutdated(
                 f"index {self.alias} lacks the fields {sorted(missing)} (a facet or page text "
                 "was added since it was built): run manage.py search_reindex"
             )
@@ -767,8 +767,13 @@ class ElasticEngine:
             with self._guard("health check") as transport:
                 status = transport.health().get("status", "unknown")
                 documents = transport.count(self.alias)
+                built = transport.aliases(self.alias)  # else the first write creates it
+                missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias) if built else set()
         except SearchUnavailable as error:
             return EngineHealth(ok=False, engine=self.name, detail=str(error))
+        if missing:
+            detail = f"index {self.alias} lacks the fields {sorted(missing)}: to be rebuilt"
+            return EngineHealth(ok=False, engine=self.name, detail=detail, outdated=True)
         ok = status in ("green", "yellow")
         detail = f"cluster status {status}"
         return EngineHealth(ok=ok, engine=self.name, detail=detail, documents=documents)

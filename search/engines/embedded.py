@@ -49,7 +49,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from search.documents import SearchDocument
-from search.engines.base import EngineHealth, SearchUnavailable
+from search.engines.base import EngineHealth, IndexOutdated, SearchUnavailable
 from search.query import (
     FACETS,
     FUZZY_WEIGHT,
@@ -330,7 +330,7 @@ class EmbeddedEngine:
         except (ValueError, OSError) as error:
             raise SearchUnavailable(f"cannot open index {generation}: {error}") from error
         if assets.schema != SCHEMA or pages is None or pages.schema != PAGE_SCHEMA:
-            raise SearchUnavailable(
+            raise IndexOutdated(
                 f"index {generation} was built for other fields (a facet was added or "
                 "removed, or it predates page text): run manage.py search_reindex"
             )
@@ -816,7 +816,8 @@ class EmbeddedEngine:
         try:
             documents = self._searcher_for_health().num_docs
         except SearchUnavailable as error:
-            return EngineHealth(ok=False, engine=self.name, detail=str(error))
+            outdated = isinstance(error, IndexOutdated)
+            return EngineHealth(ok=False, engine=self.name, detail=str(error), outdated=outdated)
         return EngineHealth(ok=True, engine=self.name, detail=str(self.root), documents=documents)
 
     @_guarded("health check")

@@ -110,7 +110,7 @@ def test_a_rebuild_that_fails_midway_leaves_the_live_index_and_no_half_built_one
 @pytest.mark.parametrize(("variable", "kind"), NODES)
 def test_a_wiped_server_index_is_rebuilt_from_the_database(variable, kind, request):
     from search.engines import use_engine
-    from search.services import index_rebuild, index_restore_when_lost
+    from search.services import index_rebuild, index_restore
     from tests.factories import make_asset
 
     engine = server_engine(variable, kind, request)
@@ -121,6 +121,36 @@ def test_a_wiped_server_index_is_rebuilt_from_the_database(variable, kind, reque
         for index in engine.transport.aliases(engine.alias):  # the server lost its data
             engine.transport.delete(index)
         assert engine.health().documents == 0
-        assert index_restore_when_lost() == 1
+        assert index_restore() == 1
         assert engine.indexed_ids() == {asset.pk}
-        assert index_restore_when_lost() is None  # nothing lost: nothing done
+        assert index_restore() is None  # nothing lost: nothing done
+
+
+@pytest.mark.engine
+@pytest.mark.service
+@pytest.mark.django_db
+@pytest.mark.parametrize(("variable", "kind"), NODES)
+def test_a_server_index_built_for_other_fields_is_rebuilt_from_the_database(
+    variable, kind, request
+):
+    """After an upgrade that adds a searchable field the server's index lacks it: refused
+    (search unavailable) until rebuilt, which the scheduler's ``index_restore`` now does."""
+    from search.engines import SearchUnavailable, use_engine
+    from search.services import index_restore
+    from tests.factories import make_asset
+
+    engine = server_engine(variable, kind, request)
+    transport = engine.transport
+    older = f"{engine.alias}-older"
+    transport.create(older, {"mappings": {"properties": {"id": {"type": "long"}}}})
+    transport.update_aliases([{"add": {"index": older, "alias": engine.alias}}])
+    with use_engine(engine):
+        asset = make_asset("Walrus pricing sheet")
+        assert engine.health().outdated
+        with pytest.raises(SearchUnavailable, match="run manage.py search_reindex"):
+            engine.upsert(_documents(1))
+
+        assert index_restore() == 1
+        assert not engine.health().outdated
+        assert engine.indexed_ids() == {asset.pk}
+        assert index_restore() is None

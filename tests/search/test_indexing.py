@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.roles import REP
 from cms import selectors as cms_selectors
 from cms.models import AssetPage
-from search.engines import use_engine
+from search.engines import SearchUnavailable, get_engine, use_engine
 from search.models import PendingIndexUpdate
 from tests.factories import make_asset, make_document, make_section, make_team, make_user
 from tests.search.conftest import publish, run_search, titles
@@ -352,7 +352,31 @@ def test_an_index_lost_while_assets_are_live_is_rebuilt_by_the_scheduler(
     assert titles(run_search(rep, "roadmap")) == ["Roadmap briefing"]
 
 
-def test_an_empty_index_of_an_empty_library_is_left_alone(active_engine, db):
-    from search.services import index_restore_when_lost
+def test_an_index_built_for_other_fields_is_rebuilt_by_the_scheduler(active_engine, commit, rep):
+    """An upgrade that adds a searchable field: every engine refuses the old index, and search
+    was unavailable until someone ran search_reindex (a `make run` on an existing data
+    directory, a stack without a start-up reindex)."""
+    import tantivy
 
-    assert index_restore_when_lost() is None
+    with commit():
+        make_asset("Roadmap briefing")
+    builder = tantivy.SchemaBuilder()  # an index as an older version built it
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    older = active_engine.root / "g0-aaaaaa"
+    older.mkdir()
+    tantivy.Index(builder.build(), path=str(older))
+    (active_engine.root / "CURRENT").write_text("g0-aaaaaa")
+    assert get_engine().health().outdated
+    with pytest.raises(SearchUnavailable, match="run manage.py search_reindex"):
+        run_search(rep, "roadmap")
+
+    call_command("analytics_scheduler", "--once", stdout=StringIO())
+
+    assert titles(run_search(rep, "roadmap")) == ["Roadmap briefing"]
+    assert not get_engine().health().outdated
+
+
+def test_an_empty_index_of_an_empty_library_is_left_alone(active_engine, db):
+    from search.services import index_restore
+
+    assert index_restore() is None

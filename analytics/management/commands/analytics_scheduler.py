@@ -6,7 +6,7 @@ hour prunes finished task results older than a day; every ``CATCH_UP_SECONDS`` i
 search index updates that missed their own task (``search.services.index_catch_up``: an asset
 published while the search engine was down is found again soon after it returns; the
 admin's index, when it missed a write, is rebuilt: ``admin_index_catch_up``; an index found
-empty while assets are live is rebuilt: ``index_restore_when_lost``); once a
+empty while assets are live, or built for other fields, is rebuilt: ``index_restore``); once a
 minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
 once an hour tells owners whose assets passed their review-by date or just expired
@@ -31,7 +31,7 @@ from django.utils import timezone
 from analytics.refresh import database_checkpoint, scheduler_tick
 from cms.reminders import owner_reminders_send
 from notifications.services import notifications_digest_send
-from search.services import admin_index_catch_up, index_catch_up, index_restore_when_lost
+from search.services import admin_index_catch_up, index_catch_up, index_restore
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
@@ -113,9 +113,9 @@ def _prune() -> None:
 def search_catch_up() -> None:
     """Replay the search index updates that missed their own task, and rebuild the admin's
     index when it missed a write; logged when it did."""
-    restored = index_restore_when_lost()
+    restored = index_restore()
     if restored is not None:
-        logger.info("search index was empty: rebuilt with %s assets", restored)
+        logger.info("search index rebuilt with %s assets", restored)
     if admin_index_catch_up():
         logger.info("admin search index rebuilt after missed writes")
     outcome = index_catch_up()
