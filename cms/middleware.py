@@ -67,8 +67,14 @@ def _refusal(request, message: str, status: int, retry_after: int | None = None)
 
 
 def _too_large(request) -> HttpResponse:
-    limit_mb = settings.MAX_REQUEST_BYTES / (1024 * 1024)
-    message = f"The request is larger than this server accepts ({limit_mb:.0f} MB)."
+    if request.content_type == "multipart/form-data":  # a file upload: name the file limit
+        message = (
+            f"The file is larger than the {settings.MAX_UPLOAD_MB} MB a file may be, "
+            "so nothing was saved."
+        )
+    else:
+        limit_mb = settings.MAX_REQUEST_BYTES / (1024 * 1024)
+        message = f"The request is larger than this server accepts ({limit_mb:.0f} MB)."
     return _refusal(request, message, 413)
 
 

@@ -269,6 +269,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A request body larger than this is refused (413) before any of it is read or stored: the
 # largest upload plus room for the form around it (cms.middleware).
 MAX_REQUEST_BYTES = MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
+# Wagtail's document uploaders check a file's size in the browser before sending it.
+WAGTAILDOCS_MAX_UPLOAD_SIZE = MAX_UPLOAD_MB * 1024 * 1024
 # XLSX deal imports: refused when their unpacked size or compression ratio says zip bomb.
 XLSX_MAX_UNPACKED_MB = env_int("XLSX_MAX_UNPACKED_MB", 200, minimum=1)
 XLSX_MAX_RATIO = env_int("XLSX_MAX_RATIO", 100, minimum=2)

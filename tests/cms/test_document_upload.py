@@ -116,6 +116,17 @@ def test_upload_over_the_size_limit_is_refused_with_a_message_naming_the_limit(
     assert not get_document_model().objects.exists()
 
 
+def test_the_uploaders_tell_the_file_limit_before_anything_is_sent(admin_client):
+    """A file over the limit never reaches the form (the request is refused before it is
+    read): the multiple uploader only said "Sorry, upload failed" (outside audit). Wagtail's
+    uploaders check the size in the browser when they know the limit, and the form says it."""
+    multiple = admin_client.get(reverse("wagtaildocs:add_multiple")).content.decode()
+    assert f'data-max-file-size="{50 * 1024 * 1024}"' in multiple
+    assert "This file is too big. Maximum filesize 50.0" in multiple
+    single = admin_client.get(reverse("wagtaildocs:add")).content.decode()
+    assert "Maximum filesize: 50.0" in single
+
+
 def test_upload_of_a_type_outside_the_allowlist_is_refused_naming_the_type(admin_client):
     response = upload_single(admin_client, "setup.exe", b"MZ\x90\x00")
 
