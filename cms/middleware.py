@@ -181,7 +181,7 @@ class FileStoreDownMiddleware:
             return None
         logger.warning("file store down on %s %s: %r", request.method, request.path, exception)
         message = (
-            "The file store is not answering, so nothing was saved or sent; try again in a minute."
+            "The file store is not available, so nothing was saved or sent; try again in a minute."
         )
         return _refusal(request, message, 503, retry_after=STORE_RETRY_SECONDS)
 

@@ -53,8 +53,9 @@ class BucketStorage(S3Storage):
         return client
 
 
-#: Local-disk failures that are the store's, not the file's (full, read-only, failing disk).
-_DISK_DOWN = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+#: Local-disk failures that are the store's, not the file's: full, read-only or failing, or
+#: its directories made unwritable to the app (an operator's slip the user can only wait out).
+_DISK_DOWN = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
 
 
 def file_store_down(error: BaseException) -> bool:

@@ -437,3 +437,25 @@ def test_with_the_database_task_backend_a_worker_processes_the_upload_later(
     document.refresh_from_db()
     assert document.extraction_status == Status.DONE
     assert document.extracted_text == "Territory plan"
+
+
+@pytest.mark.django_db(transaction=True)  # as in production: the failed request's own transaction
+def test_an_upload_to_a_media_directory_the_app_may_not_write_is_a_503_and_nothing_is_saved(
+    admin_client,
+):
+    """`chattr +i` on the media directory (outside audit): a 500 with a traceback under
+    DEBUG, the site's bare error page in production; now it says what happened."""
+    import errno
+    from unittest import mock
+
+    from django.core.files.storage import FileSystemStorage
+
+    refused = PermissionError(errno.EACCES, "Permission denied", "media/documents/pitch.pdf")
+    with mock.patch.object(FileSystemStorage, "_save", side_effect=refused):
+        response = upload_single(
+            admin_client, "pitch.pdf", make_pdf(["Prices rise in March"]), title="Pitch"
+        )
+
+    assert response.status_code == 503 and response["Retry-After"]
+    assert "The file store is not available, so nothing was saved" in response.content.decode()
+    assert not get_document_model().objects.filter(title="Pitch").exists()

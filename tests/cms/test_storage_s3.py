@@ -167,7 +167,7 @@ def test_a_page_preview_with_the_store_down_is_a_503_saying_so(
     with store_down:
         response = client.get(f"/assets/{asset.pk}/pages/2/preview/")
     assert response.status_code == 503
-    assert "The file store is not answering" in response.content.decode()
+    assert "The file store is not available" in response.content.decode()
     assert response["Retry-After"]
 
 
@@ -214,6 +214,7 @@ def _answer(status: int, code: str) -> botocore.exceptions.ClientError:
         (_answer(404, "NoSuchKey"), False),
         (_answer(403, "AccessDenied"), False),
         (OSError(errno.ENOSPC, "No space left on device"), True),
+        (PermissionError(errno.EACCES, "Permission denied"), True),  # chmod/chattr on media
         (FileNotFoundError(errno.ENOENT, "gone"), False),
         (ValueError("a bug"), False),
     ],
