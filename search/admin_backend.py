@@ -7,6 +7,11 @@ Wagtail calls ``SearchBackend(params)`` each time it wants the backend. ``ENGINE
 ``elasticsearch`` (the elasticsearch 8 client, modelsearch's ``elasticsearch8``) or ``auto``,
 which asks the server once per process.
 
+A server that hangs costs one timeout per process, not one per admin search or save: every
+request the backends send goes through the process's breaker for that server
+(``search.engines.breaker``, ``SEARCH_COOLDOWN_SECONDS``), as the rep search's do. While it
+is open, searches answer "unavailable" at once and writes are remembered for the catch-up.
+
 The server being down must never turn into a 500 with a stack trace. Wagtail already logs
 and swallows indexing errors for these backends (a save or publish goes through; the index
 catches up with ``manage.py update_index``); when ``auto`` cannot ask the server, the backend
@@ -25,6 +30,7 @@ import logging
 import threading
 
 from asgiref.local import Local
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from modelsearch.query import MatchAll, PlainText
@@ -32,6 +38,7 @@ from wagtail.search.backends.base import BaseSearchBackend
 
 from search.admin_filters import InlinedFilters
 from search.engines.base import SearchUnavailable
+from search.engines.breaker import Breaker
 
 logger = logging.getLogger(__name__)
 _detected: dict[str, str] = {}
@@ -46,12 +53,48 @@ def _kind(engine: str, url: str, timeout: float) -> str:
     if engine != "auto":
         return engine
     with _lock:
-        if url not in _detected:
-            # Imported here: it loads both server clients, needed only when auto asks.
-            from search.engines.elastic import detect_kind
+        known = _detected.get(url)
+    if known is None:
+        # Imported here: it loads both server clients, needed only when auto asks.
+        from search.engines.elastic import _unanswered, detect_kind
 
-            _detected[url] = detect_kind(url, timeout)  # only a success is remembered
-        return _detected[url]
+        with _breaker(url).guard(_unanswered):
+            known = detect_kind(url, timeout)
+        with _lock:
+            _detected[url] = known  # only a success is remembered
+    return known
+
+
+_breakers: dict[str, Breaker] = {}
+
+
+def _breaker(url: str) -> Breaker:
+    """This process's breaker for the admin's server at ``url``."""
+    with _lock:
+        if url not in _breakers:
+            from search.engines.elastic import _safe
+
+            cooldown = settings.SEARCH_COOLDOWN_SECONDS
+            _breakers[url] = Breaker(server=_safe(url), cooldown=cooldown)
+        return _breakers[url]
+
+
+class Guarded:
+    """Wagtail's server backend whose every request to the server goes through the breaker
+    (the client's transport is where searches, counts and index writes all pass)."""
+
+    def __init__(self, params):
+        from search.engines.elastic import _unanswered
+
+        breaker = _breaker(params["URLS"][0])
+        super().__init__(params)
+        send = self.es.transport.perform_request
+
+        def perform_request(*args, **kwargs):
+            with breaker.guard(_unanswered):
+                return send(*args, **kwargs)
+
+        self.es.transport.perform_request = perform_request
 
 
 def SearchBackend(params: dict):  # noqa: N802 - the name Wagtail looks up in a backend module
@@ -85,7 +128,8 @@ def _with_inlined_filters(backend):
             "SearchResults", (TotalsOncePerRequest, backend.results_class), {}
         )
         attributes["index_class"] = type("Index", (MappedFirst, backend.index_class), {})
-        return type(backend.__name__, (MissesRemembered, PhrasesSearched, backend), attributes)
+        mixins = (Guarded, MissesRemembered, PhrasesSearched)
+        return type(backend.__name__, (*mixins, backend), attributes)
     return type(backend.__name__, (backend,), attributes)
 
 

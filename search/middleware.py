@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from search.admin_backend import AdminIndexUnmapped, AdminSearchUnavailable
+from search.engines import SearchUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ _CLIENT_PACKAGES = {"elasticsearch", "elastic_transport", "opensearchpy"}
 
 def admin_search_problem(error: BaseException) -> str | None:
     """What to tell a user when ``error`` came from the search server, else None."""
-    if isinstance(error, AdminSearchUnavailable):
+    if isinstance(error, AdminSearchUnavailable | SearchUnavailable):  # the latter: the breaker
         return UNAVAILABLE
     if isinstance(error, AdminIndexUnmapped):
         return UNMAPPED
