@@ -72,6 +72,7 @@ def _breaker(url: str) -> Breaker:
     """This process's breaker for the admin's server at ``url``."""
     with _lock:
         if url not in _breakers:
+            # Imported here: it loads both server clients, needed only with a server.
             from search.engines.elastic import _safe
 
             cooldown = settings.SEARCH_COOLDOWN_SECONDS
@@ -84,6 +85,7 @@ class Guarded:
     (the client's transport is where searches, counts and index writes all pass)."""
 
     def __init__(self, params):
+        # Imported here: it loads both server clients, needed only with a server.
         from search.engines.elastic import _unanswered
 
         breaker = _breaker(params["URLS"][0])
