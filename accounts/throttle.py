@@ -97,16 +97,18 @@ class WrongKindOfToken(HttpError):
 
 
 class BearerTokenAuth(WagtailBearerTokenAuth):
-    """Wagtail's API token check (``Authorization: Bearer``), throttled like logins. (Same
-    class name as Wagtail's, which names the scheme in the OpenAPI schema.)"""
+    """Wagtail's API token check (``Authorization: Bearer``), unknown tokens throttled like
+    logins; a valid token is never refused by the throttle, as for API keys
+    (``analytics.services.api_key_authenticate``). (Same class name as Wagtail's, which names
+    the scheme in the OpenAPI schema.)"""
 
     def authenticate(self, request, token: str):
         if token.startswith(APP_KEY_PREFIX):
             raise WrongKindOfToken(
                 f"An API key ({APP_KEY_PREFIX}…)", f"a Wagtail API token ({WAGTAIL_TOKEN_PREFIX}…)"
             )
-        credentials_check(request=request, username="api-key")
         result = super().authenticate(request, token)
         if result is None:
+            credentials_check(request=request, username="api-key")
             credentials_failed(request=request, username="api-key")
         return result

@@ -956,8 +956,10 @@ def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
     """The usable key for ``token``, or None: unknown, revoked, expired, or its user is
     inactive. Read from the database on every call (no cache), so revoking takes effect on
     the next request. Notes the last use (to the minute, to spare writes) and reports
-    failures to the login throttle."""
-    credentials_check(request=request, username="api-key")
+    failures to the login throttle, which then refuses further unknown keys from that client
+    (``Throttled``); a valid key is never refused by it: keys are random and cannot be guessed,
+    so locking one out would only let one integration still sending a revoked key, or anyone
+    behind the same address, take every other integration there down."""
     now = timezone.now()
     key = (
         ApiKey.objects.select_related("user")
@@ -966,6 +968,7 @@ def api_key_authenticate(*, token: str, request=None) -> ApiKey | None:
         .first()
     )
     if key is None or not key.user.is_active:
+        credentials_check(request=request, username="api-key")
         credentials_failed(request=request, username="api-key")
         return None
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
