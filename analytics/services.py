@@ -381,7 +381,9 @@ def deal_stage_change(
     Closed Won or Closed Lost closes the deal on that day (outcome and close date set);
     entering any other stage after a close reopens it (both cleared); a later close sets them
     again. An entry older than the latest changes only the history; touches are judged
-    "before close" against the final close when the rollups run."""
+    "before close" against the final close when the rollups run. An entry dated ahead of
+    now (beyond ``EVENT_CLOCK_SKEW``) is refused: as the latest, it would hold the deal in that
+    stage against every real change sent until its date passed."""
     stage_map = stage_map or StageMap()
     if not stage_map.is_known(stage):
         raise ValidationError({"stage": f"stage {stage!r} is not mapped to a journey stage"})
@@ -389,6 +391,10 @@ def deal_stage_change(
         date_range_check(entered_at)
     except ValueError as error:
         raise ValidationError({"entered_at": str(error)}) from None
+    if entered_at > timezone.now() + EVENT_CLOCK_SKEW:  # as for events: it has not happened
+        raise ValidationError(
+            {"entered_at": f"{entered_at.isoformat()} is in the future: send a stage once entered"}
+        )
     journey = stage_map.journey(stage)
     change, _ = DealStageChange.objects.get_or_create(
         deal=deal, stage=stage.strip(), entered_at=entered_at, defaults={"journey_stage": journey}

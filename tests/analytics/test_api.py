@@ -357,12 +357,25 @@ def test_stage_change_endpoint_moves_the_deal(lead_key):
     response = _post(
         Client(),
         "/api/v1/deals/006S/stages",
-        {"stage": "Negotiation/Review", "entered_at": "2030-01-01T00:00:00Z"},
+        {"stage": "Negotiation/Review", "entered_at": "2024-06-01T00:00:00Z"},
         lead_key,
     )
     assert response.status_code == 200
     assert response.json()["journey_stage"] == "Decide"
     assert Deal.objects.get().reached_stage_order == 2
+
+
+@pytest.mark.django_db
+def test_a_stage_entered_in_the_future_is_refused_and_the_deal_can_still_close(lead_key):
+    """An outside audit: an entry dated 2030 was stored as the deal's latest, and every real
+    change sent afterwards (a close today) answered 200 without moving the deal."""
+    walk_deal("006F", ["discover"])
+    future = {"stage": "Negotiation/Review", "entered_at": "2030-01-01T00:00:00Z"}
+    response = _post(Client(), "/api/v1/deals/006F/stages", future, lead_key)
+    assert response.status_code == 400
+    assert "entered_at" in response.json()["detail"] and "future" in response.json()["detail"]
+    closed = _post(Client(), "/api/v1/deals/006F/stages", {"stage": "Closed Won"}, lead_key)
+    assert closed.status_code == 200 and closed.json()["outcome"] == "won"
 
 
 @pytest.mark.django_db
