@@ -2,7 +2,9 @@
 
 - Reports > "Document processing": every document the user may edit or choose, with its
   processing status, the reason when it failed, its page count and when it was processed,
-  filterable by status, with "Process again" for documents that failed.
+  filterable by status, with "Process again" for documents that failed, were processed, or
+  are stuck ("Processing — no progress since …": pending past
+  ``cms.documents.processing_stuck_after``, e.g. after their worker was killed).
 - A dashboard panel listing the documents the user manages that could not be processed, so
   a failed upload is noticed without opening the report.
 """
@@ -14,6 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail import hooks
@@ -25,7 +28,11 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.documents import get_document_model
 from wagtail.permissions import policy_registry
 
-from cms.documents import document_reprocess, documents_processing_for_user
+from cms.documents import (
+    document_reprocess,
+    document_stuck_since,
+    documents_processing_for_user,
+)
 from cms.extraction import extension_of
 from cms.models import LibraryDocument
 from cms.tasks import document_schedule_processing
@@ -58,8 +65,18 @@ class ActionsColumn(Column):
     def get_cell_context_data(self, instance, parent_context):
         context = super().get_cell_context_data(instance, parent_context)
         context["retry_url"] = reverse("cms_document_reprocess", args=[instance.pk])
-        context["can_retry"] = instance.extraction_status in (Status.FAILED, Status.DONE)
+        retryable = instance.extraction_status in (Status.FAILED, Status.DONE)
+        context["can_retry"] = retryable or document_stuck_since(document=instance) is not None
         return context
+
+
+def processing_status_label(document: LibraryDocument) -> str:
+    """The status as shown, "Processing — no progress since …" for a stuck document."""
+    since = document_stuck_since(document=document)
+    if since is None:
+        return document.get_extraction_status_display()
+    shown = formats.date_format(timezone.localtime(since), "SHORT_DATETIME_FORMAT")
+    return _("Processing — no progress since %(time)s") % {"time": shown}
 
 
 class DocumentProcessingReportView(ReportView):
@@ -81,8 +98,10 @@ class DocumentProcessingReportView(ReportView):
         StatusTagColumn(
             "extraction_status",
             label=_("Processing"),
-            accessor="get_extraction_status_display",
-            primary=lambda doc: doc.extraction_status in NEEDS_ATTENTION,
+            accessor=processing_status_label,
+            primary=lambda doc: (
+                doc.extraction_status in NEEDS_ATTENTION or bool(document_stuck_since(document=doc))
+            ),
             sort_key="extraction_status",
         ),
         Column("extraction_error", label=_("Details")),
@@ -121,11 +140,18 @@ class DocumentsNeedingAttentionPanel(Component):
 
 @require_POST
 def document_reprocess_view(request, document_id: int):
-    """Process a document again (after a timeout, or once a limit was raised)."""
+    """Process a document again (after a timeout, once a limit was raised, or when it is
+    stuck); refused while it is pending and may still be being processed."""
     document = get_object_or_404(get_document_model(), pk=document_id)
     if not document_policy().user_has_permission_for_instance(request.user, "change", document):
         raise PermissionDenied
-    document_reprocess(document_id=document.pk)
+    if not document_reprocess(document_id=document.pk):
+        messages.error(
+            request,
+            _("“%(title)s” is still being processed; try again if it makes no progress.")
+            % {"title": document},
+        )
+        return redirect("cms_document_processing")
     document_schedule_processing(document_id=document.pk)
     messages.success(request, _("“%(title)s” is being processed again.") % {"title": document})
     return redirect("cms_document_processing")

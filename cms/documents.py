@@ -23,12 +23,13 @@ import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from wagtail.documents import get_document_model
 from wagtail.permissions import policy_registry
@@ -59,6 +60,21 @@ PROCESSING_FIELDS = (
     "page_count",
     "thumbnail",
     "processed_at",
+    "queued_at",
+    "automatic_retries",
+)
+
+# A worker killed mid-file (out of memory, a restart) leaves its document pending for ever.
+# Processing one file takes at most the sandbox's timeout (EXTRACTION_TIMEOUT_SECONDS) plus
+# copying it out of storage; QUEUE_SLACK is room for the files queued before it. A document
+# pending longer than that is stuck: "Process again" is offered, and the scheduler retries it
+# AUTOMATIC_RETRIES times before marking it failed.
+QUEUE_SLACK = timedelta(minutes=15)
+AUTOMATIC_RETRIES = 2
+NEVER_FINISHED = (
+    "Processing never finished: the worker stopped while processing this file, also after "
+    "{retries} automatic retries. Try “Process again” in the Document processing report; if it "
+    "fails again, tell an administrator."
 )
 
 
@@ -112,6 +128,8 @@ def document_prepare_save(*, document: LibraryDocument) -> None:
     document.extraction_error = ""
     document.page_count = None
     document.processed_at = None
+    document.queued_at = timezone.now()
+    document.automatic_retries = 0
 
 
 def document_after_save(*, document: LibraryDocument, created: bool) -> bool:
@@ -127,13 +145,68 @@ def document_after_save(*, document: LibraryDocument, created: bool) -> bool:
     return True
 
 
-def document_reprocess(*, document_id: int) -> None:
-    """Mark a document pending again (an editor's retry); the caller schedules processing
-    with ``cms.tasks.document_schedule_processing``."""
+def document_reprocess(*, document_id: int) -> bool:
+    """Mark a document pending again (an editor's retry) unless it is pending and not stuck
+    (its processing may still be under way: no double work). Returns whether it was marked;
+    if so, the caller schedules processing with ``cms.tasks.document_schedule_processing``."""
     Document = get_document_model()
-    Document.objects.filter(pk=document_id).update(
-        extraction_status=Status.PENDING, extraction_error=""
+    not_in_progress = ~Q(extraction_status=Status.PENDING) | _stuck()
+    marked = Document.objects.filter(not_in_progress, pk=document_id).update(
+        extraction_status=Status.PENDING,
+        extraction_error="",
+        queued_at=timezone.now(),
+        automatic_retries=0,
     )
+    return bool(marked)
+
+
+def processing_stuck_after() -> timedelta:
+    """How long a document may legitimately stay pending: see ``QUEUE_SLACK``."""
+    return timedelta(seconds=settings.EXTRACTION_TIMEOUT_SECONDS) + QUEUE_SLACK
+
+
+def _stuck() -> Q:
+    """Pending documents queued longer ago than ``processing_stuck_after`` (those pending
+    since before ``queued_at`` existed count from their upload)."""
+    cutoff = timezone.now() - processing_stuck_after()
+    queued_before = Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
+    return Q(extraction_status=Status.PENDING) & queued_before
+
+
+def document_stuck_since(*, document: LibraryDocument) -> datetime | None:
+    """When a stuck document was last queued (its processing made no progress since); None
+    when it is not pending or still within ``processing_stuck_after``."""
+    if document.extraction_status != Status.PENDING:
+        return None
+    since = document.queued_at or document.created_at
+    if since is None or timezone.now() - since <= processing_stuck_after():
+        return None
+    return since
+
+
+def documents_stuck_retry() -> list[int]:
+    """Claim the stuck documents for another try, each at most once per stuck period: one
+    conditional UPDATE per document, so two schedulers at once claim it once. Returns the ids
+    claimed; the caller schedules their processing (``cms.tasks``). A document already
+    retried ``AUTOMATIC_RETRIES`` times is marked failed instead, with the reason."""
+    Document = get_document_model()
+    stuck = Document.objects.filter(_stuck())
+    claimed = []
+    retry = stuck.filter(automatic_retries__lt=AUTOMATIC_RETRIES)
+    for document_id in list(retry.values_list("pk", flat=True)):
+        updated = Document.objects.filter(
+            _stuck(), pk=document_id, automatic_retries__lt=AUTOMATIC_RETRIES
+        ).update(queued_at=timezone.now(), automatic_retries=F("automatic_retries") + 1)
+        if updated:
+            claimed.append(document_id)
+    failed = stuck.filter(automatic_retries__gte=AUTOMATIC_RETRIES).update(
+        extraction_status=Status.FAILED,
+        extraction_error=NEVER_FINISHED.format(retries=AUTOMATIC_RETRIES),
+        processed_at=timezone.now(),
+    )
+    if failed:
+        logger.warning("%s document(s) never finished processing; marked failed", failed)
+    return claimed
 
 
 def documents_processing_for_user(*, user) -> QuerySet[LibraryDocument]:
@@ -150,7 +223,8 @@ def document_process(*, document_id: int) -> LibraryDocument | None:
     refreshed document, or None when it was deleted, or its file replaced while it was being
     processed (the newer file has its own processing scheduled). An unexpected error (storage
     down, a bug) marks the document failed, so it never stays "Processing", and is re-raised
-    for the task backend to record.
+    for the task backend to record; a worker killed mid-file is caught later by
+    ``documents_stuck_retry``.
     """
     Document = get_document_model()
     document = Document.objects.filter(pk=document_id).first()

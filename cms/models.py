@@ -142,6 +142,11 @@ class LibraryDocument(AbstractDocument):
     page_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
     thumbnail = models.FileField(upload_to="thumbnails", blank=True, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When processing was last asked for (upload, new file, "Process again", a scheduler
+    # retry), and how many times the scheduler retried a document stuck pending since
+    # (``cms.documents.documents_stuck_retry``).
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    automatic_retries = models.PositiveSmallIntegerField(default=0, editable=False)
 
     admin_form_fields = Document.admin_form_fields
 

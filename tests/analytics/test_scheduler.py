@@ -3,6 +3,7 @@ that one failing leaves the others running."""
 
 import datetime
 import io
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -16,15 +17,80 @@ from analytics.management.commands.analytics_scheduler import (
     REMINDERS_EVERY_SECONDS,
     owner_reminders,
     periodic_jobs_run,
+    stuck_documents_retry,
 )
+from cms.documents import AUTOMATIC_RETRIES, processing_stuck_after
+from cms.models import LibraryDocument
 from notifications.models import Notification
-from tests.factories import make_asset, make_user
+from tests.cms.builders import make_pdf
+from tests.factories import make_asset, make_document, make_user
 from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
 
 def test_owner_reminders_are_registered_to_run_at_least_daily():
     assert (REMINDERS_EVERY_SECONDS, owner_reminders) in PERIODIC_JOBS
     assert REMINDERS_EVERY_SECONDS <= 24 * 3600
+
+
+def stuck_document() -> LibraryDocument:
+    """A document left pending by a worker killed mid-file, queued long enough ago."""
+    document = make_document("scan.pdf", make_pdf(["Scanned"]))
+    LibraryDocument.objects.filter(pk=document.pk).update(
+        extraction_status=LibraryDocument.Status.PENDING,
+        queued_at=timezone.now() - processing_stuck_after() - datetime.timedelta(minutes=1),
+    )
+    return document
+
+
+def stuck_period_later(periods: int):
+    """The clock moved on by ``periods`` stuck periods (and a minute)."""
+    later = timezone.now() + (processing_stuck_after() + datetime.timedelta(minutes=1)) * periods
+    return mock.patch("django.utils.timezone.now", return_value=later)
+
+
+@pytest.mark.django_db
+def test_a_stuck_document_is_processed_again_once_per_stuck_period(monkeypatch):
+    assert any(job is stuck_documents_retry for _, job in PERIODIC_JOBS)
+    scheduled = []
+    monkeypatch.setattr(
+        analytics_scheduler,
+        "document_schedule_processing",
+        lambda *, document_id: scheduled.append(document_id),
+    )
+    document = stuck_document()
+    fresh = make_document("fresh.pdf", make_pdf(["Fresh"]))
+    LibraryDocument.objects.filter(pk=fresh.pk).update(
+        extraction_status=LibraryDocument.Status.PENDING, queued_at=timezone.now()
+    )
+
+    stuck_documents_retry()
+    stuck_documents_retry()  # a second scheduler, or the next tick
+
+    assert scheduled == [document.pk]
+    document.refresh_from_db()
+    assert document.extraction_status == LibraryDocument.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_document_that_stays_stuck_is_marked_failed_after_the_automatic_retries(monkeypatch):
+    scheduled = []
+    monkeypatch.setattr(
+        analytics_scheduler,
+        "document_schedule_processing",
+        lambda *, document_id: scheduled.append(document_id),
+    )
+    document = stuck_document()
+
+    stuck_documents_retry()
+    for period in range(1, AUTOMATIC_RETRIES + 1):
+        with stuck_period_later(period):
+            stuck_documents_retry()
+
+    assert scheduled == [document.pk] * AUTOMATIC_RETRIES
+    document.refresh_from_db()
+    assert document.extraction_status == LibraryDocument.Status.FAILED
+    assert "Processing never finished" in document.extraction_error
+    assert "Process again" in document.extraction_error
 
 
 def test_each_job_runs_at_the_first_tick_then_once_per_interval_and_a_failure_stops_no_other(

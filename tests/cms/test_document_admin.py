@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.models import Collection, GroupCollectionPermission
 
+from cms.documents import processing_stuck_after
 from cms.models import LibraryDocument
 from tests.cms.builders import make_pdf
 from tests.factories import make_document, make_user
@@ -158,6 +161,50 @@ def test_process_again_only_accepts_post(client):
     document = document_with("Deck", Status.FAILED, "Damaged.")
 
     assert client.get(reverse("cms_document_reprocess", args=[document.pk])).status_code == 405
+
+
+def pending_since(title: str, ago: timedelta) -> LibraryDocument:
+    """A document pending since ``ago``, as when its worker was killed mid-file."""
+    document = document_with(title, Status.PENDING)
+    LibraryDocument.objects.filter(pk=document.pk).update(queued_at=timezone.now() - ago)
+    return document
+
+
+def test_a_document_stuck_pending_is_shown_as_such_and_can_be_processed_again(
+    client, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user(collection=root_collection()))
+    document = pending_since("Scanned deck", processing_stuck_after() + timedelta(minutes=1))
+
+    page = client.get(REPORT_URL).content.decode()
+    assert "no progress since" in page and "Process again" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("cms_document_reprocess", args=[document.pk]))
+
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.extraction_status == Status.DONE
+    assert "Scanned deck" in document.extracted_text
+
+
+def test_a_document_pending_for_a_few_seconds_cannot_be_processed_again(
+    client, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user(collection=root_collection()))
+    document = pending_since("Fresh deck", timedelta(seconds=5))
+
+    page = client.get(REPORT_URL).content.decode()
+    assert "Fresh deck" in page
+    assert "no progress since" not in page and "Process again" not in page
+
+    with django_capture_on_commit_callbacks(execute=True) as scheduled:
+        response = client.post(reverse("cms_document_reprocess", args=[document.pk]), follow=True)
+
+    assert "still being processed" in response.content.decode()
+    assert scheduled == []
+    document.refresh_from_db()
+    assert document.extraction_status == Status.PENDING
 
 
 def test_titles_and_reasons_are_escaped_in_the_report_and_dashboard(client):

@@ -9,7 +9,10 @@ admin's index, when it missed a write, is rebuilt: ``admin_index_catch_up``; an 
 empty while assets are live, or built for other fields, is rebuilt: ``index_restore``); once a
 minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
-once an hour tells owners whose assets passed their review-by date or just expired
+every ``STUCK_DOCUMENTS_SECONDS`` it retries the processing of documents stuck pending
+(``cms.documents.documents_stuck_retry``: a worker killed mid-file; a document that keeps
+getting stuck is marked failed after a few retries); once an hour tells owners whose
+assets passed their review-by date or just expired
 (``cms.reminders.owner_reminders_send``: once per asset and date, recorded in the database),
 and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
 (``notifications.services.notifications_digest_send``; a notification is mailed once, so a
@@ -29,7 +32,9 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from analytics.refresh import database_checkpoint, scheduler_tick
+from cms.documents import documents_stuck_retry
 from cms.reminders import owner_reminders_send
+from cms.tasks import document_schedule_processing
 from notifications.services import notifications_digest_send
 from search.services import admin_index_catch_up, index_catch_up, index_restore
 
@@ -38,6 +43,7 @@ PRUNE_EVERY_SECONDS = 3600
 PUBLISH_EVERY_SECONDS = 60
 CATCH_UP_SECONDS = 30
 REMINDERS_EVERY_SECONDS = 3600
+STUCK_DOCUMENTS_SECONDS = 300
 DIGEST_HOUR = 7
 logger = logging.getLogger(__name__)
 
@@ -132,6 +138,16 @@ def owner_reminders() -> None:
         logger.info("sent %s owner reminder(s)", recorded)
 
 
+def stuck_documents_retry() -> None:
+    """Process again the documents stuck pending (their worker died), each once per stuck
+    period; the ones that got stuck too often are marked failed (see the service)."""
+    claimed = documents_stuck_retry()
+    for document_id in claimed:
+        document_schedule_processing(document_id=document_id)
+    if claimed:
+        logger.info("processing %s stuck document(s) again", len(claimed))
+
+
 # The jobs the loop runs every so often, with their intervals in seconds (the refresh and the
 # digest have their own rules above).
 PERIODIC_JOBS = (
@@ -139,4 +155,5 @@ PERIODIC_JOBS = (
     (CATCH_UP_SECONDS, search_catch_up),
     (PRUNE_EVERY_SECONDS, _prune),
     (REMINDERS_EVERY_SECONDS, owner_reminders),
+    (STUCK_DOCUMENTS_SECONDS, stuck_documents_retry),
 )
