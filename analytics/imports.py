@@ -26,6 +26,7 @@ from analytics.models import Deal, DealStageChange
 from analytics.parsing import (
     TableError,
     UnsavedFormula,
+    numeric_date_reading,
     parse_amount,
     parse_bool,
     parse_date,
@@ -87,6 +88,12 @@ HISTORY_DATE_HEADERS = {
 FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})  # includes "attribute"
 REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage", "changed_at")}
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
+#: The date columns each kind of file reads: "Automatic" date order settles on one order
+#: for all of them (``_file_date_order``).
+DATE_FIELDS = {
+    "deals": ("close_date", "created_date", "stage_changed_at"),
+    "history": ("changed_at",),
+}
 #: Rows per write transaction: a concurrent writer waits at most about one chunk's write
 #: (0.15-0.2 s for 500 new deals on SQLite, plus the pause of ``_writers_turn``).
 CHUNK = 500
@@ -106,6 +113,7 @@ class ImportReport:
     error_count: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)
     unmapped_stages: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def error(self, row: int, column: str, reason: str) -> None:
         self.error_count += 1
@@ -171,6 +179,8 @@ def deal_import_file(
     required column) or another import is running (imports take a lock). ``dry_run`` runs
     everything and rolls it back, so the report says exactly what would change.
     ``progress`` is called with the rows read so far after each chunk is committed.
+    ``date_order`` "auto" reads the file once more first to settle one order for all its
+    numeric dates (``_file_date_order``); the stream must be seekable.
     """
     try:
         headers, rows = read_table(stream, filename)
@@ -178,6 +188,12 @@ def deal_import_file(
         raise ImportError_(f"{filename}: {error}") from None
     columns = _columns(headers, kind, mapping or {})
     report = ImportReport(kind=kind, dry_run=dry_run)
+    if date_order == "auto":
+        date_order, note = _file_date_order(rows, kind, headers, columns, filename)
+        if note:
+            report.notes.append(note)
+        stream.seek(0)
+        headers, rows = read_table(stream, filename)
     context = _Context(StageMap(), headers, columns, date_order, dry_run)
     try:
         with job_lock("import_deals"):
@@ -185,6 +201,38 @@ def deal_import_file(
     except Locked as error:
         raise ImportError_(f"{error}; try again when it has finished") from None
     return report
+
+
+def _file_date_order(rows, kind, headers, columns, filename) -> tuple[str, str]:
+    """The order ("dmy" or "mdy") of all the file's numeric dates, and a note for the report
+    when it had to be assumed. Decided from the date cells of every row: a date that can only
+    be read day first (13/02/2026) makes the file day first, one that can only be month first
+    (02/13/2026) month first; a file with both is refused naming one of each, before anything
+    is saved. When every date reads either way (01/02/2026), month first, as before."""
+    names = [name for name in DATE_FIELDS[kind] if name in columns]
+    found: dict[str, str] = {}  # "dmy"/"mdy"/"either" -> where it was first seen
+    for number, values in rows:
+        for name in names:
+            index = columns[name]
+            cell = values[index] if index < len(values) else ""
+            reading = numeric_date_reading(cell)
+            if reading and reading not in found:
+                found[reading] = f"row {number}, column {headers[index]!r}: {cell.strip()}"
+        if "dmy" in found and "mdy" in found:
+            raise ImportError_(
+                f"{filename}: the dates are written both day first ({found['dmy']}) and month "
+                f"first ({found['mdy']}); choose the date order (Day first or Month first) on "
+                "the import form, or --date-order dmy or mdy, and import again"
+            )
+    if "dmy" in found or "mdy" in found:
+        return ("dmy" if "dmy" in found else "mdy"), ""
+    if "either" in found:
+        return "mdy", (
+            f"Every numeric date in the file reads either way (e.g. {found['either']}), so "
+            "they were read month first (3/31/2024). If the file writes the day first, import "
+            "it again with the date order Day first (--date-order dmy)."
+        )
+    return "mdy", ""
 
 
 def _import_rows(rows, kind, context, report, progress) -> None:

@@ -99,7 +99,8 @@ def parse_date(value, *, order: str = "auto") -> date | None:
 
     ``order`` settles numeric dates with "/" or "-": "mdy" (Salesforce's US export), "dmy",
     or "auto": month first unless the first number cannot be a month. Dotted dates are
-    day-first.
+    day-first. "auto" judges one value alone: an import settles the order once for the whole
+    file (``numeric_date_reading`` of each date cell) and passes "mdy" or "dmy".
     """
     parsed = parse_datetime(value, order=order)
     return parsed.date() if parsed else None
@@ -149,6 +150,24 @@ def _parse_iso(raw: str) -> datetime | None:
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def numeric_date_reading(value) -> str | None:
+    """How a numeric date with "/" or "-" can be read: "dmy" when only day first ("13/02/2026"),
+    "mdy" when only month first ("02/13/2026"), "either" when both numbers are 12 or less
+    ("01/02/2026"); None for anything the date order does not affect (ISO, year first,
+    dotted, month names, a spreadsheet's own date, an empty cell, a typo)."""
+    match = _NUMERIC_DATE.match(value.strip()) if isinstance(value, str) else None
+    if not match or len(match.group(1)) == 4 or match.group(2) == ".":
+        return None
+    first, second = int(match.group(1)), int(match.group(3))
+    if first > 12 and second <= 12:
+        return "dmy"
+    if second > 12 and first <= 12:
+        return "mdy"
+    if first <= 12 and second <= 12:
+        return "either"
+    return None
 
 
 def _parse_numeric(raw: str, order: str) -> datetime | None:

@@ -428,3 +428,80 @@ def test_upload_page_reports_a_missing_column_on_the_form():
     )
     assert "missing required column(s): Opportunity ID" in response.content.decode()
     assert not Deal.objects.exists()
+
+
+# --- "Automatic" date order: one order for the whole file -----------------------------------
+
+
+def _close_dates() -> dict:
+    return dict(Deal.objects.values_list("external_id", "close_date"))
+
+
+def test_automatic_date_order_reads_a_day_first_file_day_first_throughout():
+    """The audit's file: 13/02/2026 can only be day first, so 01/02/2026 beside it is the
+    1st of February too (it was read month first, as 2 January)."""
+    report = _import(
+        HEADER + "DT-1,A,A,1,Prospecting,01/02/2026,,\nDT-2,B,B,1,Prospecting,13/02/2026,,\n"
+    )
+    assert _close_dates() == {"DT-1": date(2026, 2, 1), "DT-2": date(2026, 2, 13)}
+    assert (report.created, report.errors, report.notes) == (2, [], [])
+
+
+def test_automatic_date_order_refuses_a_file_with_both_orders_naming_a_row_of_each():
+    text = (
+        HEADER
+        + "OK-1,A,A,1,Prospecting,2026-02-01,,\n"
+        + "DT-1,A,A,1,Prospecting,13/02/2026,,\nDT-2,B,B,1,Prospecting,02/13/2026,,\n"
+    )
+    with pytest.raises(ImportError_) as refused:
+        _import(text)
+    message = str(refused.value)
+    assert "row 3, column 'Close Date': 13/02/2026" in message
+    assert "row 4, column 'Close Date': 02/13/2026" in message
+    assert "choose the date order" in message
+    assert not Deal.objects.exists()
+
+
+def test_automatic_date_order_keeps_month_first_for_an_ambiguous_file_and_says_so():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from accounts.roles import ENABLEMENT_LEAD
+    from tests.factories import make_user
+
+    text = HEADER + "DT-1,A,A,1,Prospecting,01/02/2026,,\nDT-2,B,B,1,Prospecting,2026-03-04,,\n"
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    upload = SimpleUploadedFile("deals.csv", text.encode())
+    page = client.post(
+        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+    )
+    assert _close_dates() == {"DT-1": date(2026, 1, 2), "DT-2": date(2026, 3, 4)}
+    assert "row 2, column &#x27;Close Date&#x27;: 01/02/2026" in page.content.decode()
+    assert "read month first" in page.content.decode()
+
+
+def test_an_order_chosen_on_the_form_wins_over_the_files_dates():
+    ambiguous = HEADER + "DT-1,A,A,1,Prospecting,01/02/2026,,\n"
+    assert _import(ambiguous, date_order="dmy").notes == []
+    assert _close_dates() == {"DT-1": date(2026, 2, 1)}
+    mixed = HEADER + "DT-2,A,A,1,Prospecting,13/02/2026,,\nDT-3,B,B,1,Prospecting,02/13/2026,,\n"
+    report = _import(mixed, date_order="mdy")
+    assert report.notes == []
+    assert [(row, column) for row, column, _ in report.errors] == [(2, "Close Date")]
+    assert _close_dates()["DT-3"] == date(2026, 2, 13)
+
+
+def test_a_history_file_settles_its_date_order_the_same_way():
+    _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n")
+    header = "Opportunity ID,To Stage,Last Modified\n"
+    day_first = header + "006A,Needs Analysis,01/03/2026\n006A,Negotiation/Review,13/03/2026\n"
+    report = _import(day_first, kind="history")
+    entered = dict(DealStageChange.objects.values_list("stage", "entered_at"))
+    assert entered["Needs Analysis"] == datetime(2026, 3, 1, tzinfo=UTC)
+    assert entered["Negotiation/Review"] == datetime(2026, 3, 13, tzinfo=UTC)
+    assert (report.errors, report.notes) == ([], [])
+    mixed = header + "006A,Closed Won,14/03/2026\n006A,Closed Lost,03/15/2026 10:00\n"
+    with pytest.raises(ImportError_, match=r"row 2, column 'Last Modified'.*row 3, column"):
+        _import(mixed, kind="history")
+    assert not DealStageChange.objects.filter(stage__startswith="Closed").exists()

@@ -60,6 +60,8 @@ class Command(BaseCommand):
             f"{report.unchanged} unchanged, {report.history_added} stage changes, "
             f"{report.error_count} bad rows"
         )
+        for note in report.notes:
+            self.stdout.write(note)
         if report.closed_without_history:
             self.stdout.write(
                 f"{report.closed_without_history} closed deal(s) have no stage history: they are "
