@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from wagtail import hooks
 
-from analytics.forms import deal_label, open_deals
+from analytics.forms import deal_label, picked_deals
 from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction, asset_url_maker
 
 
@@ -17,7 +17,7 @@ from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction, as
 def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAction]]:
     """A "Record use" form per card, choosing one of ``user``'s open deals; none when the
     user has no open deal."""
-    deals = list(open_deals(user))
+    deals, _ = picked_deals(user)
     if not deals:
         return {}
     choices = [(str(deal.pk), deal_label(deal)) for deal in deals]

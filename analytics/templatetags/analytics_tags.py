@@ -8,7 +8,7 @@ from analytics import selectors
 from analytics.charts import points_text
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
-from analytics.forms import FeedbackForm, deal_label, open_deals
+from analytics.forms import FeedbackForm, deal_label, picked_deals
 from cms.selectors import asset_original
 
 register = template.Library()
@@ -64,7 +64,7 @@ register.filter("deal_label", deal_label)
 def asset_actions(context, asset):
     """The rep's panel on an asset page: used in deal, share link, feedback."""
     request = context["request"]
-    deals = open_deals(request.user)
+    deals, more_deals = picked_deals(request.user)
     # An alias's page shows its original's credit and links (a link made there is to the
     # original: ``share_link_create``).
     original = asset_original(asset)
@@ -75,6 +75,7 @@ def asset_actions(context, asset):
         "asset": asset,
         "field_credit": field_credit(asset=original),
         "deals": deals,
+        "more_deals": more_deals,
         "feedback_form": FeedbackForm(),
         "csrf_token": context.get("csrf_token"),
         "share_links": links,

@@ -251,3 +251,38 @@ def test_the_panel_offers_to_share_only_what_may_go_to_buyers(library):
     assert "Internal: not for buyers" in html
     api = _client(rep).get("/api/v1/deals/006S").json()["recommendations"]
     assert {r["title"]: r["shareable"] for r in api} == shared
+
+
+def test_deal_pickers_list_the_most_recent_open_deals_and_any_can_still_be_chosen(
+    library, settings
+):
+    """A rep given 35,779 open deals by a bulk import got a 6.2 MB asset page (outside
+    audit), and every search result card carried them all."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics import forms
+
+    rep = make_user(role=REP)
+    deals = [_deal(f"006P{n:03d}", rep) for n in range(forms.DEALS_PICKED + 5)]
+    now = timezone.now()
+    for age, deal in enumerate(reversed(deals)):  # the last made is the most recently updated
+        Deal.objects.filter(pk=deal.pk).update(updated_at=now - timedelta(hours=age))
+    oldest, newest = deals[0], deals[-1]
+    client = _client(rep)
+
+    page = client.get(library["decide"].url).content.decode()
+    picker = page[
+        page.index('id="used-deal"') : page.index("</select>", page.index('id="used-deal"'))
+    ]
+    assert picker.count("<option") == forms.DEALS_PICKED
+    assert f'value="{newest.pk}"' in picker and f'value="{oldest.pk}"' not in picker
+    assert 'id="more-deals"' in page
+    results = client.get("/search/", {"q": "pricing objections"}).content.decode()
+    assert results.count(f'value="{newest.pk}"') == 1
+    assert f'value="{oldest.pk}"' not in results
+
+    used = client.post(f"/analytics/assets/{library['decide'].pk}/used/", {"deal": oldest.pk})
+    assert used.status_code == 302
+    assert UsageEvent.objects.filter(deal=oldest, asset=library["decide"]).exists()
