@@ -24,18 +24,6 @@ def _is_transactional(item) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _admin_search_breakers_closed():
-    """Each test starts with the admin's search breakers closed: one opened by a test against
-    a server that is down must not answer for the next test's server (each process keeps
-    them, by URL: ``search.admin_backend``)."""
-    from search import admin_backend
-
-    admin_backend._breakers.clear()
-    yield
-    admin_backend._breakers.clear()
-
-
-@pytest.fixture(autouse=True)
 def _migration_rows_after_flush(request):
     """Transactional tests (browser, concurrency) flush the database when they end, which
     also wipes the rows migrations create: the page tree, buyer stages, pillars, asset types,

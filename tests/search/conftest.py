@@ -58,6 +58,18 @@ def _fresh_synonyms():
     synonym_sets_clear()
 
 
+@pytest.fixture(autouse=True)
+def _admin_search_breakers_closed():
+    """Each test starts with the admin's search breakers closed: one opened by a test against
+    a server that is down must not answer for the next test's server (each process keeps
+    them, by URL: ``search.admin_backend``)."""
+    from search import admin_backend
+
+    admin_backend._breakers.clear()
+    yield
+    admin_backend._breakers.clear()
+
+
 def set_synonyms(text: str) -> None:
     """What a marketer saves under Settings > Search synonyms."""
     from search.models import SearchSynonyms
