@@ -80,6 +80,10 @@ def _library(size: int) -> None:
     marker = Path(settings.DATA_DIR) / "built.json"
     wanted = {"size": size, "corpus": CORPUS_VERSION}
     if marker.exists() and json.loads(marker.read_text()) == wanted:
+        from search import services
+
+        if services.index_restore() is not None:  # an older version built it for other fields
+            print("rebuilt the cached library's index", flush=True)
         return
     from accounts.roles import REP
     from bench.search_corpus import bench_teams, insert_rows, make_corpus
