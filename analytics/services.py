@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -724,27 +725,7 @@ def usage_record(
     event is written to the spool (``usage_spool``) and stored by the next event recorded
     or the next ``update_analytics``. Use of an alias is recorded as use of its original.
     """
-    asset = asset_original(asset)
-    now = timezone.now()
-    journey_id, crm_stage = None, ""
-    if deal is not None:
-        history = list(deal.history.values_list("entered_at", "journey_stage_id", "stage"))
-        journey_id, crm_stage = _stage_at(deal.pk, now, {deal.pk: history})
-        journey_id = journey_id or deal.journey_stage_id
-        crm_stage = crm_stage or deal.stage
-    event = UsageEvent(
-        sender=UsageEvent.SENDER_APP,
-        idempotency_key=uuid.uuid4().hex,
-        kind=kind,
-        asset=asset,
-        deal=deal,
-        journey_stage_id=journey_id,
-        crm_stage=crm_stage,
-        user=user if getattr(user, "is_authenticated", False) else None,
-        share_link=share_link,
-        source=source,
-        occurred_at=now,
-    )
+    event = _usage_event(kind, asset, user, deal, share_link, source, timezone.now())
     try:
         with transaction.atomic():
             event.save(force_insert=True)
@@ -757,6 +738,29 @@ def usage_record(
     return event
 
 
+def _usage_event(kind, asset, user, deal, share_link, source, now) -> UsageEvent:
+    """The unsaved event ``usage_record`` stores, with the deal's stage as it stands."""
+    journey_id, crm_stage = None, ""
+    if deal is not None:
+        history = list(deal.history.values_list("entered_at", "journey_stage_id", "stage"))
+        journey_id, crm_stage = _stage_at(deal.pk, now, {deal.pk: history})
+        journey_id = journey_id or deal.journey_stage_id
+        crm_stage = crm_stage or deal.stage
+    return UsageEvent(
+        sender=UsageEvent.SENDER_APP,
+        idempotency_key=uuid.uuid4().hex,
+        kind=kind,
+        asset=asset_original(asset),
+        deal=deal,
+        journey_stage_id=journey_id,
+        crm_stage=crm_stage,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        share_link=share_link,
+        source=source,
+        occurred_at=now,
+    )
+
+
 _SPOOLED = (
     "sender idempotency_key kind asset_id deal_id journey_stage_id crm_stage user_id "
     "share_link_id source"
@@ -766,10 +770,13 @@ _SPOOLED = (
 USAGE_SPOOL = Spool("events")
 
 
-def usage_spool(event: UsageEvent) -> None:
-    """Keep an event the database could not take now, as a file under DATA_DIR/spool."""
+def usage_spool(event: UsageEvent, *, share_link_open: bool = False) -> None:
+    """Keep an event the database could not take now, as a file under DATA_DIR/spool
+    (``share_link_open``: a buyer's open, whose link is updated when it is stored)."""
     data = {name: getattr(event, name) for name in _SPOOLED}
     data["occurred_at"] = event.occurred_at.isoformat()
+    if share_link_open:
+        data["share_link_open"] = True
     USAGE_SPOOL.put(event.idempotency_key, data)
     logger.warning("database busy: event %s spooled for later", event.idempotency_key)
 
@@ -777,7 +784,9 @@ def usage_spool(event: UsageEvent) -> None:
 def usage_spool_replay() -> int:
     """Store spooled events (once each: their (sender, idempotency key) pairs are unique);
     returns how many were stored. Safe to run from several processes (``cms.spool``). An
-    event spooled before senders were recorded was the app's, as every spooled event is."""
+    event spooled before senders were recorded was the app's, as every spooled event is. A
+    buyer's open is noted on its link as it is stored (``share_link_opened``), and is not
+    stored when it turns out to repeat an open stored meanwhile."""
     claimed = USAGE_SPOOL.claim()
     taken = 0
     for index, path in enumerate(claimed):
@@ -790,9 +799,13 @@ def usage_spool_replay() -> int:
             data["asset_id"] = asset_originals([data["asset_id"]]).get(
                 data["asset_id"], data["asset_id"]
             )
+        opens = data.pop("share_link_open", False)
         try:
             with transaction.atomic():
-                UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
+                link = opens and _share_link(data["share_link_id"])
+                stored = not link or _share_link_open(link, data["occurred_at"], late=True)
+                if stored:
+                    UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
         except (DataError, IntegrityError) as error:  # its own value (its asset deleted...)
             USAGE_SPOOL.set_aside(path, error)
             continue
@@ -800,7 +813,7 @@ def usage_spool_replay() -> int:
             USAGE_SPOOL.release(claimed[index:])  # still busy: the rest waits for the next replay
             break
         USAGE_SPOOL.done([path])
-        taken += 1
+        taken += stored
     return taken
 
 
@@ -868,27 +881,47 @@ def share_link_opened(*, link: ShareLink) -> None:
     (a notification, at most once per ``OPEN_NOTICE_EVERY``), and record the touch; an open
     within ``OPEN_REPEAT`` of the last one is the same open and records nothing. (Who is not
     a buyer - a link preview, a signed-in user - is for the view to tell:
-    ``analytics.share_views``.)"""
+    ``analytics.share_views``.) When the database is busy, the open waits in the spool with
+    its event, all of it done when the event is stored (``usage_spool_replay``); the buyer
+    never waits twice and never sees an error."""
     now = timezone.now()
-    before = link.last_opened_at
-    repeat = Q(last_opened_at__gt=now - OPEN_REPEAT)
+    event = _usage_event(EventKind.BUYER_OPENED, link.asset, None, link.deal, link, "share", now)
     try:
         with transaction.atomic():
-            if not ShareLink.objects.filter(pk=link.pk).exclude(repeat).update(last_opened_at=now):
-                return  # two requests at once: only one of them is the open
-            if before is None or now - before >= OPEN_NOTICE_EVERY:
-                _share_link_open_notice(link)
-        link.last_opened_at = now
-    except OperationalError as error:  # busy: the open itself is still recorded below
+            if not _share_link_open(link, now):
+                return
+            event.save(force_insert=True)
+    except OperationalError as error:
         if not database_busy(error):
             raise
-    usage_record(
-        kind=EventKind.BUYER_OPENED,
-        asset=link.asset,
-        deal=link.deal,
-        share_link=link,
-        source="share",
-    )
+        usage_spool(event, share_link_open=True)
+        return
+    usage_spool_replay()
+
+
+def _share_link(link_id: int) -> ShareLink | None:
+    return ShareLink.objects.select_related("asset", "deal").filter(pk=link_id).first()
+
+
+def _share_link_open(link: ShareLink, at: datetime, late: bool = False) -> bool:
+    """Note an open of ``link`` at ``at`` and tell its rep when due; False when it repeats
+    an open within ``OPEN_REPEAT`` either side. One conditional UPDATE, so two requests at
+    once make one open. An open stored ``late`` (spooled) may come after later ones, so
+    the link's last open does not tell: the opens stored near it do."""
+    near_at = (at - OPEN_REPEAT, at + OPEN_REPEAT)
+    opens = UsageEvent.objects.filter(kind=EventKind.BUYER_OPENED, share_link=link)
+    if late and opens.filter(deal_id=link.deal_id, occurred_at__range=near_at).exists():
+        return False  # (deal, occurred_at) is indexed
+    before = ShareLink.objects.filter(pk=link.pk).values_list("last_opened_at", flat=True).get()
+    near = Q(last_opened_at__gt=near_at[0], last_opened_at__lt=near_at[1])
+    when = Value(at, output_field=DateTimeField())
+    latest = Greatest(Coalesce("last_opened_at", when), when)
+    if not ShareLink.objects.filter(pk=link.pk).exclude(near).update(last_opened_at=latest):
+        return False
+    if before is None or at - before >= OPEN_NOTICE_EVERY:
+        _share_link_open_notice(link)
+    link.last_opened_at = max(before, at) if before else at
+    return True
 
 
 def _share_link_open_notice(link: ShareLink) -> None:

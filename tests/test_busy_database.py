@@ -9,17 +9,27 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.db import IntegrityError, connection
 from django.test import Client
+from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, REP
-from analytics.models import EventKind, UsageEvent
+from analytics.models import EventKind, ShareLink, UsageEvent
 from analytics.rollups import fill
-from analytics.services import USAGE_SPOOL, api_key_create, usage_spool_replay
+from analytics.services import (
+    USAGE_SPOOL,
+    api_key_create,
+    share_link_create,
+    usage_spool_replay,
+)
+from cms.middleware import database_busy
+from notifications.models import Notification
+from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_user
 from tests.locks import short_busy_timeout, table_held_busy
 
@@ -203,3 +213,62 @@ def test_a_spooled_event_the_database_refuses_is_set_aside_and_never_blocks_the_
     assert UsageEvent.objects.filter(kind=EventKind.VIEWED, asset=asset, user=rep).exists()
     assert (USAGE_SPOOL.directory / "0000-refused.bad").exists()
     assert list(USAGE_SPOOL.directory.glob("*.json")) == []
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+
+
+def _shared_link():
+    rep = make_user(role=REP)
+    deal = walk_deal("006BUSY", ["discover", "evaluate"], owner=rep.username)
+    link, token = share_link_create(user=rep, asset=make_asset("Pricing"), deal=deal)
+    return rep, link, token
+
+
+def _buyer_opens_while_busy(token) -> int:
+    """A buyer opens (and reloads) the link while share links are locked; returns how often
+    the request met the busy database."""
+    met = []
+
+    def busy(error):
+        met.append(database_busy(error))
+        return met[-1]
+
+    with (
+        short_busy_timeout(0.5),
+        table_held_busy(ShareLink),
+        mock.patch("analytics.services.database_busy", busy),
+    ):
+        assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 200
+        assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 200
+    return sum(met)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_buyer_opening_a_link_while_the_database_is_busy_is_told_to_the_rep_later():
+    """The open used to be recorded without its link's "last opened" or the rep's notice,
+    and each request waited out the busy database twice."""
+    rep, link, token = _shared_link()
+    assert _buyer_opens_while_busy(token) == 2  # once per request
+    assert not UsageEvent.objects.filter(kind=EventKind.BUYER_OPENED).exists()
+    assert usage_spool_replay() == 1  # the reload is the same open
+    opened = UsageEvent.objects.get(kind=EventKind.BUYER_OPENED)
+    link.refresh_from_db()
+    assert link.last_opened_at == opened.occurred_at
+    told = Notification.objects.filter(user=rep, kind="share_opened")
+    assert told.count() == 1 and "Your buyer opened “Pricing”" in told.get().text
+    assert usage_spool_replay() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_stored_late_keeps_the_later_open_as_the_last_one():
+    rep, link, token = _shared_link()
+    _buyer_opens_while_busy(token)
+    later = timezone.now() + timedelta(hours=2)
+    with mock.patch("analytics.services.timezone.now", return_value=later):
+        Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/")  # back, and the database is free
+    assert usage_spool_replay() == 0  # that open stored the spooled one: another visit
+    link.refresh_from_db()
+    assert link.last_opened_at == later
+    assert UsageEvent.objects.filter(kind=EventKind.BUYER_OPENED).count() == 2
+    assert Notification.objects.filter(user=rep, kind="share_opened").count() == 1
