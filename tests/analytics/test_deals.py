@@ -96,6 +96,18 @@ def test_my_deals_lists_only_my_open_deals_most_recent_first():
     assert "12,000 USD" in body and "Proposal/Price Quote" in body
 
 
+def test_a_deal_whose_crm_id_holds_a_slash_opens_from_my_deals():
+    """Its link used to break the whole My deals page (a server error)."""
+    rep = make_user(role=REP)
+    _deal("ACME/2026 renewal", rep, name="Acme renewal")
+    _deal("mine", rep, name="A deal called mine")
+    client = _client(rep)
+    body = client.get("/deals/").content.decode()
+    assert 'href="/deals/ACME/2026%20renewal/"' in body and 'href="/deals/mine/"' in body
+    assert "Acme renewal" in client.get("/deals/ACME/2026%20renewal/").content.decode()
+    assert "A deal called mine" in client.get("/deals/mine/").content.decode()
+
+
 def test_pickers_list_deals_by_recency_with_stage_and_amount():
     rep = make_user(role=REP)
     _deal("217", rep, name="Older", account="Initech", amount=Decimal(5000), currency="USD")
