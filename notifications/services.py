@@ -78,12 +78,12 @@ def notify_together(
 
 
 def notification_email(*, notification_id: int) -> bool:
-    """Mail one notification to its user; False (logged) when the backend failed."""
-    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
-    if notification is None or notification.emailed_at is not None:
+    """Mail one notification to its user, its text as the subject: ``notifications_email``
+    with one id. False (logged) when the backend failed or there was nothing to send."""
+    text = Notification.objects.filter(pk=notification_id).values_list("text", flat=True).first()
+    if text is None:
         return False
-    body = f"{notification.text}\n\n{absolute_url(notification.url)}\n".rstrip() + "\n"
-    return _send([notification], subject=notification.text[:150], body=body)
+    return notifications_email(notification_ids=[notification_id], subject=text)
 
 
 def notifications_email(*, notification_ids: list[int], subject: str) -> bool:

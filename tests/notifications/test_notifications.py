@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.roles import REP
 from notifications.models import Notification, NotificationPreference
 from notifications.services import (
+    notification_email,
     notification_preference_set,
     notifications_digest_send,
     notifications_mark_read,
@@ -34,8 +35,11 @@ def test_notify_mails_each_user_once_after_commit(django_capture_on_commit_callb
     assert Notification.objects.filter(user=rep).count() == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [rep.email]
+    assert mail.outbox[0].subject == "Your deck is ready"
     assert "http://127.0.0.1:8000/library/deck/" in mail.outbox[0].body
     assert Notification.objects.get().emailed_at is not None
+    assert notification_email(notification_id=Notification.objects.get().pk) is False
+    assert len(mail.outbox) == 1  # a mailed notification is not mailed again
 
 
 def test_a_rolled_back_change_mails_nobody(django_capture_on_commit_callbacks):
