@@ -272,7 +272,8 @@ class DealPanelOut(Schema):
 @router.get("deals/mine", response=list[DealOut], summary="The caller's open deals")
 def my_deals(request):
     """The caller's own open deals, most recently updated first (as the pickers list them)."""
-    return [_deal_out(deal) for deal in deal_panel.deals_for_rep(user=request.user)]
+    deals, _ = deal_panel.deals_for_rep(user=request.user)
+    return [_deal_out(deal) for deal in deals]
 
 
 @router.get(

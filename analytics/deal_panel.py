@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, Q
 
 from accounts.roles import user_is_enablement_lead
-from analytics.forms import open_deals
+from analytics.forms import picked_deals
 from analytics.models import TOUCH_KINDS, Deal, EventKind, UsageEvent
 from cms.selectors import assets_for_user, assets_shareable_ids
 from cms.taxonomy import Facet, deal_facets
@@ -27,12 +27,12 @@ RECOMMENDATIONS = 10
 _SEPARATORS = re.compile(r"[;,\n]")
 
 
-def deals_for_rep(*, user, limit: int = 200) -> list[Deal]:
-    """``user``'s own open deals, most recently updated first (the CRM's latest word on
-    top), with their journey stage."""
+def deals_for_rep(*, user) -> tuple[list[Deal], bool]:
+    """``user``'s own open deals as the pickers list them (``picked_deals``: the most recently
+    updated first, the CRM's latest word on top), and whether there are more."""
     if not getattr(user, "is_authenticated", False):
-        return []
-    return list(open_deals(user).select_related("journey_stage")[:limit])
+        return [], False
+    return picked_deals(user)
 
 
 def deal_for_user(*, user, external_id: str) -> Deal | None:

@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 @login_required
 @require_GET
 def deal_list(request):
-    return TemplateResponse(
-        request, "analytics/deals.html", {"deals": deals_for_rep(user=request.user)}
-    )
+    deals, more_deals = deals_for_rep(user=request.user)
+    context = {"deals": deals, "more_deals": more_deals}
+    return TemplateResponse(request, "analytics/deals.html", context)
 
 
 @xframe_options_exempt

@@ -55,15 +55,17 @@ def open_deals(user):
     return Deal.objects.filter(owner=user, outcome=Deal.Outcome.OPEN).order_by("-updated_at", "-pk")
 
 
-#: A deal picker (on an asset page, on each search result) lists this many of the rep's open
-#: deals, the most recently updated: a rep given thousands (a bulk import) made every search
-#: page carry them all on every card. Any of them may still be chosen (``DealForm``).
+#: A deal picker (on an asset page, on each search result), My deals and the API's list of the
+#: rep's deals show this many of the rep's open deals, the most recently updated: a rep given
+#: thousands (a bulk import) made every search page carry them all on every card. Any of them
+#: may still be chosen (``DealForm``).
 DEALS_PICKED = 100
 
 
 def picked_deals(user) -> tuple[list[Deal], bool]:
-    """The open deals a picker lists for ``user``, and whether there are more."""
-    deals = list(open_deals(user)[: DEALS_PICKED + 1])
+    """The open deals a picker (and My deals) lists for ``user``, with their journey stage,
+    and whether there are more."""
+    deals = list(open_deals(user).select_related("journey_stage")[: DEALS_PICKED + 1])
     return deals[:DEALS_PICKED], len(deals) > DEALS_PICKED
 
 

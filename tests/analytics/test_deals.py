@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.deal_panel import deal_search_params, deal_touches, touch_rows
-from analytics.forms import DealForm
+from analytics.forms import DEALS_PICKED, DealForm
 from analytics.models import Deal, EventKind, UsageEvent
 from analytics.services import DealInput, deal_upsert, usage_record
 from cms.models import AssetPage, Competitor, Industry
@@ -94,6 +94,20 @@ def test_my_deals_lists_only_my_open_deals_most_recent_first():
     assert body.index("Newer") < body.index("Older")
     assert "Not mine" not in body and "Closed" not in body
     assert "12,000 USD" in body and "Proposal/Price Quote" in body
+    assert 'id="more-deals"' not in body
+
+
+def test_my_deals_lists_as_many_open_deals_as_the_pickers_and_says_when_there_are_more():
+    """My deals and ``/api/v1/deals/mine`` listed 200 deals while the pickers listed 100, and
+    the page never said that it had left some out."""
+    rep = make_user(role=REP)
+    for n in range(DEALS_PICKED + 1):
+        _deal(f"006M{n:03d}", rep)
+    client = _client(rep)
+    body = client.get("/deals/").content.decode()
+    assert body.count("<tr data-deal=") == DEALS_PICKED
+    assert 'id="more-deals"' in body
+    assert len(client.get("/api/v1/deals/mine").json()) == DEALS_PICKED
 
 
 def test_a_deal_whose_crm_id_holds_a_slash_opens_from_my_deals():
