@@ -48,15 +48,22 @@ def stuck_period_later(periods: int):
     return mock.patch("django.utils.timezone.now", return_value=later)
 
 
-@pytest.mark.django_db
-def test_a_stuck_document_is_processed_again_once_per_stuck_period(monkeypatch):
-    assert any(job is stuck_documents_retry for _, job in PERIODIC_JOBS)
-    scheduled = []
+@pytest.fixture
+def scheduled(monkeypatch) -> list[int]:
+    """The ids of the documents the scheduler queues for processing, in order (nothing is
+    processed)."""
+    queued = []
     monkeypatch.setattr(
         analytics_scheduler,
         "document_schedule_processing",
-        lambda *, document_id: scheduled.append(document_id),
+        lambda *, document_id: queued.append(document_id),
     )
+    return queued
+
+
+@pytest.mark.django_db
+def test_a_stuck_document_is_processed_again_once_per_stuck_period(scheduled):
+    assert any(job is stuck_documents_retry for _, job in PERIODIC_JOBS)
     document = stuck_document()
     fresh = make_document("fresh.pdf", make_pdf(["Fresh"]))
     LibraryDocument.objects.filter(pk=fresh.pk).update(
@@ -72,13 +79,7 @@ def test_a_stuck_document_is_processed_again_once_per_stuck_period(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_document_that_stays_stuck_is_marked_failed_after_the_automatic_retries(monkeypatch):
-    scheduled = []
-    monkeypatch.setattr(
-        analytics_scheduler,
-        "document_schedule_processing",
-        lambda *, document_id: scheduled.append(document_id),
-    )
+def test_a_document_that_stays_stuck_is_marked_failed_after_the_automatic_retries(scheduled):
     document = stuck_document()
 
     stuck_documents_retry()
