@@ -8,6 +8,9 @@ import re
 
 from django.conf import settings
 from django.db import OperationalError
+from django.http import JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
@@ -126,5 +129,52 @@ api.add_exception_handler(ValidationError, _invalid)
 
 for app_api in (search_api, analytics_api):
     api.add_router(app_api.PREFIX, app_api.router)
+
+
+def _is_endpoint(path_info: str) -> bool:
+    try:
+        return api.urls_namespace in resolve(path_info).namespaces
+    except Resolver404:
+        return False
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Every address under /api/ that names no endpoint: a 404 in JSON, whatever the method.
+    Such an address used to fall through to the site's pages: a POST met the CSRF check's
+    HTML page, one without a trailing slash was redirected to one with it (a redirect that
+    drops a POST's body), and a signed-out client was sent to sign in.
+
+    An endpoint has one address, as the OpenAPI schema lists it (no trailing slash); an
+    address that differs from one only by a trailing slash is not quietly accepted too, but
+    its 404 names the address to use, so a client's mistake shows on its first request."""
+    path = request.path_info
+    other = path[:-1] if path.endswith("/") else f"{path}/"
+    detail = f"No API endpoint at {request.path}."
+    if _is_endpoint(other):
+        detail += f" Did you mean {request.path.removesuffix(path)}{other}?"
+    return JsonResponse({"detail": detail}, status=404)
+
+
+class MethodNotAllowedAsJson:
+    """ninja answers a method that an endpoint does not take with a 405 in plain text (and no
+    hook to change it); under /api/ the answer is JSON like every other refusal of the API,
+    naming the methods the endpoint takes, which the Allow header keeps listing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or not request.path_info.startswith("/api/"):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = response.get("Allow", "")
+        detail = f"{request.method} is not allowed at {request.path}; it takes {allowed}."
+        answer = JsonResponse({"detail": detail}, status=405)
+        answer["Allow"] = allowed
+        return answer
+
 
 __all__ = ["api", "SessionAuth"]

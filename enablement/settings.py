@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "cms.middleware.RedirectMiddleware",  # Wagtail's, never to a page the user may not open
     "cms.middleware.SignInFirstMiddleware",
     "axes.middleware.AxesMiddleware",
+    "enablement.api.MethodNotAllowedAsJson",
 ]
 
 ROOT_URLCONF = "enablement.urls"

@@ -1,19 +1,23 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 import enablement.converters  # noqa: F401 - registers <id:…> before the apps' URLs use it
 from cms import views as cms_views
-from enablement.api import api
+from enablement.api import api, not_found
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Under /api/ every answer is JSON, never the site's pages (nor ninja's HTML 404 at its
+    # root): the addresses that name no endpoint are the API's own 404.
+    path("api/v1/", not_found),
     path("api/v1/", api.urls),
+    re_path(r"^api(?:/|$)", not_found),
     path("home/", cms_views.home, name="home"),
     path("favicon.ico", cms_views.favicon),
     path("assets/", include("cms.urls")),

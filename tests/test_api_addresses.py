@@ -1,0 +1,93 @@
+"""Addresses and methods the API does not have: a client always gets JSON naming the problem
+(never the site's pages, a redirect or a text answer), whoever it is and however it signs in."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.roles import ENABLEMENT_LEAD
+from analytics.services import api_key_create
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def callers():
+    """Signed out, with a bearer key, and signed in (each checking CSRF like a real client)."""
+    lead = make_user(role=ENABLEMENT_LEAD)
+    key = api_key_create(user=lead, name="crm")[1]
+    session = Client(enforce_csrf_checks=True)
+    session.force_login(lead)
+    return {
+        "signed out": (Client(enforce_csrf_checks=True), {}),
+        "key": (Client(enforce_csrf_checks=True), {"HTTP_AUTHORIZATION": f"Bearer {key}"}),
+        "session": (session, {}),
+    }
+
+
+def _send(caller, method: str, url: str):
+    client, headers = caller
+    body = json.dumps({"events": []}) if method != "GET" else ""
+    return client.generic(method, url, body, content_type="application/json", **headers)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "meant"),
+    [
+        ("POST", "/api/v1/events/", "/api/v1/events"),
+        ("POST", "/api/v1/deals/", "/api/v1/deals"),
+        ("POST", "/api/v1/deals/006A/stages/", "/api/v1/deals/006A/stages"),
+        ("GET", "/api/v1/deals/mine/", "/api/v1/deals/mine"),
+        ("GET", "/api/v1/analytics/assets/", "/api/v1/analytics/assets"),
+    ],
+)
+def test_a_trailing_slash_too_many_is_a_json_404_naming_the_address(callers, method, url, meant):
+    """It was Django's HTML CSRF page for a POST, the sign-in page signed out, or the site's
+    HTML "Nothing here"."""
+    for name, caller in callers.items():
+        response = _send(caller, method, url)
+        assert response.status_code == 404, name
+        assert response["Content-Type"] == "application/json", name
+        assert response.json() == {"detail": f"No API endpoint at {url}. Did you mean {meant}?"}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/nope", "/api/v1/nope/", "/api/v1/", "/api/v1", "/api/", "/api", "/api/v2/x"]
+)
+def test_an_unknown_api_address_is_a_json_404_never_a_redirect_or_a_page(callers, method, url):
+    """Without a trailing slash it was a 301 to the address with one (a POST's body lost)."""
+    for name, caller in callers.items():
+        response = _send(caller, method, url)
+        assert response.status_code == 404, name
+        assert response.json() == {"detail": f"No API endpoint at {url}."}, name
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("GET", "/api/v1/events", "POST"),
+        ("PUT", "/api/v1/events", "POST"),
+        ("DELETE", "/api/v1/deals", "POST"),
+        ("POST", "/api/v1/analytics/assets", "GET"),
+    ],
+)
+def test_a_method_an_endpoint_does_not_take_is_a_json_405_with_allow(callers, method, url, allowed):
+    """ninja answered "Method not allowed" as text."""
+    for name, caller in callers.items():
+        response = _send(caller, method, url)
+        assert response.status_code == 405, name
+        assert response["Allow"] == allowed
+        assert response.json() == {
+            "detail": f"{method} is not allowed at {url}; it takes {allowed}."
+        }
+
+
+def test_the_sites_own_pages_still_answer_beside_the_api():
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    assert client.get("/apiary/").status_code == 404  # a page address, not the API's
+    assert "text/html" in client.get("/apiary/")["Content-Type"]
+    assert client.get("/api/v1/openapi.json").status_code == 200
