@@ -16,12 +16,12 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictInt
 
 from accounts.roles import user_is_enablement_lead
 from accounts.throttle import APP_KEY_PREFIX, WAGTAIL_TOKEN_PREFIX, WrongKindOfToken
 from analytics import deal_panel, scope, selectors, services
-from analytics.models import Deal
+from analytics.models import Deal, EventKind
 from analytics.parsing import parse_amount
 from search.engines import SearchUnavailable
 
@@ -66,8 +66,11 @@ class EventIn(BaseModel):
     than the rest of ingestion for a batch of a thousand events."""
 
     idempotency_key: str = Field(..., min_length=1, max_length=100)
-    kind: str
-    asset_id: int = Field(..., ge=1, le=ID_MAX, description="The asset id the search API returns.")
+    kind: str = Field(..., description=f"One of {', '.join(EventKind.values)}.")
+    # Strict: true, "12" or 12.5 is a client's bug, not the asset 1 or 12.
+    asset_id: StrictInt = Field(
+        ..., ge=1, le=ID_MAX, description="The asset id the search API returns."
+    )
     deal_id: str = Field("", description="The deal's CRM external id, if any.")
     occurred_at: datetime | None = Field(
         None,

@@ -567,10 +567,12 @@ def _event_error(
     same answer as one that does not exist, and so does a deal that is not theirs: the API
     is no oracle for what exists. ``reps`` is None when the sender may name no rep (it is
     a user, who acts themselves)."""
-    if not event.idempotency_key or len(event.idempotency_key) > 100:
-        return {"index": index, "field": "idempotency_key", "error": "1 to 100 characters"}
+    if not event.idempotency_key.strip() or len(event.idempotency_key) > 100:
+        error = "1 to 100 characters, not only spaces"
+        return {"index": index, "field": "idempotency_key", "error": error}
     if event.kind not in _KINDS:
-        return {"index": index, "field": "kind", "error": f"unknown kind {event.kind!r}"}
+        error = f"unknown kind {event.kind!r}; the kinds are {', '.join(EventKind.values)}"
+        return {"index": index, "field": "kind", "error": error}
     when_error = _event_time_error(event.occurred_at, now)
     if when_error:
         return {"index": index, "field": "occurred_at", "error": when_error}
@@ -602,6 +604,20 @@ def _event_error(
     return None
 
 
+def _key_reuses(events: list[EventInput]) -> dict[int, dict]:
+    """Index -> the error of each event whose idempotency key an earlier event of the batch
+    has with other content: one of the two would be stored and the other counted as its
+    duplicate, lost without a word. The same event twice (a retry inside a batch) is fine."""
+    first: dict[str, int] = {}
+    errors = {}
+    for index, event in enumerate(events):
+        earlier = first.setdefault(event.idempotency_key, index)
+        if earlier != index and event != events[earlier]:
+            error = f"also the key of event {earlier}, with other content: one key, one event"
+            errors[index] = {"index": index, "field": "idempotency_key", "error": error}
+    return errors
+
+
 def usage_record_batch(
     *, events: list[EventInput], user, api_key: ApiKey | None = None, source: str = "api"
 ) -> EventBatchResult:
@@ -621,7 +637,8 @@ def usage_record_batch(
     rep could otherwise make an asset look effective. Each idempotency key is stored
     once per sender (``event_sender``), however often it is retried: the insert skips keys
     the sender's unique index already holds (``ON CONFLICT DO NOTHING``), so two writers
-    racing with the same key store it once. The same key from another sender is another
+    racing with the same key store it once; within a batch, one key on two events that
+    differ is refused (``_key_reuses``). The same key from another sender is another
     event, so ``duplicates`` tells nothing of other senders' keys. ``stored`` counts rows
     really inserted. The event keeps the deal's stage as it stood when stored; the rollups
     read the stage at the event's own time from the stage history. ``occurred_at`` must lie
@@ -637,9 +654,10 @@ def usage_record_batch(
     reps = _reps_named(events) if integration else None
     now = timezone.now()
     row = _EventRows(event_sender(user=user, api_key=api_key), source, now)
+    reuses = _key_reuses(events)
     rows, seen = [], set()
     for index, event in enumerate(events):
-        error = _event_error(index, event, context, reps, now)
+        error = _event_error(index, event, context, reps, now) or reuses.get(index)
         if error:
             result.errors.append(error)
             continue

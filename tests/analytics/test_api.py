@@ -53,7 +53,7 @@ def test_same_idempotency_key_twice_is_stored_once():
     rep = make_user(role=REP)
     key = api_key_create(user=rep, name="plugin")[1]
     walk_deal("006A", ["discover", "evaluate"], owner=rep.username)
-    body = {"events": [_event("e-1", asset, deal_id="006A"), _event("e-1", asset)]}
+    body = {"events": [_event("e-1", asset, deal_id="006A")] * 2}
     first = _post(Client(), "/api/v1/events", body, key).json()
     second = _post(Client(), "/api/v1/events", body, key).json()
     assert (first["stored"], first["duplicates"]) == (1, 1)
@@ -150,6 +150,69 @@ def test_an_event_that_does_not_fit_the_schema_is_refused_with_400_naming_index_
         assert response.status_code == 400
         assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "asset_id")]
     assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_kind_is_refused_naming_the_kinds_there_are():
+    asset = make_asset("Deck")
+    errors = _refused({"events": [_event("ok", asset), _event("typo", asset, kind="viewed")]})
+    assert errors == [
+        (
+            1,
+            "kind",
+            "unknown kind 'viewed'; the kinds are asset_viewed, asset_downloaded, asset_shared, "
+            "buyer_opened, used_in_deal, asset_presented",
+        )
+    ]
+
+
+@pytest.mark.django_db
+def test_an_asset_id_that_is_not_a_json_integer_is_refused_not_coerced():
+    """``true`` was read as asset 1, and "12" or 12.0 as asset 12."""
+    asset = make_asset("Deck")
+    client = Client()
+    client.force_login(make_user(role=REP))
+    for value in (True, str(asset.pk), float(asset.pk)):
+        body = {"events": [_event("ok", asset), {**_event("coerced", asset), "asset_id": value}]}
+        response = _post(client, "/api/v1/events", body)
+        assert response.status_code == 400, value
+        errors = response.json()["errors"]
+        assert [(e["index"], e["field"]) for e in errors] == [(1, "asset_id")]
+        assert errors[0]["error"] == "Input should be a valid integer"
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_of_only_spaces_is_refused():
+    asset = make_asset("Deck")
+    errors = _refused({"events": [_event("ok", asset), _event(" \t ", asset)]})
+    assert errors == [(1, "idempotency_key", "1 to 100 characters, not only spaces")]
+
+
+@pytest.mark.django_db
+def test_one_key_on_two_different_events_of_a_batch_is_refused_naming_both():
+    """The second was counted as a duplicate of the first and lost without a word."""
+    asset, other = make_asset("Deck"), make_asset("Case study")
+    body = {
+        "events": [
+            _event("k1", asset),
+            _event("k2", asset),
+            _event("k1", other),
+            _event("k2", asset, kind="asset_viewed"),
+            _event("k1", asset, metadata={"slide": 3}),
+        ]
+    }
+    assert _refused(body) == [
+        (2, "idempotency_key", "also the key of event 0, with other content: one key, one event"),
+        (3, "idempotency_key", "also the key of event 1, with other content: one key, one event"),
+        (4, "idempotency_key", "also the key of event 0, with other content: one key, one event"),
+    ]
+    client = Client()
+    client.force_login(make_user(role=REP))
+    same = {"events": [_event("k1", asset, metadata={"slide": 3})] * 2}  # a retry in a batch
+    response = _post(client, "/api/v1/events", same)
+    assert response.status_code == 200
+    assert (response.json()["stored"], response.json()["duplicates"]) == (1, 1)
 
 
 @pytest.mark.django_db
