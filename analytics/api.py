@@ -328,6 +328,15 @@ def deal_detail(request, external_id: str):
 # --- Analytics --------------------------------------------------------------------------------
 
 
+def _require_known(name: str, value: str, known: list[str]) -> None:
+    """A filter names one of the deals' values (in any case) or nothing: a value no deal has
+    was answered as a view of no deals, as if the numbers were real."""
+    given = value.strip()
+    if given and given.casefold() not in {k.casefold() for k in known}:
+        choices = f"one of {', '.join(known)}, or empty for all" if known else "leave it empty"
+        raise HttpError(400, f"{name}: {given!r} is no deal's {name}; {choices}")
+
+
 @router.get("analytics/assets", summary="Per-asset effectiveness and usage")
 def analytics_assets(request, window: str = "365d", segment: str = "", industry: str = ""):
     """The numbers of the dashboard's asset table, one object per asset, with the field
@@ -336,10 +345,15 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view and
     whose 95% interval leaves out zero.
     ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way.
-    Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate)."""
+    Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate).
+    ``segment`` and ``industry`` are one of the deals' (any case) or empty; another is
+    refused (400) naming the ones there are."""
     _require_lead(request)
     if window not in scope.WINDOWS:
         raise HttpError(400, f"window must be one of {', '.join(scope.WINDOWS)}")
+    segments, industries = selectors.deal_segments()
+    _require_known("segment", segment, segments)
+    _require_known("industry", industry, industries)
     rows, summary = selectors.asset_table(window=window, segment=segment, industry=industry)
     status = selectors.refresh_status()
     return {

@@ -474,6 +474,35 @@ def test_analytics_assets_returns_the_documented_field_names():
 
 
 @pytest.mark.django_db
+def test_analytics_assets_refuses_a_segment_or_industry_no_deal_has_naming_those_there_are():
+    """An unknown segment was answered 200, as a view of no deals that looked like numbers."""
+    from tests.analytics.helpers import refresh
+
+    make_asset("Battlecard")
+    walk_deal("006E", ["discover", "won"], segment="Enterprise", industry="Retail")
+    walk_deal("006M", ["discover", "lost"], segment="Mid-Market", industry="Retail")
+    refresh()
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    url = "/api/v1/analytics/assets?window=all"
+    for params in ("", "&segment=enterprise", "&segment=Enterprise&industry=RETAIL", "&segment="):
+        assert client.get(url + params).status_code == 200, params
+    refused = {
+        "&segment=Entreprise": (
+            "segment: 'Entreprise' is no deal's segment; "
+            "one of Enterprise, Mid-Market, or empty for all"
+        ),
+        "&segment=Enterprise&industry=Banking": (
+            "industry: 'Banking' is no deal's industry; one of Retail, or empty for all"
+        ),
+    }
+    for params, detail in refused.items():
+        response = client.get(url + params)
+        assert response.status_code == 400
+        assert response.json() == {"detail": detail}
+
+
+@pytest.mark.django_db
 def test_a_reps_events_claim_only_what_the_apps_own_forms_would_record():
     """The touches the effectiveness numbers count: a rep could otherwise send a backdated
     "buyer opened" of a battlecard on a won deal and make it look effective (outside audit)."""
