@@ -16,7 +16,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import BaseModel, StrictInt
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 from accounts.roles import user_is_enablement_lead
 from accounts.throttle import APP_KEY_PREFIX, WAGTAIL_TOKEN_PREFIX, WrongKindOfToken
@@ -147,6 +147,11 @@ def post_events(request, payload: EventsIn):
 
 
 class DealIn(Schema):
+    """A field this schema does not name is refused (400 naming it) rather than dropped:
+    a CRM's other fields go in ``attributes``."""
+
+    model_config = ConfigDict(extra="forbid")
+
     external_id: str = Field(..., min_length=1, max_length=100)
     stage: str = Field(..., min_length=1, max_length=100)
     name: str = ""
@@ -155,11 +160,19 @@ class DealIn(Schema):
     currency: str = ""
     close_date: date | None = None
     created_date: date | None = None
-    owner: str = ""
+    owner: str = Field(
+        "",
+        description="The rep: an active user's username, e-mail or full name; another name is "
+        "kept as the owner's name, and the answer's warnings say the deal is no rep's.",
+    )
     industry: str = ""
     segment: str = ""
-    won: bool | None = None
-    closed: bool | None = None
+    won: StrictBool | None = Field(
+        None,
+        description="With closed (Salesforce's IsWon and IsClosed), for a stage that "
+        "does not close the deal; it must agree with a closing stage.",
+    )
+    closed: StrictBool | None = None
     stage_changed_at: datetime | None = None
     attributes: dict[str, str] = Field(
         default_factory=dict,
@@ -177,6 +190,17 @@ class DealOut(Schema):
     currency: str
     close_date: date | None
     created: bool = False
+
+
+class DealWarning(Schema):
+    field: str
+    warning: str
+
+
+class DealUpsertOut(DealOut):
+    warnings: list[DealWarning] = Field(
+        default_factory=list, description="What was stored otherwise than sent, and why."
+    )
 
 
 class StageIn(Schema):
@@ -202,12 +226,16 @@ def _bad_request(error: ValidationError):
     raise HttpError(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()))
 
 
-@router.post("deals", response={200: DealOut, 201: DealOut}, summary="Create or update a deal")
+@router.post(
+    "deals", response={200: DealUpsertOut, 201: DealUpsertOut}, summary="Create or update a deal"
+)
 def upsert_deal(request, payload: DealIn):
     """Upsert by ``external_id``. A new stage is appended to the deal's history; a stage no
     journey stage lists is refused with 400 naming it. Closed Won or Closed Lost closes the
     deal (its close date: the one given, else the day of the stage change); another stage
-    after a close reopens it."""
+    after a close reopens it. An ``owner`` that names no active user is kept as the owner's
+    name, as the deal import keeps it (the CRM's owner need not use the library; the
+    estimates compare deals by owner name), and ``warnings`` says that no rep has the deal."""
     _require_lead(request)
     data = payload.dict()
     amount = data.pop("amount")
@@ -220,7 +248,14 @@ def upsert_deal(request, payload: DealIn):
         deal, created = services.deal_upsert(data=services.DealInput(amount=parsed, **data))
     except ValidationError as error:
         _bad_request(error)
-    return Status(201 if created else 200, _deal_out(deal, created))
+    warnings = []
+    if data["owner"].strip() and deal.owner_id is None:
+        warning = (
+            f"{data['owner'].strip()!r} is no active user (by username, e-mail or full name): "
+            "the deal keeps it as its owner's name but is no rep's deal"
+        )
+        warnings.append({"field": "owner", "warning": warning})
+    return Status(201 if created else 200, {**_deal_out(deal, created), "warnings": warnings})
 
 
 @router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")

@@ -350,13 +350,37 @@ def default_currency() -> str:
     return getattr(settings, "ANALYTICS_CURRENCY", "USD")
 
 
+def _deal_flag_problems(data: DealInput) -> dict[str, str]:
+    """Field -> why the Closed or Won flag (Salesforce's IsClosed, IsWon) cannot be read: it
+    contradicts the closing stage sent with it, or says won of a deal that nothing closes.
+    ``deal_outcome`` reads the stage first and the flags only for a stage that closes
+    nothing, so either was ignored without a word."""
+    stage = data.stage.strip()
+    problems = {}
+    if StageMap.outcome(stage):
+        outcome = deal_outcome(data)
+        for name, says in (("closed", True), ("won", outcome == Deal.Outcome.WON)):
+            flag = getattr(data, name)
+            if flag is not None and flag != says:
+                problems[name] = f"{str(flag).lower()} contradicts the stage {stage!r}"
+    elif data.won and not data.closed:
+        problems["won"] = (
+            f"true, but nothing closes the deal (stage {stage!r}): send closed: true with it"
+        )
+    return problems
+
+
 @transaction.atomic
 def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[Deal, bool]:
     """Create or update one deal by external id, appending a stage change when the stage
-    moved. Returns (deal, created). Raises ValidationError naming the field."""
+    moved. Returns (deal, created). Raises ValidationError naming the field (also for a Won
+    or Closed flag that cannot be read: ``_deal_flag_problems``)."""
     data.external_id = deal_external_id_normalise(data.external_id)
     if not data.external_id:
         raise ValidationError({"external_id": "is required"})
+    problems = _deal_flag_problems(data)
+    if problems:
+        raise ValidationError(problems)
     stage_map = stage_map or StageMap()
     existing = Deal.objects.select_for_update().filter(external_id=data.external_id).first()
     deal, change = deal_apply(

@@ -415,6 +415,72 @@ def test_crm_webhook_refuses_an_unmapped_stage_by_name(lead_key):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("extra", "detail"),
+    [
+        ({"region": "EMEA"}, "region: Extra inputs are not permitted"),
+        ({"won": "yes"}, "won: Input should be a valid boolean"),
+        ({"closed": 1}, "closed: Input should be a valid boolean"),
+        (
+            {"won": True},
+            "won: true, but nothing closes the deal (stage 'Prospecting'): "
+            "send closed: true with it",
+        ),
+        ({"stage": "Closed Lost", "won": True}, "won: true contradicts the stage 'Closed Lost'"),
+        (
+            {"stage": "Closed Won", "closed": False},
+            "closed: false contradicts the stage 'Closed Won'",
+        ),
+    ],
+)
+def test_crm_webhook_refuses_a_field_it_would_ignore_naming_it(lead_key, extra, detail):
+    """An unknown field, a flag that is no JSON boolean, and a Won flag that the stage (or a
+    missing Closed flag) overrides were all answered 200 and dropped without a word."""
+    body = {"external_id": "006W", "stage": "Prospecting", **extra}
+    response = _post(Client(), "/api/v1/deals", body, lead_key)
+    assert response.status_code == 400
+    assert response.json()["detail"] == detail
+    assert not Deal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_crm_webhook_reads_the_won_and_closed_flags_that_agree(lead_key):
+    cases = [
+        ({"stage": "Prospecting", "won": True, "closed": True}, "won"),
+        ({"stage": "Prospecting", "won": False, "closed": True}, "lost"),
+        ({"stage": "Prospecting", "won": False, "closed": False}, "open"),
+        ({"stage": "Closed Won", "won": True, "closed": True}, "won"),
+        ({"stage": "Closed Lost", "won": False}, "lost"),
+    ]
+    for number, (flags, outcome) in enumerate(cases):
+        body = {"external_id": f"006F{number}", **flags}
+        response = _post(Client(), "/api/v1/deals", body, lead_key)
+        assert response.status_code == 201, flags
+        assert response.json()["outcome"] == outcome
+
+
+@pytest.mark.django_db
+def test_crm_webhook_keeps_an_owner_who_is_no_user_and_warns_that_no_rep_has_the_deal(lead_key):
+    """The owner "ghost" was stored without a word: the deal in no rep's deals."""
+    rep = make_user(role=REP)
+    body = {"external_id": "006O", "stage": "Prospecting", "owner": " ghost "}
+    response = _post(Client(), "/api/v1/deals", body, lead_key)
+    assert response.status_code == 201
+    assert response.json()["warnings"] == [
+        {
+            "field": "owner",
+            "warning": "'ghost' is no active user (by username, e-mail or full name): "
+            "the deal keeps it as its owner's name but is no rep's deal",
+        }
+    ]
+    deal = Deal.objects.get()
+    assert (deal.owner_name, deal.owner) == ("ghost", None)
+    mine = _post(Client(), "/api/v1/deals", {**body, "owner": rep.username}, lead_key)
+    assert mine.status_code == 200 and mine.json()["warnings"] == []
+    assert Deal.objects.get().owner == rep
+
+
+@pytest.mark.django_db
 def test_stage_change_endpoint_moves_the_deal(lead_key):
     walk_deal("006S", ["discover"])
     response = _post(
