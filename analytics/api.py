@@ -379,7 +379,9 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     and ``title``. ``verdict`` is "helps" or "hurts" only for assets that pass
     Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view and
     whose 95% interval leaves out zero.
-    ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way.
+    ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way;
+    ``stalled`` (else null), as the dashboard says it, that the process that runs refreshes
+    seems stopped: ``{"process": "scheduler" or "worker", "since": …}``.
     Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate).
     ``segment`` and ``industry`` are one of the deals' (any case) or empty; another is
     refused (400) naming the ones there are."""
@@ -391,12 +393,14 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     _require_known("industry", industry, industries)
     rows, summary = selectors.asset_table(window=window, segment=segment, industry=industry)
     status = selectors.refresh_status()
+    stalled = status["stalled"]
     return {
         "window": window,
         "segment": segment,
         "industry": industry,
         "updated_at": status["data_as_of"],
         "refreshing": status["refreshing"],
+        "stalled": {"process": stalled[0], "since": stalled[1]} if stalled else None,
         "view": summary,
         "assets": rows,
     }

@@ -359,14 +359,19 @@ def refresh(request):
 def refresh_status(request):
     """When the numbers are from and whether a refresh is on its way, as JSON: a dashboard page
     that says "refreshing…" asks it every few seconds (``analytics/refresh.js``) and offers
-    the new numbers once they are in."""
+    the new numbers once they are in. ``stalled`` says what the pages say when the process
+    that runs refreshes seems stopped (``{"process": "scheduler" or "worker", "since": …}``),
+    else null, so that a monitor reading this sees it too."""
     status = selectors.refresh_status()
-    as_of = status["data_as_of"]
+    as_of, stalled = status["data_as_of"], status["stalled"]
     response = JsonResponse(
         {
             "data_as_of": as_of.isoformat() if as_of else None,
             "refreshing": status["refreshing"],
             "error": status["error"],
+            "stalled": {"process": stalled[0], "since": stalled[1].isoformat()}
+            if stalled
+            else None,
         }
     )
     add_never_cache_headers(response)

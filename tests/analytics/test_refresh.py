@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -248,6 +248,7 @@ def test_refresh_status_says_when_the_numbers_are_from_to_those_who_see_them(cli
         "data_as_of": None,
         "refreshing": False,
         "error": "",
+        "stalled": None,
     }
     refresh()
     RefreshState.objects.update(requested_at=timezone.now())
@@ -256,7 +257,12 @@ def test_refresh_status_says_when_the_numbers_are_from_to_those_who_see_them(cli
     refresh()
     body = client.get("/analytics/refresh/status/").json()
     as_of = RefreshState.objects.get().data_as_of
-    assert body == {"data_as_of": as_of.isoformat(), "refreshing": False, "error": ""}
+    assert body == {
+        "data_as_of": as_of.isoformat(),
+        "refreshing": False,
+        "error": "",
+        "stalled": None,
+    }
 
 
 @pytest.mark.django_db
@@ -278,6 +284,32 @@ def test_a_stopped_scheduler_or_worker_is_named_on_the_dashboard(settings):
     page = client.get("/analytics/health/").content.decode()
     assert "has not started" in page and "manage.py db_worker" in page
     assert selectors.refresh_status()["stalled"][0] == "worker"
+
+
+@pytest.mark.django_db
+def test_a_stopped_scheduler_or_worker_is_named_in_the_json_status_too(settings):
+    """Only the dashboard's HTML said so: a monitor reading the JSON saw fresh-looking numbers
+    (an outside audit)."""
+    settings.ANALYTICS_REFRESH_SECONDS = 30
+    refresh()
+    client = _lead_client()
+
+    def stalled() -> tuple:
+        status = client.get("/analytics/refresh/status/").json()["stalled"]
+        api = client.get("/api/v1/analytics/assets").json()["stalled"]
+        return status, api
+
+    assert stalled() == (None, None)
+    started = RefreshState.objects.get().started_at - timedelta(minutes=6)
+    RefreshState.objects.update(started_at=started)
+    status, api = stalled()
+    assert status == {"process": "scheduler", "since": started.isoformat()}
+    assert api["process"] == "scheduler"
+    since = datetime.fromisoformat(api["since"].replace("Z", "+00:00"))
+    assert abs(since - started) < timedelta(milliseconds=1)  # ninja's JSON keeps milliseconds
+    queued = timezone.now() - timedelta(minutes=6)  # queued, never started
+    RefreshState.objects.update(started_at=queued - timedelta(minutes=1), enqueued_at=queued)
+    assert [answer["process"] for answer in stalled()] == ["worker", "worker"]
 
 
 @pytest.mark.django_db
