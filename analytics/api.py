@@ -258,7 +258,9 @@ def upsert_deal(request, payload: DealIn):
     return Status(201 if created else 200, {**_deal_out(deal, created), "warnings": warnings})
 
 
-@router.post("deals/{external_id}/stages", response=DealOut, summary="Record a deal's stage change")
+@router.post(
+    "deals/{path:external_id}/stages", response=DealOut, summary="Record a deal's stage change"
+)
 def post_stage(request, external_id: str, payload: StageIn):
     """Append a stage to the deal's history. When it is the latest entry it becomes the
     current stage: Closed Won or Closed Lost sets the outcome and the close date (the day it
@@ -315,7 +317,7 @@ def my_deals(request):
 
 
 @router.get(
-    "deals/{external_id}",
+    "deals/{path:external_id}",
     response={200: DealPanelOut, 404: ErrorOut, 503: ErrorOut},
     summary="A deal's panel: recommended assets and what was shared or used",
 )

@@ -120,6 +120,14 @@ def test_a_deal_whose_crm_id_holds_a_slash_opens_from_my_deals():
     assert 'href="/deals/ACME/2026%20renewal/"' in body and 'href="/deals/mine/"' in body
     assert "Acme renewal" in client.get("/deals/ACME/2026%20renewal/").content.decode()
     assert "A deal called mine" in client.get("/deals/mine/").content.decode()
+    assert client.get("/api/v1/deals/ACME/2026%20renewal").json()["deal"]["name"] == "Acme renewal"
+    lead = _client(make_user(role=ENABLEMENT_LEAD))
+    moved = lead.post(
+        "/api/v1/deals/ACME/2026%20renewal/stages",
+        json.dumps({"stage": "Closed Won"}),
+        content_type="application/json",
+    )
+    assert moved.status_code == 200 and moved.json()["outcome"] == "won"
 
 
 def test_pickers_list_deals_by_recency_with_stage_and_amount():
