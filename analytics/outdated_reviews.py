@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import user_manages_content
 from analytics.models import AssetFeedback, OutdatedReview
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to
@@ -30,10 +31,11 @@ def outdated_review_check(*, asset: AssetPage) -> OutdatedReview | None:
             review = OutdatedReview.objects.create(asset=asset)
     except IntegrityError:  # another rep's report opened it at the same moment
         return None
-    if asset.owner is not None:
+    owner = asset.owner
+    if owner is not None and owner.is_active and user_manages_content(owner):  # as reminders
         count = len(outdated_reports(asset=asset)["reporters"])
         notify(
-            users=[asset.owner],
+            users=[owner],
             kind="asset_outdated",
             text=f"{count} reps say “{asset.title}” is outdated: it needs your review.",
             url=reverse("analytics_admin:outdated_review", args=[review.pk]),

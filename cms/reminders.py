@@ -7,7 +7,8 @@ date) in the same transaction as its notification, so a second run, a restart or
 schedulers at once never tell an owner twice, and a new date that passes is told again. One
 owner's reminders of a run are one mail listing them (``notify_together``), following the
 owner's e-mail choice (at once, daily digest, never). Assets without an owner, or whose owner
-is inactive, are told to nobody: they stay on Reports > Needs review and on the health page.
+is inactive or no longer manages content, are told to nobody: they stay on Reports > Needs
+review and on the health page.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.roles import content_managers_q
 from cms.middleware import database_busy
 from cms.models import AssetPage, OwnerReminder
 from cms.selectors import assets_live
@@ -99,8 +102,10 @@ def _record(reminder: Reminder) -> bool:
 def reminders_due(*, now: datetime.datetime) -> list[Reminder]:
     """The reminders not sent yet: live, unarchived assets whose review-by date is before
     today (as Reports > Needs review counts it), and assets whose own expiry passed in the
-    last ``EXPIRY_NEWS_DAYS`` while they were published; only assets with an active owner."""
-    owned = Q(owner__isnull=False, owner__is_active=True)
+    last ``EXPIRY_NEWS_DAYS`` while they were published; only assets whose owner still manages
+    content (an owner moved to another role may no longer see a restricted asset: their
+    assets stay on Reports > Needs review, as unowned ones do)."""
+    owned = Q(owner__in=get_user_model().objects.filter(content_managers_q()))
     overdue = assets_live().filter(owned, review_by__lt=timezone.localdate(now))
     expired = AssetPage.objects.filter(
         owned,

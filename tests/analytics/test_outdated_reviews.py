@@ -10,7 +10,7 @@ from analytics.models import OutdatedReview
 from analytics.outdated_reviews import outdated_review_reply
 from analytics.services import feedback_create
 from notifications.models import Notification
-from tests.factories import make_asset, make_user
+from tests.factories import make_asset, make_team, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +38,17 @@ def test_one_rep_twice_is_not_enough_but_two_reps_are(owned):
     assert OutdatedReview.objects.filter(asset=asset, resolved_at__isnull=True).count() == 1
     told = Notification.objects.get(user=owner, kind="asset_outdated")
     assert "2023 pricing deck" in told.text
+
+
+def test_an_owner_moved_to_a_rep_role_is_not_told_of_a_restricted_asset():
+    moved = make_user(role=REP, teams=[make_team("North America")])
+    asset = make_asset("Japan reference customers", owner=moved, teams=[make_team("APAC")])
+    for _ in range(2):
+        feedback_create(
+            user=make_user(role=REP, teams=[make_team("APAC")]), asset=asset, kind="outdated"
+        )
+    assert OutdatedReview.objects.filter(asset=asset).exists()  # on Needs review for the others
+    assert not Notification.objects.filter(user=moved).exists()
 
 
 def test_helpful_feedback_never_counts(owned):

@@ -10,13 +10,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from accounts.roles import MARKETER
+from accounts.roles import MARKETER, REP
 from cms import reminders
 from cms.models import AssetPage, OwnerReminder
 from cms.reminders import owner_reminders_send
 from notifications.models import Notification, NotificationPreference
 from notifications.services import notification_preference_set, notifications_digest_send
-from tests.factories import make_asset, make_user
+from tests.factories import make_asset, make_team, make_user
 from tests.locks import short_busy_timeout, table_held_busy
 
 TODAY = timezone.localdate()
@@ -79,6 +79,20 @@ def test_archived_unpublished_ownerless_and_current_assets_tell_nobody(
     assert _run(django_capture_on_commit_callbacks) == 0
     assert not Notification.objects.exists() and not mail.outbox
     assert not OwnerReminder.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_owner_moved_to_a_rep_role_hears_nothing_of_an_asset_they_may_no_longer_see(
+    django_capture_on_commit_callbacks,
+):
+    """A demoted owner stays on the asset (so it still saves); the reminder named it to
+    them, title and all, though it is restricted to a team they are not in."""
+    moved = make_user(role=REP, teams=[make_team("North America")])
+    make_asset(
+        "Japan reference customers", owner=moved, review_by=YESTERDAY, teams=[make_team("APAC")]
+    )
+    assert _run(django_capture_on_commit_callbacks) == 0
+    assert not Notification.objects.exists() and not mail.outbox
 
 
 @pytest.mark.django_db
