@@ -96,7 +96,13 @@ def notifications_email(*, notification_ids: list[int], subject: str) -> bool:
     )
     if not waiting:
         return False
-    return _send(waiting, subject=subject[:150], body=_listing(waiting))
+    return _send(waiting, subject=_one_line(subject)[:150], body=_listing(waiting))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks (a rep's note, a CRM deal name) as spaces: a mail
+    header may hold none, and a subject that did was never sent."""
+    return " ".join(text.split())
 
 
 def _listing(notifications: list[Notification]) -> str:

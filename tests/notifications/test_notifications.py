@@ -42,6 +42,21 @@ def test_notify_mails_each_user_once_after_commit(django_capture_on_commit_callb
     assert len(mail.outbox) == 1  # a mailed notification is not mailed again
 
 
+def test_a_notification_whose_text_holds_a_line_break_is_still_mailed(
+    django_capture_on_commit_callbacks,
+):
+    """A rep's note on a share link ("Bob\nBcc: ...") went into the subject, which the mail
+    library refuses: the mail was never sent."""
+    rep = make_user(role=REP)
+    text = "Your buyer opened “Deck” for Acme (Bob\nBcc: x@example.com)."
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(users=[rep], kind="share_opened", text=text, url="/analytics/share-links/")
+    (sent,) = mail.outbox
+    assert sent.subject == "Your buyer opened “Deck” for Acme (Bob Bcc: x@example.com)."
+    assert sent.bcc == [] and sent.to == [rep.email]
+    assert Notification.objects.get().emailed_at is not None
+
+
 def test_a_rolled_back_change_mails_nobody(django_capture_on_commit_callbacks):
     rep = make_user(role=REP)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
