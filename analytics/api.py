@@ -291,7 +291,6 @@ class RecommendationOut(Schema):
     url: str
     summary: str
     reasons: list[str]
-    score: float
     shareable: bool = Field(description="Whether it may be shared with the deal's buyer.")
 
 
@@ -345,7 +344,6 @@ def deal_detail(request, external_id: str):
                 "url": c.url,
                 "summary": c.summary,
                 "reasons": c.reasons,
-                "score": c.score,
                 "shareable": c.asset_id in panel.shareable,
             }
             for c in cards

@@ -83,7 +83,6 @@ HitOut = _schema(
             list[str],
             Field(description="what was typed that this hit matched through a synonym"),
         ),
-        "score": (float, ...),
         "matches": (
             list[PageMatchOut],
             Field(
@@ -149,7 +148,6 @@ def _hit(card) -> dict:
         "reasons": card.reasons,
         "via_synonym": bool(card.synonym_of),
         "synonym_of": card.synonym_of,
-        "score": card.score,
         "matches": [
             {"page": match.page, "highlight": str(match.highlight), "url": match.url}
             for match in card.matches

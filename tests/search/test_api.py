@@ -3,7 +3,9 @@
 import pytest
 from wagtail.models import APIToken
 
+from search import services
 from search.models import SearchEvent
+from tests.factories import make_asset
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +153,21 @@ def test_suggestions_refuse_text_longer_than_a_search_takes(api, library, client
         assert response.status_code == 400
         assert response.json()["detail"] == "q must be at most 200 characters, got 240"
         assert client.get(url, {"q": too_long[:200]}).status_code == 200
+
+
+def test_an_answer_tells_nothing_of_restricted_assets_sharing_its_words(api, library):
+    """A hit's relevance score comes from statistics over the whole index, restricted assets
+    included: publishing an asset the rep may not see changed the scores of what they do
+    see, so a rep could tell that restricted content with a word exists or changed."""
+
+    def seen():
+        hits = api.get("/api/v1/search", {"q": "roadmap"}).json()["results"]
+        return [{k: v for k, v in hit.items() if k != "click_url"} for hit in hits]
+
+    before = seen()
+    assert {hit["title"] for hit in before} == {"Roadmap briefing", "Analyst notes"}
+    secret = make_asset(
+        "Roadmap roadmap", parent=library.restricted.get_parent(), summary="roadmap " * 20
+    )
+    services.index_assets(asset_ids=[secret.pk])
+    assert seen() == before
