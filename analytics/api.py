@@ -259,7 +259,7 @@ def upsert_deal(request, payload: DealIn):
 
 
 @router.post(
-    "deals/{path:external_id}/stages", response=DealOut, summary="Record a deal's stage change"
+    "deals/{crm_id:external_id}/stages", response=DealOut, summary="Record a deal's stage change"
 )
 def post_stage(request, external_id: str, payload: StageIn):
     """Append a stage to the deal's history. When it is the latest entry it becomes the
@@ -316,7 +316,7 @@ def my_deals(request):
 
 
 @router.get(
-    "deals/{path:external_id}",
+    "deals/{crm_id:external_id}",
     response={200: DealPanelOut, 404: ErrorOut, 503: ErrorOut},
     summary="A deal's panel: recommended assets and what was shared or used",
 )

@@ -7,5 +7,5 @@ from analytics import deal_views
 app_name = "deals"
 urlpatterns = [
     path("", deal_views.deal_list, name="list"),
-    path("<path:external_id>/", deal_views.deal_detail, name="detail"),
+    path("<crm_id:external_id>/", deal_views.deal_detail, name="detail"),
 ]

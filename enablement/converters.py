@@ -18,4 +18,19 @@ class ObjectId:
         return str(value)
 
 
+class CrmId:
+    """A deal's CRM id in a URL: any text, slashes included ("ACME/2026 renewal"), but not
+    starting or ending with one (ids are stripped of surrounding space), so a trailing
+    slash too many is an address that names nothing, not a deal whose id ends in "/"."""
+
+    regex = "[^/](?:.*[^/])?"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
 register_converter(ObjectId, "id")
+register_converter(CrmId, "crm_id")
