@@ -1,19 +1,24 @@
 """Importing a Salesforce opportunity report (or its Opportunity History export).
 
-Rows are read as a stream and written ``CHUNK`` at a time, each chunk in its own short
-transaction (rows are parsed before it begins), so a large file neither fills memory nor
-makes other writers wait: the events API, a CRM webhook or a refresh waits at most one
-chunk's write, never the whole file. Good rows are kept; each bad row is reported with its row
-number, column and reason. Re-importing updates deals by external id and never duplicates
-them, so an import cut off halfway (its committed chunks are kept) is finished by running it
-again. A dry run writes and rolls back each chunk in turn, remembering what the rolled-back
-chunks would have left for the later ones, so its report is the real run's.
+The file is read once, to its end, before anything is written: its rows go to a temporary
+file ``CHUNK`` at a time (``_spool``) while its dates settle the date order, so a file refused
+as a whole (its dates written in both orders) leaves nothing saved. They are then written
+``CHUNK`` at a time, each chunk in its own short transaction (rows are parsed before it
+begins), so a large file neither fills memory nor makes other writers wait: the events API, a
+CRM webhook or a refresh waits at most one chunk's write, never the whole file. Good rows are
+kept; each bad row is reported with its row number, column and reason. Re-importing updates
+deals by external id and never duplicates them, so an import cut off halfway (its committed
+chunks are kept) is finished by running it again. A dry run writes and rolls back each chunk
+in turn, remembering what the rolled-back chunks would have left for the later ones, so its
+report is the real run's.
 """
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -89,7 +94,7 @@ FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})  # includes "attri
 REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage", "changed_at")}
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
 #: The date columns each kind of file reads: "Automatic" date order settles on one order
-#: for all of them (``_file_date_order``).
+#: for all of them (``_DateOrder``).
 DATE_FIELDS = {
     "deals": ("close_date", "created_date", "stage_changed_at"),
     "history": ("changed_at",),
@@ -179,8 +184,8 @@ def deal_import_file(
     required column) or another import is running (imports take a lock). ``dry_run`` runs
     everything and rolls it back, so the report says exactly what would change.
     ``progress`` is called with the rows read so far after each chunk is committed.
-    ``date_order`` "auto" reads the file once more first to settle one order for all its
-    numeric dates (``_file_date_order``); the stream must be seekable.
+    ``date_order`` "auto" settles one order for all the file's numeric dates while the file
+    is read (``_DateOrder``).
     """
     try:
         headers, rows = read_table(stream, filename)
@@ -188,61 +193,89 @@ def deal_import_file(
         raise ImportError_(f"{filename}: {error}") from None
     columns = _columns(headers, kind, mapping or {})
     report = ImportReport(kind=kind, dry_run=dry_run)
-    if date_order == "auto":
-        date_order, note = _file_date_order(rows, kind, headers, columns, filename)
-        if note:
-            report.notes.append(note)
-        stream.seek(0)
-        headers, rows = read_table(stream, filename)
-    context = _Context(StageMap(), headers, columns, date_order, dry_run)
-    try:
-        with job_lock("import_deals"):
-            _import_rows(rows, kind, context, report, progress)
-    except Locked as error:
-        raise ImportError_(f"{error}; try again when it has finished") from None
+    dates = _DateOrder(kind, headers, columns, filename) if date_order == "auto" else None
+    with tempfile.TemporaryFile() as spool:
+        _spool(rows, spool, dates)
+        if dates:
+            date_order, note = dates.settled()
+            if note:
+                report.notes.append(note)
+        context = _Context(StageMap(), headers, columns, date_order, dry_run)
+        try:
+            with job_lock("import_deals"):
+                _import_rows(_spooled(spool), kind, context, report, progress)
+        except Locked as error:
+            raise ImportError_(f"{error}; try again when it has finished") from None
     return report
 
 
-def _file_date_order(rows, kind, headers, columns, filename) -> tuple[str, str]:
-    """The order ("dmy" or "mdy") of all the file's numeric dates, and a note for the report
-    when it had to be assumed. Decided from the date cells of every row: a date that can only
-    be read day first (13/02/2026) makes the file day first, one that can only be month first
-    (02/13/2026) month first; a file with both is refused naming one of each, before anything
-    is saved. When every date reads either way (01/02/2026), month first, as before."""
-    names = [name for name in DATE_FIELDS[kind] if name in columns]
-    found: dict[str, str] = {}  # "dmy"/"mdy"/"either" -> where it was first seen
-    for number, values in rows:
-        for name in names:
-            index = columns[name]
-            cell = values[index] if index < len(values) else ""
-            reading = numeric_date_reading(cell)
-            if reading and reading not in found:
-                found[reading] = f"row {number}, column {headers[index]!r}: {cell.strip()}"
-        if "dmy" in found and "mdy" in found:
-            raise ImportError_(
-                f"{filename}: the dates are written both day first ({found['dmy']}) and month "
-                f"first ({found['mdy']}); choose the date order (Day first or Month first) on "
-                "the import form, or --date-order dmy or mdy, and import again"
-            )
-    if "dmy" in found or "mdy" in found:
-        return ("dmy" if "dmy" in found else "mdy"), ""
-    if "either" in found:
-        return "mdy", (
-            f"Every numeric date in the file reads either way (e.g. {found['either']}), so "
-            "they were read month first (3/31/2024). If the file writes the day first, import "
-            "it again with the date order Day first (--date-order dmy)."
-        )
-    return "mdy", ""
-
-
-def _import_rows(rows, kind, context, report, progress) -> None:
+def _spool(rows, spool, dates: _DateOrder | None) -> None:
+    """Read every row of the file into ``spool``, ``CHUNK`` rows to a pickle (only this
+    import reads them back), noting each row's dates for ``dates``."""
     chunk: list = []
     for number, values in rows:
+        if dates:
+            dates.note(number, values)
         chunk.append((number, values))
         if len(chunk) >= CHUNK:
-            _import_chunk(chunk, kind, context, report, progress)
+            pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
             chunk = []
     if chunk:
+        pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+    spool.seek(0)
+
+
+def _spooled(spool) -> Iterator[list]:
+    """The chunks ``_spool`` wrote, in order."""
+    while True:
+        try:
+            yield pickle.load(spool)  # noqa: S301 - only what _spool wrote, never uploaded
+        except EOFError:
+            return
+
+
+class _DateOrder:
+    """The order ("dmy" or "mdy") of all the file's numeric dates, settled from the date cells
+    of every row as the file is read (``note``): a date that can only be read day first
+    (13/02/2026) makes the file day first, one that can only be month first (02/13/2026)
+    month first; a file with both is refused naming one of each, before anything is saved.
+    When every date reads either way (01/02/2026), month first, as before, with a note for
+    the report."""
+
+    def __init__(self, kind: str, headers: list[str], columns: dict[str, int], filename: str):
+        names = [name for name in DATE_FIELDS[kind] if name in columns]
+        self.cells = [(headers[columns[name]], columns[name]) for name in names]
+        self.filename = filename
+        self.found: dict[str, str] = {}  # "dmy"/"mdy"/"either" -> where it was first seen
+
+    def note(self, number: int, values: list) -> None:
+        for header, index in self.cells:
+            cell = values[index] if index < len(values) else ""
+            reading = numeric_date_reading(cell)
+            if reading and reading not in self.found:
+                self.found[reading] = f"row {number}, column {header!r}: {cell.strip()}"
+        if "dmy" in self.found and "mdy" in self.found:
+            raise ImportError_(
+                f"{self.filename}: the dates are written both day first ({self.found['dmy']}) "
+                f"and month first ({self.found['mdy']}); choose the date order (Day first or "
+                "Month first) on the import form, or --date-order dmy or mdy, and import again"
+            )
+
+    def settled(self) -> tuple[str, str]:
+        """The order, and the note for the report when it had to be assumed."""
+        if "dmy" in self.found or "mdy" in self.found:
+            return ("dmy" if "dmy" in self.found else "mdy"), ""
+        if "either" in self.found:
+            return "mdy", (
+                f"Every numeric date in the file reads either way (e.g. {self.found['either']}), "
+                "so they were read month first (3/31/2024). If the file writes the day first, "
+                "import it again with the date order Day first (--date-order dmy)."
+            )
+        return "mdy", ""
+
+
+def _import_rows(chunks, kind, context, report, progress) -> None:
+    for chunk in chunks:
         _import_chunk(chunk, kind, context, report, progress)
     if kind == "history":
         report.updated = len(context.history_added)

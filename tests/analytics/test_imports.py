@@ -505,3 +505,45 @@ def test_a_history_file_settles_its_date_order_the_same_way():
     with pytest.raises(ImportError_, match=r"row 2, column 'Last Modified'.*row 3, column"):
         _import(mixed, kind="history")
     assert not DealStageChange.objects.filter(stage__startswith="Closed").exists()
+
+
+class _ReadOnce(io.BytesIO):
+    """An upload that can be read only once, from start to end."""
+
+    def seek(self, *args):
+        raise io.UnsupportedOperation("this stream is read once")
+
+
+def test_automatic_date_order_is_settled_in_the_one_reading_of_the_file():
+    text = HEADER + "DT-1,A,A,1,Prospecting,01/02/2026,,\nDT-2,B,B,1,Prospecting,13/02/2026,,\n"
+    report = deal_import_file(_ReadOnce(text.encode()), "report.csv")
+    assert (report.created, report.errors) == (2, [])
+    assert _close_dates() == {"DT-1": date(2026, 2, 1), "DT-2": date(2026, 2, 13)}
+
+
+def test_an_xlsx_import_opens_its_workbook_once_for_values_and_once_for_formulas(
+    tmp_path, monkeypatch
+):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Opportunity ID", "Stage", "Close Date"])
+    workbook.active.append(["X1", "Qualification", "13/02/2026"])
+    workbook.active.append(["X2", "Qualification", "01/02/2026"])
+    path = tmp_path / "report.xlsx"
+    workbook.save(path)
+    loads = []
+    load = openpyxl.load_workbook
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: loads.append(1) or load(*a, **k))
+    with path.open("rb") as stream:
+        report = deal_import_file(stream, "report.xlsx")
+    assert (report.created, report.errors, len(loads)) == (2, [], 2)
+    assert _close_dates() == {"X1": date(2026, 2, 13), "X2": date(2026, 2, 1)}
+
+
+def test_a_file_refused_for_its_date_orders_in_its_last_chunk_leaves_nothing_saved(monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    rows = "".join(f"DT-{n},A,A,1,Prospecting,13/02/2026,,\n" for n in range(5))
+    with pytest.raises(ImportError_, match=r"row 7, column 'Close Date': 02/13/2026"):
+        _import(HEADER + rows + "DT-9,B,B,1,Prospecting,02/13/2026,,\n")
+    assert not Deal.objects.exists()
