@@ -186,19 +186,23 @@ def document_stuck_since(*, document: LibraryDocument) -> datetime | None:
 
 def documents_stuck_retry() -> list[int]:
     """Claim the stuck documents for another try, each at most once per stuck period: one
-    conditional UPDATE per document, so two schedulers at once claim it once. Returns the ids
-    claimed; the caller schedules their processing (``cms.tasks``). A document already
-    retried ``AUTOMATIC_RETRIES`` times is marked failed instead, with the reason."""
+    transaction reads them and moves their ``queued_at`` on. Returns the ids claimed; the
+    caller schedules their processing (``cms.tasks``). A document already retried
+    ``AUTOMATIC_RETRIES`` times is marked failed instead, with the reason.
+
+    Two schedulers at once claim a document once: on PostgreSQL the read locks the rows
+    (FOR UPDATE; rows another claim holds are skipped, and once it commits they are no longer
+    stuck); on SQLite the transaction holds the write lock from its start (``transaction_mode``
+    IMMEDIATE in settings), so the second claim reads after the first has committed. (Were it
+    to begin deferred, its stale read could not turn into a write: "database is locked".)"""
     Document = get_document_model()
     stuck = Document.objects.filter(_stuck())
-    claimed = []
-    retry = stuck.filter(automatic_retries__lt=AUTOMATIC_RETRIES)
-    for document_id in list(retry.values_list("pk", flat=True)):
-        updated = Document.objects.filter(
-            _stuck(), pk=document_id, automatic_retries__lt=AUTOMATIC_RETRIES
-        ).update(queued_at=timezone.now(), automatic_retries=F("automatic_retries") + 1)
-        if updated:
-            claimed.append(document_id)
+    with transaction.atomic():
+        retry = stuck.filter(automatic_retries__lt=AUTOMATIC_RETRIES)
+        claimed = list(retry.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        Document.objects.filter(pk__in=claimed).update(
+            queued_at=timezone.now(), automatic_retries=F("automatic_retries") + 1
+        )
     failed = stuck.filter(automatic_retries__gte=AUTOMATIC_RETRIES).update(
         extraction_status=Status.FAILED,
         extraction_error=NEVER_FINISHED.format(retries=AUTOMATIC_RETRIES),

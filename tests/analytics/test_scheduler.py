@@ -3,11 +3,14 @@ that one failing leaves the others running."""
 
 import datetime
 import io
+import threading
+import time
 from unittest import mock
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from accounts.roles import MARKETER
@@ -19,6 +22,7 @@ from analytics.management.commands.analytics_scheduler import (
     periodic_jobs_run,
     stuck_documents_retry,
 )
+from cms import documents
 from cms.documents import AUTOMATIC_RETRIES, processing_stuck_after
 from cms.models import LibraryDocument
 from notifications.models import Notification
@@ -92,6 +96,44 @@ def test_a_document_that_stays_stuck_is_marked_failed_after_the_automatic_retrie
     assert document.extraction_status == LibraryDocument.Status.FAILED
     assert "Processing never finished" in document.extraction_error
     assert "Process again" in document.extraction_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_at_once_claim_each_stuck_document_once(monkeypatch):
+    """The second scheduler starts while the first has read the stuck documents and not yet
+    claimed them (the claim's ``F`` expression is built between the two); each document is
+    still scheduled once."""
+    documents_ = [stuck_document().pk, stuck_document().pk]
+    scheduled, errors = [], []
+    monkeypatch.setattr(
+        analytics_scheduler,
+        "document_schedule_processing",
+        lambda *, document_id: scheduled.append(document_id),
+    )
+
+    def scheduler():
+        try:
+            stuck_documents_retry()
+        except Exception as error:  # re-raised by the assert below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    second = threading.Thread(target=scheduler)
+    claim_expression = documents.F
+
+    def second_starts_meanwhile(name):
+        if second.ident is None:
+            second.start()
+            time.sleep(0.5)  # the second scheduler reads and claims now, if it can
+        return claim_expression(name)
+
+    monkeypatch.setattr(documents, "F", second_starts_meanwhile)
+    stuck_documents_retry()
+    second.join(30)
+
+    assert not errors
+    assert sorted(scheduled) == sorted(documents_)
 
 
 def test_each_job_runs_at_the_first_tick_then_once_per_interval_and_a_failure_stops_no_other(
