@@ -195,7 +195,10 @@ def deal_import_file(
     report = ImportReport(kind=kind, dry_run=dry_run)
     dates = _DateOrder(kind, headers, columns, filename) if date_order == "auto" else None
     with tempfile.TemporaryFile() as spool:
-        _spool(rows, spool, dates)
+        try:
+            _spool(rows, spool, dates)
+        except TableError as error:  # found while reading on: a quote never closed
+            raise ImportError_(f"{filename}: {error}") from None
         if dates:
             date_order, note = dates.settled()
             if note:

@@ -246,7 +246,8 @@ def read_table(stream, filename: str) -> tuple[list[str], Iterator[tuple[int, li
     """Headers and (row number, values) pairs of a CSV or XLSX file; row 1 is the header.
 
     CSV: UTF-8 with or without BOM (else Windows-1252), or UTF-16 with its BOM; delimiter
-    ",", ";" or tab, detected from the header line. Blank rows are skipped.
+    ",", ";" or tab, detected from the header line. Blank rows are skipped. A quote the file
+    never closes raises TableError naming its row and column, from the rows when they reach it.
     """
     if filename.lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(stream)
@@ -279,17 +280,43 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     # A cell as long as the whole upload is read (the row is then refused for its length,
     # naming row and column) rather than stopping the import with csv's own 128 KB limit.
     csv.field_size_limit(max(csv.field_size_limit(), settings.MAX_REQUEST_BYTES))
-    reader = csv.reader(text, delimiter=delimiter)
-    headers = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+    # csv reads a quote left open to the end of the file into one cell, silently. After the
+    # file's last line the reader is given a blank one: a blank row when every quote was
+    # closed, else more of that cell; the row holding it is refused.
+    ended = False
+
+    def lines():
+        nonlocal ended
+        yield from text
+        ended = True
+        yield "\n"
+
+    reader = csv.reader(lines(), delimiter=delimiter)
+    first = next(reader, [])
+    if ended:
+        raise _unclosed_quote(1, first, [])
+    headers = [h.strip().lstrip("\ufeff") for h in first]
     if not any(headers):
         raise TableError("the file has no header row")
 
     def rows():
         for number, values in enumerate(reader, start=2):
+            if ended and values:
+                raise _unclosed_quote(number, values, headers)
             if any(v.strip() for v in values):
                 yield number, values
 
     return headers, rows()
+
+
+def _unclosed_quote(number: int, values: list[str], headers: list[str]) -> TableError:
+    """The row whose last cell opens a quote that the file never closes."""
+    index = len(values) - 1
+    column = repr(headers[index]) if index < len(headers) else str(index + 1)
+    return TableError(
+        f'row {number}, column {column}: a quote (") opens in this cell and is never closed, '
+        "so every line after it was read into the cell; close the quote and import again"
+    )
 
 
 class _Prefixed(io.RawIOBase):

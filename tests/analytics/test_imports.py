@@ -197,6 +197,35 @@ def test_windows_1252_file_is_read():
     assert report.created == 1 and Deal.objects.get().name == "Café"
 
 
+def test_a_quote_never_closed_is_refused_naming_the_row_where_it_opens(monkeypatch):
+    """csv read the rest of the file into the cell that opened the quote: rows 4 and 5 were
+    lost without a word and row 3 imported with them in its name."""
+    monkeypatch.setattr(imports, "CHUNK", 1)  # row 2 comes before it, in a chunk of its own
+    text = (
+        HEADER
+        + "Q-1,Alpha,A,1,Prospecting,,,\n"
+        + 'Q-2,"Beta,B,1,Prospecting,,,\n'
+        + "Q-3,Gamma,C,1,Prospecting,,,\n"
+        + "Q-4,Delta,D,1,Prospecting,,,"
+    )
+    with pytest.raises(ImportError_) as refused:
+        _import(text)
+    assert str(refused.value) == (
+        "report.csv: row 3, column 'Opportunity Name': a quote (\") opens in this cell and is "
+        "never closed, so every line after it was read into the cell; close the quote and "
+        "import again"
+    )
+    assert not Deal.objects.exists()
+    with pytest.raises(ImportError_, match=r"row 1, column 2: a quote"):
+        _import('Opportunity ID,"Stage\nQ-1,Prospecting\n')
+
+
+def test_a_quoted_cell_over_several_lines_is_read_to_its_closing_quote():
+    text = HEADER + 'Q-1,"Two\nlines",A,1,Prospecting,,,\nQ-2,"Last\nrow",B,1,Prospecting,,,"x"'
+    assert (_import(text).created, _import(text + "\n").unchanged) == (2, 2)
+    assert Deal.objects.get(external_id="Q-2").name == "Last\nrow"
+
+
 def test_dry_run_reports_but_changes_nothing():
     report = _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n", dry_run=True)
     assert report.created == 1 and not Deal.objects.exists()
