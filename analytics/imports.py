@@ -40,6 +40,7 @@ from analytics.parsing import (
 )
 from analytics.selectors import deals_without_history
 from analytics.services import (
+    EVENT_CLOCK_SKEW,
     DealInput,
     StageMap,
     deal_apply,
@@ -536,6 +537,10 @@ def _save_deals(new, changed, changes, context, report) -> None:
 
 
 def _parse_history_chunk(chunk, context: _Context, report: ImportReport) -> list[tuple]:
+    """The chunk's stage changes; a change dated ahead of now (beyond ``EVENT_CLOCK_SKEW``,
+    as for events) is refused: it has not happened, and as a deal's latest it would hold the
+    deal in that stage against every real change until its date passed."""
+    latest = timezone.now() + EVENT_CLOCK_SKEW
     parsed = []
     for number, values in chunk:
         if _unsaved_formula(number, values, context, report):
@@ -555,6 +560,11 @@ def _parse_history_chunk(chunk, context: _Context, report: ImportReport) -> list
         if not external_id or not stage or when is None:
             empty = "external_id" if not external_id else "stage" if not stage else "changed_at"
             report.error(number, _label(context, empty), "is empty")
+            continue
+        if when > latest:
+            minutes = int(EVENT_CLOCK_SKEW.total_seconds() // 60)
+            reason = f"{when.isoformat()} is in the future (more than {minutes} minutes from now)"
+            report.error(number, _label(context, "changed_at"), reason)
             continue
         if _accept_stage(number, stage, context, report):
             parsed.append((number, external_id, stage, when))

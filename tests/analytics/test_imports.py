@@ -3,7 +3,7 @@
 import dataclasses
 import io
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -317,6 +317,24 @@ def test_opportunity_history_export_builds_the_stage_history():
     assert again.history_added == 0
     # The report's own observation (Closed Lost, at import time) plus three history rows.
     assert deal.history.count() == 4
+
+
+def test_a_stage_change_dated_in_the_future_is_refused_by_row_beyond_the_clock_skew():
+    """As the events API: a sender's clock may run 5 minutes ahead; a later date has not
+    happened, and as the deal's latest change it would hold the deal in that stage."""
+    _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n")
+    now = datetime.now(UTC).replace(microsecond=0)
+    soon, tomorrow = now + timedelta(minutes=2), now + timedelta(days=1)
+    text = (
+        "Opportunity ID,To Stage,Last Modified\n"
+        f"006A,Needs Analysis,{soon:%Y-%m-%d %H:%M:%S}\n"
+        f"006A,Negotiation/Review,{tomorrow:%Y-%m-%d %H:%M:%S}\n"
+    )
+    report = _import(text, kind="history")
+    future = f"{tomorrow.isoformat()} is in the future (more than 5 minutes from now)"
+    assert report.errors == [(3, "Last Modified", future)]
+    entered = dict(DealStageChange.objects.values_list("stage", "entered_at"))
+    assert entered["Needs Analysis"] == soon and "Negotiation/Review" not in entered
 
 
 def test_the_historys_close_replaces_the_midnight_stand_in_of_the_deals_file():
