@@ -9,8 +9,9 @@ which asks the server once per process.
 
 A server that hangs costs one timeout per process, not one per admin search or save: every
 request the backends send goes through the process's breaker for that server
-(``search.engines.breaker``, ``SEARCH_COOLDOWN_SECONDS``), as the rep search's do. While it
-is open, searches answer "unavailable" at once and writes are remembered for the catch-up.
+(``search.engines.breaker``, ``SEARCH_COOLDOWN_SECONDS``), the one the rep search's engine
+uses too. While it is open, searches answer "unavailable" at once and writes are remembered
+for the catch-up.
 
 The server being down must never turn into a 500 with a stack trace. Wagtail already logs
 and swallows indexing errors for these backends (a save or publish goes through; the index
@@ -38,7 +39,7 @@ from wagtail.search.backends.base import BaseSearchBackend
 
 from search.admin_filters import InlinedFilters
 from search.engines.base import SearchUnavailable
-from search.engines.breaker import Breaker
+from search.engines.breaker import Breaker, breaker_for
 
 logger = logging.getLogger(__name__)
 _detected: dict[str, str] = {}
@@ -65,24 +66,16 @@ def _kind(engine: str, url: str, timeout: float) -> str:
     return known
 
 
-_breakers: dict[str, Breaker] = {}
-
-
 def _breaker(url: str) -> Breaker:
-    """This process's breaker for the admin's server at ``url``."""
-    with _lock:
-        if url not in _breakers:
-            # Imported here: it loads both server clients, needed only with a server.
-            from search.engines.elastic import _safe
-
-            cooldown = settings.SEARCH_COOLDOWN_SECONDS
-            _breakers[url] = Breaker(server=_safe(url), cooldown=cooldown)
-        return _breakers[url]
+    """This process's breaker for the server at ``url``, shared with the rep search."""
+    return breaker_for(url, cooldown=settings.SEARCH_COOLDOWN_SECONDS)
 
 
 class Guarded:
     """Wagtail's server backend whose every request to the server goes through the breaker
-    (the client's transport is where searches, counts and index writes all pass)."""
+    (the client's transport is where searches, counts and index writes all pass). Both
+    clients take a ``transport_class``, but each of its own base class, made without the
+    breaker: wrapping the transport's ``perform_request`` covers both in one place."""
 
     def __init__(self, params):
         # Imported here: it loads both server clients, needed only with a server.

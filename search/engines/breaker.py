@@ -10,8 +10,9 @@ fail at once; its answer closes the breaker, its failure opens it for another co
 Only silence counts. A server that answers, even with an error status (a 400 for a bad
 query, a 500), is there: that is the caller's error to report, not a reason to stop asking.
 
-One breaker per engine, and the engine is built once per process (``search.engines``), so
-each process learns on its own; nothing is shared between processes.
+One breaker per server and process (``breaker_for``): the rep search's engine and the
+admin's Wagtail backends ask the same server, so when either finds it silent the other stops
+asking too. Each process learns on its own; nothing is shared between processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import datetime
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 
 from search.engines.base import SearchUnavailable
@@ -86,3 +88,32 @@ class Breaker:
             if self._retry_at is not None:
                 logger.info("search server at %s answers again", self.server)
             self._retry_at, self._probing = None, False
+
+
+_breakers: dict[str, Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(url: str, *, cooldown: float) -> Breaker:
+    """This process's breaker for the server at ``url``, made on first use with ``cooldown``
+    (the engine and the admin's backends both pass ``SEARCH_COOLDOWN_SECONDS``)."""
+    with _breakers_lock:
+        if url not in _breakers:
+            _breakers[url] = Breaker(server=without_password(url), cooldown=cooldown)
+        return _breakers[url]
+
+
+def breakers_forget() -> None:
+    """Drop every server's breaker, as a new process starts (tests: a server one test found
+    down must not be refused in the next)."""
+    with _breakers_lock:
+        _breakers.clear()
+
+
+def without_password(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))

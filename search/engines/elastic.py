@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import time
-import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from elasticsearch.dsl.response import Response
 
 from search.documents import SearchDocument
 from search.engines.base import EngineHealth, IndexOutdated, SearchUnavailable
-from search.engines.breaker import Breaker
+from search.engines.breaker import Breaker, breaker_for, without_password
 from search.query import (
     FACETS,
     FUZZY_WEIGHT,
@@ -502,7 +501,7 @@ def detect_kind(url: str, timeout: float = 5.0) -> str:
     try:
         info = client.info()
     except exceptions.OpenSearchException as error:
-        message = f"no search server answers at {_safe(url)}: {error}"
+        message = f"no search server answers at {without_password(url)}: {error}"
         raise SearchUnavailable(message) from error
     finally:
         client.close()
@@ -530,15 +529,6 @@ def _unanswered(error: BaseException) -> bool:
     return False
 
 
-def _safe(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.password is None:
-        return url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
-    return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
-
-
 # --- the engine -------------------------------------------------------------------------------
 class ElasticEngine:
     """``kind`` is "opensearch", "elasticsearch" or "auto" (asks the server on first use).
@@ -553,7 +543,8 @@ class ElasticEngine:
     give up on a slow bulk that was going to succeed.
 
     After a request that did not answer (refused, unreachable, timed out) the engine stops
-    asking the server for ``cooldown`` seconds (``search.engines.breaker``)."""
+    asking the server for ``cooldown`` seconds, through the process's breaker for that
+    server, which the admin's search shares (``search.engines.breaker``)."""
 
     def __init__(
         self,
@@ -570,9 +561,14 @@ class ElasticEngine:
         self.timeout, self.write_timeout = timeout, max(write_timeout, timeout)
         self.refresh = refresh
         self.name = kind if kind != "auto" else "server"
-        self.breaker = Breaker(server=_safe(url), cooldown=cooldown)
+        self.cooldown = cooldown
         self._transport = None
         self._ready = False
+
+    @property
+    def breaker(self) -> Breaker:
+        """Looked up at each use: the one the admin's search has for this server too."""
+        return breaker_for(self.url, cooldown=self.cooldown)
 
     @property
     def transport(self):

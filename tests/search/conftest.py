@@ -24,6 +24,7 @@ from accounts.roles import MARKETER, REP
 from cms.models import Competitor, Industry, LibraryDocument, Persona, Product
 from search import services
 from search.engines import use_engine
+from search.engines.breaker import breakers_forget
 from search.engines.elastic import ElasticEngine
 from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery, audience_for
@@ -59,15 +60,13 @@ def _fresh_synonyms():
 
 
 @pytest.fixture(autouse=True)
-def _admin_search_breakers_closed():
-    """Each test starts with the admin's search breakers closed: one opened by a test against
-    a server that is down must not answer for the next test's server (each process keeps
-    them, by URL: ``search.admin_backend``)."""
-    from search import admin_backend
-
-    admin_backend._breakers.clear()
+def _search_breakers_forgotten():
+    """Each test starts with no search server's breaker open: one opened by a test against a
+    server that is down must not answer for the next test's server (each process keeps one
+    per URL, for the engine and the admin's backends: ``search.engines.breaker``)."""
+    breakers_forget()
     yield
-    admin_backend._breakers.clear()
+    breakers_forget()
 
 
 def set_synonyms(text: str) -> None:

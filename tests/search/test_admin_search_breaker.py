@@ -10,12 +10,16 @@ chosen by the project's settings, with a 1 s timeout.
 from __future__ import annotations
 
 import pytest
-from django.test import override_settings
+from django.conf import settings
+from django.test import Client, override_settings
 
-from accounts.roles import MARKETER
+from accounts.roles import MARKETER, REP
 from enablement.env import wagtail_search_backends
+from search.engines import use_engine
+from search.engines.elastic import ElasticEngine
 from search.middleware import UNAVAILABLE
 from search.models import AdminIndexStale
+from search.views import UNAVAILABLE as REP_UNAVAILABLE
 from tests.factories import make_asset, make_user
 from tests.search.test_engine_server_breaker import TIMEOUT, FakeServer, timed
 
@@ -62,3 +66,63 @@ def test_a_hung_server_costs_one_timeout_then_the_admin_says_unavailable_at_once
         assert asset.live
         assert AdminIndexStale.objects.exists()  # the catch-up rebuilds the admin's index
         assert hung.requests == sent  # nothing more reached the server: nothing waited for it
+
+
+@pytest.fixture
+def rep_client():
+    client = Client()
+    client.force_login(make_user(role=REP))
+    return client
+
+
+@pytest.fixture
+def rep_engine(hung):
+    """The rep search's engine on the same server, configured as settings make it."""
+    engine = ElasticEngine(
+        url=hung.url,
+        index="hung",
+        kind="opensearch",
+        timeout=TIMEOUT,
+        cooldown=settings.SEARCH_COOLDOWN_SECONDS,
+    )
+    with use_engine(engine):
+        yield engine
+
+
+def _admin_search(client):
+    return timed(client.get, "/admin/pages/search/", {"q": "pricing"})
+
+
+def _rep_search(client):
+    return timed(client.get, "/search/", {"q": "pricing"})
+
+
+@pytest.mark.parametrize("engine", ["opensearch", "elasticsearch"])
+def test_after_the_admin_found_the_server_hung_rep_search_is_unavailable_at_once(
+    marketer_client, rep_client, hung, rep_engine, engine
+):
+    with override_settings(WAGTAILSEARCH_BACKENDS=_backends(hung.url, engine)):
+        response, took = _admin_search(marketer_client)
+        assert response.status_code == 503 and took >= TIMEOUT * 0.9
+        sent = hung.requests
+
+        response, took = _rep_search(rep_client)
+    assert response.status_code == 503
+    assert REP_UNAVAILABLE in response.content.decode()
+    assert took < TIMEOUT / 2  # no wait for the server the admin found hung
+    assert hung.requests == sent
+
+
+@pytest.mark.parametrize("engine", ["opensearch", "elasticsearch"])
+def test_after_rep_search_found_the_server_hung_the_admin_says_unavailable_at_once(
+    marketer_client, rep_client, hung, rep_engine, engine
+):
+    response, took = _rep_search(rep_client)
+    assert response.status_code == 503 and took >= TIMEOUT * 0.9
+    sent = hung.requests
+
+    with override_settings(WAGTAILSEARCH_BACKENDS=_backends(hung.url, engine)):
+        response, took = _admin_search(marketer_client)
+    assert response.status_code == 503 and response.content.decode() == UNAVAILABLE
+    assert took < TIMEOUT / 2  # no wait for the server the rep search found hung
+    assert hung.requests == sent
