@@ -377,7 +377,7 @@ def bulk_bodies(operations: list[dict]) -> Iterator[bytes]:
 
 # --- transports -------------------------------------------------------------------------------
 class _OpenSearchTransport:
-    """Lookups (searches, alias and mapping checks, health) wait ``timeout``; writes
+    """Lookups (searches, counts, alias and mapping checks) wait ``timeout``; writes
     (``bulk``, ``create``, ``delete``, ``update_aliases``, ``refresh``) ``write_timeout``."""
 
     kind = "opensearch"
@@ -419,14 +419,14 @@ class _OpenSearchTransport:
         answer = self.client.indices.get_mapping(index=name)
         return {field for index in answer.values() for field in index["mappings"]["properties"]}
 
-    def health(self) -> dict:
-        return self.client.cluster.health()
+    def count(self, index: str) -> int | None:
+        """Documents in ``index``; None when there is no such index."""
+        from opensearchpy.exceptions import NotFoundError
 
-    def count(self, index: str) -> int:
-        """Documents in ``index`` (0 when there is no such index)."""
-        if not self.client.indices.exists(index=index):
-            return 0
-        return int(self.client.count(index=index)["count"])
+        try:
+            return int(self.client.count(index=index)["count"])
+        except NotFoundError:
+            return None
 
 
 class _ElasticsearchTransport:
@@ -479,14 +479,14 @@ class _ElasticsearchTransport:
         answer = self.client.indices.get_mapping(index=name).body
         return {field for index in answer.values() for field in index["mappings"]["properties"]}
 
-    def health(self) -> dict:
-        return self.client.cluster.health().body
+    def count(self, index: str) -> int | None:
+        """Documents in ``index``; None when there is no such index."""
+        from elasticsearch import NotFoundError
 
-    def count(self, index: str) -> int:
-        """Documents in ``index`` (0 when there is no such index)."""
-        if not self.client.indices.exists(index=index):
-            return 0
-        return int(self.client.count(index=index)["count"])
+        try:
+            return int(self.client.count(index=index)["count"])
+        except NotFoundError:
+            return None
 
 
 def detect_kind(url: str, timeout: float = 5.0) -> str:
@@ -759,17 +759,20 @@ class ElasticEngine:
         return {int(s["id"]): s["fingerprint"] for s in self._scan(["id", "fingerprint"])}
 
     def health(self) -> EngineHealth:
+        """One request (a count) once this process knows the index is current. The first
+        time, as for a first search, ``_ensure`` checks the alias and mapping (an index built
+        for other fields is ``outdated``) and creates a missing index empty. An index gone
+        since (a wiped server) counts 0 documents and is checked again at the next use. The
+        cluster's status is not asked: the count answering is the health (a shard the server
+        cannot serve fails it)."""
         try:
             with self._guard("health check") as transport:
-                status = transport.health().get("status", "unknown")
+                self._ensure(transport)
                 documents = transport.count(self.alias)
-                built = transport.aliases(self.alias)  # else the first write creates it
-                missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias) if built else set()
         except SearchUnavailable as error:
-            return EngineHealth(ok=False, engine=self.name, detail=str(error))
-        if missing:
-            detail = f"index {self.alias} lacks the fields {sorted(missing)}: to be rebuilt"
-            return EngineHealth(ok=False, engine=self.name, detail=detail, outdated=True)
-        ok = status in ("green", "yellow")
-        detail = f"cluster status {status}"
-        return EngineHealth(ok=ok, engine=self.name, detail=detail, documents=documents)
+            outdated = isinstance(error, IndexOutdated)
+            return EngineHealth(ok=False, engine=self.name, detail=str(error), outdated=outdated)
+        if documents is None:
+            self._ready, documents = False, 0
+        detail = f"index {self.alias}"
+        return EngineHealth(ok=True, engine=self.name, detail=detail, documents=documents)

@@ -128,6 +128,23 @@ def test_a_wiped_server_index_is_rebuilt_from_the_database(variable, kind, reque
 
 @pytest.mark.engine
 @pytest.mark.service
+@pytest.mark.parametrize(("variable", "kind"), NODES)
+def test_an_index_a_health_check_found_gone_is_made_with_its_mapping_by_the_next_write(
+    variable, kind, request
+):
+    """Else the write made the server create an index by that name, guessing its mapping."""
+    engine = server_engine(variable, kind, request)
+    engine.rebuild([_documents(1)])
+    for index in engine.transport.aliases(engine.alias):  # the server lost its data
+        engine.transport.delete(index)
+    assert engine.health().documents == 0
+    engine.upsert(_documents(2))
+    assert engine.transport.aliases(engine.alias)
+    assert elastic._MAPPED_FIELDS <= engine.transport.mapped_fields(engine.alias)
+
+
+@pytest.mark.engine
+@pytest.mark.service
 @pytest.mark.django_db
 @pytest.mark.parametrize(("variable", "kind"), NODES)
 def test_a_server_index_built_for_other_fields_is_rebuilt_from_the_database(
