@@ -195,11 +195,13 @@ def deal_import_file(
     columns = _columns(headers, kind, mapping or {})
     report = ImportReport(kind=kind, dry_run=dry_run)
     dates = _DateOrder(kind, headers, columns, filename) if date_order == "auto" else None
-    with tempfile.TemporaryFile() as spool:
+    with _spool_file(filename) as spool:
         try:
             _spool(rows, spool, dates)
         except TableError as error:  # found while reading on: a quote never closed
             raise ImportError_(f"{filename}: {error}") from None
+        except OSError as error:  # the disk is full: nothing was written to the database
+            raise ImportError_(f"{filename}: no room to read the file ({error})") from None
         if dates:
             date_order, note = dates.settled()
             if note:
@@ -211,6 +213,14 @@ def deal_import_file(
         except Locked as error:
             raise ImportError_(f"{error}; try again when it has finished") from None
     return report
+
+
+def _spool_file(filename: str):
+    """The temporary file the rows wait in (the system's temporary directory)."""
+    try:
+        return tempfile.TemporaryFile()
+    except OSError as error:
+        raise ImportError_(f"{filename}: no room to read the file ({error})") from None
 
 
 def _spool(rows, spool, dates: _DateOrder | None) -> None:

@@ -477,6 +477,44 @@ def test_upload_page_reports_a_missing_column_on_the_form():
     assert not Deal.objects.exists()
 
 
+def test_a_full_disk_while_reading_the_file_is_named_on_the_form_and_saves_nothing(monkeypatch):
+    """The rows wait in a temporary file until the whole file is read; a disk with no room
+    for it is the form's error, not a server error."""
+    import errno
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from accounts.roles import ENABLEMENT_LEAD
+    from tests.factories import make_user
+
+    class Full:
+        def __init__(self):
+            self.closed = False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.closed = True
+
+    monkeypatch.setattr("analytics.imports.tempfile.TemporaryFile", Full)
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n"
+    upload = SimpleUploadedFile("deals.csv", body.encode())
+    response = client.post(
+        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+    )
+    assert response.status_code == 200
+    assert "deals.csv: no room to read the file" in response.content.decode()
+    assert "No space left on device" in response.content.decode()
+    assert not Deal.objects.exists()
+
+
 # --- "Automatic" date order: one order for the whole file -----------------------------------
 
 
