@@ -1,13 +1,14 @@
 """Who may replace or delete the file of a document an asset uses.
 
-A document an asset page uses (as its file or transcript, published or in the draft waiting
-for approval) is part of that asset, and its file changes through the asset: upload the new
-file and choose it on the asset, so the change goes through the approval workflow and stays
-in the page's history, from where it can be reverted. Replacing the file in place, or
-deleting the document, would change what reps download and search finds with no approval,
-no history and no way back. So only an administrator may do either; everyone else may still
-edit such a document's title, tags and collection, and do anything with documents no asset
-uses.
+A document an asset page uses (as its file or transcript, published, in the draft waiting
+for approval, or in an earlier revision) is part of that asset, and its file changes through
+the asset: upload the new file and choose it on the asset, so the change goes through the
+approval workflow and stays in the page's history, from where it can be reverted. Replacing
+the file in place, or deleting the document, would change what reps download and search
+finds with no approval, no history and no way back; deleting the file of an earlier revision
+would leave nothing to revert to. So only an administrator may do either; everyone else may
+still edit such a document's title, tags and collection, and do anything with documents no
+asset uses (deleted assets use none).
 
 Enforced on the server on every path Wagtail offers: deleting (the delete view, bulk delete,
 the multiple uploader's delete) asks the permission policy below, and a new file (the edit
@@ -22,23 +23,30 @@ from wagtail.permission_policies.collections import CollectionOwnershipPermissio
 from wagtail.permissions import register_permission_policy
 
 from accounts.roles import ADMIN, user_has_role
-from cms.models import AssetPage
-from cms.selectors import document_asset
+from cms.selectors import AssetUse, document_asset
 
 
-def document_file_locked_by(*, user, document) -> AssetPage | None:
-    """The asset whose file (or transcript) ``document`` is, when ``user`` may not replace
-    or delete it directly; None when they may (an administrator, or no asset uses it)."""
+def document_file_locked_by(*, user, document) -> AssetUse | None:
+    """The asset whose file (or transcript) ``document`` is or was, when ``user`` may not
+    replace or delete it directly; None when they may (an administrator, or no asset uses
+    it)."""
     if document.pk is None or user_has_role(user, ADMIN):
         return None
     return document_asset(document.pk)
 
 
-def document_file_locked_message(*, document, asset: AssetPage) -> str:
+def document_file_locked_message(*, document, use: AssetUse) -> str:
     """What a user who may not replace or delete ``document`` is told, and what to do."""
+    if use.previous:
+        return (
+            f"“{document.title}” is the file of a previous revision of “{use.asset.title}”, "
+            "kept so that the asset can be reverted to it; to change the asset's file, upload "
+            "the new file and choose it on that asset, so the change is approved and kept in "
+            "its history."
+        )
     return (
-        f"“{document.title}” is the file of “{asset.title}”; upload the new file and choose "
-        "it on that asset, so the change is approved and kept in its history."
+        f"“{document.title}” is the file of “{use.asset.title}”; upload the new file and "
+        "choose it on that asset, so the change is approved and kept in its history."
     )
 
 

@@ -50,9 +50,9 @@ class LibraryDocumentForm(BaseDocumentForm):
         super().__init__(*args, user=user, **kwargs)
         self.file_locked_message = None
         if "file" in self.fields and self.instance.pk:
-            asset = document_file_locked_by(user=user, document=self.instance)
-            if asset is not None:
-                message = document_file_locked_message(document=self.instance, asset=asset)
+            use = document_file_locked_by(user=user, document=self.instance)
+            if use is not None:
+                message = document_file_locked_message(document=self.instance, use=use)
                 self.file_locked_message = message
                 self.fields["file"].help_text = f"{message} Only an administrator may replace it."
 

@@ -22,9 +22,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import Page, PageViewRestriction, Revision
 
 from accounts.roles import user_manages_content, user_team_ids
 from cms.documents import document_page_unit
@@ -616,30 +617,60 @@ def asset_page_of_file(asset: AssetPage, number: int) -> PageOfAsset | None:
 # --- Documents in use ----------------------------------------------------------------------
 
 
-def documents_assets(document_ids) -> dict[int, AssetPage]:
-    """For each of ``document_ids`` that an asset page uses, as its file or its transcript,
-    one such asset (the first in the tree). Used means published or saved on the page, or
-    chosen in its latest draft (a change waiting for approval)."""
-    ids = set(document_ids)
+@dataclass(frozen=True)
+class AssetUse:
+    """An asset that uses a document or an image. ``previous``: only earlier revisions of
+    the asset chose it (its history, from where the asset can be reverted to one of them)."""
+
+    asset: AssetPage
+    previous: bool = False
+
+
+def _assets_using(ids, fields: tuple[str, ...]) -> dict[int, AssetUse]:
+    """For each of ``ids`` that one of the asset foreign keys ``fields`` holds, one asset
+    that uses it: the first in the tree that uses it now (saved on the page, or chosen in
+    its latest revision: a draft waiting for approval), else the first whose earlier
+    revisions chose it. Deleted assets do not count.
+
+    Two queries however many ids, assets and revisions: the revisions of assets that chose
+    one of ``ids`` (a JSON key lookup on ``Revision.content``), then those assets and the
+    ones whose row holds one."""
+    ids = set(ids)
     if not ids:
         return {}
-    in_use = AssetPage.objects.filter(
-        Q(document_id__in=ids)
-        | Q(transcript_id__in=ids)
-        | Q(latest_revision__content__document__in=ids)
-        | Q(latest_revision__content__transcript__in=ids)
+    chosen = Q()
+    on_page = Q()
+    for field in fields:
+        chosen |= Q(**{f"content__{field}__in": ids})
+        on_page |= Q(**{f"{field}_id__in": ids})
+    revisions = Revision.objects.filter(
+        chosen, content_type=ContentType.objects.get_for_model(AssetPage)
     )
-    in_use = in_use.select_related("latest_revision").order_by("path")
-    found: dict[int, AssetPage] = {}
-    for asset in in_use:
-        draft = asset.latest_revision.content if asset.latest_revision_id else {}
-        used = {asset.document_id, asset.transcript_id}
-        used |= {draft.get("document"), draft.get("transcript")}
-        for document_id in used & ids:
-            found.setdefault(document_id, asset)
-    return found
+    rows = revisions.values_list("pk", "object_id", *(f"content__{field}" for field in fields))
+    in_revisions: dict[int, list[tuple[int, set]]] = {}
+    for revision_id, asset_id, *values in rows:
+        in_revisions.setdefault(int(asset_id), []).append((revision_id, set(values) & ids))
+    now: dict[int, AssetUse] = {}
+    before: dict[int, AssetUse] = {}
+    assets = AssetPage.objects.filter(on_page | Q(pk__in=in_revisions)).order_by("path")
+    for asset in assets:
+        used_now = {getattr(asset, f"{field}_id") for field in fields} & ids
+        used_before = set()
+        for revision_id, used in in_revisions.get(asset.pk, ()):
+            (used_now if revision_id == asset.latest_revision_id else used_before).update(used)
+        for used in used_now:
+            now.setdefault(used, AssetUse(asset))
+        for used in used_before - used_now:
+            before.setdefault(used, AssetUse(asset, previous=True))
+    return before | now
 
 
-def document_asset(document_id: int) -> AssetPage | None:
+def documents_assets(document_ids) -> dict[int, AssetUse]:
+    """For each of ``document_ids`` that an asset uses as its file or its transcript, now
+    or in an earlier revision, one such asset (``_assets_using``)."""
+    return _assets_using(document_ids, ("document", "transcript"))
+
+
+def document_asset(document_id: int) -> AssetUse | None:
     """The single-document twin of ``documents_assets``."""
     return documents_assets([document_id]).get(document_id)

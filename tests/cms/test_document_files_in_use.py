@@ -1,9 +1,12 @@
 """The file of a document an asset uses changes only through the asset (an outside audit: a
 marketer replaced or deleted the file of any live asset in Wagtail's document admin, with no
-approval, no history and no way back). Administrators still may; documents no asset uses
-stay the marketers' to replace and delete."""
+approval, no history and no way back; a second audit: the file of an earlier revision could
+be deleted, so reverting to it brought back no file). Administrators still may; documents no
+asset uses stay the marketers' to replace and delete."""
 
 from __future__ import annotations
+
+from html import unescape
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +15,7 @@ from wagtail.models import Collection
 
 from accounts.roles import ADMIN, MARKETER, REP
 from cms.models import LibraryDocument
+from cms.selectors import documents_assets
 from tests.factories import make_asset, make_document, make_user
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +179,92 @@ def test_marketer_still_uploads_replaces_and_deletes_documents_no_asset_uses(cli
     assert document.file.read() == NEW
     client.post(reverse("wagtaildocs:delete", args=[document.pk]))
     assert not LibraryDocument.objects.filter(pk=document.pk).exists()
+
+
+# --- Earlier revisions: the history an asset can be reverted to ---------------------------
+
+
+def publish_change(asset, **fields):
+    """Publish a new revision of ``asset`` with ``fields`` changed (as an approval would)."""
+    for name, value in fields.items():
+        setattr(asset, name, value)
+    asset.save_revision().publish()
+    asset.refresh_from_db()
+
+
+def first_revision(asset):
+    return asset.revisions.order_by("created_at", "pk").first()
+
+
+def test_marketer_cannot_delete_the_file_of_an_earlier_revision_so_reverting_brings_it_back(
+    client, asset
+):
+    earlier = asset.document
+    publish_change(asset, document=make_document("pricing-2026.txt", NEW, title="New sheet"))
+    client = signed_in(client, MARKETER)
+
+    client.post(reverse("wagtaildocs:delete", args=[earlier.pk]))
+
+    assert LibraryDocument.objects.filter(pk=earlier.pk).exists()
+    revert = reverse(
+        "wagtailadmin_pages:revisions_revert", args=[asset.pk, first_revision(asset).pk]
+    )
+    chosen = 'id="id_document-title">Pricing sheet</div>'  # the editor's Document field
+    assert chosen in client.get(revert).content.decode()
+
+
+def test_replacing_the_file_of_an_earlier_revision_is_refused_saying_so(client, asset):
+    earlier = asset.document
+    publish_change(asset, document=make_document("pricing-2026.txt", NEW, title="New sheet"))
+
+    response = replace_file(signed_in(client, MARKETER), earlier)
+
+    assert (
+        "“Pricing sheet” is the file of a previous revision of “Pricing deck”, kept so that "
+        "the asset can be reverted to it; to change the asset's file, upload the new file"
+    ) in unescape(response.content.decode())
+    assert LibraryDocument.objects.get(pk=earlier.pk).file.name == earlier.file.name
+
+
+def test_marketer_cannot_bulk_delete_the_transcript_of_an_earlier_revision(client):
+    transcript = make_document("captions.vtt", b"WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n")
+    video = make_asset("Demo video", external_url="https://example.com/v", transcript=transcript)
+    publish_change(video, transcript=None)
+    client = signed_in(client, MARKETER)
+    url = reverse("wagtail_bulk_action", args=["cms", "librarydocument", "delete"])
+
+    client.post(f"{url}?id={transcript.pk}")
+
+    assert LibraryDocument.objects.filter(pk=transcript.pk).exists()
+
+
+def test_the_documents_of_a_deleted_asset_are_no_longer_locked(client, asset):
+    earlier = asset.document
+    publish_change(asset, document=make_document("pricing-2026.txt", NEW, title="New sheet"))
+    asset.delete()
+
+    signed_in(client, MARKETER).post(reverse("wagtaildocs:delete", args=[earlier.pk]))
+
+    assert not LibraryDocument.objects.filter(pk=earlier.pk).exists()
+
+
+def test_documents_assets_reads_any_number_of_documents_in_two_queries(
+    asset, django_assert_num_queries
+):
+    documents = [asset.document]
+    for number in range(3):
+        document = make_document(f"v{number}.txt", NEW, title=f"Version {number}")
+        other = make_asset(f"Deck {number}", document=document)
+        publish_change(other, document=make_document(f"w{number}.txt", NEW))
+        documents += [document, other.document]
+    ids = [document.pk for document in documents]
+    documents_assets(ids)  # the content type of asset pages is cached once per process
+
+    with django_assert_num_queries(2):
+        found = documents_assets(ids)
+
+    assert {pk: use.previous for pk, use in found.items()} == {
+        documents[0].pk: False,
+        **{document.pk: True for document in documents[1::2]},
+        **{document.pk: False for document in documents[2::2]},
+    }
