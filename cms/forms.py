@@ -1,9 +1,9 @@
-"""The document upload form: refuses, with a reason, files the library cannot take, and a
-new file for a document an asset uses unless an administrator gives it
-(``cms.document_permissions``).
+"""The document and image forms: they refuse, with a reason, a new file for a document or
+image an asset uses unless an administrator gives it (``cms.file_permissions``), and the
+document form refuses files the library cannot take.
 
-Wagtail uses it for every document upload and edit (single, multiple and chooser) through
-``WAGTAILDOCS_DOCUMENT_FORM_BASE``.
+Wagtail uses them for every document and image upload and edit (single, multiple and
+chooser) through ``WAGTAILDOCS_DOCUMENT_FORM_BASE`` and ``WAGTAILIMAGES_IMAGE_FORM_BASE``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from wagtail.documents.forms import BaseDocumentForm
+from wagtail.images.forms import BaseImageForm
 
-from cms.document_permissions import document_file_locked_by, document_file_locked_message
 from cms.extraction import MB, ExtractionError, check_signature, extension_of
 
 
@@ -42,26 +42,41 @@ def upload_problem(upload: UploadedFile) -> str | None:
     return None
 
 
-class LibraryDocumentForm(BaseDocumentForm):
-    """Wagtail's document form plus the library's upload rules. Wagtail passes the ``user``
-    who edits; a form without one may not replace the file of a document an asset uses."""
+class AssetFileLockMixin:
+    """A new file for a document or image an asset uses is refused unless an administrator
+    gives it. Asks the model's permission policy, Wagtail's ``permission_policy`` of the
+    form (``cms.file_permissions.AssetFilePermissionPolicy``). Wagtail passes the ``user``
+    who edits; a form without one may not replace such a file."""
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.file_locked_message = None
         if "file" in self.fields and self.instance.pk:
-            use = document_file_locked_by(user=user, document=self.instance)
+            policy = self.permission_policy
+            use = policy.file_locked_by(user=user, instance=self.instance)
             if use is not None:
-                message = document_file_locked_message(document=self.instance, use=use)
+                message = policy.file_locked_message(instance=self.instance, use=use)
                 self.file_locked_message = message
                 self.fields["file"].help_text = f"{message} Only an administrator may replace it."
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
+        if isinstance(upload, UploadedFile) and self.file_locked_message:
+            raise ValidationError(self.file_locked_message, code="file_in_use")
+        return upload
+
+
+class LibraryDocumentForm(AssetFileLockMixin, BaseDocumentForm):
+    """Wagtail's document form plus the library's upload rules."""
+
+    def clean_file(self):
+        upload = super().clean_file()
         if isinstance(upload, UploadedFile):
-            if self.file_locked_message:
-                raise ValidationError(self.file_locked_message, code="file_in_use")
             problem = upload_problem(upload)
             if problem:
                 raise ValidationError(problem, code="invalid_upload")
         return upload
+
+
+class LibraryImageForm(AssetFileLockMixin, BaseImageForm):
+    """Wagtail's image form; the thumbnail of an asset changes only through the asset."""

@@ -614,7 +614,7 @@ def asset_page_of_file(asset: AssetPage, number: int) -> PageOfAsset | None:
     )
 
 
-# --- Documents in use ----------------------------------------------------------------------
+# --- Documents and images in use --------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -674,3 +674,14 @@ def documents_assets(document_ids) -> dict[int, AssetUse]:
 def document_asset(document_id: int) -> AssetUse | None:
     """The single-document twin of ``documents_assets``."""
     return documents_assets([document_id]).get(document_id)
+
+
+def images_assets(image_ids) -> dict[int, AssetUse]:
+    """For each of ``image_ids`` that an asset uses as its thumbnail, now or in an earlier
+    revision, one such asset (``_assets_using``)."""
+    return _assets_using(image_ids, ("thumbnail_image",))
+
+
+def image_asset(image_id: int) -> AssetUse | None:
+    """The single-image twin of ``images_assets``."""
+    return images_assets([image_id]).get(image_id)

@@ -236,6 +236,7 @@ WAGTAILDOCS_EXTENSIONS = [
     *("doc", "ppt", "xls", "odt", "odp", "ods", "rtf", "msg"),  # read through TIKA_URL
 ]
 WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.forms.LibraryDocumentForm"
+WAGTAILIMAGES_IMAGE_FORM_BASE = "cms.forms.LibraryImageForm"
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_WORKFLOW_ENABLED = True
 WAGTAIL_MODERATION_ENABLED = True

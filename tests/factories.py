@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
+from django.core.files.images import ImageFile
+from PIL import Image as PILImage
 from wagtail.documents import get_document_model
+from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
 from accounts.models import Team
@@ -65,6 +69,18 @@ def make_document(filename: str = "file.txt", content: bytes = b"hello", title: 
     document.file.save(filename, ContentFile(content), save=False)
     document.save()
     return document
+
+
+def png_bytes(color: str = "red") -> bytes:
+    """A small PNG picture filled with ``color``."""
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (40, 30), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_image(title: str = "cover", color: str = "red"):
+    picture = ImageFile(io.BytesIO(png_bytes(color)), name=f"{title}.png")
+    return get_image_model().objects.create(title=title, file=picture)
 
 
 def make_asset(
