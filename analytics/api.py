@@ -63,7 +63,10 @@ def _require_lead(request) -> None:
 
 class EventIn(BaseModel):
     """A plain pydantic model, not a ninja Schema: ninja's per-object resolver costs more
-    than the rest of ingestion for a batch of a thousand events."""
+    than the rest of ingestion for a batch of a thousand events. A field it does not name
+    is refused, not dropped: ``deal`` for ``deal_id`` would store the touch on no deal."""
+
+    model_config = ConfigDict(extra="forbid")
 
     idempotency_key: str = Field(..., min_length=1, max_length=100)
     kind: str = Field(..., description=f"One of {', '.join(EventKind.values)}.")

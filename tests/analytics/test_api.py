@@ -183,6 +183,20 @@ def test_an_asset_id_that_is_not_a_json_integer_is_refused_not_coerced():
 
 
 @pytest.mark.django_db
+def test_an_event_field_the_api_does_not_know_is_refused_naming_it():
+    """A typo ("deal" for "deal_id") was dropped: the touch was stored on no deal."""
+    asset = make_asset("Deck")
+    client = Client()
+    client.force_login(make_user(role=REP))
+    body = {"events": [_event("ok", asset), _event("typo", asset, deal="006A")]}
+    response = _post(client, "/api/v1/events", body)
+    assert response.status_code == 400
+    errors = [(e["index"], e["field"]) for e in response.json()["errors"]]
+    assert errors == [(1, "deal")]
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db
 def test_an_idempotency_key_of_only_spaces_is_refused():
     asset = make_asset("Deck")
     errors = _refused({"events": [_event("ok", asset), _event(" \t ", asset)]})
