@@ -114,6 +114,11 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
         "sort": request.GET.get("sort", DEFAULT_SORT),
         "order": "asc" if request.GET.get("order") == "asc" else "desc",
     }
+    segments, industries = selectors.deal_segments()
+    unknown = {
+        name: _known(params, name, known)
+        for name, known in (("segment", segments), ("industry", industries))
+    }
     rows, summary = selectors.asset_table(
         window=_window(request), segment=params["segment"], industry=params["industry"]
     )
@@ -128,7 +133,18 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
     rows = [r for r in rows if r["asset_id"] in keep]
     sort = params["sort"] if params["sort"] in SORTABLE else DEFAULT_SORT
     ordered = selectors.asset_rows_sort(rows, sort=sort, descending=params["order"] == "desc")
-    return ordered, {**params, "sort": sort, "summary": summary}
+    unknown = {name: value for name, value in unknown.items() if value}
+    return ordered, {**params, "sort": sort, "summary": summary, "unknown": unknown}
+
+
+def _known(params: dict, name: str, known: list[str]) -> str:
+    """Put the deals' own spelling of ``params[name]`` in its place (any case matches);
+    returns the value when no deal has it, the filter then dropped, as an unknown window
+    is: a stale link showed the numbers of no deals under a filter saying "All"."""
+    given = params[name]
+    spelled = {value.casefold(): value for value in known}.get(given.casefold())
+    params[name] = spelled or ""
+    return "" if spelled or not given else given
 
 
 @lead_required

@@ -564,3 +564,15 @@ def test_a_period_the_dashboard_does_not_have_is_named_not_silently_replaced(url
     text = page.content.decode()
     assert "There is no period “&lt;b&gt;bogus&lt;/b&gt;”: showing last 12 months." in text
     assert 'id="window-unknown"' not in client.get(url, {"window": "90d"}).content.decode()
+
+
+def test_a_segment_no_deal_has_is_named_and_dropped_not_shown_as_a_view_of_no_deals():
+    """A stale link's segment filtered the table down to no deals while the filter said
+    "All"; another case of a real one now selects it."""
+    walk_deal("006SEG", ["discover", "won"], segment="Enterprise")
+    client = _client(ENABLEMENT_LEAD)
+    text = client.get("/analytics/assets/", {"segment": "<b>Entreprise</b>"}).content.decode()
+    assert "No deal has the segment “&lt;b&gt;Entreprise&lt;/b&gt;”: showing every segment." in text
+    assert "<option selected>Enterprise</option>" not in text
+    text = client.get("/analytics/assets/", {"segment": "enterprise"}).content.decode()
+    assert "<option selected>Enterprise</option>" in text and 'id="segment-unknown"' not in text
