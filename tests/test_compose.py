@@ -5,6 +5,7 @@ healthy before the app starts, and the settings accept the environment it sets."
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import shlex
@@ -234,3 +235,14 @@ def test_the_image_holds_every_app_builds_its_static_files_and_serves_a_page(com
     )
     assert served.returncode == 0, served.stderr[-2000:]
     assert served.stdout.split() == ["200", "True"]
+
+
+def test_the_image_serves_as_compose_does(compose):
+    """The image's own command ran gunicorn's defaults (one worker, a 30 s timeout) where
+    compose runs three workers and 60 s: the same app, two behaviours."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    (command,) = [line for line in dockerfile.splitlines() if line.startswith("CMD ")]
+    image = json.loads(command.removeprefix("CMD "))
+    script = shlex.split(compose["services"]["web"]["command"])[-1]  # sh -c "...&& gunicorn"
+    served = script.split("gunicorn", 1)[1].split()
+    assert image[0] == "gunicorn" and image[1:] == served
