@@ -9,13 +9,14 @@ under Settings > API tokens). Either way the caller's own permissions apply.
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import SessionAuth
 
 from accounts.throttle import BearerTokenAuth
 from cms.taxonomy import deal_facets, facets
 from search import selectors, services
-from search.engines import SearchUnavailable
+from search.engines import SearchUnavailable, retry_after
 from search.forms import InvalidSearch
 from search.query import audience_for
 from search.schema import SORTS
@@ -170,7 +171,7 @@ def _facets(results) -> dict:
     response={200: SearchOut, 400: ErrorOut, 503: ErrorOut},
     summary="Search the assets the caller may see",
 )
-def search(request, params: Query[SearchParams]):
+def search(request, response: HttpResponse, params: Query[SearchParams]):
     """Full-text search with facets, sorting, pagination and deal mode. Facet counts and
     results only cover assets the caller may see. Every call is recorded as a search event.
     The same service as the search page (``search.services.rep_search``)."""
@@ -179,6 +180,7 @@ def search(request, params: Query[SearchParams]):
     except InvalidSearch as error:
         return Status(400, {"detail": str(error)})
     except SearchUnavailable:
+        response["Retry-After"] = retry_after()
         return Status(503, {"detail": UNAVAILABLE})
     return Status(
         200,
@@ -200,12 +202,13 @@ def search(request, params: Query[SearchParams]):
 @router.get(
     "/suggest", response={200: SuggestOut, 400: ErrorOut, 503: ErrorOut}, summary="Complete a query"
 )
-def suggest(request, q: str = ""):
+def suggest(request, response: HttpResponse, q: str = ""):
     """Asset titles and taxonomy terms the caller may see that complete ``q`` (at most 200
     characters, as for a search)."""
     try:
         suggestions = selectors.search_suggest(audience=audience_for(request.user), text=q)
     except SearchUnavailable:
+        response["Retry-After"] = retry_after()
         return Status(503, {"detail": UNAVAILABLE})
     except InvalidSearch as error:
         return Status(400, {"detail": str(error)})

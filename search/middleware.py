@@ -16,11 +16,10 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from search.admin_backend import AdminIndexUnmapped, AdminSearchUnavailable
-from search.engines import SearchUnavailable
+from search.engines import SearchUnavailable, retry_after
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS = 30
 UNAVAILABLE = (
     "Search is unavailable: the search server does not answer. Browsing and editing pages "
     "and documents still work; try the search again in a minute."
@@ -75,5 +74,5 @@ class AdminSearchUnavailableMiddleware:
             return None
         logger.warning("admin search failed on %s: %r", request.path, exception)
         response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(RETRY_SECONDS)
+        response["Retry-After"] = retry_after()
         return response

@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from search import selectors, services
-from search.engines import SearchUnavailable
+from search.engines import SearchUnavailable, retry_after
 from search.forms import InvalidSearch
 from search.query import audience_for
 from search.results import url_at_page
@@ -48,10 +48,13 @@ def search_page(request):
     except SearchUnavailable as error:
         logger.warning("search unavailable: %s", error)
         if partial:
-            return _respond(request, _failed(UNAVAILABLE, q), partial, status=503)
-        return TemplateResponse(
-            request, "search/unavailable.html", {"message": UNAVAILABLE}, status=503
-        )
+            response = _respond(request, _failed(UNAVAILABLE, q), partial, status=503)
+        else:
+            response = TemplateResponse(
+                request, "search/unavailable.html", {"message": UNAVAILABLE}, status=503
+            )
+        response["Retry-After"] = retry_after()
+        return response
     context = {"search": page, "query": page.query, "q": page.query.text, "error": None}
     return _respond(request, context, partial, keep=page.keep)
 
@@ -84,7 +87,9 @@ def suggest(request):
             audience=audience_for(request.user), text=request.GET.get("q", "")
         )
     except SearchUnavailable:
-        return JsonResponse({"detail": UNAVAILABLE, "suggestions": []}, status=503)
+        response = JsonResponse({"detail": UNAVAILABLE, "suggestions": []}, status=503)
+        response["Retry-After"] = retry_after()
+        return response
     except InvalidSearch as error:
         return JsonResponse({"detail": str(error), "suggestions": []}, status=400)
     data = [{"kind": s.kind, "label": s.label, "url": s.url} for s in suggestions]

@@ -21,11 +21,18 @@ __all__ = [
     "SearchEngine",
     "SearchUnavailable",
     "get_engine",
+    "retry_after",
     "use_engine",
 ]
 
 _engine: SearchEngine | None = None
 _lock = threading.Lock()
+
+
+def retry_after() -> str:
+    """A ``Retry-After`` for "search unavailable", in seconds: the breaker's cooldown, after
+    which one request tries the server again (``search.engines.breaker``)."""
+    return str(settings.SEARCH_COOLDOWN_SECONDS)
 
 
 def engine_from_settings() -> SearchEngine:

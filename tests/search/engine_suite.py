@@ -8,12 +8,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from search import selectors, services
 from search.engines import SearchUnavailable, use_engine
 from search.query import DealContext, audience_for
 from tests.search.conftest import facet, publish, run_search, set_synonyms, titles
+
+SUGGEST_URLS = ("/search/suggest/", "/api/v1/search/suggest")
 
 
 class EngineSuite:
@@ -419,11 +422,17 @@ class EngineSuite:
         client.force_login(library.outsider)
         with use_engine(broken_engine):
             page = client.get("/search/", {"q": "roadmap"})
+            partial = client.get("/search/", {"q": "roadmap"}, HTTP_X_SEARCH_PARTIAL="1")
             api = client.get("/api/v1/search", {"q": "roadmap"})
+            typed = [client.get(url, {"q": "road"}) for url in SUGGEST_URLS]
         assert page.status_code == 503
         assert "Search is unavailable right now" in page.content.decode()
         assert api.status_code == 503
         assert api.json() == {"detail": "search is unavailable; try again shortly"}
+        # each says when to ask again: once the breaker lets a request through
+        for response in (page, partial, api, *typed):
+            assert response.status_code == 503
+            assert response["Retry-After"] == str(settings.SEARCH_COOLDOWN_SECONDS)
 
     def test_publishing_while_engine_down_succeeds_and_catches_up(
         self, library, broken_engine, engine, django_capture_on_commit_callbacks
