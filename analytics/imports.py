@@ -15,6 +15,7 @@ report is the real run's.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import tempfile
 import time
@@ -125,6 +126,15 @@ class ImportReport:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append((row, column, reason))
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data (an import job keeps it); ``from_dict`` reads it."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportReport:
+        errors = [tuple(error) for error in data.get("errors", [])]
+        return cls(**{**data, "errors": errors})
 
 
 class ImportError_(ValueError):

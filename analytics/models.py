@@ -86,6 +86,48 @@ class DealStageChange(models.Model):
         ]
 
 
+class ImportJob(models.Model):
+    """One upload of a deals or history file, imported in the background
+    (``analytics.import_jobs``): its options, how far it got and what it found. A job left
+    "running" whose ``updated_at`` stopped moving was cut off (its worker stopped); importing
+    the file again finishes it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    #: Where the upload waits until the job has run (deleted then), relative to DATA_DIR.
+    stored_path = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=20, default="deals")
+    dry_run = models.BooleanField(default=False)
+    mapping = models.TextField(blank=True)
+    date_order = models.CharField(max_length=10, default="auto")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_read = models.PositiveIntegerField(default=0)
+    report = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
 # --- Usage ------------------------------------------------------------------------------------
 
 

@@ -18,3 +18,12 @@ def refresh_analytics_task(full: bool = False) -> dict:
         return analytics_refresh(full=full)
     except AnalyticsLocked:
         return {"skipped": "another analytics refresh holds the lock"}
+
+
+@task()
+def import_job_task(job_id: int) -> None:
+    """Run one dashboard deal import; see ``analytics.import_jobs.import_job_run``."""
+    # Imported here: analytics.import_jobs enqueues this task, so it loads first.
+    from analytics.import_jobs import import_job_run
+
+    import_job_run(job_id=job_id)

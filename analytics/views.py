@@ -3,6 +3,7 @@ service and render; the numbers come from the rollups."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -21,7 +22,9 @@ from accounts.roles import user_is_enablement_lead, user_manages_content
 from analytics import charts, exports, scope, selectors, services
 from analytics.content_requests import content_request_create, content_requests_backlog
 from analytics.forms import ExportForm, ImportForm, StrataForm
-from analytics.imports import ImportError_, deal_import_file, parse_mapping
+from analytics.import_jobs import import_job_create
+from analytics.imports import ImportError_, ImportReport, parse_mapping
+from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
 from cms.models import AssetPage, BuyerStage, Pillar
 from cms.selectors import asset_original
@@ -29,6 +32,9 @@ from cms.selectors import asset_original
 SORTABLE = {"title", *selectors.ASSET_FIELDS}
 DEFAULT_SORT = "effect"
 REQUESTS_SHOWN = 50  # the most backed content requests, on the search gaps page
+#: A running import whose progress has not moved for this long is said to have maybe stopped
+#: (a chunk takes well under a second; its worker was killed, say).
+IMPORT_STALLED_AFTER = timedelta(minutes=2)
 
 
 def lead_required(view):
@@ -334,26 +340,72 @@ def search_gaps_csv(request, table: str):
 
 @lead_required
 def import_deals(request):
+    """The upload form: a valid upload becomes an import job run in the background, and the
+    lead is taken to its page. A form that is not valid (no file, a bad mapping) is shown
+    again with its errors and no job."""
     form = ImportForm(request.POST or None, request.FILES or None)
-    report = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            report = deal_import_file(
-                data["file"],
-                data["file"].name,
+            parse_mapping(data["mapping"])
+        except ImportError_ as error:
+            form.add_error("mapping", str(error))
+        else:
+            job = import_job_create(
+                user=request.user,
+                upload=data["file"],
                 kind=data["kind"],
                 dry_run=data["dry_run"],
-                mapping=parse_mapping(data["mapping"]),
+                mapping=data["mapping"],
                 date_order=data["date_order"],
             )
-        except ImportError_ as error:
-            form.add_error("file", str(error))
-        if report and not report.dry_run:
-            analytics_refresh_request(reason="deal import")
-    return render(
-        request, "analytics/import.html", _base_context(request, form=form, report=report)
+            return redirect("analytics:import_job", job_id=job.pk)
+    return render(request, "analytics/import.html", _base_context(request, form=form))
+
+
+@lead_required
+@require_GET
+def import_job(request, job_id: int):
+    """One import's page: its progress while it runs (the page reloads itself), then its
+    report or the reason it failed."""
+    job = _import_job(job_id)
+    report = ImportReport.from_dict(job.report) if job.report else None
+    stalled = (
+        job.status == ImportJob.Status.RUNNING
+        and timezone.now() - job.updated_at > IMPORT_STALLED_AFTER
     )
+    context = _base_context(
+        request, job=job, report=report, rows_read=f"{job.rows_read:,}", stalled=stalled
+    )
+    response = render(request, "analytics/import_job.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@lead_required
+@require_GET
+def import_job_status(request, job_id: int):
+    """An import's progress as JSON: status, rows read so far, when it last moved."""
+    job = _import_job(job_id)
+    response = JsonResponse(
+        {
+            "status": job.status,
+            "rows_read": job.rows_read,
+            "started_at": job.started_at.isoformat() if job.started_at else None,
+            "updated_at": job.updated_at.isoformat(),
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "error": job.error,
+        }
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def _import_job(job_id: int) -> ImportJob:
+    try:
+        return ImportJob.objects.get(pk=job_id)
+    except ImportJob.DoesNotExist:
+        raise Http404("No such import.") from None
 
 
 @lead_required

@@ -7,12 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
 
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics import imports
 from analytics.imports import ImportError_, deal_import_file, parse_mapping
-from analytics.models import Deal, DealStageChange
+from analytics.models import Deal, DealStageChange, ImportJob
 from analytics.parsing import parse_amount, parse_date, parse_datetime
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +25,23 @@ HEADER = "Opportunity ID,Opportunity Name,Account Name,Amount,Stage,Close Date,I
 
 def _import(text: str, name="report.csv", encoding="utf-8", **options):
     return deal_import_file(io.BytesIO(text.encode(encoding)), name, **options)
+
+
+def _lead_client(role=ENABLEMENT_LEAD) -> Client:
+    client = Client()
+    client.force_login(make_user(role=role))
+    return client
+
+
+def _upload(client, capture, text: str, name="deals.csv", **fields) -> tuple:
+    """Upload ``text`` on the import page, run the job it queues (the immediate task backend
+    runs it when the request's transaction commits) and return the POST's response and the
+    job page's HTML."""
+    data = {"file": SimpleUploadedFile(name, text.encode()), "kind": "deals"}
+    with capture(execute=True):
+        posted = client.post("/analytics/import/", {"date_order": "auto", **data, **fields})
+    assert posted.status_code == 302, posted.content.decode()
+    return posted, client.get(posted.url).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -460,33 +481,22 @@ def test_a_second_import_while_one_runs_is_refused():
         _import(HEADER + "006A,Acme,Acme,1,Prospecting,,,\n")
 
 
-def test_upload_page_reports_a_missing_column_on_the_form():
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import Client
-
-    from accounts.roles import ENABLEMENT_LEAD
-    from tests.factories import make_user
-
-    client = Client()
-    client.force_login(make_user(role=ENABLEMENT_LEAD))
-    upload = SimpleUploadedFile("deals.csv", b"Name,Stage\nAcme,Prospecting\n")
-    response = client.post(
-        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+def test_upload_page_reports_a_missing_column_on_the_jobs_page(django_capture_on_commit_callbacks):
+    client = _lead_client()
+    posted, page = _upload(
+        client, django_capture_on_commit_callbacks, "Name,Stage\nAcme,Prospecting\n"
     )
-    assert "missing required column(s): Opportunity ID" in response.content.decode()
+    assert "missing required column(s): Opportunity ID" in page
+    assert ImportJob.objects.get().status == ImportJob.Status.FAILED
     assert not Deal.objects.exists()
 
 
-def test_a_full_disk_while_reading_the_file_is_named_on_the_form_and_saves_nothing(monkeypatch):
+def test_a_full_disk_while_reading_the_file_is_named_on_the_job_page_and_saves_nothing(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     """The rows wait in a temporary file until the whole file is read; a disk with no room
-    for it is the form's error, not a server error."""
+    for it is the job's error, not a server error."""
     import errno
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import Client
-
-    from accounts.roles import ENABLEMENT_LEAD
-    from tests.factories import make_user
 
     class Full:
         def __init__(self):
@@ -502,16 +512,10 @@ def test_a_full_disk_while_reading_the_file_is_named_on_the_form_and_saves_nothi
             self.closed = True
 
     monkeypatch.setattr("analytics.imports.tempfile.TemporaryFile", Full)
-    client = Client()
-    client.force_login(make_user(role=ENABLEMENT_LEAD))
     body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n"
-    upload = SimpleUploadedFile("deals.csv", body.encode())
-    response = client.post(
-        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
-    )
-    assert response.status_code == 200
-    assert "deals.csv: no room to read the file" in response.content.decode()
-    assert "No space left on device" in response.content.decode()
+    _, page = _upload(_lead_client(), django_capture_on_commit_callbacks, body)
+    assert "deals.csv: no room to read the file" in page
+    assert "No space left on device" in page
     assert not Deal.objects.exists()
 
 
@@ -547,23 +551,14 @@ def test_automatic_date_order_refuses_a_file_with_both_orders_naming_a_row_of_ea
     assert not Deal.objects.exists()
 
 
-def test_automatic_date_order_keeps_month_first_for_an_ambiguous_file_and_says_so():
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import Client
-
-    from accounts.roles import ENABLEMENT_LEAD
-    from tests.factories import make_user
-
+def test_automatic_date_order_keeps_month_first_for_an_ambiguous_file_and_says_so(
+    django_capture_on_commit_callbacks,
+):
     text = HEADER + "DT-1,A,A,1,Prospecting,01/02/2026,,\nDT-2,B,B,1,Prospecting,2026-03-04,,\n"
-    client = Client()
-    client.force_login(make_user(role=ENABLEMENT_LEAD))
-    upload = SimpleUploadedFile("deals.csv", text.encode())
-    page = client.post(
-        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
-    )
+    _, page = _upload(_lead_client(), django_capture_on_commit_callbacks, text)
     assert _close_dates() == {"DT-1": date(2026, 1, 2), "DT-2": date(2026, 3, 4)}
-    assert "row 2, column &#x27;Close Date&#x27;: 01/02/2026" in page.content.decode()
-    assert "read month first" in page.content.decode()
+    assert "row 2, column &#x27;Close Date&#x27;: 01/02/2026" in page
+    assert "read month first" in page
 
 
 def test_an_order_chosen_on_the_form_wins_over_the_files_dates():
@@ -632,3 +627,134 @@ def test_a_file_refused_for_its_date_orders_in_its_last_chunk_leaves_nothing_sav
     with pytest.raises(ImportError_, match=r"row 7, column 'Close Date': 02/13/2026"):
         _import(HEADER + rows + "DT-9,B,B,1,Prospecting,02/13/2026,,\n")
     assert not Deal.objects.exists()
+
+
+# --- Imports from the dashboard run as jobs ---------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(settings, tmp_path):
+    """Each test's uploads wait in its own data directory (a test's rolled-back job leaves
+    its file behind)."""
+    settings.DATA_DIR = tmp_path
+
+
+def _stored_uploads() -> list:
+    from django.conf import settings
+
+    folder = settings.DATA_DIR / "imports"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_an_upload_becomes_a_job_whose_page_shows_the_report(django_capture_on_commit_callbacks):
+    Deal.objects.create(external_id="006B", name="Old", stage="Prospecting")
+    client = _lead_client()
+    body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n006B,Beta,Beta,2,Prospecting,,,\n"
+    posted, page = _upload(client, django_capture_on_commit_callbacks, body)
+    job = ImportJob.objects.get()
+    assert posted.url == f"/analytics/import/{job.pk}/"
+    assert (job.status, job.file_name, job.kind) == ("done", "deals.csv", "deals")
+    assert job.created_by is not None
+    assert job.started_at and job.finished_at and job.rows_read == 2
+    assert "2 rows: 1 created, 1 updated" in page
+    assert "Open the dashboard" in page and "http-equiv" not in page  # finished: no reloading
+    # Another lead sees it too (leads share the dashboard); nobody else does.
+    assert _lead_client().get(posted.url).status_code == 200
+    for role in (REP, MARKETER):
+        other = _lead_client(role)
+        assert other.get(posted.url).status_code == 403
+        assert other.get(f"{posted.url}status/").status_code == 403
+    assert _lead_client().get("/analytics/import/999999/").status_code == 404
+
+
+def test_the_uploaded_file_is_deleted_after_the_run_whether_it_worked_or_not(
+    django_capture_on_commit_callbacks,
+):
+    client = _lead_client()
+    _upload(client, django_capture_on_commit_callbacks, HEADER + "006A,A,A,1,Prospecting,,,\n")
+    _upload(client, django_capture_on_commit_callbacks, "Name,Stage\nAcme,Prospecting\n")
+    assert ImportJob.objects.filter(status="done").count() == 1
+    assert ImportJob.objects.filter(status="failed").count() == 1
+    assert _stored_uploads() == []
+
+
+def test_the_upload_waits_in_the_data_directory_until_the_job_runs():
+    client = _lead_client()
+    upload = SimpleUploadedFile("deals.csv", (HEADER + "006A,A,A,1,Prospecting,,,\n").encode())
+    posted = client.post(
+        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+    )
+    job = ImportJob.objects.get()  # no commit in this test: the task was never queued
+    assert job.status == "queued" and len(_stored_uploads()) == 1
+    assert "Waiting to start" in client.get(posted.url).content.decode()
+
+
+def test_a_failed_import_names_the_problem_on_the_job_page_and_saves_nothing(
+    django_capture_on_commit_callbacks,
+):
+    body = HEADER + "DT-1,A,A,1,Prospecting,13/02/2026,,\nDT-2,B,B,1,Prospecting,02/13/2026,,\n"
+    _, page = _upload(_lead_client(), django_capture_on_commit_callbacks, body)
+    assert "The file was not imported" in page
+    assert "the dates are written both day first" in page
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and job.report is None and "day first" in job.error
+    assert not Deal.objects.exists()
+
+
+def test_an_invalid_form_shows_its_errors_and_creates_no_job():
+    page = _lead_client().post("/analytics/import/", {"kind": "deals", "date_order": "auto"})
+    assert page.status_code == 200 and "This field is required." in page.content.decode()
+    upload = SimpleUploadedFile("deals.csv", (HEADER + "006A,A,A,1,Prospecting,,,\n").encode())
+    page = _lead_client().post(
+        "/analytics/import/",
+        {"file": upload, "kind": "deals", "date_order": "auto", "mapping": "nonsense"},
+    )
+    assert page.status_code == 200 and "write &#x27;Header = field&#x27;" in page.content.decode()
+    assert not ImportJob.objects.exists() and _stored_uploads() == []
+
+
+def test_progress_is_recorded_as_the_rows_are_read(monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    client = _lead_client()
+    seen = []
+
+    def fake_import(stream, filename, *, progress, **options):
+        progress(1234)
+        job = ImportJob.objects.order_by("-pk").first()
+        seen.append(client.get(f"/analytics/import/{job.pk}/status/").json())
+        seen.append(client.get(f"/analytics/import/{job.pk}/").content.decode())
+        raise ImportError_("stopped for the test")
+
+    body = HEADER + "".join(f"P{n},A,A,1,Prospecting,,,\n" for n in range(5))
+    _upload(client, django_capture_on_commit_callbacks, body)
+    assert ImportJob.objects.get().rows_read == 5  # the real run: every row of the file
+    monkeypatch.setattr("analytics.import_jobs.deal_import_file", fake_import)
+    _upload(client, django_capture_on_commit_callbacks, body)
+    status, page = seen
+    assert (status["status"], status["rows_read"]) == ("running", 1234)
+    assert status["started_at"] and status["updated_at"] and status["finished_at"] is None
+    assert "Read 1,234 rows…" in page and 'http-equiv="refresh"' in page
+
+
+def test_a_job_that_stopped_moving_says_since_when():
+    from django.utils import timezone
+
+    job = ImportJob.objects.create(file_name="deals.csv", status="running", rows_read=500)
+    long_ago = timezone.now() - timedelta(minutes=30)
+    ImportJob.objects.filter(pk=job.pk).update(started_at=long_ago, updated_at=long_ago)
+    page = _lead_client().get(f"/analytics/import/{job.pk}/").content.decode()
+    assert "Read 500 rows…" in page
+    assert "the import may have stopped" in page
+    assert f"No progress since {timezone.localtime(long_ago):%-d %b %Y %H:%M:%S}" in page
+
+
+def test_the_file_name_and_the_error_are_escaped_on_the_job_page(
+    django_capture_on_commit_callbacks,
+):
+    body = "Name,<script>alert(1)</script>\nAcme,Prospecting\n"
+    _, page = _upload(
+        _lead_client(), django_capture_on_commit_callbacks, body, name="<img src=x>.csv"
+    )
+    assert "<script>alert(1)</script>" not in page and "<img src=x>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Import of &lt;img src=x&gt;.csv" in page

@@ -192,14 +192,16 @@ def test_closed_deals_without_history_are_flagged_and_left_out_of_estimates():
     assert selectors.snapshot("overview", "all")["without_history"] == 1
 
 
-def test_the_import_page_reports_closed_deals_without_history():
+def test_the_import_page_reports_closed_deals_without_history(django_capture_on_commit_callbacks):
     client = Client()
     client.force_login(make_user(role=ENABLEMENT_LEAD))
     upload = io.BytesIO((HEADER + "H9,Old,1,Closed Won,2024-03-31,SMB\n").encode())
     upload.name = "report.csv"
-    page = client.post(
-        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(
+            "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+        )
+    page = client.get(posted.url)
     assert "1 closed deal in this file has no stage history" in page.content.decode()
 
 

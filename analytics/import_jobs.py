@@ -1,0 +1,101 @@
+"""Deal imports from the dashboard, run in the background.
+
+The upload is saved under ``DATA_DIR/imports`` and an ``ImportJob`` records it; a task
+(``analytics.tasks.import_job_task``) runs ``deal_import_file`` on the saved file, noting the
+rows read after each chunk, so the job's page shows progress and then the report, and no web
+request lasts as long as a large file takes. The saved file is deleted once the run ends,
+whether it succeeded or failed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from analytics import tasks
+from analytics.imports import ImportError_, deal_import_file, parse_mapping
+from analytics.models import ImportJob
+from analytics.refresh import analytics_refresh_request
+
+UPLOAD_DIR = "imports"
+
+
+def _stored(job: ImportJob) -> Path:
+    return Path(settings.DATA_DIR) / job.stored_path
+
+
+def import_job_create(
+    *, user, upload, kind: str, dry_run: bool, mapping: str, date_order: str
+) -> ImportJob:
+    """Save the upload, record the job and enqueue its run once the transaction commits."""
+    folder = Path(settings.DATA_DIR) / UPLOAD_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name).suffix.lower()
+    name = f"{secrets.token_hex(16)}{suffix}"
+    with (folder / name).open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    job = ImportJob(
+        created_by=user,
+        file_name=upload.name[:255],
+        stored_path=f"{UPLOAD_DIR}/{name}",
+        kind=kind,
+        dry_run=dry_run,
+        mapping=mapping,
+        date_order=date_order,
+    )
+    job.full_clean()
+    job.save()
+    transaction.on_commit(lambda: tasks.import_job_task.enqueue(job.pk))
+    return job
+
+
+def import_job_run(*, job_id: int) -> None:
+    """Run the job's import: "running" with the rows read as it goes, then "done" with the
+    report or "failed" with the reason. The saved file is deleted either way; a real run
+    asks for the analytics refresh, as the import did in the request."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status != ImportJob.Status.QUEUED:
+        return  # already run (a task delivered twice)
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=now, updated_at=now
+    )
+    try:
+        report = _import(job)
+    except ImportError_ as error:
+        _finish(job, status=ImportJob.Status.FAILED, error=str(error))
+        return
+    except Exception as error:
+        _finish(job, status=ImportJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        _stored(job).unlink(missing_ok=True)
+    _finish(job, status=ImportJob.Status.DONE, report=report.to_dict(), rows_read=report.rows)
+    if not report.dry_run:
+        analytics_refresh_request(reason="deal import")
+
+
+def _import(job: ImportJob):
+    def progress(rows: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(rows_read=rows, updated_at=timezone.now())
+
+    with _stored(job).open("rb") as stream:
+        return deal_import_file(
+            stream,
+            job.file_name,
+            kind=job.kind,
+            dry_run=job.dry_run,
+            mapping=parse_mapping(job.mapping),
+            date_order=job.date_order,
+            progress=progress,
+        )
+
+
+def _finish(job: ImportJob, **values) -> None:
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=now, updated_at=now, **values)
