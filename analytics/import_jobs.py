@@ -36,9 +36,13 @@ def import_job_create(
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(upload.name).suffix.lower()
     name = f"{secrets.token_hex(16)}{suffix}"
-    with (folder / name).open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
+    try:
+        with (folder / name).open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    except OSError:  # a full disk: no half-written file left behind (the 503 says why)
+        (folder / name).unlink(missing_ok=True)
+        raise
     job = ImportJob(
         created_by=user,
         file_name=upload.name[:255],

@@ -519,6 +519,45 @@ def test_a_full_disk_while_reading_the_file_is_named_on_the_job_page_and_saves_n
     assert not Deal.objects.exists()
 
 
+def test_a_full_disk_while_saving_the_upload_is_a_503_leaving_no_file_and_no_job(
+    monkeypatch, settings
+):
+    import errno
+    from pathlib import Path
+
+    real_open = Path.open
+
+    class Full:
+        """The saved upload's file, on a disk that fills up at its first write."""
+
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    def opened(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        return Full(handle) if "imports" in path.parts and "w" in mode else handle
+
+    monkeypatch.setattr(Path, "open", opened)
+    body = (HEADER + "006A,Acme,Acme,1,Prospecting,,,\n").encode()
+    upload = SimpleUploadedFile("deals.csv", body)
+    response = _lead_client().post(
+        "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+    )
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    assert list((Path(settings.DATA_DIR) / "imports").iterdir()) == []
+
+
 # --- "Automatic" date order: one order for the whole file -----------------------------------
 
 
