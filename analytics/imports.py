@@ -46,6 +46,7 @@ from analytics.services import (
     StageMap,
     deal_apply,
     deal_external_id_normalise,
+    deal_external_id_problem,
     deal_input_problems,
     deals_mark_changed,
     deals_refresh_reached,
@@ -422,6 +423,11 @@ def _row_input(number: int, values: list, context: _Context, report) -> DealInpu
     data["external_id"] = deal_external_id_normalise(data.get("external_id"))
     if not data.get("external_id"):
         report.error(number, _label(context, "external_id"), "is empty")
+        return None
+    if deal_external_id_problem(data["external_id"]):
+        report.error(
+            number, _label(context, "external_id"), deal_external_id_problem(data["external_id"])
+        )
         return None
     if not data.get("stage"):
         report.error(number, _label(context, "stage"), "is empty")

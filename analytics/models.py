@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import NoReverseMatch, reverse
 
 from accounts.roles import content_managers_q
 
@@ -64,6 +65,15 @@ class Deal(models.Model):
             if self.account
             else (self.name or self.external_id)
         )
+
+    @property
+    def page_url(self) -> str:
+        """The deal panel's address; "" for an id no address holds (one stored before such
+        ids were refused: ``services.deal_external_id_problem``)."""
+        try:
+            return reverse("deals:detail", args=[self.external_id])
+        except NoReverseMatch:
+            return ""
 
 
 class DealStageChange(models.Model):

@@ -169,6 +169,15 @@ def deal_external_id_normalise(value) -> str:
     return str(value or "").strip()
 
 
+def deal_external_id_problem(external_id: str) -> str:
+    """Why a normalised, non-empty CRM id cannot key a deal, or "": a slash at either end
+    (the deal's page and API addresses hold its id, slashes inside included:
+    ``enablement.converters.CrmId``)."""
+    if external_id.startswith("/") or external_id.endswith("/"):
+        return f"{external_id!r} starts or ends with “/”, which no deal's address can hold"
+    return ""
+
+
 @dataclass
 class DealInput:
     """One deal as a CRM describes it; only ``external_id`` and ``stage`` are required."""
@@ -378,6 +387,8 @@ def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[
     data.external_id = deal_external_id_normalise(data.external_id)
     if not data.external_id:
         raise ValidationError({"external_id": "is required"})
+    if deal_external_id_problem(data.external_id):
+        raise ValidationError({"external_id": deal_external_id_problem(data.external_id)})
     problems = _deal_flag_problems(data)
     if problems:
         raise ValidationError(problems)

@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, REP
@@ -128,6 +129,21 @@ def test_a_deal_whose_crm_id_holds_a_slash_opens_from_my_deals():
         content_type="application/json",
     )
     assert moved.status_code == 200 and moved.json()["outcome"] == "won"
+
+
+@pytest.mark.parametrize("crm_id", ["/lead", "trail/"])
+def test_a_crm_id_with_a_slash_at_either_end_is_refused_and_never_breaks_my_deals(crm_id):
+    """No address holds such an id: the webhook took it and My deals was a server error."""
+    rep = make_user(role=REP)
+    with pytest.raises(ValidationError, match="starts or ends with “/”"):
+        _deal(crm_id, rep)
+    lead = _client(make_user(role=ENABLEMENT_LEAD))
+    body = {"external_id": crm_id, "stage": "Prospecting", "owner": rep.username}
+    answer = lead.post("/api/v1/deals", json.dumps(body), content_type="application/json")
+    assert answer.status_code == 400 and "external_id" in answer.json()["detail"]
+    Deal.objects.create(external_id=crm_id, stage="Prospecting", owner=rep, name="Stored before")
+    page = _client(rep).get("/deals/")
+    assert page.status_code == 200 and "Stored before" in page.content.decode()
 
 
 def test_pickers_list_deals_by_recency_with_stage_and_amount():

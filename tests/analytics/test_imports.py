@@ -168,6 +168,7 @@ def test_bad_rows_are_reported_by_row_and_column_and_good_rows_kept():
         + "006C,Initech,Initech,5,Prospecting,3/31/2024,,\n"
         + "006C,Initech again,Initech,5,Prospecting,3/31/2024,,\n"
         + ",No id,X,5,Prospecting,3/31/2024,,\n"
+        + "/006D,Slashed,X,5,Prospecting,3/31/2024,,\n"
     )
     assert report.created == 1
     assert report.errors == [
@@ -179,6 +180,7 @@ def test_bad_rows_are_reported_by_row_and_column_and_good_rows_kept():
         (3, "Amount", "amount 'lots' is not a number"),
         (5, "Opportunity ID", "duplicate id (first on row 4)"),
         (6, "Opportunity ID", "is empty"),
+        (7, "Opportunity ID", "'/006D' starts or ends with “/”, which no deal's address can hold"),
     ]
     assert list(Deal.objects.values_list("external_id", flat=True)) == ["006C"]
 
