@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -219,11 +219,27 @@ def deal_import_file(
                 report.notes.append(note)
         context = _Context(StageMap(), headers, columns, date_order, dry_run)
         try:
-            with job_lock("import_deals"):
-                _import_rows(_spooled(spool), kind, context, report, progress)
+            with job_lock("import_deals", stale_after=LOCK_STALE_AFTER) as lock:
+                _import_rows(_spooled(spool), kind, context, report, _alive(lock, progress))
         except Locked as error:
             raise ImportError_(f"{error}; try again when it has finished") from None
     return report
+
+
+#: An import's lock is touched after every chunk; one untouched this long was left by a run
+#: that died (a worker killed mid-file), and the next import takes it over.
+LOCK_STALE_AFTER = timedelta(minutes=10)
+
+
+def _alive(lock, progress):
+    """``progress`` that also touches the import's lock: this run is alive."""
+
+    def told(rows: int) -> None:
+        lock.touch()
+        if progress:
+            progress(rows)
+
+    return told
 
 
 def _spool_file(filename: str):

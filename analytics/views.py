@@ -23,7 +23,7 @@ from analytics import charts, exports, scope, selectors, services
 from analytics.content_requests import content_request_create, content_requests_backlog
 from analytics.forms import ExportForm, ImportForm, StrataForm
 from analytics.import_jobs import import_job_create
-from analytics.imports import ImportError_, ImportReport, parse_mapping
+from analytics.imports import LOCK_STALE_AFTER, ImportError_, ImportReport, parse_mapping
 from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
 from cms.models import AssetPage, BuyerStage, Pillar
@@ -370,12 +370,15 @@ def import_job(request, job_id: int):
     report or the reason it failed."""
     job = _import_job(job_id)
     report = ImportReport.from_dict(job.report) if job.report else None
-    stalled = (
-        job.status == ImportJob.Status.RUNNING
-        and timezone.now() - job.updated_at > IMPORT_STALLED_AFTER
-    )
+    quiet = timezone.now() - job.updated_at > IMPORT_STALLED_AFTER
     context = _base_context(
-        request, job=job, report=report, rows_read=f"{job.rows_read:,}", stalled=stalled
+        request,
+        job=job,
+        report=report,
+        rows_read=f"{job.rows_read:,}",
+        stalled=quiet and job.status == ImportJob.Status.RUNNING,
+        unstarted=quiet and job.status == ImportJob.Status.QUEUED,
+        again_at=job.updated_at + LOCK_STALE_AFTER,  # its lock is taken over then
     )
     response = render(request, "analytics/import_job.html", context)
     add_never_cache_headers(response)

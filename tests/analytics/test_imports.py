@@ -787,6 +787,51 @@ def test_a_job_that_stopped_moving_says_since_when():
     assert "Read 500 rows…" in page
     assert "the import may have stopped" in page
     assert f"No progress since {timezone.localtime(long_ago):%-d %b %Y %H:%M:%S}" in page
+    again = timezone.localtime(long_ago + imports.LOCK_STALE_AFTER)
+    assert "import the file again to finish it (deals are updated" in page
+    assert f"from {again:%H:%M}, when a stopped import's lock is released" in page
+    ImportJob.objects.filter(pk=job.pk).update(dry_run=True)
+    page = _lead_client().get(f"/analytics/import/{job.pk}/").content.decode()
+    assert "A dry run saves nothing; run it again from" in page and "rows saved" not in page
+
+
+def test_a_job_no_worker_started_says_the_worker_may_be_stopped():
+    from django.utils import timezone
+
+    job = ImportJob.objects.create(file_name="deals.csv")
+    client = _lead_client()
+    fresh = client.get(f"/analytics/import/{job.pk}/").content.decode()
+    assert "Waiting to start…" in fresh and 'id="import-unstarted"' not in fresh
+    long_ago = timezone.now() - timedelta(minutes=30)
+    ImportJob.objects.filter(pk=job.pk).update(created_at=long_ago, updated_at=long_ago)
+    page = client.get(f"/analytics/import/{job.pk}/").content.decode()
+    assert "Waiting to start…" in page
+    assert "the task worker (<code>manage.py db_worker</code>) may be stopped" in page
+
+
+def test_a_dead_imports_lock_is_taken_over_once_it_has_been_quiet_ten_minutes():
+    """A worker killed mid-file left the lock for two hours: every import in between failed
+    with "already running", though the page said to import the file again."""
+    from django.utils import timezone
+
+    from analytics.models import JobLock
+
+    row = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n"
+    JobLock.objects.create(name="import_deals", acquired_at=timezone.now() - timedelta(minutes=5))
+    with pytest.raises(ImportError_, match="already running"):
+        _import(row)
+    JobLock.objects.update(acquired_at=timezone.now() - timedelta(minutes=11))
+    assert _import(row).created == 1 and not JobLock.objects.exists()
+
+
+def test_a_running_import_keeps_its_lock_alive_after_every_chunk(monkeypatch):
+    from analytics.models import JobLock
+
+    monkeypatch.setattr(imports, "CHUNK", 1)
+    touched = []
+    rows = "".join(f"006{n},Acme,Acme,1,Prospecting,,,\n" for n in range(3))
+    _import(HEADER + rows, progress=lambda _: touched.append(JobLock.objects.get().acquired_at))
+    assert len(touched) == 3 and touched[0] < touched[1] < touched[2]
 
 
 def test_the_file_name_and_the_error_are_escaped_on_the_job_page(
