@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import tasks
-from analytics.imports import ImportError_, deal_import_file, parse_mapping
+from analytics.imports import LOCK_STALE_AFTER, ImportError_, deal_import_file, parse_mapping
 from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
 
@@ -103,3 +103,29 @@ def _import(job: ImportJob):
 def _finish(job: ImportJob, **values) -> None:
     now = timezone.now()
     ImportJob.objects.filter(pk=job.pk).update(finished_at=now, updated_at=now, **values)
+
+
+def import_jobs_abandoned() -> int:
+    """Fail the jobs whose run died (a worker killed mid-file: "running" with no progress for
+    ``LOCK_STALE_AFTER``, when the next import may take their lock) and delete their saved
+    files, which nothing else would; returns how many. The scheduler runs it."""
+    quiet_since = timezone.now() - LOCK_STALE_AFTER
+    dead = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, updated_at__lt=quiet_since)
+    count = 0
+    for job in dead:
+        error = (
+            f"The import stopped after {job.rows_read:,} rows (no progress since "
+            f"{timezone.localtime(job.updated_at):%d %b %Y %H:%M}): its worker stopped. "
+            + (
+                "A dry run saves nothing; run it again."
+                if job.dry_run
+                else "The rows saved so far are kept; import the file again to finish it."
+            )
+        )
+        finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now()
+        )
+        if finished:
+            _stored(job).unlink(missing_ok=True)
+            count += finished
+    return count

@@ -735,7 +735,7 @@ def test_a_failed_import_names_the_problem_on_the_job_page_and_saves_nothing(
 ):
     body = HEADER + "DT-1,A,A,1,Prospecting,13/02/2026,,\nDT-2,B,B,1,Prospecting,02/13/2026,,\n"
     _, page = _upload(_lead_client(), django_capture_on_commit_callbacks, body)
-    assert "The file was not imported" in page
+    assert "The import failed" in page
     assert "the dates are written both day first" in page
     job = ImportJob.objects.get()
     assert job.status == "failed" and job.report is None and "day first" in job.error
@@ -822,6 +822,35 @@ def test_a_dead_imports_lock_is_taken_over_once_it_has_been_quiet_ten_minutes():
         _import(row)
     JobLock.objects.update(acquired_at=timezone.now() - timedelta(minutes=11))
     assert _import(row).created == 1 and not JobLock.objects.exists()
+
+
+def test_the_scheduler_fails_an_import_whose_worker_died_and_deletes_its_file(settings):
+    """Such a job stayed "running" and its saved upload (the deals file) stayed on disk."""
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from analytics.management.commands.analytics_scheduler import periodic_jobs_run
+
+    folder = Path(settings.DATA_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for minutes in (11, 5):  # quiet past the lock's 10 minutes, and not yet
+        (folder / f"{minutes}.csv").write_text("Opportunity ID,Stage\n")
+        job = ImportJob.objects.create(
+            file_name="deals.csv", stored_path=f"imports/{minutes}.csv", status="running"
+        )
+        quiet = timezone.now() - timedelta(minutes=minutes)
+        ImportJob.objects.filter(pk=job.pk).update(rows_read=1500, updated_at=quiet)
+        jobs.append(job)
+    periodic_jobs_run(last_runs={}, now=0.0)
+    dead, alive = (ImportJob.objects.get(pk=job.pk) for job in jobs)
+    assert (dead.status, alive.status) == ("failed", "running")
+    assert dead.error.startswith("The import stopped after 1,500 rows (no progress since ")
+    assert "import the file again to finish it" in dead.error
+    assert [path.name for path in folder.iterdir()] == ["5.csv"]
+    page = _lead_client().get(f"/analytics/import/{dead.pk}/").content.decode()
+    assert "The import failed" in page and "its worker stopped" in page
 
 
 def test_a_running_import_keeps_its_lock_alive_after_every_chunk(monkeypatch):

@@ -31,6 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from analytics.import_jobs import import_jobs_abandoned
 from analytics.refresh import database_checkpoint, scheduler_tick
 from cms.documents import documents_stuck_retry
 from cms.reminders import owner_reminders_send
@@ -148,6 +149,13 @@ def stuck_documents_retry() -> None:
         logger.info("processing %s stuck document(s) again", len(claimed))
 
 
+def imports_abandoned() -> None:
+    """Fail the dashboard imports whose worker died mid-file and delete their saved files."""
+    failed = import_jobs_abandoned()
+    if failed:
+        logger.info("%s stopped import(s) marked failed", failed)
+
+
 # The jobs the loop runs every so often, with their intervals in seconds (the refresh and the
 # digest have their own rules above).
 PERIODIC_JOBS = (
@@ -156,4 +164,5 @@ PERIODIC_JOBS = (
     (PRUNE_EVERY_SECONDS, _prune),
     (REMINDERS_EVERY_SECONDS, owner_reminders),
     (STUCK_DOCUMENTS_SECONDS, stuck_documents_retry),
+    (STUCK_DOCUMENTS_SECONDS, imports_abandoned),
 )
