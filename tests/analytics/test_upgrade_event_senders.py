@@ -94,7 +94,8 @@ def test_stored_events_keep_their_keys_under_the_sender_that_would_retry_them():
             occurred_at=_at(day),
         )
         OldEvent.objects.filter(pk=made.pk).update(received_at=_at(day))
-    leaver.delete()
+    # the user model as it stood then: today's reaches tables that did not exist yet
+    old.get_model("auth", "User").objects.filter(pk=leaver.pk).delete()
 
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
