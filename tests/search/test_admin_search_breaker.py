@@ -60,7 +60,7 @@ def test_a_hung_server_costs_one_timeout_then_the_admin_says_unavailable_at_once
         for view in VIEWS:
             response, took = timed(marketer_client.get, view, {"q": "pricing"})
             assert response.status_code == 503 and response.content.decode() == UNAVAILABLE
-            assert took < TIMEOUT / 2, (view, took)  # no wait for the server
+            assert took < TIMEOUT * 0.9, (view, took)  # no wait (nor a request: below)
         asset = make_asset("Published while the search server hangs")
 
         assert asset.live
