@@ -367,12 +367,10 @@ def deal_detail(request, external_id: str):
 
 
 def _require_known(name: str, value: str, known: list[str]) -> None:
-    """A filter names one of the deals' values (in any case) or nothing: a value no deal has
-    was answered as a view of no deals, as if the numbers were real."""
-    given = value.strip()
-    if given and given.casefold() not in {k.casefold() for k in known}:
+    """A filter names one of the deals' values or nothing (``deal_filter_spelled``)."""
+    if selectors.deal_filter_spelled(value, known) is None:
         choices = f"one of {', '.join(known)}, or empty for all" if known else "leave it empty"
-        raise HttpError(400, f"{name}: {given!r} is no deal's {name}; {choices}")
+        raise HttpError(400, f"{name}: {value.strip()!r} is no deal's {name}; {choices}")
 
 
 @router.get("analytics/assets", summary="Per-asset effectiveness and usage")

@@ -32,17 +32,7 @@ def import_job_create(
     *, user, upload, kind: str, dry_run: bool, mapping: str, date_order: str
 ) -> ImportJob:
     """Save the upload, record the job and enqueue its run once the transaction commits."""
-    folder = Path(settings.DATA_DIR) / UPLOAD_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.name).suffix.lower()
-    name = f"{secrets.token_hex(16)}{suffix}"
-    try:
-        with (folder / name).open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-    except OSError:  # a full disk: no half-written file left behind (the 503 says why)
-        (folder / name).unlink(missing_ok=True)
-        raise
+    name = f"{secrets.token_hex(16)}{Path(upload.name).suffix.lower()}"
     job = ImportJob(
         created_by=user,
         file_name=upload.name[:255],
@@ -53,6 +43,15 @@ def import_job_create(
         date_order=date_order,
     )
     job.full_clean()
+    stored = _stored(job)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with stored.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    except OSError:  # a full disk: no half-written file left behind (the 503 says why)
+        stored.unlink(missing_ok=True)
+        raise
     job.save()
     transaction.on_commit(lambda: tasks.import_job_task.enqueue(job.pk))
     return job
@@ -116,11 +115,7 @@ def import_jobs_abandoned() -> int:
         error = (
             f"The import stopped after {job.rows_read:,} rows (no progress since "
             f"{timezone.localtime(job.updated_at):%d %b %Y %H:%M}): its worker stopped. "
-            + (
-                "A dry run saves nothing; run it again."
-                if job.dry_run
-                else "The rows saved so far are kept; import the file again to finish it."
-            )
+            f"{job.again}."
         )
         finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
             status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now()

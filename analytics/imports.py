@@ -440,10 +440,8 @@ def _row_input(number: int, values: list, context: _Context, report) -> DealInpu
     if not data.get("external_id"):
         report.error(number, _label(context, "external_id"), "is empty")
         return None
-    if deal_external_id_problem(data["external_id"]):
-        report.error(
-            number, _label(context, "external_id"), deal_external_id_problem(data["external_id"])
-        )
+    if problem := deal_external_id_problem(data["external_id"]):
+        report.error(number, _label(context, "external_id"), problem)
         return None
     if not data.get("stage"):
         report.error(number, _label(context, "stage"), "is empty")

@@ -137,6 +137,16 @@ class ImportJob(models.Model):
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
+    @property
+    def again(self) -> str:
+        """What to do when the run stopped partway."""
+        if self.dry_run:
+            return "A dry run saves nothing; run it again"
+        return (
+            "The rows saved so far are kept; import the file again to finish it (deals are "
+            "updated by Opportunity ID, never duplicated)"
+        )
+
 
 # --- Usage ------------------------------------------------------------------------------------
 

@@ -513,3 +513,12 @@ def deal_segments() -> tuple[list[str], list[str]]:
     segments = Deal.objects.exclude(segment="").values_list("segment", flat=True).distinct()
     industries = Deal.objects.exclude(industry="").values_list("industry", flat=True).distinct()
     return sorted(set(segments)), sorted(set(industries))
+
+
+def deal_filter_spelled(given: str, known: list[str]) -> str | None:
+    """A segment or industry filter as the deals spell it (any case matches): "" for none
+    given, None when no deal has it (a view of no deals would pass for real numbers)."""
+    given = given.strip()
+    if not given:
+        return ""
+    return {value.casefold(): value for value in known}.get(given.casefold())

@@ -387,8 +387,8 @@ def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[
     data.external_id = deal_external_id_normalise(data.external_id)
     if not data.external_id:
         raise ValidationError({"external_id": "is required"})
-    if deal_external_id_problem(data.external_id):
-        raise ValidationError({"external_id": deal_external_id_problem(data.external_id)})
+    if problem := deal_external_id_problem(data.external_id):
+        raise ValidationError({"external_id": problem})
     problems = _deal_flag_problems(data)
     if problems:
         raise ValidationError(problems)

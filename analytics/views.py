@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -121,10 +121,12 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
         "order": "asc" if request.GET.get("order") == "asc" else "desc",
     }
     segments, industries = selectors.deal_segments()
-    unknown = {
-        name: _known(params, name, known)
-        for name, known in (("segment", segments), ("industry", industries))
-    }
+    unknown = {}
+    for name, known in (("segment", segments), ("industry", industries)):
+        spelled = selectors.deal_filter_spelled(params[name], known)
+        if spelled is None:  # dropped, as an unknown window is, and named on the page
+            unknown[name] = params[name]
+        params[name] = spelled or ""
     rows, summary = selectors.asset_table(
         window=_window(request), segment=params["segment"], industry=params["industry"]
     )
@@ -139,30 +141,19 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
     rows = [r for r in rows if r["asset_id"] in keep]
     sort = params["sort"] if params["sort"] in SORTABLE else DEFAULT_SORT
     ordered = selectors.asset_rows_sort(rows, sort=sort, descending=params["order"] == "desc")
-    unknown = {name: value for name, value in unknown.items() if value}
-    return ordered, {**params, "sort": sort, "summary": summary, "unknown": unknown}
-
-
-def _known(params: dict, name: str, known: list[str]) -> str:
-    """Put the deals' own spelling of ``params[name]`` in its place (any case matches);
-    returns the value when no deal has it, the filter then dropped, as an unknown window
-    is: a stale link showed the numbers of no deals under a filter saying "All"."""
-    given = params[name]
-    spelled = {value.casefold(): value for value in known}.get(given.casefold())
-    params[name] = spelled or ""
-    return "" if spelled or not given else given
+    choices = {"segments": segments, "industries": industries}
+    return ordered, {**params, **choices, "sort": sort, "summary": summary, "unknown": unknown}
 
 
 @lead_required
 def asset_list(request):
     rows, params = _filtered_rows(request)
-    segments, industries = selectors.deal_segments()
     context = _base_context(
         request,
         rows=rows,
         params=params,
-        segments=segments,
-        industries=industries,
+        segments=params["segments"],
+        industries=params["industries"],
         stages=BuyerStage.objects.all(),
         pillars=Pillar.objects.all(),
         summary=params["summary"],
@@ -368,7 +359,7 @@ def import_deals(request):
 def import_job(request, job_id: int):
     """One import's page: its progress while it runs (the page reloads itself), then its
     report or the reason it failed."""
-    job = _import_job(job_id)
+    job = get_object_or_404(ImportJob, pk=job_id)
     report = ImportReport.from_dict(job.report) if job.report else None
     quiet = timezone.now() - job.updated_at > IMPORT_STALLED_AFTER
     context = _base_context(
@@ -389,7 +380,7 @@ def import_job(request, job_id: int):
 @require_GET
 def import_job_status(request, job_id: int):
     """An import's progress as JSON: status, rows read so far, when it last moved."""
-    job = _import_job(job_id)
+    job = get_object_or_404(ImportJob, pk=job_id)
     response = JsonResponse(
         {
             "status": job.status,
@@ -402,13 +393,6 @@ def import_job_status(request, job_id: int):
     )
     add_never_cache_headers(response)
     return response
-
-
-def _import_job(job_id: int) -> ImportJob:
-    try:
-        return ImportJob.objects.get(pk=job_id)
-    except ImportJob.DoesNotExist:
-        raise Http404("No such import.") from None
 
 
 @lead_required

@@ -676,12 +676,7 @@ def document_asset(document_id: int) -> AssetUse | None:
     return documents_assets([document_id]).get(document_id)
 
 
-def images_assets(image_ids) -> dict[int, AssetUse]:
-    """For each of ``image_ids`` that an asset uses as its thumbnail, now or in an earlier
-    revision, one such asset (``_assets_using``)."""
-    return _assets_using(image_ids, ("thumbnail_image",))
-
-
 def image_asset(image_id: int) -> AssetUse | None:
-    """The single-image twin of ``images_assets``."""
-    return images_assets([image_id]).get(image_id)
+    """An asset that uses ``image_id`` as its thumbnail, now or in an earlier revision
+    (``_assets_using``)."""
+    return _assets_using([image_id], ("thumbnail_image",)).get(image_id)
