@@ -404,10 +404,10 @@ class AssetPage(RestrictableMixin, Page):
 class OwnerReminder(models.Model):
     """That an asset's owner was told its review date passed (``REVIEW``) or that it expired
     (``EXPIRY``), for which date (``due``: the review-by date, or the expiry time in UTC, in
-    ISO 8601). One row per asset, kind and date, unique: a scheduler tick, a restart or a
-    second scheduler never tells the owner twice, and a new date that passes is told again.
-    Kept apart from the page because a page's own fields are rewritten from its revision at
-    every publish."""
+    ISO 8601). One row per asset, kind, date and owner, unique: a scheduler tick, a restart
+    or a second scheduler never tells the owner twice, a new date that passes is told again,
+    and so is a new owner the asset is handed to. Kept apart from the page because a page's
+    own fields are rewritten from its revision at every publish."""
 
     class Kind(models.TextChoices):
         REVIEW = "review", "Review date passed"
@@ -416,11 +416,17 @@ class OwnerReminder(models.Model):
     asset = models.ForeignKey(AssetPage, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     due = models.CharField(max_length=32)
+    # Who was told (migration 0008 gave the rows recorded before it the owner of the day).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["asset", "kind", "due"], name="owner_reminder_once")
+            models.UniqueConstraint(
+                fields=["asset", "kind", "due", "owner"], name="owner_reminder_once"
+            )
         ]
 
     def __str__(self) -> str:

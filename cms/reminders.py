@@ -2,9 +2,10 @@
 date has passed (a live, unarchived asset) and when it has just expired, once per date.
 
 ``owner_reminders_send`` runs from the analytics scheduler every hour and from ``manage.py
-owner_reminders``. Each reminder is recorded (``OwnerReminder``, unique per asset, kind and
-date) in the same transaction as its notification, so a second run, a restart or two
-schedulers at once never tell an owner twice, and a new date that passes is told again. One
+owner_reminders``. Each reminder is recorded (``OwnerReminder``, unique per asset, kind, date
+and owner) in the same transaction as its notification, so a second run, a restart or two
+schedulers at once never tell an owner twice, and a new date that passes is told again, as
+is the new owner of an asset handed over while it is overdue or just expired. One
 owner's reminders of a run are one mail listing them (``notify_together``), following the
 owner's e-mail choice (at once, daily digest, never). Assets without an owner, or whose owner
 is inactive or no longer manages content, are told to nobody: they stay on Reports > Needs
@@ -90,7 +91,12 @@ def _owner_remind(reminders: list[Reminder]) -> int:
 def _record(reminder: Reminder) -> bool:
     try:
         with transaction.atomic():
-            OwnerReminder.objects.create(asset=reminder.asset, kind=reminder.kind, due=reminder.due)
+            OwnerReminder.objects.create(
+                asset=reminder.asset,
+                kind=reminder.kind,
+                due=reminder.due,
+                owner_id=reminder.asset.owner_id,
+            )
     except IntegrityError:
         return False
     return True
@@ -100,7 +106,8 @@ def _record(reminder: Reminder) -> bool:
 
 
 def reminders_due(*, now: datetime.datetime) -> list[Reminder]:
-    """The reminders not sent yet: live, unarchived assets whose review-by date is before
+    """The reminders not sent yet to the asset's present owner: live, unarchived assets
+    whose review-by date is before
     today (as Reports > Needs review counts it), and assets whose own expiry passed in the
     last ``EXPIRY_NEWS_DAYS`` while they were published; only assets whose owner still manages
     content (an owner moved to another role may no longer see a restricted asset: their
@@ -121,10 +128,10 @@ def reminders_due(*, now: datetime.datetime) -> list[Reminder]:
     ]
     sent = set(
         OwnerReminder.objects.filter(asset_id__in={c.asset.pk for c in candidates}).values_list(
-            "asset_id", "kind", "due"
+            "asset_id", "kind", "due", "owner_id"
         )
     )
-    return [c for c in candidates if (c.asset.pk, c.kind, c.due) not in sent]
+    return [c for c in candidates if (c.asset.pk, c.kind, c.due, c.asset.owner_id) not in sent]
 
 
 def _review(asset: AssetPage) -> Reminder:

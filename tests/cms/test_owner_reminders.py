@@ -64,6 +64,27 @@ def test_a_new_review_date_that_passes_is_told_again(django_capture_on_commit_ca
 
 
 @pytest.mark.django_db
+def test_an_overdue_asset_handed_to_a_new_owner_tells_the_new_owner_once(
+    django_capture_on_commit_callbacks,
+):
+    """The reminder was once per asset and date: an owner who left handed their overdue
+    assets over, and the new owner never heard that they were overdue."""
+    leaver, successor = make_user(role=MARKETER), make_user(role=MARKETER)
+    asset = make_asset("Pricing deck", owner=leaver, review_by=YESTERDAY)
+    assert _run(django_capture_on_commit_callbacks) == 1
+
+    asset.owner = successor
+    asset.save_revision().publish()
+    assert _run(django_capture_on_commit_callbacks) == 1
+    assert _run(django_capture_on_commit_callbacks) == 0
+
+    assert Notification.objects.filter(user=leaver, kind="asset_review").count() == 1
+    (told,) = Notification.objects.filter(user=successor, kind="asset_review")
+    assert "Pricing deck" in told.text
+    assert [message.to for message in mail.outbox] == [[leaver.email], [successor.email]]
+
+
+@pytest.mark.django_db
 def test_archived_unpublished_ownerless_and_current_assets_tell_nobody(
     django_capture_on_commit_callbacks,
 ):
