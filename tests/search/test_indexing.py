@@ -14,7 +14,7 @@ from cms.models import AssetPage
 from search.engines import SearchUnavailable, get_engine, use_engine
 from search.models import PendingIndexUpdate
 from tests.factories import make_asset, make_document, make_section, make_team, make_user
-from tests.search.conftest import publish, run_search, titles
+from tests.search.conftest import facet, publish, run_search, titles
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +59,27 @@ def test_renaming_a_type_renames_it_in_search(active_engine, commit, rep):
         video.save()
     assert titles(run_search(rep, "webinar")) == ["Quarterly product update"]
     assert titles(run_search(rep, "video")) == []
+
+
+def test_deleting_a_term_takes_it_off_the_assets_it_tagged(active_engine, commit, rep):
+    """An admin deletes the product "Legacy suite": reps no longer see it on the cards or
+    as a facet, and its filter finds nothing (it stayed until the next full re-index)."""
+    from cms.models import Product
+
+    with commit():
+        legacy = Product.objects.create(name="Legacy suite", slug="legacy-suite")
+        asset = make_asset("Migration guide")
+        asset.products.set([legacy])
+        publish(asset)
+    found = run_search(rep, "migration", facets=("product",))
+    assert found.hits[0].fields["products"] == ["legacy-suite"]
+    assert facet(found, "product") == {"legacy-suite": 1}
+    with commit():
+        legacy.delete()
+    found = run_search(rep, "migration", facets=("product",))
+    assert titles(found) == ["Migration guide"]
+    assert found.hits[0].fields.get("products", []) == []
+    assert facet(found, "product") == {}
 
 
 def test_moving_an_asset_into_a_restricted_section_hides_it(active_engine, commit, rep):
