@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -84,6 +85,17 @@ def _refuse_deleting_teams_in_use(request, instances):
 def _admin_widgets_without_inline_script():
     """Starts the admin widgets whose inline scripts the Content-Security-Policy blocks."""
     return format_html('<script src="{}" defer></script>', static("cms/admin_csp.js"))
+
+
+@hooks.register("insert_global_admin_js")
+def _upload_limit_in_the_browser():
+    """Refuses a file over the upload limit when it is chosen (``cms/upload_limit.js``)."""
+    return format_html(
+        '<script src="{}" data-max-bytes="{}" data-max-mb="{}" defer></script>',
+        static("cms/upload_limit.js"),
+        settings.MAX_UPLOAD_MB * 1024 * 1024,
+        settings.MAX_UPLOAD_MB,
+    )
 
 
 # --- Wagtail's document URLs ---------------------------------------------------------------

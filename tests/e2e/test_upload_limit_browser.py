@@ -1,0 +1,58 @@
+"""A marketer who picks a file over the upload limit is told so at once, naming the file and
+the limit, in the document chooser's upload tab and on the upload page: the server refuses
+such a request (413) before reading it, which the chooser showed as "Server Error 413"."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.roles import MARKETER
+from cms.models import LibraryPage
+from cms.services import roles_ensure
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def marketer(settings):
+    settings.MAX_UPLOAD_MB = 2
+    roles_ensure()
+    return make_user("mara", role=MARKETER)
+
+
+@pytest.fixture
+def files(tmp_path):
+    large, small = tmp_path / "board-pack.pdf", tmp_path / "one-pager.pdf"
+    large.write_bytes(b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024))
+    small.write_bytes(b"%PDF-1.4\n")
+    return large, small
+
+
+def _refused(page, input_selector: str, files) -> None:
+    large, small = files
+    field = page.locator(input_selector)
+    field.set_input_files(str(large))
+    alert = page.locator(".upload-too-large")
+    assert (
+        alert.inner_text()
+        == "“board-pack.pdf” is 3 MB; a file may be at most 2 MB. Choose a smaller file."
+    )
+    assert field.evaluate("input => input.files.length") == 0  # nothing left to upload
+    field.set_input_files(str(small))
+    assert alert.count() == 0 and field.evaluate("input => input.files[0].name") == "one-pager.pdf"
+
+
+def test_a_file_over_the_limit_is_refused_in_the_chooser_and_on_the_upload_page(
+    page, marketer, files
+):
+    login(page, marketer.username, PASSWORD)
+    library = LibraryPage.objects.get(depth=2)
+    page.goto(f"/admin/pages/add/cms/assetpage/{library.pk}/")
+    page.locator("#id_document-chooser").get_by_role("button", name="Choose a document").click()
+    page.locator(".modal-dialog").get_by_role("tab", name="Upload").click()
+    _refused(page, ".modal-dialog input[type=file]", files)
+
+    page.goto("/admin/documents/add/")
+    _refused(page, "form[enctype] input[name=file]", files)
