@@ -170,11 +170,39 @@ class MethodNotAllowedAsJson:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
-        allowed = response.get("Allow", "")
+        allowed = _with_head(response.get("Allow", ""))
         detail = f"{request.method} is not allowed at {request.path}; it takes {allowed}."
         answer = JsonResponse({"detail": detail}, status=405)
         answer["Allow"] = allowed
         return answer
+
+
+def _with_head(allowed: str) -> str:
+    """An Allow header's methods with HEAD added wherever GET is (``HeadAsGet``)."""
+    methods = [method.strip() for method in allowed.split(",") if method.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.append("HEAD")
+    return ", ".join(methods)
+
+
+class HeadAsGet:
+    """HEAD under /api/ is answered as GET is, wherever GET is (HTTP: the same status and
+    headers, no body); ninja routes a HEAD to no endpoint, so it was a 405. The request runs
+    as a GET, through the same authentication, permissions and throttles, so a HEAD is
+    refused wherever a GET would be. As for Django's own views, the server leaves out the
+    body (gunicorn, runserver and Django's test client do)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "HEAD" or not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        request.method = "GET"
+        try:
+            return self.get_response(request)
+        finally:
+            request.method = "HEAD"
 
 
 __all__ = ["api", "SessionAuth"]

@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "cms.middleware.SignInFirstMiddleware",
     "axes.middleware.AxesMiddleware",
     "enablement.api.MethodNotAllowedAsJson",
+    "enablement.api.HeadAsGet",
 ]
 
 ROOT_URLCONF = "enablement.urls"

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.roles import ENABLEMENT_LEAD
+from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.services import api_key_create
 from tests.factories import make_user
 
@@ -29,7 +29,7 @@ def callers():
 
 def _send(caller, method: str, url: str):
     client, headers = caller
-    body = json.dumps({"events": []}) if method != "GET" else ""
+    body = json.dumps({"events": []}) if method not in ("GET", "HEAD") else ""
     return client.generic(method, url, body, content_type="application/json", **headers)
 
 
@@ -71,7 +71,8 @@ def test_an_unknown_api_address_is_a_json_404_never_a_redirect_or_a_page(callers
         ("GET", "/api/v1/events", "POST"),
         ("PUT", "/api/v1/events", "POST"),
         ("DELETE", "/api/v1/deals", "POST"),
-        ("POST", "/api/v1/analytics/assets", "GET"),
+        ("POST", "/api/v1/analytics/assets", "GET, HEAD"),
+        ("HEAD", "/api/v1/events", "POST"),
     ],
 )
 def test_a_method_an_endpoint_does_not_take_is_a_json_405_with_allow(callers, method, url, allowed):
@@ -80,9 +81,25 @@ def test_a_method_an_endpoint_does_not_take_is_a_json_405_with_allow(callers, me
         response = _send(caller, method, url)
         assert response.status_code == 405, name
         assert response["Allow"] == allowed
-        assert response.json() == {
-            "detail": f"{method} is not allowed at {url}; it takes {allowed}."
-        }
+        if method != "HEAD":  # no body
+            assert response.json() == {
+                "detail": f"{method} is not allowed at {url}; it takes {allowed}."
+            }
+
+
+@pytest.mark.parametrize("url", ["/api/v1/deals/mine", "/api/v1/analytics/assets?window=90d"])
+def test_head_answers_as_get_does_without_a_body(callers, url):
+    """HEAD was a 405 wherever GET was a 200. A caller refused a GET is refused a HEAD."""
+    for name, caller in callers.items():
+        got, head = _send(caller, "GET", url), _send(caller, "HEAD", url)
+        assert head.status_code == got.status_code == (401 if name == "signed out" else 200)
+        assert head.content == b"", name
+        for header in ("Content-Type", "Content-Length", "Allow", "WWW-Authenticate"):
+            assert head.get(header) == got.get(header), (name, header)
+    rep = Client()
+    rep.force_login(make_user(role=REP))
+    got, head = rep.get("/api/v1/analytics/assets"), rep.head("/api/v1/analytics/assets")
+    assert head.status_code == got.status_code == 403
 
 
 def test_the_sites_own_pages_still_answer_beside_the_api():
