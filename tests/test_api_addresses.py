@@ -87,6 +87,21 @@ def test_a_method_an_endpoint_does_not_take_is_a_json_405_with_allow(callers, me
             }
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("url", ["/api/v1/openapi.json", "/api/v1/docs"])
+def test_a_method_the_api_documents_do_not_take_is_a_json_405_with_allow(callers, method, url):
+    """Each was Django's HTML CSRF page (a 403), whoever asked."""
+    for name, caller in callers.items():
+        response = _send(caller, method, url)
+        assert response.status_code == 405, name
+        assert response["Allow"] == "GET, HEAD", name
+        assert response.json() == {
+            "detail": f"{method} is not allowed at {url}; it takes GET, HEAD."
+        }, name
+        assert _send(caller, "GET", url).status_code == 200, name
+        assert _send(caller, "HEAD", url).status_code == 200, name
+
+
 @pytest.mark.parametrize("url", ["/api/v1/deals/mine", "/api/v1/analytics/assets?window=90d"])
 def test_head_answers_as_get_does_without_a_body(callers, url):
     """HEAD was a 405 wherever GET was a 200. A caller refused a GET is refused a HEAD."""
