@@ -10,6 +10,7 @@ whether it succeeded or failed.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +23,8 @@ from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
 
 UPLOAD_DIR = "imports"
+#: How long a finished job (done or failed) stays, its page and report with it.
+FINISHED_KEPT = timedelta(days=30)
 
 
 def _stored(job: ImportJob) -> Path:
@@ -124,3 +127,22 @@ def import_jobs_abandoned() -> int:
             _stored(job).unlink(missing_ok=True)
             count += finished
     return count
+
+
+def import_jobs_prune() -> int:
+    """Delete the jobs that finished (done or failed) more than ``FINISHED_KEPT`` ago, and a
+    saved file one of them still has (a run deletes its own when it ends; this is for one that
+    did not), first, so that no file outlives its job; returns how many. A job queued or
+    running is never deleted. The scheduler runs it."""
+    finished_before = timezone.now() - FINISHED_KEPT
+    old = ImportJob.objects.filter(
+        status__in=(ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        finished_at__lt=finished_before,
+    )
+    ids = []
+    for job in old.only("pk", "stored_path"):
+        if job.stored_path:
+            _stored(job).unlink(missing_ok=True)
+        ids.append(job.pk)
+    deleted, _ = ImportJob.objects.filter(pk__in=ids).delete()
+    return deleted

@@ -853,6 +853,49 @@ def test_the_scheduler_fails_an_import_whose_worker_died_and_deletes_its_file(se
     assert "The import failed" in page and "its worker stopped" in page
 
 
+def test_the_scheduler_deletes_imports_finished_over_30_days_ago_and_any_file_left(settings):
+    """Finished jobs were kept for ever. One still queued or running is never deleted."""
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from analytics.management.commands.analytics_scheduler import periodic_jobs_run
+
+    folder = Path(settings.DATA_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = timezone.now()
+    kept, gone = [], []
+    for status, days, ends in [
+        ("done", 31, gone),
+        ("failed", 31, gone),
+        ("done", 29, kept),
+        ("failed", 29, kept),
+        ("running", 40, kept),
+        ("queued", 40, kept),
+    ]:
+        name = f"{status}-{days}.csv"
+        (folder / name).write_text("Opportunity ID,Stage\n")
+        job = ImportJob.objects.create(
+            file_name="deals.csv", stored_path=f"imports/{name}", status=status
+        )
+        long_ago = now - timedelta(days=days)
+        finished_at = long_ago if status in ("done", "failed") else None
+        started_at = long_ago if status != "queued" else None
+        ImportJob.objects.filter(pk=job.pk).update(
+            created_at=long_ago, started_at=started_at, finished_at=finished_at, updated_at=now
+        )
+        ends.append(job.pk)
+    periodic_jobs_run(last_runs={}, now=0.0)
+    assert sorted(ImportJob.objects.values_list("pk", flat=True)) == sorted(kept)
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "done-29.csv",
+        "failed-29.csv",
+        "queued-40.csv",
+        "running-40.csv",
+    ]
+    assert ImportJob.objects.get(status="running").finished_at is None
+
+
 def test_a_running_import_keeps_its_lock_alive_after_every_chunk(monkeypatch):
     from analytics.models import JobLock
 

@@ -11,8 +11,9 @@ minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
 every ``STUCK_DOCUMENTS_SECONDS`` it retries the processing of documents stuck pending
 (``cms.documents.documents_stuck_retry``: a worker killed mid-file; a document that keeps
-getting stuck is marked failed after a few retries); once an hour tells owners whose
-assets passed their review-by date or just expired
+getting stuck is marked failed after a few retries) and fails the dashboard's deal imports
+whose worker died, deleting those finished over 30 days ago (``analytics.import_jobs``); once
+an hour tells owners whose assets passed their review-by date or just expired
 (``cms.reminders.owner_reminders_send``: once per asset and date, recorded in the database),
 and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
 (``notifications.services.notifications_digest_send``; a notification is mailed once, so a
@@ -31,7 +32,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from analytics.import_jobs import import_jobs_abandoned
+from analytics.import_jobs import import_jobs_abandoned, import_jobs_prune
 from analytics.refresh import database_checkpoint, scheduler_tick
 from cms.documents import documents_stuck_retry
 from cms.reminders import owner_reminders_send
@@ -150,10 +151,14 @@ def stuck_documents_retry() -> None:
 
 
 def imports_abandoned() -> None:
-    """Fail the dashboard imports whose worker died mid-file and delete their saved files."""
+    """Fail the dashboard imports whose worker died mid-file and delete their saved files;
+    delete the imports that finished more than 30 days ago (``import_jobs_prune``)."""
     failed = import_jobs_abandoned()
     if failed:
         logger.info("%s stopped import(s) marked failed", failed)
+    pruned = import_jobs_prune()
+    if pruned:
+        logger.info("%s old finished import(s) deleted", pruned)
 
 
 # The jobs the loop runs every so often, with their intervals in seconds (the refresh and the
