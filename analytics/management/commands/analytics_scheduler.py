@@ -14,8 +14,8 @@ every ``STUCK_DOCUMENTS_SECONDS`` it retries the processing of documents stuck p
 getting stuck is marked failed after a few retries) and fails the dashboard's deal imports
 whose worker died, deleting those finished over 30 days ago (``analytics.import_jobs``); once
 an hour tells owners whose assets passed their review-by date or just expired
-(``cms.reminders.owner_reminders_send``: once per asset and date, recorded in the database),
-and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
+(``cms.reminders.owner_reminders_send``: once per asset, date and owner, recorded in the
+database), and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
 (``notifications.services.notifications_digest_send``; a notification is mailed once, so a
 restart never sends one twice). The jobs that run every so often are listed once, with their
 intervals, in ``PERIODIC_JOBS``; one that fails is logged and the others still run. On SQLite
