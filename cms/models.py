@@ -246,6 +246,12 @@ class LibraryPage(RestrictableMixin, Page):
 
         return library_page_serve(request, page=self)
 
+    def serve_preview(self, request, mode_name):
+        # Wagtail renders a preview from the template and the page alone; what the template
+        # shows besides the page is built by the page's view, so a preview (the editor's,
+        # a revision's, a reviewer's) goes through it as the live page does.
+        return self.serve(request)
+
 
 class AssetPageForm(WagtailAdminPageForm):
     """The asset editor: only people who manage content may be chosen as its owner (the
@@ -399,6 +405,11 @@ class AssetPage(RestrictableMixin, Page):
         from cms.views import asset_page_serve
 
         return asset_page_serve(request, page=self)
+
+    def serve_preview(self, request, mode_name):
+        # As LibraryPage.serve_preview: without the view, a reviewer's preview said "No
+        # owner", a current review status and no related assets.
+        return self.serve(request)
 
 
 class OwnerReminder(models.Model):

@@ -1,17 +1,19 @@
 """The rep portal: library listings, the browse grid, filters, the asset page, downloads,
 thumbnails, and team restrictions on every one of those paths."""
 
+import datetime
 import io
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.images import ImageFile
 from django.http import Http404
+from django.utils import timezone
 from PIL import Image as PILImage
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 
-from accounts.roles import MARKETER, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from cms.models import Industry, Product
 from cms.signals import asset_downloaded, asset_viewed
 from tests.factories import (
@@ -478,6 +480,44 @@ def test_content_manager_previews_a_draft_asset_without_recording_a_view(rf):
     assert response.status_code == 200
     assert b"Draft deck" in response.content
     assert seen == []
+
+
+def test_a_reviewers_preview_shows_what_the_live_page_shows(client):
+    """Wagtail renders previews from the template alone: the lead approving an asset saw
+    "No owner", "Current, next review by…" for an overdue asset, and no related assets."""
+    owner = make_user(role=MARKETER, first_name="Priya", last_name="Nair")
+    overdue = timezone.localdate() - datetime.timedelta(days=4)
+    make_asset("Pricing one-pager", owner=owner)
+    asset = make_asset("Pricing deck", owner=owner, review_by=overdue)
+    asset.title = "Pricing deck, revised"
+    revision = asset.save_revision(user=owner)
+    _login(client, make_user(role=ENABLEMENT_LEAD))
+
+    body = client.get(f"/admin/pages/{asset.pk}/revisions/{revision.pk}/view/").content.decode()
+    assert "Pricing deck, revised" in body and "Priya Nair" in body
+    assert f"Review overdue since {overdue:%-d %b %Y}" in body
+    assert "Pricing one-pager" in body  # related: the same stage and pillar
+
+
+def test_a_new_asset_previews_before_it_is_first_saved(rf):
+    """The editor's preview of an asset not saved yet was a server error (the rep's panel
+    looked up the asset's field credit by an id it does not have yet)."""
+    from cms.models import AssetPage, AssetType, BuyerStage, Pillar
+    from tests.factories import library_root
+
+    make_asset("Pricing one-pager")
+    parent = library_root()
+    asset = AssetPage(title="Pricing deck", summary="New", asset_type=AssetType.objects.first())
+    asset.stages = list(BuyerStage.objects.filter(slug="discover"))
+    asset.pillars = list(Pillar.objects.filter(slug="why-buy"))
+    asset.path, asset.depth = parent.path + "9999", parent.depth + 1  # as Wagtail's preview
+    request = rf.get("/")
+    request.user, request.is_preview, request.session = make_user(role=MARKETER), True, {}
+    response = asset.serve_preview(request, "")
+    response.render()
+    assert response.status_code == 200
+    assert "Pricing deck" in response.content.decode()
+    assert "Pricing one-pager" in response.content.decode()  # related assets
 
 
 def test_rep_cannot_preview_a_draft_asset(rf):
