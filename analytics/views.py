@@ -90,6 +90,8 @@ def overview(request):
     context = _base_context(
         request,
         overview=selectors.snapshot("overview", window),
+        # the period's first close date, for the export of its deals without history
+        window_start=scope.window_start(window),
         heatmap=selectors.heatmap_grid(window),
         strata_form=StrataForm(initial={"strata": scope.strata_chosen()}),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -190,6 +190,29 @@ def test_closed_deals_without_history_are_flagged_and_left_out_of_estimates():
     )
     refresh()
     assert selectors.snapshot("overview", "all")["without_history"] == 1
+
+
+def test_the_export_of_deals_without_history_lists_those_of_the_period_shown():
+    """ "11 closed deals have no stage history … export the list" on "Last 90 days" exported
+    every such deal of all time."""
+    recent = (date.today() - timedelta(days=10)).isoformat()
+    _import(
+        HEADER
+        + "H1,Old win,1000,Closed Won,2024-03-31,SMB\n"
+        + f"H2,Recent loss,500,Closed Lost,{recent},SMB\n"
+    )
+    walk_deal("H4", ["discover", "evaluate", "won"])
+    refresh()
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    for window, listed in (("90d", ["H2"]), ("all", ["H1", "H2"])):
+        page = client.get(f"/analytics/?window={window}").content.decode()
+        notice = page[page.index('id="without-history"') :]
+        assert f"{len(listed)} closed deal" in notice
+        link = notice[notice.index('href="') + 6 : notice.index('">export the list')]
+        export = client.get(link.replace("&amp;", "&"))
+        rows = b"".join(export.streaming_content).decode().splitlines()[1:]
+        assert [row.split(",")[0] for row in rows] == listed, window
 
 
 def test_the_import_page_reports_closed_deals_without_history(django_capture_on_commit_callbacks):
