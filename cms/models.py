@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from modelcluster.fields import ParentalManyToManyField
 from wagtail.admin.forms import WagtailAdminPageForm
@@ -265,6 +267,19 @@ class AssetPageForm(WagtailAdminPageForm):
             owners = content_managers_q() | Q(pk=self.instance.owner_id)
             users = get_user_model().objects.filter(owners).distinct()
             self.fields["owner"].queryset = users
+
+    def clean_review_by(self):
+        """A review-by date set here must not have passed: the asset would be overdue the
+        moment it is published. One that was already there still saves (a typo fixed on an
+        overdue asset)."""
+        review_by = self.cleaned_data.get("review_by")
+        today = timezone.localdate()
+        if review_by and review_by < today and "review_by" in self.changed_data:
+            raise ValidationError(
+                f"{date_format(review_by, 'j F Y')} has passed: the asset would be due for "
+                "review as soon as it is published. Choose today or a later date."
+            )
+        return review_by
 
 
 class AssetPage(RestrictableMixin, Page):

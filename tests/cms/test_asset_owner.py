@@ -4,10 +4,12 @@ rep as owner)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from cms.models import AssetPage
@@ -144,3 +146,19 @@ def test_handing_a_live_asset_over_takes_effect_when_the_change_is_published(cli
     AssetPage.objects.get(pk=asset.pk).latest_revision.publish()
 
     assert AssetPage.objects.get(pk=asset.pk).owner == successor
+
+
+def test_a_review_by_date_that_has_passed_is_refused_unless_it_was_already_there(client, marketer):
+    """A past review-by date was saved without a word, and the asset was overdue at once."""
+    today = timezone.localdate()
+    asset = make_asset("Pricing deck", owner=marketer, review_by=today + timedelta(days=30))
+
+    refused = save_draft(client, asset, review_by=(today - timedelta(days=5)).isoformat())
+    assert refused.status_code == 200 and "has passed" in refused.content.decode()
+    assert AssetPage.objects.get(pk=asset.pk).latest_revision.content["review_by"] == str(
+        today + timedelta(days=30)
+    )
+    assert save_draft(client, asset, review_by=today.isoformat()).status_code == 302
+
+    overdue = make_asset("Old deck", owner=marketer, review_by=today - timedelta(days=5))
+    assert save_draft(client, overdue, title="Old deck, typo fixed").status_code == 302
