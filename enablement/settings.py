@@ -399,7 +399,10 @@ API_DOCS = env_bool("API_DOCS", not PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"one_line": {"()": "search.log_filters.OneLine"}},
+    "filters": {
+        "one_line": {"()": "enablement.log_filters.OneLine"},
+        "refusal_one_line": {"()": "enablement.log_filters.RefusalOneLine"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -411,5 +414,6 @@ LOGGING = {
         "elastic_transport.node_pool": {"filters": ["one_line"]},
         "opensearch": {"level": "WARNING", "filters": ["one_line"]},
         "modelsearch.index": {"filters": ["one_line"]},
+        "django.request": {"filters": ["refusal_one_line"]},
     },
 }

@@ -1,4 +1,7 @@
-"""One line per failure from the search servers' clients, not a traceback per retry.
+"""One line, not a traceback, for failures a traceback cannot help with.
+
+``OneLine``: the search servers' clients, one line per failure rather than a traceback per
+retry.
 
 With the search server down, one publish wrote 24 tracebacks to the log (an outside audit):
 the Elasticsearch client's retry warnings and Wagtail's failed index writes each carry the
@@ -21,4 +24,16 @@ class OneLine(logging.Filter):
             record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
             record.args = None
             record.exc_info = record.exc_text = None
+        return True
+
+
+class RefusalOneLine(OneLine):
+    """``django.request``: a refusal (4xx: a rep opening a lead's page is a 403) is one line;
+    Django logged each with the whole stack of the ``PermissionDenied``, so that the log of
+    an ordinary day was mostly tracebacks and a real error was hard to find. A server error
+    (5xx) keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", 500) < 500:
+            return super().filter(record)
         return True
