@@ -204,12 +204,14 @@ class TextClause:
     synonym term in any order, or with ``phrase`` a quoted phrase) or else one of its
     ``synonyms`` (each matched as a phrase, without typo tolerance). With ``prefix`` the
     word is the last of the text, not yet ended by a space or punctuation: a title word
-    that starts with it matches too (``PREFIX_WEIGHT``)."""
+    that starts with it matches too (``PREFIX_WEIGHT``). Without ``typos`` its words match
+    only as typed (stemmed), not within ``fuzzy_distance``."""
 
     typed: Term
     phrase: bool = False
     synonyms: tuple[Term, ...] = ()
     prefix: bool = False
+    typos: bool = True
 
     @property
     def words(self) -> Term:
@@ -230,6 +232,17 @@ class TextPlan:
     def expanded(self) -> tuple[int, ...]:
         """Positions of the clauses that carry synonyms."""
         return tuple(i for i, clause in enumerate(self.clauses) if clause.synonyms)
+
+    @property
+    def tolerates_typos(self) -> bool:
+        """Whether some typed word would match within typos (``fuzzy_distance``)."""
+        return any(
+            clause.typos and not clause.phrase and any(map(fuzzy_distance, clause.words))
+            for clause in self.clauses
+        )
+
+    def without_typos(self) -> TextPlan:
+        return replace(self, clauses=tuple(replace(c, typos=False) for c in self.clauses))
 
 
 def plan_text(text: str, synonyms: SynonymSets = ()) -> TextPlan:
@@ -309,6 +322,9 @@ class SearchQuery:
     hidden: frozenset[int] = frozenset()
     # The library's synonym sets (``parse_synonyms``); None until the selector fills them in.
     synonyms: SynonymSets | None = None
+    # Whether typed words also match within typos; ``selectors.search_run`` first searches
+    # without, and with only when that finds nothing.
+    typos: bool = True
 
     def __post_init__(self):
         if self.sort not in SORTS:
@@ -328,7 +344,8 @@ class SearchQuery:
     @functools.cached_property
     def text_plan(self) -> TextPlan:
         """Computed once per query (``dataclasses.replace`` makes a new query)."""
-        return plan_text(self.text, self.synonyms or ())
+        plan = plan_text(self.text, self.synonyms or ())
+        return plan if self.typos else plan.without_typos()
 
     @property
     def unsearchable(self) -> bool:

@@ -150,12 +150,15 @@ ASSET_TEXT = TextFields(
 PAGE_TEXT = TextFields((f"{PAGES}.text",), (f"{PAGES}.text.{PLAIN}",))
 
 
-def _word(word: str, fields: TextFields = ASSET_TEXT, prefix: bool = False) -> Q:
-    """A typed word: stemmed in every text field, or within ``fuzzy_distance`` typos of an
-    unstemmed word, or with ``prefix`` the start of a title word."""
+def _word(
+    word: str, fields: TextFields = ASSET_TEXT, prefix: bool = False, typos: bool = True
+) -> Q:
+    """A typed word: stemmed in every text field, or (with ``typos``) within
+    ``fuzzy_distance`` typos of an unstemmed word, or with ``prefix`` the start of a title
+    word."""
     stemmed = Q("multi_match", query=word, fields=list(fields.stemmed), type="most_fields")
     options = [stemmed]
-    distance = fuzzy_distance(word)
+    distance = fuzzy_distance(word) if typos else 0
     if distance:
         options.append(
             Q(
@@ -182,7 +185,7 @@ def _phrase(words, boost: float = 1.0, fields: TextFields = ASSET_TEXT) -> Q:
 def _typed(clause: TextClause, fields: TextFields = ASSET_TEXT) -> Q:
     if clause.phrase:
         return _phrase(clause.typed, fields=fields)
-    words = [_word(word, fields, clause.prefix) for word in clause.words]
+    words = [_word(word, fields, clause.prefix, clause.typos) for word in clause.words]
     return words[0] if len(words) == 1 else Q("bool", must=words)
 
 

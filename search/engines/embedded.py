@@ -494,7 +494,7 @@ class EmbeddedEngine:
         return clauses
 
     def _word(
-        self, word: str, fields: TextFields = ASSET_TEXT, prefix: bool = False
+        self, word: str, fields: TextFields = ASSET_TEXT, prefix: bool = False, typos: bool = True
     ) -> Query | None:
         stems = _STEMMER.analyze(word)
         if not stems:
@@ -504,7 +504,7 @@ class EmbeddedEngine:
             for field, boost in fields.stemmed
             for stem in stems
         ]
-        distance = fuzzy_distance(word)
+        distance = fuzzy_distance(word) if typos else 0
         if distance:
             for field, boost in fields.fuzzy:
                 fuzzy = Query.fuzzy_term_query(fields.schema, field, word, distance=distance)
@@ -541,7 +541,7 @@ class EmbeddedEngine:
     def _typed(self, clause: TextClause, fields: TextFields = ASSET_TEXT) -> Query:
         if clause.phrase:
             return self._phrase(clause.typed, fields=fields)
-        words = [self._word(word, fields, clause.prefix) for word in clause.words]
+        words = [self._word(word, fields, clause.prefix, clause.typos) for word in clause.words]
         words = [word for word in words if word is not None]
         if not words:
             return Query.empty_query()

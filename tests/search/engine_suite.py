@@ -40,6 +40,28 @@ class EngineSuite:
     def test_typo_battlecrad_finds_battlecard(self, library):
         assert titles(run_search(library.outsider, "battlecrad")) == ["Acme battlecard"]
 
+    def test_typos_are_tolerated_only_when_the_words_as_typed_find_nothing(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """A competitor's name two typos from a common word ("pipewise", "pipeline") found
+        the competitor's assets and every pipeline asset, and the count and facets said so;
+        a typo with no exact match still finds its word."""
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("Switching from Pipewise", stages=("decide",))
+            make_asset("Pipeline health dashboard", stages=("discover",))
+            make_asset("Data pipeline overview", stages=("discover",))
+        exact = run_search(library.outsider, "pipewise")
+        assert (titles(exact), exact.total) == (["Switching from Pipewise"], 1)
+        assert facet(exact, "stage") == {"decide": 1}
+        typo = run_search(library.outsider, "pipewize")  # no word as typed: within typos
+        assert "Switching from Pipewise" in titles(typo)
+        assert sorted(titles(run_search(library.outsider, "pipelin"))) == [
+            "Data pipeline overview",  # still being typed: its prefix, no typo needed
+            "Pipeline health dashboard",
+        ]
+
     def test_a_word_being_typed_finds_the_titles_that_start_with_it(self, library):
         """Results as you type: "roadm" is no word, but a rep typing "roadmap" has got that
         far. Only the last word, only while nothing follows it, only titles, only from
