@@ -79,6 +79,11 @@ class DealForm(forms.Form):
         self.fields["deal"].queryset = open_deals(user)
 
 
+#: Session key: the feedback a rep sent that was refused ({"asset", "kind", "text"}), shown
+#: again in the asset's form so that nothing typed is lost.
+FEEDBACK_REFUSED = "feedback_refused"
+
+
 class FeedbackForm(forms.Form):
     kind = forms.ChoiceField(choices=AssetFeedback.Kind.choices)
     text = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)

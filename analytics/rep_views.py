@@ -25,6 +25,7 @@ from analytics.content_requests import (
 )
 from analytics.field_materials import field_material_submit
 from analytics.forms import (
+    FEEDBACK_REFUSED,
     ContentRequestForm,
     DealForm,
     FeedbackForm,
@@ -157,7 +158,7 @@ def feedback(request, asset_id: int):
             messages.error(request, "Choose helpful, outdated or 'I needed ...'.")
         else:
             messages.error(request, _form_problems(form))
-        return _back(request, asset)
+        return _feedback_refused(request, asset)
     try:
         services.feedback_create(
             user=request.user,
@@ -167,8 +168,18 @@ def feedback(request, asset_id: int):
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return _back(request, asset)
+        return _feedback_refused(request, asset)
     messages.success(request, "Thanks, the asset's owner will see this.")
+    return _back(request, asset)
+
+
+def _feedback_refused(request, asset: AssetPage):
+    """Back, with what the rep sent kept for the asset's form (``FEEDBACK_REFUSED``)."""
+    request.session[FEEDBACK_REFUSED] = {
+        "asset": asset.pk,
+        "kind": request.POST.get("kind", ""),
+        "text": request.POST.get("text", "")[:2000],
+    }
     return _back(request, asset)
 
 

@@ -8,7 +8,7 @@ from analytics import selectors
 from analytics.charts import points_text
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
-from analytics.forms import FeedbackForm, deal_label, picked_deals
+from analytics.forms import FEEDBACK_REFUSED, deal_label, picked_deals
 from cms.selectors import asset_original
 
 register = template.Library()
@@ -71,12 +71,15 @@ def asset_actions(context, asset):
     links = selectors.share_links_for(user=request.user, asset_id=original.pk, limit=10)
     for link in links:
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
+    refused = request.session.pop(FEEDBACK_REFUSED, None)
+    if not refused or refused.get("asset") != asset.pk:
+        refused = {"kind": "helpful", "text": ""}
     return {
         "asset": asset,
         "field_credit": field_credit(asset=original),
         "deals": deals,
         "more_deals": more_deals,
-        "feedback_form": FeedbackForm(),
+        "feedback": refused,
         "csrf_token": context.get("csrf_token"),
         "share_links": links,
         "back": request.get_full_path(),

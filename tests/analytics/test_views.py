@@ -161,6 +161,32 @@ def test_feedback_is_stored_and_shown_to_the_lead_and_a_request_needs_text():
     assert "old logo" in page.content.decode()
 
 
+def test_refused_feedback_comes_back_as_the_rep_sent_it():
+    """An "I needed …" without text came back as "Helpful", and typed text was lost."""
+    rep = make_user(role=REP)
+    asset = make_asset("Battlecard")
+    client = Client()
+    client.force_login(rep)
+    sent = client.post(f"/analytics/assets/{asset.pk}/feedback/", {"kind": "request"}, follow=True)
+    form = _between(sent.content.decode(), 'id="feedback-form"', "</form>")
+    assert "Say what you needed." in sent.content.decode()
+    assert 'value="request" checked' in form and 'value="helpful" checked' not in form
+    note = "Old logo <b>here</b>"
+    sent = client.post(
+        f"/analytics/assets/{asset.pk}/feedback/", {"kind": "nope", "text": note}, follow=True
+    )
+    form = _between(sent.content.decode(), 'id="feedback-form"', "</form>")
+    assert ">Old logo &lt;b&gt;here&lt;/b&gt;</textarea>" in form
+    again = _between(client.get(asset.url).content.decode(), 'id="feedback-form"', "</form>")
+    assert 'value="helpful" checked' in again and "Old logo" not in again  # shown once
+    assert not AssetFeedback.objects.exists()
+
+
+def _between(text: str, start: str, end: str) -> str:
+    head = text.index(start)
+    return text[head : text.index(end, head)]
+
+
 def test_feedback_text_is_escaped_on_the_dashboard():
     asset = make_asset("Battlecard")
     AssetFeedback.objects.create(asset=asset, kind="request", text="<script>alert(1)</script>")
