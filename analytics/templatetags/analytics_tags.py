@@ -71,7 +71,8 @@ def asset_actions(context, asset):
     links = selectors.share_links_for(user=request.user, asset_id=original.pk, limit=10)
     for link in links:
         link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
-    refused = request.session.pop(FEEDBACK_REFUSED, None)
+    session = getattr(request, "session", {})  # a preview's request may have none
+    refused = session.pop(FEEDBACK_REFUSED, None)
     if not refused or refused.get("asset") != asset.pk:
         refused = {"kind": "helpful", "text": ""}
     return {
