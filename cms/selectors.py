@@ -512,8 +512,9 @@ def assets_related(user, asset: AssetPage, *, limit: int = 6) -> list[AssetPage]
     """Other assets ``user`` may see in the same cell as ``asset``: sharing at least one
     stage and at least one pillar with it. Most recently published first. For an alias, its
     original is no other asset."""
-    stage_ids = [stage.pk for stage in asset.stages.all()]  # a preview's are in memory
-    pillar_ids = [pillar.pk for pillar in asset.pillars.all()]
+    # "id", not "pk": a preview's terms are in memory, where "pk" names no field
+    stage_ids = list(asset.stages.values_list("id", flat=True))
+    pillar_ids = list(asset.pillars.values_list("id", flat=True))
     if not stage_ids or not pillar_ids:
         return []
     same_cell = (
