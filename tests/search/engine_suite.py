@@ -57,6 +57,7 @@ class EngineSuite:
         assert facet(exact, "stage") == {"decide": 1}
         typo = run_search(library.outsider, "pipewize")  # no word as typed: within typos
         assert "Switching from Pipewise" in titles(typo)
+        assert run_search(library.outsider, "pipewize", typos=False).total == 0
         assert sorted(titles(run_search(library.outsider, "pipelin"))) == [
             "Data pipeline overview",  # still being typed: its prefix, no typo needed
             "Pipeline health dashboard",

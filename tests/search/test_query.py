@@ -91,3 +91,33 @@ def test_parameters_become_a_query():
 def test_query_model_refuses_unknown_facets():
     with pytest.raises(ValueError, match="unknown facet 'colour'"):
         SearchQuery(audience=REP, now=timezone.now(), filters={"colour": ("red",)})
+
+
+@pytest.mark.django_db
+def test_a_typo_search_is_the_exact_search_then_the_one_within_typos_and_takes_both():
+    """``search_run`` searches as typed first and, only when that finds nothing, within
+    typos; the time recorded for the search (``latency_ms``) is that of both."""
+    from search.engines import use_engine
+    from search.query import SearchResults
+    from search.selectors import search_run
+
+    class Recording:
+        def __init__(self):
+            self.asked = []
+
+        def search(self, query):
+            self.asked.append(query.typos)
+            found = 1 if query.typos or query.text == "roadmap" else 0
+            took = 5.0 if query.typos else 2.0
+            return SearchResults(total=found, hits=[], facets={}, took_ms=took)
+
+    for text, asked, total, took in (
+        ("roadmap", [False], 1, 2.0),  # found as typed: once
+        ("pricng", [False, True], 1, 7.0),  # nothing as typed: again within typos
+        ("it", [False], 0, 2.0),  # too short for a typo: once
+        ("", [False], 0, 2.0),
+    ):
+        engine = Recording()
+        with use_engine(engine):
+            results = search_run(query=SearchQuery(audience=REP, now=timezone.now(), text=text))
+        assert (engine.asked, results.total, results.took_ms) == (asked, total, took), text
