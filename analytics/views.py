@@ -129,6 +129,11 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
         if spelled is None:  # dropped, as an unknown window is, and named on the page
             unknown[name] = params[name]
         params[name] = spelled or ""
+    unknown_terms = {}
+    for name, model in (("stage", BuyerStage), ("pillar", Pillar)):
+        if params[name] and not model.objects.filter(slug=params[name]).exists():
+            unknown_terms[name] = params[name]  # dropped and named, not "no asset matches"
+            params[name] = ""
     rows, summary = selectors.asset_table(
         window=_window(request), segment=params["segment"], industry=params["industry"]
     )
@@ -144,7 +149,14 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
     sort = params["sort"] if params["sort"] in SORTABLE else DEFAULT_SORT
     ordered = selectors.asset_rows_sort(rows, sort=sort, descending=params["order"] == "desc")
     choices = {"segments": segments, "industries": industries}
-    return ordered, {**params, **choices, "sort": sort, "summary": summary, "unknown": unknown}
+    return ordered, {
+        **params,
+        **choices,
+        "sort": sort,
+        "summary": summary,
+        "unknown": unknown,
+        "unknown_terms": unknown_terms,
+    }
 
 
 @lead_required

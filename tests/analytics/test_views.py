@@ -602,3 +602,19 @@ def test_a_segment_no_deal_has_is_named_and_dropped_not_shown_as_a_view_of_no_de
     assert "<option selected>Enterprise</option>" not in text
     text = client.get("/analytics/assets/", {"segment": "enterprise"}).content.decode()
     assert "<option selected>Enterprise</option>" in text and 'id="segment-unknown"' not in text
+
+
+def test_a_stage_or_pillar_no_term_has_is_named_and_dropped_not_shown_as_no_assets():
+    """``?stage=nope`` showed an empty table without a word, where the home page and search
+    name such a filter."""
+    asset = make_asset("Pricing deck")
+    refresh()
+    client = _client(ENABLEMENT_LEAD)
+    text = client.get(
+        "/analytics/assets/", {"stage": "<b>nope</b>", "pillar": "x"}
+    ).content.decode()
+    assert "No stage “&lt;b&gt;nope&lt;/b&gt;”: showing every stage." in text
+    assert "No pillar “x”: showing every pillar." in text
+    assert f"/analytics/assets/{asset.pk}/" in text
+    text = client.get("/analytics/assets/", {"stage": "decide"}).content.decode()
+    assert 'id="stage-unknown"' not in text and f"/analytics/assets/{asset.pk}/" not in text
