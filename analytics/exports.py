@@ -442,7 +442,7 @@ HEALTH_CSV = {
     "stale": ("stale", ["asset_id", "title", "review_by", "owner"]),
     "expired-in-open-deals": ("expired_in_open_deals", ["asset_id", "title", "open_deals"]),
 }
-_HEALTH_KEYS = {"asset_id": "pk", "owner": "owner__username"}
+_HEALTH_KEYS = {"asset_id": "pk"}
 
 
 def health_csv_rows(items: list[dict], fields: list[str]) -> Iterator[list]:

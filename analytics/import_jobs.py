@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from analytics import tasks
 from analytics.imports import LOCK_STALE_AFTER, ImportError_, deal_import_file, parse_mapping
@@ -117,7 +118,7 @@ def import_jobs_abandoned() -> int:
     for job in dead:
         error = (
             f"The import stopped after {job.rows_read:,} rows (no progress since "
-            f"{timezone.localtime(job.updated_at):%d %b %Y %H:%M}): its worker stopped. "
+            f"{date_format(timezone.localtime(job.updated_at), 'j M Y H:i')}): its worker stopped. "
             f"{job.again}."
         )
         finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(

@@ -19,8 +19,9 @@ import math
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.roles import user_is_enablement_lead
 from analytics.currency import reporting_currency
@@ -387,11 +388,26 @@ def content_health(*, unused_days: int = 90) -> dict:
     return {
         "unused": list(unused.values("pk", "title", "first_published_at")),
         "not_used_yet": list(not_used_yet.values("pk", "title", "first_published_at")),
-        "stale": list(stale.values("pk", "title", "review_by", "owner__username")),
+        "stale": [
+            {**row, "owner": _person(row.pop("first"), row.pop("last"), row.pop("username"))}
+            for row in stale.values(
+                "pk",
+                "title",
+                "review_by",
+                first=F("owner__first_name"),
+                last=F("owner__last_name"),
+                username=F("owner__username"),
+            )
+        ],
         "expired_in_open_deals": [
             {"pk": a.pk, "title": a.title, "open_deals": open_counts.get(a.pk, 0)} for a in expired
         ],
     }
+
+
+def _person(first: str | None, last: str | None, username: str | None) -> str:
+    """A user as the app shows people: their full name, else their username ("" for none)."""
+    return f"{first or ''} {last or ''}".strip() or username or ""
 
 
 def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> list:
@@ -434,7 +450,7 @@ def share_link_label(link, *, asset_visible: bool) -> str:
     """A name for one link that no other link of the rep shares: its number makes it so.
     ``asset_visible``: whether the reader may see the link's asset now; when not, its title
     is left out."""
-    created = timezone.localtime(link.created_at).strftime("%d %b %Y %H:%M")
+    created = date_format(timezone.localtime(link.created_at), "j M Y H:i")  # as pages write it
     note = f" for {link.recipient_note}" if link.recipient_note else ""
     title = link.asset.title if asset_visible else HIDDEN_ASSET_LABEL
     return f"#{link.pk} {title} → {link.deal}{note}, created {created}"

@@ -8,14 +8,22 @@ Autoescaping is always on and Django's ``SafeString`` is honoured
 
 from __future__ import annotations
 
+import datetime
+
 import jinja2
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.text import Truncator, capfirst
 
 
 def truncatechars(value, length: int) -> str:
     """Django's ``truncatechars``: at most ``length`` characters, ending in "…"."""
     return Truncator(value).chars(length)
+
+
+def day(iso: str) -> str:
+    """An ISO date ("2026-11-02") as the other pages write a day ("2 Nov 2026")."""
+    return date_format(datetime.date.fromisoformat(iso), "j M Y") if iso else ""
 
 
 def environment(**options) -> jinja2.Environment:
@@ -25,4 +33,5 @@ def environment(**options) -> jinja2.Environment:
     env.globals["url"] = lambda name, *args: reverse(name, args=args)
     env.filters["truncatechars"] = truncatechars
     env.filters["capfirst"] = capfirst
+    env.filters["day"] = day
     return env

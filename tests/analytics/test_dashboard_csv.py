@@ -147,7 +147,8 @@ def test_content_health_csvs_list_what_each_list_shows():
     long_ago = timezone.now() - datetime.timedelta(days=91)
     AssetPage.objects.filter(pk=never.pk).update(first_published_at=long_ago)
     new = make_asset("Just published")
-    stale = make_asset("-Old", review_by=datetime.date(2020, 1, 1), owner=make_user("maria"))
+    maria = make_user("maria", first_name="Maria", last_name="Lopez")
+    stale = make_asset("-Old", review_by=datetime.date(2020, 1, 1), owner=maria)
     expired = make_asset("Withdrawn")
     deal = walk_deal("006H", ["discover"], owner=rep.username)
     usage_record(kind=EventKind.USED_IN_DEAL, asset=expired, user=rep, deal=deal)
@@ -162,9 +163,10 @@ def test_content_health_csvs_list_what_each_list_shows():
             [str(a.pk), title, a.first_published_at.astimezone(datetime.UTC).isoformat()]
             for a, title in [(new, "Just published"), (stale, "'-Old")]
         ],
-        "stale": [[str(stale.pk), "'-Old", "2020-01-01", "maria"]],
+        "stale": [[str(stale.pk), "'-Old", "2020-01-01", "Maria Lopez"]],  # as shown elsewhere
         "expired-in-open-deals": [[str(expired.pk), "Withdrawn", "1"]],
     }
+    assert "owner Maria Lopez" in page
     for table, rows in expected.items():
         assert f'href="/analytics/health/{table}.csv"' in page
         response = client.get(f"/analytics/health/{table}.csv")

@@ -477,3 +477,13 @@ def test_a_reps_link_list_costs_the_same_queries_however_many_assets_it_names(sh
         share_link_create(user=rep, asset=make_asset(f"Case study {number}"), deal=deal)
     assert len(client.get("/analytics/share-links/").context["links"]) == 5
     assert counted() == few
+
+
+def test_a_link_is_named_with_its_day_as_the_pages_write_days(shared):
+    """The share-link list wrote "06 Dec 2026" beside the page's "6 Dec 2026"."""
+    from analytics.selectors import share_link_label
+
+    _, _, _, link, _ = shared
+    link.created_at = timezone.make_aware(timezone.datetime(2026, 3, 5, 12, 30))
+    label = share_link_label(link, asset_visible=True)
+    assert label.endswith(", created 5 Mar 2026 12:30") and label.startswith(f"#{link.pk} ")
