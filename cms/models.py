@@ -255,6 +255,13 @@ class LibraryPage(RestrictableMixin, Page):
         return self.serve(request)
 
 
+def _person_choice(user) -> str:
+    """A person in a list of users: the name other pages show, and the username that tells
+    two of the same name apart."""
+    name = user.get_full_name()
+    return f"{name} ({user.get_username()})" if name else user.get_username()
+
+
 class AssetPageForm(WagtailAdminPageForm):
     """The asset editor: only people who manage content may be chosen as its owner (the
     form refuses anyone else, whatever the browser sends). An owner who no longer manages
@@ -267,6 +274,7 @@ class AssetPageForm(WagtailAdminPageForm):
             owners = content_managers_q() | Q(pk=self.instance.owner_id)
             users = get_user_model().objects.filter(owners).distinct()
             self.fields["owner"].queryset = users
+            self.fields["owner"].label_from_instance = _person_choice
 
     def clean_review_by(self):
         """A review-by date set here must not have passed: the asset would be overdue the

@@ -162,3 +162,11 @@ def test_a_review_by_date_that_has_passed_is_refused_unless_it_was_already_there
 
     overdue = make_asset("Old deck", owner=marketer, review_by=today - timedelta(days=5))
     assert save_draft(client, overdue, title="Old deck, typo fixed").status_code == 302
+
+
+def test_owners_are_offered_by_name(client, marketer):
+    """The Owner list gave usernames where every other page names people."""
+    make_user("priya", role=MARKETER, first_name="Priya", last_name="Nair")
+    page = client.get(reverse("wagtailadmin_pages:edit", args=[make_asset("Deck").pk]))
+    assert ">Priya Nair (priya)</option>" in page.content.decode()
+    assert ">maya</option>" in page.content.decode()  # no name: the username
