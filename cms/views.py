@@ -244,6 +244,19 @@ def asset_download(request, asset_id: int):
 
 @require_GET
 @login_required
+def asset_link_open(request, asset_id: int):
+    """Out to a link asset's address (a video, say), for users who may see the asset. Sends
+    ``asset_downloaded``: opening the link is what a download is to a file, and the button
+    linked straight out, so a link asset's use was never counted."""
+    asset = _visible_asset_or_404(request, asset_id)
+    if not asset.external_url:
+        raise Http404("This asset has no link")
+    asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
+    return HttpResponseRedirect(asset.external_url)
+
+
+@require_GET
+@login_required
 def asset_thumbnail(request, asset_id: int):
     """The asset's preview image: its thumbnail image's rendition, else the thumbnail made from
     its file, else 404 (the templates show a placeholder instead)."""

@@ -297,9 +297,27 @@ def test_asset_page_flags_an_overdue_review(client, rep):
 def test_link_asset_offers_open_link_instead_of_download(client, rep):
     asset = make_asset("Demo video", external_url="https://video.example.com/demo")
     html = client.get(asset.url).content.decode()
-    assert 'href="https://video.example.com/demo"' in html
+    assert f'href="/assets/{asset.id}/open/"' in html
     assert "Open link" in html
     assert f"/assets/{asset.id}/download/" not in html
+
+
+def test_opening_a_link_asset_goes_to_its_address_and_counts_as_its_download(client, rep):
+    """The button linked straight out, so a video's use was never counted."""
+    from analytics.models import EventKind, UsageEvent
+
+    video = make_asset("Demo video", external_url="https://video.example.com/demo")
+    opened = client.get(f"/assets/{video.id}/open/")
+    assert (opened.status_code, opened["Location"]) == (302, "https://video.example.com/demo")
+    used = UsageEvent.objects.get(asset=video)
+    assert (used.kind, used.user) == (EventKind.DOWNLOADED, rep)
+    deck = make_asset("Deck without a link")
+    assert client.get(f"/assets/{deck.id}/open/").status_code == 404
+    hidden = make_asset(
+        "EMEA video", external_url="https://v.example.com/x", teams=[make_team("EMEA")]
+    )
+    assert client.get(f"/assets/{hidden.id}/open/").status_code == 404
+    assert UsageEvent.objects.count() == 1
 
 
 def test_asset_page_shows_a_placeholder_without_thumbnail(client, rep):
