@@ -202,6 +202,7 @@ def asset_page_serve(request, *, page):
         "at_page": _page_asked(request, page),
         # Wagtail makes whoever created an alias its owner; the asset's owner is the original's.
         "owner": selectors.asset_original(page).owner,
+        "preview": preview,
     }
     return TemplateResponse(request, page.template, context)
 

@@ -517,9 +517,12 @@ def test_a_reviewers_preview_shows_what_the_live_page_shows(client):
     assert "Pricing one-pager" in body  # related: the same stage and pillar
 
 
-def test_a_new_asset_previews_before_it_is_first_saved(rf):
+@pytest.mark.parametrize("made_of", ["nothing", "file", "link"])
+def test_a_new_asset_previews_before_it_is_first_saved(rf, made_of):
     """The editor's preview of an asset not saved yet was a server error (the rep's panel
-    looked up the asset's field credit by an id it does not have yet)."""
+    looked up the asset's field credit, and the page its download, link and thumbnail
+    addresses, by an id it does not have yet). A preview offers the revision's own file and
+    link (the file by Wagtail's address, for content managers), not the live asset's."""
     from cms.models import AssetPage, AssetType, BuyerStage, Pillar
     from tests.factories import library_root
 
@@ -529,13 +532,38 @@ def test_a_new_asset_previews_before_it_is_first_saved(rf):
     asset.stages = list(BuyerStage.objects.filter(slug="discover"))
     asset.pillars = list(Pillar.objects.filter(slug="why-buy"))
     asset.path, asset.depth = parent.path + "9999", parent.depth + 1  # as Wagtail's preview
+    offered = ""
+    if made_of == "file":
+        asset.document = make_document("deck.txt", b"the deck")
+        offered = f'href="{asset.document.url}"'
+        asset.thumbnail_image = get_image_model().objects.create(
+            title="cover", file=ImageFile(io.BytesIO(_png_bytes("blue")), name="cover.png")
+        )
+    elif made_of == "link":
+        asset.external_url = "https://video.example.com/new"
+        offered = 'href="https://video.example.com/new"'
     request = rf.get("/")
     request.user, request.is_preview, request.session = make_user(role=MARKETER), True, {}
     response = asset.serve_preview(request, "")
     response.render()
+    body = response.content.decode()
     assert response.status_code == 200
-    assert "Pricing deck" in response.content.decode()
-    assert "Pricing one-pager" in response.content.decode()  # related assets
+    assert "Pricing deck" in body and "Pricing one-pager" in body  # related assets
+    assert offered in body
+
+
+def test_a_revision_preview_offers_the_revisions_link_and_records_no_use(client):
+    """The reviewer's "Open link" went through the live asset's address: the live link (not
+    the one under review), a 404 for a draft, and a recorded use."""
+    from analytics.models import UsageEvent
+
+    video = make_asset("Demo video", external_url="https://video.example.com/v1")
+    video.external_url = "https://video.example.com/v2"
+    revision = video.save_revision()
+    _login(client, make_user(role=ENABLEMENT_LEAD))
+    body = client.get(f"/admin/pages/{video.pk}/revisions/{revision.pk}/view/").content.decode()
+    assert 'href="https://video.example.com/v2"' in body and "/open/" not in body
+    assert not UsageEvent.objects.exists()
 
 
 def test_rep_cannot_preview_a_draft_asset(rf):
