@@ -209,6 +209,7 @@ class HeadAsGet:
         if request.method != "HEAD" or not request.path_info.startswith("/api/"):
             return self.get_response(request)
         request.method = "GET"
+        request.answering_head = True  # what a GET would record is not (``search``)
         try:
             return self.get_response(request)
         finally:

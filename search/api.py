@@ -173,10 +173,16 @@ def _facets(results) -> dict:
 )
 def search(request, response: HttpResponse, params: Query[SearchParams]):
     """Full-text search with facets, sorting, pagination and deal mode. Facet counts and
-    results only cover assets the caller may see. Every call is recorded as a search event.
-    The same service as the search page (``search.services.rep_search``)."""
+    results only cover assets the caller may see. Every call is recorded as a search event,
+    but a HEAD (an uptime check, say: ``enablement.api.HeadAsGet``). The same service as
+    the search page (``search.services.rep_search``)."""
     try:
-        page = services.rep_search(user=request.user, params=params.dict(), source="api")
+        page = services.rep_search(
+            user=request.user,
+            params=params.dict(),
+            source="api",
+            record=not getattr(request, "answering_head", False),
+        )
     except InvalidSearch as error:
         return Status(400, {"detail": str(error)})
     except SearchUnavailable:

@@ -487,7 +487,13 @@ def _refuse_unknown_terms(query: SearchQuery) -> None:
 
 
 def rep_search(
-    *, user, params, source: str, per_page: int = 20, refines: str | None = None
+    *,
+    user,
+    params,
+    source: str,
+    per_page: int = 20,
+    refines: str | None = None,
+    record: bool = True,
 ) -> RepSearchPage:
     """Everything the search page renders and ``GET /api/v1/search`` serialises, for
     ``params`` (the page's query string or the API's parameters; see ``search.forms``):
@@ -496,7 +502,8 @@ def rep_search(
 
     A search (text, a filter or a deal) is recorded as a ``SearchEvent`` (``source``: "web"
     or "api"); the next pages of a recorded search pass its id as ``sid`` and record
-    nothing; ``refines`` names the search this one continued as the rep typed. Raises
+    nothing; ``refines`` names the search this one continued as the rep typed; without
+    ``record`` nothing is recorded. Raises
     ``InvalidSearch`` (a parameter it cannot use, named) and
     ``SearchUnavailable`` (engine down)."""
     query = query_from_params(params, audience=audience_for(user), per_page=per_page)
@@ -509,7 +516,7 @@ def rep_search(
             way_out=(f"Go to page {last}", page_link(params, page=last if last > 1 else None)),
         )
     search_id = _search_key(params.get("sid"))
-    if is_search(query) and (query.page == 1 or search_id is None):
+    if record and is_search(query) and (query.page == 1 or search_id is None):
         event = search_event_record(
             user=user, query=query, results=results, source=source, refines=refines
         )

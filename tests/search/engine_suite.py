@@ -58,6 +58,12 @@ class EngineSuite:
         typo = run_search(library.outsider, "pipewize")  # no word as typed: within typos
         assert "Switching from Pipewise" in titles(typo)
         assert run_search(library.outsider, "pipewize", typos=False).total == 0
+        # Filtered to a stage without it: nothing, and the stage facet says where it is (a
+        # search within typos here counted every pipeline asset under "Decide").
+        elsewhere = run_search(
+            library.outsider, "pipewise", filters={"stage": ("discover",)}, facets=("stage",)
+        )
+        assert (elsewhere.total, facet(elsewhere, "stage")) == (0, {"discover": 0, "decide": 1})
         assert sorted(titles(run_search(library.outsider, "pipelin"))) == [
             "Data pipeline overview",  # still being typed: its prefix, no typo needed
             "Pipeline health dashboard",

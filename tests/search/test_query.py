@@ -107,7 +107,8 @@ def test_a_typo_search_is_the_exact_search_then_the_one_within_typos_and_takes_b
 
         def search(self, query):
             self.asked.append(query.typos)
-            found = 1 if query.typos or query.text == "roadmap" else 0
+            as_typed = query.text == "roadmap" or (query.text == "pipewise" and not query.filters)
+            found = 1 if query.typos or as_typed else 0
             took = 5.0 if query.typos else 2.0
             return SearchResults(total=found, hits=[], facets={}, took_ms=took)
 
@@ -116,8 +117,16 @@ def test_a_typo_search_is_the_exact_search_then_the_one_within_typos_and_takes_b
         ("pricng", [False, True], 1, 7.0),  # nothing as typed: again within typos
         ("it", [False], 0, 2.0),  # too short for a typo: once
         ("", [False], 0, 2.0),
+        # filtered: the words as typed are in assets the filter leaves out, so nothing is
+        # found within typos either (the facet counts say where they are)
+        ("pipewise stage=decide", [False, False], 0, 4.0),
+        ("pricng stage=decide", [False, False, True], 1, 9.0),
     ):
         engine = Recording()
+        text, _, stage = text.partition(" stage=")
+        filters = {"stage": (stage,)} if stage else {}
         with use_engine(engine):
-            results = search_run(query=SearchQuery(audience=REP, now=timezone.now(), text=text))
+            results = search_run(
+                query=SearchQuery(audience=REP, now=timezone.now(), text=text, filters=filters)
+            )
         assert (engine.asked, results.total, results.took_ms) == (asked, total, took), text
