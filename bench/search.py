@@ -181,7 +181,8 @@ def _raw_engine(
     and aggregations. As ``search`` does, the aggregations run on a second thread while the
     hits, snippets and page matches are read (``overlap=False``: one after the other, as the
     engine did before 2026-12-03). As ``selectors.search_run`` does, a search is first run
-    without typo tolerance, and again with it when that finds nothing (a typo)."""
+    without typo tolerance, and again with it when that finds nothing (a typo) and, for a
+    filtered search, neither does its count without the filters."""
     import dataclasses
 
     import tantivy
@@ -199,11 +200,19 @@ def _raw_engine(
             in_pages = engine.page_text(query.text_plan)
         return text, main, facet_plan, in_pages
 
-    plans = []
+    def found(plan) -> bool:
+        return searcher.search(plan[1], limit=1).count > 0
+
+    plans = []  # per query, its searches: (plan, whether only its count is asked)
     for query in queries:
-        steps = [plan_of(dataclasses.replace(query, typos=False))]
-        if query.text_plan.tolerates_typos and not searcher.search(steps[0][1], limit=1).count:
-            steps.append(plan_of(query))
+        exact = dataclasses.replace(query, typos=False)
+        steps = [(plan_of(exact), False)]
+        if query.text_plan.tolerates_typos and not found(steps[0][0]):
+            if exact.active_filters():  # selectors._typed_words_found
+                unfiltered = dataclasses.replace(exact, filters={}, facets=(), per_page=0)
+                steps.append((plan_of(unfiltered), True))
+            if len(steps) == 1 or not found(steps[-1][0]):
+                steps.append((plan_of(query), False))
         plans.append(steps)
 
     def aggregations(facet_plan):
@@ -244,8 +253,11 @@ def _raw_engine(
             where_matched(plan[3], [address for _, address in result.hits])
 
     def run(steps, read_hits: bool = False):
-        for plan in steps:
-            core(plan, read_hits)
+        for plan, count_only in steps:
+            if count_only:
+                searcher.search(plan[1], limit=1, count=True)
+            else:
+                core(plan, read_hits)
 
     for steps in plans:
         run(steps, read_hits=True)  # warm up
