@@ -29,6 +29,7 @@ PROJECT_FILES = {
     "converters.py",  # URL wiring: the <id:…> path converter
     "env.py",
     "jinja2.py",
+    "log_filters.py",  # logging wiring: the filters settings.LOGGING names
     "settings.py",
     "urls.py",
     "wsgi.py",
