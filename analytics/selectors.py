@@ -19,7 +19,7 @@ import math
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -389,14 +389,14 @@ def content_health(*, unused_days: int = 90) -> dict:
         "unused": list(unused.values("pk", "title", "first_published_at")),
         "not_used_yet": list(not_used_yet.values("pk", "title", "first_published_at")),
         "stale": [
-            {**row, "owner": _person(row.pop("first"), row.pop("last"), row.pop("username"))}
-            for row in stale.values(
+            {"pk": a.pk, "title": a.title, "review_by": a.review_by, "owner": _person(a.owner)}
+            for a in stale.select_related("owner").only(
                 "pk",
                 "title",
                 "review_by",
-                first=F("owner__first_name"),
-                last=F("owner__last_name"),
-                username=F("owner__username"),
+                "owner__first_name",
+                "owner__last_name",
+                "owner__username",
             )
         ],
         "expired_in_open_deals": [
@@ -405,9 +405,9 @@ def content_health(*, unused_days: int = 90) -> dict:
     }
 
 
-def _person(first: str | None, last: str | None, username: str | None) -> str:
+def _person(user) -> str:
     """A user as the app shows people: their full name, else their username ("" for none)."""
-    return f"{first or ''} {last or ''}".strip() or username or ""
+    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> list:
