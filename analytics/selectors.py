@@ -23,6 +23,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.people import person_name
 from accounts.roles import user_is_enablement_lead
 from analytics.currency import reporting_currency
 from analytics.effectiveness import population_prepare
@@ -389,7 +390,7 @@ def content_health(*, unused_days: int = 90) -> dict:
         "unused": list(unused.values("pk", "title", "first_published_at")),
         "not_used_yet": list(not_used_yet.values("pk", "title", "first_published_at")),
         "stale": [
-            {"pk": a.pk, "title": a.title, "review_by": a.review_by, "owner": _person(a.owner)}
+            {"pk": a.pk, "title": a.title, "review_by": a.review_by, "owner": person_name(a.owner)}
             for a in stale.select_related("owner").only(
                 "pk",
                 "title",
@@ -403,11 +404,6 @@ def content_health(*, unused_days: int = 90) -> dict:
             {"pk": a.pk, "title": a.title, "open_deals": open_counts.get(a.pk, 0)} for a in expired
         ],
     }
-
-
-def _person(user) -> str:
-    """A user as the app shows people: their full name, else their username ("" for none)."""
-    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> list:

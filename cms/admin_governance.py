@@ -26,6 +26,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from accounts.models import Team
+from accounts.people import person_name
 from accounts.roles import user_manages_content
 from cms import selectors
 from cms.models import BuyerStage, Pillar
@@ -122,7 +123,7 @@ def _documents_only_for_content_managers(document, request):
 def _owner_label(user) -> str:
     if user is None:
         return ""
-    name = user.get_full_name() or user.get_username()
+    name = person_name(user)
     return f"{name} <{user.email}>" if user.email else name
 
 

@@ -25,6 +25,7 @@ from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
 from accounts.models import Team
+from accounts.people import person_name_with_username
 from accounts.roles import content_managers_q
 
 
@@ -255,13 +256,6 @@ class LibraryPage(RestrictableMixin, Page):
         return self.serve(request)
 
 
-def _person_choice(user) -> str:
-    """A person in a list of users: the name other pages show, and the username that tells
-    two of the same name apart."""
-    name = user.get_full_name()
-    return f"{name} ({user.get_username()})" if name else user.get_username()
-
-
 class AssetPageForm(WagtailAdminPageForm):
     """The asset editor: only people who manage content may be chosen as its owner (the
     form refuses anyone else, whatever the browser sends). An owner who no longer manages
@@ -274,7 +268,7 @@ class AssetPageForm(WagtailAdminPageForm):
             owners = content_managers_q() | Q(pk=self.instance.owner_id)
             users = get_user_model().objects.filter(owners).distinct()
             self.fields["owner"].queryset = users
-            self.fields["owner"].label_from_instance = _person_choice
+            self.fields["owner"].label_from_instance = person_name_with_username
 
     def clean_review_by(self):
         """A review-by date set here must not have passed: the asset would be overdue the

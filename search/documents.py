@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from wagtail.models import Site
 
+from accounts.people import person_name_from
 from cms.documents import document_page_unit
 from cms.models import AssetPage, LibraryDocumentPage
 from cms.selectors import (
@@ -157,11 +158,6 @@ ROW_FIELDS = (
 )  # fmt: skip
 
 
-def _owner_name(row: dict) -> str:
-    full = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
-    return full or row["owner__username"] or ""
-
-
 def build_document(
     row: dict,
     *,
@@ -190,7 +186,11 @@ def build_document(
         url=url or "",
         terms=terms,
         labels=labels,
-        owner=_owner_name(row),
+        owner=person_name_from(
+            first_name=row["owner__first_name"],
+            last_name=row["owner__last_name"],
+            username=row["owner__username"],
+        ),
         published_at=_epoch(row["first_published_at"]),
         review_by=row["review_by"].isoformat() if row["review_by"] else "",
         expire_at=_epoch(expire_at) or FAR_FUTURE,
