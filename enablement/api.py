@@ -5,6 +5,7 @@ router from its own ``api.py``."""
 
 import json
 import re
+from collections import Counter
 
 from django.conf import settings
 from django.db import OperationalError
@@ -23,8 +24,52 @@ from cms.middleware import busy_refusal, database_busy
 from search import api as search_api
 
 
-class UnstorableBody(ValueError):
+class RefusedBody(ValueError):
+    """A request body that Python reads as JSON but this API refuses; the message says where
+    and why, and is the 400's detail."""
+
+
+class UnstorableBody(RefusedBody):
     """A request body that is JSON to Python but not to the standard or to a database."""
+
+
+class DuplicateName(RefusedBody):
+    """An object in the body that gives a name twice (``{"stage": "a", "stage": "b"}``).
+    The JSON standard leaves what it means open (RFC 8259, 4); Python keeps the last value,
+    so a client's mistake was stored as if it meant the last one."""
+
+
+class _Repeated(dict):
+    """A parsed object whose pairs named ``repeated`` more than once."""
+
+    repeated = ""
+
+
+def _object(pairs: list[tuple], repeats: list[str]) -> dict:
+    """A parsed object; one that repeats a name is marked, and the name noted in ``repeats``
+    (``_repeated_name`` then finds where it is)."""
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    marked = _Repeated(value)
+    counts = Counter(name for name, _ in pairs)
+    marked.repeated = next(name for name, count in counts.items() if count > 1)
+    repeats.append(marked.repeated)
+    return marked
+
+
+def _repeated_name(value, where: str = "body") -> str:
+    """Where the first object of ``value`` with a repeated name has it ("body.attributes.tier"),
+    or ""."""
+    if isinstance(value, _Repeated):
+        return f"{where}.{value.repeated}"
+    if not isinstance(value, dict | list):
+        return ""
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        found = _repeated_name(item, f"{where}.{key}")
+        if found:
+            return found
+    return ""
 
 
 # A UTF-16 surrogate or a NUL written as an escape: the only way either reaches a body (raw,
@@ -61,11 +106,20 @@ class StrictJSON(Parser):
     """Bodies as the JSON standard has them, and as a database can store them: no NaN or
     Infinity, no text holding half of a UTF-16 surrogate pair, and no NUL character, which no
     PostgreSQL text column holds (each was a 500 after the request was accepted, or a stored
-    value that broke the pages showing it)."""
+    value that broke the pages showing it); and no object naming a field twice, whose last
+    value was stored without a word (``DuplicateName``)."""
 
     def parse_body(self, request):
         body = request.body
-        data = json.loads(body, parse_constant=_refuse_constant)
+        repeats: list[str] = []
+        data = json.loads(
+            body,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=lambda pairs: _object(pairs, repeats),
+        )
+        if repeats:
+            where = _repeated_name(data)
+            raise DuplicateName(f"{where}: given more than once in one object (send it once)")
         if _SUSPECT_ESCAPE.search(body):
             problem = _text_problem(data)
             if problem:
@@ -96,7 +150,7 @@ def _http_error(request, error: HttpError):
     """ninja's answer to an HttpError, but a body refused by ``StrictJSON`` says why (ninja
     says only "Cannot parse request body" unless DEBUG is on)."""
     cause = error.__cause__
-    detail = str(cause) if isinstance(cause, UnstorableBody) else str(error)
+    detail = str(cause) if isinstance(cause, RefusedBody) else str(error)
     return api.create_response(request, {"detail": detail}, status=error.status_code)
 
 

@@ -262,6 +262,50 @@ def test_nan_or_infinity_in_a_body_is_a_400_and_a_whole_emoji_is_text(lead_key):
     assert UsageEvent.objects.get().metadata == {"note": "\U0001f69a"}
 
 
+@pytest.mark.parametrize(
+    ("url", "raw", "where"),
+    [
+        (
+            "/api/v1/deals",
+            '{"external_id": "D", "stage": "Closed Won", "stage": "Closed Lost"}',
+            "body.stage",
+        ),
+        (
+            "/api/v1/deals",
+            '{"external_id": "D", "stage": "Prospecting", '
+            '"attributes": {"tier": "1", "tier": "2"}}',
+            "body.attributes.tier",
+        ),
+        (
+            "/api/v1/events",
+            '{"events": [{"idempotency_key": "k", "kind": "asset_viewed", "asset_id": 1, '
+            '"kind": "asset_downloaded"}]}',
+            "body.events.0.kind",
+        ),
+    ],
+)
+def test_a_name_given_twice_in_a_body_is_a_400_naming_where_and_nothing_is_stored(
+    lead_key, url, raw, where
+):
+    """The last value won without a word: a deal closed as lost that the CRM sent as won."""
+    response = _post(url, None, lead_key, raw=raw)
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"{where}: given more than once in one object (send it once)"
+    }
+    assert not Deal.objects.exists() and not UsageEvent.objects.exists()
+    # The shape of the API's answer to a body it cannot read at all.
+    unreadable = _post(url, None, lead_key, raw=raw[:-1])
+    assert unreadable.status_code == 400 and set(unreadable.json()) == {"detail"}
+
+
+def test_a_body_giving_each_name_once_is_stored_nested_objects_too(lead_key):
+    body = {"external_id": "D", "stage": "Prospecting", "attributes": {"tier": "1", "region": "EU"}}
+    response = _post("/api/v1/deals", body, lead_key)
+    assert response.status_code == 201
+    assert Deal.objects.get().attributes == {"tier": "1", "region": "EU"}
+
+
 def _import(text: str, **options):
     return deal_import_file(io.BytesIO(text.encode()), "deals.csv", **options)
 
