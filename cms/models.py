@@ -230,7 +230,18 @@ class RestrictableMixin(models.Model):
         return LeafPagePermissionTester(user, self)
 
 
-class LibraryPage(RestrictableMixin, Page):
+class PreviewedAsServedMixin:
+    """Pages whose preview is served as the live page is. Wagtail renders a preview from the
+    template and the page alone; what the template shows besides the page is built by the
+    page's view (``serve``), so a preview (the editor's, a revision's, a reviewer's) goes
+    through it. Without the view, a reviewer's preview of an asset said "No owner", a
+    current review status and no related assets."""
+
+    def serve_preview(self, request, mode_name):
+        return self.serve(request)
+
+
+class LibraryPage(PreviewedAsServedMixin, RestrictableMixin, Page):
     """The library home or one of its sections. Sections can nest."""
 
     intro = models.TextField(blank=True)
@@ -248,12 +259,6 @@ class LibraryPage(RestrictableMixin, Page):
         from cms.views import library_page_serve
 
         return library_page_serve(request, page=self)
-
-    def serve_preview(self, request, mode_name):
-        # Wagtail renders a preview from the template and the page alone; what the template
-        # shows besides the page is built by the page's view, so a preview (the editor's,
-        # a revision's, a reviewer's) goes through it as the live page does.
-        return self.serve(request)
 
 
 class AssetPageForm(WagtailAdminPageForm):
@@ -284,7 +289,7 @@ class AssetPageForm(WagtailAdminPageForm):
         return review_by
 
 
-class AssetPage(RestrictableMixin, Page):
+class AssetPage(PreviewedAsServedMixin, RestrictableMixin, Page):
     """One piece of collateral: a file (LibraryDocument) or an external link such as a video."""
 
     summary = models.TextField(max_length=1000)
@@ -422,11 +427,6 @@ class AssetPage(RestrictableMixin, Page):
         from cms.views import asset_page_serve
 
         return asset_page_serve(request, page=self)
-
-    def serve_preview(self, request, mode_name):
-        # As LibraryPage.serve_preview: without the view, a reviewer's preview said "No
-        # owner", a current review status and no related assets.
-        return self.serve(request)
 
 
 class OwnerReminder(models.Model):

@@ -566,6 +566,20 @@ def test_a_revision_preview_offers_the_revisions_link_and_records_no_use(client)
     assert not UsageEvent.objects.exists()
 
 
+def test_a_sections_preview_lists_its_assets_as_the_live_page_does(client):
+    """A library section's preview goes through its view, as an asset's does: the template
+    alone lists no assets and no sub-sections."""
+    section = make_section("Competitive")
+    make_asset("Battlecard", parent=section)
+    make_section("Analyst reports", parent=section)
+    section.intro = "Revised intro"
+    revision = section.save_revision()
+    _login(client, make_user(role=ENABLEMENT_LEAD))
+    body = client.get(f"/admin/pages/{section.pk}/revisions/{revision.pk}/view/").content.decode()
+    assert "Revised intro" in body
+    assert "Battlecard" in body and "Analyst reports" in body
+
+
 def test_rep_cannot_preview_a_draft_asset(rf):
     from django.http import Http404
 
