@@ -114,6 +114,9 @@ class SearchOut(Schema):
     reason: str | None = Field(
         description="why there are no results although text was typed, e.g. no searchable words"
     )
+    within_typos: bool = Field(
+        description="no asset has the words as typed: these results are within typos of them"
+    )
     results: list[HitOut]
     facets: dict[str, list[FacetOut]]
 
@@ -199,6 +202,7 @@ def search(request, response: HttpResponse, params: Query[SearchParams]):
             "took_ms": round(page.results.took_ms, 3),
             "search_id": page.search_id,
             "reason": page.reason or None,
+            "within_typos": page.within_typos,
             "results": [_hit(card) for card in page.cards],
             "facets": _facets(page.results),
         },

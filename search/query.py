@@ -420,6 +420,7 @@ class SearchResults:
     page: int = 1
     per_page: int = 20
     reason: str = ""  # why there are no results although text was typed
+    within_typos: bool = False  # nothing matched the words as typed; these hits are close to them
 
     @property
     def pages(self) -> int:

@@ -163,6 +163,10 @@ class RepSearchPage:
     def reason(self) -> str:
         return self.results.reason
 
+    @property
+    def within_typos(self) -> bool:
+        return self.results.within_typos
+
 
 # --- links ----------------------------------------------------------------------------------
 

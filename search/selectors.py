@@ -37,6 +37,7 @@ from search.query import (
     SearchResults,
     Suggestion,
     SynonymSets,
+    fuzzy_distance,
     parse_text,
 )
 from search.synonyms import parse_synonyms
@@ -176,6 +177,7 @@ def search_run(*, query: SearchQuery) -> SearchResults:
         if not found:
             results = engine.search(query)
             results.took_ms += spent
+            results.within_typos = results.total > 0
         results.took_ms += asking  # the search's time is all of its searches'
     results.reason = query.unsearchable_reason()
     labels = taxonomy_labels()
@@ -218,7 +220,8 @@ def search_suggest(
     *, audience: Audience, text: str, titles: int = 6, terms: int = 4
 ) -> list[Suggestion]:
     """Up to ``titles`` asset titles, then up to ``terms`` taxonomy terms, completing
-    ``text`` (two characters at least); when ``text`` is a synonym term ("rate card"), or the
+    ``text`` (two characters at least; titles within typos only where the search would
+    tolerate them); when ``text`` is a synonym term ("rate card"), or the
     start of one ("rate ca"), titles completing its synonyms fill the places left. Raises
     ``SearchUnavailable``, and ``InvalidSearch`` for text longer than a search takes
     (``MAX_TEXT_CHARS``), as the search itself does."""
@@ -228,9 +231,28 @@ def search_suggest(
     now, hidden = timezone.now(), pending_asset_ids()
 
     def completing(typed: str) -> list[Suggestion]:
-        return get_engine().suggest(
-            typed, audience=audience, now_epoch=int(now.timestamp()), limit=titles, hidden=hidden
+        """Titles completing ``typed`` as typed or else, as the search itself does
+        (``search_run``), within typos when no asset has the words as typed: what a rep is
+        offered, the search would find."""
+        engine, epoch = get_engine(), int(now.timestamp())
+        options = {"audience": audience, "now_epoch": epoch, "limit": titles, "hidden": hidden}
+        found = engine.suggest(typed, typos=False, **options)
+        if found or not any(map(fuzzy_distance, parse_text(typed).words)):
+            return found
+        exact = SearchQuery(
+            audience=audience,
+            now=now,
+            text=typed,
+            facets=(),
+            per_page=0,
+            highlight=False,
+            hidden=hidden,
+            synonyms=synonym_sets(),
+            typos=False,
         )
+        if engine.search(exact).total:
+            return []
+        return engine.suggest(typed, typos=True, **options)
 
     found = completing(text)
     for term in _synonyms_of(words):

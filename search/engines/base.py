@@ -79,10 +79,13 @@ class SearchEngine(Protocol):
         now_epoch: int,
         limit: int,
         hidden: frozenset[int] = frozenset(),
+        typos: bool = True,
     ) -> list[Suggestion]:
         """Titles of visible, unexpired assets not in ``hidden`` completing ``text`` (the
-        last word as a prefix, typos tolerated), best first. Taxonomy term suggestions are
-        built on top of facet counts by the selector, so they obey the same permissions."""
+        last word as a prefix), best first. With ``typos`` a word may be ``fuzzy_distance``
+        typos away, and the last one start within a typo of a title word's start. Taxonomy
+        term suggestions are built on top of facet counts by the selector, so they obey the
+        same permissions."""
 
     def indexed_ids(self) -> set[int]:
         """Every id in the index (cheap: no stored fields are read)."""

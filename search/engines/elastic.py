@@ -174,6 +174,15 @@ def _word(
         options.append(
             Q("multi_match", query=word, fields=list(fields.prefix), boost=PREFIX_WEIGHT)
         )
+        if distance:  # a typo in the word being typed, as suggestions allow
+            near = Q(
+                "multi_match",
+                query=word,
+                fields=list(fields.prefix),
+                fuzziness=1,
+                boost=PREFIX_WEIGHT * FUZZY_WEIGHT,
+            )
+            options.append(near)
     return Q("bool", should=options, minimum_should_match=1)
 
 
@@ -330,7 +339,13 @@ def search_body(query: SearchQuery, index: str) -> Search:
 
 
 def suggest_body(
-    text: str, audience: Audience, now_epoch: int, limit: int, index: str, hidden=frozenset()
+    text: str,
+    audience: Audience,
+    now_epoch: int,
+    limit: int,
+    index: str,
+    hidden=frozenset(),
+    typos: bool = True,
 ):
     words = parse_text(text).words
     if not words:
@@ -338,11 +353,12 @@ def suggest_body(
     *head, last = words
     prefix_field, plain_field = f"{SUGGEST_FIELD}.{PREFIX}", f"{SUGGEST_FIELD}.{PLAIN}"
     prefix = [Q("match", **{prefix_field: {"query": last, "boost": 2.0}})]
-    if fuzzy_distance(last):
+    if typos and fuzzy_distance(last):
         prefix.append(Q("match", **{prefix_field: {"query": last, "fuzziness": 1}}))
     must = [Q("bool", should=prefix, minimum_should_match=1)]
     for word in head:
-        must.append(Q("match", **{plain_field: {"query": word, "fuzziness": fuzzy_distance(word)}}))
+        distance = fuzzy_distance(word) if typos else 0
+        must.append(Q("match", **{plain_field: {"query": word, "fuzziness": distance}}))
     filters = visibility(audience, now_epoch, hidden)
     search = Search(index=index).query(Q("bool", must=must, filter=filters))
     return search.source(["id", "display"])[:limit]
@@ -722,8 +738,11 @@ class ElasticEngine:
             per_page=query.per_page,
         )
 
-    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=()):
-        search = suggest_body(text, audience, now_epoch, limit, self.alias, frozenset(hidden))
+    def suggest(
+        self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=(), typos=True
+    ):
+        hidden = frozenset(hidden)
+        search = suggest_body(text, audience, now_epoch, limit, self.alias, hidden, typos)
         if search is None:
             return []
         with self._guard("suggest") as transport:

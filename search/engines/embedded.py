@@ -512,6 +512,9 @@ class EmbeddedEngine:
         for field, boost in fields.prefix if prefix else ():
             start = Query.fuzzy_term_query(fields.schema, field, word, distance=0, prefix=True)
             options.append(Query.boost_query(start, boost * PREFIX_WEIGHT))
+            if distance:  # a typo in the word being typed, as suggestions allow
+                near = Query.fuzzy_term_query(fields.schema, field, word, distance=1, prefix=True)
+                options.append(Query.boost_query(near, boost * PREFIX_WEIGHT * FUZZY_WEIGHT))
         return _should(options)
 
     def _phrase(
@@ -764,7 +767,9 @@ class EmbeddedEngine:
         return facets
 
     @_guarded("suggest")
-    def suggest(self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=()):
+    def suggest(
+        self, text: str, *, audience: Audience, now_epoch: int, limit: int, hidden=(), typos=True
+    ):
         words = parse_text(text).words
         if not words:
             return []
@@ -774,11 +779,11 @@ class EmbeddedEngine:
                 Query.fuzzy_term_query(SCHEMA, SUGGEST_PLAIN, last, distance=0, prefix=True), 2.0
             )
         ]
-        if fuzzy_distance(last):
+        if typos and fuzzy_distance(last):
             prefix.append(Query.fuzzy_term_query(SCHEMA, SUGGEST_PLAIN, last, 1, prefix=True))
         clauses = [_should(prefix)]
         for word in head:
-            distance = fuzzy_distance(word)
+            distance = fuzzy_distance(word) if typos else 0
             clauses.append(Query.fuzzy_term_query(SCHEMA, SUGGEST_PLAIN, word, distance))
         visible = self._visibility(audience, now_epoch, frozenset(hidden))
         clauses += [_filter(clause) for clause in visible]

@@ -55,8 +55,10 @@ class EngineSuite:
         exact = run_search(library.outsider, "pipewise")
         assert (titles(exact), exact.total) == (["Switching from Pipewise"], 1)
         assert facet(exact, "stage") == {"decide": 1}
+        assert exact.within_typos is False
         typo = run_search(library.outsider, "pipewize")  # no word as typed: within typos
         assert "Switching from Pipewise" in titles(typo)
+        assert typo.within_typos is True  # and the page says so
         assert run_search(library.outsider, "pipewize", typos=False).total == 0
         # Filtered to a stage without it: nothing, and the stage facet says where it is (a
         # search within typos here counted every pipeline asset under "Decide").
@@ -417,6 +419,38 @@ class EngineSuite:
         assert "Acme battlecard" in [
             s.label for s in selectors.search_suggest(audience=audience, text="batlec")
         ]
+
+    def test_suggestions_offer_what_the_search_finds(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """Suggestions follow the search's typo rule: within typos only when no asset has
+        the words as typed. "APAC" suggested "Pricing and packaging overview" (a typo from
+        "pac…") while the search found the asset that says APAC; "pipewi" suggested every
+        "pipeline" title beside the Pipewise one."""
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("Switching from Pipewise")
+            make_asset("Pipeline health dashboard")
+            make_asset("Packaging tiers", summary="Plans and their limits")
+            make_asset("Regional pricing", summary="List prices for APAC and EMEA")
+        assert suggested(library.outsider, "pipewi") == ["Switching from Pipewise"]
+        assert "Packaging tiers" not in suggested(library.outsider, "apac")
+        for text in ("pipewi", "apac", "batlec", "roadm", "acme batt", "pipewu"):
+            found = set(titles(run_search(library.outsider, text, per_page=50)))
+            offered = [
+                s.label
+                for s in selectors.search_suggest(
+                    audience=audience_for(library.outsider), text=text
+                )
+                if s.kind == "asset"
+            ]
+            assert set(offered) <= found, text
+        # A typo in the word being typed: the search finds what suggestions offer, and says
+        # that these are close matches.
+        batlec = run_search(library.outsider, "batlec")
+        assert ("Acme battlecard" in titles(batlec), batlec.within_typos) == (True, True)
+        assert suggested(library.outsider, "pipewu") == ["Switching from Pipewise"]
 
     def test_suggestions_offer_taxonomy_terms(self, library):
         found = selectors.search_suggest(audience=audience_for(library.outsider), text="acm")

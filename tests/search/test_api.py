@@ -32,6 +32,8 @@ def test_session_user_searches_with_facets_and_typo_tolerance(api, library):
     ]
     event = SearchEvent.objects.get(key=data["search_id"])
     assert (event.source, event.user, event.result_count) == ("api", library.outsider, 1)
+    assert data["within_typos"] is True  # "battlecrad" is in no asset as typed
+    assert api.get("/api/v1/search", {"q": "battlecard"}).json()["within_typos"] is False
 
 
 def test_bearer_token_acts_as_its_user_with_their_permissions(active_engine, library, client):

@@ -30,6 +30,15 @@ def test_search_page_shows_result_cards_with_chips_owner_and_review(searching):
     assert re.search(r"Reviewed until \d{1,2} [A-Z][a-z]{2} 20\d\d<", card)  # as pages write days
 
 
+def test_results_found_only_within_typos_are_called_close_matches(searching):
+    notice = "No asset has “battlecrad” as typed: these are close matches."
+    assert notice in searching.get("/search/", {"q": "battlecrad"}).content.decode()
+    exact = searching.get("/search/", {"q": "battlecard"}).content.decode()
+    assert "Acme battlecard" in exact and "close matches" not in exact
+    nothing = searching.get("/search/", {"q": "zzyzxq"}).content.decode()
+    assert "Nothing matches “zzyzxq”" in nothing and "close matches" not in nothing
+
+
 def test_hostile_title_and_text_are_escaped_on_the_page(searching, library):
     LibraryDocument.objects.filter(pk=library.pdf.pk).update(
         extracted_text="<script>alert('file')</script> handlers"
