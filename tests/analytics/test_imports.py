@@ -916,3 +916,67 @@ def test_the_file_name_and_the_error_are_escaped_on_the_job_page(
     assert "<script>alert(1)</script>" not in page and "<img src=x>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Import of &lt;img src=x&gt;.csv" in page
+
+
+# --- Dry runs take no lock --------------------------------------------------------------------
+
+
+def _another_import_running():
+    from django.utils import timezone
+
+    from analytics.models import JobLock
+
+    return JobLock.objects.create(name="import_deals", acquired_at=timezone.now())
+
+
+def test_a_dry_run_while_a_real_import_runs_reports_as_ever_and_saves_nothing(
+    django_capture_on_commit_callbacks,
+):
+    """A lead previewing a file was told "import_deals is already running"."""
+    lock = _another_import_running()
+    body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n006B,Beta,Beta,1,Nowhere,,,\n"
+    _, page = _upload(_lead_client(), django_capture_on_commit_callbacks, body, dry_run="on")
+    job = ImportJob.objects.get()
+    assert (job.status, job.dry_run, job.error) == ("done", True, "")
+    assert "Dry run: nothing was saved" in page and "already running" not in page
+    report = job.report
+    assert (report["created"], report["error_count"]) == (1, 1)
+    assert [(row, column) for row, column, _ in report["errors"]] == [(3, "Stage")]
+    assert "stage &#x27;Nowhere&#x27; is not mapped to a journey stage" in page
+    assert not Deal.objects.exists()
+    from analytics.models import JobLock
+
+    assert list(JobLock.objects.all()) == [lock]  # the real import's, untouched
+
+
+def test_a_real_import_while_a_dry_run_is_going_is_not_refused(monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 1)
+    real = []
+
+    def meanwhile(rows):
+        if rows == 1:  # the dry run is between its chunks
+            real.append(_import(HEADER + "006Z,Zeta,Zeta,1,Prospecting,,,\n"))
+
+    rows = "".join(f"006{n},Acme,Acme,1,Prospecting,,,\n" for n in range(3))
+    dry = _import(HEADER + rows, dry_run=True, progress=meanwhile)
+    assert real[0].created == 1 and dry.created == 3
+    assert list(Deal.objects.values_list("external_id", flat=True)) == ["006Z"]
+
+
+def test_a_dry_run_meeting_a_deal_a_real_import_stored_after_its_look_up_still_reports(
+    monkeypatch,
+):
+    """Beside a real import, a dry run's chunk may look a deal up, find nothing, and then find
+    it stored by the time it inserts it (PostgreSQL: the insert waited for the real import's
+    commit, then failed, and the dry run with it)."""
+    look_up = Deal.objects.in_bulk
+
+    def stored_meanwhile(*args, **kwargs):
+        found = look_up(*args, **kwargs)
+        Deal.objects.create(external_id="006A", name="Stored by the real import", stage="x")
+        return found
+
+    monkeypatch.setattr(Deal.objects, "in_bulk", stored_meanwhile)
+    body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n006B,Beta,Beta,1,Prospecting,,,\n"
+    report = _import(body, dry_run=True)
+    assert (report.created, report.error_count) == (2, 0)
