@@ -326,14 +326,21 @@ def my_deals(request):
 def deal_detail(request, external_id: str):
     """The same panel as ``/deals/<external_id>/``: the assets recommended for the deal's
     stage, industry, persona and competitors (each with its reasons; only assets the caller
-    may see) and the assets already shared or used in it. Another rep's deal is 404."""
+    may see) and the assets already shared or used in it. Another rep's deal is 404. The
+    recommendations are recorded as a search, as the page's are, but for a HEAD
+    (``enablement.api.HeadAsGet``)."""
     deal = deal_panel.deal_for_user(
         user=request.user, external_id=services.deal_external_id_normalise(external_id)
     )
     if deal is None:
         return Status(404, {"detail": "No such deal."})
     try:
-        panel = deal_panel.deal_panel(user=request.user, deal=deal, source="api")
+        panel = deal_panel.deal_panel(
+            user=request.user,
+            deal=deal,
+            source="api",
+            record=not getattr(request, "answering_head", False),
+        )
     except SearchUnavailable:
         return Status(503, {"detail": "Search is unavailable; try again soon."})
     cards = panel.recommendations.cards

@@ -122,11 +122,13 @@ def touch_rows(touches) -> list[TouchRow]:
     ]
 
 
-def deal_panel(*, user, deal: Deal, source: str = "deal") -> DealPanel:
+def deal_panel(*, user, deal: Deal, source: str = "deal", record: bool = True) -> DealPanel:
     """Everything the deal panel shows for ``deal`` (which the caller checked ``user`` may
-    see). Raises ``SearchUnavailable`` when the engine is down."""
+    see); its recommendations are recorded as a search unless ``record`` is false. Raises
+    ``SearchUnavailable`` when the engine is down."""
     params = deal_search_params(deal)
-    page = rep_search(user=user, params={**params, "per_page": str(RECOMMENDATIONS)}, source=source)
+    asked = {**params, "per_page": str(RECOMMENDATIONS)}
+    page = rep_search(user=user, params=asked, source=source, record=record)
     touches = deal_touches(user=user, deal=deal)
     shareable = assets_shareable_ids(card.asset_id for card in page.cards)
     return DealPanel(

@@ -178,6 +178,19 @@ def test_recommendations_obey_team_restrictions(library):
     assert "EMEA pricing secrets" not in [r["title"] for r in data["recommendations"]]
 
 
+def test_a_head_on_the_deal_api_records_no_search(library):
+    """The panel's recommendations are a search, recorded as one; a HEAD (an uptime check)
+    answered as the GET does and filled the dashboard's searches."""
+    from search.models import SearchEvent
+
+    rep = make_user(role=REP)
+    _deal("006H", rep)
+    head = _client(rep).head("/api/v1/deals/006H")
+    assert (head.status_code, SearchEvent.objects.count()) == (200, 0)
+    assert _client(rep).get("/api/v1/deals/006H").status_code == 200
+    assert SearchEvent.objects.get().source == "api"
+
+
 def test_a_rep_never_sees_another_reps_deal(library):
     owner, other = make_user(role=REP), make_user(role=REP)
     _deal("006F", owner, name="Owner's secret deal")
