@@ -4,7 +4,9 @@ The upload is saved under ``DATA_DIR/imports`` and an ``ImportJob`` records it; 
 (``analytics.tasks.import_job_task``) runs ``deal_import_file`` on the saved file, noting the
 rows read after each chunk, so the job's page shows progress and then the report, and no web
 request lasts as long as a large file takes. The saved file is deleted once the run ends,
-whether it succeeded or failed.
+whether it succeeded or failed. A real import that finds another one running (a second
+worker took it up) waits its turn: it is queued again, to try again ``LOCKED_RETRY_AFTER``
+later, when the task backend can run a task later (``manage.py db_worker``'s can).
 """
 
 from __future__ import annotations
@@ -19,13 +21,21 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from analytics import tasks
-from analytics.imports import LOCK_STALE_AFTER, ImportError_, deal_import_file, parse_mapping
+from analytics.imports import (
+    LOCK_STALE_AFTER,
+    ImportError_,
+    ImportLocked,
+    deal_import_file,
+    parse_mapping,
+)
 from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
 
 UPLOAD_DIR = "imports"
 #: How long a finished job (done or failed) stays, its page and report with it.
 FINISHED_KEPT = timedelta(days=30)
+#: How long a real import that found another one running waits before it tries again.
+LOCKED_RETRY_AFTER = timedelta(seconds=30)
 
 
 def _stored(job: ImportJob) -> Path:
@@ -64,7 +74,8 @@ def import_job_create(
 def import_job_run(*, job_id: int) -> None:
     """Run the job's import: "running" with the rows read as it goes, then "done" with the
     report or "failed" with the reason. The saved file is deleted either way; a real run
-    asks for the analytics refresh, as the import did in the request."""
+    asks for the analytics refresh, as the import did in the request. A real import that
+    finds another one running is queued again, its file kept (``_requeue``)."""
     job = ImportJob.objects.get(pk=job_id)
     if job.status != ImportJob.Status.QUEUED:
         return  # already run (a task delivered twice)
@@ -72,8 +83,14 @@ def import_job_run(*, job_id: int) -> None:
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.RUNNING, started_at=now, updated_at=now
     )
+    requeued = False
     try:
         report = _import(job)
+    except ImportLocked as error:
+        requeued = _requeue(job)
+        if not requeued:
+            _finish(job, status=ImportJob.Status.FAILED, error=str(error))
+        return
     except ImportError_ as error:
         _finish(job, status=ImportJob.Status.FAILED, error=str(error))
         return
@@ -81,7 +98,8 @@ def import_job_run(*, job_id: int) -> None:
         _finish(job, status=ImportJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
         raise
     finally:
-        _stored(job).unlink(missing_ok=True)
+        if not requeued:
+            _stored(job).unlink(missing_ok=True)
     _finish(job, status=ImportJob.Status.DONE, report=report.to_dict(), rows_read=report.rows)
     if not report.dry_run:
         analytics_refresh_request(reason="deal import")
@@ -101,6 +119,22 @@ def _import(job: ImportJob):
             date_order=job.date_order,
             progress=progress,
         )
+
+
+def _requeue(job: ImportJob) -> bool:
+    """Queue the job again (its file kept) to run ``LOCKED_RETRY_AFTER`` from now, and say
+    so; False when the task backend cannot run a task later (the immediate backend runs each
+    at once, in the request that queued it: the job fails, saying to try again)."""
+    task = tasks.import_job_task
+    if not task.get_backend().supports_defer:
+        return False
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.QUEUED, started_at=None, updated_at=now
+    )
+    later = task.using(run_after=now + LOCKED_RETRY_AFTER)
+    transaction.on_commit(lambda: later.enqueue(job.pk))
+    return True
 
 
 def _finish(job: ImportJob, **values) -> None:

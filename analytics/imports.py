@@ -143,6 +143,10 @@ class ImportError_(ValueError):
     """The file cannot be imported at all; the message says why."""
 
 
+class ImportLocked(ImportError_):
+    """Another real import is running: this one wrote nothing, and may run once it ends."""
+
+
 def parse_mapping(text: str) -> dict[str, str]:
     """``"Deal Ref = external_id"`` lines -> {"deal ref": "external_id"}; unknown fields fail."""
     mapping = {}
@@ -194,9 +198,9 @@ def deal_import_file(
     """Import deals (``kind="deals"``) or stage history (``kind="history"``) from a file.
 
     Raises ImportError_ when the file as a whole is unusable (empty, unreadable, missing a
-    required column) or another real import is running (real imports take a lock).
-    ``dry_run`` runs everything and rolls it back, so the report says exactly what would
-    change; it takes no lock, neither waiting for a real import nor holding one up.
+    required column), and ImportLocked when another real import is running (real imports take
+    a lock). ``dry_run`` runs everything and rolls it back, so the report says exactly what
+    would change; it takes no lock, neither waiting for a real import nor holding one up.
     ``progress`` is called with the rows read so far after each chunk is committed.
     ``date_order`` "auto" settles one order for all the file's numeric dates while the file
     is read (``_DateOrder``).
@@ -227,7 +231,7 @@ def deal_import_file(
             with job_lock("import_deals", stale_after=LOCK_STALE_AFTER) as lock:
                 _import_rows(_spooled(spool), kind, context, report, _alive(lock, progress))
         except Locked as error:
-            raise ImportError_(f"{error}; try again when it has finished") from None
+            raise ImportLocked(f"{error}; try again when it has finished") from None
     return report
 
 

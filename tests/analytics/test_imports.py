@@ -918,7 +918,7 @@ def test_the_file_name_and_the_error_are_escaped_on_the_job_page(
     assert "Import of &lt;img src=x&gt;.csv" in page
 
 
-# --- Dry runs take no lock --------------------------------------------------------------------
+# --- Dry runs take no lock; a real import waits its turn --------------------------------------
 
 
 def _another_import_running():
@@ -980,3 +980,61 @@ def test_a_dry_run_meeting_a_deal_a_real_import_stored_after_its_look_up_still_r
     body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n006B,Beta,Beta,1,Prospecting,,,\n"
     report = _import(body, dry_run=True)
     assert (report.created, report.error_count) == (2, 0)
+
+
+def test_a_real_import_a_second_worker_takes_up_waits_for_the_running_one_then_runs(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With two task workers, the second import failed ("already running") and its file was
+    deleted: it had to be uploaded again once the first had finished."""
+    from django.utils import timezone
+    from django_tasks_db.management.commands import db_worker
+    from django_tasks_db.models import DBTaskResult
+
+    from analytics.import_jobs import LOCKED_RETRY_AFTER
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    lock = _another_import_running()
+    client = _lead_client()
+    body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n"
+    upload = SimpleUploadedFile("deals.csv", body.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(
+            "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+        )
+
+    def worker():
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("db_worker", "--batch", "--no-startup-delay", "--interval=0", verbosity=0)
+
+    before = timezone.now()
+    worker()
+    job = ImportJob.objects.get()
+    assert (job.status, job.started_at, job.error) == ("queued", None, "")
+    page = client.get(posted.url).content.decode()
+    assert "Waiting to start…" in page and "The import failed" not in page
+    assert len(_stored_uploads()) == 1  # its file waits with it
+    retry = DBTaskResult.objects.get(status="READY")
+    assert retry.args_kwargs["args"] == [job.pk]
+    assert retry.run_after >= before + LOCKED_RETRY_AFTER
+    lock.delete()  # the running import has finished; the retry's time has come
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=timezone.now())
+    worker()
+    job.refresh_from_db()
+    assert job.status == "done" and Deal.objects.get().external_id == "006A"
+    page = client.get(posted.url).content.decode()
+    assert "Imported" in page and "1 rows: 1 created" in page
+    assert _stored_uploads() == []
+
+
+def test_with_the_immediate_task_backend_a_second_real_import_fails_saying_so(
+    django_capture_on_commit_callbacks,
+):
+    """That backend runs a task at once and never later: there is no turn to wait for."""
+    _another_import_running()
+    body = HEADER + "006A,Acme,Acme,1,Prospecting,,,\n"
+    _, page = _upload(_lead_client(), django_capture_on_commit_callbacks, body)
+    assert "The import failed" in page
+    assert "import_deals is already running; try again when it has finished" in page
+    assert not Deal.objects.exists() and _stored_uploads() == []
