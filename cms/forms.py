@@ -17,6 +17,16 @@ from wagtail.images.forms import BaseImageForm
 from cms.extraction import MB, ExtractionError, check_signature, extension_of
 
 
+def megabytes_shown(size: int) -> str:
+    """``size`` (bytes) in MB as the upload messages show it: rounded *up* to a tenth, so a
+    file over the limit never reads as the limit or under it (50 MB + 1 byte is "50.1 MB",
+    not "50 MB"), and a whole number without ".0". ``cms/static/cms/upload_limit.js``, which
+    refuses such a file in the browser, shows sizes by the same rule."""
+    tenths = -(-size * 10 // MB)
+    whole, tenth = divmod(tenths, 10)
+    return f"{whole}.{tenth}" if tenth else f"{whole}"
+
+
 def upload_problem(upload: UploadedFile) -> str | None:
     """Why ``upload`` cannot be accepted (type, size, or content not matching the type),
     or None when it can."""
@@ -32,7 +42,7 @@ def upload_problem(upload: UploadedFile) -> str | None:
     limit_mb = settings.MAX_UPLOAD_MB
     if upload.size > limit_mb * MB:
         return (
-            f"“{name}” was not uploaded: it is {upload.size / MB:.1f} MB and "
+            f"“{name}” was not uploaded: it is {megabytes_shown(upload.size)} MB and "
             f"the limit is {limit_mb} MB."
         )
     try:

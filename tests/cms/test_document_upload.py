@@ -17,6 +17,7 @@ from cms import documents as document_services
 from cms import tasks as cms_tasks
 from cms.documents import document_process
 from cms.extraction import pool
+from cms.forms import upload_problem
 from cms.models import LibraryDocument
 from cms.signals import document_processed
 from tests.cms.builders import (
@@ -101,8 +102,11 @@ def test_deck_uploaded_with_the_multiple_uploader_is_processed(
 def test_upload_over_the_size_limit_is_refused_with_a_message_naming_the_limit(
     admin_client, settings, view
 ):
+    """One byte over the limit reads as over it: the message said "it is 1.0 MB and the
+    limit is 1 MB"."""
     settings.MAX_UPLOAD_MB = 1
-    content = make_pdf(["big"]) + b"%" + b"0" * (1024 * 1024)
+    pdf = make_pdf(["big"]) + b"%"
+    content = pdf + b"0" * (1024 * 1024 + 1 - len(pdf))
 
     if view == "single":
         response = upload_single(admin_client, "big.pdf", content)
@@ -112,8 +116,24 @@ def test_upload_over_the_size_limit_is_refused_with_a_message_naming_the_limit(
         response = admin_client.post(reverse("wagtaildocs:add_multiple"), files)
         message = response.json()["error_message"]
 
-    assert "big.pdf" in message and "1.0 MB" in message and "the limit is 1 MB" in message
+    assert "“big.pdf” was not uploaded: it is 1.1 MB and the limit is 1 MB." in message
     assert not get_document_model().objects.exists()
+
+
+def test_the_size_limit_message_never_shows_a_size_at_or_under_the_limit(settings):
+    """50 MB and one byte was refused as "it is 50.0 MB and the limit is 50 MB"; a file of
+    exactly the limit is not refused for its size."""
+    settings.MAX_UPLOAD_MB = 50
+    limit = 50 * 1024 * 1024
+    just_over = SimpleUploadedFile("x.pdf", make_pdf(["over"]))
+    just_over.size = limit + 1  # the size check reads the size, not the content
+    exactly = SimpleUploadedFile("x.pdf", make_pdf(["exact"]))
+    exactly.size = limit
+
+    assert upload_problem(just_over) == (
+        "“x.pdf” was not uploaded: it is 50.1 MB and the limit is 50 MB."
+    )
+    assert upload_problem(exactly) is None
 
 
 def test_the_uploaders_tell_the_file_limit_before_anything_is_sent(admin_client):

@@ -22,16 +22,22 @@ def marketer(settings):
     return make_user("mara", role=MARKETER)
 
 
+def _pdf(path, size: int):
+    path.write_bytes(b"%PDF-1.4\n" + b"0" * (size - 9))
+    return path
+
+
 @pytest.fixture
 def files(tmp_path):
-    large, small = tmp_path / "board-pack.pdf", tmp_path / "one-pager.pdf"
-    large.write_bytes(b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024))
-    small.write_bytes(b"%PDF-1.4\n")
-    return large, small
+    return (
+        _pdf(tmp_path / "board-pack.pdf", 3 * 1024 * 1024),
+        _pdf(tmp_path / "one-pager.pdf", 9),
+        _pdf(tmp_path / "just-over.pdf", 2 * 1024 * 1024 + 1),
+    )
 
 
 def _refused(page, input_selector: str, files) -> None:
-    large, small = files
+    large, small, just_over = files
     field = page.locator(input_selector)
     field.set_input_files(str(large))
     alert = page.locator(".upload-too-large")
@@ -40,6 +46,11 @@ def _refused(page, input_selector: str, files) -> None:
         == "“board-pack.pdf” is 3 MB; a file may be at most 2 MB. Choose a smaller file."
     )
     assert field.evaluate("input => input.files.length") == 0  # nothing left to upload
+    field.set_input_files(str(just_over))  # it read "is 2 MB; ... at most 2 MB"
+    assert (
+        alert.inner_text()
+        == "“just-over.pdf” is 2.1 MB; a file may be at most 2 MB. Choose a smaller file."
+    )
     field.set_input_files(str(small))
     assert alert.count() == 0 and field.evaluate("input => input.files[0].name") == "one-pager.pdf"
 

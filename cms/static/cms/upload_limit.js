@@ -10,8 +10,11 @@
   var maxMb = script.dataset.maxMb;
   var MESSAGE_CLASS = "upload-too-large";
 
+  // Rounded up to a tenth, so a file over the limit never reads as the limit (50 MB + 1 byte
+  // is "50.1 MB"); the server's message (cms.forms.megabytes_shown) follows the same rule.
   function megabytes(bytes) {
-    return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
+    var tenths = Math.ceil((bytes * 10) / (1024 * 1024));
+    return tenths % 10 === 0 ? String(tenths / 10) : (tenths / 10).toFixed(1);
   }
 
   function clear(input) {
