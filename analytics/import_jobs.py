@@ -36,6 +36,9 @@ UPLOAD_DIR = "imports"
 FINISHED_KEPT = timedelta(days=30)
 #: How long a real import that found another one running waits before it tries again.
 LOCKED_RETRY_AFTER = timedelta(seconds=30)
+#: How long a job may wait queued, no worker taking it up (its task lost, or no worker
+#: running), before it is failed, to be uploaded again, and then pruned as failed jobs are.
+QUEUED_GIVEN_UP_AFTER = timedelta(days=1)
 
 
 def _stored(job: ImportJob) -> Path:
@@ -77,12 +80,12 @@ def import_job_run(*, job_id: int) -> None:
     asks for the analytics refresh, as the import did in the request. A real import that
     finds another one running is queued again, its file kept (``_requeue``)."""
     job = ImportJob.objects.get(pk=job_id)
-    if job.status != ImportJob.Status.QUEUED:
-        return  # already run (a task delivered twice)
     now = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING, started_at=now, updated_at=now
     )
+    if not claimed:
+        return  # already run (a task delivered twice), or given up (``import_jobs_abandoned``)
     requeued = False
     try:
         report = _import(job)
@@ -143,24 +146,48 @@ def _finish(job: ImportJob, **values) -> None:
 
 
 def import_jobs_abandoned() -> int:
-    """Fail the jobs whose run died (a worker killed mid-file: "running" with no progress for
-    ``LOCK_STALE_AFTER``, when the next import may take their lock) and delete their saved
-    files, which nothing else would; returns how many. The scheduler runs it."""
-    quiet_since = timezone.now() - LOCK_STALE_AFTER
-    dead = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, updated_at__lt=quiet_since)
+    """Fail the jobs that no run will finish, and delete their saved files, which nothing else
+    would; returns how many. The scheduler runs it. They are the jobs "running" with no
+    progress for ``LOCK_STALE_AFTER`` (a worker killed mid-file; the next import may take
+    their lock then), and those "queued" untouched for ``QUEUED_GIVEN_UP_AFTER`` (their task
+    was lost, or no worker ran): each stayed so for ever, and was never pruned."""
+    now = timezone.now()
+    dead = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, updated_at__lt=now - LOCK_STALE_AFTER
+    )
+    unstarted = ImportJob.objects.filter(
+        status=ImportJob.Status.QUEUED, updated_at__lt=now - QUEUED_GIVEN_UP_AFTER
+    )
+    return _fail_each(dead, _stopped) + _fail_each(unstarted, _never_started)
+
+
+def _stopped(job: ImportJob) -> str:
+    return (
+        f"The import stopped after {job.rows_read:,} rows (no progress since "
+        f"{date_format(timezone.localtime(job.updated_at), 'j M Y H:i')}): its worker stopped. "
+        f"{job.again}."
+    )
+
+
+def _never_started(job: ImportJob) -> str:
+    return (
+        "The import never started: no task worker took it up after it was queued on "
+        f"{date_format(timezone.localtime(job.updated_at), 'j M Y H:i')} (its task was lost, "
+        "or no worker ran). Nothing was imported; upload the file again."
+    )
+
+
+def _fail_each(jobs, reason) -> int:
+    """Fail each of ``jobs`` that still is one of them, with ``reason(job)`` as its error, and
+    delete its saved file; returns how many."""
     count = 0
-    for job in dead:
-        error = (
-            f"The import stopped after {job.rows_read:,} rows (no progress since "
-            f"{date_format(timezone.localtime(job.updated_at), 'j M Y H:i')}): its worker stopped. "
-            f"{job.again}."
+    for job in jobs:
+        failed = jobs.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, error=reason(job), finished_at=timezone.now()
         )
-        finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-            status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now()
-        )
-        if finished:
+        if failed:
             _stored(job).unlink(missing_ok=True)
-            count += finished
+            count += failed
     return count
 
 

@@ -22,7 +22,7 @@ from accounts.roles import user_is_enablement_lead, user_manages_content
 from analytics import charts, exports, scope, selectors, services
 from analytics.content_requests import content_request_create, content_requests_backlog
 from analytics.forms import ExportForm, ImportForm, StrataForm
-from analytics.import_jobs import import_job_create
+from analytics.import_jobs import QUEUED_GIVEN_UP_AFTER, import_job_create
 from analytics.imports import LOCK_STALE_AFTER, ImportError_, ImportReport, parse_mapping
 from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
@@ -384,6 +384,7 @@ def import_job(request, job_id: int):
         stalled=quiet and job.status == ImportJob.Status.RUNNING,
         unstarted=quiet and job.status == ImportJob.Status.QUEUED,
         again_at=job.updated_at + LOCK_STALE_AFTER,  # its lock is taken over then
+        given_up_at=job.updated_at + QUEUED_GIVEN_UP_AFTER,  # a queued job is failed then
     )
     response = render(request, "analytics/import_job.html", context)
     add_never_cache_headers(response)

@@ -871,7 +871,7 @@ def test_the_scheduler_deletes_imports_finished_over_30_days_ago_and_any_file_le
         ("done", 29, kept),
         ("failed", 29, kept),
         ("running", 40, kept),
-        ("queued", 40, kept),
+        ("queued", 0, kept),
     ]:
         name = f"{status}-{days}.csv"
         (folder / name).write_text("Opportunity ID,Stage\n")
@@ -890,10 +890,58 @@ def test_the_scheduler_deletes_imports_finished_over_30_days_ago_and_any_file_le
     assert sorted(path.name for path in folder.iterdir()) == [
         "done-29.csv",
         "failed-29.csv",
-        "queued-40.csv",
+        "queued-0.csv",
         "running-40.csv",
     ]
     assert ImportJob.objects.get(status="running").finished_at is None
+
+
+def test_the_scheduler_fails_a_job_no_worker_started_in_a_day_and_later_deletes_it(settings):
+    """A job whose task was lost stayed "Waiting to start…" for ever, its file with it, and
+    was never deleted (only finished jobs are)."""
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from analytics.import_jobs import import_job_run
+    from analytics.management.commands.analytics_scheduler import periodic_jobs_run
+
+    folder = Path(settings.DATA_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = timezone.now()
+    jobs = {}
+    for name, hours in [("lost", 25), ("waiting", 23), ("fresh", 0)]:
+        (folder / f"{name}.csv").write_text("Opportunity ID,Stage\nL-1,Prospecting\n")
+        job = ImportJob.objects.create(file_name=f"{name}.csv", stored_path=f"imports/{name}.csv")
+        queued = now - timedelta(hours=hours)
+        ImportJob.objects.filter(pk=job.pk).update(created_at=queued, updated_at=queued)
+        jobs[name] = job.pk
+    periodic_jobs_run(last_runs={}, now=0.0)
+    lost = ImportJob.objects.get(pk=jobs["lost"])
+    assert lost.status == "failed" and lost.finished_at is not None
+    assert lost.error.startswith("The import never started: no task worker took it up after ")
+    assert lost.error.endswith("Nothing was imported; upload the file again.")
+    page = _lead_client().get(f"/analytics/import/{lost.pk}/").content.decode()
+    assert "The import failed" in page and "The import never started" in page
+    assert "Waiting to start" not in page
+    waiting = _lead_client().get(f"/analytics/import/{jobs['waiting']}/").content.decode()
+    given_up_at = timezone.localtime(now + timedelta(hours=1))
+    assert "Waiting to start…" in waiting
+    assert f"if that is before {given_up_at:%-d %b %Y %H:%M}; after that it is marked failed" in (
+        waiting
+    )
+    for name in ("waiting", "fresh"):
+        job = ImportJob.objects.get(pk=jobs[name])
+        assert (job.status, job.error, job.finished_at) == ("queued", "", None)
+    assert sorted(path.name for path in folder.iterdir()) == ["fresh.csv", "waiting.csv"]
+    import_job_run(job_id=lost.pk)  # its task turns up after all: too late, it does nothing
+    assert ImportJob.objects.get(pk=lost.pk).status == "failed" and not Deal.objects.exists()
+    # Then it is deleted 30 days after it failed, as every finished job is.
+    ImportJob.objects.filter(pk=lost.pk).update(finished_at=now - timedelta(days=31))
+    periodic_jobs_run(last_runs={}, now=0.0)
+    assert sorted(ImportJob.objects.values_list("pk", flat=True)) == sorted(
+        [jobs["waiting"], jobs["fresh"]]
+    )
 
 
 def test_a_running_import_keeps_its_lock_alive_after_every_chunk(monkeypatch):

@@ -12,7 +12,8 @@ minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 every ``STUCK_DOCUMENTS_SECONDS`` it retries the processing of documents stuck pending
 (``cms.documents.documents_stuck_retry``: a worker killed mid-file; a document that keeps
 getting stuck is marked failed after a few retries) and fails the dashboard's deal imports
-whose worker died, deleting those finished over 30 days ago (``analytics.import_jobs``); once
+whose worker died or that no worker started in a day, deleting those finished over 30 days
+ago (``analytics.import_jobs``); once
 an hour tells owners whose assets passed their review-by date or just expired
 (``cms.reminders.owner_reminders_send``: once per asset, date and owner, recorded in the
 database), and once a day from ``DIGEST_HOUR`` (local time) mails the notification digests
@@ -151,8 +152,9 @@ def stuck_documents_retry() -> None:
 
 
 def imports_abandoned() -> None:
-    """Fail the dashboard imports whose worker died mid-file and delete their saved files;
-    delete the imports that finished more than 30 days ago (``import_jobs_prune``)."""
+    """Fail the dashboard imports whose worker died mid-file or that no worker started in a
+    day, and delete their saved files; delete the imports that finished more than 30 days ago
+    (``import_jobs_prune``)."""
     failed = import_jobs_abandoned()
     if failed:
         logger.info("%s stopped import(s) marked failed", failed)
