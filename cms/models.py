@@ -289,6 +289,26 @@ class AssetPageForm(WagtailAdminPageForm):
         return review_by
 
 
+# The schemes a link asset may have: reps open it through /assets/<id>/open/ and buyers
+# through a share link, both a redirect that a browser follows, so web addresses only (the
+# redirect refuses ftps:// and browsers no longer open ftp://).
+LINK_SCHEMES = ("http", "https")
+_LINK_STARTS = " or ".join(f"{name}://" for name in LINK_SCHEMES)
+
+
+def validate_link_scheme(value: str) -> None:
+    """Refuse a link asset's address in a scheme the library cannot open (URLField alone
+    accepts ftp:// and ftps://). An address without a scheme is URLField's to refuse."""
+    scheme, separator, _ = value.partition("://")
+    if separator and scheme.lower() not in LINK_SCHEMES:
+        raise ValidationError(
+            "The external URL must start with %(allowed)s: the library cannot open "
+            "“%(value)s” for reps or buyers.",
+            code="link_scheme",
+            params={"allowed": _LINK_STARTS, "value": value},
+        )
+
+
 class AssetPage(PreviewedAsServedMixin, RestrictableMixin, Page):
     """One piece of collateral: a file (LibraryDocument) or an external link such as a video."""
 
@@ -301,7 +321,11 @@ class AssetPage(PreviewedAsServedMixin, RestrictableMixin, Page):
         on_delete=models.SET_NULL,
         related_name="assets",
     )
-    external_url = models.URLField(blank=True, help_text="A link instead of a file, e.g. a video.")
+    external_url = models.URLField(
+        blank=True,
+        validators=[validate_link_scheme],
+        help_text=f"A link instead of a file, e.g. a video ({_LINK_STARTS}).",
+    )
     transcript = models.ForeignKey(
         settings.WAGTAILDOCS_DOCUMENT_MODEL,
         null=True,
