@@ -1,14 +1,18 @@
 """A marketer who picks a file over the upload limit is told so at once, naming the file and
-the limit, in the document chooser's upload tab and on the upload page: the server refuses
-such a request (413) before reading it, which the chooser showed as "Server Error 413"."""
+the limit, in the document chooser's upload tab, on the upload page and on the multiple upload
+page: the server refuses such a request (413) before reading it, which the chooser showed as
+"Server Error 413"."""
 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
+from wagtail.documents import get_document_model
 
 from accounts.roles import MARKETER
 from cms.models import LibraryPage
 from cms.services import roles_ensure
+from tests.cms.builders import make_pdf
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_user
 
@@ -18,6 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def marketer(settings):
     settings.MAX_UPLOAD_MB = 2
+    settings.WAGTAILDOCS_MAX_UPLOAD_SIZE = 2 * 1024 * 1024  # enablement.settings derives it
     roles_ensure()
     return make_user("mara", role=MARKETER)
 
@@ -67,3 +72,29 @@ def test_a_file_over_the_limit_is_refused_in_the_chooser_and_on_the_upload_page(
 
     page.goto("/admin/documents/add/")
     _refused(page, "form[enctype] input[name=file]", files)
+
+
+def test_a_file_over_the_limit_is_refused_on_the_multiple_upload_page_before_it_is_sent(
+    page, marketer, files, tmp_path
+):
+    """Wagtail's multiple uploader checks each file against WAGTAILDOCS_MAX_UPLOAD_SIZE when
+    it is chosen or dropped; the others still upload."""
+    large = files[0]
+    small = tmp_path / "price-list.pdf"
+    small.write_bytes(make_pdf(["Price list"]))
+    login(page, marketer.username, PASSWORD)
+    sent = []
+    page.on("request", lambda request: sent.append(request.method))
+    page.goto("/admin/documents/multiple/add/")
+    sent.clear()
+
+    page.locator("#fileupload").set_input_files([str(large), str(small)])
+
+    refused = page.locator("#upload-list > li.upload-failure")
+    expect(refused.locator(".left")).to_contain_text("board-pack.pdf")
+    expect(refused.locator(".error_messages")).to_have_text(
+        "This file is too big. Maximum filesize 2.0\u00a0MB."
+    )
+    expect(page.locator("#upload-list > li.upload-success")).to_contain_text("price-list.pdf")
+    assert sent.count("POST") == 1  # the small file only
+    assert list(get_document_model().objects.values_list("title", flat=True)) == ["price-list"]
