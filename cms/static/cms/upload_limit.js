@@ -2,7 +2,8 @@
 // its upload: the server answers such a request 413 before reading it, which Wagtail's
 // chooser modals show as "Server Error 413" and a full page loses the form. The limit comes
 // from the <script> tag (cms.admin_governance, from settings.MAX_UPLOAD_MB); the server still
-// checks. Inputs that take several files (the multiple upload page) are left to the server.
+// checks. Inputs that take several files (the multiple upload page) are left to Wagtail's own
+// check there, which refuses each file over WAGTAILDOCS_MAX_UPLOAD_SIZE in its upload list.
 (function () {
   "use strict";
   var script = document.currentScript;
