@@ -403,7 +403,17 @@ LOGGING = {
         "one_line": {"()": "enablement.log_filters.OneLine"},
         "refusal_one_line": {"()": "enablement.log_filters.RefusalOneLine"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "werkzeug": {"level": "WARNING"},
@@ -414,6 +424,12 @@ LOGGING = {
         "elastic_transport.node_pool": {"filters": ["one_line"]},
         "opensearch": {"level": "WARNING", "filters": ["one_line"]},
         "modelsearch.index": {"filters": ["one_line"]},
+        # Django's own records go to the root's console like everyone's: Django's default
+        # console handler (DEBUG only) wrote each a second time, and its mail_admins has no
+        # ADMINS to write to. Naming "django" resets the loggers under it, so runserver's
+        # request lines are declared again as Django declares them.
+        "django": {"handlers": []},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.request": {"filters": ["refusal_one_line"]},
     },
 }

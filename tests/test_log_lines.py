@@ -1,14 +1,27 @@
 """A refused request is one line in the log; a server error keeps its traceback (an outside
-audit: every rep who opened the dashboard wrote a whole PermissionDenied stack)."""
+audit: every rep who opened the dashboard wrote a whole PermissionDenied stack). Each is
+written once, with DEBUG on (``make run``) as with it off."""
 
+import io
 import logging
 import sys
+from contextlib import contextmanager
 
 import pytest
+from django.test import Client, override_settings
+from django.urls import path
 
 from accounts.roles import REP
 from enablement.log_filters import RefusalOneLine
+from enablement.urls import urlpatterns as site_urls
 from tests.factories import make_user
+
+
+def _boom(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [path("boom/", _boom), *site_urls]
 
 
 @pytest.mark.django_db
@@ -38,3 +51,64 @@ def test_a_server_error_keeps_its_traceback():
     refused = _record(404)
     assert RefusalOneLine().filter(refused) and refused.exc_info is None
     assert refused.getMessage() == "x: RuntimeError: boom"
+
+
+@contextmanager
+def _console(logger: str):
+    """What the console handlers that ``logger``'s records reach write, in one buffer
+    (pytest's own capturing handlers left out)."""
+    written = io.StringIO()
+    handlers, node = [], logging.getLogger(logger)
+    while node is not None:
+        handlers += [
+            handler
+            for handler in node.handlers
+            if isinstance(handler, logging.StreamHandler)
+            and not type(handler).__module__.startswith("_pytest")
+        ]
+        node = node.parent if node.propagate else None
+    streams = [handler.setStream(written) for handler in handlers]
+    try:
+        yield written
+    finally:
+        for handler, stream in zip(handlers, streams, strict=True):
+            handler.setStream(stream)
+
+
+def _rep() -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user(role=REP))
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_refused_request_and_a_server_error_are_each_written_once(settings, debug):
+    """With DEBUG on, Django's own console handler wrote each line a second time."""
+    settings.DEBUG = debug
+    client = _rep()
+
+    with _console("django.request") as refused:
+        assert client.get("/library/no-such-asset/").status_code == 404
+    with _console("django.request") as failed:
+        assert client.get("/boom/").status_code == 500
+
+    assert refused.getvalue() == "Not Found: /library/no-such-asset/\n"
+    log = failed.getvalue()
+    assert log.startswith("Internal Server Error: /boom/\nTraceback (most recent call last):")
+    assert log.count("Traceback") == 1 and log.endswith("RuntimeError: a bug\n")
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+def test_runserver_request_lines_are_written_once_with_their_time(settings, debug):
+    settings.DEBUG = debug
+    with _console("django.server") as written:
+        logging.getLogger("django.server").info(
+            '"%s" %s %s',
+            "GET /library/ HTTP/1.1",
+            "200",
+            "512",
+            extra={"server_time": "06/Dec/2026 09:00:00", "status_code": 200},
+        )
+    assert written.getvalue() == '[06/Dec/2026 09:00:00] "GET /library/ HTTP/1.1" 200 512\n'
