@@ -141,6 +141,25 @@ def test_suggestions_answer_arrow_keys_escape_and_enter(page, library):
     expect(page.locator("h1")).to_have_text(label)
 
 
+def test_a_typo_in_the_word_being_typed_shows_close_matches_as_suggested(page, library):
+    """The box suggested a battlecard for "batlec" while the results said nothing matched;
+    now both offer it, and the results say they are close matches."""
+    _search_page(page)
+    _type(page, "batlec")
+    expect(page.locator(".within-typos")).to_have_text(
+        "No asset has “batlec” as typed: these are close matches."
+    )
+    expect(page.locator(".result-link", has_text="Acme battlecard")).to_have_count(1)
+    offered = page.locator("#search-suggestions [role=option]", has_text="Acme battlecard")
+    expect(offered).to_have_count(1)
+    box = page.locator("#search-q")
+    box.fill("")
+    _type(page, "battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    expect(page.locator(".within-typos")).to_have_count(0)
+    assert _still_same_page(page)
+
+
 def test_without_javascript_the_page_works_by_full_loads(chromium, live_server, library):
     context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
     context.set_default_timeout(15_000)
