@@ -35,7 +35,10 @@ SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "effective": "Most 
 
 @dataclass
 class CardAction:
-    """A small form on a result card: post ``field`` (one of ``choices``) to ``url``."""
+    """A small form on a result card: post ``field`` (one of ``choices``) to ``url``. Every
+    card offering an action (by ``name``) offers the same ``choices``: the results the page
+    fetches as the rep types list them once (``RepSearchPage.action_choices``), not once per
+    card (a rep's 100 open deals were 2,000 options on each keystroke)."""
 
     name: str
     label: str
@@ -167,6 +170,15 @@ class RepSearchPage:
     def within_typos(self) -> bool:
         return self.results.within_typos
 
+    @property
+    def action_choices(self) -> dict[str, list[tuple[str, str]]]:
+        """Each card action's choices, once (see ``CardAction``)."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for card in self.cards:
+            for action in card.actions:
+                found.setdefault(action.name, action.choices)
+        return found
+
 
 # --- links ----------------------------------------------------------------------------------
 
@@ -182,15 +194,33 @@ def _values(params: Mapping, key: str) -> list[str]:
 
 def page_link(params: Mapping, **changes) -> str:
     """The search page's URL for ``params`` with ``changes`` (None removes a key)."""
-    data = {key: _values(params, key) for key in params}
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value if isinstance(value, list) else [value]
-    pairs = [(key, value) for key, values in data.items() for value in values if value != ""]
+    return page_linker(params)(**changes)
+
+
+def page_linker(params: Mapping) -> Callable[..., str]:
+    """``page_link`` for the many links of one page (a link per facet value): each of
+    ``params`` is encoded once, and a link encodes only what it changes. A changed key keeps
+    its place; a new one comes last."""
+    encoded = {key: _encoded(key, _values(params, key)) for key in params}
     base = _search_path(get_script_prefix())
-    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    def link(**changes) -> str:
+        parts = [
+            encoded[key] if key not in changes else _encoded(key, changes[key]) for key in encoded
+        ]
+        parts += [_encoded(key, value) for key, value in changes.items() if key not in encoded]
+        query = "&".join(part for part in parts if part)
+        return f"{base}?{query}" if query else base
+
+    return link
+
+
+def _encoded(key: str, value) -> str:
+    """``key``'s part of a query string: every value but empty ones ("" for None)."""
+    if value is None:
+        return ""
+    values = value if isinstance(value, list) else [value]
+    return urlencode([(key, item) for item in values if item != ""])
 
 
 @functools.lru_cache(maxsize=8)
@@ -277,7 +307,7 @@ def cards_build(
 
 
 def facet_groups_build(results: SearchResults, query: SearchQuery, params) -> list[FacetGroup]:
-    groups = []
+    link, groups = page_linker(params), []
     for item in facets():
         buckets = results.facets.get(item.name, [])
         if not buckets:
@@ -289,7 +319,7 @@ def facet_groups_build(results: SearchResults, query: SearchQuery, params) -> li
                 values = [value for value in chosen if value != bucket.value]
             else:
                 values = [*chosen, bucket.value]
-            url = page_link(params, **{item.name: values, "page": None, "sid": None})
+            url = link(**{item.name: values, "page": None, "sid": None})
             links.append(FacetLink(bucket.value, bucket.label, bucket.count, bucket.selected, url))
         groups.append(FacetGroup(item.name, item.label, links))
     return groups
@@ -328,6 +358,7 @@ def page_build(
     today: str,
 ) -> RepSearchPage:
     sid = str(search_id) if search_id is not None else ""
+    link = page_linker(params)
     return RepSearchPage(
         query=query,
         results=results,
@@ -340,7 +371,7 @@ def page_build(
         sort_links=[
             (
                 SORT_LABELS[sort],
-                page_link(params, sort=sort, page=None, sid=None),
+                link(sort=sort, page=None, sid=None),
                 sort == query.sort,
             )
             for sort in SORTS
@@ -348,10 +379,8 @@ def page_build(
         keep=[(f"deal_{name}", slug) for name, slug in query.deal.items()]
         + [(name, value) for name, values in query.active_filters().items() for value in values]
         + ([("sort", query.sort)] if query.sort != "relevance" else []),
-        previous_url=page_link(params, page=str(query.page - 1), sid=sid) if query.page > 1 else "",
-        next_url=page_link(params, page=str(query.page + 1), sid=sid)
-        if query.page < results.pages
-        else "",
-        clear_url=page_link(params, **{name: None for name in FACETS}, page=None, sid=None),
+        previous_url=link(page=str(query.page - 1), sid=sid) if query.page > 1 else "",
+        next_url=link(page=str(query.page + 1), sid=sid) if query.page < results.pages else "",
+        clear_url=link(**{name: None for name in FACETS}, page=None, sid=None),
         empty_actions=empty_actions_build(results, query, user),
     )

@@ -66,6 +66,9 @@ def _failed(message: str, q: str, way_out: tuple[str, str] | None = None) -> dic
 def _respond(request, context: dict, partial: bool, status: int = 200, keep=()):
     """The results region alone or the page around it; the two share a URL, so caches must
     tell them apart."""
+    # Fetched results list a card action's choices once: search.js fills a card's form from
+    # that copy when it is opened (``CardAction``); without JavaScript every form has its own.
+    context = {**context, "shared_choices": partial}
     if partial:
         response = TemplateResponse(request, REGION, context, status=status)
         add_never_cache_headers(response)

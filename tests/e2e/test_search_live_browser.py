@@ -160,6 +160,30 @@ def test_a_typo_in_the_word_being_typed_shows_close_matches_as_suggested(page, l
     assert _still_same_page(page)
 
 
+def test_a_card_fetched_as_the_rep_types_records_use_in_a_chosen_deal(page, library):
+    """The fetched results list the rep's deals once; a card's form gets them when opened."""
+    from django.contrib.auth import get_user_model
+
+    from analytics.models import Deal, EventKind, UsageEvent
+
+    rep = get_user_model().objects.get(username="rep")
+    for number, name in enumerate(["Globex renewal", "Initech expansion"]):
+        Deal.objects.create(external_id=f"D-{number}", name=name, stage="x", owner=rep)
+    _search_page(page)
+    _type(page, "roadmap")
+    expect(page.locator(COUNT)).to_have_text("1 result for “roadmap”")
+    assert _still_same_page(page)  # these results were fetched, not a page load
+    card = page.locator(".result-card").first
+    card.locator("summary", has_text="Used in a deal?").click()
+    options = card.locator("select[name=deal] option")
+    expect(options).to_have_count(2)
+    card.locator("select[name=deal]").select_option(label="Initech expansion · x")
+    card.get_by_role("button", name="Record use").click()
+    expect(page).to_have_url(re.compile(r"/search/\?q=roadmap"))
+    event = UsageEvent.objects.get(kind=EventKind.USED_IN_DEAL)
+    assert event.deal.name == "Initech expansion"
+
+
 def test_without_javascript_the_page_works_by_full_loads(chromium, live_server, library):
     context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
     context.set_default_timeout(15_000)

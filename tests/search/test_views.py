@@ -220,6 +220,29 @@ def test_each_card_offers_used_in_a_deal_with_the_reps_open_deals(searching, lib
     assert '<input type="hidden" name="csrfmiddlewaretoken" value="' in card
 
 
+def test_results_fetched_as_the_rep_types_list_the_reps_deals_once(searching, library):
+    """Each card's "Used in a deal?" listed every open deal of the rep: a rep with 30 deals
+    got 600 options (55 KB) on every keystroke. The fetched results list them once, for
+    search.js to copy into a card's form when it is opened; the full page (no JavaScript)
+    keeps them in every form."""
+    from analytics.models import Deal
+
+    for number in range(30):
+        Deal.objects.create(
+            external_id=f"D-{number}", name=f"Deal {number}", stage="x", owner=library.outsider
+        )
+    params = {"sort": "newest"}  # the whole library the rep may see
+    fetched = searching.get("/search/", params, HTTP_X_SEARCH_PARTIAL="1").content.decode()
+    full = searching.get("/search/", params).content.decode()
+    cards = full.count('class="result-card"')
+    assert cards == fetched.count('class="result-card"') >= 2
+    assert fetched.count(">Deal 7 · x</option>") == 1
+    assert fetched.count('data-choices="used-deal" required></select>') == cards
+    template = fetched[fetched.index('<template id="choices-used-deal">') :]
+    assert '<option value="' in template and ">Deal 29 · x</option>" in template
+    assert full.count(">Deal 7 · x</option>") == cards and "<template" not in full
+
+
 def test_the_cards_deal_form_posts_with_its_csrf_token(library):
     """The results region is a Jinja2 template: its forms must carry Django's CSRF token, so a
     rep's click records the use and comes back to the search (the token is checked here)."""

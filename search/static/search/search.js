@@ -286,6 +286,16 @@
     });
   }
 
+  // Results fetched as the rep types list a card action's choices (the rep's open deals)
+  // once, in <template id="choices-NAME">; a card's form gets its copy when it is opened.
+  function fillChoices(event) {
+    var select = event.target.querySelector && event.target.querySelector("select[data-choices]");
+    if (!select || select.options.length) { return; }
+    var choices = document.getElementById("choices-" + select.getAttribute("data-choices"));
+    if (choices) { select.appendChild(choices.content.cloneNode(true)); }
+  }
+  document.addEventListener("toggle", fillChoices, true);  // toggle does not bubble
+
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (isTyping(event.target)) { return; }
