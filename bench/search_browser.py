@@ -3,7 +3,9 @@ search's p95 against the raw engine's p95 on the same index, in one run.
 
 A synthetic library (bench/search_corpus.py) of ``size`` assets is served by gunicorn (two sync
 workers, DEBUG off, as in production) on this machine; Chromium is driven by Playwright with
-``executable_path`` (never a downloaded browser). Measured:
+``executable_path`` (never a downloaded browser). The rep searching has ``REP_OPEN_DEALS``
+open deals, as a rep at work does (every result card's "Used in a deal?" offers them).
+Measured:
 - ``keystroke_to_paint``: the box holds a query but its last character; a ``keydown`` listener
   marks the keystroke (Performance API), and the measure ends in the first animation frame
   after search.js has put the new results in the DOM (its ``search:updated`` event);
@@ -50,6 +52,9 @@ DEFAULTS = {"size": 100_000, "keystrokes": 60, "queries": 200}
 CORPUS_VERSION = 1  # bump when bench/search_corpus.py changes what it generates
 TARGET_PAINT_P95_MS = 100
 TARGET_HTTP_OVER_RAW = 1.5
+#: The bench rep's open deals, listed by every result card's "Used in a deal?" (before
+#: 2026-12-06 the rep had none, so that list cost nothing here).
+REP_OPEN_DEALS = 25
 
 
 def main(options: list[str]) -> None:
@@ -99,6 +104,24 @@ def _library(size: int) -> None:
     count = services.index_rebuild(batch_size=1000)
     marker.write_text(json.dumps(wanted))
     print(f"indexed {count:,} assets", flush=True)
+
+
+def _rep_deals(count: int) -> None:
+    """Give the bench rep ``count`` open deals (once: they are kept with the library)."""
+    from analytics.models import Deal
+    from analytics.services import DealInput, deal_upsert
+
+    for number in range(Deal.objects.filter(external_id__startswith="BENCH-").count(), count):
+        name = f"Bench account {number} expansion"
+        deal_upsert(
+            data=DealInput(
+                external_id=f"BENCH-{number:03d}",
+                name=name,
+                account=f"Bench account {number}",
+                stage="Prospecting",
+                owner="bench-rep",
+            )
+        )
 
 
 def _free_port() -> int:
@@ -262,6 +285,7 @@ def run(argv: list[str]) -> dict:
 
     django.setup()
     _library(options["size"])
+    _rep_deals(REP_OPEN_DEALS)
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -291,6 +315,7 @@ def run(argv: list[str]) -> dict:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "server": "gunicorn, 2 sync workers, DEBUG off, SQLite, embedded engine",
+            "rep_open_deals": REP_OPEN_DEALS,
             "load_average_at_start": load_at_start,
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         },
