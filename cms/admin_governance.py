@@ -61,6 +61,8 @@ class TaxonomyGroup(SnippetViewSetGroup):
 
 register_snippet(TaxonomyGroup)
 
+_TERM_MODELS = frozenset(item.term_model for item in facets())
+
 
 @hooks.register("before_delete_snippet")
 def _refuse_deleting_teams_in_use(request, instances):
@@ -80,6 +82,28 @@ def _refuse_deleting_teams_in_use(request, instances):
         "Remove the team from these pages first.",
     )
     return redirect(reverse("wagtailsnippets_accounts_team:list"))
+
+
+@hooks.register("before_delete_snippet")
+def _refuse_deleting_terms_in_use(request, instances):
+    """Deleting a taxonomy term still in use would strip it from every asset tagged with it
+    (Wagtail's confirmation counts none: the tags are many-to-many) and from deal history:
+    refuse, on the confirmation page, its POST and the bulk delete, and say what uses it."""
+    terms = [item for item in instances if type(item) in _TERM_MODELS]
+    if not terms:
+        return None
+    model = type(terms[0])
+    usage = selectors.term_usage(model, [term.pk for term in terms])
+    if not usage:
+        return None
+    names = ", ".join(f"“{term}”" for term in terms)
+    messages.error(
+        request,
+        f"{names} cannot be deleted while it is in use: {'; '.join(usage)}. "
+        "Take it off these assets first; one that deals or requests record stays "
+        "(rename it instead).",
+    )
+    return redirect(reverse(terms[0].snippet_viewset.get_url_name("list")))
 
 
 @hooks.register("insert_global_admin_js")

@@ -16,8 +16,9 @@ from accounts.models import Team
 from cms import tasks
 from cms.documents import document_after_save, document_prepare_save
 from cms.models import AssetPage
-from cms.selectors import team_usage
+from cms.selectors import team_usage, term_usage
 from cms.services import asset_review_by_default, roles_ensure
+from cms.taxonomy import facets
 
 
 @receiver(pre_save, sender=settings.WAGTAILDOCS_DOCUMENT_MODEL)
@@ -52,6 +53,21 @@ def _team_pre_delete(sender, instance, **kwargs):
             "Remove it from these pages first.",
             set(),
         )
+
+
+def _term_pre_delete(sender, instance, **kwargs):
+    """Refuse to delete a taxonomy term in use (``cms.selectors.term_usage``): its assets
+    would lose it and deal history its stage. (The admin says so before it gets here.)"""
+    usage = term_usage(sender, [instance.pk])
+    if usage:
+        raise ProtectedError(
+            f"“{instance}” is still used by {'; '.join(usage)}.",
+            set(),
+        )
+
+
+for _facet in facets():
+    pre_delete.connect(_term_pre_delete, sender=_facet.term_model, dispatch_uid="cms-term-in-use")
 
 
 REQUIRED_TABLES = {"auth_group", "cms_librarypage", "wagtailcore_workflowpage"}

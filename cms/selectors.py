@@ -580,6 +580,53 @@ def _by_path(page) -> str:
     return page.path
 
 
+TERM_USAGE_TITLES = 5  # the asset titles a refusal names; the rest are counted
+
+
+def term_usage(model, term_ids: list[int]) -> list[str]:
+    """What still uses the taxonomy terms ``term_ids`` of ``model`` (a facet's term model),
+    one phrase each: the assets tagged with them, published or in an unpublished draft
+    ("3 assets: Deck, Battlecard, …"), then every other row that points at them, counted by
+    kind ("2 deals", "1 content request"). Empty when nothing does.
+
+    Deleting a term in use is refused while this is not empty: an asset would silently lose
+    the term (a required stage or pillar left empty), and deal history and requests would
+    lose the stage that effectiveness estimates read. Other apps' relations are found through
+    the model's reverse relations, so cms needs no import of them."""
+    wanted = set(term_ids)
+    usage = _term_assets_usage(model, wanted)
+    for field in model._meta.get_fields(include_hidden=True):
+        other = field.related_model
+        if not (field.one_to_many and field.auto_created) or other is AssetPage:
+            continue
+        if other._meta.auto_created:  # an asset relation's table, counted above
+            continue
+        count = other._default_manager.filter(**{f"{field.field.name}__in": wanted}).count()
+        if count:
+            opts = other._meta
+            usage.append(f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}")
+    return usage
+
+
+def _term_assets_usage(model, wanted: set[int]) -> list[str]:
+    """``term_usage``'s phrase for the assets, live or draft, tagged with ``wanted``."""
+    relation = next(item.relation for item in facets() if item.term_model is model)
+    tagged = AssetPage.objects.filter(**{f"{relation}__in": wanted}).distinct()
+    pages = {page.pk: page for page in tagged}
+    drafts = Page.objects.filter(has_unpublished_changes=True).select_related("latest_revision")
+    for page in drafts.type(AssetPage):
+        value = page.latest_revision.content.get(relation) if page.latest_revision else None
+        if wanted & set(value if isinstance(value, list) else [value]):
+            pages.setdefault(page.pk, page)
+    if not pages:
+        return []
+    titles = [page.title for page in sorted(pages.values(), key=_by_path)]
+    shown = ", ".join(f"“{title}”" for title in titles[:TERM_USAGE_TITLES])
+    more = len(titles) - TERM_USAGE_TITLES
+    noun = "asset" if len(titles) == 1 else "assets"
+    return [f"{len(titles)} {noun}: {shown}" + (f" and {more} more" if more > 0 else "")]
+
+
 @dataclass
 class PageOfAsset:
     """One page (or slide) of an asset's file as its asset page shows it."""
