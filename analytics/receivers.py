@@ -1,11 +1,12 @@
 """Usage the app sees itself: a rep opening an asset page, a rep downloading its file; and
-the backlog permissions after ``migrate``.
+the backlog permissions after ``migrate``. A content manager's views and downloads are review,
+not usage, and record nothing (``analytics.services.asset_own_use_record``).
 
 A file downloaded at Wagtail's own document URL (``/documents/``: the admin's, for content
 managers only) is not usage of an asset: it names no asset, and it is a marketer handling the
 file, not a rep using it. It was once recorded as a download of every asset using the file.
 
-Handlers are thin: they hand the event to ``analytics.services.usage_record``.
+Handlers are thin: they hand the event to ``analytics.services.asset_own_use_record``.
 """
 
 from __future__ import annotations
@@ -19,19 +20,19 @@ from wagtail.signals import page_published
 from analytics.content_requests import content_request_roles_ensure
 from analytics.field_materials import field_material_published
 from analytics.models import EventKind
-from analytics.services import usage_record
+from analytics.services import asset_own_use_record
 from cms.models import AssetPage
 from cms.signals import asset_downloaded, asset_viewed
 
 
 @receiver(asset_viewed)
 def _asset_viewed(sender, request, asset, **kwargs):
-    usage_record(kind=EventKind.VIEWED, asset=asset, user=request.user)
+    asset_own_use_record(kind=EventKind.VIEWED, asset=asset, user=request.user)
 
 
 @receiver(asset_downloaded)
 def _asset_downloaded(sender, request, asset, **kwargs):
-    usage_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
+    asset_own_use_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
 
 
 @receiver(page_published)

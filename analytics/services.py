@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import user_is_enablement_lead
+from accounts.roles import user_is_enablement_lead, user_manages_content
 from accounts.throttle import APP_KEY_PREFIX, credentials_check, credentials_failed
 from analytics.models import (
     AnalyticsSettings,
@@ -789,6 +789,22 @@ def usage_record(
         return event
     usage_spool_replay()
     return event
+
+
+def asset_own_use_record(*, kind: str, asset: AssetPage, user) -> UsageEvent | None:
+    """Record ``user`` opening ``asset``'s page or fetching its file or link in the app
+    (``asset_viewed``, ``asset_downloaded``), when that is a rep's use; None otherwise.
+
+    People who manage content (``user_manages_content``: marketers, enablement leads, admins)
+    open assets to review and check them, not to sell with them: their views and downloads
+    are no usage, so they never count as views, downloads or "reps" of an asset, nor take it
+    off the "not used yet" list. What anyone does with an asset in a deal (a share, "used in
+    a deal") is recorded for whoever did it, and events sent through the API are stored as
+    sent (``usage_record_batch``).
+    """
+    if user_manages_content(user):
+        return None
+    return usage_record(kind=kind, asset=asset, user=user)
 
 
 def _usage_event(kind, asset, user, deal, share_link, source, now) -> UsageEvent:

@@ -436,7 +436,8 @@ def test_points_keep_a_decimal_near_zero_so_no_bound_reads_minus_zero(value, tex
 
 def test_a_marketer_fetching_a_file_in_the_admin_is_not_a_download_of_the_assets_using_it():
     """Wagtail's /documents/ URL names no asset: it recorded a download of every asset
-    using the file (two here), for someone handling the file, not using it in a deal."""
+    using the file (two here), for someone handling the file, not using it in a deal.
+    (A marketer's download from the asset is no usage either: ``test_own_use``.)"""
     from accounts.roles import MARKETER
 
     shared = make_document("shared.pdf", b"%PDF-1.4 shared")
@@ -446,6 +447,7 @@ def test_a_marketer_fetching_a_file_in_the_admin_is_not_a_download_of_the_assets
     client.force_login(make_user(role=MARKETER))
     assert client.get(shared.url).status_code == 200
     assert not UsageEvent.objects.filter(kind=EventKind.DOWNLOADED).exists()
+    client.force_login(make_user(role=REP))
     assert client.get(f"/assets/{asset.pk}/download/").status_code == 200
     downloads = UsageEvent.objects.filter(kind=EventKind.DOWNLOADED)
     assert list(downloads.values_list("asset_id", flat=True)) == [asset.pk]
