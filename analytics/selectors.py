@@ -204,11 +204,15 @@ def asset_table(
 
 
 def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict]:
-    """A segment or industry view, computed once per state of the rollups it is made from."""
+    """A segment or industry view, computed once per state of the rollups it is made from and
+    of the live assets it lists (an unpublished asset stayed in a filtered view until new
+    data came in, while the view said it was up to date)."""
     from django.db import DatabaseError, transaction
 
     state = FillState.objects.filter(rollup="asset_effects").values_list("inputs", flat=True)
-    version = hashlib.sha1(repr(state.first()).encode(), usedforsecurity=False).hexdigest()
+    live = sorted(assets_live().values_list("pk", flat=True))
+    made_from = repr((state.first(), live)).encode()
+    version = hashlib.sha1(made_from, usedforsecurity=False).hexdigest()
     name = f"{window}|{segment.casefold()}|{industry.casefold()}"
     key = "view:" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:40]
     stored = RollupSnapshot.objects.filter(key=key, window=window).first()
@@ -217,8 +221,6 @@ def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict
     inputs = population.load()
     deal_ids = effects.view_deals(inputs, window_start(window), segment, industry)
     prepared = population_prepare(inputs.records(deal_ids), stages=inputs.stages)
-
-    live = list(assets_live().values_list("pk", flat=True))
     rows, summary = effects.asset_view(inputs, deal_ids, prepared, live)
     summary.update(segment=segment, industry=industry)
     data = {"version": version, "rows": {str(k): v for k, v in rows.items()}, "summary": summary}

@@ -583,6 +583,30 @@ def test_analytics_assets_refuses_a_segment_or_industry_no_deal_has_naming_those
 
 
 @pytest.mark.django_db
+def test_a_segment_view_drops_an_asset_unpublished_without_waiting_for_new_data():
+    """A segment view is kept until what it is made from changes; an unpublished asset
+    stayed listed there, the view saying it was up to date, until new deal data came in
+    (outside audit)."""
+    from tests.analytics.helpers import refresh
+
+    kept, dropped = make_asset("Battlecard"), make_asset("Old deck")
+    walk_deal("006E", ["discover", "won"], segment="Enterprise")
+    refresh()
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+
+    def listed(params: str) -> set[int]:
+        body = client.get("/api/v1/analytics/assets?window=all" + params).json()
+        return {row["asset_id"] for row in body["assets"]}
+
+    assert {kept.pk, dropped.pk} <= listed("&segment=Enterprise")
+    dropped.unpublish()
+    refresh()  # the scheduler's next refresh, with no new deal data
+    assert kept.pk in listed("&segment=Enterprise")
+    assert dropped.pk not in listed("&segment=Enterprise")
+
+
+@pytest.mark.django_db
 def test_a_reps_events_claim_only_what_the_apps_own_forms_would_record():
     """The touches the effectiveness numbers count: a rep could otherwise send a backdated
     "buyer opened" of a battlecard on a won deal and make it look effective (outside audit)."""
