@@ -24,13 +24,14 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
-from accounts.models import Team
+from accounts.models import NamedWithSlug, Team
 from accounts.people import person_name_with_username
 from accounts.roles import content_managers_q
 
 
-class Taxonomy(models.Model):
-    """A named term editors pick from; the slug is what filters and search facets use."""
+class Taxonomy(NamedWithSlug, models.Model):
+    """A named term editors pick from; the slug is what filters and search facets use (made
+    from the name when left blank, see ``NamedWithSlug``)."""
 
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True, blank=True)
@@ -85,7 +86,12 @@ class Pillar(Taxonomy):
     question = models.CharField(max_length=200, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
 
-    panels = [FieldPanel("name"), FieldPanel("question"), FieldPanel("sort_order")]
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("question"),
+        FieldPanel("sort_order"),
+    ]
 
     class Meta:
         ordering = ["sort_order", "name"]

@@ -1,5 +1,7 @@
-"""The taxonomy snippets in the admin: a term in use cannot be deleted (its assets would lose
-it, deal history its stage), and the refusal says what uses it."""
+"""The taxonomy and team snippets in the admin: a term in use cannot be deleted (its assets
+would lose it, deal history its stage), and the refusal says what uses it; a slug left blank
+is made from the name before the form checks it, so a clash, or a name that gives no slug, is
+a form error; names are unique ignoring case."""
 
 import pytest
 from django.db import transaction
@@ -7,9 +9,10 @@ from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
-from accounts.roles import MARKETER
+from accounts.models import Team
+from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from analytics.models import ContentRequest, Deal
-from cms.models import BuyerStage, Competitor
+from cms.models import BuyerStage, Competitor, Industry
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +22,13 @@ pytestmark = pytest.mark.django_db
 def marketer():
     client = Client()
     client.force_login(make_user(role=MARKETER))
+    return client
+
+
+@pytest.fixture
+def lead():
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
     return client
 
 
@@ -90,3 +100,68 @@ def test_a_term_nothing_uses_is_deleted(marketer):
     assert confirmation.status_code == 200
     marketer.post(url)
     assert not Competitor.objects.filter(pk=competitor.pk).exists()
+
+
+# --- Names and slugs ---------------------------------------------------------------------------
+
+
+def _add(client, url_name: str, **data):
+    return client.post(reverse(url_name), data)
+
+
+def test_a_blank_slug_that_another_term_has_is_a_form_error_naming_that_term(marketer):
+    Industry.objects.create(name="Healthcare and life sciences")
+    response = _add(
+        marketer, "wagtailsnippets_cms_industry:add", name="Healthcare and life sciences!", slug=""
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "healthcare-and-life-sciences" in errors["slug"][0]
+    assert "“Healthcare and life sciences”" in errors["slug"][0]
+    assert Industry.objects.count() == 1
+
+
+def test_a_team_whose_blank_slug_is_taken_is_a_form_error(lead):
+    Team.objects.create(name="North America!")
+    response = _add(lead, "wagtailsnippets_accounts_team:add", name="North America", slug="")
+    assert "“North America!”" in response.context["form"].errors["slug"][0]
+    assert Team.objects.count() == 1
+
+
+def test_a_blank_slug_is_made_from_the_name(marketer):
+    _add(marketer, "wagtailsnippets_cms_industry:add", name="Public sector", slug="")
+    assert Industry.objects.get(name="Public sector").slug == "public-sector"
+
+
+def test_a_name_that_gives_no_slug_asks_for_one(marketer):
+    response = _add(marketer, "wagtailsnippets_cms_industry:add", name="🚚", slug="")
+    assert "gives no slug" in response.context["form"].errors["slug"][0]
+    assert not Industry.objects.filter(name="🚚").exists()
+    _add(marketer, "wagtailsnippets_cms_industry:add", name="🚚", slug="logistics")
+    assert Industry.objects.get(name="🚚").slug == "logistics"
+
+
+def test_a_pillar_form_offers_the_slug(marketer):
+    response = _add(marketer, "wagtailsnippets_cms_pillar:add", name="🤝", slug="", sort_order=9)
+    assert "gives no slug" in response.context["form"].errors["slug"][0]
+
+
+def test_a_name_differing_only_in_case_is_refused_naming_the_other(marketer):
+    Competitor.objects.create(name="Pipewise")
+    response = _add(marketer, "wagtailsnippets_cms_competitor:add", name="pipewise", slug="pw")
+    assert "“Pipewise” already exists" in response.context["form"].errors["name"][0]
+    assert Competitor.objects.count() == 1
+
+
+def test_a_team_name_differing_only_in_case_is_refused(lead):
+    Team.objects.create(name="EMEA")
+    response = _add(lead, "wagtailsnippets_accounts_team:add", name="emea", slug="")
+    assert "“EMEA” already exists" in response.context["form"].errors["name"][0]
+
+
+def test_renaming_a_term_keeps_its_slug_and_its_own_name_is_no_clash(marketer):
+    term = Competitor.objects.create(name="Acme")
+    url = reverse("wagtailsnippets_cms_competitor:edit", args=[term.pk])
+    marketer.post(url, {"name": "ACME", "slug": "acme"})
+    term.refresh_from_db()
+    assert (term.name, term.slug) == ("ACME", "acme")
