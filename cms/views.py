@@ -1,5 +1,6 @@
 """Rep-facing library views: the library home, section listings, the asset page (at one page
-of its file with ``?page=N``), downloads, thumbnails and page previews.
+of its file with ``?page=N``), downloads, thumbnails and page previews; and the renditions of
+Wagtail images the admin shows content managers (``image_rendition``).
 
 Every view asks ``cms.selectors`` what the user may see; an asset the user may not see is a
 404, never a 403, so its existence does not leak.
@@ -21,8 +22,10 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag, urlencode
 from django.views.decorators.http import require_GET
 from wagtail import views as wagtail_views
+from wagtail.images import get_image_model
 from wagtail.images.exceptions import InvalidFilterSpecError
 from wagtail.models import Page, PageViewRestriction
+from wagtail.permissions import policy_registry
 
 from accounts.roles import user_manages_content
 from cms import selectors
@@ -307,6 +310,35 @@ def asset_page_preview(request, asset_id: int, number: int):
     response = HttpResponse(png, content_type="image/png")
     response["X-Content-Type-Options"] = "nosniff"
     return _page_preview_headers(response, etag)
+
+
+@require_GET
+@login_required
+def image_rendition(request, name: str):
+    """The rendition of a Wagtail image stored as ``images/<name>``, at the address its
+    ``url`` gives on local disk (MEDIA_URL + "images/..."): the previews of Wagtail's image
+    listing, chooser and edit page. On S3 that ``url`` is a presigned URL of the bucket and
+    this view is not asked.
+
+    Only a rendition is served, and only to a user Wagtail's admin shows its image to (the
+    listing: "change"; the chooser: "choose"; in our roles, content managers, who see every
+    asset, restricted or not). Reps have neither and get a 404, as for a name that is no
+    rendition's (an original image, a document, a file made from one): a restricted asset's
+    thumbnail reaches a rep only through ``asset_thumbnail``, which asks whether they may see
+    the asset. The name is looked up among the renditions' rows, never opened as a path."""
+    Image = get_image_model()
+    rendition = (
+        Image.get_rendition_model()
+        .objects.select_related("image__collection")
+        .filter(file=f"images/{name}")
+        .first()
+    )
+    policy = policy_registry.get_by_type(Image)
+    if rendition is None or not policy.user_has_any_permission_for_instance(
+        request.user, ["change", "choose"], rendition.image
+    ):
+        raise Http404("No such image")
+    return stored_file_response(rendition.file, as_attachment=False)
 
 
 def _page_preview_headers(response: HttpResponse, etag: str) -> HttpResponse:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from wagtail import urls as wagtail_urls
@@ -11,6 +12,14 @@ from enablement.api import api, not_found
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # Files on local disk are never served from MEDIA_URL as they are: only the renditions
+    # of Wagtail's images (where Wagtail writes them, MEDIA_URL + "images/"), and only to
+    # the users the admin shows their image to (cms.views.image_rendition).
+    path(
+        f"{settings.MEDIA_URL.strip('/')}/images/<path:name>",
+        cms_views.image_rendition,
+        name="image_rendition",
+    ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Under /api/ every answer is JSON, never the site's pages (nor ninja's HTML 404 at its

@@ -1,10 +1,12 @@
 """Files on S3 (django-storages + boto3) against moto's server: upload, presigned download
-that expires, no public access, delete."""
+that expires, the admin's image previews, no public access, delete."""
 
 from __future__ import annotations
 
 import errno
+import html
 import logging
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,11 +15,14 @@ import boto3
 import botocore.exceptions
 import pytest
 from django.test import Client, override_settings
+from django.urls import reverse
+from wagtail.images import get_image_model
 
+from accounts.roles import MARKETER
 from cms.downloads import stored_file_response
 from cms.storage import file_store_down
 from enablement.env import s3_origins, s3_storage_from_env
-from tests.factories import make_document
+from tests.factories import make_document, make_image, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +109,26 @@ def test_object_is_not_readable_without_a_signature(s3, moto_endpoint):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(unsigned)  # noqa: S310 - moto on loopback
     assert refused.value.code == 403
+
+
+def test_admin_image_previews_are_short_lived_presigned_urls_of_the_bucket(
+    s3, moto_endpoint, client
+):
+    """On S3 the previews of Wagtail's image admin load from the bucket, by presigned URLs
+    that live S3_PRESIGN_SECONDS (the Content-Security-Policy admits its origin); nothing
+    under MEDIA_URL is asked (``cms.views.image_rendition`` serves them from local disk)."""
+    renditions = get_image_model().get_rendition_model().cache_backend
+    renditions.clear()  # ids of rolled-back tests are used again
+    make_image("ok")
+    client.force_login(make_user(role=MARKETER))
+    listing = client.get(reverse("wagtailimages:index")).content.decode()
+    renditions.clear()
+    [url] = [html.unescape(src) for src in re.findall(r'src="([^"]*max-165x165[^"]*)"', listing)]
+    assert url.startswith(f"{moto_endpoint}/{BUCKET}/images/ok.max-165x165")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert query["X-Amz-Expires"] == ["60"]
+    with urllib.request.urlopen(url) as fetched:  # noqa: S310 - moto on loopback
+        assert fetched.read().startswith(b"\x89PNG")
 
 
 def test_deleting_a_document_file_removes_the_object(s3):
