@@ -140,25 +140,31 @@ EDITABLE = (
 
 
 def content_request_update(*, content_request: ContentRequest, **changes) -> ContentRequest:
-    """Marketing's changes to a request (any of ``EDITABLE``). Moving it to done (with the
-    asset) or declined (with a reason) closes it and notifies everyone who asked or voted,
-    once. Invalid changes raise ValidationError naming the field, and nothing is saved."""
+    """Marketing's changes to a request (any of ``EDITABLE``). Moving it to done (with a
+    live asset: ``ContentRequest.clean``) or declined (with a reason) closes it and notifies
+    everyone who asked or voted, once. A changed answer tells them again: another asset for a
+    done request, or done after declined (and the reverse); a save that changes no answer
+    tells nobody. Invalid changes raise ValidationError naming the field, and nothing is
+    saved."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "cannot be changed here"})
-    was = ContentRequest.objects.filter(pk=content_request.pk).values_list("status", flat=True)
-    was_open = not content_request.pk or (was.first() in ContentRequest.OPEN_STATUSES)
+    stored = ContentRequest.objects.filter(pk=content_request.pk)
+    was_status, was_answer = stored.values_list("status", "fulfilled_by").first() or (None, None)
     for name, value in changes.items():
         setattr(content_request, name, value)
     content_request.key = request_key(content_request.text)
-    closing = was_open and not content_request.is_open
+    answer_changed = not content_request.is_open and (
+        content_request.status != was_status
+        or (content_request.status == Status.DONE and content_request.fulfilled_by_id != was_answer)
+    )
     content_request.closed_at = (
         (content_request.closed_at or timezone.now()) if not content_request.is_open else None
     )
     with transaction.atomic():
         content_request.full_clean()
         content_request.save()
-        if closing:
+        if answer_changed:
             _notify_closed(content_request)
     return content_request
 

@@ -433,6 +433,35 @@ class ContentRequest(models.Model):
             raise ValidationError({"decline_reason": "Say why it is declined: the reps read it."})
         if self.status == self.Status.DONE and self.fulfilled_by_id is None:
             raise ValidationError({"fulfilled_by": "Choose the asset that fulfils the request."})
+        if self.status == self.Status.DONE and self._answer_changed():
+            self._fulfilled_by_live_check()
+
+    def _answer_changed(self) -> bool:
+        """Whether this save makes the request done or names another asset for it (a done
+        request whose asset later went out of the library may still be edited otherwise)."""
+        stored = ContentRequest.objects.filter(pk=self.pk).values_list("status", "fulfilled_by")
+        return stored.first() != (self.Status.DONE, self.fulfilled_by_id)
+
+    def _fulfilled_by_live_check(self) -> None:
+        """Only an asset reps can open answers a request: a draft, an unpublished, archived
+        or expired asset was accepted, and the askers were told it was "content for other
+        teams"."""
+        from django.core.exceptions import ValidationError
+
+        # Reads of the page tree, needed only when a request is answered: not loaded with
+        # the models (as ``clean`` above imports ValidationError).
+        from cms.selectors import asset_original, assets_live
+
+        asset = self.fulfilled_by
+        if asset.live and assets_live().filter(pk=asset_original(asset).pk).exists():
+            return
+        raise ValidationError(
+            {
+                "fulfilled_by": f"“{asset.title}” is not live (a draft, unpublished, archived "
+                "or expired asset, or in a section that is): reps cannot open it. Publish it "
+                "first, or choose a live asset."
+            }
+        )
 
 
 class ContentRequestVote(models.Model):

@@ -310,3 +310,101 @@ def test_only_marketing_can_own_a_request():
     response = client.post(f"/admin/analytics/requests/edit/{asked.pk}/", form)
     assert response.status_code == 200  # refused: the form says so
     assert ContentRequest.objects.get().owner is None
+
+
+def _answer_form(asked, asset, **extra) -> dict:
+    """The admin's edit form of ``asked``, marked done with ``asset``."""
+    form = {
+        "text": asked.text,
+        "private_note": "",
+        "status": "done",
+        "owner": "",
+        "stage": "",
+        "pillar": "",
+        "fulfilled_by": asset.pk,
+        "decline_reason": "",
+    }
+    return {**form, **extra}
+
+
+def _unpublished(title: str):
+    asset = make_asset(title)
+    asset.unpublish()
+    return asset
+
+
+@pytest.mark.parametrize(
+    "not_live",
+    [
+        lambda: make_asset("Healthcare case study (draft)", publish=False),
+        lambda: _unpublished("Healthcare case study (withdrawn)"),
+    ],
+    ids=["draft", "unpublished"],
+)
+def test_only_a_live_asset_fulfils_a_request_in_the_admin(not_live):
+    """An outside audit: a rejected draft was accepted as the answer, and the rep was told it
+    was "content for other teams" though they are in no excluded team."""
+    rep, marketer = make_user(role=REP), make_user(role=MARKETER)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    asset = not_live()
+    response = _client(marketer).post(
+        f"/admin/analytics/requests/edit/{asked.pk}/", _answer_form(asked, asset)
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"“{asset.title}” is not live" in body and "reps cannot open it" in body
+    asked.refresh_from_db()
+    assert (asked.status, asked.fulfilled_by) == (Status.NEW, None)
+    assert not Notification.objects.exists()
+
+
+def test_another_answer_for_a_done_request_tells_the_rep_once(django_capture_on_commit_callbacks):
+    rep, marketer = make_user(role=REP), make_user(role=MARKETER)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    first, better = make_asset("Hospital case study"), make_asset("Healthcare case study 2027")
+    client = _client(marketer)
+    edit = f"/admin/analytics/requests/edit/{asked.pk}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(edit, _answer_form(asked, first)).status_code == 302
+        assert client.post(edit, _answer_form(asked, first, private_note="x")).status_code == 302
+        assert client.post(edit, _answer_form(asked, better)).status_code == 302
+        assert client.post(edit, _answer_form(asked, better)).status_code == 302
+    told = Notification.objects.filter(user=rep, kind="request_done").order_by("pk")
+    said = "Your request “Healthcare case study” is answered: "
+    assert [(n.text, n.url) for n in told] == [
+        (said + "Hospital case study", first.url),
+        (said + "Healthcare case study 2027", better.url),
+    ]
+    assert [m.subject for m in mail.outbox][-1].endswith("Healthcare case study 2027")
+    assert len(mail.outbox) == 2
+    rep_page = _client(rep).get("/analytics/requests/").content.decode()
+    assert "Healthcare case study 2027" in rep_page
+
+
+def test_a_done_request_whose_asset_went_away_can_still_be_edited():
+    """The live check is on the answer being given: a request answered by an asset since
+    withdrawn keeps its other fields editable."""
+    rep, marketer = make_user(role=REP), make_user(role=MARKETER)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    asset = make_asset("Hospital case study")
+    content_request_update(content_request=asked, status=Status.DONE, fulfilled_by=asset)
+    asset.unpublish()
+    response = _client(marketer).post(
+        f"/admin/analytics/requests/edit/{asked.pk}/",
+        _answer_form(asked, asset, private_note="Asked again by Acme"),
+    )
+    assert response.status_code == 302
+    assert ContentRequest.objects.get().private_note == "Asked again by Acme"
+    assert Notification.objects.filter(user=rep).count() == 1
+
+
+def test_done_after_declined_tells_the_askers_the_answer():
+    rep = make_user(role=REP)
+    asked, _ = content_request_create(user=rep, text="Deck in Klingon")
+    content_request_update(content_request=asked, status=Status.DECLINED, decline_reason="None")
+    asset = make_asset("Klingon deck")
+    content_request_update(content_request=asked, status=Status.DONE, fulfilled_by=asset)
+    told = Notification.objects.filter(user=rep).order_by("pk")
+    texts = list(told.values_list("text", flat=True))
+    assert texts[-1] == "Your request “Deck in Klingon” is answered: Klingon deck"
+    assert len(texts) == 2
