@@ -79,6 +79,26 @@ class BuyerStage(Taxonomy):
     def crm_stages(self) -> list[str]:
         return [line.strip() for line in self.crm_stage_names.splitlines() if line.strip()]
 
+    def clean(self):
+        """A CRM stage name maps to one journey stage: deal imports compare names ignoring
+        case and surrounding spaces and keep the first stage in sort order that lists one, so
+        a name listed by another stage too would be silently ignored here."""
+        super().clean()
+        mine = {name.casefold(): name for name in self.crm_stages()}
+        clashes = []
+        for other in BuyerStage.objects.exclude(pk=self.pk).order_by("sort_order", "name"):
+            for name in other.crm_stages():
+                if name.casefold() in mine:
+                    clashes.append(f"“{mine.pop(name.casefold())}” is already on “{other.name}”")
+        if clashes:
+            raise ValidationError(
+                {
+                    "crm_stage_names": "A CRM stage maps to one buyer stage: "
+                    + "; ".join(clashes)
+                    + ". Remove it here or there."
+                }
+            )
+
 
 class Pillar(Taxonomy):
     """One of Mark Cranney's three questions: Why Buy? / Why Buy You? / Why Buy Now?"""

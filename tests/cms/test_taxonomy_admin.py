@@ -1,7 +1,7 @@
 """The taxonomy and team snippets in the admin: a term in use cannot be deleted (its assets
 would lose it, deal history its stage), and the refusal says what uses it; a slug left blank
 is made from the name before the form checks it, so a clash, or a name that gives no slug, is
-a form error; names are unique ignoring case."""
+a form error; names are unique ignoring case; a CRM stage name maps to one buyer stage."""
 
 import pytest
 from django.db import transaction
@@ -165,3 +165,53 @@ def test_renaming_a_term_keeps_its_slug_and_its_own_name_is_no_clash(marketer):
     marketer.post(url, {"name": "ACME", "slug": "acme"})
     term.refresh_from_db()
     assert (term.name, term.slug) == ("ACME", "acme")
+
+
+# --- CRM stage names -----------------------------------------------------------------------------
+
+
+def _stage_data(stage: BuyerStage, crm_stage_names: str) -> dict:
+    return {
+        "name": stage.name,
+        "slug": stage.slug,
+        "sort_order": stage.sort_order,
+        "description": stage.description,
+        "crm_stage_names": crm_stage_names,
+    }
+
+
+def test_a_crm_stage_name_another_buyer_stage_maps_is_refused_naming_both(marketer):
+    decide = BuyerStage.objects.get(slug="decide")  # maps "Negotiation/Review"
+    evaluate = BuyerStage.objects.get(slug="evaluate")
+    url = reverse("wagtailsnippets_cms_buyerstage:edit", args=[evaluate.pk])
+    response = marketer.post(url, _stage_data(evaluate, "Needs Analysis\n  negotiation/review "))
+    error = response.context["form"].errors["crm_stage_names"][0]
+    assert "“negotiation/review” is already on “Decide”" in error
+    evaluate.refresh_from_db()
+    assert "negotiation/review" not in evaluate.crm_stage_names
+    assert "Negotiation/Review" in decide.crm_stages()
+
+
+def test_a_new_buyer_stage_with_a_mapped_crm_stage_is_refused(marketer):
+    response = _add(
+        marketer,
+        "wagtailsnippets_cms_buyerstage:add",
+        name="Renew",
+        slug="",
+        sort_order=9,
+        description="",
+        crm_stage_names="Renewal\nPROSPECTING",
+    )
+    assert (
+        "“PROSPECTING” is already on “Discover”"
+        in (response.context["form"].errors["crm_stage_names"][0])
+    )
+    assert not BuyerStage.objects.filter(name="Renew").exists()
+
+
+def test_a_buyer_stage_keeps_its_own_crm_stage_names_when_edited(marketer):
+    decide = BuyerStage.objects.get(slug="decide")
+    url = reverse("wagtailsnippets_cms_buyerstage:edit", args=[decide.pk])
+    marketer.post(url, _stage_data(decide, "Proposal/Price Quote\nNegotiation/Review\nContract"))
+    decide.refresh_from_db()
+    assert decide.crm_stages() == ["Proposal/Price Quote", "Negotiation/Review", "Contract"]
