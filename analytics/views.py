@@ -221,6 +221,7 @@ def asset_detail(request, asset_id: int):
         asset=asset,
         page=selectors.asset_page_state(user=request.user, asset=asset),
         numbers=numbers,
+        used_without_history=_used_without_history(numbers),
         summary=selectors.snapshot("asset_view", window),
         interval_svg=charts.interval_chart(numbers),
         weekly_svg=charts.weekly_chart(weeks),
@@ -229,6 +230,14 @@ def asset_detail(request, asset_id: int):
         feedback=selectors.feedback_for_asset(asset_id),
     )
     return render(request, "analytics/asset_detail.html", context)
+
+
+def _used_without_history(numbers: dict) -> int:
+    """Closed deals that used the asset but are not compared: ``deals_used`` (the raw row)
+    counts every closed deal of the view touched before closing, ``touched_deals`` only those
+    whose stage history names a journey stage they went through, the deals the stratified
+    comparison can place at a stage. The rest have no stage history (``without_history``)."""
+    return max(0, (numbers.get("deals_used") or 0) - (numbers.get("touched_deals") or 0))
 
 
 def _asset_file_stem(asset: AssetPage) -> str:
