@@ -212,7 +212,9 @@ def content_requests_backlog(*, status: str = ""):
 def content_requests_for_rep(*, user, limit: int = 100) -> dict:
     """What a rep's request page shows: ``mine`` (asked or backed by ``user``, any status,
     with ``is_mine`` telling which may show its private note) and ``open`` (others' open
-    requests to back). Marketing (content managers) reads the backlog instead."""
+    requests to back). Marketing (content managers) reads the backlog instead. A done
+    request whose asset has since left the library (``answer_gone``) says so, not that it
+    was answered with content for other teams."""
     voted = ContentRequestVote.objects.filter(request=OuterRef("pk"), user=user)
     requests = (
         ContentRequest.objects.select_related("fulfilled_by", "stage", "pillar")
@@ -226,6 +228,7 @@ def content_requests_for_rep(*, user, limit: int = 100) -> dict:
     )
     for request in mine:
         request.is_mine = request.requested_by_id == user.pk
+        request.answer_gone = request.status == Status.DONE and not request.answer_live()
         if request.fulfilled_by and not asset_visible_to(user, request.fulfilled_by):
             request.fulfilled_by = None  # answered with content this rep may not open
     for request in others:

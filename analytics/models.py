@@ -448,20 +448,27 @@ class ContentRequest(models.Model):
         teams"."""
         from django.core.exceptions import ValidationError
 
-        # Reads of the page tree, needed only when a request is answered: not loaded with
-        # the models (as ``clean`` above imports ValidationError).
-        from cms.selectors import asset_original, assets_live
-
-        asset = self.fulfilled_by
-        if asset.live and assets_live().filter(pk=asset_original(asset).pk).exists():
+        if self.answer_live():
             return
         raise ValidationError(
             {
-                "fulfilled_by": f"“{asset.title}” is not live (a draft, unpublished, archived "
-                "or expired asset, or in a section that is): reps cannot open it. Publish it "
-                "first, or choose a live asset."
+                "fulfilled_by": f"“{self.fulfilled_by.title}” is not live (a draft, "
+                "unpublished, archived or expired asset, or in a section that is): reps cannot "
+                "open it. Publish it first, or choose a live asset."
             }
         )
+
+    def answer_live(self) -> bool:
+        """Whether ``fulfilled_by`` is an asset in the library now (published, not archived
+        or expired, nor in a section that is); False when there is none."""
+        # Reads of the page tree, needed only for an answered request: not loaded with the
+        # models (as ``clean`` imports ValidationError).
+        from cms.selectors import asset_original, assets_live
+
+        asset = self.fulfilled_by
+        if asset is None or not asset.live:
+            return False
+        return assets_live().filter(pk=asset_original(asset).pk).exists()
 
 
 class ContentRequestVote(models.Model):

@@ -408,3 +408,14 @@ def test_done_after_declined_tells_the_askers_the_answer():
     texts = list(told.values_list("text", flat=True))
     assert texts[-1] == "Your request “Deck in Klingon” is answered: Klingon deck"
     assert len(texts) == 2
+
+
+def test_a_reps_page_says_when_the_answer_left_the_library_not_other_teams():
+    rep = make_user(role=REP)
+    asked, _ = content_request_create(user=rep, text="Healthcare case study")
+    asset = make_asset("Hospital case study")
+    content_request_update(content_request=asked, status=Status.DONE, fulfilled_by=asset)
+    asset.unpublish()
+    page = _client(rep).get("/analytics/requests/").content.decode()
+    assert "Answered with content that is no longer in the library" in page
+    assert "content for other teams" not in page and "Hospital case study" not in page
