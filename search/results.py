@@ -36,9 +36,10 @@ SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "effective": "Most 
 @dataclass
 class CardAction:
     """A small form on a result card: post ``field`` (one of ``choices``) to ``url``. Every
-    card offering an action (by ``name``) offers the same ``choices``: the results the page
-    fetches as the rep types list them once (``RepSearchPage.action_choices``), not once per
-    card (a rep's 100 open deals were 2,000 options on each keystroke)."""
+    card offering an action (by ``name``) offers the same form but its ``url``: the results
+    the page fetches as the rep types hold it once (``RepSearchPage.card_actions``), and a
+    card gets its copy when it is opened, not a form per card (a rep's 100 open deals were
+    2,000 options on each keystroke)."""
 
     name: str
     label: str
@@ -171,13 +172,13 @@ class RepSearchPage:
         return self.results.within_typos
 
     @property
-    def action_choices(self) -> dict[str, list[tuple[str, str]]]:
-        """Each card action's choices, once (see ``CardAction``)."""
-        found: dict[str, list[tuple[str, str]]] = {}
+    def card_actions(self) -> list[CardAction]:
+        """Each kind of card action once (see ``CardAction``)."""
+        found: dict[str, CardAction] = {}
         for card in self.cards:
             for action in card.actions:
-                found.setdefault(action.name, action.choices)
-        return found
+                found.setdefault(action.name, action)
+        return list(found.values())
 
 
 # --- links ----------------------------------------------------------------------------------

@@ -220,11 +220,11 @@ def test_each_card_offers_used_in_a_deal_with_the_reps_open_deals(searching, lib
     assert '<input type="hidden" name="csrfmiddlewaretoken" value="' in card
 
 
-def test_results_fetched_as_the_rep_types_list_the_reps_deals_once(searching, library):
-    """Each card's "Used in a deal?" listed every open deal of the rep: a rep with 30 deals
-    got 600 options (55 KB) on every keystroke. The fetched results list them once, for
-    search.js to copy into a card's form when it is opened; the full page (no JavaScript)
-    keeps them in every form."""
+def test_results_fetched_as_the_rep_types_hold_the_deal_form_once(searching, library):
+    """Each card's "Used in a deal?" was a form listing every open deal of the rep: a rep
+    with 30 deals got 600 options (55 KB) on every keystroke. The fetched results hold the
+    form once, for search.js to copy into a card when it is opened; the full page (no
+    JavaScript) keeps a form in every card."""
     from analytics.models import Deal
 
     for number in range(30):
@@ -236,10 +236,11 @@ def test_results_fetched_as_the_rep_types_list_the_reps_deals_once(searching, li
     full = searching.get("/search/", params).content.decode()
     cards = full.count('class="result-card"')
     assert cards == fetched.count('class="result-card"') >= 2
-    assert fetched.count(">Deal 7 · x</option>") == 1
-    assert fetched.count('data-choices="used-deal" required></select>') == cards
-    template = fetched[fetched.index('<template id="choices-used-deal">') :]
-    assert '<option value="' in template and ">Deal 29 · x</option>" in template
+    assert fetched.count(">Deal 7 · x</option>") == 1 and fetched.count("<form") == 2  # + deal mode
+    used = f'data-action="used-deal" data-url="/analytics/assets/{library.battlecard.pk}/used/"'
+    assert used in fetched
+    template = fetched[fetched.index('<template id="action-used-deal">') :]
+    assert 'name="csrfmiddlewaretoken"' in template and ">Deal 29 · x</option>" in template
     assert full.count(">Deal 7 · x</option>") == cards and "<template" not in full
 
 
@@ -256,7 +257,7 @@ def test_the_cards_deal_form_posts_with_its_csrf_token(library):
     html = browser.get("/search/", {"q": "battlecard"}, HTTP_X_SEARCH_PARTIAL="1").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     url = f"/analytics/assets/{library.battlecard.pk}/used/"
-    assert f'action="{url}"' in html  # each card's form names its own asset
+    assert f'data-url="{url}"' in html  # each card's form posts to its own asset
     refused = browser.post(url, {"deal": deal.pk, "next": "/search/?q=battlecard"})
     assert refused.status_code == 403 and not UsageEvent.objects.exists()
     posted = browser.post(

@@ -286,15 +286,23 @@
     });
   }
 
-  // Results fetched as the rep types list a card action's choices (the rep's open deals)
-  // once, in <template id="choices-NAME">; a card's form gets its copy when it is opened.
-  function fillChoices(event) {
-    var select = event.target.querySelector && event.target.querySelector("select[data-choices]");
-    if (!select || select.options.length) { return; }
-    var choices = document.getElementById("choices-" + select.getAttribute("data-choices"));
-    if (choices) { select.appendChild(choices.content.cloneNode(true)); }
+  // Results fetched as the rep types hold a card action's form (e.g. "Used in a deal?" with
+  // the rep's open deals) once, in <template id="action-NAME">; a card gets its copy, posting
+  // to its own address, when the rep opens it.
+  function cardForm(event) {
+    var details = event.target;
+    if (!details.hasAttribute || !details.hasAttribute("data-action") || details.querySelector("form")) { return; }
+    var name = details.getAttribute("data-action");
+    var template = document.getElementById("action-" + name);
+    if (!template) { return; }
+    var form = template.content.querySelector("form").cloneNode(true);
+    var id = name + "-" + details.getAttribute("data-asset");
+    form.setAttribute("action", details.getAttribute("data-url"));
+    form.querySelector("select").id = id;
+    form.querySelector("label").htmlFor = id;
+    details.appendChild(form);
   }
-  document.addEventListener("toggle", fillChoices, true);  // toggle does not bubble
+  document.addEventListener("toggle", cardForm, true);  // toggle does not bubble
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
