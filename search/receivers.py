@@ -50,7 +50,6 @@ def connect(app_config) -> None:
         model = item.term_model
         post_save.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-t")
         post_save.connect(term_saved, sender=model, dispatch_uid=f"{UID}-tr")
-        pre_delete.connect(term_deleting, sender=model, dispatch_uid=f"{UID}-tdr")
         post_delete.connect(taxonomy_labels_clear, sender=model, dispatch_uid=f"{UID}-td")
     post_save.connect(synonym_sets_clear, sender=SearchSynonyms, dispatch_uid=f"{UID}-s")
     post_migrate.connect(roles_after_migrate, sender=app_config, dispatch_uid=f"{UID}-roles")
@@ -121,13 +120,6 @@ def term_saved(sender, instance, created, raw=False, **kwargs) -> None:
     documents carry its slug and, for a searchable facet, its name as searchable text."""
     if created or raw:
         return
-    _schedule_assets_tagged(sender, instance)
-
-
-def term_deleting(sender, instance, **kwargs) -> None:
-    """pre_delete of a taxonomy term: the database drops the assets' links to it without a
-    signal, so the assets tagged with it are found now and re-indexed once the deletion
-    commits; until then their cards and facets went on naming the deleted term."""
     _schedule_assets_tagged(sender, instance)
 
 

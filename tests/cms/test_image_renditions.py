@@ -112,7 +112,7 @@ def test_only_renditions_are_served_under_media(marketer_client):
     """Not an original image, a document, a file made from one, nor any other file on
     disk, even one under images/ or reached by ``..``: the name must be a rendition's."""
     image = make_image("cover")
-    document = make_document("brief.txt", b"brief")
+    document = make_document("rendition-probe.txt", b"brief")  # not another test's name
     stray = default_storage.save("images/stray.png", ContentFile(png_bytes("blue")))
     names = [
         image.file.name,
