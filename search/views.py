@@ -66,8 +66,8 @@ def _failed(message: str, q: str, way_out: tuple[str, str] | None = None) -> dic
 def _respond(request, context: dict, partial: bool, status: int = 200, keep=()):
     """The results region alone or the page around it; the two share a URL, so caches must
     tell them apart."""
-    # Fetched results list a card action's choices once: search.js fills a card's form from
-    # that copy when it is opened (``CardAction``); without JavaScript every form has its own.
+    # Fetched results hold a card action's form once: search.js gives a card its copy when
+    # it is opened (``CardAction``); without JavaScript every card has its own form.
     context = {**context, "shared_choices": partial}
     if partial:
         response = TemplateResponse(request, REGION, context, status=status)
