@@ -183,14 +183,14 @@ def asset_table(
     from the deal x asset rollup; usage stays the window's (events carry no segment).
     """
     window = window if window in WINDOWS else DEFAULT_WINDOW
+    live = sorted(assets_live().values_list("pk", flat=True))
     if segment or industry:
-        effects, summary = _filtered_view(window, segment.strip(), industry.strip())
+        effects, summary = _filtered_view(window, segment.strip(), industry.strip(), live)
     else:
         effects = {r.asset_id: r.data for r in AssetStats.objects.filter(window=window)}
         summary = snapshot("asset_view", window)
     usage = {r.asset_id: r.data for r in AssetUsage.objects.filter(window=window)}
-    live = set(assets_live().values_list("pk", flat=True))
-    ids = live | set(effects) | set(usage)
+    ids = set(live) | set(effects) | set(usage)
     titles = _titles(ids)
     rows = []
     for asset_id in sorted(ids):
@@ -203,14 +203,13 @@ def asset_table(
     return rows, summary
 
 
-def _filtered_view(window: str, segment: str, industry: str) -> tuple[dict, dict]:
+def _filtered_view(window: str, segment: str, industry: str, live: list[int]) -> tuple[dict, dict]:
     """A segment or industry view, computed once per state of the rollups it is made from and
-    of the live assets it lists (an unpublished asset stayed in a filtered view until new
-    data came in, while the view said it was up to date)."""
+    of the ``live`` assets (sorted ids) it lists (an unpublished asset stayed in a filtered
+    view until new data came in, while the view said it was up to date)."""
     from django.db import DatabaseError, transaction
 
     state = FillState.objects.filter(rollup="asset_effects").values_list("inputs", flat=True)
-    live = sorted(assets_live().values_list("pk", flat=True))
     made_from = repr((state.first(), live)).encode()
     version = hashlib.sha1(made_from, usedforsecurity=False).hexdigest()
     name = f"{window}|{segment.casefold()}|{industry.casefold()}"

@@ -728,3 +728,12 @@ def image_asset(image_id: int) -> AssetUse | None:
     """An asset that uses ``image_id`` as its thumbnail, now or in an earlier revision
     (``_assets_using``)."""
     return _assets_using([image_id], ("thumbnail_image",)).get(image_id)
+
+
+def image_rendition_stored_as(name: str):
+    """The rendition of a Wagtail image whose file is stored as ``name``, with its image and
+    collection (for the permission check), or None: a name is looked up, never opened."""
+    from wagtail.images import get_image_model  # the image model is a setting
+
+    renditions = get_image_model().get_rendition_model().objects
+    return renditions.select_related("image__collection").filter(file=name).first()

@@ -326,14 +326,8 @@ def image_rendition(request, name: str):
     rendition's (an original image, a document, a file made from one): a restricted asset's
     thumbnail reaches a rep only through ``asset_thumbnail``, which asks whether they may see
     the asset. The name is looked up among the renditions' rows, never opened as a path."""
-    Image = get_image_model()
-    rendition = (
-        Image.get_rendition_model()
-        .objects.select_related("image__collection")
-        .filter(file=f"images/{name}")
-        .first()
-    )
-    policy = policy_registry.get_by_type(Image)
+    rendition = selectors.image_rendition_stored_as(f"images/{name}")
+    policy = policy_registry.get_by_type(get_image_model())
     if rendition is None or not policy.user_has_any_permission_for_instance(
         request.user, ["change", "choose"], rendition.image
     ):

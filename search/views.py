@@ -68,7 +68,7 @@ def _respond(request, context: dict, partial: bool, status: int = 200, keep=()):
     tell them apart."""
     # Fetched results hold a card action's form once: search.js gives a card its copy when
     # it is opened (``CardAction``); without JavaScript every card has its own form.
-    context = {**context, "shared_choices": partial}
+    context = {**context, "shared_forms": partial}
     if partial:
         response = TemplateResponse(request, REGION, context, status=status)
         add_never_cache_headers(response)

@@ -18,7 +18,7 @@ from wagtail.models import Collection
 from accounts.roles import ADMIN, MARKETER, REP
 from tests.factories import make_asset, make_image, make_user, png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_renditions_cached")]
 Image = get_image_model()
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -26,16 +26,6 @@ LOCKED = (
     "“Cover” is the thumbnail of “Pricing deck”; upload the new image and choose it on that "
     "asset, so the change is approved and kept in its history."
 )
-
-
-@pytest.fixture(autouse=True)
-def _no_renditions_cached():
-    """Wagtail caches renditions by image id, and the ids of a rolled-back test are used
-    again (SQLite): each test starts, and leaves the next one, with none cached."""
-    renditions = Image.get_rendition_model().cache_backend
-    renditions.clear()
-    yield
-    renditions.clear()
 
 
 @pytest.fixture

@@ -16,23 +16,11 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image as PILImage
-from wagtail.images import get_image_model
 
 from accounts.roles import MARKETER, REP
 from tests.factories import make_asset, make_document, make_image, make_team, make_user, png_bytes
 
-pytestmark = pytest.mark.django_db
-Image = get_image_model()
-
-
-@pytest.fixture(autouse=True)
-def _no_renditions_cached():
-    """Wagtail caches renditions by image id, and the ids of a rolled-back test are used
-    again (SQLite): each test starts, and leaves the next one, with none cached."""
-    renditions = Image.get_rendition_model().cache_backend
-    renditions.clear()
-    yield
-    renditions.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_renditions_cached")]
 
 
 @pytest.fixture
