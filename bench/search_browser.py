@@ -24,7 +24,15 @@ Measured:
   engine call and no template. It is what any signed-in request costs here, so it shows how much
   of the 1.5x budget around the engine (half the raw p95) is gone before the search begins.
 
+Then the same with the app on a server engine, for OpenSearch and then Elasticsearch
+(``server_engines``): the index rebuilt from the same rows onto a node of the ``.ci`` scripts
+(or the server ``OPENSEARCH_URL`` / ``ELASTICSEARCH_URL`` names), gunicorn started on it,
+keystroke -> paint, facet click -> paint, ``http_partial`` and its ``raw_engine``: the request
+bodies the app sends the server for each query, sent again as they are and timed to the parsed
+answer, with none of the app around them.
+
 Usage: python -m bench search_browser [--size=100000] [--keystrokes=60] [--queries=200]
+[--servers=opensearch,elasticsearch|none]
 The library (database rows and index) is built once and cached under
 .ci/work/bench-search-browser-<size>/ (delete it to rebuild). Writes
 bench/results/search_browser.json.
@@ -48,7 +56,12 @@ from bench.child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search_browser.json"
-DEFAULTS = {"size": 100_000, "keystrokes": 60, "queries": 200}
+DEFAULTS = {
+    "size": 100_000,
+    "keystrokes": 60,
+    "queries": 200,
+    "servers": "opensearch,elasticsearch",
+}
 CORPUS_VERSION = 1  # bump when bench/search_corpus.py changes what it generates
 TARGET_PAINT_P95_MS = 100
 TARGET_HTTP_OVER_RAW = 1.5
@@ -69,7 +82,9 @@ def _options(argv: list[str]) -> dict:
     options = dict(DEFAULTS)
     for arg in argv:
         name, _, value = arg.lstrip("-").partition("=")
-        if name in options and value:
+        if name == "servers":
+            options[name] = "" if value == "none" else value
+        elif name in options and value:
             options[name] = int(value.replace("_", ""))
     return options
 
@@ -130,7 +145,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _serve(port: int) -> subprocess.Popen:
+def _serve(port: int, env: dict | None = None) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -145,6 +160,7 @@ def _serve(port: int) -> subprocess.Popen:
             "120",
         ],
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -256,10 +272,7 @@ def _http_and_raw(port: int, cookies: list, queries) -> dict:
     raw, _ = _raw_engine(get_engine(), queries)  # the index the server answers from
     serial, _ = _raw_engine(get_engine(), queries, overlap=False)
     assets_only, _ = _raw_engine(get_engine(), queries, page_matches=False)
-    targets = []
-    for query in queries:
-        params = [("q", query.text)] + [(k, v) for k, vs in query.filters.items() for v in vs]
-        targets.append("/search/?" + urlencode(params))
+    targets = [_target(query) for query in queries]
     for target in targets:
         _http_get(port, target, partial)  # warm up, like the raw engine
     floor_target = "/search/suggest/?q="
@@ -343,10 +356,113 @@ def run(argv: list[str]) -> dict:
         "http_partial_p95_at_most_1_5x_raw": report["ratios"]["http_partial_p95_over_raw_p95"]
         <= TARGET_HTTP_OVER_RAW,
     }
+    wanted = [kind for kind in options["servers"].split(",") if kind]
+    report["server_engines"] = _server_engines(wanted, texts, queries)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     _print(report)
     return report
+
+
+def _server_engines(kinds: list[str], texts: list[str], queries) -> dict:
+    """The same measures with the app on OpenSearch and on Elasticsearch (one node at a time,
+    from the ``.ci`` scripts unless ``OPENSEARCH_URL`` / ``ELASTICSEARCH_URL`` name servers),
+    each given an index rebuilt from the same rows, as ``search_reindex`` does."""
+    from bench.search_engines import servers
+
+    report = {}
+    for kind in kinds:
+        with servers([kind]) as (urls, problems):
+            if kind not in urls:
+                report[kind] = {"skipped": problems.get(kind, "not started")}
+                continue
+            report[kind] = _server_engine(kind, urls[kind], texts, queries)
+    return report
+
+
+def _server_engine(kind: str, url: str, texts: list[str], queries) -> dict:
+    from search import services
+    from search.engines import use_engine
+    from search.engines.elastic import ElasticEngine
+
+    index = f"bench-search-browser-{kind}"
+    engine = ElasticEngine(url=url, index=index, kind=kind, timeout=300)
+    print(f"{kind}: indexing the library from its rows…", flush=True)
+    started = time.perf_counter()
+    with use_engine(engine):
+        indexed = services.index_rebuild(batch_size=1000)
+    seconds = time.perf_counter() - started
+    port = _free_port()
+    server = _serve(port, {"SEARCH_URL": url, "SEARCH_ENGINE": kind, "SEARCH_INDEX": index})
+    try:
+        print(f"{kind}: Chromium, then HTTP and the raw engine…", flush=True)
+        keystroke, click, cookies = _browser(f"http://127.0.0.1:{port}", texts)
+        raw = _raw_server(engine, queries)
+        partials = _http_partials(port, cookies, queries)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        for name in engine.transport.aliases(index):
+            engine.transport.delete(name)
+    ratio = round(partials["p95_ms"] / raw["p95_ms"], 2)
+    return {
+        "indexing": {"assets": indexed, "seconds": round(seconds, 1)},
+        "keystroke_to_paint": keystroke,
+        "facet_click_to_paint": click,
+        "raw_engine": raw,
+        "http_partial": partials,
+        "http_partial_p95_over_raw_p95": ratio,
+        "targets": {
+            "keystroke_to_paint_p95_at_most_100ms": keystroke["p95_ms"] <= TARGET_PAINT_P95_MS,
+            "http_partial_p95_at_most_1_5x_raw": ratio <= TARGET_HTTP_OVER_RAW,
+        },
+    }
+
+
+def _raw_server(engine, queries) -> dict:
+    """The server's answers behind one search: the request bodies ``selectors.search_run``
+    sends for a query (recorded once, which also warms the server up), sent again as they are
+    and timed to the parsed JSON, with nothing of the app around them."""
+    from search import selectors
+    from search.engines import use_engine
+
+    transport = engine.transport
+    send = transport.search
+    recorded: list[list] = []
+
+    def record(index, body):
+        recorded[-1].append((index, body))
+        return send(index, body)
+
+    transport.search = record
+    try:
+        with use_engine(engine):
+            for query in queries:
+                recorded.append([])
+                selectors.search_run(query=query)
+    finally:
+        transport.search = send
+    timings = []
+    for calls in recorded:
+        began = time.perf_counter()
+        for index, body in calls:
+            send(index, body)
+        timings.append((time.perf_counter() - began) * 1000)
+    return _percentiles(timings)
+
+
+def _http_partials(port: int, cookies: list, queries) -> dict:
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    headers = {"Cookie": cookie, "Host": f"127.0.0.1:{port}", "X-Search-Partial": "1"}
+    targets = [_target(query) for query in queries]
+    for target in targets:
+        _http_get(port, target, headers)  # warm up, like the raw engine
+    return _percentiles([_http_get(port, target, headers) for target in targets])
+
+
+def _target(query) -> str:
+    params = [("q", query.text)] + [(k, v) for k, vs in query.filters.items() for v in vs]
+    return "/search/?" + urlencode(params)
 
 
 def _print(report: dict) -> None:
@@ -365,6 +481,14 @@ def _print(report: dict) -> None:
         print(f"  {name:<24} {figures.get('p50_ms')} / {figures.get('p95_ms')}")
     print(f"  ratios: {report['ratios']}")
     print(f"  targets: {report['targets']}")
+    for kind, figures in report["server_engines"].items():
+        if "skipped" in figures:
+            print(f"  {kind}: skipped ({figures['skipped']})")
+            continue
+        print(f"  {kind}:")
+        for name in ("keystroke_to_paint", "facet_click_to_paint", "raw_engine", "http_partial"):
+            print(f"    {name:<22} {figures[name]['p50_ms']} / {figures[name]['p95_ms']}")
+        print(f"    HTTP over raw at p95: {figures['http_partial_p95_over_raw_p95']}x")
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
