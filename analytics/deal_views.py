@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from analytics.deal_panel import deal_for_user, deal_panel, deals_for_rep
 from analytics.models import Deal
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 @login_required
-@require_GET
+@require_safe
 def deal_list(request):
     deals, more_deals = deals_for_rep(user=request.user)
     context = {"deals": deals, "more_deals": more_deals}
@@ -29,15 +29,16 @@ def deal_list(request):
 
 @xframe_options_exempt
 @login_required
-@require_GET
+@require_safe
 def deal_detail(request, external_id: str):
     """The deal panel. Framing is decided by CSP ``frame-ancestors`` alone (this site and
-    ``DEAL_EMBED_ORIGINS``), so X-Frame-Options is left off this one URL."""
+    ``DEAL_EMBED_ORIGINS``), so X-Frame-Options is left off this one URL. A HEAD is answered
+    as a GET, but its recommendations are not recorded as a search (nobody saw them)."""
     deal = deal_for_user(user=request.user, external_id=external_id)
     if deal is None:
         raise Http404("No such deal")
     try:
-        panel = deal_panel(user=request.user, deal=deal)
+        panel = deal_panel(user=request.user, deal=deal, record=request.method != "HEAD")
     except SearchUnavailable as error:
         logger.warning("deal panel without recommendations: %s", error)
         panel = None

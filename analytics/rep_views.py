@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from analytics import selectors, services
 from analytics.content_requests import (
@@ -121,7 +121,7 @@ def share_create(request, asset_id: int):
 
 
 @login_required
-@require_GET
+@require_safe
 def share_links(request):
     """The rep's share links: what each is, when it was last opened, copy and revoke."""
     links = selectors.share_links_for(user=request.user)

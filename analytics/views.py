@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.roles import user_is_enablement_lead, user_manages_content
 from analytics import charts, exports, scope, selectors, services
@@ -378,7 +378,7 @@ def import_deals(request):
 
 
 @lead_required
-@require_GET
+@require_safe
 def import_job(request, job_id: int):
     """One import's page: its progress while it runs (the page reloads itself), then its
     report or the reason it failed."""
@@ -401,7 +401,7 @@ def import_job(request, job_id: int):
 
 
 @lead_required
-@require_GET
+@require_safe
 def import_job_status(request, job_id: int):
     """An import's progress as JSON: status, rows read so far, when it last moved."""
     job = get_object_or_404(ImportJob, pk=job_id)
@@ -434,7 +434,7 @@ def refresh(request):
 
 
 @manager_required
-@require_GET
+@require_safe
 def refresh_status(request):
     """When the numbers are from and whether a refresh is on its way, as JSON: a dashboard page
     that says "refreshing…" asks it every few seconds (``analytics/refresh.js``) and offers

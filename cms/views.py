@@ -20,7 +20,7 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag, urlencode
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from wagtail import views as wagtail_views
 from wagtail.images import get_image_model
 from wagtail.images.exceptions import InvalidFilterSpecError
@@ -125,7 +125,7 @@ def authenticate_with_password(request, page_view_restriction_id: int, page_id: 
     return wagtail_views.authenticate_with_password(request, page_view_restriction_id, page_id)
 
 
-@require_GET
+@require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico where a response names no icon (an HTML fragment opened on
     its own, a download): the site's icon, not a 404."""
@@ -185,11 +185,13 @@ def asset_page_after_action(request, asset: AssetPage) -> HttpResponseRedirect:
 
 def asset_page_serve(request, *, page):
     """One asset for a rep: preview, summary, body, placement, owner, review status, the
-    download (or link) and related assets. Records a view (``asset_viewed``) unless previewed."""
+    download (or link) and related assets. Records a view (``asset_viewed``) unless previewed
+    or asked with HEAD."""
     preview = _is_manager_preview(request)
     if not preview and not selectors.asset_visible_to(request.user, page):
         raise Http404("No such asset")
-    if not preview and request.session.pop(SHOWN_AFTER_ACTION, None) != page.pk:
+    head = request.method == "HEAD"  # answered as a GET, but nobody viewed anything
+    if not preview and not head and request.session.pop(SHOWN_AFTER_ACTION, None) != page.pk:
         asset_viewed.send(sender=AssetPage, request=request, asset=page)
     related = selectors.assets_related(request.user, page)
     for asset in related:
@@ -233,7 +235,7 @@ def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
     return asset
 
 
-@require_GET
+@require_safe
 @login_required
 def asset_download(request, asset_id: int):
     """The asset's file, for users who may see the asset. Sends ``asset_downloaded`` so that
@@ -242,11 +244,12 @@ def asset_download(request, asset_id: int):
     document = asset.document
     if document is None or not document.file:
         raise Http404("This asset has no file to download")
-    asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
+    if request.method != "HEAD":  # a HEAD fetches nothing, so it downloads nothing
+        asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
     return stored_file_response(document.file, filename=document.filename)
 
 
-@require_GET
+@require_safe
 @login_required
 def asset_link_open(request, asset_id: int):
     """Out to a link asset's address (a video, say), for users who may see the asset. Sends
@@ -255,11 +258,12 @@ def asset_link_open(request, asset_id: int):
     asset = _visible_asset_or_404(request, asset_id)
     if not asset.external_url:
         raise Http404("This asset has no link")
-    asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
+    if request.method != "HEAD":  # a HEAD follows no link, so it opens nothing
+        asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
     return HttpResponseRedirect(asset.external_url)
 
 
-@require_GET
+@require_safe
 @login_required
 def asset_thumbnail(request, asset_id: int):
     """The asset's preview image: its thumbnail image's rendition, else the thumbnail made from
@@ -276,7 +280,7 @@ def asset_thumbnail(request, asset_id: int):
     raise Http404("This asset has no thumbnail")
 
 
-@require_GET
+@require_safe
 @login_required
 def asset_page_preview(request, asset_id: int, number: int):
     """An image of page ``number`` of the asset's file (PDF pages), for users who may see the
@@ -312,7 +316,7 @@ def asset_page_preview(request, asset_id: int, number: int):
     return _page_preview_headers(response, etag)
 
 
-@require_GET
+@require_safe
 @login_required
 def image_rendition(request, name: str):
     """The rendition of a Wagtail image stored as ``images/<name>``, at the address its

@@ -349,3 +349,20 @@ def test_deal_pickers_list_the_most_recent_open_deals_and_any_can_still_be_chose
     used = client.post(f"/analytics/assets/{library['decide'].pk}/used/", {"deal": oldest.pk})
     assert used.status_code == 302
     assert UsageEvent.objects.filter(deal=oldest, asset=library["decide"]).exists()
+
+
+def test_head_on_my_deals_and_a_deal_panel_answers_as_get_and_records_no_search(library):
+    """HEAD was a 405 (``require_GET``); the panel's recommendations are recorded as a search
+    for a GET, never for a HEAD (nobody saw them)."""
+    from search.models import SearchEvent
+
+    rep = make_user(role=REP)
+    _deal("006H", rep, name="Globex")
+    client = _client(rep)
+    for url in ("/deals/", "/deals/006H/"):
+        head = client.head(url)
+        assert (head.status_code, head.content) == (200, b""), url
+        assert head["Content-Type"].startswith("text/html"), url
+    assert not SearchEvent.objects.exists()
+    client.get("/deals/006H/")
+    assert SearchEvent.objects.count() == 1

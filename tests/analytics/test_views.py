@@ -620,3 +620,28 @@ def test_a_stage_or_pillar_no_term_has_is_named_and_dropped_not_shown_as_no_asse
     assert f"/analytics/assets/{asset.pk}/" in text
     text = client.get("/analytics/assets/", {"stage": "decide"}).content.decode()
     assert 'id="stage-unknown"' not in text and f"/analytics/assets/{asset.pk}/" not in text
+
+
+def test_head_answers_as_get_would_on_the_dashboards_json_and_import_pages():
+    """HEAD was a 405 (``require_GET``) on the refresh status, an import's page and its
+    status; it is answered as GET is (status and headers, no body) and changes nothing."""
+    from analytics.models import ImportJob
+
+    lead = make_user(role=ENABLEMENT_LEAD)
+    job = ImportJob.objects.create(created_by=lead, file_name="deals.csv", status="done")
+    client = Client()
+    client.force_login(lead)
+    before = ImportJob.objects.values().get()
+    for url in (
+        "/analytics/refresh/status/",
+        f"/analytics/import/{job.pk}/",
+        f"/analytics/import/{job.pk}/status/",
+        "/analytics/share-links/",
+    ):
+        head, got = client.head(url), client.get(url)
+        assert head.status_code == got.status_code == 200, url
+        assert head["Content-Type"] == got["Content-Type"], url
+        assert head.get("Cache-Control") == got.get("Cache-Control"), url
+        assert head.content == b"", url
+    assert ImportJob.objects.values().get() == before
+    assert client.post("/analytics/refresh/status/").status_code == 405

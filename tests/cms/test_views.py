@@ -659,3 +659,45 @@ def test_a_page_preview_is_revalidated_each_time_so_removed_access_stops_it_at_o
     assert other_page.status_code == 200  # each page is its own image
     team.members.remove(rep)
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 404
+
+
+# --- HEAD ---------------------------------------------------------------------------------
+
+
+def test_head_answers_as_get_would_on_the_reps_views_and_records_nothing(client, rep):
+    """HEAD was a 405 on the views limited to GET (``require_GET``); it is answered as GET is
+    (status and headers, no body), and asks nothing the GET would record: no view of the
+    asset page, no download, no link opened."""
+    from analytics.models import UsageEvent
+
+    asset = make_asset("Brief", document=make_document("brief.txt", b"the brief"))
+    video = make_asset("Demo video", external_url="https://video.example.com/demo")
+    sent = []
+
+    def receiver(sender, request, asset, **kwargs):
+        sent.append(asset.pk)
+
+    urls = [
+        asset.url,
+        f"/assets/{asset.id}/download/",
+        f"/assets/{video.id}/open/",
+        f"/assets/{asset.id}/thumbnail/",
+        f"/assets/{asset.id}/pages/1/preview/",
+        "/media/images/none.png",
+        "/favicon.ico",
+    ]
+    asset_viewed.connect(receiver)
+    asset_downloaded.connect(receiver)
+    try:
+        heads = {url: client.head(url) for url in urls}
+    finally:
+        asset_viewed.disconnect(receiver)
+        asset_downloaded.disconnect(receiver)
+    assert sent == [] and not UsageEvent.objects.exists()
+    for url, head in heads.items():
+        got = client.get(url)
+        assert head.status_code == got.status_code != 405, url
+        assert head.get("Content-Type") == got.get("Content-Type"), url
+        assert not (b"".join(head.streaming_content) if head.streaming else head.content), url
+    assert heads[f"/assets/{asset.id}/download/"]["Content-Disposition"].startswith("attachment")
+    assert heads[f"/assets/{video.id}/open/"]["Location"] == "https://video.example.com/demo"
