@@ -7,6 +7,8 @@ asset and on every library section above it (see ``cms.selectors.allowed_teams``
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -267,6 +269,34 @@ class PreviewedAsServedMixin:
         return self.serve(request)
 
 
+# The earliest go-live or expiry a page may be scheduled for, and how far ahead a review-by
+# date may be set: a year typed wrong (0001-01-01, 9999-12-31) is refused rather than kept,
+# since it would take the page out of every schedule and every review.
+EARLIEST_SCHEDULE = datetime.date(2000, 1, 1)
+REVIEW_BY_MAX_YEARS = 5
+
+
+class LibraryPageForm(WagtailAdminPageForm):
+    """The editor of library pages: go-live and expiry dates before ``EARLIEST_SCHEDULE``
+    are refused under their field (Wagtail takes any year, and refuses only an expiry
+    before now, on save)."""
+
+    def clean_go_live_at(self):
+        return self._schedule_checked("go_live_at", "go-live")
+
+    def clean_expire_at(self):
+        return self._schedule_checked("expire_at", "expiry")
+
+    def _schedule_checked(self, name: str, what: str):
+        value = self.cleaned_data.get(name)
+        if value and value.date() < EARLIEST_SCHEDULE:
+            raise ValidationError(
+                f"A {what} date of {date_format(value.date(), 'j F Y')} is before "
+                f"{date_format(EARLIEST_SCHEDULE, 'j F Y')}: check the year."
+            )
+        return value
+
+
 class LibraryPage(PreviewedAsServedMixin, RestrictableMixin, Page):
     """The library home or one of its sections. Sections can nest."""
 
@@ -274,6 +304,8 @@ class LibraryPage(PreviewedAsServedMixin, RestrictableMixin, Page):
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
     settings_panels = Page.settings_panels + [FieldPanel("restricted_teams")]
+
+    base_form_class = LibraryPageForm
 
     subpage_types = ["cms.LibraryPage", "cms.AssetPage"]
     template = "cms/library_page.html"
@@ -287,7 +319,7 @@ class LibraryPage(PreviewedAsServedMixin, RestrictableMixin, Page):
         return library_page_serve(request, page=self)
 
 
-class AssetPageForm(WagtailAdminPageForm):
+class AssetPageForm(LibraryPageForm):
     """The asset editor: only people who manage content may be chosen as its owner (the
     form refuses anyone else, whatever the browser sends). An owner who no longer manages
     content stays the choice shown, so the asset still saves unchanged until someone picks
@@ -302,17 +334,35 @@ class AssetPageForm(WagtailAdminPageForm):
             self.fields["owner"].label_from_instance = person_name_with_username
 
     def clean_review_by(self):
-        """A review-by date set here must not have passed: the asset would be overdue the
-        moment it is published. One that was already there still saves (a typo fixed on an
-        overdue asset)."""
+        """A review-by date set here must not have passed (the asset would be overdue the
+        moment it is published) nor be more than ``REVIEW_BY_MAX_YEARS`` years ahead (it
+        would never come up for review). One that was already there still saves (a typo
+        fixed on an overdue asset)."""
         review_by = self.cleaned_data.get("review_by")
+        if not review_by or "review_by" not in self.changed_data:
+            return review_by
         today = timezone.localdate()
-        if review_by and review_by < today and "review_by" in self.changed_data:
+        if review_by < today:
             raise ValidationError(
                 f"{date_format(review_by, 'j F Y')} has passed: the asset would be due for "
                 "review as soon as it is published. Choose today or a later date."
             )
+        latest = _years_after(today, REVIEW_BY_MAX_YEARS)
+        if review_by > latest:
+            raise ValidationError(
+                f"A review-by date of {date_format(review_by, 'j F Y')} is more than "
+                f"{REVIEW_BY_MAX_YEARS} years ahead: the asset would never be reviewed. "
+                f"Choose {date_format(latest, 'j F Y')} or an earlier date."
+            )
         return review_by
+
+
+def _years_after(day: datetime.date, years: int) -> datetime.date:
+    """``day`` in ``years`` years (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 # The schemes a link asset may have: reps open it through /assets/<id>/open/ and buyers
@@ -347,7 +397,9 @@ class AssetPage(PreviewedAsServedMixin, RestrictableMixin, Page):
         on_delete=models.SET_NULL,
         related_name="assets",
     )
+    # Up to 2,000 characters: SharePoint and Stream links run past URLField's default 200.
     external_url = models.URLField(
+        max_length=2000,
         blank=True,
         validators=[validate_link_scheme],
         help_text=f"A link instead of a file, e.g. a video ({_LINK_STARTS}).",

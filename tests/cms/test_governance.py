@@ -3,12 +3,14 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import REP
+from accounts.roles import MARKETER, REP
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to, assets_for_user
-from tests.factories import make_asset, make_user
+from tests.cms.test_asset_owner import edit_form, save_draft
+from tests.factories import make_asset, make_section, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,66 @@ def test_lead_can_compare_two_revisions_of_an_asset(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "First" in html and "Second" in html  # the summary diff, word by word
+
+
+# --- Dates typed with a wrong year ----------------------------------------------------------
+
+
+@pytest.fixture
+def marketer_client(client):
+    marketer = make_user("maya", role=MARKETER)
+    client.force_login(marketer)
+    return client, marketer
+
+
+def _field_errors(response, name: str) -> list[str]:
+    assert response.status_code == 200  # the editor again, saying why
+    return [str(error) for error in response.context["form"].errors.get(name, [])]
+
+
+def test_a_review_by_date_more_than_five_years_ahead_is_refused_under_review_by(marketer_client):
+    client, marketer = marketer_client
+    asset = make_asset("Pricing deck", owner=marketer)
+    today = timezone.localdate()
+
+    refused = save_draft(client, asset, review_by="9999-12-31")
+
+    assert any(
+        "31 December 9999 is more than 5 years ahead" in error
+        for error in _field_errors(refused, "review_by")
+    )
+    assert AssetPage.objects.get(pk=asset.pk).latest_revision.content["review_by"] != "9999-12-31"
+    in_four_years = today + datetime.timedelta(days=4 * 365)
+    assert save_draft(client, asset, review_by=in_four_years.isoformat()).status_code == 302
+
+
+@pytest.mark.parametrize(("field", "what"), [("go_live_at", "go-live"), ("expire_at", "expiry")])
+def test_a_go_live_or_expiry_before_2000_is_refused_under_its_field(marketer_client, field, what):
+    client, marketer = marketer_client
+    asset = make_asset("Pricing deck", owner=marketer)
+
+    refused = save_draft(client, asset, **{field: "0001-01-01 00:00"})
+
+    assert f"A {what} date of 1 January 0001 is before 1 January 2000: check the year." in (
+        _field_errors(refused, field)
+    )
+    assert AssetPage.objects.get(pk=asset.pk).latest_revision.content[field] is None
+
+
+def test_a_section_refuses_a_go_live_before_2000_too(marketer_client):
+    client, _ = marketer_client
+    section = make_section("Field kit")
+    form = edit_form(client, section)
+    data = {**form.data, "go_live_at": ["0001-01-01 00:00"]}
+
+    refused = client.post(reverse("wagtailadmin_pages:edit", args=[section.pk]), data)
+
+    assert "before 1 January 2000" in _field_errors(refused, "go_live_at")[0]
+
+
+def test_a_go_live_next_month_still_saves(marketer_client):
+    client, marketer = marketer_client
+    asset = make_asset("Pricing deck", owner=marketer)
+    later = (timezone.localtime() + datetime.timedelta(days=30)).strftime("%Y-%m-%d %H:%M")
+
+    assert save_draft(client, asset, go_live_at=later).status_code == 302

@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
+from django.urls import reverse
 
 from accounts.roles import MARKETER
 from cms.models import AssetPage
@@ -47,3 +48,19 @@ def test_an_https_link_still_saves_from_the_editor(client, video):
 
     assert response.status_code == 302
     assert _draft_url(video) == "https://video.example.com/new"
+
+
+def test_a_1500_character_sharepoint_link_saves_and_opens(client, video):
+    """SharePoint and Stream addresses run past URLField's default 200 characters, which the
+    editor refused ("Ensure this value has at most 200 characters")."""
+    start = "https://tidewater.sharepoint.example/sites/sales/_layouts/15/stream.aspx?id="
+    long_link = start + "a1b2c3%2F" * ((1500 - len(start)) // 9)
+    long_link += "x" * (1500 - len(long_link))
+
+    response = save_draft(client, video, external_url=long_link)
+    assert response.status_code == 302
+    AssetPage.objects.get(pk=video.pk).latest_revision.publish()
+
+    opened = client.get(reverse("cms:asset_link_open", args=[video.pk]))
+    assert opened.status_code == 302 and opened["Location"] == long_link
+    assert len(AssetPage.objects.get(pk=video.pk).external_url) == 1500
