@@ -413,24 +413,28 @@ HEATMAP_CSV_FIELDS = [
     "effect_ci_high",
     "q_value",
     "mde",
-    "assets",
+    "live_assets",
     "deals_used",
     "usable_deals",
     "comparison_deals",
 ]
+#: The cell's estimate and ``deals_used`` count every asset tagged with its stage and pillar
+#: that deals used, archived or unpublished ones too; its ``assets`` only the live ones.
+_HEATMAP_KEYS = {"live_assets": "assets"}
 
 
 def heatmap_csv_rows(grid: dict) -> Iterator[list]:
     """A row per cell of ``selectors.heatmap_grid``, stage by stage, pillar by pillar; the
     verdict in the map's words ("not a pipeline stage" for a stage no deal is in before it
-    closes)."""
+    closes). ``live_assets`` is the map's asset count, what reps can use in the cell now; the
+    estimate and ``deals_used`` count every tagged asset (``_HEATMAP_KEYS``)."""
     for row in grid["rows"]:
         for pillar, cell in zip(grid["pillars"], row["cells"], strict=True):
             if cell.get("pipeline") is False:
                 verdict = "not a pipeline stage"
             else:
                 verdict = cell.get("verdict") or "not enough data"
-            numbers = [cell.get(name) for name in HEATMAP_CSV_FIELDS[3:]]
+            numbers = [cell.get(_HEATMAP_KEYS.get(name, name)) for name in HEATMAP_CSV_FIELDS[3:]]
             yield [row["stage"]["name"], pillar["name"], verdict, *numbers]
 
 

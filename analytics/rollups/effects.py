@@ -17,18 +17,23 @@ For each window (closed deals by close date) the closed deals form one *view*. E
   credits, converted to the reporting currency at each deal's close-date rate, with what has no
   rate kept per currency (``analytics.currency``).
 
-A heat-map cell (journey stage s x pillar p) is one pseudo-asset, every live asset tagged with
-both, whose first use is a deal's first touch of any of them; its figure is the estimator's
-part for stage s (deals that first used the cell's content while in s), and its verdict comes
-from Benjamini-Hochberg across the cells of the view. The overview's headline is the same
-estimator for "any content" (a deal's first touch of any asset).
+A heat-map cell (journey stage s x pillar p) is one pseudo-asset, every asset tagged with both,
+whether it is live now or since archived, expired or unpublished, whose first use is a deal's
+first touch of any of them; its figure is the estimator's part for stage s (deals that first
+used the cell's content while in s), and its verdict comes from Benjamini-Hochberg across the
+cells of the view. Retiring an asset thus leaves the deals that used it where they were (an
+outside audit saw archiving one asset turn a cell from "no clear effect" to "helps"); only the
+cell's ``assets``, what reps can use there now (``assets_live``), drops. The overview's
+headline is the same estimator for "any content" (a deal's first touch of any asset).
 """
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import replace
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -38,7 +43,7 @@ from analytics.models import AssetStats
 from analytics.rollups import derived, population
 from analytics.rollups.population import Inputs
 from analytics.scope import window_starts
-from cms.models import BuyerStage, Pillar
+from cms.models import AssetPage, BuyerStage, Pillar
 from cms.selectors import assets_live
 
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
@@ -294,13 +299,35 @@ def asset_effects_compute(ctx):
 # --- Heat map -----------------------------------------------------------------------------
 
 
-def _asset_tags() -> dict[int, tuple[set[int], set[int]]]:
-    tags: dict[int, tuple[set[int], set[int]]] = {}
-    live = assets_live().filter(archived=False)
-    for asset_id, stage_id in live.values_list("pk", "stages"):
-        tags.setdefault(asset_id, (set(), set()))[0].add(stage_id)
-    for asset_id, pillar_id in live.values_list("pk", "pillars"):
-        tags.setdefault(asset_id, (set(), set()))[1].add(pillar_id)
+class Tagged(NamedTuple):
+    """An asset's journey stages and pillars (ids), and whether reps can use it now."""
+
+    stages: set[int]
+    pillars: set[int]
+    live: bool
+
+
+def _asset_tags(live_ids: Iterable[int] | None = None) -> dict[int, Tagged]:
+    """Every asset's tags, live or not: a deal that used an asset since archived, expired or
+    unpublished still used the cell's content. ``live`` (``assets_live``: published, not
+    archived, not expired) is what a cell's asset count counts; ``live_ids`` when the caller
+    has them already."""
+    if live_ids is None:
+        live_ids = assets_live().values_list("pk", flat=True)
+    live = set(live_ids)
+    tags: dict[int, Tagged] = {}
+
+    def tagged(asset_id: int) -> Tagged:
+        if asset_id not in tags:
+            tags[asset_id] = Tagged(set(), set(), asset_id in live)
+        return tags[asset_id]
+
+    for asset_id, stage_id in AssetPage.objects.values_list("pk", "stages"):
+        if stage_id is not None:
+            tagged(asset_id).stages.add(stage_id)
+    for asset_id, pillar_id in AssetPage.objects.values_list("pk", "pillars"):
+        if pillar_id is not None:
+            tagged(asset_id).pillars.add(pillar_id)
     return tags
 
 
@@ -314,13 +341,17 @@ def merged_first_touches(per_asset: dict[int, dict[int, float]], asset_ids) -> d
     return merged
 
 
-def heatmap_view(inputs: Inputs, prepared, stages, pillars, tags) -> dict:
+def heatmap_view(inputs: Inputs, prepared, stages, pillars, tags: dict[int, Tagged]) -> dict:
+    """Each cell's estimate from every asset tagged with it (``_asset_tags``), its ``assets``
+    the live ones among them."""
     per_asset = inputs.first_touches()
     minimum = settings.ANALYTICS_MIN_DEALS
     cells, effects = [], []
     for stage in stages:
         for pillar in pillars:
-            assets = [a for a, (s, p) in tags.items() if stage.pk in s and pillar.pk in p]
+            assets = [
+                a for a, tag in tags.items() if stage.pk in tag.stages and pillar.pk in tag.pillars
+            ]
             touched = merged_first_touches(per_asset, assets)
             pipeline = stage.sort_order in inputs.stages
             if pipeline:
@@ -336,7 +367,7 @@ def heatmap_view(inputs: Inputs, prepared, stages, pillars, tags) -> dict:
                 {
                     "stage": stage.pk,
                     "pillar": pillar.pk,
-                    "assets": len(assets),
+                    "assets": sum(tags[a].live for a in assets),
                     "deals_used": effect.touched,
                     "pipeline": stage.sort_order in inputs.stages,
                 }
@@ -388,7 +419,7 @@ def heatmap_compute(ctx):
     inputs = _inputs(ctx)
     stages = list(BuyerStage.objects.order_by("sort_order", "name"))
     pillars = list(Pillar.objects.order_by("sort_order", "name"))
-    tags = _asset_tags()
+    tags = _asset_tags(_live_asset_ids(ctx))
     per_window = {}
     for window, since in _windows(ctx).items():
         deal_ids = view_deals(inputs, since)

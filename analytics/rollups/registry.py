@@ -6,7 +6,7 @@ list. Dependencies name either a *source* or an earlier rollup:
 - ``events``: usage events, by id (append-only; each event is read once per rollup);
 - ``deals``: deals and their stage history, through the ``DealChanged`` queue that every deal
   write fills in its own transaction;
-- ``assets``: live assets and their stage and pillar tags;
+- ``assets``: assets and their stage and pillar tags, which of them are live;
 - ``searches``: search events and clicks;
 - ``rates``: the admin's currency rates; ``settings``: the lead's stratification choices;
 - ``day``: today's date (the 90-day and 12-month windows move every day).
@@ -103,8 +103,9 @@ REGISTRY: tuple[Rollup, ...] = (
     Rollup(
         name="heatmap",
         table="snapshot:heatmap",
-        counts="per journey stage x pillar and window: the stratified effect of the cell's "
-        "assets at that stage, with verdicts across cells",
+        counts="per journey stage x pillar and window: the stratified effect at that stage of "
+        "every asset tagged with the cell (archived, expired or unpublished ones too), with "
+        "verdicts across cells; and how many of them are live",
         period="window",
         depends_on=("deal_asset_touches", "assets", "settings", "day"),
         kind=DERIVED,

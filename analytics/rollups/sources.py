@@ -9,15 +9,22 @@ from django.db.models import Count, Max
 from analytics.currency import reporting_currency
 from analytics.models import CurrencyRate
 from analytics.scope import strata_chosen
+from cms.models import AssetPage
 from cms.selectors import assets_live
 from search import selectors as search_selectors
 
 
 def assets_version() -> list:
-    """Live assets with their publication times: publishing (tags included), unpublishing,
-    archiving or expiring any asset changes it."""
+    """Live assets with their publication times, and every asset's: publishing (tags
+    included), unpublishing, archiving, expiring or deleting any asset changes it, and so does
+    retagging an archived one (the heat map's estimates count every tagged asset, live or
+    not; its asset counts the live ones)."""
     live = assets_live().filter(archived=False).order_by("pk")
-    return list(live.values_list("pk", "last_published_at"))
+    every = AssetPage.objects.order_by("pk")
+    return [
+        list(live.values_list("pk", "last_published_at")),
+        list(every.values_list("pk", "last_published_at")),
+    ]
 
 
 def searches_version() -> list:

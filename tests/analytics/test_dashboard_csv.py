@@ -128,10 +128,10 @@ def test_heatmap_csv_has_a_row_per_cell_of_the_maps_window():
     assert [dict(zip(header, row, strict=True)) for row in rows] == [
         {"stage": "'" + FORMULA, "pillar": "Why Buy?", "verdict": "helps", "effect": "0.12",
          "effect_ci_low": "0.04", "effect_ci_high": "0.2", "q_value": "0.03", "mde": "",
-         "assets": "3", "deals_used": "140", "usable_deals": "120", "comparison_deals": "800"},
+         "live_assets": "3", "deals_used": "140", "usable_deals": "120", "comparison_deals": "800"},
         {"stage": "Closed", "pillar": "Why Buy?", "verdict": "not a pipeline stage",
          "effect": "", "effect_ci_low": "", "effect_ci_high": "", "q_value": "", "mde": "",
-         "assets": "3", "deals_used": "0", "usable_deals": "", "comparison_deals": ""},
+         "live_assets": "3", "deals_used": "0", "usable_deals": "", "comparison_deals": ""},
     ]  # fmt: skip
     default = client.get("/analytics/heatmap.csv")  # the page's default window
     assert _filename(default) == "heatmap-stage-pillar-365d.csv"

@@ -14,15 +14,22 @@ Stage dates (09:00 UTC): Discover May 1, Evaluate May 15, Decide Jun 15, closed 
 No segment and no owner: one stratum. Events at 12:00 UTC.
 """
 
-from datetime import date
+import copy
+import importlib
+import re
+from datetime import date, timedelta
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 
+from accounts.roles import ENABLEMENT_LEAD
 from analytics import selectors, stats
-from analytics.models import DealAssetTouch
+from analytics.models import DealAssetTouch, RollupSnapshot
 from analytics.stats import Z95
+from cms.models import BuyerStage
 from tests.analytics.helpers import refresh, send_events, walk_deal
-from tests.factories import make_asset
+from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -207,6 +214,114 @@ def test_heat_map_cell_is_its_assets_effect_at_its_stage(fixture):
     assert empty["assets"] == 0 and empty["effect"] is None
     assert empty["verdict"] == "not enough data"
     assert cell("Onboard", "Why Buy?")["pipeline"] is False
+
+
+def _heat_cell(stage: str, pillar: str) -> dict:
+    heat = selectors.snapshot("heatmap", "all")
+    stage_id = next(s["id"] for s in heat["stages"] if s["name"] == stage)
+    pillar_id = next(p["id"] for p in heat["pillars"] if p["name"] == pillar)
+    return next(c for c in heat["cells"] if (c["stage"], c["pillar"]) == (stage_id, pillar_id))
+
+
+def _without_asset_counts() -> list[dict]:
+    cells = selectors.snapshot("heatmap", "all")["cells"]
+    return [{k: v for k, v in cell.items() if k != "assets"} for cell in cells]
+
+
+def _coverage(stage: str, pillar: str) -> int:
+    """The coverage matrix's count (the gaps report reps' content is judged by)."""
+    from cms.selectors import coverage_matrix
+
+    return next(
+        cell["count"]
+        for row in coverage_matrix()
+        for cell in row["cells"]
+        if (cell["stage"].name, cell["pillar"].name) == (stage, pillar)
+    )
+
+
+def _archive(asset) -> None:
+    asset.archived = True
+    asset.save_revision().publish()
+
+
+def _expire(asset) -> None:
+    from cms.models import AssetPage
+
+    past = timezone.now() - timedelta(minutes=1)
+    AssetPage.objects.filter(pk=asset.pk).update(expire_at=past)
+
+
+RETIRE = {"archive": _archive, "unpublish": lambda asset: asset.unpublish(), "expire": _expire}
+
+
+@pytest.mark.parametrize("retire", RETIRE)
+def test_retiring_an_asset_leaves_every_cells_estimate_and_drops_it_from_the_asset_count(
+    fixture, retire
+):
+    """An outside audit archived one asset and saw a cell turn from "no clear effect" to
+    "helps": the deals that used it had left the cell's estimate."""
+    a, _ = fixture
+    make_asset("Asset C", stages=("evaluate",), pillars=("why-buy",))  # live, used by no deal
+    refresh()
+    before = _without_asset_counts()
+    assert _heat_cell("Evaluate", "Why Buy?")["assets"] == 2
+    RETIRE[retire](a)
+    refresh()
+    assert _without_asset_counts() == before
+    evaluate = _heat_cell("Evaluate", "Why Buy?")
+    assert (evaluate["deals_used"], evaluate["usable_deals"]) == (3, 3)
+    assert evaluate["effect"] == pytest.approx(0.5 / 2.35)
+    assert evaluate["assets"] == 1 == _coverage("Evaluate", "Why Buy?")
+
+
+def test_retagging_an_archived_asset_moves_its_deals_at_the_next_refresh(fixture):
+    a, _ = fixture
+    _archive(a)
+    refresh()
+    assert _heat_cell("Evaluate", "Why Buy?")["deals_used"] == 3
+    a.stages.set(BuyerStage.objects.filter(slug="discover"))
+    a.save_revision().publish()
+    refresh()
+    assert _heat_cell("Evaluate", "Why Buy?")["deals_used"] == 0
+    discover = _heat_cell("Discover", "Why Buy?")
+    assert (discover["deals_used"], discover["assets"]) == (3, 0)
+
+
+def test_a_heat_map_from_before_the_upgrade_is_recomputed_at_the_next_refresh(fixture):
+    """Migration 0024: a snapshot computed under the old rule is not left until tomorrow."""
+    from django.apps import apps
+
+    upgrade = importlib.import_module("analytics.migrations.0024_heatmap_counts_every_tagged_asset")
+    right = selectors.snapshot("heatmap", "all")
+    old = copy.deepcopy(right)
+    for cell in old["cells"]:
+        cell["deals_used"] = 0  # as the old rule left a cell whose assets were archived
+    RollupSnapshot.objects.filter(key="heatmap", window="all").update(data=old)
+    refresh()
+    assert selectors.snapshot("heatmap", "all") == old  # nothing it depends on moved
+    upgrade.recompute_at_the_next_refresh(apps, None)
+    refresh()
+    assert selectors.snapshot("heatmap", "all") == right
+
+
+def _caption(client) -> str:
+    page = client.get("/analytics/").content.decode()
+    return re.search(r"<caption>(.*?)</caption>", page, re.S).group(1)
+
+
+def test_the_heat_maps_caption_says_what_a_cell_counts_and_what_deals_are_compared_within(
+    fixture,
+):
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    caption = _caption(client)
+    assert "same segment and owner, same day in the stage" in caption
+    assert "since archived, expired or unpublished" in caption
+    assert "“assets” counts only those reps can use there now" in caption
+    assert client.post("/analytics/strata/", {"strata": ["industry"]}).status_code == 302
+    refresh()
+    assert "same segment and owner, industry, same day in the stage" in _caption(client)
 
 
 def test_refreshing_twice_gives_the_same_tables(fixture):
