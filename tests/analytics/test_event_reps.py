@@ -57,7 +57,7 @@ def _usage(asset) -> dict:
 def _exported_users() -> dict[str, str]:
     today = date.today().isoformat()
     response = _lead().get(f"/analytics/export/?what=events&start=2000-01-01&end={today}")
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     return {row["idempotency_key"]: row["user"] for row in csv.DictReader(io.StringIO(body))}
 
 

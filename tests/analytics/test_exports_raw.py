@@ -37,7 +37,8 @@ def raw():
 
 def _csv(response) -> list[dict]:
     body = b"".join(response.streaming_content).decode()
-    return list(csv.DictReader(io.StringIO(body)))
+    assert body.startswith("\ufeff")  # the byte-order mark Excel needs
+    return list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
 
 
 def _lead():

@@ -30,7 +30,7 @@ def _csv_row(asset) -> dict:
     """The asset's row of /analytics/assets.csv (all time), after a refresh."""
     refresh()
     response = _client(make_user(role=ENABLEMENT_LEAD)).get("/analytics/assets.csv?window=all")
-    rows = csv.DictReader(io.StringIO(response.content.decode()))
+    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
     return next(row for row in rows if row["asset_id"] == str(asset.pk))
 
 

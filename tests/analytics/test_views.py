@@ -74,7 +74,7 @@ def test_csv_export_uses_the_documented_field_names_and_neutralises_formulas():
     make_asset("=HYPERLINK(evil)")
     refresh()
     response = _client(ENABLEMENT_LEAD).get("/analytics/assets.csv?window=all")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][: 2 + len(ASSET_FIELDS)] == ["asset_id", "title", *ASSET_FIELDS]
     assert rows[0][2 + len(ASSET_FIELDS) :] == [
         "revenue_without_rate",
@@ -508,7 +508,7 @@ def test_assets_without_enough_data_sort_after_every_verdict_and_show_no_effect(
         assert "comes after every asset with a verdict when sorted by effect" in body
     # The CSV keeps the figure, beside the verdict that says it is none.
     response = client.get("/analytics/assets.csv?sort=effect&order=asc")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     header = rows[0]
     assert [int(r[0]) for r in rows[1:]] == [flat.pk, helps.pk, few.pk]
     last = dict(zip(header, rows[-1], strict=True))

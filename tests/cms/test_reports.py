@@ -23,7 +23,7 @@ def _login(client, role):
 
 
 def _csv_rows(response) -> list[list[str]]:
-    text = b"".join(response.streaming_content).decode("utf-8")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text)))
 
 

@@ -85,7 +85,7 @@ def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_pa
     page.get_by_role("link", name="Assets").click()
     with page.expect_download() as download:
         page.click("#export-csv")
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
     by_title = {row["title"]: row for row in rows}
     assert set(by_title) == {title for title, _ in LIBRARY}
     assert by_title[effective_title]["verdict"] == "helps"
