@@ -1,0 +1,45 @@
+"""Pages name people as everywhere else: the full name, else the username
+(``accounts.people``), never a bare username beside a full name elsewhere."""
+
+import pytest
+from django.test import Client
+
+from accounts.roles import ENABLEMENT_LEAD, REP
+from analytics.models import AssetFeedback, ContentRequest
+from tests.factories import make_asset, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _lead_client():
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    return client
+
+
+def test_search_gaps_say_who_asked_by_name():
+    named = make_user("jdoe", role=REP, first_name="Jane", last_name="Doe")
+    unnamed = make_user("plainrep", role=REP)
+    ContentRequest.objects.create(text="SOC 2 report", requested_by=named)
+    ContentRequest.objects.create(text="Pricing for APAC", requested_by=unnamed)
+    page = _lead_client().get("/analytics/search-gaps/").content.decode()
+    assert "<td>Jane Doe</td>" in page
+    assert "<td>jdoe</td>" not in page
+    assert "<td>plainrep</td>" in page
+
+
+def test_asset_detail_names_who_gave_feedback():
+    asset = make_asset(title="Battlecard")
+    rep = make_user("mrossi", role=REP, first_name="Mario", last_name="Rossi")
+    AssetFeedback.objects.create(asset=asset, user=rep, kind="helpful")
+    page = _lead_client().get(f"/analytics/assets/{asset.pk}/").content.decode()
+    assert "Mario Rossi" in page
+    assert "· mrossi ·" not in page
+
+
+def test_a_name_is_escaped_where_it_is_shown():
+    rep = make_user("x", role=REP, first_name="<b>Eve</b>", last_name="")
+    ContentRequest.objects.create(text="Anything", requested_by=rep)
+    page = _lead_client().get("/analytics/search-gaps/").content.decode()
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in page
+    assert "<b>Eve</b>" not in page
