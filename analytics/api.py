@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
@@ -56,6 +57,19 @@ router = Router(auth=[KeyAuth(), SessionAuth()], tags=["analytics"])
 def _require_lead(request) -> None:
     if not user_is_enablement_lead(request.user):
         raise HttpError(403, "Only enablement leads may use this endpoint.")
+
+
+def _takes_only(request, *names: str) -> None:
+    """Refuse (400, naming it and the ones the endpoint takes) a query parameter the endpoint
+    does not take, rather than ignore it: ``stage=decide`` or ``limit=10`` on the analytics
+    answered every asset of every stage as if filtered, and ``dry_run=1`` would not stop a
+    write. The answer has the shape of the API's other schema refusals
+    (``enablement.api._invalid``)."""
+    unknown = [name for name in request.GET if name not in names]
+    if unknown:
+        takes = f"it takes {', '.join(names)}" if names else "it takes none"
+        message = f"not a parameter of {request.method} {request.path}; {takes}"
+        raise NinjaValidationError([{"loc": ("query", name), "msg": message} for name in unknown])
 
 
 # --- Events -----------------------------------------------------------------------------------
@@ -128,6 +142,7 @@ def post_events(request, payload: EventsIn):
     marketer's own events are what the app's forms would record: never ``buyer_opened``
     (a share link's opening records it), never a share of an internal asset, never a closed
     deal, and dated at most 24 hours back."""
+    _takes_only(request)
     events = [
         services.EventInput(
             idempotency_key=e.idempotency_key,
@@ -240,6 +255,7 @@ def upsert_deal(request, payload: DealIn):
     name, as the deal import keeps it (the CRM's owner need not use the library; the
     estimates compare deals by owner name), and ``warnings`` says that no rep has the deal."""
     _require_lead(request)
+    _takes_only(request)
     data = payload.dict()
     amount = data.pop("amount")
     try:
@@ -270,6 +286,7 @@ def post_stage(request, external_id: str, payload: StageIn):
     was entered); any other stage after a close reopens the deal (both cleared); a later close
     sets them again."""
     _require_lead(request)
+    _takes_only(request)
     deal = get_object_or_404(Deal, external_id=services.deal_external_id_normalise(external_id))
     try:
         services.deal_stage_change(
@@ -314,6 +331,7 @@ class DealPanelOut(Schema):
 @router.get("deals/mine", response=list[DealOut], summary="The caller's open deals")
 def my_deals(request):
     """The caller's own open deals, most recently updated first (as the pickers list them)."""
+    _takes_only(request)
     deals, _ = deal_panel.deals_for_rep(user=request.user)
     return [_deal_out(deal) for deal in deals]
 
@@ -329,6 +347,7 @@ def deal_detail(request, external_id: str):
     may see) and the assets already shared or used in it. Another rep's deal is 404. The
     recommendations are recorded as a search, as the page's are, but for a HEAD
     (``enablement.api.HeadAsGet``)."""
+    _takes_only(request)
     deal = deal_panel.deal_for_user(
         user=request.user, external_id=services.deal_external_id_normalise(external_id)
     )
@@ -373,11 +392,18 @@ def deal_detail(request, external_id: str):
 # --- Analytics --------------------------------------------------------------------------------
 
 
-def _require_known(name: str, value: str, known: list[str]) -> None:
-    """A filter names one of the deals' values or nothing (``deal_filter_spelled``)."""
-    if selectors.deal_filter_spelled(value, known) is None:
+#: The query parameters of ``GET /api/v1/analytics/assets``: the README's list, in its order.
+ASSETS_PARAMETERS = ("window", "segment", "industry")
+
+
+def _spelled(name: str, value: str, known: list[str]) -> str:
+    """A filter as the deals spell it ("" for none; ``deal_filter_spelled``), or 400 naming
+    the ones there are."""
+    spelled = selectors.deal_filter_spelled(value, known)
+    if spelled is None:
         choices = f"one of {', '.join(known)}, or empty for all" if known else "leave it empty"
         raise HttpError(400, f"{name}: {value.strip()!r} is no deal's {name}; {choices}")
+    return spelled
 
 
 @router.get("analytics/assets", summary="Per-asset effectiveness and usage")
@@ -391,19 +417,25 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     ``stalled`` (else null), as the dashboard says it, that the process that runs refreshes
     seems stopped: ``{"process": "scheduler" or "worker", "since": …}``.
     Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate).
-    ``segment`` and ``industry`` are one of the deals' (any case) or empty; another is
-    refused (400) naming the ones there are."""
+    ``window`` is one of 90d, 365d, all; ``segment`` and ``industry`` one of the deals' or
+    empty; each in any case, and echoed as the data spells it; another value is refused
+    (400) naming the ones there are. Another parameter (``stage``, ``sort``, ``limit``…) is
+    refused (400) naming the ones this endpoint takes."""
     _require_lead(request)
-    if window not in scope.WINDOWS:
-        raise HttpError(400, f"window must be one of {', '.join(scope.WINDOWS)}")
+    _takes_only(request, *ASSETS_PARAMETERS)
+    spelled = scope.window_spelled(window)
+    if spelled is None:
+        raise HttpError(
+            400, f"window: {window.strip()!r} is no window; one of {', '.join(scope.WINDOWS)}"
+        )
     segments, industries = selectors.deal_segments()
-    _require_known("segment", segment, segments)
-    _require_known("industry", industry, industries)
-    rows, summary = selectors.asset_table(window=window, segment=segment, industry=industry)
+    segment = _spelled("segment", segment, segments)
+    industry = _spelled("industry", industry, industries)
+    rows, summary = selectors.asset_table(window=spelled, segment=segment, industry=industry)
     status = selectors.refresh_status()
     stalled = status["stalled"]
     return {
-        "window": window,
+        "window": spelled,
         "segment": segment,
         "industry": industry,
         "updated_at": status["data_as_of"],

@@ -15,6 +15,14 @@ WINDOW_LABELS = {"90d": "Last 90 days", "365d": "Last 12 months", "all": "All ti
 DEFAULT_WINDOW = "365d"
 
 
+def window_spelled(given: str) -> str | None:
+    """A window as ``WINDOWS`` names it, given in any case ("ALL" is "all"); None for another.
+    The dashboard and the API read ``window`` through this, so both take what the README
+    says they take."""
+    given = given.strip().casefold()
+    return given if given in WINDOWS else None
+
+
 def window_start(window: str, today: date | None = None) -> date | None:
     """First close date (and event day) inside ``window``; None for "all"."""
     days = WINDOWS.get(window, WINDOWS[DEFAULT_WINDOW])

@@ -9,6 +9,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -65,16 +66,17 @@ def manager_required(view):
 
 
 def _window(request) -> str:
-    window = request.GET.get("window", scope.DEFAULT_WINDOW)
-    return window if window in scope.WINDOWS else scope.DEFAULT_WINDOW
+    """The page's window, given in any case; an unknown one is the default (and named)."""
+    return scope.window_spelled(request.GET.get("window", "")) or scope.DEFAULT_WINDOW
 
 
 def _base_context(request, **extra) -> dict:
     status = selectors.refresh_status()
     asked = request.GET.get("window")
+    unknown = asked is not None and scope.window_spelled(asked) is None
     return {
         "window": _window(request),
-        "window_unknown": asked if asked is not None and asked not in scope.WINDOWS else None,
+        "window_unknown": asked if unknown else None,
         "windows": list(scope.WINDOW_LABELS.items()),
         "updated_at": status["data_as_of"],
         "refreshing": status["refreshing"],
@@ -112,6 +114,13 @@ def strata(request):
     return redirect("analytics:overview")
 
 
+def _term_slug(model, given: str) -> str | None:
+    """A stage or pillar filter by its slug or its name, in any case ("Decide", "decide"), as
+    its slug; None when no stage (pillar) is called that."""
+    match = Q(slug__iexact=given) | Q(name__iexact=given)
+    return model.objects.filter(match).order_by("pk").values_list("slug", flat=True).first()
+
+
 def _filtered_rows(request) -> tuple[list[dict], dict]:
     params = {
         "segment": request.GET.get("segment", "").strip(),
@@ -131,9 +140,10 @@ def _filtered_rows(request) -> tuple[list[dict], dict]:
         params[name] = spelled or ""
     unknown_terms = {}
     for name, model in (("stage", BuyerStage), ("pillar", Pillar)):
-        if params[name] and not model.objects.filter(slug=params[name]).exists():
+        slug = _term_slug(model, params[name]) if params[name] else ""
+        if slug is None:
             unknown_terms[name] = params[name]  # dropped and named, not "no asset matches"
-            params[name] = ""
+        params[name] = slug or ""
     rows, summary = selectors.asset_table(
         window=_window(request), segment=params["segment"], industry=params["industry"]
     )

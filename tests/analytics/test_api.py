@@ -657,3 +657,61 @@ def test_a_reps_events_claim_only_what_the_apps_own_forms_would_record():
     backfill = [event for event, _, _ in refused]
     response = _post(Client(), "/api/v1/events", {"events": backfill}, lead_key)
     assert response.status_code == 200 and response.json()["stored"] == 4
+
+
+@pytest.mark.django_db
+def test_analytics_assets_takes_parameters_in_any_case_and_echoes_them_as_the_data_spells_them():
+    """``window=ALL`` was refused, though the README says any case; a segment was echoed as
+    typed ("enterprise"), not as the deals spell it."""
+    from tests.analytics.helpers import refresh
+
+    make_asset("Battlecard")
+    walk_deal("006E", ["discover", "won"], segment="Enterprise", industry="Retail")
+    refresh()
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    body = client.get("/api/v1/analytics/assets?window=ALL&segment=enterprise&industry=RETAIL")
+    assert body.status_code == 200, body.content
+    echoed = {name: body.json()[name] for name in ("window", "segment", "industry")}
+    assert echoed == {"window": "all", "segment": "Enterprise", "industry": "Retail"}
+    assert client.get("/api/v1/analytics/assets?window=90D").json()["window"] == "90d"
+    refused = client.get("/api/v1/analytics/assets?window=7y")
+    assert refused.status_code == 400
+    assert refused.json() == {"detail": "window: '7y' is no window; one of 90d, 365d, all"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("parameter", ["stage=decide", "sort=effect", "limit=10", "Window=all"])
+def test_analytics_assets_refuses_a_parameter_it_does_not_take_naming_the_ones_it_takes(parameter):
+    """``stage``, ``sort`` and ``limit`` were ignored without a word: every asset of every
+    stage came back as if filtered, sorted or cut."""
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    response = client.get(f"/api/v1/analytics/assets?window=all&{parameter}")
+    assert response.status_code == 400
+    name = parameter.split("=")[0]
+    error = "not a parameter of GET /api/v1/analytics/assets; it takes window, segment, industry"
+    assert response.json() == {
+        "detail": f"{name}: {error}",
+        "errors": [{"field": name, "error": error}],
+    }
+
+
+@pytest.mark.django_db
+def test_the_other_analytics_endpoints_refuse_query_parameters_and_store_nothing(lead_key):
+    """A ``dry_run=1`` sent to a write was ignored and the write made."""
+    asset = make_asset("Battlecard")
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    mine = client.get("/api/v1/deals/mine?limit=5")
+    assert mine.status_code == 400
+    assert mine.json()["detail"] == (
+        "limit: not a parameter of GET /api/v1/deals/mine; it takes none"
+    )
+    events = _post(client, "/api/v1/events?dry_run=1", {"events": [_event("k1", asset)]})
+    assert events.status_code == 400 and events.json()["errors"][0]["field"] == "dry_run"
+    deal = _post(
+        Client(), "/api/v1/deals?dry_run=1", {"external_id": "1", "stage": "Prospecting"}, lead_key
+    )
+    assert deal.status_code == 400
+    assert not UsageEvent.objects.exists() and not Deal.objects.exists()

@@ -645,3 +645,38 @@ def test_head_answers_as_get_would_on_the_dashboards_json_and_import_pages():
         assert head.content == b"", url
     assert ImportJob.objects.values().get() == before
     assert client.post("/analytics/refresh/status/").status_code == 405
+
+
+def test_the_asset_table_takes_a_stage_or_pillar_by_name_or_slug_and_a_window_in_any_case():
+    """``?stage=Decide`` (the stage as the page names it) was "No stage “Decide”" and showed
+    every stage; only the slug worked. ``?window=ALL`` was "There is no period"."""
+    from cms.models import BuyerStage, Pillar
+
+    decide = make_asset("Pricing deck", stages=("decide",), pillars=("why-buy-now",))
+    other = make_asset("Intro deck", stages=("discover",), pillars=("why-buy",))
+    refresh()
+    client = _client(ENABLEMENT_LEAD)
+    stage = BuyerStage.objects.get(slug="decide")
+    pillar = Pillar.objects.get(slug="why-buy-now")
+    for params in (
+        {"stage": stage.name},
+        {"stage": stage.name.upper()},
+        {"stage": "DECIDE"},
+        {"pillar": pillar.name.swapcase()},
+        {"stage": stage.name.lower(), "pillar": pillar.slug.upper()},
+    ):
+        text = client.get("/analytics/assets/", params).content.decode()
+        assert 'id="stage-unknown"' not in text and 'id="pillar-unknown"' not in text, params
+        assert f"/analytics/assets/{decide.pk}/" in text, params
+        assert f"/analytics/assets/{other.pk}/" not in text, params
+        rows = list(
+            csv.reader(
+                io.StringIO(client.get("/analytics/assets.csv", params).content.decode("utf-8-sig"))
+            )
+        )
+        assert [row[1] for row in rows[1:]] == ["Pricing deck"], params
+    page = client.get("/analytics/assets/", {"window": "ALL"})
+    assert 'id="window-unknown"' not in page.content.decode()
+    assert page.context["window"] == "all"
+    csv_file = client.get("/analytics/assets.csv", {"window": "All"})
+    assert 'filename="asset-effectiveness-all.csv"' in csv_file["Content-Disposition"]
