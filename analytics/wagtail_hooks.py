@@ -144,6 +144,13 @@ def _feedback_menu_item():
     return _ManagerMenuItem("Rep feedback", url, name="rep-feedback", icon_name="help")
 
 
+@hooks.register("register_reports_menu_item")
+def _search_gaps_menu_item():
+    # What reps searched for and did not find, and their content requests: marketing's to-do.
+    url = reverse("analytics:search_gaps")
+    return _ManagerMenuItem("Search gaps", url, name="search-gaps", icon_name="search")
+
+
 class _AdminMenuItem(MenuItem):
     def is_shown(self, request):
         return user_has_role(request.user, ADMIN)

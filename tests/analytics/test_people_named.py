@@ -4,7 +4,7 @@
 import pytest
 from django.test import Client
 
-from accounts.roles import ENABLEMENT_LEAD, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import AssetFeedback, ContentRequest
 from tests.factories import make_asset, make_user
 
@@ -43,3 +43,22 @@ def test_a_name_is_escaped_where_it_is_shown():
     page = _lead_client().get("/analytics/search-gaps/").content.decode()
     assert "&lt;b&gt;Eve&lt;/b&gt;" in page
     assert "<b>Eve</b>" not in page
+
+
+def _signed_in(role):
+    client = Client()
+    client.force_login(make_user(role=role))
+    return client
+
+
+@pytest.mark.parametrize("role", [MARKETER, ENABLEMENT_LEAD])
+def test_content_managers_find_search_gaps_in_the_admin_reports_menu(role):
+    admin_home = _signed_in(role).get("/admin/").content.decode()
+    assert '"/analytics/search-gaps/"' in admin_home  # the sidebar's menu, as JSON
+
+
+def test_a_marketer_finds_search_gaps_in_the_site_menu_and_a_rep_does_not():
+    link = '<a href="/analytics/search-gaps/">Search gaps</a>'
+    assert link in _signed_in(MARKETER).get("/").content.decode()
+    assert "/analytics/search-gaps/" not in _signed_in(REP).get("/").content.decode()
+    assert "/admin/" not in _signed_in(REP).get("/").content.decode()
