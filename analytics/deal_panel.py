@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 
 from accounts.roles import user_is_enablement_lead
 from analytics.forms import picked_deals
@@ -66,20 +66,36 @@ _DEAL_COLUMNS = {field.name for field in Deal._meta.get_fields()}
 
 def deal_search_params(deal: Deal) -> dict[str, str]:
     """Deal mode's parameters (``deal_<facet>``: a term slug) filled from the deal: the
-    first of its values that names a term (by slug or name, any case). Values that name no
-    term are left out rather than guessed."""
+    first of its values that names a term by slug, name or one of its CRM names (industries,
+    personas and competitors: ``crm_names``), compared casefolded. Values that name no term
+    are left out rather than guessed."""
     params = {}
     for item in deal_facets():
         values = _deal_values(deal, item)
         if not values:
             continue
-        terms = item.term_model.objects.all()
+        terms = _terms_by_deal_value(item)
         for value in values:
-            term = terms.filter(Q(slug__iexact=value) | Q(name__iexact=value)).first()
+            term = terms.get(value.casefold())
             if term is not None:
                 params[f"deal_{item.name}"] = term.slug
                 break
     return params
+
+
+def _terms_by_deal_value(item: Facet) -> dict:
+    """A facet's terms by every casefolded value a deal may name them by: slug and name
+    first, then CRM names (which the term forms keep apart from other terms' names, slugs
+    and CRM names, so the order only matters for rows saved around the forms)."""
+    terms = list(item.term_model.objects.all())
+    found = {}
+    for term in terms:
+        found.setdefault(term.slug.casefold(), term)
+        found.setdefault(term.name.casefold(), term)
+    for term in terms:
+        for name in getattr(term, "crm_name_list", list)():
+            found.setdefault(name.casefold(), term)
+    return found
 
 
 @dataclass(frozen=True)

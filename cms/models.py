@@ -138,16 +138,91 @@ class Product(Taxonomy):
     pass
 
 
-class Industry(Taxonomy):
+class CrmNamedTaxonomy(Taxonomy):
+    """A term a CRM may name differently: deals come with an industry column and fields such
+    as "Competitor" or "Persona" whose values are the CRM's words ("Retail"), not the
+    library's ("Retail and e-commerce"). ``crm_names`` lists those words, one per line; deal
+    mode (``analytics.deal_panel.deal_search_params``) matches a deal's value to a term by
+    slug, name or CRM name, ignoring case, and never guesses."""
+
+    crm_names = models.TextField(
+        "CRM names",
+        blank=True,
+        help_text=(
+            "What your CRM calls this term when it says it differently, one per line (e.g. "
+            "“Retail” for “Retail and e-commerce”). Deal mode matches a deal to this term by "
+            "its name, its slug or any of these."
+        ),
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("crm_names")]
+
     class Meta(Taxonomy.Meta):
+        abstract = True
+
+    def crm_name_list(self) -> list[str]:
+        return [line.strip() for line in self.crm_names.splitlines() if line.strip()]
+
+    def clean(self):
+        """A value a deal may carry names one term of a kind: a CRM name another term lists,
+        or that is another term's name or slug, is refused naming that term (compared as
+        deal mode compares them, ignoring case and surrounding spaces); so is a name or slug
+        that another term lists as a CRM name. Otherwise deal mode would pick one of the two
+        silently."""
+        super().clean()
+        kind = self._meta.verbose_name
+        others = list(type(self)._default_manager.exclude(pk=self.pk))
+        errors = {}
+        clashes = []
+        for name in dict.fromkeys(self.crm_name_list()):
+            other, how = _crm_name_owner(name, others)
+            if other is not None:
+                clashes.append(f"“{name}” is {how} “{other.name}”")
+        if clashes:
+            errors["crm_names"] = (
+                f"A CRM name maps to one {kind}: "
+                + "; ".join(clashes)
+                + ". Remove it here, or there."
+            )
+        for field in ("name", "slug"):
+            value = getattr(self, field)
+            listed = next((o for o in others if value and value.casefold() in _casefolded(o)), None)
+            if listed is not None and field not in errors:
+                errors[field] = (
+                    f"“{value}” is a CRM name of the {kind} “{listed.name}”: a deal saying it "
+                    f"would match both. Remove it there, or choose another {field}."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+def _casefolded(term: CrmNamedTaxonomy) -> set[str]:
+    return {name.casefold() for name in term.crm_name_list()}
+
+
+def _crm_name_owner(name: str, others: list[CrmNamedTaxonomy]):
+    """The other term ``name`` already names, and how ("already on", "the name of"...)."""
+    folded = name.casefold()
+    for other in others:
+        if folded == other.name.casefold():
+            return other, "the name of"
+        if folded == other.slug.casefold():
+            return other, "the slug of"
+        if folded in _casefolded(other):
+            return other, "already on"
+    return None, ""
+
+
+class Industry(CrmNamedTaxonomy):
+    class Meta(CrmNamedTaxonomy.Meta):
         verbose_name_plural = "industries"
 
 
-class Persona(Taxonomy):
+class Persona(CrmNamedTaxonomy):
     pass
 
 
-class Competitor(Taxonomy):
+class Competitor(CrmNamedTaxonomy):
     pass
 
 

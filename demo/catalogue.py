@@ -218,6 +218,11 @@ INDUSTRIES = {
         "Player and audience metrics drive daily campaign spend; a duplicated event stream "
         "can burn a week of budget before anyone notices.",
     ),
+    "software": AudienceFacts(
+        "Software and internet",
+        "Usage and billing events price every invoice of a usage-based plan; a dropped "
+        "event stream undercharges customers until finance reconciles the quarter.",
+    ),
 }
 
 PERSONAS = {
@@ -237,6 +242,29 @@ PERSONAS = {
     "ciso": AudienceFacts(
         "CISO", "Security leaders need to know which vendors touch which data, and prove it."
     ),
+}
+
+# What the demo CRM calls some terms, by taxonomy (``demo.library._Terms``) and catalogue key:
+# the deals' industry column (``demo.deals.INDUSTRIES``) says "Retail" where the library says
+# "Retail and e-commerce". Deal mode matches a deal's value to a term by slug, name or one of
+# these (the terms' "CRM names"), as deal imports match CRM stages to buyer stages.
+CRM_NAMES = {
+    "industries": {
+        "retail": ("Retail",),
+        "healthcare": ("Healthcare", "Life sciences"),
+        "software": ("Software", "Internet"),
+        "media-gaming": ("Media", "Gaming"),
+    },
+    "personas": {
+        "head-of-data": ("Chief Data Officer", "VP Data"),
+        "cfo": ("Chief Financial Officer",),
+        "ciso": ("Chief Information Security Officer",),
+    },
+    "competitors": {
+        "brightwell": ("Brightwell",),
+        "quarrystone": ("Quarrystone",),
+        "diy": ("In-house", "DIY"),
+    },
 }
 
 TEAMS = {

@@ -80,6 +80,8 @@ WITHOUT_HISTORY = 0.02
 WITHOUT_LIBRARY = 2  # the last two reps of REP_NAMES (none of the best reps)
 CURRENCIES = (("EUR", 0.10), ("GBP", 0.03))  # the rest in USD
 EUR_RATE = Decimal("1.08")
+# The CRM's industry column: each names a demo industry term, by name ("Manufacturing") or
+# by one of its CRM names ("Retail": demo.catalogue.CRM_NAMES).
 INDUSTRIES = ("Retail", "Healthcare", "Financial Services", "Manufacturing", "Software")
 TOUCH_KINDS = (EventKind.USED_IN_DEAL, EventKind.SHARED, EventKind.PRESENTED)
 AFTER_WIN = -1  # neutral stage index of assets used only after a win

@@ -3,18 +3,20 @@ Data, a fictional data-reliability company. The assets are data (``data/assets.j
 company's facts too (``demo.catalogue``); the files are drawn by ``demo.files``.
 
 Contracts of ``demo_seed``:
-- It creates the taxonomy (products, industries, personas, competitors, teams), one demo user
-  per role plus two more marketers who own content, the library sections (one restricted to
-  the EMEA team) under the library home, which becomes the default site's root page, and the
-  ``asset_specs()`` assets, each published through a Wagtail revision by its owner. Assets
-  with a file get a generated PDF, PPTX or DOCX (``demo.files``) whose text contains a code
-  word found nowhere else (``code_word``); videos get an external link.
+- It creates the taxonomy (products, industries, personas, competitors, teams; what the demo
+  CRM calls some terms becomes their CRM names, so every demo deal's industry names a term),
+  one demo user per role plus two more marketers who own content, the library sections (one
+  restricted to the EMEA team) under the library home, which becomes the default site's root
+  page, and the ``asset_specs()`` assets, each published through a Wagtail revision by its
+  owner. Assets with a file get a generated PDF, PPTX or DOCX (``demo.files``) whose text
+  contains a code word found nowhere else (``code_word``); videos get an external link.
 - Every stage x pillar cell holds assets except ``EMPTY_CELLS``, left empty on purpose so the
   coverage matrix has gaps to show. Some assets are past their review date, one has expired,
   a few are restricted to a team.
 - It is idempotent: pages are found by slug under their parent, documents by title, users by
   username and taxonomy terms by slug or name. A second run creates and changes nothing
-  (existing users keep whatever password they have now).
+  (existing users keep whatever password they have now; CRM names someone already set are
+  kept).
 - Each asset is created in its own transaction, so an interrupted run resumes where it stopped.
 """
 
@@ -59,6 +61,7 @@ from demo import files as demo_files
 from demo.catalogue import (
     COMPANY,
     CONTENT_OWNERS,
+    CRM_NAMES,
     CUSTOMERS,
     DEMO_USERS,
     EMAIL_DOMAIN,
@@ -344,7 +347,7 @@ def _terms_ensure(created: Counter) -> _Terms:
         return {key: _term_ensure(model, name, created) for key, name in names.items()}
 
     rivals = {key: rival.name[0].upper() + rival.name[1:] for key, rival in RIVALS.items()}
-    return _Terms(
+    terms = _Terms(
         stages={stage.slug: stage for stage in BuyerStage.objects.all()},
         pillars={pillar.slug: pillar for pillar in Pillar.objects.all()},
         asset_types={kind.slug: kind for kind in AssetType.objects.all()},
@@ -354,6 +357,22 @@ def _terms_ensure(created: Counter) -> _Terms:
         personas=ensure(Persona, {key: facts.name for key, facts in PERSONAS.items()}),
         teams=ensure(Team, TEAMS),
     )
+    _crm_names_ensure(terms, created)
+    return terms
+
+
+def _crm_names_ensure(terms: _Terms, created: Counter) -> None:
+    """Give the terms of ``CRM_NAMES`` their CRM names, unless they have some already (a
+    marketer's own list is kept)."""
+    for kind, names_by_key in CRM_NAMES.items():
+        for key, names in names_by_key.items():
+            term = getattr(terms, kind)[key]
+            if term.crm_names.strip():
+                continue
+            term.crm_names = "\n".join(names)
+            term.full_clean()
+            term.save()
+            created["terms given CRM names"] += 1
 
 
 def _user_ensure(spec: DemoUser, groups: dict, terms: _Terms, created: Counter):

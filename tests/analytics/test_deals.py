@@ -13,7 +13,7 @@ from analytics.deal_panel import deal_search_params, deal_touches, touch_rows
 from analytics.forms import DEALS_PICKED, DealForm
 from analytics.models import Deal, EventKind, UsageEvent
 from analytics.services import DealInput, deal_upsert, usage_record
-from cms.models import AssetPage, Competitor, Industry
+from cms.models import AssetPage, Competitor, Industry, Persona
 from search.services import index_assets
 from tests.factories import make_asset, make_section, make_team, make_user
 from tests.search.conftest import (  # noqa: F401 - fixtures
@@ -83,6 +83,49 @@ def test_a_deal_without_known_terms_fills_nothing_it_cannot_name():
     Deal.objects.filter(pk=deal.pk).update(journey_stage=None)
     deal.refresh_from_db()
     assert deal_search_params(deal) == {}
+
+
+def test_a_crm_industry_reaches_the_term_that_lists_it_as_a_crm_name(
+    active_engine,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    """ "Retail" named no term of "Retail and e-commerce" (slug or name only), so deal mode
+    silently dropped the deal's industry; a CRM name on the term maps it."""
+    retail = Industry.objects.create(name="Retail and e-commerce")
+    store = make_asset("Black Friday readiness", stages=("discover",))
+    store.industries.set([retail])
+    store.save_revision().publish()
+    index_assets(asset_ids=[store.pk])
+    rep = make_user(role=REP)
+    deal = _deal("006R", rep, industry="Retail")
+
+    def panel() -> str:
+        html = _client(rep).get("/deals/006R/").content.decode()
+        return html[html.index('id="recommendations"') :]
+
+    assert "deal_industry" not in deal_search_params(deal)
+    assert "Retail and e-commerce industry" not in panel()
+
+    retail.crm_names = "Retail\nE-commerce"
+    retail.full_clean()
+    with django_capture_on_commit_callbacks(execute=True):  # the edit's re-index runs
+        retail.save()
+
+    assert deal_search_params(deal)["deal_industry"] == "retail-and-e-commerce"
+    assert "Retail and e-commerce industry" in panel()
+
+
+def test_personas_and_competitors_are_matched_by_crm_name_ignoring_case():
+    Persona.objects.create(name="Head of Data", crm_names="VP Data\nChief Data Officer")
+    Competitor.objects.create(name="Brightwell Data", slug="brightwell", crm_names="BW")
+    deal = _deal(
+        "006P",
+        make_user(role=REP),
+        attributes={"Persona": " chief data officer ", "Competitor": "Unknown; bw"},
+    )
+    params = deal_search_params(deal)
+    assert params["deal_persona"] == "head-of-data"
+    assert params["deal_competitor"] == "brightwell"
 
 
 def test_my_deals_lists_only_my_open_deals_most_recent_first():

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import Team
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from analytics.models import ContentRequest, Deal
-from cms.models import BuyerStage, Competitor, Industry
+from cms.models import BuyerStage, Competitor, Industry, Persona
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +215,61 @@ def test_a_buyer_stage_keeps_its_own_crm_stage_names_when_edited(marketer):
     marketer.post(url, _stage_data(decide, "Proposal/Price Quote\nNegotiation/Review\nContract"))
     decide.refresh_from_db()
     assert decide.crm_stages() == ["Proposal/Price Quote", "Negotiation/Review", "Contract"]
+
+
+# --- CRM names of industries, personas and competitors ------------------------------------------
+
+
+def test_the_industry_form_shows_and_saves_crm_names(marketer):
+    industry = Industry.objects.create(name="Retail and e-commerce")
+    url = reverse("wagtailsnippets_cms_industry:edit", args=[industry.pk])
+
+    form = marketer.get(url).content.decode()
+    assert 'name="crm_names"' in form and "CRM names" in form
+
+    marketer.post(url, {"name": industry.name, "slug": industry.slug, "crm_names": "Retail\n "})
+    industry.refresh_from_db()
+    assert industry.crm_name_list() == ["Retail"]
+
+
+def test_a_crm_name_another_industry_lists_is_refused_naming_it(marketer):
+    Industry.objects.create(name="Retail and e-commerce", crm_names="Retail")
+    response = _add(
+        marketer,
+        "wagtailsnippets_cms_industry:add",
+        name="Consumer goods",
+        slug="",
+        crm_names="CPG\n  RETAIL ",
+    )
+    error = response.context["form"].errors["crm_names"][0]
+    assert "A CRM name maps to one industry: “RETAIL” is already on “Retail and e-commerce”" in (
+        error
+    )
+    assert not Industry.objects.filter(name="Consumer goods").exists()
+
+
+def test_a_crm_name_that_is_another_terms_name_or_slug_is_refused(marketer):
+    Competitor.objects.create(name="Brightwell Data", slug="brightwell")
+    Competitor.objects.create(name="Pipewise")
+    term = Competitor.objects.create(name="Quarrystone ETL")
+    url = reverse("wagtailsnippets_cms_competitor:edit", args=[term.pk])
+
+    response = marketer.post(
+        url, {"name": term.name, "slug": term.slug, "crm_names": "pipewise\nBrightwell"}
+    )
+
+    error = response.context["form"].errors["crm_names"][0]
+    assert "“pipewise” is the name of “Pipewise”" in error
+    assert "“Brightwell” is the slug of “Brightwell Data”" in error
+    term.refresh_from_db()
+    assert term.crm_names == ""
+
+
+def test_a_persona_named_like_another_personas_crm_name_is_refused(marketer):
+    Persona.objects.create(name="Head of Data", crm_names="Chief Data Officer")
+    response = _add(marketer, "wagtailsnippets_cms_persona:add", name="chief data officer", slug="")
+    assert (
+        "is a CRM name of the persona “Head of Data”"
+        in (response.context["form"].errors["name"][0])
+    )
+    assert Persona.objects.count() == 1

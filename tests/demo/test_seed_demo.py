@@ -175,6 +175,21 @@ class TestFullSeed:
         assert Persona.objects.count() >= 3
         assert {"North America", "EMEA", "APAC"} <= set(Team.objects.values_list("name", flat=True))
 
+    def test_every_demo_deals_industry_fills_deal_mode(self, first_run):
+        """Deal mode dropped the industry of most demo deals ("Retail" named no term of
+        "Retail and e-commerce"); each industry the demo CRM uses now names a term."""
+        from analytics.deal_panel import deal_search_params
+        from analytics.models import Deal
+        from cms.models import Industry
+        from demo.deals import INDUSTRIES as DEAL_INDUSTRIES
+
+        filled = {
+            value: deal_search_params(Deal(industry=value, attributes={})).get("deal_industry")
+            for value in DEAL_INDUSTRIES
+        }
+        assert None not in filled.values(), filled
+        assert filled["Retail"] == Industry.objects.get(name="Retail and e-commerce").slug
+
     def test_expired_asset_is_hidden_from_the_rep(self, first_run):
         expired = AssetPage.objects.filter(expire_at__lt=timezone.now())
         assert expired.count() == 1
