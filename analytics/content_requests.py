@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
@@ -111,7 +112,21 @@ def content_request_create(
         )
         request.full_clean()
         request.save()
+        _notify_marketing(request)
     return request, True
+
+
+def _notify_marketing(content_request: ContentRequest) -> None:
+    """Marketers hear of a new ask, linked to it in the backlog (a vote on an existing one
+    changes its count, not their to-do); the asker is not told of their own request."""
+    marketers = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=MARKETER)
+        .exclude(pk=content_request.requested_by_id)
+    )
+    url = reverse("wagtailsnippets_analytics_contentrequest:edit", args=[content_request.pk])
+    text = f"New content request: “{content_request.text}”"
+    notify(users=marketers, kind="request_new", text=text, url=url)
 
 
 def content_request_vote(*, user, content_request: ContentRequest) -> bool:

@@ -355,7 +355,7 @@ def test_only_a_live_asset_fulfils_a_request_in_the_admin(not_live):
     assert f"“{asset.title}” is not live" in body and "reps cannot open it" in body
     asked.refresh_from_db()
     assert (asked.status, asked.fulfilled_by) == (Status.NEW, None)
-    assert not Notification.objects.exists()
+    assert not Notification.objects.exclude(kind="request_new").exists()  # the rep heard nothing
 
 
 def test_another_answer_for_a_done_request_tells_the_rep_once(django_capture_on_commit_callbacks):
@@ -419,3 +419,26 @@ def test_a_reps_page_says_when_the_answer_left_the_library_not_other_teams():
     page = _client(rep).get("/analytics/requests/").content.decode()
     assert "Answered with content that is no longer in the library" in page
     assert "content for other teams" not in page and "Hospital case study" not in page
+
+
+def test_marketers_hear_of_a_new_request_and_not_of_each_vote(django_capture_on_commit_callbacks):
+    marketer, other_marketer = make_user(role=MARKETER), make_user(role=MARKETER)
+    lead, rep, backer = make_user(role=ENABLEMENT_LEAD), make_user(role=REP), make_user(role=REP)
+    with django_capture_on_commit_callbacks(execute=True):
+        asked, _ = content_request_create(user=rep, text="SOC 2 summary for banks")
+        content_request_vote(user=backer, content_request=asked)
+        content_request_create(user=backer, text="soc 2 summary for banks")  # the same ask
+    told = Notification.objects.filter(kind="request_new")
+    assert sorted(told.values_list("user", flat=True)) == sorted([marketer.pk, other_marketer.pk])
+    assert all("SOC 2 summary for banks" in n.text for n in told)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([marketer.email, other_marketer.email])
+    assert not Notification.objects.filter(user__in=[lead, rep, backer]).exists()
+    backlog_entry = _client(marketer).get(told.first().url)
+    assert backlog_entry.status_code == 200
+    assert "SOC 2 summary for banks" in backlog_entry.content.decode()
+
+
+def test_a_marketer_is_not_told_of_their_own_request():
+    marketer, colleague = make_user(role=MARKETER), make_user(role=MARKETER)
+    content_request_create(user=marketer, text="Battlecard for Hooli")
+    assert list(Notification.objects.values_list("user", flat=True)) == [colleague.pk]
