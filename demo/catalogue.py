@@ -267,6 +267,21 @@ CRM_NAMES = {
     },
 }
 
+# The demo's search synonyms (Settings > Search synonyms), one set per line as marketers write
+# them: the words reps type for what the library's titles say another way.
+SEARCH_SYNONYMS = """\
+roi, return on investment, payback
+tco, total cost of ownership
+battlecard, battle card, competitive
+case study, customer story, success story
+in-house scripts, homegrown, diy
+cdo, chief data officer
+ciso, chief information security officer
+gdpr, data protection
+sla, service level agreement
+etl, ingestion
+"""
+
 TEAMS = {
     "north-america": "North America",
     "emea": "EMEA",

@@ -7,16 +7,17 @@ Contracts of ``demo_seed``:
   CRM calls some terms becomes their CRM names, so every demo deal's industry names a term),
   one demo user per role plus two more marketers who own content, the library sections (one
   restricted to the EMEA team) under the library home, which becomes the default site's root
-  page, and the ``asset_specs()`` assets, each published through a Wagtail revision by its
-  owner. Assets with a file get a generated PDF, PPTX or DOCX (``demo.files``) whose text
-  contains a code word found nowhere else (``code_word``); videos get an external link.
+  page, the demo's search synonym sets, and the ``asset_specs()`` assets, each published
+  through a Wagtail revision by its owner. Assets with a file get a generated PDF, PPTX or
+  DOCX (``demo.files``) whose text contains a code word found nowhere else (``code_word``);
+  videos get an external link.
 - Every stage x pillar cell holds assets except ``EMPTY_CELLS``, left empty on purpose so the
   coverage matrix has gaps to show. Some assets are past their review date, one has expired,
   a few are restricted to a team.
 - It is idempotent: pages are found by slug under their parent, documents by title, users by
   username and taxonomy terms by slug or name. A second run creates and changes nothing
-  (existing users keep whatever password they have now; CRM names someone already set are
-  kept).
+  (existing users keep whatever password they have now; CRM names and synonym sets someone
+  already set are kept).
 - Each asset is created in its own transaction, so an interrupted run resumes where it stopped.
 """
 
@@ -71,6 +72,7 @@ from demo.catalogue import (
     PLATFORM,
     PRODUCTS,
     RIVALS,
+    SEARCH_SYNONYMS,
     SECTIONS,
     TEAMS,
     VIDEO_BASE,
@@ -78,6 +80,7 @@ from demo.catalogue import (
     SectionSpec,
 )
 from demo.files import Brief
+from search.models import SearchSynonyms
 
 EMPTY_CELLS = frozenset({("discover", "why-buy-you"), ("onboard", "why-buy-now")})
 FILE_KINDS = {
@@ -253,6 +256,7 @@ def demo_seed(*, progress: Progress | None = None, workers: int = 2) -> SeedResu
         for spec in DEMO_USERS + CONTENT_OWNERS
     }
     seed = _Seed(terms=terms, users=users, created=created)
+    _synonyms_ensure(created)
     library = _library_ensure(seed)
     sections = {spec.slug: _section_ensure(spec, library, seed) for spec in SECTIONS}
     specs = asset_specs()
@@ -373,6 +377,18 @@ def _crm_names_ensure(terms: _Terms, created: Counter) -> None:
             term.full_clean()
             term.save()
             created["terms given CRM names"] += 1
+
+
+def _synonyms_ensure(created: Counter) -> None:
+    """The demo's search synonym sets (``SEARCH_SYNONYMS``), unless some are set already (a
+    marketer's own are kept)."""
+    setting = SearchSynonyms.load()
+    if setting.synonyms.strip():
+        return
+    setting.synonyms = SEARCH_SYNONYMS
+    setting.full_clean()
+    setting.save()
+    created["search synonym sets"] += len(SEARCH_SYNONYMS.strip().splitlines())
 
 
 def _user_ensure(spec: DemoUser, groups: dict, terms: _Terms, created: Counter):

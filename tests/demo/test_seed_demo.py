@@ -36,6 +36,8 @@ from cms.selectors import asset_visible_to, assets_for_user
 from demo import library
 from demo.library import code_word, search_hint
 from demo.management.commands import seed_demo
+from search.query import SearchQuery, audience_for
+from search.selectors import search_run, synonym_sets_clear
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +75,7 @@ def first_run(django_db_setup, django_db_blocker):
             call_command("seed_demo", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
+    synonym_sets_clear()  # the demo's synonyms are rolled back: not cached for later tests
     shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -189,6 +192,22 @@ class TestFullSeed:
         }
         assert None not in filled.values(), filled
         assert filled["Retail"] == Industry.objects.get(name="Retail and e-commerce").slug
+
+    def test_demo_synonyms_find_an_asset_that_says_it_the_other_way(self, first_run):
+        """The demo seeded no synonym sets, so "return on investment" missed the ROI
+        calculators and "tco" the total cost of ownership whitepaper."""
+        rep = _user("rep")
+
+        def found(text: str) -> dict[str, list[str]]:
+            query = SearchQuery(audience=audience_for(rep), now=timezone.now(), text=text)
+            return {hit.fields["title"]: hit.synonym_of for hit in search_run(query=query).hits}
+
+        roi = AssetPage.objects.get(title="ROI calculator: Tidewater Observe")
+        own_text = f"{roi.title} {roi.summary} {roi.body} {roi.document.extracted_text}"
+        assert "return on investment" not in " ".join(own_text.lower().split())
+        assert found("return on investment")[roi.title] == ["return on investment"]
+        tco = "Total cost of ownership: Tidewater vs in-house scripts"
+        assert found("tco")[tco] == ["tco"]
 
     def test_expired_asset_is_hidden_from_the_rep(self, first_run):
         expired = AssetPage.objects.filter(expire_at__lt=timezone.now())
