@@ -327,11 +327,18 @@ def search_gaps(request):
             messages.error(request, "Say which search to turn into a request.")
         else:
             try:
-                content_request_create(user=request.user, text=text, source="search_gap")
+                asked, new = content_request_create(
+                    user=request.user, text=text, source="search_gap"
+                )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
-                messages.success(request, f"Content request created for “{text}”.")
+                if new:
+                    messages.success(request, f"Content request created for “{text}”.")
+                else:  # an open request already asks for it: this backs it
+                    messages.success(
+                        request, f"Already requested as “{asked.text}”: your vote is added to it."
+                    )
         return redirect("analytics:search_gaps")
     backlog = content_requests_backlog()
     context = _base_context(

@@ -1,10 +1,12 @@
-"""Pages name people as everywhere else: the full name, else the username
-(``accounts.people``), never a bare username beside a full name elsewhere."""
+"""What marketing and leads read of the loop back from reps: people named as everywhere else
+(the full name, else the username: ``accounts.people``), where search gaps are found, and what
+turning a search gap into a request did."""
 
 import pytest
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
+from analytics.content_requests import content_request_create
 from analytics.models import AssetFeedback, ContentRequest
 from tests.factories import make_asset, make_user
 
@@ -62,3 +64,16 @@ def test_a_marketer_finds_search_gaps_in_the_site_menu_and_a_rep_does_not():
     assert link in _signed_in(MARKETER).get("/").content.decode()
     assert "/analytics/search-gaps/" not in _signed_in(REP).get("/").content.decode()
     assert "/admin/" not in _signed_in(REP).get("/").content.decode()
+
+
+def test_requesting_a_search_gap_already_asked_for_says_it_was_backed_not_created():
+    rep = make_user(role=REP)
+    content_request_create(user=rep, text="SOC 2 report for banks")
+    client = _lead_client()
+    page = client.post("/analytics/search-gaps/", {"query": "soc 2 report"}, follow=True)
+    text = page.content.decode()
+    assert "Already requested as “SOC 2 report for banks”: your vote is added to it." in text
+    assert "Content request created" not in text
+    assert ContentRequest.objects.count() == 1
+    page = client.post("/analytics/search-gaps/", {"query": "Pricing in yen"}, follow=True)
+    assert "Content request created for “Pricing in yen”." in page.content.decode()
