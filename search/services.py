@@ -397,14 +397,18 @@ def _spooled_event(path: Path) -> SearchEvent | None:
         return None
 
 
-def search_click_record(*, user, search_key: str, asset_id: int, position: int) -> str | None:
+def search_click_record(
+    *, user, search_key: str, asset_id: int, position: int, record: bool = True
+) -> str | None:
     """Record that ``user`` opened ``asset_id`` from their search ``search_key`` and return
     the asset's URL, or None when the asset is not visible to them (nothing is recorded).
     Clicks on someone else's search are not recorded but still lead to the asset. A search
-    still in the spool is written first."""
+    still in the spool is written first. ``record=False`` (a HEAD) only answers."""
     asset = AssetPage.objects.filter(pk=asset_id).first()
     if asset is None or not asset_visible_to(user, asset):
         return None
+    if not record:
+        return asset.get_url()
     event = SearchEvent.objects.filter(key=search_key, user=user).first()
     if event is None and search_events_flush():
         event = SearchEvent.objects.filter(key=search_key, user=user).first()

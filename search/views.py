@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from search import selectors, services
 from search.engines import SearchUnavailable, retry_after
@@ -32,7 +32,7 @@ REGION = "search/_region.html"
 
 
 @login_required
-@require_GET
+@require_safe
 def search_page(request):
     partial = PARTIAL_HEADER in request.headers
     q = request.GET.get("q", "")
@@ -42,6 +42,7 @@ def search_page(request):
             params=request.GET,
             source="web",
             refines=request.headers.get(REFINES_HEADER),
+            record=request.method == "GET",  # a HEAD answers as GET would and records nothing
         )
     except InvalidSearch as error:
         return _respond(request, _failed(str(error), q, error.way_out), partial, status=400)
@@ -80,7 +81,7 @@ def _respond(request, context: dict, partial: bool, status: int = 200, keep=()):
     return response
 
 
-@require_GET
+@require_safe
 def suggest(request):
     """JSON for the search box: {"suggestions": [{"kind", "label", "url"}]}."""
     if not request.user.is_authenticated:
@@ -100,14 +101,18 @@ def suggest(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def click(request, search_key, asset_id: int):
     """Record a result click, then go to the asset, at the page asked for if any (404 when
     the user may not see it)."""
     pos = request.GET.get("pos", "")
     position = int(pos) if pos.isdecimal() and len(pos) <= 6 else 0  # a result's place, or 0
     url = services.search_click_record(
-        user=request.user, search_key=search_key, asset_id=asset_id, position=position
+        user=request.user,
+        search_key=search_key,
+        asset_id=asset_id,
+        position=position,
+        record=request.method == "GET",
     )
     if not url:
         raise Http404("No such asset")

@@ -316,3 +316,23 @@ def test_searches_reuse_the_database_connection_between_requests(tmp_path):
         client.get("/search/", {"q": "briefing"})
         assert first is not None and connection.connection is first
     assert SearchEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_head_answers_as_get_and_records_no_search_and_no_click(active_engine, library, client):
+    """A HEAD (a link checker, a prefetching proxy) was a 405 on the search page, the
+    suggestions and a result's click; it answers as GET would, with no body, and records
+    nothing a GET would."""
+    client.force_login(library.outsider)
+    for target in ("/search/?q=roadmap", "/search/suggest/?q=road"):
+        got, head = client.get(target), client.head(target)
+        assert head.status_code == got.status_code == 200, target
+        assert head["Content-Type"] == got["Content-Type"] and head.content == b""
+    services.search_events_flush()
+    assert SearchEvent.objects.count() == 1  # the GET's search; the HEAD's recorded nothing
+    click_url = _search(library.outsider, "roadmap").cards[0].click_url
+    services.search_events_flush()
+    head = client.head(click_url)
+    assert head.status_code == 302 and head["Location"] == client.get(click_url)["Location"]
+    assert SearchClick.objects.count() == 1  # the GET's click only
+    assert SearchEvent.objects.count() == 2
