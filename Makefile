@@ -25,6 +25,7 @@ install: $(STAMP)
 run: export BASE_URL := $(BASE_URL)
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT) with a task worker and the analytics scheduler."
 	@TASKS_BACKEND=database; export TASKS_BACKEND; \
