@@ -172,9 +172,12 @@ def deal_external_id_normalise(value) -> str:
 def deal_external_id_problem(external_id: str) -> str:
     """Why a normalised, non-empty CRM id cannot key a deal, or "": a slash at either end
     (the deal's page and API addresses hold its id, slashes inside included:
-    ``enablement.converters.CrmId``)."""
+    ``enablement.converters.CrmId``), or a part between slashes that is "." or "..": a browser
+    resolves those before asking, so "../../admin" linked to /admin/."""
     if external_id.startswith("/") or external_id.endswith("/"):
         return f"{external_id!r} starts or ends with “/”, which no deal's address can hold"
+    if {".", ".."} & set(external_id.split("/")):
+        return f"{external_id!r} has “.” or “..” between slashes, which a browser's address drops"
     return ""
 
 
