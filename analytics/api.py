@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -24,7 +25,7 @@ from accounts.throttle import APP_KEY_PREFIX, WAGTAIL_TOKEN_PREFIX, WrongKindOfT
 from analytics import deal_panel, scope, selectors, services
 from analytics.models import Deal, EventKind
 from analytics.parsing import parse_amount
-from search.engines import SearchUnavailable
+from search.engines import retry_after
 
 PREFIX = "/"
 MAX_BATCH = 1000
@@ -324,7 +325,12 @@ class TouchOut(Schema):
 class DealPanelOut(Schema):
     deal: DealOut
     deal_mode: dict[str, str]
-    recommendations: list[RecommendationOut]
+    recommendations: list[RecommendationOut] | None = Field(
+        description="null while search is unavailable (``recommendations_unavailable``)."
+    )
+    recommendations_unavailable: str | None = Field(
+        None, description="Why there are no recommendations (search is down), else null."
+    )
     touches: list[TouchOut]
 
 
@@ -338,45 +344,36 @@ def my_deals(request):
 
 @router.get(
     "deals/{crm_id:external_id}",
-    response={200: DealPanelOut, 404: ErrorOut, 503: ErrorOut},
+    response={200: DealPanelOut, 404: ErrorOut},
     summary="A deal's panel: recommended assets and what was shared or used",
 )
-def deal_detail(request, external_id: str):
+def deal_detail(request, response: HttpResponse, external_id: str):
     """The same panel as ``/deals/<external_id>/``: the assets recommended for the deal's
     stage, industry, persona and competitors (each with its reasons; only assets the caller
     may see) and the assets already shared or used in it. Another rep's deal is 404. The
     recommendations are recorded as a search, as the page's are, but for a HEAD
-    (``enablement.api.HeadAsGet``)."""
+    (``enablement.api.HeadAsGet``). With search down it is still a 200 with the deal and its
+    touches (they need no search): ``recommendations`` is null,
+    ``recommendations_unavailable`` says why, and ``Retry-After`` when to ask again."""
     _takes_only(request)
     deal = deal_panel.deal_for_user(
         user=request.user, external_id=services.deal_external_id_normalise(external_id)
     )
     if deal is None:
         return Status(404, {"detail": "No such deal."})
-    try:
-        panel = deal_panel.deal_panel(
-            user=request.user,
-            deal=deal,
-            source="api",
-            record=not getattr(request, "answering_head", False),
-        )
-    except SearchUnavailable:
-        return Status(503, {"detail": "Search is unavailable; try again soon."})
-    cards = panel.recommendations.cards
+    panel = deal_panel.deal_panel(
+        user=request.user,
+        deal=deal,
+        source="api",
+        record=not getattr(request, "answering_head", False),
+    )
+    if panel.recommendations is None:
+        response["Retry-After"] = retry_after()
     return {
         "deal": _deal_out(deal),
         "deal_mode": panel.params,
-        "recommendations": [
-            {
-                "id": c.asset_id,
-                "title": c.title,
-                "url": c.url,
-                "summary": c.summary,
-                "reasons": c.reasons,
-                "shareable": c.asset_id in panel.shareable,
-            }
-            for c in cards
-        ],
+        "recommendations": _recommendations_out(panel),
+        "recommendations_unavailable": panel.unavailable or None,
         "touches": [
             {
                 "asset_id": e.asset_id,
@@ -387,6 +384,22 @@ def deal_detail(request, external_id: str):
             for e in panel.touches
         ],
     }
+
+
+def _recommendations_out(panel) -> list[dict] | None:
+    if panel.recommendations is None:
+        return None
+    return [
+        {
+            "id": c.asset_id,
+            "title": c.title,
+            "url": c.url,
+            "summary": c.summary,
+            "reasons": c.reasons,
+            "shareable": c.asset_id in panel.shareable,
+        }
+        for c in panel.recommendations.cards
+    ]
 
 
 # --- Analytics --------------------------------------------------------------------------------

@@ -5,11 +5,14 @@ it). The page (``/deals/<external_id>/``, embeddable in a CRM) and the API call 
 
 Who sees a deal: its owner, and enablement leads; anyone else gets "no such deal", never a
 hint that it exists. Recommendations come from ``search.services.rep_search`` in deal mode,
-so they obey the same team restrictions as any search by that rep.
+so they obey the same team restrictions as any search by that rep. With search down, the
+panel still has the deal and its touches (read from the database): only the recommendations
+are missing, and it says so.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -20,10 +23,17 @@ from analytics.forms import picked_deals
 from analytics.models import TOUCH_KINDS, Deal, EventKind, UsageEvent
 from cms.selectors import assets_for_user, assets_shareable_ids
 from cms.taxonomy import Facet, deal_facets
+from search.engines import SearchUnavailable
 from search.results import RepSearchPage
 from search.services import rep_search
 
+logger = logging.getLogger(__name__)
+
 RECOMMENDATIONS = 10
+#: Why a panel has no recommendations (``DealPanel.unavailable``), as the page and the API say it.
+RECOMMENDATIONS_UNAVAILABLE = (
+    "Recommendations are unavailable right now (search is down); try again soon."
+)
 _SEPARATORS = re.compile(r"[;,\n]")
 
 
@@ -112,10 +122,11 @@ class TouchRow:
 class DealPanel:
     deal: Deal
     params: dict[str, str]  # the deal mode the recommendations were ranked for
-    recommendations: RepSearchPage
+    recommendations: RepSearchPage | None  # None: search is down (``unavailable`` says so)
     touches: list[UsageEvent]  # shared, used, presented, opened: newest first
     shareable: set[int]  # the recommended assets that may go to buyers
     touch_rows: list[TouchRow]  # the page's list: one row per asset and kind, latest first
+    unavailable: str = ""  # why there are no recommendations, else ""
 
 
 def touch_rows(touches) -> list[TouchRow]:
@@ -140,20 +151,29 @@ def touch_rows(touches) -> list[TouchRow]:
 
 def deal_panel(*, user, deal: Deal, source: str = "deal", record: bool = True) -> DealPanel:
     """Everything the deal panel shows for ``deal`` (which the caller checked ``user`` may
-    see); its recommendations are recorded as a search unless ``record`` is false. Raises
-    ``SearchUnavailable`` when the engine is down."""
+    see); its recommendations are recorded as a search unless ``record`` is false. With the
+    engine down (``SearchUnavailable``) the panel has no recommendations and says why in
+    ``unavailable``, but keeps the deal's touches, which need no search: the rep must still
+    see what was already shared or used in the deal."""
     params = deal_search_params(deal)
-    asked = {**params, "per_page": str(RECOMMENDATIONS)}
-    page = rep_search(user=user, params=asked, source=source, record=record)
     touches = deal_touches(user=user, deal=deal)
-    shareable = assets_shareable_ids(card.asset_id for card in page.cards)
+    asked = {**params, "per_page": str(RECOMMENDATIONS)}
+    try:
+        page = rep_search(user=user, params=asked, source=source, record=record)
+    except SearchUnavailable as error:
+        logger.warning("deal panel without recommendations: %s", error)
+        page, unavailable = None, RECOMMENDATIONS_UNAVAILABLE
+    else:
+        unavailable = ""
+    cards = page.cards if page is not None else []
     return DealPanel(
         deal=deal,
         params=params,
         recommendations=page,
         touches=list(touches[:50]),
-        shareable=shareable,
+        shareable=assets_shareable_ids(card.asset_id for card in cards),
         touch_rows=touch_rows(touches),
+        unavailable=unavailable,
     )
 
 

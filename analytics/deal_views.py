@@ -3,8 +3,6 @@ CRM can embed in a frame (only from the origins in ``DEAL_EMBED_ORIGINS``)."""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -14,9 +12,6 @@ from django.views.decorators.http import require_safe
 
 from analytics.deal_panel import deal_for_user, deal_panel, deals_for_rep
 from analytics.models import Deal
-from search.engines import SearchUnavailable
-
-logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -33,15 +28,13 @@ def deal_list(request):
 def deal_detail(request, external_id: str):
     """The deal panel. Framing is decided by CSP ``frame-ancestors`` alone (this site and
     ``DEAL_EMBED_ORIGINS``), so X-Frame-Options is left off this one URL. A HEAD is answered
-    as a GET, but its recommendations are not recorded as a search (nobody saw them)."""
+    as a GET, but its recommendations are not recorded as a search (nobody saw them). With
+    search down it is still a 200: the deal and its touches, and a word that recommendations
+    are unavailable (``DealPanel.unavailable``)."""
     deal = deal_for_user(user=request.user, external_id=external_id)
     if deal is None:
         raise Http404("No such deal")
-    try:
-        panel = deal_panel(user=request.user, deal=deal, record=request.method != "HEAD")
-    except SearchUnavailable as error:
-        logger.warning("deal panel without recommendations: %s", error)
-        panel = None
+    panel = deal_panel(user=request.user, deal=deal, record=request.method != "HEAD")
     context = {
         "deal": deal,
         "panel": panel,

@@ -334,7 +334,41 @@ def test_the_panel_survives_search_being_down(down_engine):  # noqa: F811
         response = _client(rep).get("/deals/006K/")
         assert response.status_code == 200
         assert "Recommendations are unavailable" in response.content.decode()
-        assert _client(rep).get("/api/v1/deals/006K").status_code == 503
+        api = _client(rep).get("/api/v1/deals/006K")
+        assert api.status_code == 200 and api.json()["recommendations"] is None
+
+
+def test_with_search_down_the_panel_and_the_api_still_show_the_deals_touches(
+    library,
+    settings,
+    down_engine,  # noqa: F811
+):
+    """During a search outage the panel said "Nothing yet." under "Already shared or used in
+    this deal" though the deal had touches, and the API answered 503 for the whole deal
+    (outside audit): the touches need no search."""
+    from search.engines import use_engine
+
+    settings.SEARCH_COOLDOWN_SECONDS = 45
+    rep = make_user(role=REP)
+    deal = _deal("006O", rep, name="Globex")
+    usage_record(kind=EventKind.USED_IN_DEAL, asset=library["decide"], user=rep, deal=deal)
+    with use_engine(down_engine):
+        html = _client(rep).get("/deals/006O/").content.decode()
+        api = _client(rep).get("/api/v1/deals/006O")
+    assert 'id="recommendations-unavailable"' in html and 'id="recommendations"' not in html
+    touches = html[html.index('id="touches"') : html.index("</ul>", html.index('id="touches"'))]
+    assert "Pricing objections · Used in deal" in touches and "Nothing yet." not in touches
+    assert (api.status_code, api["Retry-After"]) == (200, "45")
+    data = api.json()
+    assert data["deal"]["name"] == "Globex" and data["deal_mode"] == {"deal_stage": "decide"}
+    assert data["recommendations"] is None
+    assert "unavailable" in data["recommendations_unavailable"]
+    assert [(t["title"], t["kind"]) for t in data["touches"]] == [
+        ("Pricing objections", "used_in_deal")
+    ]
+    healthy = _client(rep).get("/api/v1/deals/006O")
+    assert healthy.json()["recommendations_unavailable"] is None
+    assert healthy.json()["recommendations"] and "Retry-After" not in healthy
 
 
 def test_deals_of_a_closed_deal_offer_no_actions(library):
