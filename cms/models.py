@@ -182,7 +182,7 @@ class CrmNamedTaxonomy(Taxonomy):
             errors["crm_names"] = (
                 f"A CRM name maps to one {kind}: "
                 + "; ".join(clashes)
-                + ". Remove it here, or there."
+                + f". Remove it here, or change that {kind}."
             )
         for field in ("name", "slug"):
             value = getattr(self, field)

@@ -261,6 +261,7 @@ def test_a_crm_name_that_is_another_terms_name_or_slug_is_refused(marketer):
     error = response.context["form"].errors["crm_names"][0]
     assert "“pipewise” is the name of “Pipewise”" in error
     assert "“Brightwell” is the slug of “Brightwell Data”" in error
+    assert error.endswith("Remove it here, or change that competitor.")
     term.refresh_from_db()
     assert term.crm_names == ""
 
