@@ -69,10 +69,26 @@ def picked_deals(user) -> tuple[list[Deal], bool]:
     return deals[:DEALS_PICKED], len(deals) > DEALS_PICKED
 
 
-class DealForm(forms.Form):
-    """Pick one of the rep's own open deals, the most recently updated first."""
+#: The first option of every deal picker a rep submits (empty value, selected, and the select
+#: ``required``): no deal is chosen for the rep. The first deal used to be preselected, so one
+#: click recorded a use or made a link on a deal the rep never picked, and deal touches drive
+#: the effectiveness estimates.
+DEAL_PLACEHOLDER = "Choose a deal…"
 
-    deal = _DealChoice(queryset=Deal.objects.none(), empty_label=None)
+
+class DealForm(forms.Form):
+    """Pick one of the rep's own open deals, the most recently updated first. Nothing picked
+    (the placeholder) or a deal that is not one of them is an error naming the field."""
+
+    deal = _DealChoice(
+        queryset=Deal.objects.none(),
+        empty_label=DEAL_PLACEHOLDER,
+        label="Deal",
+        error_messages={
+            "required": "choose one of your open deals; nothing was recorded.",
+            "invalid_choice": "pick one of your open deals (that one is closed or not yours).",
+        },
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,6 +154,11 @@ class ShareForm(DealForm):
         label="For",
         help_text="Who you are sending it to, so you can tell your links apart.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        messages = self.fields["deal"].error_messages
+        messages["required"] = "choose one of your open deals; no link was made."
 
 
 class StrataForm(forms.Form):

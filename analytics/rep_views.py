@@ -59,15 +59,12 @@ def _back(request, asset: AssetPage | None):
 
 
 def _form_problems(form) -> str:
-    """What is wrong with ``form``, field by field ("Deal" is always a pick of the rep's
-    open deals; another field is named with its own error)."""
+    """What is wrong with ``form``, field by field, each named with its own error ("Deal:
+    choose one of your open deals…", ``DealForm``)."""
     problems = []
     for name, errors in form.errors.items():
-        if name == "deal":
-            problems.append("Pick one of your open deals.")
-        else:
-            label = form.fields[name].label or name.replace("_", " ").capitalize()
-            problems.append(f"{label}: {' '.join(errors)}")
+        label = form.fields[name].label or name.replace("_", " ").capitalize()
+        problems.append(f"{label}: {' '.join(errors)}")
     return " ".join(problems)
 
 

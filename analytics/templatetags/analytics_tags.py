@@ -8,7 +8,7 @@ from analytics import selectors
 from analytics.charts import points_text
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
-from analytics.forms import FEEDBACK_REFUSED, deal_label, picked_deals
+from analytics.forms import DEAL_PLACEHOLDER, FEEDBACK_REFUSED, deal_label, picked_deals
 from cms.selectors import asset_original
 
 register = template.Library()
@@ -79,6 +79,7 @@ def asset_actions(context, asset):
         "asset": asset,
         "field_credit": field_credit(asset=original),
         "deals": deals,
+        "deal_placeholder": DEAL_PLACEHOLDER,
         "more_deals": more_deals,
         "feedback": refused,
         "csrf_token": context.get("csrf_token"),

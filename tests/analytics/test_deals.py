@@ -195,6 +195,7 @@ def test_pickers_list_deals_by_recency_with_stage_and_amount():
     _deal("1213", rep, name="Newer", amount=Decimal(12000), currency="EUR")
     labels = [label for _, label in DealForm(user=rep).fields["deal"].choices]
     assert labels == [
+        "Choose a deal…",  # nothing preselected: the rep picks the deal
         "Newer · Proposal/Price Quote · 12,000 EUR",
         "Older · Initech · Proposal/Price Quote · 5,000 USD",
     ]
@@ -416,7 +417,7 @@ def test_deal_pickers_list_the_most_recent_open_deals_and_any_can_still_be_chose
     picker = page[
         page.index('id="used-deal"') : page.index("</select>", page.index('id="used-deal"'))
     ]
-    assert picker.count("<option") == forms.DEALS_PICKED
+    assert picker.count("<option") == forms.DEALS_PICKED + 1  # and "Choose a deal…"
     assert f'value="{newest.pk}"' in picker and f'value="{oldest.pk}"' not in picker
     assert 'id="more-deals"' in page
     results = client.get("/search/", {"q": "pricing objections"}).content.decode()

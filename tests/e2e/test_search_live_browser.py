@@ -176,8 +176,13 @@ def test_a_card_fetched_as_the_rep_types_records_use_in_a_chosen_deal(page, libr
     card = page.locator(".result-card").first
     card.locator("summary", has_text="Used in a deal?").click()
     options = card.locator("select[name=deal] option")
-    expect(options).to_have_count(2)
-    card.locator("select[name=deal]").select_option(label="Initech expansion · x")
+    expect(options).to_have_count(3)  # "Choose a deal…" and the two deals
+    picker = card.locator("select[name=deal]")
+    expect(picker).to_have_value("")  # no deal is chosen for the rep
+    card.get_by_role("button", name="Record use").click()  # the browser's `required` stops it
+    assert picker.evaluate("select => !select.validity.valid")
+    assert _still_same_page(page) and not UsageEvent.objects.exists()  # nothing was posted
+    picker.select_option(label="Initech expansion · x")
     card.get_by_role("button", name="Record use").click()
     expect(page).to_have_url(re.compile(r"/search/\?q=roadmap"))
     event = UsageEvent.objects.get(kind=EventKind.USED_IN_DEAL)
