@@ -3,6 +3,9 @@
 ``analytics.selectors.share_link_for_buyer`` decides on every request whether the link still
 opens; every refusal looks the same (the "not available" page, 404), so a guess learns
 nothing. The page shows only what is meant for buyers: the title and the buyer description.
+A file missing from the store is the buyer's own "not available right now" page (404, nothing
+recorded, its owners told: ``cms.missing_files``), never the site's error page, whose links
+lead to the sign-in page.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from django.views.decorators.cache import never_cache
 
 from analytics import selectors, services
 from analytics.models import EventKind
-from cms.downloads import stored_file_response
+from cms.downloads import StoredFileMissing, stored_file_response
+from cms.missing_files import asset_file_missing_report
 
 
 def _refused(request):
@@ -62,10 +66,17 @@ def share_file(request, token: str, asset_id: int):
     asset = link.asset
     if not (asset.document_id and asset.document.file) and not asset.external_url:
         return _refused(request)
+    if asset.document_id and asset.document.file:
+        try:
+            response = stored_file_response(asset.document.file, filename=asset.document.filename)
+        except StoredFileMissing as missing:  # nothing was downloaded: nothing is recorded
+            asset_file_missing_report(asset=asset, missing=missing, what="file")
+            context = {"asset": asset, "token": token}
+            return render(request, "analytics/share_unavailable.html", context, status=404)
+    else:
+        response = redirect(asset.external_url)
     if _buyer_reads(request):
         services.usage_record(
             kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
         )
-    if asset.document_id and asset.document.file:
-        return stored_file_response(asset.document.file, filename=asset.document.filename)
-    return redirect(asset.external_url)
+    return response

@@ -2,6 +2,11 @@
 
 Files are never served from a public URL. On local disk the file streams through Django; on
 S3 the browser is redirected to a presigned URL that lives S3_PRESIGN_SECONDS.
+
+A file the store does not have (deleted, or moved away while its row still names it) raises
+``StoredFileMissing`` before anything is sent, so the caller records no download that did not
+happen and answers with its own page (``cms.missing_files``); a store that does not answer
+raises its own error, which ``cms.middleware.FileStoreDownMiddleware`` answers with a 503.
 """
 
 from __future__ import annotations
@@ -12,12 +17,45 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.utils.functional import LazyObject, empty
+
+from cms.storage import file_missing
+
+
+class StoredFileMissing(Exception):
+    """The stored file ``name`` is not in its store (``storage``: the backend's class name)."""
+
+    def __init__(self, field_file):
+        self.name = field_file.name
+        self.storage = type(_unwrapped(field_file.storage)).__name__
+        super().__init__(f"{self.name} is not in the file store ({self.storage})")
+
+
+def _unwrapped(storage):
+    """The storage itself, not the lazy ``default_storage`` standing in for it."""
+    if isinstance(storage, LazyObject):
+        if storage._wrapped is empty:
+            storage._setup()
+        return storage._wrapped
+    return storage
 
 
 def stored_file_response(
     field_file, *, filename: str | None = None, as_attachment: bool = True
 ) -> HttpResponse:
-    """Serve ``field_file`` (a FieldFile) to a user already allowed to have it."""
+    """Serve ``field_file`` (a FieldFile) to a user already allowed to have it; raises
+    ``StoredFileMissing`` when the store does not have it. The file is opened (local disk) or
+    asked for (S3: one HEAD request, so that nobody is sent to the bucket's own error page)
+    before the response is made: once this returns, the file is there."""
+    try:
+        return _response(field_file, filename=filename, as_attachment=as_attachment)
+    except Exception as error:
+        if file_missing(error):
+            raise StoredFileMissing(field_file) from error
+        raise
+
+
+def _response(field_file, *, filename: str | None, as_attachment: bool) -> HttpResponse:
     filename = filename or PurePosixPath(field_file.name).name
     storage = field_file.storage
     if isinstance(storage, FileSystemStorage):
@@ -31,6 +69,8 @@ def stored_file_response(
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"
         return response
+    if not storage.exists(field_file.name):
+        raise StoredFileMissing(field_file)
     disposition = "attachment" if as_attachment else "inline"
     url = storage.url(
         field_file.name,

@@ -69,3 +69,14 @@ def file_store_down(error: BaseException) -> bool:
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return True  # no answer: connection refused or reset, timeout, endpoint unknown
     return isinstance(error, OSError) and error.errno in _DISK_DOWN
+
+
+def file_missing(error: BaseException | None) -> bool:
+    """Whether ``error`` means the stored file is not there (deleted, or moved away from the
+    media directory or the bucket) while the store itself answers: a 404, not a 503, since
+    asking again cannot help."""
+    import botocore.exceptions
+
+    if isinstance(error, botocore.exceptions.ClientError):
+        return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+    return isinstance(error, FileNotFoundError | NotADirectoryError)

@@ -9,11 +9,12 @@ Every view asks ``cms.selectors`` what the user may see; an asset the user may n
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
@@ -30,12 +31,15 @@ from wagtail.permissions import policy_registry
 from accounts.roles import user_manages_content
 from cms import selectors
 from cms.documents import document_page_preview
-from cms.downloads import stored_file_response
+from cms.downloads import StoredFileMissing, stored_file_response
 from cms.extraction import ExtractionError
+from cms.missing_files import asset_file_missing_report
 from cms.models import AssetPage, LibraryPage
 from cms.signals import asset_downloaded, asset_viewed
+from cms.storage import file_missing
 from cms.taxonomy import asset_terms, card_facets, facets
 
+logger = logging.getLogger(__name__)
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"
 PAGE_PREVIEW_WIDTH = 800
@@ -239,14 +243,35 @@ def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
 @login_required
 def asset_download(request, asset_id: int):
     """The asset's file, for users who may see the asset. Sends ``asset_downloaded`` so that
-    analytics records the download of this asset."""
+    analytics records the download of this asset, once the file is known to be there: a file
+    missing from the store records nothing and answers the "file unavailable" page (404)."""
     asset = _visible_asset_or_404(request, asset_id)
     document = asset.document
     if document is None or not document.file:
         raise Http404("This asset has no file to download")
+    try:
+        response = stored_file_response(document.file, filename=document.filename)
+    except StoredFileMissing as missing:
+        asset_file_missing_report(asset=asset, missing=missing, what="file")
+        return _file_unavailable(request, asset)
     if request.method != "HEAD":  # a HEAD fetches nothing, so it downloads nothing
         asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
-    return stored_file_response(document.file, filename=document.filename)
+    return response
+
+
+FILE_UNAVAILABLE = (
+    "The file of this asset is missing from the library's file store, so it cannot be "
+    "downloaded now. The library's owners have been told."
+)
+
+
+def _file_unavailable(request, asset: AssetPage) -> HttpResponse:
+    """404 saying the file is unavailable and its owners told: JSON to a caller that asks
+    for JSON (and not HTML), else a page with the way back to the asset."""
+    if not request.accepts("text/html") and request.accepts("application/json"):
+        return JsonResponse({"detail": FILE_UNAVAILABLE}, status=404)
+    context = {"asset": asset, "message": FILE_UNAVAILABLE}
+    return TemplateResponse(request, "cms/file_unavailable.html", context, status=404)
 
 
 @require_safe
@@ -270,14 +295,26 @@ def asset_thumbnail(request, asset_id: int):
     its file, else 404 (the templates show a placeholder instead)."""
     asset = _visible_asset_or_404(request, asset_id)
     if asset.thumbnail_image_id:
+        image = asset.thumbnail_image
         try:
-            rendition = asset.thumbnail_image.get_rendition(THUMBNAIL_SPEC)
+            rendition = image.get_rendition(THUMBNAIL_SPEC)
         except (InvalidFilterSpecError, OSError) as error:  # SourceImageIOError is an OSError
+            if file_missing(error.__cause__ or error.__context__):
+                missing = StoredFileMissing(image.file)
+                asset_file_missing_report(asset=asset, missing=missing, what="thumbnail image")
             raise Http404("The thumbnail image cannot be read") from error
-        return stored_file_response(rendition.file, as_attachment=False)
+        return _thumbnail(asset, rendition.file, what="thumbnail image")
     if asset.document is not None and asset.document.thumbnail:
-        return stored_file_response(asset.document.thumbnail, as_attachment=False)
+        return _thumbnail(asset, asset.document.thumbnail, what="thumbnail")
     raise Http404("This asset has no thumbnail")
+
+
+def _thumbnail(asset: AssetPage, field_file, *, what: str) -> HttpResponse:
+    try:
+        return stored_file_response(field_file, as_attachment=False)
+    except StoredFileMissing as missing:
+        asset_file_missing_report(asset=asset, missing=missing, what=what)
+        raise Http404("The thumbnail is missing from the file store") from missing
 
 
 @require_safe
@@ -307,6 +344,9 @@ def asset_page_preview(request, asset_id: int, number: int):
                 document_id=document.pk, number=number, width=PAGE_PREVIEW_WIDTH
             )
         except ExtractionError as error:
+            if file_missing(error.__cause__):
+                missing = StoredFileMissing(document.file)
+                asset_file_missing_report(asset=asset, missing=missing, what="file")
             raise Http404("This page cannot be drawn") from error
         if png is None:
             raise Http404("Only PDF pages have previews")
@@ -336,7 +376,16 @@ def image_rendition(request, name: str):
         request.user, ["change", "choose"], rendition.image
     ):
         raise Http404("No such image")
-    return stored_file_response(rendition.file, as_attachment=False)
+    try:
+        return stored_file_response(rendition.file, as_attachment=False)
+    except StoredFileMissing as missing:
+        logger.error(
+            "stored file missing: image %s, its rendition %s (storage %s)",
+            rendition.image_id,
+            missing.name,
+            missing.storage,
+        )
+        raise Http404("The image is missing from the file store") from missing
 
 
 def _page_preview_headers(response: HttpResponse, etag: str) -> HttpResponse:

@@ -79,3 +79,18 @@ def test_a_busy_database_page_offers_to_try_again_only_what_can_be_repeated(meth
     text = _page(response)
     assert "The library is busy saving other changes" in text
     assert ('<a class="button" href="">Try again</a>' in text) is try_again
+
+
+def test_a_file_missing_from_the_store_is_a_404_saying_so_not_the_server_error_page():
+    """Trying again cannot bring a missing file back: the page says it is unavailable and
+    that its owners were told, with the way back to the asset (``cms.missing_files``)."""
+    from tests.factories import make_asset, make_document
+
+    asset = make_asset("Pricing deck", document=make_document("pricing.pdf"))
+    asset.document.file.storage.delete(asset.document.file.name)
+    response = _rep().get(f"/assets/{asset.pk}/download/", **BROWSER)
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "This file is not available" in text and "have been told" in text
+    assert f'<a href="{asset.url}">Back to “Pricing deck”</a>' in text
+    assert "Something went wrong" not in text and "FileNotFoundError" not in text

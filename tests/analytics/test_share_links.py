@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from accounts.roles import REP
+from accounts.roles import MARKETER, REP
 from analytics.models import EventKind, ShareLink, UsageEvent
 from analytics.services import share_link_create, share_link_revoke
 from cms.models import AssetPage
@@ -487,3 +487,41 @@ def test_a_link_is_named_with_its_day_as_the_pages_write_days(shared):
     link.created_at = timezone.make_aware(timezone.datetime(2026, 3, 5, 12, 30))
     label = share_link_label(link, asset_visible=True)
     assert label.endswith(", created 5 Mar 2026 12:30") and label.startswith(f"#{link.pk} ")
+
+
+def test_a_buyer_asking_for_a_missing_file_gets_a_buyers_page_and_nothing_is_recorded(
+    shared, caplog
+):
+    """An outside audit: the buyer got a 500 ("try again in a moment", with a link to the
+    sign-in page) and a download was recorded before the failure."""
+    import logging
+
+    from django.core.cache import cache
+
+    from notifications.models import Notification
+
+    rep, deal, asset, _, token = shared
+    owner = make_user(role=MARKETER)
+    AssetPage.objects.filter(pk=asset.pk).update(owner=owner)
+    name = asset.document.file.name
+    asset.document.file.storage.delete(name)
+    cache.clear()  # the "told today" guard of an earlier test's asset of the same id
+    buyer = Client(HTTP_USER_AGENT=BROWSER, raise_request_exception=False)
+    assert buyer.get(f"/s/{token}/").status_code == 200
+    with caplog.at_level(logging.ERROR):
+        response = buyer.get(f"/s/{token}/{asset.pk}/file/")
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "This document is not available right now" in text
+    assert "The people who look after it have been told" in text
+    assert f'href="/s/{token}/"' in text and "/login/" not in text and 'href="/"' not in text
+    assert not UsageEvent.objects.filter(deal=deal, kind=EventKind.DOWNLOADED).exists()
+    assert UsageEvent.objects.filter(deal=deal, kind=EventKind.BUYER_OPENED).count() == 1
+    missing = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert missing == [
+        f"stored file missing: asset {asset.pk}, its file {name} (storage FileSystemStorage)"
+    ]
+    [notice] = Notification.objects.filter(kind="asset_file_missing")
+    assert notice.user == owner and "“Pricing one-pager” is missing" in notice.text
+    assert buyer.get(f"/s/{token}/{asset.pk}/file/").status_code == 404
+    assert Notification.objects.filter(kind="asset_file_missing").count() == 1  # once a day

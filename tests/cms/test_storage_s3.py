@@ -19,8 +19,8 @@ from django.urls import reverse
 from wagtail.images import get_image_model
 
 from accounts.roles import MARKETER
-from cms.downloads import stored_file_response
-from cms.storage import file_store_down
+from cms.downloads import StoredFileMissing, stored_file_response
+from cms.storage import file_missing, file_store_down
 from enablement.env import s3_origins, s3_storage_from_env
 from tests.factories import make_document, make_image, make_user
 
@@ -246,3 +246,41 @@ def _answer(status: int, code: str) -> botocore.exceptions.ClientError:
 )
 def test_the_store_being_down_is_told_from_a_missing_file(error, down):
     assert file_store_down(error) is down
+
+
+@pytest.mark.parametrize(
+    ("error", "missing"),
+    [
+        (_answer(404, "NoSuchKey"), True),
+        (_answer(404, "404"), True),  # a HEAD's answer has no body to name the code
+        (FileNotFoundError(errno.ENOENT, "gone"), True),
+        (_answer(403, "AccessDenied"), False),
+        (_answer(503, "SlowDown"), False),
+        (botocore.exceptions.EndpointConnectionError(endpoint_url=DEAD), False),
+        (OSError(errno.ENOSPC, "No space left on device"), False),
+        (None, False),
+    ],
+)
+def test_a_missing_file_is_told_from_the_store_being_down(error, missing):
+    assert file_missing(error) is missing
+
+
+def test_a_download_of_an_object_gone_from_the_bucket_is_the_unavailable_page(s3, caplog):
+    """Not a redirect to the bucket's own "NoSuchKey" error: the object is asked for first."""
+    from accounts.roles import REP
+    from analytics.models import UsageEvent
+    from tests.factories import make_asset
+
+    document = make_document("deck.txt", b"slide text")
+    asset = make_asset("Deck", document=document)
+    s3.delete_object(Bucket=BUCKET, Key=document.file.name)
+    with pytest.raises(StoredFileMissing):
+        stored_file_response(document.file, filename="deck.txt")
+    client = Client()
+    client.force_login(make_user(role=REP))
+    with caplog.at_level(logging.ERROR):
+        response = client.get(f"/assets/{asset.pk}/download/")
+    assert response.status_code == 404
+    assert "This file is not available" in response.content.decode()
+    assert not UsageEvent.objects.exists()
+    assert f"its file {document.file.name} (storage BucketStorage)" in caplog.text

@@ -36,3 +36,32 @@
     });
   });
 })();
+
+// An image that does not load (its file is missing from the store: a 404) gives way to the
+// text it names (data-unavailable), as a span of class data-unavailable-class: a thumbnail
+// to the placeholder a thumbnail-less asset shows, a page preview to a sentence saying so.
+(function () {
+  "use strict";
+  function giveWay(img) {
+    var span = document.createElement("span");
+    span.className = img.getAttribute("data-unavailable-class") || "thumb-placeholder";
+    span.textContent = img.getAttribute("data-unavailable");
+    img.replaceWith(span);
+  }
+  document.addEventListener(
+    "error",
+    function (event) {
+      var img = event.target;
+      if (img.tagName === "IMG" && img.hasAttribute("data-unavailable")) {
+        giveWay(img);
+      }
+    },
+    true
+  );
+  // Those that failed before this script ran (a lazy image not asked for yet has no currentSrc).
+  document.querySelectorAll("img[data-unavailable]").forEach(function (img) {
+    if (img.complete && img.currentSrc && img.naturalWidth === 0) {
+      giveWay(img);
+    }
+  });
+})();
