@@ -20,10 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms.models import AssetPage, LibraryPage
-from cms.selectors import asset_ids_placed_under
+from cms.selectors import asset_ids_placed_under, assets_live
 from cms.taxonomy import facet, facets
 from search.documents import live_documents
-from search.engines import SearchUnavailable, get_engine
+from search.engines import IndexMissing, SearchUnavailable, get_engine
 from search.forms import text_checked
 from search.models import PendingIndexUpdate, SearchClick, SearchEvent, SearchSynonyms
 from search.query import (
@@ -148,6 +148,20 @@ def _typed_words_found(engine, exact: SearchQuery) -> tuple[bool, float]:
     return answer.total > 0, answer.took_ms
 
 
+def _read(read):
+    """``read()``, answering for a library with no index yet (``IndexMissing``): when it has
+    no live asset it is legitimately empty (a new install), and its empty index is made on
+    this first use; when it has, search is unavailable until the scheduler rebuilds the
+    index from the database (``services.index_restore``), never "nothing matches"."""
+    try:
+        return read()
+    except IndexMissing:
+        if assets_live().exists():
+            raise
+    get_engine().reset()
+    return read()
+
+
 def search_run(*, query: SearchQuery) -> SearchResults:
     """Run ``query`` on the configured engine with the library's synonyms, leaving out
     assets with pending index updates; label facets, explain deal-mode hits and say why text
@@ -160,6 +174,10 @@ def search_run(*, query: SearchQuery) -> SearchResults:
     assets and 30 more about "pipelines", two typos away, and every count said 33. Nothing
     means nothing under any filter: the facet counts then promise no more than a click on
     one finds (``_typed_words_found``)."""
+    return _read(lambda: _search_run(query))
+
+
+def _search_run(query: SearchQuery) -> SearchResults:
     changes = {}
     hidden = pending_asset_ids()
     if hidden:
@@ -225,6 +243,10 @@ def search_suggest(
     start of one ("rate ca"), titles completing its synonyms fill the places left. Raises
     ``SearchUnavailable``, and ``InvalidSearch`` for text longer than a search takes
     (``MAX_TEXT_CHARS``), as the search itself does."""
+    return _read(lambda: _search_suggest(audience, text, titles, terms))
+
+
+def _search_suggest(audience: Audience, text: str, titles: int, terms: int) -> list[Suggestion]:
     words = parse_text(text_checked(text)).words
     if not words or len(" ".join(words)) < 2:
         return []

@@ -34,7 +34,7 @@ from cms.selectors import asset_visible_to, assets_live, taxonomy_unknown_slugs
 from cms.spool import Spool
 from search import selectors
 from search.documents import live_documents
-from search.engines import SearchUnavailable, get_engine
+from search.engines import IndexMissing, SearchUnavailable, get_engine
 from search.forms import InvalidSearch, is_search, query_from_params
 from search.models import (
     AdminIndexStale,
@@ -136,20 +136,34 @@ def index_catch_up() -> IndexOutcome | None:
 
 
 def index_restore() -> int | None:
-    """Rebuild the index from the database when it was built for other fields (an upgrade
-    added a searchable field or a facet: every engine refuses such an index, and search was
-    unavailable until someone ran ``search_reindex``), or when the engine answers but holds no
-    document while the library has live assets (a new or wiped search server, a deleted index
-    directory: reps' searches then found nothing, with nothing saying why); returns how many
-    were indexed, else None. The scheduler runs it."""
+    """Rebuild the index from the database (beside the live one, then swapped in) when the
+    engine answers and its index cannot serve the library: built for other fields (an
+    upgrade added a searchable field or a facet: every engine refuses such an index), missing
+    (a deleted or moved index directory: searches answer "unavailable" meanwhile, not
+    "nothing matches"), corrupt (damaged files: search was unavailable until someone ran
+    ``search_reindex``), or holding no document while the library has live assets (a new or
+    wiped search server). Returns how many were indexed, else None; logs what it found. An
+    engine that does not answer (a server down) is left alone: down is not corrupt, and its
+    index is rebuilt for none of this. The scheduler runs it."""
     health = get_engine().health()
-    if health.outdated:
-        logger.warning("the search index was built for other fields (%s): rebuilding it", health)
-        return index_rebuild()
-    if not health.ok or health.documents != 0 or not assets_live().exists():
+    found = _index_unfit(health)
+    if found is None:
         return None
-    logger.warning("the search index is empty while assets are live: rebuilding it")
+    logger.warning("the search index %s: rebuilding it from the database", found)
     return index_rebuild()
+
+
+def _index_unfit(health) -> str | None:
+    """What is wrong with the index that a rebuild fixes, or None."""
+    if health.outdated:
+        return f"was built for other fields ({health.detail})"
+    if health.missing:
+        return f"is missing ({health.detail})"
+    if health.corrupt:
+        return f"is corrupt ({health.detail})"
+    if health.ok and health.documents == 0 and assets_live().exists():
+        return "is empty while assets are live"
+    return None
 
 
 def admin_index_catch_up() -> bool:
@@ -171,11 +185,22 @@ def admin_index_catch_up() -> bool:
 
 
 def _apply(ids: list[int]) -> tuple[int, int]:
+    """Write these assets' entries. With no index at all (``IndexMissing``) one is made only
+    when these are every live asset (a new library's first publish): otherwise it would
+    hold a few assets and answer for the whole library; the write waits as pending and the
+    scheduler rebuilds the index from the database (``index_restore``)."""
     documents = _documents(ids)
     gone = sorted(set(ids) - {document.id for document in documents})
     engine = get_engine()
-    engine.upsert(documents)
-    engine.delete(gone)
+    try:
+        engine.upsert(documents)
+        engine.delete(gone)
+    except IndexMissing:
+        if assets_live().exclude(pk__in=ids).exists():
+            raise
+        engine.reset()
+        engine.upsert(documents)
+        engine.delete(gone)
     return len(documents), len(gone)
 
 

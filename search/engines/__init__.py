@@ -13,10 +13,19 @@ import threading
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from search.engines.base import EngineHealth, IndexOutdated, SearchEngine, SearchUnavailable
+from search.engines.base import (
+    EngineHealth,
+    IndexCorrupt,
+    IndexMissing,
+    IndexOutdated,
+    SearchEngine,
+    SearchUnavailable,
+)
 
 __all__ = [
     "EngineHealth",
+    "IndexCorrupt",
+    "IndexMissing",
     "IndexOutdated",
     "SearchEngine",
     "SearchUnavailable",

@@ -27,15 +27,35 @@ class IndexOutdated(SearchUnavailable):
     or the scheduler's ``search.services.index_restore``)."""
 
 
+class IndexMissing(SearchUnavailable):
+    """There is no index at all: never built, or its directory was deleted or moved away.
+    The engine does not make an empty one in its place, which would answer as an empty
+    library ("Nothing matches") and record the reps' searches as content gaps; the caller,
+    who knows the library, decides: an empty library is legitimately empty (``reset``),
+    otherwise search is unavailable until the index is rebuilt from the database."""
+
+
+class IndexCorrupt(SearchUnavailable):
+    """The index is there but its content cannot be read (files damaged, a pointer naming
+    nothing): refused until it is rebuilt from the database, which the scheduler's
+    ``search.services.index_restore`` does."""
+
+
 @dataclass
 class EngineHealth:
-    """``outdated``: the index is refused as built for other fields (``IndexOutdated``)."""
+    """``outdated``: the index is refused as built for other fields (``IndexOutdated``);
+    ``missing``: there is no index (``IndexMissing``); ``corrupt``: the engine answered and
+    what it holds cannot be read (``IndexCorrupt``). Each of these is fixed by a rebuild from
+    the database. An engine that does not answer (a server down, a timeout, a permission
+    refused) is none of them: its index may be intact, and it must not be rebuilt for it."""
 
     ok: bool
     engine: str
     detail: str = ""
     documents: int | None = None
     outdated: bool = False
+    missing: bool = False
+    corrupt: bool = False
 
 
 @runtime_checkable
@@ -102,4 +122,6 @@ class SearchEngine(Protocol):
         """Drop everything and start from an empty index (tests, first start)."""
 
     def health(self) -> EngineHealth:
-        """Whether the engine answers, without raising."""
+        """Whether the engine answers, without raising, and if not whether its index is
+        ``missing``, ``corrupt`` or ``outdated`` (read afresh, not from what this process
+        has open) or the engine is merely unreachable."""

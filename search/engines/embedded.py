@@ -25,6 +25,11 @@ a stem. Facet fields are ``raw`` fast fields, which terms aggregations require.
 Faults: every public method turns an I/O failure (unreadable, missing or malformed ``CURRENT``,
 a corrupt or vanished generation, EACCES, EIO, a full disk, which tantivy reports as
 ``ValueError`` and Python as ``OSError``) into ``SearchUnavailable``; nothing else escapes.
+Two of them say more: no ``CURRENT`` at all is ``IndexMissing`` (only ``rebuild`` and
+``reset`` make an index: one made empty on first use answered "nothing matches" for a whole
+library whose index directory had gone), and a generation whose files or pointer cannot be
+read is ``IndexCorrupt``; ``health`` reports both, reading the disk afresh, so that the
+scheduler rebuilds them from the database (``search.services.index_restore``).
 """
 
 from __future__ import annotations
@@ -49,7 +54,13 @@ import tantivy
 from tantivy import Occur, Query
 
 from search.documents import SearchDocument
-from search.engines.base import EngineHealth, IndexOutdated, SearchUnavailable
+from search.engines.base import (
+    EngineHealth,
+    IndexCorrupt,
+    IndexMissing,
+    IndexOutdated,
+    SearchUnavailable,
+)
 from search.query import (
     FACETS,
     FUZZY_WEIGHT,
@@ -308,9 +319,8 @@ class EmbeddedEngine:
         swapped ``CURRENT``."""
         try:
             stat = os.stat(self._pointer)
-        except FileNotFoundError:
-            self._swap_in(self._new_generation(), only_if_missing=True)
-            stat = os.stat(self._pointer)
+        except FileNotFoundError as error:
+            raise IndexMissing(f"no search index under {self.root}") from error
         stamp = (stat.st_ino, stat.st_mtime_ns)
         if stamp != self._stamp:
             with self._open_lock:
@@ -323,11 +333,16 @@ class EmbeddedEngine:
         """Both indexes of ``generation``; refused when built for other fields (a facet
         added or removed, or from before pages were indexed) until ``search_reindex``."""
         path = self.root / generation
+        if not (path / "meta.json").exists():
+            raise IndexCorrupt(f"{self._pointer} names index {generation}, which is not there")
         try:
             assets = tantivy.Index.open(str(path))
             has_pages = (path / PAGES_DIRECTORY / "meta.json").exists()
             pages = tantivy.Index.open(str(path / PAGES_DIRECTORY)) if has_pages else None
-        except (ValueError, OSError) as error:
+        except ValueError as error:  # tantivy refused what the files hold
+            unreadable = IndexCorrupt if "PermissionDenied" not in str(error) else SearchUnavailable
+            raise unreadable(f"cannot open index {generation}: {error}") from error
+        except OSError as error:
             raise SearchUnavailable(f"cannot open index {generation}: {error}") from error
         if assets.schema != SCHEMA or pages is None or pages.schema != PAGE_SCHEMA:
             raise IndexOutdated(
@@ -339,10 +354,13 @@ class EmbeddedEngine:
     def _read_pointer(self) -> str:
         """The live generation's name from ``CURRENT``; anything but a generation name (empty,
         binary, a path) is refused rather than followed."""
-        raw = self._pointer.read_bytes()[:100]
+        try:
+            raw = self._pointer.read_bytes()[:100]
+        except FileNotFoundError as error:
+            raise IndexMissing(f"no search index under {self.root}") from error
         name = raw.decode("ascii", errors="replace").strip()
         if not GENERATION.fullmatch(name):
-            raise SearchUnavailable(f"malformed pointer file {self._pointer}: {raw[:40]!r}")
+            raise IndexCorrupt(f"malformed pointer file {self._pointer}: {raw[:40]!r}")
         return name
 
     def _new_generation(self) -> tuple[str, tuple[tantivy.Index, tantivy.Index]]:
@@ -356,15 +374,12 @@ class EmbeddedEngine:
             shutil.rmtree(self.root / name, ignore_errors=True)
             raise SearchUnavailable(f"cannot create an index under {self.root}: {error}") from error
 
-    def _swap_in(self, generation: tuple[str, tuple], only_if_missing=False) -> None:
+    def _swap_in(self, generation: tuple[str, tuple]) -> None:
         """Point ``CURRENT`` at ``generation`` and delete older generations, under a file
         lock so that two processes swapping at once cannot delete each other's index."""
         name, _ = generation
         with open(self.root / ".swap.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if only_if_missing and self._pointer.exists():
-                shutil.rmtree(self.root / name, ignore_errors=True)
-                return
             if not (self.root / name / "meta.json").exists():
                 raise SearchUnavailable(f"index generation {name} vanished before the swap")
             temporary = self.root / f"CURRENT.{name}.tmp"
@@ -818,13 +833,27 @@ class EmbeddedEngine:
         return found
 
     def health(self) -> EngineHealth:
+        """Reads the live generation from disk afresh (not the indexes this process holds
+        open, which may still answer from files damaged since): one open, a few ms."""
         try:
-            documents = self._searcher_for_health().num_docs
+            documents = self._documents_on_disk()
         except SearchUnavailable as error:
-            outdated = isinstance(error, IndexOutdated)
-            return EngineHealth(ok=False, engine=self.name, detail=str(error), outdated=outdated)
+            return EngineHealth(
+                ok=False,
+                engine=self.name,
+                detail=str(error),
+                outdated=isinstance(error, IndexOutdated),
+                missing=isinstance(error, IndexMissing),
+                corrupt=isinstance(error, IndexCorrupt),
+            )
         return EngineHealth(ok=True, engine=self.name, detail=str(self.root), documents=documents)
 
     @_guarded("health check")
-    def _searcher_for_health(self):
-        return self._index_now().searcher()
+    def _documents_on_disk(self) -> int:
+        try:
+            os.stat(self._pointer)
+        except FileNotFoundError as error:
+            raise IndexMissing(f"no search index under {self.root}") from error
+        assets, pages = self._open(self._read_pointer())
+        pages.searcher()
+        return assets.searcher().num_docs

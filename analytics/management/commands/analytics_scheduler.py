@@ -6,7 +6,8 @@ hour prunes finished task results older than a day; every ``CATCH_UP_SECONDS`` i
 search index updates that missed their own task (``search.services.index_catch_up``: an asset
 published while the search engine was down is found again soon after it returns; the
 admin's index, when it missed a write, is rebuilt: ``admin_index_catch_up``; an index found
-empty while assets are live, or built for other fields, is rebuilt: ``index_restore``); once a
+empty while assets are live, built for other fields, missing or corrupt, is rebuilt:
+``index_restore``; a search server that does not answer is not); once a
 minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
 every ``STUCK_DOCUMENTS_SECONDS`` it retries the processing of documents stuck pending
