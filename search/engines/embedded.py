@@ -275,8 +275,17 @@ def _filter(query: Query) -> Query:
     return Query.const_score_query(query, 0.0)
 
 
+def _is_panic(error: BaseException) -> bool:
+    """Whether ``error`` is a Rust panic inside tantivy, which pyo3 raises as its own
+    ``PanicException`` (a ``BaseException``, and not importable by name): tantivy panics when
+    files it holds open are overwritten under it ("assertion failed: 1 <= nbytes...")."""
+    return type(error).__name__ == "PanicException"
+
+
 def _guarded(action: str):
-    """Turn any I/O or index failure inside the method into ``SearchUnavailable``."""
+    """Turn any I/O or index failure inside the method into ``SearchUnavailable``. After a
+    panic the indexes this process holds open are dropped, so the next call opens the files
+    afresh (and finds them corrupt, or rebuilt, rather than panicking again)."""
 
     def decorate(method):
         @functools.wraps(method)
@@ -287,6 +296,12 @@ def _guarded(action: str):
                 raise
             except (OSError, ValueError, RuntimeError) as error:
                 raise SearchUnavailable(f"{action} failed under {self.root}: {error}") from error
+            except BaseException as error:
+                if not _is_panic(error):
+                    raise
+                self._stamp = None
+                message = f"{action} failed under {self.root}: tantivy panicked: {error}"
+                raise SearchUnavailable(message) from None
 
         return guarded
 

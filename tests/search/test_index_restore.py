@@ -158,3 +158,27 @@ def test_an_unreachable_server_is_not_rebuilt(db, monkeypatch, caplog):
             with pytest.raises(SearchUnavailable):
                 engine.search(query())
     assert "rebuilding" not in caplog.text
+
+
+class PanicException(BaseException):
+    """As pyo3 raises a Rust panic (its class is not importable by name)."""
+
+
+def test_a_panic_inside_tantivy_is_search_unavailable_and_reopens_the_index(
+    active_engine, library, client, monkeypatch
+):
+    """Files overwritten under a process that holds them open made tantivy panic ("range
+    start index ... out of range"): a BaseException, which escaped as a 500."""
+    assert titles(run_search(library.outsider, "roadmap"))[0] == "Roadmap briefing"
+
+    def panic(*args, **kwargs):
+        raise PanicException("range start index 18446744073709551437 out of range")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EmbeddedEngine, "_hits", panic)
+        with pytest.raises(SearchUnavailable, match="tantivy panicked"):
+            run_search(library.outsider, "roadmap")
+        client.force_login(library.outsider)
+        assert client.get("/search/", {"q": "roadmap"}).status_code == 503
+    assert active_engine._stamp is None  # the next search opens the files afresh
+    assert titles(run_search(library.outsider, "roadmap"))[0] == "Roadmap briefing"
