@@ -6,21 +6,24 @@ A file downloaded at Wagtail's own document URL (``/documents/``: the admin's, f
 managers only) is not usage of an asset: it names no asset, and it is a marketer handling the
 file, not a rep using it. It was once recorded as a download of every asset using the file.
 
-Handlers are thin: they hand the event to ``analytics.services.asset_own_use_record``.
+Handlers are thin: they hand the event to ``analytics.services.asset_own_use_record``. Events
+the database was too busy to take at once are stored once the response has gone
+(``events_store_after_response``), as search stores its searches.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
-from django.db import connections
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection, connections
 from django.dispatch import receiver
 from wagtail.signals import page_published
 
 from analytics.content_requests import content_request_roles_ensure
 from analytics.field_materials import field_material_published
 from analytics.models import EventKind
-from analytics.services import asset_own_use_record
+from analytics.services import asset_own_use_record, usage_events_pending, usage_spool_replay
 from cms.models import AssetPage
 from cms.signals import asset_downloaded, asset_viewed
 
@@ -33,6 +36,18 @@ def _asset_viewed(sender, request, asset, **kwargs):
 @receiver(asset_downloaded)
 def _asset_downloaded(sender, request, asset, **kwargs):
     asset_own_use_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
+
+
+@receiver(request_finished, dispatch_uid="analytics-events-after-response")
+def events_store_after_response(**kwargs):
+    """request_finished comes after the response's last byte was handed to the server: events
+    this process keeps waiting (the database was busy) are stored here, off the reader's
+    wait and without waiting on a database still locked (``usage_spool_replay(wait=False)``).
+    The connection this opened is closed like Django closes the request's own."""
+    if usage_events_pending.is_set():
+        usage_spool_replay(wait=False)
+        if not connection.in_atomic_block:
+            close_old_connections()
 
 
 @receiver(page_published)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -48,7 +51,7 @@ from cms.selectors import (
     assets_for_user,
     assets_shareable_ids,
 )
-from cms.spool import Spool
+from cms.spool import Spool, impatient_writes
 from notifications.services import notify
 
 logger = logging.getLogger(__name__)
@@ -777,20 +780,23 @@ def usage_record(
 ) -> UsageEvent:
     """Record one event that happened now in the app (a fresh idempotency key each time).
 
-    Never lost and never an error page: when the database stays busy past its timeout, the
-    event is written to the spool (``usage_spool``) and stored by the next event recorded
-    or the next ``update_analytics``. Use of an alias is recorded as use of its original.
+    Never makes the request wait on a locked database, and never lost: the insert gives up
+    after ``cms.spool.PATIENCE_SECONDS`` (``impatient_writes``) and the event then waits in
+    the spool (``usage_spool``), stored once the response has gone (``usage_spool_replay``,
+    run by ``analytics.receivers``) or by the next ``update_analytics``; its key makes a
+    replay harmless. Use of an alias is recorded as use of its original. Returns the event
+    (unsaved when spooled).
     """
     event = _usage_event(kind, asset, user, deal, share_link, source, timezone.now())
     try:
-        with transaction.atomic():
+        with impatient_writes(), transaction.atomic():
             event.save(force_insert=True)
     except OperationalError as error:
         if not database_busy(error):
             raise
         usage_spool(event)
         return event
-    usage_spool_replay()
+    _usage_spool_replay_soon()
     return event
 
 
@@ -841,52 +847,178 @@ _SPOOLED = (
 
 USAGE_SPOOL = Spool("events")
 
+#: Set when this process has events waiting (spooled, or in memory), so that the response
+#: that follows stores them (``analytics.receivers``).
+usage_events_pending = threading.Event()
+_unspooled: list[dict] = []  # records the spool could not take (a disk error): kept here
+_unspooled_lock = threading.Lock()
+
 
 def usage_spool(event: UsageEvent, *, share_link_open: bool = False) -> None:
     """Keep an event the database could not take now, as a file under DATA_DIR/spool
-    (``share_link_open``: a buyer's open, whose link is updated when it is stored)."""
+    (``share_link_open``: a buyer's open, whose link is updated when it is stored). When the
+    spool cannot be written (disk full, read-only) the event waits in this process's memory
+    for the next replay instead."""
     data = {name: getattr(event, name) for name in _SPOOLED}
     data["occurred_at"] = event.occurred_at.isoformat()
     if share_link_open:
         data["share_link_open"] = True
-    USAGE_SPOOL.put(event.idempotency_key, data)
-    logger.warning("database busy: event %s spooled for later", event.idempotency_key)
+    try:
+        USAGE_SPOOL.put(event.idempotency_key, data)
+    except OSError as error:
+        logger.warning(
+            "database busy and event spool unavailable (%s): event %s kept in memory",
+            error,
+            event.idempotency_key,
+        )
+        with _unspooled_lock:
+            _unspooled.append(data)
+    else:
+        logger.warning("database busy: event %s spooled for later", event.idempotency_key)
+    usage_events_pending.set()
 
 
-def usage_spool_replay() -> int:
-    """Store spooled events (once each: their (sender, idempotency key) pairs are unique);
-    returns how many were stored. Safe to run from several processes (``cms.spool``). An
-    event spooled before senders were recorded was the app's, as every spooled event is. A
-    buyer's open is noted on its link as it is stored (``share_link_opened``), and is not
-    stored when it turns out to repeat an open stored meanwhile."""
-    claimed = USAGE_SPOOL.claim()
-    taken = 0
-    for index, path in enumerate(claimed):
+def _usage_spool_replay_soon() -> None:
+    """The database took an event: have the response store whatever still waits."""
+    if _unspooled or USAGE_SPOOL.waiting():
+        usage_events_pending.set()
+
+
+def usage_spool_replay(*, wait: bool = True) -> int:
+    """Store waiting events (spooled, or in memory) and return how many were stored. Never
+    raises: what the database does not take now waits for the next replay. ``wait=False``
+    (after a response) gives up on a locked database at once (``impatient_writes``).
+
+    Once each: an app event's (sender, idempotency key) is unique, so a replay of one
+    already stored stores nothing; and a buyer's open is noted on its link as it is stored
+    (``share_link_opened``), and not stored when it repeats an open stored meanwhile. Events
+    go in time order: plain ones in one bulk insert, opens one by one. Safe to run from
+    several processes (``cms.spool``). An event spooled before senders were recorded was
+    the app's, as every spooled event is; one of an alias is its original's."""
+    usage_events_pending.clear()
+    with _unspooled_lock:
+        memory, _unspooled[:] = _unspooled[:], []
+    records = [(None, data) for data in memory]
+    for path in USAGE_SPOOL.claim():
         data = USAGE_SPOOL.read(path)
-        if data is None:
-            continue
-        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
-        data.setdefault("sender", UsageEvent.SENDER_APP)
-        if data.get("asset_id") is not None:  # spooled before an alias's use was its original's
-            data["asset_id"] = asset_originals([data["asset_id"]]).get(
-                data["asset_id"], data["asset_id"]
-            )
-        opens = data.pop("share_link_open", False)
+        if data is not None:
+            records.append((path, data))
+    if not records:
+        return 0
+    try:
+        with contextlib.nullcontext() if wait else impatient_writes():
+            waiting = _spooled_events(records)
+    except Exception as error:  # the database is gone (a read failed): everything waits
+        _spooled_events_keep([(path or data, None, None) for path, data in records], error)
+        return 0
+    plain = [item for item in waiting if not item[2]]
+    opens = [item for item in waiting if item[2]]
+    with contextlib.nullcontext() if wait else impatient_writes():
+        stored, finished = _spooled_events_store(plain, bulk=True)
+        if not finished:
+            _spooled_events_keep(opens)
+            return stored
+        more, _ = _spooled_events_store(opens, bulk=False)
+    return stored + more
+
+
+def _spooled_events(records: list[tuple]) -> list[tuple]:
+    """(source, unsaved event, is a buyer's open) per waiting record, oldest first; a record
+    that makes no event is set aside (``Spool.set_aside``). ``source`` is the claimed file,
+    or the record itself for one kept in memory."""
+    events = []
+    for path, record in records:
+        try:
+            data = dict(record)
+            opens = data.pop("share_link_open", False)
+            data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+            data.setdefault("sender", UsageEvent.SENDER_APP)
+            events.append((path or record, UsageEvent(**data), opens))
+        except (KeyError, TypeError, ValueError) as error:
+            _spooled_event_refused(path or record, error)
+    originals = asset_originals([event.asset_id for _, event, _ in events if event.asset_id])
+    for _, event, _ in events:  # spooled before an alias's use was its original's
+        event.asset_id = originals.get(event.asset_id, event.asset_id)
+    return sorted(events, key=lambda item: item[1].occurred_at)
+
+
+def _spooled_event_refused(source, error: BaseException) -> None:
+    """A waiting record the database refuses for what it holds: a file is set aside, a
+    record in memory dropped (logged both): it could never be stored, and must not hold
+    back the others."""
+    if isinstance(source, Path):
+        USAGE_SPOOL.set_aside(source, error)
+    else:
+        key = source.get("idempotency_key") if isinstance(source, dict) else None
+        logger.error("event %s refused by the database, dropped: %s", key, error)
+
+
+def _spooled_events_store(items: list[tuple], *, bulk: bool) -> tuple[int, bool]:
+    """Store ``items`` (``_spooled_events``), all in one transaction when ``bulk`` (one by
+    one if the database refuses that for one's values). Returns how many were stored, and
+    whether all were dealt with: when the database stops taking them (locked), the rest wait
+    for the next replay."""
+    if bulk and items:
         try:
             with transaction.atomic():
-                link = opens and _share_link(data["share_link_id"])
-                stored = not link or _share_link_open(link, data["occurred_at"], late=True)
-                if stored:
-                    UsageEvent.objects.bulk_create([UsageEvent(**data)], ignore_conflicts=True)
+                new = _events_not_stored([event for _, event, _ in items])
+                UsageEvent.objects.bulk_create(new, ignore_conflicts=True)
+        except (DataError, IntegrityError):
+            pass  # one event's own values: store them one by one, setting it aside
+        except Exception as error:  # database locked, gone...: everything waits
+            _spooled_events_keep(items, error)
+            return 0, False
+        else:
+            _spooled_events_done(items)
+            return len(new), True
+    stored = 0
+    for index, (source, event, opens) in enumerate(items):
+        try:
+            with transaction.atomic():
+                link = opens and _share_link(event.share_link_id)
+                taken = not link or _share_link_open(link, event.occurred_at, late=True)
+                taken = taken and bool(_events_not_stored([event]))
+                if taken:
+                    UsageEvent.objects.bulk_create([event], ignore_conflicts=True)
         except (DataError, IntegrityError) as error:  # its own value (its asset deleted...)
-            USAGE_SPOOL.set_aside(path, error)
+            _spooled_event_refused(source, error)
             continue
-        except OperationalError:
-            USAGE_SPOOL.release(claimed[index:])  # still busy: the rest waits for the next replay
-            break
-        USAGE_SPOOL.done([path])
-        taken += stored
-    return taken
+        except Exception as error:  # database locked, gone...: this one and the rest wait
+            _spooled_events_keep(items[index:], error)
+            return stored, False
+        _spooled_events_done([(source, event, opens)])
+        stored += taken
+    return stored, True
+
+
+def _events_not_stored(events: list[UsageEvent]) -> list[UsageEvent]:
+    """``events`` but those whose (sender, idempotency key) is stored already (a replay of a
+    record stored before its file was removed): they are not counted again."""
+    senders = {event.sender for event in events}  # the unique index leads with the sender
+    keys = sorted({event.idempotency_key for event in events})
+    stored = set()
+    for start in range(0, len(keys), 500):  # within any database's limit on parameters
+        found = UsageEvent.objects.filter(
+            sender__in=senders, idempotency_key__in=keys[start : start + 500]
+        )
+        stored.update(found.values_list("sender", "idempotency_key"))
+    return [event for event in events if (event.sender, event.idempotency_key) not in stored]
+
+
+def _spooled_events_keep(items: list[tuple], error: BaseException | None = None) -> None:
+    """Give ``items`` back for the next replay (files to the spool, the rest to memory)."""
+    if not items:
+        return
+    if error is not None:
+        logger.warning("%s waiting events not stored yet (%s): kept for later", len(items), error)
+    USAGE_SPOOL.release([source for source, _, _ in items if isinstance(source, Path)])
+    with _unspooled_lock:
+        _unspooled.extend(source for source, _, _ in items if not isinstance(source, Path))
+    usage_events_pending.set()
+
+
+def _spooled_events_done(items: list[tuple]) -> None:
+    USAGE_SPOOL.done([source for source, _, _ in items if isinstance(source, Path)])
 
 
 # --- Share links ------------------------------------------------------------------------------
@@ -953,13 +1085,14 @@ def share_link_opened(*, link: ShareLink) -> None:
     (a notification, at most once per ``OPEN_NOTICE_EVERY``), and record the touch; an open
     within ``OPEN_REPEAT`` of the last one is the same open and records nothing. (Who is not
     a buyer - a link preview, a signed-in user - is for the view to tell:
-    ``analytics.share_views``.) When the database is busy, the open waits in the spool with
-    its event, all of it done when the event is stored (``usage_spool_replay``); the buyer
-    never waits twice and never sees an error."""
+    ``analytics.share_views``.) When the database is busy the buyer does not wait for it
+    (``impatient_writes``): the open waits in the spool with its event, all of it done when
+    the event is stored (``usage_spool_replay``, once the response has gone); the buyer
+    never sees an error."""
     now = timezone.now()
     event = _usage_event(EventKind.BUYER_OPENED, link.asset, None, link.deal, link, "share", now)
     try:
-        with transaction.atomic():
+        with impatient_writes(), transaction.atomic():
             if not _share_link_open(link, now):
                 return
             event.save(force_insert=True)
@@ -968,7 +1101,7 @@ def share_link_opened(*, link: ShareLink) -> None:
             raise
         usage_spool(event, share_link_open=True)
         return
-    usage_spool_replay()
+    _usage_spool_replay_soon()
 
 
 def _share_link(link_id: int) -> ShareLink | None:

@@ -2,8 +2,10 @@
 ``DATA_DIR/spool/<name>/``, written so that no reader ever sees half a file, and claimed by a
 rename so that several processes can drain it at once without taking a record twice.
 
-Usage events the database was too busy to take (analytics) and searches written after the
+Usage events the database did not take at once (analytics) and searches written after the
 response (search) wait here. A record's key names its file, so spooling it again replaces it.
+``impatient_writes`` is how a writer with a spool behind it tries the database first: it gives
+up on a held lock in a tenth of a second instead of the busy timeout, and spools the record.
 """
 
 from __future__ import annotations
@@ -14,15 +16,62 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 
 logger = logging.getLogger(__name__)
 
 #: A claim this old was left by a process that died between claiming and storing (a drain
 #: takes milliseconds): any drain takes it over.
 ABANDONED_SECONDS = 600
+
+#: How long a write with a spool to fall back on waits for a lock (``impatient_writes``): a
+#: healthy writer commits in milliseconds, so a lock held longer is a long write (an import,
+#: a rollup, a person's ``BEGIN EXCLUSIVE``) that a reader's request must not wait out.
+PATIENCE_SECONDS = 0.1
+
+
+@contextlib.contextmanager
+def impatient_writes(seconds: float = PATIENCE_SECONDS) -> Iterator[None]:
+    """Writes on the default connection inside the block report "busy" (an OperationalError
+    that ``cms.middleware.database_busy`` recognises) after ``seconds`` instead of the
+    configured wait (SQLite's busy timeout, PostgreSQL's lock_timeout); the setting is put
+    back afterwards. For writes whose record can wait in a spool instead: the request that
+    made them never waits on a locked database."""
+    if connection.vendor not in {"sqlite", "postgresql"}:
+        yield
+        return
+    millis = max(1, int(seconds * 1000))
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA busy_timeout")
+            saved = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA busy_timeout = {millis}")
+        else:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, false)",
+                [f"{millis}ms"],
+            )
+            saved = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        _patience_restore(saved)
+
+
+def _patience_restore(saved) -> None:
+    """Put the connection's own wait back (a connection closed meanwhile gets it anew; a
+    PostgreSQL transaction that failed puts it back itself when it rolls back)."""
+    if connection.connection is None or connection.needs_rollback:
+        return
+    with contextlib.suppress(Exception), connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout = {int(saved)}")
+        else:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [saved])
 
 
 class Spool:
@@ -39,6 +88,14 @@ class Spool:
         partial = self.directory / f".{key}.tmp"
         partial.write_text(json.dumps(data))
         partial.replace(self.directory / f"{key}.json")
+
+    def waiting(self) -> bool:
+        """Whether any record waits here (a directory listing: cheap enough for every event)."""
+        try:
+            with os.scandir(self.directory) as entries:
+                return any(entry.name.endswith(".json") for entry in entries)
+        except OSError:
+            return False
 
     def claim(self) -> list[Path]:
         """Take every waiting record for this thread, oldest name first (renamed to
@@ -73,9 +130,11 @@ class Spool:
             return None
 
     def release(self, paths) -> None:
-        """Give claimed records back for the next drain (the database refused them)."""
+        """Give claimed records back for the next drain (the database refused them); one
+        no longer there (set aside meanwhile) is skipped."""
         for path in paths:
-            path.replace(path.with_suffix(".json"))
+            with contextlib.suppress(FileNotFoundError):
+                path.replace(path.with_suffix(".json"))
 
     def set_aside(self, path: Path, error: BaseException) -> None:
         """A claimed record the database refuses for what it holds (a value no column
