@@ -20,6 +20,7 @@ from wagtail.signals import page_published, page_unpublished, post_page_move
 from cms import signals as cms_signals
 from cms.models import AssetPage, LibraryPage
 from cms.selectors import asset_ids_placed_under
+from cms.spool import impatient_writes
 from cms.taxonomy import facets
 from search import admin_backend, services, tasks
 from search.models import SearchSynonyms
@@ -61,9 +62,12 @@ def connect(app_config) -> None:
 def searches_write_after_response(**kwargs) -> None:
     """request_finished comes after the response's last byte was handed to the server: the
     search event a request spooled is written here, off the rep's wait. The connection this
-    opened is closed like Django closes the request's own (not inside a test's transaction)."""
+    opened is closed like Django closes the request's own (not inside a test's transaction).
+    A locked database leaves them spooled for the next response at once: the worker that
+    served the search does not wait out the busy timeout."""
     if services.search_events_pending.is_set():
-        services.search_events_flush()
+        with impatient_writes():  # a locked database keeps them spooled, not the worker waiting
+            services.search_events_flush()
         if not connection.in_atomic_block:
             close_old_connections()
 
