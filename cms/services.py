@@ -85,6 +85,17 @@ def site_follow_base_url() -> bool:
     return True
 
 
+def site_name_ensure() -> bool:
+    """Name the default site ``WAGTAIL_SITE_NAME`` (``SITE_NAME``) when it has no name: the
+    admin's home and titles fall back to its host ("Welcome to the 127.0.0.1 Wagtail CMS").
+    A name an admin gave it in Settings > Sites stays; returns whether it changed."""
+    unnamed = Site.objects.filter(is_default_site=True, site_name="")
+    if not unnamed.update(site_name=settings.WAGTAIL_SITE_NAME):
+        return False
+    Site.clear_site_root_paths_cache()
+    return True
+
+
 def moderation_workflow_ensure(*, library: Page, approvers: Group) -> Workflow:
     """Make sure pages under ``library`` go through "Marketing review", approved by ``approvers``.
 
@@ -197,4 +208,5 @@ def roles_ensure() -> dict[str, Group]:
         _grant_admin(groups[ADMIN])
         moderation_workflow_ensure(library=library, approvers=groups[ENABLEMENT_LEAD])
         site_follow_base_url()
+        site_name_ensure()
     return groups
