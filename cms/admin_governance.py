@@ -266,6 +266,11 @@ class CoverageCell:
     def is_empty(self) -> bool:
         return self.live_assets == 0
 
+    @property
+    def notes_text(self) -> str:
+        """The notes as the export's one cell: "2 open requests; …"."""
+        return "; ".join(text for text, _ in self.notes)
+
 
 class CoverageMatrixReport(ContentManagerReport):
     """Stages x pillars with the number of live assets in each cell; empty cells are gaps."""
@@ -277,8 +282,13 @@ class CoverageMatrixReport(ContentManagerReport):
     results_template_name = "cms/reports/coverage_results.html"
     paginate_by = None
     export_filename = "coverage-matrix"
-    list_export = ["stage", "pillar", "live_assets"]
-    export_headings = {"stage": "stage", "pillar": "pillar", "live_assets": "live_assets"}
+    list_export = ["stage", "pillar", "live_assets", "notes_text"]
+    export_headings = {
+        "stage": "stage",
+        "pillar": "pillar",
+        "live_assets": "live_assets",
+        "notes_text": "notes",
+    }
 
     def get_filtered_queryset(self):
         self.rows = []

@@ -1,5 +1,7 @@
 """The content-request backlog: asking, backing, merging, answering, and who hears back."""
 
+import csv
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -289,8 +291,13 @@ def test_open_requests_are_counted_per_cell():
         content_request=asked, status=Status.DECLINED, decline_reason="Duplicate"
     )
     assert open_requests_by_cell() == {(stage.pk, pillar.pk): 2}
-    html = _client(make_user(role=MARKETER)).get("/admin/governance/coverage/").content.decode()
+    marketer = _client(make_user(role=MARKETER))
+    html = marketer.get("/admin/governance/coverage/").content.decode()
     assert "2 open requests" in html
+    export = marketer.get("/admin/governance/coverage/?export=csv")
+    rows = list(csv.reader(b"".join(export.streaming_content).decode("utf-8-sig").splitlines()))
+    assert rows[0][-1] == "notes"
+    assert [stage.name, pillar.name, "0", "2 open requests"] in rows
 
 
 def test_only_marketing_can_own_a_request():

@@ -84,10 +84,10 @@ def test_coverage_matrix_exports_one_csv_row_per_cell(client, coverage_assets):
     response = client.get(COVERAGE + "?export=csv")
     assert response.status_code == 200
     rows = _csv_rows(response)
-    assert rows[0] == ["stage", "pillar", "live_assets"]
+    assert rows[0] == ["stage", "pillar", "live_assets", "notes"]
     assert len(rows) == 13
-    assert ["Discover", "Why Buy?", "2"] in rows
-    assert ["Decide", "Why Buy Now?", "0"] in rows
+    assert ["Discover", "Why Buy?", "2", ""] in rows
+    assert ["Decide", "Why Buy Now?", "0", ""] in rows
 
 
 def test_coverage_matrix_exports_xlsx(client, coverage_assets):
@@ -98,8 +98,8 @@ def test_coverage_matrix_exports_xlsx(client, coverage_assets):
     content = b"".join(response.streaming_content) if response.streaming else response.content
     sheet = load_workbook(io.BytesIO(content)).active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert rows[0] == ["stage", "pillar", "live_assets"]
-    assert ["Discover", "Why Buy?", 2] in rows
+    assert rows[0] == ["stage", "pillar", "live_assets", "notes"]
+    assert ["Discover", "Why Buy?", 2, None] in rows
 
 
 def test_needs_review_lists_live_assets_past_their_review_date(client):
