@@ -8,7 +8,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 
 def points_text(value: float | None) -> str:
-    """A difference of proportions in percentage points: 0.12 -> "+12 pts". Under half a point
+    """A difference of proportions in percentage points: 0.12 -> "+12 pts", 0.01 -> "+1 pt".
+    Under half a point
     it keeps a decimal (-0.003 -> "-0.3 pts"), so an interval that stops just short of zero
     does not end at "-0 pts", as if it held it."""
     if value is None or value == "":
@@ -16,7 +17,8 @@ def points_text(value: float | None) -> str:
     points = float(value) * 100
     if abs(points) < 0.05:
         return "0 pts"
-    return f"{points:+.1f} pts" if abs(points) < 0.5 else f"{points:+.0f} pts"
+    number = f"{points:+.1f}" if abs(points) < 0.5 else f"{points:+.0f}"
+    return f"{number} pt" if number in {"+1", "-1"} else f"{number} pts"
 
 
 def effect_rows(numbers: dict) -> list[tuple[str, float | None, float | None, float | None]]:

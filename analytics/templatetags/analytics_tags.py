@@ -24,6 +24,15 @@ register.filter("pts", points_text)  # a difference of proportions in percentage
 
 
 @register.filter
+def q_text(value):
+    """An adjusted p-value to three decimals, below that "< 0.001" (not "0.000", which reads
+    as impossible); None -> "not tested"."""
+    if value in (None, ""):
+        return "not tested"
+    return "< 0.001" if float(value) < 0.0005 else f"{float(value):.3f}"
+
+
+@register.filter
 def money(value, currency=""):
     """An amount with its currency code: ``1234.5|money:"USD"`` -> "USD 1,235"; a sum from
     ``analytics.currency.Money`` (a dict) -> "USD 1,200 + EUR 300 (no rate)"."""

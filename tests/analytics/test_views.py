@@ -425,9 +425,11 @@ def test_an_effect_that_differs_by_segment_shows_the_segment_effects():
 @pytest.mark.parametrize(
     ("value", "text"),
     [(0.12, "+12 pts"), (-0.0451, "-5 pts"), (-0.003, "-0.3 pts"), (0.004, "+0.4 pts"),
-     (0.0004, "0 pts"), (0.0, "0 pts"), (None, "n/a")],
+     (0.0004, "0 pts"), (0.0, "0 pts"), (None, "n/a"), (0.01, "+1 pt"), (-0.0096, "-1 pt"),
+     (0.015, "+2 pts")],
 )  # fmt: skip
 def test_points_keep_a_decimal_near_zero_so_no_bound_reads_minus_zero(value, text):
+    """And one point is "1 pt", not "1 pts"."""
     from django.template import Context, Template
 
     template = Template("{% load analytics_tags %}{{ value|pts }}")
@@ -680,3 +682,17 @@ def test_the_asset_table_takes_a_stage_or_pillar_by_name_or_slug_and_a_window_in
     assert page.context["window"] == "all"
     csv_file = client.get("/analytics/assets.csv", {"window": "All"})
     assert 'filename="asset-effectiveness-all.csv"' in csv_file["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0001, "< 0.001"), (0.0, "< 0.001"), (0.0005, "0.001"), (0.0421, "0.042"), (1, "1.000"),
+     (None, "not tested")],
+)  # fmt: skip
+def test_an_adjusted_p_value_never_reads_zero(value, text):
+    import html
+
+    from django.template import Context, Template
+
+    template = Template("{% load analytics_tags %}{{ value|q_text }}")
+    assert html.unescape(template.render(Context({"value": value}))) == text  # as a reader sees
