@@ -94,6 +94,7 @@ def test_rep_pages_and_the_buyer_page(page, live_server, site):
     ):
         _visit(page, url)
     page.goto(site["asset"].url)
+    page.select_option("#share-form select[name=deal]", index=1)  # after "Choose a deal…"
     page.click("#share-form button[type=submit]")
     page.wait_for_url("**/analytics/share-links/**")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
