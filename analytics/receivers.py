@@ -6,6 +6,7 @@ A file downloaded at Wagtail's own document URL (``/documents/``: the admin's, f
 managers only) is not usage of an asset: it names no asset, and it is a marketer handling the
 file, not a rep using it. It was once recorded as a download of every asset using the file.
 
+A HEAD (a link checker, a prefetching proxy) is answered as a GET and records nothing.
 Handlers are thin: they hand the event to ``analytics.services.asset_own_use_record``. Events
 the database was too busy to take at once are stored once the response has gone
 (``events_store_after_response``), as search stores its searches.
@@ -30,12 +31,14 @@ from cms.signals import asset_downloaded, asset_viewed
 
 @receiver(asset_viewed)
 def _asset_viewed(sender, request, asset, **kwargs):
-    asset_own_use_record(kind=EventKind.VIEWED, asset=asset, user=request.user)
+    if request.method != "HEAD":  # answered as a GET, but nobody looked at anything
+        asset_own_use_record(kind=EventKind.VIEWED, asset=asset, user=request.user)
 
 
 @receiver(asset_downloaded)
 def _asset_downloaded(sender, request, asset, **kwargs):
-    asset_own_use_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
+    if request.method != "HEAD":  # a HEAD fetches no file and follows no link
+        asset_own_use_record(kind=EventKind.DOWNLOADED, asset=asset, user=request.user)
 
 
 @receiver(request_finished, dispatch_uid="analytics-events-after-response")

@@ -17,7 +17,6 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
-from django.utils.functional import LazyObject, empty
 
 from cms.storage import file_missing
 
@@ -27,17 +26,9 @@ class StoredFileMissing(Exception):
 
     def __init__(self, field_file):
         self.name = field_file.name
-        self.storage = type(_unwrapped(field_file.storage)).__name__
+        # __class__, not type(): the lazy default_storage answers with the storage it stands for
+        self.storage = field_file.storage.__class__.__name__
         super().__init__(f"{self.name} is not in the file store ({self.storage})")
-
-
-def _unwrapped(storage):
-    """The storage itself, not the lazy ``default_storage`` standing in for it."""
-    if isinstance(storage, LazyObject):
-        if storage._wrapped is empty:
-            storage._setup()
-        return storage._wrapped
-    return storage
 
 
 def stored_file_response(

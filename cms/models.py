@@ -53,6 +53,11 @@ class Taxonomy(NamedWithSlug, models.Model):
         super().save(*args, **kwargs)
 
 
+def _lines(text: str) -> list[str]:
+    """A field of one name per line (CRM stage names, CRM names): its non-blank lines, trimmed."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class BuyerStage(Taxonomy):
     """A step of the buyer journey, in the order the company configures.
 
@@ -79,7 +84,7 @@ class BuyerStage(Taxonomy):
         verbose_name = "buyer stage"
 
     def crm_stages(self) -> list[str]:
-        return [line.strip() for line in self.crm_stage_names.splitlines() if line.strip()]
+        return _lines(self.crm_stage_names)
 
     def clean(self):
         """A CRM stage name maps to one journey stage: deal imports compare names ignoring
@@ -161,7 +166,7 @@ class CrmNamedTaxonomy(Taxonomy):
         abstract = True
 
     def crm_name_list(self) -> list[str]:
-        return [line.strip() for line in self.crm_names.splitlines() if line.strip()]
+        return _lines(self.crm_names)
 
     def clean(self):
         """A value a deal may carry names one term of a kind: a CRM name another term lists,

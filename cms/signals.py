@@ -4,12 +4,12 @@ are in ``cms.receivers``."""
 from django.dispatch import Signal
 
 # Sent by the rep-facing asset page with ``request`` and ``asset`` after the permission check;
-# analytics records it as an asset_viewed event.
+# analytics records it as an asset_viewed event (not for a HEAD).
 asset_viewed = Signal()
 
 # Sent by the asset's download view with ``request`` and ``asset`` after the permission check;
 # analytics records it as an asset_downloaded event of that asset (not of every asset that
-# shares its file).
+# shares its file); not for a HEAD.
 asset_downloaded = Signal()
 
 # Sent with ``document`` after a document's processing results (text, page count, thumbnail,

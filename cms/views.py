@@ -194,7 +194,8 @@ def asset_page_serve(request, *, page):
     preview = _is_manager_preview(request)
     if not preview and not selectors.asset_visible_to(request.user, page):
         raise Http404("No such asset")
-    head = request.method == "HEAD"  # answered as a GET, but nobody viewed anything
+    # A HEAD records no view (analytics' receiver) and leaves the after-action mark alone.
+    head = request.method == "HEAD"
     if not preview and not head and request.session.pop(SHOWN_AFTER_ACTION, None) != page.pk:
         asset_viewed.send(sender=AssetPage, request=request, asset=page)
     related = selectors.assets_related(request.user, page)
@@ -254,8 +255,7 @@ def asset_download(request, asset_id: int):
     except StoredFileMissing as missing:
         asset_file_missing_report(asset=asset, missing=missing, what="file")
         return _file_unavailable(request, asset)
-    if request.method != "HEAD":  # a HEAD fetches nothing, so it downloads nothing
-        asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
+    asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
     return response
 
 
@@ -283,8 +283,7 @@ def asset_link_open(request, asset_id: int):
     asset = _visible_asset_or_404(request, asset_id)
     if not asset.external_url:
         raise Http404("This asset has no link")
-    if request.method != "HEAD":  # a HEAD follows no link, so it opens nothing
-        asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
+    asset_downloaded.send(sender=AssetPage, request=request, asset=asset)
     return HttpResponseRedirect(asset.external_url)
 
 
