@@ -205,7 +205,7 @@ def _notify_closed(content_request: ContentRequest) -> None:
     asset: AssetPage = content_request.fulfilled_by
     can_see = [user for user in people if asset_visible_to(user, asset)]
     text = f"Your request “{content_request.text}” is answered: {asset.title}"
-    notify(users=can_see, kind="request_done", text=text, url=asset.url or mine)
+    notify(users=can_see, kind="request_done", text=text, url=asset.url or mine, asset_id=asset.pk)
     others = [user for user in people if user not in can_see]
     text = f"Your request “{content_request.text}” is answered with content for other teams."
     notify(users=others, kind="request_done", text=text, url=mine)

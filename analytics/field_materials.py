@@ -100,12 +100,12 @@ def field_material_published(*, asset: AssetPage) -> bool:
     rep = material.submitted_by
     if rep is not None and asset_visible_to(rep, asset):
         text = f"Your material “{asset.title}” is in the library, credited to you."
-        url = asset.url or ""
+        url, about = asset.url or "", asset.pk
     else:
         yours = f"Your material “{material.title}”" if material.title else "Your material"
         text = f"{yours} was added to the library with restricted access, credited to you."
-        url = ""
-    notify(users=[rep], kind="field_material_published", text=text, url=url)
+        url, about = "", None  # names only what the rep gave: theirs to see
+    notify(users=[rep], kind="field_material_published", text=text, url=url, asset_id=about)
     return True
 
 

@@ -39,6 +39,7 @@ def outdated_review_check(*, asset: AssetPage) -> OutdatedReview | None:
             kind="asset_outdated",
             text=f"{count} reps say “{asset.title}” is outdated: it needs your review.",
             url=reverse("analytics_admin:outdated_review", args=[review.pk]),
+            asset_id=asset.pk,
         )
     return review
 
@@ -60,7 +61,7 @@ def outdated_review_reply(*, review: OutdatedReview, user, reply: str) -> Outdat
         asset = review.asset
         told = [rep for rep in reporters if asset_visible_to(rep, asset)]
         text = f"The owner of “{asset.title}” answered your “outdated” report: {reply}"
-        notify(users=told, kind="outdated_reply", text=text, url=asset.url or "")
+        notify(users=told, kind="outdated_reply", text=text, url=asset.url or "", asset_id=asset.pk)
     return review
 
 

@@ -1138,6 +1138,7 @@ def _share_link_open_notice(link: ShareLink) -> None:
         kind="share_opened",
         text=text,
         url=reverse("analytics:share_links"),
+        asset_id=link.asset_id,
     )
 
 

@@ -52,7 +52,10 @@ def asset_file_missing_report(*, asset: AssetPage, missing: StoredFileMissing, w
         f"The {what} of “{original.title}” is missing from the file store ({missing.name}): "
         "reps and buyers who ask for it are told it is unavailable. Upload it again."
     )
-    return bool(notify(users=_recipients(original), kind=NOTICE_KIND, text=text, url=url))
+    told = notify(
+        users=_recipients(original), kind=NOTICE_KIND, text=text, url=url, asset_id=original.pk
+    )
+    return bool(told)
 
 
 def _recipients(asset: AssetPage) -> list:

@@ -76,7 +76,12 @@ def _owner_remind(reminders: list[Reminder]) -> int:
     with transaction.atomic():
         fresh = [reminder for reminder in reminders if _record(reminder)]
         notices = [
-            (f"asset_{r.kind}", r.text, reverse("wagtailadmin_pages:edit", args=[r.asset.pk]))
+            (
+                f"asset_{r.kind}",
+                r.text,
+                reverse("wagtailadmin_pages:edit", args=[r.asset.pk]),
+                r.asset.pk,
+            )
             for r in fresh
         ]
         if len(fresh) == 1:

@@ -412,6 +412,20 @@ def page_visible_to(user, page) -> bool:
     return True
 
 
+def asset_ids_seen_by(user, asset_ids) -> set[int]:
+    """Those of ``asset_ids`` that ``user`` may see now, for what they are told about an
+    asset (notifications, mails): a content manager every asset that still exists (drafts,
+    expired and archived ones too, which they manage in the admin), anyone else what
+    ``assets_for_user`` shows; none for an inactive or anonymous user."""
+    ids = {int(asset_id) for asset_id in asset_ids}
+    if not ids or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    queryset = AssetPage.objects.filter(pk__in=ids)
+    if not user_manages_content(user):
+        queryset = assets_for_user(user, queryset)
+    return set(queryset.values_list("pk", flat=True))
+
+
 # --- Library browsing: sections, filters, the stage x pillar grid, related assets ------------
 
 

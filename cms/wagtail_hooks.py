@@ -6,6 +6,7 @@ from cms import (  # noqa: F401
     admin_documents,
     admin_governance,
     admin_listings,
+    asset_notices,
     rich_text,
     serving,
 )

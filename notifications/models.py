@@ -9,7 +9,15 @@ from django.db import models
 
 class Notification(models.Model):
     """One message for one user, with a link to what it is about. ``emailed_at`` is set once
-    it went out by e-mail (at once, or in a digest), so nothing is mailed twice."""
+    it went out by e-mail (at once, or in a digest), so nothing is mailed twice.
+
+    ``asset_id`` names the library asset the message is about (its text names the asset),
+    when it is about one. Such a message exists for its user only while they may see that
+    asset (``notifications.selectors.notification_assets_seen``): restricted away from them,
+    unpublished or deleted, it is left out of the list, the bell, its link and every mail.
+    A plain id, not a foreign key: notifications sit below cms (cms uses them), and a key
+    set to NULL when the asset is deleted would turn the message into one about nothing,
+    shown with the deleted asset's title."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -17,6 +25,7 @@ class Notification(models.Model):
     kind = models.CharField(max_length=30)
     text = models.CharField(max_length=500)
     url = models.CharField(max_length=500, blank=True)
+    asset_id = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)

@@ -1,14 +1,22 @@
 """Writes: tell users something (in-app, and by e-mail through the configured backend as
 each user chose), mark notifications read, send the daily digests.
 
-E-mail goes out after the transaction that made the notification commits, so a rolled-back
-change never mails anyone, and a mail backend that fails never undoes the notification: the
-message stays in the list and unmailed, and the next digest run does not retry immediate
-ones (they were meant as they happened; the bell still shows them).
+E-mail never goes out inside the request that made the notification: when the transaction
+that made it commits, a background task (``notifications.tasks``) is enqueued that mails it,
+so a slow or failing mail server never holds up or breaks that request, and a rolled-back
+change never mails anyone. A mail is claimed before it is sent (``emailed_at``, one row at a
+time), so a task and a retry running at once never mail it twice. A backend that fails never
+undoes the notification: it stays in the list, unmailed, the failure is logged, and the next
+``notifications_digest_send`` run sends it again (up to ``RETRY_WITHIN`` after it was made;
+older news stays in the app only).
+
+A notification about an asset (``asset_id``) is mailed only if its user may see the asset
+when the mail goes out (``notifications.selectors``), whenever that is.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterable
 
@@ -16,12 +24,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
+from notifications.selectors import notifications_shown, notifications_shown_of
 
 logger = logging.getLogger(__name__)
 Email = NotificationPreference.Email
+
+#: How long after it was made a notification meant to be mailed at once is still mailed when
+#: its first try failed (the digest run, once a day, retries it).
+RETRY_WITHIN = datetime.timedelta(days=2)
 
 
 def _email_choice(user) -> str:
@@ -36,8 +50,10 @@ def absolute_url(url: str) -> str:
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + url
 
 
-def _create(*, user, kind: str, text: str, url: str) -> Notification:
-    notification = Notification(user=user, kind=kind, text=text[:500], url=url[:500])
+def _create(*, user, kind: str, text: str, url: str, asset_id: int | None) -> Notification:
+    notification = Notification(
+        user=user, kind=kind, text=text[:500], url=url[:500], asset_id=asset_id
+    )
     notification.full_clean()
     notification.save()
     return notification
@@ -47,56 +63,82 @@ def _mailed_at_once(user) -> bool:
     return bool(user.email) and _email_choice(user) == Email.IMMEDIATE
 
 
-def notify(*, users: Iterable, kind: str, text: str, url: str = "") -> list[Notification]:
+def _mail_later(notification_ids: list[int], subject: str = "") -> None:
+    """Enqueue the mail of ``notification_ids`` when the surrounding transaction commits.
+    A queue that refuses is logged; the digest run retries the mail."""
+
+    def enqueue() -> None:
+        # Imported here: notifications.tasks calls this module's services, so it loads after.
+        from notifications.tasks import notifications_email_task
+
+        try:
+            notifications_email_task.enqueue(notification_ids=notification_ids, subject=subject)
+        except Exception:  # the task queue itself is down: the digest run retries the mail
+            logger.exception("could not enqueue the e-mail of notifications %s", notification_ids)
+
+    transaction.on_commit(enqueue)
+
+
+def notify(
+    *, users: Iterable, kind: str, text: str, url: str = "", asset_id: int | None = None
+) -> list[Notification]:
     """One notification per distinct active user in ``users``; those who want e-mail at
-    once are mailed when the surrounding transaction commits."""
+    once are mailed by a task enqueued when the surrounding transaction commits. A text
+    that names an asset passes its ``asset_id``: the notification is then shown and mailed
+    only while its user may see that asset."""
     distinct = {user.pk: user for user in users if user is not None and user.is_active}
     made = []
     for user in distinct.values():
-        notification = _create(user=user, kind=kind, text=text, url=url)
+        notification = _create(user=user, kind=kind, text=text, url=url, asset_id=asset_id)
         made.append(notification)
         if _mailed_at_once(user):
-            transaction.on_commit(lambda pk=notification.pk: notification_email(notification_id=pk))
+            _mail_later([notification.pk])
     return made
 
 
 def notify_together(
-    *, user, notices: Iterable[tuple[str, str, str]], subject: str
+    *, user, notices: Iterable[tuple[str, str, str, int | None]], subject: str
 ) -> list[Notification]:
-    """Several notifications for one user that belong together, each ``(kind, text, url)``:
-    one row each in the list, and for a user who wants e-mail at once one message listing
-    them all (``subject``), sent when the surrounding transaction commits, so forty assets
-    due at once are one mail, not forty. The daily digest and "never" work as for
-    ``notify``; an inactive user gets nothing."""
+    """Several notifications for one user that belong together, each ``(kind, text, url,
+    asset_id)``: one row each in the list, and for a user who wants e-mail at once one
+    message listing them all (``subject``, which must name only what they name), sent by a
+    task when the surrounding transaction commits, so forty assets due at once are one mail,
+    not forty. The daily digest and "never" work as for ``notify``; an inactive user gets
+    nothing."""
     if user is None or not user.is_active:
         return []
-    made = [_create(user=user, kind=kind, text=text, url=url) for kind, text, url in notices]
+    made = [
+        _create(user=user, kind=kind, text=text, url=url, asset_id=asset_id)
+        for kind, text, url, asset_id in notices
+    ]
     if made and _mailed_at_once(user):
-        ids = [notification.pk for notification in made]
-        transaction.on_commit(lambda: notifications_email(notification_ids=ids, subject=subject))
+        _mail_later([notification.pk for notification in made], subject)
     return made
 
 
 def notification_email(*, notification_id: int) -> bool:
     """Mail one notification to its user, its text as the subject: ``notifications_email``
-    with one id. False (logged) when the backend failed or there was nothing to send."""
-    text = Notification.objects.filter(pk=notification_id).values_list("text", flat=True).first()
-    if text is None:
-        return False
-    return notifications_email(notification_ids=[notification_id], subject=text)
+    with one id."""
+    return notifications_email(notification_ids=[notification_id])
 
 
-def notifications_email(*, notification_ids: list[int], subject: str) -> bool:
-    """Mail one user's notifications ``notification_ids`` not mailed yet as one message;
-    False (logged) when the backend failed or there was nothing to send."""
-    waiting = list(
+def notifications_email(*, notification_ids: list[int], subject: str = "") -> bool:
+    """Mail one user's notifications ``notification_ids`` not mailed yet, and that the user
+    may see now, as one message; ``subject`` when every one of them goes out, else one
+    made from what does (the text of a single one, or how many). False (logged) when the
+    backend failed or there was nothing to send."""
+    asked = list(
         Notification.objects.select_related("user")
         .filter(pk__in=notification_ids, emailed_at__isnull=True)
         .order_by("created_at", "pk")
     )
-    if not waiting:
+    if not asked:
         return False
-    return _send(waiting, subject=_one_line(subject)[:150], body=_listing(waiting))
+    user = asked[0].user
+    mine = [n for n in asked if n.user_id == user.pk]
+    if len(mine) != len(notification_ids):
+        subject = ""
+    return _mail(user, mine, subject=subject)
 
 
 def _one_line(text: str) -> str:
@@ -110,45 +152,82 @@ def _listing(notifications: list[Notification]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _send(notifications: list[Notification], *, subject: str, body: str) -> bool:
-    user = notifications[0].user
+def _counted(notifications: list[Notification]) -> str:
+    return f"{len(notifications)} update{'s' if len(notifications) != 1 else ''} for you"
+
+
+def _claim(notifications: list[Notification], at: datetime.datetime) -> list[Notification]:
+    """Those of ``notifications`` this call marks mailed (``at``), one row at a time: a row
+    another task or run claimed first is left to it."""
+    unmailed = Notification.objects.filter(emailed_at__isnull=True)
+    return [n for n in notifications if unmailed.filter(pk=n.pk).update(emailed_at=at)]
+
+
+def _mail(user, notifications: list[Notification], *, subject: str = "", digest=False) -> bool:
+    """Mail ``user`` those of ``notifications`` they may see now and nobody mailed yet, as one
+    message: ``subject`` when all of them go out, else the text of a single one or (and
+    always for a ``digest``) how many. The rows are claimed first and given back when the
+    backend fails (logged), so the next run retries them and none is mailed twice."""
+    if not user.is_active or not user.email:
+        return False
+    shown = notifications_shown_of(user=user, notifications=notifications)
+    at = timezone.now()
+    claimed = _claim(shown, at)
+    if not claimed:
+        return False
+    if digest:
+        subject = _counted(claimed)
+    elif len(claimed) != len(notifications) or not subject:
+        subject = claimed[0].text if len(claimed) == 1 else _counted(claimed)
     try:
-        sent = send_mail(subject, body, None, [user.email])
+        sent = send_mail(_one_line(subject)[:150], _listing(claimed), None, [user.email])
     except Exception as error:  # any backend failure: the notification stays in-app
-        logger.warning("notification e-mail to user %s failed: %s", user.pk, error)
-        return False
+        sent = 0
+        logger.warning(
+            "notification e-mail to user %s failed (sent again by the next digest run): %s",
+            user.pk,
+            error,
+        )
     if not sent:
+        ids = [n.pk for n in claimed]
+        Notification.objects.filter(pk__in=ids, emailed_at=at).update(emailed_at=None)
         return False
-    Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(
-        emailed_at=timezone.now()
-    )
     return True
 
 
-def notifications_digest_send() -> int:
-    """Mail each user who chose the daily digest their notifications not mailed yet, in one
-    message; returns how many digests went out."""
-    sent = 0
-    users = NotificationPreference.objects.filter(email=Email.DAILY).values_list("user", flat=True)
-    waiting = (
-        Notification.objects.filter(user__in=users, emailed_at__isnull=True, user__is_active=True)
-        .exclude(user__email="")
-        .select_related("user")
-        .order_by("user_id", "created_at")
-    )
+def _by_user(notifications) -> list[list[Notification]]:
     by_user: dict[int, list[Notification]] = {}
-    for notification in waiting:
+    for notification in notifications.select_related("user").order_by("user_id", "created_at"):
         by_user.setdefault(notification.user_id, []).append(notification)
-    for notifications in by_user.values():
-        subject = f"{len(notifications)} update{'s' if len(notifications) != 1 else ''} for you"
-        sent += _send(notifications, subject=subject, body=_listing(notifications))
+    return list(by_user.values())
+
+
+def notifications_digest_send(*, now: datetime.datetime | None = None) -> int:
+    """Mail each user who chose the daily digest their notifications not mailed yet, in one
+    message, and send again the mails meant to go at once that failed (made within
+    ``RETRY_WITHIN``), one message per user; returns how many messages went out. Only what
+    each user may see now is mailed."""
+    now = now or timezone.now()
+    unmailed = Notification.objects.filter(emailed_at__isnull=True, user__is_active=True).exclude(
+        user__email=""
+    )
+    daily = NotificationPreference.objects.filter(email=Email.DAILY).values_list("user", flat=True)
+    sent = 0
+    for notifications in _by_user(unmailed.filter(user__in=daily)):
+        sent += _mail(notifications[0].user, notifications, digest=True)
+    chose = NotificationPreference.objects.filter(user=OuterRef("user")).exclude(
+        email=Email.IMMEDIATE
+    )
+    failed = unmailed.filter(~Exists(chose), created_at__gte=now - RETRY_WITHIN)
+    for notifications in _by_user(failed):
+        sent += _mail(notifications[0].user, notifications)
     return sent
 
 
 def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
-    """Mark ``user``'s notifications read (only those ``ids`` when given); others' are never
-    touched. Returns how many changed."""
-    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    """Mark ``user``'s notifications they may see now read (only those ``ids`` when given);
+    others' are never touched. Returns how many changed."""
+    unread = notifications_shown(user=user).filter(read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
