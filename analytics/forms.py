@@ -69,6 +69,17 @@ def picked_deals(user) -> tuple[list[Deal], bool]:
     return deals[:DEALS_PICKED], len(deals) > DEALS_PICKED
 
 
+#: What ``deal_label`` reads: a picker of labels alone loads no more of each deal.
+DEAL_LABEL_FIELDS = ("pk", "name", "external_id", "account", "stage", "amount", "currency")
+
+
+def deal_choices(user) -> list[tuple[str, str]]:
+    """``picked_deals``' deals as (id, label) choices, read with only what a label needs: each
+    page of search results lists them, and loading whole deals was a tenth of its time."""
+    deals = open_deals(user).only(*DEAL_LABEL_FIELDS)[:DEALS_PICKED]
+    return [(str(deal.pk), deal_label(deal)) for deal in deals]
+
+
 #: The first option of every deal picker a rep submits (empty value, selected, and the select
 #: ``required``): no deal is chosen for the rep. The first deal used to be preselected, so one
 #: click recorded a use or made a link on a deal the rep never picked, and deal touches drive

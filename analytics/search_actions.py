@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from wagtail import hooks
 
-from analytics.forms import DEAL_PLACEHOLDER, deal_label, picked_deals
+from analytics.forms import DEAL_PLACEHOLDER, deal_choices
 from search.results import ACTIONS_HOOK, EMPTY_HOOK, CardAction, EmptyAction, asset_url_maker
 
 
@@ -18,10 +18,10 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
     """A "Record use" form per card, choosing one of ``user``'s open deals; none when the
     user has no open deal. Its first choice is the placeholder (empty value: no deal is
     chosen for the rep; ``DEAL_PLACEHOLDER``)."""
-    deals, _ = picked_deals(user)
+    deals = deal_choices(user)
     if not deals:
         return {}
-    choices = [("", DEAL_PLACEHOLDER), *((str(deal.pk), deal_label(deal)) for deal in deals)]
+    choices = [("", DEAL_PLACEHOLDER), *deals]
     used_at = asset_url_maker("analytics:asset_used")
     return {
         asset_id: [
