@@ -3,9 +3,11 @@ each user chose), mark notifications read, send the daily digests.
 
 E-mail never goes out inside the request that made the notification: when the transaction
 that made it commits, a background task (``notifications.tasks``) is enqueued that mails it,
-so a slow or failing mail server never holds up or breaks that request, and a rolled-back
-change never mails anyone. A mail is claimed before it is sent (``emailed_at``, one row at a
-time), so a task and a retry running at once never mail it twice. A backend that fails never
+so a slow or failing mail server never holds up or breaks that request (with the immediate
+task backend the task runs in the request, after the commit: a failure is still only logged),
+and a rolled-back change never mails anyone. A mail is claimed before it is sent
+(``emailed_at``, one row at a time), so a task and a retry running at once never mail it
+twice. A backend that fails never
 undoes the notification: it stays in the list, unmailed, the failure is logged, and the next
 ``notifications_digest_send`` run sends it again (up to ``RETRY_WITHIN`` after it was made;
 older news stays in the app only).

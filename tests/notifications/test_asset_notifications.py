@@ -70,11 +70,12 @@ def told_rep():
 
 def test_a_buyers_open_of_an_asset_restricted_away_from_the_rep_is_named_nowhere(told_rep):
     rep, secret, kept = told_rep
+    notify(users=[rep], kind="test", text="Plain news")  # about no asset: shown as before
     client = _client(rep)
     page = client.get("/notifications/").content.decode()
-    assert SECRET not in page
+    assert SECRET not in page and "Plain news" in page
     assert "Your buyer opened “Open &lt;b&gt;deck&lt;/b&gt;”" in page  # still escaped
-    assert 'class="bell-count">1<' in page and notifications_unread_count(user=rep) == 1
+    assert 'class="bell-count">2<' in page and notifications_unread_count(user=rep) == 2
     hidden = Notification.objects.get(asset_id=secret.pk)
     opened = client.post(f"/notifications/{hidden.pk}/open/")
     assert opened["Location"] == "/notifications/"  # reads as missing, no link followed
@@ -83,7 +84,8 @@ def test_a_buyers_open_of_an_asset_restricted_away_from_the_rep_is_named_nowhere
     assert notifications_digest_send() == 1
     (digest,) = mail.outbox
     assert SECRET not in digest.body and SECRET not in digest.subject
-    assert "Open <b>deck</b>" in digest.body and digest.subject == "1 update for you"
+    assert "Open <b>deck</b>" in digest.body and "Plain news" in digest.body
+    assert digest.subject == "2 updates for you"
     assert Notification.objects.get(pk=hidden.pk).emailed_at is None
 
 
