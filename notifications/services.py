@@ -7,10 +7,9 @@ so a slow or failing mail server never holds up or breaks that request (with the
 task backend the task runs in the request, after the commit: a failure is still only logged),
 and a rolled-back change never mails anyone. A mail is claimed before it is sent
 (``emailed_at``, one row at a time), so a task and a retry running at once never mail it
-twice. A backend that fails never
-undoes the notification: it stays in the list, unmailed, the failure is logged, and the next
-``notifications_digest_send`` run sends it again (up to ``RETRY_WITHIN`` after it was made;
-older news stays in the app only).
+twice. A backend that fails never undoes the notification: it stays in the list, unmailed,
+the failure is logged, and the next ``notifications_digest_send`` run sends it again (up to
+``RETRY_WITHIN`` after it was made; older news stays in the app only).
 
 A notification about an asset (``asset_id``) is mailed only if its user may see the asset
 when the mail goes out (``notifications.selectors``), whenever that is.
