@@ -55,6 +55,16 @@ SearchParams = _schema(
 )
 
 
+def _unknown_parameter(request, names: list[str]) -> str:
+    """What is wrong with the first query parameter the endpoint does not take ("" when
+    none): ``stages=decide`` or ``types=deck`` answered the whole library as if filtered."""
+    endpoint = f"{request.method} {request.path}"
+    for name in request.GET:
+        if name not in names:
+            return f"{name}: not a parameter of {endpoint}; it takes {', '.join(names)}"
+    return ""
+
+
 class PageMatchOut(Schema):
     """A page of a PDF or a slide of a deck (from 1) where the result matched."""
 
@@ -179,6 +189,9 @@ def search(request, response: HttpResponse, params: Query[SearchParams]):
     results only cover assets the caller may see. Every call is recorded as a search event,
     but a HEAD (an uptime check, say: ``enablement.api.HeadAsGet``). The same service as
     the search page (``search.services.rep_search``)."""
+    unknown = _unknown_parameter(request, list(SearchParams.model_fields))
+    if unknown:
+        return Status(400, {"detail": unknown})
     try:
         page = services.rep_search(
             user=request.user,
@@ -215,6 +228,9 @@ def search(request, response: HttpResponse, params: Query[SearchParams]):
 def suggest(request, response: HttpResponse, q: str = ""):
     """Asset titles and taxonomy terms the caller may see that complete ``q`` (at most 200
     characters, as for a search)."""
+    unknown = _unknown_parameter(request, ["q"])
+    if unknown:
+        return Status(400, {"detail": unknown})
     try:
         suggestions = selectors.search_suggest(audience=audience_for(request.user), text=q)
     except SearchUnavailable:

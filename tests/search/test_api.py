@@ -173,3 +173,22 @@ def test_an_answer_tells_nothing_of_restricted_assets_sharing_its_words(api, lib
     )
     services.index_assets(asset_ids=[secret.pk])
     assert seen() == before
+
+
+def test_a_parameter_the_endpoint_does_not_take_is_a_400_naming_it(api, library):
+    """``stages=decide`` (for ``stage``) answered every stage's assets as if filtered."""
+    filtered = api.get("/api/v1/search", {"q": "roadmap", "stage": "decide"})
+    assert filtered.status_code == 200
+    for path, params in [
+        ("/api/v1/search", {"q": "roadmap", "stages": "decide"}),
+        ("/api/v1/search/suggest", {"q": "road", "limit": "5"}),
+    ]:
+        response = api.get(path, params)
+        assert response.status_code == 400, path
+        detail = response.json()["detail"]
+        wrong = next(name for name in params if name not in ("q",))
+        assert detail.startswith(f"{wrong}: not a parameter of GET {path}; it takes q"), detail
+    assert "stage, pillar" in api.get("/api/v1/search", {"x": "1"}).json()["detail"]
+    before = SearchEvent.objects.count()
+    api.get("/api/v1/search", {"q": "roadmap", "stages": "decide"})
+    assert SearchEvent.objects.count() == before  # a refused search is not recorded
