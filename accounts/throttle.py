@@ -2,26 +2,64 @@
 
 django-axes counts failed attempts per (username, client address) and, after
 ``LOGIN_FAILURE_LIMIT`` failures, refuses that pair for ``LOGIN_COOLOFF_MINUTES`` from the
-last failure. Form logins reach it through its authentication backend; API key checks
-report their failures here with the pseudo-username "api-key", so guessing keys from one
-address is throttled the same way. A locked-out person is told when to try again: a page
-(429) or, for the API, JSON with ``Retry-After``.
+last failure. Password spraying (one or two common passwords tried against every username
+from one address) never reaches that limit, so ``ThrottleHandler`` also refuses an address
+once ``LOGIN_IP_FAILURE_LIMIT`` failures (any usernames) came from it within the cool-off:
+high enough that an office behind one address, with its typos, never meets it. (axes applies
+one failure limit to all its lockout parameter sets, hence a handler of our own.)
+
+Form logins reach the throttle through its authentication backend; API key checks report
+their failures here with the pseudo-username "api-key", so guessing keys from one address is
+throttled the same way. A locked-out person is told when to try again: a page (429) or, for
+the API, JSON with ``Retry-After``; the page says whether the address or the username is
+paused, never whether the username exists.
+
+A locked database (another writer holding it) must neither keep a person waiting the whole
+busy timeout nor let an attempt go uncounted: a sign-in's writes (its failure, or the
+session, last login and access log of a success) give up after ``SIGN_IN_PATIENCE_SECONDS``
+and the attempt answers 503 "busy" (``cms.middleware.DatabaseBusyMiddleware``) whatever the
+password was, so nothing is learnt from it and nobody is signed in; a client already locked
+out is still told so (429), since refusing it needs no write.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import threading
 
+from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_cool_off
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
+from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.core.signals import request_finished
+from django.db import OperationalError, connection
+from django.db.models import Sum
+from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from ninja.errors import HttpError
 from wagtail.api.v3.auth import BearerTokenAuth as WagtailBearerTokenAuth
 from wagtail.models.api import TOKEN_PREFIX as WAGTAIL_TOKEN_PREFIX
+
+logger = logging.getLogger(__name__)
+
+#: How long a sign-in's writes wait for a lock another writer holds before the attempt
+#: answers "busy" (503, Retry-After): a healthy writer commits in milliseconds, and the
+#: database's own busy timeout (SQLITE_BUSY_TIMEOUT_SECONDS, 20 s) is far too long for a
+#: person looking at a sign-in form.
+SIGN_IN_PATIENCE_SECONDS = 1.0
+
+#: Why a client is refused: too many failures for this username from this address, or from
+#: this address whatever the usernames (``LOGIN_IP_FAILURE_LIMIT``).
+USERNAME, ADDRESS = "username", "address"
 
 
 class ThrottleBackend(AxesStandaloneBackend):
@@ -32,7 +70,127 @@ class ThrottleBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
+        sign_in_patience()
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class ThrottleHandler(AxesDatabaseHandler):
+    """axes' database handler (``AXES_HANDLER``) with a second, higher limit per client
+    address alone. Failures are recorded as axes records them, one row per (username,
+    address, user agent); the address's count is the sum of its rows within the cool-off, so
+    it falls as rows age out. A success resets only its own username's rows at that address
+    (``AXES_LOCKOUT_PARAMETERS``): signing in to one account an attacker holds never clears
+    what that address sprayed."""
+
+    def lockout_scope(self, request, credentials: dict | None = None) -> str | None:
+        """``USERNAME`` or ``ADDRESS`` when this client is refused, and why; else None."""
+        if super().is_locked(request, credentials):
+            return USERNAME
+        if address_failures(request) >= settings.LOGIN_IP_FAILURE_LIMIT:
+            return ADDRESS
+        return None
+
+    def is_locked(self, request, credentials: dict | None = None) -> bool:
+        return self.lockout_scope(request, credentials) is not None
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        """Record the failure (failing fast on a locked database: the attempt then answers
+        503 and is no success), and lock the address out at its own limit."""
+        if request is None:
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        sign_in_patience()
+        try:
+            super().user_login_failed(sender, credentials, request, **kwargs)
+        except OperationalError as error:
+            if not self.is_locked(request, credentials):  # a read: a locked database allows it
+                raise
+            # Refused before the password was looked at: say when to retry, though the extra
+            # failure (which would only push the retry time later) could not be written.
+            logger.warning("login throttle: a refused attempt was not recorded: %s", error)
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            return None
+        if request.axes_locked_out:
+            return None
+        if address_failures(request) >= settings.LOGIN_IP_FAILURE_LIMIT:
+            logger.warning(
+                "login throttle: address %s locked out after %d failed sign-ins",
+                request.axes_ip_address,
+                settings.LOGIN_IP_FAILURE_LIMIT,
+            )
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            user_locked_out.send(
+                "axes",
+                request=request,
+                username=get_client_username(request, credentials),
+                ip_address=request.axes_ip_address,
+            )
+        return None
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        sign_in_patience()
+        return super().user_logged_in(sender, request, user, **kwargs)
+
+
+def address_failures(request) -> int:
+    """Failed attempts from this request's client address within the cool-off, any
+    username (axes keeps the count of each row's run and the time of its last failure)."""
+    total = (
+        AccessAttempt.objects.filter(
+            ip_address=request.axes_ip_address,
+            attempt_time__gte=get_cool_off_threshold(request),
+        )
+        .aggregate(total=Sum("failures_since_start"))
+        .get("total")
+    )
+    return total or 0
+
+
+_patience = threading.local()
+
+
+def sign_in_patience() -> None:
+    """From here to the end of the request, writes on the default connection give up on a
+    lock another writer holds after ``SIGN_IN_PATIENCE_SECONDS`` (SQLite's busy_timeout,
+    PostgreSQL's lock_timeout) and the request answers 503; the connection's own wait is put
+    back when the request finishes. Everything a sign-in writes comes after the credentials
+    are checked (the failure, the session, last login), so the whole attempt is quick to say
+    "busy", and never signed in without its writes. (``cms.spool.impatient_writes`` does the
+    same for a block of spooled writes; this app cannot import it.)"""
+    if getattr(_patience, "saved", None) is not None or connection.vendor not in {
+        "sqlite",
+        "postgresql",
+    }:
+        return
+    millis = max(1, int(SIGN_IN_PATIENCE_SECONDS * 1000))
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA busy_timeout")
+            saved = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA busy_timeout = {millis}")
+        else:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, false)",
+                [f"{millis}ms"],
+            )
+            saved = cursor.fetchone()[0]
+    _patience.saved = saved
+
+
+@receiver(request_finished, dispatch_uid="accounts.throttle.sign_in_patience_end")
+def sign_in_patience_end(**kwargs) -> None:
+    """Put back the wait ``sign_in_patience`` shortened, in the thread that served the request
+    (a connection closed meanwhile gets its configured wait anew)."""
+    saved = getattr(_patience, "saved", None)
+    _patience.saved = None
+    if saved is None or connection.connection is None or connection.needs_rollback:
+        return
+    with contextlib.suppress(Exception), connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout = {int(saved)}")
+        else:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [saved])
 
 
 class Throttled(Exception):
@@ -49,7 +207,7 @@ def retry_after_seconds(request=None) -> int:
 
 
 def credentials_check(*, request, username: str) -> None:
-    """Raise ``Throttled`` when this client is locked out for ``username``."""
+    """Raise ``Throttled`` when this client is locked out for ``username`` or altogether."""
     if request is not None and AxesProxyHandler.is_locked(request, {"username": username}):
         raise Throttled(retry_after_seconds(request))
 
@@ -67,12 +225,13 @@ def lockout_response(request, original_response=None, credentials=None):
         response = JsonResponse({"detail": str(Throttled(seconds))}, status=429)
     else:
         retry_at = timezone.localtime(timezone.now() + timezone.timedelta(seconds=seconds))
-        response = render(
-            request,
-            "registration/locked_out.html",
-            {"retry_at": retry_at, "minutes": math.ceil(seconds / 60)},
-            status=429,
-        )
+        scope = AxesProxyHandler.get_implementation().lockout_scope(request, credentials)
+        context = {
+            "retry_at": retry_at,
+            "minutes": math.ceil(seconds / 60),
+            "whole_address": scope == ADDRESS,
+        }
+        response = render(request, "registration/locked_out.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
 

@@ -2,20 +2,34 @@
 LOGIN_FAILURE_LIMIT failures the client is refused, told when to retry, even with the
 right password; an unknown key or token is refused the same way, while a valid one still
 opens the API (keys cannot be guessed; an integration still sending a revoked key must not
-take the others at its address down)."""
+take the others at its address down). Password spraying from one address (many usernames,
+a wrong password each) is refused at LOGIN_IP_FAILURE_LIMIT, that address only. With the
+database locked by another writer, a sign-in answers "busy" within about a second, never
+signs anyone in and never counts past the limit."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
 from analytics.services import api_key_create
 from tests.factories import PASSWORD, make_user
+from tests.locks import table_held_busy
 
 pytestmark = pytest.mark.django_db
 LIMIT = settings.AXES_FAILURE_LIMIT
+ADDRESS_LIMIT = settings.LOGIN_IP_FAILURE_LIMIT
+ROOT = Path(__file__).resolve().parent.parent
+SPRAYER, ELSEWHERE = "203.0.113.7", "198.51.100.9"
 
 
 @pytest.mark.parametrize("url", ["/login/", "/admin/login/"])
@@ -99,3 +113,177 @@ def test_a_key_of_the_other_kind_is_refused_saying_so_and_locks_nobody_out():
     assert _events(key).status_code == 200
     found = Client().get("/api/v1/search?q=x", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert found.status_code == 200
+
+
+def _spray(client, count: int, *, start: int = 0) -> list[int]:
+    """One wrong password for each of ``count`` usernames (most of them nobody's)."""
+    return [
+        client.post("/login/", {"username": f"sprayed{n}", "password": "Summer2026!"}).status_code
+        for n in range(start, start + count)
+    ]
+
+
+def test_spraying_one_address_locks_that_address_out_and_says_so():
+    user = make_user()
+    sprayer = Client(REMOTE_ADDR=SPRAYER)
+    assert _spray(sprayer, ADDRESS_LIMIT - 1) == [200] * (ADDRESS_LIMIT - 1)
+    assert _spray(sprayer, 1, start=ADDRESS_LIMIT)[0] == 429
+    refused = sprayer.post("/admin/login/", {"username": user.username, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()
+    page = refused.content.decode()
+    assert "from your network address have failed recently" in page
+    assert "paused for every account" in page and "Try again after" in page
+    assert "_auth_user_id" not in sprayer.session
+    elsewhere = Client(REMOTE_ADDR=ELSEWHERE)
+    assert elsewhere.post("/login/", {"username": "sprayed1", "password": "x"}).status_code == 200
+    assert (
+        elsewhere.post("/login/", {"username": user.username, "password": PASSWORD}).status_code
+        == 302
+    )
+
+
+def test_the_address_lockout_page_does_not_say_whether_a_username_exists():
+    user = make_user()
+    sprayer = Client(REMOTE_ADDR=SPRAYER)
+    _spray(sprayer, ADDRESS_LIMIT)
+    pages = [
+        sprayer.post("/login/", {"username": name, "password": "x"})
+        for name in (user.username, "nobody-at-all")
+    ]
+    assert [page.status_code for page in pages] == [429, 429]
+    assert len({re.sub(r"\d", "", page.content.decode()) for page in pages}) == 1
+
+
+def test_an_office_behind_one_address_with_a_few_typos_is_not_locked_out():
+    people = [make_user() for _ in range((ADDRESS_LIMIT - 1) // 2)]
+    office = Client(REMOTE_ADDR=SPRAYER)
+    for person in people:
+        for _ in range(2):
+            assert (
+                office.post(
+                    "/login/", {"username": person.username, "password": "typo"}
+                ).status_code
+                == 200
+            )
+    for person in people:
+        response = Client(REMOTE_ADDR=SPRAYER).post(
+            "/login/", {"username": person.username, "password": PASSWORD}
+        )
+        assert response.status_code == 302, person.username
+
+
+def test_signing_in_to_an_account_one_holds_does_not_clear_what_the_address_sprayed():
+    own = make_user()
+    sprayer = Client(REMOTE_ADDR=SPRAYER)
+    first = ADDRESS_LIMIT // 2
+    _spray(sprayer, first)
+    assert (
+        Client(REMOTE_ADDR=SPRAYER)
+        .post("/login/", {"username": own.username, "password": PASSWORD})
+        .status_code
+        == 302
+    )
+    rest = _spray(sprayer, ADDRESS_LIMIT - first, start=first)
+    assert rest[:-1] == [200] * (ADDRESS_LIMIT - first - 1) and rest[-1] == 429
+
+
+def test_the_username_lockout_page_speaks_of_the_account_not_the_address():
+    user = make_user()
+    client = Client()
+    for _ in range(LIMIT):
+        client.post("/login/", {"username": user.username, "password": "wrong"})
+    page = client.post("/login/", {"username": user.username, "password": "wrong"})
+    assert page.status_code == 429
+    assert "For your account's safety" in page.content.decode()
+    assert "network address" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("many", "must be an integer"), (str(LIMIT - 1), f"must be at least {LIMIT}")],
+)
+def test_a_malformed_address_limit_stops_startup_naming_it(value, says, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
+    env.pop("LOGIN_FAILURE_LIMIT", None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "enablement.settings",
+            "DATA_DIR": str(tmp_path),
+            "LOGIN_IP_FAILURE_LIMIT": value,
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"LOGIN_IP_FAILURE_LIMIT {says}" in result.stderr
+
+
+def _timed_post(client, url, data, **extra):
+    started = time.monotonic()
+    response = client.post(url, data, **extra)
+    return response, time.monotonic() - started
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", ["/login/", "/admin/login/"])
+def test_signing_in_on_a_locked_database_answers_busy_at_once_and_signs_nobody_in(url):
+    """The database's busy timeout is 20 s here too: the sign-in gives up after about one."""
+    user = make_user()
+    client = Client()
+    with table_held_busy(AccessAttempt):
+        for password in ("wrong", PASSWORD):
+            response, took = _timed_post(
+                client,
+                url,
+                {"username": user.username, "password": password},
+                HTTP_ACCEPT="text/html",
+            )
+            assert response.status_code == 503 and took < 2.5, (password, took)
+            assert int(response["Retry-After"]) > 0
+            assert "try again in a few seconds" in response.content.decode()
+            assert settings.SESSION_COOKIE_NAME not in response.cookies
+        guess, took = _timed_post(
+            Client(),
+            "/api/v1/events",
+            "{}",
+            content_type="application/json",
+            HTTP_AUTHORIZATION="Bearer ea_guess",
+        )
+        assert guess.status_code == 503 and took < 2.5
+    assert "_auth_user_id" not in client.session
+    assert not AccessAttempt.objects.exists()  # the failure under the lock was never written
+    assert client.post(url, {"username": user.username, "password": PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_database_lets_no_attempt_past_the_limit():
+    """A failure that cannot be written is no answer either (503 whatever the password), and
+    a client at the limit is refused, saying when to retry, without writing anything."""
+    user = make_user()
+    client = Client()
+    for _ in range(LIMIT - 1):
+        client.post("/login/", {"username": user.username, "password": "wrong"})
+    with table_held_busy(AccessAttempt):
+        for _ in range(3):
+            response, _ = _timed_post(
+                client, "/login/", {"username": user.username, "password": "wrong"}
+            )
+            assert response.status_code == 503
+    assert (
+        client.post("/login/", {"username": user.username, "password": "wrong"}).status_code == 429
+    )
+    with table_held_busy(AccessAttempt):
+        response, took = _timed_post(
+            client, "/login/", {"username": user.username, "password": PASSWORD}
+        )
+    assert response.status_code == 429 and took < 2.5
+    assert "Try again after" in response.content.decode()
+    assert "_auth_user_id" not in client.session
