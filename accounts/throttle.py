@@ -25,6 +25,7 @@ out is still told so (429), since refusing it needs no write.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import math
 import threading
@@ -131,6 +132,25 @@ class ThrottleHandler(AxesDatabaseHandler):
     def user_logged_in(self, sender, request, user, **kwargs):
         sign_in_patience()
         return super().user_logged_in(sender, request, user, **kwargs)
+
+
+def client_address(request) -> str | None:
+    """The client's address (``AXES_CLIENT_IP_CALLABLE``): ``REMOTE_ADDR``, or behind
+    ``PROXY_COUNT`` reverse proxies the address the outermost of them saw, which is the
+    ``PROXY_COUNT``-th entry of ``X-Forwarded-For`` from its end (each proxy appends the
+    address it was reached from; entries before those are the client's own word and can be
+    anything). Without it every client behind a proxy would share the proxy's address, and
+    the address limit would pause everyone at once."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    if not settings.PROXY_COUNT:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < settings.PROXY_COUNT:
+        return remote  # not through all the proxies: trust only the connection
+    try:
+        return str(ipaddress.ip_address(forwarded[-settings.PROXY_COUNT]))
+    except ValueError:
+        return remote
 
 
 def address_failures(request) -> int:

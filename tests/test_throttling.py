@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.test import Client
+from django.test import Client, RequestFactory, override_settings
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
+from accounts.throttle import client_address
 from analytics.services import api_key_create
 from tests.factories import PASSWORD, make_user
 from tests.locks import table_held_busy
@@ -153,6 +154,52 @@ def test_the_address_lockout_page_does_not_say_whether_a_username_exists():
     ]
     assert [page.status_code for page in pages] == [429, 429]
     assert len({re.sub(r"\d", "", page.content.decode()) for page in pages}) == 1
+
+
+def test_a_sprayer_naming_other_addresses_in_x_forwarded_for_is_still_paused():
+    """With no proxy in front (PROXY_COUNT 0) the header is the client's own word."""
+    sprayer = Client(REMOTE_ADDR=SPRAYER)
+    codes = [
+        sprayer.post(
+            "/login/",
+            {"username": f"sprayed{n}", "password": "x"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        ).status_code
+        for n in range(ADDRESS_LIMIT)
+    ]
+    assert codes[-1] == 429
+
+
+@override_settings(PROXY_COUNT=1)
+def test_behind_a_proxy_each_client_is_counted_at_its_own_address():
+    """Every request comes from the proxy (REMOTE_ADDR): counting that address would pause
+    the whole company after one sprayer."""
+    colleague = make_user()
+    proxy = "10.0.0.2"
+    sprayer = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.1, {SPRAYER}")
+    assert _spray(sprayer, ADDRESS_LIMIT)[-1] == 429
+    office = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=ELSEWHERE)
+    response = office.post("/login/", {"username": colleague.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "address"),
+    [
+        (0, "192.0.2.1", "10.0.0.2"),
+        (1, "192.0.2.1, 203.0.113.7", "203.0.113.7"),
+        (2, "192.0.2.1, 203.0.113.7, 10.0.0.1", "203.0.113.7"),
+        (2, "203.0.113.7", "10.0.0.2"),  # fewer entries than proxies: the connection's
+        (1, "not-an-address", "10.0.0.2"),
+        (1, "", "10.0.0.2"),
+    ],
+)
+def test_the_client_address_is_what_the_outermost_proxy_saw(proxies, forwarded, address):
+    request = RequestFactory().post("/login/", REMOTE_ADDR="10.0.0.2")
+    if forwarded:
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded
+    with override_settings(PROXY_COUNT=proxies):
+        assert client_address(request) == address
 
 
 def test_an_office_behind_one_address_with_a_few_typos_is_not_locked_out():
