@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER
@@ -334,3 +335,17 @@ def test_a_locked_database_lets_no_attempt_past_the_limit():
     assert response.status_code == 429 and took < 2.5
     assert "Try again after" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_a_sign_in_puts_the_connections_own_wait_back_when_it_finishes():
+    """Only the sign-in is impatient: the next request on the same connection waits as
+    configured (SQLITE_BUSY_TIMEOUT_SECONDS)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's busy_timeout")
+    user = make_user()
+    Client().post("/login/", {"username": user.username, "password": "wrong"})
+    Client().post("/login/", {"username": user.username, "password": PASSWORD})
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        waits = cursor.fetchone()[0]
+    assert waits == settings.DATABASES["default"]["OPTIONS"]["timeout"] * 1000
