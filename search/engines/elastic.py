@@ -9,6 +9,15 @@ dict, and the answer is wrapped in the DSL's ``Response``.
 The engine's index name is an alias. A rebuild creates ``<alias>-<timestamp>``, fills it,
 then moves the alias in one ``_aliases`` call and deletes the old index: zero downtime.
 
+Only ``rebuild`` and ``reset`` make an index. No alias on the server (never built, deleted,
+a wiped node) is ``IndexMissing`` for every other call, as the embedded engine's missing
+directory is: one made empty on first use answered "nothing matches" for a whole library
+until the scheduler noticed, and recorded the reps' searches as content gaps. Writes name
+the alias with ``require_alias``, so that a write after the index went cannot make the server
+create one by that name with a mapping it guesses. The caller, who knows the library, decides
+(``search.selectors`` lets an empty library start empty; ``search.services.index_restore``
+rebuilds any other from the database).
+
 Page text (``search.schema.PAGES``) is a ``nested`` field: each page is its own hidden document
 with its own text statistics, joined to its asset. A search with text asks, beside the asset
 query, for each hit's best pages (``inner_hits`` with a highlight) through an optional nested
@@ -29,7 +38,7 @@ from elasticsearch.dsl.field import Integer, Nested, Text
 from elasticsearch.dsl.response import Response
 
 from search.documents import SearchDocument
-from search.engines.base import EngineHealth, IndexOutdated, SearchUnavailable
+from search.engines.base import EngineHealth, IndexMissing, IndexOutdated, SearchUnavailable
 from search.engines.breaker import Breaker, breaker_for, without_password
 from search.query import (
     FACETS,
@@ -528,6 +537,15 @@ def detect_kind(url: str, timeout: float = 5.0) -> str:
     return "opensearch" if distribution == "opensearch" else "elasticsearch"
 
 
+INDEX_NOT_FOUND = "index_not_found_exception"
+
+
+def _index_not_found(error: BaseException) -> bool:
+    """Whether ``error`` is the server saying the index (or alias) asked for does not exist
+    (both clients' ``NotFoundError`` carry the error type as ``error``)."""
+    return getattr(error, "error", None) == INDEX_NOT_FOUND
+
+
 def _unanswered(error: BaseException) -> bool:
     """Whether ``error``, or an error it was raised from, says the server did not answer:
     it refused the connection, could not be reached, or did not answer within the timeout
@@ -600,26 +618,35 @@ class ElasticEngine:
 
     @contextlib.contextmanager
     def _guard(self, action: str):
-        """One use of the server: ``SearchUnavailable`` for any client error, and at once
-        while the breaker is open (asking which server it is counts as a use)."""
+        """One use of the server: ``SearchUnavailable`` for any client error (``IndexMissing``
+        when the server says the index is not there), and at once while the breaker is open
+        (asking which server it is counts as a use)."""
         with self.breaker.guard(_unanswered):
             transport = self.transport
             try:
                 yield transport
+            except IndexMissing:
+                self._ready = False
+                raise
             except transport.errors as error:
+                if _index_not_found(error):
+                    self._ready = False
+                    raise IndexMissing(self._missing(f"{action}: {error}")) from error
                 raise SearchUnavailable(f"{self.name} {action} failed: {error}") from error
 
+    def _missing(self, found: str) -> str:
+        return f"no index {self.alias} on the {self.name} server ({found})"
+
     def _ensure(self, transport) -> None:
-        """Create the index and its alias on first use; refuse (``SearchUnavailable``) an
-        index whose mapping lacks fields of ``search.schema`` (a facet was added since it was
-        built: ``search_reindex`` builds one with the new mapping)."""
+        """Check once per process that the alias is there (``IndexMissing`` if not: it is
+        never made here) and that its index has every field of ``search.schema`` (else
+        ``IndexOutdated``: a facet was added since it was built, and ``search_reindex``
+        builds one with the new mapping). An index found gone later is checked again."""
         if self._ready:
             return
         if not transport.aliases(self.alias):
-            if transport.exists(self.alias):
-                transport.delete(self.alias)
-            name = self._new_index(transport)
-            transport.update_aliases([{"add": {"index": name, "alias": self.alias}}])
+            # Not even an index by the alias's name is ours: a rebuild replaces it.
+            raise IndexMissing(self._missing("no such alias"))
         missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias)
         if missing:
             raise IndexOutdated(
@@ -635,15 +662,20 @@ class ElasticEngine:
 
     def _bulk(self, transport, operations: list[dict], index: str, refresh) -> None:
         """Send ``operations`` in requests of at most ``BULK_MAX_BYTES`` (refreshing after
-        the last when asked); raises on the first request with a failed operation."""
+        the last when asked); raises on the first request with a failed operation,
+        ``IndexMissing`` when the server says the index is gone (a delete of an id it does
+        not hold is no failure)."""
         bodies = list(bulk_bodies(operations))
         for number, body in enumerate(bodies, start=1):
             answer = transport.bulk(body, refresh if number == len(bodies) else False)
             if answer.get("errors"):
+                items = [(op, item) for entry in answer["items"] for op, item in entry.items()]
+                gone = [i for _, i in items if i.get("error", {}).get("type") == INDEX_NOT_FOUND]
+                if gone:
+                    raise IndexMissing(self._missing(gone[0]["error"].get("reason", "")))
                 failures = [
                     item
-                    for entry in answer["items"]
-                    for op, item in entry.items()
+                    for op, item in items
                     if item.get("status", 200) >= 300
                     and not (op == "delete" and item["status"] == 404)
                 ]
@@ -655,7 +687,8 @@ class ElasticEngine:
     def upsert(self, documents: Sequence[SearchDocument]) -> None:
         operations = []
         for document in documents:
-            operations.append({"index": {"_index": self.alias, "_id": str(document.id)}})
+            action = {"_index": self.alias, "_id": str(document.id), "require_alias": True}
+            operations.append({"index": action})
             operations.append(to_source(document))
         with self._guard("indexing") as transport:
             self._ensure(transport)
@@ -783,18 +816,23 @@ class ElasticEngine:
     def health(self) -> EngineHealth:
         """One request (a count) once this process knows the index is current. The first
         time, as for a first search, ``_ensure`` checks the alias and mapping (an index built
-        for other fields is ``outdated``) and creates a missing index empty. An index gone
-        since (a wiped server) counts 0 documents and is checked again at the next use. The
-        cluster's status is not asked: the count answering is the health (a shard the server
-        cannot serve fails it)."""
+        for other fields is ``outdated``, no alias is ``missing``). An index gone since (a
+        wiped server, a DELETE) is ``missing`` too, found by the count, and nothing is made
+        in its place. The cluster's status is not asked: the count answering is the health
+        (a shard the server cannot serve fails it)."""
         try:
             with self._guard("health check") as transport:
                 self._ensure(transport)
                 documents = transport.count(self.alias)
+                if documents is None:
+                    raise IndexMissing(self._missing("the count found no index"))
         except SearchUnavailable as error:
-            outdated = isinstance(error, IndexOutdated)
-            return EngineHealth(ok=False, engine=self.name, detail=str(error), outdated=outdated)
-        if documents is None:
-            self._ready, documents = False, 0
+            return EngineHealth(
+                ok=False,
+                engine=self.name,
+                detail=str(error),
+                outdated=isinstance(error, IndexOutdated),
+                missing=isinstance(error, IndexMissing),
+            )
         detail = f"index {self.alias}"
         return EngineHealth(ok=True, engine=self.name, detail=detail, documents=documents)

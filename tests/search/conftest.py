@@ -43,6 +43,16 @@ def server_engine(url_variable: str, kind: str, request) -> ElasticEngine:
     return engine
 
 
+def server_index_delete(engine: ElasticEngine) -> None:
+    """What an operator's ``curl -X DELETE <server>/<index>`` does to the index behind
+    ``engine``'s alias (its alias goes with it). The engine's own state is left as it was:
+    its process learns of it only by asking the server."""
+    indexes = engine.transport.aliases(engine.alias)
+    assert indexes, f"no index behind {engine.alias} to delete"
+    for index in indexes:
+        engine.transport.delete(index)
+
+
 def _drop_server_index(engine: ElasticEngine) -> None:
     transport = engine.transport
     for index in transport.aliases(engine.alias):

@@ -1,6 +1,8 @@
 """The behavioural suite every search engine must pass. An engine's test module subclasses
-``EngineSuite`` and provides two fixtures: ``engine`` (empty, working) and ``broken_engine``
-(one that cannot be reached). Everything here goes through the real services and selectors.
+``EngineSuite`` and provides three fixtures: ``engine`` (empty, working), ``broken_engine``
+(one that cannot be reached) and ``index_deleted`` (deletes ``engine``'s index as an operator
+would: a DELETE on the server, the directory removed). Everything here goes through the real
+services and selectors.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from search.query import DealContext, audience_for
 from tests.search.conftest import facet, publish, run_search, set_synonyms, titles
 
 SUGGEST_URLS = ("/search/suggest/", "/api/v1/search/suggest")
+UNAVAILABLE_ANSWER = {"detail": "search is unavailable; try again shortly"}
 
 
 class EngineSuite:
@@ -496,6 +499,49 @@ class EngineSuite:
         for response in (page, partial, api, *typed):
             assert response.status_code == 503
             assert response["Retry-After"] == str(settings.SEARCH_COOLDOWN_SECONDS)
+
+    # --- index deleted ---------------------------------------------------------------------
+    def test_a_deleted_index_is_unavailable_records_no_gap_and_is_restored(
+        self, library, engine, index_deleted, client, django_capture_on_commit_callbacks
+    ):
+        """Someone deleted the index (a DELETE on the server, a wiped node, the index directory
+        removed) while the library has live assets: reps are told search is unavailable, not
+        "Nothing matches", none of their searches is recorded (so no content gap), nothing
+        makes an empty or partial index in its place (the scheduler's health check, searches,
+        suggestions, a publish) and the scheduler's ``index_restore`` rebuilds it from the
+        database, after which the same search finds the asset again."""
+        from search.models import PendingIndexUpdate, SearchEvent
+        from tests.factories import make_asset
+
+        assert titles(run_search(library.outsider, "roadmap"))[0] == "Roadmap briefing"
+        index_deleted()
+        assert engine.health().missing  # the scheduler's check, as at its next tick
+        client.force_login(library.outsider)
+        for _ in range(2):  # the first one found it gone; the second asks afresh
+            page = client.get("/search/", {"q": "roadmap"})
+            assert page.status_code == 503
+            assert "Search is unavailable right now" in page.content.decode()
+            assert "Nothing matches" not in page.content.decode()
+        api = client.get("/api/v1/search", {"q": "roadmap"})
+        assert (api.status_code, api.json()) == (503, UNAVAILABLE_ANSWER)
+        for url in SUGGEST_URLS:
+            assert client.get(url, {"q": "road"}).status_code == 503
+        services.search_events_flush()
+        assert not SearchEvent.objects.exists()
+        assert selectors.search_gaps(since=timezone.now() - timedelta(days=1))["zero_results"] == []
+        with django_capture_on_commit_callbacks(execute=True):  # waits: no index of one asset
+            late = make_asset("Penguin roadmap addendum")
+        assert PendingIndexUpdate.objects.filter(asset_id=late.pk).exists()
+        assert engine.health().missing
+
+        assert services.index_restore() == run_search(library.marketer).total
+
+        page = client.get("/search/", {"q": "roadmap"})
+        assert page.status_code == 200 and "Roadmap briefing" in page.content.decode()
+        found = titles(run_search(library.outsider, "roadmap"))
+        assert {"Roadmap briefing", "Penguin roadmap addendum"} <= set(found)
+        assert not PendingIndexUpdate.objects.exists()
+        assert services.index_restore() is None  # healed: nothing more to do
 
     def test_publishing_while_engine_down_succeeds_and_catches_up(
         self, library, broken_engine, engine, django_capture_on_commit_callbacks

@@ -44,6 +44,7 @@ def test_auto_detects_the_server_and_searches_it(variable, kind, index_name):
     assert isinstance(engine, ElasticEngine)
     try:
         engine.refresh = True
+        engine.reset()  # a first start: there is no index yet
         engine.upsert([SearchDocument(id=7, title="Detected pricing deck")])
         query = SearchQuery(audience=Audience(team_ids=None), now=timezone.now(), text="pricing")
         assert [hit.asset_id for hit in engine.search(query).hits] == [7]

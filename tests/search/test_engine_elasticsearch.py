@@ -4,7 +4,7 @@ with `.ci/elasticsearch.sh start`)."""
 import pytest
 
 from search.engines.elastic import ElasticEngine
-from tests.search.conftest import server_engine
+from tests.search.conftest import server_engine, server_index_delete
 from tests.search.engine_suite import EngineSuite
 
 pytestmark = [pytest.mark.django_db, pytest.mark.engine, pytest.mark.service]
@@ -20,6 +20,10 @@ class TestElasticsearchEngine(EngineSuite):
         return ElasticEngine(
             url="http://127.0.0.1:9", index="unreachable", kind="elasticsearch", timeout=1
         )
+
+    @pytest.fixture
+    def index_deleted(self, engine):
+        return lambda: server_index_delete(engine)
 
 
 def test_highlighting_avoids_the_slow_weight_matches_mode(request):

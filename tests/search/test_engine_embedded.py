@@ -1,5 +1,7 @@
 """The behavioural suite on the embedded tantivy engine (always runs)."""
 
+import shutil
+
 import pytest
 
 from tests.search.engine_suite import EngineSuite
@@ -15,3 +17,7 @@ class TestEmbeddedEngine(EngineSuite):
     @pytest.fixture
     def broken_engine(self, down_engine):
         return down_engine
+
+    @pytest.fixture
+    def index_deleted(self, engine):
+        return lambda: shutil.rmtree(engine.root)

@@ -4,7 +4,7 @@
 import pytest
 
 from search.engines.elastic import ElasticEngine
-from tests.search.conftest import server_engine
+from tests.search.conftest import server_engine, server_index_delete
 from tests.search.engine_suite import EngineSuite
 
 pytestmark = [pytest.mark.django_db, pytest.mark.engine, pytest.mark.service]
@@ -20,6 +20,10 @@ class TestOpenSearchEngine(EngineSuite):
         return ElasticEngine(
             url="http://127.0.0.1:9", index="unreachable", kind="opensearch", timeout=1
         )
+
+    @pytest.fixture
+    def index_deleted(self, engine):
+        return lambda: server_index_delete(engine)
 
 
 def test_an_index_whose_mapping_lacks_a_field_is_refused_until_a_rebuild(request, db):
