@@ -153,6 +153,58 @@ def index_restore() -> int | None:
     return index_rebuild()
 
 
+@dataclass
+class RestoreBackoff:
+    """When the scheduler may try a rebuild again after one failed: ``first`` after the
+    first failure (the scheduler's interval), twice as long after each failure since, never
+    longer than ``cap``; a rebuild that succeeds, or an index found fit, starts over. The
+    scheduler holds one and hands it the time (tests hand it theirs: nothing sleeps)."""
+
+    first: timedelta
+    cap: timedelta
+    failures: int = 0
+    delay: timedelta = timedelta(0)
+    next_at: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.next_at is None or now >= self.next_at
+
+    def failed(self, now: datetime) -> datetime:
+        """Count a failure at ``now``; returns when the next attempt is due."""
+        self.delay = min(self.delay * 2, self.cap) if self.failures else min(self.first, self.cap)
+        self.failures += 1
+        self.next_at = now + self.delay
+        return self.next_at
+
+    def succeeded(self) -> None:
+        self.failures, self.delay, self.next_at = 0, timedelta(0), None
+
+
+def index_restore_when_due(*, backoff: RestoreBackoff, now: datetime) -> int | None:
+    """``index_restore`` as the scheduler runs it, every tick: a rebuild that fails (the
+    server refuses writes, the database went away) is logged with when the next attempt is
+    due, and none is made before then (``backoff``): it was retried at every tick. Returns
+    what ``index_restore`` returns, None while waiting or after a failure; never raises, so
+    the scheduler's other index jobs still run."""
+    if not backoff.due(now):
+        return None
+    try:
+        restored = index_restore()
+    except Exception as error:  # whatever it is, the next attempt waits for its turn
+        next_at = backoff.failed(now)
+        logger.warning(
+            "the search index could not be rebuilt (%s failed attempt(s) in a row): %s; "
+            "the next attempt is due in %s s, at %s",
+            backoff.failures,
+            f"{type(error).__name__}: {error}",
+            f"{backoff.delay.total_seconds():.0f}",
+            f"{next_at:%Y-%m-%d %H:%M:%S %Z}",
+        )
+        return None
+    backoff.succeeded()
+    return restored
+
+
 def _index_unfit(health) -> str | None:
     """What is wrong with the index that a rebuild fixes, or None."""
     if health.outdated:

@@ -7,7 +7,8 @@ search index updates that missed their own task (``search.services.index_catch_u
 published while the search engine was down is found again soon after it returns; the
 admin's index, when it missed a write, is rebuilt: ``admin_index_catch_up``; an index found
 empty while assets are live, built for other fields, missing or corrupt, is rebuilt:
-``index_restore``; a search server that does not answer is not); once a
+``index_restore``; a search server that does not answer is not; a rebuild that fails is
+tried again after 30 s, then twice as long each time, at most every 15 minutes); once a
 minute it publishes and unpublishes the pages scheduled for it (Wagtail's
 ``publish_scheduled``: a marketer's "go live at" and "expire at" happen with no cron line),
 every ``STUCK_DOCUMENTS_SECONDS`` it retries the processing of documents stuck pending
@@ -28,7 +29,7 @@ here. `make run` and docker-compose.yml start it next to the web server and the 
 
 import logging
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -40,7 +41,12 @@ from cms.documents import documents_stuck_retry
 from cms.reminders import owner_reminders_send
 from cms.tasks import document_schedule_processing
 from notifications.services import notifications_digest_send
-from search.services import admin_index_catch_up, index_catch_up, index_restore
+from search.services import (
+    RestoreBackoff,
+    admin_index_catch_up,
+    index_catch_up,
+    index_restore_when_due,
+)
 
 TICK_SECONDS = 5
 PRUNE_EVERY_SECONDS = 3600
@@ -49,7 +55,12 @@ CATCH_UP_SECONDS = 30
 REMINDERS_EVERY_SECONDS = 3600
 STUCK_DOCUMENTS_SECONDS = 300
 DIGEST_HOUR = 7
+RESTORE_BACKOFF_CAP = timedelta(minutes=15)
 logger = logging.getLogger(__name__)
+# This process's back-off of the search index's rebuild (``search_catch_up``).
+_restore_backoff = RestoreBackoff(
+    first=timedelta(seconds=CATCH_UP_SECONDS), cap=RESTORE_BACKOFF_CAP
+)
 
 
 class Command(BaseCommand):
@@ -120,10 +131,14 @@ def _prune() -> None:
         call_command("prune_db_task_results", min_age_days=1, verbosity=0)
 
 
-def search_catch_up() -> None:
-    """Replay the search index updates that missed their own task, and rebuild the admin's
-    index when it missed a write; logged when it did."""
-    restored = index_restore()
+def search_catch_up(*, backoff: RestoreBackoff | None = None, now: datetime | None = None) -> None:
+    """Rebuild the search index when it cannot serve the library (after a failed rebuild,
+    only once ``backoff``, this process's by default, says the next attempt is due), replay
+    the search index updates that missed their own task, and rebuild the admin's index when
+    it missed a write; logged when it did."""
+    restored = index_restore_when_due(
+        backoff=backoff or _restore_backoff, now=now or timezone.now()
+    )
     if restored is not None:
         logger.info("search index rebuilt with %s assets", restored)
     if admin_index_catch_up():
