@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 from accounts.roles import user_is_enablement_lead
 from accounts.throttle import APP_KEY_PREFIX, WAGTAIL_TOKEN_PREFIX, WrongKindOfToken
-from analytics import deal_panel, scope, selectors, services
+from analytics import deal_panel, scope, selectors, services, usage
 from analytics.models import Deal, EventKind
 from analytics.parsing import parse_amount
 from search.engines import retry_after
@@ -93,12 +93,12 @@ class EventIn(BaseModel):
     occurred_at: datetime | None = Field(
         None,
         description="When it happened (default: now; no zone means UTC). From "
-        f"{services.EVENT_EARLIEST.date().isoformat()} to "
+        f"{usage.EVENT_EARLIEST.date().isoformat()} to "
         f"{int(services.EVENT_CLOCK_SKEW.total_seconds() // 60)} minutes from now.",
     )
     metadata: dict = Field(
         default_factory=dict,
-        description=f"Extra fields, at most {services.EVENT_METADATA_MAX_BYTES} bytes as JSON.",
+        description=f"Extra fields, at most {usage.EVENT_METADATA_MAX_BYTES} bytes as JSON.",
     )
     rep: str = Field(
         "",
@@ -145,7 +145,7 @@ def post_events(request, payload: EventsIn):
     deal, and dated at most 24 hours back."""
     _takes_only(request)
     events = [
-        services.EventInput(
+        usage.EventInput(
             idempotency_key=e.idempotency_key,
             kind=e.kind,
             asset_id=e.asset_id,
@@ -156,7 +156,7 @@ def post_events(request, payload: EventsIn):
         )
         for e in payload.events
     ]
-    result = services.usage_record_batch(
+    result = usage.usage_record_batch(
         events=events, user=request.user, api_key=getattr(request, "api_key", None), source="api"
     )
     return Status(400 if result.errors else 200, result.__dict__)

@@ -1,13 +1,13 @@
 """Usage the app sees itself: a rep opening an asset page, a rep downloading its file; and
 the backlog permissions after ``migrate``. A content manager's views and downloads are review,
-not usage, and record nothing (``analytics.services.asset_own_use_record``).
+not usage, and record nothing (``analytics.usage.asset_own_use_record``).
 
 A file downloaded at Wagtail's own document URL (``/documents/``: the admin's, for content
 managers only) is not usage of an asset: it names no asset, and it is a marketer handling the
 file, not a rep using it. It was once recorded as a download of every asset using the file.
 
 A HEAD (a link checker, a prefetching proxy) is answered as a GET and records nothing.
-Handlers are thin: they hand the event to ``analytics.services.asset_own_use_record``. Events
+Handlers are thin: they hand the event to ``analytics.usage.asset_own_use_record``. Events
 the database was too busy to take at once are stored once the response has gone
 (``events_store_after_response``), as search stores its searches.
 """
@@ -24,7 +24,7 @@ from wagtail.signals import page_published
 from analytics.content_requests import content_request_roles_ensure
 from analytics.field_materials import field_material_published
 from analytics.models import EventKind
-from analytics.services import asset_own_use_record, usage_events_pending, usage_spool_replay
+from analytics.usage import asset_own_use_record, usage_events_pending, usage_spool_replay
 from cms.models import AssetPage
 from cms.signals import asset_downloaded, asset_viewed
 

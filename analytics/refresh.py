@@ -24,7 +24,7 @@ from analytics import tasks
 from analytics.models import RefreshState
 from analytics.rollups.fill import AnalyticsLocked, rollups_fill
 from analytics.selectors import ranking_signals
-from analytics.services import usage_spool_replay
+from analytics.usage import usage_spool_replay
 from search.services import ranking_signals_replace, search_events_flush
 
 logger = logging.getLogger(__name__)

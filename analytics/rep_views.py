@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from analytics import selectors, services
+from analytics import selectors, services, usage
 from analytics.content_requests import (
     content_request_create,
     content_request_visible_to,
@@ -82,9 +82,7 @@ def asset_used(request, asset_id: int):
     asset = _visible_asset(request, asset_id)
     deal = _chosen_deal(request, asset)
     if deal is not None:
-        services.usage_record(
-            kind=EventKind.USED_IN_DEAL, asset=asset, user=request.user, deal=deal
-        )
+        usage.usage_record(kind=EventKind.USED_IN_DEAL, asset=asset, user=request.user, deal=deal)
         messages.success(request, f"Recorded: {asset.title} used in {deal.name or deal}.")
     return _back(request, asset)
 
@@ -103,7 +101,7 @@ def share_create(request, asset_id: int):
         messages.error(request, _form_problems(form))
         return _back(request, asset)
     try:
-        link, _ = services.share_link_create(
+        link, _ = usage.share_link_create(
             user=request.user,
             asset=asset,
             deal=form.cleaned_data["deal"],
@@ -138,7 +136,7 @@ def share_revoke(request, link_id: int):
     if link is None:
         raise Http404("No such share link")
     label = share_link_label(link, asset_visible=asset_visible_to(request.user, link.asset))
-    if services.share_link_revoke(link=link):
+    if usage.share_link_revoke(link=link):
         messages.success(request, f"Revoked {label}: it no longer opens.")
     else:
         messages.info(request, f"{label} was already revoked.")

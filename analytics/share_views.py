@@ -15,7 +15,7 @@ import re
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from analytics import selectors, services
+from analytics import selectors, usage
 from analytics.models import EventKind
 from cms.downloads import StoredFileMissing, stored_file_response
 from cms.missing_files import asset_file_missing_report
@@ -52,7 +52,7 @@ def share_open(request, token: str):
     if link is None:
         return _refused(request)
     if _buyer_reads(request):
-        services.share_link_opened(link=link)
+        usage.share_link_opened(link=link)
     return render(
         request, "analytics/share.html", {"link": link, "asset": link.asset, "token": token}
     )
@@ -76,7 +76,7 @@ def share_file(request, token: str, asset_id: int):
     else:
         response = redirect(asset.external_url)
     if _buyer_reads(request):
-        services.usage_record(
+        usage.usage_record(
             kind=EventKind.DOWNLOADED, asset=asset, deal=link.deal, share_link=link, source="share"
         )
     return response

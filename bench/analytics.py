@@ -269,7 +269,7 @@ def _new_events(count: int, rng: random.Random, asset_ids, deal_ids, tag: str) -
     service the API calls): 60% on the given deals (open ones: reps work on open deals),
     the rest on no deal."""
     from analytics.models import ApiKey
-    from analytics.services import EventInput, usage_record_batch
+    from analytics.usage import EventInput, usage_record_batch
 
     key = ApiKey.objects.select_related("user").get(user__username="bench-collector")
     external = dict(

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from analytics.services import DealInput, EventInput, deal_upsert, usage_record_batch
+from analytics.services import DealInput, deal_upsert
+from analytics.usage import EventInput, usage_record_batch
 
 CRM = {
     "discover": "Prospecting",

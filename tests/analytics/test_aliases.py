@@ -13,7 +13,8 @@ from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import AssetFeedback, EventKind, OutdatedReview, ShareLink, UsageEvent
 from analytics.outdated_reviews import outdated_reports
 from analytics.selectors import asset_table, content_health
-from analytics.services import feedback_create, share_link_create, usage_record
+from analytics.services import feedback_create
+from analytics.usage import share_link_create, usage_record
 from cms.models import AssetPage
 from cms.selectors import asset_originals, assets_needing_review, assets_related, coverage_matrix
 from tests.analytics.helpers import refresh, send_events, spooled_view, walk_deal
@@ -220,7 +221,7 @@ def test_an_alias_page_names_its_originals_owner(placed_twice):
 def test_an_event_spooled_under_an_alias_before_the_upgrade_is_stored_under_the_original(
     placed_twice,
 ):
-    from analytics.services import USAGE_SPOOL, usage_spool_replay
+    from analytics.usage import USAGE_SPOOL, usage_spool_replay
 
     original, _, again = placed_twice
     rep = make_user(role=REP)

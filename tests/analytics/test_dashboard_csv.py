@@ -140,7 +140,7 @@ def test_heatmap_csv_has_a_row_per_cell_of_the_maps_window():
 
 
 def test_content_health_csvs_list_what_each_list_shows():
-    from analytics.services import usage_record
+    from analytics.usage import usage_record
     from cms.models import AssetPage
 
     rep = make_user(role=REP)

@@ -12,7 +12,8 @@ from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.deal_panel import deal_search_params, deal_touches, touch_rows
 from analytics.forms import DEALS_PICKED, DealForm
 from analytics.models import Deal, EventKind, UsageEvent
-from analytics.services import DealInput, deal_upsert, usage_record
+from analytics.services import DealInput, deal_upsert
+from analytics.usage import usage_record
 from cms.models import AssetPage, Competitor, Industry, Persona
 from search.services import index_assets
 from tests.factories import make_asset, make_section, make_team, make_user

@@ -14,7 +14,8 @@ from django.test import Client
 
 from accounts.roles import ADMIN, REP
 from analytics.models import ApiKey, UsageEvent
-from analytics.services import USAGE_SPOOL, api_key_create, usage_spool_replay
+from analytics.services import api_key_create
+from analytics.usage import USAGE_SPOOL, usage_spool_replay
 from tests.analytics.helpers import spooled_view
 from tests.factories import make_asset, make_user
 

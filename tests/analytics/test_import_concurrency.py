@@ -14,7 +14,7 @@ from django.db import connection
 from analytics import imports
 from analytics.imports import deal_import_file
 from analytics.models import Deal, UsageEvent
-from analytics.services import EventInput, usage_record_batch
+from analytics.usage import EventInput, usage_record_batch
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

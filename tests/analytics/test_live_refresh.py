@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETUP = """
 from datetime import timedelta
 from django.utils import timezone
-from analytics.services import EventInput, usage_record_batch
+from analytics.usage import EventInput, usage_record_batch
 from accounts.roles import ENABLEMENT_LEAD
 from tests.factories import make_asset, make_user
 asset = make_asset("Live deck")
@@ -30,7 +30,7 @@ CHECK = """
 import time
 from django.utils import timezone
 from analytics.models import AssetUsage
-from analytics.services import EventInput, usage_record_batch
+from analytics.usage import EventInput, usage_record_batch
 from django.contrib.auth import get_user_model
 lead = get_user_model().objects.get(username="live-lead")
 asset_id = {asset_id}

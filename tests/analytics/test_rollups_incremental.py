@@ -36,8 +36,9 @@ from analytics.models import (
 from analytics.rollups import fill, sql, usage
 from analytics.rollups.fill import rollups_fill
 from analytics.scope import WINDOWS
-from analytics.services import DealInput, EventInput, deal_stage_change, deal_upsert
-from analytics.services import usage_record_batch as record
+from analytics.services import DealInput, deal_stage_change, deal_upsert
+from analytics.usage import EventInput
+from analytics.usage import usage_record_batch as record
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import pytest
 from accounts.roles import ENABLEMENT_LEAD
 from analytics.models import AssetUsage, UsageEvent
 from analytics.rollups import derived, sql
-from analytics.services import EventInput, usage_record_batch
+from analytics.usage import EventInput, usage_record_batch
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import MARKETER, REP
 from analytics.models import EventKind, ShareLink, UsageEvent
-from analytics.services import share_link_create, share_link_revoke
+from analytics.usage import share_link_create, share_link_revoke
 from cms.models import AssetPage
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
@@ -52,7 +52,7 @@ def test_the_rep_is_told_when_the_buyer_opens_the_link_once_per_visit(shared, mo
     assert "Your buyer opened “Pricing one-pager”" in told.get().text
     assert told.get().url == "/analytics/share-links/"
     later = timezone.now() + timedelta(hours=13)
-    monkeypatch.setattr("analytics.services.timezone.now", lambda: later)
+    monkeypatch.setattr("analytics.usage.timezone.now", lambda: later)
     assert buyer.get(f"/s/{token}/").status_code == 200  # back the next day: a new visit
     assert told.all().count() == 2 and not Notification.objects.filter(user=other).exists()
     bell = Client()
@@ -125,7 +125,7 @@ def test_opens_within_half_an_hour_are_one_open(shared, monkeypatch):
     buyer.get(f"/s/{token}/")
     assert _opens(deal) == 1
     later = timezone.now() + timedelta(minutes=31)
-    monkeypatch.setattr("analytics.services.timezone.now", lambda: later)
+    monkeypatch.setattr("analytics.usage.timezone.now", lambda: later)
     buyer.get(f"/s/{token}/")
     assert _opens(deal) == 2
     link.refresh_from_db()

@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 
 from accounts.roles import REP
-from analytics import services
+from analytics import usage
 from analytics.models import EventKind, UsageEvent
 from analytics.refresh import analytics_refresh
-from analytics.services import USAGE_SPOOL, share_link_create, usage_spool_replay
+from analytics.usage import USAGE_SPOOL, share_link_create, usage_spool_replay
 from notifications.models import Notification
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_document, make_user
@@ -30,8 +30,8 @@ def _spool_clear():
     directory = USAGE_SPOOL.directory
     for path in directory.glob("*") if directory.is_dir() else []:
         path.unlink()
-    services._unspooled.clear()
-    services.usage_events_pending.clear()
+    usage._unspooled.clear()
+    usage.usage_events_pending.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -108,12 +108,12 @@ def test_the_next_response_stores_what_waited_once_the_lock_is_gone(shared):
     with short_busy_timeout(BUSY_TIMEOUT), table_held_busy(UsageEvent):
         client.get(asset.url)
         Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/")
-        assert services.usage_events_pending.is_set()  # the responses could not store them
+        assert usage.usage_events_pending.is_set()  # the responses could not store them
     assert not UsageEvent.objects.filter(kind__in=[EventKind.VIEWED, EventKind.BUYER_OPENED])
     client.get("/no-such-page/")  # any response afterwards stores them
     assert UsageEvent.objects.filter(kind=EventKind.VIEWED, user=rep).count() == 1
     assert UsageEvent.objects.filter(kind=EventKind.BUYER_OPENED).count() == 1
-    assert not USAGE_SPOOL.waiting() and not services.usage_events_pending.is_set()
+    assert not USAGE_SPOOL.waiting() and not usage.usage_events_pending.is_set()
 
 
 def test_the_analytics_refresh_stores_spooled_events_before_it_counts(shared):
@@ -139,9 +139,9 @@ def test_on_a_disk_error_a_busy_databases_events_wait_in_memory_and_are_stored_o
         page, took = _timed_get(client, asset.url)
         opened, open_took = _timed_get(Client(HTTP_USER_AGENT=BROWSER), f"/s/{token}/")
     assert page.status_code == opened.status_code == 200 and took < 2 and open_took < 2
-    assert len(services._unspooled) == 2 and not USAGE_SPOOL.waiting()
+    assert len(usage._unspooled) == 2 and not USAGE_SPOOL.waiting()
     assert usage_spool_replay() == 2
-    assert usage_spool_replay() == 0 and services._unspooled == []
+    assert usage_spool_replay() == 0 and usage._unspooled == []
     assert UsageEvent.objects.filter(kind=EventKind.VIEWED, user=rep).count() == 1
     assert UsageEvent.objects.filter(kind=EventKind.BUYER_OPENED, share_link=link).count() == 1
 

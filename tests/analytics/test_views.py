@@ -244,7 +244,7 @@ def test_content_health_lists_unused_stale_and_expired_in_open_deals():
 
     from django.utils import timezone
 
-    from analytics.services import usage_record
+    from analytics.usage import usage_record
     from cms.models import AssetPage
 
     rep = make_user(role=REP)

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from accounts.roles import MARKETER, REP
 from analytics.models import ShareLink
-from analytics.services import share_link_create, share_link_token, token_digest
+from analytics.tokens import share_link_token, token_digest
+from analytics.usage import share_link_create
 from cms import selectors
 from cms.models import AssetPage, LibraryDocument, LibraryPage
 from search.documents import document_for_asset, live_documents

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from accounts.roles import ENABLEMENT_LEAD, REP
-from analytics.services import share_link_create
+from analytics.usage import share_link_create
 from search.engines import use_engine
 from search.engines.embedded import EmbeddedEngine
 from tests.analytics.helpers import walk_deal

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import MARKETER, REP
-from analytics.services import share_link_create
+from analytics.usage import share_link_create
 from cms.missing_files import NOTICE_KIND
 from notifications.models import Notification, NotificationPreference
 from notifications.selectors import notifications_unread_count
