@@ -139,12 +139,14 @@ def index_restore() -> int | None:
     """Rebuild the index from the database (beside the live one, then swapped in) when the
     engine answers and its index cannot serve the library: built for other fields (an
     upgrade added a searchable field or a facet: every engine refuses such an index), missing
-    (a deleted or moved index directory: searches answer "unavailable" meanwhile, not
-    "nothing matches"), corrupt (damaged files: search was unavailable until someone ran
-    ``search_reindex``), or holding no document while the library has live assets (a new or
-    wiped search server). Returns how many were indexed, else None; logs what it found. An
-    engine that does not answer (a server down) is left alone: down is not corrupt, and its
-    index is rebuilt for none of this. The scheduler runs it."""
+    (a deleted or moved index directory, an index deleted on the search server or a wiped
+    node: searches answer "unavailable" meanwhile, not "nothing matches"), corrupt (damaged
+    files: search was unavailable until someone ran ``search_reindex``), or holding no
+    document while the library has live assets (an index emptied on the server). Returns
+    how many were indexed, else None; logs what it found; raises when the rebuild fails
+    (the scheduler runs it through ``index_restore_when_due``, which backs off). An engine
+    that does not answer (a server down) is left alone: down is not corrupt, and its index
+    is rebuilt for none of this."""
     health = get_engine().health()
     found = _index_unfit(health)
     if found is None:

@@ -28,11 +28,13 @@ class IndexOutdated(SearchUnavailable):
 
 
 class IndexMissing(SearchUnavailable):
-    """There is no index at all: never built, or its directory was deleted or moved away.
-    The engine does not make an empty one in its place, which would answer as an empty
-    library ("Nothing matches") and record the reps' searches as content gaps; the caller,
-    who knows the library, decides: an empty library is legitimately empty (``reset``),
-    otherwise search is unavailable until the index is rebuilt from the database."""
+    """There is no index at all: never built, its directory deleted or moved away, or on a
+    search server its index (and with it the alias) deleted or wiped. No call but ``rebuild``
+    and ``reset`` makes one in its place (not a search, a suggestion, a write or a health
+    check), which would answer as an empty library ("Nothing matches") and record the reps'
+    searches as content gaps; the caller, who knows the library, decides: an empty library
+    is legitimately empty (``reset``), otherwise search is unavailable until the index is
+    rebuilt from the database."""
 
 
 class IndexCorrupt(SearchUnavailable):
