@@ -171,9 +171,12 @@ def test_an_unreachable_server_is_not_rebuilt(db, monkeypatch, caplog):
             health = engine.health()
             assert (health.ok, health.corrupt, health.missing) == (False, False, False)
             assert services.index_restore() is None
+            backoff = _backoff()
+            search_catch_up(backoff=backoff, now=T0)  # as the scheduler's tick
+            assert backoff.failures == 0  # nothing tried, so nothing failed
             with pytest.raises(SearchUnavailable):
                 engine.search(query())
-    assert "rebuilding" not in caplog.text
+    assert "rebuilding" not in caplog.text and "could not be rebuilt" not in caplog.text
 
 
 class PanicException(BaseException):
