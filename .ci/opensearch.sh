@@ -20,7 +20,7 @@ port="${OPENSEARCH_PORT:-9251}"
 timeout="${OPENSEARCH_START_TIMEOUT:-180}"
 heap="${OPENSEARCH_HEAP:-512m}"
 lib="$work/lib-$version"
-pidfile="$work/node.pid"
+pidfile="$work/node-$port.pid"  # one per port: a benchmark's node beside CI's
 url="http://127.0.0.1:$port"
 
 log() { echo "opensearch.sh: $*" >&2; }
@@ -74,17 +74,17 @@ start() {
   OPENSEARCH_JAVA_OPTS="-Xms$heap -Xmx$heap" nohup java "-Xms$heap" "-Xmx$heap" \
     -cp "$lib/*" org.codelibs.opensearch.runner.OpenSearchRunner \
     -basePath "$base" -numOfNode 1 -baseHttpPort "$((port - 1))" -clusterName "ci-search-$port" \
-    >"$work/node.log" 2>&1 </dev/null &
+    >"$work/node-$port.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   local waited=0
   until healthy; do
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      log "the node exited; last lines of $work/node.log:"
-      tail -n 30 "$work/node.log" >&2
+      log "the node exited; last lines of $work/node-$port.log:"
+      tail -n 30 "$work/node-$port.log" >&2
       exit 1
     fi
     if [ "$waited" -ge "$timeout" ]; then
-      log "no healthy node after ${timeout}s; see $work/node.log"
+      log "no healthy node after ${timeout}s; see $work/node-$port.log"
       stop
       exit 1
     fi
