@@ -8,8 +8,8 @@ task backend the task runs in the request, after the commit: a failure is still 
 and a rolled-back change never mails anyone. A mail is claimed before it is sent
 (``emailed_at``, one row at a time), so a task and a retry running at once never mail it
 twice. A backend that fails never undoes the notification: it stays in the list, unmailed,
-the failure is logged, and the next ``notifications_digest_send`` run sends it again (up to
-``RETRY_WITHIN`` after it was made; older news stays in the app only).
+the failure is logged, and ``notifications_failed_resend`` (hourly, and in the digest run)
+sends it again (up to ``RETRY_WITHIN`` after it was made; older news stays in the app only).
 
 A notification about an asset (``asset_id``) is mailed only if its user may see the asset
 when the mail goes out (``notifications.selectors``), whenever that is.
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
@@ -35,8 +35,10 @@ logger = logging.getLogger(__name__)
 Email = NotificationPreference.Email
 
 #: How long after it was made a notification meant to be mailed at once is still mailed when
-#: its first try failed (the digest run, once a day, retries it).
+#: its first try failed (``notifications_failed_resend`` retries it every hour).
 RETRY_WITHIN = datetime.timedelta(days=2)
+#: A mail meant to go at once that is not out this long after it was made has failed.
+RESEND_AFTER = datetime.timedelta(minutes=10)
 
 
 def _email_choice(user) -> str:
@@ -203,26 +205,39 @@ def _by_user(notifications) -> list[list[Notification]]:
     return list(by_user.values())
 
 
-def notifications_digest_send(*, now: datetime.datetime | None = None) -> int:
-    """Mail each user who chose the daily digest their notifications not mailed yet, in one
-    message, and send again the mails meant to go at once that failed (made within
-    ``RETRY_WITHIN``), one message per user; returns how many messages went out. Only what
-    each user may see now is mailed."""
-    now = now or timezone.now()
-    unmailed = Notification.objects.filter(emailed_at__isnull=True, user__is_active=True).exclude(
+def _unmailed() -> QuerySet[Notification]:
+    return Notification.objects.filter(emailed_at__isnull=True, user__is_active=True).exclude(
         user__email=""
     )
+
+
+def notifications_digest_send(*, now: datetime.datetime | None = None) -> int:
+    """Mail each user who chose the daily digest their notifications not mailed yet, in one
+    message, and send again the failed mails meant to go at once
+    (``notifications_failed_resend``); returns how many messages went out. Only what each
+    user may see now is mailed."""
     daily = NotificationPreference.objects.filter(email=Email.DAILY).values_list("user", flat=True)
     sent = 0
-    for notifications in _by_user(unmailed.filter(user__in=daily)):
+    for notifications in _by_user(_unmailed().filter(user__in=daily)):
         sent += _mail(notifications[0].user, notifications, digest=True)
+    return sent + notifications_failed_resend(now=now)
+
+
+def notifications_failed_resend(*, now: datetime.datetime | None = None) -> int:
+    """Send again the mails meant to go at once that are not out yet (the backend failed, or
+    the queue refused the task), made within ``RETRY_WITHIN`` and at least ``RESEND_AFTER``
+    ago (younger ones are their task's), one message per user; returns how many went out.
+    The scheduler runs it every hour, and the daily digest run too."""
+    now = now or timezone.now()
     chose = NotificationPreference.objects.filter(user=OuterRef("user")).exclude(
         email=Email.IMMEDIATE
     )
-    failed = unmailed.filter(~Exists(chose), created_at__gte=now - RETRY_WITHIN)
-    for notifications in _by_user(failed):
-        sent += _mail(notifications[0].user, notifications)
-    return sent
+    failed = _unmailed().filter(
+        ~Exists(chose),
+        created_at__gte=now - RETRY_WITHIN,
+        created_at__lte=now - RESEND_AFTER,
+    )
+    return sum(_mail(notifications[0].user, notifications) for notifications in _by_user(failed))
 
 
 def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:

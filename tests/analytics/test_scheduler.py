@@ -170,3 +170,10 @@ def test_a_scheduler_tick_tells_owners_whose_review_date_passed(
         call_command("analytics_scheduler", "--once", stdout=io.StringIO())
     assert Notification.objects.filter(user=owner, kind="asset_review").count() == 1
     assert len(mail.outbox) == 1
+
+
+def test_failed_notification_mails_are_sent_again_every_hour():
+    """They waited for the next morning's digest run."""
+    from analytics.management.commands.analytics_scheduler import mails_failed_resend
+
+    assert (REMINDERS_EVERY_SECONDS, mails_failed_resend) in PERIODIC_JOBS

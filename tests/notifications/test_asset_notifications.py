@@ -18,9 +18,11 @@ from cms.missing_files import NOTICE_KIND
 from notifications.models import Notification, NotificationPreference
 from notifications.selectors import notifications_unread_count
 from notifications.services import (
+    RESEND_AFTER,
     RETRY_WITHIN,
     notification_preference_set,
     notifications_digest_send,
+    notifications_failed_resend,
     notify,
 )
 from tests.analytics.helpers import walk_deal
@@ -159,10 +161,12 @@ def test_a_buyers_open_with_the_mail_server_down_still_answers_and_is_mailed_lat
     told = Notification.objects.get(user=rep, kind="share_opened")
     assert told.emailed_at is None
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert notifications_digest_send() == 1  # the next run sends it
+    assert notifications_failed_resend() == 0  # just made: still its task's
+    soon = timezone.now() + RESEND_AFTER + timedelta(minutes=1)
+    assert notifications_failed_resend(now=soon) == 1  # the scheduler's next hourly run
     (sent,) = mail.outbox
     assert sent.to == [rep.email] and sent.subject.startswith("Your buyer opened “Pricing")
-    assert notifications_digest_send() == 0 and len(mail.outbox) == 1  # never twice
+    assert notifications_digest_send(now=soon) == 0 and len(mail.outbox) == 1  # never twice
 
 
 def test_the_request_only_enqueues_the_mail_and_the_worker_sends_it(
@@ -200,7 +204,8 @@ def test_a_failed_mail_is_retried_only_while_it_is_news(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     later = timezone.now() + RETRY_WITHIN + timedelta(minutes=1)
     assert notifications_digest_send(now=later) == 0 and not mail.outbox
-    assert notifications_digest_send() == 1 and mail.outbox[0].subject == "Old news"
+    soon = timezone.now() + RESEND_AFTER + timedelta(minutes=1)
+    assert notifications_digest_send(now=soon) == 1 and mail.outbox[0].subject == "Old news"
 
 
 def test_a_retry_never_mails_a_user_who_chose_never_or_the_digest_twice(
@@ -212,4 +217,5 @@ def test_a_retry_never_mails_a_user_who_chose_never_or_the_digest_twice(
         notify(users=[rep], kind="test", text="Failed at once")
     notification_preference_set(user=rep, email=NotificationPreference.Email.NEVER)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert notifications_digest_send() == 0 and not mail.outbox
+    soon = timezone.now() + RESEND_AFTER + timedelta(minutes=1)
+    assert notifications_digest_send(now=soon) == 0 and not mail.outbox

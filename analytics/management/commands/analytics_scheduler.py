@@ -40,7 +40,7 @@ from analytics.refresh import database_checkpoint, scheduler_tick
 from cms.documents import documents_stuck_retry
 from cms.reminders import owner_reminders_send
 from cms.tasks import document_schedule_processing
-from notifications.services import notifications_digest_send
+from notifications.services import notifications_digest_send, notifications_failed_resend
 from search.services import (
     RestoreBackoff,
     admin_index_catch_up,
@@ -167,6 +167,14 @@ def stuck_documents_retry() -> None:
         logger.info("processing %s stuck document(s) again", len(claimed))
 
 
+def mails_failed_resend() -> None:
+    """Send again the notification mails meant to go at once that failed (their backend or
+    their task queue), rather than leave them to the next morning's digest run."""
+    sent = notifications_failed_resend()
+    if sent:
+        logger.info("sent %s failed notification mail(s) again", sent)
+
+
 def imports_abandoned() -> None:
     """Fail the dashboard imports whose worker died mid-file or that no worker started in a
     day, and delete their saved files; delete the imports that finished more than 30 days ago
@@ -186,6 +194,7 @@ PERIODIC_JOBS = (
     (CATCH_UP_SECONDS, search_catch_up),
     (PRUNE_EVERY_SECONDS, _prune),
     (REMINDERS_EVERY_SECONDS, owner_reminders),
+    (REMINDERS_EVERY_SECONDS, mails_failed_resend),
     (STUCK_DOCUMENTS_SECONDS, stuck_documents_retry),
     (STUCK_DOCUMENTS_SECONDS, imports_abandoned),
 )
