@@ -110,6 +110,10 @@ class EventIn(BaseModel):
 
 
 class EventsIn(BaseModel):
+    """The batch; a key besides ``events`` is refused like an event's unknown field."""
+
+    model_config = ConfigDict(extra="forbid")
+
     events: list[EventIn] = Field(..., max_length=MAX_BATCH)
 
 
@@ -223,6 +227,11 @@ class DealUpsertOut(DealOut):
 
 
 class StageIn(Schema):
+    """Refuses a field it does not name, as ``DealIn`` does: ``changed_at`` for
+    ``entered_at`` dated the stage now, and ``won`` closed nothing, both without a word."""
+
+    model_config = ConfigDict(extra="forbid")
+
     stage: str = Field(..., min_length=1, max_length=100)
     entered_at: datetime | None = None
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
-from analytics.models import Deal, UsageEvent
+from analytics.models import Deal, DealStageChange, UsageEvent
 from analytics.services import api_key_create
 from tests.analytics.helpers import walk_deal
 from tests.factories import make_asset, make_team, make_user
@@ -519,6 +519,28 @@ def test_a_stage_entered_in_the_future_is_refused_and_the_deal_can_still_close(l
     assert "entered_at" in response.json()["detail"] and "future" in response.json()["detail"]
     closed = _post(Client(), "/api/v1/deals/006F/stages", {"stage": "Closed Won"}, lead_key)
     assert closed.status_code == 200 and closed.json()["outcome"] == "won"
+
+
+@pytest.mark.django_db
+def test_a_stage_change_or_an_events_batch_refuses_a_field_it_would_ignore(lead_key):
+    """An outside audit: ``changed_at`` (for ``entered_at``) dated the stage now, ``won``
+    closed nothing, and a batch's stray key was dropped, each answered 200."""
+    walk_deal("006X", ["discover"])
+    before = list(DealStageChange.objects.values_list("pk", flat=True))
+    extra = "Extra inputs are not permitted"
+    for fields, detail in [
+        ({"changed_at": "2024-06-01T00:00:00Z"}, f"changed_at: {extra}"),
+        ({"won": True, "closed": True}, f"won: {extra}; closed: {extra}"),
+    ]:
+        body = {"stage": "Negotiation/Review", **fields}
+        response = _post(Client(), "/api/v1/deals/006X/stages", body, lead_key)
+        assert response.status_code == 400, fields
+        assert response.json()["detail"] == detail
+    assert list(DealStageChange.objects.values_list("pk", flat=True)) == before
+    assert Deal.objects.get().outcome == "open"
+    batch = _post(Client(), "/api/v1/events", {"events": [], "dry": True}, lead_key)
+    assert batch.status_code == 400
+    assert batch.json()["detail"] == "dry: Extra inputs are not permitted"
 
 
 @pytest.mark.django_db
