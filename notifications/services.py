@@ -150,6 +150,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+#: A mail's subject is cut to this many characters (mail programs show fewer).
+SUBJECT_MAX = 150
+
+
+def _subject_line(text: str) -> str:
+    """``text`` on one line, cut after its last whole word within ``SUBJECT_MAX`` with "…"
+    when longer: "set a new review-by d" read as a typo."""
+    line = _one_line(text)
+    if len(line) <= SUBJECT_MAX:
+        return line
+    cut = line[: SUBJECT_MAX - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:·-") + "…"
+
+
 def _listing(notifications: list[Notification]) -> str:
     lines = [f"- {n.text}\n  {absolute_url(n.url)}".rstrip() for n in notifications]
     return "\n".join(lines) + "\n"
@@ -183,7 +197,7 @@ def _mail(user, notifications: list[Notification], *, subject: str = "", digest=
     elif len(claimed) != len(notifications) or not subject:
         subject = claimed[0].text if len(claimed) == 1 else _counted(claimed)
     try:
-        sent = send_mail(_one_line(subject)[:150], _listing(claimed), None, [user.email])
+        sent = send_mail(_subject_line(subject), _listing(claimed), None, [user.email])
     except Exception as error:  # any backend failure: the notification stays in-app
         sent = 0
         logger.warning(

@@ -57,6 +57,23 @@ def test_a_notification_whose_text_holds_a_line_break_is_still_mailed(
     assert Notification.objects.get().emailed_at is not None
 
 
+def test_a_long_subject_is_cut_after_a_whole_word_and_the_body_keeps_it_all(
+    django_capture_on_commit_callbacks,
+):
+    """An outside audit: a reminder's subject ended "...set a new review-by d"."""
+    rep = make_user(role=REP)
+    text = (
+        "Review due: " + "Quarterly pricing objections handbook " * 6 + "set a new review-by date."
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(users=[rep], kind="review_due", text=text)
+    (sent,) = mail.outbox
+    kept = sent.subject.removesuffix("…")
+    assert len(sent.subject) <= 150 and kept != sent.subject
+    assert text.startswith(kept) and text[len(kept)] == " "  # whole words only
+    assert text in sent.body
+
+
 def test_a_rolled_back_change_mails_nobody(django_capture_on_commit_callbacks):
     rep = make_user(role=REP)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
