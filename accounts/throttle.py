@@ -71,7 +71,7 @@ class ThrottleBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
-        sign_in_patience()
+        sign_in_patience(request)
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
@@ -99,7 +99,7 @@ class ThrottleHandler(AxesDatabaseHandler):
         503 and is no success), and lock the address out at its own limit."""
         if request is None:
             return super().user_login_failed(sender, credentials, request, **kwargs)
-        sign_in_patience()
+        sign_in_patience(request)
         try:
             super().user_login_failed(sender, credentials, request, **kwargs)
         except OperationalError as error:
@@ -130,7 +130,7 @@ class ThrottleHandler(AxesDatabaseHandler):
         return None
 
     def user_logged_in(self, sender, request, user, **kwargs):
-        sign_in_patience()
+        sign_in_patience(request)
         return super().user_logged_in(sender, request, user, **kwargs)
 
 
@@ -170,14 +170,18 @@ def address_failures(request) -> int:
 _patience = threading.local()
 
 
-def sign_in_patience() -> None:
-    """From here to the end of the request, writes on the default connection give up on a
+def sign_in_patience(request) -> None:
+    """From here to the end of ``request``, writes on the default connection give up on a
     lock another writer holds after ``SIGN_IN_PATIENCE_SECONDS`` (SQLite's busy_timeout,
     PostgreSQL's lock_timeout) and the request answers 503; the connection's own wait is put
     back when the request finishes. Everything a sign-in writes comes after the credentials
     are checked (the failure, the session, last login), so the whole attempt is quick to say
     "busy", and never signed in without its writes. (``cms.spool.impatient_writes`` does the
-    same for a block of spooled writes; this app cannot import it.)"""
+    same for a block of spooled writes; this app cannot import it.) Only for a request that
+    came from a client (it has its address): code that signs someone in without one (the
+    test client's ``force_login``, a shell) has no end of request to put the wait back."""
+    if not request.META.get("REMOTE_ADDR"):
+        return
     if getattr(_patience, "saved", None) is not None or connection.vendor not in {
         "sqlite",
         "postgresql",

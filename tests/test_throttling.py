@@ -337,15 +337,33 @@ def test_a_locked_database_lets_no_attempt_past_the_limit():
     assert "_auth_user_id" not in client.session
 
 
+def _connection_wait() -> str:
+    """How long this connection's writes wait for a lock (SQLite's busy_timeout in ms,
+    PostgreSQL's lock_timeout)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA busy_timeout")
+        else:
+            cursor.execute("SHOW lock_timeout")
+        return str(cursor.fetchone()[0])
+
+
 def test_a_sign_in_puts_the_connections_own_wait_back_when_it_finishes():
     """Only the sign-in is impatient: the next request on the same connection waits as
-    configured (SQLITE_BUSY_TIMEOUT_SECONDS)."""
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite's busy_timeout")
+    configured (SQLITE_BUSY_TIMEOUT_SECONDS; PostgreSQL's lock_timeout)."""
     user = make_user()
+    configured = _connection_wait()
     Client().post("/login/", {"username": user.username, "password": "wrong"})
     Client().post("/login/", {"username": user.username, "password": PASSWORD})
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout")
-        waits = cursor.fetchone()[0]
-    assert waits == settings.DATABASES["default"]["OPTIONS"]["timeout"] * 1000
+    assert _connection_wait() == configured
+    if connection.vendor == "sqlite":
+        assert configured == str(settings.DATABASES["default"]["OPTIONS"]["timeout"] * 1000)
+
+
+def test_signing_in_without_a_request_from_a_client_leaves_the_wait_alone(client):
+    """``force_login`` (a test, a shell) shortened the wait to 1 s until some later request
+    happened to end; that request's end then ran one query more than the same request
+    without it."""
+    configured = _connection_wait()
+    client.force_login(make_user())
+    assert _connection_wait() == configured
