@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import strip_tags
 from django.utils.text import slugify
 from modelcluster.fields import ParentalManyToManyField
 from wagtail.admin.forms import WagtailAdminPageForm
@@ -353,13 +354,16 @@ class PreviewedAsServedMixin:
 # date may be set: a year typed wrong (0001-01-01, 9999-12-31) is refused rather than kept,
 # since it would take the page out of every schedule and every review.
 EARLIEST_SCHEDULE = datetime.date(2000, 1, 1)
+#: A go-live or expiry further ahead is a typo (9999-12-31 passed; an asset that never expires
+#: has no expiry).
+SCHEDULE_MAX_YEARS = 100
 REVIEW_BY_MAX_YEARS = 5
 
 
 class LibraryPageForm(WagtailAdminPageForm):
     """The editor of library pages: go-live and expiry dates before ``EARLIEST_SCHEDULE``
-    are refused under their field (Wagtail takes any year, and refuses only an expiry
-    before now, on save)."""
+    or more than ``SCHEDULE_MAX_YEARS`` ahead are refused under their field (Wagtail takes
+    any year, and refuses only an expiry before now, on save)."""
 
     def clean_go_live_at(self):
         return self._schedule_checked("go_live_at", "go-live")
@@ -373,6 +377,13 @@ class LibraryPageForm(WagtailAdminPageForm):
             raise ValidationError(
                 f"A {what} date of {date_format(value.date(), 'j F Y')} is before "
                 f"{date_format(EARLIEST_SCHEDULE, 'j F Y')}: check the year."
+            )
+        latest = _years_after(timezone.localdate(), SCHEDULE_MAX_YEARS)
+        if value and value.date() > latest:
+            never = " (an asset that never expires has none)" if name == "expire_at" else ""
+            raise ValidationError(
+                f"A {what} date of {date_format(value.date(), 'j F Y')} is more than "
+                f"{SCHEDULE_MAX_YEARS} years ahead: check the year{never}."
             )
         return value
 
@@ -435,6 +446,30 @@ class AssetPageForm(LibraryPageForm):
                 f"Choose {date_format(latest, 'j F Y')} or an earlier date."
             )
         return review_by
+
+    def clean(self):
+        """Submitting or publishing an asset with nothing in it (no file, no link, no body
+        text) is refused: reps found it in search and read "No file attached yet". A draft
+        may still be saved without them."""
+        cleaned = super().clean()
+        empty = not (
+            cleaned.get("document")
+            or cleaned.get("external_url")
+            or strip_tags(cleaned.get("body") or "").strip()
+        )
+        if empty and any(action in self.data for action in GOING_OUT):
+            self.add_error(
+                "document",
+                "Choose a file, give a link or write the body before submitting or "
+                "publishing: reps would find an asset with nothing in it. "
+                "Save a draft to finish it later.",
+            )
+        return cleaned
+
+
+#: The editor's buttons that send a page towards reps (publish, submit to the workflow, or
+#: take a workflow action such as approve): an empty asset may be saved as a draft, not these.
+GOING_OUT = ("action-publish", "action-submit", "action-restart-workflow", "action-workflow-action")
 
 
 def _years_after(day: datetime.date, years: int) -> datetime.date:

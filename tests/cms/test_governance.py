@@ -160,3 +160,52 @@ def test_a_go_live_next_month_still_saves(marketer_client):
     later = (timezone.localtime() + datetime.timedelta(days=30)).strftime("%Y-%m-%d %H:%M")
 
     assert save_draft(client, asset, go_live_at=later).status_code == 302
+
+
+def test_an_asset_with_nothing_in_it_is_saved_as_a_draft_but_not_submitted_or_published(
+    marketer_client,
+):
+    """An outside audit: an asset with no file, no link and no body text was submitted,
+    approved and published; reps found it and read "No file attached yet"."""
+    client, marketer = marketer_client
+    asset = make_asset("Empty deck", owner=marketer, publish=False)
+    url = reverse("wagtailadmin_pages:edit", args=[asset.pk])
+    form = edit_form(client, asset)
+
+    submitted = client.post(url, {**form.data, "action-submit": ["1"]})
+
+    (error,) = _field_errors(submitted, "document")
+    assert error.startswith("Choose a file, give a link or write the body before submitting")
+    assert AssetPage.objects.get(pk=asset.pk).current_workflow_state is None
+    assert client.post(url, form.data).status_code == 302  # a draft still saves
+    body = {**form.data, "body": [_rich_text("Call the buyer's CFO before the pilot review.")]}
+    assert client.post(url, {**body, "action-submit": ["1"]}).status_code == 302
+    assert AssetPage.objects.get(pk=asset.pk).current_workflow_state is not None
+
+
+def _rich_text(text: str) -> str:
+    """The editor's rich text field as the browser sends it (Draftail's content state)."""
+    import json
+
+    block = {"key": "a1", "type": "unstyled", "depth": 0, "text": text}
+    block.update(inlineStyleRanges=[], entityRanges=[], data={})
+    return json.dumps({"blocks": [block], "entityMap": {}})
+
+
+@pytest.mark.parametrize(("field", "what"), [("go_live_at", "go-live"), ("expire_at", "expiry")])
+def test_a_go_live_or_expiry_a_century_ahead_is_refused_under_its_field(
+    marketer_client, field, what
+):
+    """9999-12-31 23:59 was accepted (and past the last date Python holds in a zone behind
+    UTC)."""
+    client, marketer = marketer_client
+    asset = make_asset("Pricing deck", owner=marketer)
+
+    refused = save_draft(client, asset, **{field: "9999-12-31 23:59"})
+
+    (error,) = _field_errors(refused, field)
+    assert error.startswith(f"A {what} date of 31 December 9999 is more than 100 years ahead")
+    assert AssetPage.objects.get(pk=asset.pk).latest_revision.content[field] is None
+    in_ninety_years = timezone.localdate() + datetime.timedelta(days=90 * 365)
+    later = save_draft(client, asset, **{field: f"{in_ninety_years.isoformat()} 09:00"})
+    assert later.status_code == 302
