@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -280,13 +281,30 @@ def _timed_post(client, url, data, **extra):
     return response, time.monotonic() - started
 
 
+@contextmanager
+def _sign_in_writes_held():
+    """Another writer holds what a sign-in writes: SQLite's one lock on the whole database;
+    on PostgreSQL, a lock on each table it writes (a correct password writes no failure)."""
+    from axes.models import AccessLog
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+
+    tables = [AccessAttempt]
+    if connection.vendor != "sqlite":
+        tables += [AccessLog, Session, get_user_model()]
+    with ExitStack() as held:
+        for table in tables:
+            held.enter_context(table_held_busy(table))
+        yield
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("url", ["/login/", "/admin/login/"])
 def test_signing_in_on_a_locked_database_answers_busy_at_once_and_signs_nobody_in(url):
     """The database's busy timeout is 20 s here too: the sign-in gives up after about one."""
     user = make_user()
     client = Client()
-    with table_held_busy(AccessAttempt):
+    with _sign_in_writes_held():
         for password in ("wrong", PASSWORD):
             response, took = _timed_post(
                 client,
