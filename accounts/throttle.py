@@ -24,7 +24,6 @@ out is still told so (429), since refusing it needs no write.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import math
@@ -40,7 +39,7 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.core.signals import request_finished
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.db.models import Sum
 from django.dispatch import receiver
 from django.http import JsonResponse
@@ -49,6 +48,8 @@ from django.utils import timezone
 from ninja.errors import HttpError
 from wagtail.api.v3.auth import BearerTokenAuth as WagtailBearerTokenAuth
 from wagtail.models.api import TOKEN_PREFIX as WAGTAIL_TOKEN_PREFIX
+
+from accounts.lock_wait import lock_wait_restore, lock_wait_shorten
 
 logger = logging.getLogger(__name__)
 
@@ -176,30 +177,13 @@ def sign_in_patience(request) -> None:
     PostgreSQL's lock_timeout) and the request answers 503; the connection's own wait is put
     back when the request finishes. Everything a sign-in writes comes after the credentials
     are checked (the failure, the session, last login), so the whole attempt is quick to say
-    "busy", and never signed in without its writes. (``cms.spool.impatient_writes`` does the
-    same for a block of spooled writes; this app cannot import it.) Only for a request that
+    "busy", and never signed in without its writes (``accounts.lock_wait``). Only for a request that
     came from a client (it has its address): code that signs someone in without one (the
     test client's ``force_login``, a shell) has no end of request to put the wait back."""
     if not request.META.get("REMOTE_ADDR"):
         return
-    if getattr(_patience, "saved", None) is not None or connection.vendor not in {
-        "sqlite",
-        "postgresql",
-    }:
-        return
-    millis = max(1, int(SIGN_IN_PATIENCE_SECONDS * 1000))
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA busy_timeout")
-            saved = cursor.fetchone()[0]
-            cursor.execute(f"PRAGMA busy_timeout = {millis}")
-        else:
-            cursor.execute(
-                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, false)",
-                [f"{millis}ms"],
-            )
-            saved = cursor.fetchone()[0]
-    _patience.saved = saved
+    if getattr(_patience, "saved", None) is None:
+        _patience.saved = lock_wait_shorten(SIGN_IN_PATIENCE_SECONDS)
 
 
 @receiver(request_finished, dispatch_uid="accounts.throttle.sign_in_patience_end")
@@ -208,13 +192,7 @@ def sign_in_patience_end(**kwargs) -> None:
     (a connection closed meanwhile gets its configured wait anew)."""
     saved = getattr(_patience, "saved", None)
     _patience.saved = None
-    if saved is None or connection.connection is None or connection.needs_rollback:
-        return
-    with contextlib.suppress(Exception), connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA busy_timeout = {int(saved)}")
-        else:
-            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [saved])
+    lock_wait_restore(saved)
 
 
 class Throttled(Exception):

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+
+from accounts.lock_wait import lock_wait_restore, lock_wait_shorten
 
 logger = logging.getLogger(__name__)
 
@@ -41,37 +42,11 @@ def impatient_writes(seconds: float = PATIENCE_SECONDS) -> Iterator[None]:
     configured wait (SQLite's busy timeout, PostgreSQL's lock_timeout); the setting is put
     back afterwards. For writes whose record can wait in a spool instead: the request that
     made them never waits on a locked database."""
-    if connection.vendor not in {"sqlite", "postgresql"}:
-        yield
-        return
-    millis = max(1, int(seconds * 1000))
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA busy_timeout")
-            saved = cursor.fetchone()[0]
-            cursor.execute(f"PRAGMA busy_timeout = {millis}")
-        else:
-            cursor.execute(
-                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, false)",
-                [f"{millis}ms"],
-            )
-            saved = cursor.fetchone()[0]
+    saved = lock_wait_shorten(seconds)
     try:
         yield
     finally:
-        _patience_restore(saved)
-
-
-def _patience_restore(saved) -> None:
-    """Put the connection's own wait back (a connection closed meanwhile gets it anew; a
-    PostgreSQL transaction that failed puts it back itself when it rolls back)."""
-    if connection.connection is None or connection.needs_rollback:
-        return
-    with contextlib.suppress(Exception), connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA busy_timeout = {int(saved)}")
-        else:
-            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [saved])
+        lock_wait_restore(saved)
 
 
 class Spool:
