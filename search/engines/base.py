@@ -59,6 +59,18 @@ class EngineHealth:
     missing: bool = False
     corrupt: bool = False
 
+    @classmethod
+    def failed(cls, engine: str, error: SearchUnavailable) -> EngineHealth:
+        """Not ok, for ``error``: which of the rebuildable states it is, if any."""
+        return cls(
+            ok=False,
+            engine=engine,
+            detail=str(error),
+            outdated=isinstance(error, IndexOutdated),
+            missing=isinstance(error, IndexMissing),
+            corrupt=isinstance(error, IndexCorrupt),
+        )
+
 
 @runtime_checkable
 class SearchEngine(Protocol):

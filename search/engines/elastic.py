@@ -672,12 +672,6 @@ class ElasticEngine:
                 if documents is None:
                     raise IndexMissing(self._missing("the count found no index"))
         except SearchUnavailable as error:
-            return EngineHealth(
-                ok=False,
-                engine=self.name,
-                detail=str(error),
-                outdated=isinstance(error, IndexOutdated),
-                missing=isinstance(error, IndexMissing),
-            )
+            return EngineHealth.failed(self.name, error)
         detail = f"index {self.alias}"
         return EngineHealth(ok=True, engine=self.name, detail=detail, documents=documents)

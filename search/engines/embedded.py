@@ -853,14 +853,7 @@ class EmbeddedEngine:
         try:
             documents = self._documents_on_disk()
         except SearchUnavailable as error:
-            return EngineHealth(
-                ok=False,
-                engine=self.name,
-                detail=str(error),
-                outdated=isinstance(error, IndexOutdated),
-                missing=isinstance(error, IndexMissing),
-                corrupt=isinstance(error, IndexCorrupt),
-            )
+            return EngineHealth.failed(self.name, error)
         return EngineHealth(ok=True, engine=self.name, detail=str(self.root), documents=documents)
 
     @_guarded("health check")
