@@ -67,7 +67,9 @@ def test_database_url_rejects_other_engines_and_missing_name():
         database_from_url("DATABASE_URL", environ={"DATABASE_URL": "postgres://u@h:5432/"})
 
 
-def _start(extra_env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+def manage_check(extra_env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    """``manage.py check`` in a process of its own with ``extra_env`` (none of the caller's
+    database or search server)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
     env.update({"DJANGO_SETTINGS_MODULE": "enablement.settings", "DATA_DIR": str(tmp_path)})
     env.update(extra_env)
@@ -95,7 +97,7 @@ def test_malformed_variable_stops_startup_naming_it(variable, value, tmp_path):
     extra = {variable: value}
     if variable == "S3_ADDRESSING_STYLE":
         extra["S3_BUCKET"] = "bucket"
-    result = _start(extra, tmp_path)
+    result = manage_check(extra, tmp_path)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr
@@ -103,15 +105,15 @@ def test_malformed_variable_stops_startup_naming_it(variable, value, tmp_path):
 
 def test_local_secret_key_is_generated_once_and_reused(tmp_path):
     env = {"SECRET_KEY": ""}
-    assert _start(env, tmp_path).returncode == 0
+    assert manage_check(env, tmp_path).returncode == 0
     key = (tmp_path / "secret_key").read_text()
     assert len(key) >= 50
-    assert _start(env, tmp_path).returncode == 0
+    assert manage_check(env, tmp_path).returncode == 0
     assert (tmp_path / "secret_key").read_text() == key
 
 
-def test_production_without_secret_key_refuses_to_start(tmp_path):
-    result = _start({"PRODUCTION": "true", "SECRET_KEY": ""}, tmp_path)
+def test_production_without_secret_key_refuses_tomanage_check(tmp_path):
+    result = manage_check({"PRODUCTION": "true", "SECRET_KEY": ""}, tmp_path)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 

@@ -8,10 +8,7 @@ database locked by another writer, a sign-in answers "busy" within about a secon
 signs anyone in and never counts past the limit."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -27,6 +24,7 @@ from accounts.throttle import client_address
 from analytics.services import api_key_create
 from tests.factories import PASSWORD, make_user
 from tests.locks import table_held_busy
+from tests.test_settings_env import manage_check
 
 pytestmark = pytest.mark.django_db
 LIMIT = settings.AXES_FAILURE_LIMIT
@@ -253,23 +251,8 @@ def test_the_username_lockout_page_speaks_of_the_account_not_the_address():
     [("many", "must be an integer"), (str(LIMIT - 1), f"must be at least {LIMIT}")],
 )
 def test_a_malformed_address_limit_stops_startup_naming_it(value, says, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_URL"}}
-    env.pop("LOGIN_FAILURE_LIMIT", None)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "enablement.settings",
-            "DATA_DIR": str(tmp_path),
-            "LOGIN_IP_FAILURE_LIMIT": value,
-        }
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    limits = {"LOGIN_FAILURE_LIMIT": str(LIMIT), "LOGIN_IP_FAILURE_LIMIT": value}
+    result = manage_check(limits, tmp_path)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert f"LOGIN_IP_FAILURE_LIMIT {says}" in result.stderr
