@@ -56,12 +56,33 @@ def test_facet_click_updates_results_and_counts_without_reload(page, library):
     assert _still_same_page(page)
 
 
+def test_typing_the_moment_a_facet_result_appears_keeps_that_facet(page, library):
+    """The address bar follows the results a frame after they are painted; a search started
+    in between still builds on the filter just shown, not on the address bar's old one."""
+    _search_page(page)
+    _type(page, "battlecard")
+    expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
+    page.evaluate("""() => document.addEventListener('search:updated', () => {
+        const box = document.getElementById('search-q');
+        box.value = 'acme';
+        box.dispatchEvent(new Event('input', {bubbles: true}));
+    }, {once: true})""")
+    page.locator('[data-facet=type] a[data-value="battlecard"]').click()
+    expect(page.locator(COUNT)).to_have_text("1 result for “acme”")
+    expect(page).to_have_url(re.compile(r"/search/\?q=acme&type=battlecard$"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=battlecard&type=battlecard$"))
+    expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    assert _still_same_page(page)
+
+
 def test_back_and_forward_restore_each_state_and_reload_keeps_it(page, library):
     _search_page(page)
     _type(page, "battlecard")
     expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
     page.locator('[data-facet=type] a[data-value="battlecard"]').click()
     expect(page.locator(COUNT)).to_have_text("1 result for “battlecard”")
+    expect(page).to_have_url(re.compile(r"/search/\?q=battlecard&type=battlecard$"))
     page.go_back()
     expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")
     expect(page.locator('[data-facet=type] a[aria-current="true"]')).to_have_count(0)
@@ -276,6 +297,7 @@ def test_enter_before_the_typed_results_arrive_is_a_new_history_entry(page, libr
         box.press_sequentially("roadmap", delay=0)
         box.press("Enter")
         expect(page.locator(COUNT)).to_have_text(re.compile(r"for “roadmap”$"))
+    expect(page).to_have_url(re.compile(r"/search/\?q=roadmap$"))
     page.go_back()
     expect(page).to_have_url(re.compile(r"/search/\?q=battlecard$"))
     expect(page.locator(COUNT)).to_have_text("2 results for “battlecard”")

@@ -152,12 +152,35 @@
     var typedEntry = false;  // typing is making the current history entry
     var typedOnPage = false; // the results on the page (and their history entry) came from typing
     var current = here();    // the URL whose results are on the page
+    var addressChanges = []; // history entries to make or replace once the results are painted
     window.history.replaceState({ search: true }, "");
 
     function here() { return window.location.pathname + window.location.search; }
 
+    // The address bar follows the results a frame later, after they are painted: a history
+    // call can take the browser milliseconds (now and then over 10 ms in Chromium), which the
+    // rep would otherwise wait for. Back or Forward before then cancels what is not done yet.
+    function address(how, url) {
+      if (how !== "push" && how !== "replace") { return; }
+      addressChanges.push([how, url]);
+      if (addressChanges.length > 1) { return; }  // already due after this frame
+      window.requestAnimationFrame(function () {
+        window.setTimeout(function () {
+          addressChanges.splice(0).forEach(function (change) {
+            if (change[0] === "push") { window.history.pushState({ search: true }, "", change[1]); }
+            else { window.history.replaceState({ search: true }, "", change[1]); }
+          });
+        }, 0);
+      });
+    }
+
+    function addressShown() {  // what the address bar shows, or is about to
+      var last = addressChanges[addressChanges.length - 1];
+      return last ? last[1] : here();
+    }
+
     function urlFor(changes) {
-      var params = new URLSearchParams(window.location.search);
+      var params = new URL(addressShown(), window.location.href).searchParams;
       params.delete("page");
       params.delete("sid");
       Object.keys(changes).forEach(function (key) {
@@ -181,8 +204,7 @@
       panel = region.querySelector("details.facets");
       if (panel && wasOpen !== null) { panel.open = wasOpen; }
       document.title = region.getAttribute("data-title") || document.title;
-      if (how === "push") { window.history.pushState({ search: true }, "", url); }
-      else if (how === "replace") { window.history.replaceState({ search: true }, "", url); }
+      address(how, url);
       var count = region.querySelector(".result-count, [role=alert] p");
       if (status && count) { status.textContent = count.textContent.trim(); }
       if (focusResults) {
@@ -281,6 +303,7 @@
     });
     window.addEventListener("popstate", function (event) {
       if (!event.state || !event.state.search || here() === current) { return; }  // e.g. #main
+      addressChanges.length = 0;
       input.value = new URLSearchParams(window.location.search).get("q") || "";
       chosen(here(), "none", false);
     });
