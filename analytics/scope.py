@@ -24,11 +24,12 @@ def window_spelled(given: str) -> str | None:
 
 
 def window_start(window: str, today: date | None = None) -> date | None:
-    """First close date (and event day) inside ``window``; None for "all"."""
+    """First close date (and event day) inside ``window``; None for "all". "Last 90 days" is
+    90 days: today and the 89 before it (before 2026-12-06 it began a day earlier, 91 days)."""
     days = WINDOWS.get(window, WINDOWS[DEFAULT_WINDOW])
     if days is None:
         return None
-    return (today or timezone.now().date()) - timedelta(days=days)
+    return (today or timezone.now().date()) - timedelta(days=days - 1)
 
 
 def window_starts(today: date) -> dict[str, date | None]:

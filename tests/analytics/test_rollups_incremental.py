@@ -379,8 +379,9 @@ def test_a_refresh_within_the_day_adds_what_changed_without_summing_every_row(wo
 
 
 def test_per_window_sums_are_recomputed_when_the_day_moves_on(world):
-    """A view exactly 90 days old is inside the 90-day window today and outside it tomorrow,
-    even when tomorrow's fill has changes of other assets to add."""
+    """A view 89 days old is inside the 90-day window today (today and the 89 days before)
+    and outside it tomorrow, even when tomorrow's fill has changes of other assets to add; one
+    90 days old is outside it already."""
     (deck, guide, _), lead = world
 
     def view(asset, key, when):
@@ -388,16 +389,18 @@ def test_per_window_sums_are_recomputed_when_the_day_moves_on(world):
         event.occurred_at = when
         assert not record(events=[event], user=lead).errors
 
-    view(deck, "old", _NOW - timedelta(days=90))
+    view(deck, "old", _NOW - timedelta(days=89))
+    view(guide, "older", _NOW - timedelta(days=90))
     with _on(_NOW):
         rollups_fill()
     assert _per_window(deck, "views") == [1, 1, 1]
+    assert _per_window(guide, "views") == [0, 1, 1]
     view(guide, "new", _NOW)
     tomorrow = _NOW + timedelta(days=1)
     with _on(tomorrow):
         rollups_fill()
     assert _per_window(deck, "views") == [0, 1, 1]
-    assert _per_window(guide, "views") == [1, 1, 1]
+    assert _per_window(guide, "views") == [1, 2, 2]
     incremental = tables()
     with _on(tomorrow):
         rollups_fill(full=True)
