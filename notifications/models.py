@@ -9,7 +9,9 @@ from django.db import models
 
 class Notification(models.Model):
     """One message for one user, with a link to what it is about. ``emailed_at`` is set once
-    it went out by e-mail (at once, or in a digest), so nothing is mailed twice.
+    it went out by e-mail (at once, or in a digest), so nothing is mailed twice;
+    ``mail_claimed_at`` while a task or run is sending it (a claim older than
+    ``notifications.services.CLAIM_EXPIRES`` was a worker's that died, and is taken over).
 
     ``asset_id`` names the library asset the message is about (its text names the asset),
     when it is about one. Such a message exists for its user only while they may see that
@@ -29,6 +31,7 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    mail_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

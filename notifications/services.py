@@ -6,10 +6,15 @@ that made it commits, a background task (``notifications.tasks``) is enqueued th
 so a slow or failing mail server never holds up or breaks that request (with the immediate
 task backend the task runs in the request, after the commit: a failure is still only logged),
 and a rolled-back change never mails anyone. A mail is claimed before it is sent
-(``emailed_at``, one row at a time), so a task and a retry running at once never mail it
-twice. A backend that fails never undoes the notification: it stays in the list, unmailed,
-the failure is logged, and ``notifications_failed_resend`` (hourly, and in the digest run)
-sends it again (up to ``RETRY_WITHIN`` after it was made; older news stays in the app only).
+(``mail_claimed_at``, one row at a time) and marked sent after (``emailed_at``), so a task and
+a retry running at once never mail it twice. A backend that fails never undoes the
+notification: it stays in the list, unmailed, the failure is logged, and
+``notifications_failed_resend`` (hourly, and in the digest run) sends it again (up to
+``RETRY_WITHIN`` after it was made; older news stays in the app only). So does a mail whose
+worker died holding its claim (killed, restarted, out of memory) once ``CLAIM_EXPIRES`` has
+passed: a mail is sent at least once, and twice only when the worker died between the mail
+server taking it and the row being marked (before 2026-12-06 such a claim was taken as sent,
+and the mail was lost).
 
 A notification about an asset (``asset_id``) is mailed only if its user may see the asset
 when the mail goes out (``notifications.selectors``), whenever that is.
@@ -25,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationPreference
@@ -39,6 +44,9 @@ Email = NotificationPreference.Email
 RETRY_WITHIN = datetime.timedelta(days=2)
 #: A mail meant to go at once that is not out this long after it was made has failed.
 RESEND_AFTER = datetime.timedelta(minutes=10)
+#: A claim this old on a mail not marked sent was a worker's that died: the next run takes it
+#: over. Far longer than a send may take (``EMAIL_TIMEOUT``, 10 s by default).
+CLAIM_EXPIRES = datetime.timedelta(minutes=10)
 
 
 def _email_choice(user) -> str:
@@ -174,21 +182,30 @@ def _counted(notifications: list[Notification]) -> str:
 
 
 def _claim(notifications: list[Notification], at: datetime.datetime) -> list[Notification]:
-    """Those of ``notifications`` this call marks mailed (``at``), one row at a time: a row
-    another task or run claimed first is left to it."""
-    unmailed = Notification.objects.filter(emailed_at__isnull=True)
-    return [n for n in notifications if unmailed.filter(pk=n.pk).update(emailed_at=at)]
+    """Those of ``notifications`` this call claims for sending (``at``), one row at a time: a
+    row another task or run is sending is left to it, unless its claim has expired."""
+    free = Q(mail_claimed_at__isnull=True) | Q(mail_claimed_at__lte=at - CLAIM_EXPIRES)
+    unmailed = Notification.objects.filter(free, emailed_at__isnull=True)
+    return [n for n in notifications if unmailed.filter(pk=n.pk).update(mail_claimed_at=at)]
 
 
-def _mail(user, notifications: list[Notification], *, subject: str = "", digest=False) -> bool:
+def _mail(
+    user,
+    notifications: list[Notification],
+    *,
+    subject: str = "",
+    digest=False,
+    now: datetime.datetime | None = None,
+) -> bool:
     """Mail ``user`` those of ``notifications`` they may see now and nobody mailed yet, as one
     message: ``subject`` when all of them go out, else the text of a single one or (and
-    always for a ``digest``) how many. The rows are claimed first and given back when the
-    backend fails (logged), so the next run retries them and none is mailed twice."""
+    always for a ``digest``) how many. The rows are claimed first, marked sent after, and
+    given back when the backend fails (logged), so the next run retries them and a live
+    task's mail is never sent twice."""
     if not user.is_active or not user.email:
         return False
     shown = notifications_shown_of(user=user, notifications=notifications)
-    at = timezone.now()
+    at = now or timezone.now()
     claimed = _claim(shown, at)
     if not claimed:
         return False
@@ -205,10 +222,11 @@ def _mail(user, notifications: list[Notification], *, subject: str = "", digest=
             user.pk,
             error,
         )
+    ids = [n.pk for n in claimed]
     if not sent:
-        ids = [n.pk for n in claimed]
-        Notification.objects.filter(pk__in=ids, emailed_at=at).update(emailed_at=None)
+        Notification.objects.filter(pk__in=ids, mail_claimed_at=at).update(mail_claimed_at=None)
         return False
+    Notification.objects.filter(pk__in=ids).update(emailed_at=at)
     return True
 
 
@@ -233,7 +251,7 @@ def notifications_digest_send(*, now: datetime.datetime | None = None) -> int:
     daily = NotificationPreference.objects.filter(email=Email.DAILY).values_list("user", flat=True)
     sent = 0
     for notifications in _by_user(_unmailed().filter(user__in=daily)):
-        sent += _mail(notifications[0].user, notifications, digest=True)
+        sent += _mail(notifications[0].user, notifications, digest=True, now=now)
     return sent + notifications_failed_resend(now=now)
 
 
@@ -251,7 +269,9 @@ def notifications_failed_resend(*, now: datetime.datetime | None = None) -> int:
         created_at__gte=now - RETRY_WITHIN,
         created_at__lte=now - RESEND_AFTER,
     )
-    return sum(_mail(notifications[0].user, notifications) for notifications in _by_user(failed))
+    return sum(
+        _mail(notifications[0].user, notifications, now=now) for notifications in _by_user(failed)
+    )
 
 
 def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:

@@ -18,10 +18,12 @@ from cms.missing_files import NOTICE_KIND
 from notifications.models import Notification, NotificationPreference
 from notifications.selectors import notifications_unread_count
 from notifications.services import (
+    CLAIM_EXPIRES,
     RESEND_AFTER,
     RETRY_WITHIN,
     notification_preference_set,
     notifications_digest_send,
+    notifications_email,
     notifications_failed_resend,
     notify,
 )
@@ -40,6 +42,15 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise OSError("connection refused")
+
+
+class WorkerKilled(BaseException):
+    """The worker process dies (SIGKILL, a restart, out of memory): nothing after runs."""
+
+
+class KilledWhileSendingBackend(BrokenBackend):
+    def send_messages(self, messages):
+        raise WorkerKilled
 
 
 def _client(user) -> Client:
@@ -219,3 +230,25 @@ def test_a_retry_never_mails_a_user_who_chose_never_or_the_digest_twice(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     soon = timezone.now() + RESEND_AFTER + timedelta(minutes=1)
     assert notifications_digest_send(now=soon) == 0 and not mail.outbox
+
+
+def test_a_mail_whose_worker_died_while_sending_it_goes_out_with_the_next_run(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = (
+        "tests.notifications.test_asset_notifications.KilledWhileSendingBackend"
+    )
+    rep = make_user(role=REP)
+    with django_capture_on_commit_callbacks(execute=True):  # the task dies; logged as failed
+        notify(users=[rep], kind="test", text="Your request was answered")
+    claimed = Notification.objects.get(user=rep)
+    assert claimed.emailed_at is None and claimed.mail_claimed_at is not None
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Within CLAIM_EXPIRES the claim may still be a live worker's: nobody takes it over.
+    assert notifications_email(notification_ids=[claimed.pk]) is False and not mail.outbox
+    later = claimed.mail_claimed_at + max(CLAIM_EXPIRES, RESEND_AFTER) + timedelta(minutes=1)
+    assert notifications_failed_resend(now=later) == 1  # the scheduler's next hourly run
+    (sent,) = mail.outbox
+    assert sent.to == [rep.email] and sent.subject == "Your request was answered"
+    assert Notification.objects.get(user=rep).emailed_at is not None
+    assert notifications_digest_send(now=later + timedelta(hours=1)) == 0  # never twice
