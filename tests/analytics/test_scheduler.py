@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
 from accounts.roles import MARKETER
@@ -18,6 +18,7 @@ from analytics.management.commands import analytics_scheduler
 from analytics.management.commands.analytics_scheduler import (
     PERIODIC_JOBS,
     REMINDERS_EVERY_SECONDS,
+    loop_tick,
     owner_reminders,
     periodic_jobs_run,
     stuck_documents_retry,
@@ -134,6 +135,45 @@ def test_two_schedulers_at_once_claim_each_stuck_document_once(monkeypatch):
 
     assert not errors
     assert sorted(scheduled) == sorted(documents_)
+
+
+def _cut_off(conn):
+    """What a database restart does to the connection a long-running process holds (``conn``:
+    this thread's own, not the proxy)."""
+    if conn.vendor == "postgresql":
+        with pytest.raises(OperationalError), conn.cursor() as cursor:  # ended at once
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    else:  # no server to restart: the connection goes away under Django
+        conn.connection.close()
+        # The tests' in-memory database ignores close() (it would be lost); another thread
+        # keeps it alive here, so this connection may close and reconnect as a file's does.
+        conn.is_in_memory_db = lambda: False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_carries_on_after_a_database_restart_cut_its_connection(monkeypatch):
+    """The loop's connection, cut by a restart, is replaced by the next tick or the one after,
+    rather than every tick failing on it for good (the process stays up, so nothing would
+    restart it)."""
+    monkeypatch.setattr(analytics_scheduler, "PERIODIC_JOBS", [])  # only the tick itself
+    ticks, errors = [], []
+
+    def scheduler():  # a thread: its own connection, as the scheduler process has
+        try:
+            state: dict = {}
+            ticks.append(loop_tick(state))
+            _cut_off(connections["default"])
+            ticks.extend(loop_tick(state) for _ in range(3))
+        except Exception as error:  # re-raised by the assert below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=scheduler)
+    thread.start()
+    thread.join(60)
+    assert not errors
+    assert ticks[0] is True and ticks[-2:] == [True, True]
 
 
 def test_each_job_runs_at_the_first_tick_then_once_per_interval_and_a_failure_stops_no_other(

@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from analytics.import_jobs import import_jobs_abandoned, import_jobs_prune
@@ -78,17 +79,29 @@ class Command(BaseCommand):
             self.stdout.write("refresh enqueued" if enqueued else "no refresh due")
             return
         self.stdout.write("analytics scheduler running; Ctrl-C stops it")
-        last_runs: dict = {}
-        last_digest = None
+        state: dict = {}
         while True:
-            try:
-                scheduler_tick()
-                database_checkpoint()
-                last_digest = digest_tick(now=timezone.localtime(), last=last_digest)
-                periodic_jobs_run(last_runs=last_runs, now=time.monotonic())
-            except Exception:  # a busy or restarting database: try again next tick
-                logger.exception("analytics scheduler tick failed")
+            loop_tick(state)
             time.sleep(TICK_SECONDS)
+
+
+def loop_tick(state: dict) -> bool:
+    """One pass of the scheduler's loop (``state`` carries when each job last ran); False
+    when it failed, which is logged. A failed tick closes this process's database
+    connections, so the next one opens fresh ones: after a database restart, a connection
+    kept from before stays broken (before 2026-12-06 every tick failed until the scheduler was
+    restarted by hand, and the process, alive, was never restarted)."""
+    close_old_connections()
+    try:
+        scheduler_tick()
+        database_checkpoint()
+        state["last_digest"] = digest_tick(now=timezone.localtime(), last=state.get("last_digest"))
+        periodic_jobs_run(last_runs=state.setdefault("last_runs", {}), now=time.monotonic())
+    except Exception:  # a busy or restarting database: try again next tick
+        logger.exception("analytics scheduler tick failed")
+        connections.close_all()
+        return False
+    return True
 
 
 def periodic_jobs_run(*, last_runs: dict, now: float) -> None:
