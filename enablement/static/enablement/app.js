@@ -1,37 +1,84 @@
 // Enablement Library: small progressive enhancements. Every page works without this file.
 (function () {
   "use strict";
-  // Filter selects submit their form when changed; the "Apply filters" button stays for
-  // keyboard users and for browsers without JavaScript.
+  // Filter selects apply at once when chosen with the mouse or a finger: a change that follows
+  // a pointer press on that select submits its form. From the keyboard a change never does
+  // (WCAG 3.2.2: arrow keys walk the options without reloading the page); Enter on the select
+  // or the "Apply filters" button applies, as it does without JavaScript.
   document.querySelectorAll("select.js-autosubmit").forEach(function (select) {
-    select.addEventListener("change", function () {
-      if (select.form) {
-        select.form.submit();
+    var byPointer = false;
+    function apply() {
+      if (!select.form) { return; }
+      if (select.form.requestSubmit) { select.form.requestSubmit(); } else { select.form.submit(); }
+    }
+    select.addEventListener("pointerdown", function () { byPointer = true; });
+    select.addEventListener("keydown", function (event) {
+      byPointer = false;
+      if (event.key === "Enter" && !event.altKey && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        apply();
       }
+    });
+    select.addEventListener("blur", function () { byPointer = false; });
+    select.addEventListener("change", function () {
+      if (byPointer) { byPointer = false; apply(); }
     });
   });
 })();
 
-// "Copy link" buttons copy the text field they name (data-copy-target); without the
-// clipboard API the field is selected so that the rep can copy it by hand.
+// "Copy link" buttons copy the text field they name (data-copy-target). Focus stays on the
+// button and a polite live region (made here, once per page) says what happened. The
+// clipboard API first; without it, the browser's copy command on the field's selection;
+// if neither copies, the field is selected and focused so that the rep can copy it by hand.
 (function () {
   "use strict";
-  document.querySelectorAll("button.js-copy").forEach(function (button) {
+  var buttons = document.querySelectorAll("button.js-copy");
+  if (!buttons.length) { return; }
+  var status = document.createElement("p");
+  status.className = "visually-hidden js-copy-status";
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  status.setAttribute("aria-atomic", "true");
+  document.body.appendChild(status);
+  var timer = null;
+  function announce(text) {
+    // Emptied first and filled a moment later, so that the same words twice are read twice.
+    status.textContent = "";
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () { status.textContent = text; }, 100);
+  }
+  function copyBySelection(field, button) {
+    field.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+    if (copied) {
+      field.setSelectionRange(0, 0);
+      button.focus();
+    }
+    return copied;
+  }
+  buttons.forEach(function (button) {
+    var label = button.textContent;
     button.addEventListener("click", function () {
       var field = document.getElementById(button.getAttribute("data-copy-target"));
       if (!field) {
         return;
       }
-      field.select();
       var done = function () {
         button.textContent = "Copied";
+        announce("Link copied to the clipboard");
+        window.setTimeout(function () { button.textContent = label; }, 4000);
       };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, function () {
-          button.textContent = "Press Ctrl+C to copy";
-        });
+      var byHand = function () {
+        if (copyBySelection(field, button)) { done(); return; }
+        field.focus();
+        field.select();
+        announce("Link selected: press Ctrl+C to copy it");
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, byHand);
       } else {
-        button.textContent = "Selected: press Ctrl+C to copy";
+        byHand();
       }
     });
   });

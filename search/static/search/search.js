@@ -53,21 +53,28 @@
         li.setAttribute("role", "option");
         li.setAttribute("aria-selected", "false");
         li.className = "suggestion suggestion-" + item.kind;
-        var link = document.createElement("a");
-        link.href = item.url;
-        link.tabIndex = -1;
-        link.textContent = item.label;  // textContent: never interpreted as HTML
+        // The option is the control (no link inside: an option holds no interactive content);
+        // Enter on it or a click opens its URL (openOption()).
+        li.setAttribute("data-url", item.url);
+        li.textContent = item.label;  // textContent: never interpreted as HTML
         if (item.kind !== "asset") {
           var kind = document.createElement("span");
           kind.className = "suggestion-kind";
           kind.textContent = item.kind;
-          link.appendChild(kind);
+          li.appendChild(kind);
         }
-        li.appendChild(link);
         list.appendChild(li);
       });
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
+    }
+
+    function openOption(option) {
+      var target = option && option.getAttribute("data-url");
+      if (!target) { return; }
+      var link = new URL(target, window.location.href);
+      if (link.origin !== window.location.origin) { return; }  // only this site's pages
+      window.location.href = link.href;
     }
 
     function fetchSuggestions() {
@@ -103,14 +110,30 @@
         dismiss();
         return;
       }
-      if (list.hidden) { return; }
+      if (list.hidden) {
+        // ArrowDown opens the suggestions again (after Escape, say) for the text in the box.
+        if (event.key === "ArrowDown" && !event.altKey && input.value.trim().length >= 2) {
+          event.preventDefault();
+          window.clearTimeout(timer);
+          pending = true;
+          fetchSuggestions();
+        }
+        return;
+      }
       if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
       else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
       else if (event.key === "Escape") { event.preventDefault(); dismiss(); }  // keep the text
       else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
-        window.location.href = options()[active].querySelector("a").href;
+        openOption(options()[active]);
       }
+    });
+    // A press on the list keeps the focus in the box (so blur does not close the list under the
+    // pointer); the click then opens the option.
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    list.addEventListener("click", function (event) {
+      var option = event.target.closest && event.target.closest("[role=option]");
+      if (option && list.contains(option)) { openOption(option); }
     });
     function dismiss() {  // close, and let no pending answer open the list again
       window.clearTimeout(timer);
@@ -199,6 +222,7 @@
       holder.innerHTML = html;  // the server's own escaped HTML for this site's URL
       var fresh = holder.querySelector("#search-region");
       if (!fresh) { window.location.href = url; return; }
+      var focusWasInside = region.contains(document.activeElement);
       region.replaceWith(fresh);
       region = fresh;
       panel = region.querySelector("details.facets");
@@ -207,9 +231,15 @@
       address(how, url);
       var count = region.querySelector(".result-count, [role=alert] p");
       if (status && count) { status.textContent = count.textContent.trim(); }
-      if (focusResults) {
-        var heading = region.querySelector("#results-heading");
-        if (heading) { heading.focus(); }
+      // Focus inside the old region would fall to the page's body when it goes (Back or Forward
+      // after a facet click, say): it moves to the new results heading, as after a click. Focus
+      // in the search box (typing) stays there.
+      if (focusResults || focusWasInside) {
+        var heading = region.querySelector("#results-heading, [role=alert]");
+        if (heading) {
+          if (!heading.hasAttribute("tabindex")) { heading.setAttribute("tabindex", "-1"); }
+          heading.focus();
+        }
       }
       region.dispatchEvent(new CustomEvent("search:updated", { bubbles: true }));
     }
