@@ -12,17 +12,33 @@ from __future__ import annotations
 import errno
 import threading
 
+from botocore.config import Config
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+#: Tries of one call to the store, the first included: a store that does not answer costs a
+#: request at most about twice ``timeout`` (before 2026-12-06, botocore's defaults: 60 s to
+#: connect and 60 s per read, tried again, longer than gunicorn lets a request run).
+ATTEMPTS = 2
+
 
 class BucketStorage(S3Storage):
+    """S3 with ``public_endpoint_url`` (above) and ``timeout``: seconds to connect, and to
+    wait for each read, before the store counts as down (``file_store_down``: a 503)."""
+
     def __init__(self, **settings):
         super().__init__(**settings)
         self._public = threading.local()
+        self.client_config = self.client_config.merge(
+            Config(
+                connect_timeout=self.timeout,
+                read_timeout=self.timeout,
+                retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+            )
+        )
 
     def get_default_settings(self):
-        return {**super().get_default_settings(), "public_endpoint_url": None}
+        return {**super().get_default_settings(), "public_endpoint_url": None, "timeout": 10}
 
     def url(self, name, parameters=None, expire=None, http_method=None):
         if not self.public_endpoint_url:

@@ -119,6 +119,10 @@ def csp_frame_ancestors(policy: str, origins: list[str]) -> str:
     return policy.replace("frame-ancestors 'self'", " ".join(["frame-ancestors 'self'", *origins]))
 
 
+#: Seconds to wait for PostgreSQL to take a connection (libpq's ``connect_timeout``).
+DATABASE_CONNECT_TIMEOUT = 5
+
+
 def database_from_url(name: str, *, environ: Mapping[str, str] | None = None) -> dict | None:
     """Translate ``postgres://user:pass@host:port/db?sslmode=...`` into a Django DATABASES entry."""
     url = env_url(name, schemes=("postgres", "postgresql"), environ=environ)
@@ -129,6 +133,10 @@ def database_from_url(name: str, *, environ: Mapping[str, str] | None = None) ->
     if not database:
         raise ImproperlyConfigured(f"{name} names no database: {url!r}")
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    # A server that takes the connection and never answers (hung, or a dead host behind a
+    # firewall) fails the request in this many seconds rather than holding its worker until
+    # gunicorn kills it; ``?connect_timeout=`` in the URL chooses another.
+    options.setdefault("connect_timeout", str(DATABASE_CONNECT_TIMEOUT))
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(database),
@@ -144,7 +152,9 @@ def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | N
     """The STORAGES entry for a private S3 bucket when S3_BUCKET is set, else None.
 
     Objects are private (no ACL); reads go through presigned URLs that live
-    S3_PRESIGN_SECONDS. S3_ENDPOINT_URL points at MinIO or another S3-compatible server;
+    S3_PRESIGN_SECONDS. A store that does not answer fails a request after S3_TIMEOUT_SECONDS
+    per attempt, two attempts (``cms.storage.BucketStorage``). S3_ENDPOINT_URL points at MinIO
+    or another S3-compatible server;
     S3_PUBLIC_ENDPOINT_URL, when browsers reach it at another address, names that one
     (``cms.storage.BucketStorage``).
     """
@@ -174,6 +184,7 @@ def s3_storage_from_env(*, environ: Mapping[str, str] | None = None) -> dict | N
             "querystring_auth": True,
             "querystring_expire": env_int("S3_PRESIGN_SECONDS", 60, minimum=1, environ=environ),
             "file_overwrite": False,
+            "timeout": env_int("S3_TIMEOUT_SECONDS", 10, minimum=1, environ=environ),
         },
     }
 

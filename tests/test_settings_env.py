@@ -57,7 +57,11 @@ def test_database_url_becomes_postgres_settings():
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"]) == ("lib", "app", "p@ss")
     assert (db["HOST"], db["PORT"]) == ("db.internal", "6543")
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}
+    chosen = database_from_url(
+        "DATABASE_URL", environ={"DATABASE_URL": "postgres://h/db?connect_timeout=30"}
+    )
+    assert chosen["OPTIONS"] == {"connect_timeout": "30"}
 
 
 def test_database_url_rejects_other_engines_and_missing_name():

@@ -7,6 +7,8 @@ import errno
 import html
 import logging
 import re
+import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -194,6 +196,49 @@ def test_a_page_preview_with_the_store_down_is_a_503_saying_so(
     assert response.status_code == 503
     assert "The file store is not available" in response.content.decode()
     assert response["Retry-After"]
+
+
+@pytest.fixture
+def store_hung(s3, settings):
+    """The bucket's server takes connections and never answers (frozen, or its disk stuck),
+    with S3_TIMEOUT_SECONDS=1."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # the kernel completes the connections; nobody reads or answers
+    host, port = listener.getsockname()
+    storages = dict(settings.STORAGES)
+    storages["default"] = s3_storage_from_env(
+        environ={
+            "S3_BUCKET": BUCKET,
+            "S3_ENDPOINT_URL": f"http://{host}:{port}",
+            "S3_ADDRESSING_STYLE": "path",
+            "S3_TIMEOUT_SECONDS": "1",
+        }
+    )
+    storages["default"]["OPTIONS"].update(access_key="testing", secret_key="testing")
+    yield override_settings(STORAGES=storages)
+    listener.close()
+
+
+def test_a_store_that_never_answers_is_a_503_in_seconds_not_a_stuck_worker(
+    s3, store_hung, django_capture_on_commit_callbacks
+):
+    """Before, botocore's defaults (60 s per read, tried again) held the request past
+    gunicorn's timeout, which killed the worker and showed its bare error page."""
+    from accounts.roles import REP
+    from tests.cms.builders import make_pdf
+    from tests.factories import make_asset
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asset = make_asset("Legal terms", document=make_document("terms.pdf", make_pdf(["A"])))
+    client = Client()
+    client.force_login(make_user(role=REP))
+    started = time.monotonic()
+    with store_hung:
+        response = client.get(f"/assets/{asset.pk}/pages/1/preview/")
+    assert response.status_code == 503 and response["Retry-After"]
+    assert "The file store is not available" in response.content.decode()
+    assert time.monotonic() - started < 20  # two tries of 1 s, not minutes
 
 
 @pytest.mark.django_db(transaction=True)  # as in production: the failed request's own transaction
