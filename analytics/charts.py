@@ -1,5 +1,10 @@
 """Server-rendered SVG charts. Every mark carries its number as text, so a chart reads
-without colour; shapes (dot, whiskers, dashed zero line, hatching) separate series."""
+without colour; shapes (dot, whiskers, dashed zero line, hatching) separate series.
+
+Each chart is followed by its numbers as a table in a closed ``<details>`` ("Show the
+numbers"): a screen reader gets no values from an SVG drawn with ``role="img"`` (its text is
+hidden behind the image's name) or from ``<title>`` tooltips, and a reader who zooms or cannot
+see the bars gets them in rows (WCAG 1.1.1)."""
 
 from __future__ import annotations
 
@@ -49,6 +54,31 @@ def effect_rows(numbers: dict) -> list[tuple[str, float | None, float | None, fl
     return rows
 
 
+def data_table(caption: str, headers: list[str], rows: list[list[str]]) -> str:
+    """A chart's numbers as an escaped table inside a closed ``<details>``: the first column
+    heads its row, the others hold the values."""
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        f'<tr><th scope="row">{escape(row[0])}</th>'
+        + "".join(f'<td class="num">{escape(cell)}</td>' for cell in row[1:])
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        '<details class="chart-data"><summary>Show the numbers</summary>'
+        '<div class="table-scroll" tabindex="0" role="region" '
+        f'aria-label="{escape(caption)}"><table class="data-table">'
+        f"<caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div></details>"
+    )
+
+
+def _kept(text: str) -> str:
+    """A number and its unit held together ("+16 pts", "USD 1,200") by no-break spaces, so a
+    narrow table cell wraps between values, never between a number and its unit."""
+    return text.replace(" ", "\u00a0")
+
+
 def _anchor(position: float, left: float, span: float) -> str:
     """Labels near either end of the axis grow inwards, so none runs off the chart."""
     if position > left + 0.75 * span:
@@ -76,8 +106,8 @@ def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
         '<title id="interval-title">'
         + escape(
             f"Stratified effect {points_text(headline[1])} (95% interval "
-            f"{points_text(headline[2])} to {points_text(headline[3])}); raw "
-            f"{points_text(rows[-1][1])}; stage-matched {points_text(rows[-2][1])}"
+            f"{points_text(headline[2])} to {points_text(headline[3])}); "
+            + "; ".join(_interval_text(label, *values) for label, *values in rows[1:])
         )
         + "</title>",
         f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 30}" class="zero"/>',
@@ -113,7 +143,31 @@ def interval_chart(numbers: dict, *, width: int = 640) -> SafeString:
         f'<text x="{right}" y="{axis_y + 14}" class="tick" text-anchor="end">+100 pts</text>',
         "</svg>",
     ]
+    table = data_table(
+        "Every comparison: effect on the win rate in percentage points, with its 95% interval",
+        ["Comparison", "Effect", "95% interval"],
+        [
+            [
+                label,
+                _kept(points_text(value)) if value is not None else "not enough data",
+                f"{_kept(points_text(low))} to {_kept(points_text(high))}"
+                if value is not None and low is not None and high is not None
+                else "none",
+            ]
+            for label, value, low, high in rows
+        ],
+    )
+    parts.append(table)
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def _interval_text(label: str, value: float | None, low: float | None, high: float | None) -> str:
+    """One comparison in words, for the chart's accessible name."""
+    if value is None:
+        return f"{label} not enough data"
+    if low is None or high is None:
+        return f"{label} {points_text(value)}"
+    return f"{label} {points_text(value)} ({points_text(low)} to {points_text(high)})"
 
 
 def weekly_chart(weeks: list[dict], *, width: int = 560, height: int = 160) -> SafeString:
@@ -156,6 +210,13 @@ def weekly_chart(weeks: list[dict], *, width: int = 560, height: int = 160) -> S
         f'<text x="{width - 10}" y="{height - 8}" class="tick" text-anchor="end">'
         f"{escape(str(totals[-1][0]))}</text></svg>"
     )
+    parts.append(
+        data_table(
+            "Events per week",
+            ["Week of", "Touches of deals", "Rep views and downloads"],
+            [[str(week), str(touches), str(own)] for week, touches, own in totals],
+        )
+    )
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
@@ -186,4 +247,13 @@ def attribution_chart(numbers: dict, *, width: int = 560) -> SafeString:
             f"{escape(currency)} {value:,.0f}</text>"
         )
     parts.append("</svg>")
+    parts.append(
+        data_table(
+            f"Attributed revenue by model ({currency})"
+            if currency
+            else "Attributed revenue by model",
+            ["Model", "Attributed revenue"],
+            [[label, _kept(f"{currency} {value:,.0f}".strip())] for label, value in values],
+        )
+    )
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
