@@ -1,4 +1,5 @@
-"""One line, not a traceback, for failures a traceback cannot help with.
+"""One line, not a traceback, for failures a traceback cannot help with; and no share
+link's token in any line (``ShareTokens``).
 
 ``OneLine``: the search servers' clients, one line per failure rather than a traceback per
 retry.
@@ -15,6 +16,7 @@ left out by the levels in ``enablement.settings.LOGGING``.
 from __future__ import annotations
 
 import logging
+import re
 
 
 class OneLine(logging.Filter):
@@ -36,4 +38,22 @@ class RefusalOneLine(OneLine):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "status_code", 500) < 500:
             return super().filter(record)
+        return True
+
+
+#: A buyer share link's address: what follows /s/ is its token (``analytics.share_urls``).
+_SHARE_PATH = re.compile(r"/s/[^/\s?\"']+")
+
+
+class ShareTokens(logging.Filter):
+    """On the handlers: a share link's token is written as ``/s/…`` in every line (Django's
+    "Not Found", runserver's request lines, the app's "file store down on GET ..."). A link
+    refused today (its asset unpublished, its maker inactive) can open again tomorrow, so a
+    token in a log is a key to a file, and the README promises none is written in clear (an
+    outside audit found them in the web log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/s/" in message:
+            record.msg, record.args = _SHARE_PATH.sub("/s/…", message), None
         return True

@@ -407,6 +407,7 @@ LOGGING = {
     "filters": {
         "one_line": {"()": "enablement.log_filters.OneLine"},
         "refusal_one_line": {"()": "enablement.log_filters.RefusalOneLine"},
+        "share_tokens": {"()": "enablement.log_filters.ShareTokens"},
     },
     "formatters": {
         "django.server": {
@@ -416,8 +417,12 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+        "console": {"class": "logging.StreamHandler", "filters": ["share_tokens"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["share_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {

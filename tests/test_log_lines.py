@@ -112,3 +112,23 @@ def test_runserver_request_lines_are_written_once_with_their_time(settings, debu
             extra={"server_time": "06/Dec/2026 09:00:00", "status_code": 200},
         )
     assert written.getvalue() == '[06/Dec/2026 09:00:00] "GET /library/ HTTP/1.1" 200 512\n'
+
+
+@pytest.mark.django_db
+def test_no_share_token_is_written_to_the_log(settings):
+    """A refused link's token (it may open again once its asset is published again) and a
+    served one's, in Django's line and in runserver's, are written as /s/…"""
+    token = "GsGugYf-Nem9pzbX5m1bYuiNgCF-Jb9etVQcWRLjIbE"
+    with _console("django.request") as refused:
+        assert Client().get(f"/s/{token}/").status_code == 404
+    with _console("django.server") as served:
+        logging.getLogger("django.server").info(
+            '"%s" %s %s',
+            f"GET /s/{token}/12/file/ HTTP/1.1",
+            "302",
+            "0",
+            extra={"server_time": "06/Dec/2026 09:00:00", "status_code": 302},
+        )
+    assert refused.getvalue() == "Not Found: /s/…/\n"
+    assert served.getvalue() == '[06/Dec/2026 09:00:00] "GET /s/…/12/file/ HTTP/1.1" 302 0\n'
+    assert token not in refused.getvalue() + served.getvalue()
