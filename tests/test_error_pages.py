@@ -60,6 +60,15 @@ def test_a_form_sent_without_its_csrf_token_says_how_to_recover():
     assert "Go back, reload the page and send it again" in _page(response)
 
 
+def test_a_host_the_site_does_not_serve_is_a_400_page_not_a_server_error():
+    """Refused before anyone is signed in (an operator's ALLOWED_HOSTS, a scanner's Host)."""
+    response = Client(raise_request_exception=False).get(
+        "/login/", HTTP_HOST="evil.example", **BROWSER
+    )
+    assert response.status_code == 400
+    _page(response)
+
+
 def test_a_refusal_is_the_sites_page_to_a_browser_and_text_to_a_script():
     client = _rep()
     page = client.get("/search/?q=a%00b", **BROWSER)
