@@ -13,5 +13,5 @@ COPY . .
 RUN pip install --no-cache-dir . && \
     PRODUCTION=true SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000
-# The same server docker-compose.yml runs (one sync worker and a 30 s timeout by default).
+# The same server docker-compose.yml runs (three sync workers, a 60 s timeout).
 CMD ["gunicorn", "enablement.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

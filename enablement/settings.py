@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
+    "enablement.health.HealthMiddleware",  # first: any Host, plain HTTP (enablement.health)
     "django.middleware.security.SecurityMiddleware",
     "cms.middleware.TreeReadOnceMiddleware",
     "cms.middleware.ContentSecurityPolicyMiddleware",

@@ -65,6 +65,13 @@ def test_every_backing_service_is_present_healthchecked_and_awaited(compose):
     # (which migrates the database) is healthy.
     assert "manage.py analytics_scheduler" in services["scheduler"]["command"]
     assert services["scheduler"]["depends_on"]["web"]["condition"] == "service_healthy"
+    # ... as does the worker, which would otherwise start on tables not made yet.
+    assert services["worker"]["depends_on"]["web"]["condition"] == "service_healthy"
+    # The web check asks /healthz/ (any Host, plain HTTP: tests/test_health.py) and gives a
+    # first start time to migrate and build both indexes.
+    check = services["web"]["healthcheck"]
+    assert "http://127.0.0.1:8000/healthz/" in " ".join(check["test"])
+    assert int(check["start_period"].rstrip("s")) >= 300
     assert services["scheduler"]["environment"] == services["worker"]["environment"]
     assert "mb --ignore-existing local/enablement" in services["minio-bucket"]["entrypoint"]
 
