@@ -28,10 +28,14 @@ def _refused(request):
 #: The programs that fetch a link to show a preview of it where it was pasted (chat, mail,
 #: social sites) or to index it, by the names they give themselves.
 #: Apps' own in-app browsers (LinkedInApp, FBAN, Instagram) are people reading, not matched.
+#: Programming languages' and tools' HTTP clients are scripts, and a request naming no client
+#: at all is no browser. Mail scanners that present a browser's name (Safe Links, Proofpoint)
+#: cannot be told from a buyer here.
 _NOT_A_READER = re.compile(
     r"bot\b|crawler|spider|preview|slack|facebookexternalhit|whatsapp/|skypeuri|embedly|"
     r"iframely|discordbot|telegrambot|linkedinbot|pinterestbot|ms office|microsoft office|"
-    r"curl/|wget/|python-requests|headless",
+    r"curl/|wget/|python-requests|python-urllib|go-http-client|axios/|node-fetch|okhttp|"
+    r"^java/|google-pagerenderer|slurp|w3c_validator|headless",
     re.IGNORECASE,
 )
 
@@ -43,7 +47,8 @@ def _buyer_reads(request) -> bool:
     touch; the others still see the page."""
     if request.method != "GET" or request.user.is_authenticated:
         return False
-    return not _NOT_A_READER.search(request.headers.get("User-Agent", ""))
+    agent = request.headers.get("User-Agent", "").strip()
+    return bool(agent) and not _NOT_A_READER.search(agent)
 
 
 @never_cache

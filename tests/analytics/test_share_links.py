@@ -29,7 +29,7 @@ def shared():
 
 def test_buyer_opens_and_downloads_without_login_and_both_are_recorded(shared):
     _, deal, asset, _, token = shared
-    client = Client()
+    client = Client(HTTP_USER_AGENT=BROWSER)
     page = client.get(f"/s/{token}/")
     assert page.status_code == 200 and "Pricing one-pager" in page.content.decode()
     download = client.get(f"/s/{token}/{asset.pk}/file/")
@@ -44,7 +44,7 @@ def test_the_rep_is_told_when_the_buyer_opens_the_link_once_per_visit(shared, mo
 
     rep, _, _, link, token = shared
     other = make_user(role=REP)
-    buyer = Client()
+    buyer = Client(HTTP_USER_AGENT=BROWSER)
     buyer.get(f"/s/{token}/")
     buyer.get(f"/s/{token}/")  # a reload is the same visit
     told = Notification.objects.filter(kind="share_opened")
@@ -76,6 +76,16 @@ def _opens(deal) -> int:
         "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
         "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0)",
         "curl/8.5.0",
+        "",
+        "Python-urllib/3.11",
+        "Go-http-client/1.1",
+        "axios/1.7.2",
+        "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+        "okhttp/4.12.0",
+        "Java/17.0.2",
+        "Mozilla/5.0 (en-us) AppleWebKit/537.36 (KHTML, like Gecko) Google-PageRenderer",
+        "Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)",
+        "W3C_Validator/1.3",
     ],
 )
 def test_a_link_preview_is_no_buyer_and_tells_nobody(shared, agent):
@@ -137,7 +147,7 @@ def test_a_revoked_link_tells_nobody(shared):
 
     _, _, _, link, token = shared
     share_link_revoke(link=link)
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
     assert not Notification.objects.exists()
 
 
@@ -151,17 +161,17 @@ def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(shared):
 def test_expired_link_is_refused(shared):
     _, _, asset, link, token = shared
     ShareLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert Client().get(f"/s/{token}/").status_code == 404
-    assert Client().get(f"/s/{token}/{asset.pk}/file/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{asset.pk}/file/").status_code == 404
 
 
 def test_revoked_link_is_refused(shared):
     _, _, asset, link, token = shared
     share_link_revoke(link=link)
-    response = Client().get(f"/s/{token}/")
+    response = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/")
     assert response.status_code == 404
     assert "not available" in response.content.decode()
-    assert Client().get(f"/s/{token}/{asset.pk}/file/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{asset.pk}/file/").status_code == 404
 
 
 def test_wrong_token_is_refused(shared):
@@ -171,7 +181,7 @@ def test_wrong_token_is_refused(shared):
 def test_another_asset_through_the_same_token_is_refused(shared):
     _, _, _, _, token = shared
     other = make_asset("Secret roadmap", document=make_document("roadmap.txt", b"secret"))
-    response = Client().get(f"/s/{token}/{other.pk}/file/")
+    response = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{other.pk}/file/")
     assert response.status_code == 404
     assert b"secret" not in response.content
 
@@ -179,7 +189,7 @@ def test_another_asset_through_the_same_token_is_refused(shared):
 def test_link_stops_working_when_its_asset_is_unpublished(shared):
     _, _, asset, _, token = shared
     asset.unpublish()
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
 
 
 def test_creating_a_link_is_post_then_redirect_and_a_reload_makes_no_second_link(shared):
@@ -205,7 +215,7 @@ def test_creating_a_link_is_post_then_redirect_and_a_reload_makes_no_second_link
 def test_rep_list_names_each_link_uniquely_with_a_copy_button_and_last_opened(shared):
     rep, deal, asset, first, first_token = shared
     second, _ = share_link_create(user=rep, asset=asset, deal=deal)  # same asset, deal, note
-    Client().get(f"/s/{first_token}/")
+    Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{first_token}/")
     client = Client()
     client.force_login(rep)
     response = client.get("/analytics/share-links/")
@@ -229,8 +239,8 @@ def test_revoking_revokes_exactly_that_link_and_says_which(shared):
     response = client.post(f"/analytics/share-links/{second.pk}/revoke/", follow=True)
     message = " ".join(str(m) for m in response.context["messages"])
     assert f"#{second.pk}" in message and "Procurement" in message and "Revoked" in message
-    assert Client().get(f"/s/{second_token}/").status_code == 404
-    assert Client().get(f"/s/{first_token}/").status_code == 200
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{second_token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{first_token}/").status_code == 200
     again = client.post(f"/analytics/share-links/{second.pk}/revoke/", follow=True)
     assert "already revoked" in " ".join(str(m) for m in again.context["messages"])
 
@@ -263,11 +273,11 @@ def test_only_the_creator_can_revoke(shared):
     stranger = Client()
     stranger.force_login(make_user(role=REP))
     assert stranger.post(f"/analytics/share-links/{link.pk}/revoke/").status_code == 404
-    assert Client().get(f"/s/{token}/").status_code == 200
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 200
     owner = Client()
     owner.force_login(rep)
     owner.post(f"/analytics/share-links/{link.pk}/revoke/")
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
 
 
 def test_another_reps_link_and_a_missing_id_are_the_same_404_when_revoking(shared, rf):
@@ -307,7 +317,7 @@ def test_an_enablement_lead_may_revoke_any_reps_link(shared):
     lead.force_login(make_user(role=ENABLEMENT_LEAD))
     response = lead.post(f"/analytics/share-links/{link.pk}/revoke/", follow=True)
     assert "Revoked" in " ".join(str(m) for m in response.context["messages"])
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
 
 
 def _restrict_away(asset):
@@ -330,7 +340,7 @@ def test_link_rechecks_on_every_open_that_the_asset_is_live_and_visible_to_its_m
     if change == "section unpublished":
         section = make_section("Moved here")
         asset.move(section, pos="last-child")
-        assert Client().get(f"/s/{token}/").status_code == 200
+        assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 200
         section.unpublish()
     elif change == "restricted":
         _restrict_away(asset)
@@ -355,10 +365,10 @@ def test_a_new_file_version_is_served_only_while_the_link_holds(shared):
     _, _, asset, _, token = shared
     document = get_document_model().objects.get(pk=asset.document_id)
     document.file.save("pricing-v2.txt", ContentFile(b"new prices"), save=True)
-    download = Client().get(f"/s/{token}/{asset.pk}/file/")
+    download = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{asset.pk}/file/")
     assert b"".join(download.streaming_content) == b"new prices"
     _restrict_away(asset)
-    refused = Client().get(f"/s/{token}/{asset.pk}/file/")
+    refused = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{asset.pk}/file/")
     assert refused.status_code == 404 and b"new prices" not in refused.content
 
 
@@ -371,7 +381,7 @@ def test_buyer_page_shows_the_buyer_description_and_never_the_internal_summary(s
     )
     asset.refresh_from_db()
     _, token = share_link_create(user=rep, asset=asset, deal=deal)
-    html = Client().get(f"/s/{token}/").content.decode()
+    html = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").content.decode()
     assert "Our list prices for 2025." in html
     assert "INTERNAL" not in html and "discount floor" not in html and "talk track" not in html
 
@@ -396,7 +406,8 @@ def test_per_asset_override_of_the_type_default(shared):
     assert card.shareable_with_buyers
     share_link_create(user=rep, asset=card, deal=deal)
     AssetPage.objects.filter(pk=asset.pk).update(buyer_sharing="deny")
-    assert Client().get(f"/s/{token}/").status_code == 404  # existing links stop too
+    # Existing links stop too.
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
     client = Client()
     client.force_login(rep)
     assert 'id="share-form"' not in client.get(asset.url).content.decode()
@@ -407,7 +418,7 @@ def test_asset_type_default_is_editable_and_applies_to_its_assets(shared):
 
     _, _, asset, _, token = shared
     AssetType.objects.filter(pk=asset.asset_type_id).update(shareable_with_buyers=False)
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
 
 
 @pytest.mark.parametrize("change", ["restricted and retitled", "asset expired"])
@@ -420,7 +431,7 @@ def test_the_reps_list_hides_the_title_of_an_asset_they_can_no_longer_see_and_sa
         _restrict_away(asset)
     else:
         AssetPage.objects.filter(pk=asset.pk).update(expire_at=timezone.now())
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
     client = Client()
     client.force_login(rep)
     response = client.get("/analytics/share-links/")
@@ -440,7 +451,7 @@ def test_the_reps_list_hides_the_title_of_an_asset_they_can_no_longer_see_and_sa
 def test_a_link_to_an_asset_made_internal_is_listed_as_not_working(shared):
     rep, _, asset, _, token = shared
     AssetPage.objects.filter(pk=asset.pk).update(buyer_sharing="deny")
-    assert Client().get(f"/s/{token}/").status_code == 404
+    assert Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/").status_code == 404
     client = Client()
     client.force_login(rep)
     (row,) = client.get("/analytics/share-links/").context["links"]

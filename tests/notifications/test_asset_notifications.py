@@ -53,6 +53,10 @@ class KilledWhileSendingBackend(BrokenBackend):
         raise WorkerKilled
 
 
+#: A buyer's browser (a request naming no client is no buyer: analytics.share_views).
+BUYER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+
+
 def _client(user) -> Client:
     client = Client()
     client.force_login(user)
@@ -75,7 +79,7 @@ def told_rep():
     kept = make_asset("Open <b>deck</b>", document=make_document("open.txt", b"open"))
     for asset in (secret, kept):
         _, token = share_link_create(user=rep, asset=asset, deal=deal)
-        assert Client().get(f"/s/{token}/").status_code == 200
+        assert Client(HTTP_USER_AGENT=BUYER).get(f"/s/{token}/").status_code == 200
     assert Notification.objects.filter(user=rep, kind="share_opened").count() == 2
     _restrict(secret, make_team("Board"))
     return rep, secret, kept
@@ -167,7 +171,7 @@ def test_a_buyers_open_with_the_mail_server_down_still_answers_and_is_mailed_lat
     _, token = share_link_create(user=rep, asset=asset, deal=deal)
     with caplog.at_level(logging.WARNING, logger="notifications.services"):
         with django_capture_on_commit_callbacks(execute=True):
-            assert Client().get(f"/s/{token}/").status_code == 200
+            assert Client(HTTP_USER_AGENT=BUYER).get(f"/s/{token}/").status_code == 200
     assert "notification e-mail to user" in caplog.text and "connection refused" in caplog.text
     told = Notification.objects.get(user=rep, kind="share_opened")
     assert told.emailed_at is None
@@ -195,7 +199,7 @@ def test_the_request_only_enqueues_the_mail_and_the_worker_sends_it(
     asset = make_asset("Pricing one-pager", document=make_document("pricing.txt", b"price"))
     _, token = share_link_create(user=rep, asset=asset, deal=deal)
     with django_capture_on_commit_callbacks(execute=True):
-        assert Client().get(f"/s/{token}/").status_code == 200
+        assert Client(HTTP_USER_AGENT=BUYER).get(f"/s/{token}/").status_code == 200
     assert not mail.outbox  # the buyer's request sent nothing
     queued = DBTaskResult.objects.filter(status="READY", task_path__endswith="email_task")
     assert queued.count() == 1
