@@ -139,6 +139,38 @@ def admin_index_mark_stale() -> None:
         logger.warning("could not record that the admin's search index missed a write")
 
 
+def admin_index_problem() -> str | None:
+    """What is wrong with the admin's indexes on the search server that ``update_index``
+    fixes, or None: an index missing (a wiped node, an index deleted; the admin's searches
+    answer 503) or holding under half the objects the database has for it (Wagtail made it
+    again from the one page published since: searches found that page alone, with no
+    error). None with no server (Wagtail's database backend). Raises
+    ``AdminSearchUnavailable`` when the server cannot be asked."""
+    # Imported here: settings name this module, which may be loaded before models are ready.
+    from modelsearch.backends import get_search_backend
+    from modelsearch.index import get_indexed_models
+    from modelsearch.management.commands.rebuild_modelsearch_index import (
+        group_models_by_index,
+    )
+
+    backend = get_search_backend()
+    if isinstance(backend, UnavailableBackend):
+        raise AdminSearchUnavailable(backend.reason)
+    if not isinstance(backend, Guarded):
+        return None
+    for index, models in group_models_by_index(backend, get_indexed_models()).items():
+        try:
+            if not index._exists():
+                return f"{index.name} is missing"
+            held = backend.es.count(index=index.name)["count"]
+        except Exception as error:  # down, hanging, or the breaker open: not asked
+            raise AdminSearchUnavailable(f"{type(error).__name__}: {error}") from error
+        expected = sum(model.get_indexed_objects().count() for model in models)
+        if held * 2 < expected:
+            return f"{index.name} holds {held} of {expected} objects"
+    return None
+
+
 class PhrasesSearched:
     """Wagtail's page search hands ``autocomplete`` the marketer's text as parsed: with a quoted
     phrase (`pricing "roi`) that is ``And(PlainText, Phrase)``, which the server backends'
@@ -309,11 +341,22 @@ def _database_backend_class(vendor: str):
     return _with_inlined_filters(backend)
 
 
+class _NotRebuilt:
+    """``update_index`` against the stand-in: it fails. Without a rebuilder the command said
+    the backend "doesn't require rebuilding" and ended without error, so the scheduler took
+    an outage for a rebuild and forgot the writes the index had missed."""
+
+    def __init__(self, index):
+        raise AdminSearchUnavailable("the search server could not be asked: nothing rebuilt")
+
+
 class UnavailableBackend(BaseSearchBackend):
     """Stands in while the server cannot be asked which it is: every operation fails with
-    ``AdminSearchUnavailable``; Wagtail logs and skips the indexing ones."""
+    ``AdminSearchUnavailable``; Wagtail logs and skips the indexing ones, and ``update_index``
+    fails rather than ends as if it had rebuilt something."""
 
     catch_indexing_errors = True
+    rebuilder_class = _NotRebuilt
 
     def __init__(self, params: dict, *, reason: str):
         super().__init__({})

@@ -33,6 +33,7 @@ from cms.models import AssetPage
 from cms.selectors import asset_visible_to, assets_live, taxonomy_unknown_slugs
 from cms.spool import Spool
 from search import selectors
+from search.admin_backend import AdminSearchUnavailable, admin_index_problem
 from search.documents import live_documents
 from search.engines import IndexMissing, SearchUnavailable, get_engine
 from search.forms import InvalidSearch, is_search, query_from_params
@@ -220,22 +221,68 @@ def _index_unfit(health) -> str | None:
     return None
 
 
-def admin_index_catch_up() -> bool:
-    """Rebuild the admin's index (Wagtail's ``update_index``) when a write to it was missed
-    (``search.models.AdminIndexStale``); returns whether it did. A miss recorded while it
-    runs stays for the next time; with the server still down it tries again next time."""
+def admin_index_catch_up(
+    *, backoff: RestoreBackoff | None = None, now: datetime | None = None
+) -> bool:
+    """Rebuild the admin's indexes (Wagtail's ``update_index``) when a write to them was
+    missed (``search.models.AdminIndexStale``) or when the server's are missing or clearly
+    incomplete (``admin_index_problem``: a wiped node, after which the admin's searches
+    answered 503, then found only the pages published since); returns whether it did.
+
+    Only a rebuild run against a server that answers clears the mark: while the server
+    cannot be asked nothing is tried and the mark stays (the rebuild command used to end
+    without error there, and the mark was dropped with the index still stale). A miss
+    recorded while it runs stays for the next time. A rebuild that fails is logged with
+    when the next is due and none is made before then (``backoff``, as
+    ``index_restore_when_due``; None tries at every call). Never raises."""
     from django.core.management import call_command
 
-    if not AdminIndexStale.objects.exists():
+    now = now or timezone.now()
+    if backoff is not None and not backoff.due(now):
         return False
     started = timezone.now()
+    stale = AdminIndexStale.objects.exists()
+    try:
+        problem = admin_index_problem()
+    except AdminSearchUnavailable as error:  # down is not broken: nothing to back off from
+        if stale:
+            logger.warning("admin search index not rebuilt yet: %s", error)
+        return False
+    except Exception as error:  # e.g. the database went away
+        return _admin_rebuild_failed(error, backoff=backoff, now=now)
+    if not stale and problem is None:
+        if backoff is not None:
+            backoff.succeeded()
+        return False
+    found = "missed writes" if stale else problem
+    logger.warning("the admin search index %s: rebuilding it from the database", found)
     try:
         call_command("update_index", verbosity=0)
     except Exception as error:
+        return _admin_rebuild_failed(error, backoff=backoff, now=now)
+    AdminIndexStale.objects.filter(marked_at__lte=started).delete()
+    if backoff is not None:
+        backoff.succeeded()
+    return True
+
+
+def _admin_rebuild_failed(
+    error: Exception, *, backoff: RestoreBackoff | None, now: datetime
+) -> bool:
+    """Log a failed rebuild of the admin's indexes (and when the next is due); False."""
+    if backoff is None:
         logger.warning("admin search index not rebuilt yet: %s", error)
         return False
-    AdminIndexStale.objects.filter(marked_at__lte=started).delete()
-    return True
+    next_at = backoff.failed(now)
+    logger.warning(
+        "admin search index not rebuilt (%s failed attempt(s) in a row): %s; "
+        "the next attempt is due in %s s, at %s",
+        backoff.failures,
+        f"{type(error).__name__}: {error}",
+        f"{backoff.delay.total_seconds():.0f}",
+        f"{next_at:%Y-%m-%d %H:%M:%S %Z}",
+    )
+    return False
 
 
 def _apply(ids: list[int]) -> tuple[int, int]:

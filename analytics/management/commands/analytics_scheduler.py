@@ -58,8 +58,12 @@ STUCK_DOCUMENTS_SECONDS = 300
 DIGEST_HOUR = 7
 RESTORE_BACKOFF_CAP = timedelta(minutes=15)
 logger = logging.getLogger(__name__)
-# This process's back-off of the search index's rebuild (``search_catch_up``).
+# This process's back-offs of the search index's rebuild and of the admin's indexes'
+# (``search_catch_up``).
 _restore_backoff = RestoreBackoff(
+    first=timedelta(seconds=CATCH_UP_SECONDS), cap=RESTORE_BACKOFF_CAP
+)
+_admin_restore_backoff = RestoreBackoff(
     first=timedelta(seconds=CATCH_UP_SECONDS), cap=RESTORE_BACKOFF_CAP
 )
 
@@ -144,18 +148,23 @@ def _prune() -> None:
         call_command("prune_db_task_results", min_age_days=1, verbosity=0)
 
 
-def search_catch_up(*, backoff: RestoreBackoff | None = None, now: datetime | None = None) -> None:
+def search_catch_up(
+    *,
+    backoff: RestoreBackoff | None = None,
+    admin_backoff: RestoreBackoff | None = None,
+    now: datetime | None = None,
+) -> None:
     """Rebuild the search index when it cannot serve the library (after a failed rebuild,
     only once ``backoff``, this process's by default, says the next attempt is due), replay
-    the search index updates that missed their own task, and rebuild the admin's index when
-    it missed a write; logged when it did."""
-    restored = index_restore_when_due(
-        backoff=backoff or _restore_backoff, now=now or timezone.now()
-    )
+    the search index updates that missed their own task, and rebuild the admin's indexes
+    when they missed a write or the server lost them (``admin_backoff`` likewise); logged
+    when it did."""
+    now = now or timezone.now()
+    restored = index_restore_when_due(backoff=backoff or _restore_backoff, now=now)
     if restored is not None:
         logger.info("search index rebuilt with %s assets", restored)
-    if admin_index_catch_up():
-        logger.info("admin search index rebuilt after missed writes")
+    if admin_index_catch_up(backoff=admin_backoff or _admin_restore_backoff, now=now):
+        logger.info("admin search index rebuilt")
     outcome = index_catch_up()
     if outcome is not None and outcome.ok:
         logger.info(
