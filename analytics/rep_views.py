@@ -34,6 +34,7 @@ from analytics.forms import (
 )
 from analytics.models import ContentRequest, EventKind
 from analytics.selectors import share_link_label
+from analytics.tokens import share_link_address
 from cms.models import AssetPage
 from cms.selectors import asset_visible_or_none, asset_visible_to
 from cms.views import asset_page_after_action
@@ -121,7 +122,7 @@ def share_links(request):
     """The rep's share links: what each is, when it was last opened, copy and revoke."""
     links = selectors.share_links_for(user=request.user)
     for link in links:
-        link.url = request.build_absolute_uri(f"/s/{link.token}/") if link.token else ""
+        link.url = share_link_address(link.token) if link.token else ""
     created = request.GET.get("created", "")  # the link just made (ids: at most 18 digits)
     created_id = int(created) if created.isdecimal() and len(created) <= 18 else None
     return render(request, "analytics/share_links.html", {"links": links, "created": created_id})

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 
@@ -21,3 +23,10 @@ def share_link_token(link) -> str | None:
         return None
     digest = salted_hmac("analytics.share_link", link.nonce, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def share_link_address(token: str) -> str:
+    """The address a buyer opens: under ``BASE_URL`` (the library's public address), not the
+    host the rep happened to reach the library at (an internal name would be handed to the
+    buyer; an outside audit)."""
+    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse("share:open", args=[token])

@@ -209,10 +209,10 @@ def test_creating_a_link_is_post_then_redirect_and_a_reload_makes_no_second_link
     new = ShareLink.objects.latest("pk")
     row = next(link for link in listing.context["links"] if link.pk == new.pk)
     assert "Dana, CFO" in row.label and "Pricing one-pager" in row.label
-    assert Client().get(row.url.split("testserver")[1]).status_code == 200
+    assert Client().get(row.url.split("127.0.0.1:8000")[1]).status_code == 200
 
 
-def test_rep_list_names_each_link_uniquely_with_a_copy_button_and_last_opened(shared):
+def test_rep_list_names_each_link_uniquely_with_a_copy_button_and_last_opened(shared, settings):
     rep, deal, asset, first, first_token = shared
     second, _ = share_link_create(user=rep, asset=asset, deal=deal)  # same asset, deal, note
     Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{first_token}/")
@@ -223,7 +223,11 @@ def test_rep_list_names_each_link_uniquely_with_a_copy_button_and_last_opened(sh
     assert len(labels) == len(set(labels)) == 2
     html = response.content.decode()
     assert html.count('class="button js-copy"') == 2
-    assert f'value="http://testserver/s/{first_token}/"' in html
+    # BASE_URL's address, whatever host the rep reached the library at (testserver here).
+    assert f'value="http://127.0.0.1:8000/s/{first_token}/"' in html
+    settings.WAGTAILADMIN_BASE_URL = "https://library.example.com/"
+    html = client.get("/analytics/share-links/").content.decode()
+    assert f'value="https://library.example.com/s/{first_token}/"' in html
     opened = {link.pk: link.last_opened_at for link in response.context["links"]}
     assert opened[first.pk] is not None and opened[second.pk] is None
     assert "not opened yet" in html and "last opened" in html
