@@ -250,3 +250,15 @@ def test_empty_library_cells_are_readable(page):
     colour = empty.evaluate("(el) => getComputedStyle(el).color")
     background = empty.evaluate("(el) => getComputedStyle(el).backgroundColor")
     assert contrast(colour, background) >= 4.5, (colour, background)
+
+
+def test_filled_cells_of_the_admin_coverage_matrix_are_readable(page):
+    """Wagtail's teal links were 4.41:1 on the filled cells' green (axe: serious)."""
+    make_user("lena", role=ENABLEMENT_LEAD)
+    make_asset("Discovery deck", stages=("discover",))
+    login(page, "lena", PASSWORD)
+    page.goto("/admin/governance/coverage/")
+    filled = page.locator("table.coverage-matrix td.coverage-filled a").first
+    colour = filled.evaluate("(el) => getComputedStyle(el).color")
+    background = filled.evaluate("(el) => getComputedStyle(el.closest('td')).backgroundColor")
+    assert contrast(colour, background) >= 4.5, (colour, background)
