@@ -71,6 +71,16 @@ PROCESSING_FIELDS = (
 # AUTOMATIC_RETRIES times before marking it failed.
 QUEUE_SLACK = timedelta(minutes=15)
 AUTOMATIC_RETRIES = 2
+# A file the file store did not hand over (S3 down) is not the file's fault: the scheduler
+# processes it again every STORE_DOWN_RETRY_AFTER, STORE_DOWN_RETRIES times (an outage of
+# about an hour), then leaves it to "Process again" (before 2026-12-06 it waited for a person
+# at once, and its text stayed out of search; an outside audit).
+STORE_DOWN = (
+    "The file store did not answer, so the file could not be read. It is tried again "
+    "automatically; “Process again” in the Document processing report tries at once."
+)
+STORE_DOWN_RETRY_AFTER = timedelta(minutes=5)
+STORE_DOWN_RETRIES = 12
 NEVER_FINISHED = (
     "Processing never finished: the worker stopped while processing this file, also after "
     "{retries} automatic retries. Try “Process again” in the Document processing report; if it "
@@ -188,7 +198,9 @@ def documents_stuck_retry() -> list[int]:
     """Claim the stuck documents for another try, each at most once per stuck period: one
     transaction reads them and moves their ``queued_at`` on. Returns the ids claimed; the
     caller schedules their processing (``cms.tasks``). A document already retried
-    ``AUTOMATIC_RETRIES`` times is marked failed instead, with the reason.
+    ``AUTOMATIC_RETRIES`` times is marked failed instead, with the reason. Documents that
+    failed because the file store did not answer are claimed the same way, every
+    ``STORE_DOWN_RETRY_AFTER``, up to ``STORE_DOWN_RETRIES`` times.
 
     Two schedulers at once claim a document once: on PostgreSQL the read locks the rows
     (FOR UPDATE; rows another claim holds are skipped, and once it commits they are no longer
@@ -197,11 +209,21 @@ def documents_stuck_retry() -> list[int]:
     to begin deferred, its stale read could not turn into a write: "database is locked".)"""
     Document = get_document_model()
     stuck = Document.objects.filter(_stuck())
+    now = timezone.now()
+    store_was_down = Document.objects.filter(
+        extraction_status=Status.FAILED,
+        extraction_error=STORE_DOWN,
+        processed_at__lt=now - STORE_DOWN_RETRY_AFTER,
+        automatic_retries__lt=STORE_DOWN_RETRIES,
+    )
     with transaction.atomic():
-        retry = stuck.filter(automatic_retries__lt=AUTOMATIC_RETRIES)
+        retry = stuck.filter(automatic_retries__lt=AUTOMATIC_RETRIES) | store_was_down
         claimed = list(retry.select_for_update(skip_locked=True).values_list("pk", flat=True))
         Document.objects.filter(pk__in=claimed).update(
-            queued_at=timezone.now(), automatic_retries=F("automatic_retries") + 1
+            extraction_status=Status.PENDING,
+            extraction_error="",
+            queued_at=now,
+            automatic_retries=F("automatic_retries") + 1,
         )
     failed = stuck.filter(automatic_retries__gte=AUTOMATIC_RETRIES).update(
         extraction_status=Status.FAILED,
@@ -240,8 +262,7 @@ def document_process(*, document_id: int) -> LibraryDocument | None:
         stored = _store_outcome(document, file_name=file_name, outcome=outcome)
     except Exception as error:
         reason = (
-            "The file store did not answer, so the file could not be read. Try “Process "
-            "again” in the Document processing report once it is back."
+            STORE_DOWN
             if file_store_down(error)
             else "Processing failed unexpectedly. Try “Process again” in the Document "
             "processing report; if it fails again, tell an administrator."
