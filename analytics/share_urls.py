@@ -1,6 +1,6 @@
 """Buyer-facing share links under /s/ (no login)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from analytics import share_views
 
@@ -8,4 +8,5 @@ app_name = "share"
 urlpatterns = [
     path("<str:token>/", share_views.share_open, name="open"),
     path("<str:token>/<int:asset_id>/file/", share_views.share_file, name="file"),
+    re_path(r"^.*$", share_views.share_missing),  # never the library's sign-in for a buyer
 ]

@@ -10,6 +10,7 @@ lead to the sign-in page.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.shortcuts import redirect, render
@@ -18,11 +19,22 @@ from django.views.decorators.cache import never_cache
 from analytics import selectors, usage
 from analytics.models import EventKind
 from cms.downloads import StoredFileMissing, stored_file_response
+from cms.middleware import STORE_RETRY_SECONDS
 from cms.missing_files import asset_file_missing_report
+from cms.storage import file_store_down
+
+logger = logging.getLogger(__name__)
 
 
 def _refused(request):
     return render(request, "analytics/share_invalid.html", status=404)
+
+
+def share_missing(request):
+    """Any other address under /s/ (a token cut short, a mistyped path): the buyer's "not
+    available" page. Before, it fell through to the library, which sent the buyer to its
+    sign-in page with the token in the address."""
+    return _refused(request)
 
 
 #: The programs that fetch a link to show a preview of it where it was pasted (chat, mail,
@@ -78,6 +90,15 @@ def share_file(request, token: str, asset_id: int):
             asset_file_missing_report(asset=asset, missing=missing, what="file")
             context = {"asset": asset, "token": token}
             return render(request, "analytics/share_unavailable.html", context, status=404)
+        except Exception as error:
+            if not file_store_down(error):
+                raise
+            # The buyer's own page, not the library's (whose way back leads to its sign-in).
+            logger.warning("file store down on a buyer's download of asset %s: %r", asset.pk, error)
+            context = {"asset": asset, "token": token, "later": True}
+            response = render(request, "analytics/share_unavailable.html", context, status=503)
+            response["Retry-After"] = str(STORE_RETRY_SECONDS)
+            return response
     else:
         response = redirect(asset.external_url)
     if _buyer_reads(request):

@@ -540,3 +540,16 @@ def test_a_buyer_asking_for_a_missing_file_gets_a_buyers_page_and_nothing_is_rec
     assert notice.user == owner and "“Pricing one-pager” is missing" in notice.text
     assert buyer.get(f"/s/{token}/{asset.pk}/file/").status_code == 404
     assert Notification.objects.filter(kind="asset_file_missing").count() == 1  # once a day
+
+
+@pytest.mark.parametrize(
+    "address", ["/s/", "/s/{token}/{asset}/", "/s/{token}/-1/file/", "/s/{token}/x/y/z/"]
+)
+def test_a_mistyped_share_address_is_the_buyers_not_available_page(shared, address):
+    """Not the library's sign-in page with the token in its address (an outside audit)."""
+    _, _, asset, _, token = shared
+    answer = Client(HTTP_USER_AGENT=BROWSER).get(address.format(token=token, asset=asset.pk))
+    assert answer.status_code == 404
+    page = answer.content.decode()
+    assert "This link is not available" in page
+    assert "/login/" not in page and "Back to the library" not in page
