@@ -94,7 +94,7 @@ def test_the_api_schema_names_the_region_parameters_and_field(library, client):
 def test_the_search_page_offers_region_filters_deal_mode_and_card_labels(library, client):
     html = client.get("/search/", {"q": "residency"}).content.decode()
     assert '<section class="facet" data-facet="region">' in html
-    assert "<h2>Region</h2>" in html
+    assert "<h3>Region</h3>" in html  # each facet group is an h3 under "Filters"
     assert re.search(r'href="/search/\?q=residency&amp;region=apac"[^>]*data-value="apac"', html)
     assert '<select id="deal-region" name="deal_region">' in html
     assert '<span class="chip chip-region">EMEA</span>' in html
