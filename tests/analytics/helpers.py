@@ -49,8 +49,8 @@ def walk_deal(external_id: str, path: list[str], *, amount: int = 0, **fields):
 
 
 def send_events(*rows, user=None):
-    """rows: (key, kind, asset, deal external id or "", day); sent as an enablement lead
-    unless ``user`` is given."""
+    """rows: (key, kind, asset, deal external id or "", day or moment); a day means noon
+    UTC of it. Sent as an enablement lead unless ``user`` is given."""
     if user is None:
         from accounts.roles import ENABLEMENT_LEAD
         from tests.factories import make_user
@@ -62,7 +62,7 @@ def send_events(*rows, user=None):
             kind=kind,
             asset_id=asset.pk,
             deal_external_id=deal,
-            occurred_at=at(day),
+            occurred_at=day if isinstance(day, datetime) else at(day),
         )
         for key, kind, asset, deal, day in rows
     ]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.models import ContentRequest, EventKind, RollupSnapshot
 from search.models import SearchEvent
-from tests.analytics.helpers import refresh, send_events, walk_deal
+from tests.analytics.helpers import at, refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -255,12 +255,16 @@ def test_asset_weekly_usage_csv_counts_each_kind_per_week_of_the_window():
     today = timezone.now().date()
     monday = today - datetime.timedelta(days=today.weekday())
     old = monday - datetime.timedelta(weeks=30)
-    send_events(
-        ("w1", "asset_viewed", asset, "", monday),
-        ("w2", "asset_viewed", asset, "", monday),
-        ("w3", "used_in_deal", asset, "006W", monday),
+    # Midnight starting this week: noon would be in the future on a Monday morning, and the
+    # app refuses events from the future.
+    this_week = at(monday, hour=0)
+    sent = send_events(
+        ("w1", "asset_viewed", asset, "", this_week),
+        ("w2", "asset_viewed", asset, "", this_week),
+        ("w3", "used_in_deal", asset, "006W", this_week),
         ("w4", "asset_downloaded", asset, "", old),
     )
+    assert (sent.stored, sent.errors) == (4, [])
     refresh()
     client = _client(ENABLEMENT_LEAD)
     page = client.get(f"/analytics/assets/{asset.pk}/?window=90d").content.decode()
