@@ -6,12 +6,14 @@ machine; in CI (CI=true) that skip fails the run.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 
 import pytest
 
-from accounts.roles import REP
+from accounts.roles import ENABLEMENT_LEAD, REP
+from demo.deals import seed_analytics
 from search.engines import use_engine
 from search.engines.embedded import EmbeddedEngine
 from tests.factories import make_asset, make_user
@@ -110,3 +112,27 @@ def library(tmp_path):
         )
         make_asset("Roadmap briefing", asset_type="deck", summary="Where we go next.")
         yield
+
+
+# The dashboard browser tests' library: eight assets over the first three stages.
+DASHBOARD_LIBRARY = [
+    ("Discovery deck", ("discover",)),
+    ("Pain calculator", ("discover",)),
+    ("Evaluation guide", ("evaluate",)),
+    ("Security FAQ", ("evaluate",)),
+    ("Customer story", ("evaluate",)),
+    ("Pricing sheet", ("decide",)),
+    ("Mutual plan", ("decide",)),
+    ("ROI model", ("decide",)),
+]
+
+
+@pytest.fixture
+def dashboard_data():
+    """The lead "lena", the demo's rep, ``DASHBOARD_LIBRARY`` and the demo's deals and usage
+    on it; returns what the demo seeded (``demo.deals.seed_analytics``)."""
+    make_user("lena", role=ENABLEMENT_LEAD)
+    make_user("demo-rep", role=REP)
+    for title, stages in DASHBOARD_LIBRARY:
+        make_asset(title, stages=stages)
+    return seed_analytics(stdout=io.StringIO())

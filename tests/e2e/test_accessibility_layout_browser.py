@@ -5,7 +5,6 @@ scrolling tables could not be reached by keyboard, and headers and groups had no
 
 from __future__ import annotations
 
-import io
 import re
 from decimal import Decimal
 
@@ -13,20 +12,11 @@ import pytest
 
 from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.services import DealInput, deal_upsert
-from demo.deals import seed_analytics
-from tests.e2e.conftest import login
+from tests.e2e.conftest import DASHBOARD_LIBRARY, login
 from tests.factories import PASSWORD, make_asset, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LIBRARY = [
-    ("Discovery deck", ("discover",)),
-    ("Pain calculator", ("discover",)),
-    ("Evaluation guide", ("evaluate",)),
-    ("Security FAQ", ("evaluate",)),
-    ("Pricing sheet", ("decide",)),
-    ("ROI model", ("decide",)),
-]
 
 # Number of line boxes the text of an element's first text node (or of the whole element)
 # takes: one rectangle per line of a Range over the text.
@@ -41,15 +31,19 @@ LINES_JS = """(el) => {
   return tops.size;
 }"""
 
-# The colours a focus ring or a border is seen against: the nearest ancestor with a background.
-BACKGROUND_JS = """(el) => {
-  for (let node = el.parentElement; node; node = node.parentElement) {
+# The first background colour from ``start`` up (white when there is none).
+_BACKGROUND_FROM = """(start) => {
+  for (let node = start; node; node = node.parentElement) {
     const colour = getComputedStyle(node).backgroundColor;
     const alpha = colour.match(/rgba\\(.*,\\s*([\\d.]+)\\)/);
     if (!(alpha && parseFloat(alpha[1]) === 0) && colour !== 'transparent') return colour;
   }
   return 'rgb(255, 255, 255)';
 }"""
+# What a focus ring or a border is seen against: the nearest ancestor with a background.
+BACKGROUND_JS = "(el) => (" + _BACKGROUND_FROM + ")(el.parentElement)"
+# What an element's text is seen against: its own background, else its nearest ancestor's.
+TEXT_BACKGROUND_JS = "(el) => (" + _BACKGROUND_FROM + ")(el)"
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -75,23 +69,14 @@ def test_contrast_matches_the_wcag_examples():
     assert round(contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)"), 1) == 21.0
 
 
-@pytest.fixture
-def dashboard():
-    make_user("lena", role=ENABLEMENT_LEAD)
-    make_user("demo-rep", role=REP)
-    for title, stages in LIBRARY:
-        make_asset(title, stages=stages)
-    seed_analytics(stdout=io.StringIO())
-
-
 def test_asset_table_keeps_numbers_whole_and_scrolls_inside_its_box_at_phone_width(
-    phone_page, dashboard
+    phone_page, dashboard_data
 ):
     page = phone_page
     login(page, "lena", PASSWORD)
     page.goto("/analytics/assets/?window=all")
     money = page.locator("#asset-table tbody tr td:nth-of-type(7)")
-    assert money.count() == len(LIBRARY)
+    assert money.count() == len(DASHBOARD_LIBRARY)
     for index in range(money.count()):
         cell = money.nth(index)
         assert cell.inner_text().strip()[:3].isalpha()  # "USD 17,392,864"
@@ -109,7 +94,7 @@ def test_asset_table_keeps_numbers_whole_and_scrolls_inside_its_box_at_phone_wid
 
 
 def test_heatmap_keeps_stage_names_whole_and_its_caption_on_screen_at_phone_width(
-    phone_page, dashboard
+    phone_page, dashboard_data
 ):
     page = phone_page
     login(page, "lena", PASSWORD)
@@ -157,7 +142,7 @@ def _focus_ring(page, selector: str) -> tuple[str, float, str, float]:
     return style[0], float(style[1].rstrip("px")), style[2], background
 
 
-def test_focus_ring_stands_out_from_the_page_and_the_top_bar(page, dashboard):
+def test_focus_ring_stands_out_from_the_page_and_the_top_bar(page, dashboard_data):
     login(page, "lena", PASSWORD)
     page.goto("/analytics/?window=all")
     page.keyboard.press("Tab")  # keyboard use: focus() below shows the ring as Tab would
@@ -180,7 +165,7 @@ def test_focus_ring_stands_out_from_the_page_and_the_top_bar(page, dashboard):
     assert contrast(colour, background) >= 3, (colour, background)
 
 
-def test_form_fields_have_borders_that_stand_out(page, dashboard):
+def test_form_fields_have_borders_that_stand_out(page, dashboard_data):
     login(page, "lena", PASSWORD)
     for path, selector in (
         ("/analytics/requests/", "#request-form input[type=text], #request-form input:not([type])"),
@@ -194,7 +179,7 @@ def test_form_fields_have_borders_that_stand_out(page, dashboard):
         assert contrast(border, field.evaluate("(el) => getComputedStyle(el).backgroundColor")) >= 3
 
 
-def test_link_buttons_look_like_links(page, dashboard):
+def test_link_buttons_look_like_links(page, dashboard_data):
     login(page, "lena", PASSWORD)
     page.goto("/analytics/?window=all")
     update = page.get_by_role("button", name="Update now")
@@ -206,7 +191,7 @@ def test_link_buttons_look_like_links(page, dashboard):
     assert contrast(link_colour, update.evaluate(BACKGROUND_JS)) >= 4.5
 
 
-def test_scrolling_tables_are_named_regions_reachable_by_keyboard(page, dashboard):
+def test_scrolling_tables_are_named_regions_reachable_by_keyboard(page, dashboard_data):
     login(page, "lena", PASSWORD)
     for path in ("/analytics/?window=all", "/analytics/assets/?window=all"):
         page.goto(path)
@@ -222,7 +207,7 @@ def test_scrolling_tables_are_named_regions_reachable_by_keyboard(page, dashboar
     assert region.locator("#heatmap").count() == 1
 
 
-def test_headers_groups_and_sort_order_have_names(page, dashboard):
+def test_headers_groups_and_sort_order_have_names(page, dashboard_data):
     login(page, "lena", PASSWORD)
     page.goto("/analytics/assets/?window=all&sort=title&order=asc")
     assert page.locator("#asset-table thead th").first.get_attribute("aria-sort") == "ascending"
@@ -241,24 +226,32 @@ def test_headers_groups_and_sort_order_have_names(page, dashboard):
     assert box["width"] <= 1 and box["height"] <= 1  # app.css defines .visually-hidden
 
 
-def test_empty_library_cells_are_readable(page):
-    make_user("rita", role=REP)
+def _cell_link_contrast(page, *, role: str, address: str, cell: str) -> tuple[float, str, str]:
+    """(contrast, colour, background) of the first link in ``cell`` (a selector of table
+    cells) against its cell, as a user of ``role`` sees ``address`` with one asset."""
+    make_user("lena", role=role)
     make_asset("Discovery deck", stages=("discover",))
-    login(page, "rita", PASSWORD)
-    page.goto("/")
-    empty = page.locator(".coverage-grid td.empty a").first
-    colour = empty.evaluate("(el) => getComputedStyle(el).color")
-    background = empty.evaluate("(el) => getComputedStyle(el).backgroundColor")
-    assert contrast(colour, background) >= 4.5, (colour, background)
+    login(page, "lena", PASSWORD)
+    page.goto(address)
+    link = page.locator(f"{cell} a").first
+    colour = link.evaluate("(el) => getComputedStyle(el).color")
+    background = link.evaluate(TEXT_BACKGROUND_JS)
+    return contrast(colour, background), colour, background
+
+
+def test_empty_library_cells_are_readable(page):
+    ratio, *colours = _cell_link_contrast(
+        page, role=REP, address="/", cell=".coverage-grid td.empty"
+    )
+    assert ratio >= 4.5, colours
 
 
 def test_filled_cells_of_the_admin_coverage_matrix_are_readable(page):
     """Wagtail's teal links were 4.41:1 on the filled cells' green (axe: serious)."""
-    make_user("lena", role=ENABLEMENT_LEAD)
-    make_asset("Discovery deck", stages=("discover",))
-    login(page, "lena", PASSWORD)
-    page.goto("/admin/governance/coverage/")
-    filled = page.locator("table.coverage-matrix td.coverage-filled a").first
-    colour = filled.evaluate("(el) => getComputedStyle(el).color")
-    background = filled.evaluate("(el) => getComputedStyle(el.closest('td')).backgroundColor")
-    assert contrast(colour, background) >= 4.5, (colour, background)
+    ratio, *colours = _cell_link_contrast(
+        page,
+        role=ENABLEMENT_LEAD,
+        address="/admin/governance/coverage/",
+        cell="table.coverage-matrix td.coverage-filled",
+    )
+    assert ratio >= 4.5, colours

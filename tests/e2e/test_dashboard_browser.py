@@ -11,22 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.roles import ENABLEMENT_LEAD, REP
-from demo.deals import seed_analytics
-from tests.e2e.conftest import login
+from tests.e2e.conftest import DASHBOARD_LIBRARY, login
 from tests.factories import PASSWORD, make_asset, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LIBRARY = [
-    ("Discovery deck", ("discover",)),
-    ("Pain calculator", ("discover",)),
-    ("Evaluation guide", ("evaluate",)),
-    ("Security FAQ", ("evaluate",)),
-    ("Customer story", ("evaluate",)),
-    ("Pricing sheet", ("decide",)),
-    ("Mutual plan", ("decide",)),
-    ("ROI model", ("decide",)),
-]
 
 DEALS_CSV = (
     "Opportunity ID;Opportunity Name;Account Name;Amount;Stage;Close Date\n"
@@ -34,16 +23,6 @@ DEALS_CSV = (
     "006E2E2;Quarry renewal;Quarry Ltd;$8,000.00;Closed Won;2024-05-31\n"
     "006E2E3;Broken amount;Nowhere;lots;Prospecting;2024-05-31\n"
 )
-
-
-@pytest.fixture
-def dashboard_data():
-    make_user("lena", role=ENABLEMENT_LEAD)
-    make_user("demo-rep", role=REP)
-    for title, stages in LIBRARY:
-        make_asset(title, stages=stages)
-    truth = seed_analytics(stdout=io.StringIO())
-    return truth
 
 
 def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_path):
@@ -73,7 +52,7 @@ def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_pa
     expect(heatmap).to_contain_text("not a pipeline stage")
 
     page.get_by_role("link", name="Assets").click()
-    effective_title = next(t for t, _ in LIBRARY if _asset_id(t) in truth.effective)
+    effective_title = next(t for t, _ in DASHBOARD_LIBRARY if _asset_id(t) in truth.effective)
     page.get_by_role("link", name=effective_title, exact=True).click()
     chart = page.locator("svg.interval-chart")
     expect(chart).to_be_visible()
@@ -87,7 +66,7 @@ def test_lead_imports_deals_and_reads_the_dashboard(page, dashboard_data, tmp_pa
         page.click("#export-csv")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
     by_title = {row["title"]: row for row in rows}
-    assert set(by_title) == {title for title, _ in LIBRARY}
+    assert set(by_title) == {title for title, _ in DASHBOARD_LIBRARY}
     assert by_title[effective_title]["verdict"] == "helps"
     assert float(by_title[effective_title]["effect_ci_low"]) > 0
 
