@@ -172,12 +172,21 @@ class RestoreBackoff:
     def due(self, now: datetime) -> bool:
         return self.next_at is None or now >= self.next_at
 
-    def failed(self, now: datetime) -> datetime:
-        """Count a failure at ``now``; returns when the next attempt is due."""
+    def failed(self, now: datetime, *, what: str, error: Exception) -> None:
+        """Count a failure at ``now`` to rebuild ``what`` and log it with when the next
+        attempt is due."""
         self.delay = min(self.delay * 2, self.cap) if self.failures else min(self.first, self.cap)
         self.failures += 1
         self.next_at = now + self.delay
-        return self.next_at
+        logger.warning(
+            "%s could not be rebuilt (%s failed attempt(s) in a row): %s; "
+            "the next attempt is due in %s s, at %s",
+            what,
+            self.failures,
+            f"{type(error).__name__}: {error}",
+            f"{self.delay.total_seconds():.0f}",
+            f"{self.next_at:%Y-%m-%d %H:%M:%S %Z}",
+        )
 
     def succeeded(self) -> None:
         self.failures, self.delay, self.next_at = 0, timedelta(0), None
@@ -194,15 +203,7 @@ def index_restore_when_due(*, backoff: RestoreBackoff, now: datetime) -> int | N
     try:
         restored = index_restore()
     except Exception as error:  # whatever it is, the next attempt waits for its turn
-        next_at = backoff.failed(now)
-        logger.warning(
-            "the search index could not be rebuilt (%s failed attempt(s) in a row): %s; "
-            "the next attempt is due in %s s, at %s",
-            backoff.failures,
-            f"{type(error).__name__}: {error}",
-            f"{backoff.delay.total_seconds():.0f}",
-            f"{next_at:%Y-%m-%d %H:%M:%S %Z}",
-        )
+        backoff.failed(now, what="the search index", error=error)
         return None
     backoff.succeeded()
     return restored
@@ -269,19 +270,12 @@ def admin_index_catch_up(
 def _admin_rebuild_failed(
     error: Exception, *, backoff: RestoreBackoff | None, now: datetime
 ) -> bool:
-    """Log a failed rebuild of the admin's indexes (and when the next is due); False."""
+    """Log a failed rebuild of the admin's indexes (with ``backoff``, and when the next is
+    due); False."""
     if backoff is None:
-        logger.warning("admin search index not rebuilt yet: %s", error)
-        return False
-    next_at = backoff.failed(now)
-    logger.warning(
-        "admin search index not rebuilt (%s failed attempt(s) in a row): %s; "
-        "the next attempt is due in %s s, at %s",
-        backoff.failures,
-        f"{type(error).__name__}: {error}",
-        f"{backoff.delay.total_seconds():.0f}",
-        f"{next_at:%Y-%m-%d %H:%M:%S %Z}",
-    )
+        logger.warning("the admin search index could not be rebuilt: %s", error)
+    else:
+        backoff.failed(now, what="the admin search index", error=error)
     return False
 
 

@@ -157,9 +157,10 @@ def test_indexes_lost_by_the_server_are_rebuilt_with_every_page(server, marketer
     assert "Walrus battlecard" in documents.content.decode()
 
 
-def test_a_rebuild_that_fails_waits_for_its_turn(server, monkeypatch):
+def test_a_rebuild_that_fails_waits_for_its_turn(server, monkeypatch, caplog):
     """A server that answers but refuses the rebuild (a full disk) is not sent a whole
-    rebuild at every tick: as the rep index's (``RestoreBackoff``)."""
+    rebuild at every tick: as the rep index's (``RestoreBackoff``), and the log says why and
+    when the next attempt is due."""
     kind, url, prefix = server
     attempts = []
 
@@ -182,6 +183,15 @@ def test_a_rebuild_that_fails_waits_for_its_turn(server, monkeypatch):
             assert admin_index_catch_up(backoff=backoff, now=later) is False
             assert len(attempts) > tried and backoff.failures == 2
             assert backoff.next_at == later + timedelta(seconds=60)
+            logged = [
+                r.getMessage() for r in caplog.records if "could not be rebuilt" in r.getMessage()
+            ]
+            assert len(logged) == 2
+            assert logged[1].startswith(
+                "the admin search index could not be rebuilt (2 failed attempt(s) in a row): "
+                "RuntimeError: cluster_block_exception: disk usage exceeded"
+            )
+            assert "the next attempt is due in 60 s" in logged[1]
         assert admin_index_catch_up(backoff=backoff, now=backoff.next_at) is True
         assert backoff.failures == 0 and backoff.next_at is None
     with override_settings(WAGTAILSEARCH_BACKENDS=_backends(DOWN, kind, prefix)):
