@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -57,6 +58,21 @@ def test_anonymous_visitors_are_sent_to_login(url):
 def test_enablement_lead_reaches_every_dashboard_page(url):
     refresh()
     assert _client(ENABLEMENT_LEAD).get(url).status_code == 200
+
+
+def test_every_export_link_of_a_page_names_what_it_exports():
+    """Pages with several tables had as many links read "Export CSV" (an outside
+    accessibility audit): each now says which table, out of sight, after the words shown."""
+    asset = make_asset("Case study")
+    refresh()
+    lead = _client(ENABLEMENT_LEAD)
+    for url in ("/analytics/health/", "/analytics/search-gaps/", f"/analytics/assets/{asset.pk}/"):
+        html = lead.get(url).content.decode()
+        links = re.findall(r'<a class="button" id="[^"]+-csv"[^>]*>(.*?)</a>', html)
+        spoken = [re.sub(r"<[^>]+>", "", link) for link in links]
+        assert len(spoken) >= 2, url
+        assert all(name.startswith("Export CSV of ") for name in spoken), spoken
+        assert len(set(spoken)) == len(spoken), spoken
 
 
 def test_asset_detail_is_lead_only_and_shows_the_interval_chart():
@@ -162,14 +178,22 @@ def test_feedback_is_stored_and_shown_to_the_lead_and_a_request_needs_text():
 
 
 def test_refused_feedback_comes_back_as_the_rep_sent_it():
-    """An "I needed …" without text came back as "Helpful", and typed text was lost."""
+    """An "I needed …" without text came back as "Helpful", and typed text was lost. What is
+    wrong is said in the form, where the page opens, not at the top of the page out of sight
+    of it (an outside accessibility audit)."""
     rep = make_user(role=REP)
     asset = make_asset("Battlecard")
     client = Client()
     client.force_login(rep)
-    sent = client.post(f"/analytics/assets/{asset.pk}/feedback/", {"kind": "request"}, follow=True)
-    form = _between(sent.content.decode(), 'id="feedback-form"', "</form>")
-    assert "Say what you needed." in sent.content.decode()
+    url = f"/analytics/assets/{asset.pk}/feedback/"
+    refused = client.post(url, {"kind": "request"})
+    assert refused.status_code == 302 and refused["Location"] == f"{asset.url}#feedback-form"
+    sent = client.post(url, {"kind": "request"}, follow=True)
+    page = sent.content.decode()
+    form = _between(page, 'id="feedback-form"', "</form>")
+    assert '<p class="error" id="feedback-error" role="alert">Say what you needed.' in form
+    assert 'aria-invalid="true" aria-describedby="feedback-error"' in form
+    assert page.count("Say what you needed.") == 1  # not also among the page's messages
     assert 'value="request" checked' in form and 'value="helpful" checked' not in form
     note = "Old logo <b>here</b>"
     sent = client.post(
@@ -179,6 +203,7 @@ def test_refused_feedback_comes_back_as_the_rep_sent_it():
     assert ">Old logo &lt;b&gt;here&lt;/b&gt;</textarea>" in form
     again = _between(client.get(asset.url).content.decode(), 'id="feedback-form"', "</form>")
     assert 'value="helpful" checked' in again and "Old logo" not in again  # shown once
+    assert "feedback-error" not in again
     assert not AssetFeedback.objects.exists()
 
 

@@ -244,6 +244,22 @@ def test_results_fetched_as_the_rep_types_hold_the_deal_form_once(searching, lib
     assert full.count(">Deal 7 · x</option>") == cards and "<template" not in full
 
 
+def test_each_cards_deal_control_is_named_after_its_asset(searching, library):
+    """A screen reader's list of controls read "Used in a deal?" once per card, with nothing
+    to tell them apart (an outside accessibility audit): each names its asset, out of sight."""
+    from analytics.models import Deal
+
+    Deal.objects.create(external_id="D-1", name="Renewal", stage="x", owner=library.outsider)
+    for partial in ({}, {"HTTP_X_SEARCH_PARTIAL": "1"}):
+        html = searching.get("/search/", {"sort": "newest"}, **partial).content.decode()
+        titles = re.findall(r'class="result-link">([^<]+)</a>', html)
+        summaries = re.findall(r"<summary>(.*?)</summary>", html[html.index("result-card") :])
+        spoken = [re.sub(r"<[^>]+>", "", summary) for summary in summaries]
+        assert len(titles) >= 2
+        assert spoken == [f"Used in a deal? {title}" for title in titles]
+        assert all('<span class="visually-hidden">' in summary for summary in summaries)
+
+
 def test_the_cards_deal_form_posts_with_its_csrf_token(library):
     """The results region is a Jinja2 template: its forms must carry Django's CSRF token, so a
     rep's click records the use and comes back to the search (the token is checked here)."""
