@@ -40,7 +40,12 @@ def _page(response) -> str:
 def test_an_address_with_no_page_is_the_sites_not_found_page():
     response = _rep().get("/library/no-such-asset/", **BROWSER)
     assert response.status_code == 404
-    assert "Nothing here" in _page(response)
+    text = _page(response)
+    assert "Nothing here" in text
+    # It says to search the library, so it offers the box to do it (it had none).
+    assert '<form role="search" action="/search/" method="get">' in text
+    assert '<label for="error-search">Search the library</label>' in text
+    assert '<input id="error-search" type="search" name="q"' in text
 
 
 @override_settings(ROOT_URLCONF=__name__)
