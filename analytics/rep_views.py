@@ -151,10 +151,8 @@ def feedback(request, asset_id: int):
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         if "kind" in form.errors:
-            messages.error(request, "Choose helpful, outdated or 'I needed ...'.")
-        else:
-            messages.error(request, _form_problems(form))
-        return _feedback_refused(request, asset)
+            return _feedback_refused(request, asset, "Choose helpful, outdated or 'I needed ...'.")
+        return _feedback_refused(request, asset, _form_problems(form))
     try:
         services.feedback_create(
             user=request.user,
@@ -163,20 +161,23 @@ def feedback(request, asset_id: int):
             text=form.cleaned_data["text"],
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return _feedback_refused(request, asset)
+        return _feedback_refused(request, asset, " ".join(error.messages))
     messages.success(request, "Thanks, the asset's owner will see this.")
     return _back(request, asset)
 
 
-def _feedback_refused(request, asset: AssetPage):
-    """Back, with what the rep sent kept for the asset's form (``FEEDBACK_REFUSED``)."""
+def _feedback_refused(request, asset: AssetPage, problem: str):
+    """Back to the asset's feedback form, with what the rep sent kept in it and ``problem``
+    said there (``FEEDBACK_REFUSED``), not at the top of the page, out of sight of the form."""
     request.session[FEEDBACK_REFUSED] = {
         "asset": asset.pk,
         "kind": request.POST.get("kind", ""),
         "text": request.POST.get("text", "")[:2000],
+        "error": problem,
     }
-    return _back(request, asset)
+    response = asset_page_after_action(request, asset)
+    response["Location"] += "#feedback-form"
+    return response
 
 
 # --- Content requests: ask marketing, back someone's ask, see the answers ----------------------
