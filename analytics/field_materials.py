@@ -14,7 +14,7 @@ from wagtail.documents import get_document_model
 
 from analytics.models import Deal, FieldMaterial
 from cms.forms import upload_problem
-from cms.models import AssetPage, AssetType, LibraryPage
+from cms.models import AssetPage, AssetType, LibraryPage, validate_no_direction_controls
 from cms.selectors import asset_visible_to
 from notifications.services import notify
 
@@ -48,6 +48,11 @@ def field_material_submit(
     problems = {}
     if not title:
         problems["title"] = "Give the material a title."
+    else:
+        try:
+            validate_no_direction_controls(title)
+        except ValidationError as error:
+            problems["title"] = error.messages[0]
     if not note:
         problems["note"] = "Say what it is and how it helped."
     if upload is None:

@@ -15,6 +15,7 @@ from wagtail.documents.forms import BaseDocumentForm
 from wagtail.images.forms import BaseImageForm
 
 from cms.extraction import MB, ExtractionError, check_signature, extension_of
+from cms.models import validate_no_direction_controls
 
 
 def megabytes_shown(size: int) -> str:
@@ -28,9 +29,13 @@ def megabytes_shown(size: int) -> str:
 
 
 def upload_problem(upload: UploadedFile) -> str | None:
-    """Why ``upload`` cannot be accepted (type, size, or content not matching the type),
-    or None when it can."""
+    """Why ``upload`` cannot be accepted (type, size, content not matching the type, or a
+    direction control in its name), or None when it can."""
     name = upload.name
+    try:
+        validate_no_direction_controls(name)
+    except ValidationError as error:
+        return f"The file's name was refused: {error.messages[0]} It was not uploaded."
     extension = extension_of(name)
     allowed = [ext.lower() for ext in settings.WAGTAILDOCS_EXTENSIONS]
     if extension not in allowed:
@@ -78,6 +83,11 @@ class AssetFileLockMixin:
 
 class LibraryDocumentForm(AssetFileLockMixin, BaseDocumentForm):
     """Wagtail's document form plus the library's upload rules."""
+
+    def clean_title(self):
+        title = self.cleaned_data.get("title")
+        validate_no_direction_controls(title)
+        return title
 
     def clean_file(self):
         upload = super().clean_file()

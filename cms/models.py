@@ -8,6 +8,7 @@ asset and on every library section above it (see ``cms.selectors.allowed_teams``
 from __future__ import annotations
 
 import datetime
+import unicodedata
 
 from django import forms
 from django.conf import settings
@@ -363,7 +364,13 @@ REVIEW_BY_MAX_YEARS = 5
 class LibraryPageForm(WagtailAdminPageForm):
     """The editor of library pages: go-live and expiry dates before ``EARLIEST_SCHEDULE``
     or more than ``SCHEDULE_MAX_YEARS`` ahead are refused under their field (Wagtail takes
-    any year, and refuses only an expiry before now, on save)."""
+    any year, and refuses only an expiry before now, on save), as is a title holding a
+    direction control (``validate_no_direction_controls``)."""
+
+    def clean_title(self):
+        title = self.cleaned_data.get("title")
+        validate_no_direction_controls(title)
+        return title
 
     def clean_go_live_at(self):
         return self._schedule_checked("go_live_at", "go-live")
@@ -478,6 +485,30 @@ def _years_after(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+#: Unicode's explicit direction controls (UAX #9: embeddings, overrides, isolates and the
+#: character ending them). Invisible, they reorder what follows: "Pricing<U+202E>fdp.exe"
+#: reads as "Pricingexe.pdf". A name never needs them (right-to-left text orders itself), so
+#: titles and file names refuse them; the marks U+200E, U+200F and U+061C stay allowed.
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def validate_no_direction_controls(value: str) -> None:
+    """Refuse ``value`` if it holds a direction control, naming it and where it is."""
+    for position, character in enumerate(value or "", start=1):
+        if character in DIRECTION_CONTROLS:
+            raise ValidationError(
+                "Character %(position)s is an invisible U+%(code)s (%(name)s), which changes "
+                "the order the rest is shown in: it can make a name read as another, such as "
+                "a false file type. Remove it.",
+                code="direction_control",
+                params={
+                    "position": position,
+                    "code": f"{ord(character):04X}",
+                    "name": unicodedata.name(character),
+                },
+            )
 
 
 # The schemes a link asset may have: reps open it through /assets/<id>/open/ and buyers

@@ -2,6 +2,7 @@
 "from the field" once published, and bad input refused by field with nothing saved."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from wagtail.models import WorkflowState
@@ -203,3 +204,14 @@ def test_material_in_a_section_without_an_owner_is_owned_by_the_nearest_one_abov
     with override_settings(FIELD_MATERIALS_SECTION=section.slug):
         material = field_material_submit(user=rep, title="Cheat sheet", upload=_deck(), note="x")
     assert AssetPage.objects.get(pk=material.asset_id).owner == marketer
+
+
+def test_a_material_titled_with_a_direction_override_is_refused_and_nothing_saved():
+    library_root()
+    rep = make_user(role=REP)
+    with pytest.raises(ValidationError) as refused:
+        field_material_submit(user=rep, title="Deck\u202efdp.exe", upload=_deck(), note="x")
+    (problem,) = refused.value.message_dict["title"]
+    assert problem.startswith("Character 5 is an invisible U+202E (RIGHT-TO-LEFT OVERRIDE)")
+    assert not FieldMaterial.objects.exists()
+    assert not AssetPage.objects.filter(title__startswith="Deck").exists()

@@ -479,3 +479,23 @@ def test_an_upload_to_a_media_directory_the_app_may_not_write_is_a_503_and_nothi
     assert response.status_code == 503 and response["Retry-After"]
     assert "The file store is not available, so nothing was saved" in response.content.decode()
     assert not get_document_model().objects.filter(title="Pitch").exists()
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u202a"])
+def test_a_file_name_holding_a_direction_control_is_refused_naming_it(control):
+    """A name such as "Pricing<U+202E>fdp.txt" shows as "Pricingtxt.pdf" in the admin, in
+    search and on a buyer's page."""
+    upload = SimpleUploadedFile(f"Pricing{control}fdp.txt", b"Price list")
+    problem = upload_problem(upload)
+    assert problem.startswith("The file's name was refused: Character 8 is an invisible U+")
+    assert f"U+{ord(control):04X}" in problem and problem.endswith("It was not uploaded.")
+
+
+def test_a_document_titled_with_a_direction_override_is_refused_in_the_admin(admin_client):
+    response = upload_single(
+        admin_client, "pricing.pdf", make_pdf(["Prices"]), title="Pricing\u202efdp.exe"
+    )
+    assert response.status_code == 200  # the form again, saying why
+    (error,) = response.context["form"].errors["title"]
+    assert error.startswith("Character 8 is an invisible U+202E (RIGHT-TO-LEFT OVERRIDE)")
+    assert not get_document_model().objects.exists()

@@ -209,3 +209,20 @@ def test_a_go_live_or_expiry_a_century_ahead_is_refused_under_its_field(
     in_ninety_years = timezone.localdate() + datetime.timedelta(days=90 * 365)
     later = save_draft(client, asset, **{field: f"{in_ninety_years.isoformat()} 09:00"})
     assert later.status_code == 302
+
+
+def test_a_title_holding_a_direction_override_is_refused_under_its_field(marketer_client):
+    """U+202E (right-to-left override) made "Pricing<U+202E>fdp.exe" read "Pricingexe.pdf"
+    wherever the title is shown: in search, in a share link's page, in mails."""
+    client, marketer = marketer_client
+    asset = make_asset("Pricing deck", owner=marketer)
+
+    refused = save_draft(client, asset, title="Pricing\u202efdp.exe")
+
+    (error,) = _field_errors(refused, "title")
+    assert error.startswith("Character 8 is an invisible U+202E (RIGHT-TO-LEFT OVERRIDE)")
+    assert AssetPage.objects.get(pk=asset.pk).latest_revision.content["title"] == "Pricing deck"
+    # Right-to-left text needs no control, and the marks it may carry stay allowed.
+    arabic = "عرض الأسعار\u200f 2027"
+    assert save_draft(client, asset, title=arabic).status_code == 302
+    assert AssetPage.objects.get(pk=asset.pk).latest_revision.content["title"] == arabic
