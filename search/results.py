@@ -340,12 +340,25 @@ def deal_fields_build(query: SearchQuery, labels) -> list[DealField]:
     ]
 
 
-def empty_actions_build(results: SearchResults, query: SearchQuery, user) -> list[EmptyAction]:
-    """What other apps offer when a text search found nothing (``EMPTY_HOOK``)."""
+def empty_actions_build(
+    results: SearchResults, query: SearchQuery, user, filters_named=()
+) -> list[EmptyAction]:
+    """What a text search that found nothing offers: first the stage and pillar filters its
+    words name (``search.selectors.filters_named``: their names are not searched), then what
+    other apps offer (``EMPTY_HOOK``)."""
     if results.total or not query.text.strip():
         return []
+    search_url = reverse("search:search")
+    named = [
+        EmptyAction(
+            label=f"{item.name} is a {item.facet_label.lower()}: see its {item.count} "
+            f"asset{'' if item.count == 1 else 's'}",
+            url=f"{search_url}?{urlencode({item.facet: item.slug})}",
+        )
+        for item in filters_named
+    ]
     offers = hooks.get_hooks(EMPTY_HOOK)
-    return [action for offer in offers for action in offer(user=user, query=query)]
+    return named + [action for offer in offers for action in offer(user=user, query=query)]
 
 
 def page_build(
@@ -357,6 +370,7 @@ def page_build(
     user,
     labels,
     today: str,
+    filters_named=(),
 ) -> RepSearchPage:
     sid = str(search_id) if search_id is not None else ""
     link = page_linker(params)
@@ -383,5 +397,5 @@ def page_build(
         previous_url=link(page=str(query.page - 1), sid=sid) if query.page > 1 else "",
         next_url=link(page=str(query.page + 1), sid=sid) if query.page < results.pages else "",
         clear_url=link(**{name: None for name in FACETS}, page=None, sid=None),
-        empty_actions=empty_actions_build(results, query, user),
+        empty_actions=empty_actions_build(results, query, user, filters_named),
     )

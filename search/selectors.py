@@ -206,6 +206,62 @@ def _search_run(query: SearchQuery) -> SearchResults:
     return results
 
 
+@dataclass(frozen=True)
+class FilterNamed:
+    """A filter the words of a search name, and how many assets it holds for the searcher."""
+
+    facet: str  # "pillar"
+    facet_label: str  # "Pillar"
+    slug: str
+    name: str  # "Why Buy Now?"
+    count: int
+
+
+def filters_named(query: SearchQuery) -> list[FilterNamed]:
+    """The terms of the facets whose names are not searched (stages and pillars:
+    ``Facet.searchable``) that ``query``'s words name, with how many assets this audience
+    may see carry each; none that carry no asset. A term is named when every typed word is
+    one of its words, the last typed word perhaps only begun ("why buy" names each Why Buy
+    pillar); a word naming the facet itself ("stage") is passed over. A text search that
+    found nothing offers them: "why buy now" found nothing, because pillar names are not
+    searched, though 16 assets carry that pillar (an outside audit)."""
+    parsed = parse_text(query.text)
+    typed = [*parsed.words, *(word for phrase in parsed.phrases for word in phrase)]
+    labels = taxonomy_labels()
+    candidates = []
+    for item in facets():
+        own = {item.label.lower(), item.plural_label.lower()}
+        wanted = [word for word in typed if word not in own]
+        if item.searchable or not wanted:
+            continue
+        *whole, last = wanted
+        for slug, name in labels.get(item.name, {}).items():
+            words = parse_text(name).words
+            if all(word in words for word in whole) and any(w.startswith(last) for w in words):
+                candidates.append((item, slug, name))
+    if not candidates:
+        return []
+    counted = tuple(dict.fromkeys(item.name for item, _, _ in candidates))
+    counts = _read(
+        lambda: get_engine().search(
+            SearchQuery(
+                audience=query.audience,
+                now=query.now,
+                facets=counted,
+                per_page=0,
+                highlight=False,
+                hidden=query.hidden,
+            )
+        )
+    )
+    found = {(name, b.value): b.count for name, buckets in counts.facets.items() for b in buckets}
+    return [
+        FilterNamed(item.name, item.label, slug, name, found[(item.name, slug)])
+        for item, slug, name in candidates
+        if found.get((item.name, slug))
+    ]
+
+
 def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: int, hidden):
     """Taxonomy terms whose name starts with the typed text (or whose words start with the
     last typed word) and that tag at least one asset this audience may see."""

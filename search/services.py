@@ -653,4 +653,18 @@ def rep_search(
         user=user,
         labels=selectors.taxonomy_labels(),
         today=timezone.localdate().isoformat(),
+        filters_named=_filters_named(query, results),
     )
+
+
+def _filters_named(query: SearchQuery, results) -> list[selectors.FilterNamed]:
+    """The stage and pillar filters a text search that found nothing names
+    (``selectors.filters_named``); none when their counts cannot be had (the search itself
+    was answered, so the page still shows, without them)."""
+    if results.total or results.reason or not query.text.strip():
+        return []
+    try:
+        return selectors.filters_named(query)
+    except SearchUnavailable as error:
+        logger.warning("the filters a search names were not counted: %s", error)
+        return []

@@ -317,7 +317,8 @@ def test_a_page_past_the_last_and_an_overlong_text_are_refused_naming_them(searc
     assert '<a id="way-out" href="/search/?q=roadmap">Go to page 1</a>' in past.content.decode()
     long = searching.get("/search/", {"q": "pricing " * 30}, HTTP_X_SEARCH_PARTIAL="1")
     assert long.status_code == 400
-    assert "q must be at most 200 characters, got 239" in long.content.decode()
+    told = "The search text (q) is 239 characters long; a search takes at most 200. Shorten it"
+    assert told in long.content.decode()
     assert not SearchEvent.objects.exists()
     assert searching.get("/search/", {"q": "x" * 200}).status_code == 200
 
@@ -327,3 +328,49 @@ def test_nothing_found_suggests_clearing_filters_only_when_there_are_some(search
     assert "Try fewer or other words." in plain and "clear the filters" not in plain
     filtered = searching.get("/search/", {"q": "zephyrine", "stage": "decide"}).content.decode()
     assert "with these filters. Try fewer words or <a" in filtered
+
+
+def _offers(client, text: str) -> list[tuple[str, str]]:
+    """(link, words) of each offer a search for ``text`` shows under its empty results."""
+    html = client.get("/search/", {"q": text}).content.decode()
+    return re.findall(r'<p class="empty-action"><a href="([^"]+)">([^<]+)</a></p>', html)
+
+
+def test_a_search_naming_a_pillar_offers_that_filter_before_asking_marketing(searching, library):
+    """Stage and pillar names are not searched ("buy" would match every tag), so "why buy
+    you" answered "Nothing matches" and offered only to ask marketing for content the rep's
+    library holds (an outside audit)."""
+    offers = _offers(searching, "why buy you")
+    first_url, first_words = offers[0]
+    assert first_url == "/search/?pillar=why-buy-you"
+    filtered = searching.get(first_url, HTTP_X_SEARCH_PARTIAL="1").content.decode()
+    total = int(re.search(r'class="result-count"[^>]*>(\d+) result', filtered).group(1))
+    assert total >= 1
+    plural = "" if total == 1 else "s"
+    assert first_words == f"Why Buy You? is a pillar: see its {total} asset{plural}"
+    assert offers[-1][1].startswith("Ask marketing for")
+    # Begun words name each pillar they begin; a word naming the facet is passed over.
+    assert [url for url, _ in _offers(searching, "why buy")[:-1]] == [
+        "/search/?pillar=why-buy",
+        "/search/?pillar=why-buy-you",
+    ]  # not Why Buy Now?: of its assets, this rep may open none
+    assert _offers(searching, "decide stage")[0][0] == "/search/?stage=decide"
+    # Every word must be the term's: other words name no filter.
+    (only,) = _offers(searching, "onboard zebra")
+    assert only[1] == "Ask marketing for “onboard zebra”"
+
+
+def test_the_filters_a_search_names_count_only_what_the_searcher_may_open(client, library):
+    """Why Buy Now? is carried only by an asset of the EMEA-only section."""
+    client.force_login(library.outsider)
+    assert "why-buy-now" not in str(_offers(client, "why buy now"))
+    client.force_login(library.insider)
+    assert _offers(client, "why buy now")[0] == (
+        "/search/?pillar=why-buy-now",
+        "Why Buy Now? is a pillar: see its 1 asset",
+    )
+
+
+def test_a_search_that_finds_something_offers_no_filter(searching, library):
+    html = searching.get("/search/", {"q": "battlecard"}).content.decode()
+    assert "is a pillar" not in html and "is a stage" not in html
