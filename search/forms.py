@@ -45,7 +45,10 @@ def text_checked(text: str) -> str:
     """``text`` when a search or a suggestion takes it: at most ``MAX_TEXT_CHARS`` (the box
     takes no more; only an edited URL or an API call sends more)."""
     if len(text) > MAX_TEXT_CHARS:
-        raise InvalidSearch(f"q must be at most {MAX_TEXT_CHARS} characters, got {len(text)}")
+        raise InvalidSearch(
+            f"The search text (q) is {len(text)} characters long; a search takes at most "
+            f"{MAX_TEXT_CHARS}. Shorten it and search again."
+        )
     return text
 
 

@@ -153,7 +153,10 @@ def test_suggestions_refuse_text_longer_than_a_search_takes(api, library, client
     for url in ("/search/suggest/", "/api/v1/search/suggest"):
         response = client.get(url, {"q": too_long})
         assert response.status_code == 400
-        assert response.json()["detail"] == "q must be at most 200 characters, got 240"
+        assert response.json()["detail"] == (
+            "The search text (q) is 240 characters long; a search takes at most 200. "
+            "Shorten it and search again."
+        )
         assert client.get(url, {"q": too_long[:200]}).status_code == 200
 
 
