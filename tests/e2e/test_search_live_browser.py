@@ -56,6 +56,24 @@ def test_facet_click_updates_results_and_counts_without_reload(page, library):
     assert _still_same_page(page)
 
 
+def test_the_filter_a_search_names_is_offered_and_opens_with_the_box_cleared(page, library):
+    """Pillar names are not searched; "why buy" offers the pillar. Its results have no words,
+    so the box shows none (it kept "why buy", which the next keystroke would have searched
+    for within the pillar)."""
+    _search_page(page)
+    _type(page, "why buy")
+    expect(page.locator(COUNT)).to_have_text("0 results for “why buy”")
+    offer = page.locator(".empty-action a").first
+    expect(offer).to_have_text("Why Buy? is a pillar: see its 3 assets")
+    offer.click()
+    expect(page.locator(COUNT)).to_have_text("3 results")
+    expect(page).to_have_url(re.compile(r"/search/\?pillar=why-buy$"))
+    expect(page.locator("#search-q")).to_have_value("")
+    _type(page, "battle")
+    expect(page).to_have_url(re.compile(r"/search/\?pillar=why-buy&q=battle$"))
+    assert _still_same_page(page)
+
+
 def test_typing_the_moment_a_facet_result_appears_keeps_that_facet(page, library):
     """The address bar follows the results a frame after they are painted; a search started
     in between still builds on the filter just shown, not on the address bar's old one."""

@@ -319,6 +319,10 @@
           if (key !== "q" && key !== "page" && key !== "sid") { params.append(key, value); }
         });
         target.search = params.toString();
+      } else {
+        // The box shows the words of the results the link leads to: a link may leave them
+        // out (a stage or pillar a search that found nothing named offers its filter alone).
+        input.value = target.searchParams.get("q") || "";
       }
       chosen(target.pathname + target.search, "push", true);
     });
