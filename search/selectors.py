@@ -239,27 +239,26 @@ def filters_named(query: SearchQuery) -> list[FilterNamed]:
             words = parse_text(name).words
             if all(word in words for word in whole) and any(w.startswith(last) for w in words):
                 candidates.append((item, slug, name))
-    if not candidates:
-        return []
-    counted = tuple(dict.fromkeys(item.name for item, _, _ in candidates))
-    counts = _read(
-        lambda: get_engine().search(
-            SearchQuery(
-                audience=query.audience,
-                now=query.now,
-                facets=counted,
-                per_page=0,
-                highlight=False,
-                hidden=query.hidden,
-            )
-        )
-    )
-    found = {(name, b.value): b.count for name, buckets in counts.facets.items() for b in buckets}
+    named = tuple(item.name for item, _, _ in candidates)  # read again on a retry (_read)
+    found = _read(lambda: _assets_carrying(named, query.audience, query.now, query.hidden))
     return [
         FilterNamed(item.name, item.label, slug, name, found[(item.name, slug)])
         for item, slug, name in candidates
         if found.get((item.name, slug))
     ]
+
+
+def _assets_carrying(facet_names, audience: Audience, now, hidden) -> dict[tuple[str, str], int]:
+    """{(facet, slug): how many assets ``audience`` may see carry that term} over the facets
+    named: one engine call, none when none is named. A term no such asset carries is absent."""
+    names = tuple(dict.fromkeys(facet_names))
+    if not names:
+        return {}
+    query = SearchQuery(
+        audience=audience, now=now, facets=names, per_page=0, highlight=False, hidden=hidden
+    )
+    counts = get_engine().search(query)
+    return {(name, b.value): b.count for name, buckets in counts.facets.items() for b in buckets}
 
 
 def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: int, hidden):
@@ -274,15 +273,7 @@ def _term_suggestions(words: tuple[str, ...], audience: Audience, now, limit: in
         if name.lower().startswith(typed)
         or any(part.startswith(last) for part in parse_text(name).words)
     ]
-    if not candidates:
-        return []
-    facets = tuple(dict.fromkeys(facet for facet, _, _ in candidates))
-    counts = get_engine().search(
-        SearchQuery(
-            audience=audience, now=now, facets=facets, per_page=0, highlight=False, hidden=hidden
-        )
-    )
-    visible = {(name, b.value) for name, buckets in counts.facets.items() for b in buckets}
+    visible = _assets_carrying((facet for facet, _, _ in candidates), audience, now, hidden)
     return [
         Suggestion(facet, name, slug, f"{reverse('search:search')}?{facet}={slug}")
         for facet, slug, name in candidates

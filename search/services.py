@@ -653,7 +653,9 @@ def rep_search(
         user=user,
         labels=selectors.taxonomy_labels(),
         today=timezone.localdate().isoformat(),
-        filters_named=_filters_named(query, results),
+        # Only the page shows them: the API and the deal panel would pay an engine call each
+        # for nothing.
+        filters_named=_filters_named(query, results) if source == "web" else [],
     )
 
 

@@ -374,3 +374,15 @@ def test_the_filters_a_search_names_count_only_what_the_searcher_may_open(client
 def test_a_search_that_finds_something_offers_no_filter(searching, library):
     html = searching.get("/search/", {"q": "battlecard"}).content.decode()
     assert "is a pillar" not in html and "is a stage" not in html
+
+
+def test_only_the_page_counts_the_filters_a_search_names(searching, library, monkeypatch):
+    """The API shows no such offer, so it pays no engine call for one."""
+    from search import selectors
+
+    asked, real = [], selectors.filters_named
+    monkeypatch.setattr(selectors, "filters_named", lambda q: asked.append(q) or real(q))
+    assert searching.get("/api/v1/search", {"q": "why buy you"}).json()["total"] == 0
+    assert asked == []
+    assert "is a pillar" in searching.get("/search/", {"q": "why buy you"}).content.decode()
+    assert len(asked) == 1
