@@ -2,32 +2,131 @@
 
 ``analytics.selectors.share_link_for_buyer`` decides on every request whether the link still
 opens; every refusal looks the same (the "not available" page, 404), so a guess learns
-nothing. The page shows only what is meant for buyers: the title and the buyer description.
+nothing. The page shows only what is meant for buyers: the title, the buyer description,
+who sent the link and from which company, and a picture of the first page of a PDF, so that a
+buyer opening an unfamiliar link can tell it is genuine.
 A file missing from the store is the buyer's own "not available right now" page (404, nothing
 recorded, its owners told: ``cms.missing_files``), never the site's error page, whose links
-lead to the sign-in page.
+lead to the sign-in page. For the same reason a database that cannot be reached is the
+buyer's own "try again in a few minutes" page (503), not the library's error page.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import OperationalError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
+from wagtail.models import Site
 
+from accounts.people import person_name_from
 from analytics import selectors, usage
 from analytics.models import EventKind
+from cms.documents import document_page_preview
 from cms.downloads import StoredFileMissing, stored_file_response
-from cms.middleware import STORE_RETRY_SECONDS
+from cms.extraction import ExtractionError
+from cms.middleware import STORE_RETRY_SECONDS, database_busy
 from cms.missing_files import asset_file_missing_report
+from cms.selectors import asset_page_of_file
 from cms.storage import file_store_down
 
 logger = logging.getLogger(__name__)
 
+#: The first page's picture: wide enough to stay sharp on a phone's dense screen, where the
+#: page shows it about 400 CSS pixels wide.
+PREVIEW_WIDTH = 800
+PREVIEW_CACHE_SECONDS = 24 * 3600
+#: How long a buyer is asked to wait when the database cannot be reached.
+DATABASE_RETRY_SECONDS = 300
+
 
 def _refused(request):
     return render(request, "analytics/share_invalid.html", status=404)
+
+
+def _calm_when_database_down(view):
+    """A buyer's request that cannot reach the database answers the buyer's own page, 503
+    with Retry-After, saying to try again in a few minutes. The library's error page would
+    offer "Back to the library", which a buyer cannot open. The page is rendered without the
+    request: the context processors (the rep's bell, roles) would read the database again.
+    A busy database is a warning; any other OperationalError is logged with its traceback,
+    since it can also be a schema out of date rather than a server away."""
+
+    @functools.wraps(view)
+    def calm(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except OperationalError as error:
+            if database_busy(error):
+                logger.warning("database busy on a buyer's %s: %s", request.path, error)
+            else:
+                logger.exception("database unreachable on a buyer's %s", request.path)
+            page = render_to_string("analytics/share_down.html")
+            response = HttpResponse(page, status=503)
+            response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+            return response
+
+    return calm
+
+
+def _shared_asset_link(token: str, asset_id: int):
+    """The link ``token`` opens when it opens ``asset_id``, else None: the one check for
+    everything served under a link's asset (its file, its first page), so that a revoked,
+    expired or mistyped token or another asset's id all get the same refusal."""
+    link = selectors.share_link_for_buyer(token)
+    if link is None or asset_id != link.asset_id:
+        return None
+    return link
+
+
+def _sender_name(link) -> str:
+    """Who sent the link, as the buyer may read it: the rep's full name, or "" when they
+    have none. Never the username: it is a sign-in name (half of what the public sign-in
+    page asks for) and often a handle like "user12" that tells a buyer nothing."""
+    rep = link.created_by
+    return person_name_from(first_name=rep.first_name, last_name=rep.last_name, username=None)
+
+
+def _company_name(request) -> str:
+    """The name the library goes by: the Wagtail site's name (Settings > Sites in the admin,
+    first set from ``SITE_NAME``), else ``SITE_NAME`` itself."""
+    site = Site.find_for_request(request)
+    return (site.site_name if site else "") or settings.WAGTAIL_SITE_NAME
+
+
+def _first_page_png(asset) -> bytes | None:
+    """A PNG of page 1 of the asset's file, or None when there is none to show: not a PDF,
+    not processed (so there is no page 1 known), or it cannot be drawn or read now. Drawn
+    in the extraction sandbox once per processed file and kept in the cache, so a page that
+    shows the picture has it drawn already when the browser asks for it."""
+    document = asset.document
+    page = asset_page_of_file(asset, 1) if document is not None else None
+    if page is None or not page.previewable:
+        return None
+    processed = document.processed_at.timestamp() if document.processed_at else 0
+    key = f"share-preview:{document.pk}:{processed}:{PREVIEW_WIDTH}"
+    png = cache.get(key)
+    if png is None:
+        try:
+            png = document_page_preview(document_id=document.pk, number=1, width=PREVIEW_WIDTH)
+        except ExtractionError:
+            return None
+        except Exception as error:
+            if not file_store_down(error):
+                raise
+            logger.warning("file store down on a buyer's preview of asset %s: %r", asset.pk, error)
+            return None
+        if png is None:
+            return None
+        cache.set(key, png, PREVIEW_CACHE_SECONDS)
+    return png
 
 
 def share_missing(request):
@@ -64,21 +163,46 @@ def _buyer_reads(request) -> bool:
 
 
 @never_cache
+@_calm_when_database_down
 def share_open(request, token: str):
+    """The buyer's page. The first page's picture is drawn here, before the page is sent,
+    so the page shows an image only when there is one (never a broken image)."""
     link = selectors.share_link_for_buyer(token)
     if link is None:
         return _refused(request)
     if _buyer_reads(request):
         usage.share_link_opened(link=link)
-    return render(
-        request, "analytics/share.html", {"link": link, "asset": link.asset, "token": token}
-    )
+    context = {
+        "link": link,
+        "asset": link.asset,
+        "token": token,
+        "sender": _sender_name(link),
+        "company": _company_name(request),
+        "preview": _first_page_png(link.asset) is not None,
+    }
+    return render(request, "analytics/share.html", context)
 
 
 @never_cache
+@_calm_when_database_down
+def share_preview(request, token: str, asset_id: int):
+    """The picture of the first page, under the same check as the file and kept by no cache
+    either (a revoked link stops showing it at once). Records nothing: the buyer's open was
+    recorded with the page, and seeing a picture is no download."""
+    link = _shared_asset_link(token, asset_id)
+    png = _first_page_png(link.asset) if link is not None else None
+    if png is None:
+        return _refused(request)
+    response = HttpResponse(png, content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@never_cache
+@_calm_when_database_down
 def share_file(request, token: str, asset_id: int):
-    link = selectors.share_link_for_buyer(token)
-    if link is None or asset_id != link.asset_id:
+    link = _shared_asset_link(token, asset_id)
+    if link is None:
         return _refused(request)
     asset = link.asset
     if not (asset.document_id and asset.document.file) and not asset.external_url:

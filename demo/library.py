@@ -106,6 +106,7 @@ class AssetSpec:
     stages: tuple[str, ...]
     pillars: tuple[str, ...]
     summary: str
+    buyer_description: str = ""  # what a buyer reads on a share link's page
     product: str | None = None
     rival: str | None = None
     customer: str | None = None
@@ -130,8 +131,8 @@ ASSETS_FILE = Path(__file__).resolve().parent / "data" / "assets.json"
 def asset_specs() -> list[AssetSpec]:
     """Every asset of the demo library, in creation order (``data/assets.json``: one object
     per asset with ``title``, ``section``, ``type``, ``stages``, ``pillars``, ``summary`` and
-    optionally ``product``, ``rival``, ``customer``, ``industry``, ``persona`` (catalogue
-    keys), ``teams``, ``stale``, ``expired``)."""
+    optionally ``buyer_description``, ``product``, ``rival``, ``customer``, ``industry``,
+    ``persona`` (catalogue keys), ``teams``, ``stale``, ``expired``)."""
     rows = json.loads(ASSETS_FILE.read_text(encoding="utf-8"))
     return [
         AssetSpec(
@@ -141,6 +142,7 @@ def asset_specs() -> list[AssetSpec]:
             stages=tuple(row["stages"]),
             pillars=tuple(row["pillars"]),
             summary=row["summary"],
+            buyer_description=row.get("buyer_description", ""),
             product=row.get("product"),
             rival=row.get("rival"),
             customer=row.get("customer"),
@@ -476,6 +478,7 @@ def _asset_create(spec: AssetSpec, number: int, section: LibraryPage, seed: _See
         title=spec.title,
         slug=spec.slug,
         summary=spec.summary,
+        buyer_description=spec.buyer_description,
         body=_body(spec, terms),
         document=document,
         external_url="" if document else f"{VIDEO_BASE}{spec.slug}",
