@@ -21,6 +21,7 @@ from django.db.models import Count, Max
 from accounts.roles import user_is_enablement_lead
 from analytics.forms import picked_deals
 from analytics.models import TOUCH_KINDS, Deal, EventKind, UsageEvent
+from analytics.selectors import share_links_for
 from cms.selectors import assets_for_user, assets_shareable_ids
 from cms.taxonomy import Facet, deal_facets
 from search.engines import SearchUnavailable
@@ -74,23 +75,26 @@ def _deal_values(deal: Deal, item: Facet) -> list[str]:
 _DEAL_COLUMNS = {field.name for field in Deal._meta.get_fields()}
 
 
-def deal_search_params(deal: Deal) -> dict[str, str]:
-    """Deal mode's parameters (``deal_<facet>``: a term slug) filled from the deal: the
-    first of its values that names a term by slug, name or one of its CRM names (industries,
-    personas and competitors: ``crm_names``), compared casefolded. Values that name no term
-    are left out rather than guessed."""
-    params = {}
+def deal_search_terms(deal: Deal) -> list[tuple[Facet, object]]:
+    """The terms deal mode ranks ``deal``'s recommendations for, one per deal-mode facet at
+    most: the first of the deal's values that names a term by slug, name or one of its CRM
+    names (industries, personas and competitors: ``crm_names``), compared casefolded. Values
+    that name no term are left out rather than guessed."""
+    found = []
     for item in deal_facets():
         values = _deal_values(deal, item)
         if not values:
             continue
         terms = _terms_by_deal_value(item)
-        for value in values:
-            term = terms.get(value.casefold())
-            if term is not None:
-                params[f"deal_{item.name}"] = term.slug
-                break
-    return params
+        term = next((terms[v.casefold()] for v in values if v.casefold() in terms), None)
+        if term is not None:
+            found.append((item, term))
+    return found
+
+
+def deal_search_params(deal: Deal) -> dict[str, str]:
+    """Deal mode's parameters (``deal_<facet>``: a term slug) for ``deal_search_terms``."""
+    return {f"deal_{item.name}": term.slug for item, term in deal_search_terms(deal)}
 
 
 def _terms_by_deal_value(item: Facet) -> dict:
@@ -112,10 +116,22 @@ def _terms_by_deal_value(item: Facet) -> dict:
 class TouchRow:
     """One asset and kind of touch in a deal: how often, and the latest."""
 
+    asset_id: int
     title: str
     kind: str
     times: int
     last: object
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A recommended asset as the deal page shows it: what was already done with it in this
+    deal (so a rep does not share it twice unawares) and the reader's open link to it for
+    this deal, if any (the page offers that link instead of making another)."""
+
+    card: object  # a ``search.results`` card
+    touched: list[TouchRow]
+    link: object | None
 
 
 @dataclass
@@ -126,7 +142,24 @@ class DealPanel:
     touches: list[UsageEvent]  # shared, used, presented, opened: newest first
     shareable: set[int]  # the recommended assets that may go to buyers
     touch_rows: list[TouchRow]  # the page's list: one row per asset and kind, latest first
+    ranked_for: list[tuple[str, str]]  # (facet label, term name) deal mode ranked for
+    links: list  # the reader's share links in this deal (``share_links_for``), newest first
     unavailable: str = ""  # why there are no recommendations, else ""
+
+    @property
+    def recommended(self) -> list[Recommendation]:
+        cards = self.recommendations.cards if self.recommendations is not None else []
+        touched: dict[int, list[TouchRow]] = {}
+        for row in self.touch_rows:
+            touched.setdefault(row.asset_id, []).append(row)
+        open_links: dict[int, object] = {}
+        for link in self.links:  # newest first: the newest open link of each asset
+            if link.state == "active" and link.token:
+                open_links.setdefault(link.asset_id, link)
+        return [
+            Recommendation(card, touched.get(card.asset_id, []), open_links.get(card.asset_id))
+            for card in cards
+        ]
 
 
 def touch_rows(touches) -> list[TouchRow]:
@@ -140,6 +173,7 @@ def touch_rows(touches) -> list[TouchRow]:
     )
     return [
         TouchRow(
+            asset_id=row["asset_id"],
             title=row["asset__title"],
             kind=EventKind(row["kind"]).label,
             times=row["times"],
@@ -155,7 +189,8 @@ def deal_panel(*, user, deal: Deal, source: str = "deal", record: bool = True) -
     engine down (``SearchUnavailable``) the panel has no recommendations and says why in
     ``unavailable``, but keeps the deal's touches, which need no search: the rep must still
     see what was already shared or used in the deal."""
-    params = deal_search_params(deal)
+    terms = deal_search_terms(deal)
+    params = {f"deal_{item.name}": term.slug for item, term in terms}
     touches = deal_touches(user=user, deal=deal)
     asked = {**params, "per_page": str(RECOMMENDATIONS)}
     try:
@@ -173,6 +208,8 @@ def deal_panel(*, user, deal: Deal, source: str = "deal", record: bool = True) -
         touches=list(touches[:50]),
         shareable=assets_shareable_ids(card.asset_id for card in cards),
         touch_rows=touch_rows(touches),
+        ranked_for=[(item.label, term.name) for item, term in terms],
+        links=share_links_for(user=user, deal=deal),
         unavailable=unavailable,
     )
 

@@ -39,6 +39,9 @@ def deal_detail(request, external_id: str):
         "deal": deal,
         "panel": panel,
         "is_open": deal.outcome == Deal.Outcome.OPEN,
+        # Only the deal's owner acts in it (uses, shares): the deal pickers offer a rep's own
+        # deals only, so a lead reading a rep's deal was shown buttons that were then refused.
+        "can_act": deal.outcome == Deal.Outcome.OPEN and deal.owner_id == request.user.pk,
         "here": request.get_full_path(),
     }
     response = TemplateResponse(request, "analytics/deal.html", context)

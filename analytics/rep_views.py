@@ -7,12 +7,16 @@ that the deal is one of the rep's own open deals.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
@@ -34,7 +38,6 @@ from analytics.forms import (
 )
 from analytics.models import ContentRequest, EventKind
 from analytics.selectors import share_link_label
-from analytics.tokens import share_link_address
 from cms.models import AssetPage
 from cms.selectors import asset_visible_or_none, asset_visible_to
 from cms.views import asset_page_after_action
@@ -91,8 +94,10 @@ def asset_used(request, asset_id: int):
 @login_required
 @require_POST
 def share_create(request, asset_id: int):
-    """Make a link, then redirect to the rep's list of links (POST, redirect, GET: a reload
-    never makes a second link)."""
+    """Make a link (or give back the rep's open one: ``usage.share_link_reuse``), then
+    redirect to where it can be copied (POST, redirect, GET: a reload never makes a second
+    link): the deal's page when the rep shared from it, which lists the deal's links, else
+    the rep's list of links."""
     asset = _visible_asset(request, asset_id)
     if not asset.shareable_with_buyers:
         messages.error(request, "This asset is internal: it cannot be shared with buyers.")
@@ -101,18 +106,26 @@ def share_create(request, asset_id: int):
     if not form.is_valid():
         messages.error(request, _form_problems(form))
         return _back(request, asset)
-    try:
-        link, _ = usage.share_link_create(
-            user=request.user,
-            asset=asset,
-            deal=form.cleaned_data["deal"],
-            recipient_note=form.cleaned_data["recipient_note"],
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return _back(request, asset)
+    deal, note = form.cleaned_data["deal"], form.cleaned_data["recipient_note"]
+    made = usage.share_link_reuse(user=request.user, asset=asset, deal=deal, recipient_note=note)
+    if made is None:
+        try:
+            made = usage.share_link_create(
+                user=request.user, asset=asset, deal=deal, recipient_note=note
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return _back(request, asset)
+        done = "created"
+    else:
+        until = date_format(timezone.localtime(made[0].expires_at), "j M Y")
+        done = f"was already made for this deal: it now opens until {until}"
+    link = made[0]
     label = share_link_label(link, asset_visible=True)  # checked above
-    messages.success(request, f"Link {label} created: copy it below.")
+    messages.success(request, f"Link {label} {done}. Copy it below.")
+    deal_page = reverse("deals:detail", args=[deal.external_id])
+    if urlsplit(request.POST.get("next", "")).path == deal_page:
+        return redirect(f"{deal_page}#link-{link.pk}")
     return redirect(f"{reverse('analytics:share_links')}?created={link.pk}#link-{link.pk}")
 
 
@@ -121,8 +134,6 @@ def share_create(request, asset_id: int):
 def share_links(request):
     """The rep's share links: what each is, when it was last opened, copy and revoke."""
     links = selectors.share_links_for(user=request.user)
-    for link in links:
-        link.url = share_link_address(link.token) if link.token else ""
     created = request.GET.get("created", "")  # the link just made (ids: at most 18 digits)
     created_id = int(created) if created.isdecimal() and len(created) <= 18 else None
     return render(request, "analytics/share_links.html", {"links": links, "created": created_id})

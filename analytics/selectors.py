@@ -46,7 +46,7 @@ from analytics.rollups.derived import plain
 from analytics.rollups.population import pipeline_stages
 from analytics.rollups.usage import USAGE_FIELDS
 from analytics.scope import DEFAULT_WINDOW, WINDOWS, window_start
-from analytics.tokens import share_link_token, token_digest
+from analytics.tokens import share_link_address, share_link_token, token_digest
 from cms.models import AssetPage
 from cms.selectors import asset_visible_to, assets_expire_at, assets_for_user, assets_live
 
@@ -407,18 +407,21 @@ def content_health(*, unused_days: int = 90) -> dict:
     }
 
 
-def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> list:
-    """The share links ``user`` made (of one asset when given), newest first. Each carries
-    ``label`` (asset, deal, recipient note, creation time and number: unique), ``state``
-    ("active", "expired", "revoked", or "unavailable": a link that would open but whose
-    asset the buyer cannot get now, see ``share_link_for_buyer``) and ``token`` (None when
-    it cannot be shown again). A link to an asset ``user`` may not see now names no title
-    (the asset may have been retitled for the teams that can)."""
+def share_links_for(*, user, asset_id: int | None = None, deal=None, limit: int = 200) -> list:
+    """The share links ``user`` made (of one asset, in one deal, when given), newest first.
+    Each carries ``label`` (asset, deal, recipient note, creation time and number: unique),
+    ``state`` ("active", "expired", "revoked", or "unavailable": a link that would open but
+    whose asset the buyer cannot get now, see ``share_link_for_buyer``), ``token`` (None
+    when it cannot be shown again) and ``url``, the address for the buyer ("" without a
+    token). A link to an asset ``user`` may not see now names no title (the asset may have
+    been retitled for the teams that can)."""
     if not getattr(user, "is_authenticated", False):
         return []
     links = ShareLink.objects.filter(created_by=user).select_related("deal", "asset__asset_type")
     if asset_id is not None:
         links = links.filter(asset_id=asset_id)
+    if deal is not None:
+        links = links.filter(deal=deal)
     now = timezone.now()
     result = list(links.order_by("-created_at", "-pk")[:limit])
     # The bulk twin of cms.selectors.asset_visible_to: one query for the whole list.
@@ -428,6 +431,7 @@ def share_links_for(*, user, asset_id: int | None = None, limit: int = 200) -> l
         asset_visible = link.asset_id in visible
         link.label = share_link_label(link, asset_visible=asset_visible)
         link.token = share_link_token(link)
+        link.url = share_link_address(link.token) if link.token else ""
         if link.revoked_at:
             link.state = "revoked"
         elif link.expires_at <= now:

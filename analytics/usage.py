@@ -642,6 +642,43 @@ def share_link_create(
     return link, token
 
 
+def share_link_reuse(
+    *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
+) -> tuple[ShareLink, str] | None:
+    """``user``'s open link to ``asset`` in ``deal`` for the same recipient note, renewed to
+    open ``SHARE_LINK_DAYS`` from now, with its token; None when there is none (make one).
+
+    Sharing an asset again in the same deal for the same buyer is the rep asking for the link
+    again, not a second link: a second identical link would only be one more to revoke, and
+    one more "shared" touch would count the same share twice. A link made for another
+    recipient note, revoked, expired, or whose token cannot be shown again is not reused. The
+    same checks as ``share_link_create`` come first: reuse gives nothing a new link would not.
+    """
+    if not asset_visible_to(user, asset) or not asset.shareable_with_buyers:
+        return None
+    own = deal.owner_id == user.pk or user_is_enablement_lead(user)
+    if not own or deal.outcome != Deal.Outcome.OPEN:
+        return None
+    now = timezone.now()
+    candidates = ShareLink.objects.filter(
+        created_by=user,
+        asset=asset_original(asset),
+        deal=deal,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).order_by("-created_at", "-pk")
+    note = recipient_note.strip().casefold()
+    for link in candidates:
+        token = share_link_token(link)
+        if not token or token_digest(token) != link.token_hash:
+            continue  # made before nonces, or under another SECRET_KEY: it cannot be shown
+        if link.recipient_note.strip().casefold() == note:
+            link.expires_at = now + timedelta(days=settings.SHARE_LINK_DAYS)
+            link.save(update_fields=["expires_at"])
+            return link, token
+    return None
+
+
 def share_link_revoke(*, link: ShareLink) -> bool:
     """Revoke ``link``; returns False when it was already revoked."""
     if link.revoked_at is not None:

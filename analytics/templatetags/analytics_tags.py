@@ -9,7 +9,6 @@ from analytics.charts import points_text
 from analytics.currency import money_text
 from analytics.field_materials import field_credit
 from analytics.forms import DEAL_PLACEHOLDER, FEEDBACK_REFUSED, deal_label, picked_deals
-from analytics.tokens import share_link_address
 from cms.selectors import asset_original
 
 register = template.Library()
@@ -79,8 +78,6 @@ def asset_actions(context, asset):
     # original: ``share_link_create``).
     original = asset_original(asset)
     links = selectors.share_links_for(user=request.user, asset_id=original.pk, limit=10)
-    for link in links:
-        link.url = share_link_address(link.token) if link.token else ""
     session = getattr(request, "session", {})  # a preview's request may have none
     refused = session.pop(FEEDBACK_REFUSED, None)
     if not refused or refused.get("asset") != asset.pk:

@@ -4,6 +4,7 @@ refused from any other."""
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,6 +54,28 @@ def test_a_rep_opens_a_deal_and_gets_recommendations_for_its_stage(page, deals):
     page.get_by_role("link", name="My deals").click()
     page.get_by_role("link", name="Initech pilot").click()
     expect(page.locator("#recommendations > li").first).to_contain_text("Discovery questions")
+
+
+def test_a_rep_shares_from_a_deal_and_copies_the_link_without_leaving_the_deal(page, deals):
+    """An outside audit: each share left the deal for the list of links, and sharing again
+    made one more identical link. Now the deal lists its links to copy, and the card offers
+    the link already made."""
+    login(page, "rita", PASSWORD)
+    page.goto("/deals/006P/")
+    card = page.locator("#recommendations > li").first
+    expect(card).to_contain_text("Pricing proposal template")
+    card.get_by_role("button", name="Share with the buyer").click()
+    expect(page).to_have_url(re.compile(r"/deals/006P/#link-\d+$"))
+    expect(page.locator(".messages")).to_contain_text("created. Copy it below.")
+    row = page.locator("#deal-links > li")
+    expect(row).to_have_count(1)
+    expect(row.locator("input.share-url")).to_have_value(re.compile(r"^http.*/s/"))
+    expect(row).to_be_in_viewport()  # the page opened at the link
+    card = page.locator("#recommendations > li").first
+    expect(card.locator(".in-deal")).to_contain_text("Shared")
+    expect(card.get_by_role("button", name="Share with the buyer")).to_have_count(0)
+    card.get_by_role("link", name="Your buyer link to Pricing proposal template").click()
+    expect(row).to_be_in_viewport()
 
 
 class _CrmPage(BaseHTTPRequestHandler):
