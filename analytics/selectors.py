@@ -349,16 +349,25 @@ def search_gaps() -> dict:
     """The search-gaps snapshot (``zero_results`` and ``no_click``: searches of the last 90
     days grouped by their normalised text, ``query``, most frequent first), each group with
     ``typed``: what reps typed, found when the snapshot was computed
-    (``search.selectors.search_gaps``); a snapshot from before that shows ``query``."""
-    gaps = snapshot("search_gaps", "90d")
+    (``search.selectors.search_gaps``); a snapshot from before that shows ``query``.
+
+    Each search that found nothing has ``found``, how many live assets search finds for it
+    today, and ``found_restricted``, how many of those a rep in no team cannot see
+    (``analytics.rollups.gaps.found_today``); both None when they were not counted (search
+    was unavailable, or the snapshot is from before they were). ``computed_at``: when the
+    snapshot was written (None without one)."""
+    row = RollupSnapshot.objects.filter(key="search_gaps", window="90d").first()
+    gaps = row.data if row else {}
     lists = {name: gaps.get(name, []) for name in ("zero_results", "no_click")}
-    return {
-        **gaps,
-        **{
-            name: [{"typed": gap["query"], **gap} for gap in groups]
-            for name, groups in lists.items()
-        },
+    lists = {
+        name: [{"typed": gap["query"], **gap} for gap in groups] for name, groups in lists.items()
     }
+    for gap in lists["zero_results"]:
+        found, found_open = gap.get("found"), gap.get("found_open")
+        counted = found is not None and found_open is not None
+        gap["found"] = found if counted else None
+        gap["found_restricted"] = max(found - found_open, 0) if counted else None
+    return {**gaps, **lists, "computed_at": row.computed_at if row else None}
 
 
 def content_health(*, unused_days: int = 90) -> dict:

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST, require_safe
 
@@ -340,10 +340,16 @@ def search_gaps(request):
                         request, f"Already requested as “{asked.text}”: your vote is added to it."
                     )
         return redirect("analytics:search_gaps")
+    gaps = selectors.search_gaps()
+    search_page = reverse("search:search")
+    for gap in gaps["zero_results"]:
+        # What exists for these words, as the lead sees it (leads and marketers see every live
+        # asset): offered instead of asking marketing to make it.
+        gap["search_url"] = f"{search_page}?{urlencode({'q': gap['typed']})}"
     backlog = content_requests_backlog()
     context = _base_context(
         request,
-        gaps=selectors.search_gaps(),
+        gaps=gaps,
         requests=backlog[:REQUESTS_SHOWN],
         requests_total=backlog.count(),
         requests_shown=REQUESTS_SHOWN,
@@ -362,11 +368,14 @@ def search_gaps_csv(request, table: str):
     if table not in exports.SEARCH_GAP_CSV:
         raise Http404("No such table")
     gaps = selectors.search_gaps()[exports.SEARCH_GAP_CSV[table]]
-    return exports.csv_response(
-        f"search-gaps-{table}-90d.csv",
-        exports.SEARCH_GAP_CSV_FIELDS,
-        exports.search_gap_csv_rows(gaps),
-    )
+    fields, rows = exports.SEARCH_GAP_CSV_FIELDS, exports.search_gap_csv_rows(gaps)
+    if table == "zero-results":  # what search finds for them today, as the page shows it
+        fields = [*fields, "found_today", "found_today_restricted"]
+        rows = (
+            [*row, gap["found"], gap["found_restricted"]]
+            for row, gap in zip(rows, gaps, strict=True)
+        )
+    return exports.csv_response(f"search-gaps-{table}-90d.csv", fields, rows)
 
 
 @lead_required

@@ -15,6 +15,7 @@ from analytics.models import ContentRequest, EventKind, RollupSnapshot
 from search.models import SearchEvent
 from tests.analytics.helpers import at, refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
+from tests.search.conftest import active_engine, embedded_engine  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -181,6 +182,7 @@ def test_content_health_csvs_list_what_each_list_shows():
     ]
 
 
+@pytest.mark.usefixtures("active_engine")  # an empty index: found today is 0 for each
 def test_search_gap_csvs_give_what_reps_typed_spreadsheet_safe():
     from search.query import normalize_text
 
@@ -198,9 +200,9 @@ def test_search_gap_csvs_give_what_reps_typed_spreadsheet_safe():
     zero = client.get("/analytics/search-gaps/zero-results.csv")
     assert _filename(zero) == "search-gaps-zero-results-90d.csv"
     assert _rows(zero) == [
-        ["query", "searches", "normalized_query"],
-        ["'" + FORMULA, "2", "hyperlink http evil example a1"],
-        ["SOC 2", "1", "soc 2"],
+        ["query", "searches", "normalized_query", "found_today", "found_today_restricted"],
+        ["'" + FORMULA, "2", "hyperlink http evil example a1", "0", "0"],
+        ["SOC 2", "1", "soc 2", "0", "0"],
     ]
     no_click = client.get("/analytics/search-gaps/no-click.csv")
     assert _filename(no_click) == "search-gaps-no-click-90d.csv"
