@@ -366,6 +366,7 @@ def search_gaps() -> dict:
         found, found_open = gap.get("found"), gap.get("found_open")
         counted = found is not None and found_open is not None
         gap["found"] = found if counted else None
+        # Never below 0, should an asset be published between the rollup's two searches.
         gap["found_restricted"] = max(found - found_open, 0) if counted else None
     return {**gaps, **lists, "computed_at": row.computed_at if row else None}
 

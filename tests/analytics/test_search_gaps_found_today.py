@@ -113,6 +113,7 @@ def test_content_published_after_the_searches_is_counted():
     body = _client(make_user(role=MARKETER)).get("/analytics/search-gaps/").content.decode()
     found, action = _zero_results_rows(body)["onboarding checklist"]
     assert found == "1 asset"
+    assert re.search(r"Counted \d+ \w+ \d{4} \d\d:\d\d\.", body)  # when it was counted
     assert "See the asset" in action and "Request content" not in action
 
 
