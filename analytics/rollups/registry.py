@@ -126,7 +126,8 @@ REGISTRY: tuple[Rollup, ...] = (
         table="snapshot:search_gaps",
         counts="the last 90 days' searches that found nothing, or that nobody clicked",
         period="90 days",
-        depends_on=("searches", "day"),
+        # assets: what each search that found nothing finds today changes when one is published
+        depends_on=("searches", "assets", "day"),
         kind=DERIVED,
         compute=gaps.search_gaps_compute,
     ),

@@ -117,6 +117,20 @@ def test_content_published_after_the_searches_is_counted():
     assert "See the asset" in action and "Request content" not in action
 
 
+def test_publishing_recounts_what_a_gap_finds_today_with_no_new_search():
+    """The counts follow the library, not only the searches: a gap filled by publishing shows
+    it at the next refresh, with no rep searching again and no new day."""
+    rep = make_user(role=REP)
+    _searched(rep, "renewal playbook")
+    refresh()
+    gap = RollupSnapshot.objects.get(key="search_gaps").data["zero_results"][0]
+    assert (gap["query"], gap["found"]) == ("renewal playbook", 0)
+    _published(make_asset("Renewal playbook", summary="Renew early."))
+    refresh()
+    gap = RollupSnapshot.objects.get(key="search_gaps").data["zero_results"][0]
+    assert (gap["query"], gap["found"], gap["found_open"]) == ("renewal playbook", 1, 1)
+
+
 def test_found_today_agrees_with_the_search_page_of_a_rep_in_no_team_and_a_marketer():
     emea = make_team("EMEA")
     open_ones = [make_asset(f"Churn playbook {n}", summary="Churn save plays.") for n in (1, 2)]
