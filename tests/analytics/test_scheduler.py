@@ -7,6 +7,7 @@ import threading
 import time
 from unittest import mock
 
+import psycopg
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -174,6 +175,59 @@ def test_the_scheduler_carries_on_after_a_database_restart_cut_its_connection(mo
     thread.join(60)
     assert not errors
     assert ticks[0] is True and ticks[-2:] == [True, True]
+
+
+class _Stopped(Exception):
+    """Ends the scheduler's endless loop in a test."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_keeps_running_while_the_database_is_down_and_ticks_once_it_is_back(
+    monkeypatch, caplog
+):
+    """For three ticks the server refuses connections (as psycopg reports a stopped
+    PostgreSQL); the process does not exit, and the next ticks work again."""
+    monkeypatch.setattr(analytics_scheduler, "PERIODIC_JOBS", [])  # only the tick itself
+    ticks, sleeps, errors = [], [], []
+    real_tick = analytics_scheduler.loop_tick
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 5:
+            raise _Stopped
+
+    def scheduler():  # a thread: its own connection, as the scheduler process has
+        conn = connections["default"]
+        real_connect = conn.ensure_connection
+
+        def ensure_connection():  # a new connection is refused until the third wait ends
+            if conn.connection is None and len(sleeps) < 3:
+                refused = psycopg.OperationalError("connection failed: Connection refused")
+                raise OperationalError(*refused.args) from refused
+            real_connect()
+
+        conn.ensure_connection = ensure_connection
+        conn.is_in_memory_db = lambda: False  # may close, as a server's connection does
+        try:
+            call_command("analytics_scheduler", stdout=io.StringIO())
+        except Exception as error:  # re-raised by the assert below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(
+        analytics_scheduler, "loop_tick", lambda state: ticks.append(real_tick(state))
+    )
+    monkeypatch.setattr(analytics_scheduler.time, "sleep", sleep)
+    thread = threading.Thread(target=scheduler)
+    thread.start()
+    thread.join(60)
+
+    assert [type(error) for error in errors] == [_Stopped]  # not ended by the outage
+    assert ticks == [False, False, False, True, True]
+    assert sleeps == [analytics_scheduler.TICK_SECONDS] * 5
+    failed = [r for r in caplog.records if r.getMessage() == "analytics scheduler tick failed"]
+    assert failed and "Connection refused" in str(failed[0].exc_info[1])
 
 
 def test_each_job_runs_at_the_first_tick_then_once_per_interval_and_a_failure_stops_no_other(
