@@ -142,6 +142,45 @@ def database_busy(error: BaseException) -> bool:
     )
 
 
+# PostgreSQL's codes for a session the server ended or would not begin: an administrator's
+# shutdown or restart, a crash restart, a server starting up or shutting down, an idle
+# session ended by its timeout.
+SERVER_ENDED_SESSION = frozenset({"57P01", "57P02", "57P03", "57P05"})
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database server cannot be reached, rather than that this
+    query or this database is wrong.
+
+    The rule: the error comes from psycopg (Django keeps the driver's error as
+    ``__cause__``, and only psycopg's errors carry a ``sqlstate``) and its SQLSTATE is
+
+    - none at all: the client library's own failures, before or outside any answer from the
+      server (connection refused, "server closed the connection unexpectedly", "the
+      connection is closed", a timeout);
+    - class 08, connection exception: the server or the network reports the connection
+      failed;
+    - one of ``SERVER_ENDED_SESSION``: "terminating connection due to administrator
+      command", "the database system is starting up", and the like.
+
+    Everything else is not an outage: an error the server answered with a code of another
+    class (a missing table, a statement timeout, a deadlock), and every SQLite error, since
+    there is no server to come back (a locked database is the package's case, handled
+    apart). ``InterfaceError`` is left out too: psycopg 3 reports a broken connection as an
+    ``OperationalError`` and keeps ``InterfaceError`` for misuse (a closed cursor), which
+    waiting would not mend. The error alone decides, with no query to the database after
+    it: a server restarted within the second answers such a query, yet the session the
+    worker held is gone all the same.
+    """
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if not hasattr(cause, "sqlstate"):
+        return False
+    state = cause.sqlstate
+    return state is None or state.startswith("08") or state in SERVER_ENDED_SESSION
+
+
 class DatabaseBusyMiddleware:
     """A request that fails because the database stayed busy past its timeout answers 503
     with Retry-After (the API as JSON), never a 500: the client retries, nothing is lost."""

@@ -3,6 +3,7 @@ that one failing leaves the others running."""
 
 import datetime
 import io
+import logging
 import threading
 import time
 from unittest import mock
@@ -187,6 +188,7 @@ def test_the_scheduler_keeps_running_while_the_database_is_down_and_ticks_once_i
 ):
     """For three ticks the server refuses connections (as psycopg reports a stopped
     PostgreSQL); the process does not exit, and the next ticks work again."""
+    caplog.set_level(logging.INFO, logger=analytics_scheduler.__name__)
     monkeypatch.setattr(analytics_scheduler, "PERIODIC_JOBS", [])  # only the tick itself
     ticks, sleeps, errors = [], [], []
     real_tick = analytics_scheduler.loop_tick
@@ -225,8 +227,27 @@ def test_the_scheduler_keeps_running_while_the_database_is_down_and_ticks_once_i
     assert [type(error) for error in errors] == [_Stopped]  # not ended by the outage
     assert ticks == [False, False, False, True, True]
     assert sleeps == [analytics_scheduler.TICK_SECONDS] * 5
+    # One line when the outage starts and one when it ends, not a traceback per tick.
+    lines = [r.getMessage() for r in caplog.records if r.name == analytics_scheduler.__name__]
+    assert len(lines) == 2, lines
+    assert "the database cannot be reached" in lines[0] and "Connection refused" in lines[0]
+    assert "the database answers again after" in lines[1]
+
+
+def test_a_tick_that_fails_for_another_reason_is_logged_with_its_traceback_each_time(
+    monkeypatch, caplog
+):
+    """Only an unreachable server is logged once: any other failure (a bug, a missing table)
+    keeps its traceback on every tick, as waiting will not mend it."""
+
+    def broken():
+        raise ValueError("a bug in the tick")
+
+    monkeypatch.setattr(analytics_scheduler, "scheduler_tick", broken)
+    state: dict = {}
+    assert [analytics_scheduler.loop_tick(state) for _ in range(2)] == [False, False]
     failed = [r for r in caplog.records if r.getMessage() == "analytics scheduler tick failed"]
-    assert failed and "Connection refused" in str(failed[0].exc_info[1])
+    assert len(failed) == 2 and "a bug in the tick" in str(failed[0].exc_info[1])
 
 
 def test_each_job_runs_at_the_first_tick_then_once_per_interval_and_a_failure_stops_no_other(

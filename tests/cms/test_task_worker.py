@@ -17,7 +17,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from cms.management.commands import db_worker as patient_worker
-from cms.management.commands.db_worker import is_database_unreachable
+from cms.middleware import database_unreachable
 from tests.factories import make_document
 
 pytestmark = pytest.mark.django_db
@@ -211,7 +211,7 @@ def test_a_server_back_but_refusing_the_worker_stops_it(queued_upload, monkeypat
     ids=lambda cause: cause.sqlstate or "no code",
 )
 def test_connection_failures_count_as_an_outage(cause):
-    assert is_database_unreachable(_from_psycopg(OperationalError, cause))
+    assert database_unreachable(_from_psycopg(OperationalError, cause))
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ def test_connection_failures_count_as_an_outage(cause):
     ids=str,
 )
 def test_other_operational_errors_do_not(error):
-    assert not is_database_unreachable(error)
+    assert not database_unreachable(error)
 
 
 def test_a_real_refused_connection_counts_as_an_outage():
@@ -250,4 +250,4 @@ def test_a_real_refused_connection_counts_as_an_outage():
     )
     with pytest.raises(OperationalError) as refused:
         handler["default"].ensure_connection()
-    assert is_database_unreachable(refused.value)
+    assert database_unreachable(refused.value)

@@ -39,6 +39,7 @@ from django.utils import timezone
 from analytics.import_jobs import import_jobs_abandoned, import_jobs_prune
 from analytics.refresh import database_checkpoint, scheduler_tick
 from cms.documents import documents_stuck_retry
+from cms.middleware import database_unreachable
 from cms.reminders import owner_reminders_send
 from cms.tasks import document_schedule_processing
 from notifications.services import notifications_digest_send, notifications_failed_resend
@@ -94,17 +95,35 @@ def loop_tick(state: dict) -> bool:
     when it failed, which is logged. A failed tick closes this process's database
     connections, so the next one opens fresh ones: after a database restart, a connection
     kept from before stays broken (before 2026-12-06 every tick failed until the scheduler was
-    restarted by hand, and the process, alive, was never restarted)."""
+    restarted by hand, and the process, alive, was never restarted).
+
+    A database server that cannot be reached (``cms.middleware.database_unreachable``) is
+    logged once when the outage starts and once when it ends: every tick's traceback made a
+    30-second outage 442 lines of log."""
     close_old_connections()
     try:
         scheduler_tick()
         database_checkpoint()
         state["last_digest"] = digest_tick(now=timezone.localtime(), last=state.get("last_digest"))
         periodic_jobs_run(last_runs=state.setdefault("last_runs", {}), now=time.monotonic())
-    except Exception:  # a busy or restarting database: try again next tick
-        logger.exception("analytics scheduler tick failed")
+    except Exception as error:  # a busy or restarting database: try again next tick
         connections.close_all()
+        if not database_unreachable(error):
+            logger.exception("analytics scheduler tick failed")
+        elif "database_down_since" not in state:
+            state["database_down_since"] = time.monotonic()
+            logger.warning(
+                "analytics scheduler: the database cannot be reached (%s); trying every %d s",
+                " ".join(str(error).split()),
+                TICK_SECONDS,
+            )
         return False
+    down_since = state.pop("database_down_since", None)
+    if down_since is not None:
+        logger.info(
+            "analytics scheduler: the database answers again after %.0f s",
+            time.monotonic() - down_since,
+        )
     return True
 
 

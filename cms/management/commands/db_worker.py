@@ -15,8 +15,8 @@ server ended would stop it for good, as above. This worker logs the outage once,
 connections (a connection from before a restart never works again), asks the database again
 after a growing wait (``--interval`` or 1 s, twice as long each time, at most
 ``LONGEST_OUTAGE_WAIT_SECONDS``), logs when it answers and goes on. What counts as an outage
-is told by ``is_database_unreachable``; any other error (a missing table, bad SQL, a full
-disk) still ends the worker with that error, since waiting would not mend it.
+is told by ``cms.middleware.database_unreachable``; any other error (a missing table, bad
+SQL, a full disk) still ends the worker with that error, since waiting would not mend it.
 """
 
 from __future__ import annotations
@@ -31,44 +31,11 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import is_locked_database_exception
 
+from cms.middleware import database_unreachable
+
 logger = logging.getLogger(__name__)
 WORKER_OPTIONS = ("interval", "backend_name", "startup_delay", "max_tasks", "worker_id")
 LONGEST_OUTAGE_WAIT_SECONDS = 60.0
-# PostgreSQL's codes for a session the server ended or would not begin: an administrator's
-# shutdown or restart, a crash restart, a server starting up or shutting down, an idle
-# session ended by its timeout.
-SERVER_ENDED_SESSION = frozenset({"57P01", "57P02", "57P03", "57P05"})
-
-
-def is_database_unreachable(error: OperationalError) -> bool:
-    """Whether ``error`` says the database server cannot be reached, rather than that this
-    query or this database is wrong.
-
-    The rule: the error comes from psycopg (Django keeps the driver's error as
-    ``__cause__``, and only psycopg's errors carry a ``sqlstate``) and its SQLSTATE is
-
-    - none at all: the client library's own failures, before or outside any answer from the
-      server (connection refused, "server closed the connection unexpectedly", "the
-      connection is closed", a timeout);
-    - class 08, connection exception: the server or the network reports the connection
-      failed;
-    - one of ``SERVER_ENDED_SESSION``: "terminating connection due to administrator
-      command", "the database system is starting up", and the like.
-
-    Everything else is not an outage: an error the server answered with a code of another
-    class (a missing table, a statement timeout, a deadlock), and every SQLite error, since
-    there is no server to come back (a locked database is the package's case, handled
-    apart). ``InterfaceError`` is left out too: psycopg 3 reports a broken connection as an
-    ``OperationalError`` and keeps ``InterfaceError`` for misuse (a closed cursor), which
-    waiting would not mend. The error alone decides, with no query to the database after
-    it: a server restarted within the second answers such a query, yet the session the
-    worker held is gone all the same.
-    """
-    cause = error.__cause__
-    if not hasattr(cause, "sqlstate"):
-        return False
-    state = cause.sqlstate
-    return state is None or state.startswith("08") or state in SERVER_ENDED_SESSION
 
 
 class PatientWorker(db_worker.Worker):
@@ -83,7 +50,7 @@ class PatientWorker(db_worker.Worker):
                         "task worker: the database is locked (%s); again in %.0f s", error, wait
                     )
                     time.sleep(wait)
-                elif is_database_unreachable(error):
+                elif database_unreachable(error):
                     self.wait_for_database(error)
                 else:
                     raise
@@ -120,7 +87,7 @@ class PatientWorker(db_worker.Worker):
         try:
             connections[DBTaskResult.objects.db].ensure_connection()
         except OperationalError as error:
-            if is_database_unreachable(error):
+            if database_unreachable(error):
                 return False
             raise
         return True
