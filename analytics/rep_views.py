@@ -116,13 +116,18 @@ def share_create(request, asset_id: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return _back(request, asset)
-        done = "created"
+        reused = False
     else:
-        until = date_format(timezone.localtime(made[0].expires_at), "j M Y")
-        done = f"was already made for this deal: it now opens until {until}"
+        reused = True
     link = made[0]
     label = share_link_label(link, asset_visible=True)  # checked above
-    messages.success(request, f"Link {label} {done}. Copy it below.")
+    if reused:
+        until = date_format(timezone.localtime(link.expires_at), "j M Y")
+        messages.success(
+            request, f"You already had link {label}: it now opens until {until}. Copy it below."
+        )
+    else:
+        messages.success(request, f"New link {label}. Copy it below.")
     deal_page = reverse("deals:detail", args=[deal.external_id])
     if urlsplit(request.POST.get("next", "")).path == deal_page:
         return redirect(f"{deal_page}#link-{link.pk}")

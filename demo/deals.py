@@ -56,6 +56,8 @@ from analytics.refresh import analytics_refresh
 from analytics.rollups.population import pipeline_stages
 from cms.models import AssetPage, BuyerStage
 from cms.selectors import assets_live
+from search.engines import SearchUnavailable
+from search.services import rep_search
 
 PREFIX = "DEMO-"
 DEALS = 3000
@@ -181,9 +183,37 @@ def seed_analytics(*, stdout, deals: int = DEALS, seed: int = 7, today=None) -> 
         for start in range(0, deals, 500):
             generator.make(range(start, min(deals, start + 500)))
             stdout.write(f"  demo deals: {min(deals, start + 500)}/{deals}")
+    _seed_searches()
     analytics_refresh(full=True)
     _describe(stdout, truth, pipeline)
     return truth
+
+
+#: What the demo rep searched for that found nothing (text, times), so that *Search gaps*
+#: shows both kinds of gap: content nobody made, and content the rep's teams may not open (the
+#: EMEA field kit, the APAC launch deck), which "Found today" tells apart.
+DEMO_SEARCHES = (
+    ("HIPAA compliance", 4),
+    ("GBP pricing", 3),
+    ("nonprofit pricing", 2),
+    ("Singapore region", 2),
+    ("FedRAMP", 1),
+)
+
+
+def _seed_searches() -> None:
+    """The demo rep's searches of ``DEMO_SEARCHES``, run and recorded as the search page
+    does (spooled; the refresh that follows stores them). Search being down only leaves them
+    out: the rest of the demo does not need them."""
+    rep = get_user_model().objects.filter(username="rep").first()
+    if rep is None:
+        return
+    try:
+        for text, times in DEMO_SEARCHES:
+            for _ in range(times):
+                rep_search(user=rep, params={"q": text}, source="web", record=True)
+    except SearchUnavailable:
+        return
 
 
 def _describe(stdout, truth: Truth, pipeline) -> None:

@@ -47,7 +47,7 @@ def test_sharing_from_the_deal_page_comes_back_to_the_deal_with_the_link_to_copy
     assert response.status_code == 302
     assert response["Location"] == f"/deals/007A/#link-{link.pk}"
     html = client.get("/deals/007A/").content.decode()
-    assert "created. Copy it below." in html
+    assert "New link #" in html and "Copy it below." in html
     section = html[html.index('id="deal-links"') :]
     assert f'id="link-{link.pk}"' in section and "Copy link" in section
     assert 'class="share-url" type="text" readonly value="http' in section  # the buyer's address
@@ -72,7 +72,7 @@ def test_sharing_the_same_asset_again_in_the_deal_gives_back_the_same_link_renew
     shared = UsageEvent.objects.filter(deal=deal, kind=EventKind.SHARED)
     assert shared.count() == 1  # asking for the link again is not a second share
     html = client.get("/deals/007B/").content.decode()
-    assert "was already made for this deal: it now opens until" in html
+    assert "You already had link #" in html and "it now opens until" in html
 
 
 @pytest.mark.parametrize("change", ["another recipient", "revoked", "expired"])

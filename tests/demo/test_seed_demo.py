@@ -31,13 +31,15 @@ from wagtail.models import Page, Revision, Site
 
 from accounts.models import Team
 from accounts.roles import ADMIN, ENABLEMENT_LEAD, MARKETER, REP
+from analytics.rollups import gaps
 from cms.models import AssetPage, AssetType, BuyerStage, LibraryPage, Pillar
 from cms.selectors import asset_visible_to, assets_for_user
-from demo import library
+from demo import deals, library
 from demo.library import code_word, search_hint
 from demo.management.commands import seed_demo
 from search.query import SearchQuery, audience_for
 from search.selectors import search_run, synonym_sets_clear
+from search.services import search_events_flush
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,6 +233,20 @@ class TestFullSeed:
         north_america = AssetPage.objects.filter(restricted_teams__name="North America")
         assert north_america.exists()
         assert assets_for_user(rep).filter(pk__in=north_america).count() == north_america.count()
+
+    def test_the_demo_reps_searches_show_both_kinds_of_search_gap(self, first_run):
+        """Search gaps in the demo has a search nothing answers and searches answered only
+        by content the rep's teams may not open, which "Found today" tells apart."""
+        deals._seed_searches()
+        search_events_flush()
+        found = {
+            gap["query"]: (gap["searches"], gap["found"], gap["found_open"])
+            for gap in gaps.search_gaps(timezone.localdate())["zero_results"]
+        }
+        assert set(found) == {text.lower() for text, _ in deals.DEMO_SEARCHES}
+        assert found["hipaa compliance"] == (4, 0, 0)  # nobody made it
+        assert found["gbp pricing"] == (3, 1, 0)  # the EMEA field kit's
+        assert found["singapore region"] == (2, 1, 0)  # APAC only
 
     def test_some_assets_are_past_their_review_date(self, first_run):
         today = timezone.localdate()

@@ -66,7 +66,7 @@ def test_a_rep_shares_from_a_deal_and_copies_the_link_without_leaving_the_deal(p
     expect(card).to_contain_text("Pricing proposal template")
     card.get_by_role("button", name="Share with the buyer").click()
     expect(page).to_have_url(re.compile(r"/deals/006P/#link-\d+$"))
-    expect(page.locator(".messages")).to_contain_text("created. Copy it below.")
+    expect(page.locator(".messages")).to_contain_text("New link #")
     row = page.locator("#deal-links > li")
     expect(row).to_have_count(1)
     expect(row.locator("input.share-url")).to_have_value(re.compile(r"^http.*/s/"))
