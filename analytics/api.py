@@ -322,6 +322,10 @@ class RecommendationOut(Schema):
     summary: str
     reasons: list[str]
     shareable: bool = Field(description="Whether it may be shared with the deal's buyer.")
+    in_deal: list[str] = Field(
+        description="The kinds of touch it already had in this deal (asset_shared, "
+        "buyer_opened, used_in_deal, asset_presented), latest first."
+    )
 
 
 class TouchOut(Schema):
@@ -400,14 +404,15 @@ def _recommendations_out(panel) -> list[dict] | None:
         return None
     return [
         {
-            "id": c.asset_id,
-            "title": c.title,
-            "url": c.url,
-            "summary": c.summary,
-            "reasons": c.reasons,
-            "shareable": c.asset_id in panel.shareable,
+            "id": rec.card.asset_id,
+            "title": rec.card.title,
+            "url": rec.card.url,
+            "summary": rec.card.summary,
+            "reasons": rec.card.reasons,
+            "shareable": rec.card.asset_id in panel.shareable,
+            "in_deal": [row.kind_code for row in rec.touched],
         }
-        for c in panel.recommendations.cards
+        for rec in panel.recommended
     ]
 
 

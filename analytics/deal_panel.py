@@ -118,7 +118,8 @@ class TouchRow:
 
     asset_id: int
     title: str
-    kind: str
+    kind: str  # as people read it ("Opened by buyer")
+    kind_code: str  # as the API and events name it ("buyer_opened")
     times: int
     last: object
 
@@ -176,6 +177,7 @@ def touch_rows(touches) -> list[TouchRow]:
             asset_id=row["asset_id"],
             title=row["asset__title"],
             kind=EventKind(row["kind"]).label,
+            kind_code=row["kind"],
             times=row["times"],
             last=row["last"],
         )

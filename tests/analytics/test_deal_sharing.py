@@ -55,6 +55,10 @@ def test_sharing_from_the_deal_page_comes_back_to_the_deal_with_the_link_to_copy
     assert 'class="share"' not in card and f'href="#link-{link.pk}"' in card
     assert "In this deal:</strong> Shared" in card
     assert 'class="share"' in _card(html, "Why modernise")  # not shared yet
+    api = {
+        r["title"]: r["in_deal"] for r in client.get("/api/v1/deals/007A").json()["recommendations"]
+    }
+    assert api == {"Pricing objections": ["asset_shared"], "Why modernise": []}
 
 
 def test_sharing_the_same_asset_again_in_the_deal_gives_back_the_same_link_renewed(library):
