@@ -129,16 +129,27 @@ class Pillar(Taxonomy):
 class AssetType(Taxonomy):
     """A kind of asset. ``shareable_with_buyers`` is the default for its assets: off for
     internal material (battlecards, demo scripts), which reps must never send to a buyer.
-    Each asset may override it."""
+    Each asset may override it.
+
+    Only who holds ``cms.set_buyer_sharing`` (enablement leads and admins) sees and may change
+    ``shareable_with_buyers``; for anyone else the field is left out of the form, so a forged
+    POST changes nothing. A marketer's edit of an asset reaches buyers only after approval,
+    but this one switch reached every asset of the type at once with none (an outside
+    audit: a marketer made every battlecard shareable)."""
 
     shareable_with_buyers = models.BooleanField(
         default=True, help_text="Whether assets of this type may be sent to buyers by link."
     )
 
-    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("shareable_with_buyers")]
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("shareable_with_buyers", permission="cms.set_buyer_sharing"),
+    ]
 
     class Meta(Taxonomy.Meta):
         verbose_name = "asset type"
+        permissions = [("set_buyer_sharing", "Can choose which asset types may go to buyers")]
 
 
 class Product(Taxonomy):

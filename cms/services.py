@@ -205,6 +205,7 @@ def roles_ensure() -> dict[str, Group]:
         _grant_content_manager(
             groups[ENABLEMENT_LEAD], library=library, role=ENABLEMENT_LEAD, teams=True
         )
+        groups[ENABLEMENT_LEAD].permissions.add(permission_get("cms.set_buyer_sharing"))
         _grant_admin(groups[ADMIN])
         moderation_workflow_ensure(library=library, approvers=groups[ENABLEMENT_LEAD])
         site_follow_base_url()

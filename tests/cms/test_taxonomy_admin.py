@@ -274,3 +274,27 @@ def test_a_persona_named_like_another_personas_crm_name_is_refused(marketer):
         in (response.context["form"].errors["name"][0])
     )
     assert Persona.objects.count() == 1
+
+
+def test_only_a_lead_or_admin_decides_which_asset_types_may_go_to_buyers(marketer, lead):
+    """A security audit: a marketer set "Battlecard" shareable with one POST, no approval,
+    and reps could then send every battlecard to buyers. The field is left out of a
+    marketer's form, so a forged POST changes the name but not the sharing."""
+    from cms.models import AssetType
+
+    battlecard = AssetType.objects.get(slug="battlecard")
+    assert not battlecard.shareable_with_buyers
+    url = reverse("wagtailsnippets_cms_assettype:edit", args=[battlecard.pk])
+    assert "shareable_with_buyers" not in marketer.get(url).content.decode()
+    forged = {"name": "Battlecards", "slug": "battlecard", "shareable_with_buyers": "on"}
+    assert marketer.post(url, forged).status_code == 302
+    battlecard.refresh_from_db()
+    assert (battlecard.name, battlecard.shareable_with_buyers) == ("Battlecards", False)
+
+    assert "shareable_with_buyers" in lead.get(url).content.decode()
+    assert lead.post(url, forged).status_code == 302
+    battlecard.refresh_from_db()
+    assert battlecard.shareable_with_buyers
+    new = {"name": "Pricing sheet", "slug": "pricing-sheet", "shareable_with_buyers": ""}
+    marketer.post(reverse("wagtailsnippets_cms_assettype:add"), new)
+    assert AssetType.objects.get(slug="pricing-sheet").shareable_with_buyers  # the default
