@@ -89,9 +89,16 @@ def env_url(
     return value.strip()
 
 
-def env_origins(name: str, *, environ: Mapping[str, str] | None = None) -> list[str]:
+def env_origins(
+    name: str, *, environ: Mapping[str, str] | None = None, allow_http: bool = False
+) -> list[str]:
     """A comma-separated list of web origins (``https://crm.example.com[:port]``, no path),
-    e.g. for CSP ``frame-ancestors``; anything else raises ImproperlyConfigured naming it."""
+    e.g. for CSP ``frame-ancestors``; anything else raises ImproperlyConfigured naming it.
+
+    Refused too, as an outside audit found they let far more than the company's CRM in: a
+    wildcard (``https://*`` let any site frame the deal page; ``https://*.force.com`` every
+    Salesforce customer's org), and ``http:`` unless ``allow_http`` (the settings allow it
+    with DEBUG only: a page framed over plain HTTP can be framed by whoever is on the path)."""
     origins = []
     for item in env_list(name, [], environ=environ):
         parsed = urlparse(item)
@@ -109,6 +116,16 @@ def env_origins(name: str, *, environ: Mapping[str, str] | None = None) -> list[
         ):
             raise ImproperlyConfigured(
                 f"{name}: {item!r} is not an origin like https://crm.example.com"
+            )
+        if "*" in item:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} has a wildcard; list each origin, like "
+                "https://acme.lightning.force.com"
+            )
+        if parsed.scheme == "http" and not allow_http:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is plain HTTP; outside DEBUG only https:// origins may "
+                "frame pages"
             )
         origins.append(f"{parsed.scheme}://{parsed.netloc}")
     return origins

@@ -396,7 +396,7 @@ FIELD_MATERIALS_SECTION = env_str("FIELD_MATERIALS_SECTION", "")
 # The deal panel (/deals/<external_id>/) may be framed by a CRM: by this site and by the
 # origins listed in DEAL_EMBED_ORIGINS (e.g. "https://acme.lightning.force.com"), and by no
 # one else. Every other page keeps frame-ancestors 'self'.
-DEAL_EMBED_ORIGINS = env_origins("DEAL_EMBED_ORIGINS")
+DEAL_EMBED_ORIGINS = env_origins("DEAL_EMBED_ORIGINS", allow_http=DEBUG)
 DEAL_EMBED_CSP = csp_frame_ancestors(CONTENT_SECURITY_POLICY, DEAL_EMBED_ORIGINS)
 # The interactive API docs (/api/v1/docs) load Swagger UI from this site's static files;
 # production turns them off unless API_DOCS=true (the schema stays at /api/v1/openapi.json).

@@ -150,9 +150,15 @@ def test_embed_origins_are_parsed_and_anything_else_is_refused_by_name():
     from enablement.env import csp_frame_ancestors, env_origins
 
     environ = {"O": "https://crm.example.com, http://127.0.0.1:9000/"}
-    assert env_origins("O", environ=environ) == ["https://crm.example.com", "http://127.0.0.1:9000"]
+    assert env_origins("O", environ=environ, allow_http=True) == [
+        "https://crm.example.com",
+        "http://127.0.0.1:9000",
+    ]
     assert env_origins("O", environ={}) == []
     for bad in (
+        "http://127.0.0.1:9000",  # plain HTTP, outside DEBUG
+        "https://*",  # any site at all
+        "https://*.force.com",  # every Salesforce customer's org
         "crm.example.com",
         "https://crm.example.com/path",
         "javascript:alert(1)",
@@ -162,6 +168,8 @@ def test_embed_origins_are_parsed_and_anything_else_is_refused_by_name():
     ):
         with pytest.raises(ImproperlyConfigured, match="^O: "):
             env_origins("O", environ={"O": bad})
+    with pytest.raises(ImproperlyConfigured, match="wildcard"):
+        env_origins("O", environ={"O": "https://*"}, allow_http=True)
     policy = "default-src 'self'; frame-ancestors 'self'"
     assert csp_frame_ancestors(policy, ["https://crm.example.com"]) == (
         "default-src 'self'; frame-ancestors 'self' https://crm.example.com"
