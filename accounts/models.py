@@ -78,3 +78,26 @@ class Team(NamedWithSlug, models.Model):
         if not self.slug:
             self.slug = slugify(self.name)[:100]
         super().save(*args, **kwargs)
+
+
+class PasswordResetMail(models.Model):
+    """When a password-reset mail last went to a user: one row per user, moved forward by
+    each mail (``accounts.password_reset``). Kept in the database because the cache is each
+    process's own memory, and a limit every worker counts separately is no limit."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    sent_at = models.DateTimeField()
+
+
+class PasswordResetRequest(models.Model):
+    """One anonymous request for a password reset, by client address, whether or not a mail
+    went: the per-address cap counts these within the last hour (older rows are pruned as
+    new ones come)."""
+
+    address = models.CharField(max_length=45)
+    requested_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "requested_at"])]

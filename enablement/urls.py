@@ -6,10 +6,14 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 import enablement.converters  # noqa: F401 - registers <id:…> before the apps' URLs use it
+from accounts.password_reset import ThrottledPasswordResetView
 from cms import views as cms_views
 from enablement.api import api, not_found
 
 urlpatterns = [
+    # Wagtail's password reset form with per-account and per-address limits: Wagtail's own
+    # path, listed before Wagtail's URLs so that this view answers it.
+    path("admin/password_reset/", ThrottledPasswordResetView.as_view()),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     # Files on local disk are never served from MEDIA_URL as they are: only the renditions
