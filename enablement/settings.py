@@ -312,13 +312,13 @@ AXES_VERBOSE = False
 # proxies saw it (axes' own reading needs django-ipware, which is not installed).
 PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_address"
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
 # Password reset (/admin/password_reset/, accounts.password_reset): one mail per account per
 # window, and a cap on requests per client address per hour, whatever the addresses typed.
 PASSWORD_RESET_ACCOUNT_MINUTES = env_int("PASSWORD_RESET_ACCOUNT_MINUTES", 15, minimum=1)
 PASSWORD_RESET_ADDRESS_LIMIT = env_int("PASSWORD_RESET_ADDRESS_LIMIT", 10, minimum=1)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
