@@ -8,14 +8,17 @@ requests only; requesters' names are never shown to other reps.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from difflib import SequenceMatcher
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, user_manages_content
 from accounts.services import role_permissions_grant
@@ -34,6 +37,8 @@ SAME_WORDS = 0.75
 SAME_LETTERS = 0.9
 #: How many open requests a new ask is compared with (the newest first).
 COMPARED = 2000
+#: The rolling window ``settings.CONTENT_REQUESTS_PER_DAY`` counts a rep's new requests in.
+REQUEST_WINDOW = timedelta(hours=24)
 
 
 def _singular(word: str) -> str:
@@ -89,8 +94,12 @@ def content_request_create(
 
     An open request with the same or nearly the same words (``request_key``, ``keys_alike``)
     is not duplicated: the asker backs it with a vote instead (their own repeated ask changes
-    nothing). Bad input raises
-    ValidationError naming the field; nothing is saved then."""
+    nothing). Bad input raises ValidationError naming the field; nothing is saved then.
+
+    Each new request mails every marketer, so a rep may open at most
+    ``settings.CONTENT_REQUESTS_PER_DAY`` in ``REQUEST_WINDOW``; past that a new ask raises
+    ValidationError (not a field's: the form shows it above the fields) saying when they may
+    ask again. Backing an open request is never capped, nor is marketing (``_refuse_over_cap``)."""
     text = (text or "").strip()
     if len(text) > 500:
         raise ValidationError({"text": f"is {len(text)} characters long; at most 500"})
@@ -103,6 +112,7 @@ def content_request_create(
         if existing is not None:
             content_request_vote(user=user, content_request=existing)
             return existing, False
+        _refuse_over_cap(user)
         request = ContentRequest(
             text=text,
             key=key,
@@ -114,6 +124,41 @@ def content_request_create(
         request.save()
         _notify_marketing(request)
     return request, True
+
+
+def _refuse_over_cap(user) -> None:
+    """Raise ValidationError when ``user`` already opened ``CONTENT_REQUESTS_PER_DAY`` new
+    requests in the last ``REQUEST_WINDOW``, saying when the oldest of them leaves it.
+
+    Counted from the stored requests, so the cap holds across processes and restarts; a
+    request marketing has since closed still counts (declining spam must not refill the
+    quota). Marketers, enablement leads and admins are not capped: they are the audience of
+    the mail, not strangers to it, and a lead turns a page of search gaps into requests at
+    once. Runs inside ``content_request_create``'s transaction, after the user's row is
+    locked (PostgreSQL; SQLite's transactions are IMMEDIATE already), so two asks sent at
+    once cannot both take the last place."""
+    if user is None or user_manages_content(user):
+        return
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()  # the lock
+    cap = settings.CONTENT_REQUESTS_PER_DAY
+    since = timezone.now() - REQUEST_WINDOW
+    recent = ContentRequest.objects.filter(requested_by=user, created_at__gt=since)
+    times = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:cap])
+    if len(times) < cap:
+        return
+    # The cap-th newest leaving the window frees a place; shown rounded up to the minute.
+    free_at = (times[-1] + REQUEST_WINDOW + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    when = date_format(timezone.localtime(free_at), "j M Y H:i T")
+    raise ValidationError(
+        {
+            NON_FIELD_ERRORS: (
+                f"You have opened {cap} new request{'s' if cap != 1 else ''} in the last 24 "
+                "hours, the most one person may: you can ask for something new again from "
+                f"{when}. Backing a request already asked for still works (“Me too” below, or "
+                "asking in the same words)."
+            )
+        }
+    )
 
 
 def _notify_marketing(content_request: ContentRequest) -> None:

@@ -291,6 +291,9 @@ if len(ANALYTICS_CURRENCY) != 3 or not ANALYTICS_CURRENCY.isalpha():
 # How often the scheduler (manage.py analytics_scheduler) refreshes the rollups.
 ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 30, minimum=5)
 SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 30, minimum=1)
+# A rep may open this many new content requests in any 24 hours (each one mails every
+# marketer); backing an open request is never capped, nor is marketing (analytics.content_requests).
+CONTENT_REQUESTS_PER_DAY = env_int("CONTENT_REQUESTS_PER_DAY", 10, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -1,11 +1,14 @@
 """The content-request backlog: asking, backing, merging, answering, and who hears back."""
 
 import csv
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from analytics.content_requests import (
@@ -449,3 +452,119 @@ def test_a_marketer_is_not_told_of_their_own_request():
     marketer, colleague = make_user(role=MARKETER), make_user(role=MARKETER)
     content_request_create(user=marketer, text="Battlecard for Hooli")
     assert list(Notification.objects.values_list("user", flat=True)) == [colleague.pk]
+
+
+# --- A rep's cap on new requests (each one mails every marketer) ------------------------------
+
+
+EARLIER_ASKS = ("Battlecard for Hooli", "ROI calculator", "Security whitepaper", "Partner deck")
+
+
+def _asked_before(user, count: int) -> list[ContentRequest]:
+    """``count`` new requests ``user`` opens now, unlike one another and the asks below."""
+    made = [content_request_create(user=user, text=text) for text in EARLIER_ASKS[:count]]
+    assert all(created for _, created in made)
+    return [asked for asked, _ in made]
+
+
+def _refused_page(response) -> str:
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "You have opened 3 new requests in the last 24 hours" in body
+    assert "still works" in body
+    return body
+
+
+def test_a_rep_past_the_cap_is_refused_with_when_and_nothing_is_saved_or_mailed(
+    settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    marketer, rep = make_user(role=MARKETER), make_user(role=REP)
+    _asked_before(rep, 3)
+    oldest = ContentRequest.objects.filter(requested_by=rep).earliest("created_at")
+    mailoutbox.clear()
+    Notification.objects.all().delete()
+    free_at = timezone.localtime(oldest.created_at + timedelta(hours=24, minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(ValidationError) as refused:
+            content_request_create(user=rep, text="Zebra pricing sheet")
+        response = _client(rep).post(
+            "/analytics/requests/", {"text": "Zebra pricing sheet", "source": "request"}
+        )
+    message = " ".join(refused.value.messages)
+    assert "You have opened 3 new requests" in message
+    assert date_format(free_at, "j M Y H:i") in message
+    body = _refused_page(response)
+    assert date_format(free_at, "j M Y H:i") in body
+    assert 'value="Zebra pricing sheet"' in body  # what they typed is kept
+    assert not ContentRequest.objects.filter(text="Zebra pricing sheet").exists()
+    assert not Notification.objects.filter(user=marketer).exists() and not mailoutbox
+
+
+def test_asking_from_a_search_that_found_nothing_is_capped_the_same_way(settings):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    rep = make_user(role=REP)
+    _asked_before(rep, 3)
+    response = _client(rep).post(
+        "/analytics/requests/", {"text": "zebra pricing", "source": "search_gap"}
+    )
+    _refused_page(response)
+    assert ContentRequest.objects.count() == 3
+
+
+def test_a_rep_at_the_cap_still_backs_an_open_request(settings):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    rep, other = make_user(role=REP), make_user(role=REP)
+    asked, _ = content_request_create(user=other, text="SOC 2 summary for banks")
+    _asked_before(rep, 3)
+    again, created = content_request_create(user=rep, text="soc 2 summary for banks")
+    assert again == asked and not created
+    assert ContentRequestVote.objects.filter(request=asked, user=rep).exists()
+    backed, _ = content_request_create(user=make_user(role=REP), text="Partner deck")
+    assert "You back" in _vote_message(_client(rep), backed.pk)
+
+
+def test_a_rep_asks_again_once_the_oldest_request_leaves_the_window(settings):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    rep = make_user(role=REP)
+    _asked_before(rep, 3)
+    with pytest.raises(ValidationError):
+        content_request_create(user=rep, text="Zebra pricing sheet")
+    oldest = ContentRequest.objects.filter(requested_by=rep).earliest("created_at")
+    ContentRequest.objects.filter(pk=oldest.pk).update(
+        created_at=timezone.now() - timedelta(hours=24, seconds=1)
+    )
+    asked, created = content_request_create(user=rep, text="Zebra pricing sheet")
+    assert created and asked.requested_by == rep
+    with pytest.raises(ValidationError):  # three in the window again
+        content_request_create(user=rep, text="Healthcare case study")
+
+
+def test_a_closed_request_still_counts_against_the_cap(settings):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    rep = make_user(role=REP)
+    _asked_before(rep, 3)
+    for asked in ContentRequest.objects.all():
+        content_request_update(content_request=asked, status=Status.DECLINED, decline_reason="No")
+    with pytest.raises(ValidationError):
+        content_request_create(user=rep, text="Zebra pricing sheet")
+
+
+@pytest.mark.parametrize("role", [MARKETER, ENABLEMENT_LEAD])
+def test_marketing_and_leads_are_not_capped(settings, role):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    user = make_user(role=role)
+    _asked_before(user, 3)
+    _, created = content_request_create(user=user, text="Zebra pricing sheet")
+    assert created
+    response = _client(user).post("/analytics/requests/", {"text": "Healthcare case study"})
+    assert response.status_code == 302
+
+
+def test_a_lead_turns_search_gaps_into_requests_past_a_reps_cap(settings):
+    settings.CONTENT_REQUESTS_PER_DAY = 3
+    lead = make_user(role=ENABLEMENT_LEAD)
+    _asked_before(lead, 3)
+    response = _client(lead).post("/analytics/search-gaps/", {"query": "zebra pricing"})
+    assert response.status_code == 302
+    assert ContentRequest.objects.filter(text="zebra pricing", source="search_gap").exists()
