@@ -123,3 +123,16 @@ def test_the_mailed_link_resets_the_password(client, mailoutbox):
     assert done.status_code == 302 and done["Location"] == "/admin/password_reset/complete/"
     user.refresh_from_db()
     assert user.check_password(new_password)
+    # A rep signs in at the library's sign-in, which every role uses: the admin's refuses them.
+    complete = client.get(done["Location"]).content.decode()
+    assert 'href="/login/"' in complete and "/admin/login/" not in complete
+    assert client.login(username="rep", password=new_password)
+
+
+def test_a_rep_finds_the_reset_from_the_sign_in_page_and_from_a_paused_sign_in(client, settings):
+    assert 'href="/admin/password_reset/"' in client.get("/login/").content.decode()
+    make_user("rep")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        paused = client.post("/login/", {"username": "rep", "password": "wrong"})
+    assert paused.status_code == 429
+    assert 'href="/admin/password_reset/"' in paused.content.decode()
