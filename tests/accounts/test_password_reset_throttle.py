@@ -136,3 +136,9 @@ def test_a_rep_finds_the_reset_from_the_sign_in_page_and_from_a_paused_sign_in(c
         paused = client.post("/login/", {"username": "rep", "password": "wrong"})
     assert paused.status_code == 429
     assert 'href="/admin/password_reset/"' in paused.content.decode()
+
+
+def test_with_the_reset_turned_off_no_page_offers_it(client, settings):
+    settings.WAGTAIL_PASSWORD_RESET_ENABLED = False
+    assert "forgot-password" not in client.get("/login/").content.decode()
+    assert client.get("/admin/password_reset/").status_code == 404
