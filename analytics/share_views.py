@@ -18,7 +18,6 @@ import logging
 import re
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -29,20 +28,16 @@ from wagtail.models import Site
 from accounts.people import person_name_from
 from analytics import selectors, usage
 from analytics.models import EventKind
-from cms.documents import document_page_preview
+from cms.documents import page_preview_png
 from cms.downloads import StoredFileMissing, stored_file_response
 from cms.extraction import ExtractionError
-from cms.middleware import STORE_RETRY_SECONDS, database_busy
+from cms.middleware import STORE_RETRY_SECONDS, database_busy, database_unreachable
 from cms.missing_files import asset_file_missing_report
 from cms.selectors import asset_page_of_file
 from cms.storage import file_store_down
 
 logger = logging.getLogger(__name__)
 
-#: The first page's picture: wide enough to stay sharp on a phone's dense screen, where the
-#: page shows it about 400 CSS pixels wide.
-PREVIEW_WIDTH = 800
-PREVIEW_CACHE_SECONDS = 24 * 3600
 #: How long a buyer is asked to wait when the database cannot be reached.
 DATABASE_RETRY_SECONDS = 300
 
@@ -56,16 +51,17 @@ def _calm_when_database_down(view):
     with Retry-After, saying to try again in a few minutes. The library's error page would
     offer "Back to the library", which a buyer cannot open. The page is rendered without the
     request: the context processors (the rep's bell, roles) would read the database again.
-    A busy database is a warning; any other OperationalError is logged with its traceback,
-    since it can also be a schema out of date rather than a server away."""
+    A busy or unreachable database (``cms.middleware``) is a warning; any other
+    OperationalError is logged with its traceback, since it can also be a schema out of date
+    rather than a server away."""
 
     @functools.wraps(view)
     def calm(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
         except OperationalError as error:
-            if database_busy(error):
-                logger.warning("database busy on a buyer's %s: %s", request.path, error)
+            if database_busy(error) or database_unreachable(error):
+                logger.warning("database unavailable on a buyer's %s: %s", request.path, error)
             else:
                 logger.exception("database unreachable on a buyer's %s", request.path)
             page = render_to_string("analytics/share_down.html")
@@ -103,30 +99,22 @@ def _company_name(request) -> str:
 
 def _first_page_png(asset) -> bytes | None:
     """A PNG of page 1 of the asset's file, or None when there is none to show: not a PDF,
-    not processed (so there is no page 1 known), or it cannot be drawn or read now. Drawn
-    in the extraction sandbox once per processed file and kept in the cache, so a page that
-    shows the picture has it drawn already when the browser asks for it."""
+    not processed (so there is no page 1 known), or it cannot be drawn or read now. The
+    reps' page previews' drawing (``cms.documents.page_preview_png``), from the cache once
+    drawn, so the browser's request for the picture finds it drawn already."""
     document = asset.document
     page = asset_page_of_file(asset, 1) if document is not None else None
     if page is None or not page.previewable:
         return None
-    processed = document.processed_at.timestamp() if document.processed_at else 0
-    key = f"share-preview:{document.pk}:{processed}:{PREVIEW_WIDTH}"
-    png = cache.get(key)
-    if png is None:
-        try:
-            png = document_page_preview(document_id=document.pk, number=1, width=PREVIEW_WIDTH)
-        except ExtractionError:
-            return None
-        except Exception as error:
-            if not file_store_down(error):
-                raise
-            logger.warning("file store down on a buyer's preview of asset %s: %r", asset.pk, error)
-            return None
-        if png is None:
-            return None
-        cache.set(key, png, PREVIEW_CACHE_SECONDS)
-    return png
+    try:
+        return page_preview_png(document, 1)
+    except ExtractionError:
+        return None
+    except Exception as error:
+        if not file_store_down(error):
+            raise
+        logger.warning("file store down on a buyer's preview of asset %s: %r", asset.pk, error)
+        return None
 
 
 def share_missing(request):

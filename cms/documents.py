@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -398,6 +399,34 @@ def document_page_texts(*, document_id: int) -> list[LibraryDocumentPage]:
 def document_page_unit(*, filename: str) -> str:
     """What the pages of the file ``filename`` are called: "slide" for decks, else "page"."""
     return "slide" if extension_of(filename) in DECKS.extensions else "page"
+
+
+#: Pages are drawn this wide: sharp on a phone's dense screen, where they show about 400 CSS
+#: pixels wide; and kept this long in the cache (``page_preview_png``).
+PAGE_PREVIEW_WIDTH = 800
+PAGE_PREVIEW_CACHE_SECONDS = 24 * 3600
+
+
+def page_preview_key(document, number: int) -> str:
+    """The cache key of page ``number``'s drawing: it names the processed file, so a new
+    file is drawn afresh. Also the ETag's source for the reps' page previews."""
+    processed = document.processed_at.timestamp() if document.processed_at else 0
+    return f"page-preview:{document.pk}:{processed}:{number}:{PAGE_PREVIEW_WIDTH}"
+
+
+def page_preview_png(document, number: int) -> bytes | None:
+    """``document_page_preview`` at ``PAGE_PREVIEW_WIDTH``, drawn once per processed file and
+    kept in the cache: the reps' page previews and the buyer's first page share it. The
+    caller checks permissions; raises ExtractionError as ``document_page_preview`` does."""
+    key = page_preview_key(document, number)
+    png = cache.get(key)
+    if png is None:
+        png = document_page_preview(
+            document_id=document.pk, number=number, width=PAGE_PREVIEW_WIDTH
+        )
+        if png is not None:
+            cache.set(key, png, PAGE_PREVIEW_CACHE_SECONDS)
+    return png
 
 
 def document_page_preview(*, document_id: int, number: int, width: int = 800) -> bytes | None:

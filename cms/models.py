@@ -296,7 +296,8 @@ class LibraryDocumentPage(models.Model):
     to the number of pages read (``page_count`` may be larger when a page limit applied), a
     page without text has a row with empty ``text``, and every page's text is also in the
     document's ``extracted_text``, in page order. Documents without pages (Word, Excel, text)
-    have no rows. A PDF page can be drawn with ``cms.documents.document_page_preview``.
+    have no rows. A PDF page can be drawn with ``cms.documents.document_page_preview`` (kept
+    in the cache: ``page_preview_png``).
     """
 
     document = models.ForeignKey(

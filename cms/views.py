@@ -12,7 +12,6 @@ import hashlib
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
@@ -30,7 +29,7 @@ from wagtail.permissions import policy_registry
 
 from accounts.roles import user_manages_content
 from cms import selectors
-from cms.documents import document_page_preview
+from cms.documents import page_preview_key, page_preview_png
 from cms.downloads import StoredFileMissing, stored_file_response
 from cms.extraction import ExtractionError
 from cms.missing_files import asset_file_missing_report
@@ -42,8 +41,6 @@ from cms.taxonomy import asset_terms, card_facets, facets
 logger = logging.getLogger(__name__)
 ASSETS_PER_PAGE = 24
 THUMBNAIL_SPEC = "max-640x400"
-PAGE_PREVIEW_WIDTH = 800
-PAGE_PREVIEW_CACHE_SECONDS = 24 * 3600
 # The selects of a listing's filter form (``cms.taxonomy``: ``listing_form``), in order.
 FILTER_FORM = tuple(item for item in facets() if item.listing_form)
 # Relations an asset card's chips read (``cms.taxonomy.card_facets``), loaded with the page.
@@ -330,26 +327,20 @@ def asset_page_preview(request, asset_id: int, number: int):
     document = asset.document
     if document is None or selectors.asset_page_of_file(asset, number) is None:
         raise Http404("This asset has no such page")
-    processed = document.processed_at.timestamp() if document.processed_at else 0
-    key = f"page-preview:{document.pk}:{processed}:{number}:{PAGE_PREVIEW_WIDTH}"
+    key = page_preview_key(document, number)
     etag = quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32])
     unchanged = get_conditional_response(request, etag=etag)
     if unchanged is not None:
         return _page_preview_headers(unchanged, etag)
-    png = cache.get(key)
+    try:
+        png = page_preview_png(document, number)
+    except ExtractionError as error:
+        if file_missing(error.__cause__):
+            missing = StoredFileMissing(document.file)
+            asset_file_missing_report(asset=asset, missing=missing, what="file")
+        raise Http404("This page cannot be drawn") from error
     if png is None:
-        try:
-            png = document_page_preview(
-                document_id=document.pk, number=number, width=PAGE_PREVIEW_WIDTH
-            )
-        except ExtractionError as error:
-            if file_missing(error.__cause__):
-                missing = StoredFileMissing(document.file)
-                asset_file_missing_report(asset=asset, missing=missing, what="file")
-            raise Http404("This page cannot be drawn") from error
-        if png is None:
-            raise Http404("Only PDF pages have previews")
-        cache.set(key, png, PAGE_PREVIEW_CACHE_SECONDS)
+        raise Http404("Only PDF pages have previews")
     response = HttpResponse(png, content_type="image/png")
     response["X-Content-Type-Options"] = "nosniff"
     return _page_preview_headers(response, etag)

@@ -157,7 +157,7 @@ def test_a_pdf_that_cannot_be_drawn_shows_no_picture(rep, deal, pdf_asset, monke
     def broken(**_):
         raise ExtractionError("The stored file could not be found or read.")
 
-    monkeypatch.setattr("analytics.share_views.document_page_preview", broken)
+    monkeypatch.setattr("cms.documents.document_page_preview", broken)
     _, token = _share(rep, pdf_asset, deal)
     assert "<img" not in _page(token)
 
