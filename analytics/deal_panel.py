@@ -94,7 +94,11 @@ def deal_search_terms(deal: Deal) -> list[tuple[Facet, object]]:
 
 def deal_search_params(deal: Deal) -> dict[str, str]:
     """Deal mode's parameters (``deal_<facet>``: a term slug) for ``deal_search_terms``."""
-    return {f"deal_{item.name}": term.slug for item, term in deal_search_terms(deal)}
+    return _params(deal_search_terms(deal))
+
+
+def _params(terms: list[tuple[Facet, object]]) -> dict[str, str]:
+    return {f"deal_{item.name}": term.slug for item, term in terms}
 
 
 def _terms_by_deal_value(item: Facet) -> dict:
@@ -192,7 +196,7 @@ def deal_panel(*, user, deal: Deal, source: str = "deal", record: bool = True) -
     ``unavailable``, but keeps the deal's touches, which need no search: the rep must still
     see what was already shared or used in the deal."""
     terms = deal_search_terms(deal)
-    params = {f"deal_{item.name}": term.slug for item, term in terms}
+    params = _params(terms)
     touches = deal_touches(user=user, deal=deal)
     asked = {**params, "per_page": str(RECOMMENDATIONS)}
     try:

@@ -94,7 +94,7 @@ def asset_used(request, asset_id: int):
 @login_required
 @require_POST
 def share_create(request, asset_id: int):
-    """Make a link (or give back the rep's open one: ``usage.share_link_reuse``), then
+    """Make a link (or give back the rep's open one: ``usage.share_link_give``), then
     redirect to where it can be copied (POST, redirect, GET: a reload never makes a second
     link): the deal's page when the rep shared from it, which lists the deal's links, else
     the rep's list of links."""
@@ -107,19 +107,13 @@ def share_create(request, asset_id: int):
         messages.error(request, _form_problems(form))
         return _back(request, asset)
     deal, note = form.cleaned_data["deal"], form.cleaned_data["recipient_note"]
-    made = usage.share_link_reuse(user=request.user, asset=asset, deal=deal, recipient_note=note)
-    if made is None:
-        try:
-            made = usage.share_link_create(
-                user=request.user, asset=asset, deal=deal, recipient_note=note
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return _back(request, asset)
-        reused = False
-    else:
-        reused = True
-    link = made[0]
+    try:
+        link, _, reused = usage.share_link_give(
+            user=request.user, asset=asset, deal=deal, recipient_note=note
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _back(request, asset)
     label = share_link_label(link, asset_visible=True)  # checked above
     if reused:
         until = date_format(timezone.localtime(link.expires_at), "j M Y")

@@ -616,6 +616,44 @@ def share_link_create(
     made from an alias is to its original (the same content, which whoever may see the alias
     may see), so it outlives the alias being removed.
     """
+    _share_refusal(user=user, asset=asset, deal=deal)
+    return _share_link_new(user=user, asset=asset_original(asset), deal=deal, note=recipient_note)
+
+
+def share_link_give(
+    *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
+) -> tuple[ShareLink, str, bool]:
+    """``share_link_create``, unless ``user`` already has an open link to ``asset`` in
+    ``deal`` for the same recipient note (compared casefolded): that one is given back,
+    renewed to open ``SHARE_LINK_DAYS`` from now. Returns the link, its token and whether it
+    was given back.
+
+    Sharing an asset again in the same deal for the same buyer is the rep asking for the link
+    again, not a second link: a second identical link would only be one more to revoke, and
+    one more "shared" touch would count the same share twice. A link made for another
+    recipient note, revoked, expired, or whose token cannot be shown again is not reused. The
+    same refusals as ``share_link_create`` come first: reuse gives nothing a new link would
+    not."""
+    _share_refusal(user=user, asset=asset, deal=deal)
+    original = asset_original(asset)
+    now = timezone.now()
+    candidates = ShareLink.objects.filter(
+        created_by=user, asset=original, deal=deal, revoked_at__isnull=True, expires_at__gt=now
+    ).order_by("-created_at", "-pk")
+    note = recipient_note.strip().casefold()
+    for link in candidates:
+        token = share_link_token(link)
+        if not token or token_digest(token) != link.token_hash:
+            continue  # made before nonces, or under another SECRET_KEY: it cannot be shown
+        if link.recipient_note.strip().casefold() == note:
+            link.expires_at = now + timedelta(days=settings.SHARE_LINK_DAYS)
+            link.save(update_fields=["expires_at"])
+            return link, token, True
+    return (*_share_link_new(user=user, asset=original, deal=deal, note=recipient_note), False)
+
+
+def _share_refusal(*, user, asset: AssetPage, deal: Deal) -> None:
+    """Raise ValidationError unless ``user`` may share ``asset`` in ``deal`` now."""
     if not asset_visible_to(user, asset):
         raise ValidationError({"asset": f"no asset {asset.pk}"})
     if not asset.shareable_with_buyers:
@@ -623,13 +661,15 @@ def share_link_create(
     own = deal.owner_id == user.pk or user_is_enablement_lead(user)
     if not own or deal.outcome != Deal.Outcome.OPEN:
         raise ValidationError({"deal": "Pick one of your open deals."})
-    asset = asset_original(asset)
+
+
+def _share_link_new(*, user, asset: AssetPage, deal: Deal, note: str) -> tuple[ShareLink, str]:
     link = ShareLink(
         nonce=secrets.token_hex(16),
         asset=asset,
         deal=deal,
         created_by=user,
-        recipient_note=recipient_note.strip(),
+        recipient_note=note.strip(),
         expires_at=timezone.now() + timedelta(days=settings.SHARE_LINK_DAYS),
     )
     token = share_link_token(link)
@@ -640,43 +680,6 @@ def share_link_create(
         kind=EventKind.SHARED, asset=asset, user=user, deal=deal, share_link=link, source="web"
     )
     return link, token
-
-
-def share_link_reuse(
-    *, user, asset: AssetPage, deal: Deal, recipient_note: str = ""
-) -> tuple[ShareLink, str] | None:
-    """``user``'s open link to ``asset`` in ``deal`` for the same recipient note, renewed to
-    open ``SHARE_LINK_DAYS`` from now, with its token; None when there is none (make one).
-
-    Sharing an asset again in the same deal for the same buyer is the rep asking for the link
-    again, not a second link: a second identical link would only be one more to revoke, and
-    one more "shared" touch would count the same share twice. A link made for another
-    recipient note, revoked, expired, or whose token cannot be shown again is not reused. The
-    same checks as ``share_link_create`` come first: reuse gives nothing a new link would not.
-    """
-    if not asset_visible_to(user, asset) or not asset.shareable_with_buyers:
-        return None
-    own = deal.owner_id == user.pk or user_is_enablement_lead(user)
-    if not own or deal.outcome != Deal.Outcome.OPEN:
-        return None
-    now = timezone.now()
-    candidates = ShareLink.objects.filter(
-        created_by=user,
-        asset=asset_original(asset),
-        deal=deal,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-    ).order_by("-created_at", "-pk")
-    note = recipient_note.strip().casefold()
-    for link in candidates:
-        token = share_link_token(link)
-        if not token or token_digest(token) != link.token_hash:
-            continue  # made before nonces, or under another SECRET_KEY: it cannot be shown
-        if link.recipient_note.strip().casefold() == note:
-            link.expires_at = now + timedelta(days=settings.SHARE_LINK_DAYS)
-            link.save(update_fields=["expires_at"])
-            return link, token
-    return None
 
 
 def share_link_revoke(*, link: ShareLink) -> bool:

@@ -5,12 +5,13 @@ was already shared or used in the deal, nor what they were ranked for)."""
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics.models import EventKind, ShareLink, UsageEvent
-from analytics.usage import share_link_reuse
+from analytics.usage import share_link_give
 from tests.analytics import test_deals
 from tests.analytics.test_deals import _deal
 from tests.factories import make_user
@@ -118,18 +119,26 @@ def test_a_lead_reading_a_reps_deal_is_offered_no_actions_and_no_links_of_the_re
     assert 'id="deal-links"' in _client(rep).get("/deals/007E/").content.decode()
 
 
-def test_reuse_refuses_what_a_new_link_would_refuse(library):
+def test_giving_a_link_back_refuses_what_a_new_link_would_refuse(library):
+    """The reuse comes after the same refusals as a new link: another rep, an asset the rep
+    may not see, or a closed deal never gets the open link back."""
     rep = make_user(role=REP)
     deal = _deal("007F", rep)
     _share(_client(rep), library["decide"], deal)
-    assert share_link_reuse(user=rep, asset=library["decide"], deal=deal) is not None
-    other = make_user(role=REP)
-    assert share_link_reuse(user=other, asset=library["decide"], deal=deal) is None
-    outsider_secret = share_link_reuse(user=rep, asset=library["secret"], deal=deal)
-    assert outsider_secret is None  # restricted from the rep
+    link, _, reused = share_link_give(user=rep, asset=library["decide"], deal=deal)
+    assert reused and link == ShareLink.objects.get()
+    refused = [
+        (make_user(role=REP), library["decide"]),  # not their deal
+        (rep, library["secret"]),  # restricted from the rep
+    ]
+    for user, asset in refused:
+        with pytest.raises(ValidationError):
+            share_link_give(user=user, asset=asset, deal=deal)
     deal.outcome = "lost"
     deal.save(update_fields=["outcome"])
-    assert share_link_reuse(user=rep, asset=library["decide"], deal=deal) is None
+    with pytest.raises(ValidationError, match="open deals"):
+        share_link_give(user=rep, asset=library["decide"], deal=deal)
+    assert ShareLink.objects.count() == 1
 
 
 def test_sharing_from_the_asset_page_still_goes_to_the_list_of_links(library):
