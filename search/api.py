@@ -113,6 +113,11 @@ class FacetOut(Schema):
     selected: bool
 
 
+class OfferOut(Schema):
+    label: str
+    url: str
+
+
 class SearchOut(Schema):
     query: str
     total: int
@@ -129,6 +134,12 @@ class SearchOut(Schema):
     )
     results: list[HitOut]
     facets: dict[str, list[FacetOut]]
+    offers: list[OfferOut] = Field(
+        description="what a text search that found nothing offers instead, as the search page "
+        "does: first the stage and pillar filters its words name, with how many assets the "
+        'caller may open carry each ("Why Buy Now? is a pillar: see its 16 assets"), then '
+        "asking marketing for the content"
+    )
 
 
 class SuggestionOut(Schema):
@@ -218,6 +229,7 @@ def search(request, response: HttpResponse, params: Query[SearchParams]):
             "within_typos": page.within_typos,
             "results": [_hit(card) for card in page.cards],
             "facets": _facets(page.results),
+            "offers": [{"label": offer.label, "url": offer.url} for offer in page.empty_actions],
         },
     )
 

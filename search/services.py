@@ -653,9 +653,9 @@ def rep_search(
         user=user,
         labels=selectors.taxonomy_labels(),
         today=timezone.localdate().isoformat(),
-        # Only the page shows them: the API and the deal panel would pay an engine call each
-        # for nothing.
-        filters_named=_filters_named(query, results) if source == "web" else [],
+        # The page and the API offer them; the deal panel, which shows no empty results,
+        # would pay an engine call for nothing.
+        filters_named=_filters_named(query, results) if source in ("web", "api") else [],
     )
 
 

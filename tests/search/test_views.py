@@ -1,5 +1,6 @@
 """The rep search page, suggestions endpoint and result click-through (embedded engine)."""
 
+import html
 import re
 
 import pytest
@@ -376,13 +377,21 @@ def test_a_search_that_finds_something_offers_no_filter(searching, library):
     assert "is a pillar" not in html and "is a stage" not in html
 
 
-def test_only_the_page_counts_the_filters_a_search_names(searching, library, monkeypatch):
-    """The API shows no such offer, so it pays no engine call for one."""
-    from search import selectors
-
-    asked, real = [], selectors.filters_named
-    monkeypatch.setattr(selectors, "filters_named", lambda q: asked.append(q) or real(q))
-    assert searching.get("/api/v1/search", {"q": "why buy you"}).json()["total"] == 0
-    assert asked == []
-    assert "is a pillar" in searching.get("/search/", {"q": "why buy you"}).content.decode()
-    assert len(asked) == 1
+def test_the_api_offers_what_the_page_offers_for_a_search_that_found_nothing(
+    searching, client, library
+):
+    """A CRM sidebar on the API was told "0 results" for "why buy you" and nothing more,
+    where the page offers the pillar and its count."""
+    page = _offers(searching, "why buy you")
+    data = searching.get("/api/v1/search", {"q": "why buy you"}).json()
+    assert data["total"] == 0
+    assert [(offer["url"], offer["label"]) for offer in data["offers"]] == [
+        (url.replace("&amp;", "&"), html.unescape(words)) for url, words in page
+    ]
+    assert data["offers"][0]["label"].startswith("Why Buy You? is a pillar: see its")
+    assert data["offers"][-1]["url"].startswith("/analytics/requests/?q=why+buy+you")
+    # Counted for the caller only, and nothing offered beside results.
+    client.force_login(library.outsider)
+    outsider = client.get("/api/v1/search", {"q": "why buy now"}).json()["offers"]
+    assert "why-buy-now" not in str(outsider)
+    assert searching.get("/api/v1/search", {"q": "battlecard"}).json()["offers"] == []
