@@ -265,3 +265,39 @@ def test_a_failed_sign_in_is_announced_and_tied_to_the_fields(page, library):
         expect(page.locator(field)).to_have_accessible_description(re.compile("didn't match"))
     login(page, "rep", PASSWORD)
     expect(page.get_by_role("navigation", name="Main")).to_have_count(1)
+
+
+# --- The "/" shortcut can be turned off (WCAG 2.1.4) ---------------------------------------------
+
+
+def test_the_slash_shortcut_can_be_turned_off_and_stays_off(page, library):
+    """One key alone moving focus must be possible to turn off: a speech-input user saying
+    "slash" in a comment would land in the search box."""
+    login(page, "rep", PASSWORD)
+    page.goto("/")
+    box = page.locator("#search-q")
+    toggle = page.get_by_role("button", name="Press / to search")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(toggle).to_have_text("Press / to search: on")
+    page.keyboard.press("/")
+    expect(box).to_be_focused()
+    assert box.input_value() == ""  # the key focused the box and typed nothing
+
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(toggle).to_have_text("Press / to search: off")
+    assert "(press /)" not in box.get_attribute("placeholder")
+    page.evaluate("document.activeElement.blur()")  # focus off the box and the button
+    page.keyboard.press("/")
+    expect(box).not_to_be_focused()
+
+    page.goto("/search/")  # another page, the same choice
+    toggle = page.get_by_role("button", name="Press / to search")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press("/")
+    expect(page.locator("#search-q")).not_to_be_focused()
+    toggle.click()  # and back on
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("/")
+    expect(page.locator("#search-q")).to_be_focused()
+    assert "(press /)" in page.locator("#search-q").get_attribute("placeholder")

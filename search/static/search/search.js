@@ -361,9 +361,43 @@
   }
   document.addEventListener("toggle", cardForm, true);  // toggle does not bubble
 
+  // "/" alone focuses the box; the rep can turn that off (a speech-input user saying a word
+  // with "slash" in it, say), and the choice is kept in this browser.
+  var SHORTCUT_OFF = "enablement.searchShortcut";
+
+  function shortcutOn() {
+    try { return window.localStorage.getItem(SHORTCUT_OFF) !== "off"; } catch (error) { return true; }
+  }
+
+  function shortcutShow() {
+    var on = shortcutOn();
+    var lines = document.querySelectorAll(".search-shortcut");
+    for (var i = 0; i < lines.length; i++) {
+      var button = lines[i].querySelector("button");
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.querySelector(".search-shortcut-state").textContent = on ? ": on" : ": off";
+      lines[i].hidden = false;
+    }
+    var boxes = document.querySelectorAll(".search-box input[name=q]");
+    for (var j = 0; j < boxes.length; j++) {
+      var hint = boxes[j].getAttribute("placeholder") || "";
+      boxes[j].setAttribute("placeholder", hint.replace(/ \(press \/\)$/, "") + (on ? " (press /)" : ""));
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".search-shortcut button");
+    if (!button) { return; }
+    try {
+      if (shortcutOn()) { window.localStorage.setItem(SHORTCUT_OFF, "off"); }
+      else { window.localStorage.removeItem(SHORTCUT_OFF); }
+    } catch (error) { return; }  // storage refused: the shortcut stays as it was
+    shortcutShow();
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (isTyping(event.target)) { return; }
+    if (isTyping(event.target) || !shortcutOn()) { return; }
     var input = document.querySelector(".search-box input[name=q]");
     if (input) { event.preventDefault(); input.focus(); input.select(); }
   });
@@ -373,6 +407,7 @@
     for (var i = 0; i < forms.length; i++) { setup(forms[i]); }
     if (forms.length) { liveResults(forms[0]); }
     facetsForScreen();
+    shortcutShow();
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
