@@ -1,8 +1,9 @@
 """The estimator's inputs, read from compact rows (never raw events): closed deals with their
 stage history and the deal x asset rollup's first touches.
 
-Times are days on one clock (seconds since the epoch / 86400, computed by the database). A
-deal's close is the end of its close day (UTC), as the touches rollup judges "before close".
+Times are whole milliseconds since the epoch on one clock, computed by the database
+(``sql.epoch_ms``: integers, so equal offsets into a stay are equal). A deal's close is the end
+of its close day (UTC), as the touches rollup judges "before close".
 Its stratum is its owner (a user, else the owner's name as the CRM gave it) plus the
 attributes the lead picked (``AnalyticsSettings.strata``): "industry", "size_band" (the amount
 in the reporting currency: under 10k, 10k-100k, 100k-1M, 1M and more, or "no rate") or
@@ -18,20 +19,20 @@ from datetime import UTC, date, datetime, timedelta
 from analytics.currency import Rates
 from analytics.effectiveness import DealRecord
 from analytics.models import Deal, DealAssetTouch, DealStageChange
-from analytics.rollups.sql import epoch_days, raw_rows
+from analytics.rollups.sql import epoch_ms, raw_rows
 from analytics.scope import strata_chosen
 from analytics.services import LOST_STAGES, WON_STAGES
 from cms.models import BuyerStage
 
-DAY = 86400.0
 CLOSED = (Deal.Outcome.WON, Deal.Outcome.LOST)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SIZE_BANDS = ((10_000, "under 10k"), (100_000, "10k-100k"), (1_000_000, "100k-1M"))
 
 
-def close_days(close: date) -> float:
-    """The end of the close day."""
+def close_ms(close: date) -> int:
+    """The end of the close day, in milliseconds since the epoch."""
     end = datetime.combine(close + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    return end.timestamp() / DAY
+    return (end - EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class ClosedDeal:
     external_id: str
     won: bool
     close_date: date
-    closed_at: float  # the end of the close day, in days
+    closed_at: int  # the end of the close day, in milliseconds since the epoch
     segment: str
     industry: str
     stratum: tuple
@@ -48,14 +49,14 @@ class ClosedDeal:
     currency: str
     rate: float | None  # to the reporting currency on the close date; None: no rate
     reached: int
-    history: tuple[tuple[float, int | None], ...]
+    history: tuple[tuple[int, int | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class TouchRow:
     deal_id: int
     asset_id: int
-    first: float
+    first: int  # milliseconds since the epoch
     first_stage: int
     credits: tuple[float, ...]
 
@@ -109,11 +110,11 @@ def load(strata: list[str] | None = None) -> Inputs:
     deals = _deals(strata, rates, _histories(set(stages)))
     rows = (
         DealAssetTouch.objects.filter(deal__outcome__in=CLOSED, deal__close_date__isnull=False)
-        .annotate(first_days=epoch_days(DealAssetTouch, "first_touch_at"))
+        .annotate(first_ms=epoch_ms(DealAssetTouch, "first_touch_at"))
         .values_list(
             "deal_id",
             "asset_id",
-            "first_days",
+            "first_ms",
             "first_touch_stage_order",
             "credit_first",
             "credit_last",
@@ -131,16 +132,16 @@ def load(strata: list[str] | None = None) -> Inputs:
 
 
 def _histories(pipeline: set[int]) -> dict[int, list]:
-    """Closed deals' histories as (days, journey order or None for time outside the
+    """Closed deals' histories as (milliseconds, journey order or None for time outside the
     pipeline: a closing stage, an unmapped one)."""
     histories: dict[int, list] = defaultdict(list)
     rows = (
         DealStageChange.objects.filter(deal__outcome__in=CLOSED)
-        .annotate(entered_days=epoch_days(DealStageChange, "entered_at"))
+        .annotate(entered_ms=epoch_ms(DealStageChange, "entered_at"))
         .order_by("deal_id", "entered_at", "id")
     )
     for deal_id, entered, order in raw_rows(
-        rows.values_list("deal_id", "entered_days", "journey_stage__sort_order")
+        rows.values_list("deal_id", "entered_ms", "journey_stage__sort_order")
     ):
         histories[deal_id].append((entered, order if order in pipeline else None))
     return histories
@@ -166,7 +167,7 @@ def _deals(strata: list[str], rates: Rates, histories: dict) -> dict[int, Closed
             external_id=external,
             won=outcome == Deal.Outcome.WON,
             close_date=close,
-            closed_at=close_days(close),
+            closed_at=close_ms(close),
             segment=segment or "",
             industry=industry or "",
             stratum=(owner, *picked),

@@ -18,7 +18,7 @@ from analytics.currency import Rates, money_text
 from analytics.imports import deal_import_file
 from analytics.models import CurrencyRate, Deal, DealAssetTouch, DealChanged, DealStageChange
 from analytics.rollups import population
-from analytics.services import api_key_create
+from analytics.services import DealInput, api_key_create, deal_upsert
 from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
 
@@ -346,3 +346,50 @@ def test_a_mapped_header_becomes_an_attribute_and_an_overlong_value_is_refused_b
     assert report.created == 1
     assert report.errors[0][:2] == (3, "Territory")
     assert Deal.objects.get(external_id="A1").attributes == {"Territory": "North"}
+
+
+# --- One clock, exact ----------------------------------------------------------------------------
+
+
+def test_deals_touched_at_the_same_moment_of_their_stay_are_never_each_others_comparisons():
+    """An automation sends the overview deck one hour after every deal is created: no deal is
+    untouched at that moment, so there is nothing to compare with. In fractional days the
+    offset "one hour" came out a few ulps apart from one date to another, and an outside audit
+    saw an asset used in every deal split into 1580 "treated" against 802 "comparison" deals
+    and called "helps". Times are whole milliseconds now, so equal offsets are equal."""
+    deck = make_asset("Overview deck", stages=("discover",))
+    lead = make_user(role=ENABLEMENT_LEAD)
+    start = datetime(2023, 1, 2, 8, 0, 0, 250000, tzinfo=UTC)
+    events = []
+    for number in range(60):
+        # Spread over two years and the clock, as real deals are.
+        created = start + timedelta(days=11 * number, minutes=37 * number, milliseconds=number)
+        closed = created + timedelta(days=20)
+        for stage, when in (
+            ("Prospecting", created),
+            ("Closed Won" if number % 2 else "Closed Lost", closed),
+        ):
+            deal_upsert(
+                data=DealInput(
+                    external_id=f"AUTO-{number}",
+                    stage=stage,
+                    amount=Decimal(1000),
+                    close_date=closed.date() if stage.startswith("Closed") else None,
+                    stage_changed_at=when,
+                )
+            )
+        events.append(
+            (f"auto-{number}", "used_in_deal", deck, f"AUTO-{number}", created + timedelta(hours=1))
+        )
+    send_events(*events, user=lead)
+    refresh()
+
+    inputs = population.load()
+    offsets = set()
+    for row in inputs.touches:
+        entered = min(when for when, _ in inputs.deals[row.deal_id].history)
+        offsets.add(row.first - entered)
+    assert offsets == {3_600_000}  # one hour, in milliseconds, for every deal
+    numbers = selectors.asset_stats(deck.pk, window="all")
+    assert (numbers["usable_deals"], numbers["comparison_deals"]) == (0, 0)
+    assert numbers["verdict"] == "not enough data"

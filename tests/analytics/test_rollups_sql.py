@@ -39,9 +39,7 @@ def test_rows_read_in_bulk_are_the_orm_values():
     columns = UsageEvent.objects.order_by("id").values_list(
         "id", "asset_id", "occurred_at", "deal_id"
     )
-    days = UsageEvent.objects.order_by("id").annotate(
-        days=sql.epoch_days(UsageEvent, "occurred_at")
-    )
+    millis = UsageEvent.objects.order_by("id").annotate(ms=sql.epoch_ms(UsageEvent, "occurred_at"))
 
     read = [(i, a, sql.as_datetime(t), d) for i, a, t, d in sql.raw_rows(columns)]
 
@@ -49,8 +47,9 @@ def test_rows_read_in_bulk_are_the_orm_values():
     assert [sql.as_datetime(t) for _, _, t, _ in read] == times  # the same instants
     assert all(t.utcoffset() == timedelta(0) for _, _, t, _ in read)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    expected = [(t - epoch).total_seconds() / 86400 for t in times]
-    assert [v for (v,) in sql.raw_rows(days.values_list("days"))] == pytest.approx(expected)
+    # Whole milliseconds, exactly: the estimator compares differences of these times.
+    expected = [round((t - epoch) / timedelta(milliseconds=1)) for t in times]
+    assert [v for (v,) in sql.raw_rows(millis.values_list("ms"))] == expected
 
 
 def test_a_derived_table_gets_exactly_the_wanted_rows():
