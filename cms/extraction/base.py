@@ -117,6 +117,16 @@ def join(chunks) -> str:
     return "\n\n".join(chunk for chunk in cleaned if chunk)
 
 
+def with_article(label: str) -> str:
+    """``"Word"`` -> ``"a Word"``, ``"Excel"`` -> ``"an Excel"``, ``"RTF"`` -> ``"an RTF"``:
+    "an" before a vowel sound (an initialism is read letter by letter)."""
+    first = label[:1]
+    spoken_as_vowel = bool(first) and (
+        first in "AEIOU" or (label.isupper() and first in "AEFHILMNORSX")
+    )
+    return f"{'an' if spoken_as_vowel else 'a'} {label}"
+
+
 def chars_note(limits: Limits) -> str:
     return f"Only the first {limits.max_chars:,} characters were kept for search."
 

@@ -24,7 +24,14 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cms.extraction.base import MB, ExtractionError, Limits, password_error
+from cms.extraction.base import (
+    MB,
+    ExtractionError,
+    Limits,
+    extension_of,
+    password_error,
+    with_article,
+)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -403,9 +410,27 @@ def ole_problem(source, *, kind: str) -> ExtractionError:
         encrypted = False
     if encrypted:
         return password_error(f"{label} file")
-    return ExtractionError(
-        f"The file is an older {label} file (.{LEGACY_EXTENSIONS[kind]}) saved under the "
+    return ExtractionError(older_format_message("The file", kind=kind))
+
+
+def older_format_message(subject: str, *, kind: str) -> str:
+    """``subject`` ("The file", or the file's name in quotes) is an older binary file under
+    ``kind``'s extension, and what to do about it."""
+    label = KIND_LABELS[kind]
+    return (
+        f"{subject} is an older {label} file (.{LEGACY_EXTENSIONS[kind]}) saved under the "
         f".{kind} extension; save it as .{kind} in {label} and upload it again."
+    )
+
+
+def newer_format_message(filename: str, *, kind: str) -> str:
+    """A modern package of ``kind`` saved under an older extension (a .docx named .doc)."""
+    label = KIND_LABELS[kind]
+    extension = extension_of(filename)
+    return (
+        f"“{filename}” is {with_article(label)} file in the newer format (.{kind}, {label} "
+        f"2007 and later) saved under the .{extension} extension; rename it to .{kind} and "
+        "upload it again."
     )
 
 
@@ -418,7 +443,7 @@ def check_office_signature(filename: str, kind: str, head: bytes, fileobj) -> No
         problem = ole_problem(fileobj, kind=kind)
         if problem.status == "protected":
             return
-        raise ExtractionError(f"“{filename}” is not a {label} file: {problem}")
+        raise ExtractionError(older_format_message(f"“{filename}”", kind=kind))
     if not head.startswith(ZIP_MAGIC):
         raise ExtractionError(f"“{filename}” is not a {label} file: it is not an Office package.")
     fileobj.seek(0)

@@ -25,8 +25,9 @@ from cms.extraction.base import (
     paged_extraction,
     password_error,
     text_extraction,
+    with_article,
 )
-from cms.extraction.ooxml import OLE_MAGIC, ZIP_MAGIC
+from cms.extraction.ooxml import OLE_MAGIC, ZIP_MAGIC, Package, newer_format_message
 from cms.extraction.thumbnails import title_card
 
 LABELS = {
@@ -160,6 +161,16 @@ def read_with_tika(path: Path, *, filename: str, limits: Limits, label: str) -> 
     return extraction
 
 
+def _newer_kind(fileobj) -> str:
+    """ "docx", "pptx" or "xlsx" when ``fileobj`` is that kind of Office package (a modern file
+    saved under its older extension), else ""."""
+    fileobj.seek(0)
+    try:
+        return Package(fileobj, limits=Limits()).kind()
+    except ExtractionError:
+        return ""
+
+
 class TikaParser(Parser):
     name = "tika"
     label = "Office"
@@ -184,9 +195,13 @@ class TikaParser(Parser):
             "msg": OLE_MAGIC, "odt": ZIP_MAGIC, "odp": ZIP_MAGIC, "ods": ZIP_MAGIC,
             "rtf": b"{\\rtf",
         }[extension]  # fmt: skip
+        if expected == OLE_MAGIC and head.startswith(ZIP_MAGIC):
+            newer = _newer_kind(fileobj)
+            if newer:
+                raise ExtractionError(newer_format_message(filename, kind=newer))
         if not head.startswith(expected):
             raise ExtractionError(
-                f"“{filename}” is not an {label} file: it does not start like one."
+                f"“{filename}” is not {with_article(label)} file: it does not start like one."
             )
 
     @classmethod

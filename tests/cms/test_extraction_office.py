@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from cms.extraction import ExtractionError, Limits, extract
+from cms.extraction import ExtractionError, Limits, check_signature, extract
 from tests.cms.builders import (
     FIXTURES,
     PPTX_MAIN,
@@ -290,6 +290,65 @@ def test_older_binary_file_renamed_to_docx_is_named_as_such(tmp_path):
 
     with pytest.raises(ExtractionError, match=r"older Word file \(\.doc\) saved under the \.docx"):
         read(tmp_path, "renamed.docx", legacy)
+
+
+def test_older_binary_file_renamed_to_docx_is_refused_at_upload_in_one_sentence():
+    legacy = (FIXTURES / "legacy.doc").read_bytes()
+
+    with pytest.raises(ExtractionError) as error:
+        check_signature("renamed.docx", io.BytesIO(legacy))
+
+    assert str(error.value) == (
+        "“renamed.docx” is an older Word file (.doc) saved under the .docx extension; "
+        "save it as .docx in Word and upload it again."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "brief.doc",
+            make_docx(["Modern words"]),
+            "“brief.doc” is a Word file in the newer format (.docx, Word 2007 and later) saved "
+            "under the .doc extension; rename it to .docx and upload it again.",
+        ),
+        (
+            "deck.ppt",
+            make_pptx([("Title", "Body")]),
+            "“deck.ppt” is a PowerPoint file in the newer format (.pptx, PowerPoint 2007 and "
+            "later) saved under the .ppt extension; rename it to .pptx and upload it again.",
+        ),
+        (
+            "model.xls",
+            make_xlsx([["a"]]),
+            "“model.xls” is an Excel file in the newer format (.xlsx, Excel 2007 and later) "
+            "saved under the .xls extension; rename it to .xlsx and upload it again.",
+        ),
+    ],
+)
+def test_modern_office_file_under_its_older_extension_says_what_it_is(name, content, message):
+    with pytest.raises(ExtractionError) as error:
+        check_signature(name, io.BytesIO(content))
+
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("old.doc", "“old.doc” is not a Word file: it does not start like one."),
+        ("old.ppt", "“old.ppt” is not a PowerPoint file: it does not start like one."),
+        ("old.xls", "“old.xls” is not an Excel file: it does not start like one."),
+        ("old.rtf", "“old.rtf” is not an RTF file: it does not start like one."),
+        ("old.msg", "“old.msg” is not an Outlook message file: it does not start like one."),
+    ],
+)
+def test_refusal_of_a_renamed_legacy_file_is_grammatical(name, message):
+    with pytest.raises(ExtractionError) as error:
+        check_signature(name, io.BytesIO(b"%PDF-1.4 not this format"))
+
+    assert str(error.value) == message
 
 
 def _theme_package() -> bytes:
