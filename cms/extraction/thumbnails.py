@@ -31,7 +31,9 @@ def is_blank(image) -> bool:
 def image_thumbnail(source, *, width: int, max_pixels: int, refuse_blank: bool = False) -> bytes:
     """PNG ``width`` pixels wide (height capped at twice that) from an image file.
 
-    Refuses images over ``max_pixels`` and, with ``refuse_blank``, images of one flat colour.
+    Refuses images over ``max_pixels`` (saying how many pixels they have, also when Pillow's
+    own decompression-bomb check stops them first) and, with ``refuse_blank``, images of one
+    flat colour.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -40,10 +42,7 @@ def image_thumbnail(source, *, width: int, max_pixels: int, refuse_blank: bool =
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as image:
                 if image.width * image.height > max_pixels:
-                    raise ExtractionError(
-                        f"The image is {image.width}×{image.height} pixels, more than the "
-                        f"{max_pixels:,} pixels allowed."
-                    )
+                    raise _too_many_pixels(image.size, max_pixels)
                 image.draft("RGB", (width, width * 4))
                 image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
                 if refuse_blank and is_blank(image):
@@ -52,10 +51,37 @@ def image_thumbnail(source, *, width: int, max_pixels: int, refuse_blank: bool =
                 return png(image.resize((width, min(height, width * 2)), Image.LANCZOS))
     except ExtractionError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        size = _declared_size(source)
+        if size is None:
+            raise ExtractionError("The image is too large to process.") from error
+        raise _too_many_pixels(size, max_pixels) from error
+    except (UnidentifiedImageError, OSError, ValueError) as error:
         raise ExtractionError("The image is damaged or not in a format we can read.") from error
-    except Image.DecompressionBombWarning as error:
-        raise ExtractionError("The image is too large to process.") from error
+
+
+def _too_many_pixels(size: tuple[int, int], max_pixels: int) -> ExtractionError:
+    return ExtractionError(
+        f"The image is {size[0]}×{size[1]} pixels, more than the {max_pixels:,} pixels "
+        "allowed; export a smaller image and upload it again."
+    )
+
+
+def _declared_size(source) -> tuple[int, int] | None:
+    """The width and height an image file's header declares, read without Pillow's
+    decompression-bomb check (nothing is decoded), or None when it cannot be read."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # only for this header read; the sandbox runs one file at a time
+    try:
+        source.seek(0)
+        with Image.open(source) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - the caller then says the image is too large
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def embedded_preview(data: bytes | None, *, width: int) -> bytes | None:

@@ -6,9 +6,11 @@ oversized and hostile files. PDFs, Office files, the sandbox and Tika have their
 from __future__ import annotations
 
 import io
+import struct
 import time
 import tracemalloc
 import zipfile
+import zlib
 
 import pytest
 from PIL import Image
@@ -350,6 +352,37 @@ def test_image_over_the_pixel_limit_is_refused(tmp_path):
 
     with pytest.raises(ExtractionError, match="3000×3000 pixels"):
         extract(path, filename="huge.png", limits=Limits(max_image_pixels=1_000_000))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG declaring ``width`` x ``height`` 1-bit pixels with no picture data: what a pixel
+    bomb (a small file that unpacks to gigabytes) looks like to a reader of its header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("side", [10_000, 40_000])  # over Pillow's warning / its error limit
+def test_pixel_bomb_image_is_refused_with_its_size_not_as_damaged(tmp_path, side):
+    path = write(tmp_path, "huge.png", _png_header(side, side))
+
+    with pytest.raises(ExtractionError) as error:
+        extract(path, filename="huge.png", limits=LIMITS)
+
+    assert str(error.value) == (
+        f"The image is {side}×{side} pixels, more than the 50,000,000 pixels allowed; "
+        "export a smaller image and upload it again."
+    )
 
 
 # --- Signatures ----------------------------------------------------------------------------------
