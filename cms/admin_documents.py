@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail import hooks
@@ -24,27 +23,24 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
+from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.reports import ReportView
 from wagtail.documents import get_document_model
-from wagtail.permissions import policy_registry
 
-from cms.documents import (
-    document_reprocess,
-    document_stuck_since,
-    documents_processing_for_user,
+from cms.document_status import (
+    NEEDS_ATTENTION,
+    document_can_retry,
+    document_needs_attention,
+    document_policy,
+    processing_status_label,
 )
+from cms.documents import document_reprocess, documents_processing_for_user
 from cms.extraction import extension_of
 from cms.models import LibraryDocument
 from cms.tasks import document_schedule_processing
 
 REPORT_PERMISSIONS = ["add", "change", "choose"]
 Status = LibraryDocument.Status
-NEEDS_ATTENTION = (Status.FAILED, Status.PROTECTED)  # their text could not be read
-
-
-def document_policy():
-    """Wagtail's collection permission policy for documents (looked up once apps are ready)."""
-    return policy_registry.get_by_type(get_document_model())
 
 
 class ProcessingFilterSet(WagtailFilterSet):
@@ -65,18 +61,8 @@ class ActionsColumn(Column):
     def get_cell_context_data(self, instance, parent_context):
         context = super().get_cell_context_data(instance, parent_context)
         context["retry_url"] = reverse("cms_document_reprocess", args=[instance.pk])
-        retryable = instance.extraction_status in (Status.FAILED, Status.DONE)
-        context["can_retry"] = retryable or document_stuck_since(document=instance) is not None
+        context["can_retry"] = document_can_retry(instance)
         return context
-
-
-def processing_status_label(document: LibraryDocument) -> str:
-    """The status as shown, "Processing — no progress since …" for a stuck document."""
-    since = document_stuck_since(document=document)
-    if since is None:
-        return document.get_extraction_status_display()
-    shown = formats.date_format(timezone.localtime(since), "SHORT_DATETIME_FORMAT")
-    return _("Processing — no progress since %(time)s") % {"time": shown}
 
 
 class DocumentProcessingReportView(ReportView):
@@ -99,9 +85,7 @@ class DocumentProcessingReportView(ReportView):
             "extraction_status",
             label=_("Processing"),
             accessor=processing_status_label,
-            primary=lambda doc: (
-                doc.extraction_status in NEEDS_ATTENTION or bool(document_stuck_since(document=doc))
-            ),
+            primary=document_needs_attention,
             sort_key="extraction_status",
         ),
         Column("extraction_error", label=_("Details")),
@@ -141,20 +125,23 @@ class DocumentsNeedingAttentionPanel(Component):
 @require_POST
 def document_reprocess_view(request, document_id: int):
     """Process a document again (after a timeout, once a limit was raised, or when it is
-    stuck); refused while it is pending and may still be being processed."""
+    stuck); refused while it is pending and may still be being processed. Answers back to
+    where it was pressed (``next``: the report, the document's edit page, an asset's editor),
+    else to the report."""
     document = get_object_or_404(get_document_model(), pk=document_id)
     if not document_policy().user_has_permission_for_instance(request.user, "change", document):
         raise PermissionDenied
+    back = get_valid_next_url_from_request(request) or reverse("cms_document_processing")
     if not document_reprocess(document_id=document.pk):
         messages.error(
             request,
             _("“%(title)s” is still being processed; try again if it makes no progress.")
             % {"title": document},
         )
-        return redirect("cms_document_processing")
+        return redirect(back)
     document_schedule_processing(document_id=document.pk)
     messages.success(request, _("“%(title)s” is being processed again.") % {"title": document})
-    return redirect("cms_document_processing")
+    return redirect(back)
 
 
 class ProcessingReportMenuItem(MenuItem):

@@ -1,0 +1,21 @@
+"""``{% document_processing_status document %}``: a document's processing status, its reason
+and "Process again" where it applies (``cms.document_status``), for the admin pages that
+show a document to someone who may edit it or the page that uses it."""
+
+from django import template
+
+from cms.document_status import document_processing_status
+
+register = template.Library()
+
+
+@register.inclusion_tag("cms/admin/document_processing_status.html", takes_context=True)
+def document_processing_status_notice(context, document, *, where: str = "document"):
+    """``where`` is "document" on its edit page, "asset" in an asset's editor (which names
+    the document and links to it)."""
+    request = context["request"]
+    return {
+        "document": document,
+        "status": document_processing_status(document=document, user=request.user),
+        "where": where,
+    }
