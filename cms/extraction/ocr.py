@@ -59,15 +59,17 @@ def _page_image(document, index: int):
 
 def recognise_pages(
     document, numbers: list[int], *, limits: Limits, budget: Budget
-) -> tuple[dict[int, str], list[int]]:
+) -> tuple[dict[int, str], list[int], list[int]]:
     """OCR the pages ``numbers`` (from 1) of a pdfium document: the text of each page read,
-    and the pages left unread (over the page limit or out of time)."""
+    the pages left unread (over the page limit or out of time), and the pages read in which
+    Tesseract found no text."""
     done: dict[int, str] = {}
+    empty: list[int] = []
     with tempfile.TemporaryDirectory(prefix="ocr-") as folder:
         for position, number in enumerate(numbers):
             seconds = budget.seconds_left()
             if position >= limits.ocr_pages or seconds < MIN_SECONDS:
-                return done, numbers[position:]
+                return done, numbers[position:], empty
             try:
                 image = _page_image(document, number - 1)
             except MemoryError:
@@ -80,7 +82,9 @@ def recognise_pages(
             image_path.unlink()
             if text.strip():
                 done[number] = text
-    return done, []
+            else:
+                empty.append(number)
+    return done, [], empty
 
 
 def _pages(numbers: list[int], one: str, many: str) -> str:
@@ -103,7 +107,7 @@ def unavailable_note(scanned: list[int], page_count: int) -> str:
     )
 
 
-def done_notes(done: list[int], skipped: list[int]) -> list[str]:
+def done_notes(done: list[int], skipped: list[int], empty: list[int]) -> list[str]:
     notes = []
     if done:
         notes.append(
@@ -114,5 +118,12 @@ def done_notes(done: list[int], skipped: list[int]) -> list[str]:
         notes.append(
             f"{_pages(skipped, 'looks', 'look')} scanned but could not be read by text "
             "recognition within the page or time limit."
+        )
+    if empty:
+        pronoun = "it" if len(empty) == 1 else "them"
+        notes.append(
+            f"{_pages(empty, 'looks', 'look')} scanned, but text recognition (OCR) found no "
+            f"text on {pronoun}; if the scan shows words, upload a sharper scan or a PDF with "
+            "text."
         )
     return notes

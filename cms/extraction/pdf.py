@@ -364,12 +364,12 @@ class _PdfRead:
         if not ocr.available(self.limits):
             self.notes.append(ocr.unavailable_note(self.scanned, self.page_count))
             return
-        done, skipped = ocr.recognise_pages(
+        done, skipped, empty = ocr.recognise_pages(
             self.document, self.scanned, limits=self.limits, budget=self.budget
         )
         for number, text in done.items():
             by_number[number].text = (by_number[number].text + "\n" + text).strip()
-        self.notes.extend(ocr.done_notes(list(done), skipped))
+        self.notes.extend(ocr.done_notes(list(done), skipped, empty))
 
     def thumbnail(self, title: str) -> bytes:
         width = self.limits.thumbnail_width

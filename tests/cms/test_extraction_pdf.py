@@ -211,6 +211,35 @@ def test_scanned_pages_are_read_by_tesseract_within_the_page_limit(tmp_path):
     ]
 
 
+def test_scanned_pages_in_which_ocr_finds_no_text_are_named_in_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(ocr_module, "tesseract", lambda: "/usr/bin/tesseract")
+    read_by_ocr = {1: "Clause one", 2: "", 3: "   \n"}  # pages 2 and 3 come back empty
+
+    def recognise_image(image_path, *, languages, seconds):
+        return read_by_ocr[int(image_path.stem.split("-")[1])]
+
+    monkeypatch.setattr(ocr_module, "recognise_image", recognise_image)
+
+    result = read(tmp_path, make_scanned_pdf([["One"], ["Two"], ["Three"]]), limits=Limits())
+
+    assert result.text == "Clause one"
+    assert result.notes[-1] == (
+        "Pages 2 and 3 look scanned, but text recognition (OCR) found no text on them; if the "
+        "scan shows words, upload a sharper scan or a PDF with text."
+    )
+
+
+@needs_tesseract
+def test_a_blank_scanned_page_says_ocr_found_no_text_on_it(tmp_path):
+    result = read(tmp_path, make_scanned_pdf([[]]), limits=Limits())
+
+    assert result.text == ""
+    assert result.notes == [
+        "Page 1 looks scanned, but text recognition (OCR) found no text on it; if the scan "
+        "shows words, upload a sharper scan or a PDF with text."
+    ]
+
+
 @needs_tesseract
 def test_ocr_stops_when_the_files_time_runs_out(tmp_path):
     content = make_scanned_pdf([["One"], ["Two"]])
