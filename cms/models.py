@@ -31,6 +31,7 @@ from wagtail.search import index
 from accounts.models import NamedWithSlug, Team
 from accounts.people import person_name_with_username
 from accounts.roles import content_managers_q
+from cms.panels import DocumentProcessingPanel
 
 
 class Taxonomy(NamedWithSlug, models.Model):
@@ -616,8 +617,10 @@ class AssetPage(PreviewedAsServedMixin, RestrictableMixin, Page):
         MultiFieldPanel(
             [
                 FieldPanel("document"),
+                DocumentProcessingPanel("document"),
                 FieldPanel("external_url"),
                 FieldPanel("transcript"),
+                DocumentProcessingPanel("transcript"),
                 FieldPanel("thumbnail_image"),
             ],
             heading="File or link",

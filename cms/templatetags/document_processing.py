@@ -10,12 +10,13 @@ register = template.Library()
 
 
 @register.inclusion_tag("cms/admin/document_processing_status.html", takes_context=True)
-def document_processing_status_notice(context, document, *, where: str = "document"):
+def document_processing_status_notice(context, document, *, where: str = "document", user=None):
     """``where`` is "document" on its edit page, "asset" in an asset's editor (which names
-    the document and links to it)."""
-    request = context["request"]
+    the document and links to it). ``user`` is the request's unless given (a panel's template
+    is rendered without the request)."""
+    user = user or context["request"].user
     return {
         "document": document,
-        "status": document_processing_status(document=document, user=request.user),
+        "status": document_processing_status(document=document, user=user),
         "where": where,
     }

@@ -4,10 +4,14 @@ again", answering back to that page) and the asset editor's "File or link" panel
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
+from wagtail.models import GroupCollectionPermission
 
+from accounts.roles import MARKETER, REP
 from cms.models import LibraryDocument
 from tests.cms.test_document_admin import admin_user, document_with, root_collection
+from tests.factories import make_asset, make_user
 
 pytestmark = pytest.mark.django_db
 Status = LibraryDocument.Status
@@ -104,4 +108,72 @@ def test_title_and_reason_are_escaped_on_the_edit_page(client):
     page = client.get(edit_url(document)).content.decode()
 
     assert "<img src=x onerror=alert(2)>" not in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+# --- The asset editor: the chosen document's status in "File or link" ---------------------
+
+
+def page_edit_url(asset) -> str:
+    return reverse("wagtailadmin_pages:edit", args=[asset.pk])
+
+
+def test_the_asset_editor_warns_that_the_chosen_document_could_not_be_processed(client):
+    marketer = make_user(role=MARKETER)
+    client.force_login(marketer)
+    document = document_with("Encrypted deck", Status.FAILED, "The PDF could not be decrypted.")
+    asset = make_asset("Pricing deck", document=document)
+
+    page = client.get(page_edit_url(asset)).content.decode()
+
+    assert "The file “Encrypted deck”: Could not be processed." in page
+    assert "The PDF could not be decrypted." in page
+    assert "Reps cannot search its text" in page
+    assert "Process again" in page  # the Marketer role may change documents in the root
+
+
+def test_the_asset_editor_says_nothing_of_a_document_processed_without_notes(client):
+    client.force_login(make_user(role=MARKETER))
+    asset = make_asset("Pricing deck", document=document_with("Good deck", Status.DONE))
+
+    page = client.get(page_edit_url(asset)).content.decode()
+
+    assert "document-processing-status" not in page
+    assert "Reps cannot search its text" not in page
+
+
+def test_the_asset_editor_warns_but_offers_no_process_again_without_document_permission(client):
+    legal = root_collection().add_child(name="Legal")
+    editor = admin_user(collection=root_collection().add_child(name="Marketing"))
+    editor.groups.add(Group.objects.get(name=MARKETER))  # may edit pages, not Legal's files
+    GroupCollectionPermission.objects.filter(group__name=MARKETER).delete()
+    client.force_login(editor)
+    document = document_with("Contract", Status.FAILED, "Damaged.", collection=legal)
+    asset = make_asset("Contract deck", document=document)
+
+    page = client.get(page_edit_url(asset)).content.decode()
+
+    assert "The file “Contract”: Could not be processed." in page
+    assert "Process again" not in page
+    assert reverse("cms_document_reprocess", args=[document.pk]) not in page
+
+
+def test_a_rep_cannot_open_the_asset_editor_to_read_the_status(client):
+    client.force_login(make_user(role=REP))
+    document = document_with("Encrypted deck", Status.FAILED, "Secret reason.")
+    asset = make_asset("Pricing deck", document=document)
+
+    response = client.get(page_edit_url(asset), follow=True)
+
+    assert "Secret reason." not in response.content.decode()
+
+
+def test_the_asset_editor_escapes_the_documents_title_and_reason(client):
+    client.force_login(make_user(role=MARKETER))
+    document = document_with("<b>x</b>", Status.FAILED, "<img src=x onerror=alert(2)>")
+    asset = make_asset("Pricing deck", document=document)
+
+    page = client.get(page_edit_url(asset)).content.decode()
+
+    assert "<img src=x onerror=alert(2)>" not in page and "<b>x</b>" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
