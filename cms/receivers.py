@@ -1,6 +1,8 @@
 """cms's signal receivers. Each only hands work to a service or schedules a task.
 Imported by ``cms.apps.CmsConfig.ready``, which also connects ``roles_after_migrate``."""
 
+import logging
+
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
@@ -14,11 +16,15 @@ from wagtail.signals import page_published
 
 from accounts.models import Team
 from cms import tasks
+from cms.document_notices import document_unreadable_notify
 from cms.documents import document_after_save, document_prepare_save
 from cms.models import AssetPage
 from cms.selectors import team_usage, term_usage
 from cms.services import asset_review_by_default, roles_ensure
+from cms.signals import document_processed
 from cms.taxonomy import facets
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(pre_save, sender=settings.WAGTAILDOCS_DOCUMENT_MODEL)
@@ -34,6 +40,16 @@ def _document_post_save(sender, instance, created, raw=False, **kwargs):
         return
     if document_after_save(document=instance, created=created):
         tasks.document_schedule_processing(document_id=instance.pk)
+
+
+@receiver(document_processed)
+def _document_processed(sender, document, **kwargs):
+    """Tell the uploader of a file that could not be read. A failure to tell is logged, never
+    raised: the signal's other receivers (search's reindex) must still run."""
+    try:
+        document_unreadable_notify(document=document)
+    except Exception:
+        logger.exception("could not tell the uploader of document %s", document.pk)
 
 
 @receiver(page_published)
