@@ -14,6 +14,8 @@ the database was too busy to take at once are stored once the response has gone
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.management import create_permissions
 from django.contrib.contenttypes.management import create_contenttypes
 from django.core.signals import request_finished
@@ -22,11 +24,13 @@ from django.dispatch import receiver
 from wagtail.signals import page_published
 
 from analytics.content_requests import content_request_roles_ensure
-from analytics.field_materials import field_material_published
+from analytics.field_materials import field_material_file_unreadable, field_material_published
 from analytics.models import EventKind
 from analytics.usage import asset_own_use_record, usage_events_pending, usage_spool_replay
 from cms.models import AssetPage
-from cms.signals import asset_downloaded, asset_viewed
+from cms.signals import asset_downloaded, asset_viewed, document_processed
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(asset_viewed)
@@ -58,6 +62,17 @@ def _page_published(sender, instance, **kwargs):
     """A rep's material was accepted: tell them (``field_material_published``)."""
     if isinstance(instance, AssetPage):
         field_material_published(asset=instance)
+
+
+@receiver(document_processed)
+def _document_processed(sender, document, **kwargs):
+    """A rep's material whose file could not be read: tell the rep and the reviewers
+    (``field_material_file_unreadable``). Logged, never raised: search's reindex of the
+    document, another receiver of the signal, must still run."""
+    try:
+        field_material_file_unreadable(document=document)
+    except Exception:
+        logger.exception("could not tell about field material document %s", document.pk)
 
 
 def roles_after_migrate(sender, using="default", **kwargs) -> None:

@@ -258,7 +258,7 @@ def field_material_new(request):
             messages.success(
                 request,
                 f"Thanks: “{material.asset.title}” went to marketing for review. "
-                "You will hear when it is in the library.",
+                "You will hear when it is in the library, or if its file cannot be read.",
             )
             return redirect("analytics:requests")
     status = 400 if form.errors else 200

@@ -215,3 +215,89 @@ def test_a_material_titled_with_a_direction_override_is_refused_and_nothing_save
     assert problem.startswith("Character 5 is an invisible U+202E (RIGHT-TO-LEFT OVERRIDE)")
     assert not FieldMaterial.objects.exists()
     assert not AssetPage.objects.filter(title__startswith="Deck").exists()
+
+
+def _submit_locked(rep, capture, title="Locked pitch"):
+    from tests.cms.builders import make_encrypted_pdf
+
+    locked = make_encrypted_pdf(["Secret"], user_password="pw", algorithm="AES-256")
+    with capture(execute=True):
+        response = _client(rep).post(
+            "/analytics/field-materials/new/",
+            {"title": title, "file": SimpleUploadedFile("locked.pdf", locked), "note": "x"},
+            follow=True,
+        )
+    assert response.redirect_chain[0][1] == 302
+    return FieldMaterial.objects.get(title=title), response.content.decode()
+
+
+def test_a_rep_whose_file_cannot_be_read_is_told_why_and_what_to_do(
+    django_capture_on_commit_callbacks,
+):
+    library_root()
+    rep = make_user("rosa", role=REP)
+
+    _, thanks = _submit_locked(rep, django_capture_on_commit_callbacks)
+
+    assert "or if its file cannot be read" in thanks
+    told = Notification.objects.get(user=rep, kind="field_material_unreadable")
+    assert told.text.startswith(
+        "Your material “Locked pitch” went to marketing, but its file is protected by a "
+        "password, so it could not be read:"
+    )
+    assert "Save it again without a password (or export it as a PDF)" in told.text
+    assert told.url == "/analytics/field-materials/new/" and told.asset_id is None
+    page = _client(rep).get("/notifications/").content.decode()
+    assert "Your material “Locked pitch” went to marketing, but its file is protected" in page
+    assert not Notification.objects.filter(user=rep, kind="document_not_processed").exists()
+
+
+def test_the_reviewers_are_told_the_submitted_file_cannot_be_read_and_their_editor_says_why(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    from accounts.roles import ENABLEMENT_LEAD
+
+    library_root()
+    rep = make_user("rosa", role=REP, first_name="Rosa", last_name="Diaz")
+    lead = make_user("lea", role=ENABLEMENT_LEAD)
+
+    material, _ = _submit_locked(rep, django_capture_on_commit_callbacks)
+
+    told = Notification.objects.get(user=lead, kind="field_review_unreadable")
+    assert told.text.startswith(
+        "The file of “Locked pitch”, submitted from the field by Rosa Diaz (rosa), is "
+        "protected by a password, so it could not be read:"
+    )
+    assert told.url == f"/admin/pages/{material.asset_id}/edit/"
+    assert any(
+        "lea@example.com" in m.to and "Locked pitch" in m.subject and "password" in m.subject
+        for m in mailoutbox
+    )
+    editor = _client(lead).get(told.url).content.decode()
+    assert "The file “Locked pitch”: Protected by a password." in editor
+    assert not Notification.objects.filter(user=rep, kind="field_review_unreadable").exists()
+
+
+def test_a_readable_submission_tells_nobody_that_it_cannot_be_read(
+    django_capture_on_commit_callbacks,
+):
+    library_root()
+    rep = make_user(role=REP)
+    with django_capture_on_commit_callbacks(execute=True):
+        field_material_submit(user=rep, title="Pitch", upload=_deck(), note="x")
+
+    assert not Notification.objects.filter(
+        kind__in=["field_material_unreadable", "field_review_unreadable"]
+    ).exists()
+
+
+def test_another_reps_unreadable_submission_is_not_told_to_this_rep(
+    django_capture_on_commit_callbacks,
+):
+    library_root()
+    rosa, sam = make_user("rosa", role=REP), make_user("sam", role=REP)
+
+    _submit_locked(rosa, django_capture_on_commit_callbacks)
+
+    assert not Notification.objects.filter(user=sam).exists()
+    assert "Locked pitch" not in _client(sam).get("/notifications/").content.decode()
