@@ -84,3 +84,27 @@ def document_processing_status(*, document: LibraryDocument, user) -> Processing
         stuck=document_stuck_since(document=document) is not None,
         retry_url=reverse("cms_document_reprocess", args=[document.pk]) if may_retry else "",
     )
+
+
+def document_review_note(document: LibraryDocument | None) -> str:
+    """One plain-text line for the mail asking reviewers to approve a page that uses
+    ``document``: that its file could not be read and why, or that it is still being read
+    (a rep's submission is mailed before its file is read); "" otherwise."""
+    if document is None:
+        return ""
+    if document.extraction_status in NEEDS_ATTENTION:
+        reason = document.extraction_error.strip()
+        return _(
+            "Its file “%(title)s”: %(status)s. %(reason)sReps cannot search its text; ask for "
+            "a readable copy before approving."
+        ) % {
+            "title": document.title,
+            "status": document.get_extraction_status_display(),
+            "reason": f"{reason} " if reason else "",
+        }
+    if document.extraction_status == Status.PENDING:
+        return _(
+            "Its file “%(title)s” is still being read: the page's editor shows whether it "
+            "could be, and the reason if not."
+        ) % {"title": document.title}
+    return ""

@@ -1,10 +1,11 @@
-"""``{% document_processing_status document %}``: a document's processing status, its reason
-and "Process again" where it applies (``cms.document_status``), for the admin pages that
-show a document to someone who may edit it or the page that uses it."""
+"""``{% document_processing_status_notice document %}``: a document's processing status, its
+reason and "Process again" where it applies (``cms.document_status``), for the admin pages
+that show a document to someone who may edit it or the page that uses it; and
+``{% page_file_review_note page %}``, the line the moderation mail adds about the file."""
 
 from django import template
 
-from cms.document_status import document_processing_status
+from cms.document_status import document_processing_status, document_review_note
 
 register = template.Library()
 
@@ -20,3 +21,10 @@ def document_processing_status_notice(context, document, *, where: str = "docume
         "status": document_processing_status(document=document, user=user),
         "where": where,
     }
+
+
+@register.simple_tag
+def page_file_review_note(page) -> str:
+    """For Wagtail's "submitted for approval" mails, to the page's reviewers:
+    ``document_review_note`` of the page's file (an asset's), "" for other pages."""
+    return document_review_note(getattr(page, "document", None))

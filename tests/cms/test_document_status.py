@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from django.urls import reverse
 from wagtail.models import GroupCollectionPermission
 
-from accounts.roles import MARKETER, REP
+from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
 from cms.models import LibraryDocument
 from tests.cms.test_document_admin import admin_user, document_with, root_collection
 from tests.factories import make_asset, make_user
@@ -177,3 +178,49 @@ def test_the_asset_editor_escapes_the_documents_title_and_reason(client):
 
     assert "<img src=x onerror=alert(2)>" not in page and "<b>x</b>" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+# --- The reviewers' "submitted for approval" mail ------------------------------------------
+
+
+def submit_for_moderation(document, mailoutbox):
+    marketer = make_user(role=MARKETER)
+    lead = make_user("lea", role=ENABLEMENT_LEAD)
+    page = make_asset("Pricing one-pager", publish=False, document=document)
+    page.save_revision(user=marketer)
+    mailoutbox.clear()
+    page.get_workflow().start(page, marketer)
+    return [m for m in mailoutbox if lead.email in m.to and "submitted" in m.subject.lower()]
+
+
+def test_the_reviewers_mail_says_the_pages_file_could_not_be_read_and_why(mailoutbox):
+    document = document_with("Locked deck", Status.PROTECTED, "The PDF is protected by a password.")
+
+    (mail,) = submit_for_moderation(document, mailoutbox)
+
+    assert (
+        "Its file “Locked deck”: Protected by a password. The PDF is protected by a password. "
+        "Reps cannot search its text" in mail.body
+    )
+
+
+def test_the_reviewers_mail_says_a_file_is_still_being_read(mailoutbox):
+    (mail,) = submit_for_moderation(document_with("New deck", Status.PENDING), mailoutbox)
+
+    assert "Its file “New deck” is still being read" in mail.body
+
+
+def test_the_reviewers_mail_says_nothing_of_a_file_that_was_read(mailoutbox):
+    (mail,) = submit_for_moderation(document_with("Good deck", Status.DONE), mailoutbox)
+
+    assert "Its file" not in mail.body
+
+
+@override_settings(WAGTAILADMIN_NOTIFICATION_USE_HTML=True)
+def test_the_reviewers_html_mail_escapes_the_reason(mailoutbox):
+    document = document_with("Deck", Status.FAILED, "<img src=x onerror=alert(2)>")
+
+    (mail,) = submit_for_moderation(document, mailoutbox)
+
+    (html, _) = mail.alternatives[0]
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html and "<img src=x" not in html
