@@ -439,7 +439,10 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     names of ``analytics.selectors.ASSET_FIELDS`` and ``NESTED_FIELDS`` plus ``asset_id``
     and ``title``. ``verdict`` is "helps" or "hurts" only for assets that pass
     Benjamini-Hochberg at ``view.fdr`` across the ``view.tested`` assets of this view and
-    whose 95% interval leaves out zero.
+    whose 95% interval leaves out zero; the per-segment and per-stage parts (``segments``,
+    ``stages``) are not adjusted for multiple comparisons (``view.parts_adjusted_for_multiplicity``
+    is false). ``raw_lift`` and ``stage_matched_lift`` (with its interval) are null, as the
+    headline's estimate is, below ``view.min_deals`` deals on either side of the comparison.
     ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way;
     ``stalled`` (else null), as the dashboard says it, that the process that runs refreshes
     seems stopped: ``{"process": "scheduler" or "worker", "since": …}``.

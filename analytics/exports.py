@@ -15,6 +15,7 @@ requests beside them, and an asset's numbers and weekly usage (``csv_response`` 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -24,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.text import slugify
 
 from analytics.currency import Rates
 from analytics.models import Deal, DealStageChange, EventKind, UsageEvent
@@ -365,13 +367,64 @@ def _without_rate_text(money: dict) -> str:
     )
 
 
-ASSET_CSV_FIELDS = [*_asset_fields()[:-2], "revenue_without_rate", *_asset_fields()[-2:]]
+#: After the asset table's columns: ``parts_adjusted_for_multiplicity`` (false: the segment
+#: and stage parts' intervals are 95% each, with no correction for testing many of them; only
+#: the verdict has one) and ``filters``, the table's filters the rows were chosen by ("none"),
+#: so that a filtered file passed on says what it is.
+ASSET_CSV_FIELDS = [
+    *_asset_fields()[:-2],
+    "revenue_without_rate",
+    *_asset_fields()[-2:],
+    "parts_adjusted_for_multiplicity",
+    "filters",
+]
+#: The asset table's filters, in the order the CSV's ``filters`` cell and file name give them:
+#: (query parameter, name). Segment and industry choose the deals (a view of its own), the
+#: others the assets listed.
+ASSET_FILTERS = (
+    ("segment", "segment"),
+    ("industry", "industry"),
+    ("stage", "stage"),
+    ("pillar", "pillar"),
+    ("q", "title"),
+)
 
 
-def asset_csv_row(row: dict) -> list:
+def asset_filters(params: dict) -> list[tuple[str, str]]:
+    """The filters in force among ``params`` (the asset table's parsed query) as (name,
+    value), in ``ASSET_FILTERS`` order; unknown values were dropped before (the page names
+    them), so they are not here."""
+    return [(name, params[key]) for key, name in ASSET_FILTERS if params.get(key)]
+
+
+def asset_filters_text(filters: list[tuple[str, str]]) -> str:
+    """ "segment: SMB; title: roi", or "none"."""
+    return "; ".join(f"{name}: {value}" for name, value in filters) or "none"
+
+
+def asset_csv_filename(window: str, filters: list[tuple[str, str]]) -> str:
+    """``asset-effectiveness-<window>.csv``, each filter in force added as ``-<name>-<value>``
+    with the value in ASCII letters, digits and hyphens (40 at most), or a short digest of it
+    when it has none of those (a segment in Japanese, an emoji), so that nothing of the text
+    reaches the header as it was typed; the ``filters`` column gives the values exactly."""
+    parts = [f"asset-effectiveness-{window}"]
+    for name, value in filters:
+        words = slugify(value)[:40].strip("-")
+        if not words:
+            words = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:8]
+        parts.append(f"{name}-{words}")
+    return "-".join(parts) + ".csv"
+
+
+def asset_csv_row(row: dict, *, filters: list[tuple[str, str]] = ()) -> list:
+    """A row of the asset table's CSV; ``filters`` those the table was chosen by."""
     values = []
     for name in ASSET_CSV_FIELDS:
-        if name == "segment_effects":
+        if name == "parts_adjusted_for_multiplicity":
+            values.append(False)
+        elif name == "filters":
+            values.append(asset_filters_text(list(filters)))
+        elif name == "segment_effects":
             values.append(_effects_text(row.get("segments"), "segment"))
         elif name == "stage_effects":
             values.append(_effects_text(row.get("stages"), "stage"))

@@ -176,7 +176,8 @@ def asset_table(
 ) -> tuple[list[dict], dict]:
     """One row per current asset (live ones, and any other with numbers) with ASSET_FIELDS,
     the nested fields, ``asset_id`` and ``title``; and the view's summary (closed deals,
-    assets tested, the false discovery rate, strata).
+    assets tested, the false discovery rate, strata, and ``parts_adjusted_for_multiplicity``:
+    false, only the verdict is adjusted for testing many assets).
 
     Without filters the rows are the window's rollup. A segment or industry filter makes a
     view of its own (its own comparisons and its own Benjamini-Hochberg family), computed
@@ -200,7 +201,9 @@ def asset_table(
         data.update(effects.get(asset_id, {}))
         data.update(usage.get(asset_id, {}))
         rows.append({"asset_id": asset_id, "title": titles[asset_id], **data})
-    return rows, summary
+    # Said with the numbers, not only on the page: the segment and stage parts (``segments``,
+    # ``stages``) are 95% intervals each, not corrected for testing many of them.
+    return rows, {**summary, "parts_adjusted_for_multiplicity": False}
 
 
 def _filtered_view(window: str, segment: str, industry: str, live: list[int]) -> tuple[dict, dict]:

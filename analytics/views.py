@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.roles import user_is_enablement_lead, user_manages_content
 from analytics import charts, exports, scope, selectors, services
 from analytics.content_requests import content_request_create, content_requests_backlog
+from analytics.effectiveness import HETEROGENEITY_ALPHA
 from analytics.forms import ExportForm, ImportForm, StrataForm
 from analytics.import_jobs import QUEUED_GIVEN_UP_AFTER, import_job_create
 from analytics.imports import LOCK_STALE_AFTER, ImportError_, ImportReport, parse_mapping
@@ -191,17 +192,21 @@ def asset_list(request):
             ("views", "Views"),
             ("distinct_reps", "Reps"),
         ],
+        heterogeneity_alpha=HETEROGENEITY_ALPHA,
     )
     return render(request, "analytics/asset_list.html", context)
 
 
 @lead_required
 def asset_csv(request):
-    rows, _ = _filtered_rows(request)
+    """The asset table as the page shows it; a filtered table says so in its file name and
+    in every row's ``filters`` (a segment's file once looked like the whole table's)."""
+    rows, params = _filtered_rows(request)
+    filters = exports.asset_filters(params)
     return exports.csv_response(
-        f"asset-effectiveness-{_window(request)}.csv",
+        exports.asset_csv_filename(_window(request), filters),
         exports.ASSET_CSV_FIELDS,
-        (exports.asset_csv_row(row) for row in rows),
+        (exports.asset_csv_row(row, filters=filters) for row in rows),
     )
 
 
@@ -238,6 +243,7 @@ def asset_detail(request, asset_id: int):
         attribution_svg=charts.attribution_chart(numbers),
         weeks=weeks,
         feedback=selectors.feedback_for_asset(asset_id),
+        heterogeneity_alpha=HETEROGENEITY_ALPHA,
     )
     return render(request, "analytics/asset_detail.html", context)
 

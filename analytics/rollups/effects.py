@@ -12,7 +12,8 @@ For each window (closed deals by close date) the closed deals form one *view*. E
   deals that touched the asset before close against the other closed deals of the view;
 - the **stage-matched** comparison of earlier versions: win rate against closed deals that
   reached the lower-median stage of the asset's first touches without using it, with
-  Newcombe's interval (``analytics.stats.newcombe_difference``);
+  Newcombe's interval (``analytics.stats.newcombe_difference``); either lift only with
+  ``ANALYTICS_MIN_DEALS`` deals on each side (``comparison_enough``), as the headline;
 - **revenue**: won amounts of deals that used it (influenced) and each attribution model's
   credits, converted to the reporting currency at each deal's close-date rate, with what has no
   rate kept per currency (``analytics.currency``).
@@ -219,10 +220,23 @@ def _times(value: float, rate: float | None) -> float | None:
     return None if rate is None else value * rate
 
 
+def comparison_enough(used: int, others: int, min_deals: int) -> bool:
+    """Whether the raw or stage-matched comparison of ``used`` closed deals that used an asset
+    against ``others`` may be shown: at least ``min_deals`` (``ANALYTICS_MIN_DEALS``) on each
+    side, the sample-size part of the headline's rule (``effectiveness.enough_data``). Below
+    it the lift and its interval are None (the pages say "not enough data", the CSV leaves the
+    cell blank) and only the counts and win rates are kept: an outside audit saw an asset
+    used in 3 deals, all won, show "Raw lift +79 pts" and "Stage-matched +44 pts (-13 to +46)"
+    beside "not enough data", and top the table sorted by either column."""
+    return used >= min_deals and others >= min_deals
+
+
 def _finish_other(other: _Other, inputs: Inputs, totals: dict) -> dict:
     used, won = other.used, other.won
     rest_n, rest_w = totals["n"] - used, totals["won"] - won
-    raw = stats.newcombe_difference(won, used, rest_w, rest_n)
+    raw = None
+    if comparison_enough(used, rest_n, settings.ANALYTICS_MIN_DEALS):
+        raw = stats.newcombe_difference(won, used, rest_w, rest_n)
     numbers = {
         "deals_used": used,
         "won": won,
@@ -248,7 +262,8 @@ def _finish_other(other: _Other, inputs: Inputs, totals: dict) -> dict:
 def _stage_matched(other: _Other, inputs: Inputs, totals: dict) -> dict:
     """Earlier versions' comparison: closed deals that reached the lower-median first-touch
     stage without using the asset (a deal reached a stage if its history passed through it
-    or beyond, or it was won), Newcombe's 95% interval for the difference."""
+    or beyond, or it was won), Newcombe's 95% interval for the difference; the lift and
+    interval only with enough deals on each side (``comparison_enough``)."""
     stage = stats.lower_median(other.first_stages)
     if stage is None:
         return {
@@ -263,7 +278,9 @@ def _stage_matched(other: _Other, inputs: Inputs, totals: dict) -> dict:
     all_w = sum(w for order, (_, w) in totals["by_reached"].items() if order >= stage)
     users = [won for reached, won in other.reached if reached >= stage]
     base_n, base_w = all_n - len(users), all_w - sum(users)
-    interval = stats.newcombe_difference(other.won, other.used, base_w, base_n)
+    interval = None
+    if comparison_enough(other.used, base_n, settings.ANALYTICS_MIN_DEALS):
+        interval = stats.newcombe_difference(other.won, other.used, base_w, base_n)
     return {
         "first_touch_stage": inputs.stage_names.get(stage, ""),
         "stage_matched_baseline_win_rate": stats.win_rate(base_w, base_n - base_w),

@@ -95,6 +95,9 @@ def test_the_mirror_reproduces_the_stage_matched_column_exactly(view):
         fields = ("deals_used", "won", "baseline_deals", "enough_data")
         assert {f: today[asset_id][f] for f in fields} == {f: row[f] for f in fields}, asset_id
         for field in ("lift", "lift_ci_low", "lift_ci_high"):
+            if not row["enough_data"]:  # too few deals on a side: no lift shown (audit 46, F3)
+                assert today[asset_id][field] is None, (asset_id, field)
+                continue
             assert today[asset_id][field] == pytest.approx(row[field]), (asset_id, field)
 
 

@@ -96,6 +96,8 @@ def test_csv_export_uses_the_documented_field_names_and_neutralises_formulas():
         "revenue_without_rate",
         "segment_effects",
         "stage_effects",
+        "parts_adjusted_for_multiplicity",
+        "filters",
     ]
     assert rows[1][1] == "'=HYPERLINK(evil)"
     assert rows[1][rows[0].index("verdict")] == "not enough data"
