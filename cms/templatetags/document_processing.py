@@ -1,11 +1,19 @@
 """``{% document_processing_status_notice document %}``: a document's processing status, its
 reason and "Process again" where it applies (``cms.document_status``), for the admin pages
 that show a document to someone who may edit it or the page that uses it; and
-``{% page_file_review_note page %}``, the line the moderation mail adds about the file."""
+``{% page_file_review_note page %}``, the line the moderation mail adds about the file;
+``{% documents_listing_notice documents %}``, above Wagtail's documents listing, which has no
+status column: those of the listed documents that could not be read, and how many are still
+being read."""
 
 from django import template
 
-from cms.document_status import document_processing_status, document_review_note
+from cms.document_status import (
+    NEEDS_ATTENTION,
+    Status,
+    document_processing_status,
+    document_review_note,
+)
 
 register = template.Library()
 
@@ -28,3 +36,13 @@ def page_file_review_note(page) -> str:
     """For Wagtail's "submitted for approval" mails, to the page's reviewers:
     ``document_review_note`` of the page's file (an asset's), "" for other pages."""
     return document_review_note(getattr(page, "document", None))
+
+
+@register.inclusion_tag("cms/admin/documents_listing_notice.html")
+def documents_listing_notice(documents):
+    """``documents`` are the rows the listing shows (the user may see them there); no query."""
+    documents = list(documents or [])
+    return {
+        "unreadable": [d for d in documents if d.extraction_status in NEEDS_ATTENTION],
+        "pending": sum(d.extraction_status == Status.PENDING for d in documents),
+    }

@@ -224,3 +224,34 @@ def test_the_reviewers_html_mail_escapes_the_reason(mailoutbox):
 
     (html, _) = mail.alternatives[0]
     assert "&lt;img src=x onerror=alert(2)&gt;" in html and "<img src=x" not in html
+
+
+# --- The documents listing ---------------------------------------------------------------
+
+
+def test_the_documents_listing_names_the_listed_documents_that_could_not_be_processed(client):
+    marketing = root_collection().add_child(name="Marketing")
+    legal = root_collection().add_child(name="Legal")
+    client.force_login(admin_user(collection=marketing))
+    broken = document_with("Broken deck", Status.FAILED, "The PDF is damaged.", marketing)
+    document_with("Locked deck", Status.PROTECTED, "Password.", marketing)
+    document_with("Fresh deck", Status.PENDING, collection=marketing)
+    document_with("Good deck", Status.DONE, collection=marketing)
+    document_with("Contract", Status.FAILED, "Legal secret reason.", legal)
+
+    page = client.get(reverse("wagtaildocs:index")).content.decode()
+
+    assert "These 2 documents could not be processed" in page
+    assert f'<a href="{edit_url(broken)}">Broken deck</a>: Could not be processed' in page
+    assert "The PDF is damaged." in page and "Protected by a password" in page
+    assert "One document here is still being processed." in page
+    assert "Legal secret reason." not in page
+
+
+def test_the_documents_listing_says_nothing_when_every_document_was_processed(client):
+    client.force_login(admin_user(collection=root_collection()))
+    document_with("Good deck", Status.DONE)
+
+    page = client.get(reverse("wagtaildocs:index")).content.decode()
+
+    assert "documents-processing-notice" not in page
