@@ -93,3 +93,16 @@ def test_the_notice_escapes_the_documents_title_in_the_list(client):
     page = client.get("/notifications/").content.decode()
 
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+
+
+def test_the_multiple_upload_page_says_files_are_processed_after_upload_and_failures_told(
+    client,
+):
+    client.force_login(make_user(role=MARKETER))
+
+    page = client.get(reverse("wagtaildocs:add_multiple")).content.decode()
+
+    assert "After upload, each file is processed" in page
+    assert "you are notified with the reason" in page
+    assert reverse("cms_document_processing") in page
+    assert 'id="fileupload"' in page  # Wagtail's own uploader is still there
