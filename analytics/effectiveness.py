@@ -35,22 +35,26 @@ in the stage on the same day removes that, as risk-set matching does for time-va
 (the deal owner, plus whatever the lead picks: industry, region, deal-size band). Each treated
 deal with its comparison deals is a 2x2 table: a = 1 if it won (n1 = 1), c of the n0 comparison
 deals won, N = 1 + n0. Within each stage x segment cell the tables are combined with the
-Mantel-Haenszel risk difference (Greenland & Robins 1985) and Sato's variance (Sato 1989),
-``analytics.stats.mantel_haenszel_rd``, for tables k::
+Mantel-Haenszel risk difference (Greenland & Robins 1985), ``analytics.stats.mantel_haenszel_rd``,
+for tables k::
 
     RD_MH = sum_k (a_k n0_k - c_k n1_k) / N_k  /  sum_k n1_k n0_k / N_k
-    Var   = (RD_MH sum_k P_k + sum_k Q_k) / (sum_k n1_k n0_k / N_k)^2
-    P_k   = (n1_k^2 c_k - n0_k^2 a_k + n1_k n0_k (n0_k - n1_k) / 2) / N_k^2
-    Q_k   = (a_k (n0_k - c_k) + c_k (n1_k - a_k)) / (2 N_k)
 
 A treated deal with no comparison deal says nothing and is dropped; the rest are the *usable*
 deals. With one treated deal per table the weight n0 / (n0 + 1) is nearly 1, so within a cell
 the estimate is close to the average over treated deals of (won - win rate of its comparison
-deals): the effect on the deals that used the asset. Sato's variance stays valid for many small
-tables. The same comparison deal serves several treated deals; because each later treated
-deal's comparison set is nested in the earlier ones' and the later treated deal is itself one of
-the earlier comparisons, the covariances this creates cancel to first order (as in the log-rank
-statistic), and the simulation checks the resulting coverage.
+deals): the effect on the deals that used the asset.
+
+Its variance counts each deal once (``analytics.stats.shared_comparison_variance``): the same
+comparison deal serves every treated deal that was touched while it waited, so the tables are
+not independent, and RD_MH is a fixed linear combination of the deals' outcomes, with weight
+g_j = n0_j / N_j for a treated deal's own table less 1 / N_k for each table k it compares in
+(``_spread`` sums the g_j^2 without visiting the deals). Sato's variance (Sato 1989), used until
+2026-12-07, takes the tables as independent; it held when touches are spread over the stay
+(each later comparison set nested in the earlier ones, the covariances cancelling as in the
+log-rank statistic) but not when many deals are touched at one moment, as an automation does:
+then every treated deal has the same comparison deals and the intervals were about 1.5 times
+too narrow (tests/analytics/test_effectiveness_simulation.py checks both designs).
 
 **3. Headline: averaged over the deals that used the asset (ATT weighting).** With cells j =
 (stage, segment), t_j the usable treated deals of cell j and T = sum_j t_j::
@@ -79,7 +83,7 @@ z = lift / se. Benjamini-Hochberg (1995) adjusts them across all assets of the v
 "hurts" (by the sign of the lift) needs an adjusted p-value <= ``FDR`` (10%) and the 95% interval
 shown beside the verdict to leave out zero (p <= ``SHOWN_ALPHA``, 5%), otherwise "no clear
 effect" with the 95% interval; too few deals: "not enough data", and no estimate or interval
-is shown (``enough_data``: Sato's variance undercovers badly in a handful of tables). The
+is shown (``enough_data``: a variance from a handful of tables undercovers badly). The
 second condition matters only when few are tested (the overview's one headline, a handful of
 heat-map cells), where Benjamini-Hochberg alone passes p-values up to 10%: a verdict beside an
 interval that holds zero.
@@ -95,7 +99,9 @@ champion who asks for the security FAQ) still biases it. Being intention-to-trea
 of use, it estimates "using it now rather than not (yet)", smaller than "using it rather than
 never" when comparison deals often use it later.
 
-References: Greenland S, Robins JM (1985) Biometrics 41:55-68. Sato T (1989) Biometrics
+References: Greenland S, Robins JM (1985) Biometrics 41:55-68. Abadie A, Imbens GW (2006)
+Econometrica 74:235-267 (matching with replacement). Agresti A, Caffo B (2000) Am Stat
+54:280-288. Sato T (1989) Biometrics
 45:1323-1324. Cochran WG (1954) Biometrics 10:101-129. Benjamini Y, Hochberg Y (1995) JRSS B
 57:289-300. Suissa S (2008) Am J Epidemiol 167:492-499 (immortal-time bias). Li YP, Propert KJ,
 Rosenbaum PR (2001) JASA 96:870-882 (balanced risk-set matching). Rothman KJ, Greenland S,
@@ -105,7 +111,7 @@ Lash TL (2008) Modern Epidemiology, 3rd ed., ch. 15.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -368,11 +374,14 @@ class AssetTables:
     ``(cell, day, won, comparisons_won, comparisons)`` (``cell`` indexes
     ``Population.strata``; a treated deal with no comparison deal has 0 and is dropped by the
     estimator). ``comparisons[(stage, segment)]`` counts the distinct comparison deals (the
-    largest set of each stratum holds every later one). ``touched``: deals of the view touched
-    before close; ``treated``: of those, treated at a stage."""
+    largest set of each stratum holds every later one). ``spread[(stage, segment)]`` holds
+    the sums of squared deal weights over treated deals and over the others that
+    ``stats.shared_comparison_variance`` needs. ``touched``: deals of the view touched before
+    close; ``treated``: of those, treated at a stage."""
 
     tables: dict[tuple[int, str], list[tuple[int, float, int, int, int]]]
     comparisons: dict[tuple[int, str], int]
+    spread: dict[tuple[int, str], tuple[float, float]]
     touched: int
     treated: int
 
@@ -407,6 +416,7 @@ def asset_tables(population: Population, touched: Mapping[int, float]) -> AssetT
                 group.append((when - entered, left - entered, won))
     tables: dict[tuple[int, str], list[tuple[int, float, int, int, int]]] = defaultdict(list)
     comparisons: dict[tuple[int, str], int] = defaultdict(int)
+    spread: dict[tuple[int, str], tuple[float, float]] = defaultdict(lambda: (0.0, 0.0))
     treated_deals = 0
     for slot, group in groups.items():
         treated = [(day, won) for day, _, won in group if day >= 0]
@@ -418,15 +428,60 @@ def asset_tables(population: Population, touched: Mapping[int, float]) -> AssetT
         segment = population.strata[cell][0]
         rows = tables[(stage, segment)]
         largest = 0
+        sets = []
         for day, won, removed, removed_won in _touched_by(group, treated):
             staying = bisect_right(durations, day)
             n0 = len(durations) - staying - removed
             c = wins[-1] - wins[staying] - removed_won
             rows.append((cell, day, won, c, n0))
+            sets.append((day, n0))
             if n0 > largest:
                 largest = n0
         comparisons[(stage, segment)] += largest
-    return AssetTables(dict(tables), dict(comparisons), in_view, treated_deals)
+        treated_part, other_part = _spread(group, sets, durations)
+        before = spread[(stage, segment)]
+        spread[(stage, segment)] = (before[0] + treated_part, before[1] + other_part)
+    return AssetTables(dict(tables), dict(comparisons), dict(spread), in_view, treated_deals)
+
+
+def _spread(group, sets, durations) -> tuple[float, float]:
+    """For one stage and stratum: the sums of g_j^2 over its treated deals and over its other
+    deals (``stats.shared_comparison_variance``), where g_j is the deal's own table's weight
+    ``n0 / N`` if treated, less ``h_j``, the sum of ``1 / N_k`` over the tables it compares
+    in. ``group`` holds the stratum's touched deals ``(day, length, won)``, ``sets`` the
+    treated ones' ``(day, n0)`` in the same order, ``durations`` every deal's stay, sorted.
+
+    A deal compares in table k when its stay outlasts day u_k and it was not touched by then,
+    so an untouched deal's h is the sum over the tables whose day is below its stay's length:
+    with the days sorted, the deals whose stay ends after i of them share one h, counted off
+    ``durations`` (O(t log n), no deal visited); a touched deal's, over the days below its
+    touch day."""
+    usable = sorted((day, 1 / (n0 + 1)) for day, n0 in sets if n0 > 0)
+    if not usable:
+        return 0.0, 0.0  # nobody was compared with anybody
+    days = [day for day, _ in usable]
+    prefix = [0.0]
+    for _, share in usable:
+        prefix.append(prefix[-1] + share)
+
+    def h(bound: float) -> float:
+        return prefix[bisect_left(days, bound)]
+
+    others = 0.0
+    for i in range(1, len(days) + 1):
+        lower = bisect_right(durations, days[i - 1])
+        upper = len(durations) if i == len(days) else bisect_right(durations, days[i])
+        others += (upper - lower) * prefix[i] ** 2
+    treated = 0.0
+    treated_sets = iter(sets)
+    for day, length, _ in group:
+        others -= h(length) ** 2  # counted above as if untouched
+        if day >= 0:
+            _, n0 = next(treated_sets)
+            own = n0 / (n0 + 1) if n0 > 0 else 0.0
+            treated += (own - h(day)) ** 2
+        # touched before the stay: in no comparison set, g = 0
+    return treated, max(others, 0.0)
 
 
 _SMALL = 12  # below this many touched deals in a stratum, counting directly beats sorting
@@ -459,10 +514,13 @@ def asset_effect(
     (sections 1-4 of the module docstring; verdicts come from ``verdicts_assign``)."""
     counted = asset_tables(population, touched)
     cells = {}
+    spread = {}  # (stage, segment): (variance x weight^2, weight)
     for key, rows in counted.tables.items():
         rd = stats.mantel_haenszel_rd((won, 1, c, n0) for _, _, won, c, n0 in rows)
         if rd is not None:
-            cells[key] = replace(rd, control=counted.comparisons[key])
+            weight, variance = _shared_variance(rows, counted, key)
+            spread[key] = (variance * weight * weight, weight)
+            cells[key] = replace(rd, variance=variance, control=counted.comparisons[key])
     headline = _att(list(cells.values()))
     segments = {
         segment: _att([rd for (_, g), rd in cells.items() if g == segment])
@@ -478,7 +536,11 @@ def asset_effect(
         pooled = stats.mantel_haenszel_rd((won, 1, c, n0) for _, _, won, c, n0 in rows)
         if pooled is not None:
             distinct = sum(n for (s, _), n in counted.comparisons.items() if s == stage)
-            pooled = replace(pooled, control=distinct)
+            # The segments hold different deals: their spreads add up under one weight.
+            parts = [part for (s, _), part in spread.items() if s == stage]
+            weight = sum(w for _, w in parts)
+            variance = sum(v for v, _ in parts) / (weight * weight)
+            pooled = replace(pooled, variance=variance, control=distinct)
         stage_rows.append(
             StageEffect(
                 stage=stage,
@@ -500,6 +562,24 @@ def asset_effect(
         enough_data=enough,
         p_value=headline.p_value if enough else None,
     )
+
+
+def _shared_variance(rows, counted: AssetTables, key) -> tuple[float, float]:
+    """``(W, variance)`` of one stage x segment cell's MH estimate, its tables sharing their
+    comparison deals (``stats.shared_comparison_variance``)."""
+    usable = [(won, c, n0) for _, _, won, c, n0 in rows if n0 > 0]
+    weight = sum(n0 / (n0 + 1) for _, _, n0 in usable)
+    treated_part, other_part = counted.spread.get(key, (0.0, 0.0))
+    variance = stats.shared_comparison_variance(
+        treated_spread=treated_part,
+        comparison_spread=other_part,
+        weight=weight,
+        treated_won=sum(won for won, _, _ in usable),
+        treated=len(usable),
+        comparison_rate=sum(c / (n0 + 1) for _, c, n0 in usable) / weight,
+        comparisons=counted.comparisons[key],
+    )
+    return weight, variance
 
 
 def enough_data(rd: RiskDifference | None, min_deals: int) -> bool:

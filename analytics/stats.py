@@ -218,6 +218,52 @@ def mantel_haenszel_rd(tables: Iterable[tuple[int, int, int, int]]) -> RiskDiffe
     return RiskDifference(estimate, variance, treated, control)
 
 
+def shared_comparison_variance(
+    *,
+    treated_spread: float,
+    comparison_spread: float,
+    weight: float,
+    treated_won: int,
+    treated: int,
+    comparison_rate: float,
+    comparisons: int,
+) -> float:
+    """The variance of a Mantel-Haenszel risk difference whose tables share their comparison
+    deals: one treated deal per table, compared with the deals still in the stage and untouched
+    that day, the same deal serving many tables.
+
+    With one treated deal per table k (``N_k = n0_k + 1``) the estimate is linear in the deals'
+    outcomes y_j: ``RD = sum_j g_j y_j / W``, ``W = sum_k n0_k / N_k``, where a deal's weight is
+    ``g_j = n0_j / N_j`` for its own table if it is treated, less ``h_j = sum over the tables
+    it compares in of 1 / N_k``. Given who was compared with whom (fixed at the landmarks) and
+    independent outcomes::
+
+        Var = (s_T * sum_treated g_j^2 + s_C * sum_others g_j^2) / W^2
+
+    ``treated_spread`` and ``comparison_spread`` are the two sums of g_j^2 and ``weight`` is W.
+    It is the conditional variance of a matching estimator with replacement (Abadie & Imbens
+    2006, Econometrica 74:235-267, eq. 10: each unit weighted by how often it is used),
+    written for these tables. Sato's variance treats the tables as independent, so a comparison
+    deal shared by every treated deal counted as many independent draws: with 400 deals used at
+    the same day of a stage against 600 comparisons the interval was about 1.5 times too narrow
+    (an outside audit: a true zero held outside 19 of 100 intervals).
+
+    ``s_T = p(1 - p)`` of the treated deals' win rate and ``s_C`` of ``comparison_rate`` (the
+    MH-weighted win rate of the comparisons, over ``comparisons`` distinct deals), each with
+    Agresti and Caffo's one win and one loss added, ``p = (x + 1) / (n + 2)`` (Agresti & Caffo
+    2000, Am Stat 54:280-288), so that 29 usable deals that all won still carry the uncertainty
+    29 deals leave (their win rate could be 88%), not none. Pooling the rates over the strata
+    of a cell can only overstate ``p(1 - p)`` (it is concave), never understate it.
+    """
+    if weight <= 0:
+        return 0.0
+    share_t = (treated_won + 1) / (treated + 2)
+    share_c = (comparison_rate * comparisons + 1) / (comparisons + 2)
+    spread = share_t * (1 - share_t) * treated_spread
+    spread += share_c * (1 - share_c) * comparison_spread
+    return spread / (weight * weight)
+
+
 def weighted_sum(parts: Iterable[tuple[float, RiskDifference]]) -> RiskDifference | None:
     """``sum(v_i * RD_i)`` for weights ``v_i`` and independent estimates RD_i, with variance
     ``sum(v_i^2 Var_i)`` (the variance of a sum of independent terms). Deal counts add up.

@@ -454,7 +454,7 @@ def simulate(
 def _segment_truth(spec, segment, population, firsts, best) -> float:
     tables = effectiveness.asset_tables(population, firsts.get(spec.asset_id, {}))
     only = effectiveness.AssetTables(
-        {k: v for k, v in tables.tables.items() if k[1] == segment}, {}, 0, 0
+        {k: v for k, v in tables.tables.items() if k[1] == segment}, {}, {}, 0, 0
     )
     return asset_truth(spec, only, population, best)
 

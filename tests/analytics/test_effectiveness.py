@@ -89,12 +89,17 @@ def test_stratified_effect_of_an_evaluate_asset_matches_the_tables_worked_by_han
       D3 (lost): D2 D5 D6 D7 -> 2 of 4 won      (0, 1, 2, 4)
       D2 (won):  D5 D6 D7 (D1, D3 touched) -> 1 of 3 won    (1, 1, 1, 3)
     RD_MH = (2/5 - 2/5 + 2/4) / (4/5 + 4/5 + 3/4) = 0.5 / 2.35
-    Sato: sum P = -8/25 + 8/25 - 5/16 = -0.3125, sum Q = 0.2 + 0.2 + 0.25 = 0.65,
-    Var = (RD * -0.3125 + 0.65) / 2.35^2."""
+    Variance, the comparisons shared (stats.shared_comparison_variance): each deal's weight g
+    is D1 4/5, D3 4/5, D2 3/4 - (1/5 + 1/5) = 7/20 (it compared for D1 and D3), and D5, D6,
+    D7 -(1/5 + 1/5 + 1/4) = -13/20 each; treated 2 of 3 won, p = 3/5; comparisons
+    (2/5 + 2/5 + 1/4) / 2.35 of 4 deals, p = (4 * 1.05 / 2.35 + 1) / 6;
+    Var = (p_T (1 - p_T) (0.64 + 0.64 + 0.1225) + p_C (1 - p_C) 3 * 0.4225) / 2.35^2."""
     a, _ = fixture
     numbers = selectors.asset_stats(a.pk, window="all")
     rd = 0.5 / 2.35
-    variance = (rd * -0.3125 + 0.65) / 2.35**2
+    p_t, p_c = 3 / 5, (4 * 1.05 / 2.35 + 1) / 6
+    variance = (p_t * (1 - p_t) * 1.4025 + p_c * (1 - p_c) * 1.2675) / 2.35**2
+    assert variance == pytest.approx(0.118041, abs=1e-6)
     assert numbers["effect"] == pytest.approx(rd)
     assert numbers["effect_ci_low"] == pytest.approx(rd - Z95 * variance**0.5)
     assert numbers["effect_ci_high"] == pytest.approx(rd + Z95 * variance**0.5)
@@ -114,15 +119,20 @@ def test_stratified_effect_of_an_evaluate_asset_matches_the_tables_worked_by_han
 
 def test_late_asset_is_compared_with_deals_still_in_its_stage(fixture):
     """B at Decide (entered Jun 15 09:00): D1 (won) and D6 (lost) on day 5.125, each against
-    D2 and D5 (both won): tables (1,1,2,2) and (0,1,2,2); RD = (0 - 2/3) / (4/3) = -0.5,
-    Var = (-0.5 * 2/9 + 1/3) / (4/3)^2 = 0.125. Benjamini-Hochberg over A (p 0.513) and B
-    (p 0.157): q = 0.315 and 0.513, neither <= 10%: no verdict for either."""
+    D2 and D5 (both won): tables (1,1,2,2) and (0,1,2,2); RD = (0 - 2/3) / (4/3) = -0.5.
+    Variance, the two comparisons shared: g = 2/3 for D1 and D6, -(1/3 + 1/3) for D2 and D5,
+    W = 4/3; treated 1 of 2 won, p = 2/4; comparisons 2 of 2 won, p = 3/4:
+    Var = (1/4 * 8/9 + 3/16 * 8/9) / (4/3)^2 = 7/32. Benjamini-Hochberg over A (p 0.536) and
+    B (p 0.285): q = 0.536 for both, neither <= 10%: no verdict for either."""
     a, b = fixture
     numbers = selectors.asset_stats(b.pk, window="all")
     assert (numbers["deals_used"], numbers["won"], numbers["lost"]) == (2, 1, 1)
     assert numbers["effect"] == pytest.approx(-0.5)
-    assert numbers["p_value"] == pytest.approx(stats.normal_two_sided_p(0.5 / 0.125**0.5))
-    assert numbers["q_value"] == pytest.approx(2 * numbers["p_value"])
+    assert numbers["p_value"] == pytest.approx(stats.normal_two_sided_p(0.5 / (7 / 32) ** 0.5))
+    a_numbers = selectors.asset_stats(a.pk, window="all")
+    assert (
+        numbers["q_value"] == pytest.approx(a_numbers["p_value"]) == pytest.approx(0.536, abs=1e-3)
+    )
     assert numbers["verdict"] == "no clear effect"
     assert selectors.asset_stats(a.pk, window="all")["verdict"] == "no clear effect"
     # Stage-matched (earlier versions): non-users that reached Decide, D2 and D5, both won.

@@ -193,6 +193,15 @@ def test_each_treated_deal_is_compared_with_its_stratum_still_in_the_stage_untou
     # MH over the two matched sets: ((1*4 - 2)/5 + (1*2 - 1)/3) / (4/5 + 2/3) = 0.5
     assert effect.effect.estimate == pytest.approx(0.5)
     assert (effect.effect.treated, effect.effect.control) == (2, 4)
+    # Its variance, the comparisons shared (stats.shared_comparison_variance). Each deal's
+    # weight g: deal 1 is treated, 4/5; deal 3 treated (2/3) and a comparison of deal 1 (1/5):
+    # 7/15; deal 2 compares with deal 1 only: -1/5; deals 4 and 5 with both: -(1/5 + 1/3).
+    # Treated 2 of 2 won: p = 3/4; comparisons (2/5 + 1/3) / (22/15) = 1/2 over 4 deals: 1/2.
+    treated_part = (4 / 5) ** 2 + (7 / 15) ** 2
+    other_part = (1 / 5) ** 2 + 2 * (8 / 15) ** 2
+    by_hand = (3 / 16 * treated_part + 1 / 4 * other_part) / (22 / 15) ** 2
+    assert effect.effect.variance == pytest.approx(by_hand)
+    assert by_hand == pytest.approx(0.14553, abs=1e-5)
 
 
 def test_confounded_by_segment_pooled_difference_vanishes_within_strata():
@@ -243,8 +252,17 @@ def test_headline_weights_stage_segment_cells_by_usable_treated_deals():
     smb1 = stats.mantel_haenszel_rd([(0, 1, 0, 1)])
     assert (smb3.estimate, ent3.estimate, smb1.estimate) == pytest.approx((0.5, -1 / 3, 0))
     assert effect.effect.estimate == pytest.approx((2 * 0.5 + 1 * (-1 / 3) + 1 * 0.0) / 4)
+    # Each cell's variance by hand (stats.shared_comparison_variance, p with one win and one
+    # loss added). SMB rep 1: g = 2/3 for each treated deal, -2/3 for each untouched one
+    # (both tables), W = 4/3; treated p = 3/4, comparisons 1/2 of 2: p = 1/2.
+    smb3_variance = (3 / 16 * 8 / 9 + 1 / 4 * 8 / 9) / (4 / 3) ** 2  # 7/32
+    # Enterprise: g = 3/4 and -1/4 (x3), W = 3/4; treated p = 1/3, comparisons 1/3 of 3: 2/5.
+    ent3_variance = (2 / 9 * 9 / 16 + 6 / 25 * 3 / 16) / (3 / 4) ** 2
+    # Discover SMB rep 3: g = 1/2 and -1/2, W = 1/2; treated p = 1/3, comparisons 0 of 1: 1/3.
+    smb1_variance = (2 / 9 * 1 / 4 + 2 / 9 * 1 / 4) / (1 / 2) ** 2  # 4/9
+    assert effect.segments["Enterprise"].variance == pytest.approx(ent3_variance)
     assert effect.effect.variance == pytest.approx(
-        (2 / 4) ** 2 * smb3.variance + (1 / 4) ** 2 * ent3.variance + (1 / 4) ** 2 * smb1.variance
+        (2 / 4) ** 2 * smb3_variance + (1 / 4) ** 2 * ent3_variance + (1 / 4) ** 2 * smb1_variance
     )
     assert (effect.effect.treated, effect.effect.control) == (4, 2 + 3 + 1)
     assert effect.segments["Enterprise"].estimate == pytest.approx(-1 / 3)
@@ -309,10 +327,50 @@ def test_bulk_tables_agree_with_the_one_deal_rule_on_messy_synthetic_deals(monke
             cell = population.deals[record.deal_id][1]
             row = (cell, day, int(record.won), sum(p.won for p in peers), len(peers))
             expected.setdefault((stage, record.segment), []).append(row)
-        got = eff.asset_tables(population, touched).tables
-        assert {k: sorted(v) for k, v in got.items()} == {
+        got = eff.asset_tables(population, touched)
+        assert {k: sorted(v) for k, v in got.tables.items()} == {
             k: sorted(v) for k, v in expected.items()
         }, asset_id
+        by_hand = _spread_by_hand(records, touched)
+        assert set(got.spread) >= set(by_hand), asset_id
+        for key, parts in got.spread.items():
+            assert parts == pytest.approx(by_hand.get(key, (0.0, 0.0))), (asset_id, key)
+
+
+def _spread_by_hand(records, touched) -> dict:
+    """Each deal's weight g in the MH estimate, from every (treated, other) pair: its own
+    table's n0 / N if treated, less 1 / N of each table it compares in; squared and summed over
+    treated deals and over the others, per stage and segment."""
+    tables = []  # (stage, segment, treated deal, its comparison deals)
+    for record in records:
+        place = eff.treated_at(record, touched.get(record.deal_id), STAGES)
+        if place is None:
+            continue
+        stage, day = place
+        peers = [
+            other.deal_id
+            for other in records
+            if (other.segment, other.stratum) == (record.segment, record.stratum)
+            and eff.is_comparison(other, touched.get(other.deal_id), stage, day, STAGES)
+        ]
+        tables.append((stage, record.segment, record.deal_id, peers))
+    weights: dict = {}
+    for stage, segment, treated, peers in tables:
+        if not peers:
+            continue
+        size = len(peers) + 1
+        key = (stage, segment)
+        weights.setdefault(key, {}).setdefault(treated, [0.0, True])[0] += len(peers) / size
+        for peer in peers:
+            weights[key].setdefault(peer, [0.0, False])[0] -= 1 / size
+    treated_at_key = {(stage, segment, t) for stage, segment, t, _ in tables}
+    spread = {}
+    for key, by_deal in weights.items():
+        parts = [0.0, 0.0]
+        for deal_id, (g, _) in by_deal.items():
+            parts[0 if (*key, deal_id) in treated_at_key else 1] += g * g
+        spread[key] = tuple(parts)
+    return spread
 
 
 # --- Verdicts -------------------------------------------------------------------------------
