@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -103,11 +104,31 @@ _SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+# Compatibility characters that stand for ordinary letters, which a reader sees as those letters
+# and a searcher types as them: the Latin and Armenian ligatures PDFs carry when a font drew
+# "fi" as one glyph (U+FB00-U+FB17, "ﬁnancial"), Hebrew and Arabic presentation forms (the
+# shapes PDFs of those scripts often hold instead of letters, U+FB1D-U+FDFF, U+FE70-U+FEFC),
+# and full-width and half-width forms (U+FF01-U+FFEE: "ＰＤＦ" in Japanese text, half-width
+# katakana). They get their NFKC form. The rest of NFKC is left out on purpose, because the
+# reader would see the text change: "m²" would become "m2", "™" "TM", "½" "1⁄2", "①" "1",
+# "…" "...".
+_COMPATIBILITY_FORMS = re.compile(r"[\ufb00-\ufb17\ufb1d-\ufdff\ufe70-\ufefc\uff01-\uffee]+")
+
+
+def normalise(text: str) -> str:
+    """``text`` with compatibility letters replaced by the letters they stand for (see
+    ``_COMPATIBILITY_FORMS``) and then in NFC (an accent typed as a separate mark joined to its
+    letter: the same text to the eye, one spelling for search)."""
+    text = _COMPATIBILITY_FORMS.sub(lambda match: unicodedata.normalize("NFKC", match[0]), text)
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def clean(text: str) -> str:
-    """Text safe to store and show: no control characters, no lone surrogates, Unix newlines,
-    at most one blank line in a row, no surrounding whitespace."""
+    """Text safe to store and show, and searchable with the words a reader sees: no control
+    characters, no lone surrogates, ligatures and other compatibility letters as plain letters
+    (``normalise``), Unix newlines, at most one blank line in a row, no surrounding whitespace."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _LONE_SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+    text = normalise(_LONE_SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text)))
     return _BLANK_LINES.sub("\n\n", _SPACES_BEFORE_NEWLINE.sub("\n", text)).strip()
 
 

@@ -210,6 +210,34 @@ def test_lone_surrogates_and_control_characters_never_reach_stored_text():
     text.encode("utf-8")  # would raise on a lone surrogate
 
 
+def test_ligatures_and_width_forms_become_the_letters_a_reader_sees():
+    text = clean(
+        "The \ufb01nancial work\ufb02ow is e\ufb03cient. "
+        "\uff30\uff24\uff26 \uff76\uff9e\uff72\uff84\uff9e"  # full-width PDF, half-width katakana
+    )
+
+    assert text == "The financial workflow is efficient. PDF ガイド"
+
+
+def test_normalising_keeps_the_symbols_a_reader_would_see_change():
+    # Full NFKC would show these as "m2", "TM", "1⁄2", "1" and "...": a visible change.
+    assert clean("10 m² ™ ½ ① … ®") == "10 m² ™ ½ ① … ®"
+
+
+def test_an_accent_typed_as_a_separate_mark_is_joined_to_its_letter():
+    assert clean("cafe\u0301 Gro\u0308\u00dfe") == "café Größe"
+
+
+def test_ligatures_in_a_word_file_are_stored_as_plain_letters(tmp_path):
+    path = write(
+        tmp_path, "brief.docx", make_docx(["Our \ufb01nancial o\ufb00er is e\ufb03cient."])
+    )
+
+    result = extract(path, filename="brief.docx", limits=LIMITS)
+
+    assert "Our financial offer is efficient." in result.text
+
+
 # --- Transcripts -----------------------------------------------------------------------------
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+import reportlab
 from PIL import Image
 
 from cms.extraction import ExtractionError, Limits, extract
@@ -161,6 +163,36 @@ def test_pdf_with_only_an_owner_password_is_extracted(tmp_path, algorithm):
 
     assert result.text == "Open to read" and result.page_count == 1
     assert result.thumbnail.startswith(b"\x89PNG")
+
+
+def _pdf_drawn_with_ligatures(lines: list[str]) -> bytes:
+    """A PDF whose text layer holds ligature characters (U+FB01 "ﬁ", U+FB02 "ﬂ"), as PDFs
+    from InDesign, LaTeX or Word with OpenType ligatures do: drawn in Bitstream Vera, the font
+    reportlab ships, which has those two glyphs."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    font = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
+    pdfmetrics.registerFont(TTFont("Vera", str(font)))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    for text in lines:
+        pdf.setFont("Vera", 12)
+        pdf.drawString(72, 720, text)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def test_ligatures_in_a_pdf_are_stored_as_the_letters_a_reader_sees(tmp_path):
+    content = _pdf_drawn_with_ligatures(["Cover", "The \ufb01nancial work\ufb02ow is \ufb01ne"])
+
+    result = read(tmp_path, content)
+
+    assert result.pages[1].text == "The financial workflow is fine"
+    assert "The financial workflow" in result.text
+    assert "\ufb01" not in result.text and "\ufb02" not in result.text
 
 
 # --- Scanned pages ---------------------------------------------------------------------------
