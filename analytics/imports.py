@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -327,6 +328,8 @@ class _DateOrder:
 def _import_rows(chunks, kind, context, report, progress) -> None:
     for chunk in chunks:
         _import_chunk(chunk, kind, context, report, progress)
+    if kind == "history" and not context.dry_run:
+        _drop_superseded(context, report, progress)
     if kind == "history":
         report.updated = len(context.history_added)
         report.unchanged = len(context.history_seen - context.history_added)
@@ -352,6 +355,9 @@ class _Context:
     # A dry run only: the history rows its rolled-back chunks would have added, which a real
     # run finds in the table.
     rolled_back: set[tuple] = field(default_factory=set)
+    # A history file's rows so far, as hashes of (deal id, stage, entered at): which stored
+    # entries the file gave (_drop_superseded). A collision only keeps an entry.
+    file_keys: set[int] = field(default_factory=set)
 
 
 def _import_chunk(chunk, kind, context, report, progress) -> None:
@@ -529,6 +535,7 @@ def _parse_deal_chunk(chunk, context: _Context, report: ImportReport) -> list[De
 def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dict[int, str]:
     """Create or update the chunk's deals; returns those changed (id -> external id)."""
     existing = Deal.objects.in_bulk([d.external_id for d in parsed], field_name="external_id")
+    latest = _latest_stages([deal.pk for deal in existing.values()])
     now = timezone.now()
     new, changed, changes = [], [], []
     for data in parsed:
@@ -537,6 +544,8 @@ def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dic
         deal, change = deal_apply(
             deal=deal, data=data, stage_map=context.stage_map, owners=context.owners, now=now
         )
+        if change is not None and _history_has_it(latest.get(deal.pk), change.stage):
+            change = None
         if change is not None:
             changes.append((deal, change))
         if before is None:
@@ -547,6 +556,24 @@ def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dic
             report.unchanged += 1
     _save_deals(new, changed, changes, context, report)
     return {deal.pk: deal.external_id for deal in new + changed}
+
+
+def _latest_stages(deal_ids: list[int]) -> dict[int, str]:
+    """Each deal's stage in its latest history entry (by time), for the deals with history."""
+    latest = {}
+    entries = DealStageChange.objects.filter(deal_id__in=deal_ids).order_by(
+        "deal_id", "entered_at", "id"
+    )
+    for deal_id, stage in entries.values_list("deal_id", "stage").iterator():
+        latest[deal_id] = stage
+    return latest
+
+
+def _history_has_it(latest_stage: str | None, stage: str) -> bool:
+    """Whether a deals file's stage is already the deal's latest history entry's (a history
+    file imported since, or before, the deal's stored stage was set): the deals file knows
+    no moment for it, so an entry of its own would repeat the stage at the import's time."""
+    return latest_stage is not None and latest_stage.casefold() == stage.casefold()
 
 
 def _save_deals(new, changed, changes, context, report) -> None:
@@ -660,6 +687,7 @@ def _write_history_chunk(parsed: list[tuple], context: _Context, report) -> dict
     }
     stand_ins = _day_stand_ins(stored, keys)
     DealStageChange.objects.filter(pk__in=stand_ins).delete()
+    context.file_keys |= {hash(key) for key in keys}
     added = keys - set(stored)
     if context.dry_run:
         added -= context.rolled_back
@@ -671,3 +699,61 @@ def _write_history_chunk(parsed: list[tuple], context: _Context, report) -> dict
     deals_refresh_reached(deal_ids=[row.deal_id for row in rows], stage_map=context.stage_map)
     external_ids = {deal.pk: deal.external_id for deal in deals.values()}
     return {deal_id: external_ids[deal_id] for deal_id, _, _ in added}
+
+
+def _drop_superseded(context: _Context, report: ImportReport, progress) -> None:
+    """After a history file: delete the stored entries of its deals that the file supersedes
+    (``_superseded``), in ``CHUNK``-deal transactions. Run once the whole file is written,
+    since a deal's rows may fall in several chunks.
+
+    Such an entry is a deals file's record of the deal's stage for want of history, dated at
+    that file's import (or at midnight of its close date): left beside the history it showed
+    the import as a stage change in the history export, or a close a day early. The report
+    counts the rows the file adds, as before; a dry run, whose rows were rolled back, has
+    nothing to compare with and skips this."""
+    ids = sorted(context.history_seen)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        with transaction.atomic():
+            began = time.monotonic()
+            entries = DealStageChange.objects.filter(deal_id__in=part).order_by(
+                "deal_id", "entered_at", "id"
+            )
+            rows = entries.values_list("pk", "deal_id", "stage", "entered_at")
+            doomed = _superseded(rows, context.file_keys)
+            if doomed:
+                DealStageChange.objects.filter(pk__in=list(doomed)).delete()
+                deals_mark_changed(deal_ids=doomed.values())
+                deals_refresh_reached(deal_ids=doomed.values(), stage_map=context.stage_map)
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            time.sleep(_writers_turn(time.monotonic() - began))
+        if progress:
+            progress(report.rows)
+
+
+def _superseded(entries, file_keys: set[int]) -> dict[int, int]:
+    """Of ``entries`` (pk, deal id, stage, entered at; by deal, in time order), those a history
+    file supersedes (pk -> deal id): an entry the file does not give that lies between two of
+    the file's entries of the deal (the file holds every change of its period), or after the
+    file's last one and repeating the stage the deal was in (the file dates that stage). A
+    repeat the file gives itself (Salesforce logs a row when an amount changes) is the file's
+    and kept; so is an entry of another stage after the file's last one: a change the webhook
+    sent since, or a deals file's that disagrees with the history, which nothing tells apart."""
+    doomed = {}
+    for deal_id, rows in groupby(entries, key=lambda row: row[1]):
+        rows = [(pk, stage, hash((deal_id, stage, at)) in file_keys) for pk, _, stage, at in rows]
+        given = [index for index, (_, _, in_file) in enumerate(rows) if in_file]
+        if not given:
+            continue
+        stage = None  # the deal's stage after the last entry kept
+        for index, (pk, entry_stage, in_file) in enumerate(rows):
+            after_last = index > given[-1]
+            if (
+                not in_file
+                and given[0] < index
+                and (not after_last or entry_stage.casefold() == stage.casefold())
+            ):
+                doomed[pk] = deal_id
+                continue
+            stage = entry_stage
+    return doomed

@@ -306,7 +306,9 @@ def test_an_import_in_many_transactions_reports_as_one_and_a_dry_run_as_the_real
     assert (real.history_added, real.updated, real.closed_without_history) == (4, 3, 1)
     again = _import(history, kind="history")
     assert (again.history_added, again.unchanged) == (0, 3)
-    assert DealStageChange.objects.count() == stored + 4
+    # The deals file's closes of 006B and 006C (midnight of the 31st) repeated the history's
+    # closes of the 30th: replaced by them.
+    assert DealStageChange.objects.count() == stored + 4 - 2
 
 
 def test_other_headers_can_be_mapped():
@@ -338,8 +340,13 @@ def test_opportunity_history_export_builds_the_stage_history():
     assert (deal.stage, deal.outcome, deal.reached_stage_order) == ("Closed Lost", "lost", 2)
     again = _import(history, kind="history")
     assert again.history_added == 0
-    # The report's own observation (Closed Lost, at import time) plus three history rows.
-    assert deal.history.count() == 4
+    # Only the three history rows: the report's own Closed Lost (at midnight of the day it
+    # was imported, its close date) repeated the history's close and is replaced by it.
+    assert list(deal.history.values_list("stage", "entered_at")) == [
+        ("Needs Analysis", datetime(2024, 2, 1, tzinfo=UTC)),
+        ("Negotiation/Review", datetime(2024, 3, 1, tzinfo=UTC)),
+        ("Closed Lost", datetime(2024, 3, 15, tzinfo=UTC)),
+    ]
 
 
 def test_a_stage_change_dated_in_the_future_is_refused_by_row_beyond_the_clock_skew():
@@ -379,12 +386,16 @@ def test_the_historys_close_replaces_the_midnight_stand_in_of_the_deals_file():
         ("Closed Won", datetime(2024, 3, 15, 17, 32, tzinfo=UTC)),
     ]
     assert _import(history, kind="history").history_added == 0
-    # A close the history gives on another day leaves the deals file's own alone.
+    # A close the history gives on an earlier day replaces the deals file's too: it would
+    # repeat the close, a day late.
     _import(HEADER + "006B,Beta,Beta,1,Closed Won,3/15/2024,,\n")
     _import(
         "Opportunity ID,To Stage,Last Modified\n006B,Closed Won,2024-03-14 09:00\n", kind="history"
     )
-    assert Deal.objects.get(external_id="006B").history.count() == 2
+    beta = Deal.objects.get(external_id="006B")
+    assert list(beta.history.values_list("stage", "entered_at")) == [
+        ("Closed Won", datetime(2024, 3, 14, 9, tzinfo=UTC))
+    ]
 
 
 def test_xlsx_export_is_read(tmp_path):
