@@ -1,6 +1,7 @@
 """The document and image forms: they refuse, with a reason, a new file for a document or
-image an asset uses unless an administrator gives it (``cms.file_permissions``), and the
-document form refuses files the library cannot take.
+image an asset uses unless an administrator gives it (``cms.file_permissions``), the document
+form refuses files the library cannot take, and the image form images with more pixels than
+may be drawn (``cms.images``).
 
 Wagtail uses them for every document and image upload and edit (single, multiple and
 chooser) through ``WAGTAILDOCS_DOCUMENT_FORM_BASE`` and ``WAGTAILIMAGES_IMAGE_FORM_BASE``.
@@ -12,9 +13,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from wagtail.documents.forms import BaseDocumentForm
+from wagtail.images.fields import WagtailImageField
 from wagtail.images.forms import BaseImageForm
 
 from cms.extraction import MB, ExtractionError, check_signature, extension_of
+from cms.images import image_header_size, image_upload_problem
 from cms.models import validate_no_direction_controls
 
 
@@ -98,5 +101,28 @@ class LibraryDocumentForm(AssetFileLockMixin, BaseDocumentForm):
         return upload
 
 
+class LibraryImageField(WagtailImageField):
+    """Wagtail's image field, whose pixel check first reads the size from the file's header:
+    an image over the limit is refused naming its size and the limit (Wagtail's says "unknown
+    number" past Pillow's own limit) before Wagtail decodes the whole picture to check it."""
+
+    def check_image_pixel_size(self, f):
+        size = image_header_size(f)
+        if size is not None:
+            problem = image_upload_problem(f.name, *size)
+            if problem:
+                raise ValidationError(problem, code="file_too_many_pixels")
+        super().check_image_pixel_size(f)
+
+
 class LibraryImageForm(AssetFileLockMixin, BaseImageForm):
-    """Wagtail's image form; the thumbnail of an asset changes only through the asset."""
+    """Wagtail's image form, with the library's pixel limit (``LibraryImageField``); the
+    thumbnail of an asset changes only through the asset."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        wagtails = self.fields.get("file")
+        if wagtails is not None:  # made by Wagtail's form factory, which names its class
+            field = LibraryImageField(label=wagtails.label, required=wagtails.required)
+            field.widget, field.help_text = wagtails.widget, wagtails.help_text
+            self.fields["file"] = field

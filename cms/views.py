@@ -32,6 +32,7 @@ from cms import selectors
 from cms.documents import page_preview_key, page_preview_png
 from cms.downloads import StoredFileMissing, stored_file_response
 from cms.extraction import ExtractionError
+from cms.images import image_pixel_limit, image_too_large
 from cms.missing_files import asset_file_missing_report
 from cms.models import AssetPage, LibraryPage
 from cms.signals import asset_downloaded, asset_viewed
@@ -224,7 +225,26 @@ def _page_asked(request, asset: AssetPage) -> selectors.PageOfAsset | None:
 
 
 def _has_thumbnail(asset: AssetPage) -> bool:
-    return bool(asset.thumbnail_image_id or (asset.document and asset.document.thumbnail))
+    return bool(_drawable_thumbnail_image(asset) or (asset.document and asset.document.thumbnail))
+
+
+def _drawable_thumbnail_image(asset: AssetPage):
+    """The asset's thumbnail image, unless it has more pixels than may be drawn (one stored
+    before the limit was lowered: ``cms.images``); then None, as if it had none."""
+    if not asset.thumbnail_image_id:
+        return None
+    image = asset.thumbnail_image
+    if image_too_large(image):
+        logger.warning(
+            "asset %s: thumbnail image %s is %s×%s pixels, over the %s drawn; not shown",
+            asset.pk,
+            image.pk,
+            image.width,
+            image.height,
+            image_pixel_limit(),
+        )
+        return None
+    return image
 
 
 def _visible_asset_or_404(request, asset_id: int) -> AssetPage:
@@ -288,10 +308,11 @@ def asset_link_open(request, asset_id: int):
 @login_required
 def asset_thumbnail(request, asset_id: int):
     """The asset's preview image: its thumbnail image's rendition, else the thumbnail made from
-    its file, else 404 (the templates show a placeholder instead)."""
+    its file, else 404 (the templates show a placeholder instead). A thumbnail image with more
+    pixels than may be drawn counts as none."""
     asset = _visible_asset_or_404(request, asset_id)
-    if asset.thumbnail_image_id:
-        image = asset.thumbnail_image
+    image = _drawable_thumbnail_image(asset)
+    if image is not None:
         try:
             rendition = image.get_rendition(THUMBNAIL_SPEC)
         except (InvalidFilterSpecError, OSError) as error:  # SourceImageIOError is an OSError

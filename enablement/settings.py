@@ -240,6 +240,10 @@ WAGTAILDOCS_EXTENSIONS = [
 ]
 WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.forms.LibraryDocumentForm"
 WAGTAILIMAGES_IMAGE_FORM_BASE = "cms.forms.LibraryImageForm"
+# Images (an asset's thumbnail image) are drawn in the web process, at up to ~8 bytes a pixel:
+# larger ones are refused at upload and not drawn if stored before (cms.images). The same
+# 50 million pixels as a document's picture; Wagtail's default, 128 million, cost ~1 GB each.
+WAGTAILIMAGES_MAX_IMAGE_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000, minimum=1_000_000)
 WAGTAIL_I18N_ENABLED = False
 WAGTAIL_WORKFLOW_ENABLED = True
 WAGTAIL_MODERATION_ENABLED = True
