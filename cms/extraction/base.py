@@ -148,6 +148,15 @@ def with_article(label: str) -> str:
     return f"{'an' if spoken_as_vowel else 'a'} {label}"
 
 
+def incomplete_note(unit: str) -> str:
+    """The note for a file that was cut off and read as far as it goes; ``unit`` is what it
+    is made of ("parts", "pages")."""
+    return (
+        "The file is incomplete (it was cut off, perhaps while copying or uploading); "
+        f"the text of the {unit} that could be read is shown."
+    )
+
+
 def chars_note(limits: Limits) -> str:
     return f"Only the first {limits.max_chars:,} characters were kept for search."
 

@@ -29,6 +29,7 @@ from cms.extraction.base import (
     ExtractionError,
     Limits,
     extension_of,
+    incomplete_note,
     password_error,
     with_article,
 )
@@ -332,10 +333,7 @@ class Package:
 
 
 def recovered_note() -> str:
-    return (
-        "The file is incomplete (it was cut off, perhaps while copying or uploading); "
-        "the text of the parts that could be read is shown."
-    )
+    return incomplete_note("parts")
 
 
 # --- Opening an Office file ------------------------------------------------------------------

@@ -34,6 +34,7 @@ from cms.extraction.base import (
     Page,
     Parser,
     clean,
+    incomplete_note,
     numbers_phrase,
     paged_extraction,
     pages_note,
@@ -314,6 +315,8 @@ class _PdfRead:
                 "export it again from the original and upload the new file."
             )
         self.page_count = len(self.reader.pages) if self.reader is not None else len(self.document)
+        self.ending = file_ending(path)
+        self.declared_pages = self._declared_page_count()
         self.pypdf_seconds = 0.0
         self.unreadable: list[int] = []
         self.scanned: list[int] = []
@@ -405,6 +408,41 @@ class _PdfRead:
                 pass
         return "\n".join(title for title in titles if title.strip())
 
+    def _declared_page_count(self) -> int | None:
+        """The page count the file's page tree declares (``/Count``), which readers cannot
+        reach when the file was cut off or its page tree is damaged; None when unknown."""
+        if self.reader is None:
+            return None
+        try:
+            count = self.reader.trailer["/Root"]["/Pages"]["/Count"]
+        except MemoryError:
+            raise
+        except Exception:  # noqa: BLE001 - no usable page tree: nothing declared
+            return None
+        return count if isinstance(count, int) and 0 < count < 10_000_000 else None
+
+    def damage_note(self) -> str | None:
+        """What the marketer should know about a file that was cut off, whose structure had to
+        be rebuilt, or whose pages are fewer than it declares; None for a sound file."""
+        missing = self.declared_pages is not None and self.declared_pages > self.page_count
+        if self.ending == "cut off":
+            note = incomplete_note("pages")
+        elif missing:
+            note = (
+                "The file is damaged (it lists more pages than it holds); the text of the "
+                "pages that could be read is shown."
+            )
+        elif self.ending == "damaged" or self._repaired is not None:
+            note = (
+                "The file is damaged (its structure had to be rebuilt); the text of the pages "
+                "that could be read is shown."
+            )
+        else:
+            return None
+        if missing:
+            note = note[:-1] + f": {self.page_count} of its {self.declared_pages} pages."
+        return note + " Export it again from the original and upload the new file."
+
     def _open_repaired(self, path: Path) -> None:
         """Last resort for a file neither reader opens: rebuild its cross-references."""
         if path.stat().st_size > 200 * 1024 * 1024:
@@ -423,6 +461,28 @@ class _PdfRead:
             self._repaired.close()
         if self.document is not None:
             self.document.close()
+
+
+_STARTXREF = re.compile(rb"startxref\s+(\d{1,15})\s+%%EOF\s*$")
+_XREF_START = re.compile(rb"\s*(?:xref\b|\d+\s+\d+\s+obj\b)")
+
+
+def file_ending(path: Path) -> str:
+    """How the file ends: "complete" (``startxref``, the offset of a cross-reference section
+    found there, ``%%EOF``, as every sound PDF ends), "cut off" (no ``%%EOF`` in its last 1024
+    bytes: cut off in transit) or "damaged" (an end that points at no cross-references, so a
+    reader has to rebuild them). Trailing whitespace and NUL padding are ignored."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - 4096))
+        tail = handle.read().rstrip(b" \t\r\n\x00")[-1024:]
+        if b"%%EOF" not in tail:
+            return "cut off"
+        match = _STARTXREF.search(tail)
+        if match is None or int(match.group(1)) >= size:
+            return "damaged"
+        handle.seek(int(match.group(1)))
+        return "complete" if _XREF_START.match(handle.read(64)) else "damaged"
 
 
 def render_page(document, index: int, *, width: int, max_height_ratio: float = 2.0):
@@ -467,6 +527,9 @@ def read_pdf(path: Path, *, filename: str, limits: Limits, thumbnail: bool = Tru
             numbers = read.unreadable
             verb = "Page" if len(numbers) == 1 else "Pages"
             read.notes.insert(0, f"{verb} {numbers_phrase(numbers)} could not be read.")
+        damage = read.damage_note()
+        if damage:
+            read.notes.insert(0, damage)
         extraction = paged_extraction(pages, limits=limits, page_count=read.page_count)
         extraction.notes = list(dict.fromkeys(read.notes + extraction.notes))
         outline = clean(read.outline())

@@ -80,17 +80,68 @@ def test_a_page_pypdf_fails_on_is_read_by_pdfium(tmp_path, monkeypatch):
     assert result.notes == []
 
 
-def test_a_pdf_without_cross_reference_table_is_read(tmp_path):
-    result = read(tmp_path, without_xref(make_pdf(["No xref here", "Second page"])))
-
-    assert [page.text for page in result.pages] == ["No xref here", "Second page"]
-
-
 def test_truncated_pdf_fails_with_a_clear_error(tmp_path):
     whole = make_pdf(["Page one", "Page two"])
 
     with pytest.raises(ExtractionError, match="damaged or incomplete"):
         read(tmp_path, whole[: len(whole) // 2])
+
+
+INCOMPLETE = (
+    "The file is incomplete (it was cut off, perhaps while copying or uploading); the text of "
+    "the pages that could be read is shown"
+)
+RE_EXPORT = " Export it again from the original and upload the new file."
+
+
+def _five_pages() -> bytes:
+    return make_pdf([f"Chapter {number} words" for number in range(1, 6)])
+
+
+def test_a_cut_off_pdf_keeps_the_pages_it_has_and_says_it_is_incomplete(tmp_path):
+    whole = _five_pages()
+
+    result = read(tmp_path, whole[: len(whole) * 7 // 10])
+
+    assert [page.text for page in result.pages[:2]] == ["Chapter 1 words", "Chapter 2 words"]
+    assert "Chapter 5" not in result.text
+    assert result.notes == [INCOMPLETE + "." + RE_EXPORT]
+
+
+def test_a_cut_off_pdf_that_lost_pages_says_how_many_of_them_were_read(tmp_path):
+    whole = _five_pages()  # cut in the middle of its page tree: only page 1 is left in it
+
+    result = read(tmp_path, whole[: len(whole) // 2])
+
+    assert result.page_count == 1
+    assert result.notes == [INCOMPLETE + ": 1 of its 5 pages." + RE_EXPORT]
+
+
+def test_a_pdf_without_cross_references_is_read_and_said_to_be_damaged(tmp_path):
+    result = read(tmp_path, without_xref(make_pdf(["No xref here", "Second page"])))
+
+    assert [page.text for page in result.pages] == ["No xref here", "Second page"]
+    assert result.notes == [
+        "The file is damaged (its structure had to be rebuilt); the text of the pages that "
+        "could be read is shown." + RE_EXPORT
+    ]
+
+
+def test_a_pdf_whose_end_points_at_no_cross_references_is_said_to_be_damaged(tmp_path):
+    whole = make_pdf(["One", "Two"])
+    offset = whole[whole.rindex(b"startxref") :].split()[1]
+    wrong = whole.replace(b"startxref\n" + offset, b"startxref\n" + b"%d" % 20, 1)
+
+    result = read(tmp_path, wrong)
+
+    assert [page.text for page in result.pages] == ["One", "Two"]
+    assert result.notes[0].startswith("The file is damaged (its structure had to be rebuilt)")
+
+
+def test_a_complete_pdf_padded_after_its_end_has_no_note(tmp_path):
+    result = read(tmp_path, _five_pages() + b"\r\n\x00\x00\n" * 50)
+
+    assert result.page_count == 5 and result.notes == []
 
 
 # --- What a reader sees besides the text layer --------------------------------------------------
