@@ -37,7 +37,9 @@ class DocumentProcessingPanel(Panel):
             document = self.document()
             if document is None or self.request is None:
                 return False
-            return document.extraction_status != "done" or bool(document.extraction_error)
+            return document.extraction_status != document.Status.DONE or bool(
+                document.extraction_error
+            )
 
         def get_context_data(self, parent_context=None):
             context = super().get_context_data(parent_context)
