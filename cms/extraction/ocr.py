@@ -102,8 +102,9 @@ def unavailable_note(scanned: list[int], page_count: int) -> str:
             "scanners can make one) or ask an administrator to install Tesseract."
         )
     return (
-        f"{_pages(scanned, 'has', 'have')} no text layer (scanned), so their words cannot be "
-        "searched; text recognition (OCR) is not available on this server."
+        f"{_pages(scanned, 'has', 'have')} no text layer (scanned), so "
+        f"{'its' if len(scanned) == 1 else 'their'} words cannot be searched; text recognition "
+        "(OCR) is not available on this server."
     )
 
 

@@ -479,10 +479,16 @@ def file_ending(path: Path) -> str:
         if b"%%EOF" not in tail:
             return "cut off"
         match = _STARTXREF.search(tail)
-        if match is None or int(match.group(1)) >= size:
+        if match is None:
             return "damaged"
-        handle.seek(int(match.group(1)))
-        return "complete" if _XREF_START.match(handle.read(64)) else "damaged"
+        handle.seek(0)
+        header = max(handle.read(1024).find(b"%PDF-"), 0)  # offsets may count from the header
+        for offset in {int(match.group(1)), int(match.group(1)) + header}:
+            if offset < size:
+                handle.seek(offset)
+                if _XREF_START.match(handle.read(64)):
+                    return "complete"
+        return "damaged"
 
 
 def render_page(document, index: int, *, width: int, max_height_ratio: float = 2.0):

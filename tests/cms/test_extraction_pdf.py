@@ -138,6 +138,13 @@ def test_a_pdf_whose_end_points_at_no_cross_references_is_said_to_be_damaged(tmp
     assert result.notes[0].startswith("The file is damaged (its structure had to be rebuilt)")
 
 
+def test_a_complete_pdf_with_bytes_before_its_header_has_no_note(tmp_path):
+    # Offsets counted from "%PDF-" rather than the file's start, as readers accept.
+    result = read(tmp_path, b"From a mail gateway\n" + _five_pages())
+
+    assert result.page_count == 5 and result.notes == []
+
+
 def test_a_complete_pdf_padded_after_its_end_has_no_note(tmp_path):
     result = read(tmp_path, _five_pages() + b"\r\n\x00\x00\n" * 50)
 
@@ -272,7 +279,10 @@ def test_only_the_scanned_pages_of_a_mixed_pdf_are_reported(tmp_path, monkeypatc
     result = read(tmp_path, buffer.getvalue(), limits=Limits())
 
     assert result.text == "Typed page"
-    assert result.notes[0].startswith("Page 2 has no text layer (scanned)")
+    assert result.notes == [
+        "Page 2 has no text layer (scanned), so its words cannot be searched; text recognition "
+        "(OCR) is not available on this server."
+    ]
 
 
 @needs_tesseract
