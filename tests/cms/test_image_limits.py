@@ -116,8 +116,10 @@ def test_a_thumbnail_image_stored_before_the_limit_was_lowered_shows_a_placehold
 
 
 def test_a_thumbnail_image_over_the_limit_gives_way_to_the_files_thumbnail(client, settings):
-    document = make_document("brief.txt", b"brief")
-    thumbnail_name = default_storage.save("thumbnails/brief.png", ContentFile(png_bytes("blue")))
+    document = make_document("spec-sheet.txt", b"spec sheet")
+    thumbnail_name = default_storage.save(
+        "thumbnails/spec-sheet.png", ContentFile(png_bytes("blue"))
+    )
     type(document).objects.filter(pk=document.pk).update(thumbnail=thumbnail_name)
     document.refresh_from_db()
     asset = make_asset("Brief", document=document, thumbnail_image=make_image("big"))
