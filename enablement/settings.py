@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "enablement.staticfiles.LibraryStaticFilesConfig",  # django.contrib.staticfiles, less Redoc
     "django.forms",  # widget templates through TEMPLATES, so templates/wagtailadmin/ applies
 ]
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
