@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "enablement.staticfiles.LibraryStaticFilesConfig",  # django.contrib.staticfiles, less Redoc
+    "django.contrib.staticfiles",
     "django.forms",  # widget templates through TEMPLATES, so templates/wagtailadmin/ applies
 ]
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
@@ -180,6 +180,10 @@ MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "enablement" / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "enablement.staticfiles.LibraryAppDirectoriesFinder",  # less ninja's unused Redoc
+]
 
 S3_BUCKET = env_str("S3_BUCKET")
 S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 60, minimum=1)

@@ -30,7 +30,7 @@ PROJECT_FILES = {
     "env.py",
     "jinja2.py",
     "log_filters.py",  # logging wiring: the filters settings.LOGGING names
-    "staticfiles.py",  # INSTALLED_APPS wiring: what collectstatic gathers
+    "staticfiles.py",  # settings wiring: the finder of what collectstatic gathers
     "health.py",  # process wiring: the health check the container runtime asks (/healthz/)
     "settings.py",
     "urls.py",
