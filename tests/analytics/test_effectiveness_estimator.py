@@ -312,18 +312,9 @@ def test_bulk_tables_agree_with_the_one_deal_rule_on_messy_synthetic_deals(monke
     population = eff.population_prepare(data.deals, stages=STAGES)
     records = [r for r in data.deals if r.deal_id in population.deals]
     for asset_id, touched in eff.first_touches(data.touches).items():
+        sets = _matched_sets(records, touched)
         expected: dict = {}
-        for record in records:
-            place = eff.treated_at(record, touched.get(record.deal_id), STAGES)
-            if place is None:
-                continue
-            stage, day = place
-            peers = [
-                other
-                for other in records
-                if (other.segment, other.stratum) == (record.segment, record.stratum)
-                and eff.is_comparison(other, touched.get(other.deal_id), stage, day, STAGES)
-            ]
+        for stage, day, record, peers in sets:
             cell = population.deals[record.deal_id][1]
             row = (cell, day, int(record.won), sum(p.won for p in peers), len(peers))
             expected.setdefault((stage, record.segment), []).append(row)
@@ -331,29 +322,38 @@ def test_bulk_tables_agree_with_the_one_deal_rule_on_messy_synthetic_deals(monke
         assert {k: sorted(v) for k, v in got.tables.items()} == {
             k: sorted(v) for k, v in expected.items()
         }, asset_id
-        by_hand = _spread_by_hand(records, touched)
+        by_hand = _spread_by_hand(sets)
         assert set(got.spread) >= set(by_hand), asset_id
         for key, parts in got.spread.items():
             assert parts == pytest.approx(by_hand.get(key, (0.0, 0.0))), (asset_id, key)
 
 
-def _spread_by_hand(records, touched) -> dict:
-    """Each deal's weight g in the MH estimate, from every (treated, other) pair: its own
-    table's n0 / N if treated, less 1 / N of each table it compares in; squared and summed over
-    treated deals and over the others, per stage and segment."""
-    tables = []  # (stage, segment, treated deal, its comparison deals)
+def _matched_sets(records, touched) -> list:
+    """(stage, day, treated deal, its comparison deals) for every treated deal, by the
+    one-deal rules over every pair of deals of a stratum."""
+    sets = []
     for record in records:
         place = eff.treated_at(record, touched.get(record.deal_id), STAGES)
         if place is None:
             continue
         stage, day = place
         peers = [
-            other.deal_id
+            other
             for other in records
             if (other.segment, other.stratum) == (record.segment, record.stratum)
             and eff.is_comparison(other, touched.get(other.deal_id), stage, day, STAGES)
         ]
-        tables.append((stage, record.segment, record.deal_id, peers))
+        sets.append((stage, day, record, peers))
+    return sets
+
+
+def _spread_by_hand(sets) -> dict:
+    """Each deal's weight g in the MH estimate, from the matched sets: its own table's n0 / N
+    if treated, less 1 / N of each table it compares in; squared and summed over treated deals
+    and over the others, per stage and segment."""
+    tables = [
+        (stage, t.segment, t.deal_id, [p.deal_id for p in peers]) for stage, _, t, peers in sets
+    ]
     weights: dict = {}
     for stage, segment, treated, peers in tables:
         if not peers:
