@@ -547,6 +547,7 @@ def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dic
         if change is not None and _history_has_it(latest.get(deal.pk), change.stage):
             change = None
         if change is not None:
+            change.stand_in = data.stage_changed_at is None
             changes.append((deal, change))
         if before is None:
             new.append(deal)
@@ -719,7 +720,7 @@ def _drop_superseded(context: _Context, report: ImportReport, progress) -> None:
             entries = DealStageChange.objects.filter(deal_id__in=part).order_by(
                 "deal_id", "entered_at", "id"
             )
-            rows = entries.values_list("pk", "deal_id", "stage", "entered_at")
+            rows = entries.values_list("pk", "deal_id", "stage", "entered_at", "stand_in")
             doomed = _superseded(rows, context.file_keys)
             if doomed:
                 DealStageChange.objects.filter(pk__in=list(doomed)).delete()
@@ -732,27 +733,43 @@ def _drop_superseded(context: _Context, report: ImportReport, progress) -> None:
 
 
 def _superseded(entries, file_keys: set[int]) -> dict[int, int]:
-    """Of ``entries`` (pk, deal id, stage, entered at; by deal, in time order), those a history
-    file supersedes (pk -> deal id): an entry the file does not give that lies between two of
-    the file's entries of the deal (the file holds every change of its period), or after the
-    file's last one and repeating the stage the deal was in (the file dates that stage). A
-    repeat the file gives itself (Salesforce logs a row when an amount changes) is the file's
-    and kept; so is an entry of another stage after the file's last one: a change the webhook
-    sent since, or a deals file's that disagrees with the history, which nothing tells apart."""
+    """Of ``entries`` (pk, deal id, stage, entered at, stand-in; by deal, in time order), those
+    a history file supersedes (pk -> deal id):
+    - an entry the file does not give that lies between two of the file's entries of the
+      deal (the file holds every change of its period);
+    - after the file's last one, an entry repeating the stage the deal was in (the file
+      dates that stage);
+    - after the file's last one, a deals file's stand-ins up to the last of a stage the file
+      has the deal enter before it: that deals file, and any imported before it, was exported
+      before the change the history shows since.
+    A repeat the file gives itself (Salesforce logs a row when an amount changes) is the
+    file's and kept; so are the changes the webhook sent since, and the stand-ins after all
+    of those of stages the file dates (a deals file saw a move the history does not reach).
+
+    The one case this gets wrong: a deal sent back to an earlier stage after the history was
+    exported, seen by a deals file imported before that history. That stand-in goes until
+    the next history file dates the move."""
     doomed = {}
     for deal_id, rows in groupby(entries, key=lambda row: row[1]):
-        rows = [(pk, stage, hash((deal_id, stage, at)) in file_keys) for pk, _, stage, at in rows]
-        given = [index for index, (_, _, in_file) in enumerate(rows) if in_file]
+        rows = [
+            (pk, stage, stand_in, hash((deal_id, stage, at)) in file_keys)
+            for pk, _, stage, at, stand_in in rows
+        ]
+        given = [index for index, (*_, in_file) in enumerate(rows) if in_file]
         if not given:
             continue
+        dated = {stage.casefold() for _, stage, _, in_file in rows if in_file}
+        older = [
+            index
+            for index, (_, entry_stage, stand_in, _) in enumerate(rows)
+            if index > given[-1] and stand_in and entry_stage.casefold() in dated
+        ]
         stage = None  # the deal's stage after the last entry kept
-        for index, (pk, entry_stage, in_file) in enumerate(rows):
+        for index, (pk, entry_stage, stand_in, in_file) in enumerate(rows):
             after_last = index > given[-1]
-            if (
-                not in_file
-                and given[0] < index
-                and (not after_last or entry_stage.casefold() == stage.casefold())
-            ):
+            repeat = after_last and entry_stage.casefold() == stage.casefold()
+            stale = after_last and stand_in and bool(older) and index <= older[-1]
+            if not in_file and given[0] < index and (not after_last or repeat or stale):
                 doomed[pk] = deal_id
                 continue
             stage = entry_stage

@@ -85,6 +85,9 @@ class DealStageChange(models.Model):
         "cms.BuyerStage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     entered_at = models.DateTimeField()
+    # Recorded by a deals file that gave the stage but not when it was entered: dated at that
+    # import (or at midnight of a closed deal's close date). A history file may replace it.
+    stand_in = models.BooleanField(default=False)
 
     class Meta:
         # By the key, not the related model: "deal" would join and sort by the deal's ordering.

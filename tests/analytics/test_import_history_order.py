@@ -191,13 +191,10 @@ def test_a_change_the_webhook_sent_after_the_history_is_kept(tmp_path):
     assert Deal.objects.get().stage == "Proposal/Price Quote"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The deals file's entries are not marked as such (DealStageChange has no column for "
-    "it; adding one needs a migration): one whose stage the history left before the file's "
-    "import is indistinguishable from a real change sent by the webhook since, so it stays.",
-)
 def test_a_deals_file_stage_the_history_has_left_leaves_no_change_at_import_time(tmp_path):
+    """The stage changed between the two exports: the deals file says Needs Analysis, the
+    history has the deal enter Needs Analysis and move on. The deals file's entry was the
+    older view and goes; the history's stays the deal's last stage."""
     _import(tmp_path, DEALS + "AUD-1,Acme,100,Needs Analysis,\n")
     history = (
         HISTORY + "AUD-1,Needs Analysis,2026-10-05T09:00:00\n"
@@ -207,4 +204,27 @@ def test_a_deals_file_stage_the_history_has_left_leaves_no_change_at_import_time
     assert [s for _, s, _ in _exported_history(tmp_path)] == [
         "Needs Analysis",
         "Proposal/Price Quote",
+    ]
+
+
+def test_a_deals_file_with_the_stage_change_date_records_a_real_change(tmp_path):
+    """A deals file that dates the stage (a "Last Stage Change Date" column) records a
+    change like the webhook's: a deal sent back to Needs Analysis after the history was
+    exported keeps that move when the older history is imported again."""
+    deals = "Opportunity ID,Opportunity Name,Amount,Stage,Close Date,Last Stage Change Date\n"
+    for stage, moment in (
+        ("Needs Analysis", "2026-10-05T09:00:00"),
+        ("Proposal/Price Quote", "2026-10-20T09:00:00"),
+        ("Needs Analysis", "2026-10-25T09:00:00"),
+    ):
+        _import(tmp_path, deals + f"AUD-1,Acme,100,{stage},,{moment}\n")
+    history = (
+        HISTORY + "AUD-1,Needs Analysis,2026-10-05T09:00:00\n"
+        "AUD-1,Proposal/Price Quote,2026-10-20T09:00:00\n"
+    )
+    _import(tmp_path, history, history=True)
+    assert _exported_history(tmp_path) == [
+        ("AUD-1", "Needs Analysis", "2026-10-05T09:00"),
+        ("AUD-1", "Proposal/Price Quote", "2026-10-20T09:00"),
+        ("AUD-1", "Needs Analysis", "2026-10-25T09:00"),
     ]
