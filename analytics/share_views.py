@@ -29,7 +29,7 @@ from accounts.people import person_name_from
 from analytics import selectors, usage
 from analytics.models import EventKind
 from cms.documents import page_preview_png
-from cms.downloads import StoredFileMissing, stored_file_response
+from cms.downloads import StoredFileMissing, document_download_name, stored_file_response
 from cms.extraction import ExtractionError
 from cms.middleware import STORE_RETRY_SECONDS, database_busy, database_unreachable
 from cms.missing_files import asset_file_missing_report
@@ -197,7 +197,9 @@ def share_file(request, token: str, asset_id: int):
         return _refused(request)
     if asset.document_id and asset.document.file:
         try:
-            response = stored_file_response(asset.document.file, filename=asset.document.filename)
+            response = stored_file_response(
+                asset.document.file, filename=document_download_name(asset.document)
+            )
         except StoredFileMissing as missing:  # nothing was downloaded: nothing is recorded
             asset_file_missing_report(asset=asset, missing=missing, what="file")
             context = {"asset": asset, "token": token}

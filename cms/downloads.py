@@ -12,11 +12,14 @@ raises its own error, which ``cms.middleware.FileStoreDownMiddleware`` answers w
 from __future__ import annotations
 
 import mimetypes
+import re
+import unicodedata
 from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.utils.http import content_disposition_header
 
 from cms.storage import file_missing
 
@@ -29,6 +32,27 @@ class StoredFileMissing(Exception):
         # __class__, not type(): the lazy default_storage answers with the storage it stands for
         self.storage = field_file.storage.__class__.__name__
         super().__init__(f"{self.name} is not in the file store ({self.storage})")
+
+
+# Characters Windows or macOS refuse in a file name, and control characters.
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def document_download_name(document) -> str:
+    """The name a document's file is saved under: its title with the file's extension. The
+    stored name may carry the store's suffix for a name already taken ("deck_mzbUgz0.pdf")
+    or an upload's name made safe for storage; the title is what the marketer called it.
+    Characters file systems refuse become spaces; a title with nothing left gives the
+    stored name."""
+    stored = PurePosixPath(document.file.name).name
+    extension = PurePosixPath(stored).suffix
+    title = unicodedata.normalize("NFC", document.title or "")
+    title = " ".join(_UNSAFE_IN_NAMES.sub(" ", title).split()).strip(". ")[:150].strip()
+    if not title:
+        return stored
+    if extension and not title.casefold().endswith(extension.casefold()):
+        title += extension
+    return title
 
 
 def stored_file_response(
@@ -62,10 +86,11 @@ def _response(field_file, *, filename: str | None, as_attachment: bool) -> HttpR
         return response
     if not storage.exists(field_file.name):
         raise StoredFileMissing(field_file)
-    disposition = "attachment" if as_attachment else "inline"
     url = storage.url(
         field_file.name,
-        parameters={"ResponseContentDisposition": f'{disposition}; filename="{filename}"'},
+        parameters={
+            "ResponseContentDisposition": content_disposition_header(as_attachment, filename)
+        },
         expire=settings.S3_PRESIGN_SECONDS,
     )
     response = HttpResponseRedirect(url)

@@ -30,7 +30,7 @@ from wagtail.permissions import policy_registry
 from accounts.roles import user_manages_content
 from cms import selectors
 from cms.documents import page_preview_key, page_preview_png
-from cms.downloads import StoredFileMissing, stored_file_response
+from cms.downloads import StoredFileMissing, document_download_name, stored_file_response
 from cms.extraction import ExtractionError
 from cms.images import image_pixel_limit, image_too_large
 from cms.missing_files import asset_file_missing_report
@@ -268,7 +268,7 @@ def asset_download(request, asset_id: int):
     if document is None or not document.file:
         raise Http404("This asset has no file to download")
     try:
-        response = stored_file_response(document.file, filename=document.filename)
+        response = stored_file_response(document.file, filename=document_download_name(document))
     except StoredFileMissing as missing:
         asset_file_missing_report(asset=asset, missing=missing, what="file")
         return _file_unavailable(request, asset)

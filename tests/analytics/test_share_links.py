@@ -39,6 +39,16 @@ def test_buyer_opens_and_downloads_without_login_and_both_are_recorded(shared):
     assert {EventKind.SHARED, EventKind.BUYER_OPENED, EventKind.DOWNLOADED} <= kinds
 
 
+def test_the_buyer_saves_the_file_under_the_documents_title_not_the_stored_name():
+    rep = make_user(role=REP)
+    make_document("roi_model.xlsx", b"first", title="ROI model (old)")
+    document = make_document("roi_model.xlsx", b"second", title="ROI model: Acme/Globex")
+    asset = make_asset("ROI model", document=document)
+    _, token = share_link_create(user=rep, asset=asset)
+    download = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{asset.pk}/file/")
+    assert download["Content-Disposition"] == 'attachment; filename="ROI model Acme Globex.xlsx"'
+
+
 def test_the_rep_is_told_when_the_buyer_opens_the_link_once_per_visit(shared, monkeypatch):
     from notifications.models import Notification
 

@@ -107,6 +107,18 @@ def test_download_is_a_short_lived_presigned_redirect(s3):
         assert fetched.read() == b"slide text"
 
 
+def test_a_download_name_outside_latin_1_reaches_the_browser_from_the_bucket(s3):
+    """S3 sends back the disposition the presigned URL asks for: a name such as a German
+    title goes as RFC 6266's encoded file name, which a bare quoted one could not carry."""
+    document = make_document("kunde.pdf", b"%PDF-1.4", title="Größenordnung")
+    response = stored_file_response(document.file, filename="Größenordnung.pdf")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(response["Location"]).query)
+    expected = "attachment; filename*=utf-8''Gr%C3%B6%C3%9Fenordnung.pdf"
+    assert query["response-content-disposition"] == [expected]
+    with urllib.request.urlopen(response["Location"]) as fetched:  # noqa: S310 - moto on loopback
+        assert fetched.headers["Content-Disposition"] == expected
+
+
 def test_object_is_not_readable_without_a_signature(s3, moto_endpoint):
     document = make_document("secret.txt", b"internal only")
     unsigned = f"{moto_endpoint}/{BUCKET}/{document.file.name}"

@@ -3,6 +3,7 @@ thumbnails, and team restrictions on every one of those paths."""
 
 import datetime
 import io
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.base import ContentFile
@@ -14,6 +15,7 @@ from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 
 from accounts.roles import ENABLEMENT_LEAD, MARKETER, REP
+from cms.downloads import document_download_name
 from cms.models import Industry, Product
 from cms.signals import asset_downloaded, asset_viewed
 from tests.factories import (
@@ -388,6 +390,41 @@ def test_download_is_an_attachment_and_sends_asset_downloaded(client, rep):
     assert "attachment" in response["Content-Disposition"]
     assert "brief.txt" in response["Content-Disposition"]
     assert sent == [(asset.pk, rep.pk)]
+
+
+def test_a_download_is_named_after_the_document_not_the_stores_renamed_copy(client, rep):
+    """The second upload of a name is stored as "whitepaper_v2_<random>.pdf"; the rep's
+    download is saved as the document's title (a buyer's: tests/analytics/test_share_links)."""
+    make_document("whitepaper_v2.pdf", b"%PDF-1.4 first", title="first upload")
+    document = make_document("whitepaper_v2.pdf", b"%PDF-1.4 second", title="Whitepaper v2")
+    assert document.file.name != "documents/whitepaper_v2.pdf"
+    asset = make_asset("Whitepaper", document=document)
+    response = client.get(f"/assets/{asset.id}/download/")
+    assert response["Content-Disposition"] == 'attachment; filename="Whitepaper v2.pdf"'
+
+
+@pytest.mark.parametrize(
+    "title, stored, expected",
+    [
+        ("Q3 pricing.PDF", "q3.pdf", "Q3 pricing.PDF"),
+        ("<img src=x onerror=alert(1)>", "img.pdf", "img src=x onerror=alert(1).pdf"),
+        ('../../etc/passwd "quoted"\r\n', "p.txt", "etc passwd quoted.txt"),
+        ("Größenordnung Übersicht", "g.pdf", "Größenordnung Übersicht.pdf"),
+        ("///", "kept_aB3dE9x.pptx", "kept_aB3dE9x.pptx"),
+    ],
+)
+def test_download_names_keep_the_title_without_what_file_systems_refuse(title, stored, expected):
+    document = SimpleNamespace(title=title, file=SimpleNamespace(name=f"documents/{stored}"))
+    assert document_download_name(document) == expected
+
+
+def test_a_title_outside_latin_1_is_sent_as_an_encoded_file_name(client, rep):
+    document = make_document("kunde.pdf", b"%PDF-1.4", title="Größenordnung")
+    asset = make_asset("Kunde", document=document)
+    response = client.get(f"/assets/{asset.id}/download/")
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''Gr%C3%B6%C3%9Fenordnung.pdf"
+    )
 
 
 def test_download_of_an_asset_without_file_is_404(client, rep):
