@@ -244,8 +244,7 @@ class DocxParser(Parser):
         package = ooxml.open_office(path, kind="docx", limits=limits)
         extraction = text_extraction(["\n".join(docx_text(package))], limits=limits)
         extraction.page_count = saved_page_count(package)
-        if package.recovered:
-            extraction.notes.append(ooxml.recovered_note())
+        extraction.notes.extend(package.notes())
         width = limits.thumbnail_width
         extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
         if extraction.thumbnail is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import struct
 import zipfile
 import zlib
@@ -123,6 +124,9 @@ class Package:
         self.limits = limits
         self.unpacked = unpacked if unpacked is not None else [0]
         self.recovered = False
+        # Parts that could not be read whole: their size or checksum does not match what the
+        # zip says of them (a damaged or forged file). What could be read is used.
+        self.damaged: list[str] = []
         self._zip: zipfile.ZipFile | None = None
         self._recovered_parts: dict[str, bytes] = {}
         try:
@@ -227,9 +231,18 @@ class Package:
         try:
             with self._zip.open(info) as handle:
                 data = handle.read(info.file_size + 1)
+                if len(data) > info.file_size:  # longer than the zip says: read no further
+                    self._damaged(name)
+                    return data[: info.file_size]
+                handle.read(1)  # at the end: the checksum is compared
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError):
+            self._damaged(name)
             return b""
-        return data[: info.file_size]
+        return data
+
+    def _damaged(self, name: str) -> None:
+        if name not in self.damaged:
+            self.damaged.append(name)
 
     def xml(self, name: str):
         """Part ``name`` parsed as XML, or None when it is missing or not XML."""
@@ -237,7 +250,7 @@ class Package:
 
         if not name or not self.has(name):
             return None
-        data = self.read(name)
+        data = _without_doctype(self.read(name))
         if not data:
             return None
         parser = etree.XMLParser(
@@ -248,15 +261,28 @@ class Package:
             recover=self.recovered,
         )
         try:
-            return etree.fromstring(data, parser)
+            return _without_entities(etree.fromstring(data, parser))
         except (etree.XMLSyntaxError, ValueError):
             if self.recovered:
                 return None
             lenient = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
             try:
-                return etree.fromstring(data, lenient)
+                return _without_entities(etree.fromstring(data, lenient))
             except (etree.XMLSyntaxError, ValueError):
                 return None
+
+    def notes(self) -> list[str]:
+        """What a reader of the extracted text should know about the package: cut off, or
+        parts that could not be read whole. Call after the text was read."""
+        notes = [recovered_note()] if self.recovered else []
+        if self.damaged:
+            names = ", ".join(f"“{name}”" for name in self.damaged[:3])
+            more = f" and {len(self.damaged) - 3} more" if len(self.damaged) > 3 else ""
+            notes.append(
+                f"The file is damaged: part {names}{more} does not match the size or "
+                "checksum the file gives for it, so its text may be missing or cut short."
+            )
+        return notes
 
     def rels(self, part: str) -> dict[str, Rel]:
         """Relationships of ``part`` ("" for the package itself), by id; external targets
@@ -330,6 +356,40 @@ class Package:
             if name.lower().startswith("docprops/thumbnail."):
                 return None if self._sizes[name] > 5 * MB else self.read_optional(name)
         return None
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.DOTALL)
+
+
+def _without_doctype(data: bytes) -> bytes:
+    """``data`` without its DOCTYPE, which Office never writes: its entities are never
+    expanded (billion laughs, external files), and libxml2 stops reading at a reference to one
+    that would expand too far, losing the rest of the part."""
+    start = data.find(b"<!DOCTYPE", 0, 512)
+    if start < 0:
+        return data
+    doctype = _DOCTYPE.match(data, start)
+    return data[:start] + data[doctype.end() :] if doctype else data
+
+
+def _without_entities(root):
+    """``root`` with each entity reference (``&name;``, left undefined by ``_without_doctype``)
+    taken out and the text after it kept: lxml hangs that text on the reference, where text
+    readers miss it."""
+    from lxml import etree
+
+    if root is None:
+        return None
+    for entity in list(root.iter(etree.Entity)):
+        parent, previous, tail = entity.getparent(), entity.getprevious(), entity.tail or ""
+        if parent is None:
+            continue
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+        parent.remove(entity)
+    return root
 
 
 def recovered_note() -> str:

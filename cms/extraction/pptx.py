@@ -187,8 +187,7 @@ class PptxParser(Parser):
         extraction = paged_extraction(pages, limits=limits, page_count=total)
         if total > limits.max_pages:
             extraction.notes.append(pages_note(limits.max_pages, total, "slides"))
-        if package.recovered:
-            extraction.notes.append(ooxml.recovered_note())
+        extraction.notes.extend(package.notes())
         width = limits.thumbnail_width
         extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
         if extraction.thumbnail is None:

@@ -288,8 +288,7 @@ class XlsxParser(Parser):
     def extract(cls, path: Path, *, filename: str, limits: Limits) -> Extraction:
         package = ooxml.open_office(path, kind="xlsx", limits=limits)
         extraction = text_extraction(workbook_text(package), limits=limits)
-        if package.recovered:
-            extraction.notes.append(ooxml.recovered_note())
+        extraction.notes.extend(package.notes())
         width = limits.thumbnail_width
         extraction.thumbnail = embedded_preview(package.thumbnail(), width=width)
         if extraction.thumbnail is None:

@@ -18,6 +18,7 @@ from tests.cms.builders import (
     PPTX_TEMPLATE,
     WORD_TEMPLATE,
     cut_central_directory,
+    declare_size,
     everything_docx,
     everything_pptx,
     everything_xlsx,
@@ -389,6 +390,47 @@ def test_truncated_package_is_recovered_and_says_it_was_incomplete(tmp_path):
 
     assert "The part before the cut\nstill readable" in result.text
     assert "incomplete" in result.notes[0]
+
+
+def _with_doctype(doctype: str, body: str) -> bytes:
+    """A Word file whose document part starts with ``doctype`` (Office never writes one)."""
+    package = make_raw_docx(p(body))
+    return rewrite_zip(
+        package,
+        replace={"word/document.xml": lambda xml: doctype.encode() + xml},
+    )
+
+
+def test_entities_are_neither_expanded_nor_followed_and_the_text_after_them_is_kept(tmp_path):
+    laughs = "".join(
+        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n else "lol"}">' for n in range(10)
+    )
+    bomb = _with_doctype(f"<!DOCTYPE w:document [{laughs}]>", "Laughs &lol9; Billionword")
+    probe = _with_doctype(
+        '<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+        "XXE probe &xxe; Xxeword",
+    )
+
+    assert " ".join(read(tmp_path, "laughs.docx", bomb).text.split()) == "Laughs Billionword"
+    probed = read(tmp_path, "probe.docx", probe).text
+    assert " ".join(probed.split()) == "XXE probe Xxeword"
+    assert "root:" not in probed
+
+
+def test_a_part_longer_than_the_zip_says_is_named_as_damaged(tmp_path):
+    """Sizes patched to hide a large part: what the zip says is all that is read, and the
+    note names the part, rather than "Processed" with the body silently gone."""
+    package = make_raw_docx(p("Body text " * 2000), parts={"footer1.xml": p("Footer kept")})
+    forged = declare_size(package, "word/document.xml", 1000)
+
+    result = read(tmp_path, "forged.docx", forged)
+
+    assert "Footer kept" in result.text
+    assert result.notes == [
+        "The file is damaged: part “word/document.xml” does not match the size or checksum "
+        "the file gives for it, so its text may be missing or cut short."
+    ]
+    assert read(tmp_path, "whole.docx", package).notes == []
 
 
 def test_truncated_deck_is_recovered_slide_by_slide(tmp_path):
