@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from wagtail.documents.fields import WagtailDocumentField
 from wagtail.documents.forms import BaseDocumentForm
 from wagtail.images.fields import WagtailImageField
 from wagtail.images.forms import BaseImageForm
@@ -84,8 +85,33 @@ class AssetFileLockMixin:
         return upload
 
 
+class LibraryDocumentField(WagtailDocumentField):
+    """Wagtail's document file field, whose refusal of an empty file names it, as the
+    library's other upload refusals do (Django's says "The submitted file is empty.", which
+    in a list of uploads does not say which)."""
+
+    def to_python(self, data):
+        if isinstance(data, UploadedFile) and data.name and not data.size:
+            raise ValidationError(
+                "“%(name)s” was not uploaded: it is empty (0 bytes).",
+                code="empty",
+                params={"name": data.name},
+            )
+        return super().to_python(data)
+
+
 class LibraryDocumentForm(AssetFileLockMixin, BaseDocumentForm):
     """Wagtail's document form plus the library's upload rules."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        wagtails = self.fields.get("file")
+        if wagtails is not None:  # made by Wagtail's form factory from the model's field
+            field = LibraryDocumentField(
+                label=wagtails.label, required=wagtails.required, max_length=wagtails.max_length
+            )
+            field.widget, field.help_text = wagtails.widget, wagtails.help_text
+            self.fields["file"] = field
 
     def clean_title(self):
         title = self.cleaned_data.get("title")

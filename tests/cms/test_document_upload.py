@@ -120,6 +120,21 @@ def test_upload_over_the_size_limit_is_refused_with_a_message_naming_the_limit(
     assert not get_document_model().objects.exists()
 
 
+@pytest.mark.parametrize("view", ["single", "multiple"])
+def test_an_empty_file_is_refused_naming_it(admin_client, view):
+    """Django's "The submitted file is empty." did not say which file, in a list of them."""
+    if view == "single":
+        message = upload_single(admin_client, "<b>q3.pdf", b"").content.decode()
+        assert "“&lt;b&gt;q3.pdf” was not uploaded: it is empty (0 bytes)." in message
+    else:
+        files = {"files[]": SimpleUploadedFile("q3.pdf", b"")}
+        response = admin_client.post(reverse("wagtaildocs:add_multiple"), files)
+        message = response.json()["error_message"]
+        assert "“q3.pdf” was not uploaded: it is empty (0 bytes)." in message
+    assert "The submitted file is empty" not in message
+    assert not get_document_model().objects.exists()
+
+
 def test_the_size_limit_message_never_shows_a_size_at_or_under_the_limit(settings):
     """50 MB and one byte was refused as "it is 50.0 MB and the limit is 50 MB"; a file of
     exactly the limit is not refused for its size."""
