@@ -226,14 +226,30 @@ def documents_stuck_retry() -> list[int]:
             queued_at=now,
             automatic_retries=F("automatic_retries") + 1,
         )
-    failed = stuck.filter(automatic_retries__gte=AUTOMATIC_RETRIES).update(
+    never = list(
+        stuck.filter(automatic_retries__gte=AUTOMATIC_RETRIES).values_list("pk", flat=True)
+    )
+    failed = stuck.filter(pk__in=never).update(
         extraction_status=Status.FAILED,
         extraction_error=NEVER_FINISHED.format(retries=AUTOMATIC_RETRIES),
         processed_at=timezone.now(),
     )
     if failed:
         logger.warning("%s document(s) never finished processing; marked failed", failed)
+        _processing_ended(document_ids=never)
     return claimed
+
+
+def _processing_ended(*, document_ids: list[int]) -> None:
+    """Send ``document_processed`` for documents whose processing ended failed without
+    results, so that their uploaders are told as for a file that could not be read. Logged,
+    never raised: the caller is already handling a failure."""
+    Document = get_document_model()
+    for document in Document.objects.filter(pk__in=document_ids, extraction_status=Status.FAILED):
+        try:
+            document_processed.send(sender=Document, document=document)
+        except Exception:
+            logger.exception("could not tell that document %s failed", document.pk)
 
 
 def documents_processing_for_user(*, user) -> QuerySet[LibraryDocument]:
@@ -262,15 +278,20 @@ def document_process(*, document_id: int) -> LibraryDocument | None:
         outcome = _outcome_for(document)
         stored = _store_outcome(document, file_name=file_name, outcome=outcome)
     except Exception as error:
+        down = file_store_down(error)
         reason = (
             STORE_DOWN
-            if file_store_down(error)
+            if down
             else "Processing failed unexpectedly. Try “Process again” in the Document "
             "processing report; if it fails again, tell an administrator."
         )
-        Document.objects.filter(pk=document_id, file=file_name).update(
+        failed = Document.objects.filter(pk=document_id, file=file_name).update(
             extraction_status=Status.FAILED, extraction_error=reason, processed_at=timezone.now()
         )
+        # With the store down the scheduler tries again (documents_stuck_retry): the uploader
+        # is told when it stops trying, not at each try.
+        if failed and not (down and document.automatic_retries < STORE_DOWN_RETRIES):
+            _processing_ended(document_ids=[document_id])
         raise
     if not stored:
         return None

@@ -13,5 +13,8 @@ asset_viewed = Signal()
 asset_downloaded = Signal()
 
 # Sent with ``document`` after a document's processing results (text, page count, thumbnail,
-# status) were stored, so that search can reindex the assets that use it.
+# status) were stored, so that search can reindex the assets that use it and the uploader is
+# told of a file that could not be read; also when processing ended failed without results
+# (an unexpected error, the file store down for the last automatic try, a document that never
+# finished).
 document_processed = Signal()

@@ -3,15 +3,28 @@ with a link to the document's edit page; nobody else, and not twice for the same
 
 from __future__ import annotations
 
+import errno
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.documents import get_document_model
 
 from accounts.roles import MARKETER, REP
+from cms import documents as document_services
 from cms.document_notices import NOTICE_KIND, document_unreadable_notify
+from cms.documents import (
+    AUTOMATIC_RETRIES,
+    STORE_DOWN_RETRIES,
+    document_process,
+    documents_stuck_retry,
+    processing_stuck_after,
+)
 from cms.models import LibraryDocument
 from notifications.models import Notification
 from tests.cms.builders import make_encrypted_pdf, make_pdf
@@ -106,3 +119,64 @@ def test_the_multiple_upload_page_says_files_are_processed_after_upload_and_fail
     assert "you are notified with the reason" in page
     assert reverse("cms_document_processing") in page
     assert 'id="fileupload"' in page  # Wagtail's own uploader is still there
+
+
+# --- Processing that ended without results -------------------------------------------------
+
+
+def _uploaded(uploader, name: str = "plan.txt") -> LibraryDocument:
+    document = get_document_model()(title=name, uploaded_by_user=uploader)
+    document.file.save(name, ContentFile(b"the plan"), save=False)
+    document.save()
+    return document
+
+
+def _fails_with(monkeypatch, error: Exception) -> None:
+    def fail(document):
+        raise error
+
+    monkeypatch.setattr(document_services, "_local_copy", fail)
+
+
+def test_the_uploader_is_told_when_processing_failed_unexpectedly(monkeypatch):
+    marketer = make_user(role=MARKETER)
+    document = _uploaded(marketer)
+    _fails_with(monkeypatch, RuntimeError("a bug"))
+
+    with pytest.raises(RuntimeError):
+        document_process(document_id=document.pk)
+
+    told = Notification.objects.get(user=marketer, kind=NOTICE_KIND)
+    assert told.text.startswith("“plan.txt” could not be processed: Processing failed unexpectedly")
+
+
+def test_with_the_store_down_the_uploader_is_told_when_the_retries_stop_not_at_each(monkeypatch):
+    marketer = make_user(role=MARKETER)
+    document = _uploaded(marketer)
+    _fails_with(monkeypatch, OSError(errno.EIO, "Input/output error"))
+
+    with pytest.raises(OSError):
+        document_process(document_id=document.pk)
+    assert not Notification.objects.filter(kind=NOTICE_KIND).exists()  # tried again later
+
+    LibraryDocument.objects.filter(pk=document.pk).update(
+        extraction_status=Status.PENDING, automatic_retries=STORE_DOWN_RETRIES
+    )
+    with pytest.raises(OSError):
+        document_process(document_id=document.pk)  # the last automatic try
+    told = Notification.objects.get(user=marketer, kind=NOTICE_KIND)
+    assert "The file store did not answer" in told.text
+
+
+def test_the_uploader_is_told_of_a_document_that_never_finished_processing():
+    marketer = make_user(role=MARKETER)
+    document = _uploaded(marketer)
+    long_ago = timezone.now() - processing_stuck_after() - timedelta(minutes=1)
+    LibraryDocument.objects.filter(pk=document.pk).update(
+        extraction_status=Status.PENDING, queued_at=long_ago, automatic_retries=AUTOMATIC_RETRIES
+    )
+
+    assert documents_stuck_retry() == []
+
+    told = Notification.objects.get(user=marketer, kind=NOTICE_KIND)
+    assert "Processing never finished: the worker stopped" in told.text
