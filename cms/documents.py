@@ -377,7 +377,13 @@ def _copy_bounded(source, target, *, limit: int) -> int:
 
 
 def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcome) -> bool:
-    """Write the results unless the file changed meanwhile; replace the old thumbnail."""
+    """Write the results unless the file changed meanwhile; replace the old thumbnail.
+
+    A failure to read a file that was read before (the same file: a new one resets the
+    results, ``document_prepare_save``) keeps what was read: the failure is of this attempt
+    (the file gone from the store, a time limit on a busy machine, the Tika server not
+    answering), and the stored text and thumbnail may be the last copy of the file's content.
+    The status says it failed, and that the earlier results are still used."""
     extraction = outcome.extraction or Extraction()
     thumbnail_name = ""
     if extraction.thumbnail:
@@ -386,21 +392,30 @@ def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcom
         thumbnail_name = field.storage.save(name, ContentFile(extraction.thumbnail))
     current = type(document).objects.filter(pk=document.pk, file=file_name)
     with transaction.atomic():
-        previous = current.select_for_update().values_list("thumbnail", flat=True).first()
-        updated = current.update(
-            extracted_text=extraction.text,
-            page_count=extraction.page_count,
-            thumbnail=thumbnail_name,
-            extraction_status=outcome.status,
-            extraction_error=outcome.message,
-            processed_at=timezone.now(),
-        )
-        if updated:
-            LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
-            LibraryDocumentPage.objects.bulk_create(
-                LibraryDocumentPage(document_id=document.pk, number=page.number, text=page.text)
-                for page in extraction.pages
+        before = current.select_for_update().values(*_KEPT_ON_FAILURE).first() or {}
+        previous = before.get("thumbnail")
+        if outcome.status == Status.FAILED and _was_read(before):
+            updated = current.update(
+                extraction_status=Status.FAILED,
+                extraction_error=f"{outcome.message} {_kept_note(before['processed_at'])}",
+                processed_at=timezone.now(),
             )
+            previous = None  # kept
+        else:
+            updated = current.update(
+                extracted_text=extraction.text,
+                page_count=extraction.page_count,
+                thumbnail=thumbnail_name,
+                extraction_status=outcome.status,
+                extraction_error=outcome.message,
+                processed_at=timezone.now(),
+            )
+            if updated:
+                LibraryDocumentPage.objects.filter(document_id=document.pk).delete()
+                LibraryDocumentPage.objects.bulk_create(
+                    LibraryDocumentPage(document_id=document.pk, number=page.number, text=page.text)
+                    for page in extraction.pages
+                )
     storage = document.thumbnail.storage
     if updated and previous and previous != thumbnail_name:
         storage.delete(previous)
@@ -409,6 +424,19 @@ def _store_outcome(document: LibraryDocument, *, file_name: str, outcome: Outcom
     if outcome.status == Status.FAILED:
         logger.info("Document %s could not be processed: %s", document.pk, outcome.message)
     return bool(updated)
+
+
+_KEPT_ON_FAILURE = ("thumbnail", "extracted_text", "processed_at")
+
+
+def _was_read(stored: dict) -> bool:
+    """Whether a document's stored results hold something read from its file."""
+    return bool(stored.get("extracted_text") or stored.get("thumbnail"))
+
+
+def _kept_note(read_at: datetime | None) -> str:
+    when = f" on {timezone.localtime(read_at):%-d %b %Y}" if read_at else ""
+    return f"The text and thumbnail read{when} are still used until it is processed again."
 
 
 def document_page_texts(*, document_id: int) -> list[LibraryDocumentPage]:

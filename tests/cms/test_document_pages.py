@@ -114,14 +114,20 @@ def test_processing_again_keeps_one_set_of_pages(django_capture_on_commit_callba
     assert pages_of(document) == [(1, "One"), (2, "Two")]
 
 
-def test_a_failed_file_keeps_no_pages(django_capture_on_commit_callbacks):
+def test_a_new_file_that_fails_keeps_none_of_the_old_files_pages(
+    django_capture_on_commit_callbacks,
+):
+    """The pages belong to the file: a failed reading of the same file keeps them
+    (test_document_upload), a new file that cannot be read has none."""
     document = processed("a.pdf", make_pdf(["One"]), django_capture_on_commit_callbacks)
-    LibraryDocument.objects.filter(pk=document.pk).update(file="documents/missing.pdf")
 
-    document_process(document_id=document.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        document.file.save("b.pdf", ContentFile(b"%PDF-1.4 garbage"), save=False)
+        document.save()
 
     document.refresh_from_db()
     assert document.extraction_status == Status.FAILED and pages_of(document) == []
+    assert document.extracted_text == ""
 
 
 def test_deleting_a_document_deletes_its_pages(django_capture_on_commit_callbacks):

@@ -384,6 +384,42 @@ def test_processing_twice_gives_the_same_result_and_keeps_one_thumbnail(
     assert not document.thumbnail.storage.exists(document.thumbnail.name)
 
 
+def test_a_failed_retry_of_a_file_read_before_keeps_its_text_pages_and_thumbnail(
+    django_capture_on_commit_callbacks,
+):
+    """ "Process again" while the file is away from the store (or Tika does not answer, or
+    a busy machine hits the time limit) failed, and wiped the text, pages and thumbnail
+    read before: the asset dropped out of search (outside audit 47, F8)."""
+    pdf = make_pdf(["Walrus tariffs", "Narwhal rebates"])
+    document = processed("kept-on-failure.pdf", pdf, django_capture_on_commit_callbacks)
+    read = (document.extracted_text, document.page_count, document.thumbnail.name)
+    storage = document.file.storage
+    storage.delete(document.file.name)
+
+    assert document_services.document_reprocess(document_id=document.pk)
+    document_process(document_id=document.pk)
+
+    document.refresh_from_db()
+    assert document.extraction_status == Status.FAILED
+    assert (document.extracted_text, document.page_count, document.thumbnail.name) == read
+    assert "are still used until it is processed again" in document.extraction_error
+    assert document.thumbnail.storage.exists(document.thumbnail.name)
+    pages = document_services.document_page_texts(document_id=document.pk)
+    assert [page.text.split()[0] for page in pages] == ["Walrus", "Narwhal"]
+
+    storage.save(document.file.name, ContentFile(pdf))  # back in the store
+    document_services.document_reprocess(document_id=document.pk)
+    again = document_process(document_id=document.pk)
+    assert again.extraction_status == Status.DONE and again.extraction_error == ""
+
+
+def test_a_file_never_read_that_fails_stores_no_results(django_capture_on_commit_callbacks):
+    document = processed("never-read.pdf", b"%PDF-1.4 garbage", django_capture_on_commit_callbacks)
+    assert document.extraction_status == Status.FAILED
+    assert "still used" not in document.extraction_error
+    assert (document.extracted_text, document.thumbnail.name) == ("", "")
+
+
 def test_results_for_a_file_replaced_during_processing_are_discarded(
     django_capture_on_commit_callbacks, monkeypatch
 ):
