@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -53,10 +55,12 @@ def _refusal(request, message: str, status: int, retry_after: int | None = None)
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=status)
     elif "text/html" in request.headers.get("Accept", ""):
+        in_admin = request.path.startswith("/admin/")
         context = {
             "heading": _REFUSAL_HEADINGS.get(status, "Not answered"),
             "message": message,
             "try_again": retry_after is not None and request.method in ("GET", "HEAD"),
+            "back": ("/admin/", "Back to the admin") if in_admin else ("/", "Back to the library"),
         }
         response = HttpResponse(render_to_string("error.html", context), status=status)
     else:
@@ -199,9 +203,46 @@ class DatabaseBusyMiddleware:
 
 
 def busy_refusal(request) -> HttpResponse:
-    """503 with Retry-After: the database stayed busy (the API's own handler answers the same)."""
-    message = "The library is busy saving other changes; try again in a few seconds."
+    """503 with Retry-After: the database stayed busy (the API's own handler answers the same).
+    A form sent (an admin Save or Publish) is told how to send it again without losing it:
+    the browser's Back keeps what was typed, where a link away would not."""
+    if request.method in ("GET", "HEAD"):
+        message = "The library is busy saving other changes; try again in a few seconds."
+    else:
+        message = (
+            "The library is busy saving other changes and could not finish this. Go back (your "
+            "browser keeps what you typed) and send it again in a few seconds."
+        )
     return _refusal(request, message, 503, retry_after=BUSY_RETRY_SECONDS)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, for a database that stays busy past its timeout while the session is saved
+    after the view. Django answers a failed update of the session with 400 "Bad request"
+    (``SessionInterrupted``, meant for a session deleted meanwhile), although the view's work
+    was done: the rep who pressed "Used in deal" was asked to try again and counted it twice.
+    A busy update keeps the view's answer and loses only the session's change (a one-off
+    notice); a new session that cannot be stored (signing in) is the busy page, since the
+    user would not be signed in."""
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted as interrupted:
+            update_error = interrupted.__context__
+            if not database_busy(getattr(update_error, "__context__", None)):
+                raise
+            logger.warning(
+                "database busy: the session of %s %s was not saved", request.method, request.path
+            )
+            return response
+        except OperationalError as error:
+            if not database_busy(error):
+                raise
+            logger.warning(
+                "database busy: a new session on %s %s was not stored", request.method, request.path
+            )
+            return busy_refusal(request)
 
 
 class FileStoreDownMiddleware:

@@ -101,7 +101,7 @@ MIDDLEWARE = [
     "cms.middleware.FileStoreDownMiddleware",
     "search.middleware.AdminSearchUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "cms.middleware.SessionMiddleware",  # Django's, for a busy database (cms.middleware)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -3,14 +3,16 @@ back to the library, never Django's bare defaults, and never anything from the d
 error may be that it is busy)."""
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import OperationalError
+from django.http import HttpResponse
 from django.test import Client, RequestFactory, override_settings
 from django.urls import path
 
 from accounts.roles import REP
 from cms.middleware import DatabaseBusyMiddleware
 from enablement.urls import urlpatterns as site_urls
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +23,12 @@ def _boom(request):
     raise RuntimeError("a bug")
 
 
-urlpatterns = [path("boom/", _boom), *site_urls]
+def _remember(request):
+    request.session["remembered"] = True  # as "Used in deal" marks the asset page it returns to
+    return HttpResponse("done")
+
+
+urlpatterns = [path("boom/", _boom), path("remember/", _remember), *site_urls]
 
 
 def _rep():
@@ -93,6 +100,57 @@ def test_a_busy_database_page_offers_to_try_again_only_what_can_be_repeated(meth
     text = _page(response)
     assert "The library is busy saving other changes" in text
     assert ('<a class="button" href="">Try again</a>' in text) is try_again
+
+
+def test_a_busy_form_page_says_how_to_send_it_again_and_leads_back_to_the_admin():
+    """An admin Save or Publish that met the busy database: the way back that keeps the form
+    is the browser's Back, and the page's link goes to the admin, not the reps' library."""
+    request = RequestFactory().post("/admin/pages/27/edit/", **BROWSER)
+    response = DatabaseBusyMiddleware(None).process_exception(
+        request, OperationalError("database is locked")
+    )
+    text = response.content.decode()
+    assert "Go back (your browser keeps what you typed) and send it again" in text
+    assert '<a href="/admin/">Back to the admin</a>' in text
+
+
+def _sessions_locked(monkeypatch):
+    def locked(self, *args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(Session, "save", locked)
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_session_the_busy_database_would_not_save_keeps_the_views_answer(monkeypatch):
+    """The view's work was done; Django answered 400 "Bad request" (SessionInterrupted) and
+    the rep, asked to try again, recorded "Used in deal" twice (outside audit 47, F4)."""
+    client = _rep()
+    _sessions_locked(monkeypatch)
+    response = client.get("/remember/", **BROWSER)
+    assert response.status_code == 200 and response.content == b"done"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_new_session_the_busy_database_would_not_store_is_the_busy_page(monkeypatch):
+    """A first visit whose view keeps something in a new session (a buyer's): the server
+    error page before; the user can try again."""
+    _sessions_locked(monkeypatch)
+    response = Client(raise_request_exception=False).get("/remember/", **BROWSER)
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    assert "The library is busy saving other changes" in response.content.decode()
+
+
+def test_signing_in_while_the_busy_database_cannot_store_the_session_is_the_busy_page(
+    monkeypatch,
+):
+    make_user("rita", role=REP)
+    _sessions_locked(monkeypatch)
+    response = Client(raise_request_exception=False).post(
+        "/login/", {"username": "rita", "password": PASSWORD}, **BROWSER
+    )
+    assert response.status_code == 503
+    assert "The library is busy saving other changes" in response.content.decode()
 
 
 def test_a_file_missing_from_the_store_is_a_404_saying_so_not_the_server_error_page():

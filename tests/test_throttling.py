@@ -297,7 +297,7 @@ def test_signing_in_on_a_locked_database_answers_busy_at_once_and_signs_nobody_i
             )
             assert response.status_code == 503 and took < 2.5, (password, took)
             assert int(response["Retry-After"]) > 0
-            assert "try again in a few seconds" in response.content.decode()
+            assert "send it again in a few seconds" in response.content.decode()
             assert settings.SESSION_COOKIE_NAME not in response.cookies
         guess, took = _timed_post(
             Client(),
