@@ -10,9 +10,11 @@ offline, so nothing is ever sent to the public address from the server.
 from __future__ import annotations
 
 import errno
+import os
 import threading
 
 from botocore.config import Config
+from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
@@ -67,6 +69,25 @@ class BucketStorage(S3Storage):
                 verify=self.verify,
             )
         return client
+
+
+class DiskStorage(FileSystemStorage):
+    """Files on local disk; a file whose writing fails (a full disk, an I/O error) is not
+    left behind half-written. Django's leaves the part that fit: no row names it, nothing
+    deletes it, and it holds the room the user's "try again" needs."""
+
+    def _save(self, name, content):
+        path = self.path(name)
+        existed = os.path.lexists(path)
+        try:
+            return super()._save(name, content)
+        except OSError:
+            if not existed:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass  # never written, or not ours to remove: the first error is the news
+            raise
 
 
 #: Local-disk failures that are the store's, not the file's: full, read-only or failing, or

@@ -532,6 +532,27 @@ def test_an_upload_to_a_media_directory_the_app_may_not_write_is_a_503_and_nothi
     assert not get_document_model().objects.filter(title="Pitch").exists()
 
 
+def test_a_file_the_disk_filled_up_under_is_not_left_half_written():
+    """ENOSPC after part of the file was written: "nothing was saved" must be true on disk
+    too, or the fragment holds the room the retry needs (outside audit 47, F7)."""
+    import errno
+
+    from django.core.files.base import File
+    from django.core.files.storage import default_storage
+
+    class FillsTheDisk(File):
+        def chunks(self, chunk_size=None):
+            yield b"x" * 4096
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    name = "documents/disk-full-fragment.txt"
+    with pytest.raises(OSError) as failed:
+        default_storage.save(name, FillsTheDisk(None, name="disk-full-fragment.txt"))
+
+    assert failed.value.errno == errno.ENOSPC
+    assert not default_storage.exists(name)
+
+
 @pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u202a"])
 def test_a_file_name_holding_a_direction_control_is_refused_naming_it(control):
     """A name such as "Pricing<U+202E>fdp.txt" shows as "Pricingtxt.pdf" in the admin, in

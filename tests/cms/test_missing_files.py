@@ -93,7 +93,7 @@ def test_a_reps_download_of_a_missing_file_says_so_records_nothing_and_tells_the
     assert "Traceback" not in text and "FileNotFoundError" not in text
     assert sent == [] and not UsageEvent.objects.exists()
     assert _missing_lines(caplog) == [
-        f"stored file missing: asset {asset.pk}, its file {name} (storage FileSystemStorage)"
+        f"stored file missing: asset {asset.pk}, its file {name} (storage DiskStorage)"
     ]
     [notice] = _notices()
     assert notice.user == owner
@@ -166,7 +166,7 @@ def test_a_missing_thumbnail_is_a_404_logged_and_told(rep_client, owner, caplog)
         response = rep_client.get(f"/assets/{asset.pk}/thumbnail/")
     assert response.status_code == 404
     assert _missing_lines(caplog) == [
-        f"stored file missing: asset {asset.pk}, its thumbnail {name} (storage FileSystemStorage)"
+        f"stored file missing: asset {asset.pk}, its thumbnail {name} (storage DiskStorage)"
     ]
     [notice] = _notices()
     assert notice.user == owner and notice.text.startswith("The thumbnail of “Deck” is missing")
@@ -186,7 +186,7 @@ def test_a_missing_thumbnail_image_is_a_404_logged_and_told(
     assert response.status_code == 404
     assert _missing_lines(caplog) == [
         f"stored file missing: asset {asset.pk}, its thumbnail image {name} "
-        "(storage FileSystemStorage)"
+        "(storage DiskStorage)"
     ]
     [notice] = _notices()
     assert notice.text.startswith("The thumbnail image of “Deck” is missing")
@@ -206,7 +206,7 @@ def test_a_thumbnail_renditions_missing_file_is_a_404(
         assert rep_client.get(f"/assets/{asset.pk}/thumbnail/").status_code == 404
     assert _missing_lines(caplog) == [
         f"stored file missing: asset {asset.pk}, its thumbnail image {name} "
-        "(storage FileSystemStorage)"
+        "(storage DiskStorage)"
     ]
     assert len(_notices()) == 1
 
@@ -224,7 +224,7 @@ def test_a_page_preview_of_a_missing_file_is_a_404_logged_and_told(
         response = rep_client.get(f"/assets/{asset.pk}/pages/2/preview/")
     assert response.status_code == 404
     assert _missing_lines(caplog) == [
-        f"stored file missing: asset {asset.pk}, its file {name} (storage FileSystemStorage)"
+        f"stored file missing: asset {asset.pk}, its file {name} (storage DiskStorage)"
     ]
     [notice] = _notices()
     assert notice.user == owner and notice.text.startswith("The file of “Plan” is missing")
@@ -244,5 +244,5 @@ def test_an_admin_rendition_whose_file_is_missing_is_a_404_logged(caplog, no_ren
     with caplog.at_level(logging.ERROR):
         assert client.get("/media/" + name).status_code == 404
     assert _missing_lines(caplog) == [
-        f"stored file missing: image {image.pk}, its rendition {name} (storage FileSystemStorage)"
+        f"stored file missing: image {image.pk}, its rendition {name} (storage DiskStorage)"
     ]
