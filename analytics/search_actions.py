@@ -41,7 +41,11 @@ def used_in_deal_actions(*, user, asset_ids: list[int]) -> dict[int, list[CardAc
 
 @hooks.register(EMPTY_HOOK)
 def ask_for_it(*, user, query) -> list[EmptyAction]:
-    """A search that found nothing: ask marketing for it (the request form, filled in)."""
+    """A search that found nothing: ask marketing for it (the request form, filled in).
+    Not for text with no searchable word ("((((", "🚚"): nothing was looked for, so there
+    is nothing marketing could write; the page says so instead."""
+    if query.unsearchable:
+        return []
     params = urlencode({"q": query.text, "source": "search_gap"})
     url = f"{reverse('analytics:requests')}?{params}"
     return [EmptyAction(label=f"Ask marketing for “{query.text}”", url=url)]

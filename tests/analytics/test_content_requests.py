@@ -234,6 +234,16 @@ def test_a_search_that_found_nothing_offers_to_ask_marketing(active_engine):  # 
     assert "/analytics/requests/?q=zebra+pricing&amp;source=search_gap" in body
 
 
+@pytest.mark.parametrize("text", ["((((", "%", "🚚"])
+def test_text_with_no_searchable_word_offers_no_request(active_engine, text):  # noqa: F811
+    client = _client(make_user(role=REP))
+    body = client.get("/search/", {"q": text}).content.decode()
+    assert "No searchable words" in body
+    assert "Ask marketing" not in body and "source=search_gap" not in body
+    answer = client.get("/api/v1/search", {"q": text}).json()
+    assert answer["offers"] == [] and answer["reason"].startswith("no searchable words")
+
+
 def test_marketing_works_the_backlog_in_the_admin(django_capture_on_commit_callbacks):
     rep, marketer = make_user(role=REP), make_user(role=MARKETER)
     asked, _ = content_request_create(user=rep, text="Healthcare case study")
