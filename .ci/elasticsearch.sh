@@ -114,7 +114,7 @@ build_home() {
   (cd "$home/classes" && jar cf "$home/modules/esci-shim/esci-shim.jar" esci/ShimPlugin*.class)
   (cd "$home/classes" && jar cf "$home/esci-launcher.jar" esci/Main.class)
   cat >"$home/modules/esci-shim/plugin-descriptor.properties" <<PROPS
-description=CI stand-ins for analysis-common (english, lowercase, edge_ngram, asciifolding, ngram; ngram and edge_ngram tokenizers) and rest-root (GET /)
+description=CI stand-ins for analysis-common (english, lowercase, snowball, length, edge_ngram, asciifolding, ngram; pattern, ngram and edge_ngram tokenizers) and rest-root (GET /)
 version=$version
 name=esci-shim
 classname=esci.ShimPlugin

@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter
+from elasticsearch.dsl import Index, Mapping, Q, Search, analyzer, token_filter, tokenizer
 from elasticsearch.dsl.field import Integer, Nested, Text
 from elasticsearch.dsl.response import Response
 
@@ -86,14 +86,43 @@ from search.schema import (
 
 logger = logging.getLogger(__name__)
 
+# Text analysis, the same on every engine: a word is a run of letters and digits, as tantivy's
+# simple tokenizer (the embedded engine) and the query parser (``search.query``) split text.
+# The servers' standard tokenizer (UAX#29) kept "99.95", "250,000", "o'connor", "node.js" and
+# "x86_64" whole while the query asked for "99" and "95": they were found only on the
+# embedded engine (outside audit 47, F1, F5). It also cut Chinese and Japanese into single
+# characters, each one typo from "a" or "1", so a four-character word a library lacked
+# "found" every asset as a close match (F2); here a run of them is one word, as on the
+# embedded engine. As tantivy's ``default`` and ``en_stem`` tokenizers: no stop words (the
+# query leaves them out: ``query.STOP_WORDS``), tokens of 40 or more characters dropped
+# (tantivy counts bytes, so only ASCII words agree exactly), Snowball's English stemmer
+# (Porter2, tantivy's; Lucene's ``english`` analyzer stems with the older Porter: "CFOs"
+# -> "cfo" on the servers alone, F3).
+_WORDS = tokenizer("words", "pattern", pattern=r"[^\p{IsAlphabetic}\p{N}]+")
+_WORD_FILTERS = [token_filter("under_40", "length", max=39), "lowercase"]
+_PLAIN = analyzer("words_plain", tokenizer=_WORDS, filter=_WORD_FILTERS)
+_STEMMED = analyzer(
+    "words_stemmed",
+    tokenizer=_WORDS,
+    filter=[*_WORD_FILTERS, token_filter("porter2", "snowball", language="English")],
+)
+# A quoted phrase or a multi-word synonym: a stop word typed is a hole any word fills ("return
+# on investment" matches "return of investment"), as on the embedded engine, whose phrases
+# leave the query's stop words out the same way. Only the query is analysed so: the index
+# keeps every word.
+_PHRASE = analyzer(
+    "words_phrase",
+    tokenizer=_WORDS,
+    filter=[*_WORD_FILTERS, "stop", token_filter("porter2", "snowball", language="English")],
+)
 _PREFIX = analyzer(
     "title_prefix",
-    tokenizer="standard",
-    filter=[
-        "lowercase",
-        token_filter("title_edge", type="edge_ngram", min_gram=1, max_gram=30),
-    ],
+    tokenizer=_WORDS,
+    filter=[*_WORD_FILTERS, token_filter("title_edge", "edge_ngram", min_gram=1, max_gram=30)],
 )
+#: Names the analysis an index was built with (in its mapping's ``_meta``). Change it with the
+#: analysis above: an index built with another is refused as outdated and rebuilt.
+ANALYSIS = "words-porter2"
 # Highlight tags: the servers trim each fragment of characters up to U+0020 (Java's
 # ``String.trim``), which would drop a bare MARK_START or MARK_END at either end of it; a
 # zero-width space outside each keeps it ("Marzipan pricing" must come back marked).
@@ -110,21 +139,23 @@ def index_body() -> dict:
     ``search_reindex``)."""
     mapping = Mapping()
     mapping.meta("dynamic", "strict")
+    mapping.meta("_meta", {"analysis": ANALYSIS})
     mapping.field("id", "long")
     for field in TEXT_FIELDS:
-        subfields = {PLAIN: Text(analyzer="standard")}
+        subfields = {PLAIN: Text(analyzer=_PLAIN)}
         if field.suggest:
-            subfields[PREFIX] = Text(analyzer=_PREFIX, search_analyzer="standard")
-        mapping.field(field.name, "text", analyzer="english", fields=subfields)
+            subfields[PREFIX] = Text(analyzer=_PREFIX, search_analyzer=_PLAIN)
+        mapping.field(field.name, "text", analyzer=_STEMMED, fields=subfields)
     for field in KEYWORD_FIELDS:
         mapping.field(field.name, "keyword")
     for field in NUMBER_FIELDS:
         mapping.field(field.name, "float" if field.kind == FLOAT else "long")
-    page_text = Text(analyzer="english", fields={PLAIN: Text(analyzer="standard")})
+    page_text = Text(analyzer=_STEMMED, fields={PLAIN: Text(analyzer=_PLAIN)})
     mapping.field(PAGES, Nested(properties={"number": Integer(), "text": page_text}))
     mapping.field("display", "object", enabled=False)
     index = Index("unused")
     index.settings(number_of_shards=1, auto_expand_replicas="0-1")
+    index.analyzer(_PHRASE)
     index.mapping(mapping)
     return index.to_dict()
 
@@ -205,7 +236,14 @@ def _word(
 
 def _phrase(words, boost: float = 1.0, fields: TextFields = ASSET_TEXT) -> Q:
     text = " ".join(words)
-    return Q("multi_match", query=text, type="phrase", fields=list(fields.stemmed), boost=boost)
+    return Q(
+        "multi_match",
+        query=text,
+        type="phrase",
+        fields=list(fields.stemmed),
+        analyzer=_PHRASE._name,
+        boost=boost,
+    )
 
 
 def _typed(clause: TextClause, fields: TextFields = ASSET_TEXT) -> Q:
@@ -484,19 +522,29 @@ class ElasticEngine:
 
     def _ensure(self, transport) -> None:
         """Check once per process that the alias is there (``IndexMissing`` if not: it is
-        never made here) and that its index has every field of ``search.schema`` (else
-        ``IndexOutdated``: a facet was added since it was built, and ``search_reindex``
-        builds one with the new mapping). An index found gone later is checked again."""
+        never made here) and that its index has every field of ``search.schema`` and this
+        module's text analysis (else ``IndexOutdated``: a facet was added since it was built,
+        or words are now split otherwise, and its terms would not be the query's;
+        ``search_reindex`` or the scheduler builds one with the new mapping). An index found
+        gone later is checked again."""
         if self._ready:
             return
         if not transport.aliases(self.alias):
             # Not even an index by the alias's name is ours: a rebuild replaces it.
             raise IndexMissing(self._missing("no such alias"))
-        missing = _MAPPED_FIELDS - transport.mapped_fields(self.alias)
+        mapping = transport.mapping(self.alias)
+        missing = _MAPPED_FIELDS - set(mapping.get("properties", {}))
         if missing:
             raise IndexOutdated(
                 f"index {self.alias} lacks the fields {sorted(missing)} (a facet or page text "
                 "was added since it was built): run manage.py search_reindex"
+            )
+        analysis = mapping.get("_meta", {}).get("analysis")
+        if analysis != ANALYSIS:
+            raise IndexOutdated(
+                f"index {self.alias} splits or stems words otherwise (its analysis: "
+                f"{analysis or 'from before 2026-12-07'}; now {ANALYSIS}): "
+                "run manage.py search_reindex"
             )
         self._ready = True
 

@@ -50,9 +50,10 @@ class OpenSearchTransport:
     def refresh(self, name: str) -> None:
         self.client.indices.refresh(index=name, **self.write)
 
-    def mapped_fields(self, name: str) -> set[str]:
+    def mapping(self, name: str) -> dict:
+        """The mappings of the index behind ``name`` (its ``properties`` and ``_meta``)."""
         answer = self.client.indices.get_mapping(index=name)
-        return {field for index in answer.values() for field in index["mappings"]["properties"]}
+        return next(iter(answer.values()))["mappings"]
 
     def count(self, index: str) -> int | None:
         """Documents in ``index``; None when there is no such index."""
@@ -110,9 +111,10 @@ class ElasticsearchTransport:
     def refresh(self, name: str) -> None:
         self.writer.indices.refresh(index=name)
 
-    def mapped_fields(self, name: str) -> set[str]:
+    def mapping(self, name: str) -> dict:
+        """The mappings of the index behind ``name`` (its ``properties`` and ``_meta``)."""
         answer = self.client.indices.get_mapping(index=name).body
-        return {field for index in answer.values() for field in index["mappings"]["properties"]}
+        return next(iter(answer.values()))["mappings"]
 
     def count(self, index: str) -> int | None:
         """Documents in ``index``; None when there is no such index."""

@@ -115,6 +115,71 @@ class EngineSuite:
         assert titles(found) == ["Globex case study"]
         assert "<mark>kaleidoscope</mark>" in found.hits[0].highlight
 
+    # --- what a word is: the same on every engine (outside audit 47) ----------------------
+    @pytest.fixture
+    def proof_points(self, library, django_capture_on_commit_callbacks):
+        """Text with numbers, names and code words that the servers' standard tokenizer kept
+        whole ("99.95", "o'connor", "node.js") while the query and tantivy split them."""
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset(
+                "Sync reliability report",
+                summary="99.95% of scheduled syncs; 250,000 tables; $2.1M in lost sales "
+                "avoided at a firm of 9,000 employees.",
+            )
+            make_asset(
+                "Signal Street story",
+                summary="Siobhan O'Connor runs the 9 a.m. stand-up; the agent is built "
+                "with Node.js for x86_64 servers.",
+            )
+            make_asset("Plan A", summary="Page 1 of a two-page plan.")  # one-letter words
+        return library
+
+    @pytest.mark.parametrize(
+        "text", ["99.95%", "99.95", "250,000 tables", "$2.1M", "2.1m", "9,000 employees"]
+    )
+    def test_decimal_and_grouped_numbers_are_found(self, proof_points, text):
+        found = run_search(proof_points.outsider, text)
+        assert titles(found) == ["Sync reliability report"]
+        assert found.within_typos is False
+
+    @pytest.mark.parametrize("text", ["O'Connor", "connor", "a.m.", "Node.js", "js", "x86_64"])
+    def test_words_joined_by_an_apostrophe_period_or_underscore_are_found(self, proof_points, text):
+        found = run_search(proof_points.outsider, text)
+        assert titles(found) == ["Signal Street story"]
+        assert found.within_typos is False
+
+    @pytest.mark.parametrize("text", ["営業支援", "数据平台", "ありがとう"])
+    def test_a_chinese_or_japanese_word_the_library_lacks_finds_nothing(self, proof_points, text):
+        """Not every asset as a "close match": the servers cut such a run into characters,
+        each one typo from "a" or "1"."""
+        found = run_search(proof_points.outsider, text)
+        assert (found.total, titles(found)) == (0, [])
+
+    def test_a_short_chinese_title_is_found_whole(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("数据平台概述", summary="产品介绍")
+        assert titles(run_search(library.outsider, "数据平台概述")) == ["数据平台概述"]
+
+    def test_plural_acronyms_stem_alike_on_every_engine(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """Snowball's English stemmer (tantivy's; the servers now use it too) leaves "SLAs"
+        whole: it is not "SLA". Lucene's Porter made the servers alone find both."""
+        from tests.factories import make_asset
+
+        with django_capture_on_commit_callbacks(execute=True):
+            make_asset("Uptime SLAs explained")
+            make_asset("SLA template")
+        assert titles(run_search(library.outsider, "slas")) == ["Uptime SLAs explained"]
+        # a space after it: a finished word, not the start of a title being typed
+        assert titles(run_search(library.outsider, "SLA ")) == ["SLA template"]
+
     # --- type and taxonomy labels ---------------------------------------------------------
     def test_a_word_only_in_the_asset_type_label_finds_the_asset(self, library):
         """A rep typing "deck" means the decks, not only those whose text says "deck". The
@@ -729,6 +794,12 @@ class EngineSuite:
         assert "Scattered" not in titles(found)
         # "on" is too common to search: any word may stand in its place in the phrase
         assert "Hole filled" in titles(found)
+
+    def test_a_synonym_with_a_decimal_number_finds_its_text(self, proof_points):
+        set_synonyms("uptime, 99.95%")
+        found = run_search(proof_points.outsider, "uptime")
+        assert titles(found) == ["Sync reliability report"]
+        assert found.hits[0].synonym_of == ["uptime"]
 
     def test_synonyms_never_reveal_a_restricted_asset(
         self, roi_library, django_capture_on_commit_callbacks

@@ -32,7 +32,7 @@ def test_highlighting_avoids_the_slow_weight_matches_mode(request):
     name = engine.transport.aliases(engine.alias)[0]
     settings = engine.transport.client.indices.get_settings(index=name).body[name]["settings"]
     assert settings["index"]["highlight"]["weight_matches_mode"]["enabled"] == "false"
-    assert settings["index"]["analysis"]["analyzer"]["title_prefix"]["tokenizer"] == "standard"
+    assert settings["index"]["analysis"]["analyzer"]["title_prefix"]["tokenizer"] == "words"
 
 
 def test_an_index_from_before_page_text_is_refused_until_a_rebuild(request, db):

@@ -3,7 +3,7 @@ checks their behaviour against a real node)."""
 
 from django.utils import timezone
 
-from search.engines.elastic import index_body, search_body, suggest_body
+from search.engines.elastic import ANALYSIS, index_body, search_body, suggest_body
 from search.query import Audience, DealContext, SearchQuery
 
 
@@ -50,7 +50,11 @@ def test_suggest_body_needs_a_word_and_filters_by_audience():
 def test_mapping_defines_stemmed_plain_and_prefix_fields():
     body = index_body()
     title = body["mappings"]["properties"]["title"]
-    assert title["analyzer"] == "english"
+    assert title["analyzer"] == "words_stemmed"
     assert set(title["fields"]) == {"plain", "prefix"}
-    assert "title_prefix" in body["settings"]["analysis"]["analyzer"]
+    analysis = body["settings"]["analysis"]
+    assert {"title_prefix", "words_plain", "words_phrase"} <= set(analysis["analyzer"])
+    # a word is a run of letters and digits, as tantivy's simple tokenizer and the query's
+    assert analysis["tokenizer"]["words"]["type"] == "pattern"
+    assert body["mappings"]["_meta"] == {"analysis": ANALYSIS}
     assert body["mappings"]["properties"]["audience"] == {"type": "keyword"}

@@ -28,7 +28,7 @@ from search import services
 from search.documents import SearchDocument
 from search.engines import SearchUnavailable, use_engine
 from search.engines.breaker import breakers_forget
-from search.engines.elastic import _MAPPED_FIELDS, ElasticEngine
+from search.engines.elastic import _MAPPED_FIELDS, ANALYSIS, ElasticEngine
 from search.models import PendingIndexUpdate
 from search.query import Audience, SearchQuery
 from search.views import UNAVAILABLE
@@ -102,7 +102,8 @@ class FakeServer:
             return 200, {f"{ALIAS}-1": {"aliases": {ALIAS: {}}}}
         if path == f"/{ALIAS}/_mapping":
             properties = {name: {} for name in _MAPPED_FIELDS}
-            return 200, {f"{ALIAS}-1": {"mappings": {"properties": properties}}}
+            mappings = {"properties": properties, "_meta": {"analysis": ANALYSIS}}
+            return 200, {f"{ALIAS}-1": {"mappings": mappings}}
         if path == "/_bulk":
             return 200, self._bulk(body)
         if path == f"/{ALIAS}/_search":

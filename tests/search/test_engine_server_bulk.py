@@ -152,7 +152,7 @@ def test_a_write_to_an_index_gone_makes_none_on_the_server(variable, kind, reque
     engine.reset()
     engine.upsert(_documents(2))
     assert engine.transport.aliases(engine.alias)
-    assert elastic._MAPPED_FIELDS <= engine.transport.mapped_fields(engine.alias)
+    assert elastic._MAPPED_FIELDS <= set(engine.transport.mapping(engine.alias)["properties"])
     assert engine.indexed_ids() == {1, 2}
 
 
@@ -184,3 +184,38 @@ def test_a_server_index_built_for_other_fields_is_rebuilt_from_the_database(
         assert not engine.health().outdated
         assert engine.indexed_ids() == {asset.pk}
         assert index_restore() is None
+
+
+@pytest.mark.service
+@pytest.mark.django_db
+@pytest.mark.parametrize(("variable", "kind"), NODES)
+def test_a_server_index_with_the_old_text_analysis_is_rebuilt_from_the_database(
+    variable, kind, request
+):
+    """An index from before 2026-12-07 has every field but splits words as Lucene's standard
+    tokenizer does ("99.95" one word): refused as outdated, not searched with words its
+    terms are not, until the scheduler rebuilds it."""
+    from accounts.roles import REP
+    from search.engines import SearchUnavailable, use_engine
+    from search.services import index_restore
+    from tests.factories import make_asset, make_user
+    from tests.search.conftest import run_search, titles
+
+    engine = server_engine(variable, kind, request)
+    transport = engine.transport
+    body = elastic.index_body()
+    del body["mappings"]["_meta"]
+    older = f"{engine.alias}-older"
+    transport.create(older, body)
+    transport.update_aliases([{"add": {"index": older, "alias": engine.alias}}])
+    with use_engine(engine):
+        asset = make_asset("Uptime report", summary="99.95% of syncs")
+        assert engine.health().outdated
+        with pytest.raises(SearchUnavailable, match="splits or stems words otherwise"):
+            engine.upsert(_documents(1))
+
+        assert index_restore() == 1
+        assert not engine.health().outdated
+        assert engine.indexed_ids() == {asset.pk}
+        user = make_user("rep", role=REP)
+        assert titles(run_search(user, "99.95")) == ["Uptime report"]

@@ -6,17 +6,22 @@ import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.en.EnglishAnalyzer;
 import org.apache.lucene.analysis.Tokenizer;
 import org.apache.lucene.analysis.miscellaneous.ASCIIFoldingFilter;
+import org.apache.lucene.analysis.miscellaneous.LengthFilter;
 import org.apache.lucene.analysis.ngram.EdgeNGramTokenFilter;
 import org.apache.lucene.analysis.ngram.EdgeNGramTokenizer;
 import org.apache.lucene.analysis.ngram.NGramTokenFilter;
 import org.apache.lucene.analysis.ngram.NGramTokenizer;
+import org.apache.lucene.analysis.pattern.PatternTokenizer;
+import org.apache.lucene.analysis.snowball.SnowballFilter;
 import org.elasticsearch.Build;
 import org.elasticsearch.client.internal.node.NodeClient;
 import org.elasticsearch.cluster.ClusterState;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
 import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.common.Strings;
 import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
+import org.elasticsearch.common.regex.Regex;
 import org.elasticsearch.common.settings.ClusterSettings;
 import org.elasticsearch.common.settings.IndexScopedSettings;
 import org.elasticsearch.common.settings.Settings;
@@ -48,14 +53,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * Stand-ins for the parts of two Elasticsearch distribution modules that Elastic does not
  * publish to Maven Central and that the project uses:
  *
  * <ul>
- *   <li>analysis-common: the {@code english} analyzer and the {@code lowercase} and
- *       {@code edge_ngram} token filters (search/engines/elastic.py's mapping); the
+ *   <li>analysis-common: the {@code english} analyzer, the {@code pattern} tokenizer and the
+ *       {@code lowercase}, {@code snowball}, {@code length} and {@code edge_ngram} token
+ *       filters (search/engines/elastic.py's mapping); the
  *       {@code asciifolding} and {@code ngram} token filters and the {@code ngram} and
  *       {@code edge_ngram} tokenizers (the index settings of Wagtail's own Elasticsearch
  *       backend, which the admin search uses: search/admin_backend.py); each built from the
@@ -137,6 +144,51 @@ public class ShimPlugin extends Plugin implements AnalysisPlugin, ActionPlugin {
         }
     }
 
+    /** Lucene's SnowballFilter: "language" (default "English"; analysis-common also reads
+     *  the older "name"), capitalized, names the Snowball stemmer class. */
+    static final class SnowballFactory extends AbstractTokenFilterFactory {
+        private final String language;
+
+        SnowballFactory(String name, Settings settings) {
+            super(name, settings);
+            language = Strings.capitalize(settings.get("language", settings.get("name", "English")));
+        }
+
+        @Override
+        public TokenStream create(TokenStream stream) {
+            return new SnowballFilter(stream, language);
+        }
+    }
+
+    /** Lucene's LengthFilter: "min" (default 0) and "max" (default Integer.MAX_VALUE), in
+     *  UTF-16 code units; the long-gone "enable_position_increments" is refused, as
+     *  analysis-common refuses it. */
+    static final class LengthFactory extends AbstractTokenFilterFactory {
+        private final int min;
+        private final int max;
+
+        LengthFactory(String name, Settings settings) {
+            super(name, settings);
+            refuse(settings, name, "enable_position_increments");
+            min = settings.getAsInt("min", 0);
+            max = settings.getAsInt("max", Integer.MAX_VALUE);
+        }
+
+        @Override
+        public TokenStream create(TokenStream stream) {
+            return new LengthFilter(stream, min, max);
+        }
+    }
+
+    /** Lucene's PatternTokenizer: "pattern" (a Java regular expression, default "\W+"),
+     *  "flags" (Java's flag names joined by "|") and "group" (default -1: the pattern splits),
+     *  compiled as analysis-common compiles them. */
+    private static TokenizerFactory patternTokenizer(String name, Settings settings) {
+        Pattern pattern = Regex.compile(settings.get("pattern", "\\W+"), settings.get("flags"));
+        int group = settings.getAsInt("group", -1);
+        return TokenizerFactory.newFactory(name, () -> new PatternTokenizer(pattern, group));
+    }
+
     /** Lucene's ASCIIFoldingFilter: "preserve_original" (default false). */
     static final class AsciiFoldingFactory extends AbstractTokenFilterFactory
             implements NormalizingTokenFilterFactory {
@@ -209,14 +261,17 @@ public class ShimPlugin extends Plugin implements AnalysisPlugin, ActionPlugin {
             "lowercase", (index, environment, name, settings) -> new LowerCaseFactory(name, settings),
             "edge_ngram", (index, environment, name, settings) -> new EdgeNGramFactory(name, settings),
             "asciifolding", (index, environment, name, settings) -> new AsciiFoldingFactory(name, settings),
-            "ngram", (index, environment, name, settings) -> new NGramFilterFactory(name, settings));
+            "ngram", (index, environment, name, settings) -> new NGramFilterFactory(name, settings),
+            "snowball", (index, environment, name, settings) -> new SnowballFactory(name, settings),
+            "length", (index, environment, name, settings) -> new LengthFactory(name, settings));
     }
 
     @Override
     public Map<String, AnalysisProvider<TokenizerFactory>> getTokenizers() {
         return Map.of(
             "ngram", (index, environment, name, settings) -> ngramTokenizer(name, settings, false),
-            "edge_ngram", (index, environment, name, settings) -> ngramTokenizer(name, settings, true));
+            "edge_ngram", (index, environment, name, settings) -> ngramTokenizer(name, settings, true),
+            "pattern", (index, environment, name, settings) -> patternTokenizer(name, settings));
     }
 
     // --- rest-root -------------------------------------------------------------------------
