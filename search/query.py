@@ -59,9 +59,9 @@ FAR_FUTURE = 253_402_300_799  # 9999-12-31T23:59:59Z, "never expires"
 _WORD = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
 _QUOTED_OR_WORD = re.compile(r'"([^"]*)"|([^\W_]+)')
-# An English possessive ("Pipewise's", "buyer’s"). The servers' English analyzer drops its
-# "'s" from indexed text; the embedded engine indexes the "s" as a word. Typed, it must not
-# become a one-letter word every hit has to contain, so it is dropped from what is typed.
+# An English possessive ("Pipewise's", "buyer’s"). Every engine indexes its "s" as a word of
+# its own (a word is a run of letters and digits). Typed, it must not become a one-letter word
+# every hit has to contain, so it is dropped from what is typed.
 _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s\b", re.IGNORECASE)
 
 
@@ -71,8 +71,8 @@ def _typed(text: str | None) -> str:
     return _POSSESSIVE.sub("", (text or "")[:MAX_TEXT_CHARS])
 
 
-# The stop words of Lucene's EnglishAnalyzer, which the server engines drop from every English
-# field. Left out of every query on every engine, so that the engines agree on them.
+# The stop words of Lucene's EnglishAnalyzer. Left out of every query on every engine (in a
+# quoted phrase, a hole any word fills), so that the engines agree on them; indexes keep them.
 STOP_WORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their "
     "then there these they this to was will with".split()

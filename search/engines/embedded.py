@@ -551,8 +551,7 @@ class EmbeddedEngine:
         self, words: Sequence[str], weight: float = 1.0, fields: TextFields = ASSET_TEXT
     ) -> Query:
         """Words in this order. A stop word is a hole that any word fills, as in the server
-        engines' English analysis ("return on investment" also matches "return of
-        investment")."""
+        engines' phrases ("return on investment" also matches "return of investment")."""
         terms = [
             (position, stem)
             for position, word in enumerate(words)
