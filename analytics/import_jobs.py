@@ -6,13 +6,16 @@ rows read after each chunk, so the job's page shows progress and then the report
 request lasts as long as a large file takes. The saved file is deleted once the run ends,
 whether it succeeded or failed. A real import that finds another one running (a second
 worker took it up) waits its turn: it is queued again, to try again ``LOCKED_RETRY_AFTER``
-later, when the task backend can run a task later (``manage.py db_worker``'s can).
+later, when the task backend can run a task later (``manage.py db_worker``'s can); its page
+says which import it waits for (``import_job_waiting_for``). The job's own writes (progress,
+the end) wait out a busy database as the import's do (``patiently``).
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -22,13 +25,16 @@ from django.utils.formats import date_format
 
 from analytics import tasks
 from analytics.imports import (
+    IMPORT_LOCK,
     LOCK_STALE_AFTER,
+    ImportBusy,
     ImportError_,
     ImportLocked,
     deal_import_file,
     parse_mapping,
 )
-from analytics.models import ImportJob
+from analytics.locks import BUSY_PATIENCE, patiently
+from analytics.models import ImportJob, JobLock
 from analytics.refresh import analytics_refresh_request
 
 UPLOAD_DIR = "imports"
@@ -39,6 +45,8 @@ LOCKED_RETRY_AFTER = timedelta(seconds=30)
 #: How long a job may wait queued, no worker taking it up (its task lost, or no worker
 #: running), before it is failed, to be uploaded again, and then pruned as failed jobs are.
 QUEUED_GIVEN_UP_AFTER = timedelta(days=1)
+#: The job's own writes wait out a busy database as long as the import's do.
+PATIENT = {"patience": BUSY_PATIENCE}
 
 
 def _stored(job: ImportJob) -> Path:
@@ -81,9 +89,9 @@ def import_job_run(*, job_id: int) -> None:
     finds another one running is queued again, its file kept (``_requeue``)."""
     job = ImportJob.objects.get(pk=job_id)
     now = timezone.now()
-    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=now, updated_at=now
-    )
+    queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED)
+    claim = partial(queued.update, status=ImportJob.Status.RUNNING, started_at=now, updated_at=now)
+    claimed = patiently(claim, **PATIENT)
     if not claimed:
         return  # already run (a task delivered twice), or given up (``import_jobs_abandoned``)
     requeued = False
@@ -93,6 +101,9 @@ def import_job_run(*, job_id: int) -> None:
         requeued = _requeue(job)
         if not requeued:
             _finish(job, status=ImportJob.Status.FAILED, error=str(error))
+        return
+    except ImportBusy as error:  # the rows saved before are kept: the job counts them
+        _finish(job, status=ImportJob.Status.FAILED, error=str(error), rows_read=error.rows)
         return
     except ImportError_ as error:
         _finish(job, status=ImportJob.Status.FAILED, error=str(error))
@@ -110,7 +121,8 @@ def import_job_run(*, job_id: int) -> None:
 
 def _import(job: ImportJob):
     def progress(rows: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_read=rows, updated_at=timezone.now())
+        job_row = ImportJob.objects.filter(pk=job.pk)
+        patiently(partial(job_row.update, rows_read=rows, updated_at=timezone.now()), **PATIENT)
 
     with _stored(job).open("rb") as stream:
         return deal_import_file(
@@ -132,9 +144,11 @@ def _requeue(job: ImportJob) -> bool:
     if not task.get_backend().supports_defer:
         return False
     now = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.QUEUED, started_at=None, updated_at=now
+    job_row = ImportJob.objects.filter(pk=job.pk)
+    requeue = partial(
+        job_row.update, status=ImportJob.Status.QUEUED, started_at=None, updated_at=now
     )
+    patiently(requeue, **PATIENT)
     later = task.using(run_after=now + LOCKED_RETRY_AFTER)
     transaction.on_commit(lambda: later.enqueue(job.pk))
     return True
@@ -142,7 +156,26 @@ def _requeue(job: ImportJob) -> bool:
 
 def _finish(job: ImportJob, **values) -> None:
     now = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(finished_at=now, updated_at=now, **values)
+    job_row = ImportJob.objects.filter(pk=job.pk)
+    patiently(partial(job_row.update, finished_at=now, updated_at=now, **values), **PATIENT)
+
+
+def import_job_waiting_for(job: ImportJob) -> dict | None:
+    """For a real job still queued while the import lock is held: what it waits for, for its
+    page. ``job`` is the dashboard import running (None: one run from the terminal, with
+    ``manage.py import_deals``), ``last_active`` the holder's last progress, and ``free_at``
+    when its lock is taken over if it has stopped. None when nothing holds the lock."""
+    if job.status != ImportJob.Status.QUEUED or job.dry_run:
+        return None
+    lock = JobLock.objects.filter(name=IMPORT_LOCK).first()
+    if lock is None:
+        return None
+    running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, dry_run=False)
+    return {
+        "job": running.exclude(pk=job.pk).order_by("-started_at").first(),
+        "last_active": lock.acquired_at,
+        "free_at": lock.acquired_at + LOCK_STALE_AFTER,
+    }
 
 
 def import_jobs_abandoned() -> int:

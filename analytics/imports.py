@@ -8,7 +8,9 @@ begins), so a large file neither fills memory nor makes other writers wait: the 
 CRM webhook or a refresh waits at most one chunk's write, never the whole file. Good rows are
 kept; each bad row is reported with its row number, column and reason. Re-importing updates
 deals by external id and never duplicates them, so an import cut off halfway (its committed
-chunks are kept) is finished by running it again. A dry run writes and rolls back each chunk
+chunks are kept) is finished by running it again, and says so with how many rows it saved
+(``ImportBusy``, ``ImportInterrupted``). A chunk that finds the database busy waits its turn
+rather than stopping the file (``patiently``). A dry run writes and rolls back each chunk
 in turn, remembering what the rolled-back chunks would have left for the later ones, so its
 report is the real run's. Only real imports take the import lock, one at a time; a dry run
 keeps nothing, so it runs beside them (its report is then of the deals as it found them).
@@ -16,7 +18,9 @@ keeps nothing, so it runs beside them (its report is then of the deals as it fou
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import pickle
 import tempfile
 import time
@@ -26,10 +30,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from analytics.locks import Locked, job_lock
+from analytics.locks import BUSY_PATIENCE, Locked, job_lock, patiently
 from analytics.models import Deal, DealStageChange
 from analytics.parsing import (
     TableError,
@@ -53,6 +57,9 @@ from analytics.services import (
     deals_mark_changed,
     deals_refresh_reached,
 )
+from cms.middleware import database_busy
+
+logger = logging.getLogger(__name__)
 
 #: A mapping target: keep the column as a deal attribute named after its header.
 ATTRIBUTE = "attribute"
@@ -148,6 +155,25 @@ class ImportLocked(ImportError_):
     """Another real import is running: this one wrote nothing, and may run once it ends."""
 
 
+class ImportBusy(ImportError_):
+    """Another writer held the database past ``BUSY_PATIENCE``: the chunks written before are
+    kept, and the message says how many rows they hold and to import the file again."""
+
+    def __init__(self, message: str, rows: int) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
+class ImportInterrupted(KeyboardInterrupt):  # noqa: N818 - it is a KeyboardInterrupt
+    """Ctrl-C (or SIGTERM, which the command turns into it) stopped the import: still a
+    KeyboardInterrupt, so whatever stops on one still does, with ``rows`` saved and a message
+    saying so (the chunks committed before are kept)."""
+
+    def __init__(self, message: str, rows: int) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
 def parse_mapping(text: str) -> dict[str, str]:
     """``"Deal Ref = external_id"`` lines -> {"deal ref": "external_id"}; unknown fields fail."""
     mapping = {}
@@ -165,8 +191,11 @@ def parse_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
-def _columns(headers: list[str], kind: str, mapping: dict[str, str]) -> dict[str, int]:
-    """Field -> column index; attribute columns are listed as "attribute:<header>"."""
+def _columns(
+    headers: list[str], kind: str, mapping: dict[str, str], filename: str
+) -> dict[str, int]:
+    """Field -> column index; attribute columns are listed as "attribute:<header>". A missing
+    required column refuses the file, named first as in every other whole-file refusal."""
     known = dict(HEADER_FIELDS)
     if kind == "history":
         known.update(HISTORY_DATE_HEADERS)
@@ -181,7 +210,8 @@ def _columns(headers: list[str], kind: str, mapping: dict[str, str]) -> dict[str
     missing = [FIELD_LABELS.get(f, f) for f in REQUIRED[kind] if f not in columns]
     if missing:
         raise ImportError_(
-            f"missing required column(s): {', '.join(missing)} (found: {', '.join(headers)})"
+            f"{filename}: missing required column(s): {', '.join(missing)} "
+            f"(found: {', '.join(headers)})"
         )
     return columns
 
@@ -195,6 +225,7 @@ def deal_import_file(
     mapping: dict[str, str] | None = None,
     date_order: str = "auto",
     progress: Callable[[int], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Import deals (``kind="deals"``) or stage history (``kind="history"``) from a file.
 
@@ -205,12 +236,17 @@ def deal_import_file(
     ``progress`` is called with the rows read so far after each chunk is committed.
     ``date_order`` "auto" settles one order for all the file's numeric dates while the file
     is read (``_DateOrder``).
+
+    An import is the patient writer: a write that finds the database held by another writer
+    past the busy timeout (a backup, a long refresh) is tried again for up to
+    ``BUSY_PATIENCE``, ``waiting`` told each time, and only then raises ImportBusy, saying how
+    many rows were saved. Ctrl-C raises ImportInterrupted, saying the same.
     """
     try:
         headers, rows = read_table(stream, filename)
     except TableError as error:
         raise ImportError_(f"{filename}: {error}") from None
-    columns = _columns(headers, kind, mapping or {})
+    columns = _columns(headers, kind, mapping or {}, filename)
     report = ImportReport(kind=kind, dry_run=dry_run)
     dates = _DateOrder(kind, headers, columns, filename) if date_order == "auto" else None
     with _spool_file(filename) as spool:
@@ -225,17 +261,80 @@ def deal_import_file(
             if note:
                 report.notes.append(note)
         context = _Context(StageMap(), headers, columns, date_order, dry_run)
-        if dry_run:
-            _import_rows(_spooled(spool), kind, context, report, progress)
-            return report
+        context.busy = _busy_note(report, waiting)
         try:
-            with job_lock("import_deals", stale_after=LOCK_STALE_AFTER) as lock:
-                _import_rows(_spooled(spool), kind, context, report, _alive(lock, progress))
-        except Locked as error:
-            raise ImportLocked(f"{error}; try again when it has finished") from None
+            _write(spool, kind, context, report, progress)
+        except OperationalError as error:
+            if not database_busy(error):
+                raise
+            raise ImportBusy(
+                f"{filename}: the database stayed busy for over {_patience()} (another "
+                f"program was writing to it), so the import stopped. {_kept(report)}",
+                0 if dry_run else report.rows,
+            ) from None
+        except KeyboardInterrupt as error:
+            if isinstance(error, ImportInterrupted):
+                raise
+            saved = 0 if dry_run else report.rows
+            raise ImportInterrupted(f"Interrupted. {_kept(report)}", saved) from None
     return report
 
 
+def _write(spool, kind: str, context: _Context, report: ImportReport, progress) -> None:
+    """Write the spooled rows: a dry run's at once, a real run's under the import lock."""
+    if context.dry_run:
+        _import_rows(_spooled(spool), kind, context, report, progress)
+        return
+    try:
+        with job_lock(
+            IMPORT_LOCK,
+            stale_after=LOCK_STALE_AFTER,
+            patience=BUSY_PATIENCE,
+            waiting=context.busy,
+        ) as lock:
+            _import_rows(_spooled(spool), kind, context, report, _alive(lock, progress))
+    except Locked as error:
+        again = ""
+        if error.free_at:
+            free_at = timezone.localtime(error.free_at)
+            again = f" (if it has stopped, from {free_at:%H:%M}, when its lock is released)"
+        raise ImportLocked(f"{error}; try again when it has finished{again}") from None
+
+
+def _kept(report: ImportReport) -> str:
+    """What an import cut off partway leaves: its committed chunks, and how to finish."""
+    if report.dry_run:
+        return "A dry run saves nothing; run it again."
+    if not report.rows:
+        return "No row was saved; import the file again."
+    return (
+        f"{report.rows:,} rows were saved, the rest were not; import the same file again to "
+        "finish (rows are matched by Opportunity ID, never duplicated)."
+    )
+
+
+def _patience() -> str:
+    seconds = int(BUSY_PATIENCE.total_seconds())
+    return f"{seconds // 60} minutes" if seconds >= 120 else f"{seconds} seconds"
+
+
+def _busy_note(report: ImportReport, waiting):
+    """What ``patiently`` calls while the database is busy: a log line, and ``waiting``."""
+
+    def note(waited: float) -> None:
+        message = (
+            f"The database is busy (another program is writing to it): {report.rows:,} rows "
+            f"saved so far; waited {waited:.0f} s, trying again for up to {_patience()}"
+        )
+        logger.warning("deal import: %s", message)
+        if waiting:
+            waiting(message)
+
+    return note
+
+
+#: The lock real imports take, one at a time.
+IMPORT_LOCK = "import_deals"
 #: An import's lock is touched after every chunk; one untouched this long was left by a run
 #: that died (a worker killed mid-file), and the next import takes it over.
 LOCK_STALE_AFTER = timedelta(minutes=10)
@@ -358,28 +457,42 @@ class _Context:
     # A history file's rows so far, as hashes of (deal id, stage, entered at): which stored
     # entries the file gave (_drop_superseded). A collision only keeps an entry.
     file_keys: set[int] = field(default_factory=set)
+    # Told while a write waits for a busy database (``_busy_note``).
+    busy: Callable[[float], None] | None = None
 
 
 def _import_chunk(chunk, kind, context, report, progress) -> None:
     """Parse the chunk, then write it in one short transaction (rolled back in a dry run)
     with the rollup queue entries of the deals it changed; on SQLite, then let waiting
-    writers in (``_writers_turn``)."""
+    writers in (``_writers_turn``). A write that finds the database busy is tried again
+    (``patiently``), from the report and context as they were before it."""
     if kind == "history":
         parsed = _parse_history_chunk(chunk, context, report)
         write = _write_history_chunk
     else:
         parsed = _parse_deal_chunk(chunk, context, report)
         write = _write_deal_chunk
-    with transaction.atomic():
-        began = time.monotonic()
-        changed = write(parsed, context, report)
-        deals_mark_changed(deal_ids=changed)
-        _note_history(changed, context)
-        if context.dry_run:
-            transaction.set_rollback(True)
+    before, rolled_back = copy.deepcopy(report), set(context.rolled_back)
+    began = 0.0
+
+    def attempt() -> None:
+        nonlocal began
+        if began:  # a try again: as if the failed one had never run
+            for name in (f.name for f in dataclasses.fields(report)):
+                setattr(report, name, copy.deepcopy(getattr(before, name)))
+            context.rolled_back = set(rolled_back)
+        with transaction.atomic():
+            began = time.monotonic()
+            changed = write(parsed, context, report)
+            deals_mark_changed(deal_ids=changed)
+            _note_history(changed, context)
+            if context.dry_run:
+                transaction.set_rollback(True)
+
+    patiently(attempt, patience=BUSY_PATIENCE, waiting=context.busy)
+    report.rows += len(chunk)  # before the pause: an interrupt there counts the chunk saved
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         time.sleep(_writers_turn(time.monotonic() - began))
-    report.rows += len(chunk)
     if progress:
         progress(report.rows)
 
@@ -715,17 +828,21 @@ def _drop_superseded(context: _Context, report: ImportReport, progress) -> None:
     ids = sorted(context.history_seen)
     for start in range(0, len(ids), CHUNK):
         part = ids[start : start + CHUNK]
-        with transaction.atomic():
-            began = time.monotonic()
-            entries = DealStageChange.objects.filter(deal_id__in=part).order_by(
-                "deal_id", "entered_at", "id"
-            )
-            rows = entries.values_list("pk", "deal_id", "stage", "entered_at", "stand_in")
-            doomed = _superseded(rows, context.file_keys)
-            if doomed:
-                DealStageChange.objects.filter(pk__in=list(doomed)).delete()
-                deals_mark_changed(deal_ids=doomed.values())
-                deals_refresh_reached(deal_ids=doomed.values(), stage_map=context.stage_map)
+        began = time.monotonic()
+
+        def attempt(part=part) -> None:
+            with transaction.atomic():
+                entries = DealStageChange.objects.filter(deal_id__in=part).order_by(
+                    "deal_id", "entered_at", "id"
+                )
+                rows = entries.values_list("pk", "deal_id", "stage", "entered_at", "stand_in")
+                doomed = _superseded(rows, context.file_keys)
+                if doomed:
+                    DealStageChange.objects.filter(pk__in=list(doomed)).delete()
+                    deals_mark_changed(deal_ids=doomed.values())
+                    deals_refresh_reached(deal_ids=doomed.values(), stage_map=context.stage_map)
+
+        patiently(attempt, patience=BUSY_PATIENCE, waiting=context.busy)
         if connection.vendor == "sqlite" and not connection.in_atomic_block:
             time.sleep(_writers_turn(time.monotonic() - began))
         if progress:

@@ -245,9 +245,10 @@ class TableError(ValueError):
 def read_table(stream, filename: str) -> tuple[list[str], Iterator[tuple[int, list]]]:
     """Headers and (row number, values) pairs of a CSV or XLSX file; row 1 is the header.
 
-    CSV: UTF-8 with or without BOM (else Windows-1252), or UTF-16 with its BOM; delimiter
-    ",", ";" or tab, detected from the header line. Blank rows are skipped. A quote the file
-    never closes raises TableError naming its row and column, from the rows when they reach it.
+    CSV: UTF-8 with or without BOM (else Windows-1252, judged over the whole file), or UTF-16
+    with its BOM; delimiter ",", ";" or tab, detected from the header line. Blank rows are
+    skipped. A quote the file never closes, or a byte the file's encoding cannot read, raises
+    TableError naming its row and column, from the rows when they reach it.
     """
     if filename.lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(stream)
@@ -260,7 +261,6 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
         head = head.encode()
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         raise TableError("the file is empty")
-    encoding = "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"  # Excel's "Unicode Text" (tab-separated)
     elif b"\x00" in head:
@@ -272,8 +272,10 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
             codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         except UnicodeDecodeError:
             encoding = "cp1252"
+        else:  # the rest may still be Windows-1252 (``_Utf8ElseCp1252``)
+            encoding = _UTF8_ELSE_CP1252
     text = io.TextIOWrapper(
-        _Prefixed(head, stream), encoding=encoding, newline="", errors="replace"
+        _Prefixed(head, stream), encoding=encoding, newline="", errors=_UNDECODABLE_HANDLER
     )
     first_line = head.decode(encoding, errors="replace").splitlines()[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
@@ -296,6 +298,7 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
     if ended:
         raise _unclosed_quote(1, first, [])
     headers = [h.strip().lstrip("\ufeff") for h in first]
+    _check_decoded(1, first, headers, encoding)
     if not any(headers):
         raise TableError("the file has no header row")
 
@@ -303,10 +306,95 @@ def _read_csv(stream) -> tuple[list[str], Iterator[tuple[int, list]]]:
         for number, values in enumerate(reader, start=2):
             if ended and values:
                 raise _unclosed_quote(number, values, headers)
+            _check_decoded(number, values, headers, encoding)
             if any(v.strip() for v in values):
                 yield number, values
 
     return headers, rows()
+
+
+class _Utf8ElseCp1252(codecs.IncrementalDecoder):
+    """UTF-8 until a byte that is not UTF-8; then, if all before it was ASCII (which reads the
+    same in both), Windows-1252 from the start of the block that holds it to the end.
+
+    The encoding is judged on the first 64 KB; a Windows-1252 file that starts with plain
+    ASCII (a large export whose first accented name is on row 3,000) was read as UTF-8, and
+    every later accented letter became U+FFFD without a word. Deciding as the bytes come keeps
+    the file read once. After UTF-8 that was not ASCII, a byte that is not UTF-8 is a damaged
+    or mixed file: it is marked (``_undecodable``) and its row refused (``_check_decoded``)."""
+
+    def __init__(self, errors: str = "strict") -> None:
+        super().__init__(errors)
+        self.utf8 = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        self.ascii = True  # all decoded so far was ASCII
+        self.cp1252 = None
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self.cp1252:
+            return self.cp1252.decode(data, final)
+        try:
+            text = self.utf8.decode(data, final)
+        except UnicodeDecodeError as error:
+            pending = error.object  # the decoder's unfinished bytes, then ``data``
+            if self.ascii and pending[: error.start].isascii():
+                self.cp1252 = codecs.getincrementaldecoder("cp1252")(self.errors)
+                return self.cp1252.decode(pending, final)
+            self.utf8 = codecs.getincrementaldecoder("utf-8")(self.errors)
+            text = self.utf8.decode(pending, final)
+        self.ascii = self.ascii and text.isascii()
+        return text
+
+    def reset(self) -> None:
+        self.__init__(self.errors)
+
+
+_UTF8_ELSE_CP1252 = "deal_import_utf8_else_cp1252"
+codecs.register(
+    lambda name: (
+        codecs.CodecInfo(
+            name=_UTF8_ELSE_CP1252,
+            encode=codecs.utf_8_encode,
+            decode=codecs.lookup("utf-8-sig").decode,  # the header line, to find the delimiter
+            incrementaldecoder=_Utf8ElseCp1252,
+        )
+        if name == _UTF8_ELSE_CP1252
+        else None
+    )
+)
+
+
+def _undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Each byte the file's encoding cannot read becomes a lone surrogate U+DC00 + byte,
+    which no successful decode produces, so ``_check_decoded`` finds it and names its cell
+    rather than the import storing U+FFFD ("M\ufffdller GmbH") in its place."""
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+
+
+_UNDECODABLE_HANDLER = "analytics.parsing.undecodable"
+codecs.register_error(_UNDECODABLE_HANDLER, _undecodable)
+_UNDECODED = re.compile("[\udc00-\udcff]")
+_ENCODING_NAMES = {
+    _UTF8_ELSE_CP1252: "UTF-8",
+    "cp1252": "Windows-1252",
+    "utf-16": "UTF-16",
+}
+
+
+def _check_decoded(number: int, values: list[str], headers: list[str], encoding: str) -> None:
+    """TableError naming the row, column and byte of a cell holding a byte the file's
+    encoding cannot read (``_undecodable``): the whole file is refused, nothing saved."""
+    if not _UNDECODED.search("".join(values)):  # one search a row: the usual case
+        return
+    for index, value in enumerate(values):
+        if match := _UNDECODED.search(value):
+            column = repr(headers[index]) if index < len(headers) else str(index + 1)
+            byte = ord(match.group()) - 0xDC00
+            raise TableError(
+                f"row {number}, column {column}: the byte 0x{byte:02X} is not "
+                f"{_ENCODING_NAMES[encoding]} text; save the file as CSV UTF-8 (or XLSX) and "
+                "import again"
+            )
 
 
 def _unclosed_quote(number: int, values: list[str], headers: list[str]) -> TableError:

@@ -24,8 +24,14 @@ from analytics import charts, exports, scope, selectors, services
 from analytics.content_requests import content_request_create, content_requests_backlog
 from analytics.effectiveness import HETEROGENEITY_ALPHA
 from analytics.forms import ExportForm, ImportForm, StrataForm
-from analytics.import_jobs import QUEUED_GIVEN_UP_AFTER, import_job_create
+from analytics.import_jobs import (
+    LOCKED_RETRY_AFTER,
+    QUEUED_GIVEN_UP_AFTER,
+    import_job_create,
+    import_job_waiting_for,
+)
 from analytics.imports import LOCK_STALE_AFTER, ImportError_, ImportReport, parse_mapping
+from analytics.locks import BUSY_PATIENCE
 from analytics.models import ImportJob
 from analytics.refresh import analytics_refresh_request
 from cms.models import AssetPage, BuyerStage, Pillar
@@ -413,7 +419,7 @@ def import_deals(request):
 @require_safe
 def import_job(request, job_id: int):
     """One import's page: its progress while it runs (the page reloads itself), then its
-    report or the reason it failed."""
+    report or the reason it failed; while queued, the import it waits for, if one runs."""
     job = get_object_or_404(ImportJob, pk=job_id)
     report = ImportReport.from_dict(job.report) if job.report else None
     quiet = timezone.now() - job.updated_at > IMPORT_STALLED_AFTER
@@ -426,6 +432,9 @@ def import_job(request, job_id: int):
         unstarted=quiet and job.status == ImportJob.Status.QUEUED,
         again_at=job.updated_at + LOCK_STALE_AFTER,  # its lock is taken over then
         given_up_at=job.updated_at + QUEUED_GIVEN_UP_AFTER,  # a queued job is failed then
+        waiting_for=import_job_waiting_for(job),
+        retry_seconds=int(LOCKED_RETRY_AFTER.total_seconds()),
+        busy_minutes=int(BUSY_PATIENCE.total_seconds() // 60),
     )
     response = render(request, "analytics/import_job.html", context)
     add_never_cache_headers(response)
