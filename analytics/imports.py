@@ -326,9 +326,10 @@ def _busy_note(report: ImportReport, waiting):
             f"The database is busy (another program is writing to it): {report.rows:,} rows "
             f"saved so far; waited {waited:.0f} s, trying again for up to {_patience()}"
         )
-        logger.warning("deal import: %s", message)
         if waiting:
             waiting(message)
+        else:  # a dashboard job: the worker's log says it
+            logger.warning("deal import: %s", message)
 
     return note
 
