@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
@@ -254,6 +255,28 @@ def test_the_lock_is_released_when_its_release_meets_the_database_busy(monkeypat
         report = deal_import_file(io.BytesIO((HEADER + _rows(2)).encode()), "deals.csv")
     assert taken.is_set() and report.created == 2
     assert not JobLock.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_tried_again_is_counted_once(monkeypatch):
+    """PostgreSQL's lock timeout can strike inside a chunk, after the report counted it: the
+    try again starts from the report as it was."""
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(locks, "BUSY_PAUSE", 0)
+    mark_changed = imports.deals_mark_changed
+    calls = []
+
+    def busy_once(*, deal_ids):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("database is locked")
+        mark_changed(deal_ids=deal_ids)
+
+    monkeypatch.setattr(imports, "deals_mark_changed", busy_once)
+    Deal.objects.create(external_id="F2", name="Old", stage="Prospecting")
+    report = deal_import_file(io.BytesIO((HEADER + _rows(6)).encode()), "deals.csv")
+    assert (report.rows, report.created, report.updated, len(calls)) == (6, 5, 1, 4)
+    assert Deal.objects.count() == 6
 
 
 def _dashboard_import(rows: int) -> ImportJob:
