@@ -445,7 +445,7 @@ def analytics_assets(request, window: str = "365d", segment: str = "", industry:
     headline's estimate is, below ``view.min_deals`` deals on either side of the comparison.
     ``updated_at`` is when the numbers are from; ``refreshing`` says a refresh is on its way;
     ``stalled`` (else null), as the dashboard says it, that the process that runs refreshes
-    seems stopped: ``{"process": "scheduler" or "worker", "since": …}``.
+    seems stopped: ``{"process": "scheduler", "worker" or "refresh", "since": …}``.
     Money is in ``view.currency`` (``revenue_without_rate``: per currency, no rate).
     ``window`` is one of 90d, 365d, all; ``segment`` and ``industry`` one of the deals' or
     empty; each in any case, and echoed as the data spells it; another value is refused

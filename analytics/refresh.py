@@ -56,12 +56,17 @@ def analytics_refresh(*, full: bool = False, log: Callable[[str], None] = lambda
     search_events_flush()  # searches still spooled (normally written right after their response)
     if spooled:
         log(f"spooled events stored: {spooled}")
+    previous_start = _state().started_at
     try:
         _note(started_at=started)
         counts = rollups_fill(full=full, log=log)
         _note(data_as_of=started)  # the numbers are in: say so before search takes its signals
         counts["search_reindexed"] = ranking_signals_publish(log=log)
     except AnalyticsLocked:
+        # This one never started: the running one's start stands, so that one running for
+        # too long shows as stalled (``selectors.refresh_status``) instead of each locked-out
+        # try making it look just begun.
+        _note(started_at=previous_start)
         raise
     except Exception as error:
         _note(error=f"{type(error).__name__}: {error}"[:500], finished_at=timezone.now())

@@ -110,7 +110,9 @@ def refresh_status(*, now: datetime | None = None) -> dict:
     asked for (or queued) after the last one started, or running now; and ``stalled``, when
     the process that should run them seems stopped: ``("worker", since)`` for a refresh
     queued long ago that never started, ``("scheduler", since)`` when none started for long
-    (the numbers then froze with nothing on the page saying so), else None."""
+    (the numbers then froze with nothing on the page saying so), ``("refresh", since)`` for
+    one that has held its lock for as long without finishing (stopped mid-run, its lock
+    left behind until it goes stale), else None."""
     state = RefreshState.objects.order_by("pk").first()
     running = JobLock.objects.filter(name="update_analytics").exists()
     if state is None:
@@ -122,12 +124,8 @@ def refresh_status(*, now: datetime | None = None) -> dict:
     stalled = None
     if pending and not running and now - waiting > max(STALLED_AFTER, 3 * interval):
         stalled = ("worker", waiting)
-    elif (
-        state.started_at
-        and not running
-        and now - state.started_at > max(STALLED_AFTER, 10 * interval)
-    ):
-        stalled = ("scheduler", state.started_at)
+    elif state.started_at and now - state.started_at > max(STALLED_AFTER, 10 * interval):
+        stalled = ("refresh" if running else "scheduler", state.started_at)
     return {
         "data_as_of": state.data_as_of,
         "refreshing": running or pending,

@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analytics.locks import Locked, job_lock
+from analytics.locks import BUSY_PATIENCE, Locked, job_lock
 from analytics.models import DealChanged, FillState, UsageEvent
 from analytics.rollups import sources
 from analytics.rollups.registry import DERIVED, REGISTRY, SOURCES, Rollup
@@ -70,7 +70,10 @@ class Context:
 def rollups_fill(*, full: bool = False, log: Callable[[str], None] = lambda m: None) -> dict:
     """Fill every rollup (see the module docstring); returns per rollup the rows written.
     Raises AnalyticsLocked when another run holds the lock."""
-    with job_lock("update_analytics"):
+    # Patient with a database another writer holds: a refresh that failed on it released its
+    # lock on the same database at once, failed again, and left it to block every refresh
+    # for two hours while the dashboard said "refreshing…" (outside audit 47, F11).
+    with job_lock("update_analytics", patience=BUSY_PATIENCE):
         ctx = Context(today=timezone.now().date(), log=log)
         upto = events_settled(log)
         counts = {}

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD, REP
 from analytics import selectors
-from analytics.models import DealAssetTouch, RefreshState
+from analytics.models import DealAssetTouch, JobLock, RefreshState
 from analytics.refresh import QUEUE_PATIENCE, scheduler_tick
 from tests.analytics.helpers import refresh, send_events, walk_deal
 from tests.factories import make_asset, make_user
+from tests.locks import short_busy_timeout, table_held_busy
 from tests.search.conftest import active_engine, embedded_engine, run_search  # noqa: F401
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -353,3 +357,59 @@ def test_an_asset_used_in_a_won_deal_without_a_helps_verdict_ranks_level_with_it
     scores = {hit.asset_id: hit.score for hit in found.hits}
     assert set(scores) == {won.pk, lost.pk}
     assert scores[won.pk] == pytest.approx(scores[lost.pk])
+
+
+# --- A refresh and a busy database (outside audit 47, F11) ---------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_that_fails_on_a_busy_database_does_not_leave_its_lock_behind(monkeypatch):
+    """Its release met the same busy database and failed too: every later refresh was
+    locked out for two hours while the dashboard said "refreshing…"."""
+    from analytics import locks
+    from analytics.refresh import analytics_refresh
+    from analytics.rollups import fill
+
+    monkeypatch.setattr(locks, "BUSY_PAUSE", 0.1)
+    taken = threading.Event()
+
+    def hold():
+        with table_held_busy(JobLock):
+            taken.set()
+            time.sleep(1.0)
+
+    def settled_while_another_writer_holds_the_database(log=None):
+        threading.Thread(target=hold).start()
+        assert taken.wait(10)
+        JobLock.objects.create(name="a write", acquired_at=timezone.now())  # gives up
+
+    monkeypatch.setattr(fill, "events_settled", settled_while_another_writer_holds_the_database)
+    with short_busy_timeout(0.3), pytest.raises(OperationalError):
+        analytics_refresh()
+    assert not JobLock.objects.exists()
+    assert RefreshState.objects.get().error.startswith("OperationalError")
+    monkeypatch.undo()
+    analytics_refresh()  # the next one runs
+    assert RefreshState.objects.get().error == ""
+
+
+@pytest.mark.django_db
+def test_a_refresh_holding_its_lock_too_long_shows_as_stalled_not_refreshing(settings):
+    """A locked-out try noted itself as started: the running (or dead) one looked just begun,
+    and the page said "refreshing…" until its lock went stale."""
+    from analytics.refresh import analytics_refresh
+    from analytics.rollups.fill import AnalyticsLocked
+
+    settings.ANALYTICS_REFRESH_SECONDS = 30
+    refresh()
+    started = timezone.now() - timedelta(minutes=6)
+    RefreshState.objects.update(started_at=started)
+    JobLock.objects.create(name="update_analytics", acquired_at=started)
+
+    with pytest.raises(AnalyticsLocked):
+        analytics_refresh()
+
+    assert RefreshState.objects.get().started_at == started
+    assert selectors.refresh_status()["stalled"] == ("refresh", started)
+    page = _lead_client().get("/analytics/").content.decode()
+    assert "has not finished: it may have stopped midway" in page

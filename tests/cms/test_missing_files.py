@@ -185,8 +185,7 @@ def test_a_missing_thumbnail_image_is_a_404_logged_and_told(
         response = rep_client.get(f"/assets/{asset.pk}/thumbnail/")
     assert response.status_code == 404
     assert _missing_lines(caplog) == [
-        f"stored file missing: asset {asset.pk}, its thumbnail image {name} "
-        "(storage DiskStorage)"
+        f"stored file missing: asset {asset.pk}, its thumbnail image {name} (storage DiskStorage)"
     ]
     [notice] = _notices()
     assert notice.text.startswith("The thumbnail image of “Deck” is missing")
@@ -205,8 +204,7 @@ def test_a_thumbnail_renditions_missing_file_is_a_404(
     with caplog.at_level(logging.ERROR):
         assert rep_client.get(f"/assets/{asset.pk}/thumbnail/").status_code == 404
     assert _missing_lines(caplog) == [
-        f"stored file missing: asset {asset.pk}, its thumbnail image {name} "
-        "(storage DiskStorage)"
+        f"stored file missing: asset {asset.pk}, its thumbnail image {name} (storage DiskStorage)"
     ]
     assert len(_notices()) == 1
 
