@@ -480,8 +480,8 @@ def refresh_status(request):
     """When the numbers are from and whether a refresh is on its way, as JSON: a dashboard page
     that says "refreshing…" asks it every few seconds (``analytics/refresh.js``) and offers
     the new numbers once they are in. ``stalled`` says what the pages say when the process
-    that runs refreshes seems stopped (``{"process": "scheduler", "worker" or "refresh", "since": …}``),
-    else null, so that a monitor reading this sees it too."""
+    that runs refreshes seems stopped (``{"process": "scheduler", "worker" or "refresh",
+    "since": …}``), else null, so that a monitor reading this sees it too."""
     status = selectors.refresh_status()
     as_of, stalled = status["data_as_of"], status["stalled"]
     response = JsonResponse(
