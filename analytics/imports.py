@@ -54,6 +54,7 @@ from analytics.services import (
     deal_external_id_normalise,
     deal_external_id_problem,
     deal_input_problems,
+    deal_outcome,
     deals_mark_changed,
     deals_refresh_reached,
 )
@@ -105,6 +106,8 @@ HISTORY_DATE_HEADERS = {
 FIELDS = sorted(set(HEADER_FIELDS.values()) | {"changed_at"})  # includes "attribute"
 REQUIRED = {"deals": ("external_id", "stage"), "history": ("external_id", "stage", "changed_at")}
 FIELD_LABELS = {"external_id": "Opportunity ID", "stage": "Stage", "changed_at": "Date"}
+#: The column a closed deal's close date comes from, as a deals file names it.
+CLOSE_DATE_LABEL = "Close Date"
 #: The date columns each kind of file reads: "Automatic" date order settles on one order
 #: for all of them (``_DateOrder``).
 DATE_FIELDS = {
@@ -127,6 +130,9 @@ class ImportReport:
     unchanged: int = 0
     history_added: int = 0
     closed_without_history: int = 0
+    # Closed deals dated the import day for want of a close date: the file has no Close Date
+    # column, and neither the deal's stored close nor its history dates it (a note says so).
+    closed_dated_today: int = 0
     error_count: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)
     unmapped_stages: dict[str, int] = field(default_factory=dict)
@@ -195,7 +201,9 @@ def _columns(
     headers: list[str], kind: str, mapping: dict[str, str], filename: str
 ) -> dict[str, int]:
     """Field -> column index; attribute columns are listed as "attribute:<header>". A missing
-    required column refuses the file, named first as in every other whole-file refusal."""
+    required column refuses the file, named first as in every other whole-file refusal; so do
+    two columns for one field (``Stage`` and ``Stage Name``): which one the CRM meant cannot
+    be guessed, and keeping the first dropped the other without a word."""
     known = dict(HEADER_FIELDS)
     if kind == "history":
         known.update(HISTORY_DATE_HEADERS)
@@ -205,7 +213,15 @@ def _columns(
         target = known.get(" ".join(header.split()).casefold())
         if target == ATTRIBUTE and kind == "deals":
             columns[f"{ATTRIBUTE}:{' '.join(header.split())}"] = index
-        elif target and target != ATTRIBUTE and target not in columns:
+        elif target and target != ATTRIBUTE:
+            if target in columns:
+                first = headers[columns[target]]
+                raise ImportError_(
+                    f"{filename}: the columns {first!r} and {header!r} both give the deal's "
+                    f"{FIELD_LABELS.get(target, target.replace('_', ' '))}: delete one of "
+                    "them (or map one to another field, e.g. 'Header = attribute') and import "
+                    "again"
+                )
             columns[target] = index
     missing = [FIELD_LABELS.get(f, f) for f in REQUIRED[kind] if f not in columns]
     if missing:
@@ -230,9 +246,10 @@ def deal_import_file(
     """Import deals (``kind="deals"``) or stage history (``kind="history"``) from a file.
 
     Raises ImportError_ when the file as a whole is unusable (empty, unreadable, missing a
-    required column), and ImportLocked when another real import is running (real imports take
-    a lock). ``dry_run`` runs everything and rolls it back, so the report says exactly what
-    would change; it takes no lock, neither waiting for a real import nor holding one up.
+    required column, two columns for one field, no data rows under its header), and
+    ImportLocked when another real import is running (real imports take a lock).
+    ``dry_run`` runs everything and rolls it back, so the report says exactly what would
+    change; it takes no lock, neither waiting for a real import nor holding one up.
     ``progress`` is called with the rows read so far after each chunk is committed.
     ``date_order`` "auto" settles one order for all the file's numeric dates while the file
     is read (``_DateOrder``).
@@ -251,11 +268,15 @@ def deal_import_file(
     dates = _DateOrder(kind, headers, columns, filename) if date_order == "auto" else None
     with _spool_file(filename) as spool:
         try:
-            _spool(rows, spool, dates)
+            spooled = _spool(rows, spool, dates)
         except TableError as error:  # found while reading on: a quote never closed
             raise ImportError_(f"{filename}: {error}") from None
         except OSError as error:  # the disk is full: nothing was written to the database
             raise ImportError_(f"{filename}: no room to read the file ({error})") from None
+        if not spooled:
+            raise ImportError_(
+                f"{filename}: the file has no data rows, only its header: nothing to import"
+            )
         if dates:
             date_order, note = dates.settled()
             if note:
@@ -360,11 +381,13 @@ def _spool_file(filename: str):
         raise ImportError_(f"{filename}: no room to read the file ({error})") from None
 
 
-def _spool(rows, spool, dates: _DateOrder | None) -> None:
+def _spool(rows, spool, dates: _DateOrder | None) -> int:
     """Read every row of the file into ``spool``, ``CHUNK`` rows to a pickle (only this
-    import reads them back), noting each row's dates for ``dates``."""
+    import reads them back), noting each row's dates for ``dates``; returns how many."""
     chunk: list = []
+    count = 0
     for number, values in rows:
+        count += 1
         if dates:
             dates.note(number, values)
         chunk.append((number, values))
@@ -374,6 +397,7 @@ def _spool(rows, spool, dates: _DateOrder | None) -> None:
     if chunk:
         pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
     spool.seek(0)
+    return count
 
 
 def _spooled(spool) -> Iterator[list]:
@@ -434,6 +458,25 @@ def _import_rows(chunks, kind, context, report, progress) -> None:
         report.updated = len(context.history_added)
         report.unchanged = len(context.history_seen - context.history_added)
     report.closed_without_history = len(context.without_history - context.with_history)
+    if report.closed_dated_today:
+        report.notes.append(_dated_today_note(report))
+
+
+def _dated_today_note(report: ImportReport) -> str:
+    """What the report says of closed deals dated the import day (``closed_dated_today``)."""
+    count = report.closed_dated_today
+    today = timezone.now().astimezone(UTC).date()
+    many = count > 1
+    they, them, their = ("they", "them", "their") if many else ("it", "it", "its")
+    were = "would be" if report.dry_run else ("were" if many else "was")
+    return (
+        f"{count} closed deal{'s' if many else ''} had no close date (the file has no "
+        f"{CLOSE_DATE_LABEL} column, and no stage history dates the close), so {they} "
+        f"{were} dated the import day, {today:%d %b %Y}: the dashboard counts {them} as "
+        f"closed in the last 90 days, and every touch up to today as before {their} close. "
+        f"Add the {CLOSE_DATE_LABEL} column to the export and import it again to date "
+        f"{them} (deals are updated by Opportunity ID, never duplicated)."
+    )
 
 
 @dataclass
@@ -627,13 +670,49 @@ def _unsaved_formula(number: int, values: list, context: _Context, report) -> bo
     return False
 
 
+def _too_many_cells(number: int, values: list, context: _Context, report) -> bool:
+    """Report a row with more (non-empty) cells than the header: a comma inside a value
+    written without quotes ("Carter, Sam"), which splits it and shifts the rest of the row.
+    Read as it was, a text column at the end lost the rest of its value without a word."""
+    extra = [str(cell).strip() for cell in values[len(context.headers) :]]
+    if not any(extra):
+        return False
+    report.error(
+        number,
+        "",
+        f"has {len(values)} cells, the header {len(context.headers)}: a comma "
+        'inside a value needs quotes ("Carter, Sam"); the row was not imported',
+    )
+    return True
+
+
+def _closed_without_date(number: int, data: DealInput, context: _Context, report) -> bool:
+    """Report a closed deal whose Close Date cell is empty when the file has the column: a
+    file of past deals that leaves it empty is not saying "it closed today", which is what
+    it was read as (in the last 90 days, every touch up to today before its close)."""
+    if "close_date" not in context.columns or data.close_date is not None:
+        return False
+    if deal_outcome(data) == Deal.Outcome.OPEN:
+        return False
+    report.error(
+        number,
+        _label(context, "close_date"),
+        "empty on a closed deal: give the day it closed (an empty one would date it today)",
+    )
+    return True
+
+
 def _parse_deal_chunk(chunk, context: _Context, report: ImportReport) -> list[DealInput]:
     parsed = []
     for number, values in chunk:
+        if _too_many_cells(number, values, context, report):
+            continue
         if _unsaved_formula(number, values, context, report):
             continue
         data = _row_input(number, values, context, report)
         if data is None or not _accept_stage(number, data.stage, context, report):
+            continue
+        if _closed_without_date(number, data, context, report):
             continue
         first = context.seen.get(data.external_id)
         if first is not None:
@@ -655,10 +734,15 @@ def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dic
     for data in parsed:
         deal = existing.get(data.external_id)
         before = [getattr(deal, f) for f in _SNAPSHOT_FIELDS] if deal else None
-        deal, change = deal_apply(
+        last = latest.get(deal.pk) if deal else None
+        if data.stage_changed_at is None and last and _history_has_it(last[0], data.stage):
+            # The history dates the stage the file gives (a closed deal's close, too).
+            data = dataclasses.replace(data, stage_changed_at=last[1])
+        deal, change, dated_today = deal_apply(
             deal=deal, data=data, stage_map=context.stage_map, owners=context.owners, now=now
         )
-        if change is not None and _history_has_it(latest.get(deal.pk), change.stage):
+        report.closed_dated_today += dated_today
+        if change is not None and _history_has_it(last and last[0], change.stage):
             change = None
         if change is not None:
             change.stand_in = data.stage_changed_at is None
@@ -673,14 +757,15 @@ def _write_deal_chunk(parsed: list[DealInput], context: _Context, report) -> dic
     return {deal.pk: deal.external_id for deal in new + changed}
 
 
-def _latest_stages(deal_ids: list[int]) -> dict[int, str]:
-    """Each deal's stage in its latest history entry (by time), for the deals with history."""
+def _latest_stages(deal_ids: list[int]) -> dict[int, tuple[str, datetime]]:
+    """Each deal's latest history entry (by time), stage and when, for the deals with
+    history."""
     latest = {}
     entries = DealStageChange.objects.filter(deal_id__in=deal_ids).order_by(
         "deal_id", "entered_at", "id"
     )
-    for deal_id, stage in entries.values_list("deal_id", "stage").iterator():
-        latest[deal_id] = stage
+    for deal_id, stage, at in entries.values_list("deal_id", "stage", "entered_at").iterator():
+        latest[deal_id] = (stage, at)
     return latest
 
 
@@ -737,6 +822,8 @@ def _parse_history_chunk(chunk, context: _Context, report: ImportReport) -> list
     latest = timezone.now() + EVENT_CLOCK_SKEW
     parsed = []
     for number, values in chunk:
+        if _too_many_cells(number, values, context, report):
+            continue
         if _unsaved_formula(number, values, context, report):
             continue
         external_id = deal_external_id_normalise(_cell(values, context, "external_id"))

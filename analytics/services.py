@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -274,9 +275,10 @@ def owner_for(name: str, cache: dict[str, object]):
 
 def deal_apply(
     *, deal: Deal | None, data: DealInput, stage_map: StageMap, owners: dict, now: datetime
-) -> tuple[Deal, DealStageChange | None]:
-    """Fill ``deal`` (or a new one) from ``data`` without saving. Returns the deal and the
-    stage change to append when the stage differs from the stored one (or the deal is new).
+) -> Applied:
+    """Fill ``deal`` (or a new one) from ``data`` without saving. Returns the deal, the
+    stage change to append when the stage differs from the stored one (or the deal is new),
+    and whether a closed deal was dated today for want of a date (``Applied``).
 
     Closing (``deal_close_date``): a closed deal keeps the close date the CRM gives, else the
     day its closing stage was entered, else today; a deal reopened clears it unless the CRM
@@ -311,7 +313,7 @@ def deal_apply(
         deal.journey_stage = journey
     was_closed = deal.outcome in (Deal.Outcome.WON, Deal.Outcome.LOST)
     deal.outcome = deal_outcome(data)
-    deal.close_date = deal_close_date(
+    deal.close_date, dated_now = deal_close_date(
         deal=deal,
         given=data.close_date,
         closing_since=data.stage_changed_at if changed_stage else None,
@@ -322,22 +324,33 @@ def deal_apply(
     if changed_stage:
         entered = data.stage_changed_at or (_closing_moment(deal) if is_new else None) or now
         change = DealStageChange(stage=stage, journey_stage=journey, entered_at=entered)
-    return deal, change
+    return Applied(deal, change, dated_now)
+
+
+class Applied(NamedTuple):
+    """What ``deal_apply`` made: the deal, the stage change to append (or None), and whether
+    the deal's close date is today for want of any other (``deal_close_date``)."""
+
+    deal: Deal
+    change: DealStageChange | None
+    closed_today_for_want_of_a_date: bool
 
 
 def deal_close_date(
     *, deal: Deal, given: date | None, closing_since: datetime | None, was_closed: bool, now
-) -> date | None:
+) -> tuple[date | None, bool]:
     """The close date a deal keeps after a change: the one given; for a closed deal the one
     it had, else the day it entered its closing stage, else today; for an open deal the
-    expected one it had, unless it was just reopened (then none)."""
+    expected one it had, unless it was just reopened (then none). With it, whether it is
+    today for want of any other: the webhook's "it closed now" is right for the webhook, but
+    a file of past deals that gives no date is not saying it, and an import reports them."""
     if given is not None:
-        return given
+        return given, False
     if deal.outcome in (Deal.Outcome.WON, Deal.Outcome.LOST):
         if deal.close_date is not None and was_closed:
-            return deal.close_date
-        return (closing_since or now).astimezone(UTC).date()
-    return None if was_closed else deal.close_date
+            return deal.close_date, False
+        return (closing_since or now).astimezone(UTC).date(), closing_since is None
+    return (None if was_closed else deal.close_date), False
 
 
 def _closing_moment(deal: Deal) -> datetime | None:
@@ -387,7 +400,7 @@ def deal_upsert(*, data: DealInput, stage_map: StageMap | None = None) -> tuple[
         raise ValidationError(problems)
     stage_map = stage_map or StageMap()
     existing = Deal.objects.select_for_update().filter(external_id=data.external_id).first()
-    deal, change = deal_apply(
+    deal, change, _ = deal_apply(
         deal=existing, data=data, stage_map=stage_map, owners={}, now=timezone.now()
     )
     deal.full_clean(validate_unique=False)

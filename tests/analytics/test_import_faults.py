@@ -1,7 +1,9 @@
-"""Deal imports under faults (outside audit 47, F1, F2, F3, F5): a Windows-1252 file whose
-first accented letter comes late, a missing column, Ctrl-C or SIGTERM in the middle, and a
-database another writer holds past the busy timeout. Each says what was saved and what to do,
-with no traceback, nothing silently corrupted, and no import lock left behind."""
+"""Deal imports under faults (outside audit 47, F1, F2, F3, F5, F9, F10): a Windows-1252 file
+whose first accented letter comes late, a missing column, Ctrl-C or SIGTERM in the middle, a
+database another writer holds past the busy timeout, closed deals without a close date, and a
+CSV file's structural slips (an unquoted comma, two columns for one field, no data rows). Each
+says what was saved and what to do, with no traceback, nothing silently corrupted, and no
+import lock left behind."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,7 +22,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import ENABLEMENT_LEAD
-from analytics import import_jobs, imports, locks
+from analytics import import_jobs, imports, locks, services
 from analytics.import_jobs import import_job_create
 from analytics.imports import ImportError_, deal_import_file
 from analytics.models import Deal, ImportJob, JobLock
@@ -377,3 +379,130 @@ def test_already_running_says_from_when_a_stopped_imports_lock_is_released(tmp_p
         "import_deals is already running; try again when it has finished (if it has "
         f"stopped, from {free_at:%H:%M}, when its lock is released)"
     )
+
+
+# --- F9: a closed deal without a close date is not silently dated the import day ----------
+
+
+@pytest.mark.django_db
+def test_a_closed_deal_with_an_empty_close_date_cell_is_refused_naming_row_and_column():
+    """Read as it was, the deal closed on the import day: in the last 90 days, and every
+    touch up to today counted as before its close. An open deal may leave it empty."""
+    text = (
+        "Opportunity ID,Stage,Close Date,Closed,Won\n"
+        "CD1,Closed Won,,,\n"
+        "CD2,Prospecting,,,\n"
+        "CD3,Closed Lost,2024-03-15,,\n"
+        "CD4,Negotiation/Review,,yes,no\n"
+    )
+    report = deal_import_file(io.BytesIO(text.encode()), "past.csv")
+    empty = "empty on a closed deal: give the day it closed (an empty one would date it today)"
+    assert report.errors == [(2, "Close Date", empty), (5, "Close Date", empty)]
+    assert sorted(Deal.objects.values_list("external_id", flat=True)) == ["CD2", "CD3"]
+    assert (report.closed_dated_today, report.notes) == (0, [])
+
+
+@pytest.mark.django_db
+def test_closed_deals_of_a_file_without_a_close_date_column_are_dated_today_and_reported():
+    text = "Opportunity ID,Stage\nND1,Closed Won\nND2,Closed Lost\nND3,Prospecting\n"
+    dry = deal_import_file(io.BytesIO(text.encode()), "noclose.csv", dry_run=True)
+    assert dry.closed_dated_today == 2 and "would be dated the import day" in dry.notes[0]
+    report = deal_import_file(io.BytesIO(text.encode()), "noclose.csv")
+    today = timezone.now().astimezone(UTC).date()
+    assert report.closed_dated_today == 2
+    assert report.notes == [
+        "2 closed deals had no close date (the file has no Close Date column, and no stage "
+        f"history dates the close), so they were dated the import day, {today:%d %b %Y}: the "
+        "dashboard counts them as closed in the last 90 days, and every touch up to today as "
+        "before their close. Add the Close Date column to the export and import it again to "
+        "date them (deals are updated by Opportunity ID, never duplicated)."
+    ]
+    assert Deal.objects.get(external_id="ND1").close_date == today
+    # Imported again, they keep their (stored) close: nothing is dated anew.
+    again = deal_import_file(io.BytesIO(text.encode()), "noclose.csv")
+    assert (again.closed_dated_today, again.notes) == (0, [])
+
+
+@pytest.mark.django_db
+def test_the_history_dates_the_close_of_a_deal_whose_file_has_no_close_date_column(tmp_path):
+    deal_import_file(
+        io.BytesIO(b"Opportunity ID,Stage\nHD1,Prospecting\nHD2,Prospecting\n"), "a.csv"
+    )
+    history = (
+        "Opportunity ID,To Stage,Last Modified\n"
+        "HD1,Prospecting,2024-01-02\nHD1,Closed Won,2024-02-03 15:00\n"
+        "HD2,Prospecting,2024-01-02\n"
+    )
+    deal_import_file(io.BytesIO(history.encode()), "h.csv", kind="history")
+    path = tmp_path / "later.csv"
+    path.write_text("Opportunity ID,Stage\nHD1,Closed Won\nHD2,Closed Lost\n")
+    out = io.StringIO()
+    call_command("import_deals", str(path), "--no-update", stdout=out)
+    # HD1's close is the history's; HD2 closed after the history was exported: no date.
+    assert Deal.objects.get(external_id="HD1").close_date == date(2024, 2, 3)
+    today = timezone.now().astimezone(UTC).date()
+    assert Deal.objects.get(external_id="HD2").close_date == today
+    assert "1 closed deal had no close date" in out.getvalue()
+    assert "so it was dated the import day" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_webhook_still_closes_a_deal_today_when_it_gives_no_date():
+    deal, _ = services.deal_upsert(data=services.DealInput(external_id="WH1", stage="Closed Won"))
+    assert deal.close_date == timezone.now().astimezone(UTC).date()
+
+
+# --- F10: structural slips of a CSV file ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_row_with_more_cells_than_the_header_is_refused_naming_the_row(tmp_path):
+    """An unquoted comma in the last column: "Carter, Sam" was imported as "Carter"."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        "Opportunity ID,Stage,Amount,Close Date,Owner\n"
+        "RG1,Prospecting,10,2026-01-15,Lee\n"
+        "RG2,Prospecting,10,2026-01-15,Carter, Sam\n"
+        "RG3,Prospecting,10,2026-01-15,Lee,\n"  # a trailing empty cell loses nothing
+    )
+    err = io.StringIO()
+    call_command("import_deals", str(path), "--no-update", stdout=io.StringIO(), stderr=err)
+    assert err.getvalue() == (
+        'row 3 has 6 cells, the header 5: a comma inside a value needs quotes ("Carter, Sam"); '
+        "the row was not imported\n"
+    )
+    assert sorted(Deal.objects.values_list("external_id", flat=True)) == ["RG1", "RG3"]
+    history = "Opportunity ID,To Stage,Last Modified\nRG1,Needs Analysis,2026-01-02,x\n"
+    report = deal_import_file(io.BytesIO(history.encode()), "h.csv", kind="history")
+    assert report.errors == [(2, "", report.errors[0][2])] and not report.history_added
+
+
+@pytest.mark.django_db
+def test_two_columns_for_one_field_refuse_the_file_naming_both():
+    text = "Opportunity ID,Stage,Stage Name,Amount\nDH1,Closed Won,Prospecting,10\n"
+    with pytest.raises(ImportError_) as refused:
+        deal_import_file(io.BytesIO(text.encode()), "dupheader.csv")
+    assert str(refused.value) == (
+        "dupheader.csv: the columns 'Stage' and 'Stage Name' both give the deal's Stage: "
+        "delete one of them (or map one to another field, e.g. 'Header = attribute') and "
+        "import again"
+    )
+    assert not Deal.objects.exists()
+    # Mapped elsewhere, the second column is kept as an attribute.
+    report = deal_import_file(
+        io.BytesIO(text.replace("Closed Won", "Prospecting").encode()),
+        "dupheader.csv",
+        mapping={"stage name": "attribute"},
+    )
+    assert report.created == 1
+    assert Deal.objects.get().attributes == {"Stage Name": "Prospecting"}
+
+
+@pytest.mark.django_db
+def test_a_file_with_only_its_header_is_refused_as_having_no_data_rows():
+    for text in (HEADER, HEADER + "\n,,,,\n"):
+        with pytest.raises(ImportError_) as refused:
+            deal_import_file(io.BytesIO(text.encode()), "headeronly.csv")
+        assert str(refused.value) == (
+            "headeronly.csv: the file has no data rows, only its header: nothing to import"
+        )

@@ -100,7 +100,8 @@ class Command(BaseCommand):
         for stage, count in sorted(report.unmapped_stages.items()):
             self.stdout.write(f"Unmapped stage {stage!r} on {count} row(s)")
         for row, column, reason in report.errors:
-            self.stderr.write(f"row {row}, column {column!r}: {reason}")
+            where = f"row {row}, column {column!r}:" if column else f"row {row}"
+            self.stderr.write(f"{where} {reason}")
         if report.error_count > len(report.errors):
             self.stderr.write(f"... and {report.error_count - len(report.errors)} more")
 
