@@ -472,7 +472,7 @@ def _dated_today_note(report: ImportReport) -> str:
     return (
         f"{count} closed deal{'s' if many else ''} had no close date (the file has no "
         f"{CLOSE_DATE_LABEL} column, and no stage history dates the close), so {they} "
-        f"{were} dated the import day, {today:%d %b %Y}: the dashboard counts {them} as "
+        f"{were} dated the import day, {today.day} {today:%b %Y}: the dashboard counts {them} as "
         f"closed in the last 90 days, and every touch up to today as before {their} close. "
         f"Add the {CLOSE_DATE_LABEL} column to the export and import it again to date "
         f"{them} (deals are updated by Opportunity ID, never duplicated)."
@@ -681,7 +681,7 @@ def _too_many_cells(number: int, values: list, context: _Context, report) -> boo
         number,
         "",
         f"has {len(values)} cells, the header {len(context.headers)}: a comma "
-        'inside a value needs quotes ("Carter, Sam"); the row was not imported',
+        'inside a value needs quotes ("Carter, Sam")',
     )
     return True
 

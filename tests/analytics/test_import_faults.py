@@ -412,7 +412,7 @@ def test_closed_deals_of_a_file_without_a_close_date_column_are_dated_today_and_
     assert report.closed_dated_today == 2
     assert report.notes == [
         "2 closed deals had no close date (the file has no Close Date column, and no stage "
-        f"history dates the close), so they were dated the import day, {today:%d %b %Y}: the "
+        f"history dates the close), so they were dated the import day, {today:%-d %b %Y}: the "
         "dashboard counts them as closed in the last 90 days, and every touch up to today as "
         "before their close. Add the Close Date column to the export and import it again to "
         "date them (deals are updated by Opportunity ID, never duplicated)."
@@ -468,8 +468,7 @@ def test_a_row_with_more_cells_than_the_header_is_refused_naming_the_row(tmp_pat
     err = io.StringIO()
     call_command("import_deals", str(path), "--no-update", stdout=io.StringIO(), stderr=err)
     assert err.getvalue() == (
-        'row 3 has 6 cells, the header 5: a comma inside a value needs quotes ("Carter, Sam"); '
-        "the row was not imported\n"
+        'row 3 has 6 cells, the header 5: a comma inside a value needs quotes ("Carter, Sam")\n'
     )
     assert sorted(Deal.objects.values_list("external_id", flat=True)) == ["RG1", "RG3"]
     history = "Opportunity ID,To Stage,Last Modified\nRG1,Needs Analysis,2026-01-02,x\n"
@@ -506,3 +505,20 @@ def test_a_file_with_only_its_header_is_refused_as_having_no_data_rows():
         assert str(refused.value) == (
             "headeronly.csv: the file has no data rows, only its header: nothing to import"
         )
+
+
+@pytest.mark.django_db
+def test_the_jobs_page_shows_a_row_with_too_many_cells_and_closes_dated_today(
+    django_capture_on_commit_callbacks,
+):
+    client = Client()
+    client.force_login(make_user(role=ENABLEMENT_LEAD))
+    text = "Opportunity ID,Stage,Owner\nJP1,Closed Won,Lee\nJP2,Prospecting,Carter, Sam\n"
+    upload = SimpleUploadedFile("deals.csv", text.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(
+            "/analytics/import/", {"file": upload, "kind": "deals", "date_order": "auto"}
+        )
+    page = client.get(posted.url).content.decode()
+    assert "1 closed deal had no close date (the file has no Close Date column" in page
+    assert "<td>3</td><td></td><td>has 4 cells, the header 3: a comma inside a value" in page
