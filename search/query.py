@@ -38,6 +38,10 @@ MAX_WORDS = 12
 # Relevance (field weights in ``search.schema``): typo matches weigh less than exact.
 FUZZY_WEIGHT = 0.4
 SYNONYM_WEIGHT = 0.6  # a synonym's match counts for less than the word the rep typed
+# The words of a synonym term typed ("success story") also match apart, in any order and in
+# any fields ("story" in a summary, "success" in a body), for this much of their score: the
+# term as a phrase, or one of its synonyms as a phrase, ranks above its words scattered.
+SCATTERED_WEIGHT = 0.25
 # A word still being typed ("pipel") also finds a title word that starts with it ("pipeline"):
 # from this many letters on (shorter ones start too many words), for less than a whole word.
 PREFIX_MIN_CHARS = 3
@@ -201,7 +205,8 @@ def _synonym_index(sets: SynonymSets) -> tuple[dict[Term, tuple[Term, ...]], int
 @dataclass(frozen=True)
 class TextClause:
     """Something every hit must match: what the rep typed (``typed``, a word, the words of a
-    synonym term in any order, or with ``phrase`` a quoted phrase) or else one of its
+    synonym term in any order (scored as a phrase, and apart for ``SCATTERED_WEIGHT``), or
+    with ``phrase`` a quoted phrase) or else one of its
     ``synonyms`` (each matched as a phrase, without typo tolerance). With ``prefix`` the
     word is the last of the text, not yet ended by a space or punctuation: a title word
     that starts with it matches too (``PREFIX_WEIGHT``). Without ``typos`` its words match

@@ -54,6 +54,7 @@ from search.query import (
     MARK_END,
     MARK_START,
     PREFIX_WEIGHT,
+    SCATTERED_WEIGHT,
     SYNONYM_WEIGHT,
     Audience,
     FacetCount,
@@ -235,6 +236,11 @@ def _word(
 
 
 def _phrase(words, boost: float = 1.0, fields: TextFields = ASSET_TEXT) -> Q:
+    """The words in this order, scored in every field it is found in and summed, as the
+    typed words are (``most_fields``) and as on the embedded engine. A phrase ``multi_match``
+    takes only its best field by default (``tie_breaker`` 0): a case study saying "case
+    study" in its title, type and text counted its title alone and ranked below decks with
+    the words of "success story" scattered over summary and body (outside audit 47, F4)."""
     text = " ".join(words)
     return Q(
         "multi_match",
@@ -242,6 +248,7 @@ def _phrase(words, boost: float = 1.0, fields: TextFields = ASSET_TEXT) -> Q:
         type="phrase",
         fields=list(fields.stemmed),
         analyzer=_PHRASE._name,
+        tie_breaker=1.0,
         boost=boost,
     )
 
@@ -250,7 +257,11 @@ def _typed(clause: TextClause, fields: TextFields = ASSET_TEXT) -> Q:
     if clause.phrase:
         return _phrase(clause.typed, fields=fields)
     words = [_word(word, fields, clause.prefix, clause.typos) for word in clause.words]
-    return words[0] if len(words) == 1 else Q("bool", must=words)
+    if len(words) == 1:
+        return words[0]
+    scattered = Q("bool", must=words, boost=SCATTERED_WEIGHT)
+    options = [_phrase(clause.typed, fields=fields), scattered]
+    return Q("bool", should=options, minimum_should_match=1)
 
 
 def _synonym(term, fields: TextFields = ASSET_TEXT) -> Q:

@@ -67,6 +67,7 @@ from search.query import (
     MARK_END,
     MARK_START,
     PREFIX_WEIGHT,
+    SCATTERED_WEIGHT,
     STOP_WORDS,
     SYNONYM_WEIGHT,
     Audience,
@@ -577,7 +578,10 @@ class EmbeddedEngine:
         words = [word for word in words if word is not None]
         if not words:
             return Query.empty_query()
-        return words[0] if len(words) == 1 else _must(words)
+        if len(words) == 1:
+            return words[0]
+        scattered = Query.boost_query(_must(words), SCATTERED_WEIGHT)
+        return _should([self._phrase(clause.typed, fields=fields), scattered])
 
     def _synonym(self, term: Sequence[str], fields: TextFields = ASSET_TEXT) -> Query:
         """A synonym: stemmed, no typo tolerance, a multi-word term as a phrase."""

@@ -795,6 +795,44 @@ class EngineSuite:
         # "on" is too common to search: any word may stand in its place in the phrase
         assert "Hole filled" in titles(found)
 
+    def test_a_phrase_or_its_synonym_ranks_above_the_typed_words_scattered_across_fields(
+        self, library, django_capture_on_commit_callbacks
+    ):
+        """ "success story" with the set "case study, customer story, success story": the
+        assets saying "success story", or a synonym of it, come before the decks that have
+        "story" in their title and summary and "success" in their body. Outside audit 47, F4:
+        on the servers such decks came first (a phrase counted only its best field there)."""
+        from tests.factories import make_asset
+
+        case_studies = ("Harbor Mutual", "Ironvale", "Kestrel Foods", "Larkspur")
+        decks = ("Catalog", "Observe", "Pipelines")
+        with django_capture_on_commit_callbacks(execute=True):
+            for customer in case_studies:
+                make_asset(
+                    f"{customer} case study",
+                    asset_type="case-study",
+                    summary=f"How {customer} cut reporting time by 40%.",
+                    body="<p>This case study covers one quarter. Case study approved.</p>",
+                )
+            make_asset("Quarter in review", summary="Our best success story this year.")
+            make_asset("Plant rollout", body="<p>Read the customer story of the rollout.</p>")
+            for product in decks:
+                make_asset(
+                    f"{product} first-meeting story",
+                    asset_type="deck",
+                    summary=f"The story of {product} for data leaders.",
+                    body="<p>Next steps: agree two success criteria with the buyer.</p>",
+                )
+        set_synonyms("case study, customer story, success story")
+        found = titles(run_search(library.outsider, "success story", per_page=50))
+        assert sorted(found[-3:]) == [f"{product} first-meeting story" for product in decks]
+        assert sorted(found[:-3]) == sorted(
+            [f"{customer} case study" for customer in case_studies]
+            + ["Globex case study", "Plant rollout", "Quarter in review"]
+        )
+        quoted = titles(run_search(library.outsider, '"success story"', per_page=50))
+        assert quoted and not {title for title in quoted if "first-meeting" in title}
+
     def test_a_synonym_with_a_decimal_number_finds_its_text(self, proof_points):
         set_synonyms("uptime, 99.95%")
         found = run_search(proof_points.outsider, "uptime")
