@@ -41,10 +41,11 @@ def test_buyer_opens_and_downloads_without_login_and_both_are_recorded(shared):
 
 def test_the_buyer_saves_the_file_under_the_documents_title_not_the_stored_name():
     rep = make_user(role=REP)
+    deal = walk_deal("006NM", ["discover", "evaluate"], owner=rep.username)
     make_document("roi_model.xlsx", b"first", title="ROI model (old)")
     document = make_document("roi_model.xlsx", b"second", title="ROI model: Acme/Globex")
     asset = make_asset("ROI model", document=document)
-    _, token = share_link_create(user=rep, asset=asset)
+    _, token = share_link_create(user=rep, asset=asset, deal=deal)
     download = Client(HTTP_USER_AGENT=BROWSER).get(f"/s/{token}/{asset.pk}/file/")
     assert download["Content-Disposition"] == 'attachment; filename="ROI model Acme Globex.xlsx"'
 
@@ -544,7 +545,7 @@ def test_a_buyer_asking_for_a_missing_file_gets_a_buyers_page_and_nothing_is_rec
     assert UsageEvent.objects.filter(deal=deal, kind=EventKind.BUYER_OPENED).count() == 1
     missing = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert missing == [
-        f"stored file missing: asset {asset.pk}, its file {name} (storage FileSystemStorage)"
+        f"stored file missing: asset {asset.pk}, its file {name} (storage DiskStorage)"
     ]
     [notice] = Notification.objects.filter(kind="asset_file_missing")
     assert notice.user == owner and "“Pricing one-pager” is missing" in notice.text
